@@ -1,0 +1,132 @@
+#!/usr/bin/env -S npx tsx
+import {
+  ConfigError,
+  DOMAINS,
+  type Domain,
+  type DomainDatabaseConfig,
+  DatabaseUnavailableError,
+  embeddedDomainConfigs,
+  ensureDatabase,
+  getMigrationStatus,
+  loadDatabaseConfig,
+  MigrationError,
+  runMigrations,
+  startEmbeddedPostgres,
+} from '@pm/db'
+import { domainsFlag, intFlag, type ParsedArgs, parseArgs, UsageError } from './args'
+
+const USAGE = `pm: the products-manager command line
+
+  pm migrate up     [--domain D] [--steps N]   apply pending migrations (default: all)
+  pm migrate down   [--domain D] [--steps N]   revert applied migrations (default: 1)
+  pm migrate status [--domain D]               show each migration's state
+  pm db create      [--domain D]               create missing databases
+  pm partitions     [--months N]               create import_logs partitions ahead (default: 1 month)
+
+Databases: DB_<DOMAIN>_URL, or DATABASE_URL (a server holding db_core … db_analytics);
+with neither, the embedded PostgreSQL under .data/postgres. Domains: ${DOMAINS.join(', ')}.`
+
+/** The domains' URLs; with the embedded default, its server runs for the command's duration. */
+async function withDatabases<T>(fn: (domains: Record<Domain, DomainDatabaseConfig>) => Promise<T>): Promise<T> {
+  const config = loadDatabaseConfig()
+  if (config.mode === 'external') return fn(config.domains)
+  const server = await startEmbeddedPostgres(config.embedded)
+  try {
+    return await fn(embeddedDomainConfigs(server.url, config.pools))
+  } finally {
+    await server.stop()
+  }
+}
+
+async function migrate(args: ParsedArgs) {
+  const action = args.positionals[1]
+  const domains = domainsFlag(args)
+  const steps = intFlag(args, 'steps')
+  if (action === 'up' || action === 'down') {
+    await withDatabases(async (configs) => {
+      for (const domain of domains) {
+        const { url } = configs[domain]
+        if (action === 'up' && (await ensureDatabase(domain, url))) console.log(`${domain}: created database`)
+        const { applied } = await runMigrations({
+          connectionString: url,
+          domain,
+          direction: action,
+          ...(steps !== undefined ? { steps } : {}),
+          log: (line) => console.log(line),
+        })
+        if (applied.length === 0) console.log(`${domain}: nothing to ${action === 'up' ? 'apply' : 'revert'}`)
+      }
+    })
+    return
+  }
+  if (action === 'status') {
+    await withDatabases(async (configs) => {
+      let behind = 0
+      for (const domain of domains) {
+        const rows = await getMigrationStatus({ connectionString: configs[domain].url, domain })
+        const pending = rows.filter((r) => r.state !== 'applied').length
+        behind += pending
+        console.log(`${domain} (${pending === 0 ? 'at head' : `${pending} not applied`})`)
+        for (const r of rows) {
+          console.log(`  ${r.state.padEnd(8)} ${r.name.padEnd(40)} ${r.appliedAt?.toISOString() ?? ''}`)
+        }
+      }
+      console.log(behind === 0 ? `all ${domains.length} databases at head` : `${behind} migrations not applied`)
+      if (behind > 0) process.exitCode = 3
+    })
+    return
+  }
+  throw new UsageError('pm migrate up|down|status [--domain D] [--steps N]')
+}
+
+async function dbCreate(args: ParsedArgs) {
+  if (args.positionals[1] !== 'create') throw new UsageError('pm db create [--domain D]')
+  await withDatabases(async (configs) => {
+    for (const domain of domainsFlag(args)) {
+      const created = await ensureDatabase(domain, configs[domain].url)
+      console.log(`${domain}: ${created ? 'created' : 'exists'}`)
+    }
+  })
+}
+
+async function partitions(args: ParsedArgs) {
+  const months = intFlag(args, 'months') ?? 1
+  await withDatabases(async (configs) => {
+    const pg = (await import('pg')).default
+    const client = new pg.Client({ connectionString: configs.imports.url })
+    await client.connect().catch((error: unknown) => {
+      throw new DatabaseUnavailableError('imports', configs.imports.url, error)
+    })
+    try {
+      const { rows } = await client.query('SELECT ensure_import_logs_partitions($1) AS created', [months])
+      console.log(`imports: ${rows[0].created} import_logs partitions created`)
+    } finally {
+      await client.end()
+    }
+  })
+}
+
+const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
+  migrate,
+  db: dbCreate,
+  partitions,
+}
+
+async function main(argv: string[]) {
+  const args = parseArgs(argv)
+  const command = args.positionals[0]
+  if (!command || command === 'help' || args.flags.has('help')) {
+    console.log(USAGE)
+    return
+  }
+  const run = COMMANDS[command]
+  if (!run) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`)
+  await run(args)
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const known = [UsageError, ConfigError, MigrationError, DatabaseUnavailableError].some((t) => error instanceof t)
+  const name = error instanceof Error ? error.name : ''
+  console.error(`pm: ${known || name === 'EmbeddedPostgresError' ? (error as Error).message : String(error)}`)
+  process.exitCode = error instanceof UsageError ? 2 : 1
+})

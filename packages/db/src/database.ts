@@ -1,0 +1,50 @@
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import type { DomainDatabaseConfig } from './config'
+import type { Domain } from './domains'
+import { DomainPool, type PoolStats } from './pool'
+import type { DatabaseOf } from './schema'
+
+export interface DomainDatabase<D extends Domain = Domain> {
+  readonly domain: D
+  readonly db: Kysely<DatabaseOf<D>>
+  readonly pool: DomainPool
+  stats(): PoolStats
+  /** Resolves when the database answers a query; for readiness probes. */
+  ping(): Promise<void>
+  destroy(): Promise<void>
+}
+
+export interface CreateDomainDatabaseOptions {
+  onPoolError?: (error: Error) => void
+  /** Called after every statement, with its duration: slow-query logs and tests counting statements. */
+  onQuery?: (event: { sql: string; durationMs: number; error?: unknown }) => void
+}
+
+/** One Kysely instance over one pool, per domain per process; destroy() on shutdown. */
+export function createDomainDatabase<D extends Domain>(
+  config: DomainDatabaseConfig & { domain: D },
+  options: CreateDomainDatabaseOptions = {},
+): DomainDatabase<D> {
+  const pool = new DomainPool(config.domain, config.url, config.pool, options.onPoolError)
+  const db = new Kysely<DatabaseOf<D>>({
+    dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: () => pool.end() } }),
+    log(event) {
+      pool.countQuery()
+      options.onQuery?.({
+        sql: event.query.sql,
+        durationMs: event.queryDurationMillis,
+        ...(event.level === 'error' ? { error: event.error } : {}),
+      })
+    },
+  })
+  return {
+    domain: config.domain,
+    db,
+    pool,
+    stats: () => pool.stats(),
+    async ping() {
+      await sql`SELECT 1`.execute(db)
+    },
+    destroy: () => db.destroy(),
+  }
+}
