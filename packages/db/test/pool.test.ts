@@ -2,10 +2,10 @@ import { createTestDatabase, type TestDatabase } from '@pm/testing'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createDomainDatabase, type DomainDatabase, type PoolSettings, PoolTimeoutError } from '../src'
+import { createDomainDatabase, type PoolSettings, PoolTimeoutError } from '../src'
 
 let database: TestDatabase
-const open: DomainDatabase[] = []
+const open: Array<{ destroy(): Promise<void> }> = []
 
 const settings = (overrides: Partial<PoolSettings>): PoolSettings => ({
   size: 3,

@@ -1,0 +1,1172 @@
+/**
+ * The schema each domain database must have after all its migrations, written by hand from the seed
+ * documents (/work/shared/seeds: 000 main DDL, 001 additions and indexes, 002 app_settings/analytics) and
+ * the additions designed on top of them. Deliberately NOT generated from a database: it is the reference
+ * the migrations are checked against.
+ *
+ * Types are as `format_type()` prints them, defaults as `pg_get_expr(adbin)` prints them, index
+ * definitions as `pg_indexes.indexdef` prints them after "ON [ONLY] public.".
+ */
+import type { Domain } from '@pm/db'
+
+export interface ColumnSpec {
+  type: string
+  /** NOT NULL (primary-key columns are NOT NULL too). */
+  notNull?: boolean
+  default?: string
+  /** GENERATED ALWAYS AS IDENTITY */
+  identity?: true
+  /** GENERATED ALWAYS AS (<expression>) STORED */
+  generated?: string
+}
+
+export interface TableSpec {
+  primaryKey: string[]
+  columns: Record<string, ColumnSpec>
+}
+
+export interface ForeignKeySpec {
+  table: string
+  columns: string[]
+  references: string
+  refColumns: string[]
+  onDelete: 'CASCADE' | 'SET NULL' | 'NO ACTION'
+}
+
+export interface CrossDatabaseColumn {
+  table: string
+  column: string
+  /** What it points at in another database, e.g. db_catalog.products.id */
+  references: string
+}
+
+export interface DomainSpec {
+  tables: Record<string, TableSpec>
+  /** Every index that does not back a constraint: name -> definition after "ON [ONLY] public." */
+  indexes: Record<string, string>
+  /** UNIQUE constraints (primary keys excluded). */
+  uniques: Array<{ table: string; columns: string[] }>
+  /** Every foreign key of the database (all of them point inside it). */
+  foreignKeys: ForeignKeySpec[]
+  crossDatabase: CrossDatabaseColumn[]
+  /** Columns with a CHECK constraint. */
+  checks: Array<{ table: string; column: string }>
+  /** Tables whose updated_at a BEFORE UPDATE trigger running set_updated_at() maintains. */
+  updatedAtTriggers: string[]
+  /** Functions we create in public (extension functions excluded). */
+  functions: string[]
+  extensions: string[]
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shorthands, to keep the tables below readable. Each expands to exactly what PostgreSQL reports.
+
+const TS = 'timestamp without time zone'
+const vc = (length: number) => `character varying(${length})`
+const num = (precision: number, scale: number) => `numeric(${precision},${scale})`
+/** A string literal default on a VARCHAR column. */
+const str = (value: string) => `'${value}'::character varying`
+
+const UUID_PK: ColumnSpec = { type: 'uuid', notNull: true, default: 'gen_random_uuid()' }
+const BIGINT_IDENTITY_PK: ColumnSpec = { type: 'bigint', notNull: true, identity: true }
+const serialPk = (table: string): ColumnSpec => ({
+  type: 'integer',
+  notNull: true,
+  default: `nextval('${table}_id_seq'::regclass)`,
+})
+/** Seed 000 style: TIMESTAMP DEFAULT NOW(), nullable. */
+const TS_NOW: ColumnSpec = { type: TS, default: 'now()' }
+/** Tables designed here: TIMESTAMP NOT NULL DEFAULT NOW(). */
+const TS_NOW_NN: ColumnSpec = { type: TS, notNull: true, default: 'now()' }
+const TS_NULL: ColumnSpec = { type: TS }
+const BOOL_TRUE: ColumnSpec = { type: 'boolean', default: 'true' }
+const BOOL_FALSE: ColumnSpec = { type: 'boolean', default: 'false' }
+const BOOL_TRUE_NN: ColumnSpec = { type: 'boolean', notNull: true, default: 'true' }
+const BOOL_FALSE_NN: ColumnSpec = { type: 'boolean', notNull: true, default: 'false' }
+const INT: ColumnSpec = { type: 'integer' }
+const INT_0: ColumnSpec = { type: 'integer', default: '0' }
+const INT_0_NN: ColumnSpec = { type: 'integer', notNull: true, default: '0' }
+const BIGINT: ColumnSpec = { type: 'bigint' }
+const BIGINT_0_NN: ColumnSpec = { type: 'bigint', notNull: true, default: '0' }
+const UUID: ColumnSpec = { type: 'uuid' }
+const UUID_NN: ColumnSpec = { type: 'uuid', notNull: true }
+const TEXT: ColumnSpec = { type: 'text' }
+const TEXT_NN: ColumnSpec = { type: 'text', notNull: true }
+const JSONB: ColumnSpec = { type: 'jsonb' }
+const JSONB_NN: ColumnSpec = { type: 'jsonb', notNull: true }
+const JSONB_EMPTY_NN: ColumnSpec = { type: 'jsonb', notNull: true, default: `'{}'::jsonb` }
+const DATE_NN: ColumnSpec = { type: 'date', notNull: true }
+const v = (length: number, extra: Omit<ColumnSpec, 'type'> = {}): ColumnSpec => ({
+  type: vc(length),
+  ...extra,
+})
+const n = (precision: number, scale: number, extra: Omit<ColumnSpec, 'type'> = {}): ColumnSpec => ({
+  type: num(precision, scale),
+  ...extra,
+})
+
+const toUsers = 'db_core.users.id'
+const toProducts = 'db_catalog.products.id'
+const toSupplierCode = 'db_catalog.suppliers.code'
+
+// ---------------------------------------------------------------------------------------------------------
+
+const core: DomainSpec = {
+  tables: {
+    // seed 000
+    users: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        email: v(255, { notNull: true }),
+        username: v(100),
+        hashed_password: v(255, { notNull: true }),
+        first_name: v(100),
+        last_name: v(100),
+        role: v(50, { notNull: true, default: str('user') }),
+        is_active: BOOL_TRUE,
+        is_verified: BOOL_FALSE,
+        is_superuser: BOOL_FALSE,
+        is_admin: BOOL_FALSE,
+        permissions: JSONB_EMPTY_NN,
+        last_login: TS_NULL,
+        created_at: TS_NOW,
+        updated_at: TS_NOW,
+      },
+    },
+    roles: {
+      primaryKey: ['id'],
+      columns: {
+        id: serialPk('roles'),
+        name: v(100, { notNull: true }),
+        description: TEXT,
+        is_active: BOOL_TRUE,
+      },
+    },
+    permissions: {
+      primaryKey: ['id'],
+      columns: {
+        id: serialPk('permissions'),
+        name: v(100, { notNull: true }),
+        resource: v(100),
+        action: v(50),
+      },
+    },
+    role_permissions: {
+      primaryKey: ['role_id', 'permission_id'],
+      columns: {
+        role_id: { type: 'integer', notNull: true },
+        permission_id: { type: 'integer', notNull: true },
+      },
+    },
+    notifications: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        user_id: UUID_NN,
+        title: v(255, { notNull: true }),
+        message: TEXT_NN,
+        type: v(50, { notNull: true }),
+        read: BOOL_FALSE_NN,
+        created_at: TS_NOW_NN,
+        expires_at: { type: TS, default: `(now() + '7 days'::interval)` },
+        metadata: JSONB_EMPTY_NN,
+      },
+    },
+    // seed 002
+    app_settings: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        key: v(255, { notNull: true }),
+        value: JSONB_NN,
+        category: v(50, { notNull: true, default: str('general') }),
+        description: TEXT,
+        is_secret: BOOL_FALSE_NN,
+        updated_by: UUID,
+        created_at: TS_NOW_NN,
+        updated_at: TS_NOW_NN,
+      },
+    },
+    api_keys: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        user_id: UUID_NN,
+        name: v(255, { notNull: true }),
+        key_prefix: v(16, { notNull: true }),
+        key_hash: v(64, { notNull: true }),
+        scopes: { type: 'text[]', notNull: true, default: `'{}'::text[]` },
+        rate_limit_per_minute: { type: 'integer', notNull: true, default: '60' },
+        is_active: BOOL_TRUE_NN,
+        last_used_at: TS_NULL,
+        expires_at: TS_NULL,
+        revoked_at: TS_NULL,
+        created_at: TS_NOW_NN,
+      },
+    },
+  },
+  indexes: {
+    idx_users_email: 'users USING btree (email)',
+    idx_users_is_active: 'users USING btree (is_active)',
+    idx_notifications_user_id: 'notifications USING btree (user_id)',
+    idx_notifications_read: 'notifications USING btree (read)',
+    idx_notifications_user_unread:
+      'notifications USING btree (user_id, created_at DESC) WHERE (read = false)',
+    idx_notifications_user_created_id: 'notifications USING btree (user_id, created_at DESC, id DESC)',
+    idx_app_settings_category: 'app_settings USING btree (category)',
+    idx_api_keys_user_id: 'api_keys USING btree (user_id)',
+  },
+  uniques: [
+    { table: 'users', columns: ['email'] },
+    { table: 'users', columns: ['username'] },
+    { table: 'roles', columns: ['name'] },
+    { table: 'permissions', columns: ['name'] },
+    { table: 'app_settings', columns: ['key'] },
+    { table: 'api_keys', columns: ['key_prefix'] },
+    { table: 'api_keys', columns: ['key_hash'] },
+  ],
+  foreignKeys: [
+    {
+      table: 'role_permissions',
+      columns: ['role_id'],
+      references: 'roles',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'role_permissions',
+      columns: ['permission_id'],
+      references: 'permissions',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'notifications',
+      columns: ['user_id'],
+      references: 'users',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'app_settings',
+      columns: ['updated_by'],
+      references: 'users',
+      refColumns: ['id'],
+      onDelete: 'SET NULL',
+    },
+    { table: 'api_keys', columns: ['user_id'], references: 'users', refColumns: ['id'], onDelete: 'CASCADE' },
+  ],
+  crossDatabase: [],
+  checks: [
+    { table: 'api_keys', column: 'key_hash' },
+    { table: 'api_keys', column: 'rate_limit_per_minute' },
+  ],
+  updatedAtTriggers: ['users', 'app_settings'],
+  functions: ['set_updated_at'],
+  extensions: [],
+}
+
+const catalog: DomainSpec = {
+  tables: {
+    // seed 000
+    suppliers: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        code: v(50, { notNull: true }),
+        name: v(255, { notNull: true }),
+        is_active: BOOL_TRUE,
+        contact_email: v(255),
+        contact_phone: v(50),
+        address: TEXT,
+        country: v(2, { default: str('FR') }),
+        created_at: TS_NOW,
+        updated_at: TS_NOW,
+      },
+    },
+    brands: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        code: v(50),
+        name: v(255, { notNull: true }),
+        logo_url: TEXT,
+        is_active: BOOL_TRUE,
+      },
+    },
+    categories: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        name: v(255, { notNull: true }),
+        slug: v(255),
+        parent_id: UUID,
+        is_active: BOOL_TRUE,
+      },
+    },
+    products: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        ean: v(20),
+        asin: v(20),
+        sku: v(100),
+        upc: v(12),
+        gtin: v(14),
+        manufacturer_reference: v(100),
+        external_id: v(255),
+        title: v(500, { notNull: true }),
+        description: TEXT,
+        short_description: v(500),
+        supplier_id: UUID,
+        category_id: UUID,
+        brand_id: UUID,
+        status: v(50, { default: str('active') }),
+        is_active: BOOL_TRUE,
+        weight: n(10, 3),
+        width: n(10, 2),
+        height: n(10, 2),
+        depth: n(10, 2),
+        technical_specs: JSONB,
+        created_at: TS_NOW,
+        updated_at: TS_NOW,
+      },
+    },
+    product_prices: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        product_id: UUID_NN,
+        supplier_id: UUID,
+        price_type: v(50, { notNull: true, default: str('retail') }),
+        price: n(10, 2, { notNull: true }),
+        cost: n(10, 2),
+        margin: n(5, 2),
+        currency: v(3, { default: str('EUR') }),
+        min_quantity: { type: 'integer', default: '1' },
+        valid_from: TS_NOW,
+        valid_until: TS_NULL,
+        is_active: BOOL_TRUE,
+        created_at: TS_NOW,
+      },
+    },
+    product_stocks: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        product_id: UUID,
+        warehouse_id: UUID,
+        quantity: INT_0_NN,
+        reserved_quantity: INT_0,
+        available_quantity: { type: 'integer', generated: '(quantity - reserved_quantity)' },
+        min_stock: INT_0,
+        last_update: TS_NOW,
+      },
+    },
+    // seed 001
+    product_variants: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        product_id: UUID_NN,
+        sku: v(100, { notNull: true }),
+        ean: v(20),
+        title: v(500),
+        attributes: JSONB_EMPTY_NN,
+        price: n(10, 2),
+        weight: n(10, 3),
+        position: INT_0_NN,
+        is_active: BOOL_TRUE_NN,
+        created_at: TS_NOW_NN,
+        updated_at: TS_NOW_NN,
+      },
+    },
+    price_history: {
+      primaryKey: ['id'],
+      columns: {
+        id: BIGINT_IDENTITY_PK,
+        product_id: UUID_NN,
+        supplier_id: UUID,
+        price_type: v(50, { notNull: true, default: str('retail') }),
+        old_price: n(10, 2),
+        new_price: n(10, 2, { notNull: true }),
+        currency: v(3, { notNull: true, default: str('EUR') }),
+        source: v(50, { notNull: true, default: str('manual') }),
+        reason: TEXT,
+        changed_by: UUID,
+        changed_at: TS_NOW_NN,
+      },
+    },
+    stock_history: {
+      primaryKey: ['id'],
+      columns: {
+        id: BIGINT_IDENTITY_PK,
+        product_id: UUID_NN,
+        warehouse_id: UUID,
+        old_quantity: INT,
+        new_quantity: { type: 'integer', notNull: true },
+        delta: { type: 'integer', generated: '(new_quantity - COALESCE(old_quantity, 0))' },
+        reason: v(50, { notNull: true, default: str('adjustment') }),
+        note: TEXT,
+        changed_by: UUID,
+        changed_at: TS_NOW_NN,
+      },
+    },
+    // seed 002 (db_suppliers folded into the catalog)
+    supplier_details: {
+      primaryKey: ['supplier_id'],
+      columns: {
+        supplier_id: UUID_NN,
+        legal_name: v(255),
+        vat_number: v(50),
+        website: TEXT,
+        default_currency: v(3, { notNull: true, default: str('EUR') }),
+        payment_terms: v(100),
+        lead_time_days: INT,
+        minimum_order_amount: n(10, 2),
+        notes: TEXT,
+        extra: JSONB_EMPTY_NN,
+        created_at: TS_NOW_NN,
+        updated_at: TS_NOW_NN,
+      },
+    },
+    ean_resolutions: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        ean: v(20, { notNull: true }),
+        product_id: UUID,
+        source: v(50, { notNull: true }),
+        confidence: n(5, 2),
+        resolved_data: JSONB,
+        resolved_at: TS_NOW_NN,
+      },
+    },
+  },
+  indexes: {
+    // seed 000
+    idx_suppliers_code: 'suppliers USING btree (code)',
+    idx_suppliers_is_active: 'suppliers USING btree (is_active)',
+    idx_products_ean: 'products USING btree (ean)',
+    idx_products_asin: 'products USING btree (asin)',
+    idx_products_sku: 'products USING btree (sku)',
+    idx_products_supplier_id: 'products USING btree (supplier_id)',
+    idx_products_is_active: 'products USING btree (is_active)',
+    idx_products_created_at: 'products USING btree (created_at)',
+    idx_product_prices_product_id: 'product_prices USING btree (product_id)',
+    idx_product_prices_is_active: 'product_prices USING btree (is_active)',
+    idx_product_stocks_product_id: 'product_stocks USING btree (product_id)',
+    // seed 001
+    idx_products_active_created_desc:
+      'products USING btree (is_active, created_at DESC) WHERE (is_active = true)',
+    idx_products_sku_active_title: 'products USING btree (sku, is_active, title) WHERE (is_active = true)',
+    // GraphQL keyset pagination and search
+    idx_products_created_id: 'products USING btree (created_at DESC, id DESC)',
+    idx_products_supplier_created_id: 'products USING btree (supplier_id, created_at DESC, id DESC)',
+    idx_products_brand_created_id: 'products USING btree (brand_id, created_at DESC, id DESC)',
+    idx_products_category_created_id: 'products USING btree (category_id, created_at DESC, id DESC)',
+    idx_products_title_trgm: 'products USING gin (title gin_trgm_ops)',
+    idx_categories_parent_id: 'categories USING btree (parent_id)',
+    // new tables
+    idx_product_variants_product_position: 'product_variants USING btree (product_id, "position")',
+    idx_product_variants_ean: 'product_variants USING btree (ean)',
+    idx_price_history_product_changed: 'price_history USING btree (product_id, changed_at DESC, id DESC)',
+    idx_price_history_changed_by: 'price_history USING btree (changed_by) WHERE (changed_by IS NOT NULL)',
+    idx_stock_history_product_changed: 'stock_history USING btree (product_id, changed_at DESC, id DESC)',
+    idx_stock_history_changed_by: 'stock_history USING btree (changed_by) WHERE (changed_by IS NOT NULL)',
+    idx_ean_resolutions_product_id: 'ean_resolutions USING btree (product_id)',
+  },
+  uniques: [
+    { table: 'suppliers', columns: ['code'] },
+    { table: 'brands', columns: ['code'] },
+    { table: 'categories', columns: ['slug'] },
+    { table: 'product_variants', columns: ['sku'] },
+    { table: 'ean_resolutions', columns: ['ean', 'source'] },
+  ],
+  foreignKeys: [
+    {
+      table: 'categories',
+      columns: ['parent_id'],
+      references: 'categories',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'products',
+      columns: ['supplier_id'],
+      references: 'suppliers',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'products',
+      columns: ['brand_id'],
+      references: 'brands',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'product_prices',
+      columns: ['product_id'],
+      references: 'products',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'product_prices',
+      columns: ['supplier_id'],
+      references: 'suppliers',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'product_stocks',
+      columns: ['product_id'],
+      references: 'products',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'product_variants',
+      columns: ['product_id'],
+      references: 'products',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'price_history',
+      columns: ['product_id'],
+      references: 'products',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'price_history',
+      columns: ['supplier_id'],
+      references: 'suppliers',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'stock_history',
+      columns: ['product_id'],
+      references: 'products',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'supplier_details',
+      columns: ['supplier_id'],
+      references: 'suppliers',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'ean_resolutions',
+      columns: ['product_id'],
+      references: 'products',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+  ],
+  crossDatabase: [
+    { table: 'price_history', column: 'changed_by', references: toUsers },
+    { table: 'stock_history', column: 'changed_by', references: toUsers },
+  ],
+  checks: [
+    { table: 'product_variants', column: 'price' },
+    { table: 'supplier_details', column: 'lead_time_days' },
+    { table: 'supplier_details', column: 'minimum_order_amount' },
+    { table: 'ean_resolutions', column: 'ean' },
+    { table: 'ean_resolutions', column: 'confidence' },
+  ],
+  updatedAtTriggers: ['suppliers', 'products', 'product_variants', 'supplier_details'],
+  functions: ['set_updated_at'],
+  extensions: ['pg_trgm'],
+}
+
+const imports: DomainSpec = {
+  tables: {
+    // seed 000
+    import_configs: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        supplier_code: v(50, { notNull: true }),
+        import_type: v(50, { notNull: true }),
+        config_name: v(255, { notNull: true }),
+        is_active: BOOL_TRUE,
+        connection_config: JSONB_NN,
+        schedule_config: JSONB,
+        file_pattern: v(255),
+        file_format: v(50),
+        encoding: v(50, { default: str('UTF-8') }),
+        delimiter: v(10, { default: str(';') }),
+        field_mapping: JSONB,
+        transformation_rules: JSONB,
+        validation_rules: JSONB,
+        created_at: TS_NOW,
+        updated_at: TS_NOW,
+      },
+    },
+    import_jobs: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        config_id: UUID,
+        supplier_code: v(50, { notNull: true }),
+        import_type: v(50, { notNull: true }),
+        status: v(50, { notNull: true, default: str('pending') }),
+        started_at: TS_NULL,
+        completed_at: TS_NULL,
+        duration_seconds: INT,
+        total_rows: INT_0,
+        processed_rows: INT_0,
+        successful_rows: INT_0,
+        failed_rows: INT_0,
+        products_created: INT_0,
+        products_updated: INT_0,
+        error_count: INT_0,
+        last_error: TEXT,
+        created_by: UUID,
+        created_at: TS_NOW,
+      },
+    },
+    import_schedules: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        config_id: UUID,
+        cron_expression: v(100, { notNull: true }),
+        is_active: BOOL_TRUE,
+        last_run: TS_NULL,
+        next_run: TS_NULL,
+      },
+    },
+    mapping_templates: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        name: v(255, { notNull: true }),
+        supplier_code: v(50),
+        field_mapping: JSONB_NN,
+        is_default: BOOL_FALSE,
+        created_at: TS_NOW,
+      },
+    },
+    // seed 001 (ids adapted: import_jobs.id is a UUID)
+    import_logs: {
+      primaryKey: ['id', 'created_at'],
+      columns: {
+        id: BIGINT_IDENTITY_PK,
+        job_id: UUID_NN,
+        log_level: v(20, { notNull: true, default: str('info') }),
+        message: TEXT_NN,
+        context: JSONB,
+        row_number: INT,
+        created_at: TS_NOW_NN,
+      },
+    },
+    import_errors: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        job_id: UUID_NN,
+        row_number: INT,
+        column_name: v(255),
+        error_code: v(100, { notNull: true }),
+        message: TEXT_NN,
+        raw_value: TEXT,
+        raw_row: JSONB,
+        severity: v(20, { notNull: true, default: str('error') }),
+        created_at: TS_NOW_NN,
+      },
+    },
+    import_files: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        job_id: UUID_NN,
+        file_name: v(500, { notNull: true }),
+        file_hash: v(64),
+        file_size_bytes: BIGINT,
+        mime_type: v(100),
+        file_format: v(50),
+        encoding: v(50),
+        source: v(50),
+        storage_type: v(50),
+        bucket_name: v(100),
+        object_key: TEXT,
+        row_count: INT,
+        uploaded_at: TS_NOW_NN,
+      },
+    },
+    import_statistics: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        job_id: UUID_NN,
+        skipped_rows: INT_0_NN,
+        duplicate_rows: INT_0_NN,
+        products_unchanged: INT_0_NN,
+        warning_count: INT_0_NN,
+        errors_by_code: JSONB_EMPTY_NN,
+        file_count: INT_0_NN,
+        bytes_processed: BIGINT_0_NN,
+        download_duration_ms: BIGINT,
+        parse_duration_ms: BIGINT,
+        validation_duration_ms: BIGINT,
+        persist_duration_ms: BIGINT,
+        total_duration_ms: BIGINT,
+        rows_per_second: n(12, 2),
+        created_at: TS_NOW_NN,
+        updated_at: TS_NOW_NN,
+      },
+    },
+  },
+  indexes: {
+    // seed 000
+    idx_import_configs_supplier_code: 'import_configs USING btree (supplier_code)',
+    idx_import_configs_is_active: 'import_configs USING btree (is_active)',
+    idx_import_jobs_status: 'import_jobs USING btree (status)',
+    idx_import_jobs_created_at: 'import_jobs USING btree (created_at)',
+    idx_import_jobs_supplier_code: 'import_jobs USING btree (supplier_code)',
+    // seed 001
+    idx_import_jobs_status_created: 'import_jobs USING btree (status, created_at DESC)',
+    idx_import_logs_job_created_level: 'import_logs USING btree (job_id, created_at DESC, log_level)',
+    // keyset pagination, foreign keys, cross-database references
+    idx_import_jobs_created_id: 'import_jobs USING btree (created_at DESC, id DESC)',
+    idx_import_jobs_supplier_created_id: 'import_jobs USING btree (supplier_code, created_at DESC, id DESC)',
+    idx_import_jobs_created_by: 'import_jobs USING btree (created_by)',
+    idx_import_jobs_config_id: 'import_jobs USING btree (config_id)',
+    idx_import_schedules_config_id: 'import_schedules USING btree (config_id)',
+    idx_mapping_templates_supplier_code: 'mapping_templates USING btree (supplier_code)',
+    idx_import_errors_job_row: 'import_errors USING btree (job_id, row_number, id)',
+    idx_import_files_job_id: 'import_files USING btree (job_id)',
+    idx_import_files_file_hash: 'import_files USING btree (file_hash)',
+  },
+  uniques: [{ table: 'import_statistics', columns: ['job_id'] }],
+  foreignKeys: [
+    {
+      table: 'import_jobs',
+      columns: ['config_id'],
+      references: 'import_configs',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'import_schedules',
+      columns: ['config_id'],
+      references: 'import_configs',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'import_logs',
+      columns: ['job_id'],
+      references: 'import_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'import_errors',
+      columns: ['job_id'],
+      references: 'import_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'import_files',
+      columns: ['job_id'],
+      references: 'import_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'import_statistics',
+      columns: ['job_id'],
+      references: 'import_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+  ],
+  crossDatabase: [
+    { table: 'import_configs', column: 'supplier_code', references: toSupplierCode },
+    { table: 'import_jobs', column: 'supplier_code', references: toSupplierCode },
+    { table: 'import_jobs', column: 'created_by', references: toUsers },
+    { table: 'mapping_templates', column: 'supplier_code', references: toSupplierCode },
+  ],
+  checks: [
+    { table: 'import_logs', column: 'log_level' },
+    { table: 'import_errors', column: 'severity' },
+    { table: 'import_files', column: 'file_hash' },
+    { table: 'import_files', column: 'file_size_bytes' },
+    { table: 'import_files', column: 'row_count' },
+  ],
+  updatedAtTriggers: ['import_configs', 'import_statistics'],
+  functions: ['ensure_import_logs_partitions', 'set_updated_at'],
+  extensions: [],
+}
+
+const exportsSpec: DomainSpec = {
+  tables: {
+    export_platforms: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        name: v(255, { notNull: true }),
+        platform_type: v(50, { notNull: true }),
+        is_active: BOOL_TRUE,
+        config: JSONB_NN,
+        field_mappings: JSONB,
+        created_at: TS_NOW,
+      },
+    },
+    export_jobs: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        platform_id: UUID,
+        job_type: v(50, { notNull: true }),
+        status: v(50, { notNull: true, default: str('pending') }),
+        total_items: INT_0,
+        success_items: INT_0,
+        failed_items: INT_0,
+        started_at: TS_NULL,
+        completed_at: TS_NULL,
+        created_at: TS_NOW,
+      },
+    },
+    export_job_items: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        job_id: UUID,
+        product_id: UUID_NN,
+        status: v(50, { notNull: true, default: str('pending') }),
+        error_message: TEXT,
+        exported_data: JSONB,
+        response_data: JSONB,
+        processed_at: TS_NULL,
+      },
+    },
+  },
+  indexes: {
+    idx_export_jobs_platform_id: 'export_jobs USING btree (platform_id)',
+    idx_export_jobs_created_id: 'export_jobs USING btree (created_at DESC, id DESC)',
+    idx_export_jobs_status_created_id: 'export_jobs USING btree (status, created_at DESC, id DESC)',
+    idx_export_job_items_job_id: 'export_job_items USING btree (job_id)',
+    idx_export_job_items_product_id: 'export_job_items USING btree (product_id)',
+  },
+  uniques: [{ table: 'export_platforms', columns: ['name'] }],
+  foreignKeys: [
+    {
+      table: 'export_jobs',
+      columns: ['platform_id'],
+      references: 'export_platforms',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'export_job_items',
+      columns: ['job_id'],
+      references: 'export_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+  ],
+  crossDatabase: [{ table: 'export_job_items', column: 'product_id', references: toProducts }],
+  checks: [],
+  updatedAtTriggers: [],
+  functions: [],
+  extensions: [],
+}
+
+const media: DomainSpec = {
+  tables: {
+    media_files: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        product_id: UUID,
+        file_name: v(500, { notNull: true }),
+        file_hash: v(64),
+        mime_type: v(100),
+        file_size_bytes: BIGINT,
+        storage_type: v(50),
+        bucket_name: v(100),
+        object_key: TEXT,
+        storage_url: TEXT,
+        width: INT,
+        height: INT,
+        format: v(20),
+        image_type: v(50),
+        display_order: INT_0,
+        is_primary: BOOL_FALSE,
+        alt_text: TEXT,
+        processing_status: v(50, { default: str('pending') }),
+        is_valid: BOOL_TRUE,
+        created_at: TS_NOW,
+      },
+    },
+    media_thumbnails: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        media_file_id: UUID,
+        size_name: v(20, { notNull: true }),
+        width: { type: 'integer', notNull: true },
+        height: { type: 'integer', notNull: true },
+        object_key: TEXT_NN,
+        storage_url: TEXT,
+        created_at: TS_NOW,
+      },
+    },
+  },
+  indexes: {
+    idx_media_files_product_id: 'media_files USING btree (product_id)',
+    idx_media_files_file_hash: 'media_files USING btree (file_hash)',
+    idx_media_files_is_primary: 'media_files USING btree (is_primary)',
+    idx_media_thumbnails_media_file_id: 'media_thumbnails USING btree (media_file_id)',
+    idx_media_files_product_display_order: 'media_files USING btree (product_id, display_order, id)',
+  },
+  uniques: [{ table: 'media_files', columns: ['file_hash'] }],
+  foreignKeys: [
+    {
+      table: 'media_thumbnails',
+      columns: ['media_file_id'],
+      references: 'media_files',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+  ],
+  crossDatabase: [{ table: 'media_files', column: 'product_id', references: toProducts }],
+  checks: [],
+  updatedAtTriggers: [],
+  functions: [],
+  extensions: [],
+}
+
+const code2asin: DomainSpec = {
+  tables: {
+    code2asin_jobs: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        name: v(255, { default: str('Code2ASIN Job') }),
+        status: v(50, { notNull: true, default: str('pending') }),
+        supplier_code: v(100),
+        total_codes: INT_0,
+        processed_codes: INT_0,
+        successful_conversions: INT_0,
+        failed_conversions: INT_0,
+        progress_percentage: INT_0,
+        exact_matches: INT_0,
+        fuzzy_matches: INT_0,
+        no_matches: INT_0,
+        batch_size: { type: 'integer', default: '100' },
+        retry_count: INT_0,
+        max_retries: { type: 'integer', default: '5' },
+        search_config: JSONB,
+        started_at: TS_NULL,
+        completed_at: TS_NULL,
+        created_at: TS_NOW,
+      },
+    },
+    code2asin_results: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        job_id: UUID_NN,
+        product_id: UUID_NN,
+        product_ean: v(255),
+        product_title: v(500),
+        asin: v(20),
+        amazon_title: TEXT,
+        match_confidence: n(5, 2),
+        match_type: v(50),
+        amazon_data: JSONB,
+        amazon_images: JSONB,
+        amazon_price: n(10, 2),
+        amazon_currency: v(3, { default: str('EUR') }),
+        amazon_category: v(255),
+        amazon_rating: n(3, 2),
+        amazon_review_count: INT,
+        processed_at: TS_NOW,
+        is_verified: BOOL_FALSE,
+      },
+    },
+  },
+  indexes: {
+    idx_code2asin_jobs_status: 'code2asin_jobs USING btree (status)',
+    idx_code2asin_jobs_supplier_code: 'code2asin_jobs USING btree (supplier_code)',
+    idx_code2asin_results_job_id: 'code2asin_results USING btree (job_id)',
+    idx_code2asin_results_product_id: 'code2asin_results USING btree (product_id)',
+    idx_code2asin_results_asin: 'code2asin_results USING btree (asin)',
+    idx_code2asin_jobs_created_id: 'code2asin_jobs USING btree (created_at DESC, id DESC)',
+    idx_code2asin_jobs_status_created_id: 'code2asin_jobs USING btree (status, created_at DESC, id DESC)',
+    idx_code2asin_results_product_confidence:
+      'code2asin_results USING btree (product_id, match_confidence DESC NULLS LAST)',
+  },
+  uniques: [],
+  foreignKeys: [
+    {
+      table: 'code2asin_results',
+      columns: ['job_id'],
+      references: 'code2asin_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+  ],
+  crossDatabase: [
+    { table: 'code2asin_jobs', column: 'supplier_code', references: toSupplierCode },
+    { table: 'code2asin_results', column: 'product_id', references: toProducts },
+  ],
+  checks: [],
+  updatedAtTriggers: [],
+  functions: [],
+  extensions: [],
+}
+
+const analytics: DomainSpec = {
+  tables: {
+    // seed 000
+    product_metrics: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        product_id: UUID_NN,
+        date: DATE_NN,
+        view_count: INT_0,
+        sales_count: INT_0,
+        conversion_rate: n(5, 4),
+        revenue: n(12, 2),
+        created_at: TS_NOW,
+      },
+    },
+    supplier_metrics: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        supplier_id: UUID_NN,
+        date: DATE_NN,
+        products_count: INT_0,
+        imports_count: INT_0,
+        success_rate: n(5, 2),
+        avg_processing_time: INT,
+      },
+    },
+    import_metrics: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        date: DATE_NN,
+        total_imports: INT_0,
+        successful_imports: INT_0,
+        failed_imports: INT_0,
+        total_products_processed: INT_0,
+        avg_processing_time: INT,
+      },
+    },
+    // seed 002
+    reports: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        name: v(255, { notNull: true }),
+        report_type: v(50, { notNull: true }),
+        parameters: JSONB_EMPTY_NN,
+        status: v(50, { notNull: true, default: str('pending') }),
+        format: v(20),
+        bucket_name: v(100),
+        object_key: TEXT,
+        file_size_bytes: BIGINT,
+        row_count: INT,
+        error_message: TEXT,
+        created_by: UUID,
+        started_at: TS_NULL,
+        completed_at: TS_NULL,
+        expires_at: TS_NULL,
+        created_at: TS_NOW_NN,
+        updated_at: TS_NOW_NN,
+      },
+    },
+    audit_logs: {
+      primaryKey: ['id'],
+      columns: {
+        id: BIGINT_IDENTITY_PK,
+        user_id: UUID,
+        action: v(50, { notNull: true }),
+        entity_type: v(100, { notNull: true }),
+        entity_id: v(255),
+        changes: JSONB_EMPTY_NN,
+        ip_address: { type: 'inet' },
+        user_agent: TEXT,
+        created_at: TS_NOW_NN,
+      },
+    },
+    ai_usage_logs: {
+      primaryKey: ['id'],
+      columns: {
+        id: BIGINT_IDENTITY_PK,
+        user_id: UUID,
+        provider: v(50, { notNull: true }),
+        model: v(100, { notNull: true }),
+        operation: v(100, { notNull: true }),
+        prompt_tokens: INT_0_NN,
+        completion_tokens: INT_0_NN,
+        total_tokens: INT_0_NN,
+        cost: n(12, 6),
+        currency: v(3, { notNull: true, default: str('USD') }),
+        latency_ms: INT,
+        success: BOOL_TRUE_NN,
+        error_message: TEXT,
+        created_at: TS_NOW_NN,
+      },
+    },
+  },
+  indexes: {
+    idx_reports_created_id: 'reports USING btree (created_at DESC, id DESC)',
+    idx_reports_created_by_created_id: 'reports USING btree (created_by, created_at DESC, id DESC)',
+    idx_reports_status_created_id: 'reports USING btree (status, created_at DESC, id DESC)',
+    idx_audit_logs_entity: 'audit_logs USING btree (entity_type, entity_id, created_at DESC)',
+    idx_audit_logs_user_created: 'audit_logs USING btree (user_id, created_at DESC)',
+    idx_audit_logs_created_at_brin: 'audit_logs USING brin (created_at)',
+    idx_ai_usage_logs_user_created: 'ai_usage_logs USING btree (user_id, created_at DESC)',
+    idx_ai_usage_logs_created_at_brin: 'ai_usage_logs USING brin (created_at)',
+  },
+  uniques: [
+    // Daily aggregates: one row per entity and day (their indexes also serve the cross-database columns).
+    { table: 'product_metrics', columns: ['product_id', 'date'] },
+    { table: 'supplier_metrics', columns: ['supplier_id', 'date'] },
+    { table: 'import_metrics', columns: ['date'] },
+  ],
+  foreignKeys: [],
+  crossDatabase: [
+    { table: 'product_metrics', column: 'product_id', references: toProducts },
+    { table: 'supplier_metrics', column: 'supplier_id', references: 'db_catalog.suppliers.id' },
+    { table: 'reports', column: 'created_by', references: toUsers },
+    { table: 'audit_logs', column: 'user_id', references: toUsers },
+    { table: 'ai_usage_logs', column: 'user_id', references: toUsers },
+  ],
+  checks: [
+    { table: 'reports', column: 'status' },
+    { table: 'ai_usage_logs', column: 'prompt_tokens' },
+    { table: 'ai_usage_logs', column: 'completion_tokens' },
+    { table: 'ai_usage_logs', column: 'total_tokens' },
+  ],
+  updatedAtTriggers: ['reports'],
+  functions: ['set_updated_at'],
+  extensions: [],
+}
+
+export const EXPECTED_SCHEMA: Readonly<Record<Domain, DomainSpec>> = {
+  core,
+  catalog,
+  imports,
+  exports: exportsSpec,
+  media,
+  code2asin,
+  analytics,
+}

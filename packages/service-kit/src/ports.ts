@@ -1,0 +1,25 @@
+import { DOMAINS, type Domain } from '@pm/db'
+
+/** Default ports: gateway 4000, subgraphs 4001–4007 in DOMAINS order. */
+export const DEFAULT_PORTS: Readonly<Record<'gateway' | Domain, number>> = {
+  gateway: 4000,
+  ...(Object.fromEntries(DOMAINS.map((d, i) => [d, 4001 + i])) as Record<Domain, number>),
+}
+
+function port(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number, got "${raw}"`)
+  return value
+}
+
+/** GATEWAY_PORT and SUBGRAPH_<DOMAIN>_PORT, else the defaults. */
+export function servicePorts(env: Readonly<Record<string, string | undefined>> = process.env) {
+  return {
+    gateway: port(env, 'GATEWAY_PORT', DEFAULT_PORTS.gateway),
+    ...(Object.fromEntries(
+      DOMAINS.map((d) => [d, port(env, `SUBGRAPH_${d.toUpperCase()}_PORT`, DEFAULT_PORTS[d])]),
+    ) as Record<Domain, number>),
+  }
+}

@@ -1,0 +1,83 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql'
+import {
+  DateTimeResolver,
+  EmailAddressResolver,
+  JSONObjectResolver,
+  JSONResolver,
+  LocalDateResolver,
+  NonNegativeIntResolver,
+  SafeIntResolver,
+  UUIDResolver,
+} from 'graphql-scalars'
+
+const DECIMAL = /^-?\d{1,30}(\.\d{1,30})?$/
+
+function parseDecimal(value: unknown): string {
+  // Numbers are refused on purpose: 0.1 + 0.2 must never reach a price column.
+  if (typeof value !== 'string' || !DECIMAL.test(value.trim())) {
+    throw new GraphQLError('Decimal values are strings of digits with an optional fraction, e.g. "19.90"', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    })
+  }
+  return value.trim()
+}
+
+/** NUMERIC columns as exact decimal strings; PostgreSQL returns them as text and they stay text. */
+export const DecimalResolver = new GraphQLScalarType<string, string>({
+  name: 'Decimal',
+  description: 'An exact decimal number as a string, e.g. "19.90" (money and NUMERIC columns; never a float).',
+  serialize(value) {
+    if (typeof value === 'string' && DECIMAL.test(value)) return value
+    throw new GraphQLError(`Decimal cannot represent ${typeof value} value`)
+  },
+  parseValue: parseDecimal,
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) return parseDecimal(undefined)
+    return parseDecimal(ast.value)
+  },
+})
+
+/** Resolvers for the scalars every subgraph schema declares (see SCALARS_SDL). */
+export const scalarResolvers = {
+  UUID: UUIDResolver,
+  DateTime: DateTimeResolver,
+  LocalDate: LocalDateResolver,
+  JSON: JSONResolver,
+  JSONObject: JSONObjectResolver,
+  EmailAddress: EmailAddressResolver,
+  NonNegativeInt: NonNegativeIntResolver,
+  SafeInt: SafeIntResolver,
+  Decimal: DecimalResolver,
+}
+
+/**
+ * Appended to every subgraph's schema.graphql so the shared scalars and connection types are declared
+ * one way (each schema's @link must import @shareable).
+ */
+export const COMMON_SDL = /* GraphQL */ `
+"""Relay page information for keyset (cursor) pagination."""
+type PageInfo @shareable {
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+  endCursor: String
+}
+
+enum SortDirection {
+  ASC
+  DESC
+}
+
+scalar UUID
+"""An instant in ISO 8601, UTC, e.g. 2026-11-23T10:15:00.000Z"""
+scalar DateTime
+"""A calendar date, YYYY-MM-DD"""
+scalar LocalDate
+scalar JSON
+scalar JSONObject
+scalar EmailAddress
+scalar NonNegativeInt
+scalar SafeInt
+"""An exact decimal number as a string, e.g. "19.90" (money and NUMERIC columns; never a float)"""
+scalar Decimal
+`

@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
+import { ApolloServer, type BaseContext } from '@apollo/server'
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled'
+import { buildSubgraphSchema } from '@apollo/subgraph'
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper'
+import {
+  createDomainDatabase,
+  type DatabaseOf,
+  type Domain,
+  type DomainDatabase,
+  type DomainDatabaseConfig,
+  embeddedDomainConfigs,
+  ensureDatabase,
+  loadDatabaseConfig,
+  runMigrations,
+  startEmbeddedPostgres,
+} from '@pm/db'
+import type { DocumentNode } from 'graphql'
+import { parse } from 'graphql'
+import type { Kysely } from 'kysely'
+import { maskError } from './errors'
+import { apolloHandler, type HttpService, healthRoutes, onShutdownSignal, requestId, startHttpService } from './http'
+import { createLogger, type Logger } from './logger'
+import { servicePorts } from './ports'
+import { COMMON_SDL, scalarResolvers } from './scalars'
+
+/** Who is calling. Filled by the security layer (gateway-verified identity); anonymous until then. */
+export interface Caller {
+  kind: 'anonymous' | 'user' | 'partner'
+  userId: string | null
+}
+export const ANONYMOUS: Caller = { kind: 'anonymous', userId: null }
+
+export interface SubgraphContext<D extends Domain, L> extends BaseContext {
+  requestId: string
+  caller: Caller
+  db: Kysely<DatabaseOf<D>>
+  /** Built per request: batches and caches only within one operation. */
+  loaders: L
+  logger: Logger
+}
+
+export interface SubgraphModule<D extends Domain, L> {
+  domain: D
+  /** schema.graphql with the shared declarations (see loadTypeDefs). */
+  typeDefs: DocumentNode
+  // biome-ignore lint/suspicious/noExplicitAny: resolver maps are checked per subgraph
+  resolvers: GraphQLResolverMap<SubgraphContext<D, L>> | Record<string, any>
+  createLoaders(db: Kysely<DatabaseOf<D>>): L
+  /** Start-up work against the database, e.g. imports creating the coming months' log partitions. */
+  onStart?(db: Kysely<DatabaseOf<D>>, logger: Logger): Promise<void>
+}
+
+/** A subgraph's schema.graphql followed by the shared scalars and connection types. */
+export function loadTypeDefs(schemaFile: URL): DocumentNode {
+  return parse(`${readFileSync(schemaFile, 'utf8')}\n${COMMON_SDL}`)
+}
+
+/** The SDL text (for composition), same source as loadTypeDefs. */
+export function readSubgraphSdl(schemaFile: URL): string {
+  return `${readFileSync(schemaFile, 'utf8')}\n${COMMON_SDL}`
+}
+
+export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
+  return buildSubgraphSchema([
+    // biome-ignore lint/suspicious/noExplicitAny: scalar resolvers merge into the map
+    { typeDefs: module.typeDefs, resolvers: { ...scalarResolvers, ...module.resolvers } as any },
+  ])
+}
+
+export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule<D, L>, logger: Logger) {
+  return new ApolloServer<SubgraphContext<D, L>>({
+    schema: buildSchema(module),
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) =>
+      maskError(formatted, error, (cause) => logger.error('unexpected error', { error: cause })),
+    // No Apollo Studio here: federated tracing would only cost time on every request.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+  })
+}
+
+export function createContextFactory<D extends Domain, L>(
+  module: SubgraphModule<D, L>,
+  database: DomainDatabase<D>,
+  logger: Logger,
+) {
+  return async (req?: IncomingMessage): Promise<SubgraphContext<D, L>> => {
+    const id = req ? requestId(req) : 'internal'
+    return {
+      requestId: id,
+      caller: ANONYMOUS,
+      db: database.db,
+      loaders: module.createLoaders(database.db),
+      logger: logger.child({ requestId: id }),
+    }
+  }
+}
+
+export interface RunningSubgraph {
+  domain: Domain
+  url: string
+  graphqlUrl: string
+  http: HttpService
+  stop(): Promise<void>
+}
+
+export interface StartSubgraphOptions<D extends Domain> {
+  database: DomainDatabase<D>
+  port: number
+  host?: string
+  logger?: Logger
+}
+
+/** Serves one subgraph over HTTP: /graphql, /health, /ready. The database handle stays the caller's. */
+export async function startSubgraph<D extends Domain, L>(
+  module: SubgraphModule<D, L>,
+  options: StartSubgraphOptions<D>,
+): Promise<RunningSubgraph> {
+  const logger = options.logger ?? createLogger({ service: `subgraph-${module.domain}` })
+  const { database } = options
+  await module.onStart?.(database.db, logger)
+  const apollo = createSubgraphApollo(module, logger)
+  await apollo.start()
+  const context = createContextFactory(module, database, logger)
+  const http = await startHttpService({
+    name: module.domain,
+    host: options.host ?? '127.0.0.1',
+    port: options.port,
+    logger,
+    routes: {
+      '/graphql': apolloHandler(apollo, context),
+      ...healthRoutes(async () => ({ database: await database.ping().then(() => true, () => false) })),
+    },
+  })
+  logger.info('subgraph listening', { url: `${http.url}/graphql` })
+  return {
+    domain: module.domain,
+    url: http.url,
+    graphqlUrl: `${http.url}/graphql`,
+    http,
+    async stop() {
+      await http.stop()
+      await apollo.stop()
+    },
+  }
+}
+
+/** The database config for one domain: from the environment, or the embedded server (started or joined). */
+async function domainDatabaseConfig(domain: Domain, logger: Logger) {
+  const config = loadDatabaseConfig()
+  if (config.mode === 'external') return { config: config.domains[domain], stop: async () => {} }
+  const server = await startEmbeddedPostgres({ ...config.embedded, log: (m) => logger.info(m) })
+  const domainConfig: DomainDatabaseConfig = embeddedDomainConfigs(server.url, config.pools)[domain]
+  // The embedded default is for development: bring its database to head like `pnpm start` does.
+  await ensureDatabase(domain, domainConfig.url)
+  await runMigrations({ connectionString: domainConfig.url, domain, direction: 'up', log: (m) => logger.info(m) })
+  return { config: domainConfig, stop: () => server.stop() }
+}
+
+/** Entry point of a subgraph deployed alone: SUBGRAPH_<DOMAIN>_PORT, HOST, database from the environment. */
+export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>) {
+  const logger = createLogger({ service: `subgraph-${module.domain}` })
+  const port = servicePorts()[module.domain]
+  const host = process.env.HOST ?? '127.0.0.1'
+  const { config, stop: stopDatabase } = await domainDatabaseConfig(module.domain, logger)
+  const database = createDomainDatabase(config as DomainDatabaseConfig & { domain: D }, {
+    onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
+  })
+  const running = await startSubgraph(module, { database, port, host, logger })
+  onShutdownSignal(async () => {
+    await running.stop()
+    await database.destroy()
+    await stopDatabase()
+  }, logger)
+}

@@ -1,0 +1,34 @@
+import { mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
+import type { Context } from '../context'
+import { toNotification, toUser } from '../db/mappers'
+import { type UserFilter, usersQuery, rolesWithPermissions } from '../db/queries'
+
+const USER_ORDER_COLUMNS = { CREATED_AT: 'users.created_at', EMAIL: 'users.email' }
+
+export const Query = {
+  user: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.userById.load(id),
+  userByEmail: (_: unknown, { email }: { email: string }, ctx: Context) => ctx.loaders.userByEmail.load(email),
+  users: async (
+    _: unknown,
+    args: PageArgs & { filter?: UserFilter | null; orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null },
+    ctx: Context,
+  ) => {
+    const order = orderFrom(USER_ORDER_COLUMNS, 'users.id', args.orderBy, { field: 'CREATED_AT', direction: 'DESC' })
+    return mapConnection(await paginate(usersQuery(ctx.db, args.filter ?? {}), order, args), toUser)
+  },
+  notifications: async (
+    _: unknown,
+    { userId, unreadOnly, first, after }: PageArgs & { userId: string; unreadOnly: boolean },
+    ctx: Context,
+  ) => {
+    const page = await ctx.loaders.notificationsByUserId.for({ unreadOnly, first, after }).load(userId)
+    return mapConnection(page, toNotification)
+  },
+  roles: async (_: unknown, __: unknown, ctx: Context) =>
+    (await rolesWithPermissions(ctx.db)).map((r) => ({
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      isActive: r.is_active,
+    })),
+}

@@ -1,0 +1,17 @@
+import { mapConnection, type PageArgs } from '@pm/service-kit'
+import type { Context } from '../context'
+import { toNotification, type User as UserModel } from '../db/mappers'
+
+export const User = {
+  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.userById.load(ref.id),
+  notifications: async (
+    user: UserModel,
+    { unreadOnly, first, after }: PageArgs & { unreadOnly: boolean },
+    ctx: Context,
+  ) => mapConnection(await ctx.loaders.notificationsByUserId.for({ unreadOnly, first, after }).load(user.id), toNotification),
+}
+
+export const Role = {
+  permissions: async (role: { id: number }, _: unknown, ctx: Context) =>
+    (await ctx.loaders.permissionsByRoleId.load(String(role.id))).map(({ role_id: _roleId, ...p }) => p),
+}
