@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type EmbeddedServer, startEmbeddedPostgres } from '@pm/db'
 import type { TestProject } from 'vitest/node'
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    testServerUrl: string
-  }
-}
+import type {} from './index'
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,6 +3,12 @@ import { type Domain, databaseUrl, runMigrations } from '@pm/db'
 import pg from 'pg'
 import { inject } from 'vitest'
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testServerUrl: string
+  }
+}
+
 export interface TestDatabase {
   url: string
   name: string
