@@ -39,6 +39,7 @@ export function intFlag(args: ParsedArgs, name: string): number | undefined {
   const value = args.flags.get(name)
   if (value === undefined) return undefined
   const n = Number(value)
-  if (value === true || !Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer`)
+  if (value === true || !Number.isInteger(n) || n < 0)
+    throw new UsageError(`--${name} must be a non-negative integer`)
   return n
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 import {
   ConfigError,
+  DatabaseUnavailableError,
   DOMAINS,
   type Domain,
   type DomainDatabaseConfig,
-  DatabaseUnavailableError,
   embeddedDomainConfigs,
   ensureDatabase,
   getMigrationStatus,
@@ -17,6 +17,7 @@ import { domainsFlag, intFlag, type ParsedArgs, parseArgs, UsageError } from './
 
 const USAGE = `pm: the products-manager command line
 
+  pm start          [--no-seed]                databases, demo data, the seven subgraphs and the gateway
   pm migrate up     [--domain D] [--steps N]   apply pending migrations (default: all)
   pm migrate down   [--domain D] [--steps N]   revert applied migrations (default: 1)
   pm migrate status [--domain D]               show each migration's state
@@ -27,7 +28,9 @@ Databases: DB_<DOMAIN>_URL, or DATABASE_URL (a server holding db_core … db_ana
 with neither, the embedded PostgreSQL under .data/postgres. Domains: ${DOMAINS.join(', ')}.`
 
 /** The domains' URLs; with the embedded default, its server runs for the command's duration. */
-async function withDatabases<T>(fn: (domains: Record<Domain, DomainDatabaseConfig>) => Promise<T>): Promise<T> {
+async function withDatabases<T>(
+  fn: (domains: Record<Domain, DomainDatabaseConfig>) => Promise<T>,
+): Promise<T> {
   const config = loadDatabaseConfig()
   if (config.mode === 'external') return fn(config.domains)
   const server = await startEmbeddedPostgres(config.embedded)
@@ -71,7 +74,9 @@ async function migrate(args: ParsedArgs) {
           console.log(`  ${r.state.padEnd(8)} ${r.name.padEnd(40)} ${r.appliedAt?.toISOString() ?? ''}`)
         }
       }
-      console.log(behind === 0 ? `all ${domains.length} databases at head` : `${behind} migrations not applied`)
+      console.log(
+        behind === 0 ? `all ${domains.length} databases at head` : `${behind} migrations not applied`,
+      )
       if (behind > 0) process.exitCode = 3
     })
     return
@@ -107,6 +112,8 @@ async function partitions(args: ParsedArgs) {
 }
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
+  // Loaded on demand: it pulls in every subgraph and the gateway.
+  start: async (args) => (await import('./start')).start({ seed: !args.flags.has('no-seed') }),
   migrate,
   db: dbCreate,
   partitions,
@@ -125,7 +132,9 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = [UsageError, ConfigError, MigrationError, DatabaseUnavailableError].some((t) => error instanceof t)
+  const known = [UsageError, ConfigError, MigrationError, DatabaseUnavailableError].some(
+    (t) => error instanceof t,
+  )
   const name = error instanceof Error ? error.name : ''
   console.error(`pm: ${known || name === 'EmbeddedPostgresError' ? (error as Error).message : String(error)}`)
   process.exitCode = error instanceof UsageError ? 2 : 1

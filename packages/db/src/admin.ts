@@ -8,7 +8,10 @@ export async function ensureDatabase(domain: Domain, url: string): Promise<boole
   const name = decodeURIComponent(new URL(url).pathname.slice(1))
   if (!name) throw new Error(`${domain}: ${describeUrl(url)} names no database`)
   // Connect to the server's maintenance database: the target may not exist yet.
-  const client = new pg.Client({ connectionString: databaseUrl(url, 'postgres'), connectionTimeoutMillis: 10_000 })
+  const client = new pg.Client({
+    connectionString: databaseUrl(url, 'postgres'),
+    connectionTimeoutMillis: 10_000,
+  })
   client.on('error', () => {})
   try {
     await client.connect()

@@ -2,9 +2,9 @@ import { ensureDatabase } from './admin'
 import {
   type DatabaseConfig,
   type DomainDatabaseConfig,
+  type Env,
   embeddedDomainConfigs,
   loadDatabaseConfig,
-  type Env,
 } from './config'
 import { DOMAINS, type Domain } from './domains'
 import { type EmbeddedServer, startEmbeddedPostgres } from './embedded'

@@ -38,7 +38,9 @@ function positiveInt(env: Env, name: string, fallback: number, { allowZero = fal
   if (raw === undefined || raw.trim() === '') return fallback
   const value = Number(raw)
   if (!Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${raw}"`)
+    throw new ConfigError(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got "${raw}"`,
+    )
   }
   return value
 }

@@ -61,15 +61,20 @@ export function loadMigrations(domain: Domain, migrationsDir = MIGRATIONS_ROOT):
   const seen = new Set<string>()
   return names.map((name) => {
     const match = FILE_PATTERN.exec(name)
-    if (!match) throw new MigrationError(`${domain}/${name}: file names must look like NNN_snake_name.sql`, name)
+    if (!match)
+      throw new MigrationError(`${domain}/${name}: file names must look like NNN_snake_name.sql`, name)
     const version = match[1]!
-    if (seen.has(version)) throw new MigrationError(`${domain}/${name}: version ${version} is used twice`, name)
+    if (seen.has(version))
+      throw new MigrationError(`${domain}/${name}: version ${version} is used twice`, name)
     seen.add(version)
     const text = readFileSync(join(dir, name), 'utf8')
     const up = UP_MARKER.exec(text)
     const down = DOWN_MARKER.exec(text)
     if (!up || !down || down.index < up.index) {
-      throw new MigrationError(`${domain}/${name}: needs a "-- migrate:up" line followed by a "-- migrate:down" line`, name)
+      throw new MigrationError(
+        `${domain}/${name}: needs a "-- migrate:up" line followed by a "-- migrate:down" line`,
+        name,
+      )
     }
     const upStart = up.index + up[0].length
     const downStart = down.index + down[0].length
@@ -92,7 +97,11 @@ function lineAt(text: string, offset: number): number {
 }
 
 async function connect(connectionString: string, domain: Domain): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString, application_name: 'pm-migrate', connectionTimeoutMillis: 10_000 })
+  const client = new pg.Client({
+    connectionString,
+    application_name: 'pm-migrate',
+    connectionTimeoutMillis: 10_000,
+  })
   client.on('error', () => {}) // a dropped connection surfaces as the failing query's error
   try {
     await client.connect()
@@ -206,7 +215,9 @@ export async function runMigrations(options: MigrateOptions): Promise<{ applied:
         throw new MigrationError(describeFailure(domain, file, direction, body, error), file.name)
       }
       applied.push(file.name)
-      log(`${domain}: ${direction === 'up' ? 'applied' : 'reverted'} ${file.name} in ${Math.round(performance.now() - started)} ms`)
+      log(
+        `${domain}: ${direction === 'up' ? 'applied' : 'reverted'} ${file.name} in ${Math.round(performance.now() - started)} ms`,
+      )
     }
     return { applied }
   } finally {
@@ -216,7 +227,13 @@ export async function runMigrations(options: MigrateOptions): Promise<{ applied:
   }
 }
 
-function describeFailure(domain: Domain, file: MigrationFile, direction: 'up' | 'down', body: string, error: unknown) {
+function describeFailure(
+  domain: Domain,
+  file: MigrationFile,
+  direction: 'up' | 'down',
+  body: string,
+  error: unknown,
+) {
   const pgError = error as { message?: string; position?: string; code?: string }
   let where = ''
   if (pgError.position) {

@@ -160,7 +160,8 @@ export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError'
   readonly code = 'DATABASE_UNAVAILABLE'
   constructor(domain: Domain, url: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message || ((cause as { code?: string }).code ?? 'error') : String(cause)
+    const reason =
+      cause instanceof Error ? cause.message || ((cause as { code?: string }).code ?? 'error') : String(cause)
     super(`${domain} database (${describeUrl(url)}) is unreachable: ${reason}`)
   }
 }

@@ -17,7 +17,11 @@ describe('loadDatabaseConfig', () => {
       code2asin: 10,
       analytics: 10,
     })
-    expect(config.pools.core).toMatchObject({ maxOverflow: 10, acquireTimeoutMs: 30_000, recycleMs: 3_600_000 })
+    expect(config.pools.core).toMatchObject({
+      maxOverflow: 10,
+      acquireTimeoutMs: 30_000,
+      recycleMs: 3_600_000,
+    })
   })
 
   it('derives the seven databases from DATABASE_URL, letting DB_<DOMAIN>_URL win', () => {
@@ -42,8 +46,12 @@ describe('loadDatabaseConfig', () => {
 
   it('rejects bad values with the variable name', () => {
     expect(() => loadDatabaseConfig({ DB_CORE_POOL_SIZE: 'ten' })).toThrow(ConfigError)
-    expect(() => loadDatabaseConfig({ DB_CORE_POOL_SIZE: '0' })).toThrow(/DB_CORE_POOL_SIZE must be a positive integer/)
-    expect(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL is not a postgres:\/\/ URL/)
+    expect(() => loadDatabaseConfig({ DB_CORE_POOL_SIZE: '0' })).toThrow(
+      /DB_CORE_POOL_SIZE must be a positive integer/,
+    )
+    expect(() => loadDatabaseConfig({ DATABASE_URL: 'mysql://x' })).toThrow(
+      /DATABASE_URL is not a postgres:\/\/ URL/,
+    )
   })
 
   it('describes a URL without its password', () => {

@@ -10,7 +10,10 @@ const databases: TestDatabase[] = []
 let dir: string
 
 function writeMigration(name: string, up: string, down: string) {
-  writeFileSync(join(dir, 'core', name), `-- a test migration\n-- migrate:up\n${up}\n\n-- migrate:down\n${down}\n`)
+  writeFileSync(
+    join(dir, 'core', name),
+    `-- a test migration\n-- migrate:up\n${up}\n\n-- migrate:down\n${down}\n`,
+  )
 }
 
 async function query<T = Record<string, unknown>>(url: string, text: string): Promise<T[]> {
@@ -46,19 +49,28 @@ describe('runMigrations', () => {
     const url = await freshDatabase()
     const opts = { connectionString: url, domain: 'core' as const, migrationsDir: dir }
     expect((await getMigrationStatus(opts)).map((s) => s.state)).toEqual(['pending', 'pending'])
-    expect(await runMigrations({ ...opts, direction: 'up', steps: 1 })).toEqual({ applied: ['001_first.sql'] })
+    expect(await runMigrations({ ...opts, direction: 'up', steps: 1 })).toEqual({
+      applied: ['001_first.sql'],
+    })
     expect((await getMigrationStatus(opts)).map((s) => s.state)).toEqual(['applied', 'pending'])
     expect(await runMigrations({ ...opts, direction: 'up' })).toEqual({ applied: ['002_second.sql'] })
     expect(await runMigrations({ ...opts, direction: 'up' })).toEqual({ applied: [] })
     expect(await runMigrations({ ...opts, direction: 'down' })).toEqual({ applied: ['002_second.sql'] })
-    expect(await runMigrations({ ...opts, direction: 'down', steps: 5 })).toEqual({ applied: ['001_first.sql'] })
+    expect(await runMigrations({ ...opts, direction: 'down', steps: 5 })).toEqual({
+      applied: ['001_first.sql'],
+    })
     const tables = await query(url, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
     expect(tables).toEqual([])
   })
 
   it('lets only one of two racing migrators apply each file', async () => {
     const url = await freshDatabase()
-    const opts = { connectionString: url, domain: 'core' as const, migrationsDir: dir, direction: 'up' as const }
+    const opts = {
+      connectionString: url,
+      domain: 'core' as const,
+      migrationsDir: dir,
+      direction: 'up' as const,
+    }
     const [first, second] = await Promise.all([runMigrations(opts), runMigrations(opts)])
     expect([...first.applied, ...second.applied].sort()).toEqual(['001_first.sql', '002_second.sql'])
     const history = await query(url, 'SELECT version FROM pm.schema_migrations ORDER BY version')
@@ -67,10 +79,16 @@ describe('runMigrations', () => {
 
   it('rolls a broken file back entirely and names it', async () => {
     const url = await freshDatabase()
-    writeMigration('003_broken.sql', 'CREATE TABLE c (id int);\nINSERT INTO c SELECT id FROM nowhere;', 'DROP TABLE c;')
+    writeMigration(
+      '003_broken.sql',
+      'CREATE TABLE c (id int);\nINSERT INTO c SELECT id FROM nowhere;',
+      'DROP TABLE c;',
+    )
     const run = runMigrations({ connectionString: url, domain: 'core', migrationsDir: dir, direction: 'up' })
     await expect(run).rejects.toThrow(MigrationError)
-    await expect(run).rejects.toThrow(/003_broken\.sql \(up\) failed \(line 4\): relation "nowhere" does not exist/)
+    await expect(run).rejects.toThrow(
+      /003_broken\.sql \(up\) failed \(line 4\): relation "nowhere" does not exist/,
+    )
     const tables = await query<{ tablename: string }>(
       url,
       `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,

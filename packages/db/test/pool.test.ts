@@ -75,7 +75,9 @@ describe('DomainPool', () => {
       }
     })()
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => sql<{ n: number }>`SELECT ${i}::int AS n, pg_sleep(0.002)`.execute(handle.db)),
+      Array.from({ length: 200 }, (_, i) =>
+        sql<{ n: number }>`SELECT ${i}::int AS n, pg_sleep(0.002)`.execute(handle.db),
+      ),
     )
     await serverSampler
     clearInterval(sampler)
@@ -94,7 +96,9 @@ describe('DomainPool', () => {
     const started = Date.now()
     const attempt = sql`SELECT 1`.execute(handle.db)
     await expect(attempt).rejects.toThrow(PoolTimeoutError)
-    await expect(attempt).rejects.toThrow(/db_core: no connection available within 300 ms \(1\/1 in use, \d+ waiting\)/)
+    await expect(attempt).rejects.toThrow(
+      /db_core: no connection available within 300 ms \(1\/1 in use, \d+ waiting\)/,
+    )
     expect(Date.now() - started).toBeLessThan(2_000)
     expect(handle.stats().acquireTimeouts).toBe(1)
     held.release()
@@ -104,7 +108,10 @@ describe('DomainPool', () => {
 
   it('never hands out a connection that died while idle', async () => {
     const handle = connect({ size: 2, maxOverflow: 0 })
-    await Promise.all([sql`SELECT pg_sleep(0.05)`.execute(handle.db), sql`SELECT pg_sleep(0.05)`.execute(handle.db)])
+    await Promise.all([
+      sql`SELECT pg_sleep(0.05)`.execute(handle.db),
+      sql`SELECT pg_sleep(0.05)`.execute(handle.db),
+    ])
     const before = await backends()
     expect(before).toHaveLength(2)
     await terminateBackends()

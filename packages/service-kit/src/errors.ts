@@ -14,7 +14,11 @@ export const ErrorCode = {
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
-export function userError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+export function userError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } })
 }
 

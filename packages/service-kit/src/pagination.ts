@@ -28,7 +28,12 @@ export interface Edge<T> {
 
 export interface Connection<T> {
   edges: Edge<T>[]
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }
+  pageInfo: {
+    hasNextPage: boolean
+    hasPreviousPage: boolean
+    startCursor: string | null
+    endCursor: string | null
+  }
   /** Resolved only when the field is asked for (graphql-js calls function-valued properties). */
   totalCount: () => Promise<number>
 }
@@ -70,7 +75,9 @@ export function decodeCursor(order: Order, cursor: string): Cursor {
     throw badUserInput('after is not a cursor returned by this list', { argument: 'after' })
   }
   if (parsed[0] !== order.key) {
-    throw badUserInput(`after is a cursor for another order (${parsed[0]}), not ${order.key}`, { argument: 'after' })
+    throw badUserInput(`after is a cursor for another order (${parsed[0]}), not ${order.key}`, {
+      argument: 'after',
+    })
   }
   return { value: parsed[1], id: parsed[2] }
 }
@@ -94,7 +101,10 @@ function after(order: Order, cursor: Cursor): RawBuilder<boolean> {
 
 function withOrder(query: AnyQuery, order: Order): AnyQuery {
   return query
-    .select([sql<string | null>`${sql.ref(order.column)}::text`.as('__sort'), sql<string>`${sql.ref(order.id)}::text`.as('__id')])
+    .select([
+      sql<string | null>`${sql.ref(order.column)}::text`.as('__sort'),
+      sql<string>`${sql.ref(order.id)}::text`.as('__id'),
+    ])
     .orderBy(sql.ref(order.column), order.direction)
     .orderBy(sql.ref(order.id), order.direction)
 }
@@ -109,7 +119,13 @@ function toConnection<T>(
   totalCount: () => Promise<number>,
 ): Connection<T> {
   const edges = rows.slice(0, first).map((row) => {
-    const { __sort, __id, __rn: _rn, __parent: _parent, ...node } = row as T & Marked & Record<string, unknown>
+    const {
+      __sort,
+      __id,
+      __rn: _rn,
+      __parent: _parent,
+      ...node
+    } = row as T & Marked & Record<string, unknown>
     return { cursor: encodeCursor(order, __sort, __id), node: node as T }
   })
   return {
@@ -140,7 +156,11 @@ async function runWithCursor<R>(args: PageArgs, run: () => Promise<R>): Promise<
  * Keyset pagination of a filtered query: one statement for the page (first + 1 rows, to know whether
  * there is a next page) and, only when asked, one for totalCount.
  */
-export async function paginate<T>(query: SelectQueryBuilder<any, any, T>, order: Order, args: PageArgs): Promise<Connection<T>> {
+export async function paginate<T>(
+  query: SelectQueryBuilder<any, any, T>,
+  order: Order,
+  args: PageArgs,
+): Promise<Connection<T>> {
   const first = pageSize(args.first)
   const cursor = args.after ? decodeCursor(order, args.after) : undefined
   let page = withOrder(query, order).limit(first + 1)
@@ -173,7 +193,9 @@ export interface GroupedConnectionOptions {
  * Nested connections (a page of children for each parent) for a whole batch of parents in one
  * statement, with row_number() per parent; totalCount per parent in one grouped count, when asked.
  */
-export function groupedConnectionLoader<T>(options: GroupedConnectionOptions): DataLoader<string, Connection<T>> {
+export function groupedConnectionLoader<T>(
+  options: GroupedConnectionOptions,
+): DataLoader<string, Connection<T>> {
   const { db, order, args, parentColumn } = options
   const first = pageSize(options.args.first)
   const cursor = args.after ? decodeCursor(order, args.after) : undefined
@@ -231,5 +253,10 @@ export function orderFrom(
   const chosen = orderBy ?? fallback
   const column = columns[chosen.field]
   if (!column) throw badUserInput(`orderBy.field must be one of ${Object.keys(columns).join(', ')}`)
-  return { key: `${chosen.field}:${chosen.direction}`, column, id, direction: chosen.direction === 'ASC' ? 'asc' : 'desc' }
+  return {
+    key: `${chosen.field}:${chosen.direction}`,
+    column,
+    id,
+    direction: chosen.direction === 'ASC' ? 'asc' : 'desc',
+  }
 }

@@ -25,7 +25,8 @@ function parseDecimal(value: unknown): string {
 /** NUMERIC columns as exact decimal strings; PostgreSQL returns them as text and they stay text. */
 export const DecimalResolver = new GraphQLScalarType<string, string>({
   name: 'Decimal',
-  description: 'An exact decimal number as a string, e.g. "19.90" (money and NUMERIC columns; never a float).',
+  description:
+    'An exact decimal number as a string, e.g. "19.90" (money and NUMERIC columns; never a float).',
   serialize(value) {
     if (typeof value === 'string' && DECIMAL.test(value)) return value
     throw new GraphQLError(`Decimal cannot represent ${typeof value} value`)

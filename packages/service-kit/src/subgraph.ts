@@ -23,7 +23,14 @@ import type { DocumentNode } from 'graphql'
 import { parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { maskError } from './errors'
-import { apolloHandler, type HttpService, healthRoutes, onShutdownSignal, requestId, startHttpService } from './http'
+import {
+  apolloHandler,
+  type HttpService,
+  healthRoutes,
+  onShutdownSignal,
+  requestId,
+  startHttpService,
+} from './http'
 import { createLogger, type Logger } from './logger'
 import { servicePorts } from './ports'
 import { COMMON_SDL, scalarResolvers } from './scalars'
@@ -133,7 +140,12 @@ export async function startSubgraph<D extends Domain, L>(
     logger,
     routes: {
       '/graphql': apolloHandler(apollo, context),
-      ...healthRoutes(async () => ({ database: await database.ping().then(() => true, () => false) })),
+      ...healthRoutes(async () => ({
+        database: await database.ping().then(
+          () => true,
+          () => false,
+        ),
+      })),
     },
   })
   logger.info('subgraph listening', { url: `${http.url}/graphql` })
@@ -157,7 +169,12 @@ async function domainDatabaseConfig(domain: Domain, logger: Logger) {
   const domainConfig: DomainDatabaseConfig = embeddedDomainConfigs(server.url, config.pools)[domain]
   // The embedded default is for development: bring its database to head like `pnpm start` does.
   await ensureDatabase(domain, domainConfig.url)
-  await runMigrations({ connectionString: domainConfig.url, domain, direction: 'up', log: (m) => logger.info(m) })
+  await runMigrations({
+    connectionString: domainConfig.url,
+    domain,
+    direction: 'up',
+    log: (m) => logger.info(m),
+  })
   return { config: domainConfig, stop: () => server.stop() }
 }
 

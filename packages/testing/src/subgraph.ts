@@ -42,7 +42,9 @@ export async function postGraphQL<T = any>(
 }
 
 /** A subgraph on a fresh migrated database, listening on a free loopback port. */
-export async function startTestSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>): Promise<TestSubgraph<D>> {
+export async function startTestSubgraph<D extends Domain, L>(
+  module: SubgraphModule<D, L>,
+): Promise<TestSubgraph<D>> {
   const testDatabase = await createMigratedDatabase(module.domain, `sg_${module.domain}`)
   const database = createDomainDatabase({ domain: module.domain, url: testDatabase.url, pool: TEST_POOL })
   const server = await startSubgraph(module, {

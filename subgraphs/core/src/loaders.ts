@@ -1,8 +1,20 @@
-import { groupedConnectionLoader, groupedLoader, LoaderFamily, type PageArgs, uniqueLoader } from '@pm/service-kit'
-import type { Selectable } from 'kysely'
 import type { DB } from '@pm/db/types/core'
+import {
+  groupedConnectionLoader,
+  groupedLoader,
+  LoaderFamily,
+  type PageArgs,
+  uniqueLoader,
+} from '@pm/service-kit'
+import type { Selectable } from 'kysely'
 import { toUser } from './db/mappers'
-import { type CoreDb, notificationsQuery, permissionsByRoleIds, usersByEmails, usersByIds } from './db/queries'
+import {
+  type CoreDb,
+  notificationsQuery,
+  permissionsByRoleIds,
+  usersByEmails,
+  usersByIds,
+} from './db/queries'
 
 export const NOTIFICATION_ORDER = {
   key: 'CREATED_AT:DESC',

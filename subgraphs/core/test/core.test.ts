@@ -40,14 +40,24 @@ describe('core subgraph', () => {
     const missing = randomUUID()
     const res = await sg.request(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email username } } }`,
-      { r: [{ __typename: 'User', id: users[1]!.id }, { __typename: 'User', id: missing }] },
+      {
+        r: [
+          { __typename: 'User', id: users[1]!.id },
+          { __typename: 'User', id: missing },
+        ],
+      },
     )
     expect(res.errors).toBeUndefined()
-    expect(res.data._entities).toEqual([{ id: users[1]!.id, email: 'user1@example.com', username: 'user1' }, null])
+    expect(res.data._entities).toEqual([
+      { id: users[1]!.id, email: 'user1@example.com', username: 'user1' },
+      null,
+    ])
   })
 
   it('looks users up by id and email, and never exposes the password hash', async () => {
-    const res = await sg.request(`{ a: user(id: "${users[0]!.id}") { email role } b: userByEmail(email: "user2@example.com") { id } }`)
+    const res = await sg.request(
+      `{ a: user(id: "${users[0]!.id}") { email role } b: userByEmail(email: "user2@example.com") { id } }`,
+    )
     expect(res.data).toEqual({ a: { email: 'user0@example.com', role: 'admin' }, b: { id: users[2]!.id } })
     const bad = await sg.request('{ user(id: "1") { hashedPassword } }')
     expect(bad.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED')
@@ -72,13 +82,18 @@ describe('core subgraph', () => {
   })
 
   it('rejects a forged cursor and an oversized page with BAD_USER_INPUT', async () => {
-    const forged = Buffer.from(JSON.stringify(['CREATED_AT:DESC', 'not-a-date', randomUUID()])).toString('base64url')
+    const forged = Buffer.from(JSON.stringify(['CREATED_AT:DESC', 'not-a-date', randomUUID()])).toString(
+      'base64url',
+    )
     const a = await sg.request(`{ users(after: "${forged}") { totalCount } }`)
     expect(a.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
     const b = await sg.request('{ users(after: "garbage") { totalCount } }')
     expect(b.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
     const c = await sg.request('{ users(first: 1000) { totalCount } }')
-    expect(c.errors?.[0]).toMatchObject({ message: 'first must be between 0 and 100', extensions: { code: 'BAD_USER_INPUT' } })
+    expect(c.errors?.[0]).toMatchObject({
+      message: 'first must be between 0 and 100',
+      extensions: { code: 'BAD_USER_INPUT' },
+    })
   })
 
   it('pages notifications per user in one statement whatever the page size', async () => {

@@ -22,7 +22,11 @@ export const USER_COLUMNS = [
 ] as const
 
 export function usersByIds(db: CoreDb, ids: readonly string[]) {
-  return db.selectFrom('users').select(USER_COLUMNS).where('users.id', '=', (eb) => eb.fn.any(eb.val([...ids]))).execute()
+  return db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('users.id', '=', (eb) => eb.fn.any(eb.val([...ids])))
+    .execute()
 }
 
 export function usersByEmails(db: CoreDb, emails: readonly string[]) {
@@ -75,7 +79,13 @@ export function permissionsByRoleIds(db: CoreDb, roleIds: readonly number[]) {
   return db
     .selectFrom('role_permissions')
     .innerJoin('permissions', 'permissions.id', 'role_permissions.permission_id')
-    .select(['role_permissions.role_id', 'permissions.id', 'permissions.name', 'permissions.resource', 'permissions.action'])
+    .select([
+      'role_permissions.role_id',
+      'permissions.id',
+      'permissions.name',
+      'permissions.resource',
+      'permissions.action',
+    ])
     .where('role_permissions.role_id', '=', (eb) => eb.fn.any(eb.val([...roleIds])))
     .orderBy('permissions.name')
     .execute()

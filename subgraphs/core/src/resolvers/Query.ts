@@ -1,19 +1,26 @@
 import { mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification, toUser } from '../db/mappers'
-import { type UserFilter, usersQuery, rolesWithPermissions } from '../db/queries'
+import { rolesWithPermissions, type UserFilter, usersQuery } from '../db/queries'
 
 const USER_ORDER_COLUMNS = { CREATED_AT: 'users.created_at', EMAIL: 'users.email' }
 
 export const Query = {
   user: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.userById.load(id),
-  userByEmail: (_: unknown, { email }: { email: string }, ctx: Context) => ctx.loaders.userByEmail.load(email),
+  userByEmail: (_: unknown, { email }: { email: string }, ctx: Context) =>
+    ctx.loaders.userByEmail.load(email),
   users: async (
     _: unknown,
-    args: PageArgs & { filter?: UserFilter | null; orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null },
+    args: PageArgs & {
+      filter?: UserFilter | null
+      orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
+    },
     ctx: Context,
   ) => {
-    const order = orderFrom(USER_ORDER_COLUMNS, 'users.id', args.orderBy, { field: 'CREATED_AT', direction: 'DESC' })
+    const order = orderFrom(USER_ORDER_COLUMNS, 'users.id', args.orderBy, {
+      field: 'CREATED_AT',
+      direction: 'DESC',
+    })
     return mapConnection(await paginate(usersQuery(ctx.db, args.filter ?? {}), order, args), toUser)
   },
   notifications: async (

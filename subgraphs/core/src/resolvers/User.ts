@@ -8,7 +8,11 @@ export const User = {
     user: UserModel,
     { unreadOnly, first, after }: PageArgs & { unreadOnly: boolean },
     ctx: Context,
-  ) => mapConnection(await ctx.loaders.notificationsByUserId.for({ unreadOnly, first, after }).load(user.id), toNotification),
+  ) =>
+    mapConnection(
+      await ctx.loaders.notificationsByUserId.for({ unreadOnly, first, after }).load(user.id),
+      toNotification,
+    ),
 }
 
 export const Role = {

@@ -1,0 +1,101 @@
+import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, prepareDatabases } from '@pm/db'
+import { startGateway } from '@pm/gateway'
+import { seedDemoData } from '@pm/seed'
+import {
+  createLogger,
+  onShutdownSignal,
+  type RunningSubgraph,
+  type SubgraphModule,
+  servicePorts,
+  startSubgraph,
+} from '@pm/service-kit'
+import { subgraph as analytics } from '@pm/subgraph-analytics'
+import { subgraph as catalog } from '@pm/subgraph-catalog'
+import { subgraph as code2asin } from '@pm/subgraph-code2asin'
+import { subgraph as core } from '@pm/subgraph-core'
+import { subgraph as exportsSubgraph } from '@pm/subgraph-exports'
+import { subgraph as imports } from '@pm/subgraph-imports'
+import { subgraph as media } from '@pm/subgraph-media'
+
+const MODULES: { [D in Domain]: SubgraphModule<D, unknown> } = {
+  core,
+  catalog,
+  imports,
+  exports: exportsSubgraph,
+  media,
+  code2asin,
+  analytics,
+} as never
+
+export interface StartOptions {
+  seed: boolean
+}
+
+/**
+ * `pnpm start`: the databases (embedded unless URLs are set) created and migrated, demo data when
+ * empty, the seven subgraphs and the gateway in this process; Ctrl-C stops all of it.
+ */
+export async function start(options: StartOptions) {
+  const logger = createLogger({ service: 'pm' })
+  const say = (line: string) => process.stdout.write(`${line}\n`)
+  const prepared = await prepareDatabases({ log: say })
+  const databases = Object.fromEntries(
+    DOMAINS.map((d) => [
+      d,
+      createDomainDatabase(prepared.domains[d], {
+        onPoolError: (error) =>
+          logger.warn('idle database connection lost', { domain: d, error: error.message }),
+      }),
+    ]),
+  ) as { [D in Domain]: DomainDatabase<D> }
+  const subgraphs: RunningSubgraph[] = []
+  let gateway: { stop(): Promise<void> } | undefined
+  const stopAll = async () => {
+    await gateway?.stop()
+    await Promise.all(subgraphs.map((s) => s.stop()))
+    await Promise.all(DOMAINS.map((d) => databases[d].destroy()))
+    await prepared.stop()
+  }
+  try {
+    if (options.seed) {
+      const dbs = Object.fromEntries(DOMAINS.map((d) => [d, databases[d].db])) as never
+      const started = performance.now()
+      const { seeded, counts } = await seedDemoData(dbs, { log: say })
+      if (seeded) {
+        say(
+          `demo data seeded in ${Math.round(performance.now() - started)} ms (${counts.products ?? 0} products)`,
+        )
+      }
+    }
+    const ports = servicePorts()
+    const host = process.env.HOST ?? '127.0.0.1'
+    for (const domain of DOMAINS) {
+      subgraphs.push(
+        await startSubgraph(MODULES[domain] as SubgraphModule<typeof domain, unknown>, {
+          database: databases[domain] as never,
+          port: ports[domain],
+          host,
+          logger: logger.child({ service: `subgraph-${domain}` }),
+        }),
+      )
+    }
+    const subgraphUrls = Object.fromEntries(subgraphs.map((s) => [s.domain, s.graphqlUrl])) as Record<
+      Domain,
+      string
+    >
+    const running = await startGateway({
+      port: ports.gateway,
+      host,
+      subgraphUrls,
+      logger: logger.child({ service: 'gateway' }),
+    })
+    gateway = running
+    say('')
+    for (const s of subgraphs) say(`  subgraph ${s.domain.padEnd(10)} ${s.graphqlUrl}`)
+    say(`\n  GraphQL API and GraphiQL: ${running.graphqlUrl}\n\nCtrl-C stops everything.`)
+  } catch (error) {
+    await stopAll().catch(() => {})
+    throw error
+  }
+  onShutdownSignal(stopAll, logger)
+}

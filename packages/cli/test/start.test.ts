@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { postGraphQL } from '@pm/testing/subgraph'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const ROOT = new URL('../../../', import.meta.url).pathname
+const DOMAINS = ['CORE', 'CATALOG', 'IMPORTS', 'EXPORTS', 'MEDIA', 'CODE2ASIN', 'ANALYTICS']
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket()
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.connect(port, '127.0.0.1')
+  })
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pm-start-'))
+chmodSync(dir, 0o755) // the embedded server runs as the postgres user when we are root
+let env: NodeJS.ProcessEnv
+let child: ChildProcess | undefined
+
+async function startStack(): Promise<{ output: () => string }> {
+  let output = ''
+  child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['packages/cli/src/main.ts', 'start'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout!.on('data', (d) => {
+    output += d
+  })
+  child.stderr!.on('data', (d) => {
+    output += d
+  })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`start did not finish in time:\n${output}`)), 120_000)
+    const check = setInterval(() => {
+      if (output.includes('Ctrl-C stops everything')) {
+        clearTimeout(timer)
+        clearInterval(check)
+        resolve()
+      }
+    }, 100)
+    child!.once('exit', (code) => {
+      clearTimeout(timer)
+      clearInterval(check)
+      reject(new Error(`start exited with ${code}:\n${output}`))
+    })
+  })
+  return { output: () => output }
+}
+
+async function interrupt(): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)))
+  child!.kill('SIGINT')
+  return exited
+}
+
+afterAll(async () => {
+  if (child && child.exitCode === null) await interrupt()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('pnpm start on the embedded default', () => {
+  it('starts everything, serves demo data through the gateway, stops on Ctrl-C, keeps data on restart', async () => {
+    const ports = await Promise.all(Array.from({ length: 9 }, freePort))
+    env = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' }
+    env.EMBEDDED_PG_DATA_DIR = join(dir, 'pg')
+    env.EMBEDDED_PG_PORT = String(ports[0])
+    env.GATEWAY_PORT = String(ports[1])
+    DOMAINS.forEach((d, i) => {
+      env[`SUBGRAPH_${d}_PORT`] = String(ports[i + 2])
+    })
+    const gateway = `http://127.0.0.1:${ports[1]}/graphql`
+
+    const first = await startStack()
+    expect(first.output()).toContain('demo data seeded')
+    expect(first.output()).toContain(gateway)
+    const query = `{ products(first: 3) { totalCount edges { node { id title supplier { code }
+      primaryImage { id } bestAsinMatch { asin } } } } }`
+    const res = await postGraphQL(gateway, query)
+    expect(res.errors).toBeUndefined()
+    expect(res.data.products.totalCount).toBe(1000)
+    expect(res.data.products.edges).toHaveLength(3)
+    expect(await interrupt()).toBe(0)
+    expect(await portOpen(ports[0]!)).toBe(false)
+    expect(await portOpen(ports[1]!)).toBe(false)
+
+    const second = await startStack()
+    expect(second.output()).not.toContain('demo data seeded')
+    const again = await postGraphQL(gateway, '{ products(first: 1) { totalCount } }')
+    expect(again.data.products.totalCount).toBe(1000)
+    expect(await interrupt()).toBe(0)
+  })
+})
