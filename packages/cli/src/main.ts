@@ -34,9 +34,17 @@ async function withDatabases<T>(
   const config = loadDatabaseConfig()
   if (config.mode === 'external') return fn(config.domains)
   const server = await startEmbeddedPostgres(config.embedded)
+  // Ctrl-C mid-command still stops the server this command started.
+  const interrupted = (signal: NodeJS.Signals) => {
+    server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
   try {
     return await fn(embeddedDomainConfigs(server.url, config.pools))
   } finally {
+    process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
     await server.stop()
   }
 }
