@@ -29,6 +29,9 @@ export class PoolTimeoutError extends Error {
 const lastReleasedAt = Symbol('lastReleasedAt')
 type TrackedClient = pg.PoolClient & { [lastReleasedAt]?: number; _ending?: boolean; _queryable?: boolean }
 
+// Dates sent as parameters are written in UTC, matching how TIMESTAMP columns are read back (below).
+pg.defaults.parseInputDatesAsUTC = true
+
 /** int8/count(*) stay strings (no precision loss); TIMESTAMP (no zone) is read as UTC, sessions run in UTC. */
 const TYPE_PARSERS: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {

@@ -140,4 +140,18 @@ describe('DomainPool', () => {
     const second = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(handle.db)
     expect(second.rows[0]!.pid).not.toBe(first.rows[0]!.pid)
   })
+
+  it('writes and reads TIMESTAMP columns as UTC whatever the process time zone', async () => {
+    const handle = connect({})
+    const saved = process.env.TZ
+    process.env.TZ = 'Asia/Tokyo'
+    try {
+      const instant = new Date('2026-01-01T00:30:00.000Z')
+      const { rows } = await sql<{ text: string; value: Date }>`
+        SELECT ${instant}::timestamp::text AS text, ${instant}::timestamp AS value`.execute(handle.db)
+      expect(rows[0]).toEqual({ text: '2026-01-01 00:30:00', value: instant })
+    } finally {
+      process.env.TZ = saved
+    }
+  })
 })

@@ -1,0 +1,94 @@
+import type { DB } from '@pm/db/types/code2asin'
+import { type Kysely, sql } from 'kysely'
+
+export type Code2AsinDb = Kysely<DB>
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Keys that can be UUIDs: a malformed id in an entity representation must not fail its whole batch. */
+export function uuidKeys(keys: readonly string[]): string[] {
+  return keys.filter((k) => UUID.test(k))
+}
+
+export function jobsByIds(db: Code2AsinDb, ids: readonly string[]) {
+  const keys = uuidKeys(ids)
+  if (keys.length === 0) return Promise.resolve([])
+  return db
+    .selectFrom('code2asin_jobs')
+    .selectAll()
+    .where('code2asin_jobs.id', '=', (eb) => eb.fn.any(eb.val(keys)))
+    .execute()
+}
+
+export interface JobFilter {
+  status?: string | null
+  supplierCode?: string | null
+}
+
+/** idx_code2asin_jobs_status_created_id serves the status filter in the list's order. */
+export function jobsQuery(db: Code2AsinDb, filter: JobFilter = {}) {
+  let query = db.selectFrom('code2asin_jobs').selectAll('code2asin_jobs')
+  if (filter.status != null) query = query.where('code2asin_jobs.status', '=', filter.status)
+  if (filter.supplierCode != null)
+    query = query.where('code2asin_jobs.supplier_code', '=', filter.supplierCode)
+  return query
+}
+
+/** The results of the given jobs (batched nested connection), optionally of one match type. */
+export function resultsOfJobsQuery(db: Code2AsinDb, jobIds: readonly string[], matchType: string | null) {
+  let query = db
+    .selectFrom('code2asin_results')
+    .selectAll('code2asin_results')
+    .where('code2asin_results.job_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(jobIds))))
+  if (matchType != null) query = query.where('code2asin_results.match_type', '=', matchType)
+  return query
+}
+
+export function resultsByAsinQuery(db: Code2AsinDb, asin: string) {
+  return db
+    .selectFrom('code2asin_results')
+    .selectAll('code2asin_results')
+    .where('code2asin_results.asin', '=', asin)
+}
+
+/**
+ * Every result of the given products, best first: idx_code2asin_results_product_confidence
+ * (product_id, match_confidence DESC NULLS LAST) serves the leading keys.
+ */
+export function resultsByProductIds(db: Code2AsinDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return bestFirst(
+    db
+      .selectFrom('code2asin_results')
+      .selectAll()
+      .where('code2asin_results.product_id', '=', (eb) => eb.fn.any(eb.val(keys))),
+  ).execute()
+}
+
+/** The best result of each product, for the whole batch in one DISTINCT ON statement. */
+export function bestResultsByProductIds(db: Code2AsinDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return bestFirst(
+    db
+      .selectFrom('code2asin_results')
+      .distinctOn('code2asin_results.product_id')
+      .selectAll()
+      .where('code2asin_results.product_id', '=', (eb) => eb.fn.any(eb.val(keys))),
+  ).execute()
+}
+
+type ResultsQuery = ReturnType<typeof resultsByAsinQuery>
+
+function bestFirst(query: ResultsQuery) {
+  return (
+    query
+      .orderBy('code2asin_results.product_id')
+      .orderBy('code2asin_results.match_confidence', (ob) => ob.desc().nullsLast())
+      // is_verified is nullable: a NULL ranks with false (DESC alone would put it above true).
+      .orderBy(sql`coalesce(${sql.ref('code2asin_results.is_verified')}, false)`, 'desc')
+      .orderBy('code2asin_results.processed_at', (ob) => ob.desc().nullsLast())
+      .orderBy('code2asin_results.id')
+  )
+}

@@ -1,0 +1,6 @@
+import { Code2AsinJob } from './Code2AsinJob'
+import { Code2AsinResult } from './Code2AsinResult'
+import { Product } from './Product'
+import { Query } from './Query'
+
+export const resolvers = { Query, Code2AsinJob, Code2AsinResult, Product }

@@ -1,0 +1,73 @@
+import { mapConnection, type Order, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
+import type { Context } from '../context'
+import { toImportConfig, toImportJob, toImportSchedule, toMappingTemplate } from '../db/mappers'
+import {
+  configsQuery,
+  type ImportConfigFilter,
+  type ImportJobFilter,
+  type ImportScheduleFilter,
+  jobsQuery,
+  mappingTemplatesQuery,
+  schedulesQuery,
+} from '../db/queries'
+
+const JOB_ORDER_COLUMNS = { CREATED_AT: 'import_jobs.created_at' }
+
+const CONFIG_ORDER: Order = {
+  key: 'CREATED_AT:DESC',
+  column: 'import_configs.created_at',
+  id: 'import_configs.id',
+  direction: 'desc',
+}
+
+const SCHEDULE_ORDER: Order = {
+  key: 'NEXT_RUN:ASC',
+  column: 'import_schedules.next_run',
+  id: 'import_schedules.id',
+  direction: 'asc',
+}
+
+const TEMPLATE_ORDER: Order = {
+  key: 'CREATED_AT:DESC',
+  column: 'mapping_templates.created_at',
+  id: 'mapping_templates.id',
+  direction: 'desc',
+}
+
+export const Query = {
+  importJob: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.jobById.load(id),
+  importConfig: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.configById.load(id),
+  importJobs: async (
+    _: unknown,
+    args: PageArgs & {
+      filter?: ImportJobFilter | null
+      orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
+    },
+    ctx: Context,
+  ) => {
+    const order = orderFrom(JOB_ORDER_COLUMNS, 'import_jobs.id', args.orderBy, {
+      field: 'CREATED_AT',
+      direction: 'DESC',
+    })
+    return mapConnection(await paginate(jobsQuery(ctx.db, args.filter ?? {}), order, args), toImportJob)
+  },
+  importConfigs: async (_: unknown, args: PageArgs & { filter?: ImportConfigFilter | null }, ctx: Context) =>
+    mapConnection(
+      await paginate(configsQuery(ctx.db, args.filter ?? {}), CONFIG_ORDER, args),
+      toImportConfig,
+    ),
+  importSchedules: async (
+    _: unknown,
+    args: PageArgs & { filter?: ImportScheduleFilter | null },
+    ctx: Context,
+  ) =>
+    mapConnection(
+      await paginate(schedulesQuery(ctx.db, args.filter ?? {}), SCHEDULE_ORDER, args),
+      toImportSchedule,
+    ),
+  mappingTemplates: async (_: unknown, args: PageArgs & { supplierCode?: string | null }, ctx: Context) =>
+    mapConnection(
+      await paginate(mappingTemplatesQuery(ctx.db, args.supplierCode), TEMPLATE_ORDER, args),
+      toMappingTemplate,
+    ),
+}

@@ -1,0 +1,99 @@
+import type { DB } from '@pm/db/types/media'
+import { type Kysely, sql } from 'kysely'
+
+export type MediaDb = Kysely<DB>
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Keys that can be UUIDs: a malformed id in an entity representation must not fail its whole batch. */
+export function uuidKeys(keys: readonly string[]): string[] {
+  return keys.filter((k) => UUID.test(k))
+}
+
+export function mediaFilesByIds(db: MediaDb, ids: readonly string[]) {
+  const keys = uuidKeys(ids)
+  if (keys.length === 0) return Promise.resolve([])
+  return db
+    .selectFrom('media_files')
+    .selectAll()
+    .where('media_files.id', '=', (eb) => eb.fn.any(eb.val(keys)))
+    .execute()
+}
+
+export function mediaFilesByHashes(db: MediaDb, hashes: readonly string[]) {
+  return db
+    .selectFrom('media_files')
+    .selectAll()
+    .where('media_files.file_hash', '=', (eb) => eb.fn.any(eb.val([...hashes])))
+    .execute()
+}
+
+/** Every file of the given products in display order; idx_media_files_product_display_order serves it. */
+export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return db
+    .selectFrom('media_files')
+    .selectAll()
+    .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
+    .orderBy('media_files.product_id')
+    .orderBy('media_files.display_order')
+    .orderBy('media_files.id')
+    .execute()
+}
+
+/** One file per product: the primary one, else the lowest display order (ties by id), in one statement. */
+export function primaryMediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return (
+    db
+      .selectFrom('media_files')
+      .distinctOn('media_files.product_id')
+      .selectAll()
+      .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
+      .orderBy('media_files.product_id')
+      // is_primary is nullable: a NULL ranks with false (DESC alone would put it above true).
+      .orderBy(sql`coalesce(${sql.ref('media_files.is_primary')}, false)`, 'desc')
+      .orderBy('media_files.display_order')
+      .orderBy('media_files.id')
+      .execute()
+  )
+}
+
+export function thumbnailsByMediaFileIds(db: MediaDb, mediaFileIds: readonly string[]) {
+  const keys = uuidKeys(mediaFileIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return db
+    .selectFrom('media_thumbnails')
+    .selectAll()
+    .where('media_thumbnails.media_file_id', '=', (eb) => eb.fn.any(eb.val(keys)))
+    .orderBy('media_thumbnails.media_file_id')
+    .orderBy('media_thumbnails.width')
+    .orderBy('media_thumbnails.id')
+    .execute()
+}
+
+export interface MediaFileFilter {
+  productId?: string | null
+  processingStatus?: string | null
+  imageType?: string | null
+  isPrimary?: boolean | null
+}
+
+export function mediaFilesQuery(db: MediaDb, filter: MediaFileFilter = {}) {
+  let query = db.selectFrom('media_files').selectAll('media_files')
+  if (filter.productId != null) query = query.where('media_files.product_id', '=', filter.productId)
+  if (filter.processingStatus != null)
+    query = query.where('media_files.processing_status', '=', filter.processingStatus)
+  if (filter.imageType != null) query = query.where('media_files.image_type', '=', filter.imageType)
+  if (filter.isPrimary != null) {
+    // The column is nullable and defaults to false: a NULL is "not primary".
+    query = filter.isPrimary
+      ? query.where('media_files.is_primary', '=', true)
+      : query.where((eb) =>
+          eb.or([eb('media_files.is_primary', '=', false), eb('media_files.is_primary', 'is', null)]),
+        )
+  }
+  return query
+}

@@ -1,0 +1,5 @@
+import { MediaFile } from './MediaFile'
+import { Product } from './Product'
+import { Query } from './Query'
+
+export const resolvers = { Query, MediaFile, Product }
