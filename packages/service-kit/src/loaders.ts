@@ -52,3 +52,13 @@ export class LoaderFamily<A, L> {
     return loader
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The keys that are UUIDs. Keys from entity representations are not checked by GraphQL, and one
+ * malformed key would make PostgreSQL fail its whole batch; filtered out, it simply finds no row.
+ */
+export function uuidKeys(keys: readonly string[]): string[] {
+  return keys.filter((k) => UUID.test(k))
+}

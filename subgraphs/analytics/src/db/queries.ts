@@ -1,14 +1,8 @@
 import type { DB } from '@pm/db/types/analytics'
+import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type AnalyticsDb = Kysely<DB>
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Keys that can be UUIDs: a malformed id in an entity representation must not fail its whole batch. */
-export function uuidKeys(keys: readonly string[]): string[] {
-  return keys.filter((k) => UUID.test(k))
-}
 
 /** An inclusive range of calendar days, YYYY-MM-DD. */
 export interface DateRange {

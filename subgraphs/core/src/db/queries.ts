@@ -1,4 +1,5 @@
 import type { DB } from '@pm/db/types/core'
+import { uuidKeys } from '@pm/service-kit'
 import type { Kysely } from 'kysely'
 
 export type CoreDb = Kysely<DB>

@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/exports'
+import { maskSecrets } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
-import { maskSecrets } from './secrets'
 
 export type ExportPlatformRow = Selectable<DB['export_platforms']>
 export type ExportJobRow = Selectable<DB['export_jobs']>

@@ -1,20 +1,14 @@
 import type { DB } from '@pm/db/types/exports'
+import { uuidKeys } from '@pm/service-kit'
 import type { Kysely } from 'kysely'
 
 export type ExportsDb = Kysely<DB>
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Keys from entity representations are not validated by GraphQL: a malformed one must not fail its batch. */
-export function onlyUuids(keys: readonly string[]): string[] {
-  return keys.filter((k) => UUID.test(k))
-}
 
 export function platformsByIds(db: ExportsDb, ids: readonly string[]) {
   return db
     .selectFrom('export_platforms')
     .selectAll('export_platforms')
-    .where('export_platforms.id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(ids))))
+    .where('export_platforms.id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(ids))))
     .execute()
 }
 
@@ -29,7 +23,7 @@ export function jobsByIds(db: ExportsDb, ids: readonly string[]) {
   return db
     .selectFrom('export_jobs')
     .selectAll('export_jobs')
-    .where('export_jobs.id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(ids))))
+    .where('export_jobs.id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(ids))))
     .execute()
 }
 
@@ -52,7 +46,7 @@ export function jobsByPlatformIdsQuery(db: ExportsDb, platformIds: readonly stri
   let query = db
     .selectFrom('export_jobs')
     .selectAll('export_jobs')
-    .where('export_jobs.platform_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(platformIds))))
+    .where('export_jobs.platform_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(platformIds))))
   if (status != null) query = query.where('export_jobs.status', '=', status)
   return query
 }
@@ -61,7 +55,7 @@ export function itemsByJobIdsQuery(db: ExportsDb, jobIds: readonly string[], sta
   let query = db
     .selectFrom('export_job_items')
     .selectAll('export_job_items')
-    .where('export_job_items.job_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(jobIds))))
+    .where('export_job_items.job_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(jobIds))))
   if (status != null) query = query.where('export_job_items.status', '=', status)
   return query
 }
@@ -71,5 +65,5 @@ export function itemsByProductIdsQuery(db: ExportsDb, productIds: readonly strin
   return db
     .selectFrom('export_job_items')
     .selectAll('export_job_items')
-    .where('export_job_items.product_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(productIds))))
+    .where('export_job_items.product_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(productIds))))
 }

@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/imports'
+import { maskSecrets } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
-import { maskSecrets } from './secrets'
 
 export type ImportJobRow = Selectable<DB['import_jobs']>
 export type ImportConfigRow = Selectable<DB['import_configs']>

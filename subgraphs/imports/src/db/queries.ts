@@ -1,14 +1,8 @@
 import type { DB } from '@pm/db/types/imports'
+import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type ImportsDb = Kysely<DB>
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Keys from entity representations are not validated by GraphQL: a malformed one must not fail its batch. */
-export function onlyUuids(keys: readonly string[]): string[] {
-  return keys.filter((k) => UUID.test(k))
-}
 
 /** The values of import_logs_log_level_check (migration 002). */
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const
@@ -17,7 +11,7 @@ export function jobsByIds(db: ImportsDb, ids: readonly string[]) {
   return db
     .selectFrom('import_jobs')
     .selectAll('import_jobs')
-    .where('import_jobs.id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(ids))))
+    .where('import_jobs.id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(ids))))
     .execute()
 }
 
@@ -49,7 +43,7 @@ export function jobsByConfigIdsQuery(db: ImportsDb, configIds: readonly string[]
   let query = db
     .selectFrom('import_jobs')
     .selectAll('import_jobs')
-    .where('import_jobs.config_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(configIds))))
+    .where('import_jobs.config_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(configIds))))
   if (status != null) query = query.where('import_jobs.status', '=', status)
   return query
 }
@@ -58,7 +52,7 @@ export function configsByIds(db: ImportsDb, ids: readonly string[]) {
   return db
     .selectFrom('import_configs')
     .selectAll('import_configs')
-    .where('import_configs.id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(ids))))
+    .where('import_configs.id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(ids))))
     .execute()
 }
 
@@ -102,7 +96,7 @@ export function schedulesByConfigIds(db: ImportsDb, configIds: readonly string[]
   return db
     .selectFrom('import_schedules')
     .selectAll('import_schedules')
-    .where('import_schedules.config_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(configIds))))
+    .where('import_schedules.config_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(configIds))))
     .orderBy(sql`import_schedules.next_run ASC NULLS LAST`)
     .orderBy('import_schedules.id')
     .execute()
@@ -119,7 +113,7 @@ export function logsQuery(db: ImportsDb, jobIds: readonly string[], level: strin
   let query = db
     .selectFrom('import_logs')
     .selectAll('import_logs')
-    .where('import_logs.job_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(jobIds))))
+    .where('import_logs.job_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(jobIds))))
   if (level != null) query = query.where('import_logs.log_level', '=', level)
   return query
 }
@@ -128,14 +122,14 @@ export function errorsQuery(db: ImportsDb, jobIds: readonly string[]) {
   return db
     .selectFrom('import_errors')
     .selectAll('import_errors')
-    .where('import_errors.job_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(jobIds))))
+    .where('import_errors.job_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(jobIds))))
 }
 
 export function filesByJobIds(db: ImportsDb, jobIds: readonly string[]) {
   return db
     .selectFrom('import_files')
     .selectAll('import_files')
-    .where('import_files.job_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(jobIds))))
+    .where('import_files.job_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(jobIds))))
     .orderBy('import_files.uploaded_at')
     .orderBy('import_files.id')
     .execute()
@@ -145,7 +139,7 @@ export function statisticsByJobIds(db: ImportsDb, jobIds: readonly string[]) {
   return db
     .selectFrom('import_statistics')
     .selectAll('import_statistics')
-    .where('import_statistics.job_id', '=', (eb) => eb.fn.any(eb.val(onlyUuids(jobIds))))
+    .where('import_statistics.job_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(jobIds))))
     .execute()
 }
 

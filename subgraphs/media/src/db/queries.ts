@@ -1,14 +1,8 @@
 import type { DB } from '@pm/db/types/media'
+import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type MediaDb = Kysely<DB>
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Keys that can be UUIDs: a malformed id in an entity representation must not fail its whole batch. */
-export function uuidKeys(keys: readonly string[]): string[] {
-  return keys.filter((k) => UUID.test(k))
-}
 
 export function mediaFilesByIds(db: MediaDb, ids: readonly string[]) {
   const keys = uuidKeys(ids)
