@@ -185,13 +185,17 @@ export interface GroupedConnectionOptions {
   query: (keys: readonly string[]) => AnyQuery
   /** Qualified column holding the parent key, e.g. 'import_logs.job_id'. */
   parentColumn: string
+  /** SQL type of the parent key (default uuid), e.g. 'text' for a code. */
+  parentType?: 'uuid' | 'text'
   order: Order
   args: PageArgs
 }
 
 /**
  * Nested connections (a page of children for each parent) for a whole batch of parents in one
- * statement, with row_number() per parent; totalCount per parent in one grouped count, when asked.
+ * statement: each parent's page is a LATERAL subquery with ORDER BY … LIMIT, so a parent with a
+ * million children costs an index range scan of first + 1 rows, not a sort of its million rows.
+ * totalCount per parent comes from one grouped count, only when asked.
  */
 export function groupedConnectionLoader<T>(
   options: GroupedConnectionOptions,
@@ -199,6 +203,7 @@ export function groupedConnectionLoader<T>(
   const { db, order, args, parentColumn } = options
   const first = pageSize(options.args.first)
   const cursor = args.after ? decodeCursor(order, args.after) : undefined
+  const keyType = sql.raw(options.parentType === 'text' ? 'text[]' : 'uuid[]')
   const counts = new DataLoader<string, number>(async (keys) => {
     const rows = await options
       .query(keys)
@@ -210,27 +215,22 @@ export function groupedConnectionLoader<T>(
     return keys.map((k) => byParent.get(k) ?? 0)
   })
   return new DataLoader<string, Connection<T>>(async (keys) => {
-    let inner = options
-      .query(keys)
-      .select([
-        sql<string>`${sql.ref(parentColumn)}::text`.as('__parent'),
-        sql<string | null>`${sql.ref(order.column)}::text`.as('__sort'),
-        sql<string>`${sql.ref(order.id)}::text`.as('__id'),
-        sql<number>`row_number() OVER (PARTITION BY ${sql.ref(parentColumn)} ORDER BY ${sql.ref(order.column)} ${sql.raw(order.direction)}, ${sql.ref(order.id)} ${sql.raw(order.direction)})`.as(
+    let page = withOrder(options.query(keys), order)
+      // Same order as the page's ORDER BY, so one index scan (or one sort) serves both.
+      .select(
+        sql<number>`row_number() OVER (ORDER BY ${sql.ref(order.column)} ${sql.raw(order.direction)}, ${sql.ref(order.id)} ${sql.raw(order.direction)})`.as(
           '__rn',
         ),
-      ])
-    if (cursor) inner = inner.where(after(order, cursor))
-    const rows = await runWithCursor(
-      args,
-      () =>
-        db
-          .selectFrom(inner.as('page'))
-          .selectAll()
-          .where('page.__rn', '<=', first + 1)
-          .orderBy('page.__parent')
-          .orderBy('page.__rn')
-          .execute() as Promise<(T & Marked & { __parent: string })[]>,
+      )
+      .where(sql<boolean>`${sql.ref(parentColumn)} = parent.key`)
+      .limit(first + 1)
+    if (cursor) page = page.where(after(order, cursor))
+    const { rows } = await runWithCursor(args, () =>
+      sql<T & Marked & { __parent: string }>`
+        SELECT page.*, parent.key::text AS __parent
+        FROM unnest(CAST(${[...keys]} AS ${keyType})) WITH ORDINALITY AS parent(key, ordinal)
+        CROSS JOIN LATERAL (${page}) AS page
+        ORDER BY parent.ordinal, page.__rn`.execute(db),
     )
     const byParent = new Map<string, (T & Marked)[]>(keys.map((k) => [k, []]))
     for (const row of rows) byParent.get(row.__parent)?.push(row)

@@ -85,6 +85,7 @@ export function createLoaders(db: ImportsDb) {
         db,
         query: (codes) => jobsBySupplierCodesQuery(db, codes, args.status),
         parentColumn: 'import_jobs.supplier_code',
+        parentType: 'text',
         order: JOB_ORDER,
         args,
       }),

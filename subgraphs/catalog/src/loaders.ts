@@ -1,0 +1,192 @@
+import {
+  groupedConnectionLoader,
+  groupedLoader,
+  LoaderFamily,
+  type Order,
+  orderFrom,
+  type PageArgs,
+  uniqueLoader,
+} from '@pm/service-kit'
+import type { PriceHistoryRow, ProductRow, StockHistoryRow } from './db/mappers'
+import {
+  toBrand,
+  toCategory,
+  toEanResolution,
+  toProduct,
+  toProductPrice,
+  toProductStock,
+  toProductVariant,
+  toSupplier,
+  toSupplierDetails,
+} from './db/mappers'
+import {
+  brandsByCodes,
+  brandsByIds,
+  type CatalogDb,
+  categoriesByIds,
+  categoriesByParentIds,
+  categoriesBySlugs,
+  eanResolutionsByEans,
+  eanResolutionsByProductIds,
+  type ProductParentColumn,
+  priceHistoryQuery,
+  pricesByProductIds,
+  productsByIds,
+  productsByNaturalKey,
+  productsOfParents,
+  stockHistoryQuery,
+  stocksByProductIds,
+  supplierDetailsBySupplierIds,
+  suppliersByCodes,
+  suppliersByIds,
+  variantsByIds,
+  variantsByProductIds,
+  variantsBySkus,
+} from './db/queries'
+
+export interface OrderArg {
+  field: string
+  direction: 'ASC' | 'DESC'
+}
+
+/** Product list orders; CREATED_AT has btree indexes (alone and per supplier, brand, category), the others sort. */
+export const PRODUCT_ORDER_COLUMNS = {
+  CREATED_AT: 'products.created_at',
+  TITLE: 'products.title',
+  UPDATED_AT: 'products.updated_at',
+}
+
+export const productOrder = (orderBy: OrderArg | null | undefined) =>
+  orderFrom(PRODUCT_ORDER_COLUMNS, 'products.id', orderBy, { field: 'CREATED_AT', direction: 'DESC' })
+
+/** History lists: newest change first, on the (product_id, changed_at DESC, id DESC) indexes. */
+export const PRICE_HISTORY_ORDER: Order = {
+  key: 'CHANGED_AT:DESC',
+  column: 'price_history.changed_at',
+  id: 'price_history.id',
+  direction: 'desc',
+}
+export const STOCK_HISTORY_ORDER: Order = {
+  key: 'CHANGED_AT:DESC',
+  column: 'stock_history.changed_at',
+  id: 'stock_history.id',
+  direction: 'desc',
+}
+
+export interface NestedProductsArgs extends PageArgs {
+  parent: ProductParentColumn
+  isActive: boolean | null
+  order: Order
+}
+
+/** Per-request loaders: each batch is one SQL statement. */
+export function createLoaders(db: CatalogDb) {
+  return {
+    productById: uniqueLoader(
+      async (ids) => (await productsByIds(db, ids)).map(toProduct),
+      (p) => p.id,
+    ),
+    productBySku: uniqueLoader(
+      async (skus) => (await productsByNaturalKey(db, 'sku', skus)).map(toProduct),
+      (p) => p.sku ?? '',
+    ),
+    productByEan: uniqueLoader(
+      async (eans) => (await productsByNaturalKey(db, 'ean', eans)).map(toProduct),
+      (p) => p.ean ?? '',
+    ),
+    supplierById: uniqueLoader(
+      async (ids) => (await suppliersByIds(db, ids)).map(toSupplier),
+      (s) => s.id,
+    ),
+    supplierByCode: uniqueLoader(
+      async (codes) => (await suppliersByCodes(db, codes)).map(toSupplier),
+      (s) => s.code,
+    ),
+    supplierDetailsBySupplierId: uniqueLoader(
+      async (ids) => (await supplierDetailsBySupplierIds(db, ids)).map(toSupplierDetails),
+      (d) => d.supplierId,
+    ),
+    brandById: uniqueLoader(
+      async (ids) => (await brandsByIds(db, ids)).map(toBrand),
+      (b) => b.id,
+    ),
+    brandByCode: uniqueLoader(
+      async (codes) => (await brandsByCodes(db, codes)).map(toBrand),
+      (b) => b.code ?? '',
+    ),
+    categoryById: uniqueLoader(
+      async (ids) => (await categoriesByIds(db, ids)).map(toCategory),
+      (c) => c.id,
+    ),
+    categoryBySlug: uniqueLoader(
+      async (slugs) => (await categoriesBySlugs(db, slugs)).map(toCategory),
+      (c) => c.slug ?? '',
+    ),
+    categoriesByParentId: groupedLoader(
+      async (ids) => (await categoriesByParentIds(db, ids)).map(toCategory),
+      (c) => c.parentId ?? '',
+    ),
+    pricesByProductId: new LoaderFamily(({ activeOnly }: { activeOnly: boolean }) =>
+      groupedLoader(
+        async (ids) => (await pricesByProductIds(db, ids, activeOnly)).map(toProductPrice),
+        (p) => p.productId,
+      ),
+    ),
+    stocksByProductId: groupedLoader(
+      async (ids) => (await stocksByProductIds(db, ids)).map(toProductStock),
+      (s) => s.productId ?? '',
+    ),
+    variantsByProductId: new LoaderFamily(({ activeOnly }: { activeOnly: boolean }) =>
+      groupedLoader(
+        async (ids) => (await variantsByProductIds(db, ids, activeOnly)).map(toProductVariant),
+        (v) => v.productId,
+      ),
+    ),
+    variantById: uniqueLoader(
+      async (ids) => (await variantsByIds(db, ids)).map(toProductVariant),
+      (v) => v.id,
+    ),
+    variantBySku: uniqueLoader(
+      async (skus) => (await variantsBySkus(db, skus)).map(toProductVariant),
+      (v) => v.sku,
+    ),
+    eanResolutionsByEan: groupedLoader(
+      async (eans) => (await eanResolutionsByEans(db, eans)).map(toEanResolution),
+      (r) => r.ean,
+    ),
+    eanResolutionsByProductId: groupedLoader(
+      async (ids) => (await eanResolutionsByProductIds(db, ids)).map(toEanResolution),
+      (r) => r.productId ?? '',
+    ),
+    /** Products of suppliers, brands or categories: one statement per (parent kind, arguments) per request. */
+    productsByParent: new LoaderFamily(({ parent, isActive, order, first, after }: NestedProductsArgs) =>
+      groupedConnectionLoader<ProductRow>({
+        db,
+        query: (ids) => productsOfParents(db, parent, ids, isActive),
+        parentColumn: `products.${parent}`,
+        order,
+        args: { first, after },
+      }),
+    ),
+    priceHistoryByProductId: new LoaderFamily((args: PageArgs) =>
+      groupedConnectionLoader<PriceHistoryRow>({
+        db,
+        query: (ids) => priceHistoryQuery(db, ids),
+        parentColumn: 'price_history.product_id',
+        order: PRICE_HISTORY_ORDER,
+        args,
+      }),
+    ),
+    stockHistoryByProductId: new LoaderFamily((args: PageArgs) =>
+      groupedConnectionLoader<StockHistoryRow>({
+        db,
+        query: (ids) => stockHistoryQuery(db, ids),
+        parentColumn: 'stock_history.product_id',
+        order: STOCK_HISTORY_ORDER,
+        args,
+      }),
+    ),
+  }
+}
+
+export type CatalogLoaders = ReturnType<typeof createLoaders>

@@ -1,0 +1,101 @@
+import { badUserInput, mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
+import type { Context } from '../context'
+import { toBrand, toCategory, toProduct, toSupplier } from '../db/mappers'
+import {
+  type BrandFilter,
+  brandsQuery,
+  type CategoryFilter,
+  categoriesQuery,
+  type ProductFilter,
+  productsQuery,
+  type SupplierFilter,
+  suppliersQuery,
+} from '../db/queries'
+import { type OrderArg, productOrder } from '../loaders'
+import { idKey, searchTerm } from './args'
+
+const SUPPLIER_ORDER_COLUMNS = {
+  CREATED_AT: 'suppliers.created_at',
+  NAME: 'suppliers.name',
+  CODE: 'suppliers.code',
+}
+const BRAND_ORDER_COLUMNS = { NAME: 'brands.name', CODE: 'brands.code' }
+const CATEGORY_ORDER_COLUMNS = { NAME: 'categories.name', SLUG: 'categories.slug' }
+const EAN = /^[0-9]{8,14}$/
+const COUNTRY = /^[A-Za-z]{2}$/
+
+type ListArgs<F> = PageArgs & { filter?: F | null; orderBy?: OrderArg | null }
+
+export const Query = {
+  product: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.productById.load(idKey(id)),
+  productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context) =>
+    ctx.loaders.productByEan.load(ean.trim()),
+  productBySku: (_: unknown, { sku }: { sku: string }, ctx: Context) =>
+    ctx.loaders.productBySku.load(sku.trim()),
+  products: async (_: unknown, args: ListArgs<ProductFilter>, ctx: Context) => {
+    const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
+    return mapConnection(
+      await paginate(productsQuery(ctx.db, filter), productOrder(args.orderBy), args),
+      toProduct,
+    )
+  },
+  productVariant: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    ctx.loaders.variantById.load(idKey(id)),
+  productVariantBySku: (_: unknown, { sku }: { sku: string }, ctx: Context) =>
+    ctx.loaders.variantBySku.load(sku.trim()),
+
+  supplier: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.supplierById.load(idKey(id)),
+  supplierByCode: (_: unknown, { code }: { code: string }, ctx: Context) =>
+    ctx.loaders.supplierByCode.load(code),
+  suppliers: async (_: unknown, args: ListArgs<SupplierFilter>, ctx: Context) => {
+    const country = args.filter?.country?.trim()
+    if (country != null && !COUNTRY.test(country)) {
+      throw badUserInput('filter.country must be a two-letter ISO 3166-1 code, e.g. "FR"', {
+        argument: 'filter.country',
+      })
+    }
+    const filter = {
+      ...args.filter,
+      country: country?.toUpperCase(),
+      search: searchTerm(args.filter?.search),
+    }
+    const order = orderFrom(SUPPLIER_ORDER_COLUMNS, 'suppliers.id', args.orderBy, {
+      field: 'CREATED_AT',
+      direction: 'DESC',
+    })
+    return mapConnection(await paginate(suppliersQuery(ctx.db, filter), order, args), toSupplier)
+  },
+
+  brand: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.brandById.load(idKey(id)),
+  brandByCode: (_: unknown, { code }: { code: string }, ctx: Context) => ctx.loaders.brandByCode.load(code),
+  brands: async (_: unknown, args: ListArgs<BrandFilter>, ctx: Context) => {
+    const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
+    const order = orderFrom(BRAND_ORDER_COLUMNS, 'brands.id', args.orderBy, {
+      field: 'NAME',
+      direction: 'ASC',
+    })
+    return mapConnection(await paginate(brandsQuery(ctx.db, filter), order, args), toBrand)
+  },
+
+  category: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.categoryById.load(idKey(id)),
+  categoryBySlug: (_: unknown, { slug }: { slug: string }, ctx: Context) =>
+    ctx.loaders.categoryBySlug.load(slug),
+  categories: async (_: unknown, args: ListArgs<CategoryFilter>, ctx: Context) => {
+    if (args.filter?.parentId != null && args.filter.rootsOnly) {
+      throw badUserInput('use filter.parentId or filter.rootsOnly, not both', { argument: 'filter' })
+    }
+    const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
+    const order = orderFrom(CATEGORY_ORDER_COLUMNS, 'categories.id', args.orderBy, {
+      field: 'NAME',
+      direction: 'ASC',
+    })
+    return mapConnection(await paginate(categoriesQuery(ctx.db, filter), order, args), toCategory)
+  },
+
+  eanResolutions: (_: unknown, { ean }: { ean: string }, ctx: Context) => {
+    const value = ean.trim()
+    if (!EAN.test(value))
+      throw badUserInput('ean must be 8 to 14 digits, e.g. "3017620422003"', { argument: 'ean' })
+    return ctx.loaders.eanResolutionsByEan.load(value)
+  },
+}
