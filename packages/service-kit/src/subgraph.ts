@@ -83,6 +83,8 @@ export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule
   return new ApolloServer<SubgraphContext<D, L>>({
     schema: buildSchema(module),
     includeStacktraceInErrorResponses: false,
+    // The service's own onShutdownSignal drains HTTP first, then stops Apollo.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) =>
       maskError(formatted, error, (cause) => logger.error('unexpected error', { error: cause })),
     // No Apollo Studio here: federated tracing would only cost time on every request.

@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+# One image per service, all from this file: `docker compose build` passes SERVICE (gateway, subgraphs/<domain>,
+# packages/cli). Node 20 on Debian bookworm-slim; TypeScript runs through tsx, as in development.
+
+FROM node:20-bookworm-slim AS base
+ENV CI=true \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false
+WORKDIR /app
+
+# Production dependencies only, from the lockfile; manifests first so code changes reuse this layer.
+FROM base AS deps
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY gateway/package.json gateway/
+COPY packages/cli/package.json packages/cli/
+COPY packages/db/package.json packages/db/
+COPY packages/seed/package.json packages/seed/
+COPY packages/service-kit/package.json packages/service-kit/
+COPY packages/testing/package.json packages/testing/
+COPY subgraphs/core/package.json subgraphs/core/
+COPY subgraphs/catalog/package.json subgraphs/catalog/
+COPY subgraphs/imports/package.json subgraphs/imports/
+COPY subgraphs/exports/package.json subgraphs/exports/
+COPY subgraphs/media/package.json subgraphs/media/
+COPY subgraphs/code2asin/package.json subgraphs/code2asin/
+COPY subgraphs/analytics/package.json subgraphs/analytics/
+RUN npx -y pnpm@10 install --frozen-lockfile --prod --ignore-scripts
+
+FROM base AS runtime
+# pnpm (for `pnpm pm migrate up`, the exact version package.json pins, so it never downloads another at run
+# time) and tsx (the lockfile's version) are installed here: nothing is fetched when a container starts.
+COPY package.json ./
+RUN npm install -g "$(node -p "require('./package.json').packageManager.split('+')[0]")" tsx@4.23.15 \
+ && npm cache clean --force
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    LOG_LEVEL=info
+COPY --from=deps /app ./
+COPY . .
+ARG SERVICE=gateway
+ENV SERVICE=${SERVICE}
+USER node
+EXPOSE 4000-4007
+# exec: tsx replaces the shell, so `docker stop`'s SIGTERM reaches the service for its graceful shutdown.
+CMD ["sh", "-c", "exec tsx \"$SERVICE/src/main.ts\""]

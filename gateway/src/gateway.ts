@@ -1,0 +1,291 @@
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  ApolloGateway,
+  type GraphQLDataSourceProcessOptions,
+  RemoteGraphQLDataSource,
+  type ServiceEndpointDefinition,
+} from '@apollo/gateway'
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled'
+import { DOMAINS, type Domain, isDomain } from '@pm/db'
+import {
+  apolloHandler,
+  ErrorCode,
+  healthRoutes,
+  type Logger,
+  maskError,
+  requestId,
+  sendJson,
+  startHttpService,
+} from '@pm/service-kit'
+import { GraphQLError } from 'graphql'
+import { Agent, fetch as undiciFetch } from 'undici'
+import { DEFAULT_MAX_SOCKETS_PER_SUBGRAPH, DEFAULT_SUBGRAPH_TIMEOUT_MS } from './environment'
+import { graphiqlHandler, wantsGraphiQL } from './graphiql'
+import { SUPERGRAPH_FILE } from './supergraph-file'
+
+export interface GatewayOptions {
+  port: number
+  host: string
+  /** Defaults to the checked-in gateway/supergraph.graphql. */
+  supergraphSdl?: string
+  /** Where each subgraph answers; these win over the URLs written in the supergraph. */
+  subgraphUrls: Record<Domain, string>
+  logger: Logger
+  /** Per subgraph request, connection to last byte of the answer (default 10 s). */
+  subgraphTimeoutMs?: number
+  /** Upper bound of open keep-alive sockets to each subgraph (default 64). */
+  maxSocketsPerSubgraph?: number
+}
+
+export interface RunningGateway {
+  url: string
+  graphqlUrl: string
+  stop(): Promise<void>
+}
+
+export interface GatewayContext extends BaseContext {
+  requestId: string
+  logger: Logger
+}
+
+type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'] & {}
+
+/** The error a caller sees for a subgraph that cannot answer: names the service, never its address. */
+export function serviceUnavailable(serviceName: string, detail?: string): GraphQLError {
+  return new GraphQLError(`The ${serviceName} service is unavailable${detail ? ` (${detail})` : ''}`, {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName },
+  })
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name
+  return name === 'TimeoutError' || name === 'HeadersTimeoutError' || name === 'BodyTimeoutError'
+}
+
+/** One subgraph over a bounded keep-alive pool; transport failures become SERVICE_UNAVAILABLE errors. */
+class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  readonly serviceName: Domain
+  readonly timeoutMs: number
+  readonly log: Logger
+
+  constructor(serviceName: Domain, url: string, fetcher: Fetcher, timeoutMs: number, log: Logger) {
+    super({ url, fetcher })
+    this.serviceName = serviceName
+    this.timeoutMs = timeoutMs
+    this.log = log
+  }
+
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    // Lets one request be followed through the gateway's and the subgraphs' logs.
+    if (context?.requestId) request.http?.headers.set('x-request-id', context.requestId)
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    try {
+      return await super.process(options)
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions.serviceName === this.serviceName) throw error
+      const log = options.context?.logger ?? this.log
+      const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause
+      // The cause (address, errno) goes to our logs only: callers get the service's name.
+      log.warn('subgraph request failed', {
+        serviceName: this.serviceName,
+        error: (error as Error)?.message ?? String(error),
+        cause: cause?.code ?? cause?.message,
+      })
+      throw serviceUnavailable(
+        this.serviceName,
+        isTimeout(error) || isTimeout(cause) ? `no answer within ${this.timeoutMs} ms` : undefined,
+      )
+    }
+  }
+
+  /** A non-2xx answer: keep a deliberate GraphQL error the subgraph sent, else report the service down. */
+  override async errorFromResponse(response: Awaited<ReturnType<Fetcher>>) {
+    const text = await response.text().catch(() => '')
+    let first: { message?: unknown; extensions?: { code?: unknown } } | undefined
+    try {
+      first = JSON.parse(text)?.errors?.[0]
+    } catch {
+      first = undefined
+    }
+    const code = first?.extensions?.code
+    if (
+      typeof first?.message === 'string' &&
+      typeof code === 'string' &&
+      code !== ErrorCode.INTERNAL_SERVER_ERROR
+    ) {
+      return new GraphQLError(first.message, { extensions: { code, serviceName: this.serviceName } })
+    }
+    this.log.warn('subgraph answered an HTTP error', {
+      serviceName: this.serviceName,
+      status: response.status,
+    })
+    return serviceUnavailable(this.serviceName, `it answered HTTP ${response.status}`)
+  }
+}
+
+function apolloLogger(logger: Logger) {
+  return {
+    debug: (message?: unknown) => logger.debug(String(message)),
+    info: (message?: unknown) => logger.info(String(message)),
+    warn: (message?: unknown) => logger.warn(String(message)),
+    error: (message?: unknown) => logger.error(String(message)),
+  }
+}
+
+/** Echoes the request id so a caller can quote it when reporting a problem. */
+const requestIdHeader: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart({ contextValue }) {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('x-request-id', contextValue.requestId)
+      },
+    }
+  },
+}
+
+type SubgraphReadiness = { ready: boolean; status?: number; error?: string }
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { logger } = options
+  const subgraphTimeoutMs = options.subgraphTimeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS
+  const maxSocketsPerSubgraph = options.maxSocketsPerSubgraph ?? DEFAULT_MAX_SOCKETS_PER_SUBGRAPH
+  const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')
+
+  const agents = new Map<Domain, Agent>()
+  const agentFor = (domain: Domain) => {
+    let agent = agents.get(domain)
+    if (!agent) {
+      agent = new Agent({
+        connections: maxSocketsPerSubgraph,
+        // Below the subgraphs' 65 s server keep-alive, so we never reuse a socket they are closing.
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 60_000,
+        connectTimeout: Math.min(subgraphTimeoutMs, 5_000),
+        headersTimeout: subgraphTimeoutMs,
+        bodyTimeout: subgraphTimeoutMs,
+      })
+      agents.set(domain, agent)
+    }
+    return agent
+  }
+  const fetcherFor = (domain: Domain): Fetcher => {
+    const dispatcher = agentFor(domain)
+    return (url, init) => {
+      const timeout = AbortSignal.timeout(subgraphTimeoutMs)
+      const signal = init?.signal ? AbortSignal.any([init.signal as AbortSignal, timeout]) : timeout
+      return undiciFetch(url, { ...init, dispatcher, signal }) as unknown as ReturnType<Fetcher>
+    }
+  }
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    logger: apolloLogger(logger),
+    buildService({ name }: ServiceEndpointDefinition) {
+      if (!isDomain(name)) throw new Error(`the supergraph names an unknown subgraph "${name}"`)
+      const url = options.subgraphUrls[name]
+      if (!url) throw new Error(`no URL for the ${name} subgraph: set SUBGRAPH_${name.toUpperCase()}_URL`)
+      return new SubgraphDataSource(name, url, fetcherFor(name), subgraphTimeoutMs, logger)
+    },
+  })
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: true,
+    // Shutdown is ours (onShutdownSignal → stop()): Apollo's own handler would re-raise the signal mid-drain.
+    stopOnTerminationSignals: false,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) =>
+      maskError(formatted, error, (cause) => logger.error('unexpected error', { error: cause })),
+    // Nothing phones home: no Apollo Studio landing page, usage/schema reporting or trace collection.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      requestIdHeader,
+    ],
+  })
+  await apollo.start()
+  let supergraphLoaded = true
+
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => {
+    const id = requestId(req)
+    return { requestId: id, logger: logger.child({ requestId: id }) }
+  }
+  const graphql = apolloHandler(apollo, context)
+  const graphiql = graphiqlHandler('/graphql')
+
+  const subgraphDomains = DOMAINS.filter((d) => supergraphSdl.includes(`@join__graph(name: "${d}"`))
+  const checkSubgraph = async (domain: Domain): Promise<SubgraphReadiness> => {
+    try {
+      const response = await undiciFetch(new URL('/ready', options.subgraphUrls[domain]), {
+        dispatcher: agentFor(domain),
+        signal: AbortSignal.timeout(Math.min(subgraphTimeoutMs, 2_000)),
+      })
+      await response.body?.cancel()
+      return { ready: response.ok, status: response.status }
+    } catch (error) {
+      return { ready: false, error: isTimeout(error) ? 'timeout' : 'unreachable' }
+    }
+  }
+  // Probes from several places at once share one round of subgraph checks.
+  let inFlight: Promise<Record<string, SubgraphReadiness>> | undefined
+  const checkSubgraphs = () => {
+    inFlight ??= Promise.all(subgraphDomains.map(async (d) => [d, await checkSubgraph(d)] as const))
+      .then((entries) => Object.fromEntries(entries))
+      .finally(() => {
+        inFlight = undefined
+      })
+    return inFlight
+  }
+
+  const http = await startHttpService({
+    name: 'gateway',
+    host: options.host,
+    port: options.port,
+    logger,
+    routes: {
+      '/graphql': (req: IncomingMessage, res: ServerResponse, url: URL) =>
+        wantsGraphiQL(req) ? graphiql(req, res, url) : graphql(req, res, url),
+      '/health': healthRoutes(async () => ({}))['/health']!,
+      // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
+      // answers every operation that avoids that subgraph (and partial data for those that touch it), and
+      // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.
+      // The subgraphs' own /ready results are listed for operators.
+      '/ready': async (_req, res) => {
+        const subgraphs = await checkSubgraphs()
+        const ok = supergraphLoaded
+        sendJson(res, ok ? 200 : 503, {
+          status: ok ? 'ready' : 'unavailable',
+          checks: { supergraph: ok },
+          subgraphs,
+        })
+      },
+    },
+  })
+  logger.info('gateway listening', { url: `${http.url}/graphql`, subgraphs: subgraphDomains })
+
+  let stopping: Promise<void> | undefined
+  return {
+    url: http.url,
+    graphqlUrl: `${http.url}/graphql`,
+    stop() {
+      stopping ??= (async () => {
+        supergraphLoaded = false
+        await http.stop()
+        await apollo.stop()
+        await Promise.all([...agents.values()].map((agent) => agent.close()))
+      })()
+      return stopping
+    },
+  }
+}

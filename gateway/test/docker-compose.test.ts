@@ -1,0 +1,168 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { DOMAINS, type Domain, databaseName, loadDatabaseConfig } from '@pm/db'
+import { servicePorts } from '@pm/service-kit'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { loadGatewayEnvironment } from '../src/environment'
+
+// No Docker engine runs here: these checks read the files the way `docker compose` would.
+const root = new URL('../../', import.meta.url)
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
+
+interface ComposeService {
+  image?: string
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> }
+  command?: string[]
+  environment?: Record<string, string | number>
+  ports?: string[]
+  volumes?: string[]
+  depends_on?: Record<string, { condition: string }>
+  healthcheck?: { test: string[] }
+}
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>
+}
+const { services } = compose
+const defaults = servicePorts({})
+
+/** `${NAME:-default}` as compose resolves it with nothing set in the environment or .env. */
+function interpolate(value: string | number): string {
+  return String(value).replace(
+    /\$\{(\w+)(?::?-([^}]*))?\}/g,
+    (_m, _name, fallback: string | undefined) => fallback ?? '',
+  )
+}
+function env(service: ComposeService): Record<string, string> {
+  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v)]))
+}
+/** host:container pairs from the short port syntax ([ip:]host:container). */
+function publishedPorts(service: ComposeService): Array<{ host: number; container: number }> {
+  return (service.ports ?? []).map((entry) => {
+    const parts = interpolate(entry).split(':')
+    return { host: Number(parts.at(-2)), container: Number(parts.at(-1)) }
+  })
+}
+
+describe('docker-compose.yml', () => {
+  it('has postgres, redis, migrate, the gateway and the seven subgraphs', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['gateway', 'migrate', 'postgres', 'redis', ...DOMAINS].sort(),
+    )
+    expect(services.postgres!.image).toBe('postgres:15')
+    expect(services.redis!.image).toBe('redis:7')
+  })
+
+  it('builds every Node service from the root Dockerfile, running an existing entry point', () => {
+    for (const [name, path] of [
+      ['gateway', 'gateway'],
+      ...DOMAINS.map((d) => [d, `subgraphs/${d}`]),
+    ] as const) {
+      const service = services[name]!
+      expect(service.build?.context, name).toBe('.')
+      expect(service.build?.dockerfile ?? 'Dockerfile', name).toBe('Dockerfile')
+      expect(service.build?.args?.SERVICE, name).toBe(path)
+      expect(existsSync(new URL(`${path}/src/main.ts`, root)), `${path}/src/main.ts`).toBe(true)
+    }
+  })
+
+  it('publishes the default ports of servicePorts()', () => {
+    expect(publishedPorts(services.gateway!)).toEqual([
+      { host: defaults.gateway, container: defaults.gateway },
+    ])
+    for (const d of DOMAINS) {
+      expect(publishedPorts(services[d]!), d).toEqual([{ host: defaults[d], container: defaults[d] }])
+    }
+  })
+
+  it('gives each subgraph the DB_<DOMAIN>_URL that resolves to its database on the postgres service', () => {
+    for (const d of DOMAINS) {
+      const serviceEnv = env(services[d]!)
+      expect(serviceEnv[`DB_${d.toUpperCase()}_URL`], d).toBeDefined()
+      const config = loadDatabaseConfig(serviceEnv)
+      expect(config.mode, d).toBe('external')
+      if (config.mode !== 'external') continue
+      const url = new URL(config.domains[d].url)
+      expect(url.hostname, d).toBe('postgres')
+      expect(url.port, d).toBe('5432')
+      expect(url.pathname, d).toBe(`/${databaseName(d)}`)
+      expect(serviceEnv.HOST, d).toBe('0.0.0.0')
+      expect(serviceEnv.REDIS_URL, d).toBe('redis://redis:6379')
+    }
+    const migrateConfig = loadDatabaseConfig(env(services.migrate!))
+    expect(migrateConfig.mode).toBe('external')
+  })
+
+  it('points the gateway at each subgraph service on its port', () => {
+    const gatewayEnv = env(services.gateway!)
+    const parsed = loadGatewayEnvironment(gatewayEnv)
+    expect(parsed.host).toBe('0.0.0.0')
+    expect(parsed.port).toBe(defaults.gateway)
+    for (const d of DOMAINS) {
+      expect(gatewayEnv[`SUBGRAPH_${d.toUpperCase()}_URL`], d).toBe(`http://${d}:${defaults[d]}/graphql`)
+      expect(parsed.subgraphUrls[d]).toBe(`http://${d}:${defaults[d]}/graphql`)
+    }
+  })
+
+  it('starts services in order: healthy databases, completed migrations, healthy subgraphs', () => {
+    const conditions = (name: string) =>
+      Object.fromEntries(Object.entries(services[name]!.depends_on ?? {}).map(([k, v]) => [k, v.condition]))
+    expect(conditions('migrate')).toEqual({ postgres: 'service_healthy' })
+    for (const d of DOMAINS) {
+      expect(conditions(d), d).toEqual({
+        postgres: 'service_healthy',
+        redis: 'service_healthy',
+        migrate: 'service_completed_successfully',
+      })
+    }
+    expect(conditions('gateway')).toEqual(Object.fromEntries(DOMAINS.map((d) => [d, 'service_healthy'])))
+    expect(services.migrate!.command).toEqual(['pnpm', 'pm', 'migrate', 'up'])
+    expect(JSON.parse(read('package.json')).scripts.pm).toBe('tsx packages/cli/src/main.ts')
+  })
+
+  it('health-checks every service: pg_isready, redis-cli ping, and /ready on each Node service', () => {
+    expect(services.postgres!.healthcheck!.test.join(' ')).toMatch(/pg_isready/)
+    expect(services.redis!.healthcheck!.test.join(' ')).toMatch(/redis-cli.*ping/)
+    const ready = (name: string, port: number) =>
+      expect(services[name]!.healthcheck!.test.join(' '), name).toContain(
+        `fetch('http://127.0.0.1:${port}/ready')`,
+      )
+    ready('gateway', defaults.gateway)
+    for (const d of DOMAINS) ready(d, defaults[d])
+  })
+
+  it('creates exactly the seven domain databases in the postgres init script', () => {
+    expect(services.postgres!.volumes).toContain('./docker/postgres-init:/docker-entrypoint-initdb.d:ro')
+    const dir = new URL('docker/postgres-init/', root)
+    const created = readdirSync(dir)
+      .filter((f) => f.endsWith('.sql') || f.endsWith('.sh'))
+      .flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/CREATE DATABASE\s+"?(\w+)"?/gi)])
+      .map((m) => m[1])
+    expect(created.sort()).toEqual(DOMAINS.map((d: Domain) => databaseName(d)).sort())
+  })
+})
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile')
+
+  it('builds on node:20-bookworm-slim with the production dependencies of every workspace package', () => {
+    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS /m)
+    expect(dockerfile).toContain('npx -y pnpm@10 install --frozen-lockfile --prod')
+    // The manifests are copied one by one (for layer caching): a new workspace package must be added there.
+    const packages = ['gateway', 'packages', 'subgraphs'].flatMap((dir) =>
+      dir === 'gateway'
+        ? ['gateway']
+        : readdirSync(new URL(`${dir}/`, root))
+            .filter((p) => existsSync(new URL(`${dir}/${p}/package.json`, root)))
+            .map((p) => `${dir}/${p}`),
+    )
+    for (const p of packages) expect(dockerfile, p).toContain(`COPY ${p}/package.json ${p}/`)
+    expect(dockerfile).toMatch(/exec tsx \\?"\$SERVICE\/src\/main\.ts\\?"/)
+  })
+
+  it('keeps local dependencies and data out of the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+    for (const entry of ['**/node_modules', '.git', '.data', '.env']) expect(ignored).toContain(entry)
+  })
+})
