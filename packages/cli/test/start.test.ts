@@ -1,24 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '@pm/testing'
 import { postGraphQL } from '@pm/testing/subgraph'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
 const DOMAINS = ['CORE', 'CATALOG', 'IMPORTS', 'EXPORTS', 'MEDIA', 'CODE2ASIN', 'ANALYTICS']
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort } from '@pm/testing'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EmbeddedPostgresError, type EmbeddedServer, startEmbeddedPostgres } from '../src/embedded'
@@ -37,17 +38,6 @@ async function freshDataDir(): Promise<string> {
 }
 
 const isRoot = process.getuid?.() === 0
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function start(dataDir: string, port: number, lines?: string[]): Promise<EmbeddedServer> {
   const server = await startEmbeddedPostgres({ dataDir, port, log: (line) => lines?.push(line) })

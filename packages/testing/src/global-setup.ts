@@ -1,21 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type EmbeddedServer, startEmbeddedPostgres } from '@pm/db'
 import type { TestProject } from 'vitest/node'
 import type {} from './index'
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+import { freePort } from './ports'
 
 /** TEST_DATABASE_URL when set (CI: the machine's PostgreSQL 15), else an embedded server for this run. */
 export default async function setup(project: TestProject) {

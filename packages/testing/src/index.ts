@@ -3,6 +3,8 @@ import { type Domain, databaseUrl, runMigrations } from '@pm/db'
 import pg from 'pg'
 import { inject } from 'vitest'
 
+export { freePort } from './ports'
+
 declare module 'vitest' {
   export interface ProvidedContext {
     testServerUrl: string

@@ -1,10 +1,10 @@
-import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, type PoolSettings } from '@pm/db'
+import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase } from '@pm/db'
 import { createLogger, type RunningSubgraph, type SubgraphModule, startSubgraph } from '@pm/service-kit'
 // Relative imports: the gateway and the subgraphs depend on @pm/testing, so it cannot list them as deps.
 import { composeSupergraph } from '../../../gateway/src/compose'
 import { type RunningGateway, startGateway } from '../../../gateway/src/gateway'
 import { createMigratedDatabase, type TestDatabase } from './index'
-import { type GraphQLResponse, postGraphQL } from './subgraph'
+import { type GraphQLResponse, postGraphQL, TEST_POOL } from './subgraph'
 
 type AnyModule = SubgraphModule<any, any>
 
@@ -16,15 +16,6 @@ const MODULES: Record<Domain, () => Promise<{ subgraph: AnyModule }>> = {
   media: () => import('../../../subgraphs/media/src/module'),
   code2asin: () => import('../../../subgraphs/code2asin/src/module'),
   analytics: () => import('../../../subgraphs/analytics/src/module'),
-}
-
-const TEST_POOL: PoolSettings = {
-  size: 5,
-  maxOverflow: 5,
-  acquireTimeoutMs: 10_000,
-  recycleMs: 3_600_000,
-  idleTimeoutMs: 10_000,
-  prePingIdleMs: 1_000,
 }
 
 export interface StackSubgraph<D extends Domain> {

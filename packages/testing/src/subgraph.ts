@@ -2,7 +2,8 @@ import { createDomainDatabase, type Domain, type DomainDatabase, type PoolSettin
 import { createLogger, type RunningSubgraph, type SubgraphModule, startSubgraph } from '@pm/service-kit'
 import { createMigratedDatabase, type TestDatabase } from './index'
 
-const TEST_POOL: PoolSettings = {
+/** Small pools: many test databases share one server. */
+export const TEST_POOL: PoolSettings = {
   size: 5,
   maxOverflow: 5,
   acquireTimeoutMs: 10_000,
