@@ -188,4 +188,33 @@ describe('a product page through the gateway', () => {
     expect(res.data.orphan).toEqual({ id: orphan.id, product: null })
     expect(res.data.linked.product.id).toBe(linked.product_id)
   })
+
+  // Last: it stops the media subgraph of the shared stack.
+  it('keeps the catalog data of a product when the media service is down', async () => {
+    const { catalog, media } = stack.subgraphs as any
+    const [product] = (
+      await sql<{ id: string; title: string }>`SELECT id, title FROM products ORDER BY id LIMIT 1`.execute(
+        catalog.database.db,
+      )
+    ).rows
+    await media.server.stop()
+    const res = await stack.request(
+      'query($id: UUID!) { product(id: $id) { id title media { id } primaryImage { id } asinMatches { asin } } }',
+      { id: product!.id },
+    )
+    expect(res.data.product).toMatchObject({
+      id: product!.id,
+      title: product!.title,
+      media: null,
+      primaryImage: null,
+    })
+    expect(Array.isArray(res.data.product.asinMatches)).toBe(true)
+    expect(res.errors?.length).toBeGreaterThan(0)
+    for (const error of res.errors!) {
+      expect(error).toMatchObject({
+        message: 'The media service is unavailable',
+        extensions: { code: 'SERVICE_UNAVAILABLE', serviceName: 'media' },
+      })
+    }
+  })
 })
