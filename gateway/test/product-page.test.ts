@@ -37,10 +37,19 @@ beforeAll(async () => {
   stack = await startTestStack()
   const dbs = Object.fromEntries(Object.entries(stack.subgraphs).map(([d, s]) => [d, (s as any).database.db]))
   await seedDemoData(dbs as any, { products: 1000 })
-  const catalog = stack.subgraphs.catalog.database.db
+  // A supplier with many products whose newest one has a primary image with thumbnails, so that every
+  // loader of the page runs at 5 products as at 50 (statement counts are then comparable).
+  const withThumbnails = await sql<{ product_id: string }>`
+    SELECT DISTINCT f.product_id FROM media_files f JOIN media_thumbnails t ON t.media_file_id = f.id
+    WHERE f.is_primary AND f.product_id IS NOT NULL`.execute(stack.subgraphs.media.database.db)
+  const rich = withThumbnails.rows.map((r) => r.product_id)
   const top = await sql<{ supplier_id: string }>`
-    SELECT supplier_id FROM products WHERE supplier_id IS NOT NULL
-    GROUP BY supplier_id ORDER BY count(*) DESC LIMIT 1`.execute(catalog)
+    SELECT supplier_id FROM (
+      SELECT DISTINCT ON (supplier_id) supplier_id, id, count(*) OVER (PARTITION BY supplier_id) AS n
+      FROM products WHERE supplier_id IS NOT NULL ORDER BY supplier_id, created_at DESC, id DESC
+    ) newest WHERE n >= 50 AND id = ANY(${rich}::uuid[]) ORDER BY n DESC LIMIT 1`.execute(
+    stack.subgraphs.catalog.database.db,
+  )
   supplierId = top.rows[0]!.supplier_id
 }, 180_000)
 afterAll(() => stack?.stop())

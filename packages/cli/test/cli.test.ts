@@ -42,10 +42,10 @@ describe('pm', () => {
     expect(status.stdout).toContain('all 7 databases at head')
     const down = await pm('migrate', 'down', '--domain', 'media', '--steps', '1')
     expect(down.code).toBe(0)
-    expect(down.stdout).toMatch(/media: reverted 002_/)
+    expect(down.stdout).toMatch(/media: reverted 003_/)
     const behind = await pm('migrate', 'status', '--domain', 'media')
     expect(behind.code).toBe(3)
-    expect(behind.stdout).toMatch(/pending\s+002_/)
+    expect(behind.stdout).toMatch(/pending\s+003_/)
     expect((await pm('migrate', 'up', '--domain', 'media')).code).toBe(0)
   })
 

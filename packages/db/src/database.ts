@@ -7,6 +7,8 @@ import type { DatabaseOf } from './schema'
 export interface DomainDatabase<D extends Domain = Domain> {
   readonly domain: D
   readonly db: Kysely<DatabaseOf<D>>
+  /** The same pool, for background work (outbox relays, maintenance): not counted in stats().queries. */
+  readonly background: Kysely<DatabaseOf<D>>
   readonly pool: DomainPool
   stats(): PoolStats
   /** Resolves when the database answers a query; for readiness probes. */
@@ -37,14 +39,22 @@ export function createDomainDatabase<D extends Domain>(
       })
     },
   })
+  const background = new Kysely<DatabaseOf<D>>({
+    // Ending is db's job: the two instances share one pool.
+    dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: async () => {} } }),
+  })
   return {
     domain: config.domain,
     db,
+    background,
     pool,
     stats: () => pool.stats(),
     async ping() {
       await sql`SELECT 1`.execute(db)
     },
-    destroy: () => db.destroy(),
+    async destroy() {
+      await background.destroy()
+      await db.destroy()
+    },
   }
 }

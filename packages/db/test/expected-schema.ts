@@ -1104,6 +1104,8 @@ const analytics: DomainSpec = {
         ip_address: { type: 'inet' },
         user_agent: TEXT,
         created_at: TS_NOW_NN,
+        // 004: the outbox entry id, so a redelivered entry is stored once
+        event_id: UUID,
       },
     },
     ai_usage_logs: {
@@ -1161,12 +1163,39 @@ const analytics: DomainSpec = {
   extensions: [],
 }
 
+/** Every database's transactional outbox for audit entries (migrations/*\/NNN_audit_outbox.sql). */
+function withAuditOutbox(spec: DomainSpec): DomainSpec {
+  return {
+    ...spec,
+    tables: {
+      ...spec.tables,
+      audit_outbox: {
+        primaryKey: ['id'],
+        columns: {
+          id: UUID_PK,
+          user_id: UUID,
+          action: v(50, { notNull: true }),
+          entity_type: v(100, { notNull: true }),
+          entity_id: v(255),
+          changes: JSONB_EMPTY_NN,
+          created_at: TS_NOW_NN,
+          attempts: INT_0_NN,
+          last_error: TEXT,
+        },
+      },
+    },
+    indexes: { ...spec.indexes, idx_audit_outbox_created: 'audit_outbox USING btree (created_at, id)' },
+  }
+}
+
+analytics.indexes.idx_audit_logs_event_id = 'audit_logs USING btree (event_id) WHERE (event_id IS NOT NULL)'
+
 export const EXPECTED_SCHEMA: Readonly<Record<Domain, DomainSpec>> = {
-  core,
-  catalog,
-  imports,
-  exports: exportsSpec,
-  media,
-  code2asin,
-  analytics,
+  core: withAuditOutbox(core),
+  catalog: withAuditOutbox(catalog),
+  imports: withAuditOutbox(imports),
+  exports: withAuditOutbox(exportsSpec),
+  media: withAuditOutbox(media),
+  code2asin: withAuditOutbox(code2asin),
+  analytics: withAuditOutbox(analytics),
 }

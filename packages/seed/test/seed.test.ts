@@ -350,7 +350,8 @@ describe('seedDemoData on seven fresh databases', () => {
         SELECT table_name, column_name FROM information_schema.columns
         WHERE table_schema = 'public' AND data_type = 'jsonb'`.execute(db(set, domain))
       for (const { table_name, column_name } of rows) {
-        if (table_name.startsWith('import_logs_')) continue
+        // Partitions share import_logs' columns; the audit outbox is written by the services, not seeded.
+        if (table_name.startsWith('import_logs_') || table_name === 'audit_outbox') continue
         expect(JSON_COLUMNS[table_name] ?? [], `${table_name}.${column_name}`).toContain(column_name)
       }
     }

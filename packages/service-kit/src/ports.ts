@@ -24,3 +24,25 @@ export function servicePorts(env: Readonly<Record<string, string | undefined>> =
     ) as Record<Domain, number>),
   }
 }
+
+function httpUrl(name: string, raw: string): string {
+  try {
+    const url = new URL(raw)
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString()
+  } catch {}
+  throw new Error(`${name} must be an http(s) URL such as http://127.0.0.1:4001/graphql, got "${raw}"`)
+}
+
+/** Each subgraph's GraphQL URL: SUBGRAPH_<DOMAIN>_URL, else loopback on its port. */
+export function subgraphUrls(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Record<Domain, string> {
+  const ports = servicePorts(env)
+  return Object.fromEntries(
+    DOMAINS.map((d) => {
+      const name = `SUBGRAPH_${d.toUpperCase()}_URL`
+      const raw = env[name]?.trim()
+      return [d, raw ? httpUrl(name, raw) : `http://127.0.0.1:${ports[d]}/graphql`]
+    }),
+  ) as Record<Domain, string>
+}

@@ -22,6 +22,7 @@ import {
 import type { DocumentNode } from 'graphql'
 import { parse } from 'graphql'
 import type { Kysely } from 'kysely'
+import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { maskError } from './errors'
 import {
   apolloHandler,
@@ -32,7 +33,8 @@ import {
   startHttpService,
 } from './http'
 import { createLogger, type Logger } from './logger'
-import { servicePorts } from './ports'
+import type { Peers } from './peers'
+import { servicePorts, subgraphUrls } from './ports'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
 /** Who is calling. Filled by the security layer (gateway-verified identity); anonymous until then. */
@@ -49,6 +51,10 @@ export interface SubgraphContext<D extends Domain, L> extends BaseContext {
   /** Built per request: batches and caches only within one operation. */
   loaders: L
   logger: Logger
+  /** The other subgraphs' URLs, for the rare question to another domain (queryPeer). */
+  peers: Peers
+  /** Told after each committed mutation, so its audit entries leave the outbox promptly. */
+  auditRelay: AuditRelay
 }
 
 export interface SubgraphModule<D extends Domain, L> {
@@ -60,6 +66,8 @@ export interface SubgraphModule<D extends Domain, L> {
   createLoaders(db: Kysely<DatabaseOf<D>>): L
   /** Start-up work against the database, e.g. imports creating the coming months' log partitions. */
   onStart?(db: Kysely<DatabaseOf<D>>, logger: Logger): Promise<void>
+  /** How audit entries reach analytics; default: the analytics subgraph's recordAuditEntries. */
+  auditDelivery?(db: Kysely<DatabaseOf<D>>): AuditDelivery
 }
 
 /** A subgraph's schema.graphql followed by the shared scalars and connection types. */
@@ -96,6 +104,8 @@ export function createContextFactory<D extends Domain, L>(
   module: SubgraphModule<D, L>,
   database: DomainDatabase<D>,
   logger: Logger,
+  peers: Peers,
+  auditRelay: AuditRelay,
 ) {
   return async (req?: IncomingMessage): Promise<SubgraphContext<D, L>> => {
     const id = req ? requestId(req) : 'internal'
@@ -105,6 +115,8 @@ export function createContextFactory<D extends Domain, L>(
       db: database.db,
       loaders: module.createLoaders(database.db),
       logger: logger.child({ requestId: id }),
+      peers,
+      auditRelay,
     }
   }
 }
@@ -114,6 +126,7 @@ export interface RunningSubgraph {
   url: string
   graphqlUrl: string
   http: HttpService
+  auditRelay: AuditRelay
   stop(): Promise<void>
 }
 
@@ -122,6 +135,10 @@ export interface StartSubgraphOptions<D extends Domain> {
   port: number
   host?: string
   logger?: Logger
+  /** The other subgraphs' URLs, read when needed (default: SUBGRAPH_<DOMAIN>_URL or loopback ports). */
+  peers?: Peers
+  /** Audit relay polling interval (default 2 s). */
+  auditIntervalMs?: number
 }
 
 /** Serves one subgraph over HTTP: /graphql, /health, /ready. The database handle stays the caller's. */
@@ -132,9 +149,18 @@ export async function startSubgraph<D extends Domain, L>(
   const logger = options.logger ?? createLogger({ service: `subgraph-${module.domain}` })
   const { database } = options
   await module.onStart?.(database.db, logger)
+  const peers = options.peers ?? subgraphUrls()
+  const auditRelay = startAuditRelay({
+    // Uncounted: the relay's statements are not part of any operation's statement count.
+    db: database.background,
+    deliver: module.auditDelivery?.(database.db) ?? httpAuditDelivery(() => peers.analytics),
+    canDeliver: () => Boolean(module.auditDelivery || peers.analytics),
+    logger,
+    ...(options.auditIntervalMs ? { intervalMs: options.auditIntervalMs } : {}),
+  })
   const apollo = createSubgraphApollo(module, logger)
   await apollo.start()
-  const context = createContextFactory(module, database, logger)
+  const context = createContextFactory(module, database, logger, peers, auditRelay)
   const http = await startHttpService({
     name: module.domain,
     host: options.host ?? '127.0.0.1',
@@ -156,9 +182,11 @@ export async function startSubgraph<D extends Domain, L>(
     url: http.url,
     graphqlUrl: `${http.url}/graphql`,
     http,
+    auditRelay,
     async stop() {
       await http.stop()
       await apollo.stop()
+      await auditRelay.stop()
     },
   }
 }

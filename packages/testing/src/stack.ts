@@ -1,5 +1,11 @@
 import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase } from '@pm/db'
-import { createLogger, type RunningSubgraph, type SubgraphModule, startSubgraph } from '@pm/service-kit'
+import {
+  createLogger,
+  type Peers,
+  type RunningSubgraph,
+  type SubgraphModule,
+  startSubgraph,
+} from '@pm/service-kit'
 // Relative imports: the gateway and the subgraphs depend on @pm/testing, so it cannot list them as deps.
 import { composeSupergraph } from '../../../gateway/src/compose'
 import { type RunningGateway, startGateway } from '../../../gateway/src/gateway'
@@ -47,7 +53,7 @@ export interface TestStackOptions<D extends Domain> {
   subgraphTimeoutMs?: number
 }
 
-async function startOne<D extends Domain>(domain: D): Promise<StackSubgraph<D>> {
+async function startOne<D extends Domain>(domain: D, peers: Peers): Promise<StackSubgraph<D>> {
   const { subgraph } = await MODULES[domain]()
   const testDatabase = await createMigratedDatabase(domain, `stack_${domain}`)
   const database = createDomainDatabase({ domain, url: testDatabase.url, pool: TEST_POOL })
@@ -56,6 +62,8 @@ async function startOne<D extends Domain>(domain: D): Promise<StackSubgraph<D>> 
       database,
       port: 0,
       logger: createLogger({ service: `stack-${domain}` }, 'error'),
+      peers,
+      auditIntervalMs: 200,
     })
     return { server, database, testDatabase }
   } catch (error) {
@@ -86,7 +94,9 @@ export async function startTestStack<D extends Domain = Domain>(
   const composition = composeSupergraph(domains)
   if (!composition.ok) throw new Error(`the supergraph does not compose:\n${composition.errors.join('\n')}`)
 
-  const settled = await Promise.allSettled(domains.map((d) => startOne(d)))
+  // Filled once every subgraph listens: they read it when they call each other.
+  const peers: Peers = {}
+  const settled = await Promise.allSettled(domains.map((d) => startOne(d, peers)))
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
   if (failed) {
     await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? stopOne(s.value) : undefined)))
@@ -100,6 +110,7 @@ export async function startTestStack<D extends Domain = Domain>(
 
   // Domains left out point at a closed port: composed out of the supergraph, they are never called.
   const urls = new Map<Domain, string>(domains.map((d, i) => [d, started[i]!.server.graphqlUrl]))
+  for (const [d, url] of urls) peers[d] = url
   const subgraphUrls = Object.fromEntries(
     DOMAINS.map((d) => [d, urls.get(d) ?? 'http://127.0.0.1:9/graphql']),
   ) as Record<Domain, string>

@@ -52,6 +52,8 @@ export async function startTestSubgraph<D extends Domain, L>(
     database,
     port: 0,
     logger: createLogger({ service: `test-${module.domain}` }, 'error'),
+    // Alone: no other subgraph to call; audit entries stay in the outbox, where tests can read them.
+    peers: {},
   })
   return {
     database,

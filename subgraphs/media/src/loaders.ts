@@ -5,7 +5,6 @@ import {
   mediaFilesByHashes,
   mediaFilesByIds,
   mediaFilesByProductIds,
-  primaryMediaFilesByProductIds,
   thumbnailsByMediaFileIds,
 } from './db/queries'
 
@@ -23,10 +22,6 @@ export function createLoaders(db: MediaDb) {
     mediaByProductId: groupedLoader(
       async (ids) => (await mediaFilesByProductIds(db, ids)).map(toMediaFile),
       (f: MediaFile) => f.productId ?? '',
-    ),
-    primaryImageByProductId: uniqueLoader(
-      async (ids) => (await primaryMediaFilesByProductIds(db, ids)).map(toMediaFile),
-      (f) => f.productId ?? '',
     ),
     thumbnailsByMediaFileId: groupedLoader(
       async (ids) => (await thumbnailsByMediaFileIds(db, ids)).map(toMediaThumbnail),

@@ -254,8 +254,7 @@ describe('media subgraph', () => {
     }
     const five = await run(5)
     const fifty = await run(50)
-    // media + primary images + thumbnails.
-    expect(five).toBe(3)
+    expect(five).toBe(2) // media (primaryImage picked from it) + thumbnails
     expect(fifty).toBe(five)
   })
 })

@@ -54,9 +54,25 @@ export interface AuditLogs {
   created_at: Generated<Timestamp>;
   entity_id: string | null;
   entity_type: string;
+  event_id: string | null;
   id: Generated<Int8>;
   ip_address: string | null;
   user_agent: string | null;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  user_id: string | null;
+}
+
+export interface AuditOutbox {
+  action: string;
+  attempts: Generated<number>;
+  changes: Generated<Json>;
+  created_at: Generated<Timestamp>;
+  entity_id: string | null;
+  entity_type: string;
+  id: Generated<string>;
+  last_error: string | null;
   /**
    * cross-database reference to db_core.users.id; no FK
    */
@@ -126,6 +142,7 @@ export interface SupplierMetrics {
 export interface DB {
   ai_usage_logs: AiUsageLogs;
   audit_logs: AuditLogs;
+  audit_outbox: AuditOutbox;
   import_metrics: ImportMetrics;
   product_metrics: ProductMetrics;
   reports: Reports;

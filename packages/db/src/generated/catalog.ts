@@ -28,6 +28,21 @@ export type Numeric = ColumnType<string, number | string, number | string>;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface AuditOutbox {
+  action: string;
+  attempts: Generated<number>;
+  changes: Generated<Json>;
+  created_at: Generated<Timestamp>;
+  entity_id: string | null;
+  entity_type: string;
+  id: Generated<string>;
+  last_error: string | null;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  user_id: string | null;
+}
+
 export interface Brands {
   code: string | null;
   id: Generated<string>;
@@ -187,6 +202,7 @@ export interface Suppliers {
 }
 
 export interface DB {
+  audit_outbox: AuditOutbox;
   brands: Brands;
   categories: Categories;
   ean_resolutions: EanResolutions;

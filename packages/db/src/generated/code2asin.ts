@@ -26,6 +26,21 @@ export type Numeric = ColumnType<string, number | string, number | string>;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface AuditOutbox {
+  action: string;
+  attempts: Generated<number>;
+  changes: Generated<Json>;
+  created_at: Generated<Timestamp>;
+  entity_id: string | null;
+  entity_type: string;
+  id: Generated<string>;
+  last_error: string | null;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  user_id: string | null;
+}
+
 export interface Code2asinJobs {
   batch_size: Generated<number | null>;
   completed_at: Timestamp | null;
@@ -76,6 +91,7 @@ export interface Code2asinResults {
 }
 
 export interface DB {
+  audit_outbox: AuditOutbox;
   code2asin_jobs: Code2asinJobs;
   code2asin_results: Code2asinResults;
 }

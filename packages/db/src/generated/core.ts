@@ -51,6 +51,21 @@ export interface AppSettings {
   value: Json;
 }
 
+export interface AuditOutbox {
+  action: string;
+  attempts: Generated<number>;
+  changes: Generated<Json>;
+  created_at: Generated<Timestamp>;
+  entity_id: string | null;
+  entity_type: string;
+  id: Generated<string>;
+  last_error: string | null;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  user_id: string | null;
+}
+
 export interface Notifications {
   created_at: Generated<Timestamp>;
   expires_at: Generated<Timestamp | null>;
@@ -103,6 +118,7 @@ export interface Users {
 export interface DB {
   api_keys: ApiKeys;
   app_settings: AppSettings;
+  audit_outbox: AuditOutbox;
   notifications: Notifications;
   permissions: Permissions;
   role_permissions: RolePermissions;

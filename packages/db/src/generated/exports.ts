@@ -24,6 +24,21 @@ export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface AuditOutbox {
+  action: string;
+  attempts: Generated<number>;
+  changes: Generated<Json>;
+  created_at: Generated<Timestamp>;
+  entity_id: string | null;
+  entity_type: string;
+  id: Generated<string>;
+  last_error: string | null;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  user_id: string | null;
+}
+
 export interface ExportJobItems {
   error_message: string | null;
   exported_data: Json | null;
@@ -62,6 +77,7 @@ export interface ExportPlatforms {
 }
 
 export interface DB {
+  audit_outbox: AuditOutbox;
   export_job_items: ExportJobItems;
   export_jobs: ExportJobs;
   export_platforms: ExportPlatforms;

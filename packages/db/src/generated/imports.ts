@@ -28,6 +28,21 @@ export type Numeric = ColumnType<string, number | string, number | string>;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface AuditOutbox {
+  action: string;
+  attempts: Generated<number>;
+  changes: Generated<Json>;
+  created_at: Generated<Timestamp>;
+  entity_id: string | null;
+  entity_type: string;
+  id: Generated<string>;
+  last_error: string | null;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  user_id: string | null;
+}
+
 export interface ImportConfigs {
   config_name: string;
   connection_config: Json;
@@ -159,6 +174,7 @@ export interface MappingTemplates {
 }
 
 export interface DB {
+  audit_outbox: AuditOutbox;
   import_configs: ImportConfigs;
   import_errors: ImportErrors;
   import_files: ImportFiles;

@@ -5,7 +5,7 @@ import { anchorId, type Ctx, HOUR_MS, type ProductInfo, type SupplierInfo, type 
 import type { ExportJobInfo } from './exports'
 import type { ImportJobInfo } from './imports'
 
-export type AnalyticsRows = { [T in keyof DB]: Insertable<DB[T]>[] }
+export type AnalyticsRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
 const METRIC_DAYS = 30
 const IMPORT_METRIC_DAYS = 60

@@ -5,7 +5,7 @@ import { DAY_MS, fixed, gtinCheckDigit, type Random, slugify } from '../random'
 import type { Ctx, ProductInfo, SupplierInfo, UserInfo } from './context'
 import { specsFor } from './specs'
 
-export type CatalogRows = { [T in keyof DB]: Insertable<DB[T]>[] }
+export type CatalogRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
 export interface CatalogResult {
   rows: CatalogRows

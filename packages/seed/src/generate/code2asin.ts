@@ -3,7 +3,7 @@ import type { Insertable } from 'kysely'
 import { fixed, type Random } from '../random'
 import { anchorId, type Ctx, HOUR_MS, MINUTE_MS, type ProductInfo } from './context'
 
-export type Code2AsinRows = { [T in keyof DB]: Insertable<DB[T]>[] }
+export type Code2AsinRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
 interface JobPlan {
   name: string

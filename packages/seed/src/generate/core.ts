@@ -79,7 +79,7 @@ export function generateCore(
   users: Insertable<DB['users']>[],
   info: UserInfo[],
   source: NotificationSource,
-): { [T in keyof DB]: Insertable<DB[T]>[] } {
+): { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] } {
   const rng = ctx.rng('core.notifications')
   const ids = ctx.rng('core.notifications.id')
   const settingIds = ctx.rng('core.app_settings.id')

@@ -3,7 +3,7 @@ import type { Insertable } from 'kysely'
 import { fixed } from '../random'
 import { anchorId, type Ctx, HOUR_MS, MINUTE_MS, type ProductInfo } from './context'
 
-export type ExportsRows = { [T in keyof DB]: Insertable<DB[T]>[] }
+export type ExportsRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
 export interface ExportJobInfo {
   id: string

@@ -3,7 +3,7 @@ import type { Insertable } from 'kysely'
 import { DAY_MS, fixed, type Random, sha256Hex } from '../random'
 import { anchorId, type Ctx, type SupplierInfo, type UserInfo } from './context'
 
-export type ImportsRows = { [T in keyof DB]: Insertable<DB[T]>[] }
+export type ImportsRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
 export interface ImportJobInfo {
   id: string

@@ -3,7 +3,7 @@ import type { Insertable } from 'kysely'
 import { sha256Hex } from '../random'
 import { anchorId, type Ctx, type ProductInfo } from './context'
 
-export type MediaRows = { [T in keyof DB]: Insertable<DB[T]>[] }
+export type MediaRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
 const BUCKET = 'pm-media'
 const STORAGE_URL = 'http://localhost:9000'

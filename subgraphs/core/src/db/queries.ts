@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/core'
 import { uuidKeys } from '@pm/service-kit'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 
 export type CoreDb = Kysely<DB>
 
@@ -69,7 +69,13 @@ export function notificationsQuery(db: CoreDb, userIds: readonly string[], unrea
     .selectAll('notifications')
     .where('notifications.user_id', '=', (eb) => eb.fn.any(eb.val([...userIds])))
   if (unreadOnly) query = query.where('notifications.read', '=', false)
-  return query
+  // Expired notifications are kept (audit) but no longer listed.
+  return query.where((eb) =>
+    eb.or([
+      eb('notifications.expires_at', 'is', null),
+      eb('notifications.expires_at', '>', sql<Date>`now()`),
+    ]),
+  )
 }
 
 export function rolesWithPermissions(db: CoreDb) {

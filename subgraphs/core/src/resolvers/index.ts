@@ -1,4 +1,5 @@
+import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Role, User } from './User'
 
-export const resolvers = { Query, User, Role }
+export const resolvers = { Query, Mutation, User, Role }

@@ -36,25 +36,6 @@ export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[
     .execute()
 }
 
-/** One file per product: the primary one, else the lowest display order (ties by id), in one statement. */
-export function primaryMediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
-  const keys = uuidKeys(productIds)
-  if (keys.length === 0) return Promise.resolve([])
-  return (
-    db
-      .selectFrom('media_files')
-      .distinctOn('media_files.product_id')
-      .selectAll()
-      .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
-      .orderBy('media_files.product_id')
-      // is_primary is nullable: a NULL ranks with false (DESC alone would put it above true).
-      .orderBy(sql`coalesce(${sql.ref('media_files.is_primary')}, false)`, 'desc')
-      .orderBy('media_files.display_order')
-      .orderBy('media_files.id')
-      .execute()
-  )
-}
-
 export function thumbnailsByMediaFileIds(db: MediaDb, mediaFileIds: readonly string[]) {
   const keys = uuidKeys(mediaFileIds)
   if (keys.length === 0) return Promise.resolve([])

@@ -1,0 +1,150 @@
+import { badUserInput } from './errors'
+
+/**
+ * Input checks that run before SQL, so callers get BAD_USER_INPUT naming the field instead of a
+ * PostgreSQL error. Each returns the normalised value (trimmed strings, canonical decimals).
+ */
+
+interface StringRule {
+  /** The column's VARCHAR(n). */
+  max: number
+  min?: number
+  pattern?: RegExp
+  patternHint?: string
+}
+
+export function checkString(field: string, value: string, rule: StringRule): string
+export function checkString(field: string, value: string | null | undefined, rule: StringRule): string | null
+export function checkString(
+  field: string,
+  value: string | null | undefined,
+  rule: StringRule,
+): string | null {
+  if (value === null || value === undefined) return null
+  const trimmed = value.trim()
+  const min = rule.min ?? 1
+  if (trimmed.length < min) {
+    throw badUserInput(`${field} must not be empty`, { field })
+  }
+  if (trimmed.length > rule.max) {
+    throw badUserInput(`${field} is ${trimmed.length} characters long; at most ${rule.max} are allowed`, {
+      field,
+    })
+  }
+  if (rule.pattern && !rule.pattern.test(trimmed)) {
+    throw badUserInput(`${field} ${rule.patternHint ?? 'has an invalid format'}`, { field })
+  }
+  return trimmed
+}
+
+export function checkInt(
+  field: string,
+  value: number | null | undefined,
+  range: { min?: number; max?: number } = {},
+): number | null {
+  if (value === null || value === undefined) return null
+  const min = range.min ?? -2_147_483_648
+  const max = range.max ?? 2_147_483_647
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw badUserInput(`${field} must be an integer between ${min} and ${max}`, { field })
+  }
+  return value
+}
+
+/** A Decimal for a NUMERIC(precision, scale) column: at most precision - scale integer digits and scale decimals. */
+export function checkDecimal(
+  field: string,
+  value: string | null | undefined,
+  column: { precision: number; scale: number; min?: string; max?: string },
+): string | null {
+  if (value === null || value === undefined) return null
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(value.trim())
+  if (!match) throw badUserInput(`${field} must be a decimal number such as "19.90"`, { field })
+  const [, sign, whole, fraction = ''] = match
+  const integerDigits = whole!.replace(/^0+(?=\d)/, '')
+  const decimals = fraction.replace(/0+$/, '')
+  if (integerDigits.length > column.precision - column.scale) {
+    throw badUserInput(
+      `${field} has too many digits: at most ${column.precision - column.scale} before the point`,
+      {
+        field,
+      },
+    )
+  }
+  if (decimals.length > column.scale) {
+    throw badUserInput(`${field} has more than ${column.scale} decimals`, { field })
+  }
+  const canonical = `${sign}${integerDigits}${decimals ? `.${decimals}` : ''}`
+  const number = Number(canonical) // only compared, never stored
+  if (column.min !== undefined && number < Number(column.min)) {
+    throw badUserInput(`${field} must be at least ${column.min}`, { field })
+  }
+  if (column.max !== undefined && number > Number(column.max)) {
+    throw badUserInput(`${field} must be at most ${column.max}`, { field })
+  }
+  return canonical === '-0' ? '0' : canonical
+}
+
+export function checkEnum<T extends string>(field: string, value: string, allowed: readonly T[]): T
+export function checkEnum<T extends string>(
+  field: string,
+  value: string | null | undefined,
+  allowed: readonly T[],
+): T | null
+export function checkEnum<T extends string>(
+  field: string,
+  value: string | null | undefined,
+  allowed: readonly T[],
+): T | null {
+  if (value === null || value === undefined) return null
+  const normalised = value.trim().toLowerCase()
+  const found = allowed.find((a) => a.toLowerCase() === normalised)
+  if (!found) throw badUserInput(`${field} must be one of ${allowed.join(', ')}`, { field })
+  return found
+}
+
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'))
+
+/** An ISO 4217 code, upper-cased. */
+export function checkCurrency(field: string, value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null
+  const code = value.trim().toUpperCase()
+  if (!/^[A-Z]{3}$/.test(code) || !CURRENCIES.has(code)) {
+    throw badUserInput(`${field} must be an ISO 4217 currency code such as EUR`, { field })
+  }
+  return code
+}
+
+const REGIONS = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' })
+
+/** An ISO 3166-1 alpha-2 country code, upper-cased. */
+export function checkCountry(field: string, value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null
+  const code = value.trim().toUpperCase()
+  if (!/^[A-Z]{2}$/.test(code) || !REGIONS.of(code)) {
+    throw badUserInput(`${field} must be an ISO 3166 country code such as FR`, { field })
+  }
+  return code
+}
+
+/** A JSON object no larger than maxBytes once serialised. */
+export function checkJsonObject(
+  field: string,
+  value: unknown,
+  maxBytes = 65_536,
+): Record<string, unknown> | null {
+  if (value === null || value === undefined) return null
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw badUserInput(`${field} must be a JSON object`, { field })
+  if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) {
+    throw badUserInput(`${field} is larger than ${maxBytes} bytes`, { field })
+  }
+  return value as Record<string, unknown>
+}
+
+/** Rejects an input object that sets none of its fields (an update that would change nothing). */
+export function requireSomeField(field: string, input: Record<string, unknown>) {
+  if (!Object.values(input).some((v) => v !== undefined)) {
+    throw badUserInput(`${field} must set at least one field`, { field })
+  }
+}

@@ -1,0 +1,28 @@
+import type { Context } from '../context'
+import { insertAuditEntries } from '../db/audit'
+
+interface AuditEntryInput {
+  eventId: string
+  userId?: string | null
+  action: string
+  entityType: string
+  entityId?: string | null
+  changes?: Record<string, unknown> | null
+  occurredAt: Date
+}
+
+export const Mutation = {
+  recordAuditEntries: (_: unknown, { entries }: { entries: AuditEntryInput[] }, ctx: Context) =>
+    insertAuditEntries(
+      ctx.db,
+      entries.map((e) => ({
+        id: e.eventId,
+        userId: e.userId ?? null,
+        action: e.action,
+        entityType: e.entityType,
+        entityId: e.entityId ?? null,
+        changes: e.changes ?? {},
+        createdAt: e.occurredAt,
+      })),
+    ),
+}
