@@ -5,6 +5,6 @@ export {
   generateDemoData,
   type SeedOptions,
 } from './generate'
-export { DEMO_PASSWORD, hashPassword, SCRYPT_PARAMS } from './generate/core'
+export { DEMO_PASSWORD, hashPassword } from './generate/core'
 export { isValidGtin } from './random'
 export { JSON_COLUMNS, type SeedDatabases, type SeedResult, seedDemoData } from './seed'

@@ -1,5 +1,5 @@
-import { scryptSync } from 'node:crypto'
 import type { DB } from '@pm/db/types/core'
+import { hashPasswordWithSalt } from '@pm/service-kit'
 import type { Insertable } from 'kysely'
 import { ACTIONS, MODULES, PERSONAS, RESOURCES, ROLES, roleGrants } from '../fixtures'
 import { DAY_MS } from '../random'
@@ -11,8 +11,6 @@ import { anchorId, type Ctx, HOUR_MS, type UserInfo } from './context'
  */
 export const DEMO_PASSWORD = 'demo1234'
 
-export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keyLength: 64 } as const
-
 const hashCache = new Map<string, string>()
 
 /** A real scrypt hash of `password` with the given salt (memoised: generating the data set stays cheap). */
@@ -20,9 +18,7 @@ export function hashPassword(password: string, saltHex: string): string {
   const key = `${password}\0${saltHex}`
   let hash = hashCache.get(key)
   if (!hash) {
-    const { N, r, p, keyLength } = SCRYPT_PARAMS
-    const derived = scryptSync(password, Buffer.from(saltHex, 'hex'), keyLength, { N, r, p })
-    hash = `scrypt$${N}$${r}$${p}$${saltHex}$${derived.toString('hex')}`
+    hash = hashPasswordWithSalt(password, saltHex)
     hashCache.set(key, hash)
   }
   return hash
