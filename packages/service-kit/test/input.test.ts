@@ -15,7 +15,7 @@ import {
   verifyPassword,
 } from '../src'
 
-function failure(fn: () => unknown) {
+function failure(fn: () => unknown): { message: string; [key: string]: unknown } {
   try {
     fn()
   } catch (error) {
