@@ -24,6 +24,7 @@ import { parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { maskError } from './errors'
+import { ANONYMOUS, type Caller } from './identity'
 import {
   apolloHandler,
   type HttpService,
@@ -36,13 +37,6 @@ import { createLogger, type Logger } from './logger'
 import type { Peers } from './peers'
 import { servicePorts, subgraphUrls } from './ports'
 import { COMMON_SDL, scalarResolvers } from './scalars'
-
-/** Who is calling. Filled by the security layer (gateway-verified identity); anonymous until then. */
-export interface Caller {
-  kind: 'anonymous' | 'user' | 'partner'
-  userId: string | null
-}
-export const ANONYMOUS: Caller = { kind: 'anonymous', userId: null }
 
 export interface SubgraphContext<D extends Domain, L> extends BaseContext {
   requestId: string
