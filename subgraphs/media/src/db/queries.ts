@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/media'
 import { uuidKeys } from '@pm/service-kit'
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 
 export type MediaDb = Kysely<DB>
 

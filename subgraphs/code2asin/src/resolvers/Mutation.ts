@@ -1,0 +1,323 @@
+import type { DB } from '@pm/db/types/code2asin'
+import { badUserInput, ErrorCode, inTransaction, notFound, recordAudit, userError } from '@pm/service-kit'
+import { GraphQLError } from 'graphql'
+import { type Selectable, sql, type Updateable } from 'kysely'
+import { missingProductIndexes, supplierProductCount } from '../catalog'
+import type { Context } from '../context'
+import { toCode2AsinJob, toCode2AsinResult } from '../db/mappers'
+import {
+  insertJob,
+  insertNewResults,
+  jobForUpdate,
+  refreshJobProgress,
+  resultForUpdate,
+  sameKeyResult,
+} from '../db/writes'
+import {
+  type CreateJobInput,
+  checkAsin,
+  checkCreateJob,
+  checkResult,
+  MAX_RESULTS_PER_CALL,
+  type ResultInput,
+  type ResultValues,
+  resultKey,
+} from '../validation'
+
+type JobRow = Selectable<DB['code2asin_jobs']>
+
+/** Statuses that still take results: a completed job too, so that a retried last batch stays harmless. */
+const OPEN_FOR_RESULTS = new Set(['pending', 'running', 'completed'])
+const CANCELLABLE = new Set(['pending', 'running'])
+
+interface Rejection {
+  index: number
+  field: string
+  code: string
+  message: string
+}
+
+const counters = (job: JobRow) => ({
+  status: job.status,
+  processedCodes: job.processed_codes,
+  successfulConversions: job.successful_conversions,
+  failedConversions: job.failed_conversions,
+  exactMatches: job.exact_matches,
+  fuzzyMatches: job.fuzzy_matches,
+  noMatches: job.no_matches,
+  progressPercentage: job.progress_percentage,
+})
+
+const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+
+/** The changed fields of a result, under their GraphQL names (audit entries speak the API's language). */
+const pick = (result: Record<string, unknown>, columns: readonly string[]) =>
+  Object.fromEntries(columns.map((c) => [camel(c), result[camel(c)]]))
+
+/** The products of a job created for a set of products (searchConfig.productIds); null for a supplier job. */
+function jobProductIds(job: JobRow): Set<string> | null {
+  const config = job.search_config as { productIds?: unknown } | null
+  return Array.isArray(config?.productIds)
+    ? new Set(config.productIds.map((id) => String(id).toLowerCase()))
+    : null
+}
+
+async function lockedJob(trx: Parameters<typeof jobForUpdate>[0], id: string, field: string) {
+  const job = await jobForUpdate(trx, id)
+  if (!job) throw notFound(`${field}: no code2asin job has this id`, { field })
+  return job
+}
+
+export const Mutation = {
+  createCode2AsinJob: async (_: unknown, { input }: { input: CreateJobInput }, ctx: Context) => {
+    const checked = checkCreateJob(input)
+    const { target } = checked
+    let totalCodes: number
+    let supplierCode: string | null = null
+    let searchConfig = checked.searchConfig
+    if (target.kind === 'products') {
+      const missing = await missingProductIndexes(ctx, target.productIds)
+      if (missing.length > 0) {
+        const id = target.productIds[missing[0]!]!
+        const index = input.productIds!.findIndex((raw) => raw.toLowerCase() === id)
+        throw notFound(
+          `input.productIds[${index}]: the catalog has no product ${id}` +
+            (missing.length > 1 ? ` (${missing.length} ids are unknown)` : ''),
+          { field: `input.productIds[${index}]` },
+        )
+      }
+      totalCodes = target.productIds.length
+      // The job's own list: what the worker processes and the only products whose results it accepts.
+      searchConfig = { ...(searchConfig ?? {}), productIds: target.productIds }
+    } else {
+      const supplier = await supplierProductCount(ctx, target.code)
+      if (!supplier) {
+        throw notFound(`input.supplierCode: the catalog has no supplier ${target.code}`, {
+          field: 'input.supplierCode',
+        })
+      }
+      if (supplier.productCount === 0) {
+        throw badUserInput(`input.supplierCode: supplier ${supplier.code} has no products to match`, {
+          field: 'input.supplierCode',
+        })
+      }
+      totalCodes = supplier.productCount
+      supplierCode = supplier.code
+    }
+    return inTransaction(ctx, async (trx) => {
+      const row = await insertJob(trx, {
+        ...(checked.name !== null
+          ? { name: checked.name }
+          : supplierCode !== null
+            ? { name: `Code2ASIN – ${supplierCode}` }
+            : {}),
+        status: 'pending',
+        supplier_code: supplierCode,
+        total_codes: totalCodes,
+        ...(checked.batch_size !== null ? { batch_size: checked.batch_size } : {}),
+        ...(checked.max_retries !== null ? { max_retries: checked.max_retries } : {}),
+        search_config: searchConfig === null ? null : JSON.stringify(searchConfig),
+      })
+      const job = toCode2AsinJob(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'code2asin_job',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        // The product list can hold 10,000 ids: the entry keeps the caller's config and the count.
+        changes: { after: { ...job, searchConfig: checked.searchConfig } },
+      })
+      return job
+    })
+  },
+
+  recordAsinResults: (
+    _: unknown,
+    { jobId, results }: { jobId: string; results: ResultInput[] },
+    ctx: Context,
+  ) => {
+    if (results.length === 0 || results.length > MAX_RESULTS_PER_CALL) {
+      throw badUserInput(`results must hold 1 to ${MAX_RESULTS_PER_CALL} rows; send more in several calls`, {
+        field: 'results',
+      })
+    }
+    const rejected: Rejection[] = []
+    const accepted: { index: number; values: ResultValues }[] = []
+    results.forEach((input, index) => {
+      try {
+        accepted.push({ index, values: checkResult(`results[${index}]`, input) })
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error
+        rejected.push({
+          index,
+          field: String(error.extensions.field ?? `results[${index}]`),
+          code: String(error.extensions.code),
+          message: error.message,
+        })
+      }
+    })
+    return inTransaction(ctx, async (trx) => {
+      // The job's lock serialises its writers: the existence check below and the counters stay exact.
+      const job = await lockedJob(trx, jobId, 'jobId')
+      if (!OPEN_FOR_RESULTS.has(job.status)) {
+        throw userError(ErrorCode.CONFLICT, `jobId: the job is ${job.status}; it takes no more results`, {
+          field: 'jobId',
+        })
+      }
+      const members = jobProductIds(job)
+      const seen = new Set<string>()
+      const fresh: ResultValues[] = []
+      let repeated = 0
+      for (const { index, values } of accepted) {
+        if (members && !members.has(values.product_id)) {
+          const field = `results[${index}].productId`
+          rejected.push({
+            index,
+            field,
+            code: ErrorCode.BAD_USER_INPUT,
+            message: `${field}: product ${values.product_id} is not one of this job's products`,
+          })
+          continue
+        }
+        // Twice in one call: the first one counts.
+        const key = resultKey(values)
+        if (seen.has(key)) repeated++
+        else {
+          seen.add(key)
+          fresh.push(values)
+        }
+      }
+      const recorded = await insertNewResults(trx, job.id, fresh)
+      const after = recorded.length > 0 ? await refreshJobProgress(trx, job.id) : job
+      if (recorded.length > 0) {
+        await recordAudit(trx, {
+          action: 'record_results',
+          entityType: 'code2asin_job',
+          entityId: job.id,
+          userId: ctx.caller.userId,
+          changes: {
+            before: counters(job),
+            after: counters(after),
+            resultIds: recorded.map((r) => r.id),
+          },
+        })
+      }
+      return {
+        job: toCode2AsinJob(after),
+        recorded: recorded.map(toCode2AsinResult),
+        unchangedCount: repeated + fresh.length - recorded.length,
+        rejected: rejected.sort((a, b) => a.index - b.index),
+      }
+    })
+  },
+
+  verifyAsinMatch: async (
+    _: unknown,
+    args: { resultId: string; verified: boolean; asin?: string | null; matchType?: string | null },
+    ctx: Context,
+  ) => {
+    const asin = args.asin == null ? null : checkAsin('asin', args.asin)
+    if (args.matchType != null && args.matchType.trim().toLowerCase() !== 'manual') {
+      throw badUserInput('matchType can only be manual: a person’s verification makes a manual match', {
+        field: 'matchType',
+      })
+    }
+    const current = await ctx.db
+      .selectFrom('code2asin_results')
+      .select('job_id')
+      .where('id', '=', args.resultId)
+      .executeTakeFirst()
+    if (!current) throw notFound('resultId: no code2asin result has this id', { field: 'resultId' })
+    return inTransaction(ctx, async (trx) => {
+      // Job first, then its result: the order recordAsinResults takes its locks in.
+      await lockedJob(trx, current.job_id, 'resultId')
+      const before = await resultForUpdate(trx, args.resultId)
+      if (!before) throw notFound('resultId: no code2asin result has this id', { field: 'resultId' })
+      const set: Updateable<DB['code2asin_results']> = {}
+      if (asin !== null && asin !== before.asin) {
+        const other = await sameKeyResult(trx, before, asin)
+        if (other) {
+          throw userError(
+            ErrorCode.CONFLICT,
+            `asin: this job already has result ${other.id} with ${asin} for this product; verify that one`,
+            { field: 'asin' },
+          )
+        }
+        // Another product was chosen: the previous candidate's Amazon data would describe the wrong one.
+        Object.assign(set, {
+          asin,
+          match_type: 'manual',
+          match_confidence: '100',
+          amazon_title: null,
+          amazon_data: null,
+          amazon_images: null,
+          amazon_price: null,
+          amazon_currency: null,
+          amazon_category: null,
+          amazon_rating: null,
+          amazon_review_count: null,
+        })
+      } else if (args.matchType != null && before.match_type !== 'manual') {
+        if (before.asin === null) {
+          throw badUserInput('matchType: this result found no match; give the asin to record a manual one', {
+            field: 'matchType',
+          })
+        }
+        set.match_type = 'manual'
+      }
+      if (args.verified && (set.asin ?? before.asin) === null) {
+        throw badUserInput('verified: this result found no match; give the asin that was verified', {
+          field: 'verified',
+        })
+      }
+      if ((before.is_verified ?? false) !== args.verified) set.is_verified = args.verified
+      const columns = Object.keys(set) as (keyof typeof set & keyof typeof before)[]
+      if (columns.length === 0) return toCode2AsinResult(before)
+      const row = await trx
+        .updateTable('code2asin_results')
+        .set(set)
+        .where('id', '=', before.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      if ('asin' in set || 'match_type' in set) await refreshJobProgress(trx, before.job_id)
+      await recordAudit(trx, {
+        action: 'update',
+        entityType: 'code2asin_result',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: {
+          before: pick(toCode2AsinResult(before), columns),
+          after: pick(toCode2AsinResult(row), columns),
+        },
+      })
+      return toCode2AsinResult(row)
+    })
+  },
+
+  cancelCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const job = await lockedJob(trx, id, 'id')
+      if (job.status === 'cancelled') return toCode2AsinJob(job)
+      if (!CANCELLABLE.has(job.status)) {
+        throw userError(
+          ErrorCode.CONFLICT,
+          `id: the job is ${job.status}; only a pending or running job can be cancelled`,
+          { field: 'id' },
+        )
+      }
+      const row = await trx
+        .updateTable('code2asin_jobs')
+        .set({ status: 'cancelled', completed_at: sql<Date>`now()` })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordAudit(trx, {
+        action: 'cancel',
+        entityType: 'code2asin_job',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { status: job.status }, after: { status: row.status } },
+      })
+      return toCode2AsinJob(row)
+    }),
+}

@@ -1,0 +1,184 @@
+import {
+  badUserInput,
+  checkCurrency,
+  checkDecimal,
+  checkEnum,
+  checkInt,
+  checkJsonObject,
+  checkString,
+  normalizeEan,
+} from '@pm/service-kit'
+
+/** Input checks of the code2asin mutations: run before SQL, each error names its GraphQL field. */
+
+export const MATCH_TYPES = ['exact', 'partial', 'fuzzy', 'manual'] as const
+export const MAX_JOB_PRODUCTS = 10_000
+export const MAX_RESULTS_PER_CALL = 1_000
+const MAX_URL = 2048
+const MAX_IMAGES = 50
+
+/** ISBN-10: nine digits and a check digit (0-9 or X) with Σ (10 - i) × dᵢ ≡ 0 (mod 11). */
+export function isIsbn10(code: string): boolean {
+  if (!/^\d{9}[\dX]$/.test(code)) return false
+  let sum = 0
+  for (let i = 0; i < 10; i++) sum += (10 - i) * (code[i] === 'X' ? 10 : Number(code[i]))
+  return sum % 11 === 0
+}
+
+/**
+ * An Amazon ASIN: 10 characters A-Z 0-9 (upper-cased), either a B0… identifier or, for books, the ISBN-10
+ * Amazon uses as their ASIN (check digit verified, so a mistyped EAN fragment is caught).
+ */
+export function checkAsin(field: string, value: string): string {
+  const asin = value.trim().toUpperCase()
+  if (!/^[A-Z0-9]{10}$/.test(asin)) {
+    throw badUserInput(`${field} must be 10 characters, letters A-Z and digits (e.g. B0C1234567)`, { field })
+  }
+  if (!asin.startsWith('B0') && !isIsbn10(asin)) {
+    throw badUserInput(`${field} must start with B0, or be an ISBN-10 with a valid check digit`, { field })
+  }
+  return asin
+}
+
+export interface CreateJobInput {
+  name?: string | null
+  productIds?: string[] | null
+  supplierCode?: string | null
+  batchSize?: number | null
+  maxRetries?: number | null
+  searchConfig?: Record<string, unknown> | null
+}
+
+export type JobTarget = { kind: 'products'; productIds: string[] } | { kind: 'supplier'; code: string }
+
+export function checkCreateJob(input: CreateJobInput) {
+  const hasProducts = input.productIds != null
+  const hasSupplier = input.supplierCode != null
+  if (hasProducts === hasSupplier) {
+    throw badUserInput(
+      hasProducts
+        ? 'input.productIds and input.supplierCode cannot both be given: a job covers a set of products or a supplier'
+        : 'input.productIds or input.supplierCode is required: a job covers a set of products or a supplier',
+      { field: 'input.productIds' },
+    )
+  }
+  let target: JobTarget
+  if (hasProducts) {
+    // A set: repeats change nothing, so they are dropped rather than refused.
+    const productIds = [...new Set(input.productIds!.map((id) => id.toLowerCase()))]
+    if (productIds.length === 0 || productIds.length > MAX_JOB_PRODUCTS) {
+      throw badUserInput(`input.productIds must hold 1 to ${MAX_JOB_PRODUCTS} product ids`, {
+        field: 'input.productIds',
+      })
+    }
+    target = { kind: 'products', productIds }
+  } else {
+    target = { kind: 'supplier', code: checkString('input.supplierCode', input.supplierCode!, { max: 100 }) }
+  }
+  const searchConfig = checkJsonObject('input.searchConfig', input.searchConfig)
+  if (searchConfig && 'productIds' in searchConfig) {
+    throw badUserInput('input.searchConfig.productIds is reserved: give the products in input.productIds', {
+      field: 'input.searchConfig.productIds',
+    })
+  }
+  return {
+    target,
+    name: checkString('input.name', input.name, { max: 255 }),
+    batch_size: checkInt('input.batchSize', input.batchSize, { min: 1, max: 1000 }),
+    max_retries: checkInt('input.maxRetries', input.maxRetries, { min: 0, max: 20 }),
+    searchConfig,
+  }
+}
+
+export interface ResultInput {
+  productId: string
+  productEan?: string | null
+  productTitle?: string | null
+  asin?: string | null
+  amazonTitle?: string | null
+  matchConfidence?: string | null
+  matchType?: string | null
+  amazonPrice?: string | null
+  amazonCurrency?: string | null
+  amazonCategory?: string | null
+  amazonRating?: string | null
+  amazonReviewCount?: number | null
+  amazonData?: Record<string, unknown> | null
+  amazonImages?: string[] | null
+}
+
+/** The code2asin_results values of one input row (`field` is its path, e.g. results[3]). */
+export function checkResult(field: string, input: ResultInput) {
+  const asin = input.asin == null ? null : checkAsin(`${field}.asin`, input.asin)
+  const matchType = checkEnum(`${field}.matchType`, input.matchType, MATCH_TYPES)
+  const matchConfidence = checkDecimal(`${field}.matchConfidence`, input.matchConfidence, {
+    precision: 5,
+    scale: 2,
+    min: '0',
+    max: '100',
+  })
+  if (asin !== null) {
+    if (matchType === null) {
+      throw badUserInput(`${field}.matchType is required with an asin`, { field: `${field}.matchType` })
+    }
+    if (matchConfidence === null) {
+      throw badUserInput(`${field}.matchConfidence is required with an asin`, {
+        field: `${field}.matchConfidence`,
+      })
+    }
+  } else {
+    // No asin records "no match found": a match type or confidence would describe a match that is not there.
+    if (matchType !== null) {
+      throw badUserInput(`${field}.matchType must be left out when no asin was found`, {
+        field: `${field}.matchType`,
+      })
+    }
+    if (matchConfidence !== null) {
+      throw badUserInput(`${field}.matchConfidence must be left out when no asin was found`, {
+        field: `${field}.matchConfidence`,
+      })
+    }
+  }
+  const amazonPrice = checkDecimal(`${field}.amazonPrice`, input.amazonPrice, {
+    precision: 10,
+    scale: 2,
+    min: '0',
+  })
+  const images = input.amazonImages ?? null
+  if (images !== null && images.length > MAX_IMAGES) {
+    throw badUserInput(`${field}.amazonImages may hold at most ${MAX_IMAGES} URLs`, {
+      field: `${field}.amazonImages`,
+    })
+  }
+  return {
+    product_id: input.productId.toLowerCase(),
+    product_ean: input.productEan == null ? null : normalizeEan(input.productEan, `${field}.productEan`),
+    product_title: checkString(`${field}.productTitle`, input.productTitle, { max: 500 }),
+    asin,
+    amazon_title: checkString(`${field}.amazonTitle`, input.amazonTitle, { max: 2000 }),
+    match_confidence: matchConfidence,
+    match_type: matchType,
+    amazon_price: amazonPrice,
+    // The column's default, applied only where a price needs a currency.
+    amazon_currency:
+      checkCurrency(`${field}.amazonCurrency`, input.amazonCurrency) ?? (amazonPrice === null ? null : 'EUR'),
+    amazon_category: checkString(`${field}.amazonCategory`, input.amazonCategory, { max: 255 }),
+    amazon_rating: checkDecimal(`${field}.amazonRating`, input.amazonRating, {
+      precision: 3,
+      scale: 2,
+      min: '0',
+      max: '5',
+    }),
+    amazon_review_count: checkInt(`${field}.amazonReviewCount`, input.amazonReviewCount, { min: 0 }),
+    amazon_data: checkJsonObject(`${field}.amazonData`, input.amazonData),
+    amazon_images:
+      images === null
+        ? null
+        : images.map((url, i) => checkString(`${field}.amazonImages[${i}]`, url, { max: MAX_URL })),
+  }
+}
+
+export type ResultValues = ReturnType<typeof checkResult>
+
+/** The natural key of a result: one row per job, product and asin (null asin = "no match"). */
+export const resultKey = (r: { product_id: string; asin: string | null }) => `${r.product_id}|${r.asin ?? ''}`
