@@ -13,9 +13,21 @@ export interface Caller {
   superuser: boolean
 }
 
-export const ANONYMOUS: Caller = { kind: 'anonymous', userId: null, apiKeyId: null, permissions: [], superuser: false }
+export const ANONYMOUS: Caller = {
+  kind: 'anonymous',
+  userId: null,
+  apiKeyId: null,
+  permissions: [],
+  superuser: false,
+}
 /** The services themselves (audit relay, questions to another domain). */
-export const SERVICE: Caller = { kind: 'service', userId: null, apiKeyId: null, permissions: [], superuser: true }
+export const SERVICE: Caller = {
+  kind: 'service',
+  userId: null,
+  apiKeyId: null,
+  permissions: [],
+  superuser: true,
+}
 
 export const CALLER_HEADER = 'x-pm-caller'
 export const SIGNATURE_HEADER = 'x-pm-signature'
@@ -54,7 +66,10 @@ export function verifyCaller(
   const given = Buffer.from(signature)
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null
   try {
-    const { caller, iat } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { caller: Caller; iat: number }
+    const { caller, iat } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as {
+      caller: Caller
+      iat: number
+    }
     if (typeof iat !== 'number' || now - iat > MAX_IDENTITY_AGE_MS || iat - now > 5_000) return null
     return caller
   } catch {

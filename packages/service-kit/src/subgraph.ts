@@ -24,7 +24,6 @@ import { parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { maskError } from './errors'
-import { ANONYMOUS, type Caller } from './identity'
 import {
   apolloHandler,
   type HttpService,
@@ -33,6 +32,7 @@ import {
   requestId,
   startHttpService,
 } from './http'
+import { ANONYMOUS, type Caller } from './identity'
 import { createLogger, type Logger } from './logger'
 import type { Peers } from './peers'
 import { servicePorts, subgraphUrls } from './ports'

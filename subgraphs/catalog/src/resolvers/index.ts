@@ -1,11 +1,15 @@
 import { Brand } from './Brand'
 import { Category } from './Category'
+import { Mutation, ProductUpsertResult, ProductUpsertRowResult } from './Mutation'
 import { EanResolution, Product, ProductPrice, ProductVariant } from './Product'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
 export const resolvers = {
   Query,
+  Mutation,
+  ProductUpsertResult,
+  ProductUpsertRowResult,
   Product,
   ProductPrice,
   ProductVariant,

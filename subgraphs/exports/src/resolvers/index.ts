@@ -1,6 +1,7 @@
 import { ExportJob, ExportJobItem } from './ExportJob'
 import { ExportPlatform } from './ExportPlatform'
+import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers = { Query, ExportPlatform, ExportJob, ExportJobItem, Product }
+export const resolvers = { Query, Mutation, ExportPlatform, ExportJob, ExportJobItem, Product }

@@ -1,6 +1,7 @@
 import { ImportConfig, ImportSchedule } from './ImportConfig'
 import { ImportJob } from './ImportJob'
+import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
-export const resolvers = { Query, ImportJob, ImportConfig, ImportSchedule, Supplier }
+export const resolvers = { Query, Mutation, ImportJob, ImportConfig, ImportSchedule, Supplier }

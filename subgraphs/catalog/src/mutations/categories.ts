@@ -1,0 +1,157 @@
+import {
+  badUserInput,
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+  userError,
+} from '@pm/service-kit'
+import type { Context } from '../context'
+import { toCategory } from '../db/mappers'
+import { CATEGORY_TREE_LOCK, type CatalogTrx, lockKeys, parentCheck, takenSlugs } from '../db/writes'
+import { idKey } from '../resolvers/args'
+import { changedColumns, checkSlug, notNull, pick, slugify } from '../validation'
+
+interface CategoryInput {
+  name?: string | null
+  slug?: string | null
+  parentId?: string | null
+  isActive?: boolean | null
+}
+
+const MAX_SLUG = 255
+
+function categoryColumns(input: CategoryInput) {
+  const columns = {
+    name:
+      input.name === undefined
+        ? undefined
+        : checkString('input.name', notNull('input.name', input.name)!, { max: 255 }),
+    slug: input.slug === undefined ? undefined : checkSlug('input.slug', input.slug),
+    parent_id: input.parentId === undefined ? undefined : input.parentId && idKey(input.parentId),
+    is_active: notNull('input.isActive', input.isActive),
+  }
+  return Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)) as Partial<
+    typeof columns
+  >
+}
+
+async function checkSlugFree(trx: CatalogTrx, slug: string | null | undefined, exceptId: string | null) {
+  if (!slug) return
+  let query = trx.selectFrom('categories').select('id').where('slug', '=', slug)
+  if (exceptId) query = query.where('id', '<>', exceptId)
+  const other = await query.executeTakeFirst()
+  if (other) {
+    throw userError('CONFLICT', `input.slug: category ${other.id} already has slug "${slug}"`, {
+      field: 'input.slug',
+    })
+  }
+}
+
+/**
+ * A free slug from the name, under the parent's slug as the seed writes them ("informatique--portables");
+ * "-2", "-3", … is appended when taken.
+ */
+async function generateSlug(trx: CatalogTrx, name: string, parentSlug: string | null) {
+  const own = slugify(name) || 'category'
+  const base = (parentSlug ? `${parentSlug}--${own}` : own).slice(0, MAX_SLUG - 6).replace(/-+$/, '')
+  const taken = await takenSlugs(trx, base)
+  if (!taken.has(base)) return base
+  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`
+}
+
+/** The new parent must exist and must not be the category itself or one of its descendants. */
+async function checkParent(trx: CatalogTrx, id: string | null, parentId: string, field: string) {
+  const { found, cycle } = await parentCheck(trx, id, parentId)
+  if (!found) throw notFound(`${field}: no category has this id`, { field })
+  if (cycle) {
+    throw badUserInput(
+      `${field}: category ${parentId} is ${parentId === id ? 'the category itself' : 'one of its descendants'}; a category cannot become its own ancestor`,
+      { field },
+    )
+  }
+}
+
+async function updateCategory(
+  ctx: Context,
+  id: string,
+  columns: ReturnType<typeof categoryColumns>,
+  parentField: string,
+) {
+  return inTransaction(ctx, async (trx) => {
+    // Moves are serialised: two concurrent moves could each pass the cycle check and build a cycle together.
+    if (columns.parent_id !== undefined) await lockKeys(trx, [CATEGORY_TREE_LOCK])
+    const before = await trx
+      .selectFrom('categories')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst()
+    if (!before) throw notFound('id: no category has this id', { field: 'id' })
+    const changes = changedColumns(before, columns)
+    const keys = Object.keys(changes)
+    if (keys.length === 0) return toCategory(before)
+    if (changes.parent_id) await checkParent(trx, id, changes.parent_id, parentField)
+    await checkSlugFree(trx, changes.slug, id)
+    const row = await trx
+      .updateTable('categories')
+      .set(changes)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    await recordAudit(trx, {
+      action: changes.parent_id !== undefined && keys.length === 1 ? 'move' : 'update',
+      entityType: 'category',
+      entityId: id,
+      userId: ctx.caller.userId,
+      changes: { before: pick(before, keys), after: pick(row, keys) },
+    })
+    return toCategory(row)
+  })
+}
+
+export const categoryMutations = {
+  createCategory: (_: unknown, { input }: { input: CategoryInput & { name: string } }, ctx: Context) => {
+    const columns = categoryColumns(input)
+    return inTransaction(ctx, async (trx) => {
+      // Serialised with moves (a parent moving meanwhile) and with other creates (generated slugs).
+      await lockKeys(trx, [CATEGORY_TREE_LOCK])
+      let parentSlug: string | null = null
+      if (columns.parent_id) {
+        const parent = await trx
+          .selectFrom('categories')
+          .select(['id', 'slug'])
+          .where('id', '=', columns.parent_id)
+          .executeTakeFirst()
+        if (!parent) throw notFound('input.parentId: no category has this id', { field: 'input.parentId' })
+        parentSlug = parent.slug
+      }
+      if (columns.slug) await checkSlugFree(trx, columns.slug, null)
+      const slug =
+        columns.slug !== undefined ? columns.slug : await generateSlug(trx, columns.name!, parentSlug)
+      const row = await trx
+        .insertInto('categories')
+        .values({ ...columns, name: columns.name!, slug })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      const category = toCategory(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'category',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: { after: category },
+      })
+      return category
+    })
+  },
+
+  updateCategory: (_: unknown, { id, input }: { id: string; input: CategoryInput }, ctx: Context) => {
+    requireSomeField('input', input as Record<string, unknown>)
+    return updateCategory(ctx, id, categoryColumns(input), 'input.parentId')
+  },
+
+  moveCategory: (_: unknown, { id, parentId }: { id: string; parentId?: string | null }, ctx: Context) =>
+    updateCategory(ctx, id, { parent_id: parentId ? idKey(parentId) : null }, 'parentId'),
+}

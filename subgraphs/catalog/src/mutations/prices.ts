@@ -1,0 +1,313 @@
+import {
+  badUserInput,
+  checkCurrency,
+  checkEnum,
+  checkInt,
+  inTransaction,
+  notFound,
+  recordAudit,
+} from '@pm/service-kit'
+import type { Context } from '../context'
+import { type ProductPriceRow, toProductPrice } from '../db/mappers'
+import type { CatalogTrx } from '../db/writes'
+import { idKey } from '../resolvers/args'
+import {
+  changedColumns,
+  checkAmount,
+  checkedMargin,
+  checkText,
+  MAX_NOTE,
+  notNull,
+  PRICE_SOURCES,
+  PRICE_TYPES,
+  pick,
+} from '../validation'
+
+interface SetProductPriceInput {
+  productId: string
+  price: string
+  cost?: string | null
+  currency?: string | null
+  priceType?: string | null
+  minQuantity?: number | null
+  supplierId?: string | null
+  validFrom?: Date | null
+  validUntil?: Date | null
+  reason?: string | null
+  source?: string | null
+}
+
+interface UpdateProductPriceInput {
+  price?: string | null
+  cost?: string | null
+  currency?: string | null
+  minQuantity?: number | null
+  validFrom?: Date | null
+  validUntil?: Date | null
+  isActive?: boolean | null
+  reason?: string | null
+  source?: string | null
+}
+
+const NUMERIC = new Set(['price', 'cost', 'margin'])
+
+/** What the history row says about who and why: reason free text, source from the migration's list. */
+function provenance(input: { reason?: string | null; source?: string | null }) {
+  return {
+    reason: checkText('input.reason', input.reason, MAX_NOTE),
+    source: checkEnum('input.source', input.source ?? 'manual', PRICE_SOURCES),
+  }
+}
+
+function checkValidity(from: Date | null, until: Date | null | undefined) {
+  if (until && from && until.getTime() <= from.getTime()) {
+    throw badUserInput(`input.validUntil must be after validFrom (${from.toISOString()})`, {
+      field: 'input.validUntil',
+    })
+  }
+}
+
+/** Locks the product row, as the bulk upsert does before touching a product's prices. */
+async function lockProduct(trx: CatalogTrx, productId: string, field: string) {
+  const product = await trx
+    .selectFrom('products')
+    .select(['id', 'supplier_id'])
+    .where('id', '=', productId)
+    .forNoKeyUpdate()
+    .executeTakeFirst()
+  if (!product) throw notFound(`${field}: no product has this id`, { field })
+  return product
+}
+
+async function recordPriceChange(
+  trx: CatalogTrx,
+  ctx: Context,
+  row: ProductPriceRow,
+  oldPrice: string | null,
+  why: ReturnType<typeof provenance>,
+) {
+  await trx
+    .insertInto('price_history')
+    .values({
+      product_id: row.product_id,
+      supplier_id: row.supplier_id,
+      price_type: row.price_type,
+      old_price: oldPrice,
+      new_price: row.price,
+      currency: row.currency ?? 'EUR',
+      source: why.source,
+      reason: why.reason,
+      changed_by: ctx.caller.userId,
+    })
+    .execute()
+}
+
+export const priceMutations = {
+  /**
+   * Sets the current price of (product, priceType, minQuantity): the active row is updated in place, or a
+   * row is created when there is none. A different amount writes price_history.
+   */
+  setProductPrice: (_: unknown, { input }: { input: SetProductPriceInput }, ctx: Context) => {
+    const price = checkAmount('input.price', input.price)!
+    const cost = input.cost === undefined ? undefined : checkAmount('input.cost', input.cost)
+    const currency = checkCurrency('input.currency', input.currency)
+    const priceType = checkEnum('input.priceType', input.priceType ?? 'retail', PRICE_TYPES)
+    const minQuantity = checkInt('input.minQuantity', input.minQuantity ?? 1, { min: 1 })!
+    const validFrom = notNull('input.validFrom', input.validFrom)
+    const why = provenance(input)
+    return inTransaction(ctx, async (trx) => {
+      const product = await lockProduct(trx, input.productId, 'input.productId')
+      const supplierId = input.supplierId ? idKey(input.supplierId) : (product.supplier_id ?? null)
+      if (input.supplierId) {
+        const supplier = await trx
+          .selectFrom('suppliers')
+          .select('id')
+          .where('id', '=', supplierId!)
+          .executeTakeFirst()
+        if (!supplier)
+          throw notFound('input.supplierId: no supplier has this id', { field: 'input.supplierId' })
+      }
+      const current = await trx
+        .selectFrom('product_prices')
+        .selectAll()
+        .where('product_id', '=', product.id)
+        .where('price_type', '=', priceType)
+        .where((eb) => eb.fn.coalesce('min_quantity', eb.lit(1)), '=', minQuantity)
+        .where('is_active', 'is', true)
+        .orderBy('valid_from', (ob) => ob.desc().nullsLast())
+        .orderBy('id', 'desc')
+        .limit(1)
+        .forUpdate()
+        .executeTakeFirst()
+      const finalCost = cost !== undefined ? cost : (current?.cost ?? null)
+      const margin = checkedMargin('input.cost', price, finalCost)
+      const validUntil = input.validUntil !== undefined ? input.validUntil : (current?.valid_until ?? null)
+      checkValidity(validFrom ?? current?.valid_from ?? new Date(), validUntil)
+      const values = {
+        price,
+        cost: finalCost,
+        margin,
+        currency: currency ?? current?.currency ?? 'EUR',
+        // An existing price keeps its supplier unless one is given; a new one defaults to the product's.
+        ...(input.supplierId || !current ? { supplier_id: supplierId } : {}),
+        valid_until: validUntil,
+        ...(validFrom ? { valid_from: validFrom } : {}),
+      }
+
+      if (current) {
+        const changes = changedColumns(current, values, NUMERIC)
+        const keys = Object.keys(changes)
+        if (keys.length === 0) return toProductPrice(current)
+        const row = await trx
+          .updateTable('product_prices')
+          .set(changes)
+          .where('id', '=', current.id)
+          .returningAll()
+          .executeTakeFirstOrThrow()
+        if ('price' in changes) await recordPriceChange(trx, ctx, row, current.price, why)
+        await recordAudit(trx, {
+          action: 'update',
+          entityType: 'product_price',
+          entityId: row.id,
+          userId: ctx.caller.userId,
+          changes: { before: pick(current, keys), after: pick(row, keys), reason: why.reason },
+        })
+        return toProductPrice(row)
+      }
+
+      // The previous amount of this price type, if one was ever recorded (null on the first price).
+      const last = await trx
+        .selectFrom('price_history')
+        .select('new_price')
+        .where('product_id', '=', product.id)
+        .where('price_type', '=', priceType)
+        .orderBy('changed_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      const row = await trx
+        .insertInto('product_prices')
+        .values({ ...values, product_id: product.id, price_type: priceType, min_quantity: minQuantity })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordPriceChange(trx, ctx, row, last?.new_price ?? null, why)
+      const created = toProductPrice(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'product_price',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: { after: created, reason: why.reason },
+      })
+      return created
+    })
+  },
+
+  /** Partial update of one price row; margin follows price and cost; a different amount writes price_history. */
+  updateProductPrice: (
+    _: unknown,
+    { id, input }: { id: string; input: UpdateProductPriceInput },
+    ctx: Context,
+  ) => {
+    const { reason: _reason, source: _source, ...fields } = input
+    if (!Object.values(fields).some((v) => v !== undefined)) {
+      throw badUserInput('input must set at least one field besides reason and source', { field: 'input' })
+    }
+    const price =
+      input.price === undefined
+        ? undefined
+        : (checkAmount('input.price', notNull('input.price', input.price)) as string)
+    const cost = input.cost === undefined ? undefined : checkAmount('input.cost', input.cost)
+    const currency =
+      input.currency === undefined
+        ? undefined
+        : checkCurrency('input.currency', notNull('input.currency', input.currency))
+    const minQuantity =
+      input.minQuantity === undefined
+        ? undefined
+        : checkInt('input.minQuantity', notNull('input.minQuantity', input.minQuantity), { min: 1 })
+    const validFrom = notNull('input.validFrom', input.validFrom)
+    const isActive = notNull('input.isActive', input.isActive)
+    const why = provenance(input)
+    return inTransaction(ctx, async (trx) => {
+      const found = await trx
+        .selectFrom('product_prices')
+        .select('product_id')
+        .where('id', '=', id)
+        .executeTakeFirst()
+      if (!found) throw notFound('id: no price has this id', { field: 'id' })
+      await lockProduct(trx, found.product_id, 'id')
+      const before = await trx
+        .selectFrom('product_prices')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('id: no price has this id', { field: 'id' })
+      const finalPrice = price ?? before.price
+      const finalCost = cost !== undefined ? cost : before.cost
+      const validUntil = input.validUntil !== undefined ? input.validUntil : before.valid_until
+      checkValidity(validFrom ?? before.valid_from, validUntil)
+      const changes = changedColumns(
+        before,
+        {
+          price,
+          cost,
+          margin:
+            price !== undefined || cost !== undefined
+              ? checkedMargin(cost !== undefined ? 'input.cost' : 'input.price', finalPrice, finalCost)
+              : undefined,
+          currency: currency ?? undefined,
+          min_quantity: minQuantity ?? undefined,
+          valid_from: validFrom,
+          valid_until: input.validUntil,
+          is_active: isActive,
+        },
+        NUMERIC,
+      )
+      const keys = Object.keys(changes)
+      if (keys.length === 0) return toProductPrice(before)
+      const row = await trx
+        .updateTable('product_prices')
+        .set(changes)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      if ('price' in changes) await recordPriceChange(trx, ctx, row, before.price, why)
+      await recordAudit(trx, {
+        action: 'update',
+        entityType: 'product_price',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: pick(before, keys), after: pick(row, keys), reason: why.reason },
+      })
+      return toProductPrice(row)
+    })
+  },
+
+  deactivateProductPrice: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('product_prices')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('id: no price has this id', { field: 'id' })
+      if (before.is_active === false) return toProductPrice(before)
+      const row = await trx
+        .updateTable('product_prices')
+        .set({ is_active: false })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordAudit(trx, {
+        action: 'deactivate',
+        entityType: 'product_price',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { is_active: before.is_active }, after: { is_active: false } },
+      })
+      return toProductPrice(row)
+    }),
+}

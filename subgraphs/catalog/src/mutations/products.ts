@@ -1,0 +1,180 @@
+import { inTransaction, notFound, recordAudit, requireSomeField, userError } from '@pm/service-kit'
+import type { Context } from '../context'
+import { toProduct } from '../db/mappers'
+import { type CatalogTrx, existingReferences, lockProductKeys, productWithSupplierSku } from '../db/writes'
+import { idKey } from '../resolvers/args'
+import {
+  changedColumns,
+  type ProductColumns,
+  type ProductFieldsInput,
+  pick,
+  productColumns,
+  SELLING_STATUSES,
+} from '../validation'
+
+export const PRODUCT_NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['weight', 'width', 'height', 'depth'])
+
+/** supplierId, brandId and categoryId of one input must exist (categories have no FK: checked here). */
+export async function checkProductReferences(trx: CatalogTrx, columns: ProductColumns, at: string) {
+  const refs = {
+    supplierIds: columns.supplier_id ? [columns.supplier_id] : [],
+    brandIds: columns.brand_id ? [columns.brand_id] : [],
+    categoryIds: columns.category_id ? [columns.category_id] : [],
+  }
+  const found = await existingReferences(trx, refs)
+  if (columns.supplier_id && !found.supplier.has(columns.supplier_id)) {
+    throw notFound(`${at}.supplierId: no supplier has this id`, { field: `${at}.supplierId` })
+  }
+  if (columns.brand_id && !found.brand.has(columns.brand_id)) {
+    throw notFound(`${at}.brandId: no brand has this id`, { field: `${at}.brandId` })
+  }
+  if (columns.category_id && !found.category.has(columns.category_id)) {
+    throw notFound(`${at}.categoryId: no category has this id`, { field: `${at}.categoryId` })
+  }
+}
+
+/**
+ * (supplier, SKU) identifies a product for bulk upserts, so it stays unique per supplier: checked under
+ * the supplier's lock (taken by the caller before any row lock), which upsertProducts takes too.
+ */
+async function checkSupplierSku(
+  trx: CatalogTrx,
+  supplierId: string | null | undefined,
+  sku: string | null | undefined,
+  exceptId: string | null,
+) {
+  if (!supplierId || !sku) return
+  const other = await productWithSupplierSku(trx, supplierId, sku, exceptId)
+  if (other) {
+    throw userError('CONFLICT', `input.sku: product ${other.id} of this supplier already has SKU "${sku}"`, {
+      field: 'input.sku',
+    })
+  }
+}
+
+/** Ids as PostgreSQL prints them, so they compare equal to the ids it returns. */
+export function lowerIds(columns: ProductColumns) {
+  for (const key of ['supplier_id', 'brand_id', 'category_id'] as const) {
+    if (columns[key]) columns[key] = idKey(columns[key])
+  }
+  return columns
+}
+
+export const productMutations = {
+  createProduct: (_: unknown, { input }: { input: ProductFieldsInput & { title: string } }, ctx: Context) => {
+    const columns = lowerIds(productColumns(input, 'input'))
+    return inTransaction(ctx, async (trx) => {
+      await checkProductReferences(trx, columns, 'input')
+      if (columns.supplier_id && columns.sku) await lockProductKeys(trx, [columns.supplier_id])
+      await checkSupplierSku(trx, columns.supplier_id, columns.sku, null)
+      const row = await trx
+        .insertInto('products')
+        .values({ ...columns, title: columns.title! })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      const product = toProduct(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'product',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: { after: product },
+      })
+      return product
+    })
+  },
+
+  updateProduct: (_: unknown, { id, input }: { id: string; input: ProductFieldsInput }, ctx: Context) => {
+    requireSomeField('input', input as Record<string, unknown>)
+    const columns = lowerIds(productColumns(input, 'input'))
+    return inTransaction(ctx, async (trx) => {
+      if (columns.supplier_id !== undefined || columns.sku !== undefined) {
+        // The supplier lock before the row lock, in the order upsertProducts takes them (no deadlock).
+        const current = await trx
+          .selectFrom('products')
+          .select('supplier_id')
+          .where('id', '=', id)
+          .executeTakeFirst()
+        const supplierId = columns.supplier_id !== undefined ? columns.supplier_id : current?.supplier_id
+        if (supplierId) await lockProductKeys(trx, [supplierId])
+      }
+      const before = await trx
+        .selectFrom('products')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('id: no product has this id', { field: 'id' })
+      const changes = changedColumns(before, columns, PRODUCT_NUMERIC_COLUMNS)
+      const keys = Object.keys(changes)
+      if (keys.length === 0) return toProduct(before)
+      await checkProductReferences(trx, changes, 'input')
+      if ('supplier_id' in changes || 'sku' in changes) {
+        await checkSupplierSku(trx, changes.supplier_id ?? before.supplier_id, changes.sku ?? before.sku, id)
+      }
+      const row = await trx
+        .updateTable('products')
+        .set(changes)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordAudit(trx, {
+        action: 'update',
+        entityType: 'product',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: pick(before, keys), after: pick(row, keys) },
+      })
+      return toProduct(row)
+    })
+  },
+
+  /** Takes a product off sale: isActive false, and a selling status (active, out_of_stock) becomes inactive. */
+  deactivateProduct: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('products')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('id: no product has this id', { field: 'id' })
+      const status = before.status && SELLING_STATUSES.has(before.status) ? 'inactive' : before.status
+      if (before.is_active === false && status === before.status) return toProduct(before)
+      const row = await trx
+        .updateTable('products')
+        .set({ is_active: false, status })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordAudit(trx, {
+        action: 'deactivate',
+        entityType: 'product',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: {
+          before: { is_active: before.is_active, status: before.status },
+          after: { is_active: false, status },
+        },
+      })
+      return toProduct(row)
+    }),
+
+  /**
+   * Deletes a product with what the foreign keys cascade to (prices, stocks, variants, price and stock
+   * history, EAN resolutions). Other databases' references to it then resolve to null.
+   */
+  deleteProduct: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const row = await trx.deleteFrom('products').where('id', '=', id).returningAll().executeTakeFirst()
+      if (!row) throw notFound('id: no product has this id', { field: 'id' })
+      await recordAudit(trx, {
+        action: 'delete',
+        entityType: 'product',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: toProduct(row) },
+      })
+      return row.id
+    }),
+}

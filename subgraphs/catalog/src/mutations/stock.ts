@@ -1,0 +1,186 @@
+import { badUserInput, checkEnum, checkInt, inTransaction, notFound, recordAudit } from '@pm/service-kit'
+import { sql } from 'kysely'
+import type { Context } from '../context'
+import { type ProductStockRow, toProductStock } from '../db/mappers'
+import { type CatalogTrx, lockKeys, stockLock } from '../db/writes'
+import { idKey } from '../resolvers/args'
+import { changedColumns, checkText, MAX_NOTE, notNull, STOCK_REASONS } from '../validation'
+
+interface StockTarget {
+  productId: string
+  /** No warehouse table exists: any id is accepted; null is the product's stock without a warehouse. */
+  warehouseId?: string | null
+  reason?: string | null
+  note?: string | null
+}
+
+interface AdjustStockInput extends StockTarget {
+  delta: number
+}
+
+interface SetStockInput extends StockTarget {
+  quantity: number
+  reservedQuantity?: number | null
+  minStock?: number | null
+}
+
+const INT_MAX = 2_147_483_647
+
+function provenance(input: StockTarget) {
+  return {
+    reason: checkEnum('input.reason', input.reason ?? 'adjustment', STOCK_REASONS),
+    note: checkText('input.note', input.note, MAX_NOTE),
+  }
+}
+
+/**
+ * The stock row of (product, warehouse), locked. product_stocks has no unique key on the pair, so an
+ * advisory lock on it keeps two writers from both creating a row; with legacy duplicates, the oldest id wins.
+ */
+async function lockStockRow(trx: CatalogTrx, productId: string, warehouseId: string | null) {
+  const product = await trx
+    .selectFrom('products')
+    .select('id')
+    .where('id', '=', productId)
+    .forKeyShare()
+    .executeTakeFirst()
+  if (!product) throw notFound('input.productId: no product has this id', { field: 'input.productId' })
+  await lockKeys(trx, [stockLock(product.id, warehouseId)])
+  return trx
+    .selectFrom('product_stocks')
+    .selectAll()
+    .where('product_id', '=', product.id)
+    .where('warehouse_id', 'is not distinct from', warehouseId)
+    .orderBy('id')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
+async function writeStock(
+  trx: CatalogTrx,
+  ctx: Context,
+  target: { productId: string; warehouseId: string | null },
+  before: ProductStockRow | undefined,
+  values: { quantity?: number; reserved_quantity?: number; min_stock?: number },
+  why: ReturnType<typeof provenance>,
+  action: string,
+) {
+  const row = before
+    ? await trx
+        .updateTable('product_stocks')
+        .set({ ...values, last_update: sql`now()` })
+        .where('id', '=', before.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+    : await trx
+        .insertInto('product_stocks')
+        .values({ product_id: target.productId, warehouse_id: target.warehouseId, ...values })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+  if (!before || row.quantity !== before.quantity) {
+    // delta is a generated column of stock_history: never written.
+    await trx
+      .insertInto('stock_history')
+      .values({
+        product_id: row.product_id!,
+        warehouse_id: row.warehouse_id,
+        old_quantity: before ? before.quantity : null,
+        new_quantity: row.quantity,
+        reason: why.reason,
+        note: why.note,
+        changed_by: ctx.caller.userId,
+      })
+      .execute()
+  }
+  const keys = Object.keys(values) as (keyof typeof values)[]
+  await recordAudit(trx, {
+    action,
+    entityType: 'product_stock',
+    entityId: row.id,
+    userId: ctx.caller.userId,
+    changes: {
+      before: before ? Object.fromEntries(keys.map((k) => [k, before[k]])) : null,
+      after: Object.fromEntries(keys.map((k) => [k, row[k]])),
+      reason: why.reason,
+      note: why.note,
+    },
+  })
+  return toProductStock(row)
+}
+
+export const stockMutations = {
+  /** Adds delta (negative to remove) to the quantity; the row is created on a first positive delta. */
+  adjustStock: (_: unknown, { input }: { input: AdjustStockInput }, ctx: Context) => {
+    const delta = checkInt('input.delta', input.delta)!
+    if (delta === 0) throw badUserInput('input.delta must not be 0', { field: 'input.delta' })
+    const why = provenance(input)
+    const warehouseId = input.warehouseId ? idKey(input.warehouseId) : null
+    return inTransaction(ctx, async (trx) => {
+      const before = await lockStockRow(trx, input.productId, warehouseId)
+      const quantity = before?.quantity ?? 0
+      const reserved = before?.reserved_quantity ?? 0
+      const next = quantity + delta
+      if (next < 0) {
+        throw badUserInput(
+          `input.delta ${delta} would take the quantity from ${quantity} to ${next}; stock cannot go below zero`,
+          { field: 'input.delta' },
+        )
+      }
+      if (next > INT_MAX) {
+        throw badUserInput(`input.delta would take the quantity above ${INT_MAX}`, { field: 'input.delta' })
+      }
+      if (next < reserved) {
+        throw badUserInput(
+          `input.delta ${delta} would leave ${next} in stock while ${reserved} are reserved; release the reservation first`,
+          { field: 'input.delta' },
+        )
+      }
+      return writeStock(
+        trx,
+        ctx,
+        { productId: input.productId, warehouseId },
+        before,
+        { quantity: next },
+        why,
+        'adjust',
+      )
+    })
+  },
+
+  /** Sets the quantity (and optionally reserved and minimum); the row is created when missing. */
+  setStock: (_: unknown, { input }: { input: SetStockInput }, ctx: Context) => {
+    const quantity = checkInt('input.quantity', input.quantity, { min: 0 })!
+    const reserved =
+      input.reservedQuantity === undefined
+        ? undefined
+        : checkInt('input.reservedQuantity', notNull('input.reservedQuantity', input.reservedQuantity), {
+            min: 0,
+          })!
+    const minStock =
+      input.minStock === undefined
+        ? undefined
+        : checkInt('input.minStock', notNull('input.minStock', input.minStock), { min: 0 })!
+    const why = provenance(input)
+    const warehouseId = input.warehouseId ? idKey(input.warehouseId) : null
+    return inTransaction(ctx, async (trx) => {
+      const before = await lockStockRow(trx, input.productId, warehouseId)
+      const finalReserved = reserved ?? before?.reserved_quantity ?? 0
+      if (finalReserved > quantity) {
+        const field = reserved !== undefined ? 'input.reservedQuantity' : 'input.quantity'
+        throw badUserInput(
+          `${field}: ${finalReserved} reserved cannot exceed a quantity of ${quantity}; reserved is never above quantity`,
+          { field },
+        )
+      }
+      const values = {
+        quantity,
+        ...(reserved !== undefined ? { reserved_quantity: reserved } : {}),
+        ...(minStock !== undefined ? { min_stock: minStock } : {}),
+      }
+      const changes = before ? changedColumns(before, values) : values
+      if (before && Object.keys(changes).length === 0) return toProductStock(before)
+      return writeStock(trx, ctx, { productId: input.productId, warehouseId }, before, changes, why, 'set')
+    })
+  },
+}

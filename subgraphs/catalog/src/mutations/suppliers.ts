@@ -1,0 +1,232 @@
+import {
+  checkCountry,
+  checkCurrency,
+  checkInt,
+  checkJsonObject,
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+  userError,
+} from '@pm/service-kit'
+import type { Context } from '../context'
+import { toSupplier } from '../db/mappers'
+import type { CatalogTrx } from '../db/writes'
+import {
+  changedColumns,
+  checkAmount,
+  checkCode,
+  checkEmail,
+  checkPhone,
+  checkText,
+  checkUrl,
+  MAX_NOTE,
+  notNull,
+  pick,
+} from '../validation'
+
+interface SupplierDetailsInput {
+  legalName?: string | null
+  vatNumber?: string | null
+  website?: string | null
+  defaultCurrency?: string | null
+  paymentTerms?: string | null
+  leadTimeDays?: number | null
+  minimumOrderAmount?: string | null
+  notes?: string | null
+  extra?: Record<string, unknown> | null
+}
+
+interface SupplierInput {
+  code?: string | null
+  name?: string | null
+  isActive?: boolean | null
+  contactEmail?: string | null
+  contactPhone?: string | null
+  address?: string | null
+  country?: string | null
+  details?: SupplierDetailsInput | null
+}
+
+const given = <T>(value: T | null | undefined, check: (v: T | null) => unknown) =>
+  value === undefined ? undefined : check(value)
+
+function supplierColumns(input: SupplierInput) {
+  const columns = {
+    code: given(notNull('input.code', input.code), (v) => checkCode('input.code', v)) as string | undefined,
+    name: given(notNull('input.name', input.name), (v) => checkString('input.name', v, { max: 255 })) as
+      | string
+      | undefined,
+    is_active: notNull('input.isActive', input.isActive),
+    contact_email: given(input.contactEmail, (v) => checkEmail('input.contactEmail', v)) as
+      | string
+      | null
+      | undefined,
+    contact_phone: given(input.contactPhone, (v) => checkPhone('input.contactPhone', v)) as
+      | string
+      | null
+      | undefined,
+    address: given(input.address, (v) => checkText('input.address', v, MAX_NOTE)) as
+      | string
+      | null
+      | undefined,
+    country: given(input.country, (v) => checkCountry('input.country', v)) as string | null | undefined,
+  }
+  return Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)) as Partial<
+    typeof columns
+  >
+}
+
+function detailsColumns(input: SupplierDetailsInput) {
+  requireSomeField('input.details', input as Record<string, unknown>)
+  const at = (f: string) => `input.details.${f}`
+  const columns = {
+    legal_name: given(input.legalName, (v) => checkString(at('legalName'), v, { max: 255 })),
+    vat_number: given(input.vatNumber, (v) => checkString(at('vatNumber'), v, { max: 50 })),
+    website: given(input.website, (v) => checkUrl(at('website'), v)),
+    default_currency: given(notNull(at('defaultCurrency'), input.defaultCurrency), (v) =>
+      checkCurrency(at('defaultCurrency'), v),
+    ),
+    payment_terms: given(input.paymentTerms, (v) => checkString(at('paymentTerms'), v, { max: 100 })),
+    lead_time_days: given(input.leadTimeDays, (v) => checkInt(at('leadTimeDays'), v, { min: 0 })),
+    minimum_order_amount: given(input.minimumOrderAmount, (v) => checkAmount(at('minimumOrderAmount'), v)),
+    notes: given(input.notes, (v) => checkText(at('notes'), v, 10_000)),
+    extra: given(notNull(at('extra'), input.extra), (v) => JSON.stringify(checkJsonObject(at('extra'), v))),
+  }
+  return Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string | number | null
+  >
+}
+
+async function checkCodeFree(trx: CatalogTrx, code: string | undefined, exceptId: string | null) {
+  if (code === undefined) return
+  let query = trx.selectFrom('suppliers').select('id').where('code', '=', code)
+  if (exceptId) query = query.where('id', '<>', exceptId)
+  const other = await query.executeTakeFirst()
+  if (other) {
+    throw userError('CONFLICT', `input.code: supplier ${other.id} already has code "${code}"`, {
+      field: 'input.code',
+    })
+  }
+}
+
+/** Inserts or completes the supplier's one supplier_details row with the given fields. */
+async function writeDetails(trx: CatalogTrx, supplierId: string, details: Record<string, unknown>) {
+  const before = await trx
+    .selectFrom('supplier_details')
+    .selectAll()
+    .where('supplier_id', '=', supplierId)
+    .forUpdate()
+    .executeTakeFirst()
+  const changes = before
+    ? changedColumns(before, details, new Set(['minimum_order_amount']))
+    : (details as Record<string, never>)
+  const keys = Object.keys(changes)
+  if (keys.length === 0) return null
+  await trx
+    .insertInto('supplier_details')
+    .values({ supplier_id: supplierId, ...changes })
+    .onConflict((oc) => oc.column('supplier_id').doUpdateSet(changes))
+    .execute()
+  return { before: before ? pick(before, keys) : null, after: changes }
+}
+
+export const supplierMutations = {
+  createSupplier: (_: unknown, { input }: { input: SupplierInput }, ctx: Context) => {
+    const columns = supplierColumns(input)
+    const details = input.details ? detailsColumns(input.details) : null
+    return inTransaction(ctx, async (trx) => {
+      await checkCodeFree(trx, columns.code, null)
+      const row = await trx
+        .insertInto('suppliers')
+        .values({ ...columns, code: columns.code!, name: columns.name! })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      if (details) await writeDetails(trx, row.id, details)
+      const supplier = toSupplier(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'supplier',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: { after: { ...supplier, ...(details ? { details } : {}) } },
+      })
+      return supplier
+    })
+  },
+
+  updateSupplier: (_: unknown, { id, input }: { id: string; input: SupplierInput }, ctx: Context) => {
+    requireSomeField('input', input as Record<string, unknown>)
+    const columns = supplierColumns(input)
+    const details = input.details ? detailsColumns(input.details) : null
+    if (input.details === null) {
+      throw userError('BAD_USER_INPUT', 'input.details cannot be null: give the fields to change', {
+        field: 'input.details',
+      })
+    }
+    return inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('suppliers')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('id: no supplier has this id', { field: 'id' })
+      const changes = changedColumns(before, columns)
+      const keys = Object.keys(changes)
+      if (changes.code !== undefined) await checkCodeFree(trx, changes.code, id)
+      const row =
+        keys.length === 0
+          ? before
+          : await trx
+              .updateTable('suppliers')
+              .set(changes)
+              .where('id', '=', id)
+              .returningAll()
+              .executeTakeFirstOrThrow()
+      const detailChanges = details ? await writeDetails(trx, id, details) : null
+      if (keys.length > 0 || detailChanges) {
+        await recordAudit(trx, {
+          action: 'update',
+          entityType: 'supplier',
+          entityId: id,
+          userId: ctx.caller.userId,
+          changes: {
+            before: { ...pick(before, keys), ...(detailChanges ? { details: detailChanges.before } : {}) },
+            after: { ...pick(row, keys), ...(detailChanges ? { details: detailChanges.after } : {}) },
+          },
+        })
+      }
+      return toSupplier(row)
+    })
+  },
+
+  /** isActive false; the supplier's products are left as they are. */
+  deactivateSupplier: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('suppliers')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('id: no supplier has this id', { field: 'id' })
+      if (before.is_active === false) return toSupplier(before)
+      const row = await trx
+        .updateTable('suppliers')
+        .set({ is_active: false })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordAudit(trx, {
+        action: 'deactivate',
+        entityType: 'supplier',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { is_active: before.is_active }, after: { is_active: false } },
+      })
+      return toSupplier(row)
+    }),
+}

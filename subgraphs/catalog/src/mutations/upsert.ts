@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto'
+import {
+  badUserInput,
+  checkCurrency,
+  checkEnum,
+  ErrorCode,
+  inTransaction,
+  recordAudit,
+} from '@pm/service-kit'
+import type { Context } from '../context'
+import {
+  type CurrentRetailPrice,
+  currentRetailPrices,
+  existingReferences,
+  insertProducts,
+  insertRetailPriceHistory,
+  insertRetailPrices,
+  lockProductKeys,
+  type PriceHistoryDoc,
+  type PriceInsertDoc,
+  type PriceUpdateDoc,
+  type ProductDoc,
+  resolveProductKeys,
+  updatePrices,
+  updateProducts,
+} from '../db/writes'
+import {
+  checkAmount,
+  checkedMargin,
+  marginPercent,
+  PRICE_SOURCES,
+  type ProductColumns,
+  type ProductFieldsInput,
+  productColumns,
+  type RowError,
+  rowError,
+  sameValue,
+} from '../validation'
+import { lowerIds } from './products'
+
+export const MAX_UPSERT_ROWS = 5_000
+/** Rows per set-based statement: bounds statement size; the statement count grows only with the chunks. */
+export const UPSERT_CHUNK_ROWS = 1_000
+/** Most statements one chunk runs: read prices, insert and update products, update and insert prices, history. */
+export const UPSERT_STATEMENTS_PER_CHUNK = 6
+
+export interface ProductUpsertInput extends ProductFieldsInput {
+  price?: string | null
+  cost?: string | null
+  currency?: string | null
+}
+
+export type UpsertStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'FAILED'
+
+export interface UpsertRowResult {
+  index: number
+  status: UpsertStatus
+  productId: string | null
+  error: RowError | null
+}
+
+export interface UpsertResult {
+  created: number
+  updated: number
+  unchanged: number
+  failed: number
+  rows: UpsertRowResult[]
+}
+
+interface PreparedRow {
+  index: number
+  at: string
+  columns: ProductColumns
+  /** Identifies the row's product within the call: (supplier, sku) or EAN. */
+  key: string
+  keyField: string
+  skuKey: { supplier_id: string; sku: string } | null
+  ean: string | null
+  price: { price: string; cost: string | null | undefined; currency: string | undefined } | null
+  productId: string | null
+  isNew: boolean
+}
+
+/** Validates one row in JS (no SQL): its columns, its price and the key it is matched by. */
+function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
+  const at = `rows[${index}]`
+  const columns = lowerIds(productColumns(row, at))
+  let price: PreparedRow['price'] = null
+  if (row.price === null) {
+    throw badUserInput(`${at}.price cannot be null: omit it to leave the price as it is`, {
+      field: `${at}.price`,
+    })
+  }
+  if (row.price !== undefined) {
+    const amount = checkAmount(`${at}.price`, row.price)!
+    const cost = row.cost === undefined ? undefined : checkAmount(`${at}.cost`, row.cost)
+    const currency = row.currency == null ? undefined : checkCurrency(`${at}.currency`, row.currency)!
+    if (cost !== undefined) checkedMargin(`${at}.cost`, amount, cost)
+    price = { price: amount, cost, currency }
+  } else if (row.cost !== undefined || row.currency !== undefined) {
+    throw badUserInput(`${at}.price is required when cost or currency is given`, { field: `${at}.price` })
+  }
+  const supplierId = columns.supplier_id
+  const sku = columns.sku
+  if (supplierId && sku) {
+    return {
+      index,
+      at,
+      columns,
+      key: `sku\u0000${supplierId}\u0000${sku}`,
+      keyField: `${at}.sku`,
+      skuKey: { supplier_id: supplierId, sku },
+      ean: null,
+      price,
+      productId: null,
+      isNew: false,
+    }
+  }
+  if (columns.ean) {
+    return {
+      index,
+      at,
+      columns,
+      key: `ean\u0000${columns.ean}`,
+      keyField: `${at}.ean`,
+      skuKey: null,
+      ean: columns.ean,
+      price,
+      productId: null,
+      isNew: false,
+    }
+  }
+  const field = supplierId ? `${at}.sku` : `${at}.ean`
+  throw badUserInput(`${at} needs supplierId and sku, or an ean, to find its product`, { field })
+}
+
+/** A row as the jsonb document the set-based statements read (technical_specs as an object). */
+function productDoc(row: PreparedRow, defaults: boolean): ProductDoc {
+  const { technical_specs, ...rest } = row.columns
+  return {
+    id: row.productId!,
+    ...rest,
+    ...(technical_specs !== undefined
+      ? { technical_specs: technical_specs === null ? null : JSON.parse(technical_specs) }
+      : {}),
+    // A new product gets the column defaults explicitly: the INSERT lists every column.
+    ...(defaults ? { status: rest.status ?? 'active', is_active: rest.is_active ?? true } : {}),
+  }
+}
+
+interface PricePlan {
+  updates: PriceUpdateDoc[]
+  inserts: PriceInsertDoc[]
+  history: PriceHistoryDoc[]
+  changed: Set<string>
+}
+
+/**
+ * What a row's price does to the product's one-unit retail price: nothing when equal, an update of the
+ * current price, or a new price row; a different amount also writes price_history. Undefined when the
+ * margin cannot be stored (the row fails).
+ */
+function planPrice(row: PreparedRow, current: CurrentRetailPrice | undefined, plan: PricePlan) {
+  const { price, cost: givenCost, currency: givenCurrency } = row.price!
+  const productId = row.productId!
+  const cost = givenCost !== undefined ? givenCost : (current?.cost ?? null)
+  const currency = givenCurrency ?? current?.currency ?? 'EUR'
+  const margin = marginPercent(price, cost)
+  if (margin === undefined) return false
+  if (current?.price_id) {
+    const samePrice = sameValue(current.price, price, true)
+    if (samePrice && sameValue(current.cost, cost, true) && current.currency === currency) return true
+    plan.updates.push({ id: current.price_id, price, cost, margin, currency })
+    if (!samePrice)
+      plan.history.push({ product_id: productId, old_price: current.price, new_price: price, currency })
+  } else {
+    plan.inserts.push({ product_id: productId, price, cost, margin, currency })
+    plan.history.push({
+      product_id: productId,
+      old_price: current?.last_price ?? null,
+      new_price: price,
+      currency,
+    })
+  }
+  plan.changed.add(productId)
+  return true
+}
+
+/**
+ * Bulk upsert (see Mutation.upsertProducts in schema.graphql): every row validated in JS first; then, in one
+ * transaction under advisory locks, a constant number of statements for the call (locks, references, key
+ * resolution, audit) plus at most UPSERT_STATEMENTS_PER_CHUNK per chunk of UPSERT_CHUNK_ROWS rows.
+ */
+export async function upsertProducts(
+  rows: ProductUpsertInput[],
+  sourceArg: string | null | undefined,
+  ctx: Context,
+): Promise<UpsertResult> {
+  if (rows.length > MAX_UPSERT_ROWS) {
+    throw badUserInput(`rows has ${rows.length} entries; at most ${MAX_UPSERT_ROWS} per call`, {
+      field: 'rows',
+    })
+  }
+  const source = checkEnum('source', sourceArg ?? 'api', PRICE_SOURCES)
+  const results: UpsertRowResult[] = rows.map((_, index) => ({
+    index,
+    status: 'FAILED',
+    productId: null,
+    error: null,
+  }))
+  const fail = (index: number, error: RowError) => {
+    results[index]!.status = 'FAILED'
+    results[index]!.error = error
+  }
+
+  let prepared: PreparedRow[] = []
+  rows.forEach((row, index) => {
+    try {
+      prepared.push(prepareRow(row, index))
+    } catch (error) {
+      fail(index, rowError(error))
+    }
+  })
+
+  if (prepared.length > 0) {
+    await inTransaction(ctx, async (trx) => {
+      const unique = (values: (string | null | undefined)[]) =>
+        [...new Set(values.filter((v) => !!v))] as string[]
+      // Two calls with the same keys wait for each other here, so the second one sees the first one's rows.
+      await lockProductKeys(trx, unique(prepared.map((r) => r.columns.supplier_id)), {
+        exclusive: prepared.some((r) => !r.skuKey),
+      })
+      const found = await existingReferences(trx, {
+        supplierIds: unique(prepared.map((r) => r.columns.supplier_id)),
+        brandIds: unique(prepared.map((r) => r.columns.brand_id)),
+        categoryIds: unique(prepared.map((r) => r.columns.category_id)),
+      })
+      prepared = prepared.filter((r) => {
+        const missing = (
+          [
+            ['supplierId', 'supplier', r.columns.supplier_id],
+            ['brandId', 'brand', r.columns.brand_id],
+            ['categoryId', 'category', r.columns.category_id],
+          ] as const
+        ).find(([, kind, id]) => id && !found[kind].has(id))
+        if (!missing) return true
+        const field = `${r.at}.${missing[0]}`
+        fail(r.index, { code: ErrorCode.NOT_FOUND, field, message: `${field}: no ${missing[1]} has this id` })
+        return false
+      })
+
+      // Duplicate keys within the call: the last row wins, the earlier ones are reported.
+      const lastOfKey = new Map(prepared.map((r) => [r.key, r]))
+      prepared = prepared.filter((r) => {
+        const winner = lastOfKey.get(r.key)!
+        if (winner === r) return true
+        fail(r.index, {
+          code: ErrorCode.BAD_USER_INPUT,
+          field: r.keyField,
+          message: `${r.at} has the same key as ${winner.at}, which is applied instead (the last row of a key wins)`,
+        })
+        return false
+      })
+
+      const matched = await resolveProductKeys(
+        trx,
+        prepared.flatMap((r) => (r.skuKey ? [{ i: r.index, ...r.skuKey }] : [])),
+        prepared.flatMap((r) => (r.ean !== null && !r.skuKey ? [{ i: r.index, ean: r.ean }] : [])),
+      )
+      // Two different keys (an SKU and an EAN) may find the same product: the last row wins there too.
+      const lastOfProduct = new Map<string, PreparedRow>()
+      for (const r of prepared) {
+        const id = matched.get(r.index)
+        if (id) lastOfProduct.set(id, r)
+      }
+      prepared = prepared.filter((r) => {
+        const id = matched.get(r.index)
+        if (id) {
+          const winner = lastOfProduct.get(id)!
+          if (winner !== r) {
+            fail(r.index, {
+              code: ErrorCode.BAD_USER_INPUT,
+              field: r.keyField,
+              message: `${r.at} finds the same product (${id}) as ${winner.at}, which is applied instead`,
+            })
+            return false
+          }
+          r.productId = id
+          return true
+        }
+        if (r.columns.title === undefined) {
+          fail(r.index, {
+            code: ErrorCode.BAD_USER_INPUT,
+            field: `${r.at}.title`,
+            message: `${r.at}.title is required to create a product (no product has this row's key)`,
+          })
+          return false
+        }
+        r.productId = randomUUID()
+        r.isNew = true
+        return true
+      })
+
+      const created: string[] = []
+      const updated: string[] = []
+      for (let start = 0; start < prepared.length; start += UPSERT_CHUNK_ROWS) {
+        const chunk = prepared.slice(start, start + UPSERT_CHUNK_ROWS)
+        const current = await currentRetailPrices(
+          trx,
+          chunk.filter((r) => r.price && !r.isNew).map((r) => r.productId!),
+        )
+        const plan: PricePlan = { updates: [], inserts: [], history: [], changed: new Set() }
+        const kept = chunk.filter((r) => {
+          if (!r.price || planPrice(r, current.get(r.productId!), plan)) return true
+          fail(r.index, {
+            code: ErrorCode.BAD_USER_INPUT,
+            field: `${r.at}.price`,
+            message: `${r.at}.price ${r.price.price} against the stored cost gives a margin below -999.99 %`,
+          })
+          return false
+        })
+        await insertProducts(
+          trx,
+          kept.filter((r) => r.isNew).map((r) => productDoc(r, true)),
+        )
+        const changed = await updateProducts(
+          trx,
+          kept.filter((r) => !r.isNew).map((r) => productDoc(r, false)),
+        )
+        await updatePrices(trx, plan.updates)
+        await insertRetailPrices(trx, plan.inserts)
+        await insertRetailPriceHistory(trx, plan.history, source, ctx.caller.userId)
+        for (const r of kept) {
+          const id = r.productId!
+          const status: UpsertStatus = r.isNew
+            ? 'CREATED'
+            : changed.has(id) || plan.changed.has(id)
+              ? 'UPDATED'
+              : 'UNCHANGED'
+          results[r.index] = { index: r.index, status, productId: id, error: null }
+          if (status === 'CREATED') created.push(id)
+          else if (status === 'UPDATED') updated.push(id)
+        }
+      }
+
+      // One entry per call, listing the ids it created and updated.
+      if (created.length + updated.length > 0) {
+        await recordAudit(trx, {
+          action: 'upsert',
+          entityType: 'product',
+          entityId: null,
+          userId: ctx.caller.userId,
+          changes: {
+            created,
+            updated,
+            unchanged: results.filter((r) => r.status === 'UNCHANGED').length,
+            failed: results.filter((r) => r.status === 'FAILED').length,
+            priceSource: source,
+          },
+        })
+      }
+    })
+  }
+
+  const count = (status: UpsertStatus) => results.filter((r) => r.status === status).length
+  return {
+    created: count('CREATED'),
+    updated: count('UPDATED'),
+    unchanged: count('UNCHANGED'),
+    failed: count('FAILED'),
+    rows: results,
+  }
+}

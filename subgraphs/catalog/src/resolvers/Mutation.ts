@@ -1,0 +1,40 @@
+import type { Context } from '../context'
+import { brandMutations } from '../mutations/brands'
+import { categoryMutations } from '../mutations/categories'
+import { priceMutations } from '../mutations/prices'
+import { productMutations } from '../mutations/products'
+import { stockMutations } from '../mutations/stock'
+import { supplierMutations } from '../mutations/suppliers'
+import {
+  type ProductUpsertInput,
+  type UpsertResult,
+  type UpsertRowResult,
+  type UpsertStatus,
+  upsertProducts,
+} from '../mutations/upsert'
+import { variantMutations } from '../mutations/variants'
+
+export const Mutation = {
+  ...productMutations,
+  upsertProducts: (
+    _: unknown,
+    { rows, source }: { rows: ProductUpsertInput[]; source?: string | null },
+    ctx: Context,
+  ) => upsertProducts(rows, source, ctx),
+  ...supplierMutations,
+  ...brandMutations,
+  ...categoryMutations,
+  ...priceMutations,
+  ...stockMutations,
+  ...variantMutations,
+}
+
+export const ProductUpsertResult = {
+  results: (result: UpsertResult, { status }: { status?: UpsertStatus | null }) =>
+    status ? result.rows.filter((r) => r.status === status) : result.rows,
+}
+
+export const ProductUpsertRowResult = {
+  product: (row: UpsertRowResult, _: unknown, ctx: Context) =>
+    row.productId ? ctx.loaders.productById.load(row.productId) : null,
+}

@@ -1,0 +1,161 @@
+import type { DB } from '@pm/db/types/exports'
+import {
+  badUserInput,
+  checkEnum,
+  checkJsonObject,
+  checkString,
+  ErrorCode,
+  inTransaction,
+  notFound,
+  recordAudit,
+  refuseMaskedSecrets,
+  requireSomeField,
+  restoreMaskedSecrets,
+  userError,
+} from '@pm/service-kit'
+import type { Updateable } from 'kysely'
+import type { Context } from '../context'
+import { type ExportPlatformRow, toExportPlatform } from '../db/mappers'
+import {
+  type ExportsTrx,
+  insertPlatform,
+  platformForUpdate,
+  platformNameTaken,
+  updatePlatform,
+} from '../db/writes'
+
+/** The channels an exporter knows how to write to. */
+export const PLATFORM_TYPES = ['shopify', 'woocommerce', 'minio', 'prestashop', 'amazon', 'csv'] as const
+
+interface ExportPlatformInput {
+  name?: string | null
+  platformType?: string | null
+  config?: unknown
+  fieldMappings?: unknown
+  isActive?: boolean | null
+}
+
+type PlatformColumns = Updateable<DB['export_platforms']>
+
+const notNull = (field: string, value: unknown) => {
+  if (value === null) throw badUserInput(`${field} cannot be null; omit it to leave it unchanged`, { field })
+}
+
+/** JSON columns are written as JSON text. */
+const json = (value: Record<string, unknown> | null) => (value === null ? null : JSON.stringify(value))
+
+function jsonObject(field: string, value: unknown, stored: unknown, required: boolean) {
+  const object = checkJsonObject(field, restoreMaskedSecrets(value, stored))
+  if (object && required && Object.keys(object).length === 0) {
+    throw badUserInput(`${field} must hold the platform's settings (an empty object was given)`, { field })
+  }
+  refuseMaskedSecrets(field, object)
+  return object
+}
+
+/** Validates the given fields; `stored` is the row an update starts from (for "***" secrets sent back). */
+function platformColumns(input: ExportPlatformInput, stored?: ExportPlatformRow): PlatformColumns {
+  const set: PlatformColumns = {}
+  for (const key of ['name', 'platformType', 'config', 'isActive'] as const)
+    notNull(`input.${key}`, input[key])
+  if (input.name != null) set.name = checkString('input.name', input.name, { max: 255 })
+  if (input.platformType != null) {
+    set.platform_type = checkEnum('input.platformType', input.platformType, PLATFORM_TYPES)
+  }
+  if (input.config != null) set.config = json(jsonObject('input.config', input.config, stored?.config, true))!
+  if (input.fieldMappings !== undefined) {
+    set.field_mappings = json(
+      jsonObject('input.fieldMappings', input.fieldMappings, stored?.field_mappings, false),
+    )
+  }
+  if (input.isActive != null) set.is_active = input.isActive
+  return set
+}
+
+const nameConflict = (name: string) =>
+  userError(ErrorCode.CONFLICT, `input.name: a platform named "${name}" already exists`, {
+    field: 'input.name',
+  })
+
+/** Checked before writing for a clear message; the unique index still decides under a race. */
+async function requireFreeName(trx: ExportsTrx, name: string, exceptId: string | null) {
+  if (await platformNameTaken(trx, name, exceptId)) throw nameConflict(name)
+}
+
+/** The unique index's verdict when two callers race for one name, with the input's field name. */
+function renameConflict(error: unknown, name: string | undefined): never {
+  if ((error as { code?: string })?.code === '23505' && name !== undefined) throw nameConflict(name)
+  throw error
+}
+
+export const platformMutations = {
+  createExportPlatform: (_: unknown, { input }: { input: ExportPlatformInput }, ctx: Context) => {
+    const values = platformColumns(input)
+    return inTransaction(ctx, async (trx) => {
+      await requireFreeName(trx, values.name as string, null)
+      const row = await insertPlatform(trx, values as Parameters<typeof insertPlatform>[1]).catch((e) =>
+        renameConflict(e, values.name as string),
+      )
+      const platform = toExportPlatform(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'export_platform',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: { after: platform },
+      })
+      return platform
+    })
+  },
+
+  updateExportPlatform: (
+    _: unknown,
+    { id, input }: { id: string; input: ExportPlatformInput },
+    ctx: Context,
+  ) => {
+    requireSomeField('input', input as Record<string, unknown>)
+    platformColumns({ ...input, config: undefined, fieldMappings: undefined })
+    return inTransaction(ctx, async (trx) => {
+      const before = await platformForUpdate(trx, id)
+      if (!before) throw notFound('id: no export platform has this id', { field: 'id' })
+      const set = platformColumns(input, before)
+      if (set.name !== undefined) await requireFreeName(trx, set.name as string, id)
+      const row = await updatePlatform(trx, id, set).catch((e) => renameConflict(e, set.name as string))
+      const previous = toExportPlatform(before)
+      const after = toExportPlatform(row)
+      await recordAudit(trx, {
+        action: 'update',
+        entityType: 'export_platform',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: changed(previous, after), after: changed(after, previous) },
+      })
+      return after
+    })
+  },
+
+  deactivateExportPlatform: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await platformForUpdate(trx, id)
+      if (!before) throw notFound('id: no export platform has this id', { field: 'id' })
+      if (before.is_active === false) return toExportPlatform(before)
+      const row = await updatePlatform(trx, id, { is_active: false })
+      await recordAudit(trx, {
+        action: 'deactivate',
+        entityType: 'export_platform',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { isActive: true }, after: { isActive: false } },
+      })
+      return toExportPlatform(row)
+    }),
+}
+
+/** The fields of `a` whose value differs in `b` (audit entries carry what changed, masked as in reads). */
+function changed<T extends Record<string, unknown>>(a: T, b: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const key of Object.keys(a) as (keyof T)[]) {
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out[key] = a[key]
+  }
+  return out
+}

@@ -1,0 +1,5 @@
+import { exportJobMutations } from '../mutations/jobs'
+import { platformMutations } from '../mutations/platforms'
+
+/** One file per group of mutations (src/mutations), one Mutation type. */
+export const Mutation = { ...platformMutations, ...exportJobMutations }

@@ -1,0 +1,121 @@
+import {
+  badUserInput,
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+} from '@pm/service-kit'
+import type { Context } from '../context'
+import { type CronSchedule, nextRun } from '../cron'
+import { toImportSchedule } from '../db/mappers'
+import { configForShare, insertSchedule, scheduleForUpdate, updateSchedule } from '../db/writes'
+import { checkCron } from '../shapes'
+import { changed, notNull } from './common'
+
+interface CreateImportScheduleInput {
+  configId: string
+  cronExpression: string
+  isActive?: boolean | null
+}
+
+interface UpdateImportScheduleInput {
+  cronExpression?: string | null
+  isActive?: boolean | null
+}
+
+function cron(value: string): CronSchedule {
+  return checkCron('input.cronExpression', checkString('input.cronExpression', value, { max: 100 }))
+}
+
+/** The next run from now (UTC) for an active schedule; an inactive one has none. */
+const nextRunFor = (schedule: CronSchedule, active: boolean) =>
+  active ? nextRun(schedule, new Date()) : null
+
+function activeConfig(config: { is_active: boolean | null } | undefined, field: string) {
+  if (!config) throw notFound(`${field}: no import configuration has this id`, { field })
+  if (config.is_active === false) {
+    throw badUserInput(`${field}: the configuration is inactive; reactivate it before scheduling it`, {
+      field,
+    })
+  }
+}
+
+export const scheduleMutations = {
+  createImportSchedule: (_: unknown, { input }: { input: CreateImportScheduleInput }, ctx: Context) => {
+    const schedule = cron(input.cronExpression)
+    const active = notNull('input.isActive', input.isActive) ?? true
+    return inTransaction(ctx, async (trx) => {
+      const config = await configForShare(trx, input.configId)
+      if (!config)
+        throw notFound('input.configId: no import configuration has this id', { field: 'input.configId' })
+      if (active) activeConfig(config, 'input.configId')
+      const row = await insertSchedule(trx, {
+        config_id: input.configId,
+        cron_expression: schedule.expression,
+        is_active: active,
+        next_run: nextRunFor(schedule, active),
+      })
+      const created = toImportSchedule(row)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'import_schedule',
+        entityId: row.id,
+        userId: ctx.caller.userId,
+        changes: { after: created },
+      })
+      return created
+    })
+  },
+
+  updateImportSchedule: (
+    _: unknown,
+    { id, input }: { id: string; input: UpdateImportScheduleInput },
+    ctx: Context,
+  ) => {
+    requireSomeField('input', input as Record<string, unknown>)
+    const expression = notNull('input.cronExpression', input.cronExpression)
+    const parsed = expression !== undefined ? cron(expression) : undefined
+    const isActive = notNull('input.isActive', input.isActive)
+    return inTransaction(ctx, async (trx) => {
+      const before = await scheduleForUpdate(trx, id)
+      if (!before) throw notFound('id: no import schedule has this id', { field: 'id' })
+      const active = isActive ?? before.is_active !== false
+      if (active && before.is_active === false && before.config_id) {
+        activeConfig(await configForShare(trx, before.config_id), 'id')
+      }
+      const schedule = parsed ?? cron(before.cron_expression)
+      const row = await updateSchedule(trx, id, {
+        cron_expression: schedule.expression,
+        is_active: active,
+        next_run: nextRunFor(schedule, active),
+      })
+      const after = toImportSchedule(row)
+      const previous = toImportSchedule(before)
+      await recordAudit(trx, {
+        action: 'update',
+        entityType: 'import_schedule',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: changed(previous, after), after: changed(after, previous) },
+      })
+      return after
+    })
+  },
+
+  deactivateImportSchedule: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await scheduleForUpdate(trx, id)
+      if (!before) throw notFound('id: no import schedule has this id', { field: 'id' })
+      if (before.is_active === false) return toImportSchedule(before)
+      const row = await updateSchedule(trx, id, { is_active: false, next_run: null })
+      await recordAudit(trx, {
+        action: 'deactivate',
+        entityType: 'import_schedule',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { isActive: true, nextRun: before.next_run }, after: { isActive: false } },
+      })
+      return toImportSchedule(row)
+    }),
+}

@@ -1,0 +1,12 @@
+import { configMutations } from '../mutations/configs'
+import { jobMutations } from '../mutations/jobs'
+import { scheduleMutations } from '../mutations/schedules'
+import { templateMutations } from '../mutations/templates'
+
+/** One file per group of mutations (src/mutations), one Mutation type. */
+export const Mutation = {
+  ...configMutations,
+  ...templateMutations,
+  ...scheduleMutations,
+  ...jobMutations,
+}
