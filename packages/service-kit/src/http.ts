@@ -50,13 +50,14 @@ export function requestId(req: IncomingMessage): string {
 export function apolloHandler<C extends BaseContext>(
   apollo: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
+  options: { maxBodyBytes?: number } = {},
 ) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     let body: unknown
     if (req.method === 'POST') {
       let text: string
       try {
-        text = await readBody(req)
+        text = await readBody(req, options.maxBodyBytes ?? MAX_BODY_BYTES)
       } catch (error) {
         if (error instanceof BodyTooLargeError) return graphqlError(res, 413, error.message, 'BAD_REQUEST')
         throw error

@@ -133,6 +133,8 @@ export interface StartSubgraphOptions<D extends Domain> {
   peers?: Peers
   /** Audit relay polling interval (default 2 s). */
   auditIntervalMs?: number
+  /** Largest request body (default 16 MiB: the gateway bounds what callers send; bulk writes are large). */
+  maxBodyBytes?: number
 }
 
 /** Serves one subgraph over HTTP: /graphql, /health, /ready. The database handle stays the caller's. */
@@ -161,7 +163,7 @@ export async function startSubgraph<D extends Domain, L>(
     port: options.port,
     logger,
     routes: {
-      '/graphql': apolloHandler(apollo, context),
+      '/graphql': apolloHandler(apollo, context, { maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024 }),
       ...healthRoutes(async () => ({
         database: await database.ping().then(
           () => true,
