@@ -149,7 +149,7 @@ export async function startSubgraph<D extends Domain, L>(
   const auditRelay = startAuditRelay({
     // Uncounted: the relay's statements are not part of any operation's statement count.
     db: database.background,
-    deliver: module.auditDelivery?.(database.db) ?? httpAuditDelivery(() => peers.analytics),
+    deliver: module.auditDelivery?.(database.background) ?? httpAuditDelivery(() => peers.analytics),
     canDeliver: () => Boolean(module.auditDelivery || peers.analytics),
     logger,
     ...(options.auditIntervalMs ? { intervalMs: options.auditIntervalMs } : {}),

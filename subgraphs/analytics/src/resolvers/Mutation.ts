@@ -1,5 +1,8 @@
 import type { Context } from '../context'
 import { insertAuditEntries } from '../db/audit'
+import { auditMutations } from './mutations/audit'
+import { metricMutations } from './mutations/metrics'
+import { reportMutations } from './mutations/reports'
 
 interface AuditEntryInput {
   eventId: string
@@ -12,6 +15,9 @@ interface AuditEntryInput {
 }
 
 export const Mutation = {
+  ...metricMutations,
+  ...reportMutations,
+  ...auditMutations,
   recordAuditEntries: (_: unknown, { entries }: { entries: AuditEntryInput[] }, ctx: Context) =>
     insertAuditEntries(
       ctx.db,

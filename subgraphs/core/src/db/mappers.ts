@@ -1,11 +1,18 @@
 import type { DB } from '@pm/db/types/core'
+import { MASK } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
 
 type UserRow = Selectable<DB['users']>
 type NotificationRow = Selectable<DB['notifications']>
+type RoleRow = Selectable<DB['roles']>
+type PermissionRow = Selectable<DB['permissions']>
+type AppSettingRow = Selectable<DB['app_settings']>
 
 export type User = ReturnType<typeof toUser>
 export type Notification = ReturnType<typeof toNotification>
+export type Role = ReturnType<typeof toRole> & { permissions?: Permission[] }
+export type Permission = ReturnType<typeof toPermission>
+export type AppSetting = ReturnType<typeof toAppSetting>
 
 /** users row → GraphQL User; hashed_password is left behind on purpose. */
 export function toUser(row: Omit<UserRow, 'hashed_password'>) {
@@ -38,5 +45,38 @@ export function toNotification(row: NotificationRow) {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     metadata: row.metadata,
+  }
+}
+
+export function toRole(row: RoleRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    isActive: row.is_active,
+  }
+}
+
+export function toPermission(row: PermissionRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    resource: row.resource,
+    action: row.action,
+  }
+}
+
+/** app_settings row → GraphQL AppSetting; a secret's value never leaves the service (MASK instead). */
+export function toAppSetting(row: AppSettingRow) {
+  return {
+    id: row.id,
+    key: row.key,
+    value: row.is_secret ? MASK : row.value,
+    category: row.category,
+    description: row.description,
+    isSecret: row.is_secret,
+    updatedById: row.updated_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   }
 }

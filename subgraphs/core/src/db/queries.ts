@@ -97,3 +97,25 @@ export function permissionsByRoleIds(db: CoreDb, roleIds: readonly number[]) {
     .orderBy('permissions.name')
     .execute()
 }
+
+export function roleById(db: CoreDb, id: number) {
+  return db.selectFrom('roles').selectAll().where('roles.id', '=', id).executeTakeFirst()
+}
+
+/** Permissions by name (a small table: no paging), optionally of one resource. */
+export function permissionsList(db: CoreDb, resource?: string | null) {
+  let query = db.selectFrom('permissions').selectAll().orderBy('permissions.name')
+  if (resource != null) query = query.where('permissions.resource', '=', resource)
+  return query.execute()
+}
+
+export function appSettingByKey(db: CoreDb, key: string) {
+  return db.selectFrom('app_settings').selectAll().where('app_settings.key', '=', key).executeTakeFirst()
+}
+
+/** Settings by key, optionally of one category (idx_app_settings_category); configuration stays small. */
+export function appSettingsList(db: CoreDb, category?: string | null) {
+  let query = db.selectFrom('app_settings').selectAll().orderBy('app_settings.key')
+  if (category != null) query = query.where('app_settings.category', '=', category)
+  return query.execute()
+}

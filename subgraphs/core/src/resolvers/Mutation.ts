@@ -1,6 +1,9 @@
 import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
+import { roleMutations } from './mutations/roles'
+import { settingMutations } from './mutations/settings'
+import { userMutations } from './mutations/users'
 
 interface CreateNotificationInput {
   userId: string
@@ -14,6 +17,10 @@ interface CreateNotificationInput {
 const MAX_MESSAGE = 10_000
 
 export const Mutation = {
+  ...userMutations,
+  ...roleMutations,
+  ...settingMutations,
+
   createNotification: (_: unknown, { input }: { input: CreateNotificationInput }, ctx: Context) => {
     const values = {
       user_id: input.userId,
@@ -92,5 +99,21 @@ export const Mutation = {
         })
       }
       return changed.length
+    }),
+
+  /** Returns the notification as it was. */
+  deleteNotification: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const row = await trx.deleteFrom('notifications').where('id', '=', id).returningAll().executeTakeFirst()
+      if (!row) throw notFound('no notification has this id', { field: 'id' })
+      const notification = toNotification(row)
+      await recordAudit(trx, {
+        action: 'delete',
+        entityType: 'notification',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: notification },
+      })
+      return notification
     }),
 }

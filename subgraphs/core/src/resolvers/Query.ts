@@ -1,14 +1,23 @@
 import { mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
 import type { Context } from '../context'
-import { toNotification, toUser } from '../db/mappers'
-import { rolesWithPermissions, type UserFilter, usersQuery } from '../db/queries'
+import { toAppSetting, toNotification, toPermission, toRole, toUser } from '../db/mappers'
+import {
+  appSettingByKey,
+  appSettingsList,
+  permissionsList,
+  roleById,
+  rolesWithPermissions,
+  type UserFilter,
+  usersQuery,
+} from '../db/queries'
 
 const USER_ORDER_COLUMNS = { CREATED_AT: 'users.created_at', EMAIL: 'users.email' }
 
 export const Query = {
   user: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.userById.load(id),
+  // Emails are stored lower-cased (see normalizeEmail).
   userByEmail: (_: unknown, { email }: { email: string }, ctx: Context) =>
-    ctx.loaders.userByEmail.load(email),
+    ctx.loaders.userByEmail.load(email.trim().toLowerCase()),
   users: async (
     _: unknown,
     args: PageArgs & {
@@ -31,11 +40,17 @@ export const Query = {
     const page = await ctx.loaders.notificationsByUserId.for({ unreadOnly, first, after }).load(userId)
     return mapConnection(page, toNotification)
   },
-  roles: async (_: unknown, __: unknown, ctx: Context) =>
-    (await rolesWithPermissions(ctx.db)).map((r) => ({
-      id: r.id,
-      name: r.name,
-      description: r.description,
-      isActive: r.is_active,
-    })),
+  roles: async (_: unknown, __: unknown, ctx: Context) => (await rolesWithPermissions(ctx.db)).map(toRole),
+  role: async (_: unknown, { id }: { id: number }, ctx: Context) => {
+    const row = await roleById(ctx.db, id)
+    return row ? toRole(row) : null
+  },
+  permissions: async (_: unknown, { resource }: { resource?: string | null }, ctx: Context) =>
+    (await permissionsList(ctx.db, resource)).map(toPermission),
+  appSetting: async (_: unknown, { key }: { key: string }, ctx: Context) => {
+    const row = await appSettingByKey(ctx.db, key)
+    return row ? toAppSetting(row) : null
+  },
+  appSettings: async (_: unknown, { category }: { category?: string | null }, ctx: Context) =>
+    (await appSettingsList(ctx.db, category)).map(toAppSetting),
 }

@@ -1,6 +1,6 @@
 import { mapConnection, type PageArgs } from '@pm/service-kit'
 import type { Context } from '../context'
-import { toNotification, type User as UserModel } from '../db/mappers'
+import { type Role as RoleModel, toNotification, type User as UserModel } from '../db/mappers'
 
 export const User = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.userById.load(ref.id),
@@ -16,6 +16,8 @@ export const User = {
 }
 
 export const Role = {
-  permissions: async (role: { id: number }, _: unknown, ctx: Context) =>
+  // A deleted role carries the permissions it had; others are loaded.
+  permissions: async (role: RoleModel, _: unknown, ctx: Context) =>
+    role.permissions ??
     (await ctx.loaders.permissionsByRoleId.load(String(role.id))).map(({ role_id: _roleId, ...p }) => p),
 }

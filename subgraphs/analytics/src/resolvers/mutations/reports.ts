@@ -1,0 +1,191 @@
+import {
+  badUserInput,
+  checkEnum,
+  checkInt,
+  checkJsonObject,
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+} from '@pm/service-kit'
+import { sql } from 'kysely'
+import type { Context } from '../../context'
+import { toReport } from '../../db/mappers'
+import { checkAuditName } from '../../validation'
+
+export const REPORT_FORMATS = ['csv', 'xlsx', 'pdf', 'json'] as const
+export const REPORT_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
+type ReportStatus = (typeof REPORT_STATUSES)[number]
+
+/** pending → running → completed | failed | cancelled; a pending report may also be cancelled. */
+export const REPORT_TRANSITIONS: Record<ReportStatus, readonly ReportStatus[]> = {
+  pending: ['running', 'cancelled'],
+  running: ['completed', 'failed', 'cancelled'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+}
+
+const MAX_PARAMETERS_BYTES = 65_536
+const MAX_ERROR_MESSAGE = 10_000
+// S3 / MinIO object keys are at most 1,024 bytes.
+const MAX_OBJECT_KEY = 1_024
+
+interface CreateReportInput {
+  name: string
+  reportType: string
+  parameters?: Record<string, unknown> | null
+  format?: string | null
+}
+
+interface UpdateReportStatusInput {
+  status: string
+  errorMessage?: string | null
+  bucketName?: string | null
+  objectKey?: string | null
+  fileSizeBytes?: number | null
+  rowCount?: number | null
+  expiresAt?: Date | null
+}
+
+/** Fields that only go with one kind of status, e.g. the file's location with completed. */
+function refuseUnless(allowed: boolean, field: string, value: unknown, why: string) {
+  if (!allowed && value != null) throw badUserInput(`${field} ${why}`, { field: `input.${field}` })
+}
+
+export const reportMutations = {
+  /** A new report waits (pending) for a worker; created by the caller. */
+  createReport: (_: unknown, { input }: { input: CreateReportInput }, ctx: Context) => {
+    const values = {
+      name: checkString('input.name', input.name, { max: 255 }),
+      report_type: checkAuditName('input.reportType', input.reportType, 50),
+      parameters: JSON.stringify(
+        checkJsonObject('input.parameters', input.parameters, MAX_PARAMETERS_BYTES) ?? {},
+      ),
+      format: checkEnum('input.format', input.format, REPORT_FORMATS),
+      created_by: ctx.caller.userId,
+    }
+    return inTransaction(ctx, async (trx) => {
+      const report = toReport(
+        await trx.insertInto('reports').values(values).returningAll().executeTakeFirstOrThrow(),
+      )
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'report',
+        entityId: report.id,
+        userId: ctx.caller.userId,
+        changes: { after: report },
+      })
+      return report
+    })
+  },
+
+  /**
+   * Moves a report along pending → running → completed | failed | cancelled (pending → cancelled too):
+   * running sets startedAt, the final states completedAt. The file's fields go with completed, an error
+   * message with failed or cancelled. Any other move is refused.
+   */
+  updateReportStatus: (
+    _: unknown,
+    { id, input }: { id: string; input: UpdateReportStatusInput },
+    ctx: Context,
+  ) => {
+    const status = checkEnum('input.status', input.status, REPORT_STATUSES)
+    const completed = status === 'completed'
+    const file = 'is only set with status completed'
+    refuseUnless(completed, 'bucketName', input.bucketName, file)
+    refuseUnless(completed, 'objectKey', input.objectKey, file)
+    refuseUnless(completed, 'fileSizeBytes', input.fileSizeBytes, file)
+    refuseUnless(completed, 'rowCount', input.rowCount, file)
+    refuseUnless(completed, 'expiresAt', input.expiresAt, file)
+    refuseUnless(
+      status === 'failed' || status === 'cancelled',
+      'errorMessage',
+      input.errorMessage,
+      'is only set with status failed or cancelled',
+    )
+    if ((input.bucketName == null) !== (input.objectKey == null)) {
+      const missing = input.bucketName == null ? 'bucketName' : 'objectKey'
+      throw badUserInput(`input.${missing} is needed too: bucketName and objectKey go together`, {
+        field: `input.${missing}`,
+      })
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw badUserInput('input.expiresAt must be in the future', { field: 'input.expiresAt' })
+    }
+    const set = {
+      status,
+      error_message: checkString('input.errorMessage', input.errorMessage, { max: MAX_ERROR_MESSAGE }),
+      bucket_name: checkString('input.bucketName', input.bucketName, { max: 100 }),
+      object_key: checkString('input.objectKey', input.objectKey, { max: MAX_OBJECT_KEY }),
+      file_size_bytes:
+        input.fileSizeBytes == null
+          ? null
+          : checkInt('input.fileSizeBytes', input.fileSizeBytes, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+      row_count: checkInt('input.rowCount', input.rowCount, { min: 0 }),
+      expires_at: input.expiresAt ?? null,
+      ...(status === 'running' ? { started_at: sql<Date>`now()` } : { completed_at: sql<Date>`now()` }),
+    }
+    return inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('reports')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('no report has this id', { field: 'id' })
+      const from = before.status as ReportStatus
+      if (!REPORT_TRANSITIONS[from]?.includes(status)) {
+        const next = REPORT_TRANSITIONS[from] ?? []
+        throw badUserInput(
+          `input.status: a ${from} report cannot become ${status}${next.length ? ` (only ${next.join(' or ')})` : '; it is final'}`,
+          { field: 'input.status' },
+        )
+      }
+      const report = toReport(
+        await trx
+          .updateTable('reports')
+          .set(set)
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      )
+      await recordAudit(trx, {
+        action: 'update',
+        entityType: 'report',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: {
+          before: { status: from },
+          after: { ...Object.fromEntries(Object.entries(input).filter(([, v]) => v != null)), status },
+        },
+      })
+      return report
+    })
+  },
+
+  /** Refused while a worker runs it (cancel it first); returns the report as it was. */
+  deleteReport: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('reports')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!before) throw notFound('no report has this id', { field: 'id' })
+      if (before.status === 'running') {
+        throw badUserInput('id: the report is running; cancel it first', { field: 'id' })
+      }
+      await trx.deleteFrom('reports').where('id', '=', id).execute()
+      const report = toReport(before)
+      await recordAudit(trx, {
+        action: 'delete',
+        entityType: 'report',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: report },
+      })
+      return report
+    }),
+}

@@ -1,0 +1,7 @@
+import type { Context } from '../context'
+import type { AppSetting as AppSettingModel } from '../db/mappers'
+
+export const AppSetting = {
+  updatedBy: (setting: AppSettingModel, _: unknown, ctx: Context) =>
+    setting.updatedById === null ? null : ctx.loaders.userById.load(setting.updatedById),
+}

@@ -1,0 +1,254 @@
+import type { DB } from '@pm/db/types/core'
+import {
+  badUserInput,
+  checkEnum,
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+} from '@pm/service-kit'
+import { sql, type Transaction } from 'kysely'
+import type { Context } from '../../context'
+import { toPermission, toRole } from '../../db/mappers'
+import { normalizeResource, normalizeRoleName, PERMISSION_ACTIONS } from '../../validation'
+import { changedFields, checkFlag, conflict, isEmpty, withInputFields } from './shared'
+
+type RoleInput = {
+  name?: string | null
+  description?: string | null
+  isActive?: boolean | null
+}
+
+interface CreatePermissionInput {
+  name?: string | null
+  resource: string
+  action: string
+}
+
+type Trx = Transaction<DB>
+
+const MAX_DESCRIPTION = 1_000
+
+const description = (value: string | null | undefined) =>
+  value === undefined ? undefined : checkString('input.description', value, { max: MAX_DESCRIPTION })
+
+async function lockRole(trx: Trx, id: number, field = 'id') {
+  const row = await trx.selectFrom('roles').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+  if (!row) throw notFound(`${field}: no role has this id`, { field })
+  return row
+}
+
+async function findPermission(trx: Trx, id: number, field = 'id') {
+  const row = await trx.selectFrom('permissions').selectAll().where('id', '=', id).executeTakeFirst()
+  if (!row) throw notFound(`${field}: no permission has this id`, { field })
+  return row
+}
+
+async function assertRoleNameFree(trx: Trx, name: string, exceptId?: number) {
+  let query = trx.selectFrom('roles').select('id').where('name', '=', name)
+  if (exceptId !== undefined) query = query.where('id', '<>', exceptId)
+  if (await query.executeTakeFirst()) throw conflict('input.name', `a role named '${name}' already exists`)
+}
+
+/** Grant or revoke; both are idempotent (the second call changes and audits nothing). */
+function setGrant(roleId: number, permissionId: number, granted: boolean, ctx: Context) {
+  return inTransaction(ctx, async (trx) => {
+    const role = await lockRole(trx, roleId, 'roleId')
+    const permission = await findPermission(trx, permissionId, 'permissionId')
+    const changed = granted
+      ? await trx
+          .insertInto('role_permissions')
+          .values({ role_id: roleId, permission_id: permissionId })
+          .onConflict((oc) => oc.columns(['role_id', 'permission_id']).doNothing())
+          .returning('role_id')
+          .execute()
+      : await trx
+          .deleteFrom('role_permissions')
+          .where('role_id', '=', roleId)
+          .where('permission_id', '=', permissionId)
+          .returning('role_id')
+          .execute()
+    if (changed.length > 0) {
+      await recordAudit(trx, {
+        action: granted ? 'grant' : 'revoke',
+        entityType: 'role',
+        entityId: String(roleId),
+        userId: ctx.caller.userId,
+        changes: { role: role.name, permission: toPermission(permission) },
+      })
+    }
+    return toRole(role)
+  })
+}
+
+export const roleMutations = {
+  createRole: (_: unknown, { input }: { input: RoleInput & { name: string } }, ctx: Context) => {
+    const name = normalizeRoleName('input.name', input.name)
+    const values = {
+      name,
+      description: description(input.description) ?? null,
+      is_active: input.isActive ?? true,
+    }
+    return withInputFields(
+      inTransaction(ctx, async (trx) => {
+        await assertRoleNameFree(trx, name)
+        const role = toRole(
+          await trx.insertInto('roles').values(values).returningAll().executeTakeFirstOrThrow(),
+        )
+        await recordAudit(trx, {
+          action: 'create',
+          entityType: 'role',
+          entityId: String(role.id),
+          userId: ctx.caller.userId,
+          changes: { after: role },
+        })
+        return role
+      }),
+      { name: 'input.name' },
+    )
+  },
+
+  /**
+   * Renaming a role renames it on its users too (users.role holds the name); a deactivated role stays
+   * on its users but can no longer be given.
+   */
+  updateRole: (_: unknown, { id, input }: { id: number; input: RoleInput }, ctx: Context) => {
+    requireSomeField('input', input)
+    if (input.name === null) throw badUserInput('input.name cannot be null', { field: 'input.name' })
+    const name = input.name === undefined ? undefined : normalizeRoleName('input.name', input.name)
+    const set = Object.fromEntries(
+      Object.entries({
+        name,
+        description: description(input.description),
+        is_active: checkFlag('input.isActive', input.isActive),
+      }).filter(([, v]) => v !== undefined),
+    )
+    return withInputFields(
+      inTransaction(ctx, async (trx) => {
+        const before = await lockRole(trx, id)
+        if (name !== undefined && name !== before.name) await assertRoleNameFree(trx, name, id)
+        const row = await trx
+          .updateTable('roles')
+          .set(set)
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow()
+        let usersRenamed = 0
+        if (row.name !== before.name) {
+          const renamed = await trx
+            .updateTable('users')
+            .set({ role: row.name })
+            .where('role', '=', before.name)
+            .executeTakeFirst()
+          usersRenamed = Number(renamed.numUpdatedRows)
+        }
+        const changes = changedFields(toRole(before), toRole(row))
+        if (!isEmpty(changes)) {
+          await recordAudit(trx, {
+            action: 'update',
+            entityType: 'role',
+            entityId: String(id),
+            userId: ctx.caller.userId,
+            changes: { ...changes, ...(usersRenamed ? { usersRenamed } : {}) },
+          })
+        }
+        return toRole(row)
+      }),
+      { name: 'input.name' },
+    )
+  },
+
+  /** Refused while users still have the role; its grants go with it. Returns the role as it was. */
+  deleteRole: (_: unknown, { id }: { id: number }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const role = await lockRole(trx, id)
+      const holders = await trx
+        .selectFrom('users')
+        .select(sql<string>`count(*)`.as('n'))
+        .where('role', '=', role.name)
+        .executeTakeFirstOrThrow()
+      if (Number(holders.n) > 0) {
+        throw conflict(
+          'id',
+          `${holders.n} user(s) still have role '${role.name}'; give them another role first`,
+        )
+      }
+      const permissions = await trx
+        .deleteFrom('role_permissions')
+        .using('permissions')
+        .whereRef('permissions.id', '=', 'role_permissions.permission_id')
+        .where('role_permissions.role_id', '=', id)
+        .returning(['permissions.id', 'permissions.name', 'permissions.resource', 'permissions.action'])
+        .execute()
+      await trx.deleteFrom('roles').where('id', '=', id).execute()
+      const deleted = { ...toRole(role), permissions: permissions.map(toPermission) }
+      await recordAudit(trx, {
+        action: 'delete',
+        entityType: 'role',
+        entityId: String(id),
+        userId: ctx.caller.userId,
+        changes: { before: deleted },
+      })
+      return deleted
+    }),
+
+  /** The name defaults to `<resource>:<action>`, as the seed names them. */
+  createPermission: (_: unknown, { input }: { input: CreatePermissionInput }, ctx: Context) => {
+    const resource = normalizeResource('input.resource', input.resource)
+    const action = checkEnum('input.action', input.action, PERMISSION_ACTIONS)
+    const name = checkString('input.name', input.name ?? `${resource}:${action}`, { max: 100 })
+    return withInputFields(
+      inTransaction(ctx, async (trx) => {
+        const taken = await trx
+          .selectFrom('permissions')
+          .select('id')
+          .where('name', '=', name)
+          .executeTakeFirst()
+        if (taken)
+          throw conflict('input.name', `a permission named '${name}' already exists (id ${taken.id})`)
+        const permission = toPermission(
+          await trx
+            .insertInto('permissions')
+            .values({ name, resource, action })
+            .returningAll()
+            .executeTakeFirstOrThrow(),
+        )
+        await recordAudit(trx, {
+          action: 'create',
+          entityType: 'permission',
+          entityId: String(permission.id),
+          userId: ctx.caller.userId,
+          changes: { after: permission },
+        })
+        return permission
+      }),
+      { name: 'input.name' },
+    )
+  },
+
+  /** Revokes it from every role that holds it, then deletes it; returns it as it was. */
+  deletePermission: (_: unknown, { id }: { id: number }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const permission = toPermission(await findPermission(trx, id))
+      const revoked = await trx
+        .deleteFrom('role_permissions')
+        .where('permission_id', '=', id)
+        .returning('role_id')
+        .execute()
+      await trx.deleteFrom('permissions').where('id', '=', id).execute()
+      await recordAudit(trx, {
+        action: 'delete',
+        entityType: 'permission',
+        entityId: String(id),
+        userId: ctx.caller.userId,
+        changes: { before: permission, revokedFromRoleIds: revoked.map((r) => r.role_id) },
+      })
+      return permission
+    }),
+
+  grantPermission: (_: unknown, args: { roleId: number; permissionId: number }, ctx: Context) =>
+    setGrant(args.roleId, args.permissionId, true, ctx),
+  revokePermission: (_: unknown, args: { roleId: number; permissionId: number }, ctx: Context) =>
+    setGrant(args.roleId, args.permissionId, false, ctx),
+}

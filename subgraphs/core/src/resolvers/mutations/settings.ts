@@ -1,0 +1,141 @@
+import type { DB } from '@pm/db/types/core'
+import { badUserInput, checkString, inTransaction, MASK, notFound, recordAudit } from '@pm/service-kit'
+import type { Selectable } from 'kysely'
+import type { Context } from '../../context'
+import { toAppSetting } from '../../db/mappers'
+import { MODULE_CATEGORY } from '../../modules'
+import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../../validation'
+import { changedFields, checkFlag } from './shared'
+
+interface SetAppSettingInput {
+  key: string
+  value: unknown
+  category: string
+  description?: string | null
+  isSecret?: boolean | null
+}
+
+type SettingRow = Selectable<DB['app_settings']>
+
+const MAX_DESCRIPTION = 1_000
+
+/** What changed, with a secret's value masked on the side where it is secret. */
+function settingChanges(before: SettingRow | undefined, after: SettingRow) {
+  const view = (row: SettingRow) => ({
+    value: row.is_secret ? MASK : row.value,
+    category: row.category,
+    description: row.description,
+    isSecret: row.is_secret,
+  })
+  if (!before) return { after: view(after) }
+  // Masked on both sides, a secret's new value would not show as a change: say that it changed.
+  const secretValueChanged =
+    (before.is_secret || after.is_secret) && JSON.stringify(before.value) !== JSON.stringify(after.value)
+  return {
+    ...changedFields(view(before), view(after)),
+    ...(secretValueChanged ? { secretValueChanged } : {}),
+  }
+}
+
+export const settingMutations = {
+  /**
+   * Creates or replaces the setting `key`: value and category always, description and isSecret when
+   * given (kept otherwise). Setting the same again changes and audits nothing.
+   */
+  setAppSetting: (_: unknown, { input }: { input: SetAppSettingInput }, ctx: Context) => {
+    const key = checkSettingKey('input.key', input.key)
+    const category = checkSettingCategory('input.category', input.category)
+    const value = checkSettingValue(key, category, input.value)
+    const description =
+      input.description === undefined
+        ? undefined
+        : checkString('input.description', input.description, { max: MAX_DESCRIPTION })
+    const isSecret = checkFlag('input.isSecret', input.isSecret)
+    if (isSecret && category === MODULE_CATEGORY) {
+      throw badUserInput('input.isSecret: module switches are public (they gate the API)', {
+        field: 'input.isSecret',
+      })
+    }
+    return inTransaction(ctx, async (trx) => {
+      const before = await trx
+        .selectFrom('app_settings')
+        .selectAll()
+        .where('key', '=', key)
+        .forUpdate()
+        .executeTakeFirst()
+      const row = await trx
+        .insertInto('app_settings')
+        .values({
+          key,
+          value: JSON.stringify(value),
+          category,
+          description: description ?? null,
+          is_secret: isSecret ?? false,
+          updated_by: ctx.caller.userId,
+        })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet((eb) => ({
+              value: eb.ref('excluded.value'),
+              category: eb.ref('excluded.category'),
+              updated_by: eb.ref('excluded.updated_by'),
+              ...(description !== undefined ? { description: eb.ref('excluded.description') } : {}),
+              ...(isSecret !== undefined ? { is_secret: eb.ref('excluded.is_secret') } : {}),
+            }))
+            // An identical setting is left alone: updated_at and the audit trail only move on a change.
+            .where((eb) =>
+              eb.or([
+                eb('app_settings.value', 'is distinct from', eb.ref('excluded.value')),
+                eb('app_settings.category', 'is distinct from', eb.ref('excluded.category')),
+                ...(description !== undefined
+                  ? [eb('app_settings.description', 'is distinct from', eb.ref('excluded.description'))]
+                  : []),
+                ...(isSecret !== undefined
+                  ? [eb('app_settings.is_secret', 'is distinct from', eb.ref('excluded.is_secret'))]
+                  : []),
+              ]),
+            ),
+        )
+        .returningAll()
+        .executeTakeFirst()
+      if (!row) {
+        // Unchanged (the row existed, possibly inserted meanwhile by another call).
+        const current =
+          before ??
+          (await trx.selectFrom('app_settings').selectAll().where('key', '=', key).executeTakeFirstOrThrow())
+        return toAppSetting(current)
+      }
+      await recordAudit(trx, {
+        action: before ? 'update' : 'create',
+        entityType: 'app_setting',
+        entityId: key,
+        userId: ctx.caller.userId,
+        changes: settingChanges(before, row),
+      })
+      return toAppSetting(row)
+    })
+  },
+
+  /** Returns the setting as it was (a secret's value masked). */
+  deleteAppSetting: (_: unknown, { key }: { key: string }, ctx: Context) => {
+    checkSettingKey('key', key)
+    return inTransaction(ctx, async (trx) => {
+      const row = await trx
+        .deleteFrom('app_settings')
+        .where('key', '=', key)
+        .returningAll()
+        .executeTakeFirst()
+      if (!row) throw notFound('key: no setting has this key', { field: 'key' })
+      const setting = toAppSetting(row)
+      await recordAudit(trx, {
+        action: 'delete',
+        entityType: 'app_setting',
+        entityId: key,
+        userId: ctx.caller.userId,
+        changes: { before: { value: setting.value, category: setting.category, isSecret: setting.isSecret } },
+      })
+      return setting
+    })
+  },
+}

@@ -1,0 +1,288 @@
+import type { DB } from '@pm/db/types/core'
+import {
+  badUserInput,
+  checkJsonObject,
+  checkString,
+  hashPassword,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+  verifyPassword,
+} from '@pm/service-kit'
+import type { Transaction, Updateable } from 'kysely'
+import type { Context } from '../../context'
+import { toUser } from '../../db/mappers'
+import { USER_COLUMNS } from '../../db/queries'
+import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../../validation'
+import { changedFields, checkFlag, conflict, isEmpty, notNull, withInputFields } from './shared'
+
+interface CreateUserInput {
+  email: string
+  username?: string | null
+  password: string
+  firstName?: string | null
+  lastName?: string | null
+  role?: string | null
+  isActive?: boolean | null
+  isVerified?: boolean | null
+  isAdmin?: boolean | null
+  isSuperuser?: boolean | null
+  permissions?: Record<string, unknown> | null
+}
+
+type UpdateUserInput = Partial<Omit<CreateUserInput, 'password' | 'isActive'>>
+
+const DEFAULT_ROLE = 'user'
+const MAX_PERMISSIONS_BYTES = 16_384
+// A concurrent insert that slipped past the checks comes back from PostgreSQL naming the column.
+const USER_FIELDS = { email: 'input.email', username: 'input.username' }
+
+type Trx = Transaction<DB>
+
+/** users.role must name an active row of roles (a VARCHAR, not a foreign key: checked here). */
+async function checkRole(trx: Trx, field: string, value: string): Promise<string> {
+  const name = normalizeRoleName(field, value)
+  const role = await trx
+    .selectFrom('roles')
+    .select(['name', 'is_active'])
+    .where('name', '=', name)
+    // Shared lock: a concurrent deleteRole waits, then sees this user and refuses.
+    .forShare()
+    .executeTakeFirst()
+  if (!role) throw notFound(`${field}: no role is named '${name}'; create it first`, { field })
+  if (role.is_active === false) {
+    throw badUserInput(`${field}: role '${name}' is inactive; reactivate it or choose another`, { field })
+  }
+  return name
+}
+
+async function assertFree(trx: Trx, column: 'email' | 'username', value: string, exceptId?: string) {
+  let query = trx.selectFrom('users').select('id').where(column, '=', value)
+  if (exceptId) query = query.where('id', '<>', exceptId)
+  if (await query.executeTakeFirst()) {
+    throw conflict(USER_FIELDS[column], `'${value}' is already used by another user`)
+  }
+}
+
+async function lockUser(trx: Trx, id: string) {
+  const row = await trx
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst()
+  if (!row) throw notFound('no user has this id', { field: 'id' })
+  return row
+}
+
+/** The optional profile fields shared by create and update, validated (undefined = not given). */
+function profileValues(input: UpdateUserInput) {
+  return {
+    username: input.username === undefined ? undefined : checkUsername('input.username', input.username),
+    first_name:
+      input.firstName === undefined
+        ? undefined
+        : checkString('input.firstName', input.firstName, { max: 100 }),
+    last_name:
+      input.lastName === undefined ? undefined : checkString('input.lastName', input.lastName, { max: 100 }),
+    permissions:
+      input.permissions === undefined
+        ? undefined
+        : JSON.stringify(
+            checkJsonObject(
+              'input.permissions',
+              notNull('input.permissions', input.permissions),
+              MAX_PERMISSIONS_BYTES,
+            ),
+          ),
+  }
+}
+
+const withoutUndefined = <T extends Record<string, unknown>>(values: T) =>
+  Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>
+
+/** Sets the active flag; doing it again changes and audits nothing. */
+function setActive(id: string, active: boolean, ctx: Context) {
+  return inTransaction(ctx, async (trx) => {
+    const before = await lockUser(trx, id)
+    if ((before.is_active ?? true) === active) return toUser(before)
+    const row = await trx
+      .updateTable('users')
+      .set({ is_active: active })
+      .where('id', '=', id)
+      .returning(USER_COLUMNS)
+      .executeTakeFirstOrThrow()
+    await recordAudit(trx, {
+      action: active ? 'reactivate' : 'deactivate',
+      entityType: 'user',
+      entityId: id,
+      userId: ctx.caller.userId,
+      changes: { before: { isActive: before.is_active }, after: { isActive: active } },
+    })
+    return toUser(row)
+  })
+}
+
+/** Stores a new hash when the stored one is still `expected` (a concurrent change wins, never lost). */
+async function storePassword(
+  ctx: Context,
+  id: string,
+  expected: string,
+  password: string,
+  action: string,
+): Promise<ReturnType<typeof toUser>> {
+  const hashed = await hashPassword(password)
+  return inTransaction(ctx, async (trx) => {
+    const row = await trx
+      .updateTable('users')
+      .set({ hashed_password: hashed })
+      .where('id', '=', id)
+      .where('hashed_password', '=', expected)
+      .returning(USER_COLUMNS)
+      .executeTakeFirst()
+    if (!row) throw conflict('id', 'the password was changed meanwhile; try again')
+    await recordAudit(trx, {
+      action,
+      entityType: 'user',
+      entityId: id,
+      userId: ctx.caller.userId,
+      // Never the password or its hash: only that it changed.
+      changes: { after: { passwordChanged: true } },
+    })
+    return toUser(row)
+  })
+}
+
+async function storedHash(ctx: Context, id: string): Promise<string> {
+  const row = await ctx.db
+    .selectFrom('users')
+    .select('hashed_password')
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!row) throw notFound('no user has this id', { field: 'id' })
+  return row.hashed_password
+}
+
+export const userMutations = {
+  createUser: async (_: unknown, { input }: { input: CreateUserInput }, ctx: Context) => {
+    const email = normalizeEmail('input.email', input.email)
+    const password = checkPassword('input.password', input.password)
+    const profile = withoutUndefined(profileValues(input))
+    const roleName = input.role == null ? DEFAULT_ROLE : input.role
+    normalizeRoleName('input.role', roleName)
+    // scrypt takes tens of milliseconds: hashed before a connection is taken.
+    const hashed = await hashPassword(password)
+    return withInputFields(
+      inTransaction(ctx, async (trx) => {
+        const role = await checkRole(trx, 'input.role', roleName)
+        await assertFree(trx, 'email', email)
+        if (profile.username) await assertFree(trx, 'username', profile.username)
+        const row = await trx
+          .insertInto('users')
+          .values({
+            ...profile,
+            email,
+            hashed_password: hashed,
+            role,
+            is_active: input.isActive ?? true,
+            is_verified: input.isVerified ?? false,
+            is_admin: input.isAdmin ?? false,
+            is_superuser: input.isSuperuser ?? false,
+          })
+          .returning(USER_COLUMNS)
+          .executeTakeFirstOrThrow()
+        const user = toUser(row)
+        await recordAudit(trx, {
+          action: 'create',
+          entityType: 'user',
+          entityId: row.id,
+          userId: ctx.caller.userId,
+          changes: { after: user },
+        })
+        return user
+      }),
+      USER_FIELDS,
+    )
+  },
+
+  updateUser: (_: unknown, { id, input }: { id: string; input: UpdateUserInput }, ctx: Context) => {
+    requireSomeField('input', input)
+    const email =
+      input.email === undefined
+        ? undefined
+        : normalizeEmail('input.email', notNull('input.email', input.email)!)
+    const profile = profileValues(input)
+    const flags = {
+      is_verified: checkFlag('input.isVerified', input.isVerified),
+      is_admin: checkFlag('input.isAdmin', input.isAdmin),
+      is_superuser: checkFlag('input.isSuperuser', input.isSuperuser),
+    }
+    const roleName = input.role === undefined ? undefined : notNull('input.role', input.role)!
+    if (roleName !== undefined) normalizeRoleName('input.role', roleName)
+    return withInputFields(
+      inTransaction(ctx, async (trx) => {
+        const before = await lockUser(trx, id)
+        const role = roleName === undefined ? undefined : await checkRole(trx, 'input.role', roleName)
+        if (email !== undefined && email !== before.email) await assertFree(trx, 'email', email, id)
+        if (profile.username && profile.username !== before.username) {
+          await assertFree(trx, 'username', profile.username, id)
+        }
+        const given = withoutUndefined({ email, role, ...profile, ...flags })
+        const stored = { ...before, permissions: JSON.stringify(before.permissions) } as Record<
+          string,
+          unknown
+        >
+        const set = Object.fromEntries(
+          Object.entries(given).filter(([column, value]) => value !== stored[column]),
+        ) as Updateable<DB['users']>
+        // Nothing differs: no write, so updated_at and the audit trail stay as they are.
+        if (Object.keys(set).length === 0) return toUser(before)
+        const row = await trx
+          .updateTable('users')
+          .set(set)
+          .where('id', '=', id)
+          .returning(USER_COLUMNS)
+          .executeTakeFirstOrThrow()
+        const changes = changedFields(toUser(before), toUser(row))
+        if (!isEmpty(changes)) {
+          await recordAudit(trx, {
+            action: 'update',
+            entityType: 'user',
+            entityId: id,
+            userId: ctx.caller.userId,
+            changes,
+          })
+        }
+        return toUser(row)
+      }),
+      USER_FIELDS,
+    )
+  },
+
+  /** The user changes their own password: the current one must match. */
+  changePassword: async (
+    _: unknown,
+    { id, currentPassword, newPassword }: { id: string; currentPassword: string; newPassword: string },
+    ctx: Context,
+  ) => {
+    checkPassword('newPassword', newPassword)
+    if (newPassword === currentPassword) {
+      throw badUserInput('newPassword must differ from the current password', { field: 'newPassword' })
+    }
+    const stored = await storedHash(ctx, id)
+    if (!(await verifyPassword(currentPassword, stored))) {
+      throw badUserInput("currentPassword is not the user's current password", { field: 'currentPassword' })
+    }
+    return storePassword(ctx, id, stored, newPassword, 'password_change')
+  },
+
+  /** An administrator sets a new password (reset); the old one is not asked for. */
+  setUserPassword: async (_: unknown, { id, password }: { id: string; password: string }, ctx: Context) => {
+    checkPassword('password', password)
+    return storePassword(ctx, id, await storedHash(ctx, id), password, 'password_reset')
+  },
+
+  deactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, false, ctx),
+  reactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, true, ctx),
+}
