@@ -1,10 +1,38 @@
-import { DOMAINS, type Domain, type Env } from '@pm/db'
+import type { Domain, Env } from '@pm/db'
 import { servicePorts, subgraphUrls } from '@pm/service-kit'
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
 export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_SOCKETS_PER_SUBGRAPH = 64
+// Room for a 5,000-row bulk upsert (issue 4); anything larger is refused before parsing.
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1_048_576
+export const DEFAULT_MAX_BATCH = 10
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 
-export interface GatewayEnvironment {
+export type GatewayMode = 'development' | 'production'
+
+/** What the gateway lets callers do: the parts of its settings that differ between development and production. */
+export interface GatewaySecurity {
+  mode: GatewayMode
+  /** __schema / __type answered (default: on in development, off in production). */
+  introspection: boolean
+  /** GraphiQL served to browsers at /graphql (default: on in development, off in production). */
+  graphiql: boolean
+  /** "Did you mean …" kept in error messages (default: as introspection, whose answers they would leak). */
+  fieldSuggestions: boolean
+  limits: OperationLimits
+  maxBodyBytes: number
+  /** Operations one batched (JSON array) request may hold; 0 refuses batches. */
+  maxBatch: number
+  /** Requests per caller per minute; 0 turns the limit off. */
+  rateLimitPerMinute: number
+  /** Take the client address from X-Forwarded-For (the entry the nearest proxy added). */
+  trustProxy: boolean
+  /** Rate-limit counters shared by every gateway when set, else kept in process. */
+  redisUrl?: string
+}
+
+export interface GatewayEnvironment extends GatewaySecurity {
   port: number
   host: string
   subgraphUrls: Record<Domain, string>
@@ -16,13 +44,60 @@ export class GatewayConfigError extends Error {
   override name = 'GatewayConfigError'
 }
 
-function positiveInt(env: Env, name: string, fallback: number): number {
+function integer(env: Env, name: string, fallback: number, min: 0 | 1): number {
   const raw = env[name]?.trim()
   if (!raw) return fallback
   const value = Number(raw)
-  if (!Number.isInteger(value) || value <= 0)
-    throw new GatewayConfigError(`${name} must be a positive integer, got "${raw}"`)
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new GatewayConfigError(
+      `${name} must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got "${raw}"`,
+    )
   return value
+}
+
+const positiveInt = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 1)
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase()
+  if (!raw) return fallback
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  throw new GatewayConfigError(`${name} must be true or false, got "${env[name]}"`)
+}
+
+function mode(env: Env): GatewayMode {
+  const raw = env.GATEWAY_ENV?.trim()
+  if (!raw) return env.NODE_ENV?.trim() === 'production' ? 'production' : 'development'
+  if (raw === 'development' || raw === 'production') return raw
+  throw new GatewayConfigError(`GATEWAY_ENV must be development or production, got "${raw}"`)
+}
+
+/** The limits and the development/production switches, from GATEWAY_* (and NODE_ENV, REDIS_URL). */
+export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
+  const gatewayMode = mode(env)
+  const introspection = boolean(env, 'GATEWAY_INTROSPECTION', gatewayMode === 'development')
+  const d = DEFAULT_OPERATION_LIMITS
+  const redisUrl = env.REDIS_URL?.trim()
+  return {
+    mode: gatewayMode,
+    introspection,
+    graphiql: boolean(env, 'GATEWAY_GRAPHIQL', gatewayMode === 'development'),
+    fieldSuggestions: boolean(env, 'GATEWAY_FIELD_SUGGESTIONS', introspection),
+    limits: {
+      maxDepth: positiveInt(env, 'GATEWAY_MAX_DEPTH', d.maxDepth),
+      maxAliases: integer(env, 'GATEWAY_MAX_ALIASES', d.maxAliases, 0),
+      maxRootFields: positiveInt(env, 'GATEWAY_MAX_ROOT_FIELDS', d.maxRootFields),
+      maxDirectives: integer(env, 'GATEWAY_MAX_DIRECTIVES', d.maxDirectives, 0),
+      maxTokens: positiveInt(env, 'GATEWAY_MAX_TOKENS', d.maxTokens),
+      maxCost: positiveInt(env, 'GATEWAY_MAX_COST', d.maxCost),
+      maxFieldDuplicates: positiveInt(env, 'GATEWAY_MAX_FIELD_DUPLICATES', d.maxFieldDuplicates),
+    },
+    maxBodyBytes: positiveInt(env, 'GATEWAY_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
+    maxBatch: integer(env, 'GATEWAY_MAX_BATCH', DEFAULT_MAX_BATCH, 0),
+    rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0),
+    trustProxy: boolean(env, 'GATEWAY_TRUST_PROXY', false),
+    ...(redisUrl ? { redisUrl } : {}),
+  }
 }
 
 /** Reads the gateway's settings once, at start-up; a bad value stops it with a message naming the variable. */
@@ -45,5 +120,6 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
       'GATEWAY_MAX_SOCKETS_PER_SUBGRAPH',
       DEFAULT_MAX_SOCKETS_PER_SUBGRAPH,
     ),
+    ...loadGatewaySecurity(env),
   }
 }

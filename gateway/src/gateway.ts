@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import {
   ApolloGateway,
   type GraphQLDataSourceProcessOptions,
@@ -15,8 +15,9 @@ import {
 } from '@apollo/server/plugin/disabled'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
-  apolloHandler,
+  createRedis,
   ErrorCode,
+  type HttpService,
   healthRoutes,
   type Logger,
   maskError,
@@ -24,13 +25,45 @@ import {
   sendJson,
   startHttpService,
 } from '@pm/service-kit'
-import { GraphQLError } from 'graphql'
+import { GraphQLError, type GraphQLFormattedError } from 'graphql'
+import type { Redis } from 'ioredis'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { DEFAULT_MAX_SOCKETS_PER_SUBGRAPH, DEFAULT_SUBGRAPH_TIMEOUT_MS } from './environment'
+import {
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_SOCKETS_PER_SUBGRAPH,
+  DEFAULT_SUBGRAPH_TIMEOUT_MS,
+  type GatewaySecurity,
+} from './environment'
 import { graphiqlHandler, wantsGraphiQL } from './graphiql'
+import { graphqlRoute } from './graphql-http'
+import {
+  DEFAULT_OPERATION_LIMITS,
+  LIMIT_CODES,
+  OperationGuard,
+  type OperationLimits,
+  operationLimitsPlugin,
+} from './limits'
+import { addressCaller, type CallerKey, RateLimiter } from './rate-limit'
 import { SUPERGRAPH_FILE } from './supergraph-file'
 
-export interface GatewayOptions {
+export {
+  GatewayConfigError,
+  type GatewayEnvironment,
+  type GatewayMode,
+  type GatewaySecurity,
+  loadGatewayEnvironment,
+  loadGatewaySecurity,
+} from './environment'
+export { DEFAULT_OPERATION_LIMITS, LimitCode, type OperationLimits } from './limits'
+export { type CallerKey, clientAddress } from './rate-limit'
+
+/**
+ * Every security setting is optional: absent ones take the development defaults (introspection, GraphiQL
+ * and suggestions on), the default operation, body and batch limits, and no rate limit. The service passes
+ * what loadGatewayEnvironment read (GATEWAY_RATE_LIMIT_PER_MINUTE defaults to 600 there).
+ */
+export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>> {
   port: number
   host: string
   /** Defaults to the checked-in gateway/supergraph.graphql. */
@@ -42,6 +75,15 @@ export interface GatewayOptions {
   subgraphTimeoutMs?: number
   /** Upper bound of open keep-alive sockets to each subgraph (default 64). */
   maxSocketsPerSubgraph?: number
+  /** Any subset of the operation limits; the others keep their defaults. */
+  limits?: Partial<OperationLimits>
+  /** Prefix of the rate-limit counters in Redis (default pm:gateway:rate:). */
+  rateLimitKeyPrefix?: string
+  /**
+   * Who a request counts against for the rate limit. Default: the client address (see trustProxy).
+   * Authentication replaces it with the authenticated caller's id.
+   */
+  callerKey?: CallerKey
 }
 
 export interface RunningGateway {
@@ -141,6 +183,12 @@ function apolloLogger(logger: Logger) {
   }
 }
 
+/** "Did you mean …" lists the schema's names: without introspection, errors must not rebuild the schema. */
+function withoutSuggestions(error: GraphQLFormattedError): GraphQLFormattedError {
+  const message = error.message.replace(/ ?Did you mean(.+?)\?$/, '')
+  return message === error.message ? error : { ...error, message }
+}
+
 /** Echoes the request id so a caller can quote it when reporting a problem. */
 const requestIdHeader: ApolloServerPlugin<GatewayContext> = {
   async requestDidStart({ contextValue }) {
@@ -152,6 +200,22 @@ const requestIdHeader: ApolloServerPlugin<GatewayContext> = {
   },
 }
 
+/** Resolves once the client is ready, has failed to connect, or after `ms`: whichever comes first. */
+function redisSettled(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      redis.off('ready', done)
+      redis.off('error', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    redis.once('ready', done)
+    redis.once('error', done)
+  })
+}
+
 type SubgraphReadiness = { ready: boolean; status?: number; error?: string }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -159,6 +223,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const subgraphTimeoutMs = options.subgraphTimeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS
   const maxSocketsPerSubgraph = options.maxSocketsPerSubgraph ?? DEFAULT_MAX_SOCKETS_PER_SUBGRAPH
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')
+  const mode = options.mode ?? 'development'
+  const introspection = options.introspection ?? mode === 'development'
+  const graphiqlEnabled = options.graphiql ?? mode === 'development'
+  const fieldSuggestions = options.fieldSuggestions ?? introspection
+  const guard = new OperationGuard({ ...DEFAULT_OPERATION_LIMITS, ...options.limits }, introspection)
+  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
+  const rateLimitPerMinute = options.rateLimitPerMinute ?? 0
 
   const agents = new Map<Domain, Agent>()
   const agentFor = (domain: Domain) => {
@@ -199,12 +270,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: true,
+    introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: maxBatch > 0,
+    hideSchemaDetailsFromClientErrors: !fieldSuggestions,
     // Shutdown is ours (onShutdownSignal → stop()): Apollo's own handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) =>
-      maskError(formatted, error, (cause) => logger.error('unexpected error', { error: cause })),
+    formatError: (formatted, error) => {
+      const code = formatted.extensions?.code
+      if (typeof code === 'string' && LIMIT_CODES.has(code)) {
+        const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {}
+        return { ...formatted, extensions }
+      }
+      const masked = maskError(formatted, error, (cause) =>
+        logger.error('unexpected error', { error: cause }),
+      )
+      return fieldSuggestions ? masked : withoutSuggestions(masked)
+    },
     // Nothing phones home: no Apollo Studio landing page, usage/schema reporting or trace collection.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
@@ -212,17 +295,42 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       requestIdHeader,
+      operationLimitsPlugin<GatewayContext>(guard),
     ],
   })
   await apollo.start()
   let supergraphLoaded = true
+  const redis =
+    options.redisUrl && rateLimitPerMinute > 0
+      ? createRedis(options.redisUrl, logger, 'pm-gateway')
+      : undefined
+  // Counting starts in Redis when it answers within a second; until then (or if it is down), in process.
+  if (redis) await redisSettled(redis, 1_000)
+  const rateLimiter =
+    rateLimitPerMinute > 0
+      ? new RateLimiter({
+          perMinute: rateLimitPerMinute,
+          logger,
+          ...(redis ? { redis } : {}),
+          ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}),
+        })
+      : undefined
 
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {
     const id = requestId(req)
     return { requestId: id, logger: logger.child({ requestId: id }) }
   }
-  const graphql = apolloHandler(apollo, context)
-  const graphiql = graphiqlHandler('/graphql')
+  const graphql = graphqlRoute({
+    apollo,
+    context,
+    guard,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBatch,
+    ...(rateLimiter ? { rateLimiter } : {}),
+    caller: options.callerKey ?? addressCaller(options.trustProxy ?? false),
+    wantsPage: wantsGraphiQL,
+    ...(graphiqlEnabled ? { page: graphiqlHandler('/graphql') } : {}),
+  })
 
   const subgraphDomains = DOMAINS.filter((d) => supergraphSdl.includes(`@join__graph(name: "${d}"`))
   const checkSubgraph = async (domain: Domain): Promise<SubgraphReadiness> => {
@@ -248,31 +356,45 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return inFlight
   }
 
-  const http = await startHttpService({
-    name: 'gateway',
-    host: options.host,
-    port: options.port,
-    logger,
-    routes: {
-      '/graphql': (req: IncomingMessage, res: ServerResponse, url: URL) =>
-        wantsGraphiQL(req) ? graphiql(req, res, url) : graphql(req, res, url),
-      '/health': healthRoutes(async () => ({}))['/health']!,
-      // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
-      // answers every operation that avoids that subgraph (and partial data for those that touch it), and
-      // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.
-      // The subgraphs' own /ready results are listed for operators.
-      '/ready': async (_req, res) => {
-        const subgraphs = await checkSubgraphs()
-        const ok = supergraphLoaded
-        sendJson(res, ok ? 200 : 503, {
-          status: ok ? 'ready' : 'unavailable',
-          checks: { supergraph: ok },
-          subgraphs,
-        })
+  let http: HttpService
+  try {
+    http = await startHttpService({
+      name: 'gateway',
+      host: options.host,
+      port: options.port,
+      logger,
+      routes: {
+        '/graphql': graphql,
+        '/health': healthRoutes(async () => ({}))['/health']!,
+        // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
+        // answers every operation that avoids that subgraph (and partial data for those that touch it), and
+        // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.
+        // The subgraphs' own /ready results are listed for operators.
+        '/ready': async (_req, res) => {
+          const subgraphs = await checkSubgraphs()
+          const ok = supergraphLoaded
+          sendJson(res, ok ? 200 : 503, {
+            status: ok ? 'ready' : 'unavailable',
+            checks: { supergraph: ok },
+            subgraphs,
+          })
+        },
       },
-    },
+    })
+  } catch (error) {
+    redis?.disconnect()
+    await apollo.stop()
+    throw error
+  }
+  logger.info('gateway listening', {
+    url: `${http.url}/graphql`,
+    subgraphs: subgraphDomains,
+    mode,
+    introspection,
+    graphiql: graphiqlEnabled,
+    rateLimitPerMinute,
+    rateLimitStore: redis ? 'redis' : 'process',
   })
-  logger.info('gateway listening', { url: `${http.url}/graphql`, subgraphs: subgraphDomains })
 
   let stopping: Promise<void> | undefined
   return {
@@ -284,6 +406,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await http.stop()
         await apollo.stop()
         await Promise.all([...agents.values()].map((agent) => agent.close()))
+        if (redis) await redis.quit().catch(() => redis.disconnect())
       })()
       return stopping
     },

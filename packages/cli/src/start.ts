@@ -1,5 +1,5 @@
 import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, prepareDatabases } from '@pm/db'
-import { startGateway } from '@pm/gateway'
+import { loadGatewayEnvironment, startGateway } from '@pm/gateway'
 import { seedDemoData } from '@pm/seed'
 import {
   createLogger,

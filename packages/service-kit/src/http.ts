@@ -6,22 +6,42 @@ import type { Logger } from './logger'
 
 export const MAX_BODY_BYTES = 1_048_576
 
-export class BodyTooLargeError extends Error {}
+/** Past the limit, the rest of a body is read and dropped up to this much, so the client gets to read the 413. */
+const DRAIN_BYTES = 8 * 1_048_576
 
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+export type Body =
+  | { kind: 'complete'; text: string }
+  | { kind: 'tooLarge'; drained: boolean }
+  | { kind: 'aborted' }
+
+/** Reads a request body up to `limit` bytes; beyond it, drains (bounded) so the refusal can be read. */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Body> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'])
+    if (declared > limit + DRAIN_BYTES) return resolve({ kind: 'tooLarge', drained: false })
     const chunks: Buffer[] = []
     let size = 0
+    let ended = false
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > limit) {
-        reject(new BodyTooLargeError(`request body exceeds ${limit} bytes`))
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
+      if (ended) return
+      if (size > limit + DRAIN_BYTES) {
+        ended = true
+        resolve({ kind: 'tooLarge', drained: false })
+      } else if (size > limit) chunks.length = 0
+      else chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => {
+      ended = true
+      resolve(
+        size > limit
+          ? { kind: 'tooLarge', drained: true }
+          : { kind: 'complete', text: Buffer.concat(chunks).toString('utf8') },
+      )
+    })
+    req.on('close', () => {
+      if (!ended) resolve({ kind: 'aborted' })
+    })
     req.on('error', reject)
   })
 }
@@ -46,48 +66,68 @@ export function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
 }
 
+/** Runs an already-read request through Apollo Server and streams its answer back. */
+export async function executeApollo<C extends BaseContext>(
+  apollo: ApolloServer<C>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: unknown,
+  context: () => Promise<C>,
+) {
+  const headers = new HeaderMap()
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value)
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+    context,
+  })
+  for (const [key, value] of response.headers) res.setHeader(key, value)
+  res.statusCode = response.status ?? 200
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string)
+    return
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk)
+  res.end()
+}
+
 /** Hands a node:http request to Apollo Server (POST and GET), streaming its answer back. */
 export function apolloHandler<C extends BaseContext>(
   apollo: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
   options: { maxBodyBytes?: number } = {},
 ) {
+  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     let body: unknown
     if (req.method === 'POST') {
-      let text: string
-      try {
-        text = await readBody(req, options.maxBodyBytes ?? MAX_BODY_BYTES)
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) return graphqlError(res, 413, error.message, 'BAD_REQUEST')
-        throw error
+      const read = await readBody(req, limit)
+      if (read.kind === 'aborted') return
+      if (read.kind === 'tooLarge') {
+        if (!read.drained) res.on('finish', () => req.socket.destroy())
+        return sendJson(
+          res,
+          413,
+          {
+            errors: [
+              { message: `request body exceeds ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } },
+            ],
+          },
+          { connection: 'close' },
+        )
       }
-      const type = req.headers['content-type'] ?? ''
-      if (!type.includes('application/json')) {
+      if (!(req.headers['content-type'] ?? '').includes('application/json')) {
         return graphqlError(res, 415, 'send the operation as application/json', 'BAD_REQUEST')
       }
       try {
-        body = text ? JSON.parse(text) : {}
+        body = read.text ? JSON.parse(read.text) : {}
       } catch {
         return graphqlError(res, 400, 'the request body is not valid JSON', 'BAD_REQUEST')
       }
     }
-    const headers = new HeaderMap()
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value)
-    }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => context(req),
-    })
-    for (const [key, value] of response.headers) res.setHeader(key, value)
-    res.statusCode = response.status ?? 200
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string)
-      return
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk)
-    res.end()
+    await executeApollo(apollo, req, res, url, body, () => context(req))
   }
 }
 

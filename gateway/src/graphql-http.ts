@@ -1,0 +1,138 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ApolloServer, BaseContext } from '@apollo/server'
+import { executeApollo, type Route, readBody, requestId, sendJson } from '@pm/service-kit'
+import type { GraphQLError } from 'graphql'
+import { LimitCode, type OperationGuard } from './limits'
+import type { CallerKey, RateDecision, RateLimiter } from './rate-limit'
+
+export interface GraphQLRouteOptions<C extends BaseContext> {
+  apollo: ApolloServer<C>
+  context: (req: IncomingMessage) => Promise<C>
+  guard: OperationGuard
+  maxBodyBytes: number
+  /** Operations a JSON array body may hold; 0 refuses batches. */
+  maxBatch: number
+  /** Absent: no rate limit. */
+  rateLimiter?: RateLimiter
+  caller: CallerKey
+  /** A browser asking for a page (GraphiQL); `page` absent answers it 404. */
+  wantsPage: (req: IncomingMessage) => boolean
+  page?: Route
+}
+
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  extensions: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  sendJson(res, status, { errors: [{ message, extensions }] }, { 'x-request-id': requestId(req), ...headers })
+}
+
+function refuseWith(req: IncomingMessage, res: ServerResponse, error: GraphQLError, prefix = '') {
+  const { http, ...extensions } = error.extensions as { http?: { status?: number } }
+  refuse(req, res, http?.status ?? 400, `${prefix}${error.message}`, extensions)
+}
+
+function rateHeaders(res: ServerResponse, decision: RateDecision) {
+  res.setHeader('ratelimit-limit', String(decision.limit))
+  res.setHeader('ratelimit-remaining', String(decision.remaining))
+  res.setHeader('ratelimit-reset', String(decision.resetSeconds))
+}
+
+function refuseRate(req: IncomingMessage, res: ServerResponse, decision: RateDecision) {
+  refuse(
+    req,
+    res,
+    429,
+    `Too many requests: more than ${decision.limit} a minute from this caller; retry in ${decision.resetSeconds} s`,
+    { code: LimitCode.RATE_LIMITED, limit: decision.limit, retryAfter: decision.resetSeconds },
+    { 'retry-after': String(decision.resetSeconds) },
+  )
+}
+
+/**
+ * /graphql: the rate limit, the body size and batch bounds, and the operation limits that need no schema,
+ * all before Apollo parses or validates anything; then Apollo Server (CSRF prevention, GET rules, cost).
+ */
+export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions<C>): Route {
+  const { apollo, guard, rateLimiter, maxBodyBytes, maxBatch } = options
+  return async (req, res, url) => {
+    let caller = ''
+    if (rateLimiter) {
+      caller = await options.caller(req)
+      const decision = await rateLimiter.hit(caller)
+      rateHeaders(res, decision)
+      if (!decision.allowed) return refuseRate(req, res, decision)
+    }
+    if (options.wantsPage(req)) {
+      if (options.page) return options.page(req, res, url)
+      return refuse(req, res, 404, 'No page here: send GraphQL operations as POST application/json', {
+        code: 'NOT_FOUND',
+      })
+    }
+
+    let body: unknown
+    const queries: Array<{ index: number; query: string }> = []
+    if (req.method === 'POST') {
+      const read = await readBody(req, maxBodyBytes)
+      if (read.kind === 'aborted') return
+      if (read.kind === 'tooLarge') {
+        // The connection closes after the answer: whatever the client still sends is not read.
+        if (!read.drained) res.on('finish', () => req.socket.destroy())
+        return refuse(
+          req,
+          res,
+          413,
+          `The request body is larger than the limit of ${maxBodyBytes} bytes: send a shorter operation, and large inputs in several requests`,
+          { code: LimitCode.PAYLOAD_TOO_LARGE, limit: maxBodyBytes },
+          { connection: 'close' },
+        )
+      }
+      if (!(req.headers['content-type'] ?? '').includes('application/json')) {
+        return refuse(req, res, 415, 'send the operation as application/json', { code: 'BAD_REQUEST' })
+      }
+      try {
+        body = read.text ? JSON.parse(read.text) : {}
+      } catch {
+        return refuse(req, res, 400, 'the request body is not valid JSON', { code: 'BAD_REQUEST' })
+      }
+      const operations = Array.isArray(body) ? body : [body]
+      if (Array.isArray(body) && body.length > maxBatch) {
+        return refuse(
+          req,
+          res,
+          400,
+          maxBatch === 0
+            ? 'Batched requests are not accepted here: send one operation per request'
+            : `The batch holds ${body.length} operations, more than the limit of ${maxBatch}: send fewer operations per request`,
+          { code: LimitCode.BATCH_TOO_LARGE, limit: maxBatch, value: body.length },
+        )
+      }
+      if (rateLimiter && operations.length > 1) {
+        // Each operation of a batch counts as one request.
+        const decision = await rateLimiter.hit(caller, operations.length - 1)
+        rateHeaders(res, decision)
+        if (!decision.allowed) return refuseRate(req, res, decision)
+      }
+      for (const [index, operation] of operations.entries()) {
+        const query = (operation as { query?: unknown } | null)?.query
+        if (typeof query === 'string') queries.push({ index, query })
+      }
+    } else {
+      const query = url.searchParams.get('query')
+      if (query) queries.push({ index: 0, query })
+    }
+    for (const { index, query } of queries) {
+      const refusal = guard.check(query)
+      if (refusal) {
+        const prefix = Array.isArray(body) ? `Operation ${index + 1} of the batch: ` : ''
+        return refuseWith(req, res, refusal, prefix)
+      }
+    }
+
+    await executeApollo(apollo, req, res, url, body, () => options.context(req))
+  }
+}
