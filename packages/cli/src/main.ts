@@ -1,10 +1,12 @@
 #!/usr/bin/env -S npx tsx
 import {
   ConfigError,
+  createDomainDatabase,
   DatabaseUnavailableError,
   DOMAINS,
   type Domain,
   type DomainDatabaseConfig,
+  describeUrl,
   embeddedDomainConfigs,
   ensureDatabase,
   getMigrationStatus,
@@ -23,6 +25,9 @@ const USAGE = `pm: the products-manager command line
   pm migrate status [--domain D]               show each migration's state
   pm db create      [--domain D]               create missing databases
   pm partitions     [--months N]               create import_logs partitions ahead (default: 1 month)
+  pm seed           [--products N] [--seed S]  load the large data set into all seven databases
+                    [--reset]                  (default 133149 products, seed 42); --reset first
+                                               EMPTIES EVERY TABLE of the seven databases
 
 Databases: DB_<DOMAIN>_URL, or DATABASE_URL (a server holding db_core … db_analytics);
 with neither, the embedded PostgreSQL under .data/postgres. Domains: ${DOMAINS.join(', ')}.`
@@ -119,12 +124,67 @@ async function partitions(args: ParsedArgs) {
   })
 }
 
+const SEED_PRODUCTS = 133_149
+
+async function seed(args: ParsedArgs) {
+  const products = intFlag(args, 'products') ?? SEED_PRODUCTS
+  if (products < 1) throw new UsageError('--products must be a positive integer')
+  const seedValue = intFlag(args, 'seed')
+  const reset = args.flags.has('reset')
+  // Loaded on demand, like start: the other commands do not need the generator.
+  const { loadDataSet, resetDatabases } = await import('@pm/seed')
+  await withDatabases(async (configs) => {
+    for (const domain of DOMAINS) {
+      const { url } = configs[domain]
+      if (await ensureDatabase(domain, url)) console.log(`${domain}: created database`)
+      await runMigrations({
+        connectionString: url,
+        domain,
+        direction: 'up',
+        log: (line) => console.log(line),
+      })
+    }
+    // One connection per database does the load; a second one serves the checks around it.
+    const databases = DOMAINS.map((domain) =>
+      createDomainDatabase({
+        ...configs[domain],
+        pool: { ...configs[domain].pool, size: 1, maxOverflow: 1 },
+      }),
+    )
+    try {
+      const dbs = Object.fromEntries(databases.map((d) => [d.domain, d.db])) as never
+      if (reset) {
+        console.log(
+          '\n!!! --reset: EMPTYING EVERY TABLE of the seven databases (TRUNCATE … RESTART IDENTITY CASCADE;\n' +
+            '!!! only pm.schema_migrations is kept):',
+        )
+        for (const domain of DOMAINS)
+          console.log(`!!!   ${domain.padEnd(10)} ${describeUrl(configs[domain].url)}`)
+        const emptied = await resetDatabases(dbs)
+        console.log(`!!! ${emptied.length} tables emptied\n`)
+      }
+      const { counts, ms } = await loadDataSet(dbs, {
+        products,
+        ...(seedValue !== undefined ? { seed: seedValue } : {}),
+        log: (line) => console.log(line),
+      })
+      const rows = Object.values(counts).reduce((n, c) => n + c, 0)
+      console.log(
+        `seeded ${products} products, ${rows} rows in ${Object.keys(counts).length} tables of ${DOMAINS.length} databases in ${(ms / 1000).toFixed(1)} s`,
+      )
+    } finally {
+      await Promise.all(databases.map((d) => d.destroy()))
+    }
+  })
+}
+
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   // Loaded on demand: it pulls in every subgraph and the gateway.
   start: async (args) => (await import('./start')).start({ seed: !args.flags.has('no-seed') }),
   migrate,
   db: dbCreate,
   partitions,
+  seed,
 }
 
 async function main(argv: string[]) {
@@ -144,6 +204,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     (t) => error instanceof t,
   )
   const name = error instanceof Error ? error.name : ''
-  console.error(`pm: ${known || name === 'EmbeddedPostgresError' ? (error as Error).message : String(error)}`)
+  const plain = known || name === 'EmbeddedPostgresError' || name === 'DataSetNotEmptyError'
+  console.error(`pm: ${plain ? (error as Error).message : String(error)}`)
   process.exitCode = error instanceof UsageError ? 2 : 1
 })

@@ -7,4 +7,12 @@ export {
 } from './generate'
 export { DEMO_PASSWORD, hashPassword } from './generate/core'
 export { isValidGtin } from './random'
+export { planDataSet, type ScaleOptions, type ScalePlan } from './scale/generate'
+export {
+  DataSetNotEmptyError,
+  type LoadOptions,
+  type LoadResult,
+  loadDataSet,
+  resetDatabases,
+} from './scale/load'
 export { JSON_COLUMNS, type SeedDatabases, type SeedResult, seedDemoData } from './seed'

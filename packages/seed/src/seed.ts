@@ -17,7 +17,7 @@ export interface SeedResult {
 }
 
 /** Insert order within each database: parents before children. */
-const TABLE_ORDER: { [D in Domain]: (keyof DatabaseOf<D> & string)[] } = {
+export const TABLE_ORDER: { [D in Domain]: (keyof DatabaseOf<D> & string)[] } = {
   core: ['users', 'roles', 'permissions', 'role_permissions', 'notifications', 'app_settings', 'api_keys'],
   catalog: [
     'suppliers',

@@ -7,7 +7,7 @@ import type { ImportJobInfo } from './imports'
 
 export type AnalyticsRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
-const METRIC_DAYS = 30
+export const METRIC_DAYS = 30
 const IMPORT_METRIC_DAYS = 60
 const METRIC_PRODUCTS = 200
 
@@ -26,131 +26,35 @@ const AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
 ]
 
-function ip(rng: Random): string {
+export function ip(rng: Random): string {
   return rng.chance(0.8)
     ? `192.168.${rng.int(1, 20)}.${rng.int(2, 254)}`
     : `2a01:cb00:${rng.hex(4)}:${rng.hex(4)}::${rng.int(1, 255)}`
 }
 
 /** The UTC day `days` before now, at midnight. */
-function dayStart(ctx: Ctx, days: number): Date {
+export function dayStart(ctx: Ctx, days: number): Date {
   const d = new Date(ctx.now.getTime() - days * DAY_MS)
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()))
 }
 
+export interface ActivityInput {
+  products: ProductInfo[]
+  users: UserInfo[]
+  imports: (ImportJobInfo & { createdBy: string | null })[]
+  exports: ExportJobInfo[]
+}
+
 /**
- * Daily metrics (200 products and every supplier over the last 30 days, imports over the last 60,
- * consistent with the generated import jobs), reports, audit logs and AI usage logs.
+ * Reports, audit logs (logins, product edits, every import and export job, module switches) and AI
+ * usage logs, each list in time order.
  */
-export function generateAnalytics(
+export function analyticsActivity(
   ctx: Ctx,
-  input: {
-    products: ProductInfo[]
-    suppliers: SupplierInfo[]
-    users: UserInfo[]
-    imports: (ImportJobInfo & { createdBy: string | null })[]
-    exports: ExportJobInfo[]
-  },
-): AnalyticsRows {
-  const rng = ctx.rng('analytics')
-  const ids = ctx.rng('analytics.ids')
-  const metricIds = ctx.rng('analytics.product_metrics.id')
-
-  // Product metrics: mostly established active products, topped up with others for small catalogs.
-  const cutoff = dayStart(ctx, METRIC_DAYS - 1).getTime()
-  const established = input.products.filter((p) => p.isActive && p.createdAt.getTime() < cutoff)
-  const chosen = rng.sample(established, METRIC_PRODUCTS)
-  if (chosen.length < METRIC_PRODUCTS) {
-    const taken = new Set(chosen.map((p) => p.id))
-    chosen.push(...input.products.filter((p) => !taken.has(p.id)).slice(0, METRIC_PRODUCTS - chosen.length))
-  }
-  const profiles = chosen.map((p) => ({
-    product: p,
-    views: rng.int(5, 400),
-    conversion: 0.005 + 0.05 * rng.float(),
-  }))
-  const productMetrics: Insertable<DB['product_metrics']>[] = []
-  for (let d = METRIC_DAYS - 1; d >= 0; d--) {
-    const day = dayStart(ctx, d)
-    const weekend = day.getUTCDay() === 0 || day.getUTCDay() === 6
-    for (const { product, views: base, conversion } of profiles) {
-      const views = Math.round(base * (weekend ? 1.3 : 1) * (0.6 + 0.8 * rng.float()))
-      const sales = Math.min(views, Math.round(views * conversion * (0.5 + rng.float())))
-      productMetrics.push({
-        id: metricIds.uuid(),
-        product_id: product.id,
-        date: isoDate(day),
-        view_count: views,
-        sales_count: sales,
-        conversion_rate: views === 0 ? null : fixed(Math.round((sales * 10_000) / views), 4),
-        revenue: fixed(sales * product.retailCents, 2),
-        // Aggregated by the nightly job, or a few minutes ago for today's running figures.
-        created_at: d === 0 ? ctx.now : new Date(day.getTime() + DAY_MS + 2 * HOUR_MS),
-      })
-    }
-  }
-
-  const importsByDay = new Map<string, ImportJobInfo[]>()
-  for (const job of input.imports) {
-    const key = isoDate(job.createdAt)
-    importsByDay.set(key, [...(importsByDay.get(key) ?? []), job])
-  }
-  const finished = (jobs: ImportJobInfo[]) => jobs.filter((j) => j.durationSeconds !== null)
-  const avgDuration = (jobs: ImportJobInfo[]) => {
-    const done = finished(jobs)
-    return done.length === 0
-      ? null
-      : Math.round(done.reduce((n, j) => n + j.durationSeconds!, 0) / done.length)
-  }
-
-  const supplierMetrics: Insertable<DB['supplier_metrics']>[] = []
-  const createdBySupplier = new Map<string, number[]>()
-  for (const p of input.products) {
-    createdBySupplier.set(p.supplier.id, [
-      ...(createdBySupplier.get(p.supplier.id) ?? []),
-      p.createdAt.getTime(),
-    ])
-  }
-  for (let d = METRIC_DAYS - 1; d >= 0; d--) {
-    const day = dayStart(ctx, d)
-    const dayEnd = day.getTime() + DAY_MS
-    const jobs = importsByDay.get(isoDate(day)) ?? []
-    for (const supplier of input.suppliers) {
-      const mine = jobs.filter((j) => j.supplierCode === supplier.code)
-      const done = finished(mine)
-      supplierMetrics.push({
-        id: ids.uuid(),
-        supplier_id: supplier.id,
-        date: isoDate(day),
-        products_count: (createdBySupplier.get(supplier.id) ?? []).filter((t) => t < dayEnd).length,
-        imports_count: mine.length,
-        success_rate:
-          done.length === 0
-            ? null
-            : fixed(
-                Math.round((done.filter((j) => j.status === 'completed').length * 10_000) / done.length),
-                2,
-              ),
-        avg_processing_time: avgDuration(mine),
-      })
-    }
-  }
-
-  const importMetrics: Insertable<DB['import_metrics']>[] = []
-  for (let d = IMPORT_METRIC_DAYS; d >= 0; d--) {
-    const day = dayStart(ctx, d)
-    const jobs = importsByDay.get(isoDate(day)) ?? []
-    importMetrics.push({
-      id: ids.uuid(),
-      date: isoDate(day),
-      total_imports: jobs.length,
-      successful_imports: jobs.filter((j) => j.status === 'completed').length,
-      failed_imports: jobs.filter((j) => j.status === 'failed').length,
-      total_products_processed: jobs.reduce((n, j) => n + j.processed, 0),
-      avg_processing_time: avgDuration(jobs),
-    })
-  }
-
+  rng: Random,
+  ids: Random,
+  input: ActivityInput,
+): Pick<AnalyticsRows, 'reports' | 'audit_logs' | 'ai_usage_logs'> {
   const staff = input.users.filter((u) => u.role !== 'partner' && u.role !== 'viewer')
   const reportPlans = [
     ['Complétude du catalogue', 'catalog_completeness', 'completed', 'xlsx', 2],
@@ -313,12 +217,142 @@ export function generateAnalytics(
   }
   aiUsage.sort((a, b) => (a.created_at as Date).getTime() - (b.created_at as Date).getTime())
 
+  return { reports, audit_logs: audit, ai_usage_logs: aiUsage }
+}
+
+/**
+ * Per supplier and day over the last `supplierDays` days, and per day over the last `importDays`,
+ * consistent with the import jobs and the products' creation dates.
+ */
+export function dailyMetrics(
+  ctx: Ctx,
+  ids: Random,
+  input: { products: ProductInfo[]; suppliers: SupplierInfo[]; imports: ImportJobInfo[] },
+  days: { supplierDays: number; importDays: number },
+): Pick<AnalyticsRows, 'supplier_metrics' | 'import_metrics'> {
+  const importsByDay = new Map<string, ImportJobInfo[]>()
+  for (const job of input.imports) {
+    const key = isoDate(job.createdAt)
+    const list = importsByDay.get(key)
+    if (list) list.push(job)
+    else importsByDay.set(key, [job])
+  }
+  const finished = (jobs: ImportJobInfo[]) => jobs.filter((j) => j.durationSeconds !== null)
+  const avgDuration = (jobs: ImportJobInfo[]) => {
+    const done = finished(jobs)
+    return done.length === 0
+      ? null
+      : Math.round(done.reduce((n, j) => n + j.durationSeconds!, 0) / done.length)
+  }
+
+  const supplierMetrics: Insertable<DB['supplier_metrics']>[] = []
+  const createdBySupplier = new Map<string, number[]>()
+  for (const p of input.products) {
+    const list = createdBySupplier.get(p.supplier.id)
+    if (list) list.push(p.createdAt.getTime())
+    else createdBySupplier.set(p.supplier.id, [p.createdAt.getTime()])
+  }
+  for (let d = days.supplierDays - 1; d >= 0; d--) {
+    const day = dayStart(ctx, d)
+    const dayEnd = day.getTime() + DAY_MS
+    const jobs = importsByDay.get(isoDate(day)) ?? []
+    for (const supplier of input.suppliers) {
+      const mine = jobs.filter((j) => j.supplierCode === supplier.code)
+      const done = finished(mine)
+      supplierMetrics.push({
+        id: ids.uuid(),
+        supplier_id: supplier.id,
+        date: isoDate(day),
+        products_count: (createdBySupplier.get(supplier.id) ?? []).filter((t) => t < dayEnd).length,
+        imports_count: mine.length,
+        success_rate:
+          done.length === 0
+            ? null
+            : fixed(
+                Math.round((done.filter((j) => j.status === 'completed').length * 10_000) / done.length),
+                2,
+              ),
+        avg_processing_time: avgDuration(mine),
+      })
+    }
+  }
+
+  const importMetrics: Insertable<DB['import_metrics']>[] = []
+  for (let d = days.importDays; d >= 0; d--) {
+    const day = dayStart(ctx, d)
+    const jobs = importsByDay.get(isoDate(day)) ?? []
+    importMetrics.push({
+      id: ids.uuid(),
+      date: isoDate(day),
+      total_imports: jobs.length,
+      successful_imports: jobs.filter((j) => j.status === 'completed').length,
+      failed_imports: jobs.filter((j) => j.status === 'failed').length,
+      total_products_processed: jobs.reduce((n, j) => n + j.processed, 0),
+      avg_processing_time: avgDuration(jobs),
+    })
+  }
+
+  return { supplier_metrics: supplierMetrics, import_metrics: importMetrics }
+}
+
+/**
+ * Daily metrics (200 products and every supplier over the last 30 days, imports over the last 60,
+ * consistent with the generated import jobs), reports, audit logs and AI usage logs.
+ */
+export function generateAnalytics(
+  ctx: Ctx,
+  input: {
+    products: ProductInfo[]
+    suppliers: SupplierInfo[]
+    users: UserInfo[]
+    imports: (ImportJobInfo & { createdBy: string | null })[]
+    exports: ExportJobInfo[]
+  },
+): AnalyticsRows {
+  const rng = ctx.rng('analytics')
+  const ids = ctx.rng('analytics.ids')
+  const metricIds = ctx.rng('analytics.product_metrics.id')
+
+  // Product metrics: mostly established active products, topped up with others for small catalogs.
+  const cutoff = dayStart(ctx, METRIC_DAYS - 1).getTime()
+  const established = input.products.filter((p) => p.isActive && p.createdAt.getTime() < cutoff)
+  const chosen = rng.sample(established, METRIC_PRODUCTS)
+  if (chosen.length < METRIC_PRODUCTS) {
+    const taken = new Set(chosen.map((p) => p.id))
+    chosen.push(...input.products.filter((p) => !taken.has(p.id)).slice(0, METRIC_PRODUCTS - chosen.length))
+  }
+  const profiles = chosen.map((p) => ({
+    product: p,
+    views: rng.int(5, 400),
+    conversion: 0.005 + 0.05 * rng.float(),
+  }))
+  const productMetrics: Insertable<DB['product_metrics']>[] = []
+  for (let d = METRIC_DAYS - 1; d >= 0; d--) {
+    const day = dayStart(ctx, d)
+    const weekend = day.getUTCDay() === 0 || day.getUTCDay() === 6
+    for (const { product, views: base, conversion } of profiles) {
+      const views = Math.round(base * (weekend ? 1.3 : 1) * (0.6 + 0.8 * rng.float()))
+      const sales = Math.min(views, Math.round(views * conversion * (0.5 + rng.float())))
+      productMetrics.push({
+        id: metricIds.uuid(),
+        product_id: product.id,
+        date: isoDate(day),
+        view_count: views,
+        sales_count: sales,
+        conversion_rate: views === 0 ? null : fixed(Math.round((sales * 10_000) / views), 4),
+        revenue: fixed(sales * product.retailCents, 2),
+        // Aggregated by the nightly job, or a few minutes ago for today's running figures.
+        created_at: d === 0 ? ctx.now : new Date(day.getTime() + DAY_MS + 2 * HOUR_MS),
+      })
+    }
+  }
+
+  const daily = dailyMetrics(ctx, ids, input, { supplierDays: METRIC_DAYS, importDays: IMPORT_METRIC_DAYS })
+  const activity = analyticsActivity(ctx, rng, ids, input)
+
   return {
     product_metrics: productMetrics,
-    supplier_metrics: supplierMetrics,
-    import_metrics: importMetrics,
-    reports,
-    audit_logs: audit,
-    ai_usage_logs: aiUsage,
+    ...daily,
+    ...activity,
   }
 }

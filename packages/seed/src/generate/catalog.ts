@@ -1,9 +1,17 @@
 import type { DB } from '@pm/db/types/catalog'
 import type { Insertable } from 'kysely'
-import { BRANDS, type Family, LEAVES, type LeafFixture, SUPPLIERS, WAREHOUSES } from '../fixtures'
+import {
+  BRANDS,
+  type Family,
+  LEAVES,
+  type LeafFixture,
+  SUPPLIERS,
+  type SupplierFixture,
+  WAREHOUSES,
+} from '../fixtures'
 import { DAY_MS, fixed, gtinCheckDigit, type Random, slugify } from '../random'
 import type { Ctx, ProductInfo, SupplierInfo, UserInfo } from './context'
-import { specsFor } from './specs'
+import { type ProductSpecs, specsFor } from './specs'
 
 export type CatalogRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
 
@@ -27,7 +35,7 @@ export function uniqueEan(rng: Random, taken: Set<string>): string {
 }
 
 /** A retail price in cents ending in .99, .90 or .00, inside [min, max] euros. */
-function retailCents(rng: Random, [min, max]: [number, number]): number {
+export function retailCents(rng: Random, [min, max]: [number, number]): number {
   const euros = rng.int(min, max)
   return (
     euros * 100 -
@@ -39,12 +47,12 @@ function retailCents(rng: Random, [min, max]: [number, number]): number {
   )
 }
 
-function between(rng: Random, [min, max]: [number, number], scale: number): number {
+export function between(rng: Random, [min, max]: [number, number], scale: number): number {
   return Math.round((min + (max - min) * rng.float()) * scale)
 }
 
 /** Model-number prefixes by product family, so references look like the trade's. */
-const MODEL_PREFIX: Record<Family, string[]> = {
+export const MODEL_PREFIX: Record<Family, string[]> = {
   laptop: ['NB', 'UX', 'VX', 'G'],
   keyboard: ['K', 'KB'],
   mouse: ['M', 'MX'],
@@ -65,34 +73,22 @@ const MODEL_PREFIX: Record<Family, string[]> = {
   case: ['EF', 'CS', 'PC'],
 }
 
-export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
-  const rng = ctx.rng('catalog')
-  const ids = {
-    suppliers: ctx.rng('catalog.suppliers.id'),
-    brands: ctx.rng('catalog.brands.id'),
-    categories: ctx.rng('catalog.categories.id'),
-    products: ctx.rng('catalog.products.id'),
-    prices: ctx.rng('catalog.product_prices.id'),
-    stocks: ctx.rng('catalog.product_stocks.id'),
-    variants: ctx.rng('catalog.product_variants.id'),
-    resolutions: ctx.rng('catalog.ean_resolutions.id'),
-  }
-  const prodRng = ctx.rng('catalog.products')
-  const priceRng = ctx.rng('catalog.prices')
-  const stockRng = ctx.rng('catalog.stocks')
-  const variantRng = ctx.rng('catalog.variants')
-  const editors = users.filter((u) => ['admin', 'manager', 'editor', 'importer'].includes(u.role))
-
-  // Suppliers and their extended details.
-  const suppliers: Insertable<DB['suppliers']>[] = []
-  const supplierDetails: Insertable<DB['supplier_details']>[] = []
-  const supplierInfo: SupplierInfo[] = []
-  for (const s of SUPPLIERS) {
-    const id = ids.suppliers.uuid()
-    const createdAt = ctx.daysAgo(rng.int(560, 760))
-    const isActive = s.isActive ?? true
-    const domain = new URL(s.website).hostname.replace(/^www\./, '')
-    suppliers.push({
+/** A supplier's row, its extended details and what other generators need to know of it. */
+export function supplierRows(
+  ctx: Ctx,
+  rng: Random,
+  id: string,
+  s: SupplierFixture,
+): {
+  supplier: Insertable<DB['suppliers']>
+  details: Insertable<DB['supplier_details']>
+  info: SupplierInfo
+} {
+  const createdAt = ctx.daysAgo(rng.int(560, 760))
+  const isActive = s.isActive ?? true
+  const domain = new URL(s.website).hostname.replace(/^www\./, '')
+  return {
+    supplier: {
       id,
       code: s.code,
       name: s.name,
@@ -103,8 +99,8 @@ export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
       country: s.country,
       created_at: createdAt,
       updated_at: ctx.after(createdAt, rng.int(10, 400) * DAY_MS),
-    })
-    supplierDetails.push({
+    },
+    details: {
       supplier_id: id,
       legal_name: s.legalName,
       vat_number: `${s.vatPrefix}${rng.digits(s.vatPrefix === 'FR' ? 11 : 9)}`,
@@ -133,42 +129,233 @@ export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
       },
       created_at: createdAt,
       updated_at: createdAt,
-    })
-    supplierInfo.push({ id, code: s.code, name: s.name, isActive, roots: s.roots })
+    },
+    info: { id, code: s.code, name: s.name, isActive, roots: s.roots },
   }
+}
 
-  const brands: Insertable<DB['brands']>[] = BRANDS.map((name) => ({
-    id: ids.brands.uuid(),
+export function brandRow(id: string, name: string, isActive: boolean): Insertable<DB['brands']> {
+  return {
+    id,
     code: slugify(name).replace(/-/g, '_').toUpperCase(),
     name,
     logo_url: `https://cdn.products-manager.example/brands/${slugify(name)}.svg`,
-    // One brand withdrawn from the catalogue, its products kept.
-    is_active: name !== 'Acer',
-  }))
-  const brandId = new Map(brands.map((b) => [b.name, b.id!]))
+    is_active: isActive,
+  }
+}
 
-  // The category tree: roots, sub-categories, leaves (parents always before children).
-  const categories: Insertable<DB['categories']>[] = []
-  const categoryId = new Map<string, string>()
-  const addCategory = (path: string[]) => {
+/** Categories by path ('Root > Mid > Leaf'); add() parents before children. */
+export class CategoryTree {
+  readonly rows: Insertable<DB['categories']>[] = []
+  readonly ids = new Map<string, string>()
+
+  constructor(private readonly idRng: Random) {}
+
+  add(path: readonly string[], isActive = true): string {
     const key = path.join(' > ')
-    if (categoryId.has(key)) return
-    const id = ids.categories.uuid()
-    categoryId.set(key, id)
-    categories.push({
+    const existing = this.ids.get(key)
+    if (existing) return existing
+    const id = this.idRng.uuid()
+    this.ids.set(key, id)
+    this.rows.push({
       id,
       name: path.at(-1)!,
       slug: path.map(slugify).join('--'),
-      parent_id: path.length > 1 ? categoryId.get(path.slice(0, -1).join(' > '))! : null,
-      is_active: true,
+      parent_id: path.length > 1 ? this.ids.get(path.slice(0, -1).join(' > '))! : null,
+      is_active: isActive,
+    })
+    return id
+  }
+}
+
+export interface ProductInput {
+  id: string
+  index: number
+  leaf: LeafFixture
+  brand: string
+  supplier: SupplierInfo
+  createdAt: Date
+  updatedAt: Date
+  sku: string
+  categoryId: string
+  brandId: string
+  /** EANs already given out (the product's is added). */
+  eans: Set<string>
+}
+
+/** A product of `leaf`'s family: status, specifications, title, EAN, price and dimensions. */
+export function productRow(
+  _ctx: Ctx,
+  rng: Random,
+  input: ProductInput,
+): {
+  row: Insertable<DB['products']>
+  info: ProductInfo
+  axis: ProductSpecs['axis']
+  status: string
+} {
+  const { id, leaf, brand, supplier, createdAt, sku } = input
+  const status = rng.weighted([
+    ['active', 88],
+    ['out_of_stock', 3],
+    ['draft', 5],
+    ['discontinued', 4],
+  ] as const)
+  const isActive = status === 'active' || status === 'out_of_stock'
+  const { specs, qualifier, sentence, axis } = specsFor(leaf.family, rng, leaf.name)
+  const model = `${rng.pick(MODEL_PREFIX[leaf.family])}${rng.pick(['', '-'])}${rng.int(10, 9999)}${rng.pick(['', '', 'X', 'S', 'Pro'])}`
+  const title = `${brand} ${leaf.noun} ${model} ${qualifier}`.slice(0, 500)
+  const ean = uniqueEan(rng, input.eans)
+  const cents = retailCents(rng, leaf.price)
+  const hasWeight = rng.chance(0.95)
+  const row: Insertable<DB['products']> = {
+    id,
+    ean,
+    asin: null,
+    sku,
+    upc: null,
+    gtin: rng.chance(0.2) ? `0${ean}` : null,
+    manufacturer_reference: model,
+    external_id: `${supplier.code}-${rng.digits(7)}`,
+    title,
+    description: `${title}. ${sentence} Garantie constructeur ${specs.warranty_years ?? 2} ans, livraison sous 48 h depuis nos entrepôts.`,
+    short_description: `${leaf.noun} ${brand} ${qualifier}`.slice(0, 500),
+    supplier_id: supplier.id,
+    category_id: input.categoryId,
+    brand_id: input.brandId,
+    status,
+    is_active: isActive,
+    weight: hasWeight ? fixed(between(rng, leaf.weight, 1000), 3) : null,
+    width: hasWeight ? fixed(Math.round(leaf.dims[0] * 100 * (0.85 + 0.3 * rng.float())), 2) : null,
+    height: hasWeight ? fixed(Math.round(leaf.dims[1] * 100 * (0.85 + 0.3 * rng.float())), 2) : null,
+    depth: hasWeight ? fixed(Math.round(leaf.dims[2] * 100 * (0.85 + 0.3 * rng.float())), 2) : null,
+    technical_specs: specs,
+    created_at: createdAt,
+    updated_at: input.updatedAt,
+  }
+  const info: ProductInfo = {
+    id,
+    index: input.index,
+    sku,
+    ean,
+    title,
+    brand,
+    supplier,
+    leaf,
+    createdAt,
+    isActive,
+    retailCents: cents,
+    asin: null,
+  }
+  return { row, info, axis, status }
+}
+
+export interface PlannedPrice {
+  type: 'retail' | 'wholesale' | 'promo'
+  cents: number
+  minQty: number
+  from: Date
+  until: Date | null
+}
+
+/** Retail always; wholesale for most products; a running promotion for some. */
+export function pricePlan(
+  ctx: Ctx,
+  rng: Random,
+  cents: number,
+  createdAt: Date,
+): { costCents: number; prices: PlannedPrice[] } {
+  const costCents = Math.round(cents * (0.55 + 0.2 * rng.float()))
+  const prices: PlannedPrice[] = [{ type: 'retail', cents, minQty: 1, from: createdAt, until: null }]
+  if (rng.chance(0.6)) {
+    const wholesale = Math.max(costCents + 1, Math.round(cents * (0.8 + 0.08 * rng.float())))
+    prices.push({
+      type: 'wholesale',
+      cents: wholesale,
+      minQty: rng.pick([5, 10, 20]),
+      from: createdAt,
+      until: null,
     })
   }
-  for (const l of LEAVES) addCategory([l.root])
-  for (const l of LEAVES) addCategory([l.root, l.mid])
-  for (const l of LEAVES) addCategory([l.root, l.mid, l.name])
+  if (rng.chance(0.12)) {
+    const from = ctx.daysAgo(rng.int(0, 10))
+    prices.push({
+      type: 'promo',
+      cents: Math.round(cents * 0.85) - 1,
+      minQty: 1,
+      from: from.getTime() < createdAt.getTime() ? createdAt : from,
+      until: new Date(ctx.now.getTime() + rng.int(3, 30) * DAY_MS),
+    })
+  }
+  return { costCents, prices }
+}
+
+export function priceRow(
+  id: string,
+  productId: string,
+  supplierId: string,
+  costCents: number,
+  p: PlannedPrice,
+): Insertable<DB['product_prices']> {
+  return {
+    id,
+    product_id: productId,
+    supplier_id: supplierId,
+    price_type: p.type,
+    price: fixed(p.cents, 2),
+    cost: fixed(costCents, 2),
+    margin: fixed(Math.round(((p.cents - costCents) * 10000) / p.cents), 2),
+    currency: 'EUR',
+    min_quantity: p.minQty,
+    valid_from: p.from,
+    valid_until: p.until,
+    is_active: true,
+    created_at: p.from,
+  }
+}
+
+export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
+  const rng = ctx.rng('catalog')
+  const ids = {
+    suppliers: ctx.rng('catalog.suppliers.id'),
+    brands: ctx.rng('catalog.brands.id'),
+    categories: ctx.rng('catalog.categories.id'),
+    products: ctx.rng('catalog.products.id'),
+    prices: ctx.rng('catalog.product_prices.id'),
+    stocks: ctx.rng('catalog.product_stocks.id'),
+    variants: ctx.rng('catalog.product_variants.id'),
+    resolutions: ctx.rng('catalog.ean_resolutions.id'),
+  }
+  const prodRng = ctx.rng('catalog.products')
+  const priceRng = ctx.rng('catalog.prices')
+  const stockRng = ctx.rng('catalog.stocks')
+  const variantRng = ctx.rng('catalog.variants')
+  const editors = users.filter((u) => ['admin', 'manager', 'editor', 'importer'].includes(u.role))
+
+  // Suppliers and their extended details.
+  const suppliers: Insertable<DB['suppliers']>[] = []
+  const supplierDetails: Insertable<DB['supplier_details']>[] = []
+  const supplierInfo: SupplierInfo[] = []
+  for (const s of SUPPLIERS) {
+    const rows = supplierRows(ctx, rng, ids.suppliers.uuid(), s)
+    suppliers.push(rows.supplier)
+    supplierDetails.push(rows.details)
+    supplierInfo.push(rows.info)
+  }
+
+  // One brand withdrawn from the catalogue, its products kept.
+  const brands = BRANDS.map((name) => brandRow(ids.brands.uuid(), name, name !== 'Acer'))
+  const brandId = new Map(brands.map((b) => [b.name, b.id!]))
+
+  // The category tree: roots, sub-categories, leaves (parents always before children).
+  const tree = new CategoryTree(ids.categories)
+  for (const l of LEAVES) tree.add([l.root])
+  for (const l of LEAVES) tree.add([l.root, l.mid])
+  for (const l of LEAVES) tree.add([l.root, l.mid, l.name])
   // An empty, deactivated leaf: the tree has one branch nothing is filed under.
-  addCategory(['Téléphonie', 'Accessoires mobiles', 'Câbles'])
-  categories.at(-1)!.is_active = false
+  tree.add(['Téléphonie', 'Accessoires mobiles', 'Câbles'], false)
+  const categories = tree.rows
+  const categoryId = tree.ids
 
   const warehouseIds = WAREHOUSES.map(() => ids.stocks.uuid())
 
@@ -194,102 +381,33 @@ export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
       createdAt,
       Math.floor(prodRng.float() * (ctx.now.getTime() - createdAt.getTime())),
     )
-    const status = prodRng.weighted([
-      ['active', 88],
-      ['out_of_stock', 3],
-      ['draft', 5],
-      ['discontinued', 4],
-    ] as const)
-    const isActive = status === 'active' || status === 'out_of_stock'
-    const { specs, qualifier, sentence, axis } = specsFor(leaf.family, prodRng, leaf.name)
-    const model = `${prodRng.pick(MODEL_PREFIX[leaf.family])}${prodRng.pick(['', '-'])}${prodRng.int(10, 9999)}${prodRng.pick(['', '', 'X', 'S', 'Pro'])}`
-    const title = `${brand} ${leaf.noun} ${model} ${qualifier}`.slice(0, 500)
-    const ean = uniqueEan(prodRng, eans)
-    const sku = `${supplier.code.slice(0, 4)}-${String(i + 1).padStart(6, '0')}`
-    const cents = retailCents(prodRng, leaf.price)
-    const hasWeight = prodRng.chance(0.95)
-    products.push({
-      id,
-      ean,
-      asin: null,
-      sku,
-      upc: null,
-      gtin: prodRng.chance(0.2) ? `0${ean}` : null,
-      manufacturer_reference: model,
-      external_id: `${supplier.code}-${prodRng.digits(7)}`,
-      title,
-      description: `${title}. ${sentence} Garantie constructeur ${specs.warranty_years ?? 2} ans, livraison sous 48 h depuis nos entrepôts.`,
-      short_description: `${leaf.noun} ${brand} ${qualifier}`.slice(0, 500),
-      supplier_id: supplier.id,
-      category_id: categoryId.get([leaf.root, leaf.mid, leaf.name].join(' > '))!,
-      brand_id: brandId.get(brand)!,
+    const {
+      row,
+      info: product,
+      axis,
       status,
-      is_active: isActive,
-      weight: hasWeight ? fixed(between(prodRng, leaf.weight, 1000), 3) : null,
-      width: hasWeight ? fixed(Math.round(leaf.dims[0] * 100 * (0.85 + 0.3 * prodRng.float())), 2) : null,
-      height: hasWeight ? fixed(Math.round(leaf.dims[1] * 100 * (0.85 + 0.3 * prodRng.float())), 2) : null,
-      depth: hasWeight ? fixed(Math.round(leaf.dims[2] * 100 * (0.85 + 0.3 * prodRng.float())), 2) : null,
-      technical_specs: specs,
-      created_at: createdAt,
-      updated_at: updatedAt,
-    })
-    info.push({
+    } = productRow(ctx, prodRng, {
       id,
       index: i,
-      sku,
-      ean,
-      title,
+      leaf,
       brand,
       supplier,
-      leaf,
       createdAt,
-      isActive,
-      retailCents: cents,
-      asin: null,
+      updatedAt,
+      sku: `${supplier.code.slice(0, 4)}-${String(i + 1).padStart(6, '0')}`,
+      categoryId: categoryId.get([leaf.root, leaf.mid, leaf.name].join(' > '))!,
+      brandId: brandId.get(brand)!,
+      eans,
     })
+    products.push(row)
+    info.push(product)
+    const { sku, ean, title } = product
+    const cents = product.retailCents
 
     // Prices: retail always; wholesale for most; a running promotion for some.
-    const costCents = Math.round(cents * (0.55 + 0.2 * priceRng.float()))
-    const margin = (price: number) => fixed(Math.round(((price - costCents) * 10000) / price), 2)
-    const priceRows: { type: string; cents: number; minQty: number; from: Date; until: Date | null }[] = [
-      { type: 'retail', cents, minQty: 1, from: createdAt, until: null },
-    ]
-    if (priceRng.chance(0.6)) {
-      const wholesale = Math.max(costCents + 1, Math.round(cents * (0.8 + 0.08 * priceRng.float())))
-      priceRows.push({
-        type: 'wholesale',
-        cents: wholesale,
-        minQty: priceRng.pick([5, 10, 20]),
-        from: createdAt,
-        until: null,
-      })
-    }
-    if (priceRng.chance(0.12)) {
-      const from = ctx.daysAgo(priceRng.int(0, 10))
-      priceRows.push({
-        type: 'promo',
-        cents: Math.round(cents * 0.85) - 1,
-        minQty: 1,
-        from: from.getTime() < createdAt.getTime() ? createdAt : from,
-        until: new Date(ctx.now.getTime() + priceRng.int(3, 30) * DAY_MS),
-      })
-    }
+    const { costCents, prices: priceRows } = pricePlan(ctx, priceRng, cents, createdAt)
     for (const p of priceRows) {
-      prices.push({
-        id: ids.prices.uuid(),
-        product_id: id,
-        supplier_id: supplier.id,
-        price_type: p.type,
-        price: fixed(p.cents, 2),
-        cost: fixed(costCents, 2),
-        margin: margin(p.cents),
-        currency: 'EUR',
-        min_quantity: p.minQty,
-        valid_from: p.from,
-        valid_until: p.until,
-        is_active: true,
-        created_at: p.from,
-      })
+      prices.push(priceRow(ids.prices.uuid(), id, supplier.id, costCents, p))
       if (p.type === 'promo') continue
       // History: the first recorded price, then 0-2 changes ending at the current one.
       const changes = priceRng.int(0, 2)

@@ -42,15 +42,69 @@ const JOBS: JobPlan[] = [
   },
 ]
 
-function asin(rng: Random): string {
+/** An Amazon ASIN as the marketplace writes them (B0 and eight alphanumerics). */
+export function asin(rng: Random): string {
   return `B0${rng.alnum(8)}`
 }
 
-function matchType(confidence: number | null): string | null {
+export function matchType(confidence: number | null): string | null {
   if (confidence === null) return null
   if (confidence >= 9500) return 'exact'
   if (confidence >= 7500) return 'partial'
   return 'fuzzy'
+}
+
+export interface AsinResultInput {
+  id: string
+  jobId: string
+  productId: string
+  ean: string
+  title: string
+  brand: string
+  category: string
+  retailCents: number
+  /** Match confidence in hundredths of a percent (NULL: unscored). */
+  confidence: number | null
+  matched: boolean
+  verified: boolean
+  processedAt: Date
+  /** The ASIN found, when already decided; drawn here otherwise. */
+  asin?: string
+}
+
+/** One candidate of an EAN → ASIN lookup, with what Amazon shows for it when it matched. */
+export function asinResultRow(rng: Random, input: AsinResultInput): Insertable<DB['code2asin_results']> {
+  const { matched, confidence, brand, title, ean, retailCents } = input
+  const code = matched ? (input.asin ?? asin(rng)) : null
+  return {
+    id: input.id,
+    job_id: input.jobId,
+    product_id: input.productId,
+    product_ean: ean,
+    product_title: title,
+    asin: code,
+    amazon_title: matched
+      ? `${brand.toUpperCase()} ${title.slice(brand.length + 1)}${rng.chance(0.4) ? ' - Version française' : ''}`
+      : null,
+    match_confidence: confidence === null ? null : fixed(confidence, 2),
+    match_type: matched ? (confidence === null ? 'manual' : matchType(confidence)) : null,
+    amazon_data: matched
+      ? { brand, ean, marketplace: 'amazon.fr', seller_count: rng.int(1, 25), prime: rng.chance(0.7) }
+      : null,
+    amazon_images: matched
+      ? [
+          `https://m.media-amazon.com/images/I/${rng.alnum(11)}.jpg`,
+          `https://m.media-amazon.com/images/I/${rng.alnum(11)}.jpg`,
+        ]
+      : null,
+    amazon_price: matched ? fixed(Math.round(retailCents * (0.85 + 0.3 * rng.float())), 2) : null,
+    amazon_currency: 'EUR',
+    amazon_category: matched ? `High-Tech › ${input.category}` : null,
+    amazon_rating: matched ? fixed(rng.int(300, 490), 2) : null,
+    amazon_review_count: matched ? rng.int(0, 12_000) : null,
+    processed_at: input.processedAt,
+    is_verified: input.verified,
+  }
 }
 
 /**
@@ -107,38 +161,23 @@ export function generateCode2Asin(ctx: Ctx, products: ProductInfo[], orphanIds: 
         ? ctx.now
         : ctx.after(job.startedAt!, 6 * HOUR_MS)
     const processedAt = rng.dateBetween(job.startedAt!, end)
-    const code = matched ? asin(rng) : null
-    job.products.add(productId)
-    job.results.push({
+    const row = asinResultRow(rng, {
       id: resultIds.uuid(),
-      job_id: job.id,
-      product_id: productId,
-      product_ean: ean,
-      product_title: title,
-      asin: code,
-      amazon_title: matched
-        ? `${brand.toUpperCase()} ${title.slice(brand.length + 1)}${rng.chance(0.4) ? ' - Version française' : ''}`
-        : null,
-      match_confidence: confidence === null ? null : fixed(confidence, 2),
-      match_type: matched ? (confidence === null ? 'manual' : matchType(confidence)) : null,
-      amazon_data: matched
-        ? { brand, ean, marketplace: 'amazon.fr', seller_count: rng.int(1, 25), prime: rng.chance(0.7) }
-        : null,
-      amazon_images: matched
-        ? [
-            `https://m.media-amazon.com/images/I/${rng.alnum(11)}.jpg`,
-            `https://m.media-amazon.com/images/I/${rng.alnum(11)}.jpg`,
-          ]
-        : null,
-      amazon_price: matched ? fixed(Math.round(retailCents * (0.85 + 0.3 * rng.float())), 2) : null,
-      amazon_currency: 'EUR',
-      amazon_category: matched ? `High-Tech › ${category}` : null,
-      amazon_rating: matched ? fixed(rng.int(300, 490), 2) : null,
-      amazon_review_count: matched ? rng.int(0, 12_000) : null,
-      processed_at: processedAt,
-      is_verified: verified,
+      jobId: job.id,
+      productId,
+      ean,
+      title,
+      brand,
+      category,
+      retailCents,
+      confidence,
+      matched,
+      verified,
+      processedAt,
     })
-    return code
+    job.products.add(productId)
+    job.results.push(row)
+    return row.asin ?? null
   }
 
   for (const product of products) {

@@ -209,5 +209,8 @@ export function generateCore(
     notifications,
     app_settings: appSettings,
     api_keys: [],
+    // Written at run time by sign-in, never seeded.
+    refresh_tokens: [],
+    login_attempts: [],
   }
 }

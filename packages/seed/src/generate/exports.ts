@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/exports'
 import type { Insertable } from 'kysely'
-import { fixed } from '../random'
+import { fixed, type Random } from '../random'
 import { anchorId, type Ctx, HOUR_MS, MINUTE_MS, type ProductInfo } from './context'
 
 export type ExportsRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
@@ -13,7 +13,8 @@ export interface ExportJobInfo {
   items: number
 }
 
-const FAILURES: Record<string, string[]> = {
+/** Error messages of failed export items, by platform type. */
+export const EXPORT_FAILURES: Record<string, string[]> = {
   shopify: [
     'Shopify API 422: handle déjà utilisé par un autre produit',
     'Shopify API 429: limite de requêtes atteinte, nouvel essai planifié',
@@ -27,21 +28,10 @@ const FAILURES: Record<string, string[]> = {
   minio: ['S3 PutObject: SignatureDoesNotMatch', 'Délai dépassé après 30 s'],
 }
 
-/**
- * Three export platforms (their config holds credentials), export jobs over the last three months
- * and their items, a few of which point at product ids the catalog does not have.
- */
-export function generateExports(
-  ctx: Ctx,
-  products: ProductInfo[],
-  orphanIds: string[],
-): { rows: ExportsRows; jobs: ExportJobInfo[] } {
-  const rng = ctx.rng('exports')
-  const ids = ctx.rng('exports.ids')
-  const itemIds = ctx.rng('exports.export_job_items.id')
+/** Shopify, WooCommerce and MinIO export targets (their config holds credentials). */
+export function exportPlatforms(ctx: Ctx, rng: Random, ids: Random): Insertable<DB['export_platforms']>[] {
   const createdAt = ctx.daysAgo(400)
-
-  const platforms: Insertable<DB['export_platforms']>[] = [
+  return [
     {
       // The first platform anchors the exports database (same id for every seed).
       id: anchorId('exports'),
@@ -101,6 +91,22 @@ export function generateExports(
       created_at: ctx.after(createdAt, 90 * 24 * HOUR_MS),
     },
   ]
+}
+
+/**
+ * Three export platforms (their config holds credentials), export jobs over the last three months
+ * and their items, a few of which point at product ids the catalog does not have.
+ */
+export function generateExports(
+  ctx: Ctx,
+  products: ProductInfo[],
+  orphanIds: string[],
+): { rows: ExportsRows; jobs: ExportJobInfo[] } {
+  const rng = ctx.rng('exports')
+  const ids = ctx.rng('exports.ids')
+  const itemIds = ctx.rng('exports.export_job_items.id')
+
+  const platforms = exportPlatforms(ctx, rng, ids)
 
   const jobs: Insertable<DB['export_jobs']>[] = []
   const items: Insertable<DB['export_job_items']>[] = []
@@ -169,7 +175,7 @@ export function generateExports(
         job_id: jobId,
         product_id: product.id,
         status: itemStatus,
-        error_message: itemStatus === 'failed' ? rng.pick(FAILURES[platform.platform_type]!) : null,
+        error_message: itemStatus === 'failed' ? rng.pick(EXPORT_FAILURES[platform.platform_type]!) : null,
         exported_data: {
           sku: product.sku,
           ean: product.ean,

@@ -88,22 +88,18 @@ function connection(rng: Random, type: string, code: string): JsonObject {
   }
 }
 
-/**
- * Import configurations per supplier (by code), their schedules, mapping templates, and import jobs of
- * the last two months with mixed statuses, each with its logs, errors, files and statistics.
- */
-export function generateImports(
-  ctx: Ctx,
-  suppliers: SupplierInfo[],
-  users: UserInfo[],
-): { rows: ImportsRows; jobs: ImportJobInfo[] } {
-  const rng = ctx.rng('imports')
-  const ids = ctx.rng('imports.ids')
-  const operators = users.filter(
-    (u) => ['admin', 'manager', 'importer'].includes(u.role) || u.role === 'editor',
-  )
+type ImportConfigRow = Insertable<DB['import_configs']> & { format: Format }
 
-  const configs: (Insertable<DB['import_configs']> & { format: Format })[] = []
+export interface ImportSetup {
+  /** Configurations with their file format (dropped before insert). */
+  configs: ImportConfigRow[]
+  import_schedules: Insertable<DB['import_schedules']>[]
+  mapping_templates: Insertable<DB['mapping_templates']>[]
+}
+
+/** Import configurations per supplier (by code), their schedules and the mapping templates. */
+export function importSetup(ctx: Ctx, rng: Random, ids: Random, suppliers: SupplierInfo[]): ImportSetup {
+  const configs: ImportConfigRow[] = []
   for (const supplier of suppliers) {
     const plans: { type: string; name: string; format: Format; cron: string | null }[] = [
       {
@@ -200,11 +196,301 @@ export function generateImports(
     })),
   ]
 
-  const jobs: Insertable<DB['import_jobs']>[] = []
-  const logs: Insertable<DB['import_logs']>[] = []
-  const errors: Insertable<DB['import_errors']>[] = []
-  const files: Insertable<DB['import_files']>[] = []
-  const statistics: Insertable<DB['import_statistics']>[] = []
+  return { configs, import_schedules: schedules, mapping_templates: templates }
+}
+
+/** Where an import job's rows go: arrays, or a loader's table sinks. */
+export type ImportJobSink = {
+  [T in 'import_jobs' | 'import_logs' | 'import_errors' | 'import_files' | 'import_statistics']: {
+    push(row: Insertable<DB[T]>): void
+  }
+}
+
+export interface ImportJobInput {
+  config: ImportConfigRow
+  createdAt: Date
+  status: string
+  /** Users who launch imports by hand (the others run on schedule). */
+  operators: UserInfo[]
+  /** The id of the job and of each of its errors, files and statistics, in that order of need. */
+  newId: () => string
+}
+
+/** One import job run from `config`: the job, its logs in time order, its errors, files and statistics. */
+export function importJobRows(
+  ctx: Ctx,
+  rng: Random,
+  out: ImportJobSink,
+  input: ImportJobInput,
+): ImportJobInfo {
+  const { config, createdAt, status, operators, newId } = input
+  const format = config.format
+  const jobFiles: Insertable<DB['import_files']>[] = []
+  const total = status === 'pending' ? 0 : rng.int(50, 4000)
+  let processed = 0
+  let failed = 0
+  if (status === 'completed') {
+    processed = total
+    failed = rng.chance(0.5) ? rng.int(1, Math.min(40, Math.max(1, Math.floor(total * 0.03)))) : 0
+  } else if (status === 'failed') {
+    processed = rng.int(0, Math.floor(total * 0.6))
+    failed = Math.min(processed, rng.int(1, 8))
+  } else if (status === 'cancelled' || status === 'running') {
+    processed = rng.int(1, Math.floor(total * 0.8))
+    failed = rng.chance(0.3) ? Math.min(processed, rng.int(1, 5)) : 0
+  }
+  const successful = processed - failed
+  const created = Math.floor(successful * 0.25 * rng.float())
+  const updated = Math.floor((successful - created) * (0.4 + 0.5 * rng.float()))
+  const startedAt = status === 'pending' ? null : ctx.after(createdAt, rng.int(1, 30) * 1000)
+  const rate = rng.int(15, 120)
+  const duration =
+    status === 'pending' || status === 'running'
+      ? null
+      : Math.max(3, Math.round(processed / rate) + rng.int(2, 40))
+  const completedAt = startedAt && duration !== null ? ctx.after(startedAt, duration * 1000) : null
+  const end = completedAt ?? ctx.now
+  const fileLevelError = status === 'failed' && rng.chance(0.6)
+  const lastError =
+    status === 'failed'
+      ? rng.pick(FAILURES)
+      : failed > 0
+        ? 'Des lignes ont été rejetées : voir import_errors'
+        : null
+  const id = newId()
+  const user = rng.chance(0.8) ? rng.pick(operators) : null
+  out.import_jobs.push({
+    id,
+    config_id: config.id!,
+    supplier_code: config.supplier_code,
+    import_type: config.import_type,
+    status,
+    started_at: startedAt,
+    completed_at: completedAt,
+    duration_seconds: duration,
+    total_rows: total,
+    processed_rows: processed,
+    successful_rows: successful,
+    failed_rows: failed,
+    products_created: created,
+    products_updated: updated,
+    error_count: failed + (fileLevelError ? 1 : 0),
+    last_error: lastError,
+    created_by: user?.id ?? null,
+    created_at: createdAt,
+  })
+  const info: ImportJobInfo = {
+    id,
+    supplierCode: config.supplier_code,
+    status,
+    createdAt,
+    durationSeconds: duration,
+    processed,
+    failed,
+    total,
+  }
+
+  // Logs, in time order through the job's run.
+  const at = (fraction: number) =>
+    new Date(
+      (startedAt ?? createdAt).getTime() +
+        Math.floor((end.getTime() - (startedAt ?? createdAt).getTime()) * fraction),
+    )
+  const log = (
+    fraction: number,
+    level: string,
+    message: string,
+    context: JsonObject | null = null,
+    row: number | null = null,
+  ) =>
+    out.import_logs.push({
+      job_id: id,
+      log_level: level,
+      message,
+      context,
+      row_number: row,
+      created_at: at(fraction),
+    })
+  log(0, 'info', `Job mis en file d'attente (${user ? `lancé par ${user.username}` : 'planification'})`, {
+    config_id: config.id,
+    trigger: user ? 'manual' : 'schedule',
+  })
+  const fileName = `${config.supplier_code.toLowerCase()}_${createdAt.toISOString().slice(0, 10).replace(/-/g, '')}.${FORMATS[format].ext}`
+  const size = Math.max(2048, total * rng.int(180, 420))
+  if (startedAt) {
+    const { host, url, mailbox, base_url: api } = config.connection_config as JsonObject
+    const endpoint = host ?? url ?? mailbox ?? api
+    log(0.01, 'info', `Connexion à ${String(endpoint)} établie`, { import_type: config.import_type })
+    log(
+      0.05,
+      'info',
+      `Fichier téléchargé : ${fileName} (${(size / 1_048_576).toFixed(1).replace('.', ',')} Mo)`,
+      { file_name: fileName, bytes: size },
+    )
+    log(
+      0.06,
+      'debug',
+      `Encodage ${config.encoding}, format ${format}${config.delimiter ? `, séparateur « ${config.delimiter} »` : ''}`,
+    )
+    if (fileLevelError) {
+      log(0.1, 'critical', lastError!, { stage: 'download' })
+    } else {
+      log(0.1, 'info', `Analyse terminée : ${total} lignes`, { total_rows: total })
+      log(0.5, 'info', 'Progression : 50 %', { processed_rows: Math.floor(processed / 2) })
+    }
+  }
+  const errorRows = Array.from({ length: failed }, () => rng.int(2, total + 1)).sort((a, b) => a - b)
+  const errorCounts: Record<string, number> = {}
+  errorRows.forEach((rowNumber, n) => {
+    const [code, column, message, value] = rng.pick(ERRORS)
+    errorCounts[code] = (errorCounts[code] ?? 0) + 1
+    const fraction = 0.1 + (0.85 * (n + 1)) / (errorRows.length + 1)
+    out.import_errors.push({
+      id: newId(),
+      job_id: id,
+      row_number: rowNumber,
+      column_name: column,
+      error_code: code,
+      message,
+      raw_value: value(),
+      raw_row: {
+        EAN: `3${rng.digits(12)}`,
+        Désignation: `Article ligne ${rowNumber}`,
+        'Prix HT': code.includes('PRICE') ? value() : fixed(rng.int(500, 50000), 2),
+      },
+      severity: 'error',
+      created_at: at(fraction),
+    })
+    if (n < 3)
+      log(
+        fraction,
+        'error',
+        `Ligne ${rowNumber} rejetée : ${message}`,
+        { error_code: code, column },
+        rowNumber,
+      )
+  })
+  if (fileLevelError) {
+    errorCounts.FILE_UNREADABLE = 1
+    out.import_errors.push({
+      id: newId(),
+      job_id: id,
+      row_number: null,
+      column_name: null,
+      error_code: 'FILE_UNREADABLE',
+      message: lastError!,
+      raw_value: null,
+      raw_row: null,
+      severity: 'error',
+      created_at: at(0.1),
+    })
+  }
+  const warningCount = processed > 0 && rng.chance(0.4) ? rng.int(1, 4) : 0
+  for (let w = 0; w < warningCount; w++) {
+    const [code, column, message] = rng.pick(WARNINGS)
+    const rowNumber = rng.int(2, total + 1)
+    out.import_errors.push({
+      id: newId(),
+      job_id: id,
+      row_number: rowNumber,
+      column_name: column,
+      error_code: code,
+      message,
+      raw_value: null,
+      raw_row: null,
+      severity: 'warning',
+      created_at: at(0.3),
+    })
+    log(0.3, 'warning', `Ligne ${rowNumber} : ${message}`, { warning_code: code }, rowNumber)
+  }
+  if (status === 'completed') {
+    log(1, 'info', `Import terminé : ${created} créés, ${updated} mis à jour, ${failed} en erreur`, {
+      products_created: created,
+      products_updated: updated,
+      failed_rows: failed,
+    })
+  } else if (status === 'failed') {
+    log(1, 'error', `Import interrompu : ${lastError}`, { processed_rows: processed })
+  } else if (status === 'cancelled') {
+    log(1, 'warning', `Import annulé après ${processed} lignes`, { processed_rows: processed })
+  }
+
+  if (startedAt) {
+    for (let f = 0; f < (rng.chance(0.1) ? 2 : 1); f++) {
+      const fileId = newId()
+      const name = f === 0 ? fileName : fileName.replace(/\.(\w+)$/, '_images.$1')
+      jobFiles.push({
+        id: fileId,
+        job_id: id,
+        file_name: name,
+        file_hash: sha256Hex(`pm-seed import file ${fileId}`),
+        file_size_bytes: f === 0 ? size : Math.floor(size / 10),
+        mime_type: FORMATS[format].mime,
+        file_format: format,
+        encoding: config.encoding ?? 'UTF-8',
+        source: config.import_type === 'api' ? 'http' : config.import_type,
+        storage_type: 'minio',
+        bucket_name: 'pm-imports',
+        object_key: `imports/${config.supplier_code}/${createdAt.toISOString().slice(0, 7)}/${name}`,
+        row_count: f === 0 ? total : Math.floor(total / 10),
+        uploaded_at: at(0.05),
+      })
+    }
+  }
+
+  for (const file of jobFiles) out.import_files.push(file)
+
+  if (duration !== null) {
+    const totalMs = duration * 1000
+    const download = Math.floor(totalMs * 0.1)
+    const parse = Math.floor(totalMs * 0.15)
+    const validation = Math.floor(totalMs * 0.25)
+    out.import_statistics.push({
+      id: newId(),
+      job_id: id,
+      skipped_rows: status === 'completed' ? 0 : total - processed,
+      duplicate_rows: processed > 0 ? rng.int(0, 5) : 0,
+      products_unchanged: successful - created - updated,
+      warning_count: warningCount,
+      errors_by_code: errorCounts,
+      file_count: jobFiles.length,
+      bytes_processed: jobFiles.reduce((n, f) => n + Number(f.file_size_bytes), 0),
+      download_duration_ms: download,
+      parse_duration_ms: parse,
+      validation_duration_ms: validation,
+      persist_duration_ms: totalMs - download - parse - validation,
+      total_duration_ms: totalMs,
+      rows_per_second: fixed(Math.round((processed * 100_000) / totalMs), 2),
+      created_at: completedAt!,
+      updated_at: completedAt!,
+    })
+  }
+  return info
+}
+
+/**
+ * Import configurations per supplier (by code), their schedules, mapping templates, and import jobs of
+ * the last two months with mixed statuses, each with its logs, errors, files and statistics.
+ */
+export function generateImports(
+  ctx: Ctx,
+  suppliers: SupplierInfo[],
+  users: UserInfo[],
+): { rows: ImportsRows; jobs: ImportJobInfo[] } {
+  const rng = ctx.rng('imports')
+  const ids = ctx.rng('imports.ids')
+  const operators = users.filter(
+    (u) => ['admin', 'manager', 'importer'].includes(u.role) || u.role === 'editor',
+  )
+  const { configs, import_schedules, mapping_templates } = importSetup(ctx, rng, ids, suppliers)
+
+  const out = {
+    import_jobs: [] as Insertable<DB['import_jobs']>[],
+    import_logs: [] as Insertable<DB['import_logs']>[],
+    import_errors: [] as Insertable<DB['import_errors']>[],
+    import_files: [] as Insertable<DB['import_files']>[],
+    import_statistics: [] as Insertable<DB['import_statistics']>[],
+  }
   const info: ImportJobInfo[] = []
   const activeConfigs = configs.filter((c) => c.is_active)
   const jobCount = 70
@@ -212,10 +498,8 @@ export function generateImports(
   const times = Array.from({ length: jobCount }, () => Math.floor(rng.float() * 60 * DAY_MS)).sort(
     (a, b) => b - a,
   )
-
   times.forEach((ago, j) => {
     const config = rng.pick(activeConfigs)
-    const format = config.format
     const createdAt = new Date(ctx.now.getTime() - ago)
     const status =
       j === jobCount - 1
@@ -227,250 +511,15 @@ export function generateImports(
               ['failed', 12],
               ['cancelled', 8],
             ] as const)
-    const total = status === 'pending' ? 0 : rng.int(50, 4000)
-    let processed = 0
-    let failed = 0
-    if (status === 'completed') {
-      processed = total
-      failed = rng.chance(0.5) ? rng.int(1, Math.min(40, Math.max(1, Math.floor(total * 0.03)))) : 0
-    } else if (status === 'failed') {
-      processed = rng.int(0, Math.floor(total * 0.6))
-      failed = Math.min(processed, rng.int(1, 8))
-    } else if (status === 'cancelled' || status === 'running') {
-      processed = rng.int(1, Math.floor(total * 0.8))
-      failed = rng.chance(0.3) ? Math.min(processed, rng.int(1, 5)) : 0
-    }
-    const successful = processed - failed
-    const created = Math.floor(successful * 0.25 * rng.float())
-    const updated = Math.floor((successful - created) * (0.4 + 0.5 * rng.float()))
-    const startedAt = status === 'pending' ? null : ctx.after(createdAt, rng.int(1, 30) * 1000)
-    const rate = rng.int(15, 120)
-    const duration =
-      status === 'pending' || status === 'running'
-        ? null
-        : Math.max(3, Math.round(processed / rate) + rng.int(2, 40))
-    const completedAt = startedAt && duration !== null ? ctx.after(startedAt, duration * 1000) : null
-    const end = completedAt ?? ctx.now
-    const fileLevelError = status === 'failed' && rng.chance(0.6)
-    const lastError =
-      status === 'failed'
-        ? rng.pick(FAILURES)
-        : failed > 0
-          ? 'Des lignes ont été rejetées : voir import_errors'
-          : null
-    const id = ids.uuid()
-    const user = rng.chance(0.8) ? rng.pick(operators) : null
-    jobs.push({
-      id,
-      config_id: config.id!,
-      supplier_code: config.supplier_code,
-      import_type: config.import_type,
-      status,
-      started_at: startedAt,
-      completed_at: completedAt,
-      duration_seconds: duration,
-      total_rows: total,
-      processed_rows: processed,
-      successful_rows: successful,
-      failed_rows: failed,
-      products_created: created,
-      products_updated: updated,
-      error_count: failed + (fileLevelError ? 1 : 0),
-      last_error: lastError,
-      created_by: user?.id ?? null,
-      created_at: createdAt,
-    })
-    info.push({
-      id,
-      supplierCode: config.supplier_code,
-      status,
-      createdAt,
-      durationSeconds: duration,
-      processed,
-      failed,
-      total,
-    })
-
-    // Logs, in time order through the job's run.
-    const at = (fraction: number) =>
-      new Date(
-        (startedAt ?? createdAt).getTime() +
-          Math.floor((end.getTime() - (startedAt ?? createdAt).getTime()) * fraction),
-      )
-    const log = (
-      fraction: number,
-      level: string,
-      message: string,
-      context: JsonObject | null = null,
-      row: number | null = null,
-    ) =>
-      logs.push({ job_id: id, log_level: level, message, context, row_number: row, created_at: at(fraction) })
-    log(0, 'info', `Job mis en file d'attente (${user ? `lancé par ${user.username}` : 'planification'})`, {
-      config_id: config.id,
-      trigger: user ? 'manual' : 'schedule',
-    })
-    const fileName = `${config.supplier_code.toLowerCase()}_${createdAt.toISOString().slice(0, 10).replace(/-/g, '')}.${FORMATS[format].ext}`
-    const size = Math.max(2048, total * rng.int(180, 420))
-    if (startedAt) {
-      const { host, url, mailbox, base_url: api } = config.connection_config as JsonObject
-      const endpoint = host ?? url ?? mailbox ?? api
-      log(0.01, 'info', `Connexion à ${String(endpoint)} établie`, { import_type: config.import_type })
-      log(
-        0.05,
-        'info',
-        `Fichier téléchargé : ${fileName} (${(size / 1_048_576).toFixed(1).replace('.', ',')} Mo)`,
-        { file_name: fileName, bytes: size },
-      )
-      log(
-        0.06,
-        'debug',
-        `Encodage ${config.encoding}, format ${format}${config.delimiter ? `, séparateur « ${config.delimiter} »` : ''}`,
-      )
-      if (fileLevelError) {
-        log(0.1, 'critical', lastError!, { stage: 'download' })
-      } else {
-        log(0.1, 'info', `Analyse terminée : ${total} lignes`, { total_rows: total })
-        log(0.5, 'info', 'Progression : 50 %', { processed_rows: Math.floor(processed / 2) })
-      }
-    }
-    const errorRows = Array.from({ length: failed }, () => rng.int(2, total + 1)).sort((a, b) => a - b)
-    const errorCounts: Record<string, number> = {}
-    errorRows.forEach((rowNumber, n) => {
-      const [code, column, message, value] = rng.pick(ERRORS)
-      errorCounts[code] = (errorCounts[code] ?? 0) + 1
-      const fraction = 0.1 + (0.85 * (n + 1)) / (errorRows.length + 1)
-      errors.push({
-        id: ids.uuid(),
-        job_id: id,
-        row_number: rowNumber,
-        column_name: column,
-        error_code: code,
-        message,
-        raw_value: value(),
-        raw_row: {
-          EAN: `3${rng.digits(12)}`,
-          Désignation: `Article ligne ${rowNumber}`,
-          'Prix HT': code.includes('PRICE') ? value() : fixed(rng.int(500, 50000), 2),
-        },
-        severity: 'error',
-        created_at: at(fraction),
-      })
-      if (n < 3)
-        log(
-          fraction,
-          'error',
-          `Ligne ${rowNumber} rejetée : ${message}`,
-          { error_code: code, column },
-          rowNumber,
-        )
-    })
-    if (fileLevelError) {
-      errorCounts.FILE_UNREADABLE = 1
-      errors.push({
-        id: ids.uuid(),
-        job_id: id,
-        row_number: null,
-        column_name: null,
-        error_code: 'FILE_UNREADABLE',
-        message: lastError!,
-        raw_value: null,
-        raw_row: null,
-        severity: 'error',
-        created_at: at(0.1),
-      })
-    }
-    const warningCount = processed > 0 && rng.chance(0.4) ? rng.int(1, 4) : 0
-    for (let w = 0; w < warningCount; w++) {
-      const [code, column, message] = rng.pick(WARNINGS)
-      const rowNumber = rng.int(2, total + 1)
-      errors.push({
-        id: ids.uuid(),
-        job_id: id,
-        row_number: rowNumber,
-        column_name: column,
-        error_code: code,
-        message,
-        raw_value: null,
-        raw_row: null,
-        severity: 'warning',
-        created_at: at(0.3),
-      })
-      log(0.3, 'warning', `Ligne ${rowNumber} : ${message}`, { warning_code: code }, rowNumber)
-    }
-    if (status === 'completed') {
-      log(1, 'info', `Import terminé : ${created} créés, ${updated} mis à jour, ${failed} en erreur`, {
-        products_created: created,
-        products_updated: updated,
-        failed_rows: failed,
-      })
-    } else if (status === 'failed') {
-      log(1, 'error', `Import interrompu : ${lastError}`, { processed_rows: processed })
-    } else if (status === 'cancelled') {
-      log(1, 'warning', `Import annulé après ${processed} lignes`, { processed_rows: processed })
-    }
-
-    if (startedAt) {
-      for (let f = 0; f < (rng.chance(0.1) ? 2 : 1); f++) {
-        const fileId = ids.uuid()
-        const name = f === 0 ? fileName : fileName.replace(/\.(\w+)$/, '_images.$1')
-        files.push({
-          id: fileId,
-          job_id: id,
-          file_name: name,
-          file_hash: sha256Hex(`pm-seed import file ${fileId}`),
-          file_size_bytes: f === 0 ? size : Math.floor(size / 10),
-          mime_type: FORMATS[format].mime,
-          file_format: format,
-          encoding: config.encoding ?? 'UTF-8',
-          source: config.import_type === 'api' ? 'http' : config.import_type,
-          storage_type: 'minio',
-          bucket_name: 'pm-imports',
-          object_key: `imports/${config.supplier_code}/${createdAt.toISOString().slice(0, 7)}/${name}`,
-          row_count: f === 0 ? total : Math.floor(total / 10),
-          uploaded_at: at(0.05),
-        })
-      }
-    }
-
-    if (duration !== null) {
-      const totalMs = duration * 1000
-      const download = Math.floor(totalMs * 0.1)
-      const parse = Math.floor(totalMs * 0.15)
-      const validation = Math.floor(totalMs * 0.25)
-      statistics.push({
-        id: ids.uuid(),
-        job_id: id,
-        skipped_rows: status === 'completed' ? 0 : total - processed,
-        duplicate_rows: processed > 0 ? rng.int(0, 5) : 0,
-        products_unchanged: successful - created - updated,
-        warning_count: warningCount,
-        errors_by_code: errorCounts,
-        file_count: files.filter((f) => f.job_id === id).length,
-        bytes_processed: files
-          .filter((f) => f.job_id === id)
-          .reduce((n, f) => n + Number(f.file_size_bytes), 0),
-        download_duration_ms: download,
-        parse_duration_ms: parse,
-        validation_duration_ms: validation,
-        persist_duration_ms: totalMs - download - parse - validation,
-        total_duration_ms: totalMs,
-        rows_per_second: fixed(Math.round((processed * 100_000) / totalMs), 2),
-        created_at: completedAt!,
-        updated_at: completedAt!,
-      })
-    }
+    info.push(importJobRows(ctx, rng, out, { config, createdAt, status, operators, newId: () => ids.uuid() }))
   })
 
   return {
     rows: {
       import_configs: configs.map(({ format: _format, ...row }) => row),
-      import_schedules: schedules,
-      mapping_templates: templates,
-      import_jobs: jobs,
-      import_logs: logs,
-      import_errors: errors,
-      import_files: files,
-      import_statistics: statistics,
+      import_schedules,
+      mapping_templates,
+      ...out,
     },
     jobs: info,
   }

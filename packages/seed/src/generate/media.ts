@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/media'
 import type { Insertable } from 'kysely'
-import { sha256Hex } from '../random'
+import { type Random, sha256Hex } from '../random'
 import { anchorId, type Ctx, type ProductInfo } from './context'
 
 export type MediaRows = { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] }
@@ -12,6 +12,78 @@ const THUMBNAILS = [
   ['medium', 400],
   ['large', 800],
 ] as const
+
+export interface MediaFileInput {
+  id: string
+  productId: string
+  baseName: string
+  title: string
+  /** Position in the product's gallery (0 = main image). */
+  order: number
+  isPrimary: boolean
+  createdAt: Date
+  fileHash: string
+  thumbnailId: (size: number) => string
+}
+
+/** One product image in MinIO and its three thumbnails (small, medium, large). */
+export function mediaFileRows(
+  ctx: Ctx,
+  rng: Random,
+  input: MediaFileInput,
+): { file: Insertable<DB['media_files']>; thumbnails: Insertable<DB['media_thumbnails']>[] } {
+  const { id, productId, baseName, title, order, isPrimary, createdAt } = input
+  const [mime, ext, format] = rng.weighted([
+    [['image/jpeg', 'jpg', 'jpeg'], 70],
+    [['image/webp', 'webp', 'webp'], 20],
+    [['image/png', 'png', 'png'], 10],
+  ] as const)
+  const width = rng.pick([1000, 1200, 1500, 2000, 2400])
+  const height = rng.chance(0.7) ? width : Math.round((width * 3) / 4)
+  const status = rng.weighted([
+    ['completed', 92],
+    ['processing', 3],
+    ['pending', 3],
+    ['failed', 2],
+  ] as const)
+  const objectKey = `products/${productId}/${id}.${ext}`
+  const file: Insertable<DB['media_files']> = {
+    id,
+    product_id: productId,
+    file_name: `${baseName}-${order + 1}.${ext}`,
+    file_hash: input.fileHash,
+    mime_type: mime,
+    file_size_bytes: rng.int(60_000, 2_500_000),
+    storage_type: 'minio',
+    bucket_name: BUCKET,
+    object_key: objectKey,
+    storage_url: `${STORAGE_URL}/${BUCKET}/${objectKey}`,
+    width,
+    height,
+    format,
+    image_type: order === 0 ? 'main' : rng.pick(['gallery', 'packshot', 'lifestyle', 'detail']),
+    display_order: order,
+    is_primary: isPrimary,
+    alt_text: `${title} – vue ${order + 1}`,
+    processing_status: status,
+    is_valid: status !== 'failed',
+    created_at: createdAt,
+  }
+  const thumbnails = THUMBNAILS.map(([size, edge], n) => {
+    const key = `thumbnails/${id}/${size}.webp`
+    return {
+      id: input.thumbnailId(n),
+      media_file_id: id,
+      size_name: size,
+      width: edge,
+      height: Math.round((edge * height) / width),
+      object_key: key,
+      storage_url: `${STORAGE_URL}/${BUCKET}/${key}`,
+      created_at: ctx.after(createdAt, rng.int(1, 120) * 1000),
+    }
+  })
+  return { file, thumbnails }
+}
 
 /**
  * 1–4 media files for about 90% of products (one primary for most, none for some), three thumbnails
@@ -34,56 +106,20 @@ export function generateMedia(ctx: Ctx, products: ProductInfo[], orphanIds: stri
   ) => {
     // The very first file anchors the media database (same id for every seed).
     const id = files.length === 0 ? anchorId('media') : ids.uuid()
-    const [mime, ext, format] = rng.weighted([
-      [['image/jpeg', 'jpg', 'jpeg'], 70],
-      [['image/webp', 'webp', 'webp'], 20],
-      [['image/png', 'png', 'png'], 10],
-    ] as const)
-    const width = rng.pick([1000, 1200, 1500, 2000, 2400])
-    const height = rng.chance(0.7) ? width : Math.round((width * 3) / 4)
-    const status = rng.weighted([
-      ['completed', 92],
-      ['processing', 3],
-      ['pending', 3],
-      ['failed', 2],
-    ] as const)
-    const objectKey = `products/${productId}/${id}.${ext}`
-    files.push({
+    const rows = mediaFileRows(ctx, rng, {
       id,
-      product_id: productId,
-      file_name: `${baseName}-${order + 1}.${ext}`,
+      productId,
+      baseName,
+      title,
+      order,
+      isPrimary,
+      createdAt,
       // Content hash stand-in: unique per file, as SHA-256 deduplication requires.
-      file_hash: sha256Hex(`pm-seed media ${id}`),
-      mime_type: mime,
-      file_size_bytes: rng.int(60_000, 2_500_000),
-      storage_type: 'minio',
-      bucket_name: BUCKET,
-      object_key: objectKey,
-      storage_url: `${STORAGE_URL}/${BUCKET}/${objectKey}`,
-      width,
-      height,
-      format,
-      image_type: order === 0 ? 'main' : rng.pick(['gallery', 'packshot', 'lifestyle', 'detail']),
-      display_order: order,
-      is_primary: isPrimary,
-      alt_text: `${title} – vue ${order + 1}`,
-      processing_status: status,
-      is_valid: status !== 'failed',
-      created_at: createdAt,
+      fileHash: sha256Hex(`pm-seed media ${id}`),
+      thumbnailId: () => thumbIds.uuid(),
     })
-    for (const [size, edge] of THUMBNAILS) {
-      const key = `thumbnails/${id}/${size}.webp`
-      thumbnails.push({
-        id: thumbIds.uuid(),
-        media_file_id: id,
-        size_name: size,
-        width: edge,
-        height: Math.round((edge * height) / width),
-        object_key: key,
-        storage_url: `${STORAGE_URL}/${BUCKET}/${key}`,
-        created_at: ctx.after(createdAt, rng.int(1, 120) * 1000),
-      })
-    }
+    files.push(rows.file)
+    thumbnails.push(...rows.thumbnails)
   }
 
   for (const product of products) {
