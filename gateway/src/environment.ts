@@ -1,5 +1,12 @@
 import type { Domain, Env } from '@pm/db'
-import { servicePorts, subgraphUrls } from '@pm/service-kit'
+import {
+  requireSecret,
+  SecretConfigError,
+  SIGNING_SECRET_ENV,
+  servicePorts,
+  subgraphUrls,
+  TOKEN_SECRET_ENV,
+} from '@pm/service-kit'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
 export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000
@@ -38,6 +45,23 @@ export interface GatewayEnvironment extends GatewaySecurity {
   subgraphUrls: Record<Domain, string>
   subgraphTimeoutMs: number
   maxSocketsPerSubgraph: number
+  /** GATEWAY_SIGNING_SECRET: signs the caller identity sent with every subgraph request. */
+  signingSecret: string
+  /** AUTH_TOKEN_SECRET: verifies the access tokens core signs. */
+  tokenSecret: string
+}
+
+/** Both shared secrets (required, ≥ 32 characters); a GatewayConfigError names the missing variable. */
+export function loadGatewaySecrets(env: Env = process.env): { signingSecret: string; tokenSecret: string } {
+  try {
+    return {
+      signingSecret: requireSecret(SIGNING_SECRET_ENV, env),
+      tokenSecret: requireSecret(TOKEN_SECRET_ENV, env),
+    }
+  } catch (error) {
+    if (error instanceof SecretConfigError) throw new GatewayConfigError(error.message)
+    throw error
+  }
 }
 
 export class GatewayConfigError extends Error {
@@ -121,5 +145,6 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
       DEFAULT_MAX_SOCKETS_PER_SUBGRAPH,
     ),
     ...loadGatewaySecurity(env),
+    ...loadGatewaySecrets(env),
   }
 }

@@ -15,6 +15,10 @@ import {
 } from '@apollo/server/plugin/disabled'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
+  ANONYMOUS,
+  type Caller,
+  CLIENT_ADDRESS_HEADER,
+  CLIENT_USER_AGENT_HEADER,
   createRedis,
   ErrorCode,
   type HttpService,
@@ -22,17 +26,24 @@ import {
   type Logger,
   maskError,
   requestId,
+  requireSecret,
+  SecretConfigError,
+  SIGNING_SECRET_ENV,
   sendJson,
+  signCaller,
   startHttpService,
+  TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
 import { GraphQLError, type GraphQLFormattedError } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, fetch as undiciFetch } from 'undici'
+import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin } from './auth'
 import {
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_SOCKETS_PER_SUBGRAPH,
   DEFAULT_SUBGRAPH_TIMEOUT_MS,
+  GatewayConfigError,
   type GatewaySecurity,
 } from './environment'
 import { graphiqlHandler, wantsGraphiQL } from './graphiql'
@@ -44,7 +55,8 @@ import {
   type OperationLimits,
   operationLimitsPlugin,
 } from './limits'
-import { addressCaller, type CallerKey, RateLimiter } from './rate-limit'
+import { MODULE_STATE_TTL_MS, ModuleStates, modulesGatePlugin } from './modules'
+import { type CallerKey, clientAddress, RateLimiter } from './rate-limit'
 import { SUPERGRAPH_FILE } from './supergraph-file'
 
 export {
@@ -53,6 +65,7 @@ export {
   type GatewayMode,
   type GatewaySecurity,
   loadGatewayEnvironment,
+  loadGatewaySecrets,
   loadGatewaySecurity,
 } from './environment'
 export { DEFAULT_OPERATION_LIMITS, LimitCode, type OperationLimits } from './limits'
@@ -80,10 +93,18 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
   /** Prefix of the rate-limit counters in Redis (default pm:gateway:rate:). */
   rateLimitKeyPrefix?: string
   /**
-   * Who a request counts against for the rate limit. Default: the client address (see trustProxy).
-   * Authentication replaces it with the authenticated caller's id.
+   * Who a request counts against for the rate limit. Default: the authenticated caller (user:<id>,
+   * key:<id>), else the client address (ip:<address>, see trustProxy).
    */
   callerKey?: CallerKey
+  /** Signs the caller identity sent to the subgraphs (default: GATEWAY_SIGNING_SECRET). */
+  signingSecret?: string
+  /** Verifies bearer access tokens (default: AUTH_TOKEN_SECRET). */
+  tokenSecret?: string
+  /** How long core's module states are reused (default and maximum 5 s). */
+  moduleStateTtlMs?: number
+  /** How long core's answer about an API key is reused (default and maximum 30 s). */
+  apiKeyCacheMs?: number
 }
 
 export interface RunningGateway {
@@ -95,6 +116,13 @@ export interface RunningGateway {
 export interface GatewayContext extends BaseContext {
   requestId: string
   logger: Logger
+  /** Who is asking, as authenticated from the request; sent signed to every subgraph. */
+  caller: Caller
+  /** An API key limited to persisted operations: the SHA-256 of each document it may run. */
+  allowedOperations?: ReadonlySet<string>
+  /** For sign-in bookkeeping in core (login attempts, sessions). */
+  clientAddress: string
+  userAgent?: string
 }
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'] & {}
@@ -116,17 +144,33 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly serviceName: Domain
   readonly timeoutMs: number
   readonly log: Logger
+  private readonly signingSecret: string
 
-  constructor(serviceName: Domain, url: string, fetcher: Fetcher, timeoutMs: number, log: Logger) {
+  constructor(
+    serviceName: Domain,
+    url: string,
+    fetcher: Fetcher,
+    timeoutMs: number,
+    log: Logger,
+    signingSecret: string,
+  ) {
     super({ url, fetcher })
     this.serviceName = serviceName
     this.timeoutMs = timeoutMs
     this.log = log
+    this.signingSecret = signingSecret
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const headers = request.http?.headers
+    if (!headers) return
     // Lets one request be followed through the gateway's and the subgraphs' logs.
-    if (context?.requestId) request.http?.headers.set('x-request-id', context.requestId)
+    if (context?.requestId) headers.set('x-request-id', context.requestId)
+    // Signed now, per subgraph request: the subgraph refuses identities older than 60 s.
+    for (const [name, value] of Object.entries(signCaller(context?.caller ?? ANONYMOUS, this.signingSecret)))
+      headers.set(name, value)
+    if (context?.clientAddress) headers.set(CLIENT_ADDRESS_HEADER, context.clientAddress)
+    if (context?.userAgent) headers.set(CLIENT_USER_AGENT_HEADER, context.userAgent.slice(0, 255))
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
@@ -218,8 +262,23 @@ function redisSettled(redis: Redis, ms: number): Promise<void> {
 
 type SubgraphReadiness = { ready: boolean; status?: number; error?: string }
 
+/** The option, else the environment variable; a missing or short secret stops the start, naming it. */
+function secret(
+  given: string | undefined,
+  name: typeof SIGNING_SECRET_ENV | typeof TOKEN_SECRET_ENV,
+): string {
+  try {
+    return requireSecret(name, given === undefined ? process.env : { [name]: given })
+  } catch (error) {
+    if (error instanceof SecretConfigError) throw new GatewayConfigError(error.message)
+    throw error
+  }
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger } = options
+  const signingSecret = secret(options.signingSecret, SIGNING_SECRET_ENV)
+  const tokenSecret = secret(options.tokenSecret, TOKEN_SECRET_ENV)
   const subgraphTimeoutMs = options.subgraphTimeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS
   const maxSocketsPerSubgraph = options.maxSocketsPerSubgraph ?? DEFAULT_MAX_SOCKETS_PER_SUBGRAPH
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')
@@ -264,8 +323,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (!isDomain(name)) throw new Error(`the supergraph names an unknown subgraph "${name}"`)
       const url = options.subgraphUrls[name]
       if (!url) throw new Error(`no URL for the ${name} subgraph: set SUBGRAPH_${name.toUpperCase()}_URL`)
-      return new SubgraphDataSource(name, url, fetcherFor(name), subgraphTimeoutMs, logger)
+      return new SubgraphDataSource(name, url, fetcherFor(name), subgraphTimeoutMs, logger, signingSecret)
     },
+  })
+
+  // The gateway asks core itself (signed as SERVICE) for module states and API keys, over core's pool.
+  const coreFetch = fetcherFor('core') as unknown as typeof fetch
+  const moduleStates = new ModuleStates({
+    coreUrl: options.subgraphUrls.core,
+    signingSecret,
+    logger,
+    ttlMs: options.moduleStateTtlMs ?? MODULE_STATE_TTL_MS,
+    fetch: coreFetch,
+  })
+  const trustProxy = options.trustProxy ?? false
+  const authenticator = new Authenticator({
+    tokenSecret,
+    signingSecret,
+    coreUrl: options.subgraphUrls.core,
+    clientAddress: (req) => clientAddress(req, trustProxy),
+    logger,
+    fetch: coreFetch,
+    apiKeyCacheMs: options.apiKeyCacheMs ?? API_KEY_CACHE_MS,
   })
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -283,6 +362,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {}
         return { ...formatted, extensions }
       }
+      // Apollo's own request refusals without a code (an APQ hash that does not match its query) are the
+      // caller's mistake, not ours: BAD_REQUEST with their message.
+      const own = error as { extensions?: { code?: unknown; http?: { status?: number } } } | null
+      const status = own?.extensions?.http?.status ?? 0
+      if (own?.extensions?.code === undefined && status >= 400 && status < 500) {
+        return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } }
+      }
       const masked = maskError(formatted, error, (cause) =>
         logger.error('unexpected error', { error: cause }),
       )
@@ -296,38 +382,47 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ApolloServerPluginSchemaReportingDisabled(),
       requestIdHeader,
       operationLimitsPlugin<GatewayContext>(guard),
+      apiKeyPlugin<GatewayContext>(authenticator),
+      modulesGatePlugin<GatewayContext>(moduleStates),
     ],
   })
   await apollo.start()
   let supergraphLoaded = true
-  const redis =
-    options.redisUrl && rateLimitPerMinute > 0
-      ? createRedis(options.redisUrl, logger, 'pm-gateway')
-      : undefined
+  // API keys carry their own per-minute limit, so the limiter exists even when the gateway-wide one is 0.
+  const redis = options.redisUrl ? createRedis(options.redisUrl, logger, 'pm-gateway') : undefined
   // Counting starts in Redis when it answers within a second; until then (or if it is down), in process.
   if (redis) await redisSettled(redis, 1_000)
-  const rateLimiter =
-    rateLimitPerMinute > 0
-      ? new RateLimiter({
-          perMinute: rateLimitPerMinute,
-          logger,
-          ...(redis ? { redis } : {}),
-          ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}),
-        })
-      : undefined
+  const rateLimiter = new RateLimiter({
+    perMinute: rateLimitPerMinute,
+    logger,
+    ...(redis ? { redis } : {}),
+    ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}),
+  })
 
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => {
+  const context = async (
+    req: IncomingMessage,
+    auth: { caller: Caller; allowedOperations?: ReadonlySet<string> },
+  ): Promise<GatewayContext> => {
     const id = requestId(req)
-    return { requestId: id, logger: logger.child({ requestId: id }) }
+    const userAgent = req.headers['user-agent']
+    return {
+      requestId: id,
+      logger: logger.child({ requestId: id }),
+      caller: auth.caller,
+      ...(auth.allowedOperations ? { allowedOperations: auth.allowedOperations } : {}),
+      clientAddress: clientAddress(req, trustProxy),
+      ...(userAgent ? { userAgent } : {}),
+    }
   }
   const graphql = graphqlRoute({
     apollo,
+    authenticate: (req) => authenticator.authenticate(req),
     context,
     guard,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxBatch,
-    ...(rateLimiter ? { rateLimiter } : {}),
-    caller: options.callerKey ?? addressCaller(options.trustProxy ?? false),
+    rateLimiter,
+    ...(options.callerKey ? { caller: options.callerKey } : {}),
     wantsPage: wantsGraphiQL,
     ...(graphiqlEnabled ? { page: graphiqlHandler('/graphql') } : {}),
   })

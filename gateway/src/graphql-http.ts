@@ -2,19 +2,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApolloServer, BaseContext } from '@apollo/server'
 import { executeApollo, type Route, readBody, requestId, sendJson } from '@pm/service-kit'
 import type { GraphQLError } from 'graphql'
+import type { Authenticated, Authentication } from './auth'
 import { LimitCode, type OperationGuard } from './limits'
 import type { CallerKey, RateDecision, RateLimiter } from './rate-limit'
 
 export interface GraphQLRouteOptions<C extends BaseContext> {
   apollo: ApolloServer<C>
-  context: (req: IncomingMessage) => Promise<C>
+  /** Who the request is (bearer token, API key or anonymous), or why it is refused. */
+  authenticate: (req: IncomingMessage) => Promise<Authentication>
+  context: (req: IncomingMessage, auth: Authenticated) => Promise<C>
   guard: OperationGuard
   maxBodyBytes: number
   /** Operations a JSON array body may hold; 0 refuses batches. */
   maxBatch: number
-  /** Absent: no rate limit. */
+  /** Absent: no rate limit. Its perMinute applies to users and anonymous callers (0: none); API keys have theirs. */
   rateLimiter?: RateLimiter
-  caller: CallerKey
+  /** Overrides the authenticated caller as the rate-limit key (tests). */
+  caller?: CallerKey
   /** A browser asking for a page (GraphiQL); `page` absent answers it 404. */
   wantsPage: (req: IncomingMessage) => boolean
   page?: Route
@@ -54,18 +58,26 @@ function refuseRate(req: IncomingMessage, res: ServerResponse, decision: RateDec
 }
 
 /**
- * /graphql: the rate limit, the body size and batch bounds, and the operation limits that need no schema,
- * all before Apollo parses or validates anything; then Apollo Server (CSRF prevention, GET rules, cost).
+ * /graphql: authentication, the rate limit (per caller), the body size and batch bounds, and the operation
+ * limits that need no schema, all before Apollo parses or validates anything; then Apollo Server (CSRF
+ * prevention, GET rules, cost, persisted-operation keys, the modules gate).
  */
 export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions<C>): Route {
   const { apollo, guard, rateLimiter, maxBodyBytes, maxBatch } = options
   return async (req, res, url) => {
-    let caller = ''
-    if (rateLimiter) {
-      caller = await options.caller(req)
-      const decision = await rateLimiter.hit(caller)
+    const auth = await options.authenticate(req)
+    const caller = options.caller ? await options.caller(req) : auth.rateKey
+    // Refused credentials count too (against the client address): guessing keys costs the guesser.
+    const limit = (auth.ok && auth.rateLimitPerMinute) || rateLimiter?.perMinute || 0
+    if (rateLimiter && limit > 0) {
+      const decision = await rateLimiter.hit(caller, 1, limit)
       rateHeaders(res, decision)
       if (!decision.allowed) return refuseRate(req, res, decision)
+    }
+    if (!auth.ok) {
+      // RFC 6750: a 401 names the scheme the client should use.
+      const challenge = auth.status === 401 ? { 'www-authenticate': 'Bearer realm="graphql"' } : undefined
+      return refuse(req, res, auth.status, auth.message, { code: auth.code }, challenge)
     }
     if (options.wantsPage(req)) {
       if (options.page) return options.page(req, res, url)
@@ -111,9 +123,9 @@ export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions
           { code: LimitCode.BATCH_TOO_LARGE, limit: maxBatch, value: body.length },
         )
       }
-      if (rateLimiter && operations.length > 1) {
+      if (rateLimiter && limit > 0 && operations.length > 1) {
         // Each operation of a batch counts as one request.
-        const decision = await rateLimiter.hit(caller, operations.length - 1)
+        const decision = await rateLimiter.hit(caller, operations.length - 1, limit)
         rateHeaders(res, decision)
         if (!decision.allowed) return refuseRate(req, res, decision)
       }
@@ -133,6 +145,6 @@ export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions
       }
     }
 
-    await executeApollo(apollo, req, res, url, body, () => options.context(req))
+    await executeApollo(apollo, req, res, url, body, () => options.context(req, auth))
   }
 }

@@ -3,8 +3,8 @@ import type { Logger } from '@pm/service-kit'
 import type { Redis } from 'ioredis'
 
 /**
- * Who a request counts against. Today the client address; once the gateway authenticates, the caller's id
- * (user or API key) with the address as the fallback for anonymous requests.
+ * Who a request counts against, when given to the gateway (tests): by default the authenticated caller
+ * (user:<id>, key:<id>), and the client address (ip:<address>) for anonymous requests.
  */
 export type CallerKey = (req: IncomingMessage) => string | Promise<string>
 
@@ -30,11 +30,6 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   }
   return normalizeAddress(req.socket.remoteAddress ?? 'unknown')
 }
-
-export const addressCaller =
-  (trustProxy: boolean): CallerKey =>
-  (req) =>
-    `ip:${clientAddress(req, trustProxy)}`
 
 export interface RateDecision {
   allowed: boolean
@@ -83,17 +78,17 @@ export class RateLimiter {
     this.redisTimeoutMs = options.redisTimeoutMs ?? 250
   }
 
-  /** Counts `weight` requests for the caller and says whether they fit in this minute. */
-  async hit(caller: string, weight = 1): Promise<RateDecision> {
+  /** Counts `weight` requests for the caller and says whether they fit in `limit` (default perMinute). */
+  async hit(caller: string, weight = 1, limit = this.perMinute): Promise<RateDecision> {
     const now = Date.now()
     const window = Math.floor(now / WINDOW_MS)
     const resetSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000))
     const count =
       (await this.countInRedis(caller, window, weight)) ?? this.countLocally(caller, window, weight)
     return {
-      allowed: count <= this.perMinute,
-      limit: this.perMinute,
-      remaining: Math.max(0, this.perMinute - count),
+      allowed: count <= limit,
+      limit,
+      remaining: Math.max(0, limit - count),
       resetSeconds,
     }
   }

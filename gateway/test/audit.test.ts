@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createLogger, startSubgraph } from '@pm/service-kit'
+import { signedHeaders } from '@pm/testing/auth'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subgraph as analyticsSubgraph } from '../../subgraphs/analytics/src/module'
@@ -76,6 +77,7 @@ describe('mutations write an audit entry through the outbox', () => {
       port,
       logger: createLogger({ service: 'analytics-again' }, 'error'),
       peers: {},
+      signingSecret: stack.secrets.signing,
     })
     // Back-off after the failure: an explicit flush delivers now.
     expect(await relay.flush()).toBe(1)
@@ -86,7 +88,7 @@ describe('mutations write an audit entry through the outbox', () => {
     // A redelivery of the same entry (lost acknowledgement) stores nothing twice.
     const again = await fetch(analytics.server.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...signedHeaders() },
       body: JSON.stringify({
         query: 'mutation($e: [AuditEntryInput!]!) { recordAuditEntries(entries: $e) }',
         variables: {

@@ -25,15 +25,30 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
 const { services } = compose
 const defaults = servicePorts({})
 
-/** `${NAME:-default}` as compose resolves it with nothing set in the environment or .env. */
-function interpolate(value: string | number): string {
+/** What an operator sets in .env: the two required secrets. */
+const SECRETS: Record<string, string> = {
+  GATEWAY_SIGNING_SECRET: 's'.repeat(40),
+  AUTH_TOKEN_SECRET: 't'.repeat(40),
+}
+
+/**
+ * `${NAME:-default}` and `${NAME:?message}` as compose resolves them with `vars` in the environment or .env:
+ * a required variable that is unset fails, with its message.
+ */
+function interpolate(value: string | number, vars: Record<string, string> = SECRETS): string {
   return String(value).replace(
-    /\$\{(\w+)(?::?-([^}]*))?\}/g,
-    (_m, _name, fallback: string | undefined) => fallback ?? '',
+    /\$\{(\w+)(?:(:?-|:?\?)([^}]*))?\}/g,
+    (_m, name: string, operator: string | undefined, argument: string | undefined) => {
+      if (vars[name] !== undefined) return vars[name]!
+      if (operator?.endsWith('?')) throw new Error(`required variable ${name} is missing: ${argument}`)
+      return argument ?? ''
+    },
   )
 }
-function env(service: ComposeService): Record<string, string> {
-  return Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v)]))
+function env(service: ComposeService, vars?: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v, vars)]),
+  )
 }
 /** host:container pairs from the short port syntax ([ip:]host:container). */
 function publishedPorts(service: ComposeService): Array<{ host: number; container: number }> {
@@ -101,6 +116,26 @@ describe('docker-compose.yml', () => {
       expect(gatewayEnv[`SUBGRAPH_${d.toUpperCase()}_URL`], d).toBe(`http://${d}:${defaults[d]}/graphql`)
       expect(parsed.subgraphUrls[d]).toBe(`http://${d}:${defaults[d]}/graphql`)
     }
+  })
+
+  it('requires GATEWAY_SIGNING_SECRET and AUTH_TOKEN_SECRET from the environment for the gateway and every subgraph', () => {
+    for (const name of ['gateway', ...DOMAINS]) {
+      const raw = services[name]!.environment ?? {}
+      for (const secret of Object.keys(SECRETS)) {
+        // Required (`:?`), never a default written in the file.
+        expect(String(raw[secret]), `${name} ${secret}`).toMatch(new RegExp(`^\\$\\{${secret}:\\?.+\\}$`))
+        expect(env(services[name]!)[secret], name).toBe(SECRETS[secret])
+        const { [secret]: _unset, ...others } = SECRETS
+        expect(() => env(services[name]!, others), `${name} without ${secret}`).toThrow(
+          new RegExp(`${secret} is missing: set ${secret}`),
+        )
+      }
+    }
+    // What the gateway reads from them, as it starts.
+    expect(loadGatewayEnvironment(env(services.gateway!))).toMatchObject({
+      signingSecret: SECRETS.GATEWAY_SIGNING_SECRET,
+      tokenSecret: SECRETS.AUTH_TOKEN_SECRET,
+    })
   })
 
   it('starts services in order: healthy databases, completed migrations, healthy subgraphs', () => {

@@ -69,7 +69,12 @@ describe('gateway over the seven subgraphs', () => {
     const url = new URL(stack.graphqlUrl)
     url.searchParams.set('query', '{ users(first: 1) { totalCount } }')
     const res = await fetch(url, {
-      headers: { accept: 'application/json', 'apollo-require-preflight': 'true', 'x-request-id': 'req-42' },
+      headers: {
+        accept: 'application/json',
+        'apollo-require-preflight': 'true',
+        'x-request-id': 'req-42',
+        authorization: `Bearer ${stack.tokenFor({ superuser: true })}`,
+      },
     })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-request-id')).toBe('req-42')
@@ -217,7 +222,11 @@ describe('a subgraph that hangs or fails at the HTTP level', () => {
   const mediaAndJob = async () => {
     const res = await fetch(gateway.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me-1' },
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': 'trace-me-1',
+        authorization: `Bearer ${stack.tokenFor({ superuser: true })}`,
+      },
       body: JSON.stringify({
         query: `{ media: mediaFiles(first: 1) { totalCount } job: importJob(id: "${randomUUID()}") { id } }`,
       }),

@@ -41,7 +41,10 @@ describe('GraphiQL in a browser', () => {
   it('loads from the gateway alone and runs a query against the database', async () => {
     // A missing browser is a broken machine, not a reason to skip: CI installs it (see .ci/run).
     if (!browser) throw new Error(MISSING)
-    const context = await browser.newContext()
+    // Signed in: the browser sends a bearer token with every request (GraphiQL's own fetches included).
+    const context = await browser.newContext({
+      extraHTTPHeaders: { authorization: `Bearer ${stack.tokenFor({ superuser: true })}` },
+    })
     const page = await context.newPage()
     const origin = new URL(stack.gatewayUrl).origin
     const requested: string[] = []

@@ -65,6 +65,9 @@ const get = (url: string, query: string, headers: Record<string, string> = {}) =
   return send(target.href, { headers })
 }
 
+/** A signed-in superuser: operations that read data need a caller (anonymous ones only reach public fields). */
+const signedIn = () => ({ authorization: `Bearer ${stack.tokenFor({ superuser: true })}` })
+
 /** A refusal: the status, one error with the code, and nothing of the server's insides. */
 function expectRefused(answer: Answer, status: number, code: string) {
   expect(answer.status, answer.text).toBe(status)
@@ -159,7 +162,7 @@ describe('the classic GraphQL attacks, refused before planning', () => {
 
   it('deep nesting → QUERY_TOO_DEEP, also through fragments; 12 levels pass', async () => {
     // products edges node (3) + 2 hops of 4 + id = 12
-    const ok = await post(url, { query: nested(2) })
+    const ok = await post(url, { query: nested(2) }, signedIn())
     expect(ok.body.errors, ok.text).toBeUndefined()
     const error = expectRefused(await post(url, { query: nested(3) }), 400, 'QUERY_TOO_DEEP')
     expectLimitMessage(error, 12, 16)
@@ -182,10 +185,11 @@ describe('the classic GraphQL attacks, refused before planning', () => {
   it('batch flooding → BATCH_TOO_LARGE; a batch within the bound is answered', async () => {
     const flood = Array.from({ length: 11 }, () => ({ query: '{ __typename }' }))
     expectLimitMessage(expectRefused(await post(url, flood), 400, 'BATCH_TOO_LARGE'), 10, 11)
-    const batch = await post(url, [
-      { query: '{ __typename }' },
-      { query: '{ users(first: 1) { totalCount } }' },
-    ])
+    const batch = await post(
+      url,
+      [{ query: '{ __typename }' }, { query: '{ users(first: 1) { totalCount } }' }],
+      signedIn(),
+    )
     expect(batch.status).toBe(200)
     expect(batch.headers.get('ratelimit-limit')).toBeNull()
     expect(batch.body).toEqual([{ data: { __typename: 'Query' } }, { data: { users: { totalCount: 0 } } }])
@@ -270,7 +274,7 @@ describe('the classic GraphQL attacks, refused before planning', () => {
     expectLimitMessage(error, 5_000, 20_402)
     expect(error.message).toMatch(/^Operation "Costly" costs 20402/)
     // The same shape with smaller pages is within the limit.
-    const small = await post(url, { query, variables: { n: 10 } })
+    const small = await post(url, { query, variables: { n: 10 } }, signedIn())
     expect(small.status).toBe(200)
     expect(small.body.errors, small.text).toBeUndefined()
     // Literal arguments count the same; a missing `first` counts as its default (20).
@@ -399,7 +403,11 @@ describe('ordinary operations stay within the default limits', () => {
     const url = (await gateway({ mode: 'production' })).graphqlUrl
     const to = new Date().toISOString().slice(0, 10)
     for (const first of [50, 100]) {
-      const res = await post(url, { query: PRODUCT_PAGE, variables: { supplierId, first, from: to, to } })
+      const res = await post(
+        url,
+        { query: PRODUCT_PAGE, variables: { supplierId, first, from: to, to } },
+        signedIn(),
+      )
       expect(res.status).toBe(200)
       expect(res.body.errors, res.text).toBeUndefined()
       expect(res.body.data.products.totalCount).toBe(60)
@@ -559,12 +567,13 @@ describe('per-caller rate limit', () => {
     it('Redis unreachable: requests are still served, counted in process', async () => {
       const running = await gateway({ rateLimitPerMinute: 3, redisUrl: 'redis://127.0.0.1:1' })
       await awayFromMinuteEdge()
+      const caller = signedIn()
       for (let i = 0; i < 3; i++) {
-        const res = await post(running.graphqlUrl, { query: '{ users(first: 1) { totalCount } }' })
+        const res = await post(running.graphqlUrl, { query: '{ users(first: 1) { totalCount } }' }, caller)
         expect(res.status).toBe(200)
         expect(res.body).toEqual({ data: { users: { totalCount: 0 } } })
       }
-      expectRefused(await post(running.graphqlUrl, query), 429, 'RATE_LIMITED')
+      expectRefused(await post(running.graphqlUrl, query, caller), 429, 'RATE_LIMITED')
     })
   })
 })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { signedHeaders } from '@pm/testing/auth'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { postGraphQL } from '@pm/testing/subgraph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -101,6 +102,7 @@ describe('metrics', () => {
       stack.subgraphs.analytics.server.graphqlUrl,
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { metrics(from: "${day(5)}") { date viewCount } } } }`,
       { r: [{ __typename: 'Product', id: productId }] },
+      signedHeaders(),
     )
     expect(read.data._entities[0].metrics).toEqual([
       { date: day(2), viewCount: 120 },
@@ -404,7 +406,8 @@ describe('audit log', () => {
       entityType: 'report',
       entityId,
       changes: { format: 'pdf' },
-      userId: null,
+      // The caller the gateway authenticated (the stack's default superuser).
+      userId: stack.superuserId,
     })
     const listed = await auditLogs('report', entityId)
     expect(listed).toEqual([expect.objectContaining({ action: 'download', entityId })])

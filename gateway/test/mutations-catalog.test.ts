@@ -488,9 +488,16 @@ describe('prices', () => {
         currency: 'EUR',
         source: 'manual',
         reason: 'Alignement concurrence',
-        changedBy: null,
+        changedBy: { id: stack.superuserId },
       },
-      { oldPrice: null, newPrice: '19.90', currency: 'EUR', source: 'manual', reason: null, changedBy: null },
+      {
+        oldPrice: null,
+        newPrice: '19.90',
+        currency: 'EUR',
+        source: 'manual',
+        reason: null,
+        changedBy: { id: stack.superuserId },
+      },
     ])
 
     const costOnly = (await ok(UPDATE_PRICE, { id: first.id, input: { cost: '3' } })).updateProductPrice
@@ -508,7 +515,7 @@ describe('prices', () => {
     expect(rows.find((r) => r.new_price === '0.30')).toMatchObject({
       old_price: '21.50',
       source: 'sync',
-      changed_by: null,
+      changed_by: stack.superuserId,
     })
 
     const wholesale = (

@@ -374,6 +374,7 @@ describe('with catalog down', () => {
         port,
         logger: createLogger({ service: 'catalog-again' }, 'error'),
         peers: {},
+        signingSecret: stack.secrets.signing,
       })
     }
     await createJob(productIds.slice(0, 5), platform.id)

@@ -480,7 +480,7 @@ describe('import jobs', () => {
       totalRows: 500,
       processedRows: 0,
       startedAt: null,
-      createdBy: null,
+      createdBy: { id: stack.superuserId },
     })
     const adHoc = await createJob({ supplierCode: OTHER_SUPPLIER, importType: 'upload' })
     expect(adHoc).toMatchObject({ configId: null, supplierCode: OTHER_SUPPLIER, importType: 'upload' })
@@ -778,6 +778,7 @@ describe('with catalog down', () => {
         port,
         logger: createLogger({ service: 'catalog-again' }, 'error'),
         peers: {},
+        signingSecret: stack.secrets.signing,
       })
     }
     await createConfig()

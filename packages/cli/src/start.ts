@@ -1,13 +1,25 @@
-import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, prepareDatabases } from '@pm/db'
-import { loadGatewayEnvironment, startGateway } from '@pm/gateway'
+import { randomBytes } from 'node:crypto'
+import {
+  ConfigError,
+  createDomainDatabase,
+  DOMAINS,
+  type Domain,
+  type DomainDatabase,
+  prepareDatabases,
+} from '@pm/db'
+import { startGateway } from '@pm/gateway'
 import { seedDemoData } from '@pm/seed'
 import {
   createLogger,
   onShutdownSignal,
   type RunningSubgraph,
+  requireSecret,
+  SecretConfigError,
+  SIGNING_SECRET_ENV,
   type SubgraphModule,
   servicePorts,
   startSubgraph,
+  TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
 import { subgraph as analytics } from '@pm/subgraph-analytics'
 import { subgraph as catalog } from '@pm/subgraph-catalog'
@@ -32,12 +44,35 @@ export interface StartOptions {
 }
 
 /**
+ * GATEWAY_SIGNING_SECRET and AUTH_TOKEN_SECRET: the given ones (checked), else in development a random one
+ * for this run, written to process.env before core and the gateway read it (everything runs in this
+ * process, so they share it; sessions end with the run). NODE_ENV=production: required, named when missing.
+ */
+function sharedSecret(
+  name: typeof SIGNING_SECRET_ENV | typeof TOKEN_SECRET_ENV,
+  say: (line: string) => void,
+) {
+  try {
+    if (!process.env[name]?.trim() && process.env.NODE_ENV?.trim() !== 'production') {
+      process.env[name] = randomBytes(48).toString('base64url')
+      say(`${name} is not set: generated one for this run (set it to keep sign-ins across restarts)`)
+    }
+    return requireSecret(name)
+  } catch (error) {
+    if (error instanceof SecretConfigError) throw new ConfigError(error.message)
+    throw error
+  }
+}
+
+/**
  * `pnpm start`: the databases (embedded unless URLs are set) created and migrated, demo data when
  * empty, the seven subgraphs and the gateway in this process; Ctrl-C stops all of it.
  */
 export async function start(options: StartOptions) {
   const logger = createLogger({ service: 'pm' })
   const say = (line: string) => process.stdout.write(`${line}\n`)
+  const signingSecret = sharedSecret(SIGNING_SECRET_ENV, say)
+  const tokenSecret = sharedSecret(TOKEN_SECRET_ENV, say)
   const prepared = await prepareDatabases({ log: say })
   const databases = Object.fromEntries(
     DOMAINS.map((d) => [
@@ -76,6 +111,7 @@ export async function start(options: StartOptions) {
           port: ports[domain],
           host,
           logger: logger.child({ service: `subgraph-${domain}` }),
+          signingSecret,
         }),
       )
     }
@@ -88,6 +124,8 @@ export async function start(options: StartOptions) {
       host,
       subgraphUrls,
       logger: logger.child({ service: 'gateway' }),
+      signingSecret,
+      tokenSecret,
     })
     gateway = running
     say('')

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DEMO_PASSWORD } from '@pm/seed'
 import { freePort } from '@pm/testing'
 import { postGraphQL } from '@pm/testing/subgraph'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -58,6 +59,17 @@ async function startStack(): Promise<{ output: () => string }> {
   return { output: () => output }
 }
 
+/** Signs in as the demo administrator: the headers of an authenticated request. */
+async function signIn(gateway: string): Promise<Record<string, string>> {
+  const res = await postGraphQL(
+    gateway,
+    'mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+    { email: 'admin@demo.products-manager.fr', password: DEMO_PASSWORD },
+  )
+  expect(res.errors).toBeUndefined()
+  return { authorization: `Bearer ${res.data.login.accessToken}` }
+}
+
 async function interrupt(): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)))
   child!.kill('SIGINT')
@@ -86,7 +98,7 @@ describe('pnpm start on the embedded default', () => {
     expect(first.output()).toContain(gateway)
     const query = `{ products(first: 3) { totalCount edges { node { id title supplier { code }
       primaryImage { id } bestAsinMatch { asin } } } } }`
-    const res = await postGraphQL(gateway, query)
+    const res = await postGraphQL(gateway, query, undefined, await signIn(gateway))
     expect(res.errors).toBeUndefined()
     expect(res.data.products.totalCount).toBe(1000)
     expect(res.data.products.edges).toHaveLength(3)
@@ -96,7 +108,13 @@ describe('pnpm start on the embedded default', () => {
 
     const second = await startStack()
     expect(second.output()).not.toContain('demo data seeded')
-    const again = await postGraphQL(gateway, '{ products(first: 1) { totalCount } }')
+    // Secrets generated per run: a new sign-in (the old token was signed with the last run's).
+    const again = await postGraphQL(
+      gateway,
+      '{ products(first: 1) { totalCount } }',
+      undefined,
+      await signIn(gateway),
+    )
     expect(again.data.products.totalCount).toBe(1000)
     expect(await interrupt()).toBe(0)
   })

@@ -203,6 +203,34 @@ const core: DomainSpec = {
         expires_at: TS_NULL,
         revoked_at: TS_NULL,
         created_at: TS_NOW_NN,
+        // 005: SHA-256 hex of the persisted operations the key may run (empty = any).
+        allowed_operations: { type: 'text[]', notNull: true, default: `'{}'::text[]` },
+      },
+    },
+    // 005: refresh sessions (hashes only) and the login throttle.
+    refresh_tokens: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        user_id: UUID_NN,
+        token_hash: { type: 'character(64)', notNull: true },
+        family_id: UUID_NN,
+        expires_at: { type: TS, notNull: true },
+        revoked_at: TS_NULL,
+        replaced_by: UUID,
+        created_at: TS_NOW_NN,
+        user_agent: v(255),
+        ip: v(45),
+      },
+    },
+    login_attempts: {
+      primaryKey: ['id'],
+      columns: {
+        id: BIGINT_IDENTITY_PK,
+        email: v(255, { notNull: true }),
+        attempted_at: TS_NOW_NN,
+        succeeded: BOOL_FALSE_NN,
+        ip: v(45),
       },
     },
   },
@@ -216,6 +244,11 @@ const core: DomainSpec = {
     idx_notifications_user_created_id: 'notifications USING btree (user_id, created_at DESC, id DESC)',
     idx_app_settings_category: 'app_settings USING btree (category)',
     idx_api_keys_user_id: 'api_keys USING btree (user_id)',
+    idx_refresh_tokens_user_id: 'refresh_tokens USING btree (user_id)',
+    idx_refresh_tokens_family_id: 'refresh_tokens USING btree (family_id)',
+    idx_refresh_tokens_expires_at: 'refresh_tokens USING btree (expires_at)',
+    idx_login_attempts_email_attempted: 'login_attempts USING btree (email, attempted_at DESC)',
+    idx_login_attempts_attempted_at: 'login_attempts USING btree (attempted_at)',
   },
   uniques: [
     { table: 'users', columns: ['email'] },
@@ -225,6 +258,7 @@ const core: DomainSpec = {
     { table: 'app_settings', columns: ['key'] },
     { table: 'api_keys', columns: ['key_prefix'] },
     { table: 'api_keys', columns: ['key_hash'] },
+    { table: 'refresh_tokens', columns: ['token_hash'] },
   ],
   foreignKeys: [
     {
@@ -256,11 +290,26 @@ const core: DomainSpec = {
       onDelete: 'SET NULL',
     },
     { table: 'api_keys', columns: ['user_id'], references: 'users', refColumns: ['id'], onDelete: 'CASCADE' },
+    {
+      table: 'refresh_tokens',
+      columns: ['user_id'],
+      references: 'users',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      table: 'refresh_tokens',
+      columns: ['replaced_by'],
+      references: 'refresh_tokens',
+      refColumns: ['id'],
+      onDelete: 'SET NULL',
+    },
   ],
   crossDatabase: [],
   checks: [
     { table: 'api_keys', column: 'key_hash' },
     { table: 'api_keys', column: 'rate_limit_per_minute' },
+    { table: 'refresh_tokens', column: 'token_hash' },
   ],
   updatedAtTriggers: ['users', 'app_settings'],
   functions: ['set_updated_at'],

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import { sql } from 'kysely'
+import { SERVICE, signCaller } from './identity'
 import type { Logger } from './logger'
 
 export type AuditAction = 'create' | 'update' | 'delete' | 'deactivate' | (string & {})
@@ -179,14 +180,21 @@ export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
   }
 }
 
-/** Delivery to the analytics subgraph's internal recordAuditEntries mutation (not in the public graph). */
-export function httpAuditDelivery(analyticsUrl: () => string | undefined, timeoutMs = 5_000): AuditDelivery {
+/**
+ * Delivery to the analytics subgraph's internal recordAuditEntries mutation (not in the public graph),
+ * signed as SERVICE with the shared signing secret (analytics answers nothing unsigned).
+ */
+export function httpAuditDelivery(
+  analyticsUrl: () => string | undefined,
+  signingSecret: string,
+  timeoutMs = 5_000,
+): AuditDelivery {
   return async (entries) => {
     const url = analyticsUrl()
     if (!url) throw new Error('no analytics service configured')
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...signCaller(SERVICE, signingSecret) },
       body: JSON.stringify({
         query: 'mutation($entries: [AuditEntryInput!]!) { recordAuditEntries(entries: $entries) }',
         variables: {

@@ -57,9 +57,18 @@ export function sendJson(
   res.end(payload)
 }
 
-function graphqlError(res: ServerResponse, status: number, message: string, code: string) {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] })
+/** A GraphQL-shaped error answer sent without Apollo (body limits, refused identities). */
+export function sendGraphQLError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code: string,
+  headers: Record<string, string> = {},
+) {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers)
 }
+
+const graphqlError = sendGraphQLError
 
 export function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id']

@@ -76,3 +76,42 @@ export function verifyCaller(
     return null
   }
 }
+
+/** Gateway and services sign caller identities with it; every subgraph verifies with it. */
+export const SIGNING_SECRET_ENV = 'GATEWAY_SIGNING_SECRET'
+/** Core signs access tokens with it; the gateway verifies them with it. */
+export const TOKEN_SECRET_ENV = 'AUTH_TOKEN_SECRET'
+export const MIN_SECRET_LENGTH = 32
+
+export class SecretConfigError extends Error {
+  override name = 'SecretConfigError'
+}
+
+/**
+ * A shared secret from the environment, or an error that names the variable and says what to do. Always
+ * required: `pnpm start` (everything in one process) generates development values when they are unset.
+ */
+export function requireSecret(
+  name: typeof SIGNING_SECRET_ENV | typeof TOKEN_SECRET_ENV,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const value = env[name]?.trim()
+  const production = env.NODE_ENV?.trim() === 'production'
+  const shared =
+    name === SIGNING_SECRET_ENV
+      ? 'the same value on the gateway and every subgraph'
+      : 'the same value on the gateway and the core subgraph'
+  if (!value) {
+    throw new SecretConfigError(
+      production
+        ? `${name} is not set: it is required in production. Set it to a random string of at least ${MIN_SECRET_LENGTH} characters (${shared}), e.g. from \`openssl rand -base64 48\``
+        : `${name} is not set: set it to a random string of at least ${MIN_SECRET_LENGTH} characters (${shared}), or run everything with \`pnpm start\`, which generates development secrets`,
+    )
+  }
+  if (value.length < MIN_SECRET_LENGTH) {
+    throw new SecretConfigError(
+      `${name} is too short (${value.length} characters): use a random string of at least ${MIN_SECRET_LENGTH}`,
+    )
+  }
+  return value
+}

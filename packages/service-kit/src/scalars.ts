@@ -52,10 +52,24 @@ export const scalarResolvers = {
 }
 
 /**
- * Appended to every subgraph's schema.graphql so the shared scalars and connection types are declared
- * one way (each schema's @link must import @shareable).
+ * Appended to every subgraph's schema.graphql so the shared scalars, connection types and authorization
+ * directives are declared one way (each schema's @link must import @shareable).
  */
 export const COMMON_SDL = /* GraphQL */ `
+"""Anonymous callers may use this field (sign-in, module status); see authorization.ts."""
+directive @public on FIELD_DEFINITION
+"""
+Any signed-in caller. The default of Query fields; on a Mutation it marks a self-service operation that only
+touches the caller's own data (e.g. logoutEverywhere), so no permission applies.
+"""
+directive @authenticated on FIELD_DEFINITION
+"""
+The caller needs this permission ("resource:action", see authorization.ts for the vocabulary); repeated,
+all of them. With self, a signed-in user also passes when the named argument (or else the parent's field)
+holds their own user id.
+"""
+directive @requires(permission: String!, self: String) repeatable on FIELD_DEFINITION
+
 """Relay page information for keyset (cursor) pagination."""
 type PageInfo @shareable {
   hasNextPage: Boolean!

@@ -13,6 +13,7 @@ import {
   type Domain,
   type DomainDatabase,
   type DomainDatabaseConfig,
+  type Env,
   embeddedDomainConfigs,
   ensureDatabase,
   loadDatabaseConfig,
@@ -23,6 +24,7 @@ import type { DocumentNode } from 'graphql'
 import { parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
+import { applyAuthorization } from './authorization'
 import { maskError } from './errors'
 import {
   apolloHandler,
@@ -30,16 +32,27 @@ import {
   healthRoutes,
   onShutdownSignal,
   requestId,
+  sendGraphQLError,
   startHttpService,
 } from './http'
-import { ANONYMOUS, type Caller } from './identity'
+import {
+  ANONYMOUS,
+  CALLER_HEADER,
+  type Caller,
+  requireSecret,
+  SecretConfigError,
+  SIGNATURE_HEADER,
+  SIGNING_SECRET_ENV,
+  verifyCaller,
+} from './identity'
 import { createLogger, type Logger } from './logger'
-import type { Peers } from './peers'
+import { type Peers, signedPeers } from './peers'
 import { servicePorts, subgraphUrls } from './ports'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
 export interface SubgraphContext<D extends Domain, L> extends BaseContext {
   requestId: string
+  /** Who is asking, from the identity the gateway (or a service) signed; verified before Apollo runs. */
   caller: Caller
   db: Kysely<DatabaseOf<D>>
   /** Built per request: batches and caches only within one operation. */
@@ -49,6 +62,13 @@ export interface SubgraphContext<D extends Domain, L> extends BaseContext {
   peers: Peers
   /** Told after each committed mutation, so its audit entries leave the outbox promptly. */
   auditRelay: AuditRelay
+  /** The environment the subgraph was started with (process.env unless a test gave its own). */
+  env: Env
+  /**
+   * The end client as the gateway saw it (x-pm-client-address / x-pm-client-user-agent): for bookkeeping
+   * such as sign-in attempts and sessions, never for authorization (the signature does not cover it).
+   */
+  client: { address: string | null; userAgent: string | null }
 }
 
 export interface SubgraphModule<D extends Domain, L> {
@@ -74,11 +94,17 @@ export function readSubgraphSdl(schemaFile: URL): string {
   return `${readFileSync(schemaFile, 'utf8')}\n${COMMON_SDL}`
 }
 
+/** The executable subgraph schema, with the @public / @requires policy wrapped around its resolvers. */
 export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
-  return buildSubgraphSchema([
+  const schema = buildSubgraphSchema([
     // biome-ignore lint/suspicious/noExplicitAny: scalar resolvers merge into the map
     { typeDefs: module.typeDefs, resolvers: { ...scalarResolvers, ...module.resolvers } as any },
   ])
+  try {
+    return applyAuthorization(schema)
+  } catch (error) {
+    throw new Error(`subgraph ${module.domain}: ${(error as Error).message}`)
+  }
 }
 
 export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule<D, L>, logger: Logger) {
@@ -100,20 +126,43 @@ export function createContextFactory<D extends Domain, L>(
   logger: Logger,
   peers: Peers,
   auditRelay: AuditRelay,
+  env: Env = process.env,
 ) {
-  return async (req?: IncomingMessage): Promise<SubgraphContext<D, L>> => {
+  return async (req?: IncomingMessage, caller: Caller = ANONYMOUS): Promise<SubgraphContext<D, L>> => {
     const id = req ? requestId(req) : 'internal'
+    const header = (name: string) => {
+      const value = req?.headers[name]
+      return typeof value === 'string' && value ? value.slice(0, 255) : null
+    }
     return {
       requestId: id,
-      caller: ANONYMOUS,
+      caller,
+      client: { address: header(CLIENT_ADDRESS_HEADER), userAgent: header(CLIENT_USER_AGENT_HEADER) },
       db: database.db,
       loaders: module.createLoaders(database.db),
       logger: logger.child({ requestId: id }),
       peers,
       auditRelay,
+      env,
     }
   }
 }
+
+/** The caller a request's x-pm-caller / x-pm-signature headers prove, or null (missing, forged, stale). */
+export function signedCaller(req: IncomingMessage, signingSecret: string, now = Date.now()): Caller | null {
+  const header = (name: string) => {
+    const value = req.headers[name]
+    return typeof value === 'string' ? value : undefined
+  }
+  return verifyCaller(header(CALLER_HEADER), header(SIGNATURE_HEADER), signingSecret, now)
+}
+
+/** Set by the gateway on each subgraph request: where the end client is, what it runs. */
+export const CLIENT_ADDRESS_HEADER = 'x-pm-client-address'
+export const CLIENT_USER_AGENT_HEADER = 'x-pm-client-user-agent'
+
+export const UNSIGNED_REQUEST_MESSAGE =
+  'This service answers only operations signed by the gateway: send them to the gateway'
 
 export interface RunningSubgraph {
   domain: Domain
@@ -135,6 +184,13 @@ export interface StartSubgraphOptions<D extends Domain> {
   auditIntervalMs?: number
   /** Largest request body (default 16 MiB: the gateway bounds what callers send; bulk writes are large). */
   maxBodyBytes?: number
+  /**
+   * GATEWAY_SIGNING_SECRET: /graphql answers only requests whose caller identity is signed with it (401
+   * UNAUTHENTICATED otherwise); the audit relay and queryPeer sign as SERVICE with it.
+   */
+  signingSecret: string
+  /** What ctx.env holds (default process.env), e.g. core's MODULE_<ID>_ENABLED in a test. */
+  env?: Env
 }
 
 /** Serves one subgraph over HTTP: /graphql, /health, /ready. The database handle stays the caller's. */
@@ -145,25 +201,42 @@ export async function startSubgraph<D extends Domain, L>(
   const logger = options.logger ?? createLogger({ service: `subgraph-${module.domain}` })
   const { database } = options
   await module.onStart?.(database.db, logger)
-  const peers = options.peers ?? subgraphUrls()
+  const { signingSecret } = options
+  if (!signingSecret) throw new SecretConfigError(`subgraph ${module.domain}: no signingSecret given`)
+  const peers = signedPeers(options.peers ?? subgraphUrls(), signingSecret)
   const auditRelay = startAuditRelay({
     // Uncounted: the relay's statements are not part of any operation's statement count.
     db: database.background,
-    deliver: module.auditDelivery?.(database.background) ?? httpAuditDelivery(() => peers.analytics),
+    deliver:
+      module.auditDelivery?.(database.background) ?? httpAuditDelivery(() => peers.analytics, signingSecret),
     canDeliver: () => Boolean(module.auditDelivery || peers.analytics),
     logger,
     ...(options.auditIntervalMs ? { intervalMs: options.auditIntervalMs } : {}),
   })
   const apollo = createSubgraphApollo(module, logger)
   await apollo.start()
-  const context = createContextFactory(module, database, logger, peers, auditRelay)
+  const context = createContextFactory(module, database, logger, peers, auditRelay, options.env)
+  // The identity verified by the route, handed to the context Apollo asks for.
+  const callers = new WeakMap<IncomingMessage, Caller>()
+  const graphql = apolloHandler(apollo, (req) => context(req, callers.get(req)), {
+    maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+  })
   const http = await startHttpService({
     name: module.domain,
     host: options.host ?? '127.0.0.1',
     port: options.port,
     logger,
     routes: {
-      '/graphql': apolloHandler(apollo, context, { maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024 }),
+      // Nothing of an unsigned request is read or parsed: refused before Apollo, health routes stay open.
+      '/graphql': (req, res, url) => {
+        const caller = signedCaller(req, signingSecret)
+        if (!caller) {
+          req.resume()
+          return sendGraphQLError(res, 401, UNSIGNED_REQUEST_MESSAGE, 'UNAUTHENTICATED')
+        }
+        callers.set(req, caller)
+        return graphql(req, res, url)
+      },
       ...healthRoutes(async () => ({
         database: await database.ping().then(
           () => true,
@@ -204,16 +277,27 @@ async function domainDatabaseConfig(domain: Domain, logger: Logger) {
   return { config: domainConfig, stop: () => server.stop() }
 }
 
-/** Entry point of a subgraph deployed alone: SUBGRAPH_<DOMAIN>_PORT, HOST, database from the environment. */
+/**
+ * Entry point of a subgraph deployed alone: SUBGRAPH_<DOMAIN>_PORT, HOST, GATEWAY_SIGNING_SECRET, database
+ * from the environment. Without the secret it refuses to start, saying which variable to set.
+ */
 export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>) {
   const logger = createLogger({ service: `subgraph-${module.domain}` })
+  let signingSecret: string
+  try {
+    signingSecret = requireSecret(SIGNING_SECRET_ENV)
+  } catch (error) {
+    if (!(error instanceof SecretConfigError)) throw error
+    logger.error(error.message)
+    process.exit(1)
+  }
   const port = servicePorts()[module.domain]
   const host = process.env.HOST ?? '127.0.0.1'
   const { config, stop: stopDatabase } = await domainDatabaseConfig(module.domain, logger)
   const database = createDomainDatabase(config as DomainDatabaseConfig & { domain: D }, {
     onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
   })
-  const running = await startSubgraph(module, { database, port, host, logger })
+  const running = await startSubgraph(module, { database, port, host, logger, signingSecret })
   onShutdownSignal(async () => {
     await running.stop()
     await database.destroy()

@@ -1,4 +1,5 @@
-import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase } from '@pm/db'
+import { randomUUID } from 'node:crypto'
+import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, type Env } from '@pm/db'
 import {
   createLogger,
   type Peers,
@@ -8,9 +9,16 @@ import {
 } from '@pm/service-kit'
 // Relative imports: the gateway and the subgraphs depend on @pm/testing, so it cannot list them as deps.
 import { composeSupergraph } from '../../../gateway/src/compose'
-import { type RunningGateway, startGateway } from '../../../gateway/src/gateway'
+import { type GatewayOptions, type RunningGateway, startGateway } from '../../../gateway/src/gateway'
+import { type TestSecrets, type TokenClaims, testSecrets, testToken } from './auth'
 import { createMigratedDatabase, type TestDatabase } from './index'
-import { type GraphQLResponse, postGraphQL, TEST_POOL } from './subgraph'
+import {
+  type GraphQLResponse,
+  type HttpGraphQLResponse,
+  postGraphQL,
+  sendGraphQL,
+  TEST_POOL,
+} from './subgraph'
 
 type AnyModule = SubgraphModule<any, any>
 
@@ -34,12 +42,29 @@ export interface TestStack<D extends Domain = Domain> {
   gatewayUrl: string
   graphqlUrl: string
   gateway: RunningGateway
-  /** POSTs an operation to the gateway's /graphql. */
+  /**
+   * POSTs an operation to the gateway's /graphql, by default as the stack's test superuser (a bearer token
+   * minted with the stack's AUTH_TOKEN_SECRET). Headers given win: `{ authorization: '' }` sends no
+   * Authorization (anonymous), `{ authorization: \`Bearer ${stack.tokenFor(…)}\` }` another user, and an
+   * `x-api-key` header goes without the default token (a partner).
+   */
   request<T = any>(
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<GraphQLResponse<T>>
+  /** The same, with the HTTP status and headers (refusals: 401, 403, 429). */
+  send<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<HttpGraphQLResponse<T>>
+  /** An access token as core would sign it (default: a random user id, no permissions, not superuser). */
+  tokenFor(claims?: TokenClaims): string
+  /** The user id of the default superuser token (no such row in db_core). */
+  superuserId: string
+  /** The shared secrets the gateway and the subgraphs were given (also in process.env). */
+  secrets: TestSecrets
   subgraphs: { [K in D]: StackSubgraph<K> }
   /** SQL statements run by all the subgraphs' pools so far. */
   totalQueryCount(): number
@@ -51,9 +76,21 @@ export interface TestStackOptions<D extends Domain> {
   only?: readonly D[]
   /** Gateway → subgraph timeout (default 10 s). */
   subgraphTimeoutMs?: number
+  /**
+   * Per subgraph, what its ctx.env holds over process.env: e.g. `{ core: { MODULE_CODE2ASIN_ENABLED: 'true' } }`
+   * starts core as if that variable were set in its environment (the stack runs in one process).
+   */
+  env?: { [K in Domain]?: Env }
+  /** More gateway options (module state TTL, rate limit, …); secrets and URLs are the stack's. */
+  gateway?: Partial<Omit<GatewayOptions, 'subgraphUrls' | 'supergraphSdl' | 'signingSecret' | 'tokenSecret'>>
 }
 
-async function startOne<D extends Domain>(domain: D, peers: Peers): Promise<StackSubgraph<D>> {
+async function startOne<D extends Domain>(
+  domain: D,
+  peers: Peers,
+  signingSecret: string,
+  env: Env | undefined,
+): Promise<StackSubgraph<D>> {
   const { subgraph } = await MODULES[domain]()
   const testDatabase = await createMigratedDatabase(domain, `stack_${domain}`)
   const database = createDomainDatabase({ domain, url: testDatabase.url, pool: TEST_POOL })
@@ -64,6 +101,8 @@ async function startOne<D extends Domain>(domain: D, peers: Peers): Promise<Stac
       logger: createLogger({ service: `stack-${domain}` }, 'error'),
       peers,
       auditIntervalMs: 200,
+      signingSecret,
+      env: { ...process.env, ...env },
     })
     return { server, database, testDatabase }
   } catch (error) {
@@ -95,8 +134,11 @@ export async function startTestStack<D extends Domain = Domain>(
   if (!composition.ok) throw new Error(`the supergraph does not compose:\n${composition.errors.join('\n')}`)
 
   // Filled once every subgraph listens: they read it when they call each other.
+  const secrets = testSecrets()
   const peers: Peers = {}
-  const settled = await Promise.allSettled(domains.map((d) => startOne(d, peers)))
+  const settled = await Promise.allSettled(
+    domains.map((d) => startOne(d, peers, secrets.signing, options.env?.[d])),
+  )
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
   if (failed) {
     await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? stopOne(s.value) : undefined)))
@@ -124,17 +166,35 @@ export async function startTestStack<D extends Domain = Domain>(
       logger: createLogger({ service: 'stack-gateway' }, 'error'),
       subgraphTimeoutMs: options.subgraphTimeoutMs ?? 10_000,
       maxSocketsPerSubgraph: 16,
+      ...options.gateway,
+      signingSecret: secrets.signing,
+      tokenSecret: secrets.token,
     })
   } catch (error) {
     await Promise.all(started.map(stopOne))
     throw error
   }
 
+  const superuserId = randomUUID()
+  const tokenFor = (claims: TokenClaims = {}) => testToken(claims, secrets.token)
+  // Minted per request: a long test file never outlives its token.
+  const withDefaultCaller = (headers: Record<string, string> = {}) => {
+    const names = Object.keys(headers).map((h) => h.toLowerCase())
+    if (names.includes('authorization') || names.includes('x-api-key')) return headers
+    return { authorization: `Bearer ${tokenFor({ userId: superuserId, superuser: true })}`, ...headers }
+  }
+
   return {
     gatewayUrl: gateway.url,
     graphqlUrl: gateway.graphqlUrl,
     gateway,
-    request: (query, variables, headers) => postGraphQL(gateway.graphqlUrl, query, variables, headers),
+    request: (query, variables, headers) =>
+      postGraphQL(gateway.graphqlUrl, query, variables, withDefaultCaller(headers)),
+    send: (query, variables, headers) =>
+      sendGraphQL(gateway.graphqlUrl, query, variables, withDefaultCaller(headers)),
+    tokenFor,
+    superuserId,
+    secrets,
     subgraphs,
     totalQueryCount: () => started.reduce((sum, sg) => sum + sg.database.stats().queries, 0),
     async stop() {

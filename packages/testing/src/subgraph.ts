@@ -1,5 +1,13 @@
-import { createDomainDatabase, type Domain, type DomainDatabase, type PoolSettings } from '@pm/db'
-import { createLogger, type RunningSubgraph, type SubgraphModule, startSubgraph } from '@pm/service-kit'
+import { createDomainDatabase, type Domain, type DomainDatabase, type Env, type PoolSettings } from '@pm/db'
+import {
+  type Caller,
+  createLogger,
+  type RunningSubgraph,
+  SERVICE,
+  type SubgraphModule,
+  startSubgraph,
+} from '@pm/service-kit'
+import { signedHeaders, testSecrets } from './auth'
 import { createMigratedDatabase, type TestDatabase } from './index'
 
 /** Small pools: many test databases share one server. */
@@ -12,12 +20,31 @@ export const TEST_POOL: PoolSettings = {
   prePingIdleMs: 1_000,
 }
 
+export interface SubgraphRequestOptions {
+  /** The identity signed into the request (default SERVICE, a superuser); null sends it unsigned. */
+  caller?: Caller | null
+  /** Extra headers, sent as given (e.g. a forged x-pm-signature). */
+  headers?: Record<string, string>
+}
+
 export interface TestSubgraph<D extends Domain> {
   database: DomainDatabase<D>
   testDatabase: TestDatabase
   server: RunningSubgraph
-  /** POSTs an operation to the subgraph's /graphql. */
-  request<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>
+  /** The signing secret the subgraph verifies identities with (also GATEWAY_SIGNING_SECRET here). */
+  signingSecret: string
+  /** POSTs an operation to the subgraph's /graphql, signed as SERVICE unless options say otherwise. */
+  request<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: SubgraphRequestOptions,
+  ): Promise<GraphQLResponse<T>>
+  /** The same, with the HTTP status: for refusals (unsigned, forged, stale). */
+  send<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: SubgraphRequestOptions,
+  ): Promise<HttpGraphQLResponse<T>>
   /** Statements run through this subgraph's pool so far. */
   queryCount(): number
   stop(): Promise<void>
@@ -28,24 +55,58 @@ export interface GraphQLResponse<T> {
   errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }>
 }
 
+export interface HttpGraphQLResponse<T> {
+  status: number
+  headers: Headers
+  body: GraphQLResponse<T>
+}
+
+/** Headers with an empty value are left out (`{ authorization: '' }` sends no Authorization). */
+function present(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== ''))
+}
+
+export async function sendGraphQL<T = any>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<HttpGraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...present(headers) },
+    body: JSON.stringify({ query, variables }),
+  })
+  const text = await response.text()
+  let body: GraphQLResponse<T>
+  try {
+    body = JSON.parse(text) as GraphQLResponse<T>
+  } catch {
+    body = { errors: [{ message: `not JSON (HTTP ${response.status}): ${text.slice(0, 200)}` }] }
+  }
+  return { status: response.status, headers: response.headers, body }
+}
+
 export async function postGraphQL<T = any>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  })
-  return (await response.json()) as GraphQLResponse<T>
+  return (await sendGraphQL<T>(url, query, variables, headers)).body
+}
+
+export interface TestSubgraphOptions {
+  /** What the subgraph's ctx.env holds, over process.env (e.g. core's MODULE_<ID>_ENABLED). */
+  env?: Env
 }
 
 /** A subgraph on a fresh migrated database, listening on a free loopback port. */
 export async function startTestSubgraph<D extends Domain, L>(
   module: SubgraphModule<D, L>,
+  options: TestSubgraphOptions = {},
 ): Promise<TestSubgraph<D>> {
+  const { signing } = testSecrets()
   const testDatabase = await createMigratedDatabase(module.domain, `sg_${module.domain}`)
   const database = createDomainDatabase({ domain: module.domain, url: testDatabase.url, pool: TEST_POOL })
   const server = await startSubgraph(module, {
@@ -54,12 +115,22 @@ export async function startTestSubgraph<D extends Domain, L>(
     logger: createLogger({ service: `test-${module.domain}` }, 'error'),
     // Alone: no other subgraph to call; audit entries stay in the outbox, where tests can read them.
     peers: {},
+    signingSecret: signing,
+    env: { ...process.env, ...options.env },
   })
+  const send = <T>(query: string, variables?: Record<string, unknown>, opts: SubgraphRequestOptions = {}) => {
+    const caller = opts.caller === undefined ? SERVICE : opts.caller
+    const headers = { ...(caller ? signedHeaders(caller, signing) : {}), ...opts.headers }
+    return sendGraphQL<T>(server.graphqlUrl, query, variables, headers)
+  }
   return {
     database,
     testDatabase,
     server,
-    request: (query, variables) => postGraphQL(server.graphqlUrl, query, variables),
+    signingSecret: signing,
+    request: async <T>(query: string, variables?: Record<string, unknown>, opts?: SubgraphRequestOptions) =>
+      (await send<T>(query, variables, opts)).body,
+    send,
     queryCount: () => database.stats().queries,
     async stop() {
       await server.stop()

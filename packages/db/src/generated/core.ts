@@ -10,6 +10,8 @@ export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   ? ColumnType<S, I | undefined, U>
   : ColumnType<T, T | undefined, T>;
 
+export type Int8 = ColumnType<string, bigint | number | string, bigint | number | string>;
+
 export type Json = JsonValue;
 
 export type JsonArray = JsonValue[];
@@ -25,6 +27,7 @@ export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export interface ApiKeys {
+  allowed_operations: Generated<string[]>;
   created_at: Generated<Timestamp>;
   expires_at: Timestamp | null;
   id: Generated<string>;
@@ -66,6 +69,14 @@ export interface AuditOutbox {
   user_id: string | null;
 }
 
+export interface LoginAttempts {
+  attempted_at: Generated<Timestamp>;
+  email: string;
+  id: Generated<Int8>;
+  ip: string | null;
+  succeeded: Generated<boolean>;
+}
+
 export interface Notifications {
   created_at: Generated<Timestamp>;
   expires_at: Generated<Timestamp | null>;
@@ -83,6 +94,19 @@ export interface Permissions {
   id: Generated<number>;
   name: string;
   resource: string | null;
+}
+
+export interface RefreshTokens {
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  family_id: string;
+  id: Generated<string>;
+  ip: string | null;
+  replaced_by: string | null;
+  revoked_at: Timestamp | null;
+  token_hash: string;
+  user_agent: string | null;
+  user_id: string;
 }
 
 export interface RolePermissions {
@@ -119,8 +143,10 @@ export interface DB {
   api_keys: ApiKeys;
   app_settings: AppSettings;
   audit_outbox: AuditOutbox;
+  login_attempts: LoginAttempts;
   notifications: Notifications;
   permissions: Permissions;
+  refresh_tokens: RefreshTokens;
   role_permissions: RolePermissions;
   roles: Roles;
   users: Users;

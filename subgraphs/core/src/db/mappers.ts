@@ -7,12 +7,15 @@ type NotificationRow = Selectable<DB['notifications']>
 type RoleRow = Selectable<DB['roles']>
 type PermissionRow = Selectable<DB['permissions']>
 type AppSettingRow = Selectable<DB['app_settings']>
+/** Every api_keys column but the hash. */
+export type ApiKeyRow = Omit<Selectable<DB['api_keys']>, 'key_hash'>
 
 export type User = ReturnType<typeof toUser>
 export type Notification = ReturnType<typeof toNotification>
 export type Role = ReturnType<typeof toRole> & { permissions?: Permission[] }
 export type Permission = ReturnType<typeof toPermission>
 export type AppSetting = ReturnType<typeof toAppSetting>
+export type ApiKey = ReturnType<typeof toApiKey>
 
 /** users row → GraphQL User; hashed_password is left behind on purpose. */
 export function toUser(row: Omit<UserRow, 'hashed_password'>) {
@@ -78,5 +81,23 @@ export function toAppSetting(row: AppSettingRow) {
     updatedById: row.updated_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  }
+}
+
+/** api_keys row → GraphQL ApiKey; the key's hash is never read out of the database for this. */
+export function toApiKey(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    keyPrefix: row.key_prefix,
+    scopes: row.scopes,
+    allowedOperations: row.allowed_operations,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    isActive: row.is_active,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    createdAt: row.created_at,
   }
 }

@@ -1,5 +1,4 @@
 import type { DB } from '@pm/db/types/core'
-import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type CoreDb = Kysely<DB>
@@ -118,4 +117,56 @@ export function appSettingsList(db: CoreDb, category?: string | null) {
   let query = db.selectFrom('app_settings').selectAll().orderBy('app_settings.key')
   if (category != null) query = query.where('app_settings.category', '=', category)
   return query.execute()
+}
+
+/** Every api_keys column but the hash. */
+export const API_KEY_COLUMNS = [
+  'api_keys.id',
+  'api_keys.user_id',
+  'api_keys.name',
+  'api_keys.key_prefix',
+  'api_keys.scopes',
+  'api_keys.allowed_operations',
+  'api_keys.rate_limit_per_minute',
+  'api_keys.is_active',
+  'api_keys.last_used_at',
+  'api_keys.expires_at',
+  'api_keys.revoked_at',
+  'api_keys.created_at',
+] as const
+
+/** A user's keys, newest first (idx_api_keys_user_id); revoked and expired ones only when asked. */
+export function apiKeysOfUser(db: CoreDb, userId: string, includeInactive: boolean) {
+  let query = db.selectFrom('api_keys').select(API_KEY_COLUMNS).where('api_keys.user_id', '=', userId)
+  if (!includeInactive) {
+    query = query
+      .where('api_keys.revoked_at', 'is', null)
+      .where('api_keys.is_active', '=', true)
+      .where((eb) =>
+        eb.or([
+          eb('api_keys.expires_at', 'is', null),
+          eb('api_keys.expires_at', '>', sql<Date>`localtimestamp`),
+        ]),
+      )
+  }
+  return query.orderBy('api_keys.created_at', 'desc').orderBy('api_keys.id', 'desc').execute()
+}
+
+/** The key with this hash and its owner's state (one statement; the gateway asks on every keyed request). */
+export function apiKeyByHash(db: CoreDb, keyHash: string) {
+  return db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .select([...API_KEY_COLUMNS, 'users.is_active as owner_active'])
+    .where('api_keys.key_hash', '=', keyHash)
+    .executeTakeFirst()
+}
+
+/** Module switches stored in app_settings (category modules, idx_app_settings_category). */
+export function moduleSettings(db: CoreDb) {
+  return db
+    .selectFrom('app_settings')
+    .select(['app_settings.key', 'app_settings.value'])
+    .where('app_settings.category', '=', 'modules')
+    .execute()
 }

@@ -1,6 +1,8 @@
 import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
+import { apiKeyMutations } from './mutations/api-keys'
+import { authMutations } from './mutations/auth'
 import { roleMutations } from './mutations/roles'
 import { settingMutations } from './mutations/settings'
 import { userMutations } from './mutations/users'
@@ -17,6 +19,8 @@ interface CreateNotificationInput {
 const MAX_MESSAGE = 10_000
 
 export const Mutation = {
+  ...authMutations,
+  ...apiKeyMutations,
   ...userMutations,
   ...roleMutations,
   ...settingMutations,

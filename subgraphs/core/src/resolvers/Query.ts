@@ -10,10 +10,12 @@ import {
   type UserFilter,
   usersQuery,
 } from '../db/queries'
+import { authQueries } from './auth'
 
 const USER_ORDER_COLUMNS = { CREATED_AT: 'users.created_at', EMAIL: 'users.email' }
 
 export const Query = {
+  ...authQueries,
   user: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.userById.load(id),
   // Emails are stored lower-cased (see normalizeEmail).
   userByEmail: (_: unknown, { email }: { email: string }, ctx: Context) =>

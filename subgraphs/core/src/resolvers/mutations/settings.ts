@@ -1,6 +1,6 @@
 import type { DB } from '@pm/db/types/core'
 import { badUserInput, checkString, inTransaction, MASK, notFound, recordAudit } from '@pm/service-kit'
-import type { Selectable } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import type { Context } from '../../context'
 import { toAppSetting } from '../../db/mappers'
 import { MODULE_CATEGORY } from '../../modules'
@@ -71,7 +71,10 @@ export const settingMutations = {
           category,
           description: description ?? null,
           is_secret: isSecret ?? false,
-          updated_by: ctx.caller.userId,
+          // A caller whose user row is gone (deleted while their token lives on) leaves no FK to break.
+          updated_by: ctx.caller.userId
+            ? sql<string | null>`(SELECT id FROM users WHERE id = ${ctx.caller.userId})`
+            : null,
         })
         .onConflict((oc) =>
           oc

@@ -11,6 +11,8 @@ import {
   verifyPassword,
 } from '@pm/service-kit'
 import type { Transaction, Updateable } from 'kysely'
+import { assertMayGrant } from '../../auth/permissions'
+import { revokeUserSessions } from '../../auth/sessions'
 import type { Context } from '../../context'
 import { toUser } from '../../db/mappers'
 import { USER_COLUMNS } from '../../db/queries'
@@ -107,6 +109,8 @@ function setActive(id: string, active: boolean, ctx: Context) {
   return inTransaction(ctx, async (trx) => {
     const before = await lockUser(trx, id)
     if ((before.is_active ?? true) === active) return toUser(before)
+    // A disabled user's sessions end now (refresh would refuse them anyway; this also frees the rows).
+    if (!active) await revokeUserSessions(trx, id)
     const row = await trx
       .updateTable('users')
       .set({ is_active: active })
@@ -142,6 +146,8 @@ async function storePassword(
       .returning(USER_COLUMNS)
       .executeTakeFirst()
     if (!row) throw conflict('id', 'the password was changed meanwhile; try again')
+    // An administrator's reset usually answers a leak: whoever holds a session must sign in again.
+    if (action === 'password_reset') await revokeUserSessions(trx, id)
     await recordAudit(trx, {
       action,
       entityType: 'user',
@@ -166,6 +172,12 @@ async function storedHash(ctx: Context, id: string): Promise<string> {
 
 export const userMutations = {
   createUser: async (_: unknown, { input }: { input: CreateUserInput }, ctx: Context) => {
+    assertMayGrant(ctx.caller, {
+      ...(input.isSuperuser ? { isSuperuser: true } : {}),
+      ...(input.isAdmin ? { isAdmin: true } : {}),
+      ...(input.role != null ? { role: input.role } : {}),
+      ...(input.permissions != null ? { permissions: input.permissions } : {}),
+    })
     const email = normalizeEmail('input.email', input.email)
     const password = checkPassword('input.password', input.password)
     const profile = withoutUndefined(profileValues(input))
@@ -208,6 +220,12 @@ export const userMutations = {
 
   updateUser: (_: unknown, { id, input }: { id: string; input: UpdateUserInput }, ctx: Context) => {
     requireSomeField('input', input)
+    assertMayGrant(ctx.caller, {
+      isSuperuser: input.isSuperuser,
+      isAdmin: input.isAdmin,
+      role: input.role,
+      permissions: input.permissions,
+    })
     const email =
       input.email === undefined
         ? undefined

@@ -1,0 +1,382 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server'
+import { ErrorCode, type Logger, SERVICE, signCaller } from '@pm/service-kit'
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql'
+
+/**
+ * The modules gate (seed 002). Core owns each module's state (its public `modules` query: app_settings
+ * `module.<id>` first, then core's MODULE_<ID>_ENABLED, then on); the gateway asks core for it (cached at
+ * most 5 s, so a switch applies within seconds, no restart) and refuses, before any subgraph is called,
+ * an operation that touches a disabled module's part of the graph: 403 MODULE_DISABLED naming the module.
+ *
+ * What each module gates, as schema coordinates of the public (API) schema:
+ * - types: any field of the type, any field returning it, any fragment on it;
+ * - fields: `Type.field`, the field itself (root fields, and fields a module adds to another's entity).
+ * `modules` itself is never gated. Every coordinate is checked against the schema by the tests.
+ */
+
+export const MODULE_IDS = [
+  'suppliers',
+  'imports',
+  'icecat',
+  'odoo_sync',
+  'prestashop',
+  'amazon',
+  'code2asin',
+  'ean_lookup',
+  'ai_services',
+  'ai_enrichment',
+  'exports',
+  'file_explorer',
+  'brand_manager',
+  'category_manager',
+  'completeness',
+  'search_engine',
+  'price_monitor',
+] as const
+export type ModuleId = (typeof MODULE_IDS)[number]
+
+export interface ModuleGate {
+  types: readonly string[]
+  fields: readonly string[]
+}
+
+const NOTHING: ModuleGate = { types: [], fields: [] }
+
+export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
+  // Suppliers and everything reached through them (Product.supplier, ImportJob.supplier, …).
+  suppliers: {
+    types: ['Supplier', 'SupplierConnection', 'SupplierEdge', 'SupplierDetails'],
+    fields: [
+      'Query.supplier',
+      'Query.supplierByCode',
+      'Query.suppliers',
+      'Mutation.createSupplier',
+      'Mutation.updateSupplier',
+      'Mutation.deactivateSupplier',
+      'Product.supplier',
+      'ProductPrice.supplier',
+    ],
+  },
+  imports: {
+    types: [
+      'ImportJob',
+      'ImportJobConnection',
+      'ImportJobEdge',
+      'ImportConfig',
+      'ImportConfigConnection',
+      'ImportConfigEdge',
+      'ImportSchedule',
+      'ImportScheduleConnection',
+      'ImportScheduleEdge',
+      'MappingTemplate',
+      'MappingTemplateConnection',
+      'MappingTemplateEdge',
+      'ImportLog',
+      'ImportLogConnection',
+      'ImportLogEdge',
+      'ImportError',
+      'ImportErrorConnection',
+      'ImportErrorEdge',
+      'ImportFile',
+      'ImportStatistics',
+      'ImportMetric',
+      'AppendImportLogsPayload',
+      'AppendImportErrorsPayload',
+      'RecordImportMetricsPayload',
+    ],
+    fields: [
+      'Supplier.importJobs',
+      'Supplier.importConfigs',
+      'Query.importJob',
+      'Query.importJobs',
+      'Query.importConfig',
+      'Query.importConfigs',
+      'Query.importSchedules',
+      'Query.mappingTemplates',
+      'Query.importMetrics',
+      'Mutation.createImportConfig',
+      'Mutation.updateImportConfig',
+      'Mutation.deactivateImportConfig',
+      'Mutation.createMappingTemplate',
+      'Mutation.updateMappingTemplate',
+      'Mutation.deleteMappingTemplate',
+      'Mutation.createImportSchedule',
+      'Mutation.updateImportSchedule',
+      'Mutation.deactivateImportSchedule',
+      'Mutation.createImportJob',
+      'Mutation.setImportJobStatus',
+      'Mutation.recordImportProgress',
+      'Mutation.appendImportLogs',
+      'Mutation.appendImportErrors',
+      'Mutation.recordImportMetrics',
+    ],
+  },
+  code2asin: {
+    types: [
+      'Code2AsinJob',
+      'Code2AsinJobConnection',
+      'Code2AsinJobEdge',
+      'Code2AsinResult',
+      'Code2AsinResultConnection',
+      'Code2AsinResultEdge',
+      'Code2AsinResultRejection',
+      'RecordAsinResultsPayload',
+    ],
+    fields: [
+      'Product.asinMatches',
+      'Product.bestAsinMatch',
+      'Query.code2asinJob',
+      'Query.code2asinJobs',
+      'Query.code2asinResultsByAsin',
+      'Mutation.createCode2AsinJob',
+      'Mutation.recordAsinResults',
+      'Mutation.verifyAsinMatch',
+      'Mutation.cancelCode2AsinJob',
+    ],
+  },
+  ean_lookup: {
+    types: ['EanResolution'],
+    fields: ['Query.productByEan', 'Query.eanResolutions', 'Product.eanResolutions'],
+  },
+  ai_services: {
+    types: ['AiUsageLog', 'AiUsageLogConnection', 'AiUsageLogEdge', 'AiUsageSummary'],
+    fields: ['Query.aiUsageLogs', 'Query.aiUsageSummary'],
+  },
+  exports: {
+    types: [
+      'ExportPlatform',
+      'ExportJob',
+      'ExportJobConnection',
+      'ExportJobEdge',
+      'ExportJobItem',
+      'ExportJobItemConnection',
+      'ExportJobItemEdge',
+      'CreateExportJobPayload',
+    ],
+    fields: [
+      'Product.exportItems',
+      'Query.exportPlatform',
+      'Query.exportPlatforms',
+      'Query.exportJob',
+      'Query.exportJobs',
+      'Mutation.createExportPlatform',
+      'Mutation.updateExportPlatform',
+      'Mutation.deactivateExportPlatform',
+      'Mutation.createExportJob',
+      'Mutation.setExportJobStatus',
+      'Mutation.recordExportItemResult',
+    ],
+  },
+  // Brands and categories are read everywhere (product pages); the managers are the writes.
+  brand_manager: { types: [], fields: ['Mutation.createBrand', 'Mutation.updateBrand'] },
+  category_manager: {
+    types: [],
+    fields: ['Mutation.createCategory', 'Mutation.updateCategory', 'Mutation.moveCategory'],
+  },
+  price_monitor: {
+    types: ['PriceHistoryEntry', 'PriceHistoryConnection', 'PriceHistoryEdge'],
+    fields: ['Product.priceHistory'],
+  },
+  // Nothing of these is in this graph (external integrations, UI features or workers outside it): they gate
+  // nothing here, and their switch still shows in `modules` for the front end.
+  // icecat (Icecat enrichment), odoo_sync (Odoo ERP), prestashop (PrestaShop sync), amazon (Amazon
+  // marketplace integration; ASIN matching is code2asin), ai_enrichment (AI content generation; its usage
+  // accounting is ai_services), file_explorer (storage browser; product media are catalog data),
+  // completeness (catalogue completeness scoring), search_engine (search service).
+  icecat: NOTHING,
+  odoo_sync: NOTHING,
+  prestashop: NOTHING,
+  amazon: NOTHING,
+  ai_enrichment: NOTHING,
+  file_explorer: NOTHING,
+  completeness: NOTHING,
+  search_engine: NOTHING,
+}
+
+/** Coordinate ("Type" or "Type.field") → the modules gating it. */
+export function gateIndex(gates: Readonly<Record<ModuleId, ModuleGate>>): Map<string, ModuleId[]> {
+  const index = new Map<string, ModuleId[]>()
+  const add = (coordinate: string, id: ModuleId) =>
+    index.set(coordinate, [...(index.get(coordinate) ?? []), id])
+  for (const id of MODULE_IDS) {
+    for (const type of gates[id].types) add(type, id)
+    for (const field of gates[id].fields) add(field, id)
+  }
+  return index
+}
+
+const DEFAULT_INDEX = gateIndex(MODULE_GATES)
+
+interface FieldsOf {
+  getFields?: () => Record<string, { type: unknown }>
+}
+
+/**
+ * The modules an operation touches: every field (Parent.field, its parent type and its return type) and
+ * every fragment's type condition, fragments expanded once. Type names from the schema's plain accessors,
+ * not instanceof helpers (TypeInfo): Apollo's graphql copy may differ from ours (see limits.ts).
+ */
+export function touchedModules(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  index: Map<string, ModuleId[]> = DEFAULT_INDEX,
+): Set<ModuleId> {
+  const touched = new Set<ModuleId>()
+  const mark = (coordinate: string) => {
+    for (const id of index.get(coordinate) ?? []) touched.add(id)
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>()
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition)
+  const seen = new Set<string>()
+
+  const walk = (set: SelectionSetNode, parent: string) => {
+    const type = schema.getType(parent) as FieldsOf | undefined
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value
+        if (name.startsWith('__')) continue
+        mark(parent)
+        mark(`${parent}.${name}`)
+        const field = type?.getFields?.()[name]
+        if (!field) continue
+        const returned = String(field.type).replace(/[[\]!]/g, '')
+        mark(returned)
+        if (selection.selectionSet) walk(selection.selectionSet, returned)
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition?.name.value ?? parent
+        mark(condition)
+        walk(selection.selectionSet, condition)
+      } else {
+        const name = selection.name.value
+        const definition = fragments.get(name)
+        if (!definition || seen.has(name)) continue
+        seen.add(name)
+        mark(definition.typeCondition.name.value)
+        walk(definition.selectionSet, definition.typeCondition.name.value)
+      }
+    }
+  }
+  const root = schema.getRootType(operation.operation)
+  if (root) walk(operation.selectionSet, root.name)
+  return touched
+}
+
+export interface ModuleStatus {
+  id: string
+  enabled: boolean
+}
+
+/** How long the gateway reuses core's answer: a switch applies within this. */
+export const MODULE_STATE_TTL_MS = 5_000
+
+export interface ModuleStatesOptions {
+  /** The core subgraph's /graphql URL. */
+  coreUrl: string
+  signingSecret: string
+  logger: Logger
+  ttlMs?: number
+  timeoutMs?: number
+  fetch?: typeof fetch
+}
+
+/**
+ * The disabled modules as core last said, at most ttlMs (≤ 5 s) old; one question to core at a time.
+ * Core unreachable (or without its `modules` query yet): the last known state stays, and with none known
+ * every module counts as enabled, the seed's default; the gate is a feature switch, not an access control.
+ */
+export class ModuleStates {
+  private readonly options: ModuleStatesOptions
+  private readonly ttlMs: number
+  private disabledIds = new Set<string>()
+  private fetchedAt = Number.NEGATIVE_INFINITY
+  private pending: Promise<void> | undefined
+  private lastWarning = 0
+
+  constructor(options: ModuleStatesOptions) {
+    this.options = options
+    this.ttlMs = Math.min(options.ttlMs ?? MODULE_STATE_TTL_MS, MODULE_STATE_TTL_MS)
+  }
+
+  async disabled(): Promise<ReadonlySet<string>> {
+    if (Date.now() - this.fetchedAt >= this.ttlMs) {
+      this.pending ??= this.refresh().finally(() => {
+        this.pending = undefined
+      })
+      await this.pending
+    }
+    return this.disabledIds
+  }
+
+  private async refresh() {
+    try {
+      const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signCaller(SERVICE, this.options.signingSecret) },
+        body: JSON.stringify({ query: '{ modules { id enabled } }' }),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 2_000),
+      })
+      const body = (await response.json().catch(() => ({}))) as {
+        data?: { modules?: ModuleStatus[] }
+        errors?: { message: string }[]
+      }
+      const modules = body.data?.modules
+      if (!Array.isArray(modules)) {
+        throw new Error(`core answered ${response.status}: ${body.errors?.[0]?.message ?? 'no modules'}`)
+      }
+      this.disabledIds = new Set(modules.filter((m) => m.enabled === false).map((m) => m.id))
+    } catch (error) {
+      const now = Date.now()
+      if (now - this.lastWarning >= 60_000) {
+        this.lastWarning = now
+        this.options.logger.warn('module states unavailable from core; keeping the last known', {
+          error: (error as Error)?.message ?? String(error),
+        })
+      }
+    } finally {
+      // Failures wait a period too: a core that is down is not asked on every request.
+      this.fetchedAt = Date.now()
+    }
+  }
+}
+
+export function moduleDisabledError(id: string): GraphQLError {
+  return new GraphQLError(
+    `The ${id} module is disabled: this operation uses its part of the graph (an administrator can enable it with setAppSetting key "module.${id}")`,
+    { extensions: { code: ErrorCode.MODULE_DISABLED, module: id, http: { status: 403 } } },
+  )
+}
+
+/** Refuses an operation touching a disabled module before planning; asks core only when one is touched. */
+export function modulesGatePlugin<C extends BaseContext>(states: ModuleStates): ApolloServerPlugin<C> {
+  // Operations repeat: what a document touches is computed once per document and operation name.
+  const memo = new Map<string, Set<ModuleId>>()
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, queryHash, operationName }) {
+          if (!operation) return
+          const key = `${queryHash}:${operationName ?? ''}`
+          let touched = memo.get(key)
+          if (!touched) {
+            touched = touchedModules(schema, document, operation)
+            if (memo.size >= 1_000) memo.delete(memo.keys().next().value!)
+            memo.set(key, touched)
+          }
+          if (touched.size === 0) return
+          const disabled = await states.disabled()
+          for (const id of touched) if (disabled.has(id)) throw moduleDisabledError(id)
+        },
+      }
+    },
+  }
+}

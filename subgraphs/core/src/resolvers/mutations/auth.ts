@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto'
+import {
+  badUserInput,
+  ErrorCode,
+  hashPassword,
+  inTransaction,
+  recordAudit,
+  userError,
+  verifyPassword,
+} from '@pm/service-kit'
+import { sql } from 'kysely'
+import { permissionsOfUser } from '../../auth/permissions'
+import { issueSession, lockRefreshToken, revokeFamily, revokeUserSessions } from '../../auth/sessions'
+import { markAttemptSucceeded, openLoginAttempt, pruneAuthTables } from '../../auth/throttle'
+import type { Context } from '../../context'
+import { toUser } from '../../db/mappers'
+import { USER_COLUMNS } from '../../db/queries'
+import { coreEnvironment } from '../../environment'
+import { normalizeEmail } from '../../validation'
+
+/** Longer passwords are refused before hashing (scrypt's cost grows with the input); the policy allows 128. */
+export const MAX_LOGIN_PASSWORD = 1_024
+
+export const WRONG_CREDENTIALS = 'email or password is wrong'
+export const ACCOUNT_DISABLED = 'this account is disabled; ask an administrator to reactivate it'
+const INVALID_REFRESH = 'the refresh token is not valid; sign in again'
+
+const unauthenticated = (message: string, extensions?: Record<string, unknown>) =>
+  userError(ErrorCode.UNAUTHENTICATED, message, extensions)
+
+let dummyHash: Promise<string> | undefined
+
+/**
+ * A hash to check unknown emails against, so they take as long as a wrong password (same scrypt cost).
+ * Made once per process; module.onStart warms it up.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(24).toString('base64url'))
+  return dummyHash
+}
+
+async function userPayload(ctx: Context, userId: string) {
+  const row = await ctx.db
+    .selectFrom('users')
+    .select(USER_COLUMNS)
+    .where('id', '=', userId)
+    .executeTakeFirst()
+  return row ? toUser(row) : null
+}
+
+export const authMutations = {
+  /**
+   * Sign-in. An unknown email and a wrong password give the same error after the same work (a scrypt check
+   * against a dummy hash); the disabled-account message only comes after a correct password. Throttled
+   * per email (see auth/throttle.ts).
+   */
+  login: async (_: unknown, { email, password }: { email: string; password: string }, ctx: Context) => {
+    const normalized = normalizeEmail('email', email)
+    if (password.length > MAX_LOGIN_PASSWORD) {
+      throw badUserInput(`password is longer than ${MAX_LOGIN_PASSWORD} characters`, { field: 'password' })
+    }
+    const env = coreEnvironment(ctx.env)
+    await pruneAuthTables(ctx.db)
+    const gate = await openLoginAttempt(ctx.db, normalized, null)
+    if ('retryAfterSeconds' in gate) {
+      throw unauthenticated(
+        `too many failed sign-ins for this email; try again in ${gate.retryAfterSeconds} seconds`,
+        { reason: 'TOO_MANY_ATTEMPTS', retryAfter: gate.retryAfterSeconds },
+      )
+    }
+    const user = await ctx.db
+      .selectFrom('users')
+      .select(['id', 'hashed_password', 'is_active'])
+      .where('email', '=', normalized)
+      .executeTakeFirst()
+    const matches = await verifyPassword(password, user?.hashed_password ?? (await dummyPasswordHash()))
+    if (!user || !matches || user.is_active === false) {
+      const reason = !user || !matches ? 'wrong_credentials' : 'account_disabled'
+      await inTransaction(ctx, (trx) =>
+        recordAudit(trx, {
+          action: 'login_failed',
+          entityType: 'user',
+          entityId: user?.id ?? null,
+          userId: null,
+          changes: { email: normalized, reason },
+        }),
+      )
+      throw unauthenticated(reason === 'account_disabled' ? ACCOUNT_DISABLED : WRONG_CREDENTIALS)
+    }
+    return inTransaction(ctx, async (trx) => {
+      await markAttemptSucceeded(trx, gate.attemptId)
+      const granted = await permissionsOfUser(trx, user.id)
+      const row = await trx
+        .updateTable('users')
+        .set({ last_login: sql<Date>`localtimestamp` })
+        .where('id', '=', user.id)
+        .where('is_active', 'is not', false)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst()
+      // Deactivated or deleted between the check and now.
+      if (!row || !granted) throw unauthenticated(ACCOUNT_DISABLED)
+      const session = await issueSession(trx, env, user.id, granted)
+      await recordAudit(trx, {
+        action: 'login',
+        entityType: 'user',
+        entityId: user.id,
+        userId: user.id,
+        changes: { sessionId: session.familyId },
+      })
+      return { ...session, user: toUser(row) }
+    })
+  },
+
+  /**
+   * Trades a refresh token for a new pair (rotation). A token already rotated or revoked revokes its
+   * whole session; an expired one, or one of a user since disabled, is refused.
+   */
+  refreshSession: async (_: unknown, { refreshToken }: { refreshToken: string }, ctx: Context) => {
+    const env = coreEnvironment(ctx.env)
+    const outcome = await inTransaction(ctx, async (trx) => {
+      const row = await lockRefreshToken(trx, refreshToken)
+      if (!row) return { refused: INVALID_REFRESH }
+      if (row.revoked_at) {
+        // Committed, not rolled back with the error: the refusal itself is what protects the session.
+        const revoked = await revokeFamily(trx, row.family_id)
+        if (revoked > 0) {
+          await recordAudit(trx, {
+            action: 'session_reuse',
+            entityType: 'user',
+            entityId: row.user_id,
+            userId: row.user_id,
+            changes: { sessionId: row.family_id, revokedTokens: revoked },
+          })
+        }
+        return {
+          refused: 'the refresh token was already used; its session is revoked, sign in again',
+        }
+      }
+      if (row.expires_at.getTime() <= Date.now())
+        return { refused: 'the refresh token expired; sign in again' }
+      const granted = await permissionsOfUser(trx, row.user_id)
+      if (!granted?.isActive) {
+        await revokeFamily(trx, row.family_id)
+        return { refused: ACCOUNT_DISABLED }
+      }
+      const session = await issueSession(trx, env, row.user_id, granted, row.family_id)
+      await trx
+        .updateTable('refresh_tokens')
+        .set({ revoked_at: sql<Date>`localtimestamp`, replaced_by: session.id })
+        .where('id', '=', row.id)
+        .execute()
+      return { session, userId: row.user_id }
+    })
+    if (outcome.refused !== undefined) throw unauthenticated(outcome.refused)
+    const user = await userPayload(ctx, outcome.userId)
+    if (!user) throw unauthenticated(INVALID_REFRESH)
+    return { ...outcome.session, user }
+  },
+
+  /** Ends the session the refresh token belongs to; false when it was unknown or already ended. */
+  logout: (_: unknown, { refreshToken }: { refreshToken: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const row = await lockRefreshToken(trx, refreshToken)
+      if (!row) return false
+      const revoked = await revokeFamily(trx, row.family_id)
+      if (revoked === 0) return false
+      await recordAudit(trx, {
+        action: 'logout',
+        entityType: 'user',
+        entityId: row.user_id,
+        userId: ctx.caller.userId ?? row.user_id,
+        changes: { sessionId: row.family_id },
+      })
+      return true
+    }),
+
+  /** Ends every session of the signed-in user; returns how many. Their access tokens lapse within 15 min. */
+  logoutEverywhere: (_: unknown, __: unknown, ctx: Context) => {
+    const { caller } = ctx
+    // Public in the schema only because it needs no permission: it acts on the caller's own sessions.
+    if (caller.kind !== 'user' || !caller.userId) {
+      throw unauthenticated('logoutEverywhere signs out a signed-in user; sign in first')
+    }
+    const userId = caller.userId
+    return inTransaction(ctx, async (trx) => {
+      const sessions = await revokeUserSessions(trx, userId)
+      if (sessions > 0) {
+        await recordAudit(trx, {
+          action: 'logout_everywhere',
+          entityType: 'user',
+          entityId: userId,
+          userId,
+          changes: { sessions },
+        })
+      }
+      return sessions
+    })
+  },
+}
