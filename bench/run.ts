@@ -1,69 +1,830 @@
 /**
- * Load on a running stack (`pnpm start` in another terminal): the product page query through the
- * gateway, N concurrent clients for a fixed time, over loopback only. Prints throughput and latency.
- *   BENCH_URL (http://127.0.0.1:4000/graphql)  BENCH_SECONDS (10)  BENCH_CONCURRENCY (8)
+ * `pnpm bench`: the side-by-side benchmark (issue 6). Starts PostgreSQL (configured or embedded), loads the
+ * data set once into bench_<domain>, copies the Q1/Q2 tables into bench_floor, spawns the seven subgraphs,
+ * our gateway, Hive Gateway (the peer) and the floor server as separate processes, checks that all three
+ * answer the same, counts SQL statements per operation in-process, then measures Q1–Q4 with autocannon
+ * at each concurrency, alternating targets, sampling CPU and memory per process group.
+ * Writes bench/results/<timestamp>.{json,md} and latest.md. Options: see USAGE in src/options.ts.
  */
-import { performance } from 'node:perf_hooks'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { DOMAINS, type Domain } from '@pm/db'
+import { SIGNING_SECRET_ENV, TOKEN_SECRET_ENV } from '@pm/service-kit'
+import pg from 'pg'
+import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from './queries'
+import { firstDifference } from './src/compare'
+import { type DomainUrls, prepareDataSet, REPO_ROOT, startBenchServer, withClient } from './src/data'
+import { prepareFloorDatabase } from './src/floor-data'
+import { benchAccessToken, benchSecrets } from './src/identity'
+import { type Measurement, runLoad } from './src/load'
+import {
+  type BenchOptions,
+  parseOptions,
+  type ScenarioId,
+  type TargetId,
+  USAGE,
+  UsageError,
+} from './src/options'
+import { pickParams, type ScenarioParams } from './src/params'
+import { topSelfTime } from './src/profile'
+import {
+  type BenchReport,
+  checkTargets,
+  markdownTable,
+  type RunResult,
+  SCENARIO_TITLES,
+  type StatementCount,
+  statementTable,
+  targetsTable,
+} from './src/report'
+import {
+  describeFailure,
+  exited,
+  freePort,
+  type GroupUsage,
+  machineCpuSeconds,
+  type ProcSample,
+  type Service,
+  sampleMany,
+  startService,
+  stopService,
+  usageBetween,
+  waitReady,
+} from './src/services'
+import {
+  planUpserts,
+  Q4_BULK_UPSERT,
+  UPSERT_FIRST_UPDATE,
+  type UpsertPlan,
+  upsertUnavailable,
+} from './src/upsert'
 
-const url = new URL(process.env.BENCH_URL ?? 'http://127.0.0.1:4000/graphql')
-if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-  console.error('BENCH_URL must point at this machine (loopback)')
-  process.exit(2)
+const RESULTS_DIR = path.join(REPO_ROOT, 'bench/results')
+const PAGE_SIZE = 50
+const began = performance.now()
+const log = (message: string) =>
+  console.log(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${message}`)
+
+/** Which targets measure which scenario: the floor only has Q1 and Q2; Q4 is ours alone. */
+const APPLIES: Record<ScenarioId, readonly TargetId[]> = {
+  q1: ['ours', 'floor', 'peer'],
+  q2: ['ours', 'floor', 'peer'],
+  q3: ['ours', 'peer'],
+  q4: ['ours'],
 }
-const seconds = Math.min(Number(process.env.BENCH_SECONDS ?? 10), 120)
-const concurrency = Math.min(Number(process.env.BENCH_CONCURRENCY ?? 8), 64)
 
-const PRODUCT_PAGE = `query ProductPage($supplierId: UUID!, $first: Int!) {
-  products(first: $first, filter: { supplierId: $supplierId }) {
-    totalCount
-    edges { node {
-      id title supplier { code }
-      prices { priceType price currency }
-      stocks { quantity availableQuantity }
-      primaryImage { id thumbnails { sizeName width } }
-      media { id thumbnails { sizeName } }
-      bestAsinMatch { asin matchConfidence }
-      metrics { date viewCount revenue }
-    } }
-  }
-}`
+type ReadScenario = 'q1' | 'q2' | 'q3'
+const DOCUMENTS: Record<ReadScenario, string> = {
+  q1: Q1_PRODUCT_PAGE,
+  q2: Q2_PRODUCT_DETAIL,
+  q3: Q3_IMPORT_DASHBOARD,
+}
 
-async function post(query: string, variables: Record<string, unknown>) {
+function variablesFor(scenario: ReadScenario, params: ScenarioParams): Record<string, unknown>[] {
+  if (scenario === 'q1') return params.supplierIds.map((supplierId) => ({ supplierId, first: PAGE_SIZE }))
+  if (scenario === 'q2') return params.eans.map((ean) => ({ ean, ...params.metricsRange }))
+  return params.statuses.map((status) => ({ status, first: PAGE_SIZE }))
+}
+
+interface Stack {
+  /** Sent with every request: the bench user's bearer token (the floor ignores it). */
+  headers: Record<string, string>
+  subgraphs: Service[]
+  gateway: Service
+  peer?: Service
+  floor?: Service
+}
+
+function frontOf(stack: Stack, target: TargetId): Service {
+  const service = target === 'ours' ? stack.gateway : target === 'peer' ? stack.peer : stack.floor
+  if (!service) throw new Error(`no ${target} service running`)
+  return service
+}
+
+function urlFor(stack: Stack, target: TargetId, scenario: ScenarioId): string {
+  const base = `http://127.0.0.1:${frontOf(stack, target).port}`
+  return target === 'floor' ? `${base}/${scenario}` : `${base}/graphql`
+}
+
+function bodyFor(target: TargetId, scenario: ScenarioId, variables: Record<string, unknown>): string {
+  return target === 'floor'
+    ? JSON.stringify({ variables })
+    : JSON.stringify({ query: DOCUMENTS[scenario as ReadScenario], variables })
+}
+
+async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ data?: unknown; errors?: { message: string }[] }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
   })
-  const body = (await response.json()) as { data?: any; errors?: unknown[] }
-  if (body.errors?.length) throw new Error(JSON.stringify(body.errors[0]))
-  return body.data
+  return (await response.json()) as { data?: unknown; errors?: { message: string }[] }
 }
 
-const suppliers = await post('{ suppliers(first: 100) { edges { node { id } } } }', {})
-const supplierIds: string[] = suppliers.suppliers.edges.map((e: { node: { id: string } }) => e.node.id)
-if (supplierIds.length === 0) throw new Error('no suppliers: start the stack with its demo data first')
+/** PostgreSQL backends serving the bench databases; empty when the server runs elsewhere. */
+async function backendPids(admin: pg.Client | undefined, prefix: string): Promise<number[]> {
+  if (!admin) return []
+  const { rows } = await admin.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname LIKE $1 AND pid <> pg_backend_pid()`,
+    [`${prefix}\\_%`],
+  )
+  return rows.map((r) => r.pid)
+}
 
-const latencies: number[] = []
-let errors = 0
-const deadline = performance.now() + seconds * 1000
-await Promise.all(
-  Array.from({ length: concurrency }, async (_, worker) => {
-    for (let i = worker; performance.now() < deadline; i += concurrency) {
-      const started = performance.now()
-      try {
-        await post(PRODUCT_PAGE, { supplierId: supplierIds[i % supplierIds.length], first: 20 })
-        latencies.push(performance.now() - started)
-      } catch {
-        errors++
+function machineInfo(
+  pgVersion: string,
+  server: string,
+  loadAtStart: number,
+): Record<string, string | number> {
+  const cpus = os.cpus()
+  let commit = 'unknown'
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim()
+    if (dirty) commit += ' (with uncommitted changes)'
+  } catch {}
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    postgres: pgVersion,
+    databaseServer: server,
+    commit,
+    loadAverageAtStart: loadAtStart.toFixed(2),
+  }
+}
+
+function commandLine(): string {
+  const env = ['DATABASE_URL', 'TEST_DATABASE_URL', 'BENCH_PG_PORT']
+    .filter((name) => process.env[name])
+    .map((name) => `${name}=${process.env[name]!.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@')}`)
+  return [...env, 'pnpm bench', ...process.argv.slice(2)].join(' ')
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[:]/g, '-').replace(/\..*$/, 'Z')
+}
+
+async function main(options: BenchOptions): Promise<number> {
+  const startedAt = new Date()
+  const cleanups: (() => Promise<void>)[] = []
+  let stopping = false
+  const cleanup = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => {})
+  }
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    interrupted = true
+    log(`${signal}: stopping everything…`)
+    cleanup().finally(() => process.exit(130))
+  }
+  process.on('SIGINT', interrupt)
+  process.on('SIGTERM', interrupt)
+
+  try {
+    const server = await startBenchServer(log)
+    cleanups.push(() => server.stop())
+    const machineAtStart = os.loadavg()[0]!
+    const pgVersion = await withClient(
+      server.url,
+      async (c) => (await c.query('SHOW server_version')).rows[0].server_version,
+    )
+    const serverHost = new URL(server.url).hostname
+    const localServer = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(serverHost)
+    log(`PostgreSQL ${pgVersion} (${server.description})`)
+
+    const data = await prepareDataSet(
+      server.url,
+      options.prefix,
+      options.products,
+      options.seed,
+      log,
+      options.reload,
+    )
+    const skipped: string[] = []
+    let upsertPlan: UpsertPlan | undefined
+    if (options.scenarios.includes('q4')) {
+      const why = upsertUnavailable()
+      if (why) {
+        skipped.push(`Q4 skipped: ${why}`)
+        log(`Q4 skipped: ${why}`)
+      } else {
+        upsertPlan = await planUpserts(data.urls)
       }
     }
-  }),
-)
-latencies.sort((a, b) => a - b)
-const at = (q: number) =>
-  latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1)
-console.log(
-  `product page (20 products, 7 subgraphs) via ${url.href}: ${latencies.length} requests in ${seconds} s, ` +
-    `${(latencies.length / seconds).toFixed(1)} req/s, concurrency ${concurrency}, errors ${errors}\n` +
-    `latency ms: p50 ${at(0.5)}  p95 ${at(0.95)}  p99 ${at(0.99)}  max ${at(1)}`,
-)
+    const needed = new Set(
+      options.scenarios.flatMap((s) => APPLIES[s]).filter((t) => options.targets.includes(t)),
+    )
+    const withFloor = needed.has('floor') && options.scenarios.some((s) => s === 'q1' || s === 'q2')
+
+    const secrets = benchSecrets()
+    // Also for the services loaded in this process to count statements (they read them from the environment).
+    Object.assign(process.env, secrets)
+    const token = await benchAccessToken(data.urls, secrets[TOKEN_SECRET_ENV])
+    const stack = await startStack(options, data.urls, secrets, needed.has('peer'), withFloor)
+    stack.headers = { authorization: `Bearer ${token}` }
+    cleanups.push(() => stopStack(stack))
+    const floorUrl = withFloor ? await prepareFloorDatabase(server.url, options.prefix, data, log) : undefined
+    if (stack.floor && floorUrl) {
+      // The floor server starts once its database is there (its own process, not started with the rest).
+      stack.floor = startFloor(stack.floor.port, floorUrl)
+    }
+    const params = await pickParams(data.urls)
+    log(
+      `parameters: ${params.supplierIds.length} suppliers, ${params.eans.length} EANs, statuses ${params.statuses.join(', ')}, metrics ${params.metricsRange.from}…${params.metricsRange.to}`,
+    )
+
+    const statementCounts = await countStatements(
+      options,
+      data.urls,
+      params,
+      upsertPlan,
+      secrets,
+      stack.headers,
+    )
+    const all = [
+      ...stack.subgraphs,
+      stack.gateway,
+      ...(stack.peer ? [stack.peer] : []),
+      ...(stack.floor ? [stack.floor] : []),
+    ]
+    const readyStarted = performance.now()
+    await Promise.all(all.map((s) => waitReady(s, 180_000)))
+    log(
+      `services ready (${all.length} processes, waited ${Math.round(performance.now() - readyStarted)} ms more)`,
+    )
+
+    const answerChecks = await checkAnswers(options, stack, params)
+    // Our own connection for pg_stat_activity, when the server's processes are on this machine (/proc).
+    const admin = localServer ? new pg.Client({ connectionString: server.url }) : undefined
+    if (admin) {
+      await admin.connect()
+      cleanups.push(() => admin.end())
+    }
+
+    const runs: RunResult[] = []
+    const readScenarios = options.scenarios.filter((s): s is ReadScenario => s !== 'q4')
+    for (const scenario of readScenarios) {
+      const variables = variablesFor(scenario, params)
+      for (const concurrency of options.concurrency) {
+        for (const target of APPLIES[scenario].filter((t) => options.targets.includes(t))) {
+          const bodies = variables.map((v) => bodyFor(target, scenario, v))
+          const count = statementCounts.find(
+            (c) =>
+              c.scenario === scenario && c.target === target && (c.items === null || c.items === PAGE_SIZE),
+          )
+          const run = await measure(options, stack, admin, {
+            scenario,
+            target,
+            concurrency,
+            url: urlFor(stack, target, scenario),
+            bodies,
+            statementsPerOp: target === 'floor' ? 1 : (count?.statements ?? null),
+            fetchesPerOp: target === 'floor' ? 0 : (count?.fetches ?? null),
+          })
+          runs.push(run)
+        }
+      }
+    }
+    if (upsertPlan && options.targets.includes('ours')) {
+      const count = statementCounts.find((c) => c.scenario === 'q4')
+      // Every row set exists before measuring; from here on each call updates 1,000 products (smoke: no matter).
+      for (let n = 1; n < (options.smoke ? 0 : UPSERT_FIRST_UPDATE); n++) {
+        const answer = await post(urlFor(stack, 'ours', 'q4'), upsertPlan.bodies[n]!, stack.headers)
+        if (answer.errors?.length) throw new Error(`Q4 preparation failed: ${answer.errors[0]!.message}`)
+      }
+      const cursor = { next: UPSERT_FIRST_UPDATE + 1 }
+      runs.push(
+        await measure(options, stack, admin, {
+          scenario: 'q4',
+          target: 'ours',
+          concurrency: 1,
+          url: urlFor(stack, 'ours', 'q4'),
+          bodies: upsertPlan.bodies,
+          cursor,
+          check: (body) => (/"failed":0\b/.test(body) ? undefined : `rows failed: ${body.slice(0, 300)}`),
+          statementsPerOp: count?.statements ?? null,
+          fetchesPerOp: count?.fetches ?? null,
+        }),
+      )
+    }
+
+    const profileSummary =
+      options.profile && options.scenarios.includes('q1') && options.targets.includes('ours')
+        ? await profileQ1(options, stack, params, startedAt)
+        : undefined
+
+    const finishedAt = new Date()
+    const machine = machineInfo(pgVersion, server.description, machineAtStart)
+    const targets = checkTargets(
+      runs,
+      statementCounts,
+      options.concurrency,
+      options.products,
+      data.loadSeconds,
+    )
+    const report: BenchReport = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      command: commandLine(),
+      machine: { ...machine, loadAverageAtEnd: os.loadavg()[0]!.toFixed(2) },
+      options: { ...options },
+      dataSet: {
+        products: data.products,
+        seed: data.seed,
+        generator: data.generator,
+        reused: data.reused,
+        loadSeconds: data.loadSeconds,
+        databases: `${options.prefix}_<domain>, ${options.prefix}_floor`,
+      },
+      parameters: {
+        suppliers: params.supplierIds.length,
+        eans: params.eans.length,
+        statuses: params.statuses,
+        metricsRange: params.metricsRange,
+        pageSize: PAGE_SIZE,
+      },
+      statementCounts,
+      answerChecks,
+      runs,
+      targets,
+      skipped,
+    }
+    const markdown = renderMarkdown(report, profileSummary)
+    writeResults(options, startedAt, report, markdown)
+    console.log(`\n${markdown}`)
+
+    const failures = [
+      ...runs
+        .filter((r) => r.measurement.errors > 0)
+        .map(
+          (r) =>
+            `${SCENARIO_TITLES[r.scenario]} ${r.target} c=${r.concurrency}: ${r.measurement.errors} errors (${r.measurement.firstError})`,
+        ),
+      ...answerChecks
+        .filter((c) => c.same < c.compared)
+        .map(
+          (c) =>
+            `${SCENARIO_TITLES[c.scenario]} ${c.target}: answers differ from ours (${c.firstDifference})`,
+        ),
+      ...statementCounts
+        .filter((c) => c.errors)
+        .map((c) => `${SCENARIO_TITLES[c.scenario]} ${c.target} statement count: ${c.errors}`),
+      ...runs
+        .filter((r) => r.measurement.requests === 0)
+        .map((r) => `${SCENARIO_TITLES[r.scenario]} ${r.target} c=${r.concurrency}: no request completed`),
+    ]
+    if (failures.length > 0) {
+      console.error(`\n[bench] FAILED:\n  ${failures.join('\n  ')}`)
+      return 1
+    }
+    log(`done in ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(1)} s`)
+    return 0
+  } finally {
+    if (!stopping) {
+      stopping = true
+      await cleanup()
+    }
+  }
+}
+
+async function startStack(
+  options: BenchOptions,
+  urls: DomainUrls,
+  secrets: Record<string, string>,
+  withPeer: boolean,
+  withFloor: boolean,
+): Promise<Stack> {
+  const ports = Object.fromEntries(
+    await Promise.all(DOMAINS.map(async (d) => [d, await freePort()])),
+  ) as Record<Domain, number>
+  const [gatewayPort, peerPort, floorPort] = [await freePort(), await freePort(), await freePort()]
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'warn',
+    // As the Dockerfile runs them (graphql-js, for one, skips its development-only checks).
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    GATEWAY_PORT: String(gatewayPort),
+    // One client sending thousands of requests a minute is the point here: the per-caller limit is off.
+    GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
+    ...secrets,
+  }
+  for (const d of DOMAINS) {
+    const upper = d.toUpperCase()
+    env[`DB_${upper}_URL`] = urls[d]
+    env[`SUBGRAPH_${upper}_PORT`] = String(ports[d])
+    env[`SUBGRAPH_${upper}_URL`] = `http://127.0.0.1:${ports[d]}/graphql`
+  }
+  const subgraphs = DOMAINS.map((d) =>
+    startService({
+      name: `subgraph ${d}`,
+      group: 'subgraphs',
+      port: ports[d],
+      script: `subgraphs/${d}/src/main.ts`,
+      ...profiling(options, d),
+      env: { ...env, ...profiling(options, d).env },
+    }),
+  )
+  const gateway = startService({
+    name: 'gateway (ours)',
+    group: 'gateway',
+    port: gatewayPort,
+    script: 'gateway/src/main.ts',
+    ...profiling(options, 'gateway'),
+    env: { ...env, ...profiling(options, 'gateway').env },
+  })
+  const peer = withPeer
+    ? startService({
+        name: 'Hive Gateway (peer)',
+        group: 'peer',
+        port: peerPort,
+        script: 'bench/peer.ts',
+        env: { ...env, PEER_PORT: String(peerPort) },
+      })
+    : undefined
+  log(
+    `started ${subgraphs.length} subgraphs, our gateway${peer ? ', Hive Gateway' : ''} (pids ${[...subgraphs, gateway, ...(peer ? [peer] : [])].map((s) => s.child.pid).join(' ')})`,
+  )
+  // Placeholder until the floor database exists: startFloor replaces it.
+  const floor = withFloor ? ({ port: floorPort } as Service) : undefined
+  return { headers: {}, subgraphs, gateway, ...(peer ? { peer } : {}), ...(floor ? { floor } : {}) }
+}
+
+function startFloor(port: number, databaseUrl: string): Service {
+  return startService({
+    name: 'floor',
+    group: 'floor',
+    port,
+    script: 'bench/floor.ts',
+    env: {
+      FLOOR_DATABASE_URL: databaseUrl,
+      FLOOR_PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+    },
+  })
+}
+
+async function stopStack(stack: Stack): Promise<void> {
+  const all = [
+    stack.gateway,
+    ...(stack.peer ? [stack.peer] : []),
+    ...(stack.floor?.child ? [stack.floor] : []),
+    ...stack.subgraphs,
+  ]
+  await Promise.all(all.map((s) => stopService(s)))
+}
+
+/** Exact statement and fetch counts per operation, in-process (see src/statements.ts). */
+async function countStatements(
+  options: BenchOptions,
+  urls: DomainUrls,
+  params: ScenarioParams,
+  upsertPlan: UpsertPlan | undefined,
+  secrets: Record<string, string>,
+  headers: Record<string, string>,
+): Promise<StatementCount[]> {
+  const started = performance.now()
+  // Imported here, not at the top: it loads every subgraph and both gateways into this process.
+  const { startCountingStack } = await import('./src/statements')
+  const counting = await startCountingStack(urls, {
+    peer: !options.smoke && options.targets.includes('peer'),
+    signingSecret: secrets[SIGNING_SECRET_ENV]!,
+    tokenSecret: secrets[TOKEN_SECRET_ENV]!,
+    headers,
+  })
+  const out: StatementCount[] = []
+  try {
+    // Smoke runs count ours only: loading Hive Gateway in this process too costs seconds CI does not need.
+    const gateways = (['ours', 'peer'] as const).filter(
+      (t) => options.targets.includes(t) && !(options.smoke && t === 'peer'),
+    )
+    for (const scenario of options.scenarios) {
+      for (const target of gateways) {
+        if (!APPLIES[scenario].includes(target)) continue
+        if (scenario === 'q4') {
+          if (!upsertPlan) continue
+          const { data: _data, ...count } = await counting.count(
+            target,
+            Q4_BULK_UPSERT,
+            upsertPlan.variables(UPSERT_FIRST_UPDATE),
+            upsertPlan.variables(0),
+            200,
+          )
+          out.push({ scenario, target, items: 1000, ...count })
+          continue
+        }
+        const sizes = scenario === 'q1' ? [5, PAGE_SIZE, 100] : [null]
+        for (const items of sizes) {
+          const variables = variablesFor(scenario, params)[0]!
+          const { data: _data, ...count } = await counting.count(
+            target,
+            DOCUMENTS[scenario],
+            items === null ? variables : { ...variables, first: items },
+          )
+          out.push({ scenario, target, items, ...count })
+        }
+      }
+    }
+  } finally {
+    await counting.stop()
+  }
+  log(`statement counts taken in-process (${Math.round(performance.now() - started)} ms)`)
+  return out
+}
+
+/** The first few parameters of each read scenario through every target: the floor and the peer must answer as ours. */
+async function checkAnswers(options: BenchOptions, stack: Stack, params: ScenarioParams) {
+  const out: BenchReport['answerChecks'] = []
+  for (const scenario of options.scenarios.filter((s): s is ReadScenario => s !== 'q4')) {
+    const sample = variablesFor(scenario, params).slice(0, options.smoke ? 2 : 5)
+    for (const target of APPLIES[scenario].filter((t) => t !== 'ours' && options.targets.includes(t))) {
+      let same = 0
+      let difference: string | undefined
+      for (const variables of sample) {
+        const ours = await post(
+          urlFor(stack, 'ours', scenario),
+          bodyFor('ours', scenario, variables),
+          stack.headers,
+        )
+        const theirs = await post(
+          urlFor(stack, target, scenario),
+          bodyFor(target, scenario, variables),
+          stack.headers,
+        )
+        const diff = ours.errors?.length
+          ? `ours answered errors: ${ours.errors.map((e) => e.message).join('; ')}`
+          : theirs.errors?.length
+            ? `${target} answered errors: ${theirs.errors.map((e) => e.message).join('; ')}`
+            : firstDifference(ours.data, theirs.data)
+        if (diff) difference ??= `${JSON.stringify(variables)} → ${diff}`
+        else same++
+      }
+      out.push({
+        scenario,
+        target,
+        compared: sample.length,
+        same,
+        ...(difference ? { firstDifference: difference } : {}),
+      })
+      log(
+        `answers ${SCENARIO_TITLES[scenario]}: ${target} ${same}/${sample.length} same as ours${difference ? ` (first difference ${difference})` : ''}`,
+      )
+    }
+  }
+  return out
+}
+
+interface RunSpec {
+  scenario: ScenarioId
+  target: TargetId
+  concurrency: number
+  url: string
+  bodies: string[]
+  statementsPerOp: number | null
+  fetchesPerOp: number | null
+  cursor?: { next: number }
+  check?: (body: string) => string | undefined
+}
+
+async function measure(
+  options: BenchOptions,
+  stack: Stack,
+  admin: pg.Client | undefined,
+  spec: RunSpec,
+): Promise<RunResult> {
+  const front = frontOf(stack, spec.target)
+  const load = {
+    url: spec.url,
+    headers: stack.headers,
+    bodies: spec.bodies,
+    connections: spec.concurrency,
+    ...(spec.cursor ? { cursor: spec.cursor } : {}),
+    ...(spec.check ? { check: spec.check } : {}),
+  }
+  if (options.warmupSeconds > 0) await runLoad({ ...load, seconds: options.warmupSeconds })
+  const frontPids = [front.child.pid!]
+  const subgraphPids = stack.subgraphs.map((s) => s.child.pid!)
+  const pgBefore = await backendPids(admin, options.prefix)
+  const before: Map<number, ProcSample> = sampleMany([...frontPids, ...subgraphPids, ...pgBefore])
+  const cpuBefore = process.cpuUsage()
+  const machineBefore = machineCpuSeconds()
+  const measurement: Measurement = await runLoad({ ...load, seconds: options.seconds })
+  const cpu = process.cpuUsage(cpuBefore)
+  const machineBusy = machineCpuSeconds() - machineBefore
+  const pgAfter = await backendPids(admin, options.prefix)
+  const after = sampleMany([...frontPids, ...subgraphPids, ...pgAfter])
+  const postgres: GroupUsage | null = admin && pgAfter.length ? usageBetween(before, after, pgAfter) : null
+  const dead = [...stack.subgraphs, front].filter((s) => exited(s))
+  if (dead.length > 0) throw new Error(dead.map(describeFailure).join('\n'))
+  const result: RunResult = {
+    scenario: spec.scenario,
+    target: spec.target,
+    concurrency: spec.concurrency,
+    measurement,
+    statementsPerOp: spec.statementsPerOp,
+    fetchesPerOp: spec.fetchesPerOp,
+    front: usageBetween(before, after, frontPids),
+    subgraphs: usageBetween(before, after, subgraphPids),
+    postgres,
+    loadgenCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    otherCpuSeconds: 0,
+  }
+  result.otherCpuSeconds = Math.max(
+    0,
+    machineBusy -
+      result.front.cpuSeconds -
+      result.subgraphs.cpuSeconds -
+      (result.postgres?.cpuSeconds ?? 0) -
+      result.loadgenCpuSeconds,
+  )
+  const m = measurement
+  log(
+    `${SCENARIO_TITLES[spec.scenario]} · ${spec.target} · c=${spec.concurrency}: ${m.rps.toFixed(1)} req/s, p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors`,
+  )
+  return result
+}
+
+/** With --profile, a profiled process preloads the SIGUSR2 profiler and is told where to write. */
+function profiling(
+  options: BenchOptions,
+  name: string,
+): { env: Record<string, string>; nodeFlags: string[] } {
+  if (!options.profile || !(PROFILED as readonly string[]).includes(name)) return { env: {}, nodeFlags: [] }
+  return {
+    env: { BENCH_PROFILE_FILE: profileFile(name) },
+    nodeFlags: ['--import', './bench/src/profile-preload.ts'],
+  }
+}
+
+/** The processes --profile samples during Q1: our gateway and the three subgraphs Q1 reaches. */
+const PROFILED = ['gateway', 'catalog', 'media', 'code2asin'] as const
+
+function profileFile(name: string): string {
+  return path.join(RESULTS_DIR, 'profiles', `${name}.cpuprofile`)
+}
+
+function profiledService(stack: Stack, name: (typeof PROFILED)[number]): Service {
+  return name === 'gateway' ? stack.gateway : stack.subgraphs.find((s) => s.name === `subgraph ${name}`)!
+}
+
+/**
+ * An extra, unreported Q1 run of our gateway at the highest concurrency with the V8 profiler on in the
+ * gateway and the Q1 subgraphs (started and stopped by SIGUSR2, see src/profile-preload.ts): the measured
+ * runs stay unperturbed.
+ */
+async function profileQ1(
+  options: BenchOptions,
+  stack: Stack,
+  params: ScenarioParams,
+  startedAt: Date,
+): Promise<string | undefined> {
+  mkdirSync(path.join(RESULTS_DIR, 'profiles'), { recursive: true })
+  for (const name of PROFILED) rmSync(profileFile(name), { force: true })
+  const concurrency = Math.max(...options.concurrency)
+  const load = {
+    url: urlFor(stack, 'ours', 'q1'),
+    headers: stack.headers,
+    bodies: variablesFor('q1', params).map((v) => bodyFor('ours', 'q1', v)),
+    connections: concurrency,
+  }
+  if (options.warmupSeconds > 0) await runLoad({ ...load, seconds: options.warmupSeconds })
+  for (const name of PROFILED) profiledService(stack, name).child.kill('SIGUSR2')
+  const m = await runLoad({ ...load, seconds: options.seconds })
+  for (const name of PROFILED) profiledService(stack, name).child.kill('SIGUSR2')
+  const sections: string[] = [
+    `## Profiles, Q1 at c=${concurrency}`,
+    '',
+    `An extra run of our gateway with the V8 profiler on in it and in the subgraphs Q1 reaches (${m.rps.toFixed(1)} req/s while profiled; the files open in Chrome DevTools). Self time, in % of each process's busy time.`,
+  ]
+  for (const name of PROFILED) {
+    const file = profileFile(name)
+    const deadline = Date.now() + 30_000
+    while (!existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    if (!existsSync(file)) {
+      log(`profile: ${name} wrote no profile`)
+      continue
+    }
+    const kept = path.join(
+      path.dirname(file),
+      `${stamp(startedAt)}-q1-c${concurrency}-${path.basename(file)}`,
+    )
+    renameSync(file, kept)
+    const { totalMs, busyMs, top, packages } = topSelfTime(kept, name === 'gateway' ? 20 : 10)
+    log(`profile: ${path.relative(REPO_ROOT, kept)}`)
+    sections.push(
+      '',
+      `### ${name === 'gateway' ? 'our gateway' : `subgraph ${name}`}: busy ${(busyMs / 1000).toFixed(1)} s of ${(totalMs / 1000).toFixed(1)} s (${path.relative(REPO_ROOT, kept)})`,
+      '',
+      `By package: ${packages
+        .slice(0, 8)
+        .map((p) => `${p.name} ${p.selfPercent.toFixed(0)}%`)
+        .join(', ')}`,
+      '',
+      '| function | where | self ms | % busy |',
+      '|---|---|--:|--:|',
+      ...top.map(
+        (h) => `| ${h.function} | ${h.location} | ${h.selfMs.toFixed(0)} | ${h.selfPercent.toFixed(1)} |`,
+      ),
+    )
+  }
+  return sections.join('\n')
+}
+
+/** How much of the machine other work took during the measured runs: the noise in these numbers. */
+function otherWork(report: BenchReport): string {
+  const cores = Number(report.machine.cores) || 1
+  const shares = report.runs
+    .map((r) => r.otherCpuSeconds / (cores * r.measurement.seconds))
+    .sort((a, b) => a - b)
+  const median = shares.length ? shares[Math.floor(shares.length / 2)]! : 0
+  const max = shares.at(-1) ?? 0
+  const text = `other work took ${(100 * median).toFixed(0)}% of its CPU during a median run (at most ${(100 * max).toFixed(0)}%)`
+  return median > 0.1 ? `${text}: **the machine was busy, these numbers are pessimistic**` : text
+}
+
+function renderMarkdown(report: BenchReport, profileSummary: string | undefined): string {
+  const m = report.machine
+  const d = report.dataSet
+  const lines = [
+    `# Benchmark ${report.startedAt}`,
+    '',
+    `Command: \`${report.command}\``,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres} (${m.databaseServer}); commit ${m.commit}. Everything (PostgreSQL, the services and the load generator) on this one machine; ${otherWork(report)}.`,
+    '',
+    `Data set: ${Number(d.products).toLocaleString('en')} products (seed ${d.seed}, ${d.generator}${d.reused ? ', reused' : ''}${d.loadSeconds ? `, loaded in ${Number(d.loadSeconds).toFixed(1)} s` : ''}). Each run: ${report.options.warmupSeconds} s warm-up, then ${report.options.seconds} s measured; targets alternate within each scenario and concurrency. Latencies in ms (exact percentiles of every response); CPU s = CPU seconds used during the measured seconds, RSS at the end; front = our gateway, Hive Gateway or the floor server.`,
+    '',
+    markdownTable(report.runs),
+    '',
+    '## Targets',
+    '',
+    targetsTable(report.targets),
+    '',
+    '## SQL statements per operation (counted in-process, one operation at a time)',
+    '',
+    statementTable(report.statementCounts),
+    '',
+    `Answers compared before measuring: ${report.answerChecks.map((c) => `${SCENARIO_TITLES[c.scenario]} ${c.target} ${c.same}/${c.compared} same as ours`).join('; ') || 'none'}.`,
+  ]
+  if (report.skipped.length) lines.push('', ...report.skipped.map((s) => `- ${s}`))
+  if (profileSummary) lines.push('', profileSummary)
+  return `${lines.join('\n')}\n`
+}
+
+function writeResults(options: BenchOptions, startedAt: Date, report: BenchReport, markdown: string) {
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const base = options.smoke ? 'smoke-latest' : stamp(startedAt)
+  const files = [path.join(RESULTS_DIR, `${base}.json`), path.join(RESULTS_DIR, `${base}.md`)]
+  writeFileSync(files[0]!, `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(files[1]!, markdown)
+  if (!options.smoke) files.push(path.join(RESULTS_DIR, 'latest.md'))
+  if (!options.smoke) writeFileSync(files[2]!, markdown)
+  try {
+    // The results are committed: written in the repository's style (tables aligned) so `pnpm lint` stays clean.
+    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
+    execFileSync(process.execPath, [biome, 'format', '--write', ...files], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+    })
+  } catch {}
+  log(`results: ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`)
+}
+
+/** Set by the SIGINT/SIGTERM handler, which then owns the shutdown and the exit code. */
+let interrupted = false
+let options: BenchOptions
+try {
+  options = parseOptions(process.argv.slice(2))
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error
+  if (error.message) console.error(`pnpm bench: ${error.message}\n`)
+  console.error(USAGE)
+  process.exit(error.message ? 2 : 0)
+}
+try {
+  process.exitCode = await main(options)
+} catch (error) {
+  // After Ctrl-C, what fails is the run being torn down: the signal handler finishes and exits.
+  if (interrupted) await new Promise(() => {})
+  console.error(`[bench] FAILED: ${error instanceof Error ? error.message : String(error)}`)
+  process.exitCode = 1
+}
+if (interrupted) await new Promise(() => {})
+// Keep-alive sockets of the load generator and fetch would hold the event loop open for seconds.
+process.exit(process.exitCode)

@@ -316,6 +316,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
   }
 
+  // Without this, @apollo/gateway exports usage data to Apollo: nothing here phones home.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true'
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger: apolloLogger(logger),

@@ -1,0 +1,86 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { GatewayPlugin } from '@graphql-hive/gateway'
+import {
+  ANONYMOUS,
+  type Caller,
+  PERMISSION_RESOURCES,
+  SIGNING_SECRET_ENV,
+  signAccessToken,
+  signCaller,
+  TOKEN_SECRET_ENV,
+  verifyAccessToken,
+} from '@pm/service-kit'
+import { type DomainUrls, withClient } from './data'
+
+/** Fresh secrets for one bench run, given to the gateways and every subgraph. */
+export function benchSecrets(): Record<typeof SIGNING_SECRET_ENV | typeof TOKEN_SECRET_ENV, string> {
+  return {
+    [SIGNING_SECRET_ENV]: randomBytes(48).toString('base64url'),
+    [TOKEN_SECRET_ENV]: randomBytes(48).toString('base64url'),
+  }
+}
+
+/** What the bench's user may do: read everything the scenarios touch, and create/update products (Q4). */
+export const BENCH_PERMISSIONS = [
+  ...PERMISSION_RESOURCES.map((r) => `${r}:read`),
+  'product:create',
+  'product:update',
+]
+
+/**
+ * An access token for an active user of the data set, signed as core would sign it at login (a day long:
+ * no refresh in the middle of a run). Not a superuser: every permission check runs as for a normal user.
+ */
+export async function benchAccessToken(urls: DomainUrls, tokenSecret: string): Promise<string> {
+  const userId = await withClient(urls.core, async (c) => {
+    const { rows } = await c.query<{ id: string }>(
+      `SELECT id::text AS id FROM users WHERE is_active IS NOT FALSE ORDER BY created_at, id LIMIT 1`,
+    )
+    return rows[0]?.id
+  })
+  if (!userId) throw new Error('the bench data set has no active user to sign requests for')
+  return signAccessToken(
+    { sub: userId, perms: BENCH_PERMISSIONS, su: false, sid: randomUUID() },
+    tokenSecret,
+    86_400,
+  )
+}
+
+/** The caller a bearer token stands for, as our gateway establishes it. */
+export function callerFromAuthorization(
+  authorization: string | null | undefined,
+  tokenSecret: string,
+): Caller {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1]
+  const claims = token ? verifyAccessToken(token, tokenSecret) : null
+  if (!claims) return ANONYMOUS
+  return { kind: 'user', userId: claims.sub, apiKeyId: null, permissions: claims.perms, superuser: claims.su }
+}
+
+type HeaderRecord = Record<string, string>
+
+/**
+ * Hive Gateway plugin doing what our gateway does for the subgraphs: verify the caller's token once per
+ * request, and send its identity signed (GATEWAY_SIGNING_SECRET) with every subgraph fetch.
+ */
+export function signedIdentityPlugin(signingSecret: string, tokenSecret: string): GatewayPlugin {
+  const signed = new WeakMap<Request, HeaderRecord>()
+  return {
+    onFetch({ options, setOptions, context }) {
+      const request = (context as { request?: Request } | undefined)?.request
+      let identity: HeaderRecord | undefined = request ? signed.get(request) : undefined
+      if (!identity) {
+        identity = signCaller(
+          callerFromAuthorization(request?.headers.get('authorization'), tokenSecret),
+          signingSecret,
+        )
+        if (request) signed.set(request, identity)
+      }
+      const headers: HeaderRecord =
+        options.headers instanceof Headers
+          ? Object.fromEntries(options.headers.entries())
+          : { ...(options.headers as HeaderRecord | undefined) }
+      setOptions({ ...options, headers: { ...headers, ...identity } })
+    },
+  }
+}

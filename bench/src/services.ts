@@ -1,0 +1,199 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { REPO_ROOT } from './data'
+
+export type ServiceGroup = 'gateway' | 'peer' | 'floor' | 'subgraphs'
+
+export interface Service {
+  name: string
+  group: ServiceGroup
+  port: number
+  /** The node process itself (started with --import tsx, so no tsx wrapper process in between). */
+  child: ChildProcess
+  /** Last lines of its output, shown when it fails. */
+  output: string[]
+}
+
+const taken = new Set<number>()
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/**
+ * A free loopback port below the kernel's ephemeral range (32768+): the services bind it seconds later,
+ * and in between other processes' port-0 listeners and outgoing connections draw from that range.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (taken.has(port)) continue
+    if (await canListen(port)) {
+      taken.add(port)
+      return port
+    }
+  }
+  throw new Error('no free loopback port found between 20000 and 32000')
+}
+
+const running = new Set<Service>()
+
+/** Stops what is left if the bench dies without its own cleanup (synchronous: runs in 'exit'). */
+process.on('exit', () => {
+  for (const service of running) {
+    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL')
+  }
+})
+
+export function startService(options: {
+  name: string
+  group: ServiceGroup
+  port: number
+  script: string
+  env: Record<string, string>
+  nodeFlags?: string[]
+}): Service {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeFlags ?? []), options.script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const service: Service = { name: options.name, group: options.group, port: options.port, child, output: [] }
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue
+      service.output.push(line)
+      if (service.output.length > 40) service.output.shift()
+    }
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  running.add(service)
+  child.once('exit', () => running.delete(service))
+  return service
+}
+
+export function exited(service: Service): boolean {
+  return service.child.exitCode !== null || service.child.signalCode !== null
+}
+
+export function describeFailure(service: Service): string {
+  const status = exited(service)
+    ? `exited with ${service.child.exitCode ?? service.child.signalCode}`
+    : 'is running but not ready'
+  return `${service.name} ${status}; its last output:\n  ${service.output.slice(-20).join('\n  ') || '(none)'}`
+}
+
+/** Polls GET /ready until it answers 200; fails early when the process exits. */
+export async function waitReady(service: Service, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exited(service)) throw new Error(describeFailure(service))
+    try {
+      const response = await fetch(`http://127.0.0.1:${service.port}/ready`, {
+        signal: AbortSignal.timeout(2_000),
+      })
+      await response.body?.cancel()
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150))
+  }
+  throw new Error(`${describeFailure(service)}\n(not ready after ${timeoutMs / 1000} s)`)
+}
+
+export async function stopService(service: Service, timeoutMs = 10_000): Promise<void> {
+  if (exited(service)) return
+  const gone = new Promise<void>((resolve) => service.child.once('exit', () => resolve()))
+  service.child.kill('SIGTERM')
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), timeoutMs)
+  await gone
+  clearTimeout(timer)
+}
+
+let clockTicks: number | undefined
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    } catch {
+      clockTicks = 100
+    }
+  }
+  return clockTicks
+}
+
+export interface ProcSample {
+  /** user + system CPU seconds since the process started */
+  cpuSeconds: number
+  rssMb: number
+}
+
+/** utime + stime from /proc/<pid>/stat, VmRSS from /proc/<pid>/status; undefined when the process is gone. */
+export function sampleProcess(pid: number): ProcSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0)
+    return { cpuSeconds: ticks / ticksPerSecond(), rssMb: rssKb / 1024 }
+  } catch {
+    return undefined
+  }
+}
+
+export function sampleMany(pids: readonly number[]): Map<number, ProcSample> {
+  const out = new Map<number, ProcSample>()
+  for (const pid of pids) {
+    const sample = sampleProcess(pid)
+    if (sample) out.set(pid, sample)
+  }
+  return out
+}
+
+export interface GroupUsage {
+  /** CPU seconds used between the two samples, summed over the group's processes */
+  cpuSeconds: number
+  /** Resident memory at the end, summed */
+  rssMb: number
+  processes: number
+}
+
+/** CPU between two samples; a process absent from the first sample started in between (counted whole). */
+export function usageBetween(
+  before: Map<number, ProcSample>,
+  after: Map<number, ProcSample>,
+  pids: readonly number[],
+): GroupUsage {
+  let cpuSeconds = 0
+  let rssMb = 0
+  let processes = 0
+  for (const pid of pids) {
+    const end = after.get(pid)
+    if (!end) continue
+    processes++
+    cpuSeconds += end.cpuSeconds - (before.get(pid)?.cpuSeconds ?? 0)
+    rssMb += end.rssMb
+  }
+  return { cpuSeconds, rssMb, processes }
+}
+
+/** Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat. */
+export function machineCpuSeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
+    return (user! + nice! + system! + irq! + softirq! + steal!) / ticksPerSecond()
+  } catch {
+    return 0
+  }
+}
