@@ -51,3 +51,35 @@ export async function queryPeer<T>(
   if (body.errors?.length || !body.data) throw unavailable()
   return body.data
 }
+
+/**
+ * Which of `ids` another subgraph knows as `typename` entities: `_entities` answers null for a missing
+ * one. Asked in chunks (one batched statement there each), a few at a time so a large list does not
+ * take all of that service's connections. SERVICE_UNAVAILABLE when it cannot answer.
+ */
+export async function entitiesExist(
+  peers: Peers,
+  domain: Domain,
+  typename: string,
+  ids: readonly string[],
+  options: { chunk?: number; parallel?: number } = {},
+): Promise<boolean[]> {
+  const size = options.chunk ?? 1_000
+  const query = `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { __typename } } }`
+  const chunks: string[][] = []
+  for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size))
+  const found: boolean[][] = new Array(chunks.length)
+  let next = 0
+  const worker = async () => {
+    while (next < chunks.length) {
+      const index = next++
+      const chunk = chunks[index]!
+      const data = await queryPeer<{ _entities: (object | null)[] }>(peers, domain, query, {
+        representations: chunk.map((id) => ({ __typename: typename, id })),
+      })
+      found[index] = chunk.map((_, i) => data._entities[i] != null)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(options.parallel ?? 3, chunks.length) }, worker))
+  return found.flat()
+}
