@@ -80,8 +80,37 @@ export class DomainPool {
     })
   }
 
-  /** Checks out a live connection; fails with PoolTimeoutError after acquireTimeoutMs. */
+  /**
+   * Checks out a live connection; fails with PoolTimeoutError after acquireTimeoutMs. The first
+   * statement on a reused connection is retried once on a fresh one when the server had closed it
+   * while it sat idle (the close can still be in flight on the socket when the connection is handed
+   * out): nothing has run on it yet, so the retry is safe.
+   */
   async connect(): Promise<pg.PoolClient> {
+    let client = await this.acquire()
+    let first = true
+    const handle = Object.create(client) as pg.PoolClient
+    handle.query = ((...args: Parameters<pg.PoolClient['query']>) => {
+      if (!first) return (client.query as (...a: unknown[]) => unknown).apply(client, args)
+      first = false
+      const reused = (client as TrackedClient)[lastReleasedAt] !== undefined
+      return (async () => {
+        try {
+          return await (client.query as (...a: unknown[]) => Promise<unknown>).apply(client, args)
+        } catch (error) {
+          if (!reused || !isConnectionLost(error)) throw error
+          this.counters.deadConnectionsDiscarded++
+          client.release(true)
+          client = await this.acquire()
+          return (client.query as (...a: unknown[]) => Promise<unknown>).apply(client, args)
+        }
+      })()
+    }) as pg.PoolClient['query']
+    handle.release = (err?: Error | boolean) => client.release(err)
+    return handle
+  }
+
+  private async acquire(): Promise<pg.PoolClient> {
     const started = performance.now()
     // Bounded: every discarded client frees a slot, so at most `max` dead ones can be met in a row.
     for (let attempt = 0; ; attempt++) {
@@ -156,6 +185,19 @@ export class DomainPool {
   end(): Promise<void> {
     return this.pool.ended ? Promise.resolve() : this.pool.end()
   }
+}
+
+/** The server closed the session (restart, pg_terminate_backend, idle timeout) or the socket broke. */
+function isConnectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string }
+  return (
+    e?.code === '57P01' ||
+    e?.code === '57P02' ||
+    e?.code === '57P03' ||
+    e?.code === 'ECONNRESET' ||
+    e?.code === 'EPIPE' ||
+    /Connection terminated|not queryable|Client has encountered a connection error/i.test(e?.message ?? '')
+  )
 }
 
 /** A server that cannot be reached, named by domain and host, never with its password. */
