@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server'
-import { ErrorCode, type Logger, SERVICE, signCaller } from '@pm/service-kit'
+import { ErrorCode, type Logger, MODULE_IDS, type ModuleId, SERVICE, signCaller } from '@pm/service-kit'
 import {
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -21,27 +21,6 @@ import {
  * - fields: `Type.field`, the field itself (root fields, and fields a module adds to another's entity).
  * `modules` itself is never gated. Every coordinate is checked against the schema by the tests.
  */
-
-export const MODULE_IDS = [
-  'suppliers',
-  'imports',
-  'icecat',
-  'odoo_sync',
-  'prestashop',
-  'amazon',
-  'code2asin',
-  'ean_lookup',
-  'ai_services',
-  'ai_enrichment',
-  'exports',
-  'file_explorer',
-  'brand_manager',
-  'category_manager',
-  'completeness',
-  'search_engine',
-  'price_monitor',
-] as const
-export type ModuleId = (typeof MODULE_IDS)[number]
 
 export interface ModuleGate {
   types: readonly string[]

@@ -1,12 +1,12 @@
 import type { Domain } from '@pm/db'
-import { createLogger } from '@pm/service-kit'
+import { createLogger, MODULE_IDS, type ModuleId } from '@pm/service-kit'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sendGraphQL } from '@pm/testing/subgraph'
 import { buildClientSchema, type GraphQLSchema, getIntrospectionQuery, parse } from 'graphql'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODULE_IDS as CORE_MODULE_IDS } from '../../subgraphs/core/src/modules'
 import { type RunningGateway, startGateway } from '../src/gateway'
-import { MODULE_GATES, MODULE_IDS, MODULE_STATE_TTL_MS, type ModuleId, touchedModules } from '../src/modules'
+import { MODULE_GATES, MODULE_STATE_TTL_MS, touchedModules } from '../src/modules'
 
 let stack: TestStack
 let schema: GraphQLSchema

@@ -1,5 +1,6 @@
 /** Static reference data of the demo set: people, suppliers, brands, the category tree, modules. */
 import type { JsonObject } from '@pm/db/types/core'
+import { MODULE_IDS, MODULE_INFO } from '@pm/service-kit'
 
 export interface Persona {
   username: string
@@ -139,26 +140,12 @@ export function roleGrants(role: string, resource: Resource, action: Action): bo
   }
 }
 
-/** Seed 002's 17 modules (id, name, order). */
-export const MODULES: readonly [string, string, number][] = [
-  ['suppliers', 'Fournisseurs', -2],
-  ['imports', 'Imports', -1],
-  ['icecat', 'Icecat Enrichment', 1],
-  ['odoo_sync', 'Odoo ERP Sync', 2],
-  ['prestashop', 'PrestaShop Sync', 3],
-  ['amazon', 'Amazon', 4],
-  ['code2asin', 'Code2ASIN', 5],
-  ['ean_lookup', 'EAN/Barcode Lookup', 6],
-  ['ai_services', 'AI Services', 7],
-  ['ai_enrichment', 'IA Enrichment', 8],
-  ['exports', 'Export Platform', 9],
-  ['file_explorer', 'File Explorer', 10],
-  ['brand_manager', 'Brand Manager', 11],
-  ['category_manager', 'Categories Manager', 12],
-  ['completeness', 'Completude Catalogue', 13],
-  ['search_engine', 'Moteur de Recherche', 14],
-  ['price_monitor', 'Price Monitor', 15],
-]
+/** Seed 002's 17 modules (id, name, order), from the one registry. */
+export const MODULES: readonly [string, string, number][] = MODULE_IDS.map((id) => [
+  id,
+  MODULE_INFO[id].name,
+  MODULE_INFO[id].order,
+])
 
 export interface SupplierFixture {
   code: string
