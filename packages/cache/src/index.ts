@@ -1,0 +1,10 @@
+export { keyValueCache } from './key-value-cache'
+export { cacheMetrics } from './metrics'
+export {
+  type CacheLogger,
+  type CacheStats,
+  type Lookup,
+  type NamespaceStats,
+  TwoLevelCache,
+  type TwoLevelCacheOptions,
+} from './two-level-cache'

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { TwoLevelCache } from '../src'
+import { Fixture, recordingLogger, uniqueName, until } from './helpers'
+
+const REDIS_URL = process.env.REDIS_URL
+
+describe.skipIf(!REDIS_URL)('two processes sharing Redis', () => {
+  let fixture: Fixture
+  let name: string
+  beforeEach(() => {
+    fixture = new Fixture(REDIS_URL)
+    name = uniqueName()
+  })
+  afterEach(() => fixture.close())
+
+  it('ready() means connected and subscribed', async () => {
+    const cache = await fixture.cache({ name })
+    expect(cache.stats().l2).toEqual({ enabled: true, connected: true, subscribed: true, errors: 0 })
+  })
+
+  it('hits after the first set, and an L2 hit in the other process fills its L1', async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    const first = await a.getMany('products', ['p1', 'p2'])
+    expect(first.values).toEqual([undefined, undefined])
+    await a.setMany(
+      'products',
+      first.generation,
+      [
+        { key: 'p1', value: 'one' },
+        { key: 'p2', value: 'two' },
+      ],
+      60,
+    )
+    expect((await a.getMany('products', ['p1', 'p2'])).values).toEqual(['one', 'two'])
+    expect(a.stats().namespaces.products).toMatchObject({ l1Hits: 2, l2Hits: 0, misses: 2, sets: 2 })
+
+    expect((await b.getMany('products', ['p2', 'p1', 'p3'])).values).toEqual(['two', 'one', undefined])
+    expect(b.stats().namespaces.products).toMatchObject({ l1Hits: 0, l2Hits: 2, misses: 1 })
+    expect(b.stats().l1.entries).toBe(2)
+    expect((await b.getMany('products', ['p1', 'p2'])).values).toEqual(['one', 'two'])
+    expect(b.stats().namespaces.products).toMatchObject({ l1Hits: 2, l2Hits: 2, misses: 1 })
+  })
+
+  it('with l1MaxBytes 0 every read goes to Redis', async () => {
+    const a = await fixture.cache({ name, l1MaxBytes: 0 })
+    await a.set('apq', 'doc', 'query { x }', 60)
+    for (let i = 0; i < 3; i++) expect(await a.get('apq', 'doc')).toBe('query { x }')
+    expect(a.stats().namespaces.apq).toMatchObject({ l1Hits: 0, l2Hits: 3, misses: 0 })
+    expect(a.stats().l1).toMatchObject({ entries: 0, bytes: 0 })
+  })
+
+  it('keys L2 by generation, hashing long keys, with the ttl of the set', async () => {
+    const redis = await fixture.inspector()
+    const a = await fixture.cache({ name })
+    const long = 'k'.repeat(300)
+    await a.set('products', 'short', 'v', 30)
+    await a.set('products', long, 'w', 30)
+    const prefix = `pm:cache:${name}:products:0:`
+    const sha1 = createHash('sha1').update(long).digest('hex')
+    expect(await redis.exists(`${prefix}short`, `${prefix}${sha1}`)).toBe(2)
+    const pttl = await redis.pttl(`${prefix}short`)
+    expect(pttl).toBeGreaterThan(29_000)
+    expect(pttl).toBeLessThanOrEqual(30_000)
+    expect(await a.get('products', long)).toBe('w')
+
+    await a.bump(['products'])
+    expect(await redis.hget(`pm:cache:${name}:generations`, 'products')).toBe('1')
+    await a.set('products', 'short', 'v2', 30)
+    expect(await redis.exists(`pm:cache:${name}:products:1:short`)).toBe(1)
+  })
+
+  it('after bump() resolved, the bumper and the other process both miss, 50 times in a row', async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    for (let i = 0; i < 50; i++) {
+      await a.setMany('products', a.generation('products'), [{ key: 'p1', value: `v${i}` }], 60)
+      expect(await a.get('products', 'p1')).toBe(`v${i}`)
+      await a.bump(['products'])
+      expect(await a.get('products', 'p1')).toBeUndefined()
+      // B has no L1 copy, so this tests L2 ordering: the bump's message may still be on its way to B.
+      const read = await b.getMany('products', ['p1'])
+      expect(read.values).toEqual([undefined])
+      expect(read.generation).toBe(a.generation('products'))
+    }
+  })
+
+  it("the bump message drops the other process's L1 copies", async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    await a.set('products', 'p1', 'old', 60)
+    await a.set('users', 'u1', 'kept', 60)
+    expect(await b.get('products', 'p1')).toBe('old')
+    expect(await b.get('users', 'u1')).toBe('kept')
+    expect(b.stats().l1.entries).toBe(2)
+
+    await a.bump(['products'])
+    await until(() => b.generation('products') === a.generation('products'), 2_000, 'the bump message')
+    expect(b.stats().l1.entries).toBe(1)
+    expect(await b.get('products', 'p1')).toBeUndefined()
+    expect(await b.get('users', 'u1')).toBe('kept')
+  })
+
+  it('a set under the generation read before a bump is never served, here or there', async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    for (let i = 0; i < 50; i++) {
+      const read = await b.getMany('products', ['p1'])
+      await a.bump(['products'])
+      // B may not have heard of the bump yet: this is the read-then-invalidate race.
+      await b.setMany('products', read.generation, [{ key: 'p1', value: `stale${i}` }], 60)
+      expect((await b.getMany('products', ['p1'])).values).toEqual([undefined])
+      expect((await a.getMany('products', ['p1'])).values).toEqual([undefined])
+    }
+  })
+
+  it('a bump whose message has not arrived yet still shows on the next Redis round trip', async () => {
+    const redis = await fixture.inspector()
+    const b = await fixture.cache({ name })
+    const generations = `pm:cache:${name}:generations`
+    const read = await b.getMany('products', ['p1'])
+
+    // Another process's HINCRBY landed, its PUBLISH is still on the way (here: never sent).
+    await redis.hincrby(generations, 'products', 1)
+    await b.setMany('products', read.generation, [{ key: 'p1', value: 'stale' }], 60)
+    expect(b.generation('products')).toBe(read.generation + 1)
+    expect(await b.get('products', 'p1')).toBeUndefined()
+
+    await b.set('products', 'p2', 'cached', 60)
+    expect(await b.get('products', 'p2')).toBe('cached')
+    await redis.hincrby(generations, 'products', 1)
+    const lookup = await b.getMany('products', ['p2', 'p3'])
+    expect(lookup).toEqual({ generation: read.generation + 2, values: [undefined, undefined] })
+    expect(b.stats().l1.entries).toBe(0)
+  })
+
+  it('bumps many namespaces at once and counts them', async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    await a.bump(['products', 'media', 'products'])
+    expect(a.generation('products')).toBe(1)
+    expect(a.generation('media')).toBe(1)
+    expect(a.stats().namespaces.products!.bumps).toBe(1)
+    await until(
+      () => b.generation('media') === 1 && b.generation('products') === 1,
+      2_000,
+      'the bump messages',
+    )
+
+    // A process started after the bumps loads the generations when it subscribes.
+    const c = await fixture.cache({ name })
+    expect(c.generation('products')).toBe(1)
+    expect(c.generation('media')).toBe(1)
+  })
+
+  it('delete removes the entry from L1 and L2', async () => {
+    const a = await fixture.cache({ name })
+    await a.set('apq', 'h', 'doc', 60)
+    await a.delete('apq', 'h')
+    expect(await a.get('apq', 'h')).toBeUndefined()
+    const c = await fixture.cache({ name })
+    expect(await c.get('apq', 'h')).toBeUndefined()
+  })
+
+  it('close() leaves the given client open and stops using Redis', async () => {
+    const logger = recordingLogger()
+    const redis = await fixture.inspector()
+    const cache = new TwoLevelCache({ name, redis, logger })
+    await cache.ready(3_000)
+    await cache.close()
+    expect(await redis.ping()).toBe('PONG')
+    expect(cache.stats().l2).toMatchObject({ connected: false, subscribed: false })
+    await cache.set('ns', 'k', 'v', 60)
+    expect(await redis.exists(`pm:cache:${name}:ns:0:k`)).toBe(0)
+    expect(logger.warns).toEqual([])
+  })
+})
