@@ -12,6 +12,7 @@ WORKDIR /app
 FROM base AS deps
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY gateway/package.json gateway/
+COPY packages/cache/package.json packages/cache/
 COPY packages/cli/package.json packages/cli/
 COPY packages/db/package.json packages/db/
 COPY packages/seed/package.json packages/seed/

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import type { Domain, Env } from '@pm/db'
 import {
   requireSecret,
@@ -7,6 +8,7 @@ import {
   subgraphUrls,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
 export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000
@@ -49,6 +51,13 @@ export interface GatewayEnvironment extends GatewaySecurity {
   signingSecret: string
   /** AUTH_TOKEN_SECRET: verifies the access tokens core signs. */
   tokenSecret: string
+  /**
+   * GATEWAY_CACHE (default true), GATEWAY_CACHE_L1_MB, GATEWAY_CACHE_L1_TTL_MS, GATEWAY_CACHE_TTL_<DOMAIN>,
+   * GATEWAY_CACHE_NAME (gateways sharing Redis and this name share entries and invalidations).
+   */
+  cache: GatewayCacheOptions | false
+  /** GATEWAY_WORKERS: gateway processes sharing the port (a number, or "auto": one per core); default 1. */
+  workers: number
 }
 
 /** Both shared secrets (required, ≥ 32 characters); a GatewayConfigError names the missing variable. */
@@ -134,6 +143,13 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
   } catch (error) {
     throw new GatewayConfigError((error as Error).message)
   }
+  const cache = loadCacheOptions(env)
+  const workers = workerCount(env)
+  // Each worker has its own L1: a mutation through one must reach the others' through Redis.
+  if (workers > 1 && cache && !env.REDIS_URL?.trim())
+    throw new GatewayConfigError(
+      'GATEWAY_WORKERS > 1 needs REDIS_URL (the workers tell each other about writes through it), or GATEWAY_CACHE=false',
+    )
   return {
     port: ports.gateway,
     host: env.HOST?.trim() || '127.0.0.1',
@@ -146,5 +162,29 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
     ),
     ...loadGatewaySecurity(env),
     ...loadGatewaySecrets(env),
+    cache,
+    workers,
+  }
+}
+
+function workerCount(env: Env): number {
+  const raw = env.GATEWAY_WORKERS?.trim().toLowerCase()
+  if (raw === 'auto') return availableParallelism()
+  return positiveInt(env, 'GATEWAY_WORKERS', 1)
+}
+
+/** The fetch cache's settings; GATEWAY_CACHE=false turns it (and the shared APQ store) off. */
+export function loadCacheOptions(env: Env = process.env): GatewayCacheOptions | false {
+  if (!boolean(env, 'GATEWAY_CACHE', true)) return false
+  const name = env.GATEWAY_CACHE_NAME?.trim()
+  if (name !== undefined && name !== '' && !/^[\w.-]{1,64}$/.test(name))
+    throw new GatewayConfigError(
+      `GATEWAY_CACHE_NAME must be 1-64 letters, digits, ".", "_" or "-", got "${name}"`,
+    )
+  return {
+    ...(name ? { name } : {}),
+    l1MaxBytes: integer(env, 'GATEWAY_CACHE_L1_MB', 64, 0) * 1_048_576,
+    l1TtlMs: integer(env, 'GATEWAY_CACHE_L1_TTL_MS', 60_000, 0),
+    policy: cachePolicyFrom((name, fallback) => integer(env, name, fallback, 0)),
   }
 }

@@ -8,11 +8,13 @@ import {
 } from '@apollo/gateway'
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server'
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled'
+import { type CacheStats, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm/cache'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
   ANONYMOUS,
@@ -34,7 +36,7 @@ import {
   startHttpService,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
-import { GraphQLError, type GraphQLFormattedError } from 'graphql'
+import { GraphQLError, type GraphQLFormattedError, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin } from './auth'
@@ -46,6 +48,7 @@ import {
   GatewayConfigError,
   type GatewaySecurity,
 } from './environment'
+import { DEFAULT_CACHE_POLICY, type GatewayCacheOptions, SubgraphFetchCache } from './fetch-cache'
 import { graphiqlHandler, wantsGraphiQL } from './graphiql'
 import { graphqlRoute } from './graphql-http'
 import {
@@ -68,6 +71,7 @@ export {
   loadGatewaySecrets,
   loadGatewaySecurity,
 } from './environment'
+export { DEFAULT_CACHE_POLICY, type GatewayCacheOptions, type SubgraphCachePolicy } from './fetch-cache'
 export { DEFAULT_OPERATION_LIMITS, LimitCode, type OperationLimits } from './limits'
 export { type CallerKey, clientAddress } from './rate-limit'
 
@@ -105,11 +109,15 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
   moduleStateTtlMs?: number
   /** How long core's answer about an API key is reused (default and maximum 30 s). */
   apiKeyCacheMs?: number
+  /** The subgraph fetch cache and APQ store (L1 in process, L2 in Redis when redisUrl is set); false: none. */
+  cache?: GatewayCacheOptions | false
 }
 
 export interface RunningGateway {
   url: string
   graphqlUrl: string
+  /** The fetch and APQ cache's figures (null when the cache is off). */
+  cacheStats(): CacheStats | null
   stop(): Promise<void>
 }
 
@@ -125,6 +133,9 @@ export interface GatewayContext extends BaseContext {
   userAgent?: string
 }
 
+/** Registered documents are kept a day after their last registration. */
+const APQ_TTL_SECONDS = 86_400
+
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'] & {}
 
 /** The error a caller sees for a subgraph that cannot answer: names the service, never its address. */
@@ -137,6 +148,17 @@ export function serviceUnavailable(serviceName: string, detail?: string): GraphQ
 function isTimeout(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name
   return name === 'TimeoutError' || name === 'HeadersTimeoutError' || name === 'BodyTimeoutError'
+}
+
+type IncomingFetch = Extract<
+  GraphQLDataSourceProcessOptions<GatewayContext>,
+  { incomingRequestContext: unknown }
+>
+
+function isMutation(options: IncomingFetch): boolean {
+  const operation = options.document?.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)
+  if (operation?.kind === Kind.OPERATION_DEFINITION) return operation.operation === 'mutation'
+  return /^\s*mutation\b/.test(options.request.query ?? '')
 }
 
 /** One subgraph over a bounded keep-alive pool; transport failures become SERVICE_UNAVAILABLE errors. */
@@ -153,8 +175,10 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     timeoutMs: number,
     log: Logger,
     signingSecret: string,
+    private readonly fetchCache?: SubgraphFetchCache,
   ) {
-    super({ url, fetcher })
+    // Cache-Control from subgraphs is not read: the gateway's own fetch cache decides what is kept.
+    super({ url, fetcher, honorSubgraphCacheControlHeader: false })
     this.serviceName = serviceName
     this.timeoutMs = timeoutMs
     this.log = log
@@ -174,6 +198,23 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const cache = this.fetchCache
+    if (!cache?.cacheable(this.serviceName) || !('incomingRequestContext' in options))
+      return this.send(options)
+    if (isMutation(options)) {
+      try {
+        return await this.send(options)
+      } finally {
+        // Before the mutation's answer goes back: no later read, here or in another gateway, sees the old data.
+        await cache.invalidate(this.serviceName)
+      }
+    }
+    return cache.read(this.serviceName, options.request, options.context?.caller ?? ANONYMOUS, (variables) =>
+      this.send({ ...options, request: { ...options.request, ...(variables ? { variables } : {}) } }),
+    )
+  }
+
+  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     try {
       return await super.process(options)
     } catch (error) {
@@ -316,6 +357,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
   }
 
+  // API keys carry their own per-minute limit, so the limiter exists even when the gateway-wide one is 0.
+  const redis = options.redisUrl ? createRedis(options.redisUrl, logger, 'pm-gateway') : undefined
+  const cacheOptions = options.cache === false ? undefined : (options.cache ?? {})
+  const cache = cacheOptions
+    ? new TwoLevelCache({
+        name: cacheOptions.name ?? 'gateway',
+        ...(redis ? { redis } : {}),
+        ...(cacheOptions.l1MaxBytes !== undefined ? { l1MaxBytes: cacheOptions.l1MaxBytes } : {}),
+        ...(cacheOptions.l1TtlMs !== undefined ? { l1TtlMs: cacheOptions.l1TtlMs } : {}),
+        ...(cacheOptions.degradedL1TtlMs !== undefined
+          ? { degradedL1TtlMs: cacheOptions.degradedL1TtlMs }
+          : {}),
+        logger,
+      })
+    : undefined
+  const fetchCache = cache
+    ? new SubgraphFetchCache(cache, cacheOptions?.policy ?? DEFAULT_CACHE_POLICY)
+    : undefined
+
   // Without this, @apollo/gateway exports usage data to Apollo: nothing here phones home.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true'
   const gateway = new ApolloGateway({
@@ -325,7 +385,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (!isDomain(name)) throw new Error(`the supergraph names an unknown subgraph "${name}"`)
       const url = options.subgraphUrls[name]
       if (!url) throw new Error(`no URL for the ${name} subgraph: set SUBGRAPH_${name.toUpperCase()}_URL`)
-      return new SubgraphDataSource(name, url, fetcherFor(name), subgraphTimeoutMs, logger, signingSecret)
+      return new SubgraphDataSource(
+        name,
+        url,
+        fetcherFor(name),
+        subgraphTimeoutMs,
+        logger,
+        signingSecret,
+        fetchCache,
+      )
     },
   })
 
@@ -354,6 +422,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: maxBatch > 0,
+    // APQ documents in the same two-level cache: a hash registered through one gateway works on all.
+    ...(cache ? { persistedQueries: { cache: keyValueCache(cache, 'apq', APQ_TTL_SECONDS) } } : {}),
     hideSchemaDetailsFromClientErrors: !fieldSuggestions,
     // Shutdown is ours (onShutdownSignal → stop()): Apollo's own handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
@@ -380,6 +450,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      // Cache hints would wrap nothing here (the gateway runs query plans, not resolvers) but still cost.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       requestIdHeader,
@@ -390,10 +462,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   })
   await apollo.start()
   let supergraphLoaded = true
-  // API keys carry their own per-minute limit, so the limiter exists even when the gateway-wide one is 0.
-  const redis = options.redisUrl ? createRedis(options.redisUrl, logger, 'pm-gateway') : undefined
-  // Counting starts in Redis when it answers within a second; until then (or if it is down), in process.
+  // Counting and caching start in Redis when it answers within a second; until then (or if it is down),
+  // in process.
   if (redis) await redisSettled(redis, 1_000)
+  if (cache) await cache.ready(1_000)
   const rateLimiter = new RateLimiter({
     perMinute: rateLimitPerMinute,
     logger,
@@ -463,6 +535,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       routes: {
         '/graphql': graphql,
         '/health': healthRoutes(async () => ({}))['/health']!,
+        // Cache hits, misses and sizes per subgraph namespace, in Prometheus' text format.
+        '/metrics': (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+          res.end(cache ? cacheMetrics([cache.stats()]) : '')
+        },
         // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
         // answers every operation that avoids that subgraph (and partial data for those that touch it), and
         // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.
@@ -479,6 +556,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     })
   } catch (error) {
+    await cache?.close()
     redis?.disconnect()
     await apollo.stop()
     throw error
@@ -497,12 +575,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     url: http.url,
     graphqlUrl: `${http.url}/graphql`,
+    cacheStats: () => cache?.stats() ?? null,
     stop() {
       stopping ??= (async () => {
         supergraphLoaded = false
         await http.stop()
         await apollo.stop()
         await Promise.all([...agents.values()].map((agent) => agent.close()))
+        await cache?.close()
         if (redis) await redis.quit().catch(() => redis.disconnect())
       })()
       return stopping

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { ApolloServer, type BaseContext } from '@apollo/server'
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled'
@@ -115,8 +116,13 @@ export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule
     stopOnTerminationSignals: false,
     formatError: (formatted, error) =>
       maskError(formatted, error, (cause) => logger.error('unexpected error', { error: cause })),
-    // No Apollo Studio here: federated tracing would only cost time on every request.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // No Apollo Studio here: federated tracing would only cost time on every request. Cache hints are
+    // unused (the gateway's cache keys on subgraph fetches), and computing them wraps every resolver.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   })
 }
 

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto'
+import type { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway'
+import type { TwoLevelCache } from '@pm/cache'
+import { DOMAINS, type Domain } from '@pm/db'
+import type { Caller } from '@pm/service-kit'
+
+/** How the gateway caches one subgraph's fetches. */
+export interface SubgraphCachePolicy {
+  /** Lifetime in L2 (Redis); 0 = this subgraph's fetches are never cached. */
+  ttlSeconds: number
+  /** Root fetches (Query fields) too, not only entity lookups by key (`_entities`). */
+  roots: boolean
+  /** Entries per user: answers may depend on who asks beyond their permissions (core's `self` rules). */
+  perUser: boolean
+}
+
+/**
+ * Seeds 000/001: active products 1 h, import statuses 30 min. Core: only entity lookups (User by id), per
+ * user, since `me` and `self` permissions depend on the caller; analytics: only entity lookups, since audit
+ * entries arrive from the services' outboxes, not through the graph.
+ */
+export const DEFAULT_CACHE_POLICY: Record<Domain, SubgraphCachePolicy> = {
+  core: { ttlSeconds: 600, roots: false, perUser: true },
+  catalog: { ttlSeconds: 3600, roots: true, perUser: false },
+  imports: { ttlSeconds: 1800, roots: true, perUser: false },
+  exports: { ttlSeconds: 1800, roots: true, perUser: false },
+  media: { ttlSeconds: 3600, roots: true, perUser: false },
+  code2asin: { ttlSeconds: 3600, roots: true, perUser: false },
+  analytics: { ttlSeconds: 900, roots: false, perUser: false },
+}
+
+export interface GatewayCacheOptions {
+  /** L1 bound (default 64 MiB). */
+  l1MaxBytes?: number
+  /** L1 entry lifetime cap (default 60 s); Redis entries live as long as their subgraph's TTL. */
+  l1TtlMs?: number
+  /** L1 entry lifetime while Redis is unreachable and other gateways' writes cannot reach us (default 2 s). */
+  degradedL1TtlMs?: number
+  policy?: Record<Domain, SubgraphCachePolicy>
+  /** Shared by every gateway with the same name and Redis (default "gateway"). */
+  name?: string
+}
+
+export const cacheNamespace = (domain: Domain) => `sg:${domain}`
+
+type GraphQLRequest = GraphQLDataSourceProcessOptions['request']
+type GraphQLResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>
+type Variables = Record<string, unknown>
+type Send = (variables: Variables | undefined) => Promise<GraphQLResponse>
+
+/** What a subgraph's answer may depend on besides the fetch itself: the caller's kind and permissions. */
+function scopeOf(caller: Caller, perUser: boolean): string {
+  const permissions = [...caller.permissions].sort().join(',')
+  return `${caller.kind}|${caller.superuser ? 1 : 0}|${permissions}|${perUser ? (caller.userId ?? '') : ''}`
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('base64url')
+
+/**
+ * Caches subgraph fetches in the two-level cache: entity lookups one representation at a time (a page of
+ * 50 products whose 45 are known sends 5 to the subgraph), root fetches whole. Keys hold the fetch's
+ * operation, its other variables and the caller's scope; every mutation sent to a subgraph bumps that
+ * subgraph's generation, in this process and (through Redis) in every other. Answers with errors are not
+ * kept. Values are JSON text: the gateway merges what a fetch returns into its result, so each hit is a
+ * fresh copy.
+ */
+export class SubgraphFetchCache {
+  constructor(
+    readonly cache: TwoLevelCache,
+    private readonly policy: Record<Domain, SubgraphCachePolicy> = DEFAULT_CACHE_POLICY,
+  ) {}
+
+  cacheable(domain: Domain): boolean {
+    return this.policy[domain].ttlSeconds > 0
+  }
+
+  /** After a mutation reached the subgraph (answered or not): nothing it answered before is reused. */
+  invalidate(domain: Domain): Promise<void> {
+    return this.cache.bump([cacheNamespace(domain)])
+  }
+
+  async read(domain: Domain, request: GraphQLRequest, caller: Caller, send: Send): Promise<GraphQLResponse> {
+    const policy = this.policy[domain]
+    const { representations, ...others } = (request.variables ?? {}) as Variables
+    const base = sha1(`${request.query}\n${JSON.stringify(others)}\n${scopeOf(caller, policy.perUser)}`)
+    if (Array.isArray(representations)) return this.entities(domain, base, representations, others, send)
+    if (!policy.roots) return send(request.variables)
+    return this.root(domain, base, request.variables, send)
+  }
+
+  private async root(domain: Domain, key: string, variables: Variables | undefined, send: Send) {
+    const namespace = cacheNamespace(domain)
+    const { generation, values } = await this.cache.getMany(namespace, [key])
+    const hit = values[0]
+    if (hit !== undefined) return { data: JSON.parse(hit) } as GraphQLResponse
+    const response = await send(variables)
+    if (!response.errors?.length && response.data) {
+      await this.cache.setMany(
+        namespace,
+        generation,
+        [{ key, value: JSON.stringify(response.data) }],
+        this.policy[domain].ttlSeconds,
+      )
+    }
+    return response
+  }
+
+  private async entities(
+    domain: Domain,
+    base: string,
+    representations: unknown[],
+    others: Variables,
+    send: Send,
+  ): Promise<GraphQLResponse> {
+    const namespace = cacheNamespace(domain)
+    const keys = representations.map((r) => `${base}:${JSON.stringify(r)}`)
+    const { generation, values } = await this.cache.getMany(namespace, keys)
+    const entities: unknown[] = new Array(representations.length)
+    const missing: number[] = []
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]
+      if (value === undefined) missing.push(i)
+      else entities[i] = JSON.parse(value)
+    }
+    if (missing.length === 0) return { data: { _entities: entities } } as GraphQLResponse
+
+    const response = await send({ ...others, representations: missing.map((i) => representations[i]) })
+    const fetched = (response.data as { _entities?: unknown[] } | null | undefined)?._entities
+    if (!Array.isArray(fetched) || fetched.length !== missing.length) return response
+    const errors = response.errors ?? []
+    // An error's path points into the subset sent; the gateway expects it to point into the whole list.
+    const failed = new Set<number>()
+    let unplaced = false
+    const remapped = errors.map((error) => {
+      const [head, index, ...rest] = error.path ?? []
+      if (head !== '_entities' || typeof index !== 'number' || missing[index] === undefined) {
+        unplaced = true
+        return error
+      }
+      failed.add(index)
+      return { ...error, path: ['_entities', missing[index], ...rest] }
+    })
+    const fresh: { key: string; value: string }[] = []
+    for (let j = 0; j < missing.length; j++) {
+      const i = missing[j]!
+      entities[i] = fetched[j]
+      if (!unplaced && !failed.has(j)) fresh.push({ key: keys[i]!, value: JSON.stringify(fetched[j]) })
+    }
+    if (fresh.length > 0)
+      await this.cache.setMany(namespace, generation, fresh, this.policy[domain].ttlSeconds)
+    return {
+      ...response,
+      data: { ...(response.data as object), _entities: entities },
+      ...(errors.length > 0 ? { errors: remapped } : {}),
+    } as GraphQLResponse
+  }
+}
+
+/** GATEWAY_CACHE_TTL_<DOMAIN> (seconds, 0 = not cached) over the defaults. */
+export function cachePolicyFrom(
+  ttl: (name: string, fallback: number) => number,
+): Record<Domain, SubgraphCachePolicy> {
+  return Object.fromEntries(
+    DOMAINS.map((d) => {
+      const policy = DEFAULT_CACHE_POLICY[d]
+      return [d, { ...policy, ttlSeconds: ttl(`GATEWAY_CACHE_TTL_${d.toUpperCase()}`, policy.ttlSeconds) }]
+    }),
+  ) as Record<Domain, SubgraphCachePolicy>
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto'
+import { DOMAINS, type Domain } from '@pm/db'
+import { seedDemoData } from '@pm/seed'
+import { createLogger } from '@pm/service-kit'
+import { type PrivateRedis, redisServerBinary, startPrivateRedis } from '@pm/testing/redis'
+import { startTestStack, type TestStack } from '@pm/testing/stack'
+import { postGraphQL } from '@pm/testing/subgraph'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Q1_PRODUCT_PAGE } from '../../bench/queries'
+import { composeSupergraph } from '../src/compose'
+import { type RunningGateway, startGateway } from '../src/gateway'
+
+const PRODUCT = /* GraphQL */ `
+  query Product($id: UUID!) {
+    product(id: $id) { id title brand { id name } primaryImage { id storageUrl } bestAsinMatch { asin } }
+  }
+`
+const RENAME = /* GraphQL */ `
+  mutation Rename($id: UUID!, $title: String!) { updateProduct(id: $id, input: { title: $title }) { id title } }
+`
+const RENAME_BRAND = /* GraphQL */ `
+  mutation RenameBrand($id: UUID!, $name: String!) { updateBrand(id: $id, input: { name: $name }) { id name } }
+`
+// Shorter than the default 2 s, so that the outage test needs no long wait.
+const DEGRADED_L1_TTL_MS = 300
+
+let redis: PrivateRedis
+let stack: TestStack
+let other: RunningGateway
+let supplierId: string
+let otherSupplierId: string
+let productId: string
+let brandId: string
+const cacheName = `test-${randomUUID()}`
+
+/** Through one of the two gateways, as the stack's superuser. */
+function ask(gateway: RunningGateway, query: string, variables: Record<string, unknown>) {
+  const token = stack.tokenFor({ userId: stack.superuserId, superuser: true })
+  return postGraphQL(gateway.graphqlUrl, query, variables, { authorization: `Bearer ${token}` })
+}
+
+/**
+ * Statements the subgraphs a product page reads ran while `work` did. (Core is left out: the gateway asks
+ * it for module states on its own schedule, whatever the operation.)
+ */
+async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const count = () =>
+    (['catalog', 'media', 'code2asin'] as const).reduce(
+      (sum, d) => sum + stack.subgraphs[d].database.stats().queries,
+      0,
+    )
+  const before = count()
+  const result = await work()
+  return { result, statements: count() - before }
+}
+
+async function until(condition: () => boolean, ms = 5_000) {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const hits = (gateway: RunningGateway, level: 'l1Hits' | 'l2Hits', namespace = 'sg:catalog') =>
+  gateway.cacheStats()?.namespaces[namespace]?.[level] ?? 0
+
+describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in Redis)', () => {
+  beforeAll(async () => {
+    redis = await startPrivateRedis()
+    const cache = { name: cacheName, degradedL1TtlMs: DEGRADED_L1_TTL_MS }
+    stack = await startTestStack({ gateway: { redisUrl: redis.url, cache } })
+    const dbs = Object.fromEntries(
+      Object.entries(stack.subgraphs).map(([d, s]) => [d, (s as any).database.db]),
+    )
+    await seedDemoData(dbs as any, { products: 300 })
+    const top = await sql<{ supplier_id: string; id: string; brand_id: string }>`
+      SELECT supplier_id, id, brand_id FROM products
+      WHERE is_active AND supplier_id IS NOT NULL AND brand_id IS NOT NULL
+      ORDER BY created_at DESC, id DESC LIMIT 1`.execute(stack.subgraphs.catalog.database.db)
+    ;({ supplier_id: supplierId, id: productId, brand_id: brandId } = top.rows[0]!)
+    const second = await sql<{ supplier_id: string }>`
+      SELECT supplier_id FROM products WHERE is_active AND supplier_id <> ${supplierId}
+      GROUP BY supplier_id HAVING count(*) >= 6 LIMIT 1`.execute(stack.subgraphs.catalog.database.db)
+    otherSupplierId = second.rows[0]!.supplier_id
+    // A second gateway: its own L1 and Redis connections, the same Redis and cache name, as another process.
+    const composition = composeSupergraph(DOMAINS)
+    if (!composition.ok) throw new Error(composition.errors.join('\n'))
+    other = await startGateway({
+      port: 0,
+      host: '127.0.0.1',
+      supergraphSdl: composition.supergraphSdl,
+      subgraphUrls: Object.fromEntries(
+        DOMAINS.map((d) => [d, stack.subgraphs[d as Domain].server.graphqlUrl]),
+      ) as Record<Domain, string>,
+      logger: createLogger({ service: 'other-gateway' }, 'error'),
+      signingSecret: stack.secrets.signing,
+      tokenSecret: stack.secrets.token,
+      redisUrl: redis.url,
+      cache,
+    })
+  }, 180_000)
+  afterAll(async () => {
+    await other?.stop()
+    await stack?.stop()
+    await redis?.stop()
+  })
+
+  it('answers a repeated product page without a statement, the same as the first time', async () => {
+    const variables = { supplierId, first: 20 }
+    const first = await statementsDuring(() => ask(stack.gateway, Q1_PRODUCT_PAGE, variables))
+    expect(first.result.errors).toBeUndefined()
+    expect(first.statements).toBeGreaterThan(0)
+    expect(first.result.data.products.edges.length).toBeGreaterThan(0)
+    const again = await statementsDuring(() => ask(stack.gateway, Q1_PRODUCT_PAGE, variables))
+    expect(again.statements).toBe(0)
+    expect(again.result).toEqual(first.result)
+    expect(hits(stack.gateway, 'l1Hits')).toBeGreaterThan(0)
+    // The other gateway has never seen it: its L1 misses, Redis has it.
+    const elsewhere = await statementsDuring(() => ask(other, Q1_PRODUCT_PAGE, variables))
+    expect(elsewhere.statements).toBe(0)
+    expect(elsewhere.result).toEqual(first.result)
+    expect(hits(other, 'l2Hits')).toBeGreaterThan(0)
+  })
+
+  it('sends a subgraph only the entities it does not hold yet', async () => {
+    await ask(stack.gateway, Q1_PRODUCT_PAGE, { supplierId: otherSupplierId, first: 3 })
+    const before = hits(stack.gateway, 'l1Hits', 'sg:media')
+    const page = await ask(stack.gateway, Q1_PRODUCT_PAGE, { supplierId: otherSupplierId, first: 6 })
+    expect(page.errors).toBeUndefined()
+    // The catalog list is a new root fetch; of its six products, the three already seen come from L1.
+    expect(hits(stack.gateway, 'l1Hits', 'sg:media') - before).toBe(3)
+  })
+
+  it('shows a mutation made through one gateway at once through the other, every time', async () => {
+    for (let i = 0; i < 20; i++) {
+      const read = await ask(other, PRODUCT, { id: productId })
+      expect(read.errors).toBeUndefined()
+      const title = `Renamed ${i} ${randomUUID().slice(0, 8)}`
+      const renamed = await ask(stack.gateway, RENAME, { id: productId, title })
+      expect(renamed.errors).toBeUndefined()
+      const [here, there] = await Promise.all([
+        ask(stack.gateway, PRODUCT, { id: productId }),
+        ask(other, PRODUCT, { id: productId }),
+      ])
+      expect(here.data.product.title).toBe(title)
+      expect(there.data.product.title).toBe(title)
+    }
+  })
+
+  it('drops nested answers too: a brand renamed shows in the product pages that embed it', async () => {
+    const before = await ask(other, PRODUCT, { id: productId })
+    expect(before.data.product.brand.id).toBe(brandId)
+    const name = `Brand ${randomUUID().slice(0, 8)}`
+    expect((await ask(stack.gateway, RENAME_BRAND, { id: brandId, name })).errors).toBeUndefined()
+    expect((await ask(other, PRODUCT, { id: productId })).data.product.brand.name).toBe(name)
+  })
+
+  it('shares persisted queries between gateways through Redis', async () => {
+    const query = '{ products(first: 1) { edges { node { id } } } }'
+    const { createHash } = await import('node:crypto')
+    const sha256Hash = createHash('sha256').update(query).digest('hex')
+    const token = stack.tokenFor({ userId: stack.superuserId, superuser: true })
+    const post = (gateway: RunningGateway, body: Record<string, unknown>) =>
+      fetch(gateway.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<any>)
+    const extensions = { persistedQuery: { version: 1, sha256Hash } }
+    const unknown = await post(other, { extensions })
+    expect(unknown.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND')
+    expect((await post(stack.gateway, { query, extensions })).errors).toBeUndefined()
+    const byHash = await post(other, { extensions })
+    expect(byHash.errors).toBeUndefined()
+    expect(byHash.data.products.edges).toHaveLength(1)
+  })
+
+  it('keeps answering right while Redis is down, and uses it again once it is back', async () => {
+    await ask(other, PRODUCT, { id: productId })
+    await redis.stop()
+    await until(() => other.cacheStats()?.l2.subscribed === false)
+    const title = `Offline ${randomUUID().slice(0, 8)}`
+    const renamed = await ask(stack.gateway, RENAME, { id: productId, title })
+    expect(renamed.errors).toBeUndefined()
+    // The gateway that wrote knows at once; the other cannot be told while Redis is down, so it holds
+    // what it read for at most the degraded L1 lifetime.
+    expect((await ask(stack.gateway, PRODUCT, { id: productId })).data.product.title).toBe(title)
+    await new Promise((r) => setTimeout(r, DEGRADED_L1_TTL_MS + 50))
+    const there = await ask(other, PRODUCT, { id: productId })
+    expect(there.errors).toBeUndefined()
+    expect(there.data.product.title).toBe(title)
+    // A page no one read before, with Redis gone: straight from the subgraphs, no error.
+    const page = await ask(other, Q1_PRODUCT_PAGE, { supplierId, first: 7 })
+    expect(page.errors).toBeUndefined()
+
+    await redis.start()
+    await until(
+      () => stack.gateway.cacheStats()?.l2.subscribed === true && other.cacheStats()?.l2.subscribed === true,
+      10_000,
+    )
+    await ask(stack.gateway, PRODUCT, { id: productId })
+    const l2Before = hits(other, 'l2Hits')
+    const fromRedis = await statementsDuring(() => ask(other, PRODUCT, { id: productId }))
+    expect(fromRedis.result.data.product.title).toBe(title)
+    expect(fromRedis.statements).toBe(0)
+    expect(hits(other, 'l2Hits')).toBeGreaterThan(l2Before)
+  })
+
+  it('publishes its hit and miss counts per subgraph on /metrics', async () => {
+    const text = await fetch(`${stack.gatewayUrl}/metrics`).then((r) => r.text())
+    expect(text).toMatch(/pm_cache_hits_total\{[^}]*namespace="sg:catalog"[^}]*\} \d+/)
+    expect(text).toMatch(/pm_cache_misses_total\{[^}]*namespace="sg:media"[^}]*\} \d+/)
+  })
+})
