@@ -38,7 +38,7 @@ import {
 } from '@pm/service-kit'
 import { GraphQLError, type GraphQLFormattedError, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
-import { Agent, fetch as undiciFetch } from 'undici'
+import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest } from 'undici'
 import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin } from './auth'
 import {
   DEFAULT_MAX_BATCH,
@@ -143,6 +143,30 @@ export function serviceUnavailable(serviceName: string, detail?: string): GraphQ
   return new GraphQLError(`The ${serviceName} service is unavailable${detail ? ` (${detail})` : ''}`, {
     extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, serviceName },
   })
+}
+
+/** What RemoteGraphQLDataSource reads of a fetch Response (status, a header, the body once), over request(). */
+function fetcherResponse(
+  url: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: Dispatcher.ResponseData['body'],
+): Awaited<ReturnType<Fetcher>> {
+  const header = (name: string) => {
+    const value = headers[name.toLowerCase()]
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
+  }
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText: '',
+    url,
+    redirected: false,
+    headers: { get: header, has: (name: string) => header(name) !== null },
+    text: () => body.text(),
+    json: () => body.json(),
+    arrayBuffer: () => body.arrayBuffer(),
+  } as unknown as Awaited<ReturnType<Fetcher>>
 }
 
 function isTimeout(error: unknown): boolean {
@@ -357,6 +381,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
   }
 
+  // Subgraph fetches go through undici's request(), not fetch(): no WHATWG streams or Request objects per call.
+  const subgraphFetcherFor = (domain: Domain): Fetcher => {
+    const dispatcher = agentFor(domain)
+    return async (url, init) => {
+      const { statusCode, headers, body } = await undiciRequest(url, {
+        method: (init?.method ?? 'POST') as Dispatcher.HttpMethod,
+        headers: init?.headers as Record<string, string>,
+        body: init?.body as string,
+        dispatcher,
+        signal: AbortSignal.timeout(subgraphTimeoutMs),
+      })
+      return fetcherResponse(url, statusCode, headers, body)
+    }
+  }
+
   // API keys carry their own per-minute limit, so the limiter exists even when the gateway-wide one is 0.
   const redis = options.redisUrl ? createRedis(options.redisUrl, logger, 'pm-gateway') : undefined
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {})
@@ -388,7 +427,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return new SubgraphDataSource(
         name,
         url,
-        fetcherFor(name),
+        subgraphFetcherFor(name),
         subgraphTimeoutMs,
         logger,
         signingSecret,
