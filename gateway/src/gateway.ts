@@ -309,6 +309,22 @@ const requestIdHeader: ApolloServerPlugin<GatewayContext> = {
   },
 }
 
+/**
+ * Before a query's first fetch, the generations Redis holds (one HGETALL): an L1 hit is then never older than
+ * a mutation that returned before the query started, whichever gateway ran it.
+ */
+function freshReadsPlugin(cache: TwoLevelCache): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation === 'query') await cache.syncGenerations()
+        },
+      }
+    },
+  }
+}
+
 /** Resolves once the client is ready, has failed to connect, or after `ms`: whichever comes first. */
 function redisSettled(redis: Redis, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve()
@@ -497,6 +513,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       operationLimitsPlugin<GatewayContext>(guard),
       apiKeyPlugin<GatewayContext>(authenticator),
       modulesGatePlugin<GatewayContext>(moduleStates),
+      ...(cache ? [freshReadsPlugin(cache)] : []),
     ],
   })
   await apollo.start()

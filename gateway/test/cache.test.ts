@@ -1,7 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { DOMAINS, type Domain } from '@pm/db'
 import { seedDemoData } from '@pm/seed'
 import { createLogger } from '@pm/service-kit'
+import { freePort } from '@pm/testing'
 import { type PrivateRedis, redisServerBinary, startPrivateRedis } from '@pm/testing/redis'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { postGraphQL } from '@pm/testing/subgraph'
@@ -9,6 +11,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Q1_PRODUCT_PAGE } from '../../bench/queries'
 import { composeSupergraph } from '../src/compose'
+import { GatewayConfigError, loadGatewayEnvironment } from '../src/environment'
 import { type RunningGateway, startGateway } from '../src/gateway'
 
 const PRODUCT = /* GraphQL */ `
@@ -177,6 +180,77 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     expect(byHash.data.products.edges).toHaveLength(1)
   })
 
+  it('shows a write at once through another process: a gateway of two workers (GATEWAY_WORKERS=2)', async () => {
+    const port = await freePort()
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      GATEWAY_PORT: String(port),
+      GATEWAY_WORKERS: '2',
+      GATEWAY_CACHE_NAME: cacheName,
+      GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
+      REDIS_URL: redis.url,
+      LOG_LEVEL: 'error',
+      GATEWAY_SIGNING_SECRET: stack.secrets.signing,
+      AUTH_TOKEN_SECRET: stack.secrets.token,
+    }
+    for (const d of DOMAINS) env[`SUBGRAPH_${d.toUpperCase()}_URL`] = stack.subgraphs[d].server.graphqlUrl
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+      env,
+      stdio: 'ignore',
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    try {
+      const cluster = { graphqlUrl: `http://127.0.0.1:${port}/graphql` } as RunningGateway
+      const deadline = Date.now() + 30_000
+      while (
+        !(await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > deadline) throw new Error('the two-worker gateway did not start')
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      for (let i = 0; i < 10; i++) {
+        // Several reads, so that both workers (connections are dealt round-robin) hold the product in L1.
+        const reads = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            fetch(cluster.graphqlUrl, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                connection: 'close',
+                authorization: `Bearer ${stack.tokenFor({ userId: stack.superuserId, superuser: true })}`,
+              },
+              body: JSON.stringify({ query: PRODUCT, variables: { id: productId } }),
+            }).then((r) => r.json() as Promise<any>),
+          ),
+        )
+        for (const read of reads) expect(read.errors).toBeUndefined()
+        const title = `Cluster ${i} ${randomUUID().slice(0, 8)}`
+        expect((await ask(stack.gateway, RENAME, { id: productId, title })).errors).toBeUndefined()
+        const after = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            fetch(cluster.graphqlUrl, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                connection: 'close',
+                authorization: `Bearer ${stack.tokenFor({ userId: stack.superuserId, superuser: true })}`,
+              },
+              body: JSON.stringify({ query: PRODUCT, variables: { id: productId } }),
+            }).then((r) => r.json() as Promise<any>),
+          ),
+        )
+        for (const read of after) expect(read.data.product.title).toBe(title)
+      }
+    } finally {
+      child.kill('SIGTERM')
+      // The primary passes the signal on and exits once both workers have stopped.
+      expect(await exited).toBe(0)
+    }
+  }, 60_000)
+
   it('keeps answering right while Redis is down, and uses it again once it is back', async () => {
     await ask(other, PRODUCT, { id: productId })
     await redis.stop()
@@ -212,5 +286,42 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     const text = await fetch(`${stack.gatewayUrl}/metrics`).then((r) => r.text())
     expect(text).toMatch(/pm_cache_hits_total\{[^}]*namespace="sg:catalog"[^}]*\} \d+/)
     expect(text).toMatch(/pm_cache_misses_total\{[^}]*namespace="sg:media"[^}]*\} \d+/)
+  })
+})
+
+describe('cache and worker settings', () => {
+  const secrets = { GATEWAY_SIGNING_SECRET: 's'.repeat(40), AUTH_TOKEN_SECRET: 't'.repeat(40) }
+  it('reads GATEWAY_CACHE*, GATEWAY_WORKERS and refuses workers that could not tell each other about writes', () => {
+    const env = loadGatewayEnvironment({
+      ...secrets,
+      GATEWAY_CACHE_L1_MB: '8',
+      GATEWAY_CACHE_TTL_CATALOG: '120',
+      GATEWAY_CACHE_TTL_CORE: '0',
+      GATEWAY_CACHE_NAME: 'eu-1',
+    })
+    expect(env.workers).toBe(1)
+    expect(env.cache).toMatchObject({ name: 'eu-1', l1MaxBytes: 8 * 1_048_576, l1TtlMs: 60_000 })
+    const policy = env.cache ? env.cache.policy : undefined
+    expect(policy?.catalog).toEqual({ ttlSeconds: 120, roots: true, perUser: false })
+    expect(policy?.core.ttlSeconds).toBe(0)
+    expect(policy?.imports.ttlSeconds).toBe(1800)
+    expect(loadGatewayEnvironment({ ...secrets, GATEWAY_CACHE: 'false' }).cache).toBe(false)
+    expect(() => loadGatewayEnvironment({ ...secrets, GATEWAY_WORKERS: '2' })).toThrow(/needs REDIS_URL/)
+    expect(
+      loadGatewayEnvironment({ ...secrets, GATEWAY_WORKERS: 'auto', REDIS_URL: 'redis://127.0.0.1:6379' })
+        .workers,
+    ).toBeGreaterThanOrEqual(1)
+    expect(loadGatewayEnvironment({ ...secrets, GATEWAY_WORKERS: '2', GATEWAY_CACHE: 'false' }).workers).toBe(
+      2,
+    )
+    for (const [name, value] of [
+      ['GATEWAY_WORKERS', '0'],
+      ['GATEWAY_CACHE_L1_MB', '-1'],
+      ['GATEWAY_CACHE_TTL_MEDIA', 'soon'],
+      ['GATEWAY_CACHE_NAME', 'a b'],
+      ['GATEWAY_CACHE', 'maybe'],
+    ]) {
+      expect(() => loadGatewayEnvironment({ ...secrets, [name!]: value! }), name).toThrow(GatewayConfigError)
+    }
   })
 })

@@ -237,6 +237,28 @@ export class TwoLevelCache {
     return { generation, values }
   }
 
+  /**
+   * Adopts every newer generation Redis holds (one HGETALL). Awaited before an operation's reads, it makes
+   * L1 hits as fresh as Redis: any bump acknowledged before the call is seen even if its pub/sub message is
+   * still on the way (under load Redis may write it out after the publisher's acknowledgement). Without
+   * Redis, or while it is down, the local generations stand.
+   */
+  async syncGenerations(): Promise<void> {
+    if (!this.l2Available()) return
+    let remote: Record<string, string>
+    try {
+      remote = await withTimeout(this.redis!.hgetall(this.generationsKey), COMMAND_TIMEOUT_MS)
+    } catch (error) {
+      this.failed(error)
+      return
+    }
+    this.succeeded()
+    for (const [namespace, value] of Object.entries(remote)) {
+      const generation = Number(value)
+      if (generation > this.generation(namespace)) this.advance(namespace, generation)
+    }
+  }
+
   /** Stores under the generation the read saw, so a bump in between leaves these values unreachable. */
   async setMany(
     namespace: string,

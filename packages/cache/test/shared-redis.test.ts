@@ -135,6 +135,19 @@ describe.skipIf(!REDIS_URL)('two processes sharing Redis', () => {
     expect(b.stats().l1.entries).toBe(0)
   })
 
+  it('syncGenerations() makes an L1 hit as fresh as Redis, message or not', async () => {
+    const redis = await fixture.inspector()
+    const b = await fixture.cache({ name })
+    const read = await b.getMany('products', ['p1'])
+    await b.setMany('products', read.generation, [{ key: 'p1', value: 'old' }], 60)
+    // Only L1 would answer now: without a sync, the bump below (message never sent) goes unseen.
+    await redis.hincrby(`pm:cache:${name}:generations`, 'products', 1)
+    expect((await b.getMany('products', ['p1'])).values).toEqual(['old'])
+    await b.syncGenerations()
+    expect(b.generation('products')).toBe(read.generation + 1)
+    expect((await b.getMany('products', ['p1'])).values).toEqual([undefined])
+  })
+
   it('bumps many namespaces at once and counts them', async () => {
     const a = await fixture.cache({ name })
     const b = await fixture.cache({ name })
