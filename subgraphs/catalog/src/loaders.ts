@@ -6,8 +6,10 @@ import {
   orderFrom,
   type PageArgs,
   uniqueLoader,
+  uuidKeys,
 } from '@pm/service-kit'
-import type { PriceHistoryRow, ProductRow, StockHistoryRow } from './db/mappers'
+import DataLoader from 'dataloader'
+import type { PriceHistoryRow, Product, ProductRow, StockHistoryRow } from './db/mappers'
 import {
   toBrand,
   toCategory,
@@ -28,9 +30,11 @@ import {
   categoriesBySlugs,
   eanResolutionsByEans,
   eanResolutionsByProductIds,
+  historyCounts,
   type ProductParentColumn,
   priceHistoryQuery,
   pricesByProductIds,
+  productLookupQuery,
   productsByIds,
   productsByNaturalKey,
   productsOfParents,
@@ -43,6 +47,7 @@ import {
   variantsByProductIds,
   variantsBySkus,
 } from './db/queries'
+import { type ProductPrefetchPlan, prefetchColumns, primeProduct, withPrefetch } from './prefetch'
 
 export interface OrderArg {
   field: string
@@ -81,6 +86,31 @@ export interface NestedProductsArgs extends PageArgs {
 
 /** Per-request loaders: each batch is one SQL statement. */
 export function createLoaders(db: CatalogDb) {
+  const loaders = baseLoaders(db)
+  return {
+    ...loaders,
+    /**
+     * Products by id, SKU or EAN with the children a selection asks for, in the same statement: the
+     * children prime the loaders above, so their resolvers find them without SQL.
+     */
+    productsWith: new LoaderFamily(
+      ({ by, plan }: { by: 'id' | 'sku' | 'ean'; plan: ProductPrefetchPlan }) => {
+        const columns = prefetchColumns(db, plan)
+        const keyOf = (p: Product) => (by === 'id' ? p.id : ((by === 'sku' ? p.sku : p.ean) ?? ''))
+        return uniqueLoader<string, Product>(async (keys) => {
+          if (by === 'id' && uuidKeys(keys).length === 0) return []
+          const rows = await withPrefetch(productLookupQuery(db, by, keys), columns).execute()
+          return rows.map((row) => primeProduct(loaders, row as ProductRow, columns))
+        }, keyOf)
+      },
+    ),
+  }
+}
+
+/** The loaders prefetched children are primed into. */
+export type PrefetchTargets = ReturnType<typeof baseLoaders>
+
+function baseLoaders(db: CatalogDb) {
   return {
     productById: uniqueLoader(
       async (ids) => (await productsByIds(db, ids)).map(toProduct),
@@ -186,6 +216,9 @@ export function createLoaders(db: CatalogDb) {
         args,
       }),
     ),
+    /** totalCount of history pages that came with their product (the connection loaders count their own). */
+    priceHistoryCount: new DataLoader<string, number>((ids) => historyCounts(db, 'price_history', ids)),
+    stockHistoryCount: new DataLoader<string, number>((ids) => historyCounts(db, 'stock_history', ids)),
   }
 }
 

@@ -667,8 +667,9 @@ describe('catalog statement count', () => {
     expect(fifty.data.products.edges).toHaveLength(18)
     const withHistory = fifty.data.products.edges.find((e: any) => e.node.id === bulk[0])
     expect(withHistory.node.priceHistory.edges).toHaveLength(3)
-    // products + prices + stocks (totalAvailableQuantity shares it) + variants + brand + category + supplier + history.
-    expect(five.used).toBe(8)
+    // The page's statement fetches prices, stocks (totalAvailableQuantity derives from them), variants, brand,
+    // category, supplier and the history page too.
+    expect(five.used).toBe(1)
     expect(fifty.used).toBe(five.used)
   })
 
@@ -681,6 +682,146 @@ describe('catalog statement count', () => {
     // suppliers + nested products page + nested counts + brands.
     expect(five.used).toBe(4)
     expect(fifty.used).toBe(five.used)
+  })
+})
+
+describe('children fetched in the products statement', () => {
+  // Every child field of Product, under aliases and arguments, with pages and their totals.
+  const ALL = /* GraphQL */ `
+    fragment Price on ProductPrice {
+      id productId supplierId priceType price cost margin currency minQuantity validFrom validUntil isActive createdAt
+    }
+    fragment All on Product {
+      id title weight technicalSpecs createdAt
+      supplier { id code name isActive contactEmail country createdAt updatedAt }
+      brand { id code name logoUrl isActive }
+      category { id name slug parentId isActive }
+      prices { ...Price }
+      allPrices: prices(activeOnly: false) { ...Price }
+      stocks { id productId warehouseId quantity reservedQuantity availableQuantity minStock lastUpdate }
+      totalAvailableQuantity
+      variants { id sku ean title attributes price weight position isActive createdAt updatedAt }
+      activeVariants: variants(activeOnly: true) { id }
+      priceHistory(first: 2) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id productId supplierId priceType oldPrice newPrice currency source reason changedBy { id } changedAt } }
+      }
+      stockHistory { edges { cursor node { id warehouseId oldQuantity newQuantity delta reason note changedAt } } }
+      eanResolutions { id ean productId source confidence resolvedData resolvedAt }
+    }
+  `
+  async function statements(query: string, variables: Record<string, unknown> = {}) {
+    const before = sg.queryCount()
+    const res = await sg.request(query, variables)
+    expect(res.errors).toBeUndefined()
+    return { used: sg.queryCount() - before, data: res.data }
+  }
+
+  it('answers exactly what the loaders answer, in one statement', async () => {
+    for (const sid of [supplier.acme, supplier.beta, supplier.ties]) {
+      // Supplier.products is served by the nested-connection loader: its children come from the loaders.
+      const viaLoaders = await statements(
+        `query($s: UUID!) { supplier(id: $s) { products(first: 50) { edges { cursor node { ...All } } } } } ${ALL}`,
+        { s: sid },
+      )
+      const prefetched = await statements(
+        `query($s: UUID!) { products(first: 50, filter: { supplierId: $s }) { edges { cursor node { ...All } } } } ${ALL}`,
+        { s: sid },
+      )
+      expect(prefetched.data.products.edges.length).toBeGreaterThan(0)
+      expect(prefetched.data.products).toEqual(viaLoaders.data.supplier.products)
+      // One statement, and the priceHistory totalCount counted in it.
+      expect(prefetched.used).toBe(1)
+      expect(viaLoaders.used).toBeGreaterThan(5)
+    }
+  })
+
+  it('fetches the children of product, productByEan, productBySku and _entities in their own statement', async () => {
+    const single = `query($id: UUID!, $ean: String!, $sku: String!) {
+      a: product(id: $id) { ...All }
+      b: productByEan(ean: $ean) { ...All }
+      c: productBySku(sku: $sku) { ...All }
+    } ${ALL}`
+    const looked = await statements(single, { id: p[0], ean: '4000000000008', sku: 'DRL-2' })
+    expect(looked.used).toBe(3)
+    expect(looked.data.b.id).toBe(p[4])
+    const entities = await statements(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { ...All } } } ${ALL}`,
+      { r: [p[0], p[4], p[1], randomUUID()].map((id) => ({ __typename: 'Product', id })) },
+    )
+    expect(entities.used).toBe(1)
+    expect(entities.data._entities).toEqual([looked.data.a, looked.data.b, looked.data.c, null])
+    // The same answers as a product read with no child asked for, its children then asked one by one.
+    const plain = await sg.request(`{ product(id: "${p[0]}") { id } }`)
+    expect(plain.data.product.id).toBe(p[0])
+    const viaLoaders = await sg.request(
+      `query($s: UUID!) { supplier(id: $s) { products(first: 50) { edges { node { ...All } } } } } ${ALL}`,
+      { s: supplier.acme },
+    )
+    const node = viaLoaders.data.supplier.products.edges.find((e: any) => e.node.id === p[0]).node
+    expect(looked.data.a).toEqual(node)
+  })
+
+  it('pages history after a cursor in the same statement, the page the loader gives', async () => {
+    const page = `query($id: UUID!, $after: String) { product(id: $id) {
+      priceHistory(first: 2, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { newPrice } } }
+    } }`
+    const first = await statements(page, { id: p[0] })
+    expect(first.used).toBe(1)
+    expect(first.data.product.priceHistory.edges.map((e: any) => e.node.newPrice)).toEqual(['19.90', '18.50'])
+    const second = await statements(page, {
+      id: p[0],
+      after: first.data.product.priceHistory.pageInfo.endCursor,
+    })
+    expect(second.used).toBe(1)
+    expect(second.data.product.priceHistory).toEqual({
+      totalCount: 4,
+      pageInfo: { hasNextPage: false, hasPreviousPage: true, endCursor: expect.any(String) },
+      edges: [{ node: { newPrice: '18.00' } }, { node: { newPrice: '17.00' } }],
+    })
+  })
+
+  it('leaves bad page arguments to the loader, which reports them on their own field', async () => {
+    const forged = Buffer.from(JSON.stringify(['CHANGED_AT:DESC', '2026-02-30 00:00:00', '1'])).toString(
+      'base64url',
+    )
+    for (const after of ['garbage', forged]) {
+      const res = await sg.request(
+        'query($id: UUID!, $after: String) { product(id: $id) { title prices { price } stockHistory(after: $after) { totalCount } } }',
+        { id: p[0], after },
+      )
+      expect(res.errors?.[0]).toMatchObject({
+        path: ['product', 'stockHistory'],
+        extensions: { code: 'BAD_USER_INPUT' },
+      })
+      expect(res.data?.product).toBeNull()
+    }
+    const big = await sg.request(
+      `{ product(id: "${p[0]}") { title stockHistory(first: 500) { totalCount } } }`,
+    )
+    expect(big.errors?.[0]).toMatchObject({
+      path: ['product', 'stockHistory'],
+      message: 'first must be between 0 and 100',
+    })
+  })
+
+  it('follows @skip/@include and named fragments when choosing what to fetch', async () => {
+    const query = `query($withPrices: Boolean!, $s: UUID!) { products(first: 50, filter: { supplierId: $s }) { edges { node {
+      id ...Rel prices @include(if: $withPrices) { price }
+    } } } }
+    fragment Rel on Product { brand { name } ... on Product { category @skip(if: $withPrices) { name } } }`
+    const withPrices = await statements(query, { withPrices: true, s: supplier.acme })
+    expect(withPrices.used).toBe(1)
+    expect(withPrices.data.products.edges[0].node).not.toHaveProperty('category')
+    const without = await statements(query, { withPrices: false, s: supplier.acme })
+    expect(without.used).toBe(1)
+    expect(without.data.products.edges.map((e: any) => e.node)).toEqual(
+      withPrices.data.products.edges.map((e: any) => {
+        const { prices: _prices, ...rest } = e.node
+        return { ...rest, category: { name: 'Drills' } }
+      }),
+    )
   })
 })
 

@@ -1,15 +1,21 @@
 import { groupedLoader, uniqueLoader } from '@pm/service-kit'
+import { thumbnailCodec } from './db/codecs'
 import { type MediaFile, toMediaFile, toMediaThumbnail } from './db/mappers'
 import {
   type MediaDb,
   mediaFilesByHashes,
   mediaFilesByIds,
   mediaFilesByProductIds,
+  mediaFilesWithThumbnailsByProductIds,
   thumbnailsByMediaFileIds,
 } from './db/queries'
 
 /** Per-request loaders: each batch is one SQL statement. */
 export function createLoaders(db: MediaDb) {
+  const thumbnailsByMediaFileId = groupedLoader(
+    async (ids) => (await thumbnailsByMediaFileIds(db, ids)).map(toMediaThumbnail),
+    (t) => t.mediaFileId ?? '',
+  )
   return {
     mediaFileById: uniqueLoader(
       async (ids) => (await mediaFilesByIds(db, ids)).map(toMediaFile),
@@ -23,10 +29,17 @@ export function createLoaders(db: MediaDb) {
       async (ids) => (await mediaFilesByProductIds(db, ids)).map(toMediaFile),
       (f: MediaFile) => f.productId ?? '',
     ),
-    thumbnailsByMediaFileId: groupedLoader(
-      async (ids) => (await thumbnailsByMediaFileIds(db, ids)).map(toMediaThumbnail),
-      (t) => t.mediaFileId ?? '',
+    /** The same lists, their thumbnails fetched in the same statement and primed into thumbnailsByMediaFileId. */
+    mediaWithThumbnailsByProductId: groupedLoader(
+      async (ids) =>
+        (await mediaFilesWithThumbnailsByProductIds(db, ids)).map((row) => {
+          const { __thumbnails, ...file } = row
+          thumbnailsByMediaFileId.prime(file.id, thumbnailCodec.reviveAll(__thumbnails).map(toMediaThumbnail))
+          return toMediaFile(file)
+        }),
+      (f: MediaFile) => f.productId ?? '',
     ),
+    thumbnailsByMediaFileId,
   }
 }
 

@@ -254,7 +254,63 @@ describe('media subgraph', () => {
     }
     const five = await run(5)
     const fifty = await run(50)
-    expect(five).toBe(2) // media (primaryImage picked from it) + thumbnails
+    expect(five).toBe(1) // media (primaryImage picked from it), thumbnails in the same statement
     expect(fifty).toBe(five)
+  })
+})
+
+describe('thumbnails fetched with the media files', () => {
+  const THUMB = 'id mediaFileId sizeName width height objectKey storageUrl createdAt'
+  async function statements(query: string, variables: Record<string, unknown>) {
+    const before = sg.queryCount()
+    const res = await sg.request(query, variables)
+    expect(res.errors).toBeUndefined()
+    return { used: sg.queryCount() - before, data: res.data }
+  }
+  const refs = (ids: string[]) => ids.map((id) => ({ __typename: 'Product', id }))
+
+  it('answers what the thumbnail loader answers, in the files statement', async () => {
+    const ids = [...products.slice(0, 3), withPrimary, tiedProduct, randomUUID()]
+    const prefetched = await statements(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product {
+        id media { id thumbnails { ${THUMB} } small: thumbnail(size: "small") { ${THUMB} } none: thumbnail(size: "huge") { id } }
+        primaryImage { id thumbnail(size: "large") { ${THUMB} } }
+      } } }`,
+      { r: refs(ids) },
+    )
+    expect(prefetched.used).toBe(1)
+    // mediaFile(id:) reads thumbnails through thumbnailsByMediaFileId's own statement.
+    const files = prefetched.data._entities.flatMap((p: any) => p.media)
+    expect(files.length).toBeGreaterThan(9)
+    const lookups = files.map(
+      (f: any, i: number) =>
+        `f${i}: mediaFile(id: "${f.id}") { id thumbnails { ${THUMB} } small: thumbnail(size: "small") { ${THUMB} } none: thumbnail(size: "huge") { id } }`,
+    )
+    const viaLoader = await statements(`{ ${lookups.join('\n')} }`, {})
+    expect(viaLoader.used).toBe(2)
+    expect(files).toEqual(files.map((_: unknown, i: number) => viaLoader.data[`f${i}`]))
+    expect(files.some((f: any) => f.thumbnails.length === 3)).toBe(true)
+    for (const p of prefetched.data._entities) {
+      if (p.primaryImage) {
+        const file = p.media.find((f: any) => f.id === p.primaryImage.id)
+        expect(p.primaryImage.thumbnail).toEqual(
+          file.thumbnails.find((t: any) => t.sizeName === 'large') ?? null,
+        )
+      }
+    }
+  })
+
+  it('fetches thumbnails only when some field asks for them, through fragments, aliases and directives', async () => {
+    const query = `query($r: [_Any!]!, $on: Boolean!) { _entities(representations: $r) { ...Images } }
+      fragment Images on Product { pics: media { id } main: primaryImage { id ... on MediaFile { t: thumbnail(size: "small") @include(if: $on) { width } } } }`
+    const withThumbs = await statements(query, { r: refs(products.slice(0, 5)), on: true })
+    expect(withThumbs.used).toBe(1)
+    expect(withThumbs.data._entities[0].main.t).toEqual({ width: 100 })
+    const without = await statements(query, { r: refs(products.slice(0, 5)), on: false })
+    expect(without.used).toBe(1)
+    expect(without.data._entities[0].main).not.toHaveProperty('t')
+    expect(without.data._entities.map((p: any) => p.pics)).toEqual(
+      withThumbs.data._entities.map((p: any) => p.pics),
+    )
   })
 })

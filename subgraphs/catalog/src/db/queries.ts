@@ -25,6 +25,10 @@ export function productsByIds(db: CatalogDb, keys: readonly string[]) {
  * greatest id. DISTINCT ON keeps the first row of each key in that order.
  */
 export function productsByNaturalKey(db: CatalogDb, column: 'sku' | 'ean', keys: readonly string[]) {
+  return productsByNaturalKeyQuery(db, column, keys).execute()
+}
+
+export function productsByNaturalKeyQuery(db: CatalogDb, column: 'sku' | 'ean', keys: readonly string[]) {
   return db
     .selectFrom('products')
     .selectAll('products')
@@ -34,7 +38,36 @@ export function productsByNaturalKey(db: CatalogDb, column: 'sku' | 'ean', keys:
     .orderBy(sql`products.is_active IS TRUE`, 'desc')
     .orderBy('products.created_at', (ob) => ob.desc().nullsLast())
     .orderBy('products.id', 'desc')
+}
+
+/**
+ * Products by id, SKU or EAN as their loaders find them, as a query to add columns to. The natural-key
+ * pick is a subquery named products, so added columns are computed for the rows DISTINCT ON keeps only.
+ */
+export function productLookupQuery(db: CatalogDb, by: 'id' | 'sku' | 'ean', keys: readonly string[]) {
+  if (by === 'id') {
+    return db
+      .selectFrom('products')
+      .selectAll('products')
+      .where('products.id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(keys))))
+  }
+  return db.selectFrom(productsByNaturalKeyQuery(db, by, keys).as('products')).selectAll('products')
+}
+
+/** Rows of a history table per product, for the totalCount of pages fetched with their product. */
+export async function historyCounts(
+  db: CatalogDb,
+  table: 'price_history' | 'stock_history',
+  productIds: readonly string[],
+) {
+  const rows = await db
+    .selectFrom(table)
+    .select([sql<string>`product_id::text`.as('parent'), sql<string>`count(*)`.as('count')])
+    .where('product_id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(productIds))))
+    .groupBy('product_id')
     .execute()
+  const byParent = new Map(rows.map((r) => [r.parent, Number(r.count)]))
+  return productIds.map((id) => byParent.get(id) ?? 0)
 }
 
 export interface ProductFilter {

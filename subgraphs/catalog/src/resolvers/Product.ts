@@ -1,10 +1,17 @@
-import { mapConnection, type PageArgs } from '@pm/service-kit'
+import { mapConnection, oncePerField, type PageArgs, selectionOf } from '@pm/service-kit'
+import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 import { type Product as ProductModel, toPriceHistoryEntry, toStockHistoryEntry } from '../db/mappers'
+import { productPrefetchPlan } from '../prefetch'
 import { idKey } from './args'
+import { loadProduct } from './products'
+
+// Once per _entities field: every representation of the fetch shares one plan, hence one batch.
+const entityPlan = oncePerField((info) => productPrefetchPlan(selectionOf(info, 'Product')))
 
 export const Product = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.productById.load(idKey(ref.id)),
+  __resolveReference: (ref: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
+    loadProduct(ctx, 'id', idKey(ref.id), info ? entityPlan(info) : null),
   supplier: (p: ProductModel, _: unknown, ctx: Context) =>
     p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null,
   brand: (p: ProductModel, _: unknown, ctx: Context) =>

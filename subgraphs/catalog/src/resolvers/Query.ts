@@ -1,4 +1,5 @@
-import { badUserInput, mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
+import { badUserInput, mapConnection, orderFrom, type PageArgs, paginate, selectionOf } from '@pm/service-kit'
+import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 import { toBrand, toCategory, toProduct, toSupplier } from '../db/mappers'
 import {
@@ -12,7 +13,9 @@ import {
   suppliersQuery,
 } from '../db/queries'
 import { type OrderArg, productOrder } from '../loaders'
+import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
 import { idKey, searchTerm } from './args'
+import { loadProduct } from './products'
 
 const SUPPLIER_ORDER_COLUMNS = {
   CREATED_AT: 'suppliers.created_at',
@@ -27,17 +30,28 @@ const COUNTRY = /^[A-Za-z]{2}$/
 type ListArgs<F> = PageArgs & { filter?: F | null; orderBy?: OrderArg | null }
 
 export const Query = {
-  product: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.productById.load(idKey(id)),
-  productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context) =>
-    ctx.loaders.productByEan.load(ean.trim()),
-  productBySku: (_: unknown, { sku }: { sku: string }, ctx: Context) =>
-    ctx.loaders.productBySku.load(sku.trim()),
-  products: async (_: unknown, args: ListArgs<ProductFilter>, ctx: Context) => {
+  product: (_: unknown, { id }: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
+    loadProduct(ctx, 'id', idKey(id), productPrefetchPlan(selectionOf(info))),
+  productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context, info: GraphQLResolveInfo) =>
+    loadProduct(ctx, 'ean', ean.trim(), productPrefetchPlan(selectionOf(info))),
+  productBySku: (_: unknown, { sku }: { sku: string }, ctx: Context, info: GraphQLResolveInfo) =>
+    loadProduct(ctx, 'sku', sku.trim(), productPrefetchPlan(selectionOf(info))),
+  products: async (_: unknown, args: ListArgs<ProductFilter>, ctx: Context, info: GraphQLResolveInfo) => {
     const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
-    return mapConnection(
-      await paginate(productsQuery(ctx.db, filter), productOrder(args.orderBy), args),
-      toProduct,
+    // The page's statement also fetches the children its nodes ask for (one statement for the list).
+    const columns = prefetchColumns(ctx.db, productPrefetchPlan(selectionOf(info).at('edges', 'node')))
+    if (columns.length === 0) {
+      return mapConnection(
+        await paginate(productsQuery(ctx.db, filter), productOrder(args.orderBy), args),
+        toProduct,
+      )
+    }
+    const page = await paginate(
+      withPrefetch(productsQuery(ctx.db, filter), columns),
+      productOrder(args.orderBy),
+      args,
     )
+    return mapConnection(page, (row) => primeProduct(ctx.loaders, row, columns))
   },
   productVariant: (_: unknown, { id }: { id: string }, ctx: Context) =>
     ctx.loaders.variantById.load(idKey(id)),

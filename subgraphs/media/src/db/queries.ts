@@ -1,6 +1,7 @@
 import type { DB } from '@pm/db/types/media'
 import { uuidKeys } from '@pm/service-kit'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { thumbnailCodec } from './codecs'
 
 export type MediaDb = Kysely<DB>
 
@@ -29,6 +30,28 @@ export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[
   return db
     .selectFrom('media_files')
     .selectAll()
+    .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
+    .orderBy('media_files.product_id')
+    .orderBy('media_files.display_order')
+    .orderBy('media_files.id')
+    .execute()
+}
+
+/**
+ * The same files with each one's thumbnails as JSON in the same statement (`__thumbnails`, narrowest first
+ * as thumbnailsByMediaFileIds orders them), one idx_media_thumbnails_media_file_id probe per file.
+ */
+export function mediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return db
+    .selectFrom('media_files')
+    .selectAll('media_files')
+    .select(
+      sql<unknown>`(SELECT ${thumbnailCodec.agg('t', sql`t.width, t.id`)} FROM media_thumbnails AS t WHERE t.media_file_id = media_files.id)`.as(
+        '__thumbnails',
+      ),
+    )
     .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
     .orderBy('media_files.product_id')
     .orderBy('media_files.display_order')

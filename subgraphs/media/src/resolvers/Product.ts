@@ -1,13 +1,42 @@
+import { oncePerField, type Selection, selectionOf } from '@pm/service-kit'
+import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
+
+/** A product as this subgraph holds it: its key, and whether its fetch asks for thumbnails of its files. */
+interface ProductRef {
+  id: string
+  withThumbnails?: boolean
+}
+
+const asksThumbnails = (files: Selection) => files.has('thumbnails') || files.has('thumbnail')
+
+// Decided once per _entities field for media and primaryImage together: both then read one batch.
+const entityWantsThumbnails = oncePerField((info) => {
+  const product = selectionOf(info, 'Product')
+  return [...product.field('media'), ...product.field('primaryImage')].some((f) =>
+    asksThumbnails(f.selection()),
+  )
+})
+
+/** The files batch: with their thumbnails in the same statement when the operation asks for them. */
+function mediaOf(product: ProductRef, ctx: Context, info: GraphQLResolveInfo) {
+  const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
+  const loader = withThumbnails ? ctx.loaders.mediaWithThumbnailsByProductId : ctx.loaders.mediaByProductId
+  return loader.load(product.id)
+}
 
 /** Catalog owns products: the representation is returned as is, existence is checked there. */
 export const Product = {
-  __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-  media: (product: { id: string }, _: unknown, ctx: Context) => ctx.loaders.mediaByProductId.load(product.id),
-  // Picked from the same batch as media: a page asking for both runs one statement, and its thumbnails
-  // are then loaded in one wave too.
-  primaryImage: async (product: { id: string }, _: unknown, ctx: Context) => {
-    const files = await ctx.loaders.mediaByProductId.load(product.id)
+  __resolveReference: (ref: { id: string }, _: Context, info: GraphQLResolveInfo): ProductRef => ({
+    id: ref.id,
+    ...(info ? { withThumbnails: entityWantsThumbnails(info) } : {}),
+  }),
+  media: (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) =>
+    mediaOf(product, ctx, info),
+  // Picked from the same batch as media: a page asking for both runs one statement, thumbnails included
+  // when either asks for them.
+  primaryImage: async (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) => {
+    const files = await mediaOf(product, ctx, info)
     return files.find((f) => f.isPrimary === true) ?? files[0] ?? null
   },
 }
