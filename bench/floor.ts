@@ -1,7 +1,7 @@
 /**
  * The floor: the data of Q1 and Q2 fetched by ONE hand-written SQL statement each (joins and JSON
  * aggregation) from bench_floor, served by a bare node:http server. Same JSON as the GraphQL answer's data.
- *   FLOOR_DATABASE_URL  FLOOR_PORT (0 = any)  FLOOR_POOL_SIZE (20)  HOST (127.0.0.1)
+ *   FLOOR_DATABASE_URL  FLOOR_PORT (0 = any)  FLOOR_POOL_SIZE (8)  HOST (127.0.0.1)
  * POST /q1 {"variables":{"supplierId","first"}}   POST /q2 {"variables":{"ean","from","to"}}   GET /ready
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -127,9 +127,13 @@ function send(res: ServerResponse, status: number, body: string) {
 async function main() {
   const connectionString = process.env.FLOOR_DATABASE_URL
   if (!connectionString) throw new Error('FLOOR_DATABASE_URL is not set')
+  const poolSize = Number(process.env.FLOOR_POOL_SIZE?.trim() || 8)
+  if (!Number.isInteger(poolSize) || poolSize < 1)
+    throw new Error(`FLOOR_POOL_SIZE must be a positive integer, got "${process.env.FLOOR_POOL_SIZE}"`)
   const pool = new pg.Pool({
     connectionString,
-    max: Number(process.env.FLOOR_POOL_SIZE ?? 20),
+    // One statement per request: a few connections keep 2 cores busy, and a shared server has ~100 in all.
+    max: poolSize,
     options: '-c TimeZone=UTC',
     application_name: 'pm-bench-floor',
   })

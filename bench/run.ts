@@ -1,10 +1,11 @@
 /**
  * `pnpm bench`: the side-by-side benchmark (issue 6). Starts PostgreSQL (configured or embedded), loads the
  * data set once into bench_<domain>, copies the Q1/Q2 tables into bench_floor, spawns the seven subgraphs,
- * our gateway, Hive Gateway (the peer) and the floor server as separate processes, checks that all three
- * answer the same, counts SQL statements per operation in-process, then measures Q1–Q4 with autocannon
- * at each concurrency, alternating targets, sampling CPU and memory per process group.
- * Writes bench/results/<timestamp>.{json,md} and latest.md. Options: see USAGE in src/options.ts.
+ * our gateway (cache on, as deployed), our gateway with GATEWAY_CACHE=false, Hive Gateway (the peer) and
+ * the floor server as separate processes, checks that all answer the same, counts SQL statements per
+ * operation in-process, then measures Q1–Q4 with autocannon at each concurrency, alternating targets,
+ * sampling CPU and memory per process group and ours' cache hits; with REDIS_URL, also Q2 with Redis
+ * cold vs warm. Writes bench/results/<timestamp>.{json,md} and latest.md. Options: see USAGE in src/options.ts.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -14,14 +15,24 @@ import { DOMAINS, type Domain } from '@pm/db'
 import { SIGNING_SECRET_ENV, TOKEN_SECRET_ENV } from '@pm/service-kit'
 import pg from 'pg'
 import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from './queries'
+import { type CacheRatio, cacheRatio, scrapeCache } from './src/cache-metrics'
 import { firstDifference } from './src/compare'
+import {
+  connectionBudget,
+  describeSubgraphPools,
+  FLOOR_POOL_SIZE,
+  type ServerConnections,
+  serverConnections,
+  subgraphPoolEnv,
+} from './src/connections'
 import { type DomainUrls, prepareDataSet, REPO_ROOT, startBenchServer, withClient } from './src/data'
 import { prepareFloorDatabase } from './src/floor-data'
 import { benchAccessToken, benchSecrets } from './src/identity'
-import { type Measurement, runLoad } from './src/load'
+import { type Measurement, percentile, runLoad } from './src/load'
 import {
   type BenchOptions,
   parseOptions,
+  resolveWorkers,
   type ScenarioId,
   type TargetId,
   USAGE,
@@ -31,7 +42,11 @@ import { pickParams, type ScenarioParams } from './src/params'
 import { topSelfTime } from './src/profile'
 import {
   type BenchReport,
+  type ColdWarm,
+  type ColdWarmPass,
   checkTargets,
+  coldWarmSection,
+  hitText,
   markdownTable,
   type RunResult,
   SCENARIO_TITLES,
@@ -52,6 +67,8 @@ import {
   stopService,
   usageBetween,
   waitReady,
+  waitWorkersReady,
+  withChildren,
 } from './src/services'
 import {
   planUpserts,
@@ -69,11 +86,14 @@ const log = (message: string) =>
 
 /** Which targets measure which scenario: the floor only has Q1 and Q2; Q4 is ours alone. */
 const APPLIES: Record<ScenarioId, readonly TargetId[]> = {
-  q1: ['ours', 'floor', 'peer'],
-  q2: ['ours', 'floor', 'peer'],
-  q3: ['ours', 'peer'],
+  q1: ['ours', 'uncached', 'floor', 'peer'],
+  q2: ['ours', 'uncached', 'floor', 'peer'],
+  q3: ['ours', 'uncached', 'peer'],
   q4: ['ours'],
 }
+
+/** EANs asked twice by "Q2 Redis cold vs warm" (none of them used by another run). */
+const COLD_WARM_EANS = { full: 300, smoke: 40 }
 
 type ReadScenario = 'q1' | 'q2' | 'q3'
 const DOCUMENTS: Record<ReadScenario, string> = {
@@ -92,15 +112,37 @@ interface Stack {
   /** Sent with every request: the bench user's bearer token (the floor ignores it). */
   headers: Record<string, string>
   subgraphs: Service[]
+  /** ours: our gateway as deployed, fetch cache on */
   gateway: Service
+  /** our gateway with GATEWAY_CACHE=false */
+  uncached?: Service
+  /** our gateway for "Q2 Redis cold vs warm": no L1, a cache name of its own */
+  coldWarm?: Service
   peer?: Service
   floor?: Service
+  /** Processes behind each of ours and uncached (GATEWAY_WORKERS) */
+  workers: number
 }
 
 function frontOf(stack: Stack, target: TargetId): Service {
-  const service = target === 'ours' ? stack.gateway : target === 'peer' ? stack.peer : stack.floor
+  const services: Record<TargetId, Service | undefined> = {
+    ours: stack.gateway,
+    uncached: stack.uncached,
+    floor: stack.floor,
+    peer: stack.peer,
+  }
+  const service = services[target]
   if (!service) throw new Error(`no ${target} service running`)
   return service
+}
+
+/** Our gateways, each with the worker count it runs (the readiness wait and /metrics need it). */
+function ourGateways(stack: Stack): [Service, number][] {
+  return [
+    [stack.gateway, stack.workers],
+    ...(stack.uncached ? [[stack.uncached, stack.workers] as [Service, number]] : []),
+    ...(stack.coldWarm ? [[stack.coldWarm, 1] as [Service, number]] : []),
+  ]
 }
 
 function urlFor(stack: Stack, target: TargetId, scenario: ScenarioId): string {
@@ -231,12 +273,36 @@ async function main(options: BenchOptions): Promise<number> {
       options.scenarios.flatMap((s) => APPLIES[s]).filter((t) => options.targets.includes(t)),
     )
     const withFloor = needed.has('floor') && options.scenarios.some((s) => s === 'q1' || s === 'q2')
+    const redisUrl = process.env.REDIS_URL?.trim() || undefined
+    const coldWarmWhyNot = !options.scenarios.includes('q2')
+      ? 'Q2 not in --scenarios'
+      : !options.targets.includes('ours')
+        ? 'ours not in --targets'
+        : !redisUrl
+          ? 'no REDIS_URL'
+          : undefined
+
+    const budget = connectionBudget(withFloor)
+    const pgConnections = await serverConnections(server.url, options.prefix)
+    const available = pgConnections.max - pgConnections.reserved - pgConnections.others
+    log(
+      `PostgreSQL connections: the bench opens at most ${budget.total} (${budget.measuring} while measuring); max_connections ${pgConnections.max}, ${pgConnections.reserved} reserved, ${pgConnections.others} open by others`,
+    )
+    if (budget.total > available)
+      log(`warning: ${budget.total} bench connections may not fit in the ${available} left on this server`)
 
     const secrets = benchSecrets()
     // Also for the services loaded in this process to count statements (they read them from the environment).
     Object.assign(process.env, secrets)
     const token = await benchAccessToken(data.urls, secrets[TOKEN_SECRET_ENV])
-    const stack = await startStack(options, data.urls, secrets, needed.has('peer'), withFloor)
+    const stack = await startStack(options, data.urls, secrets, {
+      peer: needed.has('peer'),
+      uncached: needed.has('uncached'),
+      floor: withFloor,
+      coldWarm: !coldWarmWhyNot,
+      redisUrl,
+      runId: `${stamp(startedAt)}-${process.pid}`,
+    })
     stack.headers = { authorization: `Bearer ${token}` }
     cleanups.push(() => stopStack(stack))
     const floorUrl = withFloor ? await prepareFloorDatabase(server.url, options.prefix, data, log) : undefined
@@ -244,9 +310,12 @@ async function main(options: BenchOptions): Promise<number> {
       // The floor server starts once its database is there (its own process, not started with the rest).
       stack.floor = startFloor(stack.floor.port, floorUrl)
     }
-    const params = await pickParams(data.urls)
+    const params = await pickParams(
+      data.urls,
+      coldWarmWhyNot ? 0 : options.smoke ? COLD_WARM_EANS.smoke : COLD_WARM_EANS.full,
+    )
     log(
-      `parameters: ${params.supplierIds.length} suppliers, ${params.eans.length} EANs, statuses ${params.statuses.join(', ')}, metrics ${params.metricsRange.from}…${params.metricsRange.to}`,
+      `parameters: ${params.supplierIds.length} suppliers, ${params.eans.length} EANs (+${params.coldEans.length} for Redis cold vs warm), statuses ${params.statuses.join(', ')}, metrics ${params.metricsRange.from}…${params.metricsRange.to}`,
     )
 
     const statementCounts = await countStatements(
@@ -257,14 +326,14 @@ async function main(options: BenchOptions): Promise<number> {
       secrets,
       stack.headers,
     )
-    const all = [
-      ...stack.subgraphs,
-      stack.gateway,
-      ...(stack.peer ? [stack.peer] : []),
-      ...(stack.floor ? [stack.floor] : []),
-    ]
+    const all = allServices(stack)
     const readyStarted = performance.now()
-    await Promise.all(all.map((s) => waitReady(s, 180_000)))
+    const gateways = new Map(ourGateways(stack))
+    await Promise.all(
+      all.map((s) =>
+        gateways.has(s) ? waitWorkersReady(s, gateways.get(s)!, 180_000) : waitReady(s, 180_000),
+      ),
+    )
     log(
       `services ready (${all.length} processes, waited ${Math.round(performance.now() - readyStarted)} ms more)`,
     )
@@ -284,9 +353,11 @@ async function main(options: BenchOptions): Promise<number> {
       for (const concurrency of options.concurrency) {
         for (const target of APPLIES[scenario].filter((t) => options.targets.includes(t))) {
           const bodies = variables.map((v) => bodyFor(target, scenario, v))
+          // Counted with the cache off: exact for uncached, an upper bound for ours.
+          const counted = target === 'peer' ? 'peer' : 'ours'
           const count = statementCounts.find(
             (c) =>
-              c.scenario === scenario && c.target === target && (c.items === null || c.items === PAGE_SIZE),
+              c.scenario === scenario && c.target === counted && (c.items === null || c.items === PAGE_SIZE),
           )
           const run = await measure(options, stack, admin, {
             scenario,
@@ -301,6 +372,11 @@ async function main(options: BenchOptions): Promise<number> {
         }
       }
     }
+    const coldWarm: ColdWarm = coldWarmWhyNot
+      ? { measured: false, reason: coldWarmWhyNot }
+      : await measureColdWarm(stack, params)
+    if (coldWarmWhyNot) log(`Q2 Redis cold vs warm: not measured (${coldWarmWhyNot})`)
+
     if (upsertPlan && options.targets.includes('ours')) {
       const count = statementCounts.find((c) => c.scenario === 'q4')
       // Every row set exists before measuring; from here on each call updates 1,000 products (smoke: no matter).
@@ -334,6 +410,7 @@ async function main(options: BenchOptions): Promise<number> {
     const targets = checkTargets(
       runs,
       statementCounts,
+      coldWarm,
       options.concurrency,
       options.products,
       data.loadSeconds,
@@ -343,7 +420,7 @@ async function main(options: BenchOptions): Promise<number> {
       finishedAt: finishedAt.toISOString(),
       command: commandLine(),
       machine: { ...machine, loadAverageAtEnd: os.loadavg()[0]!.toFixed(2) },
-      options: { ...options },
+      options: { ...options, workers: stack.workers, redis: Boolean(redisUrl) },
       dataSet: {
         products: data.products,
         seed: data.seed,
@@ -362,6 +439,14 @@ async function main(options: BenchOptions): Promise<number> {
       statementCounts,
       answerChecks,
       runs,
+      coldWarm,
+      connections: {
+        budget,
+        subgraphPools: describeSubgraphPools(),
+        floorPool: withFloor ? FLOOR_POOL_SIZE : null,
+        server: pgConnections,
+        mostSeenAfterARun: admin ? mostBenchConnections : null,
+      },
       targets,
       skipped,
     }
@@ -388,6 +473,7 @@ async function main(options: BenchOptions): Promise<number> {
       ...runs
         .filter((r) => r.measurement.requests === 0)
         .map((r) => `${SCENARIO_TITLES[r.scenario]} ${r.target} c=${r.concurrency}: no request completed`),
+      ...coldWarmFailures(coldWarm),
     ]
     if (failures.length > 0) {
       console.error(`\n[bench] FAILED:\n  ${failures.join('\n  ')}`)
@@ -403,25 +489,42 @@ async function main(options: BenchOptions): Promise<number> {
   }
 }
 
+interface StackPlan {
+  peer: boolean
+  uncached: boolean
+  floor: boolean
+  /** The gateway of "Q2 Redis cold vs warm" */
+  coldWarm: boolean
+  redisUrl: string | undefined
+  /** Makes this run's GATEWAY_CACHE_NAMEs: gateways never share entries with another run's or each other's */
+  runId: string
+}
+
 async function startStack(
   options: BenchOptions,
   urls: DomainUrls,
   secrets: Record<string, string>,
-  withPeer: boolean,
-  withFloor: boolean,
+  plan: StackPlan,
 ): Promise<Stack> {
   const ports = Object.fromEntries(
     await Promise.all(DOMAINS.map(async (d) => [d, await freePort()])),
   ) as Record<Domain, number>
-  const [gatewayPort, peerPort, floorPort] = [await freePort(), await freePort(), await freePort()]
+  const [gatewayPort, uncachedPort, coldWarmPort, peerPort, floorPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ]
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn',
     // As the Dockerfile runs them (graphql-js, for one, skips its development-only checks).
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
-    GATEWAY_PORT: String(gatewayPort),
     // One client sending thousands of requests a minute is the point here: the per-caller limit is off.
     GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
+    // Pools that fit the whole bench in a 100-connection server (src/connections.ts).
+    ...subgraphPoolEnv(),
     ...secrets,
   }
   for (const d of DOMAINS) {
@@ -440,15 +543,53 @@ async function startStack(
       env: { ...env, ...profiling(options, d).env },
     }),
   )
+  // REDIS_URL as the bench has it (inherited from its environment), unset otherwise.
+  const gatewayEnv = (port: number, cache: Record<string, string>) => ({
+    ...env,
+    GATEWAY_PORT: String(port),
+    ...(plan.redisUrl ? { REDIS_URL: plan.redisUrl } : {}),
+    ...cache,
+  })
   const gateway = startService({
     name: 'gateway (ours)',
     group: 'gateway',
     port: gatewayPort,
     script: 'gateway/src/main.ts',
     ...profiling(options, 'gateway'),
-    env: { ...env, ...profiling(options, 'gateway').env },
+    env: {
+      ...gatewayEnv(gatewayPort, {
+        GATEWAY_CACHE: 'true',
+        GATEWAY_CACHE_NAME: `bench-ours-${plan.runId}`,
+        GATEWAY_WORKERS: String(options.workers),
+      }),
+      ...profiling(options, 'gateway').env,
+    },
   })
-  const peer = withPeer
+  const uncached = plan.uncached
+    ? startService({
+        name: 'gateway (uncached)',
+        group: 'gateway',
+        port: uncachedPort,
+        script: 'gateway/src/main.ts',
+        env: gatewayEnv(uncachedPort, { GATEWAY_CACHE: 'false', GATEWAY_WORKERS: String(options.workers) }),
+      })
+    : undefined
+  const coldWarm = plan.coldWarm
+    ? startService({
+        name: 'gateway (Q2 Redis cold vs warm)',
+        group: 'gateway',
+        port: coldWarmPort,
+        script: 'gateway/src/main.ts',
+        // No L1: every lookup goes to Redis, where this fresh name holds nothing yet.
+        env: gatewayEnv(coldWarmPort, {
+          GATEWAY_CACHE: 'true',
+          GATEWAY_CACHE_L1_MB: '0',
+          GATEWAY_CACHE_NAME: `bench-q2-cold-warm-${plan.runId}`,
+          GATEWAY_WORKERS: '1',
+        }),
+      })
+    : undefined
+  const peer = plan.peer
     ? startService({
         name: 'Hive Gateway (peer)',
         group: 'peer',
@@ -457,12 +598,22 @@ async function startStack(
         env: { ...env, PEER_PORT: String(peerPort) },
       })
     : undefined
+  const started = [...subgraphs, gateway, uncached, coldWarm, peer].filter((s) => s !== undefined)
   log(
-    `started ${subgraphs.length} subgraphs, our gateway${peer ? ', Hive Gateway' : ''} (pids ${[...subgraphs, gateway, ...(peer ? [peer] : [])].map((s) => s.child.pid).join(' ')})`,
+    `started ${subgraphs.length} subgraphs, our gateway${uncached ? ', our gateway uncached' : ''}${coldWarm ? ', our gateway for Redis cold vs warm' : ''}${peer ? ', Hive Gateway' : ''} (pids ${started.map((s) => s.child.pid).join(' ')})`,
   )
   // Placeholder until the floor database exists: startFloor replaces it.
-  const floor = withFloor ? ({ port: floorPort } as Service) : undefined
-  return { headers: {}, subgraphs, gateway, ...(peer ? { peer } : {}), ...(floor ? { floor } : {}) }
+  const floor = plan.floor ? ({ port: floorPort } as Service) : undefined
+  return {
+    headers: {},
+    subgraphs,
+    gateway,
+    ...(uncached ? { uncached } : {}),
+    ...(coldWarm ? { coldWarm } : {}),
+    ...(peer ? { peer } : {}),
+    ...(floor ? { floor } : {}),
+    workers: resolveWorkers(options.workers),
+  }
 }
 
 function startFloor(port: number, databaseUrl: string): Service {
@@ -474,20 +625,30 @@ function startFloor(port: number, databaseUrl: string): Service {
     env: {
       FLOOR_DATABASE_URL: databaseUrl,
       FLOOR_PORT: String(port),
+      FLOOR_POOL_SIZE: String(FLOOR_POOL_SIZE),
       HOST: '127.0.0.1',
       NODE_ENV: 'production',
     },
   })
 }
 
-async function stopStack(stack: Stack): Promise<void> {
-  const all = [
-    stack.gateway,
-    ...(stack.peer ? [stack.peer] : []),
-    ...(stack.floor?.child ? [stack.floor] : []),
+/** Every process of the stack that runs (the floor's placeholder has no process until startFloor). */
+function allServices(stack: Stack): Service[] {
+  return [
     ...stack.subgraphs,
-  ]
-  await Promise.all(all.map((s) => stopService(s)))
+    stack.gateway,
+    stack.uncached,
+    stack.coldWarm,
+    stack.peer,
+    stack.floor?.child ? stack.floor : undefined,
+  ].filter((s) => s !== undefined)
+}
+
+async function stopStack(stack: Stack): Promise<void> {
+  const fronts = allServices(stack).filter((s) => !stack.subgraphs.includes(s))
+  // The fronts first: the subgraphs stay up until nothing calls them any more.
+  await Promise.all(fronts.map((s) => stopService(s)))
+  await Promise.all(stack.subgraphs.map((s) => stopService(s)))
 }
 
 /** Exact statement and fetch counts per operation, in-process (see src/statements.ts). */
@@ -511,8 +672,11 @@ async function countStatements(
   const out: StatementCount[] = []
   try {
     // Smoke runs count ours only: loading Hive Gateway in this process too costs seconds CI does not need.
-    const gateways = (['ours', 'peer'] as const).filter(
-      (t) => options.targets.includes(t) && !(options.smoke && t === 'peer'),
+    // Ours' counts (cache off) also stand for uncached, the same gateway without its cache.
+    const gateways = (['ours', 'peer'] as const).filter((t) =>
+      t === 'ours'
+        ? options.targets.includes('ours') || options.targets.includes('uncached')
+        : options.targets.includes(t) && !options.smoke,
     )
     for (const scenario of options.scenarios) {
       for (const target of gateways) {
@@ -618,8 +782,12 @@ async function measure(
     ...(spec.check ? { check: spec.check } : {}),
   }
   if (options.warmupSeconds > 0) await runLoad({ ...load, seconds: options.warmupSeconds })
-  const frontPids = [front.child.pid!]
+  // With GATEWAY_WORKERS > 1 the work is in the primary's forked workers.
+  const frontPids = withChildren(front.child.pid!)
   const subgraphPids = stack.subgraphs.map((s) => s.child.pid!)
+  // Ours' cache lookups in the measured seconds only (the warm-up fills it).
+  const scrapes = spec.target === 'ours' ? stack.workers : 0
+  const cacheBefore = scrapes ? await scrapeCache(front.port, scrapes) : undefined
   const pgBefore = await backendPids(admin, options.prefix)
   const before: Map<number, ProcSample> = sampleMany([...frontPids, ...subgraphPids, ...pgBefore])
   const cpuBefore = process.cpuUsage()
@@ -627,7 +795,9 @@ async function measure(
   const measurement: Measurement = await runLoad({ ...load, seconds: options.seconds })
   const cpu = process.cpuUsage(cpuBefore)
   const machineBusy = machineCpuSeconds() - machineBefore
+  const cacheAfter = scrapes ? await scrapeCache(front.port, scrapes) : undefined
   const pgAfter = await backendPids(admin, options.prefix)
+  mostBenchConnections = Math.max(mostBenchConnections, pgAfter.length)
   const after = sampleMany([...frontPids, ...subgraphPids, ...pgAfter])
   const postgres: GroupUsage | null = admin && pgAfter.length ? usageBetween(before, after, pgAfter) : null
   const dead = [...stack.subgraphs, front].filter((s) => exited(s))
@@ -644,6 +814,7 @@ async function measure(
     postgres,
     loadgenCpuSeconds: (cpu.user + cpu.system) / 1e6,
     otherCpuSeconds: 0,
+    ...(scrapes ? { cache: cacheRatio(cacheBefore, cacheAfter, scrapes) } : {}),
   }
   result.otherCpuSeconds = Math.max(
     0,
@@ -655,9 +826,116 @@ async function measure(
   )
   const m = measurement
   log(
-    `${SCENARIO_TITLES[spec.scenario]} · ${spec.target} · c=${spec.concurrency}: ${m.rps.toFixed(1)} req/s, p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors`,
+    `${SCENARIO_TITLES[spec.scenario]} · ${spec.target} · c=${spec.concurrency}: ${m.rps.toFixed(1)} req/s, p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors${result.cache !== undefined ? `, cache hits ${hitText(result.cache)}` : ''}`,
   )
   return result
+}
+
+/** PostgreSQL sessions on the bench databases at the end of a run (pools keep theirs a while): the most seen. */
+let mostBenchConnections = 0
+
+/**
+ * "Q2 Redis cold vs warm": the cold-warm gateway (no L1, a cache name no other process uses) asks each
+ * unused EAN once, one request at a time over keep-alive (cold: every fetch misses and fills Redis), then
+ * each again (warm: served from Redis). Its /metrics shows how each pass was served.
+ */
+async function measureColdWarm(stack: Stack, params: ScenarioParams): Promise<ColdWarm> {
+  const service = stack.coldWarm!
+  const url = `http://127.0.0.1:${service.port}/graphql`
+  const body = (ean: string) =>
+    JSON.stringify({ query: Q2_PRODUCT_DETAIL, variables: { ean, ...params.metricsRange } })
+  // Plans the operation and warms the process on an EAN of the other runs: none of the measured ones.
+  const first = await post(url, body(params.eans[0]!), stack.headers)
+  if (first.errors?.length)
+    log(`Q2 Redis cold vs warm: the warm-up request answered ${first.errors[0]!.message}`)
+
+  const pass = async (): Promise<{ result: ColdWarmPass; answers: unknown[] }> => {
+    const before = await scrapeCache(service.port, 1)
+    const latencies: number[] = []
+    const answers: unknown[] = []
+    let errors = 0
+    let firstError: string | undefined
+    for (const ean of params.coldEans) {
+      const started = performance.now()
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...stack.headers },
+          body: body(ean),
+        })
+        const text = await response.text()
+        latencies.push(performance.now() - started)
+        const answer = JSON.parse(text) as { data?: unknown; errors?: { message: string }[] }
+        if (!response.ok || answer.errors?.length) {
+          errors++
+          firstError ??= `${ean}: HTTP ${response.status} ${text.slice(0, 300)}`
+        }
+        answers.push(answer.data)
+      } catch (error) {
+        errors++
+        firstError ??= `${ean}: ${(error as Error).message}`
+        answers.push(undefined)
+      }
+    }
+    const after = await scrapeCache(service.port, 1)
+    const sorted = Float64Array.from(latencies).sort()
+    const result: ColdWarmPass = {
+      requests: latencies.length,
+      p50: percentile(sorted, 0.5),
+      p95: percentile(sorted, 0.95),
+      p99: percentile(sorted, 0.99),
+      max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+      mean: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : Number.NaN,
+      errors,
+      ...(firstError ? { firstError } : {}),
+      cache: cacheRatio(before, after, 1),
+    }
+    return { result, answers }
+  }
+
+  const cold = await pass()
+  const warm = await pass()
+  let same = 0
+  let difference: string | undefined
+  params.coldEans.forEach((ean, i) => {
+    const diff =
+      cold.answers[i] === undefined || warm.answers[i] === undefined
+        ? 'no answer'
+        : firstDifference(cold.answers[i], warm.answers[i])
+    if (diff) difference ??= `${ean} → ${diff}`
+    else same++
+  })
+  const out: ColdWarm = {
+    measured: true,
+    eans: params.coldEans.length,
+    cold: cold.result,
+    warm: warm.result,
+    ratio: cold.result.p50 / warm.result.p50,
+    same,
+    ...(difference ? { firstDifference: difference } : {}),
+  }
+  log(
+    `Q2 Redis cold vs warm, ${out.eans} EANs: cold p50 ${cold.result.p50.toFixed(2)} ms (misses ${missText(cold.result.cache)}), warm p50 ${warm.result.p50.toFixed(2)} ms (L2 hits ${warm.result.cache ? (100 * warm.result.cache.l2).toFixed(1) : '–'}%) = ${out.ratio.toFixed(2)}×, warm answers ${same}/${out.eans} same as cold`,
+  )
+  return out
+}
+
+function missText(cache: CacheRatio | null): string {
+  return cache?.lookups ? `${(100 * (1 - cache.hit)).toFixed(1)}%` : '–'
+}
+
+function coldWarmFailures(coldWarm: ColdWarm): string[] {
+  if (!coldWarm.measured) return []
+  const out: string[] = []
+  for (const [name, p] of [
+    ['cold', coldWarm.cold],
+    ['warm', coldWarm.warm],
+  ] as const) {
+    if (p.errors > 0) out.push(`Q2 Redis cold vs warm, ${name} pass: ${p.errors} errors (${p.firstError})`)
+  }
+  if (coldWarm.same < coldWarm.eans)
+    out.push(`Q2 Redis cold vs warm: warm answers differ from cold (${coldWarm.firstDifference})`)
+  return out
 }
 
 /** With --profile, a profiled process preloads the SIGUSR2 profiler and is told where to write. */
@@ -746,6 +1024,18 @@ async function profileQ1(
   return sections.join('\n')
 }
 
+function connectionsLine(report: BenchReport): string {
+  const c = report.connections as {
+    budget: ReturnType<typeof connectionBudget>
+    subgraphPools: string
+    floorPool: number | null
+    server: ServerConnections
+    mostSeenAfterARun: number | null
+  }
+  const b = c.budget
+  return `PostgreSQL connections: the bench opens at most ${b.total} (subgraph pools ${b.subgraphs}: ${c.subgraphPools}; ${c.floorPool === null ? 'no floor' : `floor ${c.floorPool}`}; in-process statement counting ${b.counting}, before measuring only; its own ${b.bench}), ${b.measuring} while measuring; the server has max_connections ${c.server.max} (${c.server.reserved} reserved, ${c.server.others} used by others at the start)${c.mostSeenAfterARun === null ? '' : `; at most ${c.mostSeenAfterARun} bench sessions seen at the end of a run`}.`
+}
+
 /** How much of the machine other work took during the measured runs: the noise in these numbers. */
 function otherWork(report: BenchReport): string {
   const cores = Number(report.machine.cores) || 1
@@ -768,7 +1058,11 @@ function renderMarkdown(report: BenchReport, profileSummary: string | undefined)
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres} (${m.databaseServer}); commit ${m.commit}. Everything (PostgreSQL, the services and the load generator) on this one machine; ${otherWork(report)}.`,
     '',
-    `Data set: ${Number(d.products).toLocaleString('en')} products (seed ${d.seed}, ${d.generator}${d.reused ? ', reused' : ''}${d.loadSeconds ? `, loaded in ${Number(d.loadSeconds).toFixed(1)} s` : ''}). Each run: ${report.options.warmupSeconds} s warm-up, then ${report.options.seconds} s measured; targets alternate within each scenario and concurrency. Latencies in ms (exact percentiles of every response); CPU s = CPU seconds used during the measured seconds, RSS at the end; front = our gateway, Hive Gateway or the floor server.`,
+    `Data set: ${Number(d.products).toLocaleString('en')} products (seed ${d.seed}, ${d.generator}${d.reused ? ', reused' : ''}${d.loadSeconds ? `, loaded in ${Number(d.loadSeconds).toFixed(1)} s` : ''}). Each run: ${report.options.warmupSeconds} s warm-up, then ${report.options.seconds} s measured; targets alternate within each scenario and concurrency. Latencies in ms (exact percentiles of every response); CPU s = CPU seconds used during the measured seconds, RSS at the end; front = the target's own process(es).`,
+    '',
+    `Targets: ours = our gateway as deployed (fetch cache on: L1 in process${report.options.redis ? ', L2 in Redis' : ', no REDIS_URL so no L2'}; ${report.options.workers} worker${report.options.workers === 1 ? '' : 's'}); uncached = the same gateway with GATEWAY_CACHE=false; floor = one SQL statement per request; peer = Hive Gateway; all on the same subgraphs. Cache hits = ours' subgraph-fetch lookups in the measured seconds (GET /metrics before and after), the share served from L1 and from L2${Number(report.options.workers) > 1 ? ' (summed over one scrape per worker)' : ''}. SQL/op and fetches/op are counted with the cache off (≤: ours sends at most that many). vs floor / vs peer = the row's p50 and req/s over the floor's / the peer's at the same concurrency.`,
+    '',
+    connectionsLine(report),
     '',
     markdownTable(report.runs),
     '',
@@ -776,7 +1070,13 @@ function renderMarkdown(report: BenchReport, profileSummary: string | undefined)
     '',
     targetsTable(report.targets),
     '',
-    '## SQL statements per operation (counted in-process, one operation at a time)',
+    '## Q2 Redis cold vs warm',
+    '',
+    'Our gateway in a process of its own with no L1 (GATEWAY_CACHE_L1_MB=0) and a cache name fresh for this run, so Redis holds nothing for it; EANs no other run asks; one request at a time over keep-alive. Cold: each EAN once (every fetch misses and is written to Redis); warm: the same EANs again, in the same order.',
+    '',
+    coldWarmSection(report.coldWarm),
+    '',
+    '## SQL statements per operation (counted in-process, one operation at a time, fetch cache off)',
     '',
     statementTable(report.statementCounts),
     '',

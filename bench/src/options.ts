@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os'
+
 export const SCENARIOS = ['q1', 'q2', 'q3', 'q4'] as const
 export type ScenarioId = (typeof SCENARIOS)[number]
-export const TARGETS = ['ours', 'floor', 'peer'] as const
+export const TARGETS = ['ours', 'uncached', 'floor', 'peer'] as const
 export type TargetId = (typeof TARGETS)[number]
 
 export interface BenchOptions {
@@ -18,6 +20,8 @@ export interface BenchOptions {
   reload: boolean
   /** Database name prefix: bench_<domain>, bench_floor (smoke: bench_smoke_…). */
   prefix: string
+  /** GATEWAY_WORKERS for our gateways (ours and uncached): a count, or "auto" (one per core). */
+  workers: number | 'auto'
 }
 
 export const USAGE = `pnpm bench [options]
@@ -28,13 +32,30 @@ export const USAGE = `pnpm bench [options]
   --warmup S          warm-up seconds before each measurement (default 3; smoke 0)
   --concurrency LIST  e.g. 1,32 (default)
   --scenarios LIST    q1,q2,q3,q4 (default: all)
-  --targets LIST      ours,floor,peer (default: all that apply)
-  --smoke             ~2,000 products, 2 s per scenario, concurrency 1 and 4 (CI)
-  --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time)
+  --targets LIST      ours,uncached,floor,peer (default: all that apply)
+                        ours      our gateway as deployed: fetch cache on (L1 in process, L2 in Redis
+                                  when REDIS_URL is set), GATEWAY_WORKERS from --workers; Q1-Q4
+                        uncached  our gateway with GATEWAY_CACHE=false, same subgraphs, own process; Q1-Q3
+                        floor     one hand-written SQL statement per request (bench/floor.ts); Q1, Q2
+                        peer      Hive Gateway on the same subgraphs (bench/peer.ts); Q1-Q3
+  --workers N|auto    GATEWAY_WORKERS of ours and uncached (default 1; "auto" = one per core);
+                      above 1, ours needs REDIS_URL (its workers share invalidations through it)
+  --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4 (CI)
+  --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
+                      one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
 
-Databases: DATABASE_URL or TEST_DATABASE_URL (a server where bench_* databases may be created),
-else an embedded PostgreSQL in .data/bench-postgres (port BENCH_PG_PORT, default 54339).`
+With Q2 and ours, also "Q2 Redis cold vs warm": a gateway of its own with no L1 (GATEWAY_CACHE_L1_MB=0)
+and a fresh GATEWAY_CACHE_NAME asks 300 EANs no other scenario uses (smoke: 40) once each at
+concurrency 1, cold, then again, served from Redis; needs REDIS_URL, else reported as not measured.
+
+Environment: DATABASE_URL or TEST_DATABASE_URL (a server where bench_* databases may be created),
+else an embedded PostgreSQL in .data/bench-postgres (port BENCH_PG_PORT, default 54339). REDIS_URL is
+passed to our gateways. The bench keeps its PostgreSQL connections under 100 (subgraph pools set with
+DB_<DOMAIN>_POOL_SIZE and DB_POOL_MAX_OVERFLOW, floor pool FLOOR_POOL_SIZE=8: see src/connections.ts).`
+
+/** Smoke runs: 23 of 1.5 s take what 17 of 2 s took before uncached was measured too. */
+const SMOKE_SECONDS = 1.5
 
 export class UsageError extends Error {
   override name = 'UsageError'
@@ -69,7 +90,24 @@ function positive(raw: string | true, name: string, { integer = true, zero = fal
   return value
 }
 
-export function parseOptions(argv: readonly string[]): BenchOptions {
+/** How many gateway processes --workers means ("auto": one per core, as the gateway counts them). */
+export function resolveWorkers(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers
+}
+
+/** --workers: a positive integer or "auto". */
+function workerCount(raw: string | true | undefined): number | 'auto' {
+  if (raw === undefined) return 1
+  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return 'auto'
+  if (raw === true || !/^\d+$/.test(raw.trim()) || Number(raw) < 1)
+    throw new UsageError('--workers must be a positive integer or "auto"')
+  return Number(raw)
+}
+
+export function parseOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): BenchOptions {
   const flags = new Map<string, string | true>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -79,7 +117,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags.set(name, argv[++i]!)
     else flags.set(name, true)
   }
-  const known = ['products', 'seed', 'seconds', 'warmup', 'concurrency', 'scenarios', 'targets', 'smoke']
+  const known = [
+    'products',
+    'seed',
+    'seconds',
+    'warmup',
+    'concurrency',
+    'scenarios',
+    'targets',
+    'workers',
+    'smoke',
+  ]
   for (const name of flags.keys()) {
     if (![...known, 'profile', 'reload', 'help'].includes(name))
       throw new UsageError(`unknown option --${name}`)
@@ -90,7 +138,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const products =
     get('products') !== undefined ? positive(get('products')!, 'products') : smoke ? 2000 : 133_149
   const seconds =
-    get('seconds') !== undefined ? positive(get('seconds')!, 'seconds', { integer: false }) : smoke ? 2 : 15
+    get('seconds') !== undefined
+      ? positive(get('seconds')!, 'seconds', { integer: false })
+      : smoke
+        ? SMOKE_SECONDS
+        : 15
   const warmupSeconds =
     get('warmup') !== undefined
       ? positive(get('warmup')!, 'warmup', { integer: false, zero: true })
@@ -111,6 +163,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const targets =
     get('targets') !== undefined ? list(String(get('targets')), TARGETS, 'targets') : [...TARGETS]
   const seed = get('seed') !== undefined ? positive(get('seed')!, 'seed') : 42
+  const workers = workerCount(get('workers'))
+  const profile = flags.get('profile') === true
+  // Said here rather than by the gateway failing to start minutes later, after the data set is loaded.
+  if (resolveWorkers(workers) > 1 && targets.includes('ours') && !env.REDIS_URL?.trim())
+    throw new UsageError(
+      '--workers above 1 needs REDIS_URL: the workers of ours share invalidations through it',
+    )
+  if (profile && resolveWorkers(workers) > 1)
+    throw new UsageError('--profile samples one gateway process: use it with --workers 1')
   return {
     products,
     seed,
@@ -120,8 +181,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     targets: TARGETS.filter((t) => targets.includes(t)),
     smoke,
-    profile: flags.get('profile') === true,
+    profile,
     reload: flags.get('reload') === true,
     prefix: smoke ? 'bench_smoke' : 'bench',
+    workers,
   }
 }

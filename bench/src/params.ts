@@ -12,12 +12,14 @@ export interface ScenarioParams {
   /** The 30 days ending at the last day of product metrics in the data set. */
   metricsRange: { from: string; to: string }
   statuses: string[]
+  /** EANs for "Q2 Redis cold vs warm" only, none of them in `eans`: no other run has cached them. */
+  coldEans: string[]
 }
 
 const EAN_SAMPLE = 250
 
 /** Parameters picked from the data, deterministic for a data set, rotating so caches cannot make it trivial. */
-export async function pickParams(urls: DomainUrls): Promise<ScenarioParams> {
+export async function pickParams(urls: DomainUrls, coldEanCount = 0): Promise<ScenarioParams> {
   const { supplierIds, randomEans } = await withClient(urls.catalog, async (c) => {
     const suppliers = await c.query<{ id: string }>(
       `SELECT p.supplier_id::text AS id FROM products p JOIN suppliers s ON s.id = p.supplier_id
@@ -62,7 +64,39 @@ export async function pickParams(urls: DomainUrls): Promise<ScenarioParams> {
   if (supplierIds.length === 0 || eans.length === 0 || statuses.length === 0) {
     throw new Error('the bench data set has no suppliers, EANs or import jobs to pick parameters from')
   }
-  return { supplierIds, eans, metricsRange: { from, to }, statuses }
+  const coldEans = coldEanCount > 0 ? await pickColdEans(urls, eans, coldEanCount) : []
+  return { supplierIds, eans, metricsRange: { from, to }, statuses, coldEans }
+}
+
+/** `count` EANs outside `used`, half of them of products with metrics like `eans`, in the same kind of order. */
+async function pickColdEans(urls: DomainUrls, used: string[], count: number): Promise<string[]> {
+  const withMetrics = await withClient(urls.analytics, async (c) => {
+    const { rows } = await c.query<{ id: string }>(
+      `SELECT product_id::text AS id FROM product_metrics GROUP BY product_id
+        ORDER BY md5('cold' || product_id::text) LIMIT $1`,
+      [EAN_SAMPLE + count],
+    )
+    return rows.map((r) => r.id)
+  })
+  return withClient(urls.catalog, async (c) => {
+    const metric = await c.query<{ ean: string }>(
+      `SELECT p.ean FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id
+        WHERE p.id = ANY($1::uuid[]) AND p.ean IS NOT NULL AND NOT (p.ean = ANY($2::text[]))
+          AND s.code IS DISTINCT FROM $3
+        GROUP BY p.ean ORDER BY md5('cold' || p.ean) LIMIT $4`,
+      [withMetrics, used, BENCH_SUPPLIER_CODE, Math.ceil(count / 2)],
+    )
+    const taken = [...used, ...metric.rows.map((r) => r.ean)]
+    const other = await c.query<{ ean: string }>(
+      `SELECT p.ean FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id
+        WHERE p.ean IS NOT NULL AND NOT (p.ean = ANY($1::text[])) AND s.code IS DISTINCT FROM $2
+        GROUP BY p.ean ORDER BY md5('cold' || p.ean) LIMIT $3`,
+      [taken, BENCH_SUPPLIER_CODE, count - metric.rows.length],
+    )
+    return [...metric.rows.map((r) => r.ean), ...other.rows.map((r) => r.ean)].sort(
+      (a, b) => hash(a) - hash(b),
+    )
+  })
 }
 
 /** A stable order that is not the alphabetical one. */

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import http from 'node:http'
 import { createServer } from 'node:net'
 import { REPO_ROOT } from './data'
 
@@ -108,6 +109,42 @@ export async function waitReady(service: Service, timeoutMs: number): Promise<vo
   throw new Error(`${describeFailure(service)}\n(not ready after ${timeoutMs / 1000} s)`)
 }
 
+function readyOnFreshConnection(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = http.get(
+      { host: '127.0.0.1', port, path: '/ready', agent: false, timeout: 2_000 },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode === 200))
+      },
+    )
+    request.on('timeout', () => request.destroy())
+    request.on('error', () => resolve(false))
+  })
+}
+
+/**
+ * With `workers` processes behind one port, each new connection goes to the next worker: ready once that
+ * many connections in a row are answered 200 (waitReady alone sees the first worker that is up).
+ */
+export async function waitWorkersReady(service: Service, workers: number, timeoutMs: number): Promise<void> {
+  await waitReady(service, timeoutMs)
+  const deadline = Date.now() + timeoutMs
+  let streak = 0
+  while (streak < workers) {
+    if (exited(service)) throw new Error(describeFailure(service))
+    if (Date.now() > deadline)
+      throw new Error(
+        `${describeFailure(service)}\n(not all ${workers} workers ready after ${timeoutMs / 1000} s)`,
+      )
+    if (await readyOnFreshConnection(service.port)) streak++
+    else {
+      streak = 0
+      await new Promise((r) => setTimeout(r, 150))
+    }
+  }
+}
+
 export async function stopService(service: Service, timeoutMs = 10_000): Promise<void> {
   if (exited(service)) return
   const gone = new Promise<void>((resolve) => service.child.once('exit', () => resolve()))
@@ -148,6 +185,25 @@ export function sampleProcess(pid: number): ProcSample | undefined {
   } catch {
     return undefined
   }
+}
+
+/** `pid` and its child processes (a gateway with GATEWAY_WORKERS > 1 serves from forked workers). */
+export function withChildren(pid: number): number[] {
+  const out = [pid]
+  let entries: string[] = []
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
+  } catch {
+    return out
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // ppid is the second field after the command name (which may contain spaces).
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry))
+    } catch {}
+  }
+  return out
 }
 
 export function sampleMany(pids: readonly number[]): Map<number, ProcSample> {

@@ -7,7 +7,8 @@ import {
   type SubgraphModule,
   startSubgraph,
 } from '@pm/service-kit'
-import { BENCH_POOL, type DomainUrls } from './data'
+import { COUNTING_POOL } from './connections'
+import type { DomainUrls } from './data'
 import { signedIdentityPlugin } from './identity'
 import { supergraphFor } from './supergraph'
 
@@ -67,7 +68,7 @@ export async function startCountingStack(
   try {
     for (const domain of DOMAINS) {
       const { subgraph } = await MODULES[domain]()
-      const database = createDomainDatabase({ domain, url: urls[domain], pool: BENCH_POOL })
+      const database = createDomainDatabase({ domain, url: urls[domain], pool: COUNTING_POOL })
       databases.set(domain, database)
       const server = await startSubgraph(subgraph, {
         database,
@@ -104,6 +105,8 @@ export async function startCountingStack(
     signingSecret: options.signingSecret,
     tokenSecret: options.tokenSecret,
     rateLimitPerMinute: 0,
+    // Every fetch reaches its subgraph: the counts are of the work one operation costs, not of cache hits.
+    cache: false,
   } as Parameters<typeof startGateway>[0]).finally(() => {
     if (telemetry === undefined) delete process.env.APOLLO_TELEMETRY_DISABLED
     else process.env.APOLLO_TELEMETRY_DISABLED = telemetry
