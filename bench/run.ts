@@ -571,7 +571,11 @@ async function startStack(
         group: 'gateway',
         port: uncachedPort,
         script: 'gateway/src/main.ts',
-        env: gatewayEnv(uncachedPort, { GATEWAY_CACHE: 'false', GATEWAY_WORKERS: String(options.workers) }),
+        ...profiling(options, 'gateway-uncached'),
+        env: {
+          ...gatewayEnv(uncachedPort, { GATEWAY_CACHE: 'false', GATEWAY_WORKERS: String(options.workers) }),
+          ...profiling(options, 'gateway-uncached').env,
+        },
       })
     : undefined
   const coldWarm = plan.coldWarm
@@ -950,15 +954,25 @@ function profiling(
   }
 }
 
-/** The processes --profile samples during Q1: our gateway and the three subgraphs Q1 reaches. */
-const PROFILED = ['gateway', 'catalog', 'media', 'code2asin'] as const
+/** The processes --profile samples during Q1: both our gateways and the three subgraphs Q1 reaches. */
+const PROFILED = ['gateway', 'gateway-uncached', 'catalog', 'media', 'code2asin'] as const
+type Profiled = (typeof PROFILED)[number]
+const PROFILED_TITLES: Record<Profiled, string> = {
+  gateway: 'our gateway (cache on)',
+  'gateway-uncached': 'our gateway, uncached',
+  catalog: 'subgraph catalog (behind the uncached gateway)',
+  media: 'subgraph media (behind the uncached gateway)',
+  code2asin: 'subgraph code2asin (behind the uncached gateway)',
+}
 
 function profileFile(name: string): string {
   return path.join(RESULTS_DIR, 'profiles', `${name}.cpuprofile`)
 }
 
-function profiledService(stack: Stack, name: (typeof PROFILED)[number]): Service {
-  return name === 'gateway' ? stack.gateway : stack.subgraphs.find((s) => s.name === `subgraph ${name}`)!
+function profiledService(stack: Stack, name: Profiled): Service | undefined {
+  if (name === 'gateway') return stack.gateway
+  if (name === 'gateway-uncached') return stack.uncached
+  return stack.subgraphs.find((s) => s.name === `subgraph ${name}`)
 }
 
 /**
@@ -975,22 +989,38 @@ async function profileQ1(
   mkdirSync(path.join(RESULTS_DIR, 'profiles'), { recursive: true })
   for (const name of PROFILED) rmSync(profileFile(name), { force: true })
   const concurrency = Math.max(...options.concurrency)
-  const load = {
-    url: urlFor(stack, 'ours', 'q1'),
-    headers: stack.headers,
-    bodies: variablesFor('q1', params).map((v) => bodyFor('ours', 'q1', v)),
-    connections: concurrency,
+  // Two extra runs: ours with the cache on (the gateway alone works), then uncached (the subgraphs too).
+  const runs = [
+    { target: 'ours' as const, names: ['gateway'] as Profiled[] },
+    ...(stack.uncached
+      ? [
+          {
+            target: 'uncached' as const,
+            names: ['gateway-uncached', 'catalog', 'media', 'code2asin'] as Profiled[],
+          },
+        ]
+      : []),
+  ]
+  const rates: string[] = []
+  for (const { target, names } of runs) {
+    const load = {
+      url: urlFor(stack, target, 'q1'),
+      headers: stack.headers,
+      bodies: variablesFor('q1', params).map((v) => bodyFor(target, 'q1', v)),
+      connections: concurrency,
+    }
+    if (options.warmupSeconds > 0) await runLoad({ ...load, seconds: options.warmupSeconds })
+    for (const name of names) profiledService(stack, name)?.child.kill('SIGUSR2')
+    const m = await runLoad({ ...load, seconds: options.seconds })
+    for (const name of names) profiledService(stack, name)?.child.kill('SIGUSR2')
+    rates.push(`${target} ${m.rps.toFixed(1)} req/s`)
   }
-  if (options.warmupSeconds > 0) await runLoad({ ...load, seconds: options.warmupSeconds })
-  for (const name of PROFILED) profiledService(stack, name).child.kill('SIGUSR2')
-  const m = await runLoad({ ...load, seconds: options.seconds })
-  for (const name of PROFILED) profiledService(stack, name).child.kill('SIGUSR2')
   const sections: string[] = [
     `## Profiles, Q1 at c=${concurrency}`,
     '',
-    `An extra run of our gateway with the V8 profiler on in it and in the subgraphs Q1 reaches (${m.rps.toFixed(1)} req/s while profiled; the files open in Chrome DevTools). Self time, in % of each process's busy time.`,
+    `Extra runs of our gateway with the V8 profiler on, with the cache and then uncached with the subgraphs Q1 reaches (${rates.join(', ')} while profiled; the files open in Chrome DevTools). Self time, in % of each process's busy time.`,
   ]
-  for (const name of PROFILED) {
+  for (const name of runs.flatMap((r) => r.names)) {
     const file = profileFile(name)
     const deadline = Date.now() + 30_000
     while (!existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
@@ -1003,11 +1033,11 @@ async function profileQ1(
       `${stamp(startedAt)}-q1-c${concurrency}-${path.basename(file)}`,
     )
     renameSync(file, kept)
-    const { totalMs, busyMs, top, packages } = topSelfTime(kept, name === 'gateway' ? 20 : 10)
+    const { totalMs, busyMs, top, packages } = topSelfTime(kept, name.startsWith('gateway') ? 20 : 10)
     log(`profile: ${path.relative(REPO_ROOT, kept)}`)
     sections.push(
       '',
-      `### ${name === 'gateway' ? 'our gateway' : `subgraph ${name}`}: busy ${(busyMs / 1000).toFixed(1)} s of ${(totalMs / 1000).toFixed(1)} s (${path.relative(REPO_ROOT, kept)})`,
+      `### ${PROFILED_TITLES[name]}: busy ${(busyMs / 1000).toFixed(1)} s of ${(totalMs / 1000).toFixed(1)} s (${path.relative(REPO_ROOT, kept)})`,
       '',
       `By package: ${packages
         .slice(0, 8)

@@ -1,3 +1,5 @@
+// First: later loads of @apollo/federation-internals get plain exports (see the file).
+import './federation-internals'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import {

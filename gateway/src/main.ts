@@ -1,3 +1,5 @@
+// First: later loads of @apollo/federation-internals get plain exports (see the file).
+import './federation-internals'
 import cluster from 'node:cluster'
 import { createLogger, onShutdownSignal } from '@pm/service-kit'
 import { GatewayConfigError, loadGatewayEnvironment } from './environment'
