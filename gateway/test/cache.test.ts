@@ -200,7 +200,18 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     })
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
     try {
-      const cluster = { graphqlUrl: `http://127.0.0.1:${port}/graphql` } as RunningGateway
+      const clusterUrl = `http://127.0.0.1:${port}/graphql`
+      // A connection each: the primary deals connections to the workers in turn.
+      const readOnNewConnection = (url: string) =>
+        fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            connection: 'close',
+            authorization: `Bearer ${stack.tokenFor({ userId: stack.superuserId, superuser: true })}`,
+          },
+          body: JSON.stringify({ query: PRODUCT, variables: { id: productId } }),
+        }).then((r) => r.json() as Promise<any>)
       const deadline = Date.now() + 30_000
       while (
         !(await fetch(`http://127.0.0.1:${port}/health`).then(
@@ -213,35 +224,11 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
       }
       for (let i = 0; i < 10; i++) {
         // Several reads, so that both workers (connections are dealt round-robin) hold the product in L1.
-        const reads = await Promise.all(
-          Array.from({ length: 4 }, () =>
-            fetch(cluster.graphqlUrl, {
-              method: 'POST',
-              headers: {
-                'content-type': 'application/json',
-                connection: 'close',
-                authorization: `Bearer ${stack.tokenFor({ userId: stack.superuserId, superuser: true })}`,
-              },
-              body: JSON.stringify({ query: PRODUCT, variables: { id: productId } }),
-            }).then((r) => r.json() as Promise<any>),
-          ),
-        )
+        const reads = await Promise.all(Array.from({ length: 4 }, () => readOnNewConnection(clusterUrl)))
         for (const read of reads) expect(read.errors).toBeUndefined()
         const title = `Cluster ${i} ${randomUUID().slice(0, 8)}`
         expect((await ask(stack.gateway, RENAME, { id: productId, title })).errors).toBeUndefined()
-        const after = await Promise.all(
-          Array.from({ length: 4 }, () =>
-            fetch(cluster.graphqlUrl, {
-              method: 'POST',
-              headers: {
-                'content-type': 'application/json',
-                connection: 'close',
-                authorization: `Bearer ${stack.tokenFor({ userId: stack.superuserId, superuser: true })}`,
-              },
-              body: JSON.stringify({ query: PRODUCT, variables: { id: productId } }),
-            }).then((r) => r.json() as Promise<any>),
-          ),
-        )
+        const after = await Promise.all(Array.from({ length: 4 }, () => readOnNewConnection(clusterUrl)))
         for (const read of after) expect(read.data.product.title).toBe(title)
       }
     } finally {

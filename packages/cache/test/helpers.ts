@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { type CacheLogger, TwoLevelCache, type TwoLevelCacheOptions } from '../src'
 
@@ -78,62 +76,5 @@ export class Fixture {
   async close(): Promise<void> {
     await Promise.all(this.caches.map((cache) => cache.close()))
     for (const client of this.clients) client.disconnect()
-  }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** A private, throw-away redis-server that a test may kill and restart on the same port. */
-export class RedisServer {
-  private process: ChildProcess | undefined
-
-  constructor(
-    readonly binary: string,
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`
-  }
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
-    this.process = spawn(this.binary, args, { stdio: 'ignore' })
-    const probe = new Redis(this.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      retryStrategy: () => null,
-    })
-    probe.on('error', () => {})
-    try {
-      await until(
-        () =>
-          probe.connect().then(
-            () => true,
-            () => false,
-          ),
-        5_000,
-        'redis-server to accept connections',
-      )
-    } finally {
-      probe.disconnect()
-    }
-  }
-
-  async kill(): Promise<void> {
-    const child = this.process
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGKILL')
-    await exited
   }
 }

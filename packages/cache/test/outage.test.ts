@@ -1,28 +1,17 @@
-import { execFileSync } from 'node:child_process'
+import { type PrivateRedis, redisServerBinary, startPrivateRedis } from '@pm/testing/redis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Fixture, freePort, RedisServer, recordingLogger, uniqueName, until } from './helpers'
+import { Fixture, recordingLogger, uniqueName, until } from './helpers'
 
-function redisServerBinary(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
-
-const binary = redisServerBinary()
-
-describe.skipIf(!binary)('Redis going away and coming back', () => {
+describe.skipIf(!redisServerBinary())('Redis going away and coming back', () => {
   let fixture: Fixture | undefined
-  let server: RedisServer | undefined
+  let server: PrivateRedis | undefined
   afterEach(async () => {
     await fixture?.close()
-    await server?.kill()
+    await server?.stop()
   })
 
   it('never throws or hangs while Redis is down, then replays the bump and re-syncs', async () => {
-    server = new RedisServer(binary!, await freePort())
-    await server.start()
+    server = await startPrivateRedis()
     fixture = new Fixture(server.url)
     const name = uniqueName()
     const logA = recordingLogger()
@@ -36,7 +25,7 @@ describe.skipIf(!binary)('Redis going away and coming back', () => {
     await b.set('users', 'u1', 'kept in L1', 60)
     expect(await b.get('products', 'p1')).toBe('one')
 
-    await server.kill()
+    await server.stop()
     await until(
       () => [a, b].every((cache) => !cache.stats().l2.connected && !cache.stats().l2.subscribed),
       2_000,

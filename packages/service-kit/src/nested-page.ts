@@ -1,6 +1,7 @@
 import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely'
 import type { JsonRowCodec } from './json-rows'
 import {
+  afterCursor,
   type Connection,
   decodeCursor,
   encodeCursor,
@@ -40,23 +41,6 @@ export interface JsonPage<R> {
   sql: RawBuilder<unknown>
   /** The connection back from that value, as groupedConnectionLoader would have answered it. */
   read(value: unknown, fallbackCount: () => Promise<number>): Connection<R>
-}
-
-/** Rows strictly after the cursor, as pagination.ts pages them (NULL last ascending, first descending). */
-function afterCursor(order: Order, cursor: Cursor): RawBuilder<boolean> {
-  const col = sql.ref(order.column)
-  const id = sql.ref(order.id)
-  if (order.column === order.id) {
-    return order.direction === 'asc' ? sql<boolean>`${id} > ${cursor.id}` : sql<boolean>`${id} < ${cursor.id}`
-  }
-  if (order.direction === 'desc') {
-    return cursor.value === null
-      ? sql<boolean>`(${col} IS NOT NULL OR ${id} < ${cursor.id})`
-      : sql<boolean>`(${col}, ${id}) < (${cursor.value}, ${cursor.id})`
-  }
-  return cursor.value === null
-    ? sql<boolean>`(${col} IS NULL AND ${id} > ${cursor.id})`
-    : sql<boolean>`((${col}, ${id}) > (${cursor.value}, ${cursor.id}) OR ${col} IS NULL)`
 }
 
 /**

@@ -83,7 +83,7 @@ export function decodeCursor(order: Order, cursor: string): Cursor {
 }
 
 /** Rows strictly after the cursor in the list's order (NULL sorts last ascending, first descending). */
-function after(order: Order, cursor: Cursor): RawBuilder<boolean> {
+export function afterCursor(order: Order, cursor: Cursor): RawBuilder<boolean> {
   const col = sql.ref(order.column)
   const id = sql.ref(order.id)
   if (order.column === order.id) {
@@ -164,7 +164,7 @@ export async function paginate<T>(
   const first = pageSize(args.first)
   const cursor = args.after ? decodeCursor(order, args.after) : undefined
   let page = withOrder(query, order).limit(first + 1)
-  if (cursor) page = page.where(after(order, cursor))
+  if (cursor) page = page.where(afterCursor(order, cursor))
   const rows = await runWithCursor(args, () => page.execute() as Promise<(T & Marked)[]>)
   let count: Promise<number> | undefined
   const totalCount = () => {
@@ -224,7 +224,7 @@ export function groupedConnectionLoader<T>(
       )
       .where(sql<boolean>`${sql.ref(parentColumn)} = parent.key`)
       .limit(first + 1)
-    if (cursor) page = page.where(after(order, cursor))
+    if (cursor) page = page.where(afterCursor(order, cursor))
     const { rows } = await runWithCursor(args, () =>
       sql<T & Marked & { __parent: string }>`
         SELECT page.*, parent.key::text AS __parent
