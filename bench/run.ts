@@ -211,7 +211,7 @@ function machineInfo(
 }
 
 function commandLine(): string {
-  const env = ['DATABASE_URL', 'TEST_DATABASE_URL', 'BENCH_PG_PORT']
+  const env = ['DATABASE_URL', 'TEST_DATABASE_URL', 'REDIS_URL', 'BENCH_PG_PORT']
     .filter((name) => process.env[name])
     .map((name) => `${name}=${process.env[name]!.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@')}`)
   return [...env, 'pnpm bench', ...process.argv.slice(2)].join(' ')
