@@ -69,6 +69,7 @@ export {
   type GatewayEnvironment,
   type GatewayMode,
   type GatewaySecurity,
+  loadCacheOptions,
   loadGatewayEnvironment,
   loadGatewaySecrets,
   loadGatewaySecurity,

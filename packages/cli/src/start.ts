@@ -7,7 +7,7 @@ import {
   type DomainDatabase,
   prepareDatabases,
 } from '@pm/db'
-import { startGateway } from '@pm/gateway'
+import { loadCacheOptions, startGateway } from '@pm/gateway'
 import { seedDemoData } from '@pm/seed'
 import {
   createLogger,
@@ -126,6 +126,9 @@ export async function start(options: StartOptions) {
       logger: logger.child({ service: 'gateway' }),
       signingSecret,
       tokenSecret,
+      // The fetch cache as configured (GATEWAY_CACHE*), shared through Redis when REDIS_URL is set.
+      cache: loadCacheOptions(),
+      ...(process.env.REDIS_URL?.trim() ? { redisUrl: process.env.REDIS_URL.trim() } : {}),
     })
     gateway = running
     say('')
