@@ -65,6 +65,8 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('base64url
  * fresh copy.
  */
 export class SubgraphFetchCache {
+  private readonly inflight = new Map<string, Flight>()
+
   constructor(
     readonly cache: TwoLevelCache,
     private readonly policy: Record<Domain, SubgraphCachePolicy> = DEFAULT_CACHE_POLICY,
@@ -93,16 +95,18 @@ export class SubgraphFetchCache {
     const { generation, values } = await this.cache.getMany(namespace, [key])
     const hit = values[0]
     if (hit !== undefined) return { data: JSON.parse(hit) } as GraphQLResponse
-    const response = await send(variables)
-    if (!response.errors?.length && response.data) {
-      await this.cache.setMany(
-        namespace,
-        generation,
-        [{ key, value: JSON.stringify(response.data) }],
-        this.policy[domain].ttlSeconds,
-      )
-    }
-    return response
+    return this.once(`${namespace}:${generation}:${key}`, async () => {
+      const response = await send(variables)
+      if (!response.errors?.length && response.data) {
+        await this.cache.setMany(
+          namespace,
+          generation,
+          [{ key, value: JSON.stringify(response.data) }],
+          this.policy[domain].ttlSeconds,
+        )
+      }
+      return response
+    })
   }
 
   private async entities(
@@ -124,36 +128,86 @@ export class SubgraphFetchCache {
     }
     if (missing.length === 0) return { data: { _entities: entities } } as GraphQLResponse
 
-    const response = await send({ ...others, representations: missing.map((i) => representations[i]) })
-    const fetched = (response.data as { _entities?: unknown[] } | null | undefined)?._entities
-    if (!Array.isArray(fetched) || fetched.length !== missing.length) return response
-    const errors = response.errors ?? []
+    const missingKeys = missing.map((i) => keys[i]!)
+    const response = await this.once(
+      `${namespace}:${generation}:${sha1(missingKeys.join('\n'))}`,
+      async () => {
+        const answer = await send({ ...others, representations: missing.map((i) => representations[i]) })
+        const fetched = entitiesOf(answer, missing.length)
+        const { failed, unplaced } = errorPlaces(answer)
+        if (!fetched || unplaced) return answer
+        const fresh = missingKeys
+          .map((key, j) => ({ key, value: JSON.stringify(fetched[j]) }))
+          .filter((_, j) => !failed.has(j))
+        if (fresh.length > 0)
+          await this.cache.setMany(namespace, generation, fresh, this.policy[domain].ttlSeconds)
+        return answer
+      },
+    )
+    const fetched = entitiesOf(response, missing.length)
+    if (!fetched) return response
+    for (let j = 0; j < missing.length; j++) entities[missing[j]!] = fetched[j]
     // An error's path points into the subset sent; the gateway expects it to point into the whole list.
-    const failed = new Set<number>()
-    let unplaced = false
-    const remapped = errors.map((error) => {
+    const errors = (response.errors ?? []).map((error) => {
       const [head, index, ...rest] = error.path ?? []
-      if (head !== '_entities' || typeof index !== 'number' || missing[index] === undefined) {
-        unplaced = true
-        return error
-      }
-      failed.add(index)
+      if (head !== '_entities' || typeof index !== 'number' || missing[index] === undefined) return error
       return { ...error, path: ['_entities', missing[index], ...rest] }
     })
-    const fresh: { key: string; value: string }[] = []
-    for (let j = 0; j < missing.length; j++) {
-      const i = missing[j]!
-      entities[i] = fetched[j]
-      if (!unplaced && !failed.has(j)) fresh.push({ key: keys[i]!, value: JSON.stringify(fetched[j]) })
-    }
-    if (fresh.length > 0)
-      await this.cache.setMany(namespace, generation, fresh, this.policy[domain].ttlSeconds)
     return {
       ...response,
       data: { ...(response.data as object), _entities: entities },
-      ...(errors.length > 0 ? { errors: remapped } : {}),
+      ...(errors.length > 0 ? { errors } : {}),
     } as GraphQLResponse
   }
+
+  /**
+   * Identical fetches in flight at once (same subgraph, generation, operation, variables and scope) reach the
+   * subgraph once, e.g. a popular page right after a write. The gateway merges what a fetch returns into its
+   * result, so the others get a copy taken before anyone saw the answer.
+   */
+  private once(key: string, fetch: () => Promise<GraphQLResponse>): Promise<GraphQLResponse> {
+    const flying = this.inflight.get(key)
+    if (flying) {
+      flying.waiters++
+      return flying.answer.then(({ copy }) => JSON.parse(copy!) as GraphQLResponse)
+    }
+    const flight: Flight = { waiters: 0, answer: Promise.resolve({ response: {} as GraphQLResponse }) }
+    flight.answer = fetch().then(
+      (response) => {
+        this.inflight.delete(key)
+        return { response, ...(flight.waiters > 0 ? { copy: JSON.stringify(response) } : {}) }
+      },
+      (error: unknown) => {
+        this.inflight.delete(key)
+        throw error
+      },
+    )
+    this.inflight.set(key, flight)
+    return flight.answer.then(({ response }) => response)
+  }
+}
+
+interface Flight {
+  waiters: number
+  answer: Promise<{ response: GraphQLResponse; copy?: string }>
+}
+
+/** The answer's `_entities`, when it has one per representation sent. */
+function entitiesOf(response: GraphQLResponse, expected: number): unknown[] | undefined {
+  const fetched = (response.data as { _entities?: unknown[] } | null | undefined)?._entities
+  return Array.isArray(fetched) && fetched.length === expected ? fetched : undefined
+}
+
+/** Which entities of an `_entities` answer have errors; `unplaced`: an error that names none of them. */
+function errorPlaces(response: GraphQLResponse): { failed: Set<number>; unplaced: boolean } {
+  const failed = new Set<number>()
+  let unplaced = false
+  for (const error of response.errors ?? []) {
+    const [head, index] = error.path ?? []
+    if (head === '_entities' && typeof index === 'number') failed.add(index)
+    else unplaced = true
+  }
+  return { failed, unplaced }
 }
 
 /** GATEWAY_CACHE_TTL_<DOMAIN> (seconds, 0 = not cached) over the defaults. */

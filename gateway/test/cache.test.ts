@@ -33,6 +33,7 @@ let stack: TestStack
 let other: RunningGateway
 let supplierId: string
 let otherSupplierId: string
+let thirdSupplierId: string
 let productId: string
 let brandId: string
 const cacheName = `test-${randomUUID()}`
@@ -87,6 +88,10 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
       SELECT supplier_id FROM products WHERE is_active AND supplier_id <> ${supplierId}
       GROUP BY supplier_id HAVING count(*) >= 6 LIMIT 1`.execute(stack.subgraphs.catalog.database.db)
     otherSupplierId = second.rows[0]!.supplier_id
+    const third = await sql<{ supplier_id: string }>`
+      SELECT supplier_id FROM products WHERE is_active AND supplier_id NOT IN (${supplierId}, ${otherSupplierId})
+      GROUP BY supplier_id HAVING count(*) >= 6 LIMIT 1`.execute(stack.subgraphs.catalog.database.db)
+    thirdSupplierId = third.rows[0]!.supplier_id
     // A second gateway: its own L1 and Redis connections, the same Redis and cache name, as another process.
     const composition = composeSupergraph(DOMAINS)
     if (!composition.ok) throw new Error(composition.errors.join('\n'))
@@ -134,6 +139,19 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     expect(page.errors).toBeUndefined()
     // The catalog list is a new root fetch; of its six products, the three already seen come from L1.
     expect(hits(stack.gateway, 'l1Hits', 'sg:media') - before).toBe(3)
+  })
+
+  it('sends identical fetches in flight at once to the subgraph once, each caller getting a whole answer', async () => {
+    const variables = { supplierId: thirdSupplierId, first: 6 }
+    const single = await statementsDuring(() =>
+      Promise.all(Array.from({ length: 6 }, () => ask(stack.gateway, Q1_PRODUCT_PAGE, variables))),
+    )
+    // One page's worth: the catalog list, then media and code2asin for its products; not six of each.
+    expect(single.statements).toBe(3)
+    const [first, ...others] = single.result
+    expect(first!.errors).toBeUndefined()
+    expect(first!.data.products.edges).toHaveLength(6)
+    for (const other of others) expect(other).toEqual(first)
   })
 
   it('shows a mutation made through one gateway at once through the other, every time', async () => {
