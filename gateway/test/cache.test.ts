@@ -154,6 +154,42 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     for (const other of others) expect(other).toEqual(first)
   })
 
+  it('keeps answers per permission set: a refused field stays refused after a permitted caller read it', async () => {
+    const configs = await sql<{ id: string }>`SELECT id FROM import_configs ORDER BY id LIMIT 1`.execute(
+      stack.subgraphs.imports.database.db,
+    )
+    const id = configs.rows[0]!.id
+    const query = 'query Config($id: UUID!) { importConfig(id: $id) { id configName connectionConfig } }'
+    const as = (claims: Parameters<TestStack['tokenFor']>[0] | null) =>
+      postGraphQL(
+        stack.graphqlUrl,
+        query,
+        { id },
+        claims ? { authorization: `Bearer ${stack.tokenFor(claims)}` } : {},
+      )
+    const reader = { userId: randomUUID(), permissions: ['import:read'] }
+    const editor = { userId: randomUUID(), permissions: ['import:read', 'import:update'] }
+    const refused = await as(reader)
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    for (let i = 0; i < 2; i++) {
+      const allowed = await as(editor)
+      expect(allowed.errors).toBeUndefined()
+      expect(allowed.data.importConfig.connectionConfig).toBeDefined()
+    }
+    // The editor's answer is in the cache now; neither the reader nor an anonymous caller may get it.
+    const again = await as(reader)
+    expect(again.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    expect(again.data?.importConfig?.connectionConfig ?? null).toBeNull()
+    const anonymous = await as(null)
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
+    expect(anonymous.data?.importConfig ?? null).toBeNull()
+    // Another user with the editor's permissions shares its entry: the key is the permission set, not the user.
+    const before = hits(stack.gateway, 'l1Hits', 'sg:imports')
+    const colleague = await as({ ...editor, userId: randomUUID() })
+    expect(colleague.data.importConfig).toEqual((await as(editor)).data.importConfig)
+    expect(hits(stack.gateway, 'l1Hits', 'sg:imports')).toBeGreaterThan(before)
+  })
+
   it('shows a mutation made through one gateway at once through the other, every time', async () => {
     for (let i = 0; i < 20; i++) {
       const read = await ask(other, PRODUCT, { id: productId })
