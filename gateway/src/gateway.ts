@@ -226,16 +226,17 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const cache = this.fetchCache
-    if (!cache?.cacheable(this.serviceName) || !('incomingRequestContext' in options))
-      return this.send(options)
+    if (!cache || !('incomingRequestContext' in options)) return this.send(options)
     if (isMutation(options)) {
       try {
         return await this.send(options)
       } finally {
         // Before the mutation's answer goes back: no later read, here or in another gateway, sees the old data.
+        // (Whatever this gateway's TTLs: another one sharing the cache may keep what this one does not.)
         await cache.invalidate(this.serviceName)
       }
     }
+    if (!cache.cacheable(this.serviceName)) return this.send(options)
     return cache.read(this.serviceName, options.request, options.context?.caller ?? ANONYMOUS, (variables) =>
       this.send({ ...options, request: { ...options.request, ...(variables ? { variables } : {}) } }),
     )
@@ -313,15 +314,16 @@ const requestIdHeader: ApolloServerPlugin<GatewayContext> = {
 }
 
 /**
- * Before a query's first fetch, the generations Redis holds (one HGETALL): an L1 hit is then never older than
- * a mutation that returned before the query started, whichever gateway ran it.
+ * Before an operation's first fetch, the generations Redis holds (one HGETALL): an L1 hit is then never older
+ * than a mutation that returned before the operation started, whichever gateway ran it. (Mutations too: what
+ * they select of other subgraphs after writing is read through the cache.)
  */
 function freshReadsPlugin(cache: TwoLevelCache): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation }) {
-          if (operation?.operation === 'query') await cache.syncGenerations()
+        async didResolveOperation() {
+          await cache.syncGenerations()
         },
       }
     },

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { DOMAINS, type Domain } from '@pm/db'
 import { seedDemoData } from '@pm/seed'
 import { createLogger } from '@pm/service-kit'
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Q1_PRODUCT_PAGE } from '../../bench/queries'
 import { composeSupergraph } from '../src/compose'
 import { GatewayConfigError, loadGatewayEnvironment } from '../src/environment'
-import { type RunningGateway, startGateway } from '../src/gateway'
+import { DEFAULT_CACHE_POLICY, type RunningGateway, startGateway } from '../src/gateway'
 
 const PRODUCT = /* GraphQL */ `
   query Product($id: UUID!) {
@@ -331,6 +332,15 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
 })
 
 describe('cache and worker settings', () => {
+  it('keeps per-user entries for every subgraph whose answers depend on who asks (a `self` rule)', () => {
+    for (const d of DOMAINS) {
+      const sdl = readFileSync(new URL(`../../subgraphs/${d}/src/schema.graphql`, import.meta.url), 'utf8')
+      // A field readable by its owner without the permission: sharing entries across users would leak it.
+      if (/@requires\([^)]*\bself:/.test(sdl)) expect(DEFAULT_CACHE_POLICY[d].perUser, d).toBe(true)
+    }
+    expect(DEFAULT_CACHE_POLICY.core.perUser).toBe(true)
+  })
+
   const secrets = { GATEWAY_SIGNING_SECRET: 's'.repeat(40), AUTH_TOKEN_SECRET: 't'.repeat(40) }
   it('reads GATEWAY_CACHE*, GATEWAY_WORKERS and refuses workers that could not tell each other about writes', () => {
     const env = loadGatewayEnvironment({
