@@ -1,12 +1,14 @@
 import {
   type Connection,
   isTimestampText,
-  type JsonPage,
+  type JsonPageOptions,
+  type JsonRowCodec,
   jsonPage,
   type PageArgs,
   type SelectedField,
   type Selection,
 } from '@pm/service-kit'
+import type DataLoader from 'dataloader'
 import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely'
 import {
   brandCodec,
@@ -20,9 +22,7 @@ import {
   variantCodec,
 } from './db/codecs'
 import {
-  type PriceHistoryRow,
   type ProductRow,
-  type StockHistoryRow,
   toBrand,
   toCategory,
   toEanResolution,
@@ -144,34 +144,34 @@ export function prefetchColumns(db: CatalogDb, plan: ProductPrefetchPlan | null)
   if (!plan) return []
   const columns: PrefetchColumn[] = []
   if (plan.supplier) {
-    columns.push({
-      alias: '__supplier',
-      sql: one('suppliers', 'pf_s', supplierCodec, 'supplier_id'),
-      prime: (l, p, v) => {
-        const row = supplierCodec.revive(v)
-        if (p.supplier_id) l.supplierById.prime(p.supplier_id, row && toSupplier(row))
-      },
-    })
+    columns.push(
+      reference(
+        { alias: '__supplier', table: 'suppliers', as: 'pf_s', on: 'supplier_id' },
+        supplierCodec,
+        toSupplier,
+        (l) => l.supplierById,
+      ),
+    )
   }
   if (plan.brand) {
-    columns.push({
-      alias: '__brand',
-      sql: one('brands', 'pf_b', brandCodec, 'brand_id'),
-      prime: (l, p, v) => {
-        const row = brandCodec.revive(v)
-        if (p.brand_id) l.brandById.prime(p.brand_id, row && toBrand(row))
-      },
-    })
+    columns.push(
+      reference(
+        { alias: '__brand', table: 'brands', as: 'pf_b', on: 'brand_id' },
+        brandCodec,
+        toBrand,
+        (l) => l.brandById,
+      ),
+    )
   }
   if (plan.category) {
-    columns.push({
-      alias: '__category',
-      sql: one('categories', 'pf_c', categoryCodec, 'category_id'),
-      prime: (l, p, v) => {
-        const row = categoryCodec.revive(v)
-        if (p.category_id) l.categoryById.prime(p.category_id, row && toCategory(row))
-      },
-    })
+    columns.push(
+      reference(
+        { alias: '__category', table: 'categories', as: 'pf_c', on: 'category_id' },
+        categoryCodec,
+        toCategory,
+        (l) => l.categoryById,
+      ),
+    )
   }
   if (plan.stocks) {
     columns.push({
@@ -222,69 +222,79 @@ export function prefetchColumns(db: CatalogDb, plan: ProductPrefetchPlan | null)
         l.variantsByProductId.for(args).prime(p.id, variantCodec.reviveAll(v).map(toProductVariant)),
     })
   })
-  plan.priceHistory.forEach(({ args, totalCount }, i) => {
-    const page = jsonPage<PriceHistoryRow>({
+  plan.priceHistory.forEach((wanted, i) => {
+    const column = history(`__price_history_${i}`, wanted, {
       query: db
         .selectFrom('price_history')
         .selectAll('price_history')
         .where(sql<boolean>`price_history.product_id = products.id`),
       order: PRICE_HISTORY_ORDER,
-      args,
       codec: priceHistoryCodec,
-      totalCount,
-      validCursor: validHistoryCursor,
-    })
-    if (page) {
-      columns.push(
-        historyColumn(`__price_history_${i}`, page, (l, p, c) =>
-          l.priceHistoryByProductId.for(args).prime(
-            p.id,
-            c(() => l.priceHistoryCount.load(p.id)),
-          ),
+      prime: (l, p, read) =>
+        l.priceHistoryByProductId.for(wanted.args).prime(
+          p.id,
+          read(() => l.priceHistoryCount.load(p.id)),
         ),
-      )
-    }
+    })
+    if (column) columns.push(column)
   })
-  plan.stockHistory.forEach(({ args, totalCount }, i) => {
-    const page = jsonPage<StockHistoryRow>({
+  plan.stockHistory.forEach((wanted, i) => {
+    const column = history(`__stock_history_${i}`, wanted, {
       query: db
         .selectFrom('stock_history')
         .selectAll('stock_history')
         .where(sql<boolean>`stock_history.product_id = products.id`),
       order: STOCK_HISTORY_ORDER,
-      args,
       codec: stockHistoryCodec,
-      totalCount,
-      validCursor: validHistoryCursor,
-    })
-    if (page) {
-      columns.push(
-        historyColumn(`__stock_history_${i}`, page, (l, p, c) =>
-          l.stockHistoryByProductId.for(args).prime(
-            p.id,
-            c(() => l.stockHistoryCount.load(p.id)),
-          ),
+      prime: (l, p, read) =>
+        l.stockHistoryByProductId.for(wanted.args).prime(
+          p.id,
+          read(() => l.stockHistoryCount.load(p.id)),
         ),
-      )
-    }
+    })
+    if (column) columns.push(column)
   })
   return columns
 }
 
-function historyColumn<R>(
-  alias: string,
-  page: JsonPage<R>,
-  prime: (
-    loaders: PrefetchTargets,
-    product: ProductRow,
-    read: (fallbackCount: () => Promise<number>) => Connection<R>,
-  ) => void,
+/** The row a products column points at (supplier_id, brand_id, category_id), primed into its by-id loader. */
+function reference<R, M>(
+  where: { alias: string; table: string; as: string; on: 'supplier_id' | 'brand_id' | 'category_id' },
+  codec: JsonRowCodec<R>,
+  toModel: (row: R) => M,
+  loader: (loaders: PrefetchTargets) => DataLoader<string, M | null>,
 ): PrefetchColumn {
+  const { alias, table, as, on } = where
   return {
     alias,
-    sql: page.sql,
-    prime: (l, p, v) => prime(l, p, (fallback) => page.read(v, fallback)),
+    sql: one(table, as, codec, on),
+    prime: (l, p, v) => {
+      const row = codec.revive(v)
+      const id = p[on]
+      if (id) loader(l).prime(id, row && toModel(row))
+    },
   }
+}
+
+/** A history page asked for, as a column; null when its arguments are not valid (the loader reports them). */
+function history<R>(
+  alias: string,
+  { args, totalCount }: HistoryPage,
+  options: {
+    query: JsonPageOptions<R>['query']
+    order: JsonPageOptions<R>['order']
+    codec: JsonRowCodec<R>
+    prime: (
+      loaders: PrefetchTargets,
+      product: ProductRow,
+      read: (fallbackCount: () => Promise<number>) => Connection<R>,
+    ) => void
+  },
+): PrefetchColumn | null {
+  const { query, order, codec, prime } = options
+  const page = jsonPage<R>({ query, order, args, codec, totalCount, validCursor: validHistoryCursor })
+  if (!page) return null
+  return { alias, sql: page.sql, prime: (l, p, v) => prime(l, p, (fallback) => page.read(v, fallback)) }
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: any products query (list, lookup, natural key)

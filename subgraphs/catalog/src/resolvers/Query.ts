@@ -1,7 +1,7 @@
 import { badUserInput, mapConnection, orderFrom, type PageArgs, paginate, selectionOf } from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
-import { toBrand, toCategory, toProduct, toSupplier } from '../db/mappers'
+import { toBrand, toCategory, toSupplier } from '../db/mappers'
 import {
   type BrandFilter,
   brandsQuery,
@@ -40,12 +40,6 @@ export const Query = {
     const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
     // The page's statement also fetches the children its nodes ask for (one statement for the list).
     const columns = prefetchColumns(ctx.db, productPrefetchPlan(selectionOf(info).at('edges', 'node')))
-    if (columns.length === 0) {
-      return mapConnection(
-        await paginate(productsQuery(ctx.db, filter), productOrder(args.orderBy), args),
-        toProduct,
-      )
-    }
     const page = await paginate(
       withPrefetch(productsQuery(ctx.db, filter), columns),
       productOrder(args.orderBy),
