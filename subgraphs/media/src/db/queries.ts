@@ -24,17 +24,20 @@ export function mediaFilesByHashes(db: MediaDb, hashes: readonly string[]) {
 }
 
 /** Every file of the given products in display order; idx_media_files_product_display_order serves it. */
-export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
-  const keys = uuidKeys(productIds)
-  if (keys.length === 0) return Promise.resolve([])
+function filesOfProducts(db: MediaDb, keys: string[]) {
   return db
     .selectFrom('media_files')
-    .selectAll()
+    .selectAll('media_files')
     .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
     .orderBy('media_files.product_id')
     .orderBy('media_files.display_order')
     .orderBy('media_files.id')
-    .execute()
+}
+
+export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return filesOfProducts(db, keys).execute()
 }
 
 /**
@@ -44,18 +47,12 @@ export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[
 export function mediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return db
-    .selectFrom('media_files')
-    .selectAll('media_files')
+  return filesOfProducts(db, keys)
     .select(
       sql<unknown>`(SELECT ${thumbnailCodec.agg('t', sql`t.width, t.id`)} FROM media_thumbnails AS t WHERE t.media_file_id = media_files.id)`.as(
         '__thumbnails',
       ),
     )
-    .where('media_files.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
-    .orderBy('media_files.product_id')
-    .orderBy('media_files.display_order')
-    .orderBy('media_files.id')
     .execute()
 }
 
