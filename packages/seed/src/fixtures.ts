@@ -105,13 +105,17 @@ export const RESOURCES = [
   'settings',
 ] as const
 export const ACTIONS = ['create', 'read', 'update', 'delete'] as const
-type Resource = (typeof RESOURCES)[number]
+/** Read-only permissions outside RESOURCES × ACTIONS: private money and suppliers' contact details. */
+export const READ_ONLY_RESOURCES = ['cost', 'supplier_contact'] as const
+type Resource = (typeof RESOURCES)[number] | (typeof READ_ONLY_RESOURCES)[number]
 type Action = (typeof ACTIONS)[number]
 
 const CATALOG: Resource[] = ['product', 'supplier', 'brand', 'category', 'media']
 
 /** Which (resource, action) pairs each role holds. */
 export function roleGrants(role: string, resource: Resource, action: Action): boolean {
+  if (resource === 'cost') return action === 'read' && ['admin', 'manager', 'importer', 'analyst'].includes(role)
+  if (resource === 'supplier_contact') return action === 'read' && ['admin', 'manager', 'importer'].includes(role)
   switch (role) {
     case 'admin':
       return true

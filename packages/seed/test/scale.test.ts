@@ -196,8 +196,9 @@ describe('loadDataSet: the large data set, 3,000 products', () => {
     expect(c.export_job_items! / PRODUCTS).toBeGreaterThan(0.25)
     expect(c.export_job_items! / PRODUCTS).toBeLessThan(0.55)
 
-    // Users, roles, permissions and module settings as in the demo set.
-    expect([c.users, c.roles, c.permissions]).toEqual([8, 8, 44])
+    // Users, roles, permissions (11 resources × 4 actions, cost:read, supplier_contact:read) and module
+    // settings as in the demo set.
+    expect([c.users, c.roles, c.permissions]).toEqual([8, 8, 46])
     const modules = await one(
       set.db('core'),
       sql`SELECT count(*)::int AS n FROM app_settings WHERE category = 'modules'`,

@@ -3,8 +3,8 @@
  *
  * Directives (declared in COMMON_SDL, so every subgraph has them the same way):
  *   @public                                   anonymous callers may use this Query/Mutation field
- *   @authenticated                            any signed-in caller: the default of Query fields; on a
- *     Mutation, a self-service operation that only touches the caller's own data (logoutEverywhere)
+ *   @authenticated                            any signed-in caller: on a Query or Mutation field, a
+ *     self-service operation that only touches the caller's own data (logoutEverywhere)
  *   @requires(permission: "resource:action")  the caller needs the permission (repeatable: all of them);
  *     with self: "<name>", a signed-in user also passes when the user id in the argument <name>, or else in
  *     the parent object's field <name>, is their own (changePassword(id), User.permissions, …).
@@ -14,8 +14,12 @@
  *   - every Query and Mutation field without @public needs an authenticated caller (user, partner or
  *     service) → UNAUTHENTICATED otherwise; so do `_entities` and `_service` (the gateway's supergraph is
  *     static, nobody needs a subgraph's SDL at run time);
- *   - every Mutation field carries @requires, @public or @authenticated: buildSchema throws at start-up
- *     naming the ones that do not, so no write ships without a decision;
+ *   - every Query and Mutation field carries @requires, @public or @authenticated (a read requires the
+ *     read permission of the domain it returns, e.g. product:read): buildSchema throws at start-up naming
+ *     the ones that do not, so no read or write ships without a decision (federation's own _entities and
+ *     _service excepted);
+ *   - a field that leads into another domain's data (Product.media, ImportJob.supplier, …) requires that
+ *     domain's read permission too; refused, it is null and the rest of the answer stays;
  *   - @requires on any other field (User.permissions, ImportConfig.connectionConfig, …) is checked the same
  *     way and fails that field only → FORBIDDEN "… requires permission <p>", UNAUTHENTICATED if anonymous.
  *
@@ -36,6 +40,10 @@
  *   apikey       partner API keys (not in the seed's roles: is_admin)
  *   notification anybody's notifications (one's own: self)
  *   audit        audit logs
+ *   cost         money the seller keeps private: purchase costs, margins, purchase terms, AI usage costs
+ *                (only cost:read is used)
+ *   supplier_contact  suppliers' contact details: e-mail, phone, address, contact people (only
+ *                supplier_contact:read is used)
  *   internal     internal:call — service-to-service fields (@inaccessible); only a SERVICE caller passes,
  *                not even a superuser user
  * Actions: create, read, update (deactivating is an update), delete, manage (every action on the
@@ -70,6 +78,8 @@ export const PERMISSION_RESOURCES = [
   'apikey',
   'notification',
   'audit',
+  'cost',
+  'supplier_contact',
 ] as const
 export const PERMISSION_ACTIONS = ['create', 'read', 'update', 'delete', 'manage', 'execute'] as const
 /** Service-to-service fields: only a caller of kind service passes. */
@@ -178,12 +188,33 @@ function denied(policy: FieldPolicy, caller: Caller, permission?: string) {
   })
 }
 
+/** Set (by provenAsOwn) on a user object the request itself has just authenticated. */
+const PROVEN_OWN = Symbol('proven own user')
+
+/**
+ * Marks a user object as the one this request proved to be (a sign-in or a refresh, whose caller is still
+ * anonymous): its self-guarded fields (User.email, …) pass as they would for that user's own token. A symbol
+ * no client input can carry.
+ */
+export function provenAsOwn<T extends object>(user: T): T {
+  Object.defineProperty(user, PROVEN_OWN, { value: true, enumerable: false })
+  return user
+}
+
 function isSelf(
   requirement: Requirement,
   caller: Caller,
   source: unknown,
   args: Record<string, unknown>,
 ): boolean {
+  if (
+    requirement.selfField &&
+    typeof source === 'object' &&
+    source !== null &&
+    (source as Record<symbol, unknown>)[PROVEN_OWN] === true
+  ) {
+    return true
+  }
   // Only people act for themselves: a partner key is not its creator.
   if (caller.kind !== 'user' || !caller.userId) return false
   const own = caller.userId.toLowerCase()
@@ -217,6 +248,9 @@ export function authorize(
   return null
 }
 
+/** Added by buildSubgraphSchema; they need a signed-in caller (the default of root fields). */
+const FEDERATION_ROOT_FIELDS = new Set(['_entities', '_service'])
+
 /** The policy of every root field and of every field with a directive, keyed Type.field. */
 export function authorizationPolicies(schema: GraphQLSchema): Map<string, FieldPolicy> {
   const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()])
@@ -227,7 +261,11 @@ export function authorizationPolicies(schema: GraphQLSchema): Map<string, FieldP
     const root = roots.has(type)
     for (const field of Object.values(type.getFields())) {
       const policy = readPolicy(type, field, root)
-      if (type === schema.getMutationType() && !policy.declared) {
+      if (
+        (type === schema.getMutationType() || type === schema.getQueryType()) &&
+        !policy.declared &&
+        !FEDERATION_ROOT_FIELDS.has(field.name)
+      ) {
         unguarded.push(policy.coordinate)
       }
       if (policy.declared || policy.authenticated) policies.set(policy.coordinate, policy)
@@ -235,7 +273,7 @@ export function authorizationPolicies(schema: GraphQLSchema): Map<string, FieldP
   }
   if (unguarded.length > 0) {
     throw new Error(
-      'every mutation declares who may call it: add @requires(permission: "resource:action") ' +
+      'every query and mutation declares who may call it: add @requires(permission: "resource:action") ' +
         `(or @public, or @authenticated for self-service) to ` +
         `${unguarded.join(', ')} (see packages/service-kit/src/authorization.ts)`,
     )

@@ -43,7 +43,8 @@ type Account {
 
 type Query {
   status: String @public
-  thing(id: UUID!): Thing
+  thing(id: UUID!): Thing @requires(permission: "product:read")
+  whoami: String @authenticated
   account(id: UUID!): Account @requires(permission: "user:read", self: "id")
   internal: String @requires(permission: "internal:call")
 }
@@ -72,6 +73,7 @@ function harness() {
     module(SDL, {
       Query: {
         status: () => 'up',
+        whoami: () => 'you',
         thing: (_: unknown, { id }: { id: string }) => thing(id),
         account: (_: unknown, { id }: { id: string }) => ({ id, permissions: ['x:read'] }),
         internal: () => 'inside',
@@ -118,13 +120,28 @@ describe('authorization directives', () => {
     expect(codes(await run(undefined, `{ thing(id: "${USER_ID}") { id } }`))).toEqual(['UNAUTHENTICATED'])
   })
 
-  it('needs only a signed-in caller for root reads without @requires', async () => {
+  it('needs the read permission for a guarded root read, from a person or a key alike', async () => {
     const { run } = harness()
-    for (const caller of [user(), partner([]), SERVICE]) {
+    for (const caller of [user(['product:read']), user(['product:manage']), partner(['product:read']), SERVICE]) {
       const result = await run(caller, `{ thing(id: "${USER_ID}") { id name } }`)
       expect(result.errors).toBeUndefined()
       expect(result.data.thing).toEqual({ id: USER_ID, name: 'a thing' })
     }
+    // A key scoped to another domain reads nothing here, whoever owns it.
+    for (const caller of [user(), user(['export:read']), partner(['export:read'])]) {
+      const result = await run(caller, `{ thing(id: "${USER_ID}") { id } }`)
+      expect(codes(result)).toEqual(['FORBIDDEN'])
+      expect(result.errors?.[0]?.message).toBe('Query.thing requires permission product:read')
+      expect(result.data?.thing ?? null).toBeNull()
+    }
+  })
+
+  it('needs only a signed-in caller for an @authenticated read', async () => {
+    const { run } = harness()
+    for (const caller of [user(), partner([])]) {
+      expect((await run(caller, '{ whoami }')).data).toEqual({ whoami: 'you' })
+    }
+    expect(codes(await run(ANONYMOUS, '{ whoami }'))).toEqual(['UNAUTHENTICATED'])
   })
 
   it('refuses a mutation without its permission before the resolver runs', async () => {
@@ -172,7 +189,7 @@ describe('authorization directives', () => {
     expect(result.data.thing).toEqual({ id: USER_ID, name: 'a thing', secret: null })
     expect(codes(result)).toEqual(['FORBIDDEN'])
     expect(result.errors?.[0]?.path).toEqual(['thing', 'secret'])
-    const allowed = await run(user(['product:update']), `{ thing(id: "${USER_ID}") { secret } }`)
+    const allowed = await run(user(['product:read', 'product:update']), `{ thing(id: "${USER_ID}") { secret } }`)
     expect(allowed.data.thing.secret).toBe('the secret')
   })
 
@@ -211,7 +228,7 @@ describe('authorization directives', () => {
     const entities = `{ _entities(representations: [{ __typename: "Thing", id: "${USER_ID}" }]) { ... on Thing { id } } }`
     expect(codes(await run(ANONYMOUS, entities))).toEqual(['UNAUTHENTICATED'])
     expect(codes(await run(ANONYMOUS, '{ _service { sdl } }'))).toEqual(['UNAUTHENTICATED'])
-    expect((await run(partner([]), entities)).data._entities).toEqual([{ id: USER_ID }])
+    expect((await run(partner(['product:read']), entities)).data._entities).toEqual([{ id: USER_ID }])
     expect((await run(SERVICE, '{ _service { sdl } }')).data._service.sdl).toContain('type Thing')
   })
 })
@@ -244,6 +261,27 @@ describe('authorization at build time', () => {
     expect(message).toContain('subgraph catalog:')
     expect(message).toContain('Mutation.a, Mutation.c')
     expect(message).not.toContain('Mutation.b')
+  })
+
+  it('refuses a query field that declares nobody, as it does a mutation', () => {
+    const message = buildError(
+      'type Query { ok: String @public, a: Int, b: Int @requires(permission: "brand:read"), c: Int @authenticated, d: Int }',
+    )
+    expect(message).toContain('every query and mutation declares who may call it')
+    expect(message).toContain('Query.a, Query.d')
+    expect(message).not.toContain('Query.b')
+    expect(message).not.toContain('Query.c')
+    expect(message).not.toContain('_entities')
+  })
+
+  it('knows the private-money and supplier-contact permissions', () => {
+    expect(() =>
+      buildSchema(
+        module(
+          `${LINK}\ntype Query { a: Int @requires(permission: "cost:read"), b: Int @requires(permission: "supplier_contact:read") }`,
+        ),
+      ),
+    ).not.toThrow()
   })
 
   it('refuses permissions outside the vocabulary (a typo would lock the field)', () => {
@@ -288,10 +326,14 @@ describe('the seven subgraph schemas', () => {
     }),
   )
 
-  it('build, and every mutation declares a permission, @public or @authenticated', () => {
+  it('build, and every query and mutation declares a permission, @public or @authenticated', () => {
     for (const [domain, { schema, policies: byField }] of policies) {
       for (const field of Object.keys(schema.getMutationType()?.getFields() ?? {})) {
         expect(byField.get(`Mutation.${field}`)?.declared, `${domain}: Mutation.${field}`).toBe(true)
+      }
+      for (const field of Object.keys(schema.getQueryType()?.getFields() ?? {})) {
+        if (field === '_entities' || field === '_service') continue
+        expect(byField.get(`Query.${field}`)?.declared, `${domain}: Query.${field}`).toBe(true)
       }
     }
   })
@@ -318,7 +360,13 @@ describe('the seven subgraph schemas', () => {
     expect(requirement('catalog', 'Mutation.upsertProducts')).toEqual(['product:create', 'product:update'])
     expect(requirement('core', 'Query.users')).toEqual(['user:read'])
     expect(requirement('core', 'Query.appSettings')).toEqual(['settings:read'])
-    expect(requirement('core', 'User.permissions')).toEqual(['user:read'])
+    expect(requirement('core', 'User.permissions')).toEqual(['user:manage'])
+    expect(requirement('core', 'User.email')).toEqual(['user:read'])
+    expect(requirement('catalog', 'Query.products')).toEqual(['product:read'])
+    expect(requirement('catalog', 'ProductPrice.cost')).toEqual(['cost:read'])
+    expect(requirement('catalog', 'Supplier.contactEmail')).toEqual(['supplier_contact:read'])
+    expect(requirement('imports', 'Query.importJobs')).toEqual(['import:read'])
+    expect(requirement('media', 'DeleteMediaFilePayload.product')).toEqual(['product:read'])
     expect(requirement('imports', 'Query.importConfigs')).toEqual(['import:read'])
     expect(requirement('imports', 'ImportConfig.connectionConfig')).toEqual(['import:update'])
     expect(requirement('exports', 'ExportPlatform.config')).toEqual(['export:update'])

@@ -1,7 +1,7 @@
 import type { DB } from '@pm/db/types/core'
 import { hashPasswordWithSalt } from '@pm/service-kit'
 import type { Insertable } from 'kysely'
-import { ACTIONS, MODULES, PERSONAS, RESOURCES, ROLES, roleGrants } from '../fixtures'
+import { ACTIONS, MODULES, PERSONAS, READ_ONLY_RESOURCES, RESOURCES, ROLES, roleGrants } from '../fixtures'
 import { DAY_MS } from '../random'
 import { anchorId, type Ctx, HOUR_MS, type UserInfo } from './context'
 
@@ -91,6 +91,9 @@ export function generateCore(
     for (const action of ACTIONS) {
       permissions.push({ id: permissions.length + 1, name: `${resource}:${action}`, resource, action })
     }
+  }
+  for (const resource of READ_ONLY_RESOURCES) {
+    permissions.push({ id: permissions.length + 1, name: `${resource}:read`, resource, action: 'read' })
   }
   const rolePermissions: Insertable<DB['role_permissions']>[] = []
   for (const role of roles) {

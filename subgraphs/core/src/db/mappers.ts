@@ -37,6 +37,20 @@ export function toUser(row: Omit<UserRow, 'hashed_password'>) {
   }
 }
 
+/**
+ * What anyone who reaches a user may see of its name: the username, else first and last name, else null.
+ * Never the e-mail (personal data that needs user:read).
+ */
+export function displayName(user: Pick<User, 'username' | 'firstName' | 'lastName'>): string | null {
+  const username = user.username?.trim()
+  if (username) return username
+  const name = [user.firstName, user.lastName]
+    .map((part) => part?.trim())
+    .filter(Boolean)
+    .join(' ')
+  return name || null
+}
+
 export function toNotification(row: NotificationRow) {
   return {
     id: row.id,

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   hashPassword,
   inTransaction,
+  provenAsOwn,
   recordAudit,
   userError,
   verifyPassword,
@@ -45,7 +46,8 @@ async function userPayload(ctx: Context, userId: string) {
     .select(USER_COLUMNS)
     .where('id', '=', userId)
     .executeTakeFirst()
-  return row ? toUser(row) : null
+  // The refresh token proved who this is: the payload shows the user their own account.
+  return row ? provenAsOwn(toUser(row)) : null
 }
 
 export const authMutations = {
@@ -107,7 +109,8 @@ export const authMutations = {
         userId: user.id,
         changes: { sessionId: session.familyId },
       })
-      return { ...session, user: toUser(row) }
+      // The password proved who this is: the payload shows the user their own account.
+      return { ...session, user: provenAsOwn(toUser(row)) }
     })
   },
 
