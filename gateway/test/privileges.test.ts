@@ -6,6 +6,8 @@ let stack: TestStack
 let targetId: string
 
 const UPDATE = `mutation($id: UUID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id isAdmin isSuperuser role } }`
+/** What a holder of user:update and user:read (not user:manage) may read back: no privilege flags. */
+const UPDATE_PROFILE = `mutation($id: UUID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id firstName role } }`
 
 function as(permissions: string[], superuser = false) {
   return { authorization: `Bearer ${stack.tokenFor({ userId: randomUUID(), permissions, superuser })}` }
@@ -24,16 +26,18 @@ afterAll(() => stack?.stop())
 
 describe('privileges are granted only by those who hold them', () => {
   it('user:update edits a profile but not privileges', async () => {
-    const editor = as(['user:update'])
-    const profile = await stack.request(UPDATE, { id: targetId, input: { firstName: 'Ada' } }, editor)
+    const editor = as(['user:update', 'user:read'])
+    const profile = await stack.request(UPDATE_PROFILE, { id: targetId, input: { firstName: 'Ada' } }, editor)
     expect(profile.errors).toBeUndefined()
+    expect(profile.data.updateUser.firstName).toBe('Ada')
     for (const input of [
       { isSuperuser: true },
       { isAdmin: true },
       { permissions: { 'product:update': true } },
     ]) {
-      const res = await stack.request(UPDATE, { id: targetId, input }, editor)
+      const res = await stack.request(UPDATE_PROFILE, { id: targetId, input }, editor)
       expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+      expect(res.errors?.[0]?.path).toEqual(['updateUser'])
     }
     const after = await stack.subgraphs.core.database.db
       .selectFrom('users')

@@ -235,9 +235,8 @@ export function authorize(
   args: Record<string, unknown> = {},
 ) {
   if (policy.public) return null
-  if (caller.kind === 'anonymous' && (policy.authenticated || policy.requirements.length > 0)) {
-    return denied(policy, caller)
-  }
+  if (caller.kind === 'anonymous' && policy.authenticated) return denied(policy, caller)
+  // An anonymous caller holds no permission: only a user object the request proved its own passes.
   for (const requirement of policy.requirements) {
     const granted =
       requirement.permission === INTERNAL_PERMISSION
