@@ -283,7 +283,6 @@ function dummy(type: GraphQLInputType): unknown {
 
 interface Step {
   type: GraphQLObjectType
-  // biome-ignore lint/suspicious/noExplicitAny: any field
   field: GraphQLField<any, any>
 }
 
