@@ -3,7 +3,6 @@ import type { GatewayPlugin } from '@graphql-hive/gateway'
 import {
   ANONYMOUS,
   type Caller,
-  PERMISSION_RESOURCES,
   SIGNING_SECRET_ENV,
   signAccessToken,
   signCaller,
@@ -20,27 +19,50 @@ export function benchSecrets(): Record<typeof SIGNING_SECRET_ENV | typeof TOKEN_
   }
 }
 
-/** What the bench's user may do: read everything the scenarios touch, and create/update products (Q4). */
-export const BENCH_PERMISSIONS = [
-  ...PERMISSION_RESOURCES.map((r) => `${r}:read`),
+/**
+ * What Q1–Q4 need: the catalogue with prices (costs included), media, ASIN matches and metrics (Q1, Q2),
+ * import jobs with their supplier and creator's name and e-mail (Q3), product creation and updates (Q4).
+ */
+export const BENCH_NEEDS = [
+  'product:read',
+  'supplier:read',
+  'brand:read',
+  'category:read',
+  'cost:read',
+  'media:read',
+  'code2asin:read',
+  'analytics:read',
+  'import:read',
+  'user:read',
   'product:create',
   'product:update',
 ]
 
 /**
- * An access token for an active user of the data set, signed as core would sign it at login (a day long:
- * no refresh in the middle of a run). Not a superuser: every permission check runs as for a normal user.
+ * An access token for an active user of the data set whose role holds BENCH_NEEDS, carrying that role's
+ * permissions as login would give them (a day long: no refresh in the middle of a run). Not a superuser:
+ * every permission check runs as for a normal user.
  */
 export async function benchAccessToken(urls: DomainUrls, tokenSecret: string): Promise<string> {
-  const userId = await withClient(urls.core, async (c) => {
-    const { rows } = await c.query<{ id: string }>(
-      `SELECT id::text AS id FROM users WHERE is_active IS NOT FALSE ORDER BY created_at, id LIMIT 1`,
+  const user = await withClient(urls.core, async (c) => {
+    const { rows } = await c.query<{ id: string; permissions: string[] }>(
+      `SELECT u.id::text AS id, array_agg(DISTINCT p.name ORDER BY p.name) AS permissions
+       FROM users u JOIN roles r ON r.name = u.role
+       JOIN role_permissions rp ON rp.role_id = r.id JOIN permissions p ON p.id = rp.permission_id
+       WHERE u.is_active IS NOT FALSE AND u.is_superuser IS NOT TRUE AND r.is_active IS NOT FALSE
+       GROUP BY u.id, u.created_at HAVING array_agg(p.name) @> $1::text[]
+       ORDER BY u.created_at, u.id LIMIT 1`,
+      [BENCH_NEEDS],
     )
-    return rows[0]?.id
+    return rows[0]
   })
-  if (!userId) throw new Error('the bench data set has no active user to sign requests for')
+  if (!user) {
+    throw new Error(
+      `the bench data set has no active user whose role holds what Q1–Q4 need (${BENCH_NEEDS.join(', ')})`,
+    )
+  }
   return signAccessToken(
-    { sub: userId, perms: BENCH_PERMISSIONS, su: false, sid: randomUUID() },
+    { sub: user.id, perms: user.permissions, su: false, sid: randomUUID() },
     tokenSecret,
     86_400,
   )

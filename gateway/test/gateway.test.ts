@@ -17,7 +17,7 @@ const users = Array.from({ length: 3 }, (_, i) => ({
 const jobCount = 60
 
 const JOBS_WITH_USERS = `query($first: Int) {
-  importJobs(first: $first) { totalCount edges { node { id supplierCode createdBy { id email username } } } }
+  importJobs(first: $first) { totalCount edges { node { id supplierCode createdBy { id displayName email username } } } }
 }`
 
 beforeAll(async () => {
@@ -50,9 +50,15 @@ describe('gateway over the seven subgraphs', () => {
     for (const { node } of importJobs.edges) {
       if (node.createdBy === null) continue
       const user = byId.get(node.createdBy.id)!
-      expect(node.createdBy).toEqual({ id: user.id, email: user.email, username: user.username })
+      expect(node.createdBy).toEqual({
+        id: user.id,
+        displayName: user.username,
+        email: user.email,
+        username: user.username,
+      })
     }
-    // The newest job (i = 59) was created by a user db_core does not have: null, not an error.
+    // The newest job (i = 59) was created by a user db_core does not have: null (displayName is never
+    // null), not an error.
     expect(importJobs.edges[0].node.createdBy).toBeNull()
     expect(importJobs.edges[1].node.createdBy).not.toBeNull()
   })

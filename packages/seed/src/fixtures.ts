@@ -114,8 +114,10 @@ const CATALOG: Resource[] = ['product', 'supplier', 'brand', 'category', 'media'
 
 /** Which (resource, action) pairs each role holds. */
 export function roleGrants(role: string, resource: Resource, action: Action): boolean {
-  if (resource === 'cost') return action === 'read' && ['admin', 'manager', 'importer', 'analyst'].includes(role)
-  if (resource === 'supplier_contact') return action === 'read' && ['admin', 'manager', 'importer'].includes(role)
+  if (resource === 'cost')
+    return action === 'read' && ['admin', 'manager', 'importer', 'analyst'].includes(role)
+  if (resource === 'supplier_contact')
+    return action === 'read' && ['admin', 'manager', 'importer'].includes(role)
   switch (role) {
     case 'admin':
       return true

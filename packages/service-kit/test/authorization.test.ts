@@ -122,7 +122,12 @@ describe('authorization directives', () => {
 
   it('needs the read permission for a guarded root read, from a person or a key alike', async () => {
     const { run } = harness()
-    for (const caller of [user(['product:read']), user(['product:manage']), partner(['product:read']), SERVICE]) {
+    for (const caller of [
+      user(['product:read']),
+      user(['product:manage']),
+      partner(['product:read']),
+      SERVICE,
+    ]) {
       const result = await run(caller, `{ thing(id: "${USER_ID}") { id name } }`)
       expect(result.errors).toBeUndefined()
       expect(result.data.thing).toEqual({ id: USER_ID, name: 'a thing' })
@@ -189,7 +194,10 @@ describe('authorization directives', () => {
     expect(result.data.thing).toEqual({ id: USER_ID, name: 'a thing', secret: null })
     expect(codes(result)).toEqual(['FORBIDDEN'])
     expect(result.errors?.[0]?.path).toEqual(['thing', 'secret'])
-    const allowed = await run(user(['product:read', 'product:update']), `{ thing(id: "${USER_ID}") { secret } }`)
+    const allowed = await run(
+      user(['product:read', 'product:update']),
+      `{ thing(id: "${USER_ID}") { secret } }`,
+    )
     expect(allowed.data.thing.secret).toBe('the secret')
   })
 

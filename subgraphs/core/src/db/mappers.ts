@@ -38,17 +38,17 @@ export function toUser(row: Omit<UserRow, 'hashed_password'>) {
 }
 
 /**
- * What anyone who reaches a user may see of its name: the username, else first and last name, else null.
- * Never the e-mail (personal data that needs user:read).
+ * What anyone who reaches a user may see of its name: the username, else first and last name, else
+ * "user " and the start of its id. Never the e-mail (personal data that needs user:read).
  */
-export function displayName(user: Pick<User, 'username' | 'firstName' | 'lastName'>): string | null {
+export function displayName(user: Pick<User, 'id' | 'username' | 'firstName' | 'lastName'>): string {
   const username = user.username?.trim()
   if (username) return username
   const name = [user.firstName, user.lastName]
     .map((part) => part?.trim())
     .filter(Boolean)
     .join(' ')
-  return name || null
+  return name || `user ${user.id.slice(0, 8)}`
 }
 
 export function toNotification(row: NotificationRow) {

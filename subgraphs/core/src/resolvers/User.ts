@@ -1,11 +1,6 @@
 import { mapConnection, type PageArgs } from '@pm/service-kit'
 import type { Context } from '../context'
-import {
-  displayName,
-  type Role as RoleModel,
-  toNotification,
-  type User as UserModel,
-} from '../db/mappers'
+import { displayName, type Role as RoleModel, toNotification, type User as UserModel } from '../db/mappers'
 
 export const User = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.userById.load(ref.id),
