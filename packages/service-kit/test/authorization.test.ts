@@ -8,6 +8,7 @@ import {
   type Caller,
   COMMON_SDL,
   loadTypeDefs,
+  provenAsOwn,
   SERVICE,
   type SubgraphModule,
 } from '../src'
@@ -49,8 +50,13 @@ type Query {
   internal: String @requires(permission: "internal:call")
 }
 
+type SignIn {
+  account: Account
+}
+
 type Mutation {
   login: String @public
+  signIn(copy: Boolean): SignIn @public
   logoutEverywhere: Int @authenticated
   updateThing(id: UUID!): Thing @requires(permission: "product:update")
   upsertThings: Int @requires(permission: "product:create") @requires(permission: "product:update")
@@ -80,6 +86,11 @@ function harness() {
       },
       Mutation: {
         login: () => 'token',
+        // A sign-in proves who the (still anonymous) caller is; a copy of the object is not proven.
+        signIn: (_: unknown, { copy }: { copy?: boolean }) => {
+          const account = provenAsOwn({ id: OTHER_ID, permissions: ['x:read'] })
+          return { account: copy ? { ...account } : account }
+        },
         logoutEverywhere: () => 2,
         updateThing: (_: unknown, { id }: { id: string }) => {
           writes.push(id)
@@ -215,6 +226,16 @@ describe('authorization directives', () => {
     expect(codes(key)).toEqual(['FORBIDDEN'])
     const admin = await run(user(['user:read']), `{ account(id: "${OTHER_ID}") { permissions } }`)
     expect(admin.data.account.permissions).toEqual(['x:read'])
+  })
+
+  it('shows a sign-in answer its own account, marked by provenAsOwn and by nothing a client can send', async () => {
+    const { run } = harness()
+    const proven = await run(ANONYMOUS, 'mutation { signIn { account { id permissions } } }')
+    expect(proven.errors).toBeUndefined()
+    expect(proven.data.signIn.account).toEqual({ id: OTHER_ID, permissions: ['x:read'] })
+    const copied = await run(ANONYMOUS, 'mutation { signIn(copy: true) { account { permissions } } }')
+    expect(codes(copied)).toEqual(['UNAUTHENTICATED'])
+    expect(copied.data.signIn.account.permissions).toBeNull()
   })
 
   it('lets any signed-in caller use a self-service @authenticated mutation, not anonymous ones', async () => {
