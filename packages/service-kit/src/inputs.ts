@@ -62,9 +62,26 @@ export interface TextRule {
 
 export const DEFAULT_TEXT_RULE: TextRule = { maxLength: DEFAULT_MAX_LENGTH, allowControls: false }
 
-// C0 except \t \n \r, DEL, C1, Arabic letter mark, LRM/RLM, embeddings/overrides, isolates.
-const CONTROLS =
-  /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/
+/** C0 except tab, line feed and carriage return, DEL, C1, Arabic letter mark, LRM/RLM, embeddings, overrides, isolates. */
+function isRefusedControl(code: number): boolean {
+  return (
+    (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x061c ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  )
+}
+
+function firstControl(value: string): number | null {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (isRefusedControl(code)) return code
+  }
+  return null
+}
 
 /** The number of code points of value, counted only as far as needed to compare with max. */
 function longerThan(value: string, max: number): number | null {
@@ -82,7 +99,7 @@ function longerThan(value: string, max: number): number | null {
   return count > max ? count : null
 }
 
-const hex = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+const hex = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`
 
 /** The refusal of one text value, or null when it passes the rule. */
 export function textInputError(field: string, value: string, rule: TextRule = DEFAULT_TEXT_RULE) {
@@ -97,10 +114,10 @@ export function textInputError(field: string, value: string, rule: TextRule = DE
     return badUserInput(`${field} contains a NUL character (U+0000); remove it`, { field })
   }
   if (!rule.allowControls) {
-    const control = CONTROLS.exec(value)
-    if (control) {
+    const control = firstControl(value)
+    if (control !== null) {
       return badUserInput(
-        `${field} contains the control character ${hex(control[0])}; text may hold tabs and line breaks ` +
+        `${field} contains the control character ${hex(control)}; text may hold tabs and line breaks ` +
           'but no other control or bidirectional formatting characters',
         { field },
       )
