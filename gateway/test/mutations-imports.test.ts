@@ -33,14 +33,14 @@ const PROGRESS = `mutation($jobId: UUID!, $p: Int, $s: Int, $f: Int, $c: Int, $u
     productsCreated: $c, productsUpdated: $u) { ${JOB_FIELDS} }
 }`
 const APPEND_LOGS = `mutation($jobId: UUID!, $entries: [ImportLogEntryInput!]!) {
-  appendImportLogs(jobId: $jobId, entries: $entries) { appended job { id logs(first: 50) { totalCount
+  appendImportLogs(jobId: $jobId, entries: $entries) { appended rejected { index field code } job { id logs(first: 50) { totalCount
     edges { node { logLevel message rowNumber context } } } } }
 }`
 const APPEND_LOGS_COUNT = `mutation($jobId: UUID!, $entries: [ImportLogEntryInput!]!) {
   appendImportLogs(jobId: $jobId, entries: $entries) { appended }
 }`
 const APPEND_ERRORS = `mutation($jobId: UUID!, $errors: [ImportErrorEntryInput!]!) {
-  appendImportErrors(jobId: $jobId, errors: $errors) { appended job { id errorCount lastError
+  appendImportErrors(jobId: $jobId, errors: $errors) { appended rejected { index field code } job { id errorCount lastError
     errors(first: 10) { totalCount edges { node { rowNumber columnName errorCode message rawValue severity } } } } }
 }`
 
@@ -646,9 +646,17 @@ describe('import jobs', () => {
       jobId: job.id,
       entries: [{ message: 'ok' }, { level: 'loud', message: 'm' }],
     })
-    expect(errorOf(badLevel)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'entries[1].level' })
+    // A bad entry is rejected alone; the others are written.
+    expect(badLevel.errors).toBeUndefined()
+    expect(badLevel.data.appendImportLogs).toMatchObject({
+      appended: 1,
+      rejected: [{ index: 1, field: 'entries[1].level', code: 'BAD_USER_INPUT' }],
+    })
     const empty = await stack.request(APPEND_LOGS, { jobId: job.id, entries: [{ message: '  ' }] })
-    expect(errorOf(empty)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'entries[0].message' })
+    expect(empty.data.appendImportLogs).toMatchObject({
+      appended: 0,
+      rejected: [{ index: 0, field: 'entries[0].message', code: 'BAD_USER_INPUT' }],
+    })
     const missing = await stack.request(APPEND_LOGS, { jobId: randomUUID(), entries: [{ message: 'm' }] })
     expect(errorOf(missing)).toMatchObject({ code: 'NOT_FOUND', field: 'jobId' })
 
@@ -656,8 +664,9 @@ describe('import jobs', () => {
     const late = await stack.request(APPEND_LOGS, { jobId: job.id, entries: [{ message: 'late' }] })
     expect(errorOf(late)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'jobId', status: 'completed' })
     const appends = (await auditRows(job.id)).filter((r) => r.action === 'append_logs').map((r) => r.changes)
-    // One summarising entry per call: the three lines above, then the 1,000 and the 2.
-    expect(appends).toHaveLength(3)
+    // One summarising entry per call that wrote lines: the three above, the 1,000, the 2 and the good line
+    // of the call with a bad level (the call whose only entry was refused writes nothing).
+    expect(appends).toHaveLength(4)
     expect(appends).toContainEqual({ appended: 3, byLevel: { info: 1, warning: 1, error: 1 } })
   })
 
@@ -722,7 +731,10 @@ describe('import jobs', () => {
       jobId: job.id,
       errors: [{ errorCode: 'X', message: 'm', severity: 'fatal' }],
     })
-    expect(errorOf(bad)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'errors[0].severity' })
+    expect(bad.data.appendImportErrors).toMatchObject({
+      appended: 0,
+      rejected: [{ index: 0, field: 'errors[0].severity', code: 'BAD_USER_INPUT' }],
+    })
     const badRow = await stack.request(APPEND_ERRORS, {
       jobId: job.id,
       errors: [
@@ -730,7 +742,10 @@ describe('import jobs', () => {
         { errorCode: 'X', message: 'm', rowNumber: 0 },
       ],
     })
-    expect(errorOf(badRow)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'errors[1].rowNumber' })
+    expect(badRow.data.appendImportErrors).toMatchObject({
+      appended: 1,
+      rejected: [{ index: 1, field: 'errors[1].rowNumber', code: 'BAD_USER_INPUT' }],
+    })
     const cancelled = await createJob()
     await stack.request(SET_STATUS, { id: cancelled.id, status: 'cancelled' })
     const refused = await stack.request(APPEND_ERRORS, {

@@ -69,6 +69,17 @@ all of them. With self, a signed-in user also passes when the named argument (or
 holds their own user id.
 """
 directive @requires(permission: String!, self: String) repeatable on FIELD_DEFINITION
+"""
+Bounds a text input (see inputs.ts): at most maxLength characters (default 255; connection cursors 4096).
+allowControls keeps control and bidirectional formatting characters in raw data quoted as received (a
+supplier file's cell); NUL is refused everywhere.
+"""
+directive @text(maxLength: Int, allowControls: Boolean) on ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION
+"""
+A list of independent rows: a row whose text breaks the input rules fails alone, reported by the resolver
+with the other per-row failures, and the other rows are written.
+"""
+directive @rows on ARGUMENT_DEFINITION
 
 """Relay page information for keyset (cursor) pagination."""
 type PageInfo @shareable {

@@ -46,6 +46,7 @@ import {
   SIGNING_SECRET_ENV,
   verifyCaller,
 } from './identity'
+import { applyInputRules } from './inputs'
 import { createLogger, type Logger } from './logger'
 import { type Peers, signedPeers } from './peers'
 import { servicePorts, subgraphUrls } from './ports'
@@ -95,14 +96,17 @@ export function readSubgraphSdl(schemaFile: URL): string {
   return `${readFileSync(schemaFile, 'utf8')}\n${COMMON_SDL}`
 }
 
-/** The executable subgraph schema, with the @public / @requires policy wrapped around its resolvers. */
+/**
+ * The executable subgraph schema, with the @public / @requires policy and then the text input rules
+ * (@text, @rows: inputs.ts) wrapped around its resolvers: a refused caller learns nothing about input rules.
+ */
 export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
   const schema = buildSubgraphSchema([
     // biome-ignore lint/suspicious/noExplicitAny: scalar resolvers merge into the map
     { typeDefs: module.typeDefs, resolvers: { ...scalarResolvers, ...module.resolvers } as any },
   ])
   try {
-    return applyAuthorization(schema)
+    return applyAuthorization(applyInputRules(schema))
   } catch (error) {
     throw new Error(`subgraph ${module.domain}: ${(error as Error).message}`)
   }

@@ -6,6 +6,7 @@ import {
   ErrorCode,
   inTransaction,
   recordAudit,
+  rowInputError,
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import {
@@ -83,6 +84,8 @@ interface PreparedRow {
 
 /** Validates one row in JS (no SQL): its columns, its price and the key it is matched by. */
 function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
+  const refused = rowInputError(row)
+  if (refused) throw refused
   const at = `rows[${index}]`
   const columns = lowerIds(productColumns(row, at))
   let price: PreparedRow['price'] = null

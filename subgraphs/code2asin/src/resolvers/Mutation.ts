@@ -1,5 +1,13 @@
 import type { DB } from '@pm/db/types/code2asin'
-import { badUserInput, ErrorCode, inTransaction, notFound, recordAudit, userError } from '@pm/service-kit'
+import {
+  badUserInput,
+  ErrorCode,
+  inTransaction,
+  notFound,
+  recordAudit,
+  rowInputError,
+  userError,
+} from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { type Selectable, sql, type Updateable } from 'kysely'
 import { missingProductIndexes, supplierProductCount } from '../catalog'
@@ -145,6 +153,8 @@ export const Mutation = {
     const accepted: { index: number; values: ResultValues }[] = []
     results.forEach((input, index) => {
       try {
+        const refused = rowInputError(input)
+        if (refused) throw refused
         accepted.push({ index, values: checkResult(`results[${index}]`, input) })
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error

@@ -7,7 +7,9 @@ import {
   inTransaction,
   notFound,
   recordAudit,
+  rowInputError,
 } from '@pm/service-kit'
+import { GraphQLError } from 'graphql'
 import { requireSupplier } from '../catalog'
 import type { Context } from '../context'
 import { type ImportJobRow, toImportJob } from '../db/mappers'
@@ -85,29 +87,69 @@ function checkEntries<T>(field: string, entries: readonly T[]) {
   }
 }
 
-function logRows(entries: readonly LogEntryInput[]): LogRow[] {
-  checkEntries('entries', entries)
-  return entries.map((e, i) => ({
-    level: checkEnum(`entries[${i}].level`, e.level ?? 'info', LOG_LEVELS),
-    message: checkString(`entries[${i}].message`, e.message, { max: MAX_MESSAGE }),
-    row_number: checkInt(`entries[${i}].rowNumber`, e.rowNumber, { min: 1 }),
-    details: checkJsonObject(`entries[${i}].details`, e.details, 16_384),
-  }))
+/** An entry refused by appendImportLogs / appendImportErrors; the call's other entries are written. */
+export interface EntryRejection {
+  index: number
+  field: string
+  code: string
+  message: string
 }
 
-function errorRows(errors: readonly ErrorEntryInput[]): ErrorRow[] {
-  checkEntries('errors', errors)
-  return errors.map((e, i) => ({
-    row_number: checkInt(`errors[${i}].rowNumber`, e.rowNumber, { min: 1 }),
-    column_name: checkString(`errors[${i}].columnName`, e.columnName, { max: 255 }),
-    error_code: checkString(`errors[${i}].errorCode`, e.errorCode, { max: 100 }),
-    message: checkString(`errors[${i}].message`, e.message, { max: MAX_MESSAGE }),
-    // Raw values are kept as the file had them: not trimmed, only bounded.
-    raw_value: rawValue(`errors[${i}].rawValue`, e.rawValue),
-    raw_row: checkJsonObject(`errors[${i}].rawRow`, e.rawRow, 65_536),
-    severity: checkEnum(`errors[${i}].severity`, e.severity ?? 'error', ['error', 'warning'] as const),
-  }))
+/** Each entry checked alone: the valid ones, and the refused ones with their position and field. */
+function perEntry<I extends object, R>(
+  field: string,
+  entries: readonly I[],
+  check: (entry: I, at: string) => R,
+): { rows: R[]; rejected: EntryRejection[] } {
+  checkEntries(field, entries)
+  const rows: R[] = []
+  const rejected: EntryRejection[] = []
+  entries.forEach((entry, index) => {
+    const at = `${field}[${index}]`
+    try {
+      const refused = rowInputError(entry)
+      if (refused) throw refused
+      rows.push(check(entry, at))
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error
+      rejected.push({
+        index,
+        field: String(error.extensions.field ?? at),
+        code: String(error.extensions.code ?? 'BAD_USER_INPUT'),
+        message: error.message,
+      })
+    }
+  })
+  return { rows, rejected }
 }
+
+const logRows = (entries: readonly LogEntryInput[]) =>
+  perEntry(
+    'entries',
+    entries,
+    (e, at): LogRow => ({
+      level: checkEnum(`${at}.level`, e.level ?? 'info', LOG_LEVELS),
+      message: checkString(`${at}.message`, e.message, { max: MAX_MESSAGE }),
+      row_number: checkInt(`${at}.rowNumber`, e.rowNumber, { min: 1 }),
+      details: checkJsonObject(`${at}.details`, e.details, 16_384),
+    }),
+  )
+
+const errorRows = (errors: readonly ErrorEntryInput[]) =>
+  perEntry(
+    'errors',
+    errors,
+    (e, at): ErrorRow => ({
+      row_number: checkInt(`${at}.rowNumber`, e.rowNumber, { min: 1 }),
+      column_name: checkString(`${at}.columnName`, e.columnName, { max: 255 }),
+      error_code: checkString(`${at}.errorCode`, e.errorCode, { max: 100 }),
+      message: checkString(`${at}.message`, e.message, { max: MAX_MESSAGE }),
+      // Raw values are kept as the file had them: not trimmed, only bounded.
+      raw_value: rawValue(`${at}.rawValue`, e.rawValue),
+      raw_row: checkJsonObject(`${at}.rawRow`, e.rawRow, 65_536),
+      severity: checkEnum(`${at}.severity`, e.severity ?? 'error', ['error', 'warning'] as const),
+    }),
+  )
 
 function rawValue(field: string, value: string | null | undefined): string | null {
   if (value === null || value === undefined) return null
@@ -274,7 +316,7 @@ export const jobMutations = {
   },
 
   appendImportLogs: (_: unknown, args: { jobId: string; entries: LogEntryInput[] }, ctx: Context) => {
-    const rows = logRows(args.entries)
+    const { rows, rejected } = logRows(args.entries)
     return inTransaction(ctx, async (trx) => {
       const job = await jobForShare(trx, args.jobId)
       if (!job) throw notFound('jobId: no import job has this id', { field: 'jobId' })
@@ -284,20 +326,22 @@ export const jobMutations = {
           status: job.status,
         })
       }
-      const appended = await insertLogs(trx, args.jobId, rows)
-      await recordAudit(trx, {
-        action: 'append_logs',
-        entityType: 'import_job',
-        entityId: args.jobId,
-        userId: ctx.caller.userId,
-        changes: { appended, byLevel: countBy(rows, (r) => r.level) },
-      })
-      return { job: toImportJob(job), appended }
+      const appended = rows.length > 0 ? await insertLogs(trx, args.jobId, rows) : 0
+      if (appended > 0) {
+        await recordAudit(trx, {
+          action: 'append_logs',
+          entityType: 'import_job',
+          entityId: args.jobId,
+          userId: ctx.caller.userId,
+          changes: { appended, byLevel: countBy(rows, (r) => r.level) },
+        })
+      }
+      return { job: toImportJob(job), appended, rejected }
     })
   },
 
   appendImportErrors: (_: unknown, args: { jobId: string; errors: ErrorEntryInput[] }, ctx: Context) => {
-    const rows = errorRows(args.errors)
+    const { rows, rejected } = errorRows(args.errors)
     const errors = rows.filter((r) => r.severity === 'error')
     const last = errors.at(-1)
     const lastError = last
@@ -308,15 +352,17 @@ export const jobMutations = {
       const job =
         (await bumpErrors(trx, args.jobId, errors.length, lastError)) ??
         (await refuseJob(trx, args.jobId, 'jobId', 'errors are appended to a pending or running job'))
-      const appended = await insertErrors(trx, args.jobId, rows)
-      await recordAudit(trx, {
-        action: 'append_errors',
-        entityType: 'import_job',
-        entityId: args.jobId,
-        userId: ctx.caller.userId,
-        changes: { appended, byCode: countBy(rows, (r) => r.error_code), errorCountAdded: errors.length },
-      })
-      return { job: toImportJob(job), appended }
+      const appended = rows.length > 0 ? await insertErrors(trx, args.jobId, rows) : 0
+      if (appended > 0) {
+        await recordAudit(trx, {
+          action: 'append_errors',
+          entityType: 'import_job',
+          entityId: args.jobId,
+          userId: ctx.caller.userId,
+          changes: { appended, byCode: countBy(rows, (r) => r.error_code), errorCountAdded: errors.length },
+        })
+      }
+      return { job: toImportJob(job), appended, rejected }
     })
   },
 }
