@@ -4,4 +4,5 @@ export { type SafeFetchOptions, type SafeFetchResponse, safeFetch } from './fetc
 export { globToRegExp } from './glob'
 export { localPathSource } from './local'
 export { type ConnectorSettings, connectorSettings, loadConnectorSettings } from './settings'
+export { type SftpConfig, sftpConnector } from './sftp'
 export type { DestinationConnector, RemoteFile, SourceConnector } from './types'
