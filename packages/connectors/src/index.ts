@@ -1,6 +1,7 @@
 export { type AllowPrivate, addressPolicy, isPublicAddress, resolveAllowed } from './address'
 export { ConnectorError, type ConnectorErrorCode, isConnectorError } from './errors'
 export { type SafeFetchOptions, type SafeFetchResponse, safeFetch } from './fetch'
+export { type FtpConfig, ftpConnector } from './ftp'
 export { globToRegExp } from './glob'
 export { localPathSource } from './local'
 export { type ConnectorSettings, connectorSettings, loadConnectorSettings } from './settings'
