@@ -7,6 +7,7 @@ import { generate } from 'selfsigned'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConnectorError, type FtpConfig, ftpConnector } from '../src/index'
 import { startFtpServer, type TestFtpServer } from './ftp-server'
+import { startSilentServer } from './silent-server'
 
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -127,5 +128,17 @@ describe('ftpConnector against real FTP and FTPS servers (ftp-srv)', () => {
     expect((await failure(ftpConnector({ ...base, password, allowPrivate: false }).list())).code).toBe(
       'FORBIDDEN_ADDRESS',
     )
+  })
+
+  it('answers TIMEOUT when the server never greets', async () => {
+    const silent = await startSilentServer()
+    try {
+      const error = await failure(
+        ftpConnector({ ...base, password, port: silent.port, timeoutMs: 500 }).list(),
+      )
+      expect(error.code).toBe('TIMEOUT')
+    } finally {
+      await silent.close()
+    }
   })
 })
