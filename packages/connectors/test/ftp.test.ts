@@ -141,4 +141,17 @@ describe('ftpConnector against real FTP and FTPS servers (ftp-srv)', () => {
       await silent.close()
     }
   })
+
+  it('gives the connection back when a reader drops a download halfway', async () => {
+    const ftp = ftpConnector({ ...base, password })
+    try {
+      const stream = await ftp.get('acme_2026-03-01.csv')
+      await new Promise<void>((resolve) => stream.once('readable', () => resolve()))
+      stream.destroy()
+      expect((await ftp.list('acme_*.csv')).length).toBe(3)
+      expect((await readAll(await ftp.get('acme_2026-03-01.csv'))).equals(big)).toBe(true)
+    } finally {
+      await ftp.close()
+    }
+  })
 })
