@@ -46,11 +46,11 @@ export const BENCH_NEEDS = [
 export async function benchAccessToken(urls: DomainUrls, tokenSecret: string): Promise<string> {
   const user = await withClient(urls.core, async (c) => {
     const { rows } = await c.query<{ id: string; permissions: string[] }>(
-      `SELECT u.id::text AS id, array_agg(DISTINCT p.name ORDER BY p.name) AS permissions
+      `SELECT u.id::text AS id, array_agg(DISTINCT p.name::text ORDER BY p.name::text) AS permissions
        FROM users u JOIN roles r ON r.name = u.role
        JOIN role_permissions rp ON rp.role_id = r.id JOIN permissions p ON p.id = rp.permission_id
        WHERE u.is_active IS NOT FALSE AND u.is_superuser IS NOT TRUE AND r.is_active IS NOT FALSE
-       GROUP BY u.id, u.created_at HAVING array_agg(p.name) @> $1::text[]
+       GROUP BY u.id, u.created_at HAVING array_agg(p.name::text) @> $1::text[]
        ORDER BY u.created_at, u.id LIMIT 1`,
       [BENCH_NEEDS],
     )
