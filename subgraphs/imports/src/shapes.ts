@@ -248,7 +248,7 @@ export function checkCron(field: string, expression: string) {
   }
 }
 
-export const FILE_FORMATS = ['csv', 'xlsx', 'xml', 'json'] as const
+export const FILE_FORMATS = ['csv', 'xlsx', 'xml', 'json', 'jsonl'] as const
 
 /** The encodings an importer reads, under their canonical names; aliases map onto them. */
 export const ENCODINGS = [

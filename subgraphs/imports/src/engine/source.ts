@@ -79,6 +79,11 @@ export async function openSource(
       )
     }
     format = o.format
+    if (format === 'json') {
+      // A configuration's "json" also covers JSON lines: one object per line is read as such.
+      const sample = await bytes.peek(64 * 1024)
+      if (formatFromBytes(sample) === 'jsonl') format = 'jsonl'
+    }
   } else {
     const sample = await bytes.peek(4096)
     if (sample.length === 0) throw new SourceError('the file is empty', 'EMPTY')

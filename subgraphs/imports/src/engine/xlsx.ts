@@ -110,7 +110,8 @@ async function* saxPart(
   setup: (parser: SaxesParser) => void,
 ): AsyncGenerator<void> {
   const stream = await partStream(zip, entry)
-  const parser = new SaxesParser()
+  // Positions are not tracked (less work per character); a part's errors name the part.
+  const parser = new SaxesParser({ position: false })
   let failure: Error | undefined
   parser.on('error', (error) => {
     failure ??= error

@@ -18,7 +18,8 @@ interface Open {
 }
 
 /**
- * Records are the elements named `recordElement` (else the root's first child's name), wherever they are
+ * Records are the elements named `recordElement` (else the name of the root's first child that has child
+ * elements), wherever they are
  * (not inside another record). Inside one: a child element's text is the column named by its path from the
  * record ("price", "dimensions.weight"); an attribute is "<path>@<name>", the record's own ones
  * "<record>@<name>"; a repeated element's second value is "<path>.2", then ".3", …
@@ -35,6 +36,8 @@ export async function openXml(
   })
   const { limits } = o
   let recordName = o.recordElement
+  // Without a record element, the first child of the root that has children of its own names the records.
+  let auto = recordName === undefined
   const seen = new Set<string>()
 
   async function* records(): AsyncGenerator<RawRecord> {
@@ -114,6 +117,13 @@ export async function openXml(
         return
       }
       // The record element closed.
+      stack = undefined
+      if (auto && !closed.children) {
+        // A leaf beside the records (<info>, <generated>): the next element of the root is tried instead.
+        recordName = undefined
+        return
+      }
+      auto = false
       if (closed.text.trim() !== '') put(recordName!, closed.text.trim())
       rowNumber++
       if (tooLong) {
@@ -138,7 +148,6 @@ export async function openXml(
         if (seen.size < 10_000) for (const key in values) seen.add(key)
         out.push({ rowNumber, values })
       }
-      stack = undefined
     })
     let failure: Error | undefined
     parser.on('error', (error) => {

@@ -355,6 +355,12 @@ describe('JSON and JSON lines', () => {
     await expectSourceError(readAll(streamOf('hello'), { format: 'json' }), 'MALFORMED', /not JSON/)
   })
 
+  it('reads JSON lines when the configuration says json', async () => {
+    const { source, records } = await readAll(streamOf('{"a":1}\n{"a":2}\n'), { format: 'json' })
+    expect(source.format).toBe('jsonl')
+    expect(values(records)).toEqual([{ a: '1' }, { a: '2' }])
+  })
+
   it('reads JSON lines, one bad line failing alone', async () => {
     const { source, records } = await readAll(streamOf('{"a":1}\n\n{"a":\n{"a":{"b":"c"}}\n'), {
       filename: 'x.ndjson',
@@ -395,8 +401,10 @@ describe('XML', () => {
     ])
   })
 
-  it('takes the root first child as the record element when none is given', async () => {
-    const { records } = await readAll(streamOf('<r><p><a>1</a></p><p><a>2</a></p></r>'))
+  it('takes the first child of the root that has children as the record element when none is given', async () => {
+    const { records } = await readAll(
+      streamOf('<r><generated>2026-12-01</generated><p><a>1</a></p><p><a>2</a></p></r>'),
+    )
     expect(values(records)).toEqual([{ a: '1' }, { a: '2' }])
   })
 
