@@ -132,7 +132,7 @@ describe('generated supplier files and the engine agree', () => {
     const growth = peak - base
     console.log(`live heap growth while streaming ${rows} rows: ${(growth / 1024 / 1024).toFixed(1)} MiB`)
     expect(growth).toBeLessThan(24 * 1024 * 1024)
-  })
+  }, 300_000)
 })
 
 describe('the demo seed', () => {
