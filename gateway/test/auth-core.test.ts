@@ -531,6 +531,92 @@ describe('sessions', () => {
   })
 })
 
+/** Polls `me` with the token until the gateway refuses it (401 UNAUTHENTICATED); fails after `ms`. */
+async function untilRefused(token: string, ms = 15_000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const res = await stack.send(ME, {}, bearer(token))
+    if (res.status === 401) {
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
+      return res.body.errors![0]!.message
+    }
+    expect(res.body.errors).toBeUndefined()
+    if (Date.now() > deadline) throw new Error(`the token was still accepted ${ms} ms after its revocation`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('access tokens after a revocation', () => {
+  const served = async (token: string) => {
+    const res = await stack.send(ME, {}, bearer(token))
+    expect(res.status).toBe(200)
+    return res.body.data.me.id
+  }
+
+  it('stop working after logout, for that session only', async () => {
+    const user = await createUser()
+    const [one, two] = [await login(user.email), await login(user.email)]
+    expect(await served(one.accessToken)).toBe(user.id)
+    expect(await stack.request(LOGOUT, { t: one.refreshToken }, ANON)).toEqual({ data: { logout: true } })
+    expect(await untilRefused(one.accessToken)).toMatch(/revoked/)
+    expect(await served(two.accessToken)).toBe(user.id)
+  })
+
+  it('stop working after logoutEverywhere, a deactivation and a new password (reset or change)', async () => {
+    const everywhere = await createUser()
+    const tokens = [await login(everywhere.email), await login(everywhere.email)].map((s) => s.accessToken)
+    for (const token of tokens) await served(token)
+    expect(
+      (await stack.request('mutation { logoutEverywhere }', {}, bearer(tokens[0]!))).data.logoutEverywhere,
+    ).toBe(2)
+    for (const token of tokens) await untilRefused(token)
+
+    const disabled = await createUser()
+    const disabledToken = (await login(disabled.email)).accessToken
+    await served(disabledToken)
+    await stack.request('mutation($id: UUID!) { deactivateUser(id: $id) { id } }', { id: disabled.id })
+    await untilRefused(disabledToken)
+
+    const reset = await createUser()
+    const resetToken = (await login(reset.email)).accessToken
+    await served(resetToken)
+    await stack.request(
+      'mutation($id: UUID!, $p: String!) { setUserPassword(id: $id, password: $p) { id } }',
+      {
+        id: reset.id,
+        p: 'Another-Password-9',
+      },
+    )
+    await untilRefused(resetToken)
+
+    const changed = await createUser()
+    const changedToken = (await login(changed.email)).accessToken
+    const change = await stack.request(
+      `mutation($id: UUID!, $c: String!, $n: String!) {
+        changePassword(id: $id, currentPassword: $c, newPassword: $n) { id } }`,
+      { id: changed.id, c: PASSWORD, n: 'Another-Password-9' },
+      bearer(changedToken),
+    )
+    expect(change.errors).toBeUndefined()
+    await untilRefused(changedToken)
+    await login(changed.email, 'Another-Password-9')
+  })
+
+  it('stop working when a reused refresh token ends the session, even behind the gateway', async () => {
+    const user = await createUser()
+    const first = await login(user.email)
+    const second = (await stack.request(REFRESH, { t: first.refreshToken }, ANON)).data.refreshSession
+    await served(second.accessToken)
+    // Revoked by SQL, not through the gateway: the cached answer lasts a few seconds at most.
+    await db()
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: sql<Date>`localtimestamp` })
+      .where('user_id', '=', user.id)
+      .execute()
+    await untilRefused(second.accessToken)
+  })
+})
+
 describe('API keys', () => {
   let partner: { id: string; email: string }
 
