@@ -6,7 +6,6 @@ import {
   ErrorCode,
   hasPermission,
   inTransaction,
-  isPermissionName,
   notFound,
   recordAudit,
   userError,
