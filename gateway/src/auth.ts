@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server'
+import type { TwoLevelCache } from '@pm/cache'
 import {
+  type AccessTokenClaims,
   ANONYMOUS,
   type Caller,
   ErrorCode,
@@ -10,13 +12,23 @@ import {
   signCaller,
   verifyAccessToken,
 } from '@pm/service-kit'
-import { GraphQLError } from 'graphql'
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql'
 
 /**
  * Who a request is, as the gateway establishes it before anything else runs:
  * - `Authorization: Bearer <access token>`: a JWT core signed (AUTH_TOKEN_SECRET) → a user caller with the
  *   token's permissions. A token that does not verify (forged, expired, another algorithm) is refused with
- *   401 UNAUTHENTICATED, never downgraded to anonymous: a client must learn its token is dead.
+ *   401 UNAUTHENTICATED, never downgraded to anonymous: a client must learn its token is dead. So is a
+ *   token whose session ended or whose user was disabled (see SessionChecks): core's answer is reused for
+ *   at most SESSION_CHECK_TTL_MS, and a revoking mutation through any gateway drops every gateway's
+ *   answers at once (through Redis when REDIS_URL is set).
  * - `X-API-Key: pm_<prefix>_<secret>`: a partner key, checked by core's internal authenticateApiKey (the
  *   gateway asks core's subgraph directly, signed as SERVICE). The answer is cached by the key's SHA-256
  *   for at most 30 s (never past the key's expiry): a revocation takes effect within 30 s.
@@ -63,6 +75,118 @@ export interface ApiKeyGrant {
   expiresAt: string | null
 }
 
+/** How long core's answer that a session stands is reused: a revocation reaches every gateway within it. */
+export const SESSION_CHECK_TTL_MS = 5_000
+/** The cache namespace of the answers; bumped by every revoking mutation (see revocationsPlugin). */
+const SESSIONS_NAMESPACE = 'sessions'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const ACCESS_TOKEN_STATE_QUERY = /* GraphQL */ `
+  query AccessTokenState($userId: UUID!, $sessionId: UUID!) {
+    accessTokenState(userId: $userId, sessionId: $sessionId) {
+      revoked
+      known
+    }
+  }
+`
+
+export interface SessionChecksOptions {
+  /** The core subgraph's /graphql URL (accessTokenState is not in the public graph). */
+  coreUrl: string
+  signingSecret: string
+  /** Answers, shared through Redis with the other gateways when it has a client; bumps reach them all. */
+  cache: TwoLevelCache
+  logger: Logger
+  fetch?: typeof fetch
+  /** How long an answer that may still change is reused (default and maximum SESSION_CHECK_TTL_MS). */
+  ttlMs?: number
+  timeoutMs?: number
+}
+
+/**
+ * Whether an access token was revoked: its session ended (logout, logoutEverywhere, a new password, a
+ * reused refresh token) or its user was disabled, as core's accessTokenState says. An answer that may
+ * still change is reused for ttlMs; one that cannot (revoked, or neither the user nor the session exists)
+ * for the rest of the token's life. While core cannot answer, a token is judged by its signature and the
+ * answers still cached (a revoked session stays refused): core's outage must not take the rest of the
+ * graph down with it.
+ */
+export class SessionChecks {
+  private readonly options: SessionChecksOptions
+  private readonly ttlMs: number
+  private readonly inFlight = new Map<string, Promise<boolean>>()
+  private lastWarning = 0
+
+  constructor(options: SessionChecksOptions) {
+    this.options = options
+    this.ttlMs = Math.min(options.ttlMs ?? SESSION_CHECK_TTL_MS, SESSION_CHECK_TTL_MS)
+  }
+
+  async revoked(claims: AccessTokenClaims): Promise<boolean> {
+    const key = `${claims.sub.toLowerCase()}:${claims.sid.toLowerCase()}`
+    const { generation, values } = await this.options.cache.getMany(SESSIONS_NAMESPACE, [key])
+    if (values[0] !== undefined) return values[0] === 'revoked'
+    const flight = `${generation}:${key}`
+    let pending = this.inFlight.get(flight)
+    if (!pending) {
+      pending = this.ask(claims, key, generation).finally(() => this.inFlight.delete(flight))
+      this.inFlight.set(flight, pending)
+    }
+    return pending
+  }
+
+  /** After a revoking mutation: no gateway reuses an answer given before it. */
+  forget(): Promise<void> {
+    return this.options.cache.bump([SESSIONS_NAMESPACE])
+  }
+
+  private async ask(claims: AccessTokenClaims, key: string, generation: number): Promise<boolean> {
+    let state: { revoked: boolean; known: boolean }
+    try {
+      state = await this.askCore(claims)
+    } catch (error) {
+      const now = Date.now()
+      if (now - this.lastWarning >= 60_000) {
+        this.lastWarning = now
+        this.options.logger.warn('access-token check failed: core did not answer; trusting signatures', {
+          error: (error as Error)?.message ?? String(error),
+        })
+      }
+      return false
+    }
+    const untilExpiry = Math.max(1_000, claims.exp * 1000 - Date.now())
+    const ttlMs = state.revoked || !state.known ? untilExpiry : this.ttlMs
+    await this.options.cache.setMany(
+      SESSIONS_NAMESPACE,
+      generation,
+      [{ key, value: state.revoked ? 'revoked' : 'standing' }],
+      ttlMs / 1000,
+    )
+    return state.revoked
+  }
+
+  private async askCore(claims: AccessTokenClaims): Promise<{ revoked: boolean; known: boolean }> {
+    const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signCaller(SERVICE, this.options.signingSecret) },
+      body: JSON.stringify({
+        query: ACCESS_TOKEN_STATE_QUERY,
+        variables: { userId: claims.sub, sessionId: claims.sid },
+      }),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+    })
+    const body = (await response.json().catch(() => ({}))) as {
+      data?: { accessTokenState: { revoked: boolean; known: boolean } }
+      errors?: { message: string }[]
+    }
+    const state = body.data?.accessTokenState
+    if (!response.ok || body.errors?.length || typeof state?.revoked !== 'boolean') {
+      throw new Error(`core answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`)
+    }
+    return state
+  }
+}
+
 export interface AuthenticatorOptions {
   tokenSecret: string
   signingSecret: string
@@ -74,6 +198,8 @@ export interface AuthenticatorOptions {
   fetch?: typeof fetch
   apiKeyCacheMs?: number
   timeoutMs?: number
+  /** Refuses tokens whose session ended; absent when the graph has no core subgraph to ask. */
+  sessions?: SessionChecks
 }
 
 const refused = (
@@ -124,16 +250,23 @@ export class Authenticator {
     const authorization = header(req, 'authorization')
     const apiKey = header(req, 'x-api-key')
     if (authorization && apiKey) return refused('Send either a bearer token or an API key, not both')
-    if (authorization) return this.bearer(authorization)
+    if (authorization) return await this.bearer(authorization)
     if (apiKey) return this.apiKey(apiKey)
     return { ok: true, caller: ANONYMOUS, rateKey: `ip:${this.options.clientAddress(req)}` }
   }
 
-  private bearer(authorization: string): Outcome {
+  private async bearer(authorization: string): Promise<Outcome> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization)
     if (!match) return refused('The Authorization header must be "Bearer <access token>"')
     const claims = verifyAccessToken(match[1]!, this.options.tokenSecret)
-    if (!claims) return refused('The access token is invalid or expired: sign in again or refresh it')
+    if (!claims || !UUID.test(claims.sub) || !UUID.test(claims.sid)) {
+      return refused('The access token is invalid or expired: sign in again or refresh it')
+    }
+    if (await this.options.sessions?.revoked(claims)) {
+      return refused(
+        'The access token was revoked (signed out, new password or account disabled): sign in again',
+      )
+    }
     return {
       ok: true,
       caller: {
@@ -183,6 +316,11 @@ export class Authenticator {
     this.cache.clear()
   }
 
+  /** Forgets every answer core gave about sessions, in every gateway: after a revoking mutation. */
+  async forgetSessions() {
+    await this.options.sessions?.forget()
+  }
+
   /** Core's answer for a key: from the cache when younger than 30 s, else one question per key at a time. */
   private async lookup(key: string): Promise<ApiKeyGrant | null> {
     const hash = sha256Hex(key)
@@ -228,29 +366,69 @@ export interface AuthContext extends BaseContext {
 
 export const PERSISTED_ONLY_MESSAGE = 'this API key may only run its persisted operations'
 
+/** Mutations after which core's answers about API keys may be stale. */
+const REVOKING_KEYS = new Set(['revokeApiKey', 'deactivateUser'])
+/** Mutations after which core's answers about sessions may be stale (see SessionChecks). */
+const REVOKING_SESSIONS = new Set([
+  'logout',
+  'logoutEverywhere',
+  'deactivateUser',
+  'setUserPassword',
+  'changePassword',
+])
+
+/** The root fields an operation selects, through its fragments. */
+export function rootFieldNames(document: DocumentNode, operation: OperationDefinitionNode): Set<string> {
+  const fragments = new Map<string, FragmentDefinitionNode>()
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition)
+  const names = new Set<string>()
+  const seen = new Set<string>()
+  const walk = (set: SelectionSetNode) => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) names.add(selection.name.value)
+      else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet)
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value)
+        const fragment = fragments.get(selection.name.value)
+        if (fragment) walk(fragment.selectionSet)
+      }
+    }
+  }
+  walk(operation.selectionSet)
+  return names
+}
+
 /**
  * - An API key limited to persisted operations runs only documents whose SHA-256 (the APQ hash, which
  *   Apollo computes from the text as sent, or takes from extensions.persistedQuery once it has checked it
  *   against the text) is in its list → else 403 FORBIDDEN before planning.
- * - A revokeApiKey mutation through this gateway empties its API-key cache: the revocation applies here at
- *   once (other gateway instances: within API_KEY_CACHE_MS).
+ * - A mutation that revokes keys (revokeApiKey, deactivateUser) through this gateway empties its API-key
+ *   cache: the revocation applies here at once (other gateway instances: within API_KEY_CACHE_MS).
+ * - One that ends sessions (logout, logoutEverywhere, deactivateUser, setUserPassword, changePassword)
+ *   drops every gateway's session answers before its response goes back.
  */
 export function apiKeyPlugin<C extends AuthContext>(authenticator: Authenticator): ApolloServerPlugin<C> {
   return {
     async requestDidStart({ contextValue }) {
       const allowed = contextValue.allowedOperations
-      let revokes = false
+      let revokesKeys = false
+      let revokesSessions = false
       return {
-        async didResolveOperation({ queryHash, operation, source }) {
+        async didResolveOperation({ queryHash, operation, document }) {
           if (allowed && !allowed.has(queryHash)) {
             throw new GraphQLError(PERSISTED_ONLY_MESSAGE, {
               extensions: { code: ErrorCode.FORBIDDEN, http: { status: 403 } },
             })
           }
-          revokes = operation?.operation === 'mutation' && source.includes('revokeApiKey')
+          if (operation?.operation !== 'mutation') return
+          const fields = rootFieldNames(document, operation)
+          revokesKeys = [...fields].some((f) => REVOKING_KEYS.has(f))
+          revokesSessions = [...fields].some((f) => REVOKING_SESSIONS.has(f))
         },
         async willSendResponse() {
-          if (revokes) authenticator.forgetApiKeys()
+          if (revokesKeys) authenticator.forgetApiKeys()
+          if (revokesSessions) await authenticator.forgetSessions()
         },
       }
     },

@@ -42,7 +42,7 @@ import { createStorage, loadStorageConfig, type Storage, storageDownloadHandler 
 import { GraphQLError, type GraphQLFormattedError, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest } from 'undici'
-import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin } from './auth'
+import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin, SessionChecks } from './auth'
 import {
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BODY_BYTES,
@@ -441,6 +441,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const fetchCache = cache
     ? new SubgraphFetchCache(cache, cacheOptions?.policy ?? DEFAULT_CACHE_POLICY)
     : undefined
+  // Core's answers about access tokens' sessions (whatever GATEWAY_CACHE says), shared through Redis. A
+  // graph without core has no sessions to ask about: tokens are then judged by their signature alone.
+  const sessionCache = supergraphSdl.includes('@join__graph(name: "core"')
+    ? new TwoLevelCache({
+        name: `${cacheOptions?.name ?? 'gateway'}:sessions`,
+        ...(redis ? { redis } : {}),
+        l1MaxBytes: 16 * 1024 * 1024,
+        l1TtlMs: 15 * 60_000,
+        logger,
+      })
+    : undefined
 
   // Without this, @apollo/gateway exports usage data to Apollo: nothing here phones home.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true'
@@ -481,6 +492,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
     fetch: coreFetch,
     apiKeyCacheMs: options.apiKeyCacheMs ?? API_KEY_CACHE_MS,
+    ...(sessionCache
+      ? {
+          sessions: new SessionChecks({
+            coreUrl: options.subgraphUrls.core,
+            signingSecret,
+            cache: sessionCache,
+            logger,
+            fetch: coreFetch,
+          }),
+        }
+      : {}),
   })
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -533,6 +555,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // in process.
   if (redis) await redisSettled(redis, 1_000)
   if (cache) await cache.ready(1_000)
+  await sessionCache?.ready(1_000)
   const rateLimiter = new RateLimiter({
     perMinute: rateLimitPerMinute,
     logger,
@@ -635,6 +658,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     })
   } catch (error) {
     await cache?.close()
+    await sessionCache?.close()
     redis?.disconnect()
     await apollo.stop()
     throw error
@@ -661,6 +685,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await apollo.stop()
         await Promise.all([...agents.values()].map((agent) => agent.close()))
         await cache?.close()
+        await sessionCache?.close()
         if (redis) await redis.quit().catch(() => redis.disconnect())
       })()
       return stopping

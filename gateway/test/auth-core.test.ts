@@ -12,13 +12,18 @@ import {
   signAccessToken,
   signCaller,
   verifyAccessToken,
+  verifyPassword,
 } from '@pm/service-kit'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { postGraphQL } from '@pm/testing/subgraph'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_PERMISSIONS } from '../../subgraphs/core/src/auth/permissions'
-import { MAX_FAILURES } from '../../subgraphs/core/src/auth/throttle'
+import {
+  MAX_FAILURES,
+  MAX_FAILURES_PER_ACCOUNT,
+  MAX_FAILURES_PER_ADDRESS,
+} from '../../subgraphs/core/src/auth/throttle'
 
 let stack: TestStack<'core'>
 const db = () => stack.subgraphs.core.database.db
@@ -38,7 +43,11 @@ const REVOKE_KEY = `mutation($id: UUID!) { revokeApiKey(id: $id) { ${KEY_FIELDS}
 const AUTHENTICATE = `query($key: String!) { authenticateApiKey(key: $key) {
   id apiKeyId userId name keyPrefix permissions allowedOperations rateLimitPerMinute expiresAt } }`
 
-const ANON = { authorization: '' }
+/** Anonymous, from the file's own client address (the throttle tests use theirs). */
+const ANON = { authorization: '', 'x-forwarded-for': '198.51.100.1' }
+let lastAddress = 10
+/** Anonymous, from a client address no other test uses. */
+const fromNewAddress = () => ({ authorization: '', 'x-forwarded-for': `198.51.100.${lastAddress++}` })
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 let editorRoleId: number
@@ -61,7 +70,7 @@ async function createUser(spec: UserSpec = {}) {
     .values({
       email,
       hashed_password: spec.hash ?? (await hashPassword(spec.password ?? PASSWORD)),
-      role: spec.role ?? 'editor',
+      role: spec.role ?? 'test-editor',
       is_active: spec.isActive ?? true,
       is_admin: spec.isAdmin ?? false,
       is_superuser: spec.isSuperuser ?? false,
@@ -100,24 +109,20 @@ function askCore(query: string, variables: Record<string, unknown>, caller: Call
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ only: ['core'] })
+  // trustProxy: each test says which client address it signs in from (X-Forwarded-For).
+  stack = await startTestStack({ only: ['core'], gateway: { trustProxy: true } })
   const role = await db()
     .insertInto('roles')
-    .values({ name: 'editor' })
+    .values({ name: 'test-editor' })
     .returning('id')
     .executeTakeFirstOrThrow()
   editorRoleId = role.id
   await db().insertInto('roles').values({ name: 'nobody' }).execute()
+  // The permissions the migrations seeded.
   const permissions = await db()
-    .insertInto('permissions')
-    .values(
-      ['product:read', 'product:update', 'product:delete', 'brand:read', 'media:read'].map((name) => ({
-        name,
-        resource: name.split(':')[0]!,
-        action: name.split(':')[1]!,
-      })),
-    )
-    .returning(['id', 'name'])
+    .selectFrom('permissions')
+    .select(['id', 'name'])
+    .where('name', 'in', ['product:read', 'product:update', 'product:delete', 'brand:read', 'media:read'])
     .execute()
   await db()
     .insertInto('role_permissions')
@@ -253,17 +258,19 @@ describe('login', () => {
 describe('login throttle', () => {
   const attempts = (email: string) =>
     db().selectFrom('login_attempts').selectAll().where('email', '=', email).execute()
+  const loginFrom = (from: Record<string, string>, email: string, password: string) =>
+    stack.request(LOGIN, { email, password }, from)
 
-  it(`refuses further attempts after ${MAX_FAILURES} failures without checking the password`, async () => {
+  it(`refuses an address after ${MAX_FAILURES} failures for an account, without checking the password`, async () => {
     const user = await createUser()
+    const from = fromNewAddress()
     for (let i = 0; i < MAX_FAILURES; i++) {
-      expect(
-        errorOf(await stack.request(LOGIN, { email: user.email, password: `bad-${i}` }, ANON)).message,
-      ).toBe(WRONG)
+      expect(errorOf(await loginFrom(from, user.email, `bad-${i}`)).message).toBe(WRONG)
     }
     // Even the right password is refused now, and the refusal is not counted as an attempt.
-    const refused = await stack.request(LOGIN, { email: user.email, password: PASSWORD }, ANON)
+    const refused = await loginFrom(from, user.email, PASSWORD)
     expect(errorOf(refused)).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOO_MANY_ATTEMPTS' })
+    expect(refused.errors![0]!.extensions!.scope).toBe('account')
     const retryAfter = refused.errors![0]!.extensions!.retryAfter as number
     expect(retryAfter).toBeGreaterThan(850)
     expect(retryAfter).toBeLessThanOrEqual(900)
@@ -275,45 +282,123 @@ describe('login throttle', () => {
       .executeTakeFirst()
     expect(row!.last_login).toBeNull()
 
+    // The owner, from another address, is not locked out by that one.
+    expect((await loginFrom(fromNewAddress(), user.email, PASSWORD)).errors).toBeUndefined()
+
     // 15 minutes later the window has passed.
     await db()
       .updateTable('login_attempts')
       .set({ attempted_at: sql<Date>`attempted_at - interval '15 minutes'` })
       .where('email', '=', user.email)
       .execute()
-    await login(user.email)
+    expect((await loginFrom(from, user.email, PASSWORD)).errors).toBeUndefined()
   })
 
   it('lets a success clear the count', async () => {
     const user = await createUser()
-    for (let i = 0; i < MAX_FAILURES - 1; i++) {
-      await stack.request(LOGIN, { email: user.email, password: 'bad' }, ANON)
-    }
-    await login(user.email)
-    for (let i = 0; i < MAX_FAILURES - 1; i++) {
-      await stack.request(LOGIN, { email: user.email, password: 'bad' }, ANON)
-    }
-    await login(user.email)
+    const from = fromNewAddress()
+    for (let i = 0; i < MAX_FAILURES - 1; i++) await loginFrom(from, user.email, 'bad')
+    expect((await loginFrom(from, user.email, PASSWORD)).errors).toBeUndefined()
+    for (let i = 0; i < MAX_FAILURES - 1; i++) await loginFrom(from, user.email, 'bad')
+    expect((await loginFrom(from, user.email, PASSWORD)).errors).toBeUndefined()
     const rows = await attempts(user.email)
     expect(rows.filter((r) => r.succeeded)).toHaveLength(2)
   })
 
   it('throttles unknown emails the same way (nothing tells which emails exist)', async () => {
     const email = `ghost-${randomUUID().slice(0, 8)}@example.com`
-    for (let i = 0; i < MAX_FAILURES; i++) await stack.request(LOGIN, { email, password: 'x' }, ANON)
-    expect(errorOf(await stack.request(LOGIN, { email, password: 'x' }, ANON))).toMatchObject({
-      reason: 'TOO_MANY_ATTEMPTS',
-    })
+    const from = fromNewAddress()
+    for (let i = 0; i < MAX_FAILURES; i++) await loginFrom(from, email, 'x')
+    expect(errorOf(await loginFrom(from, email, 'x'))).toMatchObject({ reason: 'TOO_MANY_ATTEMPTS' })
+  })
+
+  it(`stops an address after ${MAX_FAILURES_PER_ADDRESS} failures whatever the accounts; a success there does not reset it`, async () => {
+    const from = fromNewAddress()
+    const own = await createUser()
+    for (let i = 0; i < MAX_FAILURES_PER_ADDRESS; i++) {
+      if (i === 10) expect((await loginFrom(from, own.email, PASSWORD)).errors).toBeUndefined()
+      const email = `spray-${i}-${randomUUID().slice(0, 6)}@example.com`
+      expect(errorOf(await loginFrom(from, email, 'Wrong-password-1')).message).toBe(WRONG)
+    }
+    const victim = await createUser()
+    const refused = await loginFrom(from, victim.email, PASSWORD)
+    expect(errorOf(refused)).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOO_MANY_ATTEMPTS' })
+    expect(refused.errors![0]!.extensions!.scope).toBe('address')
+    // Anyone elsewhere signs in as usual.
+    expect((await loginFrom(fromNewAddress(), victim.email, PASSWORD)).errors).toBeUndefined()
+  })
+
+  it(`stops guesses at one account spread over many addresses after ${MAX_FAILURES_PER_ACCOUNT}`, async () => {
+    const user = await createUser()
+    const perAddress = MAX_FAILURES - 1
+    for (let n = 0; n < MAX_FAILURES_PER_ACCOUNT; n += perAddress) {
+      const from = fromNewAddress()
+      for (let i = 0; i < Math.min(perAddress, MAX_FAILURES_PER_ACCOUNT - n); i++) {
+        expect(errorOf(await loginFrom(from, user.email, `bad-${n}-${i}`)).message).toBe(WRONG)
+      }
+    }
+    const refused = await loginFrom(fromNewAddress(), user.email, PASSWORD)
+    expect(errorOf(refused)).toMatchObject({ reason: 'TOO_MANY_ATTEMPTS' })
+    expect(refused.errors![0]!.extensions!.scope).toBe('account')
   })
 
   it('counts concurrent guesses: no more than the limit get a password check', async () => {
     const user = await createUser()
-    const results = await Promise.all(
-      Array.from({ length: 12 }, () => stack.request(LOGIN, { email: user.email, password: 'bad' }, ANON)),
-    )
+    const from = fromNewAddress()
+    const results = await Promise.all(Array.from({ length: 12 }, () => loginFrom(from, user.email, 'bad')))
     const checked = results.filter((r) => r.errors![0]!.message === WRONG)
     expect(checked).toHaveLength(MAX_FAILURES)
     expect(await attempts(user.email)).toHaveLength(MAX_FAILURES)
+  })
+
+  it('records the client address with the attempts, the session and the user', async () => {
+    const user = await createUser()
+    const from = fromNewAddress()
+    await loginFrom(from, user.email, 'bad')
+    const payload = (await loginFrom(from, user.email, PASSWORD)).data.login
+    const address = from['x-forwarded-for']
+    expect((await attempts(user.email)).map((a) => a.ip)).toEqual([address, address])
+    const session = await db()
+      .selectFrom('refresh_tokens')
+      .select('ip')
+      .where('token_hash', '=', sha256Hex(payload.refreshToken))
+      .executeTakeFirstOrThrow()
+    expect(session.ip).toBe(address)
+    const row = await db()
+      .selectFrom('users')
+      .select('last_login_ip')
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow()
+    expect(row.last_login_ip).toBe(address)
+  })
+
+  it("throttles changePassword's current-password check the same way, sharing the counts", async () => {
+    const user = await createUser()
+    const from = fromNewAddress()
+    const { accessToken } = (await loginFrom(from, user.email, PASSWORD)).data.login
+    const CHANGE = `mutation($id: UUID!, $c: String!, $n: String!) {
+      changePassword(id: $id, currentPassword: $c, newPassword: $n) { id } }`
+    const headers = { ...bearer(accessToken), 'x-forwarded-for': from['x-forwarded-for'] }
+    for (let i = 0; i < MAX_FAILURES; i++) {
+      const wrong = await stack.request(
+        CHANGE,
+        { id: user.id, c: `Wrong-${i}-pass`, n: 'Brand-New-Pass-7' },
+        headers,
+      )
+      expect(errorOf(wrong)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'currentPassword' })
+    }
+    const refused = await stack.request(CHANGE, { id: user.id, c: PASSWORD, n: 'Brand-New-Pass-7' }, headers)
+    expect(errorOf(refused)).toMatchObject({ code: 'FORBIDDEN', reason: 'TOO_MANY_ATTEMPTS' })
+    // The same counts as sign-in: that address cannot sign in to the account either.
+    expect(errorOf(await loginFrom(from, user.email, PASSWORD))).toMatchObject({
+      reason: 'TOO_MANY_ATTEMPTS',
+    })
+    const stored = await db()
+      .selectFrom('users')
+      .select('hashed_password')
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow()
+    expect(await verifyPassword(PASSWORD, stored.hashed_password)).toBe(true)
   })
 })
 
@@ -448,11 +533,97 @@ describe('sessions', () => {
   })
 })
 
+/** Polls `me` with the token until the gateway refuses it (401 UNAUTHENTICATED); fails after `ms`. */
+async function untilRefused(token: string, ms = 15_000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const res = await stack.send(ME, {}, bearer(token))
+    if (res.status === 401) {
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
+      return res.body.errors![0]!.message
+    }
+    expect(res.body.errors).toBeUndefined()
+    if (Date.now() > deadline) throw new Error(`the token was still accepted ${ms} ms after its revocation`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('access tokens after a revocation', () => {
+  const served = async (token: string) => {
+    const res = await stack.send(ME, {}, bearer(token))
+    expect(res.status).toBe(200)
+    return res.body.data.me.id
+  }
+
+  it('stop working after logout, for that session only', async () => {
+    const user = await createUser()
+    const [one, two] = [await login(user.email), await login(user.email)]
+    expect(await served(one.accessToken)).toBe(user.id)
+    expect(await stack.request(LOGOUT, { t: one.refreshToken }, ANON)).toEqual({ data: { logout: true } })
+    expect(await untilRefused(one.accessToken)).toMatch(/revoked/)
+    expect(await served(two.accessToken)).toBe(user.id)
+  })
+
+  it('stop working after logoutEverywhere, a deactivation and a new password (reset or change)', async () => {
+    const everywhere = await createUser()
+    const tokens = [await login(everywhere.email), await login(everywhere.email)].map((s) => s.accessToken)
+    for (const token of tokens) await served(token)
+    expect(
+      (await stack.request('mutation { logoutEverywhere }', {}, bearer(tokens[0]!))).data.logoutEverywhere,
+    ).toBe(2)
+    for (const token of tokens) await untilRefused(token)
+
+    const disabled = await createUser()
+    const disabledToken = (await login(disabled.email)).accessToken
+    await served(disabledToken)
+    await stack.request('mutation($id: UUID!) { deactivateUser(id: $id) { id } }', { id: disabled.id })
+    await untilRefused(disabledToken)
+
+    const reset = await createUser()
+    const resetToken = (await login(reset.email)).accessToken
+    await served(resetToken)
+    await stack.request(
+      'mutation($id: UUID!, $p: String!) { setUserPassword(id: $id, password: $p) { id } }',
+      {
+        id: reset.id,
+        p: 'Another-Password-9',
+      },
+    )
+    await untilRefused(resetToken)
+
+    const changed = await createUser()
+    const changedToken = (await login(changed.email)).accessToken
+    const change = await stack.request(
+      `mutation($id: UUID!, $c: String!, $n: String!) {
+        changePassword(id: $id, currentPassword: $c, newPassword: $n) { id } }`,
+      { id: changed.id, c: PASSWORD, n: 'Another-Password-9' },
+      bearer(changedToken),
+    )
+    expect(change.errors).toBeUndefined()
+    await untilRefused(changedToken)
+    await login(changed.email, 'Another-Password-9')
+  })
+
+  it('stop working when a reused refresh token ends the session, even behind the gateway', async () => {
+    const user = await createUser()
+    const first = await login(user.email)
+    const second = (await stack.request(REFRESH, { t: first.refreshToken }, ANON)).data.refreshSession
+    await served(second.accessToken)
+    // Revoked by SQL, not through the gateway: the cached answer lasts a few seconds at most.
+    await db()
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: sql<Date>`localtimestamp` })
+      .where('user_id', '=', user.id)
+      .execute()
+    await untilRefused(second.accessToken)
+  })
+})
+
 describe('API keys', () => {
   let partner: { id: string; email: string }
 
   beforeAll(async () => {
-    partner = await createUser({ role: 'editor' })
+    partner = await createUser({ role: 'test-editor' })
   })
 
   async function createKey(input: Record<string, unknown>, headers?: Record<string, string>) {
@@ -522,7 +693,7 @@ describe('API keys', () => {
     const before = await db().selectFrom('api_keys').select('id').execute()
 
     // A key manager may only hand out what they hold, and *:* takes a superuser.
-    const manager = await createUser({ role: 'nobody' })
+    const manager = await createUser({ role: 'nobody', permissions: { 'brand:read': true } })
     const token = stack.tokenFor({ userId: manager.id, permissions: ['apikey:create', 'brand:read'] })
     expect(errorOf(await createKey({ scopes: ['product:read'] }, bearer(token)))).toMatchObject({
       code: 'FORBIDDEN',
@@ -532,7 +703,14 @@ describe('API keys', () => {
       code: 'FORBIDDEN',
       field: 'input.scopes[0]',
     })
-    expect((await createKey({ scopes: ['brand:read'] }, bearer(token))).errors).toBeUndefined()
+    // A key acts as its owner: one for an account holding more than the manager is refused.
+    expect(errorOf(await createKey({ scopes: ['brand:read'] }, bearer(token)))).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('API key for an account holding product:read'),
+    })
+    expect(
+      (await createKey({ scopes: ['brand:read'], userId: manager.id }, bearer(token))).errors,
+    ).toBeUndefined()
     // Without apikey:create, or anonymous: refused by the schema's policy.
     const plain = stack.tokenFor({ userId: manager.id, permissions: ['brand:read'] })
     expect(errorOf(await createKey({ scopes: ['brand:read'] }, bearer(plain))).code).toBe('FORBIDDEN')
@@ -630,7 +808,7 @@ describe('API keys', () => {
     try {
       expect((await askCore(AUTHENTICATE, { key })).data.authenticateApiKey.permissions).toEqual([])
     } finally {
-      await db().updateTable('users').set({ role: 'editor' }).where('id', '=', partner.id).execute()
+      await db().updateTable('users').set({ role: 'test-editor' }).where('id', '=', partner.id).execute()
     }
   })
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import { DOMAINS, type Domain } from '@pm/db'
-import { ANONYMOUS, type Caller, createLogger, SERVICE, signCaller } from '@pm/service-kit'
+import { ANONYMOUS, type Caller, createLogger, hashPassword, SERVICE, signCaller } from '@pm/service-kit'
+import { type PrivateRedis, startPrivateRedis } from '@pm/testing/redis'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sendGraphQL } from '@pm/testing/subgraph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -28,13 +29,6 @@ beforeAll(async () => {
   stack = await startTestStack({ gateway: { apiKeyCacheMs: 1_000 } })
   const { db } = stack.subgraphs.core.database
   await db.insertInto('users').values([owner, member]).execute()
-  // createApiKey accepts scopes the permissions table names.
-  await db
-    .insertInto('permissions')
-    .values(
-      ['product:read', 'user:read'].map((name) => ({ name, resource: name.split(':')[0], action: 'read' })),
-    )
-    .execute()
 })
 afterAll(async () => {
   await Promise.all(gateways.map((g) => g.stop()))
@@ -326,6 +320,74 @@ describe('partner API keys', () => {
     // A key with no list runs anything its scopes allow.
     const open = await createKey()
     expect((await stack.send(other, {}, withKey(open.key))).status).toBe(200)
+  })
+})
+
+describe('two gateways sharing Redis', () => {
+  let redis: PrivateRedis
+  const pair: RunningGateway[] = []
+  const cacheName = `test-${randomUUID()}`
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis()
+    for (let i = 0; i < 2; i++) {
+      const gateway = await startGateway({
+        port: 0,
+        host: '127.0.0.1',
+        subgraphUrls: Object.fromEntries(
+          Object.entries(stack.subgraphs).map(([d, sg]) => [d, sg.server.graphqlUrl]),
+        ) as Record<Domain, string>,
+        logger: createLogger({ service: `auth-redis-${i}` }, 'error'),
+        signingSecret: stack.secrets.signing,
+        tokenSecret: stack.secrets.token,
+        redisUrl: redis.url,
+        cache: { name: cacheName },
+      })
+      pair.push(gateway)
+      gateways.push(gateway)
+    }
+  })
+  afterAll(async () => {
+    await Promise.all(pair.map((g) => g.stop()))
+    await redis?.stop()
+  })
+
+  it('a logout through one gateway has the other refuse the session’s access token', async () => {
+    const [a, b] = pair as [RunningGateway, RunningGateway]
+    const { db } = stack.subgraphs.core.database
+    const email = `two-gateways-${randomUUID().slice(0, 8)}@example.com`
+    await db
+      .insertInto('users')
+      .values({ email, hashed_password: await hashPassword('Two-Gateways-1') })
+      .execute()
+    const signedIn = await sendGraphQL(
+      a.graphqlUrl,
+      'mutation($e: String!) { login(email: $e, password: "Two-Gateways-1") { accessToken refreshToken } }',
+      { e: email },
+    )
+    const { accessToken, refreshToken } = signedIn.body.data.login
+    const bearer = { authorization: `Bearer ${accessToken}` }
+    // Both gateways have the session's answer (standing) cached.
+    for (const gateway of pair)
+      expect((await sendGraphQL(gateway.graphqlUrl, ME, {}, bearer)).status).toBe(200)
+
+    const out = await sendGraphQL(a.graphqlUrl, 'mutation($t: String!) { logout(refreshToken: $t) }', {
+      t: refreshToken,
+    })
+    expect(out.body.data).toEqual({ logout: true })
+    expectRefused(await sendGraphQL(a.graphqlUrl, ME, {}, bearer), 401, 'UNAUTHENTICATED')
+    // The logout moved the sessions' generation in Redis: b drops its answer when it hears of it.
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const res = await sendGraphQL(b.graphqlUrl, ME, {}, bearer)
+      if (res.status === 401) {
+        expectRefused(res, 401, 'UNAUTHENTICATED')
+        break
+      }
+      expect(res.status).toBe(200)
+      if (Date.now() > deadline) throw new Error('gateway b still accepts the token 15 s after the logout')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   })
 })
 

@@ -63,16 +63,15 @@ beforeAll(async () => {
   stack = await startTestStack()
   const { createProduct } = await ok('mutation { createProduct(input: { title: "Perceuse" }) { id } }')
   productId = createProduct.id
-  const perms = await ok(`mutation {
-    read: createPermission(input: { resource: "product", action: "read" }) { id }
-    update: createPermission(input: { resource: "product", action: "update" }) { id }
-  }`)
-  updatePermissionId = perms.update.id
+  // The permission vocabulary is seeded by the migrations.
+  const perms = await ok(`{ permissions(resource: "product") { id name } }`)
+  const idOf = (name: string) => perms.permissions.find((p: { name: string }) => p.name === name).id
+  updatePermissionId = idOf('product:update')
   const { createRole } = await ok('mutation { createRole(input: { name: "catalog-reader" }) { id } }')
   readerRoleId = createRole.id
   await ok('mutation($r: Int!, $p: Int!) { grantPermission(roleId: $r, permissionId: $p) { id } }', {
     r: readerRoleId,
-    p: perms.read.id,
+    p: idOf('product:read'),
   })
   for (const email of ['reader@example.com', 'owner@example.com']) {
     await ok('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {

@@ -25,6 +25,10 @@ const USAGE = `pm: the products-manager command line
   pm migrate status [--domain D]               show each migration's state
   pm db create      [--domain D]               create missing databases
   pm partitions     [--months N]               create import_logs partitions ahead (default: 1 month)
+  pm user create-superuser --email ADDRESS     the first administrator of a deployment (migrates core
+                    [--password-file FILE]     first); the password comes from the file, else from
+                                               standard input (asked unechoed on a terminal), never
+                                               from the command line
   pm seed           [--products N] [--seed S]  load the large data set into all seven databases
                     [--reset]                  (default 133149 products, seed 42); --reset first
                                                EMPTIES EVERY TABLE of the seven databases
@@ -230,6 +234,8 @@ const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   db: dbCreate,
   partitions,
   seed,
+  // Loaded on demand: it pulls in core's rules.
+  user: async (args) => (await import('./users')).user(args, withDatabases),
 }
 
 async function main(argv: string[]) {
@@ -249,7 +255,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     (t) => error instanceof t,
   )
   const name = error instanceof Error ? error.name : ''
-  const plain = known || name === 'EmbeddedPostgresError' || name === 'DataSetNotEmptyError'
+  const plain = known || ['EmbeddedPostgresError', 'DataSetNotEmptyError', 'SuperuserError'].includes(name)
   console.error(`pm: ${plain ? (error as Error).message : String(error)}`)
   process.exitCode = error instanceof UsageError ? 2 : 1
 })

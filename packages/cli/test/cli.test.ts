@@ -1,4 +1,7 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { DOMAINS } from '@pm/db'
 import { createTestDatabase, type TestDatabase } from '@pm/testing'
@@ -20,6 +23,30 @@ async function pm(...args: string[]): Promise<{ code: number; stdout: string; st
     const e = error as { code: number; stdout: string; stderr: string }
     return { code: e.code, stdout: e.stdout, stderr: e.stderr }
   }
+}
+
+/** pm with `input` on its standard input (not a terminal). */
+function pmWithInput(
+  input: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', ...args], {
+      cwd: ROOT,
+      env,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))
+    child.stdin.end(input)
+  })
 }
 
 beforeAll(async () => {
@@ -68,4 +95,82 @@ describe('pm', () => {
       env = saved
     }
   })
+
+  it('creates the first superuser, the password from standard input or a file, never the command line', async () => {
+    const { default: pg } = await import('pg')
+    const { verifyPassword } = await import('@pm/service-kit')
+    const core = new pg.Client({ connectionString: env.DB_CORE_URL })
+    await core.connect()
+    try {
+      const made = await pmWithInput(
+        'Root-Password-42\n',
+        'user',
+        'create-superuser',
+        '--email',
+        ' Root@Example.COM ',
+      )
+      expect(made.stderr).toBe('')
+      expect(made.code).toBe(0)
+      expect(made.stdout).toMatch(/created superuser root@example\.com \(id [0-9a-f-]{36}\)/)
+      const { rows } = await core.query(
+        `SELECT u.email, u.role, u.is_superuser, u.is_admin, u.is_active, u.hashed_password,
+                (SELECT count(*)::int FROM roles) AS roles, (SELECT count(*)::int FROM permissions) AS permissions
+         FROM users u WHERE u.email = 'root@example.com'`,
+      )
+      expect(rows[0]).toMatchObject({
+        email: 'root@example.com',
+        role: 'admin',
+        is_superuser: true,
+        is_admin: true,
+        is_active: true,
+        roles: 8,
+        permissions: 102,
+      })
+      expect(await verifyPassword('Root-Password-42', rows[0].hashed_password)).toBe(true)
+
+      const file = join(tmpdir(), `pm-password-${process.pid}`)
+      await writeFile(file, 'File-Password-42\n', { mode: 0o600 })
+      const fromFile = await pm(
+        'user',
+        'create-superuser',
+        '--email',
+        'second@example.com',
+        '--password-file',
+        file,
+      )
+      expect(fromFile.code).toBe(0)
+      const second = await core.query(`SELECT hashed_password FROM users WHERE email = 'second@example.com'`)
+      expect(await verifyPassword('File-Password-42', second.rows[0].hashed_password)).toBe(true)
+
+      const again = await pmWithInput(
+        'Root-Password-42\n',
+        'user',
+        'create-superuser',
+        '--email',
+        'root@example.com',
+      )
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain('a user with the e-mail root@example.com already exists')
+      const weak = await pmWithInput('short\n', 'user', 'create-superuser', '--email', 'weak@example.com')
+      expect(weak.code).toBe(1)
+      expect(weak.stderr).toContain('the password must be 10 to 128 characters long')
+      const badEmail = await pmWithInput('Root-Password-42\n', 'user', 'create-superuser', '--email', 'nope')
+      expect(badEmail.code).toBe(1)
+      expect(badEmail.stderr).toContain('--email must be an email address')
+      const onCommandLine = await pm(
+        'user',
+        'create-superuser',
+        '--email',
+        'x@example.com',
+        '--password',
+        'Root-Password-42',
+      )
+      expect(onCommandLine.code).toBe(2)
+      expect(onCommandLine.stderr).toContain('never taken from the command line')
+      const count = await core.query(`SELECT count(*)::int AS n FROM users`)
+      expect(count.rows[0].n).toBe(2)
+    } finally {
+      await core.end()
+    }
+  }, 300_000)
 })

@@ -132,6 +132,7 @@ const core: DomainSpec = {
         last_login: TS_NULL,
         created_at: TS_NOW,
         updated_at: TS_NOW,
+        last_login_ip: v(45),
       },
     },
     roles: {
@@ -249,6 +250,7 @@ const core: DomainSpec = {
     idx_refresh_tokens_expires_at: 'refresh_tokens USING btree (expires_at)',
     idx_login_attempts_email_attempted: 'login_attempts USING btree (email, attempted_at DESC)',
     idx_login_attempts_attempted_at: 'login_attempts USING btree (attempted_at)',
+    idx_login_attempts_ip_attempted: 'login_attempts USING btree (ip, attempted_at DESC)',
   },
   uniques: [
     { table: 'users', columns: ['email'] },

@@ -1,6 +1,13 @@
 /** Static reference data of the demo set: people, suppliers, brands, the category tree, modules. */
 import type { JsonObject } from '@pm/db/types/core'
-import { MODULE_IDS, MODULE_INFO } from '@pm/service-kit'
+import {
+  MODULE_IDS,
+  MODULE_INFO,
+  PERMISSION_ACTIONS,
+  PERMISSION_RESOURCES,
+  type PermissionAction,
+  type PermissionResource,
+} from '@pm/service-kit'
 
 export interface Persona {
   username: string
@@ -91,6 +98,7 @@ export const ROLES: readonly { name: string; description: string }[] = [
   { name: 'viewer', description: 'Lecture seule du catalogue' },
 ]
 
+/** The resources the demo roles' CRUD grants cover (the rest of the vocabulary goes with isAdmin or superusers). */
 export const RESOURCES = [
   'product',
   'supplier',
@@ -103,21 +111,14 @@ export const RESOURCES = [
   'analytics',
   'user',
   'settings',
-] as const
-export const ACTIONS = ['create', 'read', 'update', 'delete'] as const
-/** Read-only permissions outside RESOURCES × ACTIONS: private money and suppliers' contact details. */
-export const READ_ONLY_RESOURCES = ['cost', 'supplier_contact'] as const
-type Resource = (typeof RESOURCES)[number] | (typeof READ_ONLY_RESOURCES)[number]
+] as const satisfies readonly PermissionResource[]
+export const ACTIONS = ['create', 'read', 'update', 'delete'] as const satisfies readonly PermissionAction[]
+type Resource = (typeof RESOURCES)[number]
 type Action = (typeof ACTIONS)[number]
 
 const CATALOG: Resource[] = ['product', 'supplier', 'brand', 'category', 'media']
 
-/** Which (resource, action) pairs each role holds. */
-export function roleGrants(role: string, resource: Resource, action: Action): boolean {
-  if (resource === 'cost')
-    return action === 'read' && ['admin', 'manager', 'importer', 'analyst'].includes(role)
-  if (resource === 'supplier_contact')
-    return action === 'read' && ['admin', 'manager', 'importer'].includes(role)
+function crudGrant(role: string, resource: Resource, action: Action): boolean {
   switch (role) {
     case 'admin':
       return true
@@ -144,6 +145,40 @@ export function roleGrants(role: string, resource: Resource, action: Action): bo
     default:
       return false
   }
+}
+
+/** Who reads what the seller keeps private: costs and margins, suppliers' contact details. */
+const PRIVATE_READERS: Partial<Record<PermissionResource, readonly string[]>> = {
+  cost: ['admin', 'manager', 'importer', 'analyst'],
+  supplier_contact: ['admin', 'manager', 'importer'],
+}
+
+/**
+ * Whether a role of ROLES holds a permission of the vocabulary. migrations/core seeds exactly these
+ * grants (a test compares them).
+ */
+export function roleGrants(role: string, resource: PermissionResource, action: PermissionAction): boolean {
+  const privateReaders = PRIVATE_READERS[resource]
+  if (privateReaders) return action === 'read' && privateReaders.includes(role)
+  if (
+    !(RESOURCES as readonly string[]).includes(resource) ||
+    !(ACTIONS as readonly string[]).includes(action)
+  )
+    return false
+  return crudGrant(role, resource as Resource, action as Action)
+}
+
+/** Every grant of ROLES, as role name → sorted permission names. */
+export function roleGrantNames(): Record<string, string[]> {
+  const grants: Record<string, string[]> = {}
+  for (const { name } of ROLES) {
+    grants[name] = PERMISSION_RESOURCES.flatMap((resource) =>
+      PERMISSION_ACTIONS.filter((action) => roleGrants(name, resource, action)).map(
+        (action) => `${resource}:${action}`,
+      ),
+    ).sort()
+  }
+  return grants
 }
 
 /** Seed 002's 17 modules (id, name, order), from the one registry. */

@@ -18,7 +18,8 @@ export interface SeedResult {
 
 /** Insert order within each database: parents before children. */
 export const TABLE_ORDER: { [D in Domain]: (keyof DatabaseOf<D> & string)[] } = {
-  core: ['users', 'roles', 'permissions', 'role_permissions', 'notifications', 'app_settings', 'api_keys'],
+  // roles, permissions and role_permissions: made by migrations/core (see generate/core MIGRATION_TABLES).
+  core: ['users', 'notifications', 'app_settings', 'api_keys'],
   catalog: [
     'suppliers',
     'supplier_details',
@@ -184,12 +185,6 @@ async function seedDatabase<D extends Domain>(
       if (table === 'import_logs') await ensureImportLogPartitions(trx, list as { created_at?: unknown }[])
       await insertRows(trx, table, list)
       inserted += list.length
-      // Explicit SERIAL ids (role_permissions refers to them): move the sequences past them.
-      if (table === 'roles' || table === 'permissions') {
-        await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), (SELECT max(id) FROM ${sql.table(table)}))`.execute(
-          trx,
-        )
-      }
     }
     return { inserted, skipped: false }
   })

@@ -1,9 +1,11 @@
 import { scryptSync } from 'node:crypto'
 import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, type PoolSettings } from '@pm/db'
+import { PERMISSION_NAMES } from '@pm/service-kit'
 import { createMigratedDatabase, type TestDatabase } from '@pm/testing'
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_PASSWORD, generateDemoData, JSON_COLUMNS, type SeedDatabases, seedDemoData } from '../src'
+import { ROLES, roleGrantNames } from '../src/fixtures'
 
 const POOL: PoolSettings = {
   size: 2,
@@ -300,25 +302,42 @@ describe('seedDemoData on seven fresh databases', () => {
       .execute()
     expect(modules).toHaveLength(17)
     expect(modules.every((m) => (m.value as { enabled: boolean }).enabled === true)).toBe(true)
-    const { rows } = await sql<{ n: number }>`
-      SELECT count(*)::int AS n FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id`.execute(
-      db(set, 'core'),
+  })
+
+  it('uses the roles, permissions and grants the migrations made: exactly those of fixtures.ts', async () => {
+    const core = db(set, 'core')
+    // Every demo user's role exists.
+    const { rows: orphans } = await sql<{ role: string }>`
+      SELECT DISTINCT u.role FROM users u LEFT JOIN roles r ON r.name = u.role WHERE r.id IS NULL`.execute(
+      core,
     )
-    expect(rows[0]!.n).toBe(data.counts.role_permissions)
-    // The explicit SERIAL ids moved the sequences on: the next role gets a fresh id (rolled back here).
-    let nextId: number | undefined
-    await db(set, 'core')
-      .transaction()
-      .execute(async (trx) => {
-        nextId = (
-          await trx.insertInto('roles').values({ name: 'temp' }).returning('id').executeTakeFirstOrThrow()
-        ).id
-        throw new Error('rollback')
-      })
-      .catch((error: Error) => {
-        if (error.message !== 'rollback') throw error
-      })
-    expect(nextId).toBe(9)
+    expect(orphans).toEqual([])
+    const permissions = await core.selectFrom('permissions').select(['name', 'resource', 'action']).execute()
+    expect(permissions.map((p) => p.name).sort()).toEqual([...PERMISSION_NAMES].sort())
+    for (const p of permissions) expect(p.name).toBe(`${p.resource}:${p.action}`)
+    const roles = await core.selectFrom('roles').select(['name', 'description', 'is_active']).execute()
+    expect(roles.sort((x, y) => x.name.localeCompare(y.name))).toEqual(
+      ROLES.map((r) => ({ name: r.name, description: r.description, is_active: true })).sort((x, y) =>
+        x.name.localeCompare(y.name),
+      ),
+    )
+    const { rows } = await sql<{ role: string; grants: string[] }>`
+      SELECT r.name AS role, array_agg(p.name ORDER BY p.name) AS grants
+      FROM roles r JOIN role_permissions rp ON rp.role_id = r.id JOIN permissions p ON p.id = rp.permission_id
+      GROUP BY r.name`.execute(core)
+    const grants = Object.fromEntries(rows.map((r) => [r.role, [...r.grants].sort()]))
+    expect(grants).toEqual(roleGrantNames())
+    // The private readers of costs and contacts, as the vocabulary's newest resources are granted.
+    expect(
+      Object.keys(grants)
+        .filter((r) => grants[r]!.includes('cost:read'))
+        .sort(),
+    ).toEqual(['admin', 'analyst', 'importer', 'manager'])
+    expect(
+      Object.keys(grants)
+        .filter((r) => grants[r]!.includes('supplier_contact:read'))
+        .sort(),
+    ).toEqual(['admin', 'importer', 'manager'])
   })
 
   it('dates nothing after now except expiries and schedules, and spreads products over 18 months', () => {

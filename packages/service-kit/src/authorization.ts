@@ -23,8 +23,8 @@
  *   - @requires on any other field (User.permissions, ImportConfig.connectionConfig, …) is checked the same
  *     way and fails that field only → FORBIDDEN "… requires permission <p>", UNAUTHENTICATED if anonymous.
  *
- * Permission vocabulary (`resource:action`, the names of seed 000's permissions table as the demo data
- * has them; see packages/seed/src/fixtures.ts RESOURCES × ACTIONS):
+ * Permission vocabulary (`resource:action`, PERMISSION_NAMES: the one list; the permissions table holds
+ * exactly these, seeded by migrations/core):
  *   product      products and their parts: prices, stock, variants, EAN resolutions
  *   supplier     suppliers
  *   brand        brands
@@ -82,6 +82,21 @@ export const PERMISSION_RESOURCES = [
   'supplier_contact',
 ] as const
 export const PERMISSION_ACTIONS = ['create', 'read', 'update', 'delete', 'manage', 'execute'] as const
+export type PermissionResource = (typeof PERMISSION_RESOURCES)[number]
+export type PermissionAction = (typeof PERMISSION_ACTIONS)[number]
+
+/**
+ * Every permission there is: PERMISSION_RESOURCES × PERMISSION_ACTIONS as `resource:action`, resource by
+ * resource. The permissions table holds exactly these (a migration seeds them); no wildcard exists.
+ */
+export const PERMISSION_NAMES: readonly string[] = PERMISSION_RESOURCES.flatMap((resource) =>
+  PERMISSION_ACTIONS.map((action) => `${resource}:${action}`),
+)
+const KNOWN_PERMISSIONS = new Set(PERMISSION_NAMES)
+
+/** Whether a value is a permission of the vocabulary (`resource:action`, no wildcard). */
+export const isPermissionName = (value: unknown): value is string =>
+  typeof value === 'string' && KNOWN_PERMISSIONS.has(value)
 /** Service-to-service fields: only a caller of kind service passes. */
 export const INTERNAL_PERMISSION = 'internal:call'
 
@@ -114,12 +129,7 @@ function stringArgument(
 
 function checkPermissionName(coordinate: string, permission: string): void {
   if (permission === INTERNAL_PERMISSION) return
-  const [resource, action, extra] = permission.split(':')
-  if (
-    extra !== undefined ||
-    !(PERMISSION_RESOURCES as readonly string[]).includes(resource ?? '') ||
-    !(PERMISSION_ACTIONS as readonly string[]).includes(action ?? '')
-  ) {
+  if (!isPermissionName(permission)) {
     throw new Error(
       `${coordinate}: @requires(permission: "${permission}") is not in the vocabulary ` +
         `(resources: ${PERMISSION_RESOURCES.join(', ')}; actions: ${PERMISSION_ACTIONS.join(', ')}; ` +

@@ -3,7 +3,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 /**
  * Who is calling, as the gateway established it (token or API key) and signed it for the subgraphs.
  * Permissions are `resource:action` strings from seed 000's model (roles → permissions, plus the user's
- * own `permissions` JSONB); `resource:manage` grants every action on the resource.
+ * own `permissions` JSONB); `resource:manage` grants every action on the resource. There is no wildcard:
+ * only `superuser` stands for everything.
  */
 export interface Caller {
   kind: 'anonymous' | 'user' | 'partner' | 'service'
@@ -37,11 +38,7 @@ export const MAX_IDENTITY_AGE_MS = 60_000
 export function hasPermission(caller: Caller, permission: string): boolean {
   if (caller.superuser) return true
   const [resource] = permission.split(':')
-  return (
-    caller.permissions.includes(permission) ||
-    caller.permissions.includes(`${resource}:manage`) ||
-    caller.permissions.includes('*:*')
-  )
+  return caller.permissions.includes(permission) || caller.permissions.includes(`${resource}:manage`)
 }
 
 function mac(value: string, secret: string): string {

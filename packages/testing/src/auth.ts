@@ -38,6 +38,8 @@ export interface TokenClaims {
   superuser?: boolean
   /** Default 15 minutes; negative gives an expired token. */
   ttlSeconds?: number
+  /** The session (refresh family) the token belongs to. Default: a new random id (no such session). */
+  sessionId?: string
 }
 
 /** An access token as core would sign it at login (signAccessToken with AUTH_TOKEN_SECRET). */
@@ -47,7 +49,7 @@ export function testToken(claims: TokenClaims = {}, secret = testSecrets().token
       sub: claims.userId ?? randomUUID(),
       perms: claims.permissions ?? [],
       su: claims.superuser ?? false,
-      sid: randomUUID(),
+      sid: claims.sessionId ?? randomUUID(),
     },
     secret,
     claims.ttlSeconds ?? 900,

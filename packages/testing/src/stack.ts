@@ -176,12 +176,16 @@ export async function startTestStack<D extends Domain = Domain>(
   }
 
   const superuserId = randomUUID()
+  // One session for every default token: the gateway asks core about it once (neither the user nor the
+  // session exists in db_core, an answer that cannot change), so it adds no subgraph request later.
+  const superuserSessionId = randomUUID()
   const tokenFor = (claims: TokenClaims = {}) => testToken(claims, secrets.token)
   // Minted per request: a long test file never outlives its token.
   const withDefaultCaller = (headers: Record<string, string> = {}) => {
     const names = Object.keys(headers).map((h) => h.toLowerCase())
     if (names.includes('authorization') || names.includes('x-api-key')) return headers
-    return { authorization: `Bearer ${tokenFor({ userId: superuserId, superuser: true })}`, ...headers }
+    const token = tokenFor({ userId: superuserId, sessionId: superuserSessionId, superuser: true })
+    return { authorization: `Bearer ${token}`, ...headers }
   }
 
   return {

@@ -70,31 +70,6 @@ export function normalizeRoleName(field: string, value: string): string {
   })
 }
 
-/** Permission actions (permissions.action VARCHAR(50)): CRUD plus the few verbs the modules need. */
-export const PERMISSION_ACTIONS = [
-  'create',
-  'read',
-  'update',
-  'delete',
-  'manage',
-  'execute',
-  'import',
-  'export',
-] as const
-
-/**
- * permissions.resource VARCHAR(100): free text in identifier form (product, supplier, import, export,
- * media, code2asin, analytics, user, settings, … as the seed has them), lower-cased.
- */
-export function normalizeResource(field: string, value: string): string {
-  return checkString(field, value.toLowerCase(), {
-    max: 100,
-    pattern: /^[a-z][a-z0-9_.-]*$/,
-    patternHint:
-      'must start with a letter and hold only lower-case letters, digits, dots, dashes and underscores',
-  })
-}
-
 /** app_settings.key VARCHAR(255): [a-z0-9_.-], e.g. module.imports or catalog.default_currency. */
 export function checkSettingKey(field: string, value: string): string {
   return checkString(field, value, {

@@ -132,6 +132,7 @@ export interface Users {
   is_superuser: Generated<boolean | null>;
   is_verified: Generated<boolean | null>;
   last_login: Timestamp | null;
+  last_login_ip: string | null;
   last_name: string | null;
   permissions: Generated<Json>;
   role: Generated<string>;

@@ -1,9 +1,10 @@
 import type { DB } from '@pm/db/types/core'
 import { hashPasswordWithSalt } from '@pm/service-kit'
 import type { Insertable } from 'kysely'
-import { ACTIONS, MODULES, PERSONAS, READ_ONLY_RESOURCES, RESOURCES, ROLES, roleGrants } from '../fixtures'
+import { MODULES, PERSONAS } from '../fixtures'
 import { DAY_MS } from '../random'
 import { anchorId, type Ctx, HOUR_MS, type UserInfo } from './context'
+import type { DomainRows } from './index'
 
 /**
  * Every demo user's password (demo only; the demo accounts are public knowledge).
@@ -23,6 +24,13 @@ export function hashPassword(password: string, saltHex: string): string {
   }
   return hash
 }
+
+/**
+ * Made by migrations/core (the roles, the permission vocabulary and the roles' grants, as fixtures.ts
+ * ROLES and roleGrants describe them): the data sets use those rows and never write these tables.
+ */
+export const MIGRATION_TABLES = ['roles', 'permissions', 'role_permissions'] as const
+export type MigrationTable = (typeof MIGRATION_TABLES)[number]
 
 export function generateUsers(ctx: Ctx): { users: Insertable<DB['users']>[]; info: UserInfo[] } {
   const rng = ctx.rng('core.users')
@@ -75,34 +83,10 @@ export function generateCore(
   users: Insertable<DB['users']>[],
   info: UserInfo[],
   source: NotificationSource,
-): { [T in Exclude<keyof DB, 'audit_outbox'>]: Insertable<DB[T]>[] } {
+): DomainRows<'core'> {
   const rng = ctx.rng('core.notifications')
   const ids = ctx.rng('core.notifications.id')
   const settingIds = ctx.rng('core.app_settings.id')
-
-  const roles: Insertable<DB['roles']>[] = ROLES.map((r, i) => ({
-    id: i + 1,
-    name: r.name,
-    description: r.description,
-    is_active: true,
-  }))
-  const permissions: Insertable<DB['permissions']>[] = []
-  for (const resource of RESOURCES) {
-    for (const action of ACTIONS) {
-      permissions.push({ id: permissions.length + 1, name: `${resource}:${action}`, resource, action })
-    }
-  }
-  for (const resource of READ_ONLY_RESOURCES) {
-    permissions.push({ id: permissions.length + 1, name: `${resource}:read`, resource, action: 'read' })
-  }
-  const rolePermissions: Insertable<DB['role_permissions']>[] = []
-  for (const role of roles) {
-    for (const permission of permissions) {
-      if (roleGrants(role.name, permission.resource as never, permission.action as never)) {
-        rolePermissions.push({ role_id: role.id!, permission_id: permission.id! })
-      }
-    }
-  }
 
   const notifications: Insertable<DB['notifications']>[] = []
   const staff = info.filter((u) => u.role !== 'partner')
@@ -206,9 +190,6 @@ export function generateCore(
 
   return {
     users,
-    roles,
-    permissions,
-    role_permissions: rolePermissions,
     notifications,
     app_settings: appSettings,
     api_keys: [],

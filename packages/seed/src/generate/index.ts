@@ -4,6 +4,7 @@ import { generateAnalytics } from './analytics'
 import { generateCatalog } from './catalog'
 import { generateCode2Asin } from './code2asin'
 import { createContext } from './context'
+import type { MigrationTable } from './core'
 import { DEMO_PASSWORD, generateCore, generateUsers } from './core'
 import { generateExports } from './exports'
 import { generateImports } from './imports'
@@ -19,9 +20,14 @@ export interface SeedOptions {
   now?: Date
 }
 
-/** The rows of every table of one domain database, as inserted (the audit outbox is the services' own). */
+/**
+ * The rows of every table of one domain database, as inserted (the audit outbox is the services' own; the
+ * roles, permissions and grants are the migrations').
+ */
 export type DomainRows<D extends Domain> = {
-  [T in Exclude<keyof DatabaseOf<D> & string, 'audit_outbox'>]: Insertable<DatabaseOf<D>[T]>[]
+  [T in Exclude<keyof DatabaseOf<D> & string, 'audit_outbox' | MigrationTable>]: Insertable<
+    DatabaseOf<D>[T]
+  >[]
 }
 export type DemoRows = { [D in Domain]: DomainRows<D> }
 

@@ -1,6 +1,7 @@
 import { DOMAINS, type Domain, databaseName } from '@pm/db'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { resolveOptions } from '../generate'
+import { MIGRATION_TABLES } from '../generate/core'
 import { copyFrom } from '../load/copy'
 import { TableSink } from '../load/sink'
 import { JSON_COLUMNS, type SeedDatabases, TABLE_ORDER } from '../seed'
@@ -318,8 +319,8 @@ export async function loadDataSet(dbs: SeedDatabases, options: LoadOptions): Pro
 }
 
 /**
- * Empties every table of the seven databases except the migration history (pm.schema_migrations):
- * TRUNCATE … RESTART IDENTITY CASCADE. Returns the tables emptied, as db_x.schema.table.
+ * Empties every table of the seven databases except the migration history (pm.schema_migrations) and
+ * what the migrations made (core's roles, permissions and grants): TRUNCATE … RESTART IDENTITY CASCADE. Returns the tables emptied, as db_x.schema.table.
  */
 export async function resetDatabases(dbs: SeedDatabases): Promise<string[]> {
   const emptied = await Promise.all(
@@ -331,6 +332,7 @@ export async function resetDatabases(dbs: SeedDatabases): Promise<string[]> {
         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
           AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
           AND NOT (n.nspname = 'pm' AND c.relname = 'schema_migrations')
+          AND NOT (${domain === 'core'} AND n.nspname = 'public' AND c.relname = ANY(${[...MIGRATION_TABLES]}::text[]))
         ORDER BY 1`.execute(db)
       if (rows.length === 0) return []
       await sql`TRUNCATE ${sql.raw(rows.map((r) => r.name).join(', '))} RESTART IDENTITY CASCADE`.execute(db)

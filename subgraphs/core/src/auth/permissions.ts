@@ -1,5 +1,13 @@
 import type { DB } from '@pm/db/types/core'
-import { type Caller, ErrorCode, hasPermission, userError } from '@pm/service-kit'
+import {
+  badUserInput,
+  type Caller,
+  ErrorCode,
+  hasPermission,
+  isPermissionName,
+  PERMISSION_RESOURCES,
+  userError,
+} from '@pm/service-kit'
 import { type Kysely, sql, type Transaction } from 'kysely'
 
 /**
@@ -22,13 +30,10 @@ export interface UserPermissions {
 
 export const ADMIN_PERMISSIONS = ['user:manage', 'role:manage', 'apikey:manage', 'settings:manage'] as const
 
-/** `resource:action` (or the wildcard `*:*`); anything else in users.permissions is ignored. */
-const PERMISSION = /^(?:[a-z][a-z0-9_.-]{0,99}|\*):(?:[a-z][a-z0-9_-]{0,49}|\*)$/
-
-export const isPermissionName = (value: unknown): value is string =>
-  typeof value === 'string' && PERMISSION.test(value)
-
-/** The permission strings a users.permissions JSONB value grants. */
+/**
+ * The permission strings a users.permissions JSONB value grants: names of the vocabulary only (anything
+ * else, a wildcard included, grants nothing).
+ */
 export function permissionsFromJson(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter(isPermissionName)
   if (value && typeof value === 'object') {
@@ -47,7 +52,10 @@ export interface PermissionSource {
 }
 
 export function combinePermissions(source: PermissionSource): UserPermissions {
-  const all = new Set<string>([...source.rolePermissions, ...permissionsFromJson(source.userPermissions)])
+  const all = new Set<string>([
+    ...source.rolePermissions.filter(isPermissionName),
+    ...permissionsFromJson(source.userPermissions),
+  ])
   if (source.isAdmin) for (const p of ADMIN_PERMISSIONS) all.add(p)
   return { permissions: [...all].sort(), superuser: source.isSuperuser === true }
 }
@@ -90,10 +98,14 @@ export async function permissionsOfUser(
   }
 }
 
+/** What `*:*` in a key's scopes stands for when its owner is a superuser: every resource's manage. */
+export const ALL_RESOURCES_MANAGE: readonly string[] = PERMISSION_RESOURCES.map((r) => `${r}:manage`)
+
 /**
  * A partner key's permissions: its scopes, each kept only while its owner holds it (a key never does more
- * than the person it belongs to; losing a permission takes it from their keys at once). `*:*` stands for
- * everything the owner holds (`*:*` itself for a superuser owner). Keys are never superusers.
+ * than the person it belongs to; losing a permission takes it from their keys at once). The scope `*:*`
+ * stands for everything the owner holds (for a superuser owner, every resource's manage permission). Keys
+ * are never superusers.
  */
 export function keyPermissions(scopes: readonly string[], owner: UserPermissions): string[] {
   const ownerCaller: Caller = {
@@ -106,26 +118,85 @@ export function keyPermissions(scopes: readonly string[], owner: UserPermissions
   const granted = new Set<string>()
   for (const scope of scopes) {
     if (scope === '*:*') {
-      if (owner.superuser) granted.add('*:*')
-      else for (const p of owner.permissions) granted.add(p)
+      for (const p of owner.superuser ? ALL_RESOURCES_MANAGE : owner.permissions) granted.add(p)
     } else if (hasPermission(ownerCaller, scope)) granted.add(scope)
   }
   return [...granted].sort()
 }
 
 /**
- * Who may change what grants power: setting is_superuser takes a superuser; the role, is_admin and the
- * user's own permissions take `user:manage`, and nobody hands out a permission they do not hold
- * themselves. `user:update` alone edits profiles, never privileges.
+ * The one rule for everything that moves a privilege (a user's role, grants, admin and superuser flags, a
+ * role's permissions, the permissions catalogue, API key scopes) or reaches an account's access (its
+ * e-mail, password, active state, keys): nobody gives or reaches what it does not hold itself.
+ *   - covers(caller, privileges): the caller holds every permission of `privileges`; a superuser's are
+ *     covered by a superuser only (only a superuser touches a superuser);
+ *   - assertMayGive: every permission given (or taken back) is a name of the vocabulary that the caller
+ *     holds;
+ *   - assertMayReach: to change an account's credentials, access or privileges, the caller covers what the
+ *     account holds, before and after the change;
+ *   - assertMayTouch: any other change of an account (its profile) only needs the caller not to be below
+ *     a superuser it touches.
  */
-export function assertMayGrant(
+export function covers(caller: Caller, privileges: UserPermissions): boolean {
+  if (caller.superuser) return true
+  if (privileges.superuser) return false
+  return privileges.permissions.every((p) => hasPermission(caller, p))
+}
+
+const forbidden = (message: string, extensions: Record<string, unknown> = {}) =>
+  userError(ErrorCode.FORBIDDEN, message, extensions)
+
+/** Each permission must be one of the vocabulary (BAD_USER_INPUT) that the caller holds (FORBIDDEN). */
+export function assertMayGive(caller: Caller, permissions: readonly string[], field: string): void {
+  for (const permission of permissions) {
+    if (!isPermissionName(permission)) {
+      throw badUserInput(
+        `${field}: '${permission}' is not a permission; names are resource:action (see the permissions query)`,
+        { field },
+      )
+    }
+    if (!hasPermission(caller, permission)) {
+      throw forbidden(`${field}: you cannot give ${permission}, you do not hold it`, {
+        field,
+        permission,
+      })
+    }
+  }
+}
+
+/** `what` an account ("reset the password of") only when the caller holds all it holds (and will hold). */
+export function assertMayReach(
+  caller: Caller,
+  what: string,
+  ...states: (UserPermissions | undefined)[]
+): void {
+  for (const state of states) {
+    if (!state || covers(caller, state)) continue
+    if (state.superuser) throw forbidden(`only a superuser may ${what} a superuser`)
+    const missing = state.permissions.find((p) => !hasPermission(caller, p))
+    throw forbidden(
+      `you may not ${what} an account holding ${missing}: you do not hold it yourself`,
+      missing ? { permission: missing } : {},
+    )
+  }
+}
+
+/** Profile changes: only a superuser touches a superuser. */
+export function assertMayTouch(caller: Caller, what: string, target: UserPermissions | undefined): void {
+  if (target?.superuser && !caller.superuser) throw forbidden(`only a superuser may ${what} a superuser`)
+}
+
+/**
+ * The privilege fields of a user's input: isSuperuser takes a superuser; role, isAdmin and permissions
+ * take `user:manage` (`user:update` alone edits profiles, never privileges); every name in permissions
+ * must be of the vocabulary.
+ */
+export function assertPrivilegeFields(
   caller: Caller,
   change: { isSuperuser?: unknown; isAdmin?: unknown; role?: unknown; permissions?: unknown },
 ): void {
   if (change.isSuperuser !== undefined && !caller.superuser) {
-    throw userError(ErrorCode.FORBIDDEN, 'only a superuser may set isSuperuser', {
-      field: 'input.isSuperuser',
-    })
+    throw forbidden('only a superuser may set isSuperuser', { field: 'input.isSuperuser' })
   }
   for (const [key, value] of [
     ['isAdmin', change.isAdmin],
@@ -133,27 +204,34 @@ export function assertMayGrant(
     ['permissions', change.permissions],
   ] as const) {
     if (value !== undefined && !hasPermission(caller, 'user:manage')) {
-      throw userError(ErrorCode.FORBIDDEN, `changing ${key} requires permission user:manage`, {
+      throw forbidden(`changing ${key} requires permission user:manage`, {
         field: `input.${key}`,
         permission: 'user:manage',
       })
     }
   }
-  if (change.isAdmin === true) {
-    for (const p of ADMIN_PERMISSIONS) {
-      if (!hasPermission(caller, p)) {
-        throw userError(ErrorCode.FORBIDDEN, `making an admin requires holding ${p}`, {
-          field: 'input.isAdmin',
-        })
+  const grants = change.permissions
+  if (grants && typeof grants === 'object' && !Array.isArray(grants)) {
+    for (const [name, granted] of Object.entries(grants)) {
+      if (granted === true) assertMayGive(caller, [name], 'input.permissions')
+      else if (!isPermissionName(name) || typeof granted !== 'boolean') {
+        throw badUserInput(
+          `input.permissions: '${name}' must be a permission name (resource:action) set to true or false`,
+          { field: 'input.permissions' },
+        )
       }
     }
   }
-  for (const p of permissionsFromJson(change.permissions ?? null)) {
-    if (!hasPermission(caller, p)) {
-      throw userError(ErrorCode.FORBIDDEN, `cannot grant ${p}: the caller does not hold it`, {
-        field: 'input.permissions',
-        permission: p,
-      })
-    }
-  }
+}
+
+/** The permission names of a role (by name), as the role grants them. */
+export async function rolePermissionNames(db: CoreDb, role: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('roles')
+    .innerJoin('role_permissions', 'role_permissions.role_id', 'roles.id')
+    .innerJoin('permissions', 'permissions.id', 'role_permissions.permission_id')
+    .select('permissions.name')
+    .where('roles.name', '=', role)
+    .execute()
+  return rows.map((r) => r.name)
 }

@@ -4,6 +4,7 @@ import { newRefreshToken, sha256Hex, signAccessToken } from '@pm/service-kit'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { CoreEnvironment } from '../environment'
 import type { UserPermissions } from './permissions'
+import { storedAddress } from './throttle'
 
 /**
  * Sessions. The access token is a 15-minute HS256 JWT { sub, perms, su, sid, iat, exp } (sid = the
@@ -11,7 +12,8 @@ import type { UserPermissions } from './permissions'
  * 30 days, and single-use: each refresh revokes it and issues the next one of the same family. Presenting
  * an already-rotated or revoked token means it was copied: the whole family is revoked (the thief and the
  * owner both sign in again). Logout revokes the family; logoutEverywhere every family of the user.
- * Access tokens are not revocable: they lapse within 15 minutes.
+ * An access token is refused by the gateway once its session ended or its user was disabled
+ * (accessTokenState, which the gateway asks and caches for a few seconds).
  */
 export interface IssuedSession {
   accessToken: string
@@ -27,13 +29,17 @@ type Trx = Transaction<DB>
 /** A refresh token longer than this is not one of ours (they are 43 characters). */
 const MAX_REFRESH_TOKEN_LENGTH = 256
 
-/** Inserts a refresh token of the family (a new family for a sign-in) and signs its access token. */
+/**
+ * Inserts a refresh token of the family (a new family for a sign-in) and signs its access token; the
+ * client's address and user agent are kept with the session.
+ */
 export async function issueSession(
   trx: Trx,
   env: CoreEnvironment,
   userId: string,
   granted: UserPermissions,
   familyId: string = randomUUID(),
+  client: { address: string | null; userAgent: string | null } = { address: null, userAgent: null },
 ): Promise<IssuedSession & { id: string; familyId: string }> {
   const refreshToken = newRefreshToken()
   const now = Date.now()
@@ -45,6 +51,8 @@ export async function issueSession(
       token_hash: sha256Hex(refreshToken),
       family_id: familyId,
       expires_at: refreshTokenExpiresAt,
+      ip: storedAddress(client.address),
+      user_agent: client.userAgent?.slice(0, 255) ?? null,
     })
     .returning('id')
     .executeTakeFirstOrThrow()
@@ -101,4 +109,38 @@ export async function revokeUserSessions(db: Kysely<DB> | Trx, userId: string): 
     .returning('family_id')
     .execute()
   return new Set(rows.map((r) => r.family_id)).size
+}
+
+export interface AccessTokenState {
+  /** The session ended (logout, a new password, a reused refresh token) or the user is disabled. */
+  revoked: boolean
+  /** The user or the session exists: the answer may change; otherwise it never will. */
+  known: boolean
+}
+
+/** Whether an access token of (userId, sessionId) was revoked; one statement. */
+export async function accessTokenState(
+  db: Kysely<DB>,
+  userId: string,
+  sessionId: string,
+): Promise<AccessTokenState> {
+  const { rows } = await sql<{
+    active: boolean | null
+    user_known: boolean
+    session_known: boolean
+    live: boolean
+  }>`
+    SELECT
+      (SELECT is_active FROM users WHERE id = ${userId}) AS active,
+      EXISTS (SELECT 1 FROM users WHERE id = ${userId}) AS user_known,
+      EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ${sessionId} AND user_id = ${userId}) AS session_known,
+      EXISTS (SELECT 1 FROM refresh_tokens
+              WHERE family_id = ${sessionId} AND user_id = ${userId} AND revoked_at IS NULL) AS live`.execute(
+    db,
+  )
+  const row = rows[0]!
+  return {
+    revoked: (row.user_known && row.active === false) || (row.session_known && !row.live),
+    known: row.user_known || row.session_known,
+  }
 }

@@ -17,8 +17,8 @@ export type Permission = ReturnType<typeof toPermission>
 export type AppSetting = ReturnType<typeof toAppSetting>
 export type ApiKey = ReturnType<typeof toApiKey>
 
-/** users row → GraphQL User; hashed_password is left behind on purpose. */
-export function toUser(row: Omit<UserRow, 'hashed_password'>) {
+/** users row → GraphQL User; hashed_password and last_login_ip are left behind on purpose. */
+export function toUser(row: Omit<UserRow, 'hashed_password' | 'last_login_ip'>) {
   return {
     id: row.id,
     email: row.email,

@@ -1,5 +1,6 @@
 import { parseApiKey, touchApiKey } from '../auth/api-keys'
 import { keyPermissions, permissionsOfUser } from '../auth/permissions'
+import { accessTokenState } from '../auth/sessions'
 import type { Context } from '../context'
 import { type ApiKey as ApiKeyModel, toApiKey } from '../db/mappers'
 import { apiKeyByHash, apiKeysOfUser, moduleSettings } from '../db/queries'
@@ -43,6 +44,13 @@ export const authQueries = {
       expiresAt: row.expires_at,
     }
   },
+
+  /** For the gateway (internal): whether an access token's session ended or its user was disabled. */
+  accessTokenState: (
+    _: unknown,
+    { userId, sessionId }: { userId: string; sessionId: string },
+    ctx: Context,
+  ) => accessTokenState(ctx.db, userId, sessionId),
 
   /**
    * Every module's state: the app_settings row module.<id> (category modules, { "enabled": bool }) first,

@@ -12,7 +12,7 @@ import {
 } from '@pm/service-kit'
 import { sql } from 'kysely'
 import { generateApiKey } from '../../auth/api-keys'
-import { isPermissionName, permissionsOfUser } from '../../auth/permissions'
+import { assertMayGive, assertMayReach, permissionsOfUser } from '../../auth/permissions'
 import type { Context } from '../../context'
 import { toApiKey } from '../../db/mappers'
 import { API_KEY_COLUMNS } from '../../db/queries'
@@ -50,17 +50,16 @@ function checkScopes(ctx: Context, scopes: readonly string[]): string[] {
           field,
         })
       }
-    } else if (!isPermissionName(scope)) {
-      throw badUserInput(`${field} must be a permission name such as product:read`, { field })
-    } else if (!hasPermission(ctx.caller, scope)) {
-      throw userError(ErrorCode.FORBIDDEN, `${field}: you cannot grant ${scope}, you do not hold it`, {
-        field,
-      })
+    } else {
+      assertMayGive(ctx.caller, [scope], field)
     }
     seen.add(scope)
   }
   return [...seen]
 }
+
+const isCaller = (ctx: Context, userId: string) =>
+  ctx.caller.kind === 'user' && ctx.caller.userId?.toLowerCase() === userId.toLowerCase()
 
 /** Persisted operations: SHA-256 hex of the documents (the APQ hash), lower-cased, no duplicates. */
 function checkAllowedOperations(values: readonly string[] | null | undefined): string[] {
@@ -133,6 +132,8 @@ export const apiKeyMutations = {
             ).map((p) => p.name),
       )
       const granted = (await permissionsOfUser(trx, ownerId))!
+      // A key acts as its owner: making one for someone else reaches their account.
+      if (!isCaller(ctx, ownerId)) assertMayReach(ctx.caller, 'create an API key for', granted)
       const ownerCaller: Caller = {
         kind: 'user',
         userId: ownerId,
@@ -199,6 +200,9 @@ export const apiKeyMutations = {
         .forUpdate()
         .executeTakeFirst()
       if (!before) throw notFound('no API key has this id', { field: 'id' })
+      if (!isCaller(ctx, before.user_id)) {
+        assertMayReach(ctx.caller, 'revoke an API key of', await permissionsOfUser(trx, before.user_id))
+      }
       if (before.revoked_at) return toApiKey(before)
       const row = await trx
         .updateTable('api_keys')

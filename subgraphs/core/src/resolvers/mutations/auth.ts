@@ -12,7 +12,13 @@ import {
 import { sql } from 'kysely'
 import { permissionsOfUser } from '../../auth/permissions'
 import { issueSession, lockRefreshToken, revokeFamily, revokeUserSessions } from '../../auth/sessions'
-import { markAttemptSucceeded, openLoginAttempt, pruneAuthTables } from '../../auth/throttle'
+import {
+  markAttemptSucceeded,
+  openLoginAttempt,
+  pruneAuthTables,
+  storedAddress,
+  throttledMessage,
+} from '../../auth/throttle'
 import type { Context } from '../../context'
 import { toUser } from '../../db/mappers'
 import { USER_COLUMNS } from '../../db/queries'
@@ -54,7 +60,8 @@ export const authMutations = {
   /**
    * Sign-in. An unknown email and a wrong password give the same error after the same work (a scrypt check
    * against a dummy hash); the disabled-account message only comes after a correct password. Throttled
-   * per email (see auth/throttle.ts).
+   * by account and by client address (see auth/throttle.ts); the address is recorded with the attempt,
+   * the session and users.last_login_ip.
    */
   login: async (_: unknown, { email, password }: { email: string; password: string }, ctx: Context) => {
     const normalized = normalizeEmail('email', email)
@@ -63,12 +70,14 @@ export const authMutations = {
     }
     const env = coreEnvironment(ctx.env)
     await pruneAuthTables(ctx.db)
-    const gate = await openLoginAttempt(ctx.db, normalized, null)
+    const address = storedAddress(ctx.client.address)
+    const gate = await openLoginAttempt(ctx.db, normalized, address)
     if ('retryAfterSeconds' in gate) {
-      throw unauthenticated(
-        `too many failed sign-ins for this email; try again in ${gate.retryAfterSeconds} seconds`,
-        { reason: 'TOO_MANY_ATTEMPTS', retryAfter: gate.retryAfterSeconds },
-      )
+      throw unauthenticated(throttledMessage(gate), {
+        reason: 'TOO_MANY_ATTEMPTS',
+        scope: gate.scope,
+        retryAfter: gate.retryAfterSeconds,
+      })
     }
     const user = await ctx.db
       .selectFrom('users')
@@ -84,7 +93,7 @@ export const authMutations = {
           entityType: 'user',
           entityId: user?.id ?? null,
           userId: null,
-          changes: { email: normalized, reason },
+          changes: { email: normalized, reason, address },
         }),
       )
       throw unauthenticated(reason === 'account_disabled' ? ACCOUNT_DISABLED : WRONG_CREDENTIALS)
@@ -94,20 +103,20 @@ export const authMutations = {
       const granted = await permissionsOfUser(trx, user.id)
       const row = await trx
         .updateTable('users')
-        .set({ last_login: sql<Date>`localtimestamp` })
+        .set({ last_login: sql<Date>`localtimestamp`, last_login_ip: address })
         .where('id', '=', user.id)
         .where('is_active', 'is not', false)
         .returning(USER_COLUMNS)
         .executeTakeFirst()
       // Deactivated or deleted between the check and now.
       if (!row || !granted) throw unauthenticated(ACCOUNT_DISABLED)
-      const session = await issueSession(trx, env, user.id, granted)
+      const session = await issueSession(trx, env, user.id, granted, undefined, ctx.client)
       await recordAudit(trx, {
         action: 'login',
         entityType: 'user',
         entityId: user.id,
         userId: user.id,
-        changes: { sessionId: session.familyId },
+        changes: { sessionId: session.familyId, address },
       })
       // The password proved who this is: the payload shows the user their own account.
       return { ...session, user: provenAsOwn(toUser(row)) }
@@ -146,7 +155,7 @@ export const authMutations = {
         await revokeFamily(trx, row.family_id)
         return { refused: ACCOUNT_DISABLED }
       }
-      const session = await issueSession(trx, env, row.user_id, granted, row.family_id)
+      const session = await issueSession(trx, env, row.user_id, granted, row.family_id, ctx.client)
       await trx
         .updateTable('refresh_tokens')
         .set({ revoked_at: sql<Date>`localtimestamp`, replaced_by: session.id })
@@ -177,7 +186,7 @@ export const authMutations = {
       return true
     }),
 
-  /** Ends every session of the signed-in user; returns how many. Their access tokens lapse within 15 min. */
+  /** Ends every session of the signed-in user; returns how many. Their access tokens stop within seconds. */
   logoutEverywhere: (_: unknown, __: unknown, ctx: Context) => {
     const { caller } = ctx
     // Public in the schema only because it needs no permission: it acts on the caller's own sessions.

@@ -4,14 +4,18 @@ import {
   checkEnum,
   checkString,
   inTransaction,
+  isPermissionName,
   notFound,
+  PERMISSION_ACTIONS,
+  PERMISSION_RESOURCES,
   recordAudit,
   requireSomeField,
 } from '@pm/service-kit'
 import { sql, type Transaction } from 'kysely'
+import { assertMayGive } from '../../auth/permissions'
 import type { Context } from '../../context'
 import { toPermission, toRole } from '../../db/mappers'
-import { normalizeResource, normalizeRoleName, PERMISSION_ACTIONS } from '../../validation'
+import { normalizeRoleName } from '../../validation'
 import { changedFields, checkFlag, conflict, isEmpty, withInputFields } from './shared'
 
 type RoleInput = {
@@ -51,11 +55,18 @@ async function assertRoleNameFree(trx: Trx, name: string, exceptId?: number) {
   if (await query.executeTakeFirst()) throw conflict('input.name', `a role named '${name}' already exists`)
 }
 
-/** Grant or revoke; both are idempotent (the second call changes and audits nothing). */
+/**
+ * Grant or revoke; both are idempotent (the second call changes and audits nothing). The caller gives or
+ * takes back only a permission they hold.
+ */
 function setGrant(roleId: number, permissionId: number, granted: boolean, ctx: Context) {
   return inTransaction(ctx, async (trx) => {
     const role = await lockRole(trx, roleId, 'roleId')
     const permission = await findPermission(trx, permissionId, 'permissionId')
+    // A row outside the vocabulary (made before it was enforced) may still be taken back, never given.
+    if (granted || isPermissionName(permission.name)) {
+      assertMayGive(ctx.caller, [permission.name], 'permissionId')
+    }
     const changed = granted
       ? await trx
           .insertInto('role_permissions')
@@ -193,11 +204,20 @@ export const roleMutations = {
       return deleted
     }),
 
-  /** The name defaults to `<resource>:<action>`, as the seed names them. */
+  /**
+   * Permissions are the vocabulary's (`<resource>:<action>`, seeded by the migrations): this recreates one
+   * that was deleted. The caller must hold it.
+   */
   createPermission: (_: unknown, { input }: { input: CreatePermissionInput }, ctx: Context) => {
-    const resource = normalizeResource('input.resource', input.resource)
+    const resource = checkEnum('input.resource', input.resource, PERMISSION_RESOURCES)
     const action = checkEnum('input.action', input.action, PERMISSION_ACTIONS)
-    const name = checkString('input.name', input.name ?? `${resource}:${action}`, { max: 100 })
+    const name = `${resource}:${action}`
+    if (input.name != null && input.name.trim() !== name) {
+      throw badUserInput(`input.name must be ${name} (<resource>:<action>) or be left out`, {
+        field: 'input.name',
+      })
+    }
+    assertMayGive(ctx.caller, [name], 'input')
     return withInputFields(
       inTransaction(ctx, async (trx) => {
         const taken = await trx
@@ -227,10 +247,11 @@ export const roleMutations = {
     )
   },
 
-  /** Revokes it from every role that holds it, then deletes it; returns it as it was. */
+  /** Revokes it from every role that holds it, then deletes it; returns it as it was. The caller must hold it. */
   deletePermission: (_: unknown, { id }: { id: number }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
       const permission = toPermission(await findPermission(trx, id))
+      if (isPermissionName(permission.name)) assertMayGive(ctx.caller, [permission.name], 'id')
       const revoked = await trx
         .deleteFrom('role_permissions')
         .where('permission_id', '=', id)

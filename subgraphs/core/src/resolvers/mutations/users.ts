@@ -3,20 +3,32 @@ import {
   badUserInput,
   checkJsonObject,
   checkString,
+  ErrorCode,
   hashPassword,
   inTransaction,
   notFound,
   recordAudit,
   requireSomeField,
+  userError,
   verifyPassword,
 } from '@pm/service-kit'
 import type { Transaction, Updateable } from 'kysely'
-import { assertMayGrant } from '../../auth/permissions'
+import {
+  assertMayReach,
+  assertMayTouch,
+  assertPrivilegeFields,
+  combinePermissions,
+  permissionsOfUser,
+  rolePermissionNames,
+  type UserPermissions,
+} from '../../auth/permissions'
 import { revokeUserSessions } from '../../auth/sessions'
+import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../../auth/throttle'
 import type { Context } from '../../context'
 import { toUser } from '../../db/mappers'
 import { USER_COLUMNS } from '../../db/queries'
 import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../../validation'
+import { MAX_LOGIN_PASSWORD } from './auth'
 import { changedFields, checkFlag, conflict, isEmpty, notNull, withInputFields } from './shared'
 
 interface CreateUserInput {
@@ -78,6 +90,13 @@ async function lockUser(trx: Trx, id: string) {
   return row
 }
 
+/** What the account holds now (its role's, its own grants, admin and superuser flags). */
+async function privilegesOf(db: Trx | Context['db'], id: string): Promise<UserPermissions> {
+  const privileges = await permissionsOfUser(db, id)
+  if (!privileges) throw notFound('no user has this id', { field: 'id' })
+  return privileges
+}
+
 /** The optional profile fields shared by create and update, validated (undefined = not given). */
 function profileValues(input: UpdateUserInput) {
   return {
@@ -108,6 +127,7 @@ const withoutUndefined = <T extends Record<string, unknown>>(values: T) =>
 function setActive(id: string, active: boolean, ctx: Context) {
   return inTransaction(ctx, async (trx) => {
     const before = await lockUser(trx, id)
+    assertMayReach(ctx.caller, active ? 'reactivate' : 'deactivate', await privilegesOf(trx, id))
     if ((before.is_active ?? true) === active) return toUser(before)
     // A disabled user's sessions end now (refresh would refuse them anyway; this also frees the rows).
     if (!active) await revokeUserSessions(trx, id)
@@ -146,8 +166,8 @@ async function storePassword(
       .returning(USER_COLUMNS)
       .executeTakeFirst()
     if (!row) throw conflict('id', 'the password was changed meanwhile; try again')
-    // An administrator's reset usually answers a leak: whoever holds a session must sign in again.
-    if (action === 'password_reset') await revokeUserSessions(trx, id)
+    // A new password usually answers a leak: whoever holds a session (or its access token) signs in again.
+    await revokeUserSessions(trx, id)
     await recordAudit(trx, {
       action,
       entityType: 'user',
@@ -160,19 +180,19 @@ async function storePassword(
   })
 }
 
-async function storedHash(ctx: Context, id: string): Promise<string> {
+async function storedCredentials(ctx: Context, id: string) {
   const row = await ctx.db
     .selectFrom('users')
-    .select('hashed_password')
+    .select(['hashed_password', 'email'])
     .where('id', '=', id)
     .executeTakeFirst()
   if (!row) throw notFound('no user has this id', { field: 'id' })
-  return row.hashed_password
+  return row
 }
 
 export const userMutations = {
   createUser: async (_: unknown, { input }: { input: CreateUserInput }, ctx: Context) => {
-    assertMayGrant(ctx.caller, {
+    assertPrivilegeFields(ctx.caller, {
       ...(input.isSuperuser ? { isSuperuser: true } : {}),
       ...(input.isAdmin ? { isAdmin: true } : {}),
       ...(input.role != null ? { role: input.role } : {}),
@@ -188,6 +208,17 @@ export const userMutations = {
     return withInputFields(
       inTransaction(ctx, async (trx) => {
         const role = await checkRole(trx, 'input.role', roleName)
+        // Nobody makes an account that holds more than they do.
+        assertMayReach(
+          ctx.caller,
+          'create',
+          combinePermissions({
+            rolePermissions: await rolePermissionNames(trx, role),
+            userPermissions: input.permissions ?? {},
+            isAdmin: input.isAdmin ?? false,
+            isSuperuser: input.isSuperuser ?? false,
+          }),
+        )
         await assertFree(trx, 'email', email)
         if (profile.username) await assertFree(trx, 'username', profile.username)
         const row = await trx
@@ -220,7 +251,7 @@ export const userMutations = {
 
   updateUser: (_: unknown, { id, input }: { id: string; input: UpdateUserInput }, ctx: Context) => {
     requireSomeField('input', input)
-    assertMayGrant(ctx.caller, {
+    assertPrivilegeFields(ctx.caller, {
       isSuperuser: input.isSuperuser,
       isAdmin: input.isAdmin,
       role: input.role,
@@ -242,6 +273,29 @@ export const userMutations = {
       inTransaction(ctx, async (trx) => {
         const before = await lockUser(trx, id)
         const role = roleName === undefined ? undefined : await checkRole(trx, 'input.role', roleName)
+        const current = await privilegesOf(trx, id)
+        const privileged = [input.role, input.permissions, input.isAdmin, input.isSuperuser].some(
+          (v) => v !== undefined,
+        )
+        if (privileged) {
+          // Both what the account holds and what it will hold must be the caller's own.
+          assertMayReach(
+            ctx.caller,
+            'change the privileges of',
+            current,
+            combinePermissions({
+              rolePermissions: await rolePermissionNames(trx, role ?? before.role),
+              userPermissions: input.permissions ?? before.permissions,
+              isAdmin: input.isAdmin ?? before.is_admin,
+              isSuperuser: input.isSuperuser ?? before.is_superuser,
+            }),
+          )
+        }
+        // The e-mail is a credential (sign-in, password resets): changing it reaches the account.
+        if (email !== undefined && email !== before.email) {
+          assertMayReach(ctx.caller, 'change the e-mail of', current)
+        }
+        assertMayTouch(ctx.caller, 'update', current)
         if (email !== undefined && email !== before.email) await assertFree(trx, 'email', email, id)
         if (profile.username && profile.username !== before.username) {
           await assertFree(trx, 'username', profile.username, id)
@@ -278,7 +332,11 @@ export const userMutations = {
     )
   },
 
-  /** The user changes their own password: the current one must match. */
+  /**
+   * The user changes their own password: the current one must match. Its check is throttled like
+   * sign-ins (by account and by client address, the same counts); another user's password takes holding
+   * all the account holds. Every session of the account ends (sign in again with the new password).
+   */
   changePassword: async (
     _: unknown,
     { id, currentPassword, newPassword }: { id: string; currentPassword: string; newPassword: string },
@@ -288,17 +346,39 @@ export const userMutations = {
     if (newPassword === currentPassword) {
       throw badUserInput('newPassword must differ from the current password', { field: 'newPassword' })
     }
-    const stored = await storedHash(ctx, id)
+    if (currentPassword.length > MAX_LOGIN_PASSWORD) {
+      throw badUserInput("currentPassword is not the user's current password", { field: 'currentPassword' })
+    }
+    const own = ctx.caller.kind === 'user' && ctx.caller.userId?.toLowerCase() === id.toLowerCase()
+    if (!own) assertMayReach(ctx.caller, 'change the password of', await privilegesOf(ctx.db, id))
+    const { hashed_password: stored, email } = await storedCredentials(ctx, id)
+    const gate = await openLoginAttempt(ctx.db, email, ctx.client.address)
+    if ('retryAfterSeconds' in gate) {
+      throw userError(ErrorCode.FORBIDDEN, throttledMessage(gate), {
+        field: 'currentPassword',
+        reason: 'TOO_MANY_ATTEMPTS',
+        scope: gate.scope,
+        retryAfter: gate.retryAfterSeconds,
+      })
+    }
     if (!(await verifyPassword(currentPassword, stored))) {
       throw badUserInput("currentPassword is not the user's current password", { field: 'currentPassword' })
     }
+    await markAttemptSucceeded(ctx.db, gate.attemptId)
     return storePassword(ctx, id, stored, newPassword, 'password_change')
   },
 
   /** An administrator sets a new password (reset); the old one is not asked for. */
   setUserPassword: async (_: unknown, { id, password }: { id: string; password: string }, ctx: Context) => {
     checkPassword('password', password)
-    return storePassword(ctx, id, await storedHash(ctx, id), password, 'password_reset')
+    assertMayReach(ctx.caller, 'reset the password of', await privilegesOf(ctx.db, id))
+    return storePassword(
+      ctx,
+      id,
+      (await storedCredentials(ctx, id)).hashed_password,
+      password,
+      'password_reset',
+    )
   },
 
   deactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, false, ctx),
