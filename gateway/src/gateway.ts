@@ -20,11 +20,14 @@ import { type CacheStats, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
   ANONYMOUS,
+  CALLER_HEADER,
   type Caller,
   CLIENT_ADDRESS_HEADER,
   CLIENT_USER_AGENT_HEADER,
+  callerSignature,
   createRedis,
   ErrorCode,
+  encodeCaller,
   type HttpService,
   healthRoutes,
   type Logger,
@@ -32,9 +35,9 @@ import {
   requestId,
   requireSecret,
   SecretConfigError,
+  SIGNATURE_HEADER,
   SIGNING_SECRET_ENV,
   sendJson,
-  signCaller,
   startHttpService,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
@@ -193,7 +196,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly serviceName: Domain
   readonly timeoutMs: number
   readonly log: Logger
-  private readonly signingSecret: string
 
   constructor(
     serviceName: Domain,
@@ -201,7 +203,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     fetcher: Fetcher,
     timeoutMs: number,
     log: Logger,
-    signingSecret: string,
     private readonly fetchCache?: SubgraphFetchCache,
   ) {
     // Cache-Control from subgraphs is not read: the gateway's own fetch cache decides what is kept.
@@ -209,7 +210,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.serviceName = serviceName
     this.timeoutMs = timeoutMs
     this.log = log
-    this.signingSecret = signingSecret
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
@@ -217,9 +217,8 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!headers) return
     // Lets one request be followed through the gateway's and the subgraphs' logs.
     if (context?.requestId) headers.set('x-request-id', context.requestId)
-    // Signed now, per subgraph request: the subgraph refuses identities older than 60 s.
-    for (const [name, value] of Object.entries(signCaller(context?.caller ?? ANONYMOUS, this.signingSecret)))
-      headers.set(name, value)
+    // The caller, stamped now; the fetcher signs it together with the body it sends (signedFetcher).
+    headers.set(CALLER_HEADER, encodeCaller(context?.caller ?? ANONYMOUS))
     if (context?.clientAddress) headers.set(CLIENT_ADDRESS_HEADER, context.clientAddress)
     if (context?.userAgent) headers.set(CLIENT_USER_AGENT_HEADER, context.userAgent.slice(0, 255))
   }
@@ -403,13 +402,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
 
   // Subgraph fetches go through undici's request(), not fetch(): no WHATWG streams or Request objects per call.
+  // The caller stamped by willSendRequest is signed here, bound to this subgraph and the exact body sent.
   const subgraphFetcherFor = (domain: Domain): Fetcher => {
     const dispatcher = agentFor(domain)
     return async (url, init) => {
+      const payload = (init?.body as string | undefined) ?? ''
+      const sent = { ...(init?.headers as Record<string, string> | undefined) }
+      const caller = sent[CALLER_HEADER] ?? encodeCaller(ANONYMOUS)
+      sent[CALLER_HEADER] = caller
+      sent[SIGNATURE_HEADER] = callerSignature(caller, signingSecret, { target: domain, payload })
       const { statusCode, headers, body } = await undiciRequest(url, {
         method: (init?.method ?? 'POST') as Dispatcher.HttpMethod,
-        headers: init?.headers as Record<string, string>,
-        body: init?.body as string,
+        headers: sent,
+        body: payload,
         dispatcher,
         signal: AbortSignal.timeout(subgraphTimeoutMs),
       })
@@ -451,7 +456,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         subgraphFetcherFor(name),
         subgraphTimeoutMs,
         logger,
-        signingSecret,
         fetchCache,
       )
     },

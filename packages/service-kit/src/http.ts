@@ -102,15 +102,35 @@ export async function executeApollo<C extends BaseContext>(
   res.end()
 }
 
+/** Why a request is refused before Apollo sees it. */
+export interface Refusal {
+  status: number
+  message: string
+  code: string
+}
+
+export interface ApolloHandlerOptions {
+  maxBodyBytes?: number
+  /**
+   * Decides on the request once its payload is read (the POST body as received, or the GET query string),
+   * before anything of it is parsed: a Refusal is sent as is.
+   */
+  admit?: (req: IncomingMessage, url: URL, payload: string) => Refusal | undefined
+}
+
 /** Hands a node:http request to Apollo Server (POST and GET), streaming its answer back. */
 export function apolloHandler<C extends BaseContext>(
   apollo: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
-  options: { maxBodyBytes?: number } = {},
+  options: ApolloHandlerOptions = {},
 ) {
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     let body: unknown
+    if (req.method !== 'POST') {
+      const refusal = options.admit?.(req, url, url.search)
+      if (refusal) return graphqlError(res, refusal.status, refusal.message, refusal.code)
+    }
     if (req.method === 'POST') {
       const read = await readBody(req, limit)
       if (read.kind === 'aborted') return
@@ -127,6 +147,8 @@ export function apolloHandler<C extends BaseContext>(
           { connection: 'close' },
         )
       }
+      const refusal = options.admit?.(req, url, read.text)
+      if (refusal) return graphqlError(res, refusal.status, refusal.message, refusal.code)
       if (!(req.headers['content-type'] ?? '').includes('application/json')) {
         return graphqlError(res, 415, 'send the operation as application/json', 'BAD_REQUEST')
       }

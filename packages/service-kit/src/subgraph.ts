@@ -40,10 +40,13 @@ import {
   ANONYMOUS,
   CALLER_HEADER,
   type Caller,
+  callerSignedAt,
+  freshSignature,
   requireSecret,
   SecretConfigError,
   SIGNATURE_HEADER,
   SIGNING_SECRET_ENV,
+  type SignedRequest,
   verifyCaller,
 } from './identity'
 import { createLogger, type Logger } from './logger'
@@ -154,13 +157,22 @@ export function createContextFactory<D extends Domain, L>(
   }
 }
 
-/** The caller a request's x-pm-caller / x-pm-signature headers prove, or null (missing, forged, stale). */
-export function signedCaller(req: IncomingMessage, signingSecret: string, now = Date.now()): Caller | null {
-  const header = (name: string) => {
-    const value = req.headers[name]
-    return typeof value === 'string' ? value : undefined
-  }
-  return verifyCaller(header(CALLER_HEADER), header(SIGNATURE_HEADER), signingSecret, now)
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * The caller a request's x-pm-caller / x-pm-signature headers prove for this request (this subgraph,
+ * this payload), or null (missing, forged, stale, or signed for another request).
+ */
+export function signedCaller(
+  req: IncomingMessage,
+  signingSecret: string,
+  request: SignedRequest,
+  now = Date.now(),
+): Caller | null {
+  return verifyCaller(header(req, CALLER_HEADER), header(req, SIGNATURE_HEADER), signingSecret, request, now)
 }
 
 /** Set by the gateway on each subgraph request: where the end client is, what it runs. */
@@ -224,8 +236,16 @@ export async function startSubgraph<D extends Domain, L>(
   const context = createContextFactory(module, database, logger, peers, auditRelay, options.env)
   // The identity verified by the route, handed to the context Apollo asks for.
   const callers = new WeakMap<IncomingMessage, Caller>()
+  const unsigned = { status: 401, message: UNSIGNED_REQUEST_MESSAGE, code: 'UNAUTHENTICATED' }
   const graphql = apolloHandler(apollo, (req) => context(req, callers.get(req)), {
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+    // The signature covers this subgraph's name and the payload: checked before anything of it is parsed.
+    admit: (req, _url, payload) => {
+      const caller = signedCaller(req, signingSecret, { target: module.domain, payload })
+      if (!caller) return unsigned
+      callers.set(req, caller)
+      return undefined
+    },
   })
   const http = await startHttpService({
     name: module.domain,
@@ -233,14 +253,13 @@ export async function startSubgraph<D extends Domain, L>(
     port: options.port,
     logger,
     routes: {
-      // Nothing of an unsigned request is read or parsed: refused before Apollo, health routes stay open.
+      // A request without a signature, or with a stale one, is refused before its body is read.
       '/graphql': (req, res, url) => {
-        const caller = signedCaller(req, signingSecret)
-        if (!caller) {
+        const signedAt = header(req, SIGNATURE_HEADER) ? callerSignedAt(header(req, CALLER_HEADER)) : null
+        if (signedAt === null || !freshSignature(signedAt)) {
           req.resume()
-          return sendGraphQLError(res, 401, UNSIGNED_REQUEST_MESSAGE, 'UNAUTHENTICATED')
+          return sendGraphQLError(res, unsigned.status, unsigned.message, unsigned.code)
         }
-        callers.set(req, caller)
         return graphql(req, res, url)
       },
       ...healthRoutes(async () => ({
