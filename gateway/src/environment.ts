@@ -8,6 +8,7 @@ import {
   subgraphUrls,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { DEFAULT_APQ_MAX_BYTES, DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
 import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
@@ -37,6 +38,10 @@ export interface GatewaySecurity {
   rateLimitPerMinute: number
   /** Take the client address from X-Forwarded-For (the entry the nearest proxy added). */
   trustProxy: boolean
+  /** Largest document an APQ registration stores (bytes). */
+  apqMaxBytes: number
+  /** APQ documents one signed-in caller may register per minute (anonymous callers register none). */
+  apqRegistrationsPerMinute: number
   /** Rate-limit counters shared by every gateway when set, else kept in process. */
   redisUrl?: string
 }
@@ -124,11 +129,19 @@ export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
       maxTokens: positiveInt(env, 'GATEWAY_MAX_TOKENS', d.maxTokens),
       maxCost: positiveInt(env, 'GATEWAY_MAX_COST', d.maxCost),
       maxFieldDuplicates: positiveInt(env, 'GATEWAY_MAX_FIELD_DUPLICATES', d.maxFieldDuplicates),
+      maxVariablesDepth: positiveInt(env, 'GATEWAY_MAX_VARIABLES_DEPTH', d.maxVariablesDepth),
     },
     maxBodyBytes: positiveInt(env, 'GATEWAY_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
     maxBatch: integer(env, 'GATEWAY_MAX_BATCH', DEFAULT_MAX_BATCH, 0),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0),
     trustProxy: boolean(env, 'GATEWAY_TRUST_PROXY', false),
+    apqMaxBytes: positiveInt(env, 'GATEWAY_APQ_MAX_BYTES', DEFAULT_APQ_MAX_BYTES),
+    apqRegistrationsPerMinute: integer(
+      env,
+      'GATEWAY_APQ_REGISTRATIONS_PER_MINUTE',
+      DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
+      0,
+    ),
     ...(redisUrl ? { redisUrl } : {}),
   }
 }

@@ -41,9 +41,14 @@ import {
   startHttpService,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
-import { GraphQLError, type GraphQLFormattedError, Kind } from 'graphql'
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest } from 'undici'
+import {
+  DEFAULT_APQ_MAX_BYTES,
+  DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
+  persistedQueryBoundsPlugin,
+} from './apq'
 import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin } from './auth'
 import {
   DEFAULT_MAX_BATCH,
@@ -141,6 +146,8 @@ export interface GatewayContext extends BaseContext {
 
 /** Registered documents are kept a day after their last registration. */
 const APQ_TTL_SECONDS = 86_400
+/** The prefix Apollo Server gives APQ keys in persistedQueries.cache (APQ_CACHE_PREFIX, not exported). */
+const APOLLO_APQ_PREFIX = 'apq:'
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'] & {}
 
@@ -441,6 +448,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? new SubgraphFetchCache(cache, cacheOptions?.policy ?? DEFAULT_CACHE_POLICY)
     : undefined
 
+  const apqStore = cache ? keyValueCache(cache, 'apq', APQ_TTL_SECONDS) : undefined
+  // Callers registering APQ documents, per minute (shared through Redis like the rate limit).
+  const apqRegistrations = new RateLimiter({
+    perMinute: options.apqRegistrationsPerMinute ?? DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
+    logger,
+    ...(redis ? { redis } : {}),
+    keyPrefix: `${options.rateLimitKeyPrefix ?? 'pm:gateway:rate:'}apq:`,
+  })
+
   // Without this, @apollo/gateway exports usage data to Apollo: nothing here phones home.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true'
   const gateway = new ApolloGateway({
@@ -459,6 +475,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         fetchCache,
       )
     },
+  })
+
+  // The API schema, for what is checked before Apollo runs (a batch's summed cost).
+  let apiSchema: GraphQLSchema | undefined
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: loaded }) => {
+    apiSchema = loaded
   })
 
   // The gateway asks core itself (signed as SERVICE) for module states and API keys, over core's pool.
@@ -487,7 +509,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     csrfPrevention: true,
     allowBatchedHttpRequests: maxBatch > 0,
     // APQ documents in the same two-level cache: a hash registered through one gateway works on all.
-    ...(cache ? { persistedQueries: { cache: keyValueCache(cache, 'apq', APQ_TTL_SECONDS) } } : {}),
+    ...(apqStore ? { persistedQueries: { cache: apqStore } } : {}),
     hideSchemaDetailsFromClientErrors: !fieldSuggestions,
     // Shutdown is ours (onShutdownSignal → stop()): Apollo's own handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
@@ -521,6 +543,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       requestIdHeader,
       operationLimitsPlugin<GatewayContext>(guard),
       apiKeyPlugin<GatewayContext>(authenticator),
+      persistedQueryBoundsPlugin<GatewayContext>({
+        maxBytes: options.apqMaxBytes ?? DEFAULT_APQ_MAX_BYTES,
+        registrations: apqRegistrations,
+        logger,
+      }),
       modulesGatePlugin<GatewayContext>(moduleStates),
       ...(cache ? [freshReadsPlugin(cache)] : []),
     ],
@@ -562,6 +589,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxBatch,
     rateLimiter,
     ...(options.callerKey ? { caller: options.callerKey } : {}),
+    checkBatch: async (operations) =>
+      apiSchema
+        ? guard.checkBatchCost(apiSchema, operations, async (hash) =>
+            apqStore?.get(`${APOLLO_APQ_PREFIX}${hash}`),
+          )
+        : undefined,
     wantsPage: wantsGraphiQL,
     ...(graphiqlEnabled ? { page: graphiqlHandler('/graphql') } : {}),
   })
