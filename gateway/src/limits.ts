@@ -443,7 +443,7 @@ export class OperationGuard {
       if (jsonDeeperThan(operation[part], limit))
         return limitError(
           LimitCode.VARIABLES_TOO_DEEP,
-          `The ${part} nest objects or lists more than ${limit} levels deep: send flatter values`,
+          `The ${part} nest objects or lists deeper than the limit of ${limit} levels: send flatter values`,
           { limit },
         )
     }
