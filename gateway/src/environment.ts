@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import type { Domain, Env } from '@pm/db'
 import {
+  adminListeners,
   requireSecret,
   SecretConfigError,
   SIGNING_SECRET_ENV,
@@ -49,6 +50,8 @@ export interface GatewaySecurity {
 export interface GatewayEnvironment extends GatewaySecurity {
   port: number
   host: string
+  /** ADMIN_HOST (default 127.0.0.1) and GATEWAY_ADMIN_PORT (default 9000): /ready and /metrics. */
+  admin: { host: string; port: number }
   subgraphUrls: Record<Domain, string>
   subgraphTimeoutMs: number
   maxSocketsPerSubgraph: number
@@ -150,9 +153,11 @@ export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
 export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironment {
   let ports: ReturnType<typeof servicePorts>
   let urls: Record<Domain, string>
+  let admin: { host: string; port: number }
   try {
     ports = servicePorts(env)
     urls = subgraphUrls(env)
+    admin = adminListeners(env).gateway
   } catch (error) {
     throw new GatewayConfigError((error as Error).message)
   }
@@ -166,6 +171,7 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
   return {
     port: ports.gateway,
     host: env.HOST?.trim() || '127.0.0.1',
+    admin,
     subgraphUrls: urls,
     subgraphTimeoutMs: positiveInt(env, 'GATEWAY_SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_TIMEOUT_MS),
     maxSocketsPerSubgraph: positiveInt(

@@ -19,6 +19,7 @@ import {
 import { type CacheStats, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm/cache'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
+  type AdminListener,
   ANONYMOUS,
   CALLER_HEADER,
   type Caller,
@@ -29,7 +30,6 @@ import {
   ErrorCode,
   encodeCaller,
   type HttpService,
-  healthRoutes,
   type Logger,
   maskError,
   requestId,
@@ -94,6 +94,8 @@ export { type CallerKey, clientAddress } from './rate-limit'
 export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>> {
   port: number
   host: string
+  /** Where /ready and /metrics are served (default 127.0.0.1 on any free port); /health stays on `port`. */
+  admin?: AdminListener
   /** Defaults to the checked-in gateway/supergraph.graphql. */
   supergraphSdl?: string
   /** Where each subgraph answers; these win over the URLs written in the supergraph. */
@@ -127,6 +129,8 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
 export interface RunningGateway {
   url: string
   graphqlUrl: string
+  /** The admin listener: /ready, /metrics, /health. */
+  adminUrl: string
   /** The fetch and APQ cache's figures (null when the cache is off). */
   cacheStats(): CacheStats | null
   stop(): Promise<void>
@@ -602,7 +606,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const subgraphDomains = DOMAINS.filter((d) => supergraphSdl.includes(`@join__graph(name: "${d}"`))
   const checkSubgraph = async (domain: Domain): Promise<SubgraphReadiness> => {
     try {
-      const response = await undiciFetch(new URL('/ready', options.subgraphUrls[domain]), {
+      // Its API port's /health (its /ready is on its own admin listener, which may be out of reach).
+      const response = await undiciFetch(new URL('/health', options.subgraphUrls[domain]), {
         dispatcher: agentFor(domain),
         signal: AbortSignal.timeout(Math.min(subgraphTimeoutMs, 2_000)),
       })
@@ -629,10 +634,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       name: 'gateway',
       host: options.host,
       port: options.port,
+      ...(options.admin ? { admin: options.admin } : {}),
       logger,
+      // Route by route, what callers reach; /health (liveness, for load balancers) is added to both.
       routes: {
         '/graphql': graphql,
-        '/health': healthRoutes(async () => ({}))['/health']!,
+      },
+      // Operational endpoints, on the admin listener only.
+      adminRoutes: {
         // Cache hits, misses and sizes per subgraph namespace, in Prometheus' text format.
         '/metrics': (_req, res) => {
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
@@ -641,7 +650,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
         // answers every operation that avoids that subgraph (and partial data for those that touch it), and
         // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.
-        // The subgraphs' own /ready results are listed for operators.
+        // Whether each subgraph answers on its API port is listed for operators.
         '/ready': async (_req, res) => {
           const subgraphs = await checkSubgraphs()
           const ok = supergraphLoaded
@@ -661,6 +670,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   logger.info('gateway listening', {
     url: `${http.url}/graphql`,
+    admin: http.adminUrl,
     subgraphs: subgraphDomains,
     mode,
     introspection,
@@ -673,6 +683,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     url: http.url,
     graphqlUrl: `${http.url}/graphql`,
+    adminUrl: http.adminUrl,
     cacheStats: () => cache?.stats() ?? null,
     stop() {
       stopping ??= (async () => {

@@ -109,6 +109,7 @@ describe('a subgraph reached directly', () => {
       expect(ok.status).toBe(200)
       expect(ok.body).toEqual({ data: { __typename: 'Query' } })
       expect((await fetch(`${server.url}/health`)).status).toBe(200)
+      expect((await fetch(`${server.adminUrl}/ready`)).status).toBe(200)
     },
   )
 

@@ -674,7 +674,7 @@ describe('per-caller rate limit', () => {
       'RATE_LIMITED',
     )
     expect((await fetch(`${running.url}/health`)).status).toBe(200)
-    expect((await fetch(`${running.url}/ready`)).status).toBe(200)
+    expect((await fetch(`${running.adminUrl}/ready`)).status).toBe(200)
   })
 
   it('counts each operation of a batch', async () => {

@@ -28,10 +28,11 @@ import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay
 import { applyAuthorization } from './authorization'
 import { maskError } from './errors'
 import {
+  type AdminListener,
   apolloHandler,
   type HttpService,
-  healthRoutes,
   onShutdownSignal,
+  readinessRoutes,
   requestId,
   sendGraphQLError,
   startHttpService,
@@ -51,7 +52,7 @@ import {
 } from './identity'
 import { createLogger, type Logger } from './logger'
 import { type Peers, signedPeers } from './peers'
-import { servicePorts, subgraphUrls } from './ports'
+import { adminListeners, servicePorts, subgraphUrls } from './ports'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
 export interface SubgraphContext<D extends Domain, L> extends BaseContext {
@@ -186,6 +187,8 @@ export interface RunningSubgraph {
   domain: Domain
   url: string
   graphqlUrl: string
+  /** The admin listener: /ready (the database answers) and /health. */
+  adminUrl: string
   http: HttpService
   auditRelay: AuditRelay
   stop(): Promise<void>
@@ -195,6 +198,8 @@ export interface StartSubgraphOptions<D extends Domain> {
   database: DomainDatabase<D>
   port: number
   host?: string
+  /** Where /ready is served (default 127.0.0.1 on any free port). */
+  admin?: AdminListener
   logger?: Logger
   /** The other subgraphs' URLs, read when needed (default: SUBGRAPH_<DOMAIN>_URL or loopback ports). */
   peers?: Peers
@@ -211,7 +216,10 @@ export interface StartSubgraphOptions<D extends Domain> {
   env?: Env
 }
 
-/** Serves one subgraph over HTTP: /graphql, /health, /ready. The database handle stays the caller's. */
+/**
+ * Serves one subgraph over HTTP: /graphql and /health, and /ready on the admin listener. The database
+ * handle stays the caller's.
+ */
 export async function startSubgraph<D extends Domain, L>(
   module: SubgraphModule<D, L>,
   options: StartSubgraphOptions<D>,
@@ -251,6 +259,7 @@ export async function startSubgraph<D extends Domain, L>(
     name: module.domain,
     host: options.host ?? '127.0.0.1',
     port: options.port,
+    ...(options.admin ? { admin: options.admin } : {}),
     logger,
     routes: {
       // A request without a signature, or with a stale one, is refused before its body is read.
@@ -262,19 +271,20 @@ export async function startSubgraph<D extends Domain, L>(
         }
         return graphql(req, res, url)
       },
-      ...healthRoutes(async () => ({
-        database: await database.ping().then(
-          () => true,
-          () => false,
-        ),
-      })),
     },
+    adminRoutes: readinessRoutes(async () => ({
+      database: await database.ping().then(
+        () => true,
+        () => false,
+      ),
+    })),
   })
-  logger.info('subgraph listening', { url: `${http.url}/graphql` })
+  logger.info('subgraph listening', { url: `${http.url}/graphql`, admin: http.adminUrl })
   return {
     domain: module.domain,
     url: http.url,
     graphqlUrl: `${http.url}/graphql`,
+    adminUrl: http.adminUrl,
     http,
     auditRelay,
     async stop() {
@@ -322,7 +332,8 @@ export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D,
   const database = createDomainDatabase(config as DomainDatabaseConfig & { domain: D }, {
     onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
   })
-  const running = await startSubgraph(module, { database, port, host, logger, signingSecret })
+  const admin = adminListeners()[module.domain]
+  const running = await startSubgraph(module, { database, port, host, admin, logger, signingSecret })
   onShutdownSignal(async () => {
     await running.stop()
     await database.destroy()
