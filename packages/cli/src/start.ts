@@ -46,7 +46,7 @@ const MODULES: { [D in Domain]: SubgraphModule<D, unknown> } = {
 export interface StartOptions {
   seed: boolean
   /** The environment everything is configured from (default process.env; generated secrets go into it). */
-  env?: Env
+  env?: Record<string, string | undefined>
   /** Ctrl-C / SIGTERM stop everything (default true; tests stop the returned handle themselves). */
   handleSignals?: boolean
 }
@@ -64,7 +64,7 @@ export interface RunningStart {
  */
 function sharedSecret(
   name: typeof SIGNING_SECRET_ENV | typeof TOKEN_SECRET_ENV,
-  env: Env,
+  env: Record<string, string | undefined>,
   say: (line: string) => void,
 ) {
   try {
