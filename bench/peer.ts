@@ -13,14 +13,17 @@ import { signedIdentityPlugin } from './src/identity'
 import { supergraphFor } from './src/supergraph'
 
 async function main() {
+  const urls = subgraphUrls()
   const runtime = createGatewayRuntime({
-    supergraph: supergraphFor(subgraphUrls()),
+    supergraph: supergraphFor(urls),
     logging: 'warn',
     graphiql: false,
     landingPage: false,
     readinessCheckEndpoint: '/ready',
     // The subgraphs serve only callers whose identity a gateway signed: the same work as ours does.
-    plugins: () => [signedIdentityPlugin(requireSecret(SIGNING_SECRET_ENV), requireSecret(TOKEN_SECRET_ENV))],
+    plugins: () => [
+      signedIdentityPlugin(requireSecret(SIGNING_SECRET_ENV), requireSecret(TOKEN_SECRET_ENV), urls),
+    ],
   })
   const server = createServer(runtime)
   server.keepAliveTimeout = 65_000

@@ -509,6 +509,15 @@ async function startStack(
   const ports = Object.fromEntries(
     await Promise.all(DOMAINS.map(async (d) => [d, await freePort()])),
   ) as Record<Domain, number>
+  // Readiness and metrics: each service's admin listener, on loopback.
+  const adminPorts = Object.fromEntries(
+    await Promise.all(DOMAINS.map(async (d) => [d, await freePort()])),
+  ) as Record<Domain, number>
+  const [gatewayAdminPort, uncachedAdminPort, coldWarmAdminPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ]
   const [gatewayPort, uncachedPort, coldWarmPort, peerPort, floorPort] = [
     await freePort(),
     await freePort(),
@@ -531,6 +540,7 @@ async function startStack(
     const upper = d.toUpperCase()
     env[`DB_${upper}_URL`] = urls[d]
     env[`SUBGRAPH_${upper}_PORT`] = String(ports[d])
+    env[`SUBGRAPH_${upper}_ADMIN_PORT`] = String(adminPorts[d])
     env[`SUBGRAPH_${upper}_URL`] = `http://127.0.0.1:${ports[d]}/graphql`
   }
   const subgraphs = DOMAINS.map((d) =>
@@ -538,15 +548,17 @@ async function startStack(
       name: `subgraph ${d}`,
       group: 'subgraphs',
       port: ports[d],
+      adminPort: adminPorts[d],
       script: `subgraphs/${d}/src/main.ts`,
       ...profiling(options, d),
       env: { ...env, ...profiling(options, d).env },
     }),
   )
   // REDIS_URL as the bench has it (inherited from its environment), unset otherwise.
-  const gatewayEnv = (port: number, cache: Record<string, string>) => ({
+  const gatewayEnv = (port: number, adminPort: number, cache: Record<string, string>) => ({
     ...env,
     GATEWAY_PORT: String(port),
+    GATEWAY_ADMIN_PORT: String(adminPort),
     ...(plan.redisUrl ? { REDIS_URL: plan.redisUrl } : {}),
     ...cache,
   })
@@ -554,10 +566,11 @@ async function startStack(
     name: 'gateway (ours)',
     group: 'gateway',
     port: gatewayPort,
+    adminPort: gatewayAdminPort,
     script: 'gateway/src/main.ts',
     ...profiling(options, 'gateway'),
     env: {
-      ...gatewayEnv(gatewayPort, {
+      ...gatewayEnv(gatewayPort, gatewayAdminPort, {
         GATEWAY_CACHE: 'true',
         GATEWAY_CACHE_NAME: `bench-ours-${plan.runId}`,
         GATEWAY_WORKERS: String(options.workers),
@@ -570,10 +583,14 @@ async function startStack(
         name: 'gateway (uncached)',
         group: 'gateway',
         port: uncachedPort,
+        adminPort: uncachedAdminPort,
         script: 'gateway/src/main.ts',
         ...profiling(options, 'gateway-uncached'),
         env: {
-          ...gatewayEnv(uncachedPort, { GATEWAY_CACHE: 'false', GATEWAY_WORKERS: String(options.workers) }),
+          ...gatewayEnv(uncachedPort, uncachedAdminPort, {
+            GATEWAY_CACHE: 'false',
+            GATEWAY_WORKERS: String(options.workers),
+          }),
           ...profiling(options, 'gateway-uncached').env,
         },
       })
@@ -583,9 +600,10 @@ async function startStack(
         name: 'gateway (Q2 Redis cold vs warm)',
         group: 'gateway',
         port: coldWarmPort,
+        adminPort: coldWarmAdminPort,
         script: 'gateway/src/main.ts',
         // No L1: every lookup goes to Redis, where this fresh name holds nothing yet.
-        env: gatewayEnv(coldWarmPort, {
+        env: gatewayEnv(coldWarmPort, coldWarmAdminPort, {
           GATEWAY_CACHE: 'true',
           GATEWAY_CACHE_L1_MB: '0',
           GATEWAY_CACHE_NAME: `bench-q2-cold-warm-${plan.runId}`,
@@ -607,7 +625,7 @@ async function startStack(
     `started ${subgraphs.length} subgraphs, our gateway${uncached ? ', our gateway uncached' : ''}${coldWarm ? ', our gateway for Redis cold vs warm' : ''}${peer ? ', Hive Gateway' : ''} (pids ${started.map((s) => s.child.pid).join(' ')})`,
   )
   // Placeholder until the floor database exists: startFloor replaces it.
-  const floor = plan.floor ? ({ port: floorPort } as Service) : undefined
+  const floor = plan.floor ? ({ port: floorPort, adminPort: floorPort } as Service) : undefined
   return {
     headers: {},
     subgraphs,
@@ -791,7 +809,7 @@ async function measure(
   const subgraphPids = stack.subgraphs.map((s) => s.child.pid!)
   // Ours' cache lookups in the measured seconds only (the warm-up fills it).
   const scrapes = spec.target === 'ours' ? stack.workers : 0
-  const cacheBefore = scrapes ? await scrapeCache(front.port, scrapes) : undefined
+  const cacheBefore = scrapes ? await scrapeCache(front.adminPort, scrapes) : undefined
   const pgBefore = await backendPids(admin, options.prefix)
   const before: Map<number, ProcSample> = sampleMany([...frontPids, ...subgraphPids, ...pgBefore])
   const cpuBefore = process.cpuUsage()
@@ -799,7 +817,7 @@ async function measure(
   const measurement: Measurement = await runLoad({ ...load, seconds: options.seconds })
   const cpu = process.cpuUsage(cpuBefore)
   const machineBusy = machineCpuSeconds() - machineBefore
-  const cacheAfter = scrapes ? await scrapeCache(front.port, scrapes) : undefined
+  const cacheAfter = scrapes ? await scrapeCache(front.adminPort, scrapes) : undefined
   const pgAfter = await backendPids(admin, options.prefix)
   mostBenchConnections = Math.max(mostBenchConnections, pgAfter.length)
   const after = sampleMany([...frontPids, ...subgraphPids, ...pgAfter])
@@ -854,7 +872,7 @@ async function measureColdWarm(stack: Stack, params: ScenarioParams): Promise<Co
     log(`Q2 Redis cold vs warm: the warm-up request answered ${first.errors[0]!.message}`)
 
   const pass = async (): Promise<{ result: ColdWarmPass; answers: unknown[] }> => {
-    const before = await scrapeCache(service.port, 1)
+    const before = await scrapeCache(service.adminPort, 1)
     const latencies: number[] = []
     const answers: unknown[] = []
     let errors = 0
@@ -881,7 +899,7 @@ async function measureColdWarm(stack: Stack, params: ScenarioParams): Promise<Co
         answers.push(undefined)
       }
     }
-    const after = await scrapeCache(service.port, 1)
+    const after = await scrapeCache(service.adminPort, 1)
     const sorted = Float64Array.from(latencies).sort()
     const result: ColdWarmPass = {
       requests: latencies.length,

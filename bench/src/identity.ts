@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { GatewayPlugin } from '@graphql-hive/gateway'
+import type { Domain } from '@pm/db'
 import {
   ANONYMOUS,
   type Caller,
@@ -83,26 +84,35 @@ type HeaderRecord = Record<string, string>
 
 /**
  * Hive Gateway plugin doing what our gateway does for the subgraphs: verify the caller's token once per
- * request, and send its identity signed (GATEWAY_SIGNING_SECRET) with every subgraph fetch.
+ * request, and send its identity with every subgraph fetch, signed (GATEWAY_SIGNING_SECRET) for that
+ * subgraph and that body. `subgraphs`: each subgraph's URL, to name the one a fetch goes to.
  */
-export function signedIdentityPlugin(signingSecret: string, tokenSecret: string): GatewayPlugin {
-  const signed = new WeakMap<Request, HeaderRecord>()
+export function signedIdentityPlugin(
+  signingSecret: string,
+  tokenSecret: string,
+  subgraphs: Record<Domain, string>,
+): GatewayPlugin {
+  const callers = new WeakMap<Request, Caller>()
+  const targets = new Map(Object.entries(subgraphs).map(([domain, url]) => [url, domain]))
   return {
-    onFetch({ options, setOptions, context }) {
+    onFetch({ url, options, setOptions, context }) {
+      const target = targets.get(url)
+      if (!target) return
       const request = (context as { request?: Request } | undefined)?.request
-      let identity: HeaderRecord | undefined = request ? signed.get(request) : undefined
-      if (!identity) {
-        identity = signCaller(
-          callerFromAuthorization(request?.headers.get('authorization'), tokenSecret),
-          signingSecret,
-        )
-        if (request) signed.set(request, identity)
+      let caller = request ? callers.get(request) : undefined
+      if (!caller) {
+        caller = callerFromAuthorization(request?.headers.get('authorization'), tokenSecret)
+        if (request) callers.set(request, caller)
       }
       const headers: HeaderRecord =
         options.headers instanceof Headers
           ? Object.fromEntries(options.headers.entries())
           : { ...(options.headers as HeaderRecord | undefined) }
-      setOptions({ ...options, headers: { ...headers, ...identity } })
+      const payload = typeof options.body === 'string' ? options.body : ''
+      setOptions({
+        ...options,
+        headers: { ...headers, ...signCaller(caller, signingSecret, { target, payload }) },
+      })
     },
   }
 }

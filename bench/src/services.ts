@@ -10,6 +10,8 @@ export interface Service {
   name: string
   group: ServiceGroup
   port: number
+  /** Where it answers /ready (and /metrics): our services' admin listener, else `port`. */
+  adminPort: number
   /** The node process itself (started with --import tsx, so no tsx wrapper process in between). */
   child: ChildProcess
   /** Last lines of its output, shown when it fails. */
@@ -55,6 +57,7 @@ export function startService(options: {
   name: string
   group: ServiceGroup
   port: number
+  adminPort?: number
   script: string
   env: Record<string, string>
   nodeFlags?: string[]
@@ -64,7 +67,14 @@ export function startService(options: {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const service: Service = { name: options.name, group: options.group, port: options.port, child, output: [] }
+  const service: Service = {
+    name: options.name,
+    group: options.group,
+    port: options.port,
+    adminPort: options.adminPort ?? options.port,
+    child,
+    output: [],
+  }
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line.trim()) continue
@@ -96,7 +106,7 @@ export async function waitReady(service: Service, timeoutMs: number): Promise<vo
   while (Date.now() < deadline) {
     if (exited(service)) throw new Error(describeFailure(service))
     try {
-      const response = await fetch(`http://127.0.0.1:${service.port}/ready`, {
+      const response = await fetch(`http://127.0.0.1:${service.adminPort}/ready`, {
         signal: AbortSignal.timeout(2_000),
       })
       await response.body?.cancel()
@@ -137,7 +147,7 @@ export async function waitWorkersReady(service: Service, workers: number, timeou
       throw new Error(
         `${describeFailure(service)}\n(not all ${workers} workers ready after ${timeoutMs / 1000} s)`,
       )
-    if (await readyOnFreshConnection(service.port)) streak++
+    if (await readyOnFreshConnection(service.adminPort)) streak++
     else {
       streak = 0
       await new Promise((r) => setTimeout(r, 150))

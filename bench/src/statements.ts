@@ -115,7 +115,7 @@ export async function startCountingStack(
     ? (await import('@graphql-hive/gateway')).createGatewayRuntime({
         supergraph: supergraphFor(subgraphUrls),
         logging: false,
-        plugins: () => [signedIdentityPlugin(options.signingSecret, options.tokenSecret)],
+        plugins: () => [signedIdentityPlugin(options.signingSecret, options.tokenSecret, subgraphUrls)],
       })
     : undefined
 

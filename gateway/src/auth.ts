@@ -166,13 +166,17 @@ export class SessionChecks {
   }
 
   private async askCore(claims: AccessTokenClaims): Promise<{ revoked: boolean; known: boolean }> {
+    const payload = JSON.stringify({
+      query: ACCESS_TOKEN_STATE_QUERY,
+      variables: { userId: claims.sub, sessionId: claims.sid },
+    })
     const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signCaller(SERVICE, this.options.signingSecret) },
-      body: JSON.stringify({
-        query: ACCESS_TOKEN_STATE_QUERY,
-        variables: { userId: claims.sub, sessionId: claims.sid },
-      }),
+      headers: {
+        'content-type': 'application/json',
+        ...signCaller(SERVICE, this.options.signingSecret, { target: 'core', payload }),
+      },
+      body: payload,
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
     })
     const body = (await response.json().catch(() => ({}))) as {
@@ -341,10 +345,14 @@ export class Authenticator {
   }
 
   private async askCore(key: string): Promise<ApiKeyGrant | null> {
+    const payload = JSON.stringify({ query: API_KEY_QUERY, variables: { key } })
     const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signCaller(SERVICE, this.options.signingSecret) },
-      body: JSON.stringify({ query: API_KEY_QUERY, variables: { key } }),
+      headers: {
+        'content-type': 'application/json',
+        ...signCaller(SERVICE, this.options.signingSecret, { target: 'core', payload }),
+      },
+      body: payload,
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
     })
     const body = (await response.json().catch(() => ({}))) as {

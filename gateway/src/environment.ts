@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import type { Domain, Env } from '@pm/db'
 import {
+  adminListeners,
   requireSecret,
   SecretConfigError,
   SIGNING_SECRET_ENV,
@@ -8,6 +9,7 @@ import {
   subgraphUrls,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { DEFAULT_APQ_MAX_BYTES, DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
 import { loadStorageConfig, StorageConfigError } from '@pm/storage'
 import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
@@ -39,6 +41,10 @@ export interface GatewaySecurity {
   rateLimitPerMinute: number
   /** Take the client address from X-Forwarded-For (the entry the nearest proxy added). */
   trustProxy: boolean
+  /** Largest document an APQ registration stores (bytes). */
+  apqMaxBytes: number
+  /** APQ documents one signed-in caller may register per minute (anonymous callers register none). */
+  apqRegistrationsPerMinute: number
   /** Rate-limit counters shared by every gateway when set, else kept in process. */
   redisUrl?: string
 }
@@ -46,6 +52,8 @@ export interface GatewaySecurity {
 export interface GatewayEnvironment extends GatewaySecurity {
   port: number
   host: string
+  /** ADMIN_HOST (default 127.0.0.1) and GATEWAY_ADMIN_PORT (default 9000): /ready and /metrics. */
+  admin: { host: string; port: number }
   subgraphUrls: Record<Domain, string>
   subgraphTimeoutMs: number
   maxSocketsPerSubgraph: number
@@ -128,11 +136,19 @@ export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
       maxTokens: positiveInt(env, 'GATEWAY_MAX_TOKENS', d.maxTokens),
       maxCost: positiveInt(env, 'GATEWAY_MAX_COST', d.maxCost),
       maxFieldDuplicates: positiveInt(env, 'GATEWAY_MAX_FIELD_DUPLICATES', d.maxFieldDuplicates),
+      maxVariablesDepth: positiveInt(env, 'GATEWAY_MAX_VARIABLES_DEPTH', d.maxVariablesDepth),
     },
     maxBodyBytes: positiveInt(env, 'GATEWAY_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
     maxBatch: integer(env, 'GATEWAY_MAX_BATCH', DEFAULT_MAX_BATCH, 0),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0),
     trustProxy: boolean(env, 'GATEWAY_TRUST_PROXY', false),
+    apqMaxBytes: positiveInt(env, 'GATEWAY_APQ_MAX_BYTES', DEFAULT_APQ_MAX_BYTES),
+    apqRegistrationsPerMinute: integer(
+      env,
+      'GATEWAY_APQ_REGISTRATIONS_PER_MINUTE',
+      DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
+      0,
+    ),
     ...(redisUrl ? { redisUrl } : {}),
   }
 }
@@ -141,9 +157,11 @@ export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
 export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironment {
   let ports: ReturnType<typeof servicePorts>
   let urls: Record<Domain, string>
+  let admin: { host: string; port: number }
   try {
     ports = servicePorts(env)
     urls = subgraphUrls(env)
+    admin = adminListeners(env).gateway
   } catch (error) {
     throw new GatewayConfigError((error as Error).message)
   }
@@ -164,6 +182,7 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
   return {
     port: ports.gateway,
     host: env.HOST?.trim() || '127.0.0.1',
+    admin,
     subgraphUrls: urls,
     subgraphTimeoutMs: positiveInt(env, 'GATEWAY_SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_TIMEOUT_MS),
     maxSocketsPerSubgraph: positiveInt(

@@ -19,29 +19,37 @@ import {
 import { type CacheStats, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm/cache'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
+  type AdminListener,
   ANONYMOUS,
+  CALLER_HEADER,
   type Caller,
   CLIENT_ADDRESS_HEADER,
   CLIENT_USER_AGENT_HEADER,
+  callerSignature,
   createRedis,
   ErrorCode,
+  encodeCaller,
   type HttpService,
-  healthRoutes,
   type Logger,
   maskError,
   requestId,
   requireSecret,
   SecretConfigError,
+  SIGNATURE_HEADER,
   SIGNING_SECRET_ENV,
   sendJson,
-  signCaller,
   startHttpService,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
 import { createStorage, loadStorageConfig, type Storage, storageDownloadHandler } from '@pm/storage'
-import { GraphQLError, type GraphQLFormattedError, Kind } from 'graphql'
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest } from 'undici'
+import {
+  DEFAULT_APQ_MAX_BYTES,
+  DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
+  persistedQueryBoundsPlugin,
+} from './apq'
 import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin, SessionChecks } from './auth'
 import {
   DEFAULT_MAX_BATCH,
@@ -88,6 +96,8 @@ export { type CallerKey, clientAddress } from './rate-limit'
 export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>> {
   port: number
   host: string
+  /** Where /ready and /metrics are served (default 127.0.0.1 on any free port); /health stays on `port`. */
+  admin?: AdminListener
   /** Defaults to the checked-in gateway/supergraph.graphql. */
   supergraphSdl?: string
   /** Where each subgraph answers; these win over the URLs written in the supergraph. */
@@ -125,6 +135,8 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
 export interface RunningGateway {
   url: string
   graphqlUrl: string
+  /** The admin listener: /ready, /metrics, /health. */
+  adminUrl: string
   /** The fetch and APQ cache's figures (null when the cache is off). */
   cacheStats(): CacheStats | null
   stop(): Promise<void>
@@ -144,6 +156,8 @@ export interface GatewayContext extends BaseContext {
 
 /** Registered documents are kept a day after their last registration. */
 const APQ_TTL_SECONDS = 86_400
+/** The prefix Apollo Server gives APQ keys in persistedQueries.cache (APQ_CACHE_PREFIX, not exported). */
+const APOLLO_APQ_PREFIX = 'apq:'
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'] & {}
 
@@ -199,7 +213,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly serviceName: Domain
   readonly timeoutMs: number
   readonly log: Logger
-  private readonly signingSecret: string
 
   constructor(
     serviceName: Domain,
@@ -207,7 +220,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     fetcher: Fetcher,
     timeoutMs: number,
     log: Logger,
-    signingSecret: string,
     private readonly fetchCache?: SubgraphFetchCache,
   ) {
     // Cache-Control from subgraphs is not read: the gateway's own fetch cache decides what is kept.
@@ -215,7 +227,6 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.serviceName = serviceName
     this.timeoutMs = timeoutMs
     this.log = log
-    this.signingSecret = signingSecret
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
@@ -223,9 +234,8 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!headers) return
     // Lets one request be followed through the gateway's and the subgraphs' logs.
     if (context?.requestId) headers.set('x-request-id', context.requestId)
-    // Signed now, per subgraph request: the subgraph refuses identities older than 60 s.
-    for (const [name, value] of Object.entries(signCaller(context?.caller ?? ANONYMOUS, this.signingSecret)))
-      headers.set(name, value)
+    // The caller, stamped now; the fetcher signs it together with the body it sends (signedFetcher).
+    headers.set(CALLER_HEADER, encodeCaller(context?.caller ?? ANONYMOUS))
     if (context?.clientAddress) headers.set(CLIENT_ADDRESS_HEADER, context.clientAddress)
     if (context?.userAgent) headers.set(CLIENT_USER_AGENT_HEADER, context.userAgent.slice(0, 255))
   }
@@ -409,13 +419,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
 
   // Subgraph fetches go through undici's request(), not fetch(): no WHATWG streams or Request objects per call.
+  // The caller stamped by willSendRequest is signed here, bound to this subgraph and the exact body sent.
   const subgraphFetcherFor = (domain: Domain): Fetcher => {
     const dispatcher = agentFor(domain)
     return async (url, init) => {
+      const payload = (init?.body as string | undefined) ?? ''
+      const sent = { ...(init?.headers as Record<string, string> | undefined) }
+      const caller = sent[CALLER_HEADER] ?? encodeCaller(ANONYMOUS)
+      sent[CALLER_HEADER] = caller
+      sent[SIGNATURE_HEADER] = callerSignature(caller, signingSecret, { target: domain, payload })
       const { statusCode, headers, body } = await undiciRequest(url, {
         method: (init?.method ?? 'POST') as Dispatcher.HttpMethod,
-        headers: init?.headers as Record<string, string>,
-        body: init?.body as string,
+        headers: sent,
+        body: payload,
         dispatcher,
         signal: AbortSignal.timeout(subgraphTimeoutMs),
       })
@@ -453,6 +469,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       })
     : undefined
 
+  const apqStore = cache ? keyValueCache(cache, 'apq', APQ_TTL_SECONDS) : undefined
+  // Callers registering APQ documents, per minute (shared through Redis like the rate limit).
+  const apqRegistrations = new RateLimiter({
+    perMinute: options.apqRegistrationsPerMinute ?? DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
+    logger,
+    ...(redis ? { redis } : {}),
+    keyPrefix: `${options.rateLimitKeyPrefix ?? 'pm:gateway:rate:'}apq:`,
+  })
+
   // Without this, @apollo/gateway exports usage data to Apollo: nothing here phones home.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true'
   const gateway = new ApolloGateway({
@@ -468,10 +493,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         subgraphFetcherFor(name),
         subgraphTimeoutMs,
         logger,
-        signingSecret,
         fetchCache,
       )
     },
+  })
+
+  // The API schema, for what is checked before Apollo runs (a batch's summed cost).
+  let apiSchema: GraphQLSchema | undefined
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: loaded }) => {
+    apiSchema = loaded
   })
 
   // The gateway asks core itself (signed as SERVICE) for module states and API keys, over core's pool.
@@ -511,7 +541,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     csrfPrevention: true,
     allowBatchedHttpRequests: maxBatch > 0,
     // APQ documents in the same two-level cache: a hash registered through one gateway works on all.
-    ...(cache ? { persistedQueries: { cache: keyValueCache(cache, 'apq', APQ_TTL_SECONDS) } } : {}),
+    ...(apqStore ? { persistedQueries: { cache: apqStore } } : {}),
     hideSchemaDetailsFromClientErrors: !fieldSuggestions,
     // Shutdown is ours (onShutdownSignal → stop()): Apollo's own handler would re-raise the signal mid-drain.
     stopOnTerminationSignals: false,
@@ -545,6 +575,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       requestIdHeader,
       operationLimitsPlugin<GatewayContext>(guard),
       apiKeyPlugin<GatewayContext>(authenticator),
+      persistedQueryBoundsPlugin<GatewayContext>({
+        maxBytes: options.apqMaxBytes ?? DEFAULT_APQ_MAX_BYTES,
+        registrations: apqRegistrations,
+        logger,
+      }),
       modulesGatePlugin<GatewayContext>(moduleStates),
       ...(cache ? [freshReadsPlugin(cache)] : []),
     ],
@@ -587,6 +622,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxBatch,
     rateLimiter,
     ...(options.callerKey ? { caller: options.callerKey } : {}),
+    checkBatch: async (operations) =>
+      apiSchema
+        ? guard.checkBatchCost(apiSchema, operations, async (hash) =>
+            apqStore?.get(`${APOLLO_APQ_PREFIX}${hash}`),
+          )
+        : undefined,
     wantsPage: wantsGraphiQL,
     ...(graphiqlEnabled ? { page: graphiqlHandler('/graphql') } : {}),
   })
@@ -594,7 +635,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const subgraphDomains = DOMAINS.filter((d) => supergraphSdl.includes(`@join__graph(name: "${d}"`))
   const checkSubgraph = async (domain: Domain): Promise<SubgraphReadiness> => {
     try {
-      const response = await undiciFetch(new URL('/ready', options.subgraphUrls[domain]), {
+      // Its API port's /health (its /ready is on its own admin listener, which may be out of reach).
+      const response = await undiciFetch(new URL('/health', options.subgraphUrls[domain]), {
         dispatcher: agentFor(domain),
         signal: AbortSignal.timeout(Math.min(subgraphTimeoutMs, 2_000)),
       })
@@ -624,7 +666,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       name: 'gateway',
       host: options.host,
       port: options.port,
+      ...(options.admin ? { admin: options.admin } : {}),
       logger,
+      // Route by route, what callers reach; /health (liveness, for load balancers) is added to both.
       routes: {
         '/graphql': graphql,
         '/uploads': uploadsRoute({
@@ -635,7 +679,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           ...(options.callerKey ? { caller: options.callerKey } : {}),
         }),
         '/files/*': storageDownloadHandler(storage),
-        '/health': healthRoutes(async () => ({}))['/health']!,
+      },
+      // Operational endpoints, on the admin listener only.
+      adminRoutes: {
         // Cache hits, misses and sizes per subgraph namespace, in Prometheus' text format.
         '/metrics': (_req, res) => {
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
@@ -644,7 +690,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
         // answers every operation that avoids that subgraph (and partial data for those that touch it), and
         // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.
-        // The subgraphs' own /ready results are listed for operators.
+        // Whether each subgraph answers on its API port is listed for operators.
         '/ready': async (_req, res) => {
           const subgraphs = await checkSubgraphs()
           const ok = supergraphLoaded
@@ -665,6 +711,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   logger.info('gateway listening', {
     url: `${http.url}/graphql`,
+    admin: http.adminUrl,
     subgraphs: subgraphDomains,
     mode,
     introspection,
@@ -677,6 +724,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   return {
     url: http.url,
     graphqlUrl: `${http.url}/graphql`,
+    adminUrl: http.adminUrl,
     cacheStats: () => cache?.stats() ?? null,
     stop() {
       stopping ??= (async () => {

@@ -3,7 +3,7 @@ import type { ApolloServer, BaseContext } from '@apollo/server'
 import { executeApollo, type Route, readBody, requestId, sendJson } from '@pm/service-kit'
 import type { GraphQLError } from 'graphql'
 import type { Authenticated, Authentication } from './auth'
-import { LimitCode, type OperationGuard } from './limits'
+import { LimitCode, type OperationGuard, type RequestedOperation } from './limits'
 import type { CallerKey, RateDecision, RateLimiter } from './rate-limit'
 
 export interface GraphQLRouteOptions<C extends BaseContext> {
@@ -19,6 +19,11 @@ export interface GraphQLRouteOptions<C extends BaseContext> {
   rateLimiter?: RateLimiter
   /** Overrides the authenticated caller as the rate-limit key (tests). */
   caller?: CallerKey
+  /**
+   * The operations of one batched request, checked together before any runs (their summed cost): a
+   * refusal is answered for the whole batch.
+   */
+  checkBatch?: (operations: readonly RequestedOperation[]) => Promise<GraphQLError | undefined>
   /** A browser asking for a page (GraphiQL); `page` absent answers it 404. */
   wantsPage: (req: IncomingMessage) => boolean
   page?: Route
@@ -57,6 +62,17 @@ function refuseRate(req: IncomingMessage, res: ServerResponse, decision: RateDec
   )
 }
 
+/** A JSON query-string parameter of a GET (variables, extensions); undefined when absent or not JSON. */
+function jsonParam(url: URL, name: string): unknown {
+  const raw = url.searchParams.get(name)
+  if (!raw) return undefined
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * /graphql: authentication, the rate limit (per caller), the body size and batch bounds, and the operation
  * limits that need no schema, all before Apollo parses or validates anything; then Apollo Server (CSRF
@@ -87,6 +103,7 @@ export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions
     }
 
     let body: unknown
+    let operations: RequestedOperation[] = []
     const queries: Array<{ index: number; query: string }> = []
     if (req.method === 'POST') {
       const read = await readBody(req, maxBodyBytes)
@@ -111,7 +128,7 @@ export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions
       } catch {
         return refuse(req, res, 400, 'the request body is not valid JSON', { code: 'BAD_REQUEST' })
       }
-      const operations = Array.isArray(body) ? body : [body]
+      operations = (Array.isArray(body) ? body : [body]) as RequestedOperation[]
       if (Array.isArray(body) && body.length > maxBatch) {
         return refuse(
           req,
@@ -136,13 +153,21 @@ export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions
     } else {
       const query = url.searchParams.get('query')
       if (query) queries.push({ index: 0, query })
+      operations = [{ variables: jsonParam(url, 'variables'), extensions: jsonParam(url, 'extensions') }]
+    }
+    const prefix = (index: number) => (Array.isArray(body) ? `Operation ${index + 1} of the batch: ` : '')
+    // Before anything walks the variables (Apollo's coercion is recursive): 100,000 levels must not reach it.
+    for (const [index, operation] of operations.entries()) {
+      const refusal = operation && typeof operation === 'object' ? guard.checkVariables(operation) : undefined
+      if (refusal) return refuseWith(req, res, refusal, prefix(index))
     }
     for (const { index, query } of queries) {
       const refusal = guard.check(query)
-      if (refusal) {
-        const prefix = Array.isArray(body) ? `Operation ${index + 1} of the batch: ` : ''
-        return refuseWith(req, res, refusal, prefix)
-      }
+      if (refusal) return refuseWith(req, res, refusal, prefix(index))
+    }
+    if (operations.length > 1 && options.checkBatch) {
+      const refusal = await options.checkBatch(operations)
+      if (refusal) return refuseWith(req, res, refusal)
     }
 
     await executeApollo(apollo, req, res, url, body, () => options.context(req, auth))

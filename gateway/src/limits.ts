@@ -32,6 +32,8 @@ export interface OperationLimits {
   maxCost: number
   /** Times one response key (or one fragment spread) appears in one selection set. */
   maxFieldDuplicates: number
+  /** Nesting of the JSON variables (each object or list one level), checked before anything reads them. */
+  maxVariablesDepth: number
 }
 
 export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
@@ -42,6 +44,7 @@ export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
   maxTokens: 5_000,
   maxCost: 5_000,
   maxFieldDuplicates: 50,
+  maxVariablesDepth: 32,
 }
 
 /** An object, interface or union type, as far as the cost needs to know it. */
@@ -71,6 +74,10 @@ export const LimitCode = {
   BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   RATE_LIMITED: 'RATE_LIMITED',
+  VARIABLES_TOO_DEEP: 'VARIABLES_TOO_DEEP',
+  OPERATION_NAME_REQUIRED: 'OPERATION_NAME_REQUIRED',
+  OPERATION_NOT_FOUND: 'OPERATION_NOT_FOUND',
+  SUBSCRIPTIONS_NOT_SUPPORTED: 'SUBSCRIPTIONS_NOT_SUPPORTED',
 } as const
 export type LimitCode = (typeof LimitCode)[keyof typeof LimitCode]
 export const LIMIT_CODES: ReadonlySet<string> = new Set(Object.values(LimitCode))
@@ -316,6 +323,76 @@ class Accepted {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
+/** How a client-supplied name appears in a message: at most 100 characters. */
+export function quoted(name: string): string {
+  return JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}…` : name)
+}
+
+/**
+ * The operation a request runs, or why there is none: several operations and no operationName
+ * (OPERATION_NAME_REQUIRED), an operationName the document does not define (OPERATION_NOT_FOUND), or a
+ * subscription (SUBSCRIPTIONS_NOT_SUPPORTED: this gateway answers over HTTP only).
+ */
+export function selectOperation(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): { operation: OperationDefinitionNode } | { error: GraphQLError } {
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  )
+  let operation: OperationDefinitionNode | undefined
+  if (operationName) {
+    operation = operations.find((o) => o.name?.value === operationName)
+    if (!operation) {
+      const names = operations.flatMap((o) => (o.name ? [o.name.value] : []))
+      return {
+        error: limitError(
+          LimitCode.OPERATION_NOT_FOUND,
+          `The document defines no operation named ${quoted(operationName)}: send one of ${names.slice(0, 10).map(quoted).join(', ') || 'its operations'}${names.length > 10 ? ', …' : ''} as operationName`,
+        ),
+      }
+    }
+  } else if (operations.length === 1) operation = operations[0]
+  else {
+    return {
+      error: limitError(
+        LimitCode.OPERATION_NAME_REQUIRED,
+        `The document defines ${operations.length} operations: send the name of the one to run as operationName`,
+      ),
+    }
+  }
+  if (operation!.operation === 'subscription') {
+    return {
+      error: limitError(
+        LimitCode.SUBSCRIPTIONS_NOT_SUPPORTED,
+        'Subscriptions are not served here: send queries and mutations, and poll for changes',
+      ),
+    }
+  }
+  return { operation: operation! }
+}
+
+/** Whether a parsed JSON value nests objects and lists deeper than `limit` (iterative: any depth is safe). */
+export function jsonDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }]
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!
+    if (current === null || typeof current !== 'object') continue
+    if (depth > limit) return true
+    for (const child of Array.isArray(current) ? current : Object.values(current))
+      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 })
+  }
+  return false
+}
+
+/** One operation of a request, as the client sent it. */
+export interface RequestedOperation {
+  query?: unknown
+  operationName?: unknown
+  variables?: unknown
+  extensions?: unknown
+}
+
 /**
  * The operation limits. `check` needs only the text and runs before Apollo parses and validates it (the
  * attacks it stops are aimed at those steps); `cost` needs the schema and the variables, after validation.
@@ -357,6 +434,62 @@ export class OperationGuard {
     }
     this.accepted.add(hash)
     return undefined
+  }
+
+  /** VARIABLES_TOO_DEEP when the variables (or extensions) nest deeper than the limit. */
+  checkVariables(operation: RequestedOperation): GraphQLError | undefined {
+    const limit = this.limits.maxVariablesDepth
+    for (const part of ['variables', 'extensions'] as const) {
+      if (jsonDeeperThan(operation[part], limit))
+        return limitError(
+          LimitCode.VARIABLES_TOO_DEEP,
+          `The ${part} nest objects or lists deeper than the limit of ${limit} levels: send flatter values`,
+          { limit },
+        )
+    }
+    return undefined
+  }
+
+  /**
+   * QUERY_TOO_COMPLEX when the operations of one batched request cost more than the limit together. Each
+   * is the text sent or the persisted document of its hash (`persisted`); one the gateway cannot resolve
+   * or parse costs nothing here (Apollo refuses it on its own).
+   */
+  async checkBatchCost(
+    schema: GraphQLSchema,
+    operations: readonly RequestedOperation[],
+    persisted: (hash: string) => Promise<string | undefined>,
+  ): Promise<GraphQLError | undefined> {
+    let total = 0
+    for (const requested of operations) {
+      let query = requested.query
+      const hash = (requested.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)
+        ?.persistedQuery?.sha256Hash
+      if (typeof query !== 'string' && typeof hash === 'string') query = await persisted(hash)
+      if (typeof query !== 'string') continue
+      let document: DocumentNode
+      try {
+        document = parse(query, { maxTokens: this.limits.maxTokens, noLocation: true })
+      } catch {
+        continue
+      }
+      const name = typeof requested.operationName === 'string' ? requested.operationName : undefined
+      const selected = selectOperation(document, name)
+      if (!('operation' in selected)) continue
+      const variables =
+        requested.variables && typeof requested.variables === 'object'
+          ? (requested.variables as Record<string, unknown>)
+          : undefined
+      total += operationCost(schema, document, selected.operation, variables)
+    }
+    if (total <= this.limits.maxCost) return undefined
+    const value = Number.isFinite(total) && total < 1e15 ? Math.round(total) : Number.MAX_SAFE_INTEGER
+    return limitError(
+      LimitCode.QUERY_TOO_COMPLEX,
+      `The ${operations.length} operations of the batch cost ${value} together, more than the limit of ` +
+        `${this.limits.maxCost} for one request: send fewer or cheaper operations per request`,
+      { limit: this.limits.maxCost, value },
+    )
   }
 
   /** QUERY_TOO_COMPLEX when the operation costs more than the limit. */
@@ -487,6 +620,8 @@ export function operationLimitsPlugin<C extends BaseContext>(guard: OperationGua
     async requestDidStart() {
       return {
         async didResolveOperation({ source, queryHash, document, operation, schema, request }) {
+          const selected = selectOperation(document, request.operationName)
+          if ('error' in selected) throw selected.error
           const refusal =
             guard.check(source, queryHash) ??
             (operation ? guard.checkCost(schema, document, operation, request.variables) : undefined)

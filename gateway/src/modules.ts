@@ -298,10 +298,14 @@ export class ModuleStates {
 
   private async refresh() {
     try {
+      const payload = JSON.stringify({ query: '{ modules { id enabled } }' })
       const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...signCaller(SERVICE, this.options.signingSecret) },
-        body: JSON.stringify({ query: '{ modules { id enabled } }' }),
+        headers: {
+          'content-type': 'application/json',
+          ...signCaller(SERVICE, this.options.signingSecret, { target: 'core', payload }),
+        },
+        body: payload,
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 2_000),
       })
       const body = (await response.json().catch(() => ({}))) as {

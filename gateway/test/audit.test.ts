@@ -86,23 +86,24 @@ describe('mutations write an audit entry through the outbox', () => {
     expect(rows).toHaveLength(1)
 
     // A redelivery of the same entry (lost acknowledgement) stores nothing twice.
+    const redelivery = JSON.stringify({
+      query: 'mutation($e: [AuditEntryInput!]!) { recordAuditEntries(entries: $e) }',
+      variables: {
+        e: [
+          {
+            eventId: rows[0]!.event_id,
+            action: 'create',
+            entityType: 'notification',
+            entityId: id,
+            occurredAt: new Date().toISOString(),
+          },
+        ],
+      },
+    })
     const again = await fetch(analytics.server.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signedHeaders() },
-      body: JSON.stringify({
-        query: 'mutation($e: [AuditEntryInput!]!) { recordAuditEntries(entries: $e) }',
-        variables: {
-          e: [
-            {
-              eventId: rows[0]!.event_id,
-              action: 'create',
-              entityType: 'notification',
-              entityId: id,
-              occurredAt: new Date().toISOString(),
-            },
-          ],
-        },
-      }),
+      headers: { 'content-type': 'application/json', ...signedHeaders('analytics', redelivery) },
+      body: redelivery,
     }).then((r) => r.json())
     expect(again).toEqual({ data: { recordAuditEntries: 0 } })
     expect(await auditRows(id)).toHaveLength(1)

@@ -100,11 +100,8 @@ async function login(email: string, password = PASSWORD) {
 
 /** core's /graphql asked directly, signed as the gateway signs (default: SERVICE). */
 function askCore(query: string, variables: Record<string, unknown>, caller: Caller = SERVICE) {
-  return postGraphQL(
-    stack.subgraphs.core.server.graphqlUrl,
-    query,
-    variables,
-    signCaller(caller, stack.secrets.signing),
+  return postGraphQL(stack.subgraphs.core.server.graphqlUrl, query, variables, (body) =>
+    signCaller(caller, stack.secrets.signing, { target: 'core', payload: body }),
   )
 }
 

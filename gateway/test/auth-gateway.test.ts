@@ -50,46 +50,60 @@ function expectRefused(
 }
 
 describe('a subgraph reached directly', () => {
-  const stale = (caller: Caller) => signCaller(caller, stack.secrets.signing, Date.now() - 120_000)
-  const forged = (caller: Caller) => signCaller(caller, 'not-the-secret-but-long-enough-to-look-real')
+  /** Headers signed for the body sendGraphQL sends, to `target`, at `now`, with `secret`. */
+  const signed =
+    (caller: Caller, target: string, options: { secret?: string; now?: number; payload?: string } = {}) =>
+    (body: string) =>
+      signCaller(
+        caller,
+        options.secret ?? stack.secrets.signing,
+        { target, payload: options.payload ?? body },
+        options.now,
+      )
 
   it.each(DOMAINS)(
-    '%s: answers nothing without a valid gateway signature, /health and /ready stay open',
+    '%s: answers only a signature made for this request, this subgraph, within 15 s; /health stays open',
     async (domain: Domain) => {
       const { server } = stack.subgraphs[domain]
       const query = '{ __typename }'
-      const cases: Record<string, Record<string, string>> = {
+      const other = DOMAINS.find((d) => d !== domain)!
+      const cases: Record<string, Record<string, string> | ((body: string) => Record<string, string>)> = {
         unsigned: {},
-        forged: forged(SERVICE),
-        stale: stale(SERVICE),
+        forged: signed(SERVICE, domain, { secret: 'not-the-secret-but-long-enough-to-look-real' }),
+        stale: signed(SERVICE, domain, { now: Date.now() - 20_000 }),
+        'from the future': signed(SERVICE, domain, { now: Date.now() + 60_000 }),
         // A signed anonymous identity with the caller part swapped for a superuser's.
-        tampered: {
-          ...signCaller(ANONYMOUS, stack.secrets.signing),
-          'x-pm-caller': signCaller(SERVICE, stack.secrets.signing)['x-pm-caller']!,
-        },
-        'signature only': { 'x-pm-signature': signCaller(SERVICE, stack.secrets.signing)['x-pm-signature']! },
+        tampered: (body) => ({
+          ...signed(ANONYMOUS, domain)(body),
+          'x-pm-caller': signed(SERVICE, domain)(body)['x-pm-caller']!,
+        }),
+        'signature only': (body) => ({ 'x-pm-signature': signed(SERVICE, domain)(body)['x-pm-signature']! }),
+        // Taken from another request: another body, or the same body sent to another subgraph.
+        'another body': signed(SERVICE, domain, {
+          payload: JSON.stringify({ query: '{ _service { sdl } }' }),
+        }),
+        'another subgraph': signed(SERVICE, other),
       }
       for (const [name, headers] of Object.entries(cases)) {
         const res = await sendGraphQL(server.graphqlUrl, query, undefined, headers)
         const error = expectRefused(res, 401, 'UNAUTHENTICATED')
         expect(error.message, name).toMatch(/signed by the gateway/)
       }
-      // A GET is refused the same way.
-      const get = await fetch(`${server.graphqlUrl}?query=${encodeURIComponent(query)}`, {
-        headers: { 'apollo-require-preflight': 'true' },
-      })
-      expect(get.status).toBe(401)
-      // The same request, signed now with the shared secret, is answered.
-      const signed = await sendGraphQL(
-        server.graphqlUrl,
-        query,
-        undefined,
-        signCaller(SERVICE, stack.secrets.signing),
-      )
-      expect(signed.status).toBe(200)
-      expect(signed.body).toEqual({ data: { __typename: 'Query' } })
-      for (const path of ['/health', '/ready'])
-        expect((await fetch(`${server.url}${path}`)).status, path).toBe(200)
+      // A GET is refused the same way, also with a signature made for a POST body.
+      const search = `?query=${encodeURIComponent(query)}`
+      const get = (headers: Record<string, string>) =>
+        fetch(`${server.graphqlUrl}${search}`, {
+          headers: { 'apollo-require-preflight': 'true', ...headers },
+        })
+      expect((await get({})).status).toBe(401)
+      expect((await get(signed(SERVICE, domain)(JSON.stringify({ query })))).status).toBe(401)
+      expect((await get(signed(SERVICE, domain)(search))).status).toBe(200)
+      // The same request, signed now for it with the shared secret, is answered.
+      const ok = await sendGraphQL(server.graphqlUrl, query, undefined, signed(SERVICE, domain))
+      expect(ok.status).toBe(200)
+      expect(ok.body).toEqual({ data: { __typename: 'Query' } })
+      expect((await fetch(`${server.url}/health`)).status).toBe(200)
+      expect((await fetch(`${server.adminUrl}/ready`)).status).toBe(200)
     },
   )
 
@@ -163,7 +177,10 @@ describe('bearer tokens at the gateway', () => {
       {},
       {
         ...anonymous,
-        ...signCaller(SERVICE, stack.secrets.signing),
+        ...signCaller(SERVICE, stack.secrets.signing, {
+          target: 'core',
+          payload: JSON.stringify({ query: '{ users(first: 1) { totalCount } }', variables: {} }),
+        }),
       },
     )
     expect(res.status).toBe(200)

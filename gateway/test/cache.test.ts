@@ -241,6 +241,7 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
       ...(process.env as Record<string, string>),
       GATEWAY_PORT: String(port),
       GATEWAY_WORKERS: '2',
+      GATEWAY_ADMIN_PORT: '0',
       GATEWAY_CACHE_NAME: cacheName,
       GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
       REDIS_URL: redis.url,
@@ -325,7 +326,7 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
   })
 
   it('publishes its hit and miss counts per subgraph on /metrics', async () => {
-    const text = await fetch(`${stack.gatewayUrl}/metrics`).then((r) => r.text())
+    const text = await fetch(`${stack.gateway.adminUrl}/metrics`).then((r) => r.text())
     expect(text).toMatch(/pm_cache_hits_total\{[^}]*namespace="sg:catalog"[^}]*\} \d+/)
     expect(text).toMatch(/pm_cache_misses_total\{[^}]*namespace="sg:media"[^}]*\} \d+/)
   })

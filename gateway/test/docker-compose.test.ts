@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { DOMAINS, type Domain, databaseName, loadDatabaseConfig } from '@pm/db'
-import { servicePorts } from '@pm/service-kit'
+import { adminListeners, servicePorts } from '@pm/service-kit'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { loadGatewayEnvironment } from '../src/environment'
@@ -24,6 +24,7 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
 }
 const { services } = compose
 const defaults = servicePorts({})
+const adminDefaults = adminListeners({})
 
 /** What an operator sets in .env: the two required secrets. */
 const SECRETS: Record<string, string> = {
@@ -154,15 +155,54 @@ describe('docker-compose.yml', () => {
     expect(JSON.parse(read('package.json')).scripts.pm).toBe('tsx packages/cli/src/main.ts')
   })
 
-  it('health-checks every service: pg_isready, redis-cli ping, and /ready on each Node service', () => {
+  it('health-checks every service: pg_isready, redis-cli ping, and /ready on each Node service’s admin listener', () => {
     expect(services.postgres!.healthcheck!.test.join(' ')).toMatch(/pg_isready/)
     expect(services.redis!.healthcheck!.test.join(' ')).toMatch(/redis-cli.*ping/)
     const ready = (name: string, port: number) =>
       expect(services[name]!.healthcheck!.test.join(' '), name).toContain(
         `fetch('http://127.0.0.1:${port}/ready')`,
       )
-    ready('gateway', defaults.gateway)
-    for (const d of DOMAINS) ready(d, defaults[d])
+    ready('gateway', adminDefaults.gateway.port)
+    for (const d of DOMAINS) ready(d, adminDefaults[d].port)
+    // The admin listeners stay on each container's loopback: never published, never bound to 0.0.0.0.
+    expect(adminDefaults.gateway.host).toBe('127.0.0.1')
+    for (const name of ['gateway', ...DOMAINS]) {
+      expect(env(services[name]!).ADMIN_HOST, name).toBeUndefined()
+      for (const { container } of publishedPorts(services[name]!))
+        expect(container, name).not.toBe(adminDefaults[name as 'gateway'].port)
+    }
+  })
+
+  it('passes the gateway settings of the README on from the environment', () => {
+    const parsed = loadGatewayEnvironment(
+      env(services.gateway!, {
+        ...SECRETS,
+        GATEWAY_ENV: 'production',
+        GATEWAY_RATE_LIMIT_PER_MINUTE: '5',
+        GATEWAY_MAX_COST: '800',
+        GATEWAY_APQ_REGISTRATIONS_PER_MINUTE: '7',
+      }),
+    )
+    expect(parsed).toMatchObject({
+      mode: 'production',
+      graphiql: false,
+      rateLimitPerMinute: 5,
+      limits: { maxCost: 800 },
+      apqRegistrationsPerMinute: 7,
+    })
+    // Unset, they keep the gateway's defaults.
+    expect(loadGatewayEnvironment(env(services.gateway!))).toMatchObject({
+      rateLimitPerMinute: 600,
+      limits: { maxCost: 5_000 },
+      maxBatch: 10,
+    })
+  })
+
+  it('bounds Redis in memory, evicting only keys that have a lifetime', () => {
+    const command = services.redis!.command!.map((part) => interpolate(part))
+    const option = (name: string) => command[command.indexOf(name) + 1]
+    expect(option('--maxmemory')).toBe('256mb')
+    expect(option('--maxmemory-policy')).toBe('volatile-lru')
   })
 
   it('creates exactly the seven domain databases in the postgres init script', () => {

@@ -112,11 +112,21 @@ describe('gateway over the seven subgraphs', () => {
     expect(schema.getQueryType()!.getFields()._entities).toBeUndefined()
   })
 
-  it('serves /health and /ready with each subgraph listed', async () => {
+  it('serves /health on its port, /ready and /metrics on the loopback admin listener only', async () => {
     const health = await fetch(`${stack.gatewayUrl}/health`)
     expect(health.status).toBe(200)
     expect(await health.json()).toEqual({ status: 'ok' })
-    const ready = await fetch(`${stack.gatewayUrl}/ready`)
+    for (const path of ['/ready', '/metrics']) {
+      expect((await fetch(`${stack.gatewayUrl}${path}`)).status, path).toBe(404)
+      expect((await fetch(`${stack.gateway.adminUrl}${path}`)).status, path).toBe(200)
+    }
+    expect(new URL(stack.gateway.adminUrl).hostname).toBe('127.0.0.1')
+    expect((await fetch(`${stack.gateway.adminUrl}/health`)).status).toBe(200)
+    for (const { server } of Object.values(stack.subgraphs)) {
+      expect((await fetch(`${server.url}/ready`)).status).toBe(404)
+      expect((await fetch(`${server.adminUrl}/ready`)).status).toBe(200)
+    }
+    const ready = await fetch(`${stack.gateway.adminUrl}/ready`)
     expect(ready.status).toBe(200)
     const body = await ready.json()
     expect(body.status).toBe('ready')
@@ -180,7 +190,7 @@ describe('gateway over the seven subgraphs', () => {
     expect(text).not.toContain('ECONNREFUSED')
     expect(text).not.toMatch(/stack|postgres:|fetch failed/i)
 
-    const ready = await fetch(`${stack.gatewayUrl}/ready`)
+    const ready = await fetch(`${stack.gateway.adminUrl}/ready`)
     expect(ready.status).toBe(200)
     const body = await ready.json()
     expect(body.subgraphs.core).toEqual({ ready: false, error: 'unreachable' })

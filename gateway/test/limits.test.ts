@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { DOMAINS, type Domain } from '@pm/db'
 import { createLogger } from '@pm/service-kit'
@@ -320,6 +320,183 @@ describe('the classic GraphQL attacks, refused before planning', () => {
   })
 })
 
+describe('client mistakes: 400 with a code, nothing unexpected in the log, log lines bounded', () => {
+  let url: string
+  const lines: string[] = []
+  beforeAll(async () => {
+    // Everything the gateway logs, down to debug, kept for the assertions.
+    const logger = createLogger({ service: 'limits-test-gateway' }, 'debug', (line) => {
+      lines.push(line)
+    })
+    url = (await gateway({ mode: 'production', logger })).graphqlUrl
+  })
+
+  it('several operations without operationName → OPERATION_NAME_REQUIRED; an unknown one → OPERATION_NOT_FOUND', async () => {
+    const query = 'query A { __typename } query B { __typename }'
+    const required = expectRefused(await post(url, { query }, signedIn()), 400, 'OPERATION_NAME_REQUIRED')
+    expect(required.message).toMatch(/2 operations.*operationName/)
+    const missing = await post(url, { query, operationName: 'C' }, signedIn())
+    expect(expectRefused(missing, 400, 'OPERATION_NOT_FOUND').message).toMatch(/"C".*"A", "B"/)
+    // The right name runs; so does GET.
+    expect((await post(url, { query, operationName: 'B' }, signedIn())).body).toEqual({
+      data: { __typename: 'Query' },
+    })
+    const target = new URL(url)
+    target.searchParams.set('query', query)
+    expectRefused(
+      await send(target.href, { headers: { 'apollo-require-preflight': '1', ...signedIn() } }),
+      400,
+      'OPERATION_NAME_REQUIRED',
+    )
+  })
+
+  it('a subscription → SUBSCRIPTIONS_NOT_SUPPORTED', async () => {
+    expectRefused(
+      await post(url, { query: 'subscription S { __typename }' }, signedIn()),
+      400,
+      'SUBSCRIPTIONS_NOT_SUPPORTED',
+    )
+    const named = await post(url, {
+      query: 'query Q { __typename } subscription S { __typename }',
+      operationName: 'S',
+    })
+    expectRefused(named, 400, 'SUBSCRIPTIONS_NOT_SUPPORTED')
+  })
+
+  it('a 1 MB operationName: 400, and no log line of the request grows with it', async () => {
+    lines.length = 0
+    const name = 'N'.repeat(1_048_576)
+    const answer = await post(url, { query: 'query A { __typename }', operationName: name }, signedIn())
+    const error = expectRefused(answer, 400, 'OPERATION_NOT_FOUND')
+    expect(error.message.length).toBeLessThan(500)
+    expect(answer.text.length).toBeLessThan(1_000)
+    // Also a document whose operation carries such a name (within the body limit): refused or answered, never logged whole.
+    const named = await post(url, { query: `query ${name} { __typename }` }, signedIn())
+    expect(named.status).toBeLessThan(500)
+    for (const line of lines) {
+      expect(line.length).toBeLessThan(10_000)
+      expect(line).not.toMatch(/"stack"|unexpected error/)
+    }
+  })
+})
+
+describe('variables nested 100,000 levels deep', () => {
+  let url: string
+  beforeAll(async () => {
+    url = (await gateway({ mode: 'production' })).graphqlUrl
+  })
+  const deepObject = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+  const deepList = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`
+
+  it('→ 400 VARIABLES_TOO_DEEP before any subgraph is asked; the gateway keeps answering', async () => {
+    const before = stack.totalQueryCount()
+    const specs = `mutation($specs: JSONObject) { createProduct(input: { title: "deep", supplierId: "${randomUUID()}", technicalSpecs: $specs }) { id } }`
+    for (const value of [deepObject(100_000), deepList(100_000), deepObject(33)]) {
+      const body = `{"query":${JSON.stringify(specs)},"variables":{"specs":${value}}}`
+      const error = expectRefused(await post(url, body, signedIn()), 400, 'VARIABLES_TOO_DEEP')
+      expectLimitMessage(error, 32, 32)
+    }
+    // In a batch, and over GET, the same.
+    const batch = `[{"query":"{ __typename }"},{"query":"{ __typename }","variables":{"v":${deepList(100_000)}}}]`
+    expect(expectRefused(await post(url, batch, signedIn()), 400, 'VARIABLES_TOO_DEEP').message).toMatch(
+      /^Operation 2 of the batch: /,
+    )
+    const target = new URL(url)
+    target.searchParams.set('query', '{ __typename }')
+    target.searchParams.set('variables', `{"v":${deepList(1_000)}}`)
+    expectRefused(
+      await send(target.href, { headers: { 'apollo-require-preflight': '1' } }),
+      400,
+      'VARIABLES_TOO_DEEP',
+    )
+    expect(stack.totalQueryCount()).toBe(before)
+    // Within the limit, the variables reach the usual validation; the gateway is still up.
+    const shallow = `{"query":${JSON.stringify(specs)},"variables":{"specs":${deepObject(30)}}}`
+    const answer = await post(url, shallow, signedIn())
+    expect(answer.body.errors?.[0]?.extensions?.code).not.toBe('VARIABLES_TOO_DEEP')
+    expect((await post(url, { query: '{ __typename }' })).body).toEqual({ data: { __typename: 'Query' } })
+  })
+})
+
+describe('the cost limit holds for a request as a whole', () => {
+  let url: string
+  beforeAll(async () => {
+    url = (await gateway({ mode: 'production' })).graphqlUrl
+  })
+  // 1 + (1 + 49 × (1 + 1 + (1 + 1 + 49 × 2))) = 5,000: the most one operation may cost.
+  const MAX_COST = `query Max { suppliers(first: 49) { edges { node { products(first: 49) { totalCount edges { node { id } } } } } } }`
+
+  it('a batch of 10 operations of the maximum cost → 400 QUERY_TOO_COMPLEX, none of them run', async () => {
+    const alone = await post(url, { query: MAX_COST }, signedIn())
+    expect(alone.status).toBe(200)
+    expect(alone.body.errors, alone.text).toBeUndefined()
+    const before = stack.totalQueryCount()
+    const batch = Array.from({ length: 10 }, () => ({ query: MAX_COST }))
+    const error = expectRefused(await post(url, batch, signedIn()), 400, 'QUERY_TOO_COMPLEX')
+    expectLimitMessage(error, 5_000, 50_000)
+    expect(error.message).toMatch(/10 operations of the batch cost 50000 together/)
+    expect(stack.totalQueryCount()).toBe(before)
+    // Two cheap operations together stay within it.
+    const small = await post(
+      url,
+      [{ query: '{ __typename }' }, { query: MAX_COST.replaceAll('49', '5') }],
+      signedIn(),
+    )
+    expect(small.status).toBe(200)
+  })
+
+  it('persisted operations sent by hash count the same', async () => {
+    const sha256Hash = createHash('sha256').update(MAX_COST).digest('hex')
+    const extensions = { persistedQuery: { version: 1, sha256Hash } }
+    expect((await post(url, { query: MAX_COST, extensions }, signedIn())).status).toBe(200)
+    expect((await post(url, { extensions }, signedIn())).body.errors).toBeUndefined()
+    const batch = Array.from({ length: 3 }, () => ({ extensions }))
+    expectRefused(await post(url, batch, signedIn()), 400, 'QUERY_TOO_COMPLEX')
+  })
+})
+
+describe('automatic persisted queries keep only what is bounded', () => {
+  let url: string
+  beforeAll(async () => {
+    url = (await gateway({ apqMaxBytes: 2_000, apqRegistrationsPerMinute: 2 })).graphqlUrl
+  })
+  const hashed = (query: string) => ({
+    persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') },
+  })
+  /** Registers `query` (hash and text) as `headers`, then asks for it by hash alone: was it kept? */
+  async function kept(query: string, headers: Record<string, string>): Promise<boolean> {
+    const registered = await post(url, { query, extensions: hashed(query) }, headers)
+    // The operation runs either way.
+    expect(registered.status, registered.text).toBe(200)
+    expect(registered.body.data).toEqual({ __typename: 'Query' })
+    const byHash = await post(url, { extensions: hashed(query) }, signedIn())
+    if (byHash.body.errors?.[0]?.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND') return false
+    expect(byHash.body.data).toEqual({ __typename: 'Query' })
+    return true
+  }
+  const unique = () => `query Q_${randomUUID().replaceAll('-', '')} { __typename }`
+
+  it('nothing from anonymous callers; documents within the size bound from signed-in ones', async () => {
+    expect(await kept(unique(), {})).toBe(false)
+    const user = { authorization: `Bearer ${stack.tokenFor()}` }
+    expect(await kept(unique(), user)).toBe(true)
+    // Padded with a comment: few tokens, many bytes.
+    expect(
+      await kept(`${unique()}\n# ${'x'.repeat(4_000)}`, { authorization: `Bearer ${stack.tokenFor()}` }),
+    ).toBe(false)
+  })
+
+  it('at most GATEWAY_APQ_REGISTRATIONS_PER_MINUTE documents per caller and minute', async () => {
+    await awayFromMinuteEdge()
+    const user = { authorization: `Bearer ${stack.tokenFor()}` }
+    expect(await kept(unique(), user)).toBe(true)
+    expect(await kept(unique(), user)).toBe(true)
+    expect(await kept(unique(), user)).toBe(false)
+    // Another caller has its own allowance.
+    expect(await kept(unique(), { authorization: `Bearer ${stack.tokenFor()}` })).toBe(true)
+  })
+})
+
 describe('production mode: no introspection, no GraphiQL, no suggestions', () => {
   let production: string
   let development: string
@@ -497,7 +674,7 @@ describe('per-caller rate limit', () => {
       'RATE_LIMITED',
     )
     expect((await fetch(`${running.url}/health`)).status).toBe(200)
-    expect((await fetch(`${running.url}/ready`)).status).toBe(200)
+    expect((await fetch(`${running.adminUrl}/ready`)).status).toBe(200)
   })
 
   it('counts each operation of a batch', async () => {
@@ -591,6 +768,8 @@ describe('environment', () => {
       maxBatch: 10,
       rateLimitPerMinute: 600,
       trustProxy: false,
+      apqMaxBytes: 32_768,
+      apqRegistrationsPerMinute: 30,
     })
     expect(DEFAULT_OPERATION_LIMITS).toEqual({
       maxDepth: 12,
@@ -600,6 +779,7 @@ describe('environment', () => {
       maxTokens: 5_000,
       maxCost: 5_000,
       maxFieldDuplicates: 50,
+      maxVariablesDepth: 32,
     })
     for (const env of [{ NODE_ENV: 'production' }, { GATEWAY_ENV: 'production', NODE_ENV: 'development' }]) {
       expect(loadGatewaySecurity(env)).toMatchObject({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { signedHeaders } from '@pm/testing/auth'
+import { signedFor } from '@pm/testing/auth'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { postGraphQL } from '@pm/testing/subgraph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -102,7 +102,7 @@ describe('metrics', () => {
       stack.subgraphs.analytics.server.graphqlUrl,
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { metrics(from: "${day(5)}") { date viewCount } } } }`,
       { r: [{ __typename: 'Product', id: productId }] },
-      signedHeaders(),
+      signedFor('analytics'),
     )
     expect(read.data._entities[0].metrics).toEqual([
       { date: day(2), viewCount: 120 },

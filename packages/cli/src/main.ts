@@ -229,7 +229,9 @@ async function seed(args: ParsedArgs) {
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   // Loaded on demand: it pulls in every subgraph and the gateway.
-  start: async (args) => (await import('./start')).start({ seed: !args.flags.has('no-seed') }),
+  start: async (args) => {
+    await (await import('./start')).start({ seed: !args.flags.has('no-seed') })
+  },
   migrate,
   db: dbCreate,
   partitions,

@@ -5,13 +5,17 @@ import {
   DOMAINS,
   type Domain,
   type DomainDatabase,
+  type Env,
   prepareDatabases,
 } from '@pm/db'
-import { loadCacheOptions, startGateway } from '@pm/gateway'
+import { GatewayConfigError, loadGatewayEnvironment, type RunningGateway, startGateway } from '@pm/gateway'
 import { seedDemoData } from '@pm/seed'
 import {
+  adminListeners,
   createLogger,
+  type LogLevel,
   onShutdownSignal,
+  type Peers,
   type RunningSubgraph,
   requireSecret,
   SecretConfigError,
@@ -41,6 +45,16 @@ const MODULES: { [D in Domain]: SubgraphModule<D, unknown> } = {
 
 export interface StartOptions {
   seed: boolean
+  /** The environment everything is configured from (default process.env; generated secrets go into it). */
+  env?: Record<string, string | undefined>
+  /** Ctrl-C / SIGTERM stop everything (default true; tests stop the returned handle themselves). */
+  handleSignals?: boolean
+}
+
+export interface RunningStart {
+  gateway: RunningGateway
+  subgraphs: RunningSubgraph[]
+  stop(): Promise<void>
 }
 
 /**
@@ -50,14 +64,15 @@ export interface StartOptions {
  */
 function sharedSecret(
   name: typeof SIGNING_SECRET_ENV | typeof TOKEN_SECRET_ENV,
+  env: Record<string, string | undefined>,
   say: (line: string) => void,
 ) {
   try {
-    if (!process.env[name]?.trim() && process.env.NODE_ENV?.trim() !== 'production') {
-      process.env[name] = randomBytes(48).toString('base64url')
+    if (!env[name]?.trim() && env.NODE_ENV?.trim() !== 'production') {
+      env[name] = randomBytes(48).toString('base64url')
       say(`${name} is not set: generated one for this run (set it to keep sign-ins across restarts)`)
     }
-    return requireSecret(name)
+    return requireSecret(name, env)
   } catch (error) {
     if (error instanceof SecretConfigError) throw new ConfigError(error.message)
     throw error
@@ -65,15 +80,35 @@ function sharedSecret(
 }
 
 /**
- * `pnpm start`: the databases (embedded unless URLs are set) created and migrated, demo data when
- * empty, the seven subgraphs and the gateway in this process; Ctrl-C stops all of it.
+ * The gateway's settings as the gateway started alone reads them (loadGatewayEnvironment: limits, rate
+ * limit, production mode, cache, Redis), the secrets included. GATEWAY_WORKERS is not read: everything
+ * runs in this one process.
  */
-export async function start(options: StartOptions) {
-  const logger = createLogger({ service: 'pm' })
+export function gatewaySettings(env: Env) {
+  const { GATEWAY_WORKERS: _workers, ...rest } = env
+  try {
+    return loadGatewayEnvironment(rest)
+  } catch (error) {
+    if (error instanceof GatewayConfigError) throw new ConfigError(error.message)
+    throw error
+  }
+}
+
+/**
+ * `pnpm start`: the databases (embedded unless URLs are set) created and migrated, demo data when
+ * empty, the seven subgraphs and the gateway in this process; Ctrl-C stops all of it. The gateway is
+ * configured by the same loader as the gateway started alone, so every setting the README lists holds.
+ */
+export async function start(options: StartOptions): Promise<RunningStart> {
+  const env = options.env ?? process.env
+  const logger = createLogger({ service: 'pm' }, (env.LOG_LEVEL as LogLevel | undefined) ?? 'info')
   const say = (line: string) => process.stdout.write(`${line}\n`)
-  const signingSecret = sharedSecret(SIGNING_SECRET_ENV, say)
-  const tokenSecret = sharedSecret(TOKEN_SECRET_ENV, say)
-  const prepared = await prepareDatabases({ log: say })
+  const signingSecret = sharedSecret(SIGNING_SECRET_ENV, env, say)
+  sharedSecret(TOKEN_SECRET_ENV, env, say)
+  // Read (and checked) before anything starts: a bad value stops here, naming the variable.
+  const settings = gatewaySettings(env)
+  const admin = adminListeners(env)
+  const prepared = await prepareDatabases({ log: say, env })
   const databases = Object.fromEntries(
     DOMAINS.map((d) => [
       d,
@@ -84,7 +119,7 @@ export async function start(options: StartOptions) {
     ]),
   ) as { [D in Domain]: DomainDatabase<D> }
   const subgraphs: RunningSubgraph[] = []
-  let gateway: { stop(): Promise<void> } | undefined
+  let gateway: RunningGateway | undefined
   const stopAll = async () => {
     await gateway?.stop()
     await Promise.all(subgraphs.map((s) => s.stop()))
@@ -102,41 +137,52 @@ export async function start(options: StartOptions) {
         )
       }
     }
-    const ports = servicePorts()
-    const host = process.env.HOST ?? '127.0.0.1'
+    const ports = servicePorts(env)
+    const host = env.HOST?.trim() || '127.0.0.1'
+    // The peers each subgraph asks (queryPeer, audit relay): where the others listen in this process.
+    const peers: Peers = {}
     for (const domain of DOMAINS) {
-      subgraphs.push(
-        await startSubgraph(MODULES[domain] as SubgraphModule<typeof domain, unknown>, {
-          database: databases[domain] as never,
-          port: ports[domain],
-          host,
-          logger: logger.child({ service: `subgraph-${domain}` }),
-          signingSecret,
-        }),
-      )
+      const running = await startSubgraph(MODULES[domain] as SubgraphModule<typeof domain, unknown>, {
+        database: databases[domain] as never,
+        port: ports[domain],
+        host,
+        admin: admin[domain],
+        logger: logger.child({ service: `subgraph-${domain}` }),
+        peers,
+        signingSecret,
+        env,
+      })
+      subgraphs.push(running)
+      peers[domain] = running.graphqlUrl
     }
     const subgraphUrls = Object.fromEntries(subgraphs.map((s) => [s.domain, s.graphqlUrl])) as Record<
       Domain,
       string
     >
     const running = await startGateway({
-      port: ports.gateway,
-      host,
+      ...settings,
+      // Where the subgraphs of this process listen (ports may be 0: any free one).
       subgraphUrls,
       logger: logger.child({ service: 'gateway' }),
-      signingSecret,
-      tokenSecret,
-      // The fetch cache as configured (GATEWAY_CACHE*), shared through Redis when REDIS_URL is set.
-      cache: loadCacheOptions(),
-      ...(process.env.REDIS_URL?.trim() ? { redisUrl: process.env.REDIS_URL.trim() } : {}),
     })
     gateway = running
     say('')
     for (const s of subgraphs) say(`  subgraph ${s.domain.padEnd(10)} ${s.graphqlUrl}`)
-    say(`\n  GraphQL API and GraphiQL: ${running.graphqlUrl}\n\nCtrl-C stops everything.`)
+    const page = settings.graphiql ? 'GraphQL API and GraphiQL' : 'GraphQL API'
+    say(`\n  ${page}: ${running.graphqlUrl}\n  readiness and metrics: ${running.adminUrl}/ready, /metrics`)
+    say(`\nCtrl-C stops everything.`)
   } catch (error) {
     await stopAll().catch(() => {})
     throw error
   }
-  onShutdownSignal(stopAll, logger)
+  if (options.handleSignals !== false) onShutdownSignal(stopAll, logger)
+  let stopping: Promise<void> | undefined
+  return {
+    gateway: gateway!,
+    subgraphs,
+    stop: () => {
+      stopping ??= stopAll()
+      return stopping
+    },
+  }
 }

@@ -88,8 +88,10 @@ describe('pnpm start on the embedded default', () => {
     env.EMBEDDED_PG_DATA_DIR = join(dir, 'pg')
     env.EMBEDDED_PG_PORT = String(ports[0])
     env.GATEWAY_PORT = String(ports[1])
+    env.GATEWAY_ADMIN_PORT = '0'
     DOMAINS.forEach((d, i) => {
       env[`SUBGRAPH_${d}_PORT`] = String(ports[i + 2])
+      env[`SUBGRAPH_${d}_ADMIN_PORT`] = '0'
     })
     const gateway = `http://127.0.0.1:${ports[1]}/graphql`
 

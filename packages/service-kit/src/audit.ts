@@ -192,23 +192,27 @@ export function httpAuditDelivery(
   return async (entries) => {
     const url = analyticsUrl()
     if (!url) throw new Error('no analytics service configured')
+    const payload = JSON.stringify({
+      query: 'mutation($entries: [AuditEntryInput!]!) { recordAuditEntries(entries: $entries) }',
+      variables: {
+        entries: entries.map((e) => ({
+          eventId: e.id,
+          userId: e.userId,
+          action: e.action,
+          entityType: e.entityType,
+          entityId: e.entityId,
+          changes: e.changes,
+          occurredAt: e.createdAt.toISOString(),
+        })),
+      },
+    })
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signCaller(SERVICE, signingSecret) },
-      body: JSON.stringify({
-        query: 'mutation($entries: [AuditEntryInput!]!) { recordAuditEntries(entries: $entries) }',
-        variables: {
-          entries: entries.map((e) => ({
-            eventId: e.id,
-            userId: e.userId,
-            action: e.action,
-            entityType: e.entityType,
-            entityId: e.entityId,
-            changes: e.changes,
-            occurredAt: e.createdAt.toISOString(),
-          })),
-        },
-      }),
+      headers: {
+        'content-type': 'application/json',
+        ...signCaller(SERVICE, signingSecret, { target: 'analytics', payload }),
+      },
+      body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     })
     const body = (await response.json().catch(() => ({}))) as { errors?: { message: string }[] }

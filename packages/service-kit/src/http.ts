@@ -102,15 +102,35 @@ export async function executeApollo<C extends BaseContext>(
   res.end()
 }
 
+/** Why a request is refused before Apollo sees it. */
+export interface Refusal {
+  status: number
+  message: string
+  code: string
+}
+
+export interface ApolloHandlerOptions {
+  maxBodyBytes?: number
+  /**
+   * Decides on the request once its payload is read (the POST body as received, or the GET query string),
+   * before anything of it is parsed: a Refusal is sent as is.
+   */
+  admit?: (req: IncomingMessage, url: URL, payload: string) => Refusal | undefined
+}
+
 /** Hands a node:http request to Apollo Server (POST and GET), streaming its answer back. */
 export function apolloHandler<C extends BaseContext>(
   apollo: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
-  options: { maxBodyBytes?: number } = {},
+  options: ApolloHandlerOptions = {},
 ) {
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     let body: unknown
+    if (req.method !== 'POST') {
+      const refusal = options.admit?.(req, url, url.search)
+      if (refusal) return graphqlError(res, refusal.status, refusal.message, refusal.code)
+    }
     if (req.method === 'POST') {
       const read = await readBody(req, limit)
       if (read.kind === 'aborted') return
@@ -127,6 +147,8 @@ export function apolloHandler<C extends BaseContext>(
           { connection: 'close' },
         )
       }
+      const refusal = options.admit?.(req, url, read.text)
+      if (refusal) return graphqlError(res, refusal.status, refusal.message, refusal.code)
       if (!(req.headers['content-type'] ?? '').includes('application/json')) {
         return graphqlError(res, 415, 'send the operation as application/json', 'BAD_REQUEST')
       }
@@ -146,6 +168,10 @@ export interface HttpService {
   server: Server
   port: number
   url: string
+  /** The operational listener (/health, /ready, /metrics …): loopback unless configured otherwise. */
+  adminServer: Server
+  adminPort: number
+  adminUrl: string
   /** Stops accepting, lets in-flight requests finish (bounded), then closes what is left. */
   stop(): Promise<void>
 }
@@ -155,16 +181,27 @@ export interface HttpServiceOptions {
   host: string
   port: number
   logger: Logger
-  /** By exact path, or `/prefix/*` for every path under `/prefix/`. */
+  /** What callers reach on the service's port, by exact path or `/prefix/*` for every path under `/prefix/`; /health (liveness) is added to it. */
   routes: Record<string, Route>
+  /** Operational endpoints (/ready, /metrics): served on the admin listener only, with /health. */
+  adminRoutes?: Record<string, Route>
+  /** Where the admin listener binds (default 127.0.0.1, port 0: any free one). */
+  admin?: AdminListener
   /** Milliseconds the server waits for in-flight requests on stop. */
   drainMs?: number
 }
 
-/** The health endpoints every service exposes: /health (alive) and /ready (dependencies answer). */
-export function healthRoutes(ready: () => Promise<Record<string, boolean>>): Record<string, Route> {
+export interface AdminListener {
+  host: string
+  port: number
+}
+
+/** Liveness: the process answers. On the API port (load balancers) and on the admin listener. */
+export const healthRoute: Route = (_req, res) => sendJson(res, 200, { status: 'ok' })
+
+/** /ready (dependencies answer), for the admin listener. */
+export function readinessRoutes(ready: () => Promise<Record<string, boolean>>): Record<string, Route> {
   return {
-    '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/ready': async (_req, res) => {
       const checks = await ready().catch(() => ({ ready: false }))
       const ok = Object.values(checks).every(Boolean)
@@ -181,16 +218,15 @@ function prefixRoute(routes: Record<string, Route>, pathname: string): Route | u
   return undefined
 }
 
-export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
-  const { logger } = options
+function listener(name: string, routes: Record<string, Route>, logger: Logger): Server {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const route = options.routes[url.pathname] ?? prefixRoute(options.routes, url.pathname)
+    const route = routes[url.pathname] ?? prefixRoute(routes, url.pathname)
     try {
-      if (!route) return sendJson(res, 404, { error: `no route ${url.pathname}` })
+      if (!route) return sendJson(res, 404, { error: `no route ${url.pathname.slice(0, 200)}` })
       await route(req, res, url)
     } catch (error) {
-      logger.error('request failed', { path: url.pathname, error })
+      logger.error('request failed', { listener: name, path: url.pathname, error })
       if (!res.headersSent) graphqlError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR')
       else res.end()
     }
@@ -198,30 +234,65 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
   // Longer than the gateway's idle socket timeout, so the gateway never reuses a socket we closed.
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
+  return server
+}
+
+async function listen(server: Server, port: number, host: string): Promise<{ port: number; url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })
   })
-  const { port } = server.address() as AddressInfo
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  const bound = (server.address() as AddressInfo).port
+  return { port: bound, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` }
+}
+
+function closeGracefully(server: Server, drainMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve()
+    const force = setTimeout(() => server.closeAllConnections(), drainMs)
+    force.unref()
+    server.close(() => {
+      clearTimeout(force)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+}
+
+/**
+ * The service's listener (its routes and /health) and its admin listener (/health and the operational
+ * routes: readiness, metrics), bound to loopback by default so that they are not part of the public API.
+ */
+export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
+  const { logger } = options
+  const server = listener('api', { ...options.routes, '/health': healthRoute }, logger)
+  const adminServer = listener('admin', { ...options.adminRoutes, '/health': healthRoute }, logger)
+  const admin = options.admin ?? { host: '127.0.0.1', port: 0 }
+  const api = await listen(server, options.port, options.host)
+  let adminBound: { port: number; url: string }
+  try {
+    adminBound = await listen(adminServer, admin.port, admin.host)
+  } catch (error) {
+    await closeGracefully(server, 0)
+    throw error
+  }
   let stopping: Promise<void> | undefined
   return {
     server,
-    port,
-    url,
+    port: api.port,
+    url: api.url,
+    adminServer,
+    adminPort: adminBound.port,
+    adminUrl: adminBound.url,
     stop() {
-      stopping ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), options.drainMs ?? 10_000)
-        force.unref()
-        server.close(() => {
-          clearTimeout(force)
-          resolve()
-        })
-        server.closeIdleConnections()
-      })
+      const drainMs = options.drainMs ?? 10_000
+      stopping ??= Promise.all([
+        closeGracefully(server, drainMs),
+        closeGracefully(adminServer, drainMs),
+      ]).then(() => {})
       return stopping
     },
   }

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
  * Who is calling, as the gateway established it (token or API key) and signed it for the subgraphs.
@@ -32,8 +32,10 @@ export const SERVICE: Caller = {
 
 export const CALLER_HEADER = 'x-pm-caller'
 export const SIGNATURE_HEADER = 'x-pm-signature'
-/** A signed identity older than this is refused (replay window). */
-export const MAX_IDENTITY_AGE_MS = 60_000
+/** A signed identity older than this is refused: a signature is good for one request, sent at once. */
+export const MAX_IDENTITY_AGE_MS = 15_000
+/** How far ahead of the verifier's clock a signer's clock may be. */
+export const MAX_CLOCK_SKEW_MS = 2_000
 
 export function hasPermission(caller: Caller, permission: string): boolean {
   if (caller.superuser) return true
@@ -41,25 +43,71 @@ export function hasPermission(caller: Caller, permission: string): boolean {
   return caller.permissions.includes(permission) || caller.permissions.includes(`${resource}:manage`)
 }
 
-function mac(value: string, secret: string): string {
-  return createHmac('sha256', secret).update(value).digest('base64url')
+/**
+ * What a signature is bound to besides the caller and the time: the subgraph it is sent to (its domain
+ * name) and the request's payload (the POST body as sent, or the query string of a GET). A signature
+ * taken from one request is worth nothing for another body or another subgraph.
+ */
+export interface SignedRequest {
+  target: string
+  payload: string | Buffer
 }
 
-/** The two headers the gateway sends with each subgraph request. */
-export function signCaller(caller: Caller, secret: string, now = Date.now()): Record<string, string> {
-  const value = Buffer.from(JSON.stringify({ caller, iat: now })).toString('base64url')
-  return { [CALLER_HEADER]: value, [SIGNATURE_HEADER]: mac(value, secret) }
+function mac(value: string, request: SignedRequest, secret: string): string {
+  const digest = createHash('sha256').update(request.payload).digest('base64url')
+  return createHmac('sha256', secret).update(`${value}\n${request.target}\n${digest}`).digest('base64url')
 }
 
-/** The caller when the headers carry a valid, fresh signature; null otherwise (forged, stale, missing). */
+/** The x-pm-caller value: the caller and when it was signed (base64url JSON). */
+export function encodeCaller(caller: Caller, now = Date.now()): string {
+  return Buffer.from(JSON.stringify({ caller, iat: now })).toString('base64url')
+}
+
+/** The x-pm-signature of an encoded caller for one request. */
+export function callerSignature(value: string, secret: string, request: SignedRequest): string {
+  return mac(value, request, secret)
+}
+
+/** The two headers sent with one request to one subgraph, signed for that request alone. */
+export function signCaller(
+  caller: Caller,
+  secret: string,
+  request: SignedRequest,
+  now = Date.now(),
+): Record<string, string> {
+  const value = encodeCaller(caller, now)
+  return { [CALLER_HEADER]: value, [SIGNATURE_HEADER]: mac(value, request, secret) }
+}
+
+/** When an encoded caller was signed, if it parses: lets a verifier refuse a stale one before reading a body. */
+export function callerSignedAt(value: string | undefined): number | null {
+  if (!value) return null
+  try {
+    const { iat } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { iat?: unknown }
+    return typeof iat === 'number' ? iat : null
+  } catch {
+    return null
+  }
+}
+
+/** Within the replay window: not older than MAX_IDENTITY_AGE_MS, not ahead by more than the skew allowance. */
+export function freshSignature(iat: number, now = Date.now()): boolean {
+  return now - iat <= MAX_IDENTITY_AGE_MS && iat - now <= MAX_CLOCK_SKEW_MS
+}
+
+/**
+ * The caller when the headers carry a valid, fresh signature for this request (target and payload);
+ * null otherwise (forged, stale, missing, or taken from another request).
+ */
 export function verifyCaller(
   value: string | undefined,
   signature: string | undefined,
   secret: string,
+  request: SignedRequest,
   now = Date.now(),
 ): Caller | null {
   if (!value || !signature) return null
-  const expected = Buffer.from(mac(value, secret))
+  const expected = Buffer.from(mac(value, request, secret))
   const given = Buffer.from(signature)
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null
   try {
@@ -67,7 +115,7 @@ export function verifyCaller(
       caller: Caller
       iat: number
     }
-    if (typeof iat !== 'number' || now - iat > MAX_IDENTITY_AGE_MS || iat - now > 5_000) return null
+    if (typeof iat !== 'number' || !freshSignature(iat, now)) return null
     return caller
   } catch {
     return null

@@ -37,11 +37,15 @@ export async function queryPeer<T>(
   if (!url) throw unavailable()
   const secret = signingSecrets.get(peers)
   let body: { data?: T; errors?: { message: string }[] }
+  const payload = JSON.stringify({ query, variables })
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(secret ? signCaller(SERVICE, secret) : {}) },
-      body: JSON.stringify({ query, variables }),
+      headers: {
+        'content-type': 'application/json',
+        ...(secret ? signCaller(SERVICE, secret, { target: domain, payload }) : {}),
+      },
+      body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     })
     body = (await response.json()) as typeof body

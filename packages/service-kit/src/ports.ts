@@ -25,6 +25,31 @@ export function servicePorts(env: Readonly<Record<string, string | undefined>> =
   }
 }
 
+/** Default admin ports (readiness, metrics): gateway 9000, subgraphs 9001–9007 in DOMAINS order. */
+export const DEFAULT_ADMIN_PORTS: Readonly<Record<'gateway' | Domain, number>> = {
+  gateway: 9000,
+  ...(Object.fromEntries(DOMAINS.map((d, i) => [d, 9001 + i])) as Record<Domain, number>),
+}
+
+/**
+ * Where each service's admin listener binds: ADMIN_HOST (default 127.0.0.1, the machine or container
+ * itself), GATEWAY_ADMIN_PORT and SUBGRAPH_<DOMAIN>_ADMIN_PORT (0: any free port).
+ */
+export function adminListeners(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Record<'gateway' | Domain, { host: string; port: number }> {
+  const host = env.ADMIN_HOST?.trim() || '127.0.0.1'
+  return {
+    gateway: { host, port: port(env, 'GATEWAY_ADMIN_PORT', DEFAULT_ADMIN_PORTS.gateway) },
+    ...(Object.fromEntries(
+      DOMAINS.map((d) => [
+        d,
+        { host, port: port(env, `SUBGRAPH_${d.toUpperCase()}_ADMIN_PORT`, DEFAULT_ADMIN_PORTS[d]) },
+      ]),
+    ) as Record<Domain, { host: string; port: number }>),
+  }
+}
+
 function httpUrl(name: string, raw: string): string {
   try {
     const url = new URL(raw)

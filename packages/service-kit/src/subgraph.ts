@@ -28,10 +28,11 @@ import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay
 import { applyAuthorization } from './authorization'
 import { maskError } from './errors'
 import {
+  type AdminListener,
   apolloHandler,
   type HttpService,
-  healthRoutes,
   onShutdownSignal,
+  readinessRoutes,
   requestId,
   sendGraphQLError,
   startHttpService,
@@ -40,16 +41,19 @@ import {
   ANONYMOUS,
   CALLER_HEADER,
   type Caller,
+  callerSignedAt,
+  freshSignature,
   requireSecret,
   SecretConfigError,
   SIGNATURE_HEADER,
   SIGNING_SECRET_ENV,
+  type SignedRequest,
   verifyCaller,
 } from './identity'
 import { applyInputRules } from './inputs'
 import { createLogger, type Logger } from './logger'
 import { type Peers, signedPeers } from './peers'
-import { servicePorts, subgraphUrls } from './ports'
+import { adminListeners, servicePorts, subgraphUrls } from './ports'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
 export interface SubgraphContext<D extends Domain, L> extends BaseContext {
@@ -158,13 +162,22 @@ export function createContextFactory<D extends Domain, L>(
   }
 }
 
-/** The caller a request's x-pm-caller / x-pm-signature headers prove, or null (missing, forged, stale). */
-export function signedCaller(req: IncomingMessage, signingSecret: string, now = Date.now()): Caller | null {
-  const header = (name: string) => {
-    const value = req.headers[name]
-    return typeof value === 'string' ? value : undefined
-  }
-  return verifyCaller(header(CALLER_HEADER), header(SIGNATURE_HEADER), signingSecret, now)
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * The caller a request's x-pm-caller / x-pm-signature headers prove for this request (this subgraph,
+ * this payload), or null (missing, forged, stale, or signed for another request).
+ */
+export function signedCaller(
+  req: IncomingMessage,
+  signingSecret: string,
+  request: SignedRequest,
+  now = Date.now(),
+): Caller | null {
+  return verifyCaller(header(req, CALLER_HEADER), header(req, SIGNATURE_HEADER), signingSecret, request, now)
 }
 
 /** Set by the gateway on each subgraph request: where the end client is, what it runs. */
@@ -178,6 +191,8 @@ export interface RunningSubgraph {
   domain: Domain
   url: string
   graphqlUrl: string
+  /** The admin listener: /ready (the database answers) and /health. */
+  adminUrl: string
   http: HttpService
   auditRelay: AuditRelay
   stop(): Promise<void>
@@ -187,6 +202,8 @@ export interface StartSubgraphOptions<D extends Domain> {
   database: DomainDatabase<D>
   port: number
   host?: string
+  /** Where /ready is served (default 127.0.0.1 on any free port). */
+  admin?: AdminListener
   logger?: Logger
   /** The other subgraphs' URLs, read when needed (default: SUBGRAPH_<DOMAIN>_URL or loopback ports). */
   peers?: Peers
@@ -203,7 +220,10 @@ export interface StartSubgraphOptions<D extends Domain> {
   env?: Env
 }
 
-/** Serves one subgraph over HTTP: /graphql, /health, /ready. The database handle stays the caller's. */
+/**
+ * Serves one subgraph over HTTP: /graphql and /health, and /ready on the admin listener. The database
+ * handle stays the caller's.
+ */
 export async function startSubgraph<D extends Domain, L>(
   module: SubgraphModule<D, L>,
   options: StartSubgraphOptions<D>,
@@ -228,38 +248,47 @@ export async function startSubgraph<D extends Domain, L>(
   const context = createContextFactory(module, database, logger, peers, auditRelay, options.env)
   // The identity verified by the route, handed to the context Apollo asks for.
   const callers = new WeakMap<IncomingMessage, Caller>()
+  const unsigned = { status: 401, message: UNSIGNED_REQUEST_MESSAGE, code: 'UNAUTHENTICATED' }
   const graphql = apolloHandler(apollo, (req) => context(req, callers.get(req)), {
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+    // The signature covers this subgraph's name and the payload: checked before anything of it is parsed.
+    admit: (req, _url, payload) => {
+      const caller = signedCaller(req, signingSecret, { target: module.domain, payload })
+      if (!caller) return unsigned
+      callers.set(req, caller)
+      return undefined
+    },
   })
   const http = await startHttpService({
     name: module.domain,
     host: options.host ?? '127.0.0.1',
     port: options.port,
+    ...(options.admin ? { admin: options.admin } : {}),
     logger,
     routes: {
-      // Nothing of an unsigned request is read or parsed: refused before Apollo, health routes stay open.
+      // A request without a signature, or with a stale one, is refused before its body is read.
       '/graphql': (req, res, url) => {
-        const caller = signedCaller(req, signingSecret)
-        if (!caller) {
+        const signedAt = header(req, SIGNATURE_HEADER) ? callerSignedAt(header(req, CALLER_HEADER)) : null
+        if (signedAt === null || !freshSignature(signedAt)) {
           req.resume()
-          return sendGraphQLError(res, 401, UNSIGNED_REQUEST_MESSAGE, 'UNAUTHENTICATED')
+          return sendGraphQLError(res, unsigned.status, unsigned.message, unsigned.code)
         }
-        callers.set(req, caller)
         return graphql(req, res, url)
       },
-      ...healthRoutes(async () => ({
-        database: await database.ping().then(
-          () => true,
-          () => false,
-        ),
-      })),
     },
+    adminRoutes: readinessRoutes(async () => ({
+      database: await database.ping().then(
+        () => true,
+        () => false,
+      ),
+    })),
   })
-  logger.info('subgraph listening', { url: `${http.url}/graphql` })
+  logger.info('subgraph listening', { url: `${http.url}/graphql`, admin: http.adminUrl })
   return {
     domain: module.domain,
     url: http.url,
     graphqlUrl: `${http.url}/graphql`,
+    adminUrl: http.adminUrl,
     http,
     auditRelay,
     async stop() {
@@ -307,7 +336,8 @@ export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D,
   const database = createDomainDatabase(config as DomainDatabaseConfig & { domain: D }, {
     onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
   })
-  const running = await startSubgraph(module, { database, port, host, logger, signingSecret })
+  const admin = adminListeners()[module.domain]
+  const running = await startSubgraph(module, { database, port, host, admin, logger, signingSecret })
   onShutdownSignal(async () => {
     await running.stop()
     await database.destroy()

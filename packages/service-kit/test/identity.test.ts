@@ -6,6 +6,7 @@ import {
   requireSecret,
   SERVICE,
   SecretConfigError,
+  type SignedRequest,
   signCaller,
   verifyCaller,
 } from '../src/identity'
@@ -20,27 +21,40 @@ const user: Caller = {
 }
 
 describe('signed caller identities', () => {
-  const verify = (headers: Record<string, string>, secret = SECRET, now = Date.now()) =>
-    verifyCaller(headers['x-pm-caller'], headers['x-pm-signature'], secret, now)
+  const request = { target: 'catalog', payload: '{"query":"{ products(first: 1) { totalCount } }"}' }
+  const verify = (
+    headers: Record<string, string>,
+    secret = SECRET,
+    now = Date.now(),
+    to: SignedRequest = request,
+  ) => verifyCaller(headers['x-pm-caller'], headers['x-pm-signature'], secret, to, now)
 
-  it('verify what was signed, within 60 s', () => {
+  it('verify what was signed for this request, within 15 s (2 s of clock skew ahead)', () => {
     for (const caller of [user, ANONYMOUS, SERVICE])
-      expect(verify(signCaller(caller, SECRET))).toEqual(caller)
+      expect(verify(signCaller(caller, SECRET, request))).toEqual(caller)
     const now = Date.now()
-    expect(verify(signCaller(user, SECRET, now - 59_000), SECRET, now)).toEqual(user)
+    expect(verify(signCaller(user, SECRET, request, now - 14_000), SECRET, now)).toEqual(user)
+    expect(verify(signCaller(user, SECRET, request, now + 1_500), SECRET, now)).toEqual(user)
+  })
+
+  it('refuse a signature taken from another request: another body, another subgraph', () => {
+    const signed = signCaller(SERVICE, SECRET, request)
+    expect(verify(signed, SECRET, Date.now(), { ...request, payload: `${request.payload} ` })).toBeNull()
+    expect(verify(signed, SECRET, Date.now(), { ...request, target: 'core' })).toBeNull()
+    expect(verify(signed, SECRET, Date.now(), { target: 'catalog', payload: '' })).toBeNull()
   })
 
   it('refuse stale, future, forged, tampered and missing identities', () => {
     const now = Date.now()
-    expect(verify(signCaller(user, SECRET, now - 61_000), SECRET, now)).toBeNull()
-    expect(verify(signCaller(user, SECRET, now + 10_000), SECRET, now)).toBeNull()
-    expect(verify(signCaller(user, SECRET), 't'.repeat(MIN_SECRET_LENGTH))).toBeNull()
-    const signed = signCaller(user, SECRET)
-    const elevated = signCaller({ ...user, superuser: true }, SECRET)
+    expect(verify(signCaller(user, SECRET, request, now - 16_000), SECRET, now)).toBeNull()
+    expect(verify(signCaller(user, SECRET, request, now + 3_000), SECRET, now)).toBeNull()
+    expect(verify(signCaller(user, SECRET, request), 't'.repeat(MIN_SECRET_LENGTH))).toBeNull()
+    const signed = signCaller(user, SECRET, request)
+    const elevated = signCaller({ ...user, superuser: true }, SECRET, request)
     expect(verify({ ...signed, 'x-pm-caller': elevated['x-pm-caller']! })).toBeNull()
-    expect(verifyCaller(undefined, signed['x-pm-signature'], SECRET)).toBeNull()
-    expect(verifyCaller(signed['x-pm-caller'], undefined, SECRET)).toBeNull()
-    expect(verifyCaller('not base64 json', 'x', SECRET)).toBeNull()
+    expect(verifyCaller(undefined, signed['x-pm-signature'], SECRET, request)).toBeNull()
+    expect(verifyCaller(signed['x-pm-caller'], undefined, SECRET, request)).toBeNull()
+    expect(verifyCaller('not base64 json', 'x', SECRET, request)).toBeNull()
   })
 })
 

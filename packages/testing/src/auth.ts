@@ -56,10 +56,24 @@ export function testToken(claims: TokenClaims = {}, secret = testSecrets().token
   )
 }
 
-/** The x-pm-caller / x-pm-signature headers of a caller signed now (default: SERVICE, a superuser). */
+/**
+ * The x-pm-caller / x-pm-signature headers of a caller signed now for one request: to the subgraph `target`
+ * (its domain), with exactly `body` (default caller: SERVICE, a superuser).
+ */
 export function signedHeaders(
+  target: string,
+  body: string,
   caller: Caller = SERVICE,
   secret = testSecrets().signing,
 ): Record<string, string> {
-  return signCaller(caller, secret)
+  return signCaller(caller, secret, { target, payload: body })
+}
+
+/** signedHeaders as the headers argument of postGraphQL / sendGraphQL: signed over the body they send. */
+export function signedFor(
+  target: string,
+  caller: Caller = SERVICE,
+  secret = testSecrets().signing,
+): (body: string) => Record<string, string> {
+  return (body) => signedHeaders(target, body, caller, secret)
 }

@@ -66,16 +66,21 @@ function present(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== ''))
 }
 
+/** Headers, or headers made from the body about to be sent (a signature bound to it: see signedHeaders). */
+export type RequestHeaders = Record<string, string> | ((body: string) => Record<string, string>)
+
 export async function sendGraphQL<T = any>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
+  headers: RequestHeaders = {},
 ): Promise<HttpGraphQLResponse<T>> {
+  const payload = JSON.stringify({ query, variables })
+  const given = typeof headers === 'function' ? headers(payload) : headers
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...present(headers) },
-    body: JSON.stringify({ query, variables }),
+    headers: { 'content-type': 'application/json', ...present(given) },
+    body: payload,
   })
   const text = await response.text()
   let body: GraphQLResponse<T>
@@ -91,7 +96,7 @@ export async function postGraphQL<T = any>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
+  headers: RequestHeaders = {},
 ): Promise<GraphQLResponse<T>> {
   return (await sendGraphQL<T>(url, query, variables, headers)).body
 }
@@ -120,8 +125,10 @@ export async function startTestSubgraph<D extends Domain, L>(
   })
   const send = <T>(query: string, variables?: Record<string, unknown>, opts: SubgraphRequestOptions = {}) => {
     const caller = opts.caller === undefined ? SERVICE : opts.caller
-    const headers = { ...(caller ? signedHeaders(caller, signing) : {}), ...opts.headers }
-    return sendGraphQL<T>(server.graphqlUrl, query, variables, headers)
+    return sendGraphQL<T>(server.graphqlUrl, query, variables, (body) => ({
+      ...(caller ? signedHeaders(module.domain, body, caller, signing) : {}),
+      ...opts.headers,
+    }))
   }
   return {
     database,
