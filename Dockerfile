@@ -15,8 +15,10 @@ COPY gateway/package.json gateway/
 COPY packages/cache/package.json packages/cache/
 COPY packages/cli/package.json packages/cli/
 COPY packages/db/package.json packages/db/
+COPY packages/jobs/package.json packages/jobs/
 COPY packages/seed/package.json packages/seed/
 COPY packages/service-kit/package.json packages/service-kit/
+COPY packages/storage/package.json packages/storage/
 COPY packages/testing/package.json packages/testing/
 COPY subgraphs/core/package.json subgraphs/core/
 COPY subgraphs/catalog/package.json subgraphs/catalog/

@@ -132,16 +132,20 @@ function saveMultipart(
       return reject(new UploadRefusal(400, 'BAD_REQUEST', 'The multipart/form-data body has no boundary'))
     }
     let saving: Promise<UploadInfo> | undefined
+    let file: Readable | undefined
     let failed = false
     const fail = (error: unknown) => {
       if (failed) return
       failed = true
       req.unpipe(parser)
-      // A file already on its way to storage is not kept: the request as a whole is refused.
-      saving?.then((info) => discard(info.id)).catch(() => {})
-      reject(error)
+      // A file on its way to storage is stopped (or removed, if it got there): the request as a whole is
+      // refused, and nothing of it is kept by the time the refusal is sent.
+      file?.destroy(new Error('the upload was refused'))
+      const settled = saving ? saving.then((info) => discard(info.id)).catch(() => {}) : Promise.resolve()
+      settled.finally(() => reject(error))
     }
     parser.on('file', (_name, stream, info) => {
+      file = stream
       saving = save(stream, info.filename, info.mimeType)
       saving.catch((error) => {
         stream.resume()

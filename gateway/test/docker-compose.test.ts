@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { DOMAINS, type Domain, databaseName, loadDatabaseConfig } from '@pm/db'
 import { adminListeners, servicePorts } from '@pm/service-kit'
+import { loadStorageConfig } from '@pm/storage'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { loadGatewayEnvironment } from '../src/environment'
@@ -60,9 +61,9 @@ function publishedPorts(service: ComposeService): Array<{ host: number; containe
 }
 
 describe('docker-compose.yml', () => {
-  it('has postgres, redis, migrate, the gateway and the seven subgraphs', () => {
+  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and the imports worker', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['gateway', 'migrate', 'postgres', 'redis', ...DOMAINS].sort(),
+      ['gateway', 'migrate', 'minio', 'postgres', 'redis', 'worker-imports', ...DOMAINS].sort(),
     )
     expect(services.postgres!.image).toBe('postgres:15')
     expect(services.redis!.image).toBe('redis:7')
@@ -147,12 +148,52 @@ describe('docker-compose.yml', () => {
       expect(conditions(d), d).toEqual({
         postgres: 'service_healthy',
         redis: 'service_healthy',
+        minio: 'service_healthy',
         migrate: 'service_completed_successfully',
       })
     }
     expect(conditions('gateway')).toEqual(Object.fromEntries(DOMAINS.map((d) => [d, 'service_healthy'])))
     expect(services.migrate!.command).toEqual(['pnpm', 'pm', 'migrate', 'up'])
     expect(JSON.parse(read('package.json')).scripts.pm).toBe('tsx packages/cli/src/main.ts')
+  })
+
+  it('runs the imports worker alone (pm worker) on db_imports, with the services and storage the subgraphs have', () => {
+    const worker = services['worker-imports']!
+    expect(worker.build?.args?.SERVICE).toBe('packages/cli')
+    expect(worker.command).toEqual(['pnpm', 'pm', 'worker', '--domain', 'imports'])
+    const workerEnv = env(worker)
+    const config = loadDatabaseConfig(workerEnv)
+    expect(config.mode).toBe('external')
+    if (config.mode === 'external') expect(new URL(config.domains.imports.url).pathname).toBe('/db_imports')
+    expect(workerEnv.GATEWAY_SIGNING_SECRET).toBe(SECRETS.GATEWAY_SIGNING_SECRET)
+    expect(Number(workerEnv.WORKER_CONCURRENCY)).toBeGreaterThan(0)
+    const imports = env(services.imports!)
+    for (const [k, v] of Object.entries(imports))
+      if (k.startsWith('SUBGRAPH_')) expect(workerEnv[k], k).toBe(v)
+    expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['migrate', 'minio', 'postgres', 'redis'])
+  })
+
+  it('stores files in MinIO (driver s3) for the gateway, the subgraphs and the worker, in one bucket', () => {
+    const minio = services.minio!
+    expect(minio.image).toMatch(/^minio\/minio:RELEASE\./)
+    expect(minio.healthcheck!.test).toEqual(['CMD', 'mc', 'ready', 'local'])
+    const minioEnv = env(minio)
+    for (const name of ['gateway', 'worker-imports', ...DOMAINS]) {
+      const config = loadStorageConfig(env(services[name]!))
+      expect(config, name).toMatchObject({
+        driver: 's3',
+        bucket: 'pm-files',
+        endpoint: 'http://minio:9000',
+        publicEndpoint: 'http://127.0.0.1:9000',
+        forcePathStyle: true,
+        createBucket: true,
+        accessKeyId: minioEnv.MINIO_ROOT_USER,
+        secretAccessKey: minioEnv.MINIO_ROOT_PASSWORD,
+      })
+    }
+    const gateway = loadGatewayEnvironment(env(services.gateway!))
+    expect(gateway.uploadMaxBytes).toBe(1_073_741_824)
+    expect(publishedPorts(minio)).toContainEqual({ host: 9000, container: 9000 })
   })
 
   it('health-checks every service: pg_isready, redis-cli ping, and /ready on each Node service’s admin listener', () => {

@@ -10,6 +10,7 @@ import {
   embeddedDomainConfigs,
   ensureDatabase,
   getMigrationStatus,
+  isDomain,
   loadDatabaseConfig,
   MigrationError,
   runMigrations,
@@ -29,6 +30,8 @@ const USAGE = `pm: the products-manager command line
                     [--password-file FILE]     first); the password comes from the file, else from
                                                standard input (asked unechoed on a terminal), never
                                                from the command line
+  pm worker         --domain D                 run domain D's background jobs (queue in its database);
+                                               needs DB_<DOMAIN>_URL or DATABASE_URL
   pm seed           [--products N] [--seed S]  load the large data set into all seven databases
                     [--reset]                  (default 133149 products, seed 42); --reset first
                                                EMPTIES EVERY TABLE of the seven databases
@@ -227,6 +230,14 @@ async function seed(args: ParsedArgs) {
   })
 }
 
+async function worker(args: ParsedArgs) {
+  const domain = args.flags.get('domain')
+  if (typeof domain !== 'string' || !isDomain(domain))
+    throw new UsageError(`pm worker --domain D, where D is one of ${DOMAINS.join(', ')}`)
+  // Loaded on demand: it pulls in the subgraph packages that declare jobs.
+  await (await import('./workers')).runWorker(domain)
+}
+
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   // Loaded on demand: it pulls in every subgraph and the gateway.
   start: async (args) => {
@@ -238,6 +249,7 @@ const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   seed,
   // Loaded on demand: it pulls in core's rules.
   user: async (args) => (await import('./users')).user(args, withDatabases),
+  worker,
 }
 
 async function main(argv: string[]) {

@@ -9,6 +9,7 @@ import {
   prepareDatabases,
 } from '@pm/db'
 import { GatewayConfigError, loadGatewayEnvironment, type RunningGateway, startGateway } from '@pm/gateway'
+import type { RunningWorker } from '@pm/jobs'
 import { seedDemoData } from '@pm/seed'
 import {
   adminListeners,
@@ -22,9 +23,11 @@ import {
   SIGNING_SECRET_ENV,
   type SubgraphModule,
   servicePorts,
+  signedPeers,
   startSubgraph,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { createStorage, loadStorageConfig, StorageConfigError } from '@pm/storage'
 import { subgraph as analytics } from '@pm/subgraph-analytics'
 import { subgraph as catalog } from '@pm/subgraph-catalog'
 import { subgraph as code2asin } from '@pm/subgraph-code2asin'
@@ -32,6 +35,7 @@ import { subgraph as core } from '@pm/subgraph-core'
 import { subgraph as exportsSubgraph } from '@pm/subgraph-exports'
 import { subgraph as imports } from '@pm/subgraph-imports'
 import { subgraph as media } from '@pm/subgraph-media'
+import { domainJobs, domainsWithJobs, startDomainWorker } from './workers'
 
 const MODULES: { [D in Domain]: SubgraphModule<D, unknown> } = {
   core,
@@ -119,8 +123,11 @@ export async function start(options: StartOptions): Promise<RunningStart> {
     ]),
   ) as { [D in Domain]: DomainDatabase<D> }
   const subgraphs: RunningSubgraph[] = []
+  const workers: RunningWorker[] = []
   let gateway: RunningGateway | undefined
   const stopAll = async () => {
+    // Running jobs finish their batch first, while the services they call are still up.
+    await Promise.all(workers.map((w) => w.stop()))
     await gateway?.stop()
     await Promise.all(subgraphs.map((s) => s.stop()))
     await Promise.all(DOMAINS.map((d) => databases[d].destroy()))
@@ -159,15 +166,41 @@ export async function start(options: StartOptions): Promise<RunningStart> {
       Domain,
       string
     >
+    let storage: ReturnType<typeof createStorage>
+    try {
+      storage = createStorage(loadStorageConfig(env))
+    } catch (error) {
+      if (error instanceof StorageConfigError) throw new ConfigError(error.message)
+      throw error
+    }
     const running = await startGateway({
       ...settings,
       // Where the subgraphs of this process listen (ports may be 0: any free one).
       subgraphUrls,
       logger: logger.child({ service: 'gateway' }),
+      storage,
     })
     gateway = running
+    // Every domain whose package exports jobs gets its worker here, on the same databases and storage.
+    const workerPeers = signedPeers(subgraphUrls, signingSecret)
+    const withJobs = await domainsWithJobs()
+    for (const domain of withJobs) {
+      workers.push(
+        await startDomainWorker({
+          domain,
+          jobs: (await domainJobs(domain))!,
+          url: prepared.domains[domain].url,
+          database: databases[domain] as never,
+          storage,
+          peers: workerPeers,
+          env,
+          logger,
+        }),
+      )
+    }
     say('')
     for (const s of subgraphs) say(`  subgraph ${s.domain.padEnd(10)} ${s.graphqlUrl}`)
+    for (const domain of withJobs) say(`  worker   ${domain.padEnd(10)} jobs queued in its database`)
     const page = settings.graphiql ? 'GraphQL API and GraphiQL' : 'GraphQL API'
     say(`\n  ${page}: ${running.graphqlUrl}\n  readiness and metrics: ${running.adminUrl}/ready, /metrics`)
     say(`\nCtrl-C stops everything.`)

@@ -82,7 +82,10 @@ export class S3Storage implements Storage {
         await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }))
       } catch (error) {
         if (status(error) !== 404) throw error
-        await this.client.send(new CreateBucketCommand({ Bucket: this.options.bucket }))
+        // Another process may create it at the same time: 409 (already owned by you) is success too.
+        await this.client.send(new CreateBucketCommand({ Bucket: this.options.bucket })).catch((e) => {
+          if (status(e) !== 409) throw e
+        })
       }
     })().catch((error) => {
       this.bucketReady = undefined
