@@ -12,6 +12,8 @@ let targetId: string
 const db = () => stack.subgraphs.core.database.db
 
 const UPDATE = `mutation($id: UUID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id isAdmin isSuperuser role email } }`
+/** What a holder of user:update and user:read (not user:manage) may read back: no privilege flags. */
+const UPDATE_PROFILE = `mutation($id: UUID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id firstName role email } }`
 const RESET = `mutation($id: UUID!, $p: String!) { setUserPassword(id: $id, password: $p) { id } }`
 const DEACTIVATE = `mutation($id: UUID!) { deactivateUser(id: $id) { id } }`
 const CREATE_USER = `mutation($input: CreateUserInput!) { createUser(input: $input) { id role } }`
@@ -70,8 +72,8 @@ const VIEWER = ['brand:read', 'category:read', 'media:read', 'product:read', 'su
 
 describe('privileges are granted only by those who hold them', () => {
   it('user:update edits a profile but not privileges', async () => {
-    const editor = as(['user:update'])
-    const profile = await stack.request(UPDATE, { id: targetId, input: { firstName: 'Ada' } }, editor)
+    const editor = as(['user:update', 'user:read'])
+    const profile = await stack.request(UPDATE_PROFILE, { id: targetId, input: { firstName: 'Ada' } }, editor)
     expect(profile.errors).toBeUndefined()
     for (const input of [
       { isSuperuser: true },
@@ -159,7 +161,7 @@ describe('privileges are granted only by those who hold them', () => {
   it('a user:update holder cannot reset the password, change the e-mail or deactivate a superuser or an admin', async () => {
     const superuser = await insertUser({ isSuperuser: true })
     const admin = await insertUser({ role: 'viewer', isAdmin: true })
-    const caller = as(['user:update', ...VIEWER])
+    const caller = as(['user:update', 'user:read', ...VIEWER])
     for (const target of [superuser, admin]) {
       expect(codeOf(await stack.request(RESET, { id: target.id, p: 'Attacker-Pass-1' }, caller))).toBe(
         'FORBIDDEN',
@@ -188,7 +190,7 @@ describe('privileges are granted only by those who hold them', () => {
       (await stack.request(RESET, { id: plain.id, p: 'Helpdesk-Pass-1' }, caller)).errors,
     ).toBeUndefined()
     const renamed = await stack.request(
-      UPDATE,
+      UPDATE_PROFILE,
       { id: plain.id, input: { email: `renamed-${randomUUID().slice(0, 6)}@example.com` } },
       caller,
     )

@@ -405,16 +405,18 @@ beforeAll(async () => {
   for (const row of users.sort((a, b) => a.email.localeCompare(b.email))) {
     const persona = { email: row.email, role: row.role }
     if (row.is_active === false) {
-      // Inactive (the viewer): it cannot sign in; its role's permissions in a token as core would mint it.
+      // Inactive (the viewer): it cannot sign in, and the gateway refuses a disabled user's tokens; its
+      // role's permissions are tried in a token of a user core does not know.
       const { rows } = await sql<{ name: string }>`
         SELECT p.name FROM permissions p JOIN role_permissions rp ON rp.permission_id = p.id
         JOIN roles r ON r.id = rp.role_id WHERE r.name = ${persona.role}`.execute(core)
       const permissions = rows.map((r) => r.name)
+      const unknownUserId = randomUUID()
       callers.push({
         name: `${persona.role} (token)`,
-        headers: { authorization: `Bearer ${stack.tokenFor({ userId: row.id, permissions })}` },
+        headers: { authorization: `Bearer ${stack.tokenFor({ userId: unknownUserId, permissions })}` },
         kind: 'user',
-        userId: row.id,
+        userId: unknownUserId,
         permissions,
       })
       continue
