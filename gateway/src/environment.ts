@@ -9,8 +9,8 @@ import {
   subgraphUrls,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
-import { DEFAULT_APQ_MAX_BYTES, DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
 import { loadStorageConfig, StorageConfigError } from '@pm/storage'
+import { DEFAULT_APQ_MAX_BYTES, DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
 import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 

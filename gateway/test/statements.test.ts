@@ -359,9 +359,12 @@ async function expectedQ3(status: string, first: number) {
 }
 
 beforeAll(async () => {
-  // Module states cached for the whole file: no refresh from core lands inside a measured operation. The
-  // fetch cache off: every fetch of the plan reaches its subgraph (the cache only takes fetches away).
-  stack = await startTestStack({ gateway: { moduleStateTtlMs: 3_600_000, cache: false } })
+  // Module states and the answers about the caller's session cached for the whole file: no refresh from
+  // core lands inside a measured operation. The fetch cache off: every fetch of the plan reaches its
+  // subgraph (the cache only takes fetches away).
+  stack = await startTestStack({
+    gateway: { moduleStateTtlMs: 3_600_000, sessionCheckTtlMs: 3_600_000, cache: false },
+  })
   for (const [domain, sg] of Object.entries(stack.subgraphs) as [Domain, TestStack['subgraphs'][Domain]][]) {
     fetches.set(domain, 0)
     sg.server.http.server.on('request', (req) => {
