@@ -97,7 +97,7 @@ function prepareImportRow(supplierId: string, row: ProductImportRowInput, index:
         field: `${at}.imageUrls`,
       })
     }
-    imageUrls.forEach((url, k) => checkUrl(`${at}.imageUrls[${k}]`, url))
+    for (const [k, url] of imageUrls.entries()) checkUrl(`${at}.imageUrls[${k}]`, url)
   }
   return { prepared, names }
 }
