@@ -153,6 +153,28 @@ describe('importProducts', () => {
     expect(level).toEqual([{ quantity: 7 }])
   })
 
+  it('gives a batch sent again under its key the verdicts it had, without applying it twice', async () => {
+    const job = randomUUID()
+    const rows = [
+      { sku: 'R-1', title: 'Once', price: '1.00', stockQuantity: 3 },
+      { sku: 'R-2', title: 'Bad', ean: '123' },
+    ]
+    const first = await importRows(rows, { jobId: job, batch: 1 })
+    expect(first.results.map((r: any) => r.status)).toEqual(['CREATED', 'FAILED'])
+    const history = await counts('price_history')
+    const stock = await counts('stock_history')
+    // Changed meanwhile: a replay still reports (and keeps) what the first call did.
+    const replayed = await importRows([{ ...rows[0], price: '2.00' }, rows[1]!], { jobId: job, batch: 1 })
+    expect(replayed).toMatchObject({ created: 1, failed: 1 })
+    expect(replayed.results[1].error).toEqual(first.results[1].error)
+    expect(await counts('price_history')).toBe(history)
+    expect(await counts('stock_history')).toBe(stock)
+    const other = await importRows(rows, { jobId: job, batch: 3 })
+    expect(other).toMatchObject({ unchanged: 1, failed: 1 })
+    const wrong = await sg.request(IMPORT, { supplierId, rows: [rows[0]], options: { jobId: job, batch: 1 } })
+    expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'options.batch' })
+  })
+
   it('keeps its statement count bounded per batch and measures 1,000 and 5,000 rows', async () => {
     const make = (n: number, prefix: string) =>
       Array.from({ length: n }, (_, i) => ({

@@ -375,6 +375,35 @@ export async function insertStockHistory(
   `.execute(trx)
 }
 
+export interface BatchKey {
+  job_id: string
+  first_row: number
+}
+
+/** Receipts are kept this long: a job resumes within days or not at all. */
+const RECEIPT_DAYS = 7
+
+export async function batchReceipt(trx: CatalogTrx, key: BatchKey) {
+  const row = await trx
+    .selectFrom('import_batch_receipts')
+    .select('result')
+    .where('job_id', '=', key.job_id)
+    .where('first_row', '=', key.first_row)
+    .executeTakeFirst()
+  return row?.result
+}
+
+/** Stores a committed batch's verdicts, and drops the receipts past their week (index on created_at). */
+export async function saveBatchReceipt(trx: CatalogTrx, key: BatchKey, result: unknown) {
+  await sql`
+    WITH pruned AS (
+      DELETE FROM import_batch_receipts WHERE created_at < now() - make_interval(days => ${RECEIPT_DAYS})
+    )
+    INSERT INTO import_batch_receipts (job_id, first_row, result)
+    VALUES (${key.job_id}::uuid, ${key.first_row}, ${JSON.stringify(result)}::jsonb)
+  `.execute(trx)
+}
+
 export interface NamedReference {
   kind: 'brand' | 'category'
   name: string

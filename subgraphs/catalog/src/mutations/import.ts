@@ -9,12 +9,14 @@ import {
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import {
+  batchReceipt,
   type CatalogTrx,
   existingReferences,
   insertBrandsByName,
   insertCategoriesByName,
   lockKeys,
   referencesByName,
+  saveBatchReceipt,
   takenSlugsOf,
 } from '../db/writes'
 import { idKey } from '../resolvers/args'
@@ -27,6 +29,8 @@ import {
   prepareRow,
   summarize,
   type UpsertResult,
+  type UpsertRowResult,
+  type UpsertStatus,
   writeBulk,
 } from './upsert'
 
@@ -46,7 +50,16 @@ export interface ProductImportOptions {
   createCategories?: boolean | null
   userId?: string | null
   jobId?: string | null
+  batch?: number | null
 }
+
+/** A committed batch's verdicts, stored with it (import_batch_receipts.result). */
+interface Receipt {
+  statuses: string
+  errors: Record<string, RowError>
+}
+const LETTER = { CREATED: 'C', UPDATED: 'U', UNCHANGED: 'N', FAILED: 'F' } as const
+const STATUS_OF: Record<string, UpsertStatus> = { C: 'CREATED', U: 'UPDATED', N: 'UNCHANGED', F: 'FAILED' }
 
 const INT_MAX = 2_147_483_647
 const MAX_IMAGE_URLS = 50
@@ -187,6 +200,21 @@ async function resolveNames(
   })
 }
 
+/** A batch already committed: its stored verdicts (product ids are not kept: null). */
+function replay(receipt: Receipt, results: UpsertRowResult[]) {
+  if (receipt.statuses.length !== results.length) {
+    throw badUserInput(
+      `options.batch: this batch was committed with ${receipt.statuses.length} rows, not ${results.length}`,
+      { field: 'options.batch' },
+    )
+  }
+  for (const r of results) {
+    r.status = STATUS_OF[receipt.statuses[r.index]!]!
+    r.productId = null
+    r.error = receipt.errors[r.index] ?? null
+  }
+}
+
 /**
  * Writes a batch of a supplier's import rows (see Mutation.importProducts): the bulk upsert's path with the
  * supplier fixed, brands and categories by name, stock levels, price_history source import and stock_history
@@ -219,11 +247,22 @@ export async function importProducts(
     }
   })
   const createdRefs = { brands: [] as string[], categories: [] as string[] }
+  const batch = checkInt('options.batch', options.batch, { min: 0 })
+  if (batch !== null && !options.jobId) {
+    throw badUserInput('options.batch goes with options.jobId', { field: 'options.batch' })
+  }
+  const receiptKey =
+    batch !== null && !options.dryRun ? { job_id: idKey(options.jobId!), first_row: batch } : null
   try {
     await inTransaction(ctx, async (trx) => {
       const found = await existingReferences(trx, { supplierIds: [supplier], brandIds: [], categoryIds: [] })
       if (!found.supplier.has(supplier)) {
         throw notFound('supplierId: no supplier has this id', { field: 'supplierId' })
+      }
+      if (receiptKey) {
+        await lockKeys(trx, [`catalog:import-batch:${receiptKey.job_id}:${receiptKey.first_row}`])
+        const stored = await batchReceipt(trx, receiptKey)
+        if (stored) return replay(stored as unknown as Receipt, results)
       }
       const { created, updated } = await writeBulk(trx, prepared, results, fail, {
         source: 'import',
@@ -232,6 +271,13 @@ export async function importProducts(
         afterLock: (t, going, failRow) => resolveNames(t, going, names, options, failRow, createdRefs),
       })
       if (options.dryRun) throw new DryRunRollback()
+      if (receiptKey) {
+        const receipt: Receipt = {
+          statuses: results.map((r) => LETTER[r.status]).join(''),
+          errors: Object.fromEntries(results.filter((r) => r.error).map((r) => [r.index, r.error!])),
+        }
+        await saveBatchReceipt(trx, receiptKey, receipt)
+      }
       if (created.length + updated.length + createdRefs.brands.length + createdRefs.categories.length > 0) {
         // Counts, not ids: an import writes thousands of rows per call; the job id leads to its details.
         await recordAudit(trx, {
