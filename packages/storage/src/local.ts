@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve, sep } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { checkKey, checkMetadata, checkPrefix } from './keys'
+import { Meter, toReadable } from './meter'
+import { signedFileUrl } from './signing'
+import {
+  type ObjectInfo,
+  type PutOptions,
+  type Storage,
+  StorageNotFoundError,
+  type UrlOptions,
+} from './types'
+
+export interface LocalStorageOptions {
+  /** The directory holding everything (objects/, meta/, tmp/ under it). */
+  dir: string
+  /** Base of download URLs (the gateway's public address). */
+  publicUrl: string
+  /** Signs download URLs; storageDownloadHandler verifies with the same. */
+  urlSecret?: string
+}
+
+interface Sidecar {
+  contentType?: string
+  sha256: string
+  size: number
+  metadata: Record<string, string>
+}
+
+const isMissing = (error: unknown) => {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+/**
+ * Objects as files under `<dir>/objects/<key>`, their content type, SHA-256 and metadata in
+ * `<dir>/meta/<key>.json`. A put writes to `<dir>/tmp/` and renames into place: readers see the old
+ * object or the new one, never a part; a failed or oversized put leaves nothing.
+ */
+export class LocalStorage implements Storage {
+  readonly driver = 'local' as const
+  readonly dir: string
+  private readonly objects: string
+  private readonly meta: string
+  private readonly tmp: string
+
+  constructor(readonly options: LocalStorageOptions) {
+    this.dir = resolve(options.dir)
+    this.objects = join(this.dir, 'objects')
+    this.meta = join(this.dir, 'meta')
+    this.tmp = join(this.dir, 'tmp')
+  }
+
+  get urlSecret(): string | undefined {
+    return this.options.urlSecret
+  }
+
+  private objectPath(key: string): string {
+    const path = join(this.objects, ...checkKey(key).split('/'))
+    // checkKey already refuses "..": this is the belt to its braces.
+    if (!path.startsWith(this.objects + sep))
+      throw new Error(`key "${key}" resolves outside the storage directory`)
+    return path
+  }
+
+  private metaPath(key: string): string {
+    return join(this.meta, `${join(...checkKey(key).split('/'))}.json`)
+  }
+
+  async put(
+    key: string,
+    body: Readable | Buffer | string,
+    opts: PutOptions = {},
+  ): Promise<ObjectInfo & { sha256: string }> {
+    const target = this.objectPath(key)
+    const metaTarget = this.metaPath(key)
+    const metadata = checkMetadata(opts.metadata)
+    await mkdir(this.tmp, { recursive: true })
+    const id = randomUUID()
+    const tmpData = join(this.tmp, id)
+    const tmpMeta = join(this.tmp, `${id}.json`)
+    const meter = new Meter(opts.maxBytes)
+    try {
+      await pipeline(toReadable(body), meter, createWriteStream(tmpData, { flags: 'wx', flush: true }))
+      const sidecar: Sidecar = {
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        sha256: meter.sha256(),
+        size: meter.bytes,
+        metadata,
+      }
+      await writeFile(tmpMeta, JSON.stringify(sidecar), { flag: 'wx' })
+      await mkdir(dirname(target), { recursive: true })
+      await mkdir(dirname(metaTarget), { recursive: true })
+      await rename(tmpData, target)
+      await rename(tmpMeta, metaTarget)
+    } catch (error) {
+      await Promise.all([rm(tmpData, { force: true }), rm(tmpMeta, { force: true })])
+      throw error
+    }
+    const info = await stat(target)
+    return {
+      key,
+      size: meter.bytes,
+      sha256: meter.sha256(),
+      lastModified: info.mtime,
+      metadata,
+      ...(opts.contentType ? { contentType: opts.contentType } : {}),
+    }
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const path = this.objectPath(key)
+    try {
+      const info = await stat(path)
+      if (!info.isFile()) throw new StorageNotFoundError(key)
+    } catch (error) {
+      if (isMissing(error)) throw new StorageNotFoundError(key)
+      throw error
+    }
+    return createReadStream(
+      path,
+      range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {},
+    )
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const path = this.objectPath(key)
+    let info: Awaited<ReturnType<typeof stat>>
+    try {
+      info = await stat(path)
+    } catch (error) {
+      if (isMissing(error)) return null
+      throw error
+    }
+    if (!info.isFile()) return null
+    let sidecar: Partial<Sidecar> = {}
+    try {
+      sidecar = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as Sidecar
+    } catch (error) {
+      if (!isMissing(error)) throw error
+    }
+    return {
+      key,
+      size: info.size,
+      lastModified: info.mtime,
+      metadata: sidecar.metadata ?? {},
+      ...(sidecar.contentType ? { contentType: sidecar.contentType } : {}),
+      // Only when it describes this file (a sidecar from an earlier version of the object would not).
+      ...(sidecar.sha256 && sidecar.size === info.size ? { sha256: sidecar.sha256 } : {}),
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    for (const path of [this.objectPath(key), this.metaPath(key)]) {
+      try {
+        await unlink(path)
+      } catch (error) {
+        if (!isMissing(error) && (error as NodeJS.ErrnoException).code !== 'EISDIR') throw error
+      }
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    checkPrefix(prefix)
+    // Start from the deepest directory the prefix names.
+    const slash = prefix.lastIndexOf('/')
+    const base = slash >= 0 ? prefix.slice(0, slash) : ''
+    yield* this.walk(base, prefix)
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+    const dir = dirKey ? join(this.objects, ...dirKey.split('/')) : this.objects
+    let entries: import('node:fs').Dirent[]
+    try {
+      entries = await readdir(dir, { withFileTypes: true })
+    } catch (error) {
+      if (isMissing(error)) return
+      throw error
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const entry of entries) {
+      const key = dirKey ? `${dirKey}/${entry.name}` : entry.name
+      if (entry.isDirectory()) {
+        if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(key, prefix)
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        try {
+          const info = await stat(join(dir, entry.name))
+          yield { key, size: info.size, lastModified: info.mtime, metadata: {} }
+        } catch (error) {
+          if (!isMissing(error)) throw error
+        }
+      }
+    }
+  }
+
+  async url(key: string, opts?: UrlOptions): Promise<string> {
+    return signedFileUrl(this.options.publicUrl, this.options.urlSecret, checkKey(key), opts)
+  }
+}
