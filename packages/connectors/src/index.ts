@@ -1,0 +1,7 @@
+export { type AllowPrivate, addressPolicy, isPublicAddress, resolveAllowed } from './address'
+export { ConnectorError, type ConnectorErrorCode, isConnectorError } from './errors'
+export { type SafeFetchOptions, type SafeFetchResponse, safeFetch } from './fetch'
+export { globToRegExp } from './glob'
+export { localPathSource } from './local'
+export { type ConnectorSettings, connectorSettings, loadConnectorSettings } from './settings'
+export type { DestinationConnector, RemoteFile, SourceConnector } from './types'
