@@ -78,7 +78,9 @@ export async function commitBatch(trx: ImportsTrx, jobId: string, runnerId: stri
       products_unchanged: plus('products_unchanged', batch.unchanged),
       error_count: plus('error_count', errorCount),
       ...(last
-        ? { last_error: `${last.row_number !== null ? `row ${last.row_number}: ` : ''}${last.error_code}: ${last.message}` }
+        ? {
+            last_error: `${last.row_number !== null ? `row ${last.row_number}: ` : ''}${last.error_code}: ${last.message}`,
+          }
         : {}),
       checkpoint_row: batch.checkpoint,
       bytes_read: batch.bytesRead,
