@@ -1,0 +1,12 @@
+export { type JobQueue, type JobSpec, jobQueue } from './queue'
+export { QUEUE_SCHEMA, recoverDeadWorkers } from './recovery'
+export type { DomainJobs, JobsContext } from './registry'
+export {
+  type JobHelpers,
+  JobInterruptedError,
+  type RunningWorker,
+  startWorker,
+  type TaskHandler,
+  validateCrontab,
+  type WorkerOptions,
+} from './worker'

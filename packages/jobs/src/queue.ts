@@ -1,0 +1,60 @@
+import type { Domain } from '@pm/db'
+import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker'
+import pg from 'pg'
+
+export interface JobSpec {
+  /** One job per key: adding again while it waits replaces it (payload, run time). */
+  jobKey?: string
+  runAt?: Date
+  /** Default 25. */
+  maxAttempts?: number
+  /** Jobs of one queue run one at a time, in order. */
+  queueName?: string
+}
+
+export interface JobQueue {
+  add(task: string, payload: object, o?: JobSpec): Promise<void>
+  /** Ends the queue's connections (only those it opened itself). */
+  close(): Promise<void>
+}
+
+/**
+ * Adds jobs to a domain database's queue (schema graphile_worker, installed on first use if no worker has
+ * yet). Give a connection string (the queue opens a small pool of its own) or a pg Pool to share.
+ */
+export function jobQueue(domain: Domain, connection: string | pg.Pool): JobQueue {
+  const owned = typeof connection === 'string'
+  const pool =
+    typeof connection === 'string'
+      ? new pg.Pool({ connectionString: connection, max: 2, application_name: `pm-jobs-${domain}` })
+      : connection
+  if (owned) pool.on('error', () => {})
+  let utils: Promise<WorkerUtils> | undefined
+  const ready = () => {
+    utils ??= (async () => {
+      const u = await makeWorkerUtils({ pgPool: pool })
+      await u.migrate()
+      return u
+    })().catch((error) => {
+      utils = undefined
+      throw error
+    })
+    return utils
+  }
+  return {
+    async add(task, payload, o = {}) {
+      const u = await ready()
+      await u.addJob(task, payload, {
+        ...(o.jobKey ? { jobKey: o.jobKey } : {}),
+        ...(o.runAt ? { runAt: o.runAt } : {}),
+        ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
+        ...(o.queueName ? { queueName: o.queueName } : {}),
+      })
+    },
+    async close() {
+      const u = await utils?.catch(() => undefined)
+      await u?.release()
+      if (owned) await pool.end()
+    },
+  }
+}
