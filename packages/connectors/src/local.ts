@@ -21,16 +21,32 @@ function notFound(name: string, cause?: unknown): ConnectorError {
  * Files of a directory on this server. Every name is relative to `root` and stays inside it: absolute paths,
  * ".." and symbolic links that lead outside (checked on the real path of what is opened) are refused with
  * OUTSIDE_ROOT, and listings skip such links. `put` writes a temporary file and renames it into place.
+ * `within`: a directory `root` itself must be inside (its real path), when `root` is a sub-directory of it.
  */
-export function localPathSource(root: string): SourceConnector & DestinationConnector {
+export function localPathSource(
+  root: string,
+  o: { within?: string } = {},
+): SourceConnector & DestinationConnector {
   const base = resolve(root)
   let realBase: Promise<string> | undefined
   const baseReal = () => {
-    realBase ??= realpath(base).catch((error) => {
+    realBase ??= (async () => {
+      let real: string
+      try {
+        real = await realpath(base)
+      } catch (error) {
+        throw (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new ConnectorError('NOT_FOUND', `the directory ${base} does not exist`, { cause: error })
+          : error
+      }
+      // A sub-directory of a configured root (a connection's path) must not be a link out of that root.
+      if (o.within !== undefined && !isInside(await realpath(resolve(o.within)), real)) {
+        throw new ConnectorError('OUTSIDE_ROOT', `${base} leads outside the import directory`)
+      }
+      return real
+    })()
+    realBase.catch(() => {
       realBase = undefined
-      throw (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? new ConnectorError('NOT_FOUND', `the directory ${base} does not exist`, { cause: error })
-        : error
     })
     return realBase
   }
