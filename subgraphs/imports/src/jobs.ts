@@ -1,5 +1,7 @@
+import { subgraphCacheInvalidator } from '@pm/cache'
 import { loadConnectorSettings } from '@pm/connectors'
 import type { DomainJobs } from '@pm/jobs'
+import { createRedis } from '@pm/service-kit'
 import { engineSettings, runImportJob } from './run/import-job'
 import { IMPORT_TASK, SCHEDULES_TASK } from './run/queue'
 import { startDueSchedules } from './run/schedules'
@@ -10,7 +12,15 @@ import { startDueSchedules } from './run/schedules'
  */
 export const jobs: DomainJobs<'imports'> = {
   tasks: (context) => {
+    const { env } = context
+    const cacheOn = !/^(false|0|no)$/i.test(env.GATEWAY_CACHE?.trim() ?? '')
+    const redisUrl = env.REDIS_URL?.trim()
+    const gatewayCache = subgraphCacheInvalidator(
+      cacheOn && redisUrl ? createRedis(redisUrl, context.logger, 'pm-imports-worker') : undefined,
+      env.GATEWAY_CACHE_NAME?.trim() || 'gateway',
+    )
     const deps = {
+      invalidate: (domains: readonly string[]) => gatewayCache.invalidate(domains),
       db: context.database.db,
       storage: context.storage,
       peers: context.peers,

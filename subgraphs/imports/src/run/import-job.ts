@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { ConnectorSettings } from '@pm/connectors'
 import type { DB } from '@pm/db/types/imports'
+import { JobInterruptedError } from '@pm/jobs'
 import { ErrorCode, type Logger, type Peers, queryPeer } from '@pm/service-kit'
 import type { Storage } from '@pm/storage'
 import { GraphQLError } from 'graphql'
@@ -36,7 +37,12 @@ export interface EngineDeps {
   batchRows: number
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
+  /** Tells the gateways' caches that imports (and catalog) changed behind their back. */
+  invalidate?: (domains: readonly ('imports' | 'catalog')[]) => Promise<void>
 }
+
+/** Catalog answers cached by the gateways are made stale at most this often during an import (and at its end). */
+const CATALOG_INVALIDATE_MS = 5_000
 
 export function engineSettings(env: NodeJS.ProcessEnv) {
   const int = (name: string, fallback: number, min: number, max: number) => {
@@ -140,11 +146,22 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
   )
   beat.unref()
   const started = now()
+  deps.logger.info('import job claimed', { jobId, checkpoint: job.checkpoint_row })
   try {
     await execute(deps, job, runner, () => lost || signal?.aborted === true, started)
   } catch (error) {
     if (error instanceof LostJob) {
-      deps.logger.warn('import job lost to another runner or cancelled', { jobId })
+      if (signal?.aborted) {
+        // The worker is stopping: the lease is handed back and the queue runs the job again from its checkpoint.
+        await db
+          .updateTable('import_jobs')
+          .set({ runner_id: null, heartbeat_at: null })
+          .where('id', '=', jobId)
+          .where('runner_id', '=', runner)
+          .execute()
+        throw new JobInterruptedError()
+      }
+      deps.logger.warn('import job lost to another runner', { jobId })
       return
     }
     const message =
@@ -189,6 +206,7 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
     if (ended) await notify(deps, ended, 'ERROR', `Import failed: ${message}`)
   } finally {
     clearInterval(beat)
+    await invalidate(deps, ['imports', 'catalog'])
   }
 }
 
@@ -219,7 +237,7 @@ async function ensureFile(deps: EngineDeps, job: ImportJobRow, config: ImportCon
       const key = `imports/${job.id}/${opened.fileName.replace(/[^\w.-]+/g, '_').slice(0, 200) || 'file'}`
       const info = await deps.storage.put(key, opened.stream, {
         ...(opened.mimeType ? { contentType: opened.mimeType } : {}),
-        metadata: { importJob: job.id },
+        metadata: { 'import-job': job.id },
       })
       stored = { key, sha256: info.sha256, size: info.size }
     }
@@ -297,6 +315,7 @@ async function execute(
   let warningsLogged = 0
   let cancelled = false
   let lastRow = job.checkpoint_row
+  let lastCatalogBump = now()
 
   const flush = async (batch: Batch): Promise<boolean> => {
     const errors = batch.errors
@@ -338,6 +357,9 @@ async function execute(
     )
     if (!committed) throw new LostJob()
     lastRow = batch.last
+    const catalogToo = now() - lastCatalogBump >= CATALOG_INVALIDATE_MS
+    if (catalogToo) lastCatalogBump = now()
+    await invalidate(deps, catalogToo ? ['imports', 'catalog'] : ['imports'])
     return committed.cancelRequested
   }
 
@@ -423,6 +445,7 @@ async function execute(
     return row
   })
   if (!ended) throw new LostJob()
+  deps.logger.info('import job completed', { jobId: job.id, rows: ended.processed_rows })
   await writeStatistics(deps, ended, {
     downloadMs,
     persistMs,
@@ -450,6 +473,14 @@ async function withRetries<T>(deps: EngineDeps, work: () => Promise<T>): Promise
       deps.logger.warn('catalog unavailable; batch retried', { attempt })
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt))
     }
+  }
+}
+
+async function invalidate(deps: EngineDeps, domains: ('imports' | 'catalog')[]) {
+  try {
+    await deps.invalidate?.(domains)
+  } catch (error) {
+    deps.logger.warn('gateway cache not invalidated', { error: String(error) })
   }
 }
 
