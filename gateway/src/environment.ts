@@ -8,6 +8,7 @@ import {
   subgraphUrls,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { loadStorageConfig, StorageConfigError } from '@pm/storage'
 import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
@@ -17,6 +18,7 @@ export const DEFAULT_MAX_SOCKETS_PER_SUBGRAPH = 64
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1_048_576
 export const DEFAULT_MAX_BATCH = 10
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
+export const DEFAULT_UPLOAD_MAX_BYTES = 1_073_741_824
 
 export type GatewayMode = 'development' | 'production'
 
@@ -58,6 +60,8 @@ export interface GatewayEnvironment extends GatewaySecurity {
   cache: GatewayCacheOptions | false
   /** GATEWAY_WORKERS: gateway processes sharing the port (a number, or "auto": one per core); default 1. */
   workers: number
+  /** UPLOAD_MAX_BYTES: the largest file POST /uploads takes (default 1 GiB). */
+  uploadMaxBytes: number
 }
 
 /** Both shared secrets (required, ≥ 32 characters); a GatewayConfigError names the missing variable. */
@@ -145,6 +149,13 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
   }
   const cache = loadCacheOptions(env)
   const workers = workerCount(env)
+  // Checked here so a bad STORAGE_* value stops the start with its message (the gateway reads it again).
+  try {
+    loadStorageConfig(env)
+  } catch (error) {
+    if (error instanceof StorageConfigError) throw new GatewayConfigError(error.message)
+    throw error
+  }
   // Each worker has its own L1: a mutation through one must reach the others' through Redis.
   if (workers > 1 && cache && !env.REDIS_URL?.trim())
     throw new GatewayConfigError(
@@ -164,6 +175,7 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
     ...loadGatewaySecrets(env),
     cache,
     workers,
+    uploadMaxBytes: positiveInt(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES),
   }
 }
 

@@ -38,6 +38,7 @@ import {
   startHttpService,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { createStorage, loadStorageConfig, type Storage, storageDownloadHandler } from '@pm/storage'
 import { GraphQLError, type GraphQLFormattedError, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest } from 'undici'
@@ -63,6 +64,7 @@ import {
 import { MODULE_STATE_TTL_MS, ModuleStates, modulesGatePlugin } from './modules'
 import { type CallerKey, clientAddress, RateLimiter } from './rate-limit'
 import { SUPERGRAPH_FILE } from './supergraph-file'
+import { DEFAULT_UPLOAD_MAX_BYTES, uploadsRoute } from './uploads'
 
 export {
   GatewayConfigError,
@@ -114,6 +116,10 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
   apiKeyCacheMs?: number
   /** The subgraph fetch cache and APQ store (L1 in process, L2 in Redis when redisUrl is set); false: none. */
   cache?: GatewayCacheOptions | false
+  /** Where POST /uploads stores files and /files/* serves them from (default: STORAGE_* settings). */
+  storage?: Storage
+  /** The largest file POST /uploads takes (default 1 GiB). */
+  uploadMaxBytes?: number
 }
 
 export interface RunningGateway {
@@ -586,6 +592,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return inFlight
   }
 
+  const storage =
+    options.storage ??
+    createStorage(loadStorageConfig({ ...process.env, GATEWAY_SIGNING_SECRET: signingSecret }))
   let http: HttpService
   try {
     http = await startHttpService({
@@ -595,6 +604,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger,
       routes: {
         '/graphql': graphql,
+        '/uploads': uploadsRoute({
+          storage,
+          authenticate: (req) => authenticator.authenticate(req),
+          maxBytes: options.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX_BYTES,
+          rateLimiter,
+          ...(options.callerKey ? { caller: options.callerKey } : {}),
+        }),
+        '/files/*': storageDownloadHandler(storage),
         '/health': healthRoutes(async () => ({}))['/health']!,
         // Cache hits, misses and sizes per subgraph namespace, in Prometheus' text format.
         '/metrics': (_req, res) => {

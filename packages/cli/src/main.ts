@@ -10,6 +10,7 @@ import {
   embeddedDomainConfigs,
   ensureDatabase,
   getMigrationStatus,
+  isDomain,
   loadDatabaseConfig,
   MigrationError,
   runMigrations,
@@ -25,6 +26,8 @@ const USAGE = `pm: the products-manager command line
   pm migrate status [--domain D]               show each migration's state
   pm db create      [--domain D]               create missing databases
   pm partitions     [--months N]               create import_logs partitions ahead (default: 1 month)
+  pm worker         --domain D                 run domain D's background jobs (queue in its database);
+                                               needs DB_<DOMAIN>_URL or DATABASE_URL
   pm seed           [--products N] [--seed S]  load the large data set into all seven databases
                     [--reset]                  (default 133149 products, seed 42); --reset first
                                                EMPTIES EVERY TABLE of the seven databases
@@ -178,6 +181,14 @@ async function seed(args: ParsedArgs) {
   })
 }
 
+async function worker(args: ParsedArgs) {
+  const domain = args.flags.get('domain')
+  if (typeof domain !== 'string' || !isDomain(domain))
+    throw new UsageError(`pm worker --domain D, where D is one of ${DOMAINS.join(', ')}`)
+  // Loaded on demand: it pulls in the subgraph packages that declare jobs.
+  await (await import('./workers')).runWorker(domain)
+}
+
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   // Loaded on demand: it pulls in every subgraph and the gateway.
   start: async (args) => (await import('./start')).start({ seed: !args.flags.has('no-seed') }),
@@ -185,6 +196,7 @@ const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   db: dbCreate,
   partitions,
   seed,
+  worker,
 }
 
 async function main(argv: string[]) {

@@ -8,6 +8,7 @@ import {
   prepareDatabases,
 } from '@pm/db'
 import { loadCacheOptions, startGateway } from '@pm/gateway'
+import type { RunningWorker } from '@pm/jobs'
 import { seedDemoData } from '@pm/seed'
 import {
   createLogger,
@@ -18,9 +19,11 @@ import {
   SIGNING_SECRET_ENV,
   type SubgraphModule,
   servicePorts,
+  signedPeers,
   startSubgraph,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
+import { createStorage, loadStorageConfig, StorageConfigError } from '@pm/storage'
 import { subgraph as analytics } from '@pm/subgraph-analytics'
 import { subgraph as catalog } from '@pm/subgraph-catalog'
 import { subgraph as code2asin } from '@pm/subgraph-code2asin'
@@ -28,6 +31,7 @@ import { subgraph as core } from '@pm/subgraph-core'
 import { subgraph as exportsSubgraph } from '@pm/subgraph-exports'
 import { subgraph as imports } from '@pm/subgraph-imports'
 import { subgraph as media } from '@pm/subgraph-media'
+import { domainJobs, domainsWithJobs, startDomainWorker } from './workers'
 
 const MODULES: { [D in Domain]: SubgraphModule<D, unknown> } = {
   core,
@@ -84,8 +88,11 @@ export async function start(options: StartOptions) {
     ]),
   ) as { [D in Domain]: DomainDatabase<D> }
   const subgraphs: RunningSubgraph[] = []
+  const workers: RunningWorker[] = []
   let gateway: { stop(): Promise<void> } | undefined
   const stopAll = async () => {
+    // Running jobs finish their batch first, while the services they call are still up.
+    await Promise.all(workers.map((w) => w.stop()))
     await gateway?.stop()
     await Promise.all(subgraphs.map((s) => s.stop()))
     await Promise.all(DOMAINS.map((d) => databases[d].destroy()))
@@ -119,6 +126,13 @@ export async function start(options: StartOptions) {
       Domain,
       string
     >
+    let storage: ReturnType<typeof createStorage>
+    try {
+      storage = createStorage(loadStorageConfig())
+    } catch (error) {
+      if (error instanceof StorageConfigError) throw new ConfigError(error.message)
+      throw error
+    }
     const running = await startGateway({
       port: ports.gateway,
       host,
@@ -126,13 +140,32 @@ export async function start(options: StartOptions) {
       logger: logger.child({ service: 'gateway' }),
       signingSecret,
       tokenSecret,
+      storage,
       // The fetch cache as configured (GATEWAY_CACHE*), shared through Redis when REDIS_URL is set.
       cache: loadCacheOptions(),
       ...(process.env.REDIS_URL?.trim() ? { redisUrl: process.env.REDIS_URL.trim() } : {}),
     })
     gateway = running
+    // Every domain whose package exports jobs gets its worker here, on the same databases and storage.
+    const peers = signedPeers(subgraphUrls, signingSecret)
+    const withJobs = await domainsWithJobs()
+    for (const domain of withJobs) {
+      workers.push(
+        await startDomainWorker({
+          domain,
+          jobs: (await domainJobs(domain))!,
+          url: prepared.domains[domain].url,
+          database: databases[domain] as never,
+          storage,
+          peers,
+          env: process.env,
+          logger,
+        }),
+      )
+    }
     say('')
     for (const s of subgraphs) say(`  subgraph ${s.domain.padEnd(10)} ${s.graphqlUrl}`)
+    for (const domain of withJobs) say(`  worker   ${domain.padEnd(10)} jobs queued in its database`)
     say(`\n  GraphQL API and GraphiQL: ${running.graphqlUrl}\n\nCtrl-C stops everything.`)
   } catch (error) {
     await stopAll().catch(() => {})

@@ -155,6 +155,7 @@ export interface HttpServiceOptions {
   host: string
   port: number
   logger: Logger
+  /** By exact path, or `/prefix/*` for every path under `/prefix/`. */
   routes: Record<string, Route>
   /** Milliseconds the server waits for in-flight requests on stop. */
   drainMs?: number
@@ -172,11 +173,19 @@ export function healthRoutes(ready: () => Promise<Record<string, boolean>>): Rec
   }
 }
 
+/** A route registered as `/prefix/*` serves every path under `/prefix/`. */
+function prefixRoute(routes: Record<string, Route>, pathname: string): Route | undefined {
+  for (const [path, route] of Object.entries(routes)) {
+    if (path.endsWith('/*') && pathname.startsWith(path.slice(0, -1))) return route
+  }
+  return undefined
+}
+
 export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
   const { logger } = options
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const route = options.routes[url.pathname]
+    const route = options.routes[url.pathname] ?? prefixRoute(options.routes, url.pathname)
     try {
       if (!route) return sendJson(res, 404, { error: `no route ${url.pathname}` })
       await route(req, res, url)

@@ -8,10 +8,12 @@ export { SNIFF_BYTES, sniffContentType, XLSX_TYPE } from './sniff'
 export * from './types'
 export {
   cleanFilename,
+  discardUpload,
   openUpload,
   SERVICE_OWNER,
   saveUpload,
   type UploadInfo,
   UploadNotFoundError,
   uploadKey,
+  uploadOwner,
 } from './uploads'

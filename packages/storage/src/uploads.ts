@@ -113,6 +113,14 @@ export async function saveUpload(
   return info
 }
 
+/** Removes an upload (its content and record); a missing one is no error. */
+export async function discardUpload(storage: Storage, id: string): Promise<void> {
+  if (!UUID.test(id)) return
+  // Content first: while the record remains, the upload is still (partly) there.
+  await storage.delete(uploadKey(id))
+  await storage.delete(infoKey(id))
+}
+
 /** An upload's record and its content, for its owner (a 'service' caller may open any). */
 export async function openUpload(
   storage: Storage,
@@ -142,4 +150,16 @@ export async function openUpload(
       }
     },
   }
+}
+
+/** The owner an authenticated caller's uploads are recorded under; null for an anonymous one. */
+export function uploadOwner(caller: {
+  kind: string
+  userId: string | null
+  apiKeyId: string | null
+}): string | null {
+  if (caller.kind === 'service') return SERVICE_OWNER
+  if (caller.kind === 'partner' && caller.apiKeyId) return `apikey:${caller.apiKeyId}`
+  if (caller.kind === 'user' && caller.userId) return `user:${caller.userId}`
+  return null
 }
