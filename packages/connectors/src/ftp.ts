@@ -181,10 +181,10 @@ export function ftpConnector(config: FtpConfig): SourceConnector & DestinationCo
           if (error instanceof FTPError && error.code === 550) throw error
           return undefined
         })
-        started()
         if (size === undefined && (await ftp.list(path).catch(() => [])).length === 0) {
           throw new ConnectorError('NOT_FOUND', `${where} ${path}: no such file`)
         }
+        started()
         await ftp.downloadTo(out, path)
       })
       const failed = transfer.then(

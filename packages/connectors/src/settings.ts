@@ -49,10 +49,7 @@ export function loadConnectorSettings(env: NodeJS.ProcessEnv = process.env): Con
   }
 }
 
-let current: ConnectorSettings | undefined
-
-/** The settings read from the process environment once, on first use. */
+/** The settings of the process environment, read at each use (a test or a CLI may set them late). */
 export function connectorSettings(): ConnectorSettings {
-  current ??= loadConnectorSettings()
-  return current
+  return loadConnectorSettings(process.env)
 }

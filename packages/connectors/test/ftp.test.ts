@@ -7,6 +7,7 @@ import { generate } from 'selfsigned'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConnectorError, type FtpConfig, ftpConnector } from '../src/index'
 import { startFtpServer, type TestFtpServer } from './ftp-server'
+import { startSilentServer } from './silent-server'
 
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -127,5 +128,30 @@ describe('ftpConnector against real FTP and FTPS servers (ftp-srv)', () => {
     expect((await failure(ftpConnector({ ...base, password, allowPrivate: false }).list())).code).toBe(
       'FORBIDDEN_ADDRESS',
     )
+  })
+
+  it('answers TIMEOUT when the server never greets', async () => {
+    const silent = await startSilentServer()
+    try {
+      const error = await failure(
+        ftpConnector({ ...base, password, port: silent.port, timeoutMs: 500 }).list(),
+      )
+      expect(error.code).toBe('TIMEOUT')
+    } finally {
+      await silent.close()
+    }
+  })
+
+  it('gives the connection back when a reader drops a download halfway', async () => {
+    const ftp = ftpConnector({ ...base, password })
+    try {
+      const stream = await ftp.get('acme_2026-03-01.csv')
+      await new Promise<void>((resolve) => stream.once('readable', () => resolve()))
+      stream.destroy()
+      expect((await ftp.list('acme_*.csv')).length).toBe(3)
+      expect((await readAll(await ftp.get('acme_2026-03-01.csv'))).equals(big)).toBe(true)
+    } finally {
+      await ftp.close()
+    }
   })
 })

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConnectorError, type SftpConfig, sftpConnector } from '../src/index'
 import { rsaKeyPair, startSftpServer, type TestSftpServer } from './sftp-server'
+import { startSilentServer } from './silent-server'
 
 async function readAll(body: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -127,5 +128,17 @@ describe('sftpConnector against a real SFTP server', () => {
     const port = closed.port
     await closed.close()
     expect((await failure(sftpConnector({ ...base, password, port }).list())).code).toBe('UNREACHABLE')
+  })
+
+  it('answers TIMEOUT when the server never completes the handshake', async () => {
+    const silent = await startSilentServer()
+    try {
+      const error = await failure(
+        sftpConnector({ ...base, password, port: silent.port, timeoutMs: 500 }).list(),
+      )
+      expect(error.code).toBe('TIMEOUT')
+    } finally {
+      await silent.close()
+    }
   })
 })
