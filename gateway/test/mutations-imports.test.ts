@@ -229,6 +229,22 @@ describe('import configurations', () => {
       { validationRules: [{ field: 'sku', rule: 'pattern', value: '([' }] },
       'input.validationRules[0].value',
     ],
+    ['a mapping without sku or ean', { fieldMapping: { 'Prix HT': 'price' } }, 'input.fieldMapping'],
+    [
+      'a rule on a field no column feeds',
+      { transformationRules: [{ field: 'brand', op: 'uppercase' }] },
+      'input.transformationRules[0].field',
+    ],
+    [
+      'a rule with a misspelt parameter',
+      { transformationRules: [{ field: 'price', op: 'divide', divisr: 1000 }] },
+      'input.transformationRules[0].divisr',
+    ],
+    [
+      'an unknown number locale',
+      { transformationRules: [{ field: 'price', op: 'number', locale: 'klingon' }] },
+      'input.transformationRules[0].locale',
+    ],
     ['a name too long', { configName: 'x'.repeat(256) }, 'input.configName'],
     ['a supplier code too long', { supplierCode: 'S'.repeat(51) }, 'input.supplierCode'],
   ])('refuses %s with BAD_USER_INPUT naming the field', async (_, overrides, field) => {
@@ -302,6 +318,16 @@ describe('import configurations', () => {
       input: { connectionConfig: { ...config.connectionConfig, port: 0 } },
     })
     expect(errorOf(badPort)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.connectionConfig.port' })
+    // The stored rules trim the title: a new mapping without a title column is refused, the old one kept.
+    const dropsTitle = await stack.request(UPDATE_CONFIG, {
+      id: config.id,
+      input: { fieldMapping: { EAN: 'ean', 'Prix HT': 'price' } },
+    })
+    expect(errorOf(dropsTitle)).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.transformationRules[0].field',
+    })
+    expect(dropsTitle.errors![0]!.message).toContain('no column feeds title')
     const missing = await stack.request(UPDATE_CONFIG, { id: randomUUID(), input: { encoding: 'UTF-8' } })
     expect(errorOf(missing)).toMatchObject({ code: 'NOT_FOUND', field: 'id' })
     const unknownSupplier = await stack.request(UPDATE_CONFIG, {
@@ -380,6 +406,11 @@ describe('mapping templates', () => {
 
     const bad = await stack.request(UPDATE, { id: a.id, input: { fieldMapping: { EAN: 'barcode' } } })
     expect(errorOf(bad)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.fieldMapping.EAN' })
+    const noIdentifier = await stack.request(CREATE, {
+      input: { name: 'Prices', fieldMapping: { Prix: 'price' } },
+    })
+    expect(errorOf(noIdentifier)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.fieldMapping' })
+    expect(noIdentifier.errors![0]!.message).toContain('sku or ean')
     const emptyMapping = await stack.request(CREATE, { input: { name: 'Empty', fieldMapping: {} } })
     expect(errorOf(emptyMapping)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.fieldMapping' })
     const unknown = await stack.request(CREATE, {

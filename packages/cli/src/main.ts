@@ -31,6 +31,11 @@ const USAGE = `pm: the products-manager command line
   pm seed           [--products N] [--seed S]  load the large data set into all seven databases
                     [--reset]                  (default 133149 products, seed 42); --reset first
                                                EMPTIES EVERY TABLE of the seven databases
+  pm seed --supplier-file PATH [--rows N]      write a supplier file to import (default 133149 rows):
+          [--format csv|xlsx|json|jsonl|xml]   streamed, any size; --bad-share of bad rows (default 0.01:
+          [--bad-share F] [--locale fr|en]     bad EAN, no title, negative or text price), numbers as the
+          [--encoding utf-8|windows-1252]      locale writes them (fr: 1 234,50), csv/xml in Windows-1252
+          [--seed S]                           on demand; no database needed
 
 Databases: DB_<DOMAIN>_URL, or DATABASE_URL (a server holding db_core … db_analytics);
 with neither, the embedded PostgreSQL under .data/postgres. Domains: ${DOMAINS.join(', ')}.`
@@ -129,7 +134,47 @@ async function partitions(args: ParsedArgs) {
 
 const SEED_PRODUCTS = 133_149
 
+async function supplierFile(args: ParsedArgs) {
+  const path = args.flags.get('supplier-file')
+  if (typeof path !== 'string') throw new UsageError('--supplier-file needs a path')
+  const { SUPPLIER_FILE_FORMATS, writeSupplierFile } = await import('@pm/seed')
+  const format = args.flags.get('format') ?? path.split('.').pop()
+  if (typeof format !== 'string' || !(SUPPLIER_FILE_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${SUPPLIER_FILE_FORMATS.join(', ')}`)
+  }
+  const choice = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const value = args.flags.get(name) ?? fallback
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value.toLowerCase())) {
+      throw new UsageError(`--${name} must be one of ${allowed.join(', ')}`)
+    }
+    return value.toLowerCase() as T
+  }
+  const badShareFlag = args.flags.get('bad-share')
+  const badShare = badShareFlag === undefined ? 0.01 : Number(badShareFlag)
+  if (badShareFlag === true || !(badShare >= 0 && badShare <= 1)) {
+    throw new UsageError('--bad-share must be a number between 0 and 1')
+  }
+  const encoding = choice('encoding', ['utf-8', 'windows-1252'] as const, 'utf-8')
+  if (encoding !== 'utf-8' && format !== 'csv' && format !== 'xml') {
+    throw new UsageError('--encoding windows-1252 applies to csv and xml only')
+  }
+  const rows = intFlag(args, 'rows') ?? SEED_PRODUCTS
+  const started = Date.now()
+  const result = await writeSupplierFile(path, {
+    rows,
+    format: format as (typeof SUPPLIER_FILE_FORMATS)[number],
+    badShare,
+    encoding,
+    locale: choice('locale', ['fr', 'en'] as const, 'fr'),
+    ...(intFlag(args, 'seed') !== undefined ? { seed: intFlag(args, 'seed') } : {}),
+  })
+  console.log(
+    `wrote ${path}: ${result.rows} rows (${result.badRows.length} bad), ${format}, ${result.bytes} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  )
+}
+
 async function seed(args: ParsedArgs) {
+  if (args.flags.has('supplier-file')) return supplierFile(args)
   const products = intFlag(args, 'products') ?? SEED_PRODUCTS
   if (products < 1) throw new UsageError('--products must be a positive integer')
   const seedValue = intFlag(args, 'seed')

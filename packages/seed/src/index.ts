@@ -16,3 +16,15 @@ export {
   resetDatabases,
 } from './scale/load'
 export { JSON_COLUMNS, type SeedDatabases, type SeedResult, seedDemoData } from './seed'
+export {
+  BAD_ROW_KINDS,
+  type BadRowKind,
+  SUPPLIER_FILE_FORMATS,
+  type SupplierFileFormat,
+  type SupplierFileOptions,
+  type SupplierFileResult,
+  type SupplierRow,
+  supplierFileConfig,
+  supplierRows,
+  writeSupplierFile,
+} from './supplier-file'

@@ -1,6 +1,16 @@
 import { isIP } from 'node:net'
 import { badUserInput, checkJsonObject, MASK } from '@pm/service-kit'
 import { CronError, parseCron } from './cron'
+import {
+  checkFieldMapping as engineFieldMapping,
+  checkTransformationRules as engineTransformationRules,
+  checkValidationRules as engineValidationRules,
+  ImportConfigError,
+  type ImportConfigInput,
+  keyPath,
+  validateImportConfig,
+  validateMapping,
+} from './engine'
 
 /**
  * The documented shapes of an import configuration's JSON columns and its file settings (the same text is in
@@ -9,10 +19,7 @@ import { CronError, parseCron } from './cron'
 
 type Obj = Record<string, unknown>
 
-/** `a.b` for identifier keys, `a["Prix HT"]` for the others (source column names have spaces, accents). */
-export function keyPath(base: string, key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`
-}
+export { keyPath }
 
 function object(field: string, value: unknown, maxBytes?: number): Obj {
   const obj = checkJsonObject(field, value, maxBytes)
@@ -61,17 +68,6 @@ function integer(field: string, value: unknown, min: number, max: number): numbe
   return value
 }
 
-function number(field: string, value: unknown, min?: number, max?: number): number | undefined {
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw badUserInput(`${field} must be a number`, { field })
-  }
-  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
-    throw badUserInput(`${field} must be between ${min ?? '-∞'} and ${max ?? '∞'}`, { field })
-  }
-  return value
-}
-
 function boolean(field: string, value: unknown): boolean | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value !== 'boolean') throw badUserInput(`${field} must be true or false`, { field })
@@ -86,17 +82,6 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
   const found = typeof value === 'string' ? allowed.find((a) => a === value.trim().toLowerCase()) : undefined
   if (!found) throw badUserInput(`${field} must be one of ${allowed.join(', ')}`, { field })
   return found
-}
-
-function regex(field: string, value: unknown): string | undefined {
-  const source = text(field, value, { max: 500 })
-  if (source === undefined) return undefined
-  try {
-    new RegExp(source)
-  } catch {
-    throw badUserInput(`${field} is not a valid regular expression`, { field })
-  }
-  return source
 }
 
 /** A secret must be a real value: "***" is what reads show, never a password. */
@@ -319,238 +304,35 @@ export function checkDelimiter(field: string, value: string | null | undefined):
   return delimiter
 }
 
-/** The product fields a source column can be mapped to (catalog's products, prices and stocks). */
-export const PRODUCT_FIELDS = [
-  'ean',
-  'asin',
-  'sku',
-  'upc',
-  'gtin',
-  'manufacturer_reference',
-  'external_id',
-  'title',
-  'description',
-  'short_description',
-  'brand',
-  'category',
-  'status',
-  'weight',
-  'width',
-  'height',
-  'depth',
-  'price',
-  'cost',
-  'retail_price',
-  'currency',
-  'quantity',
-  'min_stock',
-  'image_url',
-] as const
-
-const SPEC_FIELD = /^technical_specs\.[a-z0-9_]{1,64}$/
-
-function productField(field: string, value: unknown, required = true): string | undefined {
-  const name = text(field, value, { max: 100, required })
-  if (name === undefined) return undefined
-  if (!(PRODUCT_FIELDS as readonly string[]).includes(name) && !SPEC_FIELD.test(name)) {
-    throw badUserInput(
-      `${field}: "${name}" is not a product field; use one of ${PRODUCT_FIELDS.join(', ')} or technical_specs.<name>`,
-      { field },
-    )
+/** Engine checks as GraphQL errors: BAD_USER_INPUT naming the path. */
+function asBadInput<T>(check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof ImportConfigError) throw badUserInput(error.message, { field: error.path })
+    throw error
   }
-  return name
 }
 
-/** fieldMapping: { "<source column>": "<product field>", … }; each product field fed by one column. */
-export function checkFieldMapping(field: string, value: unknown): Record<string, string> {
-  const mapping = object(field, value)
-  const entries = Object.entries(mapping)
-  if (entries.length === 0) throw badUserInput(`${field} must map at least one column`, { field })
-  if (entries.length > 500) throw badUserInput(`${field} maps more than 500 columns`, { field })
-  const result: Record<string, string> = {}
-  const fedBy = new Map<string, string>()
-  for (const [column, target] of entries) {
-    const at = keyPath(field, column)
-    if (column.trim() === '' || column.length > 255) {
-      throw badUserInput(`${at}: a source column name has 1 to 255 characters`, { field: at })
-    }
-    const name = productField(at, target)!
-    const other = fedBy.get(name)
-    if (other !== undefined) {
-      throw badUserInput(`${at}: ${name} is already mapped from column ${JSON.stringify(other)}`, {
-        field: at,
-      })
-    }
-    fedBy.set(name, column)
-    result[column] = name
-  }
-  return result
-}
+/** fieldMapping: { "<source column>": "<product field>", … } (the vocabulary is the engine's; see the schema). */
+export const checkFieldMapping = (field: string, value: unknown) =>
+  asBadInput(() => engineFieldMapping(value, field))
 
-function ruleList(field: string, value: unknown): Obj[] {
-  if (!Array.isArray(value)) throw badUserInput(`${field} must be a list of rule objects`, { field })
-  if (value.length > 200) throw badUserInput(`${field} has more than 200 rules`, { field })
-  if (Buffer.byteLength(JSON.stringify(value)) > 65_536) {
-    throw badUserInput(`${field} is larger than 65536 bytes`, { field })
-  }
-  return value.map((rule, i) => object(`${field}[${i}]`, rule))
-}
+/** A mapping template's mapping: its shape, and a column mapped to sku or ean. */
+export const checkTemplateMapping = (field: string, value: unknown) =>
+  asBadInput(() => validateMapping(value, field))
 
-export const TRANSFORMATION_OPS = [
-  'trim',
-  'uppercase',
-  'lowercase',
-  'truncate',
-  'padLeft',
-  'replace',
-  'multiply',
-  'round',
-  'applyVat',
-  'default',
-  'mapValues',
-] as const
-type TransformationOp = (typeof TRANSFORMATION_OPS)[number]
+/** transformationRules: [{ field, op, …params }] applied in order. */
+export const checkTransformationRules = (field: string, value: unknown) =>
+  asBadInput(() => engineTransformationRules(value, field))
 
-const TRANSFORMATION_PARAMS: Record<TransformationOp, readonly string[]> = {
-  trim: [],
-  uppercase: [],
-  lowercase: [],
-  truncate: ['maxLength'],
-  padLeft: ['length', 'char'],
-  replace: ['pattern', 'replacement'],
-  multiply: ['factor'],
-  round: ['decimals'],
-  applyVat: ['rate'],
-  default: ['value'],
-  mapValues: ['values'],
-}
+/** validationRules: [{ field, rule, …params, severity? }]. */
+export const checkValidationRules = (field: string, value: unknown) =>
+  asBadInput(() => engineValidationRules(value, field))
 
-/** transformationRules: [{ field, op, …params }] applied in order; see the schema for each op's params. */
-export function checkTransformationRules(field: string, value: unknown): Obj[] {
-  return ruleList(field, value).map((rule, i) => {
-    const at = (key: string) => `${field}[${i}].${key}`
-    const target = productField(at('field'), rule.field)!
-    const op = oneOfExact(at('op'), rule.op, TRANSFORMATION_OPS)
-    onlyKeys(`${field}[${i}]`, rule, ['field', 'op', ...TRANSFORMATION_PARAMS[op]], `a ${op} rule`)
-    const out: Obj = { field: target, op }
-    switch (op) {
-      case 'truncate':
-        out.maxLength = required(at('maxLength'), integer(at('maxLength'), rule.maxLength, 1, 100_000))
-        break
-      case 'padLeft': {
-        out.length = required(at('length'), integer(at('length'), rule.length, 1, 100))
-        const char = rule.char ?? '0'
-        if (typeof char !== 'string' || [...char].length !== 1) {
-          throw badUserInput(`${at('char')} must be one character`, { field: at('char') })
-        }
-        out.char = char
-        break
-      }
-      case 'replace':
-        out.pattern = required(at('pattern'), regex(at('pattern'), rule.pattern))
-        if (typeof rule.replacement !== 'string' || rule.replacement.length > 500) {
-          throw badUserInput(`${at('replacement')} must be a string of at most 500 characters`, {
-            field: at('replacement'),
-          })
-        }
-        out.replacement = rule.replacement
-        break
-      case 'multiply':
-        out.factor = required(at('factor'), number(at('factor'), rule.factor))
-        break
-      case 'round':
-        out.decimals = required(at('decimals'), integer(at('decimals'), rule.decimals, 0, 6))
-        break
-      case 'applyVat':
-        out.rate = required(at('rate'), number(at('rate'), rule.rate, 0, 1))
-        break
-      case 'default':
-        if (!['string', 'number', 'boolean'].includes(typeof rule.value)) {
-          throw badUserInput(`${at('value')} must be a string, number or boolean`, { field: at('value') })
-        }
-        out.value = rule.value
-        break
-      case 'mapValues': {
-        const values = object(at('values'), rule.values, 16_384)
-        if (Object.keys(values).length === 0) {
-          throw badUserInput(`${at('values')} must map at least one value`, { field: at('values') })
-        }
-        for (const [from, to] of Object.entries(values)) {
-          if (!['string', 'number'].includes(typeof to)) {
-            throw badUserInput(`${keyPath(at('values'), from)} must be a string or a number`, {
-              field: keyPath(at('values'), from),
-            })
-          }
-        }
-        out.values = values
-        break
-      }
-    }
-    return out
-  })
-}
-
-export const VALIDATION_RULES = [
-  'required',
-  'ean',
-  'min',
-  'max',
-  'minLength',
-  'maxLength',
-  'pattern',
-  'oneOf',
-] as const
-
-/** validationRules: [{ field, rule, value?, values?, severity? }]; see the schema for each rule's value. */
-export function checkValidationRules(field: string, value: unknown): Obj[] {
-  return ruleList(field, value).map((rule, i) => {
-    const at = (key: string) => `${field}[${i}].${key}`
-    const target = productField(at('field'), rule.field)!
-    const kind = oneOfExact(at('rule'), rule.rule, VALIDATION_RULES)
-    const params = kind === 'oneOf' ? ['values'] : ['required', 'ean'].includes(kind) ? [] : ['value']
-    onlyKeys(`${field}[${i}]`, rule, ['field', 'rule', 'severity', ...params], `a ${kind} rule`)
-    const out: Obj = { field: target, rule: kind }
-    switch (kind) {
-      case 'min':
-      case 'max':
-        out.value = required(at('value'), number(at('value'), rule.value))
-        break
-      case 'minLength':
-      case 'maxLength':
-        out.value = required(at('value'), integer(at('value'), rule.value, 0, 100_000))
-        break
-      case 'pattern':
-        out.value = required(at('value'), regex(at('value'), rule.value))
-        break
-      case 'oneOf': {
-        const values = rule.values
-        if (
-          !Array.isArray(values) ||
-          values.length === 0 ||
-          values.length > 1000 ||
-          values.some((v) => !['string', 'number'].includes(typeof v))
-        ) {
-          throw badUserInput(`${at('values')} must be a list of 1 to 1000 strings or numbers`, {
-            field: at('values'),
-          })
-        }
-        out.values = values
-        break
-      }
-    }
-    out.severity = oneOf(at('severity'), rule.severity, ['error', 'warning'] as const) ?? 'error'
-    return out
-  })
-}
-
-function oneOfExact<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw badUserInput(`${field} must be one of ${allowed.join(', ')}`, { field })
-  }
-  return value as T
-}
-
-function required<T>(field: string, value: T | undefined): T {
-  if (value === undefined) throw badUserInput(`${field} is required`, { field })
-  return value
-}
+/**
+ * The mapping and the rules together, as an import will run them: an identifier mapped, every rule's field fed.
+ * `base` prefixes the paths ("input").
+ */
+export const checkImportRules = (base: string, config: ImportConfigInput) =>
+  asBadInput(() => validateImportConfig(config, base))

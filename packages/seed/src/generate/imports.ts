@@ -36,6 +36,23 @@ const FIELD_MAPPING = {
   'Poids (kg)': 'weight',
 }
 
+/** In the imports vocabulary (documented in the imports schema): the list shapes the engine runs. */
+const TRANSFORMATION_RULES = [
+  { field: 'title', op: 'trim' },
+  { field: 'title', op: 'truncate', maxLength: 500 },
+  { field: 'ean', op: 'padLeft', length: 13, char: '0' },
+  { field: 'price', op: 'applyVat', rate: 0.2 },
+  { field: 'price', op: 'round', decimals: 2 },
+]
+
+const VALIDATION_RULES = [
+  { field: 'ean', rule: 'required', severity: 'error' },
+  { field: 'ean', rule: 'ean', severity: 'error' },
+  { field: 'price', rule: 'required', severity: 'error' },
+  { field: 'price', rule: 'min', value: 0.01, severity: 'error' },
+  { field: 'title', rule: 'required', severity: 'error' },
+]
+
 const ERRORS = [
   ['INVALID_EAN', 'EAN', 'Clé de contrôle EAN invalide', () => '3017620422004'],
   ['MISSING_PRICE', 'Prix HT', 'Prix manquant', () => ''],
@@ -135,16 +152,8 @@ export function importSetup(ctx: Ctx, rng: Random, ids: Random, suppliers: Suppl
         encoding: rng.chance(0.8) ? 'UTF-8' : 'ISO-8859-1',
         delimiter: plan.format === 'csv' ? rng.pick([';', ',']) : null,
         field_mapping: FIELD_MAPPING,
-        transformation_rules: {
-          price: { vat_rate: 0.2, round: 2 },
-          title: { trim: true, max_length: 500 },
-          ean: { pad_left: 13 },
-        },
-        validation_rules: {
-          ean: { required: true, checksum: true },
-          price: { required: true, min: 0.01 },
-          title: { required: true },
-        },
+        transformation_rules: TRANSFORMATION_RULES,
+        validation_rules: VALIDATION_RULES,
         created_at: createdAt,
         updated_at: ctx.after(createdAt, rng.int(0, 120) * DAY_MS),
         format: plan.format,

@@ -62,6 +62,15 @@ export class ByteSource {
   }
 }
 
+/** Records that release the byte stream however reading ends: at the end, on an error, or stopped early. */
+export async function* closing<T>(inner: AsyncGenerator<T>, bytes: ByteSource): AsyncGenerator<T> {
+  try {
+    yield* inner
+  } finally {
+    await bytes.close()
+  }
+}
+
 const SAMPLE_BYTES = 64 * 1024
 
 /** Windows-1252's 0x80–0x9F; the undefined bytes keep their Latin-1 code point. */

@@ -415,14 +415,7 @@ export function compileImport(config: ImportConfigInput): CompiledImport {
           raw = parts.join(' | ')
           value = parts.length ? parts : undefined
         }
-        const column = columns[0]
-        const issue = (rule: string, message: string, severity: 'error' | 'warning' = 'error') => {
-          const found: RowIssue = { field: spec.name, rule, message, severity }
-          if (column !== undefined) found.column = column
-          if (raw !== undefined && raw !== '') found.rawValue = clip(raw)
-          issues.push(found)
-          if (severity === 'error') failed = true
-        }
+        const at: IssueSite = { field: spec.name, column: columns[0], raw }
         try {
           for (const op of plan.ops) {
             if (value === undefined) {
@@ -433,7 +426,8 @@ export function compileImport(config: ImportConfigInput): CompiledImport {
             if (value === '' || (Array.isArray(value) && value.length === 0)) value = undefined
           }
           if (value === undefined || (typeof value === 'string' && value.trim() === '')) {
-            if (plan.required) issue('required', `${spec.name} is required`, plan.required)
+            if (plan.required)
+              failed = addIssue(issues, at, 'required', `${spec.name} is required`, plan.required) || failed
             continue
           }
           const converted = convert(spec, value, format)
@@ -441,7 +435,7 @@ export function compileImport(config: ImportConfigInput): CompiledImport {
             const problem = Array.isArray(converted)
               ? converted.map((v) => check(v)).find((p) => p !== undefined)
               : check(converted)
-            if (problem !== undefined) issue(name, problem, severity)
+            if (problem !== undefined) failed = addIssue(issues, at, name, problem, severity) || failed
           }
           if (spec.key === 'technicalSpecs') {
             row.technicalSpecs ??= {}
@@ -451,12 +445,33 @@ export function compileImport(config: ImportConfigInput): CompiledImport {
           }
         } catch (error) {
           if (!(error instanceof RuleFailure)) throw error
-          issue(error.rule, error.message)
+          failed = addIssue(issues, at, error.rule, error.message, 'error') || failed
         }
       }
       return failed ? { issues } : { row, issues }
     },
   }
+}
+
+interface IssueSite {
+  field: string
+  column: string | undefined
+  raw: string | undefined
+}
+
+/** Records an issue; true when it fails the row. */
+function addIssue(
+  issues: RowIssue[],
+  at: IssueSite,
+  rule: string,
+  message: string,
+  severity: 'error' | 'warning',
+): boolean {
+  const found: RowIssue = { field: at.field, rule, message, severity }
+  if (at.column !== undefined) found.column = at.column
+  if (at.raw !== undefined && at.raw !== '') found.rawValue = clip(at.raw)
+  issues.push(found)
+  return severity === 'error'
 }
 
 function applyToList(list: string[], op: Op): string[] {

@@ -1,4 +1,4 @@
-import { type ByteSource, decodeText } from './bytes'
+import { type ByteSource, closing, decodeText } from './bytes'
 import { columnNames, type RecordLimits, rowOf } from './records'
 import type { ParsedSource, RawRecord } from './types'
 import { SourceError } from './types'
@@ -261,9 +261,10 @@ export async function openCsv(
     encoding: decoded.encoding,
     delimiter,
     columns: () => columns,
-    records: records(),
+    records: closing(records(), bytes),
     warnings,
     bytesRead: () => bytes.consumed,
+    close: () => bytes.close(),
   }
 }
 

@@ -33,8 +33,10 @@ function numberText(n: number): string | undefined {
 
 const TEN = 10n
 
+const POWERS = Array.from({ length: 40 }, (_, i) => TEN ** BigInt(i))
+
 function pow10(n: number): bigint {
-  return TEN ** BigInt(n)
+  return POWERS[n] ?? TEN ** BigInt(n)
 }
 
 function rescale(d: Decimal, scale: number): Decimal {

@@ -1,4 +1,4 @@
-import { type ByteSource, decodeText } from './bytes'
+import { type ByteSource, closing, decodeText } from './bytes'
 import type { RecordLimits } from './records'
 import type { ParsedSource, RawRecord, RowIssue } from './types'
 import { SourceError } from './types'
@@ -130,9 +130,10 @@ export async function openJsonLines(
     format: 'jsonl',
     encoding: decoded.encoding,
     columns: () => (seen.size ? [...seen] : undefined),
-    records: records(),
+    records: closing(records(), bytes),
     warnings: o.warnings,
     bytesRead: () => bytes.consumed,
+    close: () => bytes.close(),
   }
 }
 
@@ -330,8 +331,9 @@ export async function openJson(
     format: 'json',
     encoding: decoded.encoding,
     columns: () => (seen.size ? [...seen] : undefined),
-    records: records(),
+    records: closing(records(), bytes),
     warnings: o.warnings,
     bytesRead: () => bytes.consumed,
+    close: () => bytes.close(),
   }
 }

@@ -63,7 +63,14 @@ export type NumberResult = { ok: true; value: Decimal } | { ok: false; reason: s
  * point unless it is followed by exactly three digits (1,234 could be either: refused as ambiguous); a lone
  * "." is the decimal point.
  */
+const PLAIN = /^-?\d{1,30}(?:\.\d{1,30})?$/
+const PLAIN_COMMA = /^-?\d{1,30},\d{1,30}$/
+
 export function parseNumber(raw: string, format?: NumberFormat): NumberResult {
+  // The common cases first: "12.50" (when "." cannot group thousands) and "12,50" in a comma-decimal file.
+  if (PLAIN.test(raw) && !format?.groups.includes('.')) return { ok: true, value: toDecimal(raw)! }
+  if (format?.decimal === ',' && PLAIN_COMMA.test(raw))
+    return { ok: true, value: toDecimal(raw.replace(',', '.'))! }
   let text = raw.trim().replace(CURRENCY, '').trim()
   if (text === '') return { ok: false, reason: 'is empty' }
   let negative = false

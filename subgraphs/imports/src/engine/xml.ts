@@ -1,5 +1,5 @@
 import { SaxesParser } from 'saxes'
-import { type ByteSource, decodeText } from './bytes'
+import { type ByteSource, closing, decodeText } from './bytes'
 import type { RecordLimits } from './records'
 import type { ParsedSource, RawRecord } from './types'
 import { SourceError } from './types'
@@ -168,8 +168,9 @@ export async function openXml(
     format: 'xml',
     encoding: decoded.encoding,
     columns: () => (seen.size ? [...seen] : undefined),
-    records: records(),
+    records: closing(records(), bytes),
     warnings: o.warnings,
     bytesRead: () => bytes.consumed,
+    close: () => bytes.close(),
   }
 }

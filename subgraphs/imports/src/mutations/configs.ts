@@ -26,6 +26,7 @@ import {
   checkDelimiter,
   checkEncoding,
   checkFieldMapping,
+  checkImportRules,
   checkScheduleConfig,
   checkTransformationRules,
   checkValidationRules,
@@ -100,6 +101,11 @@ function configColumns(input: ImportConfigInput, storedConnection?: unknown): Co
   return set
 }
 
+const touchesRules = (input: ImportConfigInput) =>
+  input.fieldMapping !== undefined ||
+  input.transformationRules !== undefined ||
+  input.validationRules !== undefined
+
 /** Config names are unique per supplier (case-insensitive), checked under a per-supplier lock. */
 async function requireFreeName(
   trx: Parameters<typeof lockScope>[0],
@@ -116,6 +122,11 @@ async function requireFreeName(
 export const configMutations = {
   createImportConfig: async (_: unknown, { input }: { input: ImportConfigInput }, ctx: Context) => {
     const values = configColumns(input)
+    checkImportRules('input', {
+      fieldMapping: input.fieldMapping,
+      transformationRules: input.transformationRules,
+      validationRules: input.validationRules,
+    })
     const supplierCode = values.supplier_code as string
     await requireSupplier(ctx, 'input.supplierCode', supplierCode)
     return inTransaction(ctx, async (trx) => {
@@ -152,6 +163,16 @@ export const configMutations = {
       const before = await configForUpdate(trx, id)
       if (!before) throw notFound('id: no import configuration has this id', { field: 'id' })
       const set = configColumns(input, before.connection_config)
+      if (touchesRules(input)) {
+        // The rules are checked against the mapping they will run with: the new one, else the stored one.
+        checkImportRules('input', {
+          fieldMapping: input.fieldMapping !== undefined ? input.fieldMapping : before.field_mapping,
+          transformationRules:
+            input.transformationRules !== undefined ? input.transformationRules : before.transformation_rules,
+          validationRules:
+            input.validationRules !== undefined ? input.validationRules : before.validation_rules,
+        })
+      }
       const supplierCode = (set.supplier_code as string | undefined) ?? before.supplier_code
       const name = (set.config_name as string | undefined) ?? before.config_name
       if (set.supplier_code !== undefined || set.config_name !== undefined) {

@@ -11,7 +11,7 @@ import {
   unsetOtherDefaults,
   updateTemplate,
 } from '../db/writes'
-import { checkFieldMapping } from '../shapes'
+import { checkTemplateMapping } from '../shapes'
 import { changed, json, notNull } from './common'
 
 interface MappingTemplateInput {
@@ -36,7 +36,7 @@ function templateColumns(input: MappingTemplateInput): TemplateColumns {
     set.supplier_code = checkString('input.supplierCode', input.supplierCode, { max: 50 })
   }
   const mapping = notNull('input.fieldMapping', input.fieldMapping)
-  if (mapping !== undefined) set.field_mapping = json(checkFieldMapping('input.fieldMapping', mapping))!
+  if (mapping !== undefined) set.field_mapping = json(checkTemplateMapping('input.fieldMapping', mapping))!
   const isDefault = notNull('input.isDefault', input.isDefault)
   if (isDefault !== undefined) set.is_default = isDefault
   return set

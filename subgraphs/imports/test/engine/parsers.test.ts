@@ -163,6 +163,23 @@ describe('CSV', () => {
     expect(records[0]!.issue).toMatchObject({ rule: 'quotes' })
   })
 
+  it('releases the file when the reader stops early', async () => {
+    const { createReadStream } = await import('node:fs')
+    const { writeFile } = await import('node:fs/promises')
+    const path = join(tmpdir(), `pm-early-${process.pid}.csv`)
+    await writeFile(path, `a;b\n${'1;2\n'.repeat(200_000)}`)
+    try {
+      for (const format of ['csv', 'jsonl'] as const) {
+        const stream = createReadStream(path, { highWaterMark: 16 * 1024 })
+        const source = await openSource(stream, { format })
+        for await (const _ of source.records) break
+        expect(stream.destroyed).toBe(true)
+      }
+    } finally {
+      await rm(path, { force: true })
+    }
+  })
+
   it('refuses binary data and other formats posing as CSV', async () => {
     const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))
     await expectSourceError(openSource(streamOf(binary), { format: 'csv' }), 'BINARY', /binary/)
