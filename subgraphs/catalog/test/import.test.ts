@@ -80,7 +80,7 @@ describe('importProducts', () => {
       { sku: 'A-2', title: 'Saw', ean: '4006381333931', price: '20', brand: 'Makita', stockQuantity: 0 },
       { sku: 'A-3', title: 'Bad EAN', ean: '4006381333932' },
       { sku: 'A-4', price: '3' },
-      { sku: 'A-5', title: 'Bad stock', stockQuantity: 1, warehouse: 'PARIS' },
+      { sku: 'A-5', title: 'Bad stock', stockQuantity: 1, warehouse: 'PARIS 1' },
     ]
     // Without creation, the unknown names fail their rows.
     const refused = await importRows(rows, { dryRun: true })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   badUserInput,
   checkInt,
@@ -67,6 +68,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Serialises the creation of brands and categories by name, so two imports never create the same one twice. */
 const NAMES_LOCK = 'catalog:references:by-name'
 const MAX_SLUG = 255
+
+/** UUID v5 namespace of warehouse codes (no warehouse table exists: a code always names the same id). */
+const WAREHOUSE_NAMESPACE = Buffer.from('6f1c3c2e9a4b4f0e8d2a5b7c9e1f3a5d', 'hex')
+const WAREHOUSE_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/
+
+/** A warehouse id (UUID) as given, or the UUID v5 of a warehouse code (upper-cased): "PARIS-01" is always the same id. */
+export function warehouseIdOf(value: string, field: string): string {
+  if (UUID.test(value)) return idKey(value)
+  if (!WAREHOUSE_CODE.test(value)) {
+    throw badUserInput(
+      `${field} must be a warehouse id (UUID) or code (letters, digits, "_", "." and "-"), not "${value.slice(0, 60)}"`,
+      { field },
+    )
+  }
+  const hash = createHash('sha1').update(WAREHOUSE_NAMESPACE).update(value.toUpperCase()).digest()
+  hash[6] = (hash[6]! & 0x0f) | 0x50
+  hash[8] = (hash[8]! & 0x3f) | 0x80
+  const hex = hash.subarray(0, 16).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
 
 /** Rolls a dry run's transaction back once its results are known. */
 class DryRunRollback extends Error {}
