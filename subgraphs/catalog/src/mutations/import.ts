@@ -108,17 +108,8 @@ function prepareImportRow(supplierId: string, row: ProductImportRowInput, index:
   if (stockQuantity != null) {
     const quantity = checkInt(`${at}.stockQuantity`, stockQuantity, { min: 0, max: INT_MAX })!
     let warehouseId: string | null = null
-    if (warehouse != null && warehouse.trim() !== '') {
-      if (!UUID.test(warehouse.trim())) {
-        throw badUserInput(
-          `${at}.warehouse must be a warehouse id (a UUID), not "${warehouse.slice(0, 60)}"`,
-          {
-            field: `${at}.warehouse`,
-          },
-        )
-      }
-      warehouseId = idKey(warehouse.trim())
-    }
+    if (warehouse != null && warehouse.trim() !== '')
+      warehouseId = warehouseIdOf(warehouse.trim(), `${at}.warehouse`)
     prepared.stock = { quantity, warehouseId }
   } else if (warehouse != null) {
     throw badUserInput(`${at}.warehouse goes with stockQuantity: give the quantity in that warehouse`, {
