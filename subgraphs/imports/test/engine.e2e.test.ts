@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { type RunningWorker, startWorker } from '@pm/jobs'
+import { supplierFileConfig, writeSupplierFile } from '@pm/seed'
 import { createLogger, signedPeers } from '@pm/service-kit'
-import { createStorage, loadStorageConfig, saveUpload } from '@pm/storage'
+import { createStorage, loadStorageConfig } from '@pm/storage'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import iconv from 'iconv-lite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,7 +21,6 @@ let httpUrl = ''
 const files = new Map<string, Buffer>()
 const userId = randomUUID()
 let token = ''
-let supplierId = ''
 const SUPPLIER = 'ENGINE-SUP'
 
 const JOB = `query($id: UUID!) { importJob(id: $id) {
@@ -129,13 +128,15 @@ async function createConfig(overrides: Record<string, unknown> = {}) {
 
 const storage = () => createStorage(loadStorageConfig(process.env))
 
+/** POST /uploads on the gateway, as the test user: the upload id. */
 async function upload(content: string | Buffer, filename: string) {
-  const info = await saveUpload(storage(), Readable.from([Buffer.from(content)]), {
-    owner: `user:${userId}`,
-    filename,
-    maxBytes: 100 * 1024 * 1024,
+  const response = await fetch(`${stack.gatewayUrl}/uploads?filename=${encodeURIComponent(filename)}`, {
+    method: 'POST',
+    headers: { ...asUser(), 'content-type': 'application/octet-stream', 'x-apollo-operation-name': 'upload' },
+    body: Buffer.from(content),
   })
-  return info.id
+  expect(response.status).toBe(201)
+  return ((await response.json()) as { id: string }).id
 }
 
 function workerContext(service: string) {
@@ -204,11 +205,10 @@ beforeAll(async () => {
     userId,
     permissions: ['import:create', 'import:read', 'import:update', 'product:read'],
   })
-  supplierId = (
-    await stack.request(
-      `mutation { createSupplier(input: { code: "${SUPPLIER}", name: "Engine supplier" }) { id } }`,
-    )
-  ).data.createSupplier.id
+  const supplier = await stack.request(
+    `mutation { createSupplier(input: { code: "${SUPPLIER}", name: "Engine supplier" }) { id } }`,
+  )
+  expect(supplier.errors).toBeUndefined()
   // The queue's schema exists once a worker has started on the database.
   worker = await runWorker()
 }, 120_000)
@@ -426,5 +426,34 @@ describe('import engine end to end', () => {
       .where('products.sku', 'like', 'D-%')
       .executeTakeFirstOrThrow()
     expect(Number(history.n)).toBe(400)
+  })
+
+  it('imports a generated supplier file: exactly its bad rows fail, at their row numbers', async () => {
+    const mapping = supplierFileConfig('csv', 'fr')
+    const generatedConfig = await createConfig({
+      field_mapping: JSON.stringify(mapping.fieldMapping),
+      transformation_rules: JSON.stringify(mapping.transformationRules),
+      validation_rules: JSON.stringify(mapping.validationRules),
+      create_categories: true,
+    })
+    const file = join(dirs[1]!, 'generated.csv')
+    const generated = await writeSupplierFile(file, {
+      rows: 500,
+      format: 'csv',
+      badShare: 0.01,
+      locale: 'fr',
+    })
+    const id = await upload(await readFile(file), 'generated.csv')
+    const done = await finished(
+      (await ok(START, { configId: generatedConfig, source: { uploadId: id } })).startImport.id,
+    )
+    expect(done).toMatchObject({
+      status: 'completed',
+      processedRows: 500,
+      failedRows: generated.badRows.length,
+    })
+    expect(done.productsCreated).toBe(500 - generated.badRows.length)
+    const failedRows = [...new Set(done.errors.edges.map((e: any) => e.node.rowNumber))]
+    expect(failedRows).toEqual(generated.badRows.map((b) => b.rowNumber))
   })
 })

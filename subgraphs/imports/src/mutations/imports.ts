@@ -174,11 +174,12 @@ export const importMutations = {
       fileName = file.fileName
       try {
         // An upload's hash is known; a server-side file is hashed now, so a duplicate is refused here.
-        const sha256 =
-          source.kind === 'upload'
-            ? (file.stream.destroy(), file.sha256!)
-            : (await hashStream(file.stream)).sha256
-        if (source.kind === 'upload') upload = file
+        let sha256: string
+        if (source.kind === 'upload') {
+          file.stream.destroy()
+          sha256 = file.sha256!
+          upload = file
+        } else sha256 = (await hashStream(file.stream)).sha256
         if (!force) {
           const earlier = await jobWithFile(ctx.db, config.id, sha256, null)
           if (earlier) throw conflictWith(earlier.id, sha256)
