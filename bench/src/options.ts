@@ -22,6 +22,10 @@ export interface BenchOptions {
   prefix: string
   /** GATEWAY_WORKERS for our gateways (ours and uncached): a count, or "auto" (one per core). */
   workers: number | 'auto'
+  /** Rows of the import scenario's supplier CSV; 0: the scenario is not run. */
+  importRows: number
+  /** Only the import scenario (--import): no query scenarios, no bench data set. */
+  importOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -40,7 +44,10 @@ export const USAGE = `pnpm bench [options]
                         peer      Hive Gateway on the same subgraphs (bench/peer.ts); Q1-Q3
   --workers N|auto    GATEWAY_WORKERS of ours and uncached (default 1; "auto" = one per core);
                       above 1, ours needs REDIS_URL (its workers share invalidations through it)
-  --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4 (CI)
+  --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4, import of 2,000 rows (CI)
+  --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
+                      and imported again (force), with the worker's peak RSS
+  --import-rows N     rows of that CSV (default 133149; smoke 2000)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -127,9 +134,10 @@ export function parseOptions(
     'targets',
     'workers',
     'smoke',
+    'import-rows',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -185,5 +193,14 @@ export function parseOptions(
     reload: flags.get('reload') === true,
     prefix: smoke ? 'bench_smoke' : 'bench',
     workers,
+    importRows:
+      get('import-rows') !== undefined
+        ? positive(get('import-rows')!, 'import-rows')
+        : smoke
+          ? 2_000
+          : flags.get('import') === true
+            ? 133_149
+            : 0,
+    importOnly: flags.get('import') === true,
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway'
-import type { TwoLevelCache } from '@pm/cache'
+import { subgraphCacheNamespace, type TwoLevelCache } from '@pm/cache'
 import { DOMAINS, type Domain } from '@pm/db'
 import type { Caller } from '@pm/service-kit'
 
@@ -41,7 +41,7 @@ export interface GatewayCacheOptions {
   name?: string
 }
 
-export const cacheNamespace = (domain: Domain) => `sg:${domain}`
+export const cacheNamespace = (domain: Domain) => subgraphCacheNamespace(domain)
 
 type GraphQLRequest = GraphQLDataSourceProcessOptions['request']
 type GraphQLResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>

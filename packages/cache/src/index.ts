@@ -1,3 +1,8 @@
+export {
+  type SubgraphCacheInvalidator,
+  subgraphCacheInvalidator,
+  subgraphCacheNamespace,
+} from './invalidate'
 export { keyValueCache } from './key-value-cache'
 export { cacheMetrics } from './metrics'
 export {

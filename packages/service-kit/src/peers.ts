@@ -17,6 +17,46 @@ export function signedPeers(peers: Peers, secret: string): Peers {
   return view
 }
 
+export interface PeerError {
+  message: string
+  extensions?: Record<string, unknown>
+}
+
+/**
+ * A query to another subgraph, answered as it came: data and the peer's GraphQL errors (codes and messages
+ * meant for callers). SERVICE_UNAVAILABLE only when the peer cannot be reached or answers no GraphQL body.
+ */
+export async function postPeer<T>(
+  peers: Peers,
+  domain: Domain,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs = 5_000,
+): Promise<{ data?: T; errors?: PeerError[] }> {
+  const url = peers[domain]
+  const unavailable = () =>
+    userError(ErrorCode.SERVICE_UNAVAILABLE, `The ${domain} service is unavailable, retry shortly`, {
+      serviceName: domain,
+    })
+  if (!url) throw unavailable()
+  const secret = signingSecrets.get(peers)
+  const payload = JSON.stringify({ query, variables })
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(secret ? signCaller(SERVICE, secret, { target: domain, payload }) : {}),
+      },
+      body: payload,
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    return (await response.json()) as { data?: T; errors?: PeerError[] }
+  } catch {
+    throw unavailable()
+  }
+}
+
 /**
  * A query to another subgraph through its GraphQL endpoint: how a domain asks another for what it
  * owns (e.g. exports checking product ids with catalog) without reaching into its database. It goes
@@ -29,30 +69,12 @@ export async function queryPeer<T>(
   variables: Record<string, unknown>,
   timeoutMs = 5_000,
 ): Promise<T> {
-  const url = peers[domain]
-  const unavailable = () =>
-    userError(ErrorCode.SERVICE_UNAVAILABLE, `The ${domain} service is unavailable, retry shortly`, {
+  const body = await postPeer<T>(peers, domain, query, variables, timeoutMs)
+  if (body.errors?.length || !body.data) {
+    throw userError(ErrorCode.SERVICE_UNAVAILABLE, `The ${domain} service is unavailable, retry shortly`, {
       serviceName: domain,
     })
-  if (!url) throw unavailable()
-  const secret = signingSecrets.get(peers)
-  let body: { data?: T; errors?: { message: string }[] }
-  const payload = JSON.stringify({ query, variables })
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(secret ? signCaller(SERVICE, secret, { target: domain, payload }) : {}),
-      },
-      body: payload,
-      signal: AbortSignal.timeout(timeoutMs),
-    })
-    body = (await response.json()) as typeof body
-  } catch {
-    throw unavailable()
   }
-  if (body.errors?.length || !body.data) throw unavailable()
   return body.data
 }
 

@@ -18,7 +18,8 @@ export interface TestDatabase {
 }
 
 export function testServerUrl(): string {
-  return inject('testServerUrl')
+  // Outside vitest (the import benchmark drives a stack too), the server the caller names.
+  return process.env.PM_STACK_SERVER_URL?.trim() || inject('testServerUrl')
 }
 
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {

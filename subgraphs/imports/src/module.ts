@@ -3,6 +3,8 @@ import { ensureLogPartitions } from './db/queries'
 import { createLoaders, type ImportsLoaders } from './loaders'
 import { resolvers } from './resolvers'
 
+export { jobs } from './jobs'
+
 /** Months past the current one whose import_logs partitions must exist. */
 const LOG_PARTITION_MONTHS_AHEAD = 1
 

@@ -69,6 +69,16 @@ export interface EanResolutions {
   source: string;
 }
 
+export interface ImportBatchReceipts {
+  created_at: Generated<Timestamp>;
+  first_row: number;
+  /**
+   * cross-database reference to db_imports.import_jobs.id; no FK
+   */
+  job_id: string;
+  result: Json;
+}
+
 export interface PriceHistory {
   changed_at: Generated<Timestamp>;
   /**
@@ -206,6 +216,7 @@ export interface DB {
   brands: Brands;
   categories: Categories;
   ean_resolutions: EanResolutions;
+  import_batch_receipts: ImportBatchReceipts;
   price_history: PriceHistory;
   product_prices: ProductPrices;
   product_stocks: ProductStocks;

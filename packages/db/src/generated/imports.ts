@@ -46,6 +46,8 @@ export interface AuditOutbox {
 export interface ImportConfigs {
   config_name: string;
   connection_config: Json;
+  create_brands: Generated<boolean>;
+  create_categories: Generated<boolean>;
   created_at: Generated<Timestamp | null>;
   delimiter: Generated<string | null>;
   encoding: Generated<string | null>;
@@ -96,6 +98,10 @@ export interface ImportFiles {
 }
 
 export interface ImportJobs {
+  bytes_read: Generated<Int8>;
+  bytes_total: Int8 | null;
+  cancel_requested_at: Timestamp | null;
+  checkpoint_row: Generated<number>;
   completed_at: Timestamp | null;
   config_id: string | null;
   created_at: Generated<Timestamp | null>;
@@ -106,12 +112,19 @@ export interface ImportJobs {
   duration_seconds: number | null;
   error_count: Generated<number | null>;
   failed_rows: Generated<number | null>;
+  force: Generated<boolean>;
+  heartbeat_at: Timestamp | null;
   id: Generated<string>;
   import_type: string;
   last_error: string | null;
   processed_rows: Generated<number | null>;
   products_created: Generated<number | null>;
+  products_unchanged: Generated<number>;
   products_updated: Generated<number | null>;
+  runner_id: string | null;
+  schedule_id: string | null;
+  scheduled_for: Timestamp | null;
+  source: Json | null;
   started_at: Timestamp | null;
   status: Generated<string>;
   successful_rows: Generated<number | null>;

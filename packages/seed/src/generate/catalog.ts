@@ -551,6 +551,7 @@ export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
       price_history: priceHistory,
       stock_history: stockHistory,
       ean_resolutions: resolutions,
+      import_batch_receipts: [],
     },
     products: info,
     suppliers: supplierInfo,

@@ -290,6 +290,186 @@ export async function insertRetailPriceHistory(
 }
 
 /**
+ * Row locks on existing products, in id order (two callers never wait for each other in a cycle): a bulk
+ * write takes them before reading the stock it replaces, as setStock does before writing a stock row.
+ */
+export async function lockProducts(trx: CatalogTrx, productIds: readonly string[]) {
+  if (productIds.length === 0) return
+  await sql`
+    SELECT id FROM products WHERE id = ANY(${[...productIds]}::uuid[]) ORDER BY id FOR NO KEY UPDATE
+  `.execute(trx)
+}
+
+export interface StockKey {
+  i: number
+  product_id: string
+  warehouse_id: string | null
+}
+
+/**
+ * Each key's stock row: the product's oldest row for that warehouse (null warehouse included), the row
+ * setStock writes. One statement; keys without a row are absent. The products must be locked already.
+ */
+export async function currentStockLevels(trx: CatalogTrx, keys: StockKey[]) {
+  if (keys.length === 0) return new Map<number, { id: string; quantity: number }>()
+  const { rows } = await sql<{ i: number; id: string; quantity: number }>`
+    SELECT k.i, s.id, s.quantity
+    FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k(i int, product_id uuid, warehouse_id uuid)
+    CROSS JOIN LATERAL (
+      SELECT ps.id, ps.quantity FROM product_stocks ps
+      WHERE ps.product_id = k.product_id AND ps.warehouse_id IS NOT DISTINCT FROM k.warehouse_id
+      ORDER BY ps.id LIMIT 1
+    ) AS s
+  `.execute(trx)
+  return new Map(rows.map((r) => [r.i, { id: r.id, quantity: r.quantity }]))
+}
+
+export interface StockUpdateDoc {
+  id: string
+  quantity: number
+}
+
+export async function updateStockLevels(trx: CatalogTrx, docs: StockUpdateDoc[]) {
+  if (docs.length === 0) return
+  await sql`
+    UPDATE product_stocks AS ps SET quantity = r.quantity, last_update = now()
+    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) AS r(id uuid, quantity int)
+    WHERE ps.id = r.id
+  `.execute(trx)
+}
+
+export interface StockInsertDoc {
+  product_id: string
+  warehouse_id: string | null
+  quantity: number
+}
+
+export async function insertStockLevels(trx: CatalogTrx, docs: StockInsertDoc[]) {
+  if (docs.length === 0) return
+  await sql`
+    INSERT INTO product_stocks (product_id, warehouse_id, quantity)
+    SELECT r.product_id, r.warehouse_id, r.quantity
+    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) AS r(product_id uuid, warehouse_id uuid, quantity int)
+  `.execute(trx)
+}
+
+export interface StockHistoryDoc {
+  product_id: string
+  warehouse_id: string | null
+  old_quantity: number | null
+  new_quantity: number
+}
+
+/** stock_history rows as setStock writes them (delta is a generated column: never written). */
+export async function insertStockHistory(
+  trx: CatalogTrx,
+  docs: StockHistoryDoc[],
+  why: { reason: string; note: string | null; userId: string | null },
+) {
+  if (docs.length === 0) return
+  await sql`
+    INSERT INTO stock_history (product_id, warehouse_id, old_quantity, new_quantity, reason, note, changed_by)
+    SELECT r.product_id, r.warehouse_id, r.old_quantity, r.new_quantity, ${why.reason}, ${why.note}, ${why.userId}::uuid
+    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb)
+      AS r(product_id uuid, warehouse_id uuid, old_quantity int, new_quantity int)
+  `.execute(trx)
+}
+
+export interface BatchKey {
+  job_id: string
+  first_row: number
+}
+
+/** Receipts are kept this long: a job resumes within days or not at all. */
+const RECEIPT_DAYS = 7
+
+export async function batchReceipt(trx: CatalogTrx, key: BatchKey) {
+  const row = await trx
+    .selectFrom('import_batch_receipts')
+    .select('result')
+    .where('job_id', '=', key.job_id)
+    .where('first_row', '=', key.first_row)
+    .executeTakeFirst()
+  return row?.result
+}
+
+/** Stores a committed batch's verdicts, and drops the receipts past their week (index on created_at). */
+export async function saveBatchReceipt(trx: CatalogTrx, key: BatchKey, result: unknown) {
+  await sql`
+    WITH pruned AS (
+      DELETE FROM import_batch_receipts WHERE created_at < now() - make_interval(days => ${RECEIPT_DAYS})
+    )
+    INSERT INTO import_batch_receipts (job_id, first_row, result)
+    VALUES (${key.job_id}::uuid, ${key.first_row}, ${JSON.stringify(result)}::jsonb)
+  `.execute(trx)
+}
+
+export interface NamedReference {
+  kind: 'brand' | 'category'
+  name: string
+}
+
+/**
+ * Brands and categories by name (case-insensitive, trimmed by the caller), or by brand code / category slug:
+ * an active one first, then a name match, then the smallest id. One statement for both tables.
+ */
+export async function referencesByName(trx: CatalogTrx, brands: string[], categories: string[]) {
+  const found = { brand: new Map<string, string>(), category: new Map<string, string>() }
+  if (brands.length + categories.length === 0) return found
+  const { rows } = await sql<{ kind: 'brand' | 'category'; key: string; id: string }>`
+    SELECT 'brand' AS kind, k.key, m.id
+    FROM unnest(${brands}::text[]) AS k(key)
+    CROSS JOIN LATERAL (
+      SELECT b.id FROM brands b
+      WHERE lower(b.name) = lower(k.key) OR lower(b.code) = lower(k.key)
+      ORDER BY b.is_active IS TRUE DESC, lower(b.name) = lower(k.key) DESC, b.id
+      LIMIT 1
+    ) AS m
+    UNION ALL
+    SELECT 'category', k.key, m.id
+    FROM unnest(${categories}::text[]) AS k(key)
+    CROSS JOIN LATERAL (
+      SELECT c.id FROM categories c
+      WHERE lower(c.name) = lower(k.key) OR c.slug = lower(k.key)
+      ORDER BY c.is_active IS TRUE DESC, lower(c.name) = lower(k.key) DESC, c.id
+      LIMIT 1
+    ) AS m
+  `.execute(trx)
+  for (const row of rows) found[row.kind].set(row.key.toLowerCase(), row.id)
+  return found
+}
+
+/** New brands (name only, active); returns name (lower case) → id. One statement. */
+export async function insertBrandsByName(trx: CatalogTrx, names: string[]) {
+  if (names.length === 0) return new Map<string, string>()
+  const { rows } = await sql<{ id: string; name: string }>`
+    INSERT INTO brands (name) SELECT n FROM unnest(${names}::text[]) AS n RETURNING id, name
+  `.execute(trx)
+  return new Map(rows.map((r) => [r.name.toLowerCase(), r.id]))
+}
+
+/** Slugs already taken among each base and its `base-N` forms: one statement for all the bases. */
+export async function takenSlugsOf(trx: CatalogTrx, bases: string[]) {
+  if (bases.length === 0) return new Set<string>()
+  const { rows } = await sql<{ slug: string }>`
+    SELECT slug FROM categories
+    WHERE slug = ANY(${bases}::text[]) OR slug LIKE ANY(SELECT b || '-%' FROM unnest(${bases}::text[]) AS b)
+  `.execute(trx)
+  return new Set(rows.map((r) => r.slug))
+}
+
+/** New top-level categories (active); returns name (lower case) → id. One statement. */
+export async function insertCategoriesByName(trx: CatalogTrx, docs: { name: string; slug: string }[]) {
+  if (docs.length === 0) return new Map<string, string>()
+  const { rows } = await sql<{ id: string; name: string }>`
+    INSERT INTO categories (name, slug)
+    SELECT r.name, r.slug FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) AS r(name text, slug text)
+    RETURNING id, name
+  `.execute(trx)
+  return new Map(rows.map((r) => [r.name.toLowerCase(), r.id]))
+}
+
+/**
  * Whether `parentId` exists and whether `id` is among its ancestors (itself included): moving `id` under
  * it would then close a cycle. UNION (not UNION ALL) ends the walk even on a tree already broken.
  */

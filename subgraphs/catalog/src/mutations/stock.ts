@@ -35,14 +35,15 @@ function provenance(input: StockTarget) {
 
 /**
  * The stock row of (product, warehouse), locked. product_stocks has no unique key on the pair, so an
- * advisory lock on it keeps two writers from both creating a row; with legacy duplicates, the oldest id wins.
+ * advisory lock on it keeps two writers from both creating a row, and the product's row lock (which bulk
+ * imports take too) keeps them from racing an import; with legacy duplicates, the oldest id wins.
  */
 async function lockStockRow(trx: CatalogTrx, productId: string, warehouseId: string | null) {
   const product = await trx
     .selectFrom('products')
     .select('id')
     .where('id', '=', productId)
-    .forKeyShare()
+    .forNoKeyUpdate()
     .executeTakeFirst()
   if (!product) throw notFound('input.productId: no product has this id', { field: 'input.productId' })
   await lockKeys(trx, [stockLock(product.id, warehouseId)])

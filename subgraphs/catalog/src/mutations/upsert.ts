@@ -10,20 +10,29 @@ import {
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import {
+  type CatalogTrx,
   type CurrentRetailPrice,
   currentRetailPrices,
+  currentStockLevels,
   existingReferences,
   insertProducts,
   insertRetailPriceHistory,
   insertRetailPrices,
+  insertStockHistory,
+  insertStockLevels,
   lockProductKeys,
+  lockProducts,
   type PriceHistoryDoc,
   type PriceInsertDoc,
   type PriceUpdateDoc,
   type ProductDoc,
   resolveProductKeys,
+  type StockHistoryDoc,
+  type StockInsertDoc,
+  type StockUpdateDoc,
   updatePrices,
   updateProducts,
+  updateStockLevels,
 } from '../db/writes'
 import {
   checkAmount,
@@ -44,6 +53,8 @@ export const MAX_UPSERT_ROWS = 5_000
 export const UPSERT_CHUNK_ROWS = 1_000
 /** Most statements one chunk runs: read prices, insert and update products, update and insert prices, history. */
 export const UPSERT_STATEMENTS_PER_CHUNK = 6
+/** More statements per chunk when rows set stock: lock products, read stock, update, insert, history. */
+export const STOCK_STATEMENTS_PER_CHUNK = 5
 
 export interface ProductUpsertInput extends ProductFieldsInput {
   price?: string | null
@@ -68,7 +79,7 @@ export interface UpsertResult {
   rows: UpsertRowResult[]
 }
 
-interface PreparedRow {
+export interface PreparedRow {
   index: number
   at: string
   columns: ProductColumns
@@ -80,10 +91,12 @@ interface PreparedRow {
   price: { price: string; cost: string | null | undefined; currency: string | undefined } | null
   productId: string | null
   isNew: boolean
+  /** The row's stock level (imports): quantity of the product in one warehouse (null: no warehouse). */
+  stock: { quantity: number; warehouseId: string | null } | null
 }
 
 /** Validates one row in JS (no SQL): its columns, its price and the key it is matched by. */
-function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
+export function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
   const refused = rowInputError(row)
   if (refused) throw refused
   const at = `rows[${index}]`
@@ -117,6 +130,7 @@ function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
       price,
       productId: null,
       isNew: false,
+      stock: null,
     }
   }
   if (columns.ean) {
@@ -131,6 +145,7 @@ function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
       price,
       productId: null,
       isNew: false,
+      stock: null,
     }
   }
   const field = supplierId ? `${at}.sku` : `${at}.ean`
@@ -189,6 +204,238 @@ function planPrice(row: PreparedRow, current: CurrentRetailPrice | undefined, pl
   return true
 }
 
+/** How one bulk call writes: what price_history and stock_history record, and who did it. */
+export interface BulkWriteOptions {
+  /** price_history.source */
+  source: string
+  /** price_history / stock_history changed_by and the audit entry's user. */
+  userId: string | null
+  /** stock_history.note for the stock levels the rows set. */
+  stockNote?: string | null
+  /**
+   * Runs after the key locks and before the references are checked: may fill in the rows' columns (brand
+   * and category found by name) and fail rows; returns the rows still going.
+   */
+  afterLock?(
+    trx: CatalogTrx,
+    rows: PreparedRow[],
+    fail: (index: number, error: RowError) => void,
+  ): Promise<PreparedRow[]>
+}
+
+/** The per-row results of a call, all FAILED until a row is written, and the way to fail one. */
+export function bulkResults(count: number) {
+  const rows: UpsertRowResult[] = Array.from({ length: count }, (_, index) => ({
+    index,
+    status: 'FAILED',
+    productId: null,
+    error: null,
+  }))
+  const fail = (index: number, error: RowError) => {
+    rows[index]!.status = 'FAILED'
+    rows[index]!.error = error
+  }
+  return { rows, fail }
+}
+
+export function summarize(rows: UpsertRowResult[]): UpsertResult {
+  const count = (status: UpsertStatus) => rows.filter((r) => r.status === status).length
+  return {
+    created: count('CREATED'),
+    updated: count('UPDATED'),
+    unchanged: count('UNCHANGED'),
+    failed: count('FAILED'),
+    rows,
+  }
+}
+
+/**
+ * The write of a bulk call, inside its transaction, rows validated: key locks, references, key resolution,
+ * then per chunk of UPSERT_CHUNK_ROWS rows at most UPSERT_STATEMENTS_PER_CHUNK statements (plus
+ * STOCK_STATEMENTS_PER_CHUNK when rows carry stock). Fills `results`; returns the ids created and updated.
+ */
+export async function writeBulk(
+  trx: CatalogTrx,
+  rows: PreparedRow[],
+  results: UpsertRowResult[],
+  fail: (index: number, error: RowError) => void,
+  options: BulkWriteOptions,
+): Promise<{ created: string[]; updated: string[] }> {
+  let prepared = rows
+  const created: string[] = []
+  const updated: string[] = []
+  if (prepared.length === 0) return { created, updated }
+  const unique = (values: (string | null | undefined)[]) =>
+    [...new Set(values.filter((v) => !!v))] as string[]
+  // Two calls with the same keys wait for each other here, so the second one sees the first one's rows.
+  await lockProductKeys(trx, unique(prepared.map((r) => r.columns.supplier_id)), {
+    exclusive: prepared.some((r) => !r.skuKey),
+  })
+  if (options.afterLock) prepared = await options.afterLock(trx, prepared, fail)
+  const found = await existingReferences(trx, {
+    supplierIds: unique(prepared.map((r) => r.columns.supplier_id)),
+    brandIds: unique(prepared.map((r) => r.columns.brand_id)),
+    categoryIds: unique(prepared.map((r) => r.columns.category_id)),
+  })
+  prepared = prepared.filter((r) => {
+    const missing = (
+      [
+        ['supplierId', 'supplier', r.columns.supplier_id],
+        ['brandId', 'brand', r.columns.brand_id],
+        ['categoryId', 'category', r.columns.category_id],
+      ] as const
+    ).find(([, kind, id]) => id && !found[kind].has(id))
+    if (!missing) return true
+    const field = `${r.at}.${missing[0]}`
+    fail(r.index, { code: ErrorCode.NOT_FOUND, field, message: `${field}: no ${missing[1]} has this id` })
+    return false
+  })
+
+  // Duplicate keys within the call: the last row wins, the earlier ones are reported.
+  const lastOfKey = new Map(prepared.map((r) => [r.key, r]))
+  prepared = prepared.filter((r) => {
+    const winner = lastOfKey.get(r.key)!
+    if (winner === r) return true
+    fail(r.index, {
+      code: ErrorCode.BAD_USER_INPUT,
+      field: r.keyField,
+      message: `${r.at} has the same key as ${winner.at}, which is applied instead (the last row of a key wins)`,
+    })
+    return false
+  })
+
+  const matched = await resolveProductKeys(
+    trx,
+    prepared.flatMap((r) => (r.skuKey ? [{ i: r.index, ...r.skuKey }] : [])),
+    prepared.flatMap((r) => (r.ean !== null && !r.skuKey ? [{ i: r.index, ean: r.ean }] : [])),
+  )
+  // Two different keys (an SKU and an EAN) may find the same product: the last row wins there too.
+  const lastOfProduct = new Map<string, PreparedRow>()
+  for (const r of prepared) {
+    const id = matched.get(r.index)
+    if (id) lastOfProduct.set(id, r)
+  }
+  prepared = prepared.filter((r) => {
+    const id = matched.get(r.index)
+    if (id) {
+      const winner = lastOfProduct.get(id)!
+      if (winner !== r) {
+        fail(r.index, {
+          code: ErrorCode.BAD_USER_INPUT,
+          field: r.keyField,
+          message: `${r.at} finds the same product (${id}) as ${winner.at}, which is applied instead`,
+        })
+        return false
+      }
+      r.productId = id
+      return true
+    }
+    if (r.columns.title === undefined) {
+      fail(r.index, {
+        code: ErrorCode.BAD_USER_INPUT,
+        field: `${r.at}.title`,
+        message: `${r.at}.title is required to create a product (no product has this row's key)`,
+      })
+      return false
+    }
+    r.productId = randomUUID()
+    r.isNew = true
+    return true
+  })
+
+  for (let start = 0; start < prepared.length; start += UPSERT_CHUNK_ROWS) {
+    const chunk = prepared.slice(start, start + UPSERT_CHUNK_ROWS)
+    const withStock = chunk.some((r) => r.stock)
+    // Stock rows are written under their product's row lock (setStock takes it too): locked before reading.
+    if (withStock)
+      await lockProducts(
+        trx,
+        chunk.filter((r) => !r.isNew).map((r) => r.productId!),
+      )
+    const current = await currentRetailPrices(
+      trx,
+      chunk.filter((r) => r.price && !r.isNew).map((r) => r.productId!),
+    )
+    const plan: PricePlan = { updates: [], inserts: [], history: [], changed: new Set() }
+    const kept = chunk.filter((r) => {
+      if (!r.price || planPrice(r, current.get(r.productId!), plan)) return true
+      fail(r.index, {
+        code: ErrorCode.BAD_USER_INPUT,
+        field: `${r.at}.price`,
+        message: `${r.at}.price ${r.price.price} against the stored cost gives a margin below -999.99 %`,
+      })
+      return false
+    })
+    await insertProducts(
+      trx,
+      kept.filter((r) => r.isNew).map((r) => productDoc(r, true)),
+    )
+    const changed = await updateProducts(
+      trx,
+      kept.filter((r) => !r.isNew).map((r) => productDoc(r, false)),
+    )
+    await updatePrices(trx, plan.updates)
+    await insertRetailPrices(trx, plan.inserts)
+    await insertRetailPriceHistory(trx, plan.history, options.source, options.userId)
+    const stockChanged = withStock
+      ? await writeStockLevels(trx, kept, { note: options.stockNote ?? null, userId: options.userId })
+      : new Set<string>()
+    for (const r of kept) {
+      const id = r.productId!
+      const status: UpsertStatus = r.isNew
+        ? 'CREATED'
+        : changed.has(id) || plan.changed.has(id) || stockChanged.has(id)
+          ? 'UPDATED'
+          : 'UNCHANGED'
+      results[r.index] = { index: r.index, status, productId: id, error: null }
+      if (status === 'CREATED') created.push(id)
+      else if (status === 'UPDATED') updated.push(id)
+    }
+  }
+  return { created, updated }
+}
+
+/**
+ * Sets each row's stock level in its warehouse (the product's oldest stock row there, created when missing);
+ * a different quantity writes stock_history as setStock does (reason import). At most
+ * STOCK_STATEMENTS_PER_CHUNK statements; returns the products whose stock changed.
+ */
+async function writeStockLevels(
+  trx: CatalogTrx,
+  rows: PreparedRow[],
+  who: { note: string | null; userId: string | null },
+) {
+  const targets = rows.filter((r) => r.stock)
+  const current = await currentStockLevels(
+    trx,
+    targets
+      .filter((r) => !r.isNew)
+      .map((r) => ({ i: r.index, product_id: r.productId!, warehouse_id: r.stock!.warehouseId })),
+  )
+  const updates: StockUpdateDoc[] = []
+  const inserts: StockInsertDoc[] = []
+  const history: StockHistoryDoc[] = []
+  const changed = new Set<string>()
+  for (const r of targets) {
+    const { quantity, warehouseId } = r.stock!
+    const before = current.get(r.index)
+    if (before && before.quantity === quantity) continue
+    if (before) updates.push({ id: before.id, quantity })
+    else inserts.push({ product_id: r.productId!, warehouse_id: warehouseId, quantity })
+    history.push({
+      product_id: r.productId!,
+      warehouse_id: warehouseId,
+      old_quantity: before ? before.quantity : null,
+      new_quantity: quantity,
+    })
+    changed.add(r.productId!)
+  }
+  await updateStockLevels(trx, updates)
+  await insertStockLevels(trx, inserts)
+  await insertStockHistory(trx, history, { reason: 'import', ...who })
+  return changed
+}
+
 /**
  * Bulk upsert (see Mutation.upsertProducts in schema.graphql): every row validated in JS first; then, in one
  * transaction under advisory locks, a constant number of statements for the call (locks, references, key
@@ -205,18 +452,8 @@ export async function upsertProducts(
     })
   }
   const source = checkEnum('source', sourceArg ?? 'api', PRICE_SOURCES)
-  const results: UpsertRowResult[] = rows.map((_, index) => ({
-    index,
-    status: 'FAILED',
-    productId: null,
-    error: null,
-  }))
-  const fail = (index: number, error: RowError) => {
-    results[index]!.status = 'FAILED'
-    results[index]!.error = error
-  }
-
-  let prepared: PreparedRow[] = []
+  const { rows: results, fail } = bulkResults(rows.length)
+  const prepared: PreparedRow[] = []
   rows.forEach((row, index) => {
     try {
       prepared.push(prepareRow(row, index))
@@ -227,125 +464,10 @@ export async function upsertProducts(
 
   if (prepared.length > 0) {
     await inTransaction(ctx, async (trx) => {
-      const unique = (values: (string | null | undefined)[]) =>
-        [...new Set(values.filter((v) => !!v))] as string[]
-      // Two calls with the same keys wait for each other here, so the second one sees the first one's rows.
-      await lockProductKeys(trx, unique(prepared.map((r) => r.columns.supplier_id)), {
-        exclusive: prepared.some((r) => !r.skuKey),
+      const { created, updated } = await writeBulk(trx, prepared, results, fail, {
+        source,
+        userId: ctx.caller.userId,
       })
-      const found = await existingReferences(trx, {
-        supplierIds: unique(prepared.map((r) => r.columns.supplier_id)),
-        brandIds: unique(prepared.map((r) => r.columns.brand_id)),
-        categoryIds: unique(prepared.map((r) => r.columns.category_id)),
-      })
-      prepared = prepared.filter((r) => {
-        const missing = (
-          [
-            ['supplierId', 'supplier', r.columns.supplier_id],
-            ['brandId', 'brand', r.columns.brand_id],
-            ['categoryId', 'category', r.columns.category_id],
-          ] as const
-        ).find(([, kind, id]) => id && !found[kind].has(id))
-        if (!missing) return true
-        const field = `${r.at}.${missing[0]}`
-        fail(r.index, { code: ErrorCode.NOT_FOUND, field, message: `${field}: no ${missing[1]} has this id` })
-        return false
-      })
-
-      // Duplicate keys within the call: the last row wins, the earlier ones are reported.
-      const lastOfKey = new Map(prepared.map((r) => [r.key, r]))
-      prepared = prepared.filter((r) => {
-        const winner = lastOfKey.get(r.key)!
-        if (winner === r) return true
-        fail(r.index, {
-          code: ErrorCode.BAD_USER_INPUT,
-          field: r.keyField,
-          message: `${r.at} has the same key as ${winner.at}, which is applied instead (the last row of a key wins)`,
-        })
-        return false
-      })
-
-      const matched = await resolveProductKeys(
-        trx,
-        prepared.flatMap((r) => (r.skuKey ? [{ i: r.index, ...r.skuKey }] : [])),
-        prepared.flatMap((r) => (r.ean !== null && !r.skuKey ? [{ i: r.index, ean: r.ean }] : [])),
-      )
-      // Two different keys (an SKU and an EAN) may find the same product: the last row wins there too.
-      const lastOfProduct = new Map<string, PreparedRow>()
-      for (const r of prepared) {
-        const id = matched.get(r.index)
-        if (id) lastOfProduct.set(id, r)
-      }
-      prepared = prepared.filter((r) => {
-        const id = matched.get(r.index)
-        if (id) {
-          const winner = lastOfProduct.get(id)!
-          if (winner !== r) {
-            fail(r.index, {
-              code: ErrorCode.BAD_USER_INPUT,
-              field: r.keyField,
-              message: `${r.at} finds the same product (${id}) as ${winner.at}, which is applied instead`,
-            })
-            return false
-          }
-          r.productId = id
-          return true
-        }
-        if (r.columns.title === undefined) {
-          fail(r.index, {
-            code: ErrorCode.BAD_USER_INPUT,
-            field: `${r.at}.title`,
-            message: `${r.at}.title is required to create a product (no product has this row's key)`,
-          })
-          return false
-        }
-        r.productId = randomUUID()
-        r.isNew = true
-        return true
-      })
-
-      const created: string[] = []
-      const updated: string[] = []
-      for (let start = 0; start < prepared.length; start += UPSERT_CHUNK_ROWS) {
-        const chunk = prepared.slice(start, start + UPSERT_CHUNK_ROWS)
-        const current = await currentRetailPrices(
-          trx,
-          chunk.filter((r) => r.price && !r.isNew).map((r) => r.productId!),
-        )
-        const plan: PricePlan = { updates: [], inserts: [], history: [], changed: new Set() }
-        const kept = chunk.filter((r) => {
-          if (!r.price || planPrice(r, current.get(r.productId!), plan)) return true
-          fail(r.index, {
-            code: ErrorCode.BAD_USER_INPUT,
-            field: `${r.at}.price`,
-            message: `${r.at}.price ${r.price.price} against the stored cost gives a margin below -999.99 %`,
-          })
-          return false
-        })
-        await insertProducts(
-          trx,
-          kept.filter((r) => r.isNew).map((r) => productDoc(r, true)),
-        )
-        const changed = await updateProducts(
-          trx,
-          kept.filter((r) => !r.isNew).map((r) => productDoc(r, false)),
-        )
-        await updatePrices(trx, plan.updates)
-        await insertRetailPrices(trx, plan.inserts)
-        await insertRetailPriceHistory(trx, plan.history, source, ctx.caller.userId)
-        for (const r of kept) {
-          const id = r.productId!
-          const status: UpsertStatus = r.isNew
-            ? 'CREATED'
-            : changed.has(id) || plan.changed.has(id)
-              ? 'UPDATED'
-              : 'UNCHANGED'
-          results[r.index] = { index: r.index, status, productId: id, error: null }
-          if (status === 'CREATED') created.push(id)
-          else if (status === 'UPDATED') updated.push(id)
-        }
-      }
-
       // One entry per call, listing the ids it created and updated.
       if (created.length + updated.length > 0) {
         await recordAudit(trx, {
@@ -364,13 +486,5 @@ export async function upsertProducts(
       }
     })
   }
-
-  const count = (status: UpsertStatus) => results.filter((r) => r.status === status).length
-  return {
-    created: count('CREATED'),
-    updated: count('UPDATED'),
-    unchanged: count('UNCHANGED'),
-    failed: count('FAILED'),
-    rows: results,
-  }
+  return summarize(results)
 }

@@ -1,6 +1,7 @@
 import type { Context } from '../context'
 import { brandMutations } from '../mutations/brands'
 import { categoryMutations } from '../mutations/categories'
+import { importProducts, type ProductImportOptions, type ProductImportRowInput } from '../mutations/import'
 import { priceMutations } from '../mutations/prices'
 import { productMutations } from '../mutations/products'
 import { stockMutations } from '../mutations/stock'
@@ -21,6 +22,11 @@ export const Mutation = {
     { rows, source }: { rows: ProductUpsertInput[]; source?: string | null },
     ctx: Context,
   ) => upsertProducts(rows, source, ctx),
+  importProducts: (
+    _: unknown,
+    args: { supplierId: string; rows: ProductImportRowInput[]; options?: ProductImportOptions | null },
+    ctx: Context,
+  ) => importProducts(args.supplierId, args.rows, args.options ?? {}, ctx),
   ...supplierMutations,
   ...brandMutations,
   ...categoryMutations,

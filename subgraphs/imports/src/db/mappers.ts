@@ -20,6 +20,19 @@ function int8(value: string | null): number | null {
   return value === null ? null : Number(value)
 }
 
+/** Percent of the file done (bytes read of its size) and the seconds left at the pace so far. */
+function progressOf(row: ImportJobRow): { percent: number | null; etaSeconds: number | null } {
+  if (row.status === 'completed') return { percent: 100, etaSeconds: 0 }
+  const total = int8(row.bytes_total)
+  const read = int8(row.bytes_read) ?? 0
+  if (!total) return { percent: null, etaSeconds: null }
+  const share = Math.min(1, read / total)
+  const percent = Math.round(share * 1_000) / 10
+  if (row.status !== 'running' || !row.started_at || share <= 0) return { percent, etaSeconds: null }
+  const elapsed = (Date.now() - new Date(row.started_at).getTime()) / 1_000
+  return { percent, etaSeconds: Math.max(0, Math.round((elapsed * (1 - share)) / share)) }
+}
+
 export function toImportJob(row: ImportJobRow) {
   return {
     id: row.id,
@@ -36,6 +49,11 @@ export function toImportJob(row: ImportJobRow) {
     failedRows: row.failed_rows,
     productsCreated: row.products_created,
     productsUpdated: row.products_updated,
+    productsUnchanged: row.products_unchanged,
+    ...progressOf(row),
+    checkpointRow: row.checkpoint_row,
+    source: row.source,
+    cancelRequested: row.cancel_requested_at !== null,
     errorCount: row.error_count,
     lastError: row.last_error,
     createdById: row.created_by,

@@ -1,4 +1,5 @@
 import { configMutations } from '../mutations/configs'
+import { importMutations } from '../mutations/imports'
 import { jobMutations } from '../mutations/jobs'
 import { scheduleMutations } from '../mutations/schedules'
 import { templateMutations } from '../mutations/templates'
@@ -9,4 +10,5 @@ export const Mutation = {
   ...templateMutations,
   ...scheduleMutations,
   ...jobMutations,
+  ...importMutations,
 }

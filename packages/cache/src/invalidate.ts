@@ -1,0 +1,26 @@
+import type { Redis } from 'ioredis'
+import type { CacheLogger } from './two-level-cache'
+import { TwoLevelCache } from './two-level-cache'
+
+/** The gateway's fetch-cache namespace of a subgraph's answers: a bump there makes them all stale. */
+export const subgraphCacheNamespace = (domain: string) => `sg:${domain}`
+
+export interface SubgraphCacheInvalidator {
+  /** Every gateway sharing this Redis and cache name stops reusing what these subgraphs answered before. */
+  invalidate(domains: readonly string[]): Promise<void>
+}
+
+/**
+ * For writers that go around the gateway (background jobs writing their domain, or calling another subgraph
+ * directly): bumps the gateway cache's generations in Redis, as a mutation through the gateway does. Without
+ * Redis there is nothing shared to bump: gateways then serve at most their L1 lifetime (60 s by default).
+ */
+export function subgraphCacheInvalidator(
+  redis: Redis | undefined,
+  name = 'gateway',
+  logger?: CacheLogger,
+): SubgraphCacheInvalidator {
+  if (!redis) return { invalidate: async () => {} }
+  const cache = new TwoLevelCache({ name, redis, l1MaxBytes: 0, ...(logger ? { logger } : {}) })
+  return { invalidate: (domains) => cache.bump(domains.map(subgraphCacheNamespace)) }
+}

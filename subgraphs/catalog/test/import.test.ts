@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto'
+import { startTestSubgraph, type TestSubgraph } from '@pm/testing/subgraph'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { subgraph } from '../src/module'
+import {
+  STOCK_STATEMENTS_PER_CHUNK,
+  UPSERT_CHUNK_ROWS,
+  UPSERT_STATEMENTS_PER_CHUNK,
+} from '../src/mutations/upsert'
+
+let sg: TestSubgraph<'catalog'>
+const supplierId = randomUUID()
+const userId = randomUUID()
+const jobId = randomUUID()
+const warehouse = randomUUID()
+
+const IMPORT = `mutation($supplierId: UUID!, $rows: [ProductImportRowInput!]!, $options: ProductImportOptions) {
+  importProducts(supplierId: $supplierId, rows: $rows, options: $options) {
+    created updated unchanged failed
+    results { index status productId error { code field message } }
+  }
+}`
+
+async function importRows(rows: object[], options: object = {}) {
+  const response = await sg.request(IMPORT, { supplierId, rows, options: { userId, jobId, ...options } })
+  expect(response.errors).toBeUndefined()
+  return response.data.importProducts
+}
+
+const counts = async (table: 'products' | 'price_history' | 'stock_history' | 'product_stocks' | 'brands') =>
+  Number(
+    (
+      await sg.database.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  )
+
+beforeAll(async () => {
+  sg = await startTestSubgraph(subgraph)
+  await sg.database.db
+    .insertInto('suppliers')
+    .values({ id: supplierId, code: 'IMP', name: 'Importer' })
+    .execute()
+  await sg.database.db.insertInto('brands').values({ name: 'Bosch', code: 'BOSCH' }).execute()
+})
+afterAll(() => sg?.stop())
+
+describe('importProducts', () => {
+  it('is refused to anyone but a service', async () => {
+    const user = {
+      kind: 'user',
+      userId,
+      apiKeyId: null,
+      permissions: ['product:create', 'product:update'],
+      superuser: false,
+    } as const
+    const response = await sg.request(IMPORT, { supplierId, rows: [] }, { caller: user })
+    expect(response.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+  })
+
+  it('refuses an unknown supplier as a whole', async () => {
+    const response = await sg.request(IMPORT, { supplierId: randomUUID(), rows: [{ sku: 'X', title: 'x' }] })
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'supplierId' })
+  })
+
+  it('creates products with price, stock, brand and category by name, then finds them unchanged', async () => {
+    const rows = [
+      {
+        sku: 'A-1',
+        title: 'Drill',
+        price: '12.50',
+        cost: '8.00',
+        brand: 'bosch',
+        category: 'Outils',
+        stockQuantity: 5,
+        warehouse,
+      },
+      { sku: 'A-2', title: 'Saw', ean: '4006381333931', price: '20', brand: 'Makita', stockQuantity: 0 },
+      { sku: 'A-3', title: 'Bad EAN', ean: '4006381333932' },
+      { sku: 'A-4', price: '3' },
+      { sku: 'A-5', title: 'Bad stock', stockQuantity: 1, warehouse: 'PARIS 1' },
+    ]
+    // Without creation, the unknown names fail their rows.
+    const refused = await importRows(rows, { dryRun: true })
+    expect(refused.results.map((r: any) => r.error?.field ?? r.status)).toEqual([
+      'rows[0].category',
+      'rows[1].brand',
+      'rows[2].ean',
+      'rows[3].title',
+      'rows[4].warehouse',
+    ])
+
+    const dry = await importRows(rows, { dryRun: true, createBrands: true, createCategories: true })
+    expect(dry).toMatchObject({ created: 2, failed: 3 })
+    expect(await counts('products')).toBe(0)
+    expect(await counts('brands')).toBe(1)
+
+    const real = await importRows(rows, { createBrands: true, createCategories: true })
+    expect(real).toMatchObject({ created: 2, updated: 0, unchanged: 0, failed: 3 })
+    const drill = await sg.database.db
+      .selectFrom('products')
+      .innerJoin('brands', 'brands.id', 'products.brand_id')
+      .innerJoin('categories', 'categories.id', 'products.category_id')
+      .select(['products.id', 'brands.name as brand', 'categories.slug'])
+      .where('sku', '=', 'A-1')
+      .executeTakeFirstOrThrow()
+    expect(drill).toMatchObject({ brand: 'Bosch', slug: 'outils' })
+    const stock = await sg.database.db
+      .selectFrom('product_stocks')
+      .selectAll()
+      .where('product_id', '=', drill.id)
+      .execute()
+    expect(stock).toMatchObject([{ warehouse_id: warehouse, quantity: 5 }])
+    const history = await sg.database.db
+      .selectFrom('stock_history')
+      .selectAll()
+      .where('product_id', '=', drill.id)
+      .execute()
+    expect(history).toMatchObject([
+      {
+        old_quantity: null,
+        new_quantity: 5,
+        reason: 'import',
+        changed_by: userId,
+        note: `import job ${jobId}`,
+      },
+    ])
+    const prices = await sg.database.db
+      .selectFrom('price_history')
+      .selectAll()
+      .where('product_id', '=', drill.id)
+      .execute()
+    expect(prices).toMatchObject([
+      { old_price: null, new_price: '12.50', source: 'import', changed_by: userId },
+    ])
+
+    const again = await importRows(rows, { createBrands: true, createCategories: true })
+    expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 2, failed: 3 })
+    expect(await counts('brands')).toBe(2)
+
+    // Only the stock changes: the product is updated and the stock history grows by one.
+    const before = await counts('stock_history')
+    const moved = await importRows([{ sku: 'A-1', stockQuantity: 7, warehouse }])
+    expect(moved).toMatchObject({ updated: 1 })
+    expect(await counts('stock_history')).toBe(before + 1)
+    const level = await sg.database.db
+      .selectFrom('product_stocks')
+      .select('quantity')
+      .where('product_id', '=', drill.id)
+      .execute()
+    expect(level).toEqual([{ quantity: 7 }])
+  })
+
+  it('gives a batch sent again under its key the verdicts it had, without applying it twice', async () => {
+    const job = randomUUID()
+    const rows = [
+      { sku: 'R-1', title: 'Once', price: '1.00', stockQuantity: 3 },
+      { sku: 'R-2', title: 'Bad', ean: '123' },
+    ]
+    const first = await importRows(rows, { jobId: job, batch: 1 })
+    expect(first.results.map((r: any) => r.status)).toEqual(['CREATED', 'FAILED'])
+    const history = await counts('price_history')
+    const stock = await counts('stock_history')
+    // Changed meanwhile: a replay still reports (and keeps) what the first call did.
+    const replayed = await importRows([{ ...rows[0], price: '2.00' }, rows[1]!], { jobId: job, batch: 1 })
+    expect(replayed).toMatchObject({ created: 1, failed: 1 })
+    expect(replayed.results[1].error).toEqual(first.results[1].error)
+    expect(await counts('price_history')).toBe(history)
+    expect(await counts('stock_history')).toBe(stock)
+    const other = await importRows(rows, { jobId: job, batch: 3 })
+    expect(other).toMatchObject({ unchanged: 1, failed: 1 })
+    const wrong = await sg.request(IMPORT, { supplierId, rows: [rows[0]], options: { jobId: job, batch: 1 } })
+    expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'options.batch' })
+  })
+
+  it('keeps its statement count bounded per batch and measures 1,000 and 5,000 rows', async () => {
+    const make = (n: number, prefix: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        sku: `${prefix}-${i}`,
+        title: `Product ${i}`,
+        price: `${(i % 500) + 1}.99`,
+        cost: '1.00',
+        brand: `Brand ${i % 20}`,
+        category: `Category ${i % 10}`,
+        stockQuantity: i % 50,
+        warehouse,
+      }))
+    const figures: string[] = []
+    for (const n of [1_000, 5_000]) {
+      const rows = make(n, `B${n}`)
+      for (const pass of ['create', 'rerun'] as const) {
+        const statements = sg.queryCount()
+        const start = performance.now()
+        const result = await importRows(rows, { createBrands: true, createCategories: true })
+        const ms = performance.now() - start
+        const used = sg.queryCount() - statements
+        expect(result.failed).toBe(0)
+        expect(pass === 'create' ? result.created : result.unchanged).toBe(n)
+        const chunks = Math.ceil(n / UPSERT_CHUNK_ROWS)
+        // Per call: supplier check, locks, names, references, keys, audit; the rest per chunk.
+        expect(used).toBeLessThanOrEqual(
+          20 + chunks * (UPSERT_STATEMENTS_PER_CHUNK + STOCK_STATEMENTS_PER_CHUNK),
+        )
+        figures.push(`${n} rows ${pass}: ${ms.toFixed(0)} ms, ${used} statements`)
+      }
+    }
+    console.log(`importProducts: ${figures.join('; ')}`)
+  })
+})

@@ -1,0 +1,459 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type RunningWorker, startWorker } from '@pm/jobs'
+import { supplierFileConfig, writeSupplierFile } from '@pm/seed'
+import { createLogger, signedPeers } from '@pm/service-kit'
+import { createStorage, loadStorageConfig } from '@pm/storage'
+import { startTestStack, type TestStack } from '@pm/testing/stack'
+import iconv from 'iconv-lite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { importEngine, jobs } from '../src/jobs'
+
+type Domains = 'core' | 'catalog' | 'imports'
+let stack: TestStack<Domains>
+let worker: RunningWorker | undefined
+let dirs: string[] = []
+let http: Server
+let httpUrl = ''
+const files = new Map<string, Buffer>()
+const userId = randomUUID()
+let token = ''
+const SUPPLIER = 'ENGINE-SUP'
+
+const JOB = `query($id: UUID!) { importJob(id: $id) {
+  id status processedRows totalRows successfulRows failedRows productsCreated productsUpdated productsUnchanged
+  percent etaSeconds checkpointRow cancelRequested errorCount lastError createdBy { id }
+  errors(first: 50) { totalCount edges { node { rowNumber columnName errorCode message rawValue } } }
+  logs(first: 100) { totalCount edges { node { logLevel message } } }
+  files { fileName fileHash source rowCount fileFormat }
+  statistics { productsUnchanged errorsByCode rowsPerSecond fileCount }
+} }`
+const START = `mutation($configId: UUID!, $source: ImportSourceInput!, $force: Boolean) {
+  startImport(configId: $configId, source: $source, force: $force) { id status }
+}`
+const PREVIEW = `mutation($configId: UUID!, $source: ImportSourceInput!, $limit: Int) {
+  previewImport(configId: $configId, source: $source, limit: $limit) {
+    format encoding delimiter columns missingColumns warnings
+    rows { rowNumber verdict values mapped issues { column rule message rawValue severity } }
+  }
+}`
+const CANCEL = `mutation($id: UUID!) { cancelImport(jobId: $id) { id status cancelRequested } }`
+const RESUME = `mutation($id: UUID!) { resumeImport(jobId: $id) { id status } }`
+
+const asUser = () => ({ authorization: `Bearer ${token}` })
+
+async function ok<T = any>(query: string, variables: Record<string, unknown>) {
+  const response = await stack.request<T>(query, variables, asUser())
+  expect(response.errors).toBeUndefined()
+  return response.data as T
+}
+
+/** Polls until the condition holds (no time assertion: the test's own timeout bounds it). */
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, pauseMs = 100): Promise<T> {
+  for (;;) {
+    const value = await read()
+    if (done(value)) return value
+    await new Promise((r) => setTimeout(r, pauseMs))
+  }
+}
+
+const job = async (id: string) => (await ok(JOB, { id })).importJob
+const finished = (id: string) =>
+  waitFor(
+    async () => {
+      return job(id)
+    },
+    (j) => ['completed', 'failed', 'cancelled'].includes(j.status),
+  )
+
+/** A supplier CSV: `bad` rows of three kinds (bad EAN, no title, a price that is not a number). */
+function csv(
+  rows: number,
+  o: { prefix?: string; bad?: number[]; delimiter?: string; priceShift?: number } = {},
+) {
+  const d = o.delimiter ?? ';'
+  const lines = [['Référence', 'Désignation', 'EAN', 'Prix HT', 'Stock', 'Marque'].join(d)]
+  for (let i = 1; i <= rows; i++) {
+    const bad = o.bad?.includes(i)
+    const kind = i % 3
+    const price = `${10 + (i % 7) + (o.priceShift ?? 0)},50`
+    lines.push(
+      [
+        `${o.prefix ?? 'R'}-${i}`,
+        bad && kind === 1 ? '' : `Article n°${i} été`,
+        bad && kind === 0 ? '4006381333932' : '',
+        bad && kind === 2 ? 'abc' : price,
+        String(i % 40),
+        i % 2 ? 'Bosch' : 'Makita',
+      ].join(d),
+    )
+  }
+  return `${lines.join('\r\n')}\r\n`
+}
+
+async function createConfig(overrides: Record<string, unknown> = {}) {
+  const row = await stack.subgraphs.imports.database.db
+    .insertInto('import_configs')
+    .values({
+      supplier_code: SUPPLIER,
+      import_type: 'products',
+      config_name: `Engine ${randomUUID().slice(0, 8)}`,
+      connection_config: JSON.stringify({ type: 'http', url: `${httpUrl}/feed.csv` }),
+      file_format: 'csv',
+      encoding: 'UTF-8',
+      delimiter: ';',
+      field_mapping: JSON.stringify({
+        Référence: 'sku',
+        Désignation: 'title',
+        EAN: 'ean',
+        'Prix HT': 'price',
+        Stock: 'quantity',
+        Marque: 'brand',
+      }),
+      transformation_rules: JSON.stringify([
+        { field: 'title', op: 'trim' },
+        { field: 'price', op: 'number', locale: 'fr' },
+      ]),
+      validation_rules: JSON.stringify([{ field: 'title', rule: 'required' }]),
+      create_brands: true,
+      ...overrides,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return row.id
+}
+
+const storage = () => createStorage(loadStorageConfig(process.env))
+
+/** POST /uploads on the gateway, as the test user: the upload id. */
+async function upload(content: string | Buffer, filename: string) {
+  const response = await fetch(`${stack.gatewayUrl}/uploads?filename=${encodeURIComponent(filename)}`, {
+    method: 'POST',
+    headers: { ...asUser(), 'content-type': 'application/octet-stream', 'x-apollo-operation-name': 'upload' },
+    body: Buffer.from(content),
+  })
+  expect(response.status).toBe(201)
+  return ((await response.json()) as { id: string }).id
+}
+
+function workerContext(service: string) {
+  const imports = stack.subgraphs.imports
+  const peers = signedPeers(
+    {
+      catalog: stack.subgraphs.catalog.server.graphqlUrl,
+      core: stack.subgraphs.core.server.graphqlUrl,
+    },
+    stack.secrets.signing,
+  )
+  const logger = createLogger({ service }, 'error')
+  return {
+    domain: 'imports' as const,
+    database: imports.database,
+    storage: storage(),
+    peers,
+    env: process.env,
+    logger,
+  }
+}
+
+async function runWorker() {
+  const context = workerContext('test-worker')
+  return startWorker({
+    domain: 'imports',
+    connectionString: stack.subgraphs.imports.testDatabase.url,
+    tasks: jobs.tasks(context),
+    logger: context.logger,
+    pollIntervalMs: 200,
+  })
+}
+
+beforeAll(async () => {
+  const storageDir = await mkdtemp(join(tmpdir(), 'pm-import-storage-'))
+  const filesRoot = await mkdtemp(join(tmpdir(), 'pm-import-files-'))
+  dirs = [storageDir, filesRoot]
+  process.env.STORAGE_DIR = storageDir
+  process.env.IMPORT_FILES_ROOT = filesRoot
+  process.env.FETCH_ALLOW_PRIVATE = 'true'
+  process.env.IMPORT_BATCH_ROWS = '40'
+  process.env.IMPORT_LEASE_SECONDS = '2'
+  http = createServer((req, res) => {
+    const body = files.get(req.url ?? '')
+    if (!body) return res.writeHead(404).end()
+    res.writeHead(200, { 'content-type': 'text/csv', 'content-length': body.length }).end(body)
+  })
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
+  httpUrl = `http://127.0.0.1:${(http.address() as { port: number }).port}`
+  // The gateway caches through Redis under a name of its own; the worker invalidates it there.
+  process.env.GATEWAY_CACHE_NAME = `import-e2e-${randomUUID().slice(0, 8)}`
+  stack = await startTestStack({
+    only: ['core', 'catalog', 'imports'],
+    gateway: { redisUrl: process.env.REDIS_URL!, cache: { name: process.env.GATEWAY_CACHE_NAME } },
+  })
+  await stack.subgraphs.core.database.db
+    .insertInto('users')
+    .values({
+      id: userId,
+      email: `importer-${userId.slice(0, 8)}@example.com`,
+      username: `imp${userId.slice(0, 8)}`,
+      hashed_password: 'x',
+    })
+    .execute()
+  token = stack.tokenFor({
+    userId,
+    permissions: ['import:create', 'import:read', 'import:update', 'product:read'],
+  })
+  const supplier = await stack.request(
+    `mutation { createSupplier(input: { code: "${SUPPLIER}", name: "Engine supplier" }) { id } }`,
+  )
+  expect(supplier.errors).toBeUndefined()
+  // The queue's schema exists once a worker has started on the database.
+  worker = await runWorker()
+}, 120_000)
+
+afterAll(async () => {
+  await worker?.stop()
+  await stack?.stop()
+  await new Promise((r) => http?.close(r))
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
+
+describe('import engine end to end', () => {
+  let configId = ''
+  let firstUpload = ''
+
+  it('previews the first rows with their verdicts and writes nothing', async () => {
+    configId = await createConfig()
+    firstUpload = await upload(csv(200, { bad: [5, 6, 7] }), 'catalogue.csv')
+    const { previewImport } = await ok(PREVIEW, { configId, source: { uploadId: firstUpload }, limit: 8 })
+    expect(previewImport).toMatchObject({ format: 'csv', delimiter: ';', missingColumns: [] })
+    expect(previewImport.rows.map((r: any) => r.verdict)).toEqual([
+      'CREATED',
+      'CREATED',
+      'CREATED',
+      'CREATED',
+      'FAILED',
+      'FAILED',
+      'FAILED',
+      'CREATED',
+    ])
+    expect(previewImport.rows[0].mapped).toMatchObject({
+      sku: 'R-1',
+      price: '11.50',
+      title: 'Article n°1 été',
+    })
+    expect(previewImport.rows[4].issues[0]).toMatchObject({ column: 'Prix HT', rawValue: 'abc' })
+    expect(previewImport.rows[5].issues[0]).toMatchObject({ column: 'EAN', rawValue: '4006381333932' })
+    expect(previewImport.rows[6].issues[0]).toMatchObject({ column: 'Désignation' })
+    const count = await stack.subgraphs.catalog.database.db
+      .selectFrom('products')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    expect(Number(count.n)).toBe(0)
+  })
+
+  it('imports an upload: products with prices and stock in the graph, bad rows in importErrors', async () => {
+    const started = (await ok(START, { configId, source: { uploadId: firstUpload } })).startImport
+    expect(started.status).toBe('pending')
+    const done = await finished(started.id)
+    expect(done).toMatchObject({
+      status: 'completed',
+      processedRows: 200,
+      totalRows: 200,
+      productsCreated: 197,
+      failedRows: 3,
+      percent: 100,
+      checkpointRow: 200,
+      createdBy: { id: userId },
+    })
+    expect(done.errors.edges.map((e: any) => e.node.rowNumber)).toEqual([5, 6, 7])
+    expect(done.errors.edges.map((e: any) => e.node.columnName)).toEqual(['Prix HT', 'EAN', 'Désignation'])
+    expect(done.files).toMatchObject([{ fileName: 'catalogue.csv', source: 'upload' }])
+    expect(done.statistics).toMatchObject({ fileCount: 1 })
+    expect(done.logs.edges.map((e: any) => e.node.message).join('\n')).toMatch(/import completed: 200 rows/)
+
+    const product = await stack.request(
+      `query { productBySku(sku: "R-8") { title brand { name } prices { price currency } stocks { quantity } } }`,
+    )
+    expect(product.errors).toBeUndefined()
+    expect(product.data.productBySku).toMatchObject({
+      title: 'Article n°8 été',
+      brand: { name: 'Makita' },
+      prices: [{ price: '11.50', currency: 'EUR' }],
+      stocks: [{ quantity: 8 }],
+    })
+    const notes = await stack.subgraphs.core.database.db
+      .selectFrom('notifications')
+      .select(['title', 'type'])
+      .where('user_id', '=', userId)
+      .execute()
+    expect(notes).toEqual([expect.objectContaining({ type: 'warning' })])
+  })
+
+  it('refuses the same file again (CONFLICT with the earlier job), and with force finds every row unchanged', async () => {
+    const again = await upload(csv(200, { bad: [5, 6, 7] }), 'catalogue-copy.csv')
+    const refused = await stack.request(START, { configId, source: { uploadId: again } }, asUser())
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT' })
+    const forced = (await ok(START, { configId, source: { uploadId: again }, force: true })).startImport
+    const done = await finished(forced.id)
+    expect(done).toMatchObject({
+      status: 'completed',
+      productsCreated: 0,
+      productsUpdated: 0,
+      productsUnchanged: 197,
+      failedRows: 3,
+    })
+  })
+
+  it('reads a server-side path and a URL, and refuses a path outside the root', async () => {
+    await writeFile(join(dirs[1]!, 'by-path.csv'), csv(30, { prefix: 'P' }))
+    const byPath = (await ok(START, { configId, source: { path: 'by-path.csv' } })).startImport
+    expect(await finished(byPath.id)).toMatchObject({ status: 'completed', productsCreated: 30 })
+    const outside = await stack.request(START, { configId, source: { path: '../etc/passwd' } }, asUser())
+    expect(outside.errors?.[0]?.extensions).toMatchObject({ field: 'source.path' })
+
+    files.set('/feed.csv', Buffer.from(csv(25, { prefix: 'U' })))
+    const byUrl = (await ok(START, { configId, source: { url: `${httpUrl}/feed.csv` } })).startImport
+    const done = await finished(byUrl.id)
+    expect(done).toMatchObject({ status: 'completed', productsCreated: 25, files: [{ source: 'http' }] })
+    // The same bytes from the connection: the worker finds it imported already.
+    const fromConnection = (await ok(START, { configId, source: { fromConnection: true } })).startImport
+    const duplicate = await finished(fromConnection.id)
+    expect(duplicate).toMatchObject({ status: 'failed' })
+    expect(duplicate.lastError).toMatch(/^DUPLICATE_FILE: .*job /)
+  })
+
+  it('imports a French Windows-1252 file and an XLSX workbook', async () => {
+    const latin = await createConfig({ encoding: 'Windows-1252' })
+    const id = await upload(iconv.encode(csv(20, { prefix: 'W' }), 'win1252'), 'latin1.csv')
+    const done = await finished(
+      (await ok(START, { configId: latin, source: { uploadId: id } })).startImport.id,
+    )
+    expect(done).toMatchObject({ status: 'completed', productsCreated: 20 })
+    const product = await stack.request(`query { productBySku(sku: "W-3") { title prices { price } } }`)
+    expect(product.data.productBySku).toMatchObject({
+      title: 'Article n°3 été',
+      prices: [{ price: '13.50' }],
+    })
+
+    const ExcelJS = (await import('exceljs')).default
+    const workbook = new ExcelJS.Workbook()
+    const sheet = workbook.addWorksheet('Produits')
+    sheet.addRow(['Référence', 'Désignation', 'EAN', 'Prix HT', 'Stock', 'Marque'])
+    for (let i = 1; i <= 15; i++) sheet.addRow([`X-${i}`, `Classeur ${i}`, '', `${i},25`, i, 'Bosch'])
+    const xlsxConfig = await createConfig({ file_format: 'xlsx', delimiter: null })
+    const xlsx = await upload(Buffer.from(await workbook.xlsx.writeBuffer()), 'produits.xlsx')
+    const xdone = await finished(
+      (await ok(START, { configId: xlsxConfig, source: { uploadId: xlsx } })).startImport.id,
+    )
+    expect(xdone).toMatchObject({ status: 'completed', productsCreated: 15, failedRows: 0 })
+  })
+
+  it('cancels a running import after its current batch; what was written stays', async () => {
+    const id = await upload(csv(2_000, { prefix: 'C' }), 'big.csv')
+    const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
+    await waitFor(
+      () => job(started.id),
+      (j) => j.checkpointRow > 0,
+      20,
+    )
+    const cancel = (await ok(CANCEL, { id: started.id })).cancelImport
+    expect(cancel).toMatchObject({ cancelRequested: true })
+    const done = await finished(started.id)
+    expect(done.status).toBe('cancelled')
+    expect(done.processedRows).toBeLessThan(2_000)
+    expect(done.productsCreated).toBe(done.processedRows)
+    expect(done.checkpointRow).toBe(done.processedRows)
+    const again = await stack.request(CANCEL, { id: started.id }, asUser())
+    expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', status: 'cancelled' })
+  })
+
+  it('resumes a job whose worker died, from its checkpoint, never writing a row twice', async () => {
+    await worker!.stop()
+    worker = undefined
+    const id = await upload(csv(400, { prefix: 'D', priceShift: 1 }), 'resume.csv')
+    const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
+    // A worker that dies mid-way: its task is stopped hard after some batches (no lease handed back).
+    const imports = stack.subgraphs.imports
+    const { runImportJob } = await import('../src/run/import-job')
+    const abort = new AbortController()
+    const dying = runImportJob(
+      { ...importEngine(workerContext('dying-worker')), batchRows: 40, leaseSeconds: 2 },
+      started.id,
+      abort.signal,
+    ).catch((error) => error)
+    await waitFor(
+      () => job(started.id),
+      (j) => j.checkpointRow >= 80,
+      20,
+    )
+    abort.abort()
+    await dying
+    // Simulate the death: the lease was handed back on a clean stop; a dead worker leaves it held. It also
+    // died between catalog's commit of its last batch and its own checkpoint: that batch is not counted here.
+    const before = await job(started.id)
+    expect(before.checkpointRow % 40).toBe(0)
+    await imports.database.db
+      .updateTable('import_jobs')
+      .set((eb) => ({
+        runner_id: randomUUID(),
+        heartbeat_at: new Date(Date.now() - 60_000),
+        checkpoint_row: eb('checkpoint_row', '-', 40),
+        processed_rows: eb('processed_rows', '-', 40),
+        successful_rows: eb('successful_rows', '-', 40),
+        products_created: eb('products_created', '-', 40),
+      }))
+      .where('id', '=', started.id)
+      .execute()
+    const midway = await job(started.id)
+    expect(midway.status).toBe('running')
+    const resumed = await ok(RESUME, { id: midway.id })
+    expect(resumed.resumeImport.status).toBe('running')
+    worker = await runWorker()
+    const done = await finished(started.id)
+    expect(done).toMatchObject({
+      status: 'completed',
+      processedRows: 400,
+      productsCreated: 400,
+      failedRows: 0,
+    })
+    const history = await stack.subgraphs.catalog.database.db
+      .selectFrom('price_history')
+      .innerJoin('products', 'products.id', 'price_history.product_id')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('products.sku', 'like', 'D-%')
+      .executeTakeFirstOrThrow()
+    expect(Number(history.n)).toBe(400)
+  })
+
+  it('imports a generated supplier file: exactly its bad rows fail, at their row numbers', async () => {
+    const mapping = supplierFileConfig('csv', 'fr')
+    const generatedConfig = await createConfig({
+      field_mapping: JSON.stringify(mapping.fieldMapping),
+      transformation_rules: JSON.stringify(mapping.transformationRules),
+      validation_rules: JSON.stringify(mapping.validationRules),
+      create_categories: true,
+    })
+    const file = join(dirs[1]!, 'generated.csv')
+    const generated = await writeSupplierFile(file, {
+      rows: 500,
+      format: 'csv',
+      badShare: 0.01,
+      locale: 'fr',
+    })
+    const id = await upload(await readFile(file), 'generated.csv')
+    const done = await finished(
+      (await ok(START, { configId: generatedConfig, source: { uploadId: id } })).startImport.id,
+    )
+    expect(done).toMatchObject({
+      status: 'completed',
+      processedRows: 500,
+      failedRows: generated.badRows.length,
+    })
+    expect(done.productsCreated).toBe(500 - generated.badRows.length)
+    const failedRows = [...new Set(done.errors.edges.map((e: any) => e.node.rowNumber))]
+    expect(failedRows).toEqual(generated.badRows.map((b) => b.rowNumber))
+  })
+})
