@@ -98,7 +98,7 @@ export interface SessionChecksOptions {
   cache: TwoLevelCache
   logger: Logger
   fetch?: typeof fetch
-  /** How long an answer that may still change is reused (default SESSION_CHECK_TTL_MS). */
+  /** How long an answer that may still change is reused (default and maximum SESSION_CHECK_TTL_MS). */
   ttlMs?: number
   timeoutMs?: number
 }
@@ -119,7 +119,7 @@ export class SessionChecks {
 
   constructor(options: SessionChecksOptions) {
     this.options = options
-    this.ttlMs = options.ttlMs ?? SESSION_CHECK_TTL_MS
+    this.ttlMs = Math.min(options.ttlMs ?? SESSION_CHECK_TTL_MS, SESSION_CHECK_TTL_MS)
   }
 
   async revoked(claims: AccessTokenClaims): Promise<boolean> {

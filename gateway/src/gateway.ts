@@ -122,11 +122,6 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
   tokenSecret?: string
   /** How long core's module states are reused (default and maximum 5 s). */
   moduleStateTtlMs?: number
-  /**
-   * How long core's answer about a token's session is reused before it is asked again (default
-   * SESSION_CHECK_TTL_MS, 5 s; revocations reach every gateway at once through Redis whatever this is).
-   */
-  sessionCheckTtlMs?: number
   /** How long core's answer about an API key is reused (default and maximum 30 s). */
   apiKeyCacheMs?: number
   /** The subgraph fetch cache and APQ store (L1 in process, L2 in Redis when redisUrl is set); false: none. */
@@ -535,7 +530,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             cache: sessionCache,
             logger,
             fetch: coreFetch,
-            ...(options.sessionCheckTtlMs !== undefined ? { ttlMs: options.sessionCheckTtlMs } : {}),
           }),
         }
       : {}),

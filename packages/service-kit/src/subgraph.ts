@@ -61,6 +61,11 @@ export interface SubgraphContext<D extends Domain, L> extends BaseContext {
   /** Who is asking, from the identity the gateway (or a service) signed; verified before Apollo runs. */
   caller: Caller
   db: Kysely<DatabaseOf<D>>
+  /**
+   * The same pool for the gateway's own bookkeeping questions (the state of a caller's session): not
+   * counted among the statements of the operations it serves.
+   */
+  background: Kysely<DatabaseOf<D>>
   /** Built per request: batches and caches only within one operation. */
   loaders: L
   logger: Logger
@@ -153,6 +158,7 @@ export function createContextFactory<D extends Domain, L>(
       caller,
       client: { address: header(CLIENT_ADDRESS_HEADER), userAgent: header(CLIENT_USER_AGENT_HEADER) },
       db: database.db,
+      background: database.background,
       loaders: module.createLoaders(database.db),
       logger: logger.child({ requestId: id }),
       peers,

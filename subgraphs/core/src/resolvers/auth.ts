@@ -50,7 +50,7 @@ export const authQueries = {
     _: unknown,
     { userId, sessionId }: { userId: string; sessionId: string },
     ctx: Context,
-  ) => accessTokenState(ctx.db, userId, sessionId),
+  ) => accessTokenState(ctx.background, userId, sessionId),
 
   /**
    * Every module's state: the app_settings row module.<id> (category modules, { "enabled": bool }) first,
