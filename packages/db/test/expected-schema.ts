@@ -494,6 +494,16 @@ const catalog: DomainSpec = {
         resolved_at: TS_NOW_NN,
       },
     },
+    // the import engine: what each committed batch wrote, by (import job, first source row)
+    import_batch_receipts: {
+      primaryKey: ['job_id', 'first_row'],
+      columns: {
+        job_id: UUID_NN,
+        first_row: { type: 'integer', notNull: true },
+        result: JSONB_NN,
+        created_at: TS_NOW_NN,
+      },
+    },
   },
   indexes: {
     // seed 000
@@ -527,6 +537,7 @@ const catalog: DomainSpec = {
     idx_stock_history_product_changed: 'stock_history USING btree (product_id, changed_at DESC, id DESC)',
     idx_stock_history_changed_by: 'stock_history USING btree (changed_by) WHERE (changed_by IS NOT NULL)',
     idx_ean_resolutions_product_id: 'ean_resolutions USING btree (product_id)',
+    idx_import_batch_receipts_created: 'import_batch_receipts USING btree (created_at)',
   },
   uniques: [
     { table: 'suppliers', columns: ['code'] },
@@ -624,6 +635,7 @@ const catalog: DomainSpec = {
   crossDatabase: [
     { table: 'price_history', column: 'changed_by', references: toUsers },
     { table: 'stock_history', column: 'changed_by', references: toUsers },
+    { table: 'import_batch_receipts', column: 'job_id', references: 'db_imports.import_jobs.id' },
   ],
   checks: [
     { table: 'product_variants', column: 'price' },
@@ -659,6 +671,9 @@ const imports: DomainSpec = {
         validation_rules: JSONB,
         created_at: TS_NOW,
         updated_at: TS_NOW,
+        // the import engine
+        create_brands: BOOL_FALSE_NN,
+        create_categories: BOOL_FALSE_NN,
       },
     },
     import_jobs: {
@@ -682,6 +697,18 @@ const imports: DomainSpec = {
         last_error: TEXT,
         created_by: UUID,
         created_at: TS_NOW,
+        // the import engine: counters, checkpoint, source, cancel request, the worker's lease, schedule run
+        products_unchanged: INT_0_NN,
+        checkpoint_row: INT_0_NN,
+        source: JSONB,
+        force: BOOL_FALSE_NN,
+        cancel_requested_at: TS_NULL,
+        runner_id: UUID,
+        heartbeat_at: TS_NULL,
+        bytes_total: BIGINT,
+        bytes_read: BIGINT_0_NN,
+        schedule_id: UUID,
+        scheduled_for: TS_NULL,
       },
     },
     import_schedules: {
@@ -796,6 +823,10 @@ const imports: DomainSpec = {
     idx_import_errors_job_row: 'import_errors USING btree (job_id, row_number, id)',
     idx_import_files_job_id: 'import_files USING btree (job_id)',
     idx_import_files_file_hash: 'import_files USING btree (file_hash)',
+    // the import engine
+    uq_import_jobs_schedule_run:
+      'import_jobs USING btree (schedule_id, scheduled_for) WHERE (schedule_id IS NOT NULL)',
+    idx_import_schedules_due: 'import_schedules USING btree (next_run) WHERE (is_active IS TRUE)',
   },
   uniques: [{ table: 'import_statistics', columns: ['job_id'] }],
   foreignKeys: [
@@ -803,6 +834,13 @@ const imports: DomainSpec = {
       table: 'import_jobs',
       columns: ['config_id'],
       references: 'import_configs',
+      refColumns: ['id'],
+      onDelete: 'NO ACTION',
+    },
+    {
+      table: 'import_jobs',
+      columns: ['schedule_id'],
+      references: 'import_schedules',
       refColumns: ['id'],
       onDelete: 'NO ACTION',
     },
@@ -854,6 +892,9 @@ const imports: DomainSpec = {
     { table: 'import_files', column: 'file_hash' },
     { table: 'import_files', column: 'file_size_bytes' },
     { table: 'import_files', column: 'row_count' },
+    { table: 'import_jobs', column: 'checkpoint_row' },
+    { table: 'import_jobs', column: 'bytes_total' },
+    { table: 'import_jobs', column: 'bytes_read' },
   ],
   updatedAtTriggers: ['import_configs', 'import_statistics'],
   functions: ['ensure_import_logs_partitions', 'set_updated_at'],
