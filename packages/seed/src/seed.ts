@@ -65,6 +65,7 @@ export const JSON_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   product_variants: ['attributes'],
   supplier_details: ['extra'],
   ean_resolutions: ['resolved_data'],
+  import_batch_receipts: ['result'],
   import_configs: [
     'connection_config',
     'schedule_config',
@@ -72,6 +73,7 @@ export const JSON_COLUMNS: Readonly<Record<string, readonly string[]>> = {
     'transformation_rules',
     'validation_rules',
   ],
+  import_jobs: ['source'],
   mapping_templates: ['field_mapping'],
   import_logs: ['context'],
   import_errors: ['raw_row'],
