@@ -58,6 +58,12 @@ INSERT INTO seeded_roles (name, description, grants) VALUES
     ('viewer', 'Lecture seule du catalogue',
         ARRAY['brand:read', 'category:read', 'media:read', 'product:read', 'supplier:read']);
 
+-- Rows written earlier with explicit ids (the demo seed did so before this migration) leave the sequences
+-- behind: move them past the highest id so the inserts below do not collide.
+SELECT setval(pg_get_serial_sequence('permissions', 'id'), GREATEST((SELECT max(id) FROM permissions), 1),
+    (SELECT max(id) FROM permissions) IS NOT NULL);
+SELECT setval(pg_get_serial_sequence('roles', 'id'), GREATEST((SELECT max(id) FROM roles), 1),
+    (SELECT max(id) FROM roles) IS NOT NULL);
 
 -- Data-modifying CTEs see the tables as they were before the statement: `roles`/`permissions` below are
 -- the rows that existed already, new_roles/new_permissions the ones made here.
