@@ -7,9 +7,7 @@ import {
   type Caller,
   ErrorCode,
   type Logger,
-  SERVICE,
   sha256Hex,
-  signCaller,
   verifyAccessToken,
 } from '@pm/service-kit'
 import {
@@ -20,6 +18,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql'
+import { queryCore } from './core-client'
 
 /**
  * Who a request is, as the gateway establishes it before anything else runs:
@@ -166,26 +165,15 @@ export class SessionChecks {
   }
 
   private async askCore(claims: AccessTokenClaims): Promise<{ revoked: boolean; known: boolean }> {
-    const payload = JSON.stringify({
-      query: ACCESS_TOKEN_STATE_QUERY,
-      variables: { userId: claims.sub, sessionId: claims.sid },
-    })
-    const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...signCaller(SERVICE, this.options.signingSecret, { target: 'core', payload }),
-      },
-      body: payload,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
-    })
-    const body = (await response.json().catch(() => ({}))) as {
-      data?: { accessTokenState: { revoked: boolean; known: boolean } }
-      errors?: { message: string }[]
-    }
-    const state = body.data?.accessTokenState
-    if (!response.ok || body.errors?.length || typeof state?.revoked !== 'boolean') {
-      throw new Error(`core answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`)
+    const answer = await queryCore<{ accessTokenState: { revoked: boolean; known: boolean } }>(
+      this.options,
+      ACCESS_TOKEN_STATE_QUERY,
+      { userId: claims.sub, sessionId: claims.sid },
+      5_000,
+    )
+    const state = answer.data?.accessTokenState
+    if (!answer.ok || answer.errors?.length || typeof state?.revoked !== 'boolean') {
+      throw new Error(`core answered ${answer.status}: ${answer.errors?.[0]?.message ?? 'no data'}`)
     }
     return state
   }
@@ -345,24 +333,16 @@ export class Authenticator {
   }
 
   private async askCore(key: string): Promise<ApiKeyGrant | null> {
-    const payload = JSON.stringify({ query: API_KEY_QUERY, variables: { key } })
-    const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...signCaller(SERVICE, this.options.signingSecret, { target: 'core', payload }),
-      },
-      body: payload,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
-    })
-    const body = (await response.json().catch(() => ({}))) as {
-      data?: { authenticateApiKey: ApiKeyGrant | null }
-      errors?: { message: string }[]
+    const answer = await queryCore<{ authenticateApiKey: ApiKeyGrant | null }>(
+      this.options,
+      API_KEY_QUERY,
+      { key },
+      5_000,
+    )
+    if (!answer.ok || answer.errors?.length || !answer.data) {
+      throw new Error(`core answered ${answer.status}: ${answer.errors?.[0]?.message ?? 'no data'}`)
     }
-    if (!response.ok || body.errors?.length || !body.data) {
-      throw new Error(`core answered ${response.status}: ${body.errors?.[0]?.message ?? 'no data'}`)
-    }
-    return body.data.authenticateApiKey
+    return answer.data.authenticateApiKey
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server'
-import { ErrorCode, type Logger, MODULE_IDS, type ModuleId, SERVICE, signCaller } from '@pm/service-kit'
+import { ErrorCode, type Logger, MODULE_IDS, type ModuleId } from '@pm/service-kit'
 import {
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -9,6 +9,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql'
+import { queryCore } from './core-client'
 
 /**
  * The modules gate (seed 002). Core owns each module's state (its public `modules` query: app_settings
@@ -298,23 +299,15 @@ export class ModuleStates {
 
   private async refresh() {
     try {
-      const payload = JSON.stringify({ query: '{ modules { id enabled } }' })
-      const response = await (this.options.fetch ?? fetch)(this.options.coreUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...signCaller(SERVICE, this.options.signingSecret, { target: 'core', payload }),
-        },
-        body: payload,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 2_000),
-      })
-      const body = (await response.json().catch(() => ({}))) as {
-        data?: { modules?: ModuleStatus[] }
-        errors?: { message: string }[]
-      }
-      const modules = body.data?.modules
+      const answer = await queryCore<{ modules?: ModuleStatus[] }>(
+        this.options,
+        '{ modules { id enabled } }',
+        undefined,
+        2_000,
+      )
+      const modules = answer.data?.modules
       if (!Array.isArray(modules)) {
-        throw new Error(`core answered ${response.status}: ${body.errors?.[0]?.message ?? 'no modules'}`)
+        throw new Error(`core answered ${answer.status}: ${answer.errors?.[0]?.message ?? 'no modules'}`)
       }
       this.disabledIds = new Set(modules.filter((m) => m.enabled === false).map((m) => m.id))
     } catch (error) {
