@@ -5,11 +5,14 @@ import {
   type Peers,
   type RunningSubgraph,
   type SubgraphModule,
+  signedPeers,
   startSubgraph,
 } from '@pm/service-kit'
-// Relative imports: the gateway and the subgraphs depend on @pm/testing, so it cannot list them as deps.
+// Relative imports: the gateway, the subgraphs, jobs and storage depend on @pm/testing, so it cannot list them as deps.
 import { composeSupergraph } from '../../../gateway/src/compose'
 import { type GatewayOptions, type RunningGateway, startGateway } from '../../../gateway/src/gateway'
+import { type DomainJobs, type RunningWorker, startWorker } from '../../jobs/src/index'
+import { createStorage, loadStorageConfig, type Storage } from '../../storage/src/index'
 import { type TestSecrets, type TokenClaims, testSecrets, testToken } from './auth'
 import { createMigratedDatabase, type TestDatabase } from './index'
 import {
@@ -22,7 +25,7 @@ import {
 
 type AnyModule = SubgraphModule<any, any>
 
-const MODULES: Record<Domain, () => Promise<{ subgraph: AnyModule }>> = {
+const MODULES: Record<Domain, () => Promise<{ subgraph: AnyModule; jobs?: DomainJobs<any> }>> = {
   core: () => import('../../../subgraphs/core/src/module'),
   catalog: () => import('../../../subgraphs/catalog/src/module'),
   imports: () => import('../../../subgraphs/imports/src/module'),
@@ -71,7 +74,24 @@ export interface TestStack<D extends Domain = Domain> {
    * gateway also asks about the caller's session before an operation runs).
    */
   totalQueryCount(options?: { except?: readonly Domain[] }): number
+  /**
+   * A worker for one of the stack's domains, running the tasks its subgraph package exports as `jobs`
+   * (as `pm worker` does): on that domain's test database, with storage from the environment (STORAGE_*),
+   * peers signed as SERVICE, and `env` over process.env. Stopped by stop() if the test has not stopped it.
+   */
+  startWorker(domain: D, options?: StackWorkerOptions): Promise<RunningWorker>
   stop(): Promise<void>
+}
+
+export interface StackWorkerOptions {
+  /** What the tasks' context.env holds over process.env. */
+  env?: Env
+  /** Storage the tasks use (default: createStorage(loadStorageConfig(env))). */
+  storage?: Storage
+  /** Jobs run at once (default: the domain's own, else 1). */
+  concurrency?: number
+  /** Crontab lines to run (default: none, so that schedules do not fire in tests unless asked). */
+  crontab?: string
 }
 
 export interface TestStackOptions<D extends Domain> {
@@ -178,6 +198,7 @@ export async function startTestStack<D extends Domain = Domain>(
     throw error
   }
 
+  const workers = new Set<RunningWorker>()
   const superuserId = randomUUID()
   // One session for every default token: the gateway asks core about it once (neither the user nor the
   // session exists in db_core, an answer that cannot change), so it adds no subgraph request later.
@@ -203,11 +224,38 @@ export async function startTestStack<D extends Domain = Domain>(
     superuserId,
     secrets,
     subgraphs,
+    async startWorker(domain, workerOptions = {}) {
+      const { jobs } = await MODULES[domain]()
+      if (!jobs) throw new Error(`the ${domain} subgraph package exports no jobs`)
+      const env = { ...process.env, ...options.env?.[domain], ...workerOptions.env }
+      const logger = createLogger({ service: `stack-worker-${domain}` }, 'error')
+      const sg = subgraphs[domain]
+      const worker = await startWorker({
+        domain,
+        connectionString: sg.testDatabase.url,
+        tasks: jobs.tasks({
+          domain,
+          database: sg.database,
+          storage: workerOptions.storage ?? createStorage(loadStorageConfig(env)),
+          peers: signedPeers(peers, secrets.signing),
+          env,
+          logger,
+        }),
+        ...(workerOptions.crontab ? { crontab: workerOptions.crontab } : {}),
+        concurrency: workerOptions.concurrency ?? jobs.concurrency ?? 1,
+        logger,
+        pollIntervalMs: 200,
+      })
+      workers.add(worker)
+      worker.done.finally(() => workers.delete(worker)).catch(() => {})
+      return worker
+    },
     totalQueryCount: (options) =>
       started
         .filter((sg) => !options?.except?.includes(sg.database.domain))
         .reduce((sum, sg) => sum + sg.database.stats().queries, 0),
     async stop() {
+      await Promise.all([...workers].map((w) => w.stop()))
       await gateway.stop()
       await Promise.all(started.map(stopOne))
     },

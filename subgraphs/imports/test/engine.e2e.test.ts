@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type RunningWorker, startWorker } from '@pm/jobs'
+import type { RunningWorker } from '@pm/jobs'
 import { supplierFileConfig, writeSupplierFile } from '@pm/seed'
 import { createLogger, signedPeers } from '@pm/service-kit'
 import { createStorage, loadStorageConfig } from '@pm/storage'
@@ -159,16 +159,7 @@ function workerContext(service: string) {
   }
 }
 
-async function runWorker() {
-  const context = workerContext('test-worker')
-  return startWorker({
-    domain: 'imports',
-    connectionString: stack.subgraphs.imports.testDatabase.url,
-    tasks: jobs.tasks(context),
-    logger: context.logger,
-    pollIntervalMs: 200,
-  })
-}
+const runWorker = () => stack.startWorker('imports')
 
 beforeAll(async () => {
   const storageDir = await mkdtemp(join(tmpdir(), 'pm-import-storage-'))
