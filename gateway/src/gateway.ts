@@ -71,6 +71,7 @@ import {
 } from './limits'
 import { MODULE_STATE_TTL_MS, ModuleStates, modulesGatePlugin } from './modules'
 import { type CallerKey, clientAddress, RateLimiter } from './rate-limit'
+import { installScalarParsers } from './scalars'
 import { SUPERGRAPH_FILE } from './supergraph-file'
 import { DEFAULT_UPLOAD_MAX_BYTES, uploadsRoute } from './uploads'
 
@@ -501,6 +502,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The API schema, for what is checked before Apollo runs (a batch's summed cost).
   let apiSchema: GraphQLSchema | undefined
   gateway.onSchemaLoadOrUpdate(({ apiSchema: loaded }) => {
+    installScalarParsers(loaded)
     apiSchema = loaded
   })
 

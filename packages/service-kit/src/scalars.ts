@@ -7,7 +7,6 @@ import {
   LocalDateResolver,
   NonNegativeIntResolver,
   SafeIntResolver,
-  UUIDResolver,
 } from 'graphql-scalars'
 
 const DECIMAL = /^-?\d{1,30}(\.\d{1,30})?$/
@@ -38,9 +37,40 @@ export const DecimalResolver = new GraphQLScalarType<string, string>({
   },
 })
 
+const UUID_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function parseUuid(value: unknown): string {
+  if (typeof value !== 'string' || !UUID_FORMAT.test(value)) {
+    throw new GraphQLError(
+      'UUID values are strings of 32 hexadecimal digits in the 8-4-4-4-12 form, e.g. "3f2b8c1e-9a4d-4c7e-8f1a-2b3c4d5e6f70"',
+      { extensions: { code: 'BAD_USER_INPUT' } },
+    )
+  }
+  return value.toLowerCase()
+}
+
+/**
+ * UUIDs, normalised once here: an id written in upper case means the same row as in lower case, so every
+ * argument and input field reaches the resolvers in lower case (the form PostgreSQL prints).
+ */
+export const UuidResolver = new GraphQLScalarType<string, string>({
+  name: 'UUID',
+  description:
+    'A UUID (RFC 9562) in the 8-4-4-4-12 hexadecimal form; accepted in any case, answered in lower case.',
+  specifiedByURL: 'https://www.rfc-editor.org/rfc/rfc9562',
+  serialize(value) {
+    if (typeof value === 'string' && UUID_FORMAT.test(value)) return value.toLowerCase()
+    throw new GraphQLError(`UUID cannot represent ${typeof value} value`)
+  },
+  parseValue: parseUuid,
+  parseLiteral(ast) {
+    return parseUuid(ast.kind === Kind.STRING ? ast.value : undefined)
+  },
+})
+
 /** Resolvers for the scalars every subgraph schema declares (see SCALARS_SDL). */
 export const scalarResolvers = {
-  UUID: UUIDResolver,
+  UUID: UuidResolver,
   DateTime: DateTimeResolver,
   LocalDate: LocalDateResolver,
   JSON: JSONResolver,
@@ -94,16 +124,25 @@ enum SortDirection {
   DESC
 }
 
-scalar UUID
-"""An instant in ISO 8601, UTC, e.g. 2026-11-23T10:15:00.000Z"""
-scalar DateTime
-"""A calendar date, YYYY-MM-DD"""
-scalar LocalDate
-scalar JSON
-scalar JSONObject
-scalar EmailAddress
-scalar NonNegativeInt
-scalar SafeInt
+"""
+A UUID (RFC 9562) in the 8-4-4-4-12 hexadecimal form, e.g. "3f2b8c1e-9a4d-4c7e-8f1a-2b3c4d5e6f70"; accepted in
+any case, always answered in lower case.
+"""
+scalar UUID @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc9562")
+"""An instant (RFC 3339 date-time), answered in UTC with milliseconds, e.g. 2026-11-23T10:15:00.000Z"""
+scalar DateTime @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
+"""A calendar date (RFC 3339 full-date), YYYY-MM-DD, e.g. 2026-11-23"""
+scalar LocalDate @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
+"""Any JSON value (RFC 8259): object, array, string, number, boolean or null"""
+scalar JSON @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc8259")
+"""A JSON object (RFC 8259): keys to any JSON values"""
+scalar JSONObject @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc8259#section-4")
+"""An e-mail address (the addr-spec of RFC 5322), e.g. buyer@example.com"""
+scalar EmailAddress @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc5322#section-3.4.1")
+"""An integer from 0 to 2,147,483,647 (a GraphQL Int that cannot be negative)"""
+scalar NonNegativeInt @specifiedBy(url: "https://spec.graphql.org/October2021/#sec-Int")
+"""An integer from -(2^53 - 1) to 2^53 - 1: counts and sizes beyond Int's 32 bits, exact in JavaScript"""
+scalar SafeInt @specifiedBy(url: "https://tc39.es/ecma262/#sec-number.max_safe_integer")
 """An exact decimal number as a string, e.g. "19.90" (money and NUMERIC columns; never a float)"""
 scalar Decimal
 `
