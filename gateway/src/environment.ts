@@ -11,6 +11,7 @@ import {
 } from '@pm/service-kit'
 import { loadStorageConfig, StorageConfigError } from '@pm/storage'
 import { DEFAULT_APQ_MAX_BYTES, DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
+import { parseOrigin } from './cors'
 import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
@@ -47,6 +48,8 @@ export interface GatewaySecurity {
   apqRegistrationsPerMinute: number
   /** Rate-limit counters shared by every gateway when set, else kept in process. */
   redisUrl?: string
+  /** Browser origins allowed to call the API (GATEWAY_CORS_ORIGINS, comma-separated); empty: CORS off. */
+  corsOrigins: readonly string[]
 }
 
 export interface GatewayEnvironment extends GatewaySecurity {
@@ -150,7 +153,23 @@ export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
       0,
     ),
     ...(redisUrl ? { redisUrl } : {}),
+    corsOrigins: corsOrigins(env),
   }
+}
+
+/** GATEWAY_CORS_ORIGINS: exact origins (https://shop.example.com, http://127.0.0.1:5173), no wildcard. */
+function corsOrigins(env: Env): string[] {
+  const raw = env.GATEWAY_CORS_ORIGINS?.trim()
+  if (!raw) return []
+  return raw.split(',').map((entry) => {
+    const value = entry.trim()
+    const origin = parseOrigin(value)
+    if (!origin)
+      throw new GatewayConfigError(
+        `GATEWAY_CORS_ORIGINS holds "${value}": list origins as scheme://host[:port] (no path, no wildcard), separated by commas`,
+      )
+    return origin
+  })
 }
 
 /** Reads the gateway's settings once, at start-up; a bad value stops it with a message naming the variable. */

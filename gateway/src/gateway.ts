@@ -51,6 +51,7 @@ import {
   persistedQueryBoundsPlugin,
 } from './apq'
 import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin, SessionChecks } from './auth'
+import { withCors } from './cors'
 import {
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BODY_BYTES,
@@ -659,6 +660,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return inFlight
   }
 
+  const cors = options.corsOrigins?.length ? { origins: new Set(options.corsOrigins) } : undefined
   const storage =
     options.storage ??
     createStorage(loadStorageConfig({ ...process.env, GATEWAY_SIGNING_SECRET: signingSecret }))
@@ -672,15 +674,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger,
       // Route by route, what callers reach; /health (liveness, for load balancers) is added to both.
       routes: {
-        '/graphql': graphql,
-        '/uploads': uploadsRoute({
-          storage,
-          authenticate: (req) => authenticator.authenticate(req),
-          maxBytes: options.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX_BYTES,
-          rateLimiter,
-          ...(options.callerKey ? { caller: options.callerKey } : {}),
-        }),
-        '/files/*': storageDownloadHandler(storage),
+        '/graphql': withCors(graphql, cors, ['GET', 'POST']),
+        '/uploads': withCors(
+          uploadsRoute({
+            storage,
+            authenticate: (req) => authenticator.authenticate(req),
+            maxBytes: options.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX_BYTES,
+            rateLimiter,
+            ...(options.callerKey ? { caller: options.callerKey } : {}),
+          }),
+          cors,
+          ['POST'],
+        ),
+        '/files/*': withCors(storageDownloadHandler(storage), cors, ['GET', 'HEAD']),
       },
       // Operational endpoints, on the admin listener only.
       adminRoutes: {

@@ -773,6 +773,7 @@ describe('environment', () => {
       trustProxy: false,
       apqMaxBytes: 32_768,
       apqRegistrationsPerMinute: 30,
+      corsOrigins: [],
     })
     expect(DEFAULT_OPERATION_LIMITS).toEqual({
       maxDepth: 12,
