@@ -10,7 +10,7 @@ import { createStorage, loadStorageConfig } from '@pm/storage'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import iconv from 'iconv-lite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { importEngine, jobs } from '../src/jobs'
+import { importEngine } from '../src/jobs'
 
 type Domains = 'core' | 'catalog' | 'imports'
 let stack: TestStack<Domains>
