@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { CacheLogger } from './two-level-cache'
-import { TwoLevelCache } from './two-level-cache'
+import { caches, TwoLevelCache } from './two-level-cache'
 
 /** The gateway's fetch-cache namespace of a subgraph's answers: a bump there makes them all stale. */
 export const subgraphCacheNamespace = (domain: string) => `sg:${domain}`
@@ -13,14 +13,22 @@ export interface SubgraphCacheInvalidator {
 /**
  * For writers that go around the gateway (background jobs writing their domain, or calling another subgraph
  * directly): bumps the gateway cache's generations in Redis, as a mutation through the gateway does. Without
- * Redis there is nothing shared to bump: gateways then serve at most their L1 lifetime (60 s by default).
+ * Redis it bumps the gateway caches of that name in this process (`pnpm start` runs the gateway and the
+ * workers in one process); a gateway in another process without Redis then serves at most its L1 lifetime
+ * (60 s by default): run Redis wherever workers and gateways are separate processes.
  */
 export function subgraphCacheInvalidator(
   redis: Redis | undefined,
   name = 'gateway',
   logger?: CacheLogger,
 ): SubgraphCacheInvalidator {
-  if (!redis) return { invalidate: async () => {} }
+  if (!redis)
+    return {
+      invalidate: async (domains) => {
+        const namespaces = domains.map(subgraphCacheNamespace)
+        await Promise.all(caches(name).map((cache) => cache.bump(namespaces)))
+      },
+    }
   const cache = new TwoLevelCache({ name, redis, l1MaxBytes: 0, ...(logger ? { logger } : {}) })
   return { invalidate: (domains) => cache.bump(domains.map(subgraphCacheNamespace)) }
 }

@@ -88,6 +88,14 @@ function decode(raw: string | null): { value: string; deadline: number } | undef
  * L1 (in-process LRU) over L2 (Redis), invalidated per namespace by generations: a bump moves the
  * namespace to a new generation, so every key written under an older one is unreachable everywhere.
  */
+/** The caches of this process by name: how a writer here reaches them when there is no Redis to bump. */
+const inProcess = new Map<string, Set<TwoLevelCache>>()
+
+/** The caches named `name` in this process (a gateway started by `pnpm start` next to the workers). */
+export function caches(name: string): readonly TwoLevelCache[] {
+  return [...(inProcess.get(name) ?? [])]
+}
+
 export class TwoLevelCache {
   private readonly name: string
   private readonly redis: Redis | undefined
@@ -125,6 +133,9 @@ export class TwoLevelCache {
     this.prefix = `pm:cache:${this.name}:`
     this.generationsKey = `${this.prefix}generations`
     this.channel = `${this.prefix}invalidate`
+    const named = inProcess.get(this.name) ?? new Set()
+    named.add(this)
+    inProcess.set(this.name, named)
     if (!this.redis) return
 
     this.redis.on('ready', this.onRedisReady)
@@ -365,6 +376,7 @@ export class TwoLevelCache {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    inProcess.get(this.name)?.delete(this)
     this.synced = false
     this.subscribed = false
     clearTimeout(this.retryTimer)

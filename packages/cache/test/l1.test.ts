@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TwoLevelCache } from '../src'
+import { subgraphCacheInvalidator, subgraphCacheNamespace, TwoLevelCache } from '../src'
 import { sleep, uniqueName } from './helpers'
 
 // L1 only (no redis): what's not in the process is a miss.
@@ -94,5 +94,20 @@ describe('L1', () => {
     await cache.ready()
     await cache.close()
     await cache.close()
+  })
+
+  it('a writer without Redis reaches the caches of the same name in this process, and only those', async () => {
+    const name = uniqueName()
+    const gateway = new TwoLevelCache({ name })
+    const other = new TwoLevelCache({ name: uniqueName() })
+    const catalog = subgraphCacheNamespace('catalog')
+    for (const cache of [gateway, other]) await cache.set(catalog, 'page', 'before the import', 60)
+    await subgraphCacheInvalidator(undefined, name).invalidate(['catalog'])
+    expect(await gateway.get(catalog, 'page')).toBeUndefined()
+    expect(await other.get(catalog, 'page')).toBe('before the import')
+    // A closed cache is no longer reached (nor kept alive by the registry).
+    await gateway.close()
+    await subgraphCacheInvalidator(undefined, name).invalidate(['catalog'])
+    expect(gateway.stats().namespaces[catalog]?.bumps).toBe(1)
   })
 })
