@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server'
+import { DEFAULT_PAGE_SIZE } from '@pm/service-kit'
 import {
   type DocumentNode,
   type FieldNode,
@@ -51,9 +52,6 @@ export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
 interface Composite {
   getFields?: () => Record<string, GraphQLField<unknown, unknown>>
 }
-
-/** Items a connection is assumed to return when its `first` is not given and has no default. */
-export const DEFAULT_PAGE_SIZE = 20
 
 /**
  * Introspection list fields nested inside each other (types → fields → args is 3, what GraphiQL asks);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { join } from 'node:path'
+import { EMAIL_ADDRESS } from '@pm/service-kit'
 import type { AllowPrivate } from './address'
 import { ConnectorError } from './errors'
 import { ftpConnector } from './ftp'
@@ -115,7 +116,6 @@ const MASK = '***'
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 const keyPath = (base: string, key: string) =>
   /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`
@@ -288,7 +288,11 @@ export function validateConnectionConfig(value: unknown, path = 'connectionConfi
       text('username', { max: 255, required: true })
       bool('secure')
       text('folder', { max: 255 })
-      text('fromAddress', { max: 255, pattern: EMAIL, hint: 'must be an email address' })
+      text('fromAddress', {
+        max: 255,
+        pattern: EMAIL_ADDRESS,
+        hint: 'must be an e-mail address such as orders@example.com',
+      })
       text('subjectFilter', { max: 255 })
       text('attachmentPattern', { max: 255 })
       break

@@ -37,6 +37,25 @@ export function checkString(
   return trimmed
 }
 
+/**
+ * An e-mail address: the WHATWG form (the one graphql-scalars' EmailAddress and browsers' type=email accept),
+ * with a dot in the domain; any case. The one rule for every address the services take.
+ */
+export const EMAIL_ADDRESS =
+  /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i
+
+/** A trimmed e-mail address (VARCHAR(255), local part at most 64 characters), case kept; null stays null. */
+export function checkEmail(field: string, value: string): string
+export function checkEmail(field: string, value: string | null | undefined): string | null
+export function checkEmail(field: string, value: string | null | undefined): string | null {
+  const email = checkString(field, value, { max: 255 })
+  if (email === null) return null
+  if (!EMAIL_ADDRESS.test(email) || email.lastIndexOf('@') > 64) {
+    throw badUserInput(`${field} must be an e-mail address such as jane.doe@example.com`, { field })
+  }
+  return email
+}
+
 export function checkInt(
   field: string,
   value: number | null | undefined,

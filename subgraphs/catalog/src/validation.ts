@@ -38,7 +38,6 @@ export const MAX_URL = 2_048
 const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 const SLUG = /^[a-z0-9]+(?:-+[a-z0-9]+)*$/
 const ASIN = /^[A-Z0-9]{10}$/
-const EMAIL = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/
 const PHONE = /^\+?[0-9 ()./-]*[0-9][0-9 ()./-]*$/
 const HTTP_URL = /^https?:\/\/[^\s/$.?#][^\s]*$/i
 
@@ -56,14 +55,6 @@ export const checkSlug = (field: string, value: string | null | undefined) =>
     pattern: SLUG,
     patternHint: 'must be lower-case letters and digits separated by "-" (e.g. "power-tools")',
   })
-
-export function checkEmail(field: string, value: string | null | undefined): string | null {
-  return checkString(field, value, {
-    max: 255,
-    pattern: EMAIL,
-    patternHint: 'must be an e-mail address such as orders@example.com',
-  })
-}
 
 export const checkPhone = (field: string, value: string | null | undefined) =>
   checkString(field, value, {

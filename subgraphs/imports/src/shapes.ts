@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { badUserInput, checkJsonObject, MASK } from '@pm/service-kit'
+import { badUserInput, checkJsonObject, EMAIL_ADDRESS, MASK } from '@pm/service-kit'
 import { CronError, parseCron } from './cron'
 import {
   checkFieldMapping as engineFieldMapping,
@@ -122,8 +122,6 @@ const CONNECTION_KEYS: Record<ConnectionType, readonly string[]> = {
   http: [...COMMON_KEYS, 'url', 'path', 'secure', 'method', 'token', 'headers'],
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
 /**
  * connectionConfig: { type: ftp|sftp|email|http, host, port?, username?, password?, path?, … } — see the
  * description of CreateImportConfigInput.connectionConfig. Unknown keys are refused (typos would otherwise
@@ -193,8 +191,8 @@ export function checkConnectionConfig(field: string, value: unknown): Obj {
     'fromAddress',
     text(at('fromAddress'), config.fromAddress, {
       max: 255,
-      pattern: EMAIL,
-      hint: 'must be an email address',
+      pattern: EMAIL_ADDRESS,
+      hint: 'must be an e-mail address such as orders@example.com',
     }),
   )
   put('subjectFilter', text(at('subjectFilter'), config.subjectFilter, { max: 255 }))

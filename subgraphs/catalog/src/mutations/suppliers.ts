@@ -1,6 +1,7 @@
 import {
   checkCountry,
   checkCurrency,
+  checkEmail,
   checkInt,
   checkJsonObject,
   checkString,
@@ -17,7 +18,6 @@ import {
   changedColumns,
   checkAmount,
   checkCode,
-  checkEmail,
   checkPhone,
   checkText,
   checkUrl,
