@@ -1064,6 +1064,26 @@ const code2asin: DomainSpec = {
         started_at: TS_NULL,
         completed_at: TS_NULL,
         created_at: TS_NOW,
+        // the matching engine
+        target: v(20),
+        provider_config: JSONB,
+        auto_verify_confidence: n(5, 2),
+        checkpoint: INT_0_NN,
+        runner_id: UUID,
+        heartbeat_at: TS_NULL,
+        cancel_requested: BOOL_FALSE_NN,
+        failed_lookups: INT_0_NN,
+        provider_requests: INT_0_NN,
+        last_error: TEXT,
+        created_by: UUID,
+      },
+    },
+    code2asin_job_products: {
+      primaryKey: ['job_id', 'position'],
+      columns: {
+        job_id: UUID_NN,
+        position: { type: 'integer', notNull: true },
+        product_id: UUID_NN,
       },
     },
     code2asin_results: {
@@ -1087,6 +1107,8 @@ const code2asin: DomainSpec = {
         amazon_review_count: INT,
         processed_at: TS_NOW,
         is_verified: BOOL_FALSE,
+        error_code: v(50),
+        error_message: TEXT,
       },
     },
   },
@@ -1100,6 +1122,11 @@ const code2asin: DomainSpec = {
     idx_code2asin_jobs_status_created_id: 'code2asin_jobs USING btree (status, created_at DESC, id DESC)',
     idx_code2asin_results_product_confidence:
       'code2asin_results USING btree (product_id, match_confidence DESC NULLS LAST)',
+    idx_code2asin_results_job_product: 'code2asin_results USING btree (job_id, product_id)',
+    idx_code2asin_jobs_created_by: 'code2asin_jobs USING btree (created_by)',
+    idx_code2asin_job_products_product_id: 'code2asin_job_products USING btree (product_id)',
+    idx_code2asin_results_verified_product:
+      'code2asin_results USING btree (product_id) WHERE is_verified',
   },
   uniques: [],
   foreignKeys: [
@@ -1110,12 +1137,24 @@ const code2asin: DomainSpec = {
       refColumns: ['id'],
       onDelete: 'CASCADE',
     },
+    {
+      table: 'code2asin_job_products',
+      columns: ['job_id'],
+      references: 'code2asin_jobs',
+      refColumns: ['id'],
+      onDelete: 'CASCADE',
+    },
   ],
   crossDatabase: [
     { table: 'code2asin_jobs', column: 'supplier_code', references: toSupplierCode },
+    { table: 'code2asin_jobs', column: 'created_by', references: toUsers },
+    { table: 'code2asin_job_products', column: 'product_id', references: toProducts },
     { table: 'code2asin_results', column: 'product_id', references: toProducts },
   ],
-  checks: [],
+  checks: [
+    { table: 'code2asin_jobs', column: 'target' },
+    { table: 'code2asin_jobs', column: 'auto_verify_confidence' },
+  ],
   updatedAtTriggers: [],
   functions: [],
   extensions: [],
