@@ -1125,8 +1125,7 @@ const code2asin: DomainSpec = {
     idx_code2asin_results_job_product: 'code2asin_results USING btree (job_id, product_id)',
     idx_code2asin_jobs_created_by: 'code2asin_jobs USING btree (created_by)',
     idx_code2asin_job_products_product_id: 'code2asin_job_products USING btree (product_id)',
-    idx_code2asin_results_verified_product:
-      'code2asin_results USING btree (product_id) WHERE is_verified',
+    idx_code2asin_results_verified_product: 'code2asin_results USING btree (product_id) WHERE is_verified',
   },
   uniques: [],
   foreignKeys: [
