@@ -137,6 +137,7 @@ async function finish(
   runner: string,
   status: 'failed' | 'completed',
   lastError?: string,
+  counts?: { retries: number; requests: number },
 ) {
   const row = await db
     .updateTable('code2asin_jobs')
@@ -147,6 +148,7 @@ async function finish(
       completed_at: sql`coalesce(completed_at, now())`,
       ...(lastError ? { last_error: lastError.slice(0, 2_000) } : {}),
       ...(status === 'completed' ? { progress_percentage: 100 } : {}),
+      ...(counts ? { retry_count: counts.retries, provider_requests: counts.requests } : {}),
     })
     .where('id', '=', jobId)
     .where('runner_id', '=', runner)
@@ -192,8 +194,9 @@ export async function runMatchJob(deps: EngineDeps, jobId: string, signal?: Abor
     Math.max(500, (deps.leaseSeconds * 1_000) / 4),
   )
   beat.unref()
+  const run: Run = { provider: null }
   try {
-    await execute(deps, job, runner, () => lost || signal?.aborted === true)
+    await execute(deps, job, runner, () => lost || signal?.aborted === true, run)
   } catch (error) {
     if (error instanceof LostJob) {
       if (signal?.aborted) {
@@ -222,7 +225,19 @@ export async function runMatchJob(deps: EngineDeps, jobId: string, signal?: Abor
     if (!(error instanceof ProviderError || error instanceof JobFailure || error instanceof CatalogGone)) {
       deps.logger.error('code2asin job failed', { jobId, error: String((error as Error)?.stack ?? error) })
     }
-    await finish(db, jobId, runner, 'failed', `${code}: ${message}`)
+    // The retries of the batch that failed count too (its results are not written).
+    const stats = run.provider?.stats()
+    await finish(
+      db,
+      jobId,
+      runner,
+      'failed',
+      `${code}: ${message}`,
+      stats && {
+        retries: (job.retry_count ?? 0) + stats.retries,
+        requests: job.provider_requests + stats.requests,
+      },
+    )
   } finally {
     clearInterval(beat)
     await invalidate(deps, ['code2asin', 'catalog'])
@@ -449,10 +464,16 @@ async function matchBatch(
   return products.map((p) => results.get(p.id) ?? resultRow(p, null, null))
 }
 
-async function execute(deps: EngineDeps, job: JobRow, runner: string, stopped: () => boolean) {
+/** What a run has opened, for its failure path to read. */
+interface Run {
+  provider: CatalogProvider | null
+}
+
+async function execute(deps: EngineDeps, job: JobRow, runner: string, stopped: () => boolean, run: Run) {
   const { db } = deps
   const total = await ensureWorklist(deps, job, runner)
   const provider = await openProvider(deps, job)
+  run.provider = provider
   const search = (job.search_config ?? {}) as { min_confidence?: unknown }
   const minConfidence =
     typeof search.min_confidence === 'number' && search.min_confidence >= 0 && search.min_confidence <= 100
