@@ -45,7 +45,7 @@ export const TABLE_ORDER: { [D in Domain]: (keyof DatabaseOf<D> & string)[] } = 
   ],
   exports: ['export_platforms', 'export_jobs', 'export_job_items'],
   media: ['media_files', 'media_thumbnails'],
-  code2asin: ['code2asin_jobs', 'code2asin_results'],
+  code2asin: ['code2asin_jobs', 'code2asin_job_products', 'code2asin_results'],
   analytics: [
     'product_metrics',
     'supplier_metrics',
