@@ -1,21 +1,14 @@
-import { subgraphCacheInvalidator } from '@pm/cache'
 import { loadConnectorSettings } from '@pm/connectors'
 import type { DomainJobs, JobsContext } from '@pm/jobs'
-import { createRedis } from '@pm/service-kit'
 import { MATCH_TASK } from './engine/queue'
 import { type EngineDeps, engineSettings, runMatchJob } from './engine/run'
+import { gatewayInvalidator } from './services'
 
 /** What the matching task works with, from the worker's context and environment. */
 export function matchEngine(context: JobsContext<'code2asin'>): EngineDeps {
   const { env } = context
-  const cacheOn = !/^(false|0|no)$/i.test(env.GATEWAY_CACHE?.trim() ?? '')
-  const redisUrl = env.REDIS_URL?.trim()
-  const gatewayCache = subgraphCacheInvalidator(
-    cacheOn && redisUrl ? createRedis(redisUrl, context.logger, 'pm-code2asin-worker') : undefined,
-    env.GATEWAY_CACHE_NAME?.trim() || 'gateway',
-  )
   return {
-    invalidate: (domains) => gatewayCache.invalidate(domains),
+    invalidate: gatewayInvalidator(env, context.logger, 'pm-code2asin-worker'),
     db: context.database.db,
     storage: context.storage,
     peers: context.peers,
