@@ -14,6 +14,7 @@ import path from 'node:path'
 import { DOMAINS, type Domain } from '@pm/db'
 import { SIGNING_SECRET_ENV, TOKEN_SECRET_ENV } from '@pm/service-kit'
 import pg from 'pg'
+import { asinScenario } from './asin'
 import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from './queries'
 import { type CacheRatio, cacheRatio, scrapeCache } from './src/cache-metrics'
 import { firstDifference } from './src/compare'
@@ -1159,7 +1160,8 @@ function writeResults(options: BenchOptions, startedAt: Date, report: BenchRepor
 let interrupted = false
 let options: BenchOptions
 try {
-  options = parseOptions(process.argv.slice(2))
+  // --asin (bench/asin.ts) runs the matching scenario alone.
+  options = parseOptions(process.argv.slice(2).filter((a) => a !== '--asin'))
 } catch (error) {
   if (!(error instanceof UsageError)) throw error
   if (error.message) console.error(`pnpm bench: ${error.message}\n`)
@@ -1204,8 +1206,12 @@ async function importScenario(options: BenchOptions): Promise<number> {
 }
 
 try {
-  const importCode = options.importRows > 0 ? await importScenario(options) : 0
-  process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+  if (process.argv.includes('--asin')) process.exitCode = await asinScenario({ smoke: options.smoke, log })
+  else {
+    const importCode = options.importRows > 0 ? await importScenario(options) : 0
+    process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+    if (options.smoke) process.exitCode = Math.max(process.exitCode, await asinScenario({ smoke: true, log }))
+  }
 } catch (error) {
   // After Ctrl-C, what fails is the run being torn down: the signal handler finishes and exits.
   if (interrupted) await new Promise(() => {})

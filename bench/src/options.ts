@@ -48,6 +48,8 @@ export const USAGE = `pnpm bench [options]
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
+  --asin              only the code2asin scenario (bench/asin.ts): 10,000 products matched against a loopback
+                      SP-API at a high rate (≤ 60 s), then searches at 5/s (measured rate within 10 %)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there

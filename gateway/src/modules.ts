@@ -109,6 +109,10 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'Code2AsinResultEdge',
       'Code2AsinResultRejection',
       'RecordAsinResultsPayload',
+      'Code2AsinProvider',
+      'Code2AsinJobTarget',
+      'Code2AsinProviderKind',
+      'Code2AsinProviderInput',
     ],
     fields: [
       'Product.asinMatches',
@@ -120,6 +124,7 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'Mutation.recordAsinResults',
       'Mutation.verifyAsinMatch',
       'Mutation.cancelCode2AsinJob',
+      'Mutation.resumeCode2AsinJob',
     ],
   },
   ean_lookup: {

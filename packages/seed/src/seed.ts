@@ -45,7 +45,7 @@ export const TABLE_ORDER: { [D in Domain]: (keyof DatabaseOf<D> & string)[] } = 
   ],
   exports: ['export_platforms', 'export_jobs', 'export_job_items'],
   media: ['media_files', 'media_thumbnails'],
-  code2asin: ['code2asin_jobs', 'code2asin_results'],
+  code2asin: ['code2asin_jobs', 'code2asin_job_products', 'code2asin_results'],
   analytics: [
     'product_metrics',
     'supplier_metrics',
@@ -80,7 +80,7 @@ export const JSON_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   import_statistics: ['errors_by_code'],
   export_platforms: ['config', 'field_mappings'],
   export_job_items: ['exported_data', 'response_data'],
-  code2asin_jobs: ['search_config'],
+  code2asin_jobs: ['search_config', 'provider_config'],
   code2asin_results: ['amazon_data', 'amazon_images'],
   reports: ['parameters'],
   audit_logs: ['changes'],

@@ -21,3 +21,11 @@ export async function supplierProductCount(ctx: Context, code: string) {
   const supplier = data.supplierByCode
   return supplier ? { code: supplier.code, productCount: supplier.products.totalCount } : null
 }
+
+const CATALOG_COUNT = `query { products(first: 1) { totalCount } }`
+
+/** How many products the catalog has. */
+export async function catalogProductCount(ctx: Context): Promise<number> {
+  const data = await queryPeer<{ products: { totalCount: number } }>(ctx.peers, 'catalog', CATALOG_COUNT, {})
+  return data.products.totalCount
+}

@@ -8,6 +8,7 @@ import {
   checkString,
   normalizeEan,
 } from '@pm/service-kit'
+import { checkProvider, type ProviderInput } from './engine/config'
 
 /** Input checks of the code2asin mutations: run before SQL, each error names its GraphQL field. */
 
@@ -47,14 +48,32 @@ export interface CreateJobInput {
   batchSize?: number | null
   maxRetries?: number | null
   searchConfig?: Record<string, unknown> | null
+  withoutVerifiedAsin?: boolean | null
+  provider?: ProviderInput | null
+  autoVerifyConfidence?: string | null
 }
 
-export type JobTarget = { kind: 'products'; productIds: string[] } | { kind: 'supplier'; code: string }
+export type JobTarget =
+  | { kind: 'products'; productIds: string[] }
+  | { kind: 'supplier'; code: string }
+  | { kind: 'unverified'; code: string | null }
 
 export function checkCreateJob(input: CreateJobInput) {
   const hasProducts = input.productIds != null
   const hasSupplier = input.supplierCode != null
-  if (hasProducts === hasSupplier) {
+  const unverified = input.withoutVerifiedAsin === true
+  if (unverified && hasProducts) {
+    throw badUserInput(
+      'input.withoutVerifiedAsin and input.productIds cannot both be given: list the products, or ask for those without a verified match',
+      { field: 'input.withoutVerifiedAsin' },
+    )
+  }
+  if (unverified && !input.provider) {
+    throw badUserInput('input.withoutVerifiedAsin needs input.provider: the worker lists the products', {
+      field: 'input.provider',
+    })
+  }
+  if (!unverified && hasProducts === hasSupplier) {
     throw badUserInput(
       hasProducts
         ? 'input.productIds and input.supplierCode cannot both be given: a job covers a set of products or a supplier'
@@ -72,6 +91,11 @@ export function checkCreateJob(input: CreateJobInput) {
       })
     }
     target = { kind: 'products', productIds }
+  } else if (unverified) {
+    target = {
+      kind: 'unverified',
+      code: hasSupplier ? checkString('input.supplierCode', input.supplierCode!, { max: 100 }) : null,
+    }
   } else {
     target = { kind: 'supplier', code: checkString('input.supplierCode', input.supplierCode!, { max: 100 }) }
   }
@@ -81,8 +105,30 @@ export function checkCreateJob(input: CreateJobInput) {
       field: 'input.searchConfig.productIds',
     })
   }
+  const minConfidence = searchConfig?.min_confidence
+  if (
+    minConfidence !== undefined &&
+    (typeof minConfidence !== 'number' || !(minConfidence >= 0 && minConfidence <= 100))
+  ) {
+    throw badUserInput('input.searchConfig.min_confidence must be a number from 0 to 100', {
+      field: 'input.searchConfig.min_confidence',
+    })
+  }
+  const autoVerify = checkDecimal('input.autoVerifyConfidence', input.autoVerifyConfidence, {
+    precision: 5,
+    scale: 2,
+    min: '0',
+    max: '100',
+  })
+  if (autoVerify !== null && !input.provider) {
+    throw badUserInput('input.autoVerifyConfidence needs input.provider: the worker verifies', {
+      field: 'input.autoVerifyConfidence',
+    })
+  }
   return {
     target,
+    provider: input.provider ? checkProvider('input.provider', input.provider) : null,
+    autoVerifyConfidence: autoVerify,
     name: checkString('input.name', input.name, { max: 255 }),
     batch_size: checkInt('input.batchSize', input.batchSize, { min: 1, max: 1000 }),
     max_retries: checkInt('input.maxRetries', input.maxRetries, { min: 0, max: 20 }),

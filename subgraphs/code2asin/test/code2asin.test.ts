@@ -155,15 +155,16 @@ describe('code2asin subgraph', () => {
     ])
   })
 
-  it('picks the best match: ties go to the verified one, then the newest; a score beats no score', async () => {
+  it('picks the best match: the verified one first, then the highest score, then the newest', async () => {
     const verified = await best(tieVerified)
     expect(verified.bestAsinMatch).toEqual({ id: ids.verifiedOld })
     expect(verified.asinMatches.map((m) => m.id)).toEqual([ids.verifiedOld, ids.unverifiedNew])
     expect((await best(tieNewest)).bestAsinMatch).toEqual({ id: ids.new })
     expect((await best(onlyUnscored)).bestAsinMatch).toEqual({ id: ids.nullNewVerified })
+    // The verified match is the product's ASIN, whatever the scores.
     const scored = await best(scoredBeatsNull)
-    expect(scored.bestAsinMatch).toEqual({ id: ids.low })
-    expect(scored.asinMatches.map((m) => m.id)).toEqual([ids.low, ids.unscoredVerified])
+    expect(scored.bestAsinMatch).toEqual({ id: ids.unscoredVerified })
+    expect(scored.asinMatches.map((m) => m.id)).toEqual([ids.unscoredVerified, ids.low])
   })
 
   it('returns Decimals exactly as stored and points results at their product and job', async () => {

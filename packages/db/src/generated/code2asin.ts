@@ -41,20 +41,42 @@ export interface AuditOutbox {
   user_id: string | null;
 }
 
+export interface Code2asinJobProducts {
+  job_id: string;
+  position: number;
+  /**
+   * cross-database reference to db_catalog.products.id; no FK
+   */
+  product_id: string;
+}
+
 export interface Code2asinJobs {
+  auto_verify_confidence: Numeric | null;
   batch_size: Generated<number | null>;
+  cancel_requested: Generated<boolean>;
+  checkpoint: Generated<number>;
   completed_at: Timestamp | null;
   created_at: Generated<Timestamp | null>;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  created_by: string | null;
   exact_matches: Generated<number | null>;
   failed_conversions: Generated<number | null>;
+  failed_lookups: Generated<number>;
   fuzzy_matches: Generated<number | null>;
+  heartbeat_at: Timestamp | null;
   id: Generated<string>;
+  last_error: string | null;
   max_retries: Generated<number | null>;
   name: Generated<string | null>;
   no_matches: Generated<number | null>;
   processed_codes: Generated<number | null>;
   progress_percentage: Generated<number | null>;
+  provider_config: Json | null;
+  provider_requests: Generated<number>;
   retry_count: Generated<number | null>;
+  runner_id: string | null;
   search_config: Json | null;
   started_at: Timestamp | null;
   status: Generated<string>;
@@ -63,6 +85,7 @@ export interface Code2asinJobs {
    * cross-database reference to db_catalog.suppliers.code; no FK
    */
   supplier_code: string | null;
+  target: string | null;
   total_codes: Generated<number | null>;
 }
 
@@ -76,6 +99,8 @@ export interface Code2asinResults {
   amazon_review_count: number | null;
   amazon_title: string | null;
   asin: string | null;
+  error_code: string | null;
+  error_message: string | null;
   id: Generated<string>;
   is_verified: Generated<boolean | null>;
   job_id: string;
@@ -92,6 +117,7 @@ export interface Code2asinResults {
 
 export interface DB {
   audit_outbox: AuditOutbox;
+  code2asin_job_products: Code2asinJobProducts;
   code2asin_jobs: Code2asinJobs;
   code2asin_results: Code2asinResults;
 }

@@ -288,5 +288,10 @@ export function generateCode2Asin(ctx: Ctx, products: ProductInfo[], orphanIds: 
       created_at: job.createdAt,
     }
   })
-  return { code2asin_jobs: jobRows, code2asin_results: jobs.flatMap((j) => j.results) }
+  // The demo jobs' results are recorded, not run by the worker: no worklist.
+  return {
+    code2asin_jobs: jobRows,
+    code2asin_job_products: [],
+    code2asin_results: jobs.flatMap((j) => j.results),
+  }
 }

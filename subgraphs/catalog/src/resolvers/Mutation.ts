@@ -1,4 +1,5 @@
 import type { Context } from '../context'
+import { type ProductAsinInput, setProductAsins } from '../mutations/asins'
 import { brandMutations } from '../mutations/brands'
 import { categoryMutations } from '../mutations/categories'
 import { importProducts, type ProductImportOptions, type ProductImportRowInput } from '../mutations/import'
@@ -27,6 +28,8 @@ export const Mutation = {
     args: { supplierId: string; rows: ProductImportRowInput[]; options?: ProductImportOptions | null },
     ctx: Context,
   ) => importProducts(args.supplierId, args.rows, args.options ?? {}, ctx),
+  setProductAsins: (_: unknown, { rows }: { rows: ProductAsinInput[] }, ctx: Context) =>
+    setProductAsins(rows, ctx),
   ...supplierMutations,
   ...brandMutations,
   ...categoryMutations,

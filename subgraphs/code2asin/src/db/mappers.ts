@@ -1,5 +1,6 @@
 import type { DB } from '@pm/db/types/code2asin'
 import type { Selectable } from 'kysely'
+import { providerView } from '../engine/config'
 
 type JobRow = Selectable<DB['code2asin_jobs']>
 type ResultRow = Selectable<DB['code2asin_results']>
@@ -25,6 +26,12 @@ export function toCode2AsinJob(row: JobRow) {
     retryCount: row.retry_count,
     maxRetries: row.max_retries,
     searchConfig: row.search_config,
+    failedLookups: row.failed_lookups,
+    target: row.target === null ? null : row.target.toUpperCase(),
+    provider: providerView(row.provider_config),
+    autoVerifyConfidence: row.auto_verify_confidence,
+    providerRequests: row.provider_requests,
+    lastError: row.last_error,
     startedAt: row.started_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,
@@ -52,5 +59,7 @@ export function toCode2AsinResult(row: ResultRow) {
     amazonReviewCount: row.amazon_review_count,
     processedAt: row.processed_at,
     isVerified: row.is_verified,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
   }
 }

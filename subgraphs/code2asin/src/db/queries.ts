@@ -46,8 +46,8 @@ export function resultsByAsinQuery(db: Code2AsinDb, asin: string) {
 }
 
 /**
- * Every result of the given products, best first: idx_code2asin_results_product_confidence
- * (product_id, match_confidence DESC NULLS LAST) serves the leading keys.
+ * Every result of the given products, best first (verified, then confidence): the product_id indexes find
+ * them; a product has a handful of results, sorted in memory.
  */
 export function resultsByProductIds(db: Code2AsinDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
@@ -79,9 +79,9 @@ function bestFirst(query: ResultsQuery) {
   return (
     query
       .orderBy('code2asin_results.product_id')
-      .orderBy('code2asin_results.match_confidence', (ob) => ob.desc().nullsLast())
-      // is_verified is nullable: a NULL ranks with false (DESC alone would put it above true).
+      // The verified match is the product's ASIN; is_verified is nullable: a NULL ranks with false.
       .orderBy(sql`coalesce(${sql.ref('code2asin_results.is_verified')}, false)`, 'desc')
+      .orderBy('code2asin_results.match_confidence', (ob) => ob.desc().nullsLast())
       .orderBy('code2asin_results.processed_at', (ob) => ob.desc().nullsLast())
       .orderBy('code2asin_results.id')
   )

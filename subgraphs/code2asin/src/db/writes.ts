@@ -7,6 +7,13 @@ export type Code2AsinTrx = Transaction<DB>
 type JobRow = Selectable<DB['code2asin_jobs']>
 type ResultRow = Selectable<DB['code2asin_results']>
 
+/** What the matching engine adds to a result: verified on arrival (auto-verification), or a failed lookup. */
+export interface EngineColumns {
+  is_verified?: boolean
+  error_code?: string | null
+  error_message?: string | null
+}
+
 export function insertJob(trx: Code2AsinTrx, values: Insertable<DB['code2asin_jobs']>) {
   return trx.insertInto('code2asin_jobs').values(values).returningAll().executeTakeFirstOrThrow()
 }
@@ -20,22 +27,28 @@ export function jobForUpdate(trx: Code2AsinTrx, id: string) {
  * Inserts the rows whose (job, product, asin) is not recorded yet, in one statement (one parameter for all
  * the rows). Race-free because the caller holds the job's row lock: no other writer adds results to it meanwhile.
  */
-export async function insertNewResults(trx: Code2AsinTrx, jobId: string, rows: readonly ResultValues[]) {
+export async function insertNewResults(
+  trx: Code2AsinTrx,
+  jobId: string,
+  rows: readonly (ResultValues & EngineColumns)[],
+) {
   if (rows.length === 0) return []
   const payload = JSON.stringify(rows)
   const result = await sql<ResultRow>`
     INSERT INTO code2asin_results (
       job_id, product_id, product_ean, product_title, asin, amazon_title, match_confidence, match_type,
       amazon_data, amazon_images, amazon_price, amazon_currency, amazon_category, amazon_rating,
-      amazon_review_count
+      amazon_review_count, is_verified, error_code, error_message
     )
     SELECT ${jobId}::uuid, r.product_id, r.product_ean, r.product_title, r.asin, r.amazon_title,
       r.match_confidence, r.match_type, r.amazon_data, r.amazon_images, r.amazon_price, r.amazon_currency,
-      r.amazon_category, r.amazon_rating, r.amazon_review_count
+      r.amazon_category, r.amazon_rating, r.amazon_review_count, coalesce(r.is_verified, false), r.error_code,
+      r.error_message
     FROM jsonb_to_recordset(${payload}::jsonb) AS r(
       product_id uuid, product_ean text, product_title text, asin text, amazon_title text,
       match_confidence numeric, match_type text, amazon_data jsonb, amazon_images jsonb, amazon_price numeric,
-      amazon_currency text, amazon_category text, amazon_rating numeric, amazon_review_count int
+      amazon_currency text, amazon_category text, amazon_rating numeric, amazon_review_count int,
+      is_verified boolean, error_code text, error_message text
     )
     WHERE NOT EXISTS (
       SELECT 1 FROM code2asin_results e
@@ -48,8 +61,9 @@ export async function insertNewResults(trx: Code2AsinTrx, jobId: string, rows: r
 /**
  * Recomputes the job's counters from its results (never incremented: a retry or a verification cannot make
  * them drift) and moves its status: pending → running on the first results, → completed once every product
- * is processed. Cancelled, failed and completed jobs keep their status. The definitions follow the seed:
- * processed/successful/failed count products (successful: at least one asin), exact/fuzzy/no count results.
+ * is processed. Cancelled, failed and completed jobs keep their status. processed/successful/failed count
+ * products (successful: at least one asin); exact/fuzzy/no count results, failed lookups (a result carrying
+ * an error_code) apart from the no-matches.
  */
 export async function refreshJobProgress(trx: Code2AsinTrx, jobId: string): Promise<JobRow> {
   const result = await sql<JobRow>`
@@ -61,10 +75,11 @@ export async function refreshJobProgress(trx: Code2AsinTrx, jobId: string): Prom
     ), results AS (
       SELECT (count(*) FILTER (WHERE match_type = 'exact'))::int AS exact,
         (count(*) FILTER (WHERE match_type IN ('partial', 'fuzzy')))::int AS fuzzy,
-        (count(*) FILTER (WHERE asin IS NULL))::int AS none
+        (count(*) FILTER (WHERE asin IS NULL AND error_code IS NULL))::int AS none,
+        (count(*) FILTER (WHERE error_code IS NOT NULL))::int AS failed
       FROM code2asin_results WHERE job_id = ${jobId}::uuid
     ), next AS (
-      SELECT p.processed, p.successful, r.exact, r.fuzzy, r.none,
+      SELECT p.processed, p.successful, r.exact, r.fuzzy, r.none, r.failed,
         CASE
           WHEN j.status IN ('pending', 'running') AND p.processed > 0 THEN
             CASE WHEN p.processed >= coalesce(j.total_codes, 0) THEN 'completed' ELSE 'running' END
@@ -79,6 +94,7 @@ export async function refreshJobProgress(trx: Code2AsinTrx, jobId: string): Prom
       exact_matches = n.exact,
       fuzzy_matches = n.fuzzy,
       no_matches = n.none,
+      failed_lookups = n.failed,
       progress_percentage = CASE
         WHEN coalesce(j.total_codes, 0) > 0 THEN least(100, n.processed * 100 / j.total_codes)
         WHEN n.status = 'completed' THEN 100

@@ -10,7 +10,7 @@ import {
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { type Selectable, sql, type Updateable } from 'kysely'
-import { missingProductIndexes, supplierProductCount } from '../catalog'
+import { catalogProductCount, missingProductIndexes, supplierProductCount } from '../catalog'
 import type { Context } from '../context'
 import { toCode2AsinJob, toCode2AsinResult } from '../db/mappers'
 import {
@@ -21,6 +21,10 @@ import {
   resultForUpdate,
   sameKeyResult,
 } from '../db/writes'
+import { writeCatalogAsins } from '../engine/catalog'
+import { checkLookupUpload } from '../engine/files'
+import { enqueueMatch } from '../engine/queue'
+import { services } from '../services'
 import {
   type CreateJobInput,
   checkAsin,
@@ -37,6 +41,7 @@ type JobRow = Selectable<DB['code2asin_jobs']>
 /** Statuses that still take results: a completed job too, so that a retried last batch stays harmless. */
 const OPEN_FOR_RESULTS = new Set(['pending', 'running', 'completed'])
 const CANCELLABLE = new Set(['pending', 'running'])
+const RESUMABLE = new Set(['failed', 'cancelled'])
 
 interface Rejection {
   index: number
@@ -97,7 +102,7 @@ export const Mutation = {
       totalCodes = target.productIds.length
       // The job's own list: what the worker processes and the only products whose results it accepts.
       searchConfig = { ...(searchConfig ?? {}), productIds: target.productIds }
-    } else {
+    } else if (target.code !== null) {
       const supplier = await supplierProductCount(ctx, target.code)
       if (!supplier) {
         throw notFound(`input.supplierCode: the catalog has no supplier ${target.code}`, {
@@ -111,7 +116,11 @@ export const Mutation = {
       }
       totalCodes = supplier.productCount
       supplierCode = supplier.code
+    } else {
+      totalCodes = await catalogProductCount(ctx)
     }
+    // A lookup table is read now, so that a bad one is refused before any job exists.
+    if (checked.provider?.kind === 'lookup_table') await checkLookupUpload(ctx, checked.provider.uploadId)
     return inTransaction(ctx, async (trx) => {
       const row = await insertJob(trx, {
         ...(checked.name !== null
@@ -125,7 +134,16 @@ export const Mutation = {
         ...(checked.batch_size !== null ? { batch_size: checked.batch_size } : {}),
         ...(checked.max_retries !== null ? { max_retries: checked.max_retries } : {}),
         search_config: searchConfig === null ? null : JSON.stringify(searchConfig),
+        ...(checked.provider
+          ? {
+              target: target.kind,
+              provider_config: JSON.stringify(checked.provider),
+              auto_verify_confidence: checked.autoVerifyConfidence,
+            }
+          : {}),
+        created_by: ctx.caller.userId,
       })
+      if (checked.provider) await enqueueMatch(trx, row.id)
       const job = toCode2AsinJob(row)
       await recordAudit(trx, {
         action: 'create',
@@ -134,6 +152,7 @@ export const Mutation = {
         userId: ctx.caller.userId,
         // The product list can hold 10,000 ids: the entry keeps the caller's config and the count.
         changes: { after: { ...job, searchConfig: checked.searchConfig } },
+        // job.provider is masked: the audit entry never holds the credentials.
       })
       return job
     })
@@ -238,7 +257,7 @@ export const Mutation = {
       .where('id', '=', args.resultId)
       .executeTakeFirst()
     if (!current) throw notFound('resultId: no code2asin result has this id', { field: 'resultId' })
-    return inTransaction(ctx, async (trx) => {
+    const outcome = await inTransaction(ctx, async (trx) => {
       // Job first, then its result: the order recordAsinResults takes its locks in.
       await lockedJob(trx, current.job_id, 'resultId')
       const before = await resultForUpdate(trx, args.resultId)
@@ -282,7 +301,7 @@ export const Mutation = {
       }
       if ((before.is_verified ?? false) !== args.verified) set.is_verified = args.verified
       const columns = Object.keys(set) as (keyof typeof set & keyof typeof before)[]
-      if (columns.length === 0) return toCode2AsinResult(before)
+      if (columns.length === 0) return { result: toCode2AsinResult(before), catalog: false }
       const row = await trx
         .updateTable('code2asin_results')
         .set(set)
@@ -290,6 +309,33 @@ export const Mutation = {
         .returningAll()
         .executeTakeFirstOrThrow()
       if ('asin' in set || 'match_type' in set) await refreshJobProgress(trx, before.job_id)
+      const wasVerified = before.is_verified === true
+      const isVerified = row.is_verified === true
+      let catalogAsin: string | null | undefined
+      if (isVerified && (!wasVerified || row.asin !== before.asin)) {
+        // One verified ASIN per product: the others of another ASIN are no longer the product's.
+        await trx
+          .updateTable('code2asin_results')
+          .set({ is_verified: false })
+          .where('product_id', '=', row.product_id)
+          .where('is_verified', '=', true)
+          .where('id', '<>', row.id)
+          .where('asin', 'is distinct from', row.asin)
+          .execute()
+        catalogAsin = row.asin
+      } else if (wasVerified && !isVerified) {
+        const remaining = await trx
+          .selectFrom('code2asin_results')
+          .select('asin')
+          .where('product_id', '=', row.product_id)
+          .where('is_verified', '=', true)
+          .executeTakeFirst()
+        catalogAsin = remaining?.asin ?? null
+      }
+      // The catalog is written before this transaction commits: a refusal there leaves both unchanged.
+      if (catalogAsin !== undefined) {
+        await writeCatalogAsins(ctx.peers, [{ productId: row.product_id, asin: catalogAsin }])
+      }
       await recordAudit(trx, {
         action: 'update',
         entityType: 'code2asin_result',
@@ -300,9 +346,62 @@ export const Mutation = {
           after: pick(toCode2AsinResult(row), columns),
         },
       })
-      return toCode2AsinResult(row)
+      return { result: toCode2AsinResult(row), catalog: catalogAsin !== undefined }
     })
+    if (outcome.catalog) {
+      await services(ctx.env, ctx.logger)
+        .invalidate(['catalog'])
+        .catch((error) => ctx.logger.warn('gateway cache not invalidated', { error: String(error) }))
+    }
+    return outcome.result
   },
+
+  resumeCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const job = await lockedJob(trx, id, 'id')
+      if (job.provider_config === null) {
+        throw badUserInput('id: this job has no provider; its results are recorded by callers', {
+          field: 'id',
+        })
+      }
+      if (!RESUMABLE.has(job.status) && !(job.status === 'completed' && job.failed_lookups > 0)) {
+        throw userError(
+          ErrorCode.CONFLICT,
+          `id: the job is ${job.status}; only a failed or cancelled job, or a completed one with failed lookups, can be resumed`,
+          { field: 'id' },
+        )
+      }
+      const failed = await trx
+        .selectFrom('code2asin_results')
+        .select('id')
+        .where('job_id', '=', id)
+        .where('error_code', 'is not', null)
+        .limit(1)
+        .executeTakeFirst()
+      const row = await trx
+        .updateTable('code2asin_jobs')
+        .set({
+          status: 'pending',
+          completed_at: null,
+          last_error: null,
+          runner_id: null,
+          heartbeat_at: null,
+          // Failed lookups lie behind the checkpoint: the worker walks the list again, skipping what is answered.
+          ...(failed ? { checkpoint: 0 } : {}),
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await enqueueMatch(trx, id)
+      await recordAudit(trx, {
+        action: 'resume',
+        entityType: 'code2asin_job',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { status: job.status }, after: { status: row.status } },
+      })
+      return toCode2AsinJob(row)
+    }),
 
   cancelCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
