@@ -79,6 +79,27 @@ export interface AuditOutbox {
   user_id: string | null;
 }
 
+export interface ImportJobFacts {
+  date: string;
+  duration_seconds: number | null;
+  ended_at: Timestamp;
+  /**
+   * cross-database reference to db_imports.import_jobs.id; no FK
+   */
+  job_id: string;
+  products_created: Generated<number>;
+  products_updated: Generated<number>;
+  recorded_at: Generated<Timestamp>;
+  rows_failed: Generated<number>;
+  rows_processed: Generated<number>;
+  status: string;
+  supplier_code: string;
+  /**
+   * cross-database reference to db_catalog.suppliers.id; no FK
+   */
+  supplier_id: string | null;
+}
+
 export interface ImportMetrics {
   avg_processing_time: number | null;
   date: string;
@@ -87,6 +108,23 @@ export interface ImportMetrics {
   successful_imports: Generated<number | null>;
   total_imports: Generated<number | null>;
   total_products_processed: Generated<number | null>;
+}
+
+export interface MetricRuns {
+  cancel_requested_at: Timestamp | null;
+  checkpoint_date: string | null;
+  completed_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  date_from: string;
+  date_to: string;
+  error_message: string | null;
+  id: Generated<string>;
+  kind: string;
+  processed: Generated<number>;
+  started_at: Timestamp | null;
+  status: Generated<string>;
+  total: Generated<number>;
+  updated_at: Generated<Timestamp>;
 }
 
 export interface ProductMetrics {
@@ -126,6 +164,24 @@ export interface Reports {
   updated_at: Generated<Timestamp>;
 }
 
+export interface SupplierImportMetrics {
+  cancelled_count: Generated<number>;
+  completed_count: Generated<number>;
+  computed_at: Generated<Timestamp>;
+  date: string;
+  duration_seconds: Generated<Int8>;
+  failed_count: Generated<number>;
+  jobs_count: Generated<number>;
+  products_created: Generated<Int8>;
+  products_updated: Generated<Int8>;
+  rows_failed: Generated<Int8>;
+  rows_processed: Generated<Int8>;
+  /**
+   * cross-database reference to db_catalog.suppliers.id; no FK
+   */
+  supplier_id: string;
+}
+
 export interface SupplierMetrics {
   avg_processing_time: number | null;
   date: string;
@@ -143,8 +199,11 @@ export interface DB {
   ai_usage_logs: AiUsageLogs;
   audit_logs: AuditLogs;
   audit_outbox: AuditOutbox;
+  import_job_facts: ImportJobFacts;
   import_metrics: ImportMetrics;
+  metric_runs: MetricRuns;
   product_metrics: ProductMetrics;
   reports: Reports;
+  supplier_import_metrics: SupplierImportMetrics;
   supplier_metrics: SupplierMetrics;
 }
