@@ -1317,6 +1317,29 @@ analytics.tables.supplier_import_metrics = {
     computed_at: TS_NOW_NN,
   },
 }
+// 006: the daily supplier and catalogue figures
+Object.assign(analytics.tables.supplier_metrics!.columns, {
+  active_products_count: INT,
+  avg_price: n(12, 2),
+  stock_value: n(16, 2),
+  image_share: n(5, 4),
+  verified_asin_share: n(5, 4),
+  computed_at: TS_NULL,
+})
+analytics.tables.catalog_metrics = {
+  primaryKey: ['date'],
+  columns: {
+    date: DATE_NN,
+    suppliers_count: INT_0_NN,
+    products_count: INT_0_NN,
+    active_products_count: INT_0_NN,
+    avg_price: n(12, 2),
+    stock_value: n(16, 2),
+    image_share: n(5, 4),
+    verified_asin_share: n(5, 4),
+    computed_at: TS_NOW_NN,
+  },
+}
 analytics.tables.metric_runs = {
   primaryKey: ['id'],
   columns: {
@@ -1337,8 +1360,7 @@ analytics.tables.metric_runs = {
   },
 }
 analytics.indexes.idx_import_job_facts_date = 'import_job_facts USING btree (date)'
-analytics.indexes.idx_import_job_facts_supplier_date =
-  'import_job_facts USING btree (supplier_id, date)'
+analytics.indexes.idx_import_job_facts_supplier_date = 'import_job_facts USING btree (supplier_id, date)'
 analytics.indexes.idx_metric_runs_created_id = 'metric_runs USING btree (created_at DESC, id DESC)'
 analytics.updatedAtTriggers.push('metric_runs')
 analytics.crossDatabase.push(

@@ -79,6 +79,18 @@ export interface AuditOutbox {
   user_id: string | null;
 }
 
+export interface CatalogMetrics {
+  active_products_count: Generated<number>;
+  avg_price: Numeric | null;
+  computed_at: Generated<Timestamp>;
+  date: string;
+  image_share: Numeric | null;
+  products_count: Generated<number>;
+  stock_value: Numeric | null;
+  suppliers_count: Generated<number>;
+  verified_asin_share: Numeric | null;
+}
+
 export interface ImportJobFacts {
   date: string;
   duration_seconds: number | null;
@@ -183,22 +195,29 @@ export interface SupplierImportMetrics {
 }
 
 export interface SupplierMetrics {
+  active_products_count: number | null;
+  avg_price: Numeric | null;
   avg_processing_time: number | null;
+  computed_at: Timestamp | null;
   date: string;
   id: Generated<string>;
+  image_share: Numeric | null;
   imports_count: Generated<number | null>;
   products_count: Generated<number | null>;
+  stock_value: Numeric | null;
   success_rate: Numeric | null;
   /**
    * cross-database reference to db_catalog.suppliers.id; no FK
    */
   supplier_id: string;
+  verified_asin_share: Numeric | null;
 }
 
 export interface DB {
   ai_usage_logs: AiUsageLogs;
   audit_logs: AuditLogs;
   audit_outbox: AuditOutbox;
+  catalog_metrics: CatalogMetrics;
   import_job_facts: ImportJobFacts;
   import_metrics: ImportMetrics;
   metric_runs: MetricRuns;
