@@ -26,6 +26,9 @@ export interface BenchOptions {
   importRows: number
   /** Only the import scenario (--import): no query scenarios, no bench data set. */
   importOnly: boolean
+  /** The analytics scenario (bench/analytics.ts): with --analytics (alone) and in --smoke. */
+  analytics: boolean
+  analyticsOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -48,6 +51,8 @@ export const USAGE = `pnpm bench [options]
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
+  --analytics         only the analytics scenario (bench/analytics.ts): supplier and catalogue figures and
+                      reports (CSV, PDF, XLSX) over a data set of --products in bench_analytics_* (smoke: tiny)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -137,7 +142,7 @@ export function parseOptions(
     'import-rows',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -202,5 +207,7 @@ export function parseOptions(
             ? 133_149
             : 0,
     importOnly: flags.get('import') === true,
+    analytics: smoke || flags.get('analytics') === true,
+    analyticsOnly: flags.get('analytics') === true,
   }
 }
