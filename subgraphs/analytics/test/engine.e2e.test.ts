@@ -63,7 +63,12 @@ const asService = (query: string, variables: Record<string, unknown>) =>
 beforeAll(async () => {
   storageDir = await mkdtemp(join(tmpdir(), 'pm-analytics-storage-'))
   process.env.STORAGE_DIR = storageDir
-  stack = await startTestStack({ only: ['core', 'catalog', 'imports', 'media', 'analytics'] })
+  // The gateway caches through Redis under a name of its own; the workers invalidate it there.
+  process.env.GATEWAY_CACHE_NAME = `analytics-e2e-${randomUUID().slice(0, 8)}`
+  stack = await startTestStack({
+    only: ['core', 'catalog', 'imports', 'media', 'analytics'],
+    gateway: { redisUrl: process.env.REDIS_URL!, cache: { name: process.env.GATEWAY_CACHE_NAME } },
+  })
   await stack.startWorker('analytics')
   await stack.subgraphs.core.database.db
     .insertInto('users')
@@ -596,5 +601,81 @@ describe('reports', () => {
     )
     expect(failed.errorMessage).toMatch(/unknown report type "stock_valuation"/)
     expect(failed.downloadUrl).toBeNull()
+  })
+})
+
+describe('import jobs ending', () => {
+  it('are counted by analytics as the imports worker ends them', async () => {
+    await stack.startWorker('imports')
+    const code = 'AN-C'
+    const supplier = await stack.subgraphs.catalog.database.db
+      .insertInto('suppliers')
+      .values({ code, name: 'Supplier AN-C' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const config = await stack.subgraphs.imports.database.db
+      .insertInto('import_configs')
+      .values({
+        supplier_code: code,
+        import_type: 'products',
+        config_name: 'Analytics e2e',
+        connection_config: JSON.stringify({ type: 'http', url: 'https://supplier.example/feed.csv' }),
+        file_format: 'csv',
+        encoding: 'UTF-8',
+        delimiter: ';',
+        field_mapping: JSON.stringify({ Ref: 'sku', Titre: 'title', Prix: 'price' }),
+        transformation_rules: JSON.stringify([{ field: 'price', op: 'number', locale: 'fr' }]),
+        validation_rules: JSON.stringify([{ field: 'title', rule: 'required' }]),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const importer = `Bearer ${stack.tokenFor({ userId, permissions: ['import:create', 'import:read', 'product:read'] })}`
+    const csv = 'Ref;Titre;Prix\r\nC-1;Un;10,50\r\nC-2;;11,00\r\nC-3;Trois;12,00\r\n'
+    const uploaded = await fetch(`${stack.gatewayUrl}/uploads?filename=feed.csv`, {
+      method: 'POST',
+      headers: {
+        authorization: importer,
+        'content-type': 'application/octet-stream',
+        'x-apollo-operation-name': 'upload',
+      },
+      body: csv,
+    })
+    expect(uploaded.status).toBe(201)
+    const uploadId = ((await uploaded.json()) as { id: string }).id
+    const started = await stack.request(
+      `mutation($configId: UUID!, $source: ImportSourceInput!) { startImport(configId: $configId, source: $source) { id } }`,
+      { configId: config.id, source: { uploadId } },
+      { authorization: importer },
+    )
+    expect(started.errors).toBeUndefined()
+    const jobId = started.data.startImport.id
+    const job = await waitFor(
+      async () => {
+        return (
+          await stack.request(
+            `query($id: UUID!) { importJob(id: $id) { status } }`,
+            { id: jobId },
+            { authorization: importer },
+          )
+        ).data.importJob
+      },
+      (j) => ['completed', 'failed', 'cancelled'].includes(j.status),
+    )
+    expect(job.status).toBe('completed')
+    const metrics = await waitFor(
+      async () =>
+        (
+          await ok(
+            `query($id: UUID!) { supplier(id: $id) { importMetrics { date jobsCount completedCount rowsProcessed productsCreated rowsFailed } } }`,
+            {
+              id: supplier.id,
+            },
+          )
+        ).supplier.importMetrics,
+      (m: unknown[]) => m.length > 0,
+    )
+    expect(metrics).toEqual([
+      { date: today, jobsCount: 1, completedCount: 1, rowsProcessed: 3, productsCreated: 2, rowsFailed: 1 },
+    ])
   })
 })
