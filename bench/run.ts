@@ -1205,11 +1205,33 @@ async function importScenario(options: BenchOptions): Promise<number> {
   return missed ? 1 : 0
 }
 
+/** The analytics scenario (see analytics.ts): its own data set, its own results file. */
+async function analyticsScenario(options: BenchOptions): Promise<number> {
+  const { analyticsMarkdown, analyticsMet, runAnalyticsBench } = await import('./analytics')
+  const startedAt = new Date()
+  const result = await runAnalyticsBench({
+    products: options.products,
+    seed: options.seed,
+    smoke: options.smoke,
+    log,
+  })
+  const markdown = `# Analytics benchmark (${startedAt.toISOString()})\n\n${commandLine()}\n\n${analyticsMarkdown(result)}`
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = path.join(RESULTS_DIR, options.smoke ? 'smoke-analytics.md' : 'analytics-latest.md')
+  writeFileSync(file, markdown)
+  console.log(markdown)
+  return options.smoke || analyticsMet(result) ? 0 : 1
+}
+
 try {
   if (process.argv.includes('--asin')) process.exitCode = await asinScenario({ smoke: options.smoke, log })
+  else if (options.analyticsOnly) process.exitCode = await analyticsScenario(options)
   else {
     const importCode = options.importRows > 0 ? await importScenario(options) : 0
-    process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+    const analyticsCode = options.analytics && !options.importOnly ? await analyticsScenario(options) : 0
+    process.exitCode = options.importOnly
+      ? importCode
+      : Math.max(importCode, analyticsCode, await main(options))
     if (options.smoke) process.exitCode = Math.max(process.exitCode, await asinScenario({ smoke: true, log }))
   }
 } catch (error) {

@@ -26,6 +26,9 @@ export interface BenchOptions {
   importRows: number
   /** Only the import scenario (--import): no query scenarios, no bench data set. */
   importOnly: boolean
+  /** The analytics scenario (bench/analytics.ts): with --analytics (alone) and in --smoke. */
+  analytics: boolean
+  analyticsOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -50,6 +53,8 @@ export const USAGE = `pnpm bench [options]
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
   --asin              only the code2asin scenario (bench/asin.ts): 10,000 products matched against a loopback
                       SP-API at a high rate (≤ 60 s), then searches at 5/s (measured rate within 10 %)
+  --analytics         only the analytics scenario (bench/analytics.ts): supplier and catalogue figures and
+                      reports (CSV, PDF, XLSX) over a data set of --products in bench_analytics_* (smoke: tiny)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -139,7 +144,7 @@ export function parseOptions(
     'import-rows',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -204,5 +209,7 @@ export function parseOptions(
             ? 133_149
             : 0,
     importOnly: flags.get('import') === true,
+    analytics: smoke || flags.get('analytics') === true,
+    analyticsOnly: flags.get('analytics') === true,
   }
 }

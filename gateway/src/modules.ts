@@ -71,6 +71,7 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'AppendImportLogsPayload',
       'AppendImportErrorsPayload',
       'RecordImportMetricsPayload',
+      'SupplierImportMetric',
     ],
     fields: [
       'Supplier.importJobs',
@@ -97,6 +98,8 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'Mutation.appendImportLogs',
       'Mutation.appendImportErrors',
       'Mutation.recordImportMetrics',
+      'Mutation.recomputeImportMetrics',
+      'Supplier.importMetrics',
     ],
   },
   code2asin: {

@@ -1320,6 +1320,105 @@ function withAuditOutbox(spec: DomainSpec): DomainSpec {
 
 analytics.indexes.idx_audit_logs_event_id = 'audit_logs USING btree (event_id) WHERE (event_id IS NOT NULL)'
 
+// 005: import metrics computed from the import jobs (one row per ended job, per supplier and day totals)
+analytics.tables.import_job_facts = {
+  primaryKey: ['job_id'],
+  columns: {
+    job_id: UUID_NN,
+    supplier_code: v(50, { notNull: true }),
+    supplier_id: UUID,
+    status: v(20, { notNull: true }),
+    date: DATE_NN,
+    rows_processed: INT_0_NN,
+    products_created: INT_0_NN,
+    products_updated: INT_0_NN,
+    rows_failed: INT_0_NN,
+    duration_seconds: INT,
+    ended_at: { type: TS, notNull: true },
+    recorded_at: TS_NOW_NN,
+  },
+}
+analytics.tables.supplier_import_metrics = {
+  primaryKey: ['supplier_id', 'date'],
+  columns: {
+    supplier_id: UUID_NN,
+    date: DATE_NN,
+    jobs_count: INT_0_NN,
+    completed_count: INT_0_NN,
+    failed_count: INT_0_NN,
+    cancelled_count: INT_0_NN,
+    rows_processed: BIGINT_0_NN,
+    products_created: BIGINT_0_NN,
+    products_updated: BIGINT_0_NN,
+    rows_failed: BIGINT_0_NN,
+    duration_seconds: BIGINT_0_NN,
+    computed_at: TS_NOW_NN,
+  },
+}
+// 006: the daily supplier and catalogue figures
+Object.assign(analytics.tables.supplier_metrics!.columns, {
+  active_products_count: INT,
+  avg_price: n(12, 2),
+  stock_value: n(16, 2),
+  image_share: n(5, 4),
+  verified_asin_share: n(5, 4),
+  computed_at: TS_NULL,
+})
+analytics.tables.catalog_metrics = {
+  primaryKey: ['date'],
+  columns: {
+    date: DATE_NN,
+    suppliers_count: INT_0_NN,
+    products_count: INT_0_NN,
+    active_products_count: INT_0_NN,
+    avg_price: n(12, 2),
+    stock_value: n(16, 2),
+    image_share: n(5, 4),
+    verified_asin_share: n(5, 4),
+    computed_at: TS_NOW_NN,
+  },
+}
+analytics.tables.metric_runs = {
+  primaryKey: ['id'],
+  columns: {
+    id: UUID_PK,
+    kind: v(30, { notNull: true }),
+    date_from: DATE_NN,
+    date_to: DATE_NN,
+    status: v(20, { notNull: true, default: str('pending') }),
+    processed: INT_0_NN,
+    total: INT_0_NN,
+    checkpoint_date: { type: 'date' },
+    error_message: TEXT,
+    cancel_requested_at: TS_NULL,
+    started_at: TS_NULL,
+    completed_at: TS_NULL,
+    created_at: TS_NOW_NN,
+    updated_at: TS_NOW_NN,
+  },
+}
+analytics.indexes.idx_import_job_facts_date = 'import_job_facts USING btree (date)'
+analytics.indexes.idx_import_job_facts_supplier_date = 'import_job_facts USING btree (supplier_id, date)'
+analytics.indexes.idx_metric_runs_created_id = 'metric_runs USING btree (created_at DESC, id DESC)'
+analytics.updatedAtTriggers.push('metric_runs')
+analytics.crossDatabase.push(
+  { table: 'import_job_facts', column: 'job_id', references: 'db_imports.import_jobs.id' },
+  { table: 'import_job_facts', column: 'supplier_id', references: 'db_catalog.suppliers.id' },
+  { table: 'supplier_import_metrics', column: 'supplier_id', references: 'db_catalog.suppliers.id' },
+)
+analytics.checks.push(
+  { table: 'import_job_facts', column: 'status' },
+  { table: 'import_job_facts', column: 'rows_processed' },
+  { table: 'import_job_facts', column: 'products_created' },
+  { table: 'import_job_facts', column: 'products_updated' },
+  { table: 'import_job_facts', column: 'rows_failed' },
+  { table: 'import_job_facts', column: 'duration_seconds' },
+  { table: 'metric_runs', column: 'kind' },
+  { table: 'metric_runs', column: 'status' },
+  { table: 'metric_runs', column: 'date_from' },
+  { table: 'metric_runs', column: 'date_to' },
+)
+
 export const EXPECTED_SCHEMA: Readonly<Record<Domain, DomainSpec>> = {
   core: withAuditOutbox(core),
   catalog: withAuditOutbox(catalog),

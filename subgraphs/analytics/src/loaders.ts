@@ -1,5 +1,6 @@
-import { groupedLoader, LoaderFamily, type Order, uniqueLoader } from '@pm/service-kit'
-import { toProductMetric, toReport, toSupplierMetric } from './db/mappers'
+import { groupedLoader, LoaderFamily, type Order, uniqueLoader, uuidKeys } from '@pm/service-kit'
+import { supplierImportMetrics } from './db/facts'
+import { toProductMetric, toReport, toSupplierImportMetric, toSupplierMetric } from './db/mappers'
 import {
   type AnalyticsDb,
   type DateRange,
@@ -52,6 +53,12 @@ export function createLoaders(db: AnalyticsDb) {
     supplierMetrics: new LoaderFamily((range: DateRange) =>
       groupedLoader(
         async (ids) => (await supplierMetricsBySupplierIds(db, ids, range)).map(toSupplierMetric),
+        (m) => m.supplierId,
+      ),
+    ),
+    supplierImportMetrics: new LoaderFamily((range: DateRange) =>
+      groupedLoader(
+        async (ids) => (await supplierImportMetrics(db, uuidKeys(ids), range)).map(toSupplierImportMetric),
         (m) => m.supplierId,
       ),
     ),

@@ -13,3 +13,5 @@ export const subgraph: SubgraphModule<'analytics', AnalyticsLoaders> = {
     await insertAuditEntries(db, entries)
   },
 }
+
+export { jobs } from './jobs'

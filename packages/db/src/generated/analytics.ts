@@ -79,6 +79,39 @@ export interface AuditOutbox {
   user_id: string | null;
 }
 
+export interface CatalogMetrics {
+  active_products_count: Generated<number>;
+  avg_price: Numeric | null;
+  computed_at: Generated<Timestamp>;
+  date: string;
+  image_share: Numeric | null;
+  products_count: Generated<number>;
+  stock_value: Numeric | null;
+  suppliers_count: Generated<number>;
+  verified_asin_share: Numeric | null;
+}
+
+export interface ImportJobFacts {
+  date: string;
+  duration_seconds: number | null;
+  ended_at: Timestamp;
+  /**
+   * cross-database reference to db_imports.import_jobs.id; no FK
+   */
+  job_id: string;
+  products_created: Generated<number>;
+  products_updated: Generated<number>;
+  recorded_at: Generated<Timestamp>;
+  rows_failed: Generated<number>;
+  rows_processed: Generated<number>;
+  status: string;
+  supplier_code: string;
+  /**
+   * cross-database reference to db_catalog.suppliers.id; no FK
+   */
+  supplier_id: string | null;
+}
+
 export interface ImportMetrics {
   avg_processing_time: number | null;
   date: string;
@@ -87,6 +120,23 @@ export interface ImportMetrics {
   successful_imports: Generated<number | null>;
   total_imports: Generated<number | null>;
   total_products_processed: Generated<number | null>;
+}
+
+export interface MetricRuns {
+  cancel_requested_at: Timestamp | null;
+  checkpoint_date: string | null;
+  completed_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  date_from: string;
+  date_to: string;
+  error_message: string | null;
+  id: Generated<string>;
+  kind: string;
+  processed: Generated<number>;
+  started_at: Timestamp | null;
+  status: Generated<string>;
+  total: Generated<number>;
+  updated_at: Generated<Timestamp>;
 }
 
 export interface ProductMetrics {
@@ -126,25 +176,53 @@ export interface Reports {
   updated_at: Generated<Timestamp>;
 }
 
-export interface SupplierMetrics {
-  avg_processing_time: number | null;
+export interface SupplierImportMetrics {
+  cancelled_count: Generated<number>;
+  completed_count: Generated<number>;
+  computed_at: Generated<Timestamp>;
   date: string;
-  id: Generated<string>;
-  imports_count: Generated<number | null>;
-  products_count: Generated<number | null>;
-  success_rate: Numeric | null;
+  duration_seconds: Generated<Int8>;
+  failed_count: Generated<number>;
+  jobs_count: Generated<number>;
+  products_created: Generated<Int8>;
+  products_updated: Generated<Int8>;
+  rows_failed: Generated<Int8>;
+  rows_processed: Generated<Int8>;
   /**
    * cross-database reference to db_catalog.suppliers.id; no FK
    */
   supplier_id: string;
 }
 
+export interface SupplierMetrics {
+  active_products_count: number | null;
+  avg_price: Numeric | null;
+  avg_processing_time: number | null;
+  computed_at: Timestamp | null;
+  date: string;
+  id: Generated<string>;
+  image_share: Numeric | null;
+  imports_count: Generated<number | null>;
+  products_count: Generated<number | null>;
+  stock_value: Numeric | null;
+  success_rate: Numeric | null;
+  /**
+   * cross-database reference to db_catalog.suppliers.id; no FK
+   */
+  supplier_id: string;
+  verified_asin_share: Numeric | null;
+}
+
 export interface DB {
   ai_usage_logs: AiUsageLogs;
   audit_logs: AuditLogs;
   audit_outbox: AuditOutbox;
+  catalog_metrics: CatalogMetrics;
+  import_job_facts: ImportJobFacts;
   import_metrics: ImportMetrics;
+  metric_runs: MetricRuns;
   product_metrics: ProductMetrics;
   reports: Reports;
+  supplier_import_metrics: SupplierImportMetrics;
   supplier_metrics: SupplierMetrics;
 }

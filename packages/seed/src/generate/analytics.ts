@@ -354,5 +354,10 @@ export function generateAnalytics(
     product_metrics: productMetrics,
     ...daily,
     ...activity,
+    // Written by the analytics engine itself (import job ends, recomputations), not seeded.
+    import_job_facts: [],
+    supplier_import_metrics: [],
+    metric_runs: [],
+    catalog_metrics: [],
   }
 }

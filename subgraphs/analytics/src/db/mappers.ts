@@ -146,5 +146,60 @@ export function toSupplierMetric(row: SupplierMetricRow) {
     importsCount: row.imports_count,
     successRate: row.success_rate,
     avgProcessingTime: row.avg_processing_time,
+    activeProductsCount: row.active_products_count,
+    avgPrice: row.avg_price,
+    stockValue: row.stock_value,
+    imageShare: row.image_share,
+    verifiedAsinShare: row.verified_asin_share,
+    computedAt: row.computed_at,
+  }
+}
+
+export function toMetricRun(row: Selectable<DB['metric_runs']>) {
+  return {
+    id: row.id,
+    kind: row.kind.toUpperCase(),
+    from: row.date_from,
+    to: row.date_to,
+    status: row.status.toUpperCase(),
+    processed: row.processed,
+    total: row.total,
+    errorMessage: row.error_message,
+    cancelRequested: row.cancel_requested_at !== null,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    createdAt: row.created_at,
+  }
+}
+
+export function toSupplierImportMetric(row: Selectable<DB['supplier_import_metrics']>) {
+  const durationSeconds = Number(row.duration_seconds)
+  return {
+    supplierId: row.supplier_id,
+    date: row.date,
+    jobsCount: row.jobs_count,
+    completedCount: row.completed_count,
+    failedCount: row.failed_count,
+    cancelledCount: row.cancelled_count,
+    rowsProcessed: Number(row.rows_processed),
+    productsCreated: Number(row.products_created),
+    productsUpdated: Number(row.products_updated),
+    rowsFailed: Number(row.rows_failed),
+    durationSeconds,
+    avgDurationSeconds: row.jobs_count > 0 ? Math.round(durationSeconds / row.jobs_count) : null,
+  }
+}
+
+export function toCatalogMetric(row: Selectable<DB['catalog_metrics']>) {
+  return {
+    date: row.date,
+    suppliersCount: row.suppliers_count,
+    productsCount: row.products_count,
+    activeProductsCount: row.active_products_count,
+    avgPrice: row.avg_price,
+    stockValue: row.stock_value,
+    imageShare: row.image_share,
+    verifiedAsinShare: row.verified_asin_share,
+    computedAt: row.computed_at,
   }
 }

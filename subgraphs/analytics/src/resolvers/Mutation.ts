@@ -1,8 +1,10 @@
 import type { Context } from '../context'
 import { insertAuditEntries } from '../db/audit'
 import { auditMutations } from './mutations/audit'
+import { internalMutations } from './mutations/internal'
 import { metricMutations } from './mutations/metrics'
 import { reportMutations } from './mutations/reports'
+import { runMutations } from './mutations/runs'
 
 interface AuditEntryInput {
   eventId: string
@@ -18,6 +20,8 @@ export const Mutation = {
   ...metricMutations,
   ...reportMutations,
   ...auditMutations,
+  ...internalMutations,
+  ...runMutations,
   recordAuditEntries: (_: unknown, { entries }: { entries: AuditEntryInput[] }, ctx: Context) =>
     insertAuditEntries(
       ctx.db,

@@ -1,7 +1,15 @@
 import { badUserInput, mapConnection, type PageArgs, paginate } from '@pm/service-kit'
 import type { Context } from '../context'
 import { dateRange, instantRange } from '../dates'
-import { toAiUsageLog, toAiUsageSummary, toAuditLog, toImportMetric, toReport } from '../db/mappers'
+import {
+  toAiUsageLog,
+  toAiUsageSummary,
+  toAuditLog,
+  toCatalogMetric,
+  toImportMetric,
+  toMetricRun,
+  toReport,
+} from '../db/mappers'
 import {
   type AuditLogFilter,
   aiUsageLogsQuery,
@@ -51,4 +59,19 @@ export const Query = {
   ) => (await aiUsageSummary(ctx.db, instantRange(args), args.groupBy ?? 'PROVIDER')).map(toAiUsageSummary),
   importMetrics: async (_: unknown, args: { from: string; to: string }, ctx: Context) =>
     (await importMetricsBetween(ctx.db, dateRange(args))).map(toImportMetric),
+  catalogMetrics: async (_: unknown, args: { from?: string | null; to?: string | null }, ctx: Context) => {
+    const range = dateRange(args)
+    const rows = await ctx.db
+      .selectFrom('catalog_metrics')
+      .selectAll()
+      .where('date', '>=', range.from)
+      .where('date', '<=', range.to)
+      .orderBy('date')
+      .execute()
+    return rows.map(toCatalogMetric)
+  },
+  metricRun: async (_: unknown, { id }: { id: string }, ctx: Context) => {
+    const row = await ctx.db.selectFrom('metric_runs').selectAll().where('id', '=', id).executeTakeFirst()
+    return row ? toMetricRun(row) : null
+  },
 }

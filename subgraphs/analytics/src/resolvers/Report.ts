@@ -1,3 +1,4 @@
+import { createStorage, loadStorageConfig, type Storage } from '@pm/storage'
 import type { Context } from '../context'
 import type {
   AiUsageLog as AiUsageLogModel,
@@ -11,6 +12,30 @@ const userRef = (id: string | null) => (id === null ? null : { id })
 export const Report = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.reportById.load(ref.id),
   createdBy: (report: ReportModel) => userRef(report.createdById),
+  downloadUrl: (report: ReportModel, _: unknown, ctx: Context) => {
+    if (report.status !== 'completed' || !report.objectKey?.startsWith('reports/')) return null
+    const extension = report.objectKey.slice(report.objectKey.lastIndexOf('.'))
+    const base =
+      report.name
+        .replace(/[^\p{L}\p{N} ._-]+/gu, '_')
+        .trim()
+        .slice(0, 100) || 'report'
+    return storageOf(ctx.env).url(report.objectKey, {
+      expiresInSeconds: 3600,
+      filename: `${base}${extension}`,
+    })
+  },
+}
+
+/** One storage client per environment (the process's, or a test stack's). */
+const storages = new WeakMap<object, Storage>()
+function storageOf(env: NodeJS.ProcessEnv): Storage {
+  let storage = storages.get(env)
+  if (!storage) {
+    storage = createStorage(loadStorageConfig(env))
+    storages.set(env, storage)
+  }
+  return storage
 }
 
 export const AuditLog = {

@@ -12,6 +12,7 @@ import {
   type SupplierFilter,
   suppliersQuery,
 } from '../db/queries'
+import { figuresQuery } from '../figures'
 import { type OrderArg, productOrder } from '../loaders'
 import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
 import { idKey, searchTerm } from './args'
@@ -30,6 +31,7 @@ const COUNTRY = /^[A-Za-z]{2}$/
 type ListArgs<F> = PageArgs & { filter?: F | null; orderBy?: OrderArg | null }
 
 export const Query = {
+  ...figuresQuery,
   product: (_: unknown, { id }: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
     loadProduct(ctx, 'id', idKey(id), productPrefetchPlan(selectionOf(info))),
   productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context, info: GraphQLResolveInfo) =>

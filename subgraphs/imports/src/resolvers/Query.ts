@@ -10,6 +10,7 @@ import {
   mappingTemplatesQuery,
   schedulesQuery,
 } from '../db/queries'
+import { jobEnd, jobsEndedOn } from '../run/analytics'
 
 const JOB_ORDER_COLUMNS = { CREATED_AT: 'import_jobs.created_at' }
 
@@ -35,6 +36,8 @@ const TEMPLATE_ORDER: Order = {
 }
 
 export const Query = {
+  importJobEnds: async (_: unknown, { date }: { date: string }, ctx: Context) =>
+    (await jobsEndedOn(ctx.db, date)).map(jobEnd),
   importJob: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.jobById.load(id),
   importConfig: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.configById.load(id),
   importJobs: async (

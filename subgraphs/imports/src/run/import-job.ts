@@ -23,6 +23,7 @@ import {
 import type { ImportConfigRow, ImportJobRow } from '../db/mappers'
 import { type ErrorRow, type ImportsTrx, insertLogs, type LogRow } from '../db/writes'
 import { type ImportRow, type RawRecord, SourceError } from '../engine'
+import { reportJobEnd } from './analytics'
 import { CatalogRefusal, sendBatch, supplierIdOf } from './catalog'
 import { compileConfig, openRecords, rowErrorOf, type SourceColumns } from './mapping'
 import { type ImportSource, openFile } from './source'
@@ -203,7 +204,10 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
       await appendLogsIn(trx, jobId, [log('error', `import failed: ${message}`, { code })])
       return row
     })
-    if (ended) await notify(deps, ended, 'ERROR', `Import failed: ${message}`)
+    if (ended) {
+      await notify(deps, ended, 'ERROR', `Import failed: ${message}`)
+      await reportJobEnd(deps, ended)
+    }
   } finally {
     clearInterval(beat)
     await invalidate(deps, ['imports', 'catalog'])
@@ -419,6 +423,7 @@ async function execute(
         bytes: source.bytesRead(),
       })
       await notify(deps, ended, 'WARNING', `Import cancelled after row ${lastRow}: what was written stays`)
+      await reportJobEnd(deps, ended)
     }
     return
   }
@@ -459,6 +464,7 @@ async function execute(
     ended.failed_rows ? 'WARNING' : 'SUCCESS',
     `Import completed: ${ended.products_created} created, ${ended.products_updated} updated, ${ended.products_unchanged} unchanged, ${ended.failed_rows} failed`,
   )
+  await reportJobEnd(deps, ended)
 }
 
 /** Catalog unavailable: wait and try the same batch again (its receipt makes a retry safe). */

@@ -1,4 +1,4 @@
-import { badUserInput, mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
+import { badUserInput, checkInt, mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toMediaFile } from '../db/mappers'
 import { type MediaFileFilter, mediaFilesQuery } from '../db/queries'
@@ -10,6 +10,23 @@ const MEDIA_FILE_ORDER_COLUMNS = {
 const SHA256_HEX = /^[0-9a-f]{64}$/
 
 export const Query = {
+  /** One index scan of idx_media_files_product_id per page. */
+  productIdsWithMedia: async (
+    _: unknown,
+    args: { after?: string | null; first?: number | null },
+    ctx: Context,
+  ) => {
+    const first = checkInt('first', args.first ?? 10_000, { min: 1, max: 20_000 })!
+    let query = ctx.db
+      .selectFrom('media_files')
+      .select('product_id')
+      .distinct()
+      .where('product_id', 'is not', null)
+      .orderBy('product_id')
+      .limit(first)
+    if (args.after) query = query.where('product_id', '>', args.after)
+    return (await query.execute()).map((r) => r.product_id!)
+  },
   mediaFile: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.mediaFileById.load(id),
   mediaFileByHash: (_: unknown, { fileHash }: { fileHash: string }, ctx: Context) => {
     // Hashes are stored as lowercase hex (what sha256sum and hexdigest() print).

@@ -11,9 +11,9 @@ import {
 import { sql } from 'kysely'
 import type { Context } from '../../context'
 import { toReport } from '../../db/mappers'
-import { checkAuditName } from '../../validation'
+import { enqueue, TASKS } from '../../engine/queue'
+import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../../engine/reports/types'
 
-export const REPORT_FORMATS = ['csv', 'xlsx', 'pdf', 'json'] as const
 export const REPORT_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
 type ReportStatus = (typeof REPORT_STATUSES)[number]
 
@@ -54,21 +54,25 @@ function refuseUnless(allowed: boolean, field: string, value: unknown, why: stri
 }
 
 export const reportMutations = {
-  /** A new report waits (pending) for a worker; created by the caller. */
+  /** A new report waits (pending) for the analytics worker, queued with its row; created by the caller. */
   createReport: (_: unknown, { input }: { input: CreateReportInput }, ctx: Context) => {
+    const name = checkString('input.name', input.name, { max: 255 })
+    const type = checkEnum('input.reportType', input.reportType, REPORT_TYPES)
+    const parameters = checkJsonObject('input.parameters', input.parameters, MAX_PARAMETERS_BYTES) ?? {}
+    // Stored as they will be used: a period's defaults written out.
+    const checked = checkReportParameters(type, parameters)
     const values = {
-      name: checkString('input.name', input.name, { max: 255 }),
-      report_type: checkAuditName('input.reportType', input.reportType, 50),
-      parameters: JSON.stringify(
-        checkJsonObject('input.parameters', input.parameters, MAX_PARAMETERS_BYTES) ?? {},
-      ),
-      format: checkEnum('input.format', input.format, REPORT_FORMATS),
+      name,
+      report_type: type,
+      parameters: JSON.stringify({ ...parameters, ...checked }),
+      format: checkEnum('input.format', input.format ?? 'csv', REPORT_FORMATS),
       created_by: ctx.caller.userId,
     }
     return inTransaction(ctx, async (trx) => {
       const report = toReport(
         await trx.insertInto('reports').values(values).returningAll().executeTakeFirstOrThrow(),
       )
+      await enqueue(trx, TASKS.report, { reportId: report.id }, `report:${report.id}`)
       await recordAudit(trx, {
         action: 'create',
         entityType: 'report',

@@ -1,0 +1,42 @@
+import type { DB } from '@pm/db/types/analytics'
+import { sql, type Transaction } from 'kysely'
+
+/** The analytics worker's tasks. */
+export const TASKS = {
+  /** Recomputes the import metrics of a metric run's date range ({ runId }). */
+  importMetrics: 'analytics:import-metrics',
+  /** Computes today's supplier and catalogue figures ({ runId }); the crontab queues one a day. */
+  supplierMetrics: 'analytics:supplier-metrics',
+  /** Generates one report's file ({ reportId }). */
+  report: 'analytics:report',
+  /** Minutely: queues the pending reports and runs that have no queued job (made while no worker had run). */
+  sweep: 'analytics:sweep',
+} as const
+
+const MAX_ATTEMPTS = 5
+
+/**
+ * Queues a task in the same transaction as the row it works on (graphile-worker's add_job in db_analytics),
+ * one queue entry per key. False when no worker has installed the queue yet: the minutely sweep of the
+ * first worker queues it then.
+ */
+export async function enqueue(
+  trx: Transaction<DB>,
+  task: string,
+  payload: Record<string, string>,
+  key: string,
+): Promise<boolean> {
+  const { rows } = await sql<{ ready: boolean }>`
+    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
+  `.execute(trx)
+  if (!rows[0]?.ready) return false
+  await sql`
+    SELECT graphile_worker.add_job(
+      identifier => ${task},
+      payload => ${JSON.stringify(payload)}::json,
+      job_key => ${key},
+      max_attempts => ${MAX_ATTEMPTS}
+    )
+  `.execute(trx)
+  return true
+}

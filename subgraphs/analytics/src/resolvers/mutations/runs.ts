@@ -1,0 +1,87 @@
+import { badUserInput, inTransaction, notFound, recordAudit } from '@pm/service-kit'
+import { sql } from 'kysely'
+import type { Context } from '../../context'
+import { dateRange } from '../../dates'
+import { toMetricRun } from '../../db/mappers'
+import { daysBetween } from '../../engine/import-metrics'
+import { enqueue, TASKS } from '../../engine/queue'
+
+export const runMutations = {
+  /** A run over the range, queued with its row in one transaction. */
+  recomputeImportMetrics: (_: unknown, args: { from: string; to: string }, ctx: Context) => {
+    const range = dateRange(args)
+    const today = new Date().toISOString().slice(0, 10)
+    if (range.to > today) throw badUserInput(`to (${range.to}) is after today (${today})`, { argument: 'to' })
+    return inTransaction(ctx, async (trx) => {
+      const run = await trx
+        .insertInto('metric_runs')
+        .values({
+          kind: 'import_metrics',
+          date_from: range.from,
+          date_to: range.to,
+          total: daysBetween(range.from, range.to),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await enqueue(trx, TASKS.importMetrics, { runId: run.id }, `metric-run:${run.id}`)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'metric_run',
+        entityId: run.id,
+        userId: ctx.caller.userId,
+        changes: { kind: run.kind, from: range.from, to: range.to },
+      })
+      return toMetricRun(run)
+    })
+  },
+
+  /** Today's supplier and catalogue figures, queued now. */
+  computeSupplierMetrics: (_: unknown, __: unknown, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const today = new Date().toISOString().slice(0, 10)
+      const run = await trx
+        .insertInto('metric_runs')
+        .values({ kind: 'supplier_metrics', date_from: today, date_to: today, total: 1 })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await enqueue(trx, TASKS.supplierMetrics, { runId: run.id }, `metric-run:${run.id}`)
+      await recordAudit(trx, {
+        action: 'create',
+        entityType: 'metric_run',
+        entityId: run.id,
+        userId: ctx.caller.userId,
+        changes: { kind: run.kind, date: today },
+      })
+      return toMetricRun(run)
+    }),
+
+  /** Marks the run for cancelling: a pending one ends at once, a running one after its current step. */
+  cancelMetricRun: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const run = await trx
+        .selectFrom('metric_runs')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!run) throw notFound('no metric run has this id', { field: 'id' })
+      if (run.status !== 'pending' && run.status !== 'running') return toMetricRun(run)
+      const updated = await trx
+        .updateTable('metric_runs')
+        .set({
+          cancel_requested_at: sql<Date>`coalesce(cancel_requested_at, now())`,
+          ...(run.status === 'pending' ? { status: 'cancelled', completed_at: sql<Date>`now()` } : {}),
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await recordAudit(trx, {
+        action: 'cancel',
+        entityType: 'metric_run',
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: { before: { status: run.status } },
+      })
+      return toMetricRun(updated)
+    }),
+}

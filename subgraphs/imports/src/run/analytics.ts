@@ -1,0 +1,43 @@
+import { type Logger, type Peers, queryPeer } from '@pm/service-kit'
+import { sql } from 'kysely'
+import type { ImportJobRow } from '../db/mappers'
+import type { ImportsDb } from '../db/queries'
+
+const RECORD_END = `mutation($input: ImportJobEndInput!) { recordImportJobEnd(input: $input) }`
+
+/** What analytics counts of an ended job (also served to its recomputations by importJobEnds). */
+export function jobEnd(job: ImportJobRow) {
+  return {
+    jobId: job.id,
+    supplierCode: job.supplier_code,
+    status: job.status,
+    endedAt: job.completed_at ?? new Date(),
+    rowsProcessed: job.processed_rows ?? 0,
+    productsCreated: job.products_created ?? 0,
+    productsUpdated: job.products_updated ?? 0,
+    rowsFailed: job.failed_rows ?? 0,
+    durationSeconds: job.duration_seconds,
+  }
+}
+
+/** Tells analytics the job ended, so its import metrics count it; a failure is logged (a recomputation catches up). */
+export async function reportJobEnd(deps: { peers: Peers; logger: Logger }, job: ImportJobRow) {
+  try {
+    await queryPeer(deps.peers, 'analytics', RECORD_END, { input: jobEnd(job) })
+  } catch (error) {
+    deps.logger.warn('import job end not recorded by analytics', { jobId: job.id, error: String(error) })
+  }
+}
+
+/** The jobs that ended on a UTC day (completed_at is stored in UTC), oldest first. */
+export function jobsEndedOn(db: ImportsDb, date: string) {
+  return db
+    .selectFrom('import_jobs')
+    .selectAll()
+    .where('status', 'in', ['completed', 'failed', 'cancelled'])
+    .where('completed_at', '>=', sql<Date>`${date}::date`)
+    .where('completed_at', '<', sql<Date>`${date}::date + 1`)
+    .orderBy('completed_at')
+    .orderBy('id')
+    .execute()
+}
