@@ -137,7 +137,7 @@ async function unusedIndexes(client: pg.Client): Promise<IndexInfo[]> {
 
 async function duplicateIndexes(client: pg.Client): Promise<DuplicateIndexes[]> {
   const { rows } = await client.query(
-    `SELECT t.relname AS tbl, array_agg(ic.relname ORDER BY ic.relname) AS names,
+    `SELECT t.relname AS tbl, array_agg(ic.relname::text ORDER BY ic.relname::text) AS names,
             min(pg_get_indexdef(i.indexrelid)) AS def
        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
        JOIN pg_namespace n ON n.oid = t.relnamespace
