@@ -8,7 +8,7 @@
  * cold vs warm. Writes bench/results/<timestamp>.{json,md} and latest.md. Options: see USAGE in src/options.ts.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { DOMAINS, type Domain } from '@pm/db'
@@ -1203,9 +1203,39 @@ async function importScenario(options: BenchOptions): Promise<number> {
   return missed ? 1 : 0
 }
 
+/** The operations scenario (bench/operations.ts): its own databases, the data set's backup, its results file. */
+async function opsScenario(options: BenchOptions): Promise<number> {
+  const { opsMarkdown, opsMissed, runOpsBench } = await import('./operations')
+  const startedAt = new Date()
+  const server = await startBenchServer(log)
+  try {
+    const result = await runOpsBench({
+      server,
+      smoke: options.smoke,
+      products: options.products,
+      seed: options.seed,
+      log,
+    })
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+    const markdown = `# Operations benchmark (${startedAt.toISOString()})\n\n${commandLine()}\n\nload average at the end: ${load}\n\n${opsMarkdown(result)}\n`
+    mkdirSync(RESULTS_DIR, { recursive: true })
+    const file = path.join(RESULTS_DIR, options.smoke ? 'smoke-ops.md' : 'ops-latest.md')
+    writeFileSync(file, markdown)
+    console.log(opsMarkdown(result))
+    return options.smoke ? 0 : opsMissed(result) ? 1 : 0
+  } finally {
+    await server.stop()
+  }
+}
+
 try {
-  const importCode = options.importRows > 0 ? await importScenario(options) : 0
-  process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+  if (options.opsOnly) {
+    process.exitCode = await opsScenario(options)
+  } else {
+    const importCode = options.importRows > 0 ? await importScenario(options) : 0
+    const opsCode = options.smoke ? await opsScenario(options) : 0
+    process.exitCode = options.importOnly ? importCode : Math.max(importCode, opsCode, await main(options))
+  }
 } catch (error) {
   // After Ctrl-C, what fails is the run being torn down: the signal handler finishes and exits.
   if (interrupted) await new Promise(() => {})

@@ -362,8 +362,8 @@ async function pgRestore(domain: Domain, file: string, url: string, env: NodeJS.
       '--no-owner',
       '--no-privileges',
       '--exit-on-error',
-      '--single-transaction',
-      ...(clean ? ['--clean', '--if-exists'] : []),
+      // A new database is dropped when the restore fails, so it may load tables in parallel.
+      ...(clean ? ['--clean', '--if-exists', '--single-transaction'] : ['--jobs=2']),
       `--dbname=${url}`,
       file,
     ],

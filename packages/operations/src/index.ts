@@ -1,5 +1,5 @@
 export * from './backup'
-export { OperationError, withClient } from './connect'
+export { mapLimit, OperationError, withClient } from './connect'
 export * from './health'
 export * from './integrity'
 export * from './maintenance'

@@ -1,7 +1,7 @@
 import type { Domain } from '@pm/db'
 import { CROSS_DATABASE_REFERENCES, type CrossDatabaseReference, type ReferencePolicy } from '@pm/service-kit'
 import pg from 'pg'
-import { connectionLost, OperationError } from './connect'
+import { connectionLost, mapLimit, OperationError } from './connect'
 
 export interface ReferenceResult {
   reference: string
@@ -33,6 +33,8 @@ export interface IntegrityReport {
 export interface IntegrityOptions {
   /** Rows per batch streamed from the referencing table (default 10,000). */
   batchSize?: number
+  /** References checked at once (default 4; each holds two or three connections). */
+  concurrency?: number
   /** Apply each reference's policy to its orphans. */
   fix?: boolean
   /** With fix: count what would change, change nothing. */
@@ -181,8 +183,8 @@ async function checkReference(
 
 /**
  * Every cross-database reference checked (`pm integrity check`), or its policy applied to the orphans
- * found (`pm integrity fix`, optionally a dry run). References run one after the other; each one's
- * result is handed to onReference as it ends, so an interrupted run resumes after the last one done.
+ * found (`pm integrity fix`, optionally a dry run). A few references run at once; each one's result is
+ * handed to onReference as it ends, so an interrupted run resumes without the ones done.
  */
 export async function checkIntegrity(
   urls: Record<Domain, string>,
@@ -196,20 +198,16 @@ export async function checkIntegrity(
     )
   }
   const references = CROSS_DATABASE_REFERENCES.filter((r) => !options.only || options.only.includes(r.name))
-  const results: ReferenceResult[] = []
-  for (const r of references) {
+  const results = await mapLimit(references, options.concurrency ?? 4, async (r) => {
     const done = options.done?.find((d) => d.reference === r.name)
-    if (done) {
-      results.push(done)
-      continue
-    }
+    if (done) return done
     const result = await checkReference(r, urls, options)
     options.log?.(
       `${r.name} → ${result.to}: ${result.checked} checked, ${result.orphans} orphans${options.fix ? `, ${result.fixed} ${options.dryRun ? 'to fix' : 'fixed'} (${r.policy})` : ''} in ${result.durationMs} ms`,
     )
-    results.push(result)
     await options.onReference?.(result)
-  }
+    return result
+  })
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
