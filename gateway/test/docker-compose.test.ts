@@ -61,9 +61,18 @@ function publishedPorts(service: ComposeService): Array<{ host: number; containe
 }
 
 describe('docker-compose.yml', () => {
-  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and the imports worker', () => {
+  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs, the imports and operations workers', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['gateway', 'migrate', 'minio', 'postgres', 'redis', 'worker-imports', ...DOMAINS].sort(),
+      [
+        'gateway',
+        'migrate',
+        'minio',
+        'postgres',
+        'redis',
+        'worker-core',
+        'worker-imports',
+        ...DOMAINS,
+      ].sort(),
     )
     expect(services.postgres!.image).toBe('postgres:15')
     expect(services.redis!.image).toBe('redis:7')
