@@ -138,11 +138,19 @@ async function checkReference(
     await source.query(
       `DECLARE refs NO SCROLL CURSOR FOR SELECT ${key}::text AS k, ${column}::text AS v FROM ${table} WHERE ${column} IS NOT NULL`,
     )
+    const fetchBatch = () => {
+      const next = source.query<{ k: string; v: string }>(`FETCH ${batchSize} FROM refs`)
+      next.catch(() => {})
+      return next
+    }
+    // The next batch is read from the source while this one is looked up in the target.
+    let pending = fetchBatch()
     for (;;) {
       options.signal?.throwIfAborted()
       domain = r.from.domain
-      const { rows } = await source.query<{ k: string; v: string }>(`FETCH ${batchSize} FROM refs`)
+      const { rows } = await pending
       if (rows.length === 0) break
+      pending = fetchBatch()
       result.checked += rows.length
       const values = [...new Set(rows.map((row) => row.v))]
       domain = r.to.domain
