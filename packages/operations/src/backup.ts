@@ -160,12 +160,16 @@ export async function backupDatabase(
       const tools = await checkTools(client, env)
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s
-      const counts = await rowCounts(client)
       const version = await migrationVersion(client)
+      // Counted while pg_dump reads: the same snapshot, on this connection.
+      const counting = rowCounts(client)
+      counting.catch(() => {})
       const dumped = await run(
         toolPath('pg_dump', env),
         [
           '--format=custom',
+          // Fast compression: the dump is CPU-bound at the default level.
+          '--compress=1',
           '--no-owner',
           '--no-privileges',
           `--snapshot=${snapshot}`,
@@ -174,6 +178,7 @@ export async function backupDatabase(
         ],
         { env },
       )
+      const counts = await counting
       await client.query('COMMIT')
       if (dumped.code !== 0)
         throw new OperationError(`${domain}: pg_dump failed: ${scrub(dumped.stderr, url)}`)
