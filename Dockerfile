@@ -17,6 +17,7 @@ COPY packages/cli/package.json packages/cli/
 COPY packages/connectors/package.json packages/connectors/
 COPY packages/db/package.json packages/db/
 COPY packages/jobs/package.json packages/jobs/
+COPY packages/operations/package.json packages/operations/
 COPY packages/seed/package.json packages/seed/
 COPY packages/service-kit/package.json packages/service-kit/
 COPY packages/storage/package.json packages/storage/
@@ -36,6 +37,9 @@ FROM base AS runtime
 COPY package.json ./
 RUN npm install -g "$(node -p "require('./package.json').packageManager.split('+')[0]")" tsx@4.23.15 \
  && npm cache clean --force
+# pg_dump, pg_restore and psql (Debian's PostgreSQL 15 client, as the postgres:15 service) for backups.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     LOG_LEVEL=info

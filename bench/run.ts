@@ -8,7 +8,7 @@
  * cold vs warm. Writes bench/results/<timestamp>.{json,md} and latest.md. Options: see USAGE in src/options.ts.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { DOMAINS, type Domain } from '@pm/db'
@@ -1223,16 +1223,29 @@ async function analyticsScenario(options: BenchOptions): Promise<number> {
   return options.smoke || analyticsMet(result) ? 0 : 1
 }
 
+/** The operations scenario (bench/operations.ts): its own databases, the data set's backup, its results file. */
+async function opsScenario(options: BenchOptions): Promise<number> {
+  const { opsMarkdown, opsMissed, runOpsBench } = await import('./operations')
+  const startedAt = new Date()
+  const server = await startBenchServer(log)
+  /**
+ * Scenarios with data and servers of their own: run alone by their flag, and in their tiny form after the
+ * query scenarios in --smoke.
+ */
+const OWN_SCENARIOS: { flag: string; run: (smoke: boolean) => Promise<number> }[] = [
+  { flag: '--asin', run: (smoke) => asinScenario({ smoke, log }) },
+  { flag: '--analytics', run: () => analyticsScenario(options) },
+  { flag: '--ops', run: () => opsScenario(options) },
+]
+
 try {
-  if (process.argv.includes('--asin')) process.exitCode = await asinScenario({ smoke: options.smoke, log })
-  else if (options.analyticsOnly) process.exitCode = await analyticsScenario(options)
+  const alone = OWN_SCENARIOS.find((scenario) => process.argv.includes(scenario.flag))
+  if (alone) process.exitCode = await alone.run(options.smoke)
   else {
     const importCode = options.importRows > 0 ? await importScenario(options) : 0
-    const analyticsCode = options.analytics && !options.importOnly ? await analyticsScenario(options) : 0
-    process.exitCode = options.importOnly
-      ? importCode
-      : Math.max(importCode, analyticsCode, await main(options))
-    if (options.smoke) process.exitCode = Math.max(process.exitCode, await asinScenario({ smoke: true, log }))
+    process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+    if (options.smoke && !options.importOnly)
+      for (const scenario of OWN_SCENARIOS) process.exitCode = Math.max(process.exitCode, await scenario.run(true))
   }
 } catch (error) {
   // After Ctrl-C, what fails is the run being torn down: the signal handler finishes and exits.

@@ -29,6 +29,8 @@ export interface BenchOptions {
   /** The analytics scenario (bench/analytics.ts): with --analytics (alone) and in --smoke. */
   analytics: boolean
   analyticsOnly: boolean
+  /** Only the operations scenario (bench/operations.ts); --smoke runs its tiny version too. */
+  opsOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -55,6 +57,8 @@ export const USAGE = `pnpm bench [options]
                       SP-API at a high rate (≤ 60 s), then searches at 5/s (measured rate within 10 %)
   --analytics         only the analytics scenario (bench/analytics.ts): supplier and catalogue figures and
                       reports (CSV, PDF, XLSX) over a data set of --products in bench_analytics_* (smoke: tiny)
+  --ops               only the operations scenario (bench/operations.ts): integrity check of 1 M cross-
+                      database references (smoke 20,000), backup + restore drill of the data set
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -144,7 +148,7 @@ export function parseOptions(
     'import-rows',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics', 'ops'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -211,5 +215,6 @@ export function parseOptions(
     importOnly: flags.get('import') === true,
     analytics: smoke || flags.get('analytics') === true,
     analyticsOnly: flags.get('analytics') === true,
+    opsOnly: flags.get('ops') === true,
   }
 }

@@ -61,7 +61,7 @@ function publishedPorts(service: ComposeService): Array<{ host: number; containe
 }
 
 describe('docker-compose.yml', () => {
-  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and the imports and analytics workers', () => {
+  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and their workers', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'gateway',
@@ -70,6 +70,7 @@ describe('docker-compose.yml', () => {
         'postgres',
         'redis',
         'worker-analytics',
+        'worker-core',
         'worker-imports',
         ...DOMAINS,
       ].sort(),

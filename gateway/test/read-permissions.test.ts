@@ -62,6 +62,9 @@ const RULES: Record<string, Rule> = {
   'Query.permissions': needs('role:read'),
   'Query.appSetting': needs('settings:read'),
   'Query.appSettings': needs('settings:read'),
+  'Query.databaseHealth': needs('settings:manage'),
+  'Query.integrityReport': needs('settings:manage'),
+  'Query.operationRun': needs('settings:manage'),
   // catalog
   'Query.product': needs('product:read'),
   'Query.productByEan': needs('product:read'),

@@ -26,6 +26,21 @@ const USAGE = `pm: the products-manager command line
   pm migrate status [--domain D]               show each migration's state
   pm db create      [--domain D]               create missing databases
   pm partitions     [--months N]               create import_logs partitions ahead (default: 1 month)
+  pm migrate up --safe [--domain D]            back up each database with pending migrations, migrate,
+                                               check, and restore the backup when a step fails
+  pm db report      [--domain D] [--json]      slowest statements, tables, unused and duplicate indexes,
+                                               cache hit ratio, index suggestions with their EXPLAIN
+  pm db vacuum|analyze|reindex [--domain D] [--table T]   maintenance (REINDEX CONCURRENTLY)
+  pm backup         [--domain D]               pg_dump -Fc of each database into storage, with a manifest;
+                                               backups older than BACKUP_RETENTION_DAYS (30) are deleted
+  pm backup verify  [--domain D]               restore drill: latest backup into a scratch database,
+                                               row counts and migration version compared
+  pm backup list    [--domain D]               backups in storage
+  pm restore --domain D --from BACKUP|latest   into a new database (--target NAME), or over the
+          [--target NAME | --in-place --yes]   domain's own database in one transaction
+  pm integrity check                           every cross-database reference: checked, orphans, samples
+  pm integrity fix  [--dry-run]                each reference's policy applied to its orphans
+  pm upkeep                                    import_logs partitions ahead and retention, expired rows
   pm user create-superuser --email ADDRESS     the first administrator of a deployment (migrates core
                     [--password-file FILE]     first); the password comes from the file, else from
                                                standard input (asked unechoed on a terminal), never
@@ -70,6 +85,8 @@ async function migrate(args: ParsedArgs) {
   const action = args.positionals[1]
   const domains = domainsFlag(args)
   const steps = intFlag(args, 'steps')
+  if (action === 'up' && args.flags.has('safe'))
+    return (await import('./operations')).migrateSafe(args, withDatabases)
   if (action === 'up' || action === 'down') {
     await withDatabases(async (configs) => {
       for (const domain of domains) {
@@ -110,7 +127,7 @@ async function migrate(args: ParsedArgs) {
 }
 
 async function dbCreate(args: ParsedArgs) {
-  if (args.positionals[1] !== 'create') throw new UsageError('pm db create [--domain D]')
+  if (args.positionals[1] !== 'create') return (await import('./operations')).db(args, withDatabases)
   await withDatabases(async (configs) => {
     for (const domain of domainsFlag(args)) {
       const created = await ensureDatabase(domain, configs[domain].url)
@@ -250,6 +267,11 @@ const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
   // Loaded on demand: it pulls in core's rules.
   user: async (args) => (await import('./users')).user(args, withDatabases),
   worker,
+  // Loaded on demand: the operations package (pg_dump, statistics, integrity).
+  backup: async (args) => (await import('./operations')).backup(args, withDatabases),
+  restore: async (args) => (await import('./operations')).restore(args, withDatabases),
+  integrity: async (args) => (await import('./operations')).integrity(args, withDatabases),
+  upkeep: async (args) => (await import('./operations')).upkeep(args, withDatabases),
 }
 
 async function main(argv: string[]) {
@@ -269,7 +291,16 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     (t) => error instanceof t,
   )
   const name = error instanceof Error ? error.name : ''
-  const plain = known || ['EmbeddedPostgresError', 'DataSetNotEmptyError', 'SuperuserError'].includes(name)
+  const plain =
+    known ||
+    [
+      'EmbeddedPostgresError',
+      'DataSetNotEmptyError',
+      'SuperuserError',
+      'OperationError',
+      'MissingToolError',
+      'StorageConfigError',
+    ].includes(name)
   console.error(`pm: ${plain ? (error as Error).message : String(error)}`)
   process.exitCode = error instanceof UsageError ? 2 : 1
 })

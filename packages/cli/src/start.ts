@@ -193,7 +193,8 @@ export async function start(options: StartOptions): Promise<RunningStart> {
           database: databases[domain] as never,
           storage,
           peers: workerPeers,
-          env,
+          // Every database's URL: the operations worker (core) connects to each of them.
+          env: { ...env, ...domainUrlEnv(prepared.domains) },
           logger,
         }),
       )
@@ -218,4 +219,9 @@ export async function start(options: StartOptions): Promise<RunningStart> {
       return stopping
     },
   }
+}
+
+/** DB_<DOMAIN>_URL for each domain (the embedded server's URLs are known only once it runs). */
+function domainUrlEnv(domains: Record<Domain, { url: string }>): Record<string, string> {
+  return Object.fromEntries(DOMAINS.map((d) => [`DB_${d.toUpperCase()}_URL`, domains[d].url]))
 }

@@ -61,6 +61,7 @@ export const JSON_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   users: ['permissions'],
   notifications: ['metadata'],
   app_settings: ['value'],
+  operation_runs: ['result'],
   products: ['technical_specs'],
   product_variants: ['attributes'],
   supplier_details: ['extra'],

@@ -22,7 +22,7 @@ import {
   startEmbeddedPostgres,
 } from '@pm/db'
 import type { DocumentNode } from 'graphql'
-import { parse } from 'graphql'
+import { Kind, parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { applyAuthorization } from './authorization'
@@ -54,6 +54,7 @@ import { applyInputRules } from './inputs'
 import { createLogger, type Logger } from './logger'
 import { type Peers, signedPeers } from './peers'
 import { adminListeners, servicePorts, subgraphUrls } from './ports'
+import { applyDeletionsResolver, withDeletionPropagation } from './references'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
 export interface SubgraphContext<D extends Domain, L> extends BaseContext {
@@ -95,6 +96,15 @@ export interface SubgraphModule<D extends Domain, L> {
   auditDelivery?(db: Kysely<DatabaseOf<D>>): AuditDelivery
 }
 
+function declaresMutationField(typeDefs: DocumentNode, field: string): boolean {
+  return typeDefs.definitions.some(
+    (d) =>
+      (d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION) &&
+      d.name.value === 'Mutation' &&
+      d.fields?.some((f) => f.name.value === field),
+  )
+}
+
 /** A subgraph's schema.graphql followed by the shared scalars and connection types. */
 export function loadTypeDefs(schemaFile: URL): DocumentNode {
   return parse(`${readFileSync(schemaFile, 'utf8')}\n${COMMON_SDL}`)
@@ -110,10 +120,13 @@ export function readSubgraphSdl(schemaFile: URL): string {
  * (@text, @rows: inputs.ts) wrapped around its resolvers: a refused caller learns nothing about input rules.
  */
 export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
-  const schema = buildSubgraphSchema([
-    // biome-ignore lint/suspicious/noExplicitAny: scalar resolvers merge into the map
-    { typeDefs: module.typeDefs, resolvers: { ...scalarResolvers, ...module.resolvers } as any },
-  ])
+  // biome-ignore lint/suspicious/noExplicitAny: scalar resolvers merge into the map
+  const resolvers: Record<string, any> = { ...scalarResolvers, ...module.resolvers }
+  // A schema declaring Mutation.applyDeletions gets the one shared implementation (references.ts).
+  if (declaresMutationField(module.typeDefs, 'applyDeletions')) {
+    resolvers.Mutation = { ...resolvers.Mutation, applyDeletions: applyDeletionsResolver(module.domain) }
+  }
+  const schema = buildSubgraphSchema([{ typeDefs: module.typeDefs, resolvers }])
   try {
     return applyAuthorization(applyInputRules(schema))
   } catch (error) {
@@ -243,8 +256,10 @@ export async function startSubgraph<D extends Domain, L>(
   const auditRelay = startAuditRelay({
     // Uncounted: the relay's statements are not part of any operation's statement count.
     db: database.background,
-    deliver:
+    deliver: withDeletionPropagation(
       module.auditDelivery?.(database.background) ?? httpAuditDelivery(() => peers.analytics, signingSecret),
+      peers,
+    ),
     canDeliver: () => Boolean(module.auditDelivery || peers.analytics),
     logger,
     ...(options.auditIntervalMs ? { intervalMs: options.auditIntervalMs } : {}),

@@ -2,6 +2,10 @@ import { loadTypeDefs, type SubgraphModule } from '@pm/service-kit'
 import { coreEnvironment } from './environment'
 import { type CoreLoaders, createLoaders } from './loaders'
 import { resolvers } from './resolvers'
+
+/** The operations worker (pm worker --domain core). */
+export { operationJobs as jobs } from './operations/jobs'
+
 import { dummyPasswordHash } from './resolvers/mutations/auth'
 
 export const subgraph: SubgraphModule<'core', CoreLoaders> = {

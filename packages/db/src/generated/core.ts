@@ -89,6 +89,26 @@ export interface Notifications {
   user_id: string;
 }
 
+export interface OperationRuns {
+  created_at: Generated<Timestamp>;
+  domain: string | null;
+  dry_run: Generated<boolean>;
+  error: string | null;
+  finished_at: Timestamp | null;
+  id: Generated<string>;
+  kind: string;
+  progress: Generated<number>;
+  /**
+   * reference to db_core.users.id; no FK (runs outlive users)
+   */
+  requested_by: string | null;
+  result: Generated<Json>;
+  source: Generated<string>;
+  started_at: Timestamp | null;
+  status: Generated<string>;
+  target_table: string | null;
+}
+
 export interface Permissions {
   action: string | null;
   id: Generated<number>;
@@ -146,6 +166,7 @@ export interface DB {
   audit_outbox: AuditOutbox;
   login_attempts: LoginAttempts;
   notifications: Notifications;
+  operation_runs: OperationRuns;
   permissions: Permissions;
   refresh_tokens: RefreshTokens;
   role_permissions: RolePermissions;

@@ -196,5 +196,7 @@ export function generateCore(
     // Written at run time by sign-in, never seeded.
     refresh_tokens: [],
     login_attempts: [],
+    // Written by the operations worker, never seeded.
+    operation_runs: [],
   }
 }

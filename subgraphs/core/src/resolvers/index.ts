@@ -1,7 +1,15 @@
+import { operationMutations, operationQueries } from '../operations/resolvers'
 import { AppSetting } from './AppSetting'
 import { ApiKey } from './auth'
 import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Role, User } from './User'
 
-export const resolvers = { Query, Mutation, User, Role, AppSetting, ApiKey }
+export const resolvers = {
+  Query: { ...Query, ...operationQueries },
+  Mutation: { ...Mutation, ...operationMutations },
+  User,
+  Role,
+  AppSetting,
+  ApiKey,
+}

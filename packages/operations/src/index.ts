@@ -1,0 +1,7 @@
+export * from './backup'
+export { mapLimit, OperationError, withClient } from './connect'
+export * from './health'
+export * from './integrity'
+export * from './maintenance'
+export * from './run'
+export * from './upkeep'

@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DOMAINS, type Domain } from '@pm/db'
+import { LocalStorage } from '@pm/storage'
+import { createMigratedDatabase, type TestDatabase } from '@pm/testing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  backupDatabase,
+  checkIntegrity,
+  databaseHealth,
+  findBackup,
+  listBackups,
+  partitionUpkeep,
+  pruneBackups,
+  restoreDatabase,
+  runMaintenance,
+  safeMigrate,
+  verifyBackup,
+} from '../src/index'
+
+let dbs: Record<Domain, TestDatabase>
+let urls: Record<Domain, string>
+let dir: string
+let storage: LocalStorage
+
+async function sql(domain: Domain, text: string, values: unknown[] = []) {
+  const client = new pg.Client({ connectionString: urls[domain] })
+  await client.connect()
+  try {
+    return await client.query(text, values)
+  } finally {
+    await client.end()
+  }
+}
+
+const kept = randomUUID()
+const gone = randomUUID()
+
+beforeAll(async () => {
+  const list = await Promise.all(DOMAINS.map((d) => createMigratedDatabase(d, `ops_${d}`)))
+  dbs = Object.fromEntries(DOMAINS.map((d, i) => [d, list[i]!])) as Record<Domain, TestDatabase>
+  urls = Object.fromEntries(DOMAINS.map((d) => [d, dbs[d].url])) as Record<Domain, string>
+  dir = mkdtempSync(join(tmpdir(), 'pm-ops-'))
+  storage = new LocalStorage({ dir, publicUrl: 'http://127.0.0.1:1', urlSecret: 'x'.repeat(32) })
+  await sql('catalog', `INSERT INTO products (id, title) VALUES ($1, 'kept')`, [kept])
+  await sql(
+    'media',
+    `INSERT INTO media_files (file_name, product_id) VALUES ('a.jpg', $1), ('b.jpg', $2), ('c.jpg', $2)`,
+    [kept, gone],
+  )
+  await sql(
+    'analytics',
+    `INSERT INTO product_metrics (product_id, date) VALUES ($1, '2026-01-01'), ($2, '2026-01-01')`,
+    [kept, gone],
+  )
+}, 120_000)
+
+afterAll(async () => {
+  await Promise.all(Object.values(dbs ?? {}).map((d) => d.drop()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('integrity', () => {
+  it('finds the orphans of every reference, then fixes them by policy (dry run first)', async () => {
+    const report = await checkIntegrity(urls, { batchSize: 2 })
+    const media = report.references.find((r) => r.reference === 'media.media_files.product_id')!
+    expect(media).toMatchObject({ checked: 3, orphans: 2, policy: 'delete' })
+    expect(media.samples.map((s) => s.value)).toEqual([gone, gone])
+    expect(report.orphans).toBe(3)
+
+    const dry = await checkIntegrity(urls, {
+      fix: true,
+      dryRun: true,
+      only: ['media.media_files.product_id'],
+    })
+    expect(dry.references[0]).toMatchObject({ orphans: 2, fixed: 2 })
+    expect((await sql('media', 'SELECT count(*)::int AS n FROM media_files')).rows[0].n).toBe(3)
+
+    const fixed = await checkIntegrity(urls, { fix: true })
+    expect(fixed.references.find((r) => r.reference === 'analytics.product_metrics.product_id')!.fixed).toBe(
+      1,
+    )
+    expect((await checkIntegrity(urls)).orphans).toBe(0)
+    expect((await sql('media', 'SELECT count(*)::int AS n FROM media_files')).rows[0].n).toBe(1)
+  })
+
+  it('a killed connection is a clear error', async () => {
+    const killer = setInterval(() => {
+      sql(
+        'media',
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pm-integrity' AND datname = current_database()`,
+      ).catch(() => {})
+    }, 5)
+    try {
+      await expect(
+        (async () => {
+          // Until a run is caught mid-way (the kill loop races each run's connections).
+          for (;;) await checkIntegrity(urls, { batchSize: 1, only: ['media.media_files.product_id'] })
+        })(),
+      ).rejects.toThrow(/media: the database connection was lost|media database .* is unreachable/)
+    } finally {
+      clearInterval(killer)
+    }
+  })
+})
+
+describe('optimizer', () => {
+  it('reports tables, indexes, cache and how to enable pg_stat_statements', async () => {
+    const report = await databaseHealth('catalog', urls.catalog)
+    expect(report.tables.map((t) => t.table)).toContain('products')
+    expect(report.statementsAvailable).toBe(false)
+    expect(report.statementsNote).toMatch(/shared_preload_libraries/)
+    expect(Array.isArray(report.duplicateIndexes)).toBe(true)
+  })
+
+  it('suggests an index for a sequentially scanned column, with its EXPLAIN', async () => {
+    await sql('media', 'DROP INDEX idx_media_files_product_id, idx_media_files_product_display_order')
+    await sql(
+      'media',
+      `INSERT INTO media_files (file_name, product_id) SELECT 'x', gen_random_uuid() FROM generate_series(1, 2000)`,
+    )
+    await sql('media', 'ANALYZE media_files')
+    for (let i = 0; i < 3; i++)
+      await sql('media', 'SELECT count(*) FROM media_files WHERE file_name = $1', ['x'])
+    const client = new pg.Client({ connectionString: urls.media })
+    await client.connect()
+    await client.query('SELECT pg_stat_force_next_flush()').catch(() => {})
+    await client.end()
+    const report = await databaseHealth('media', urls.media)
+    const suggestion = report.indexSuggestions.find((s) => s.column === 'product_id')
+    expect(suggestion?.explain).toMatch(/Seq Scan on media_files/)
+    expect(suggestion?.statement).toMatch(/CREATE INDEX CONCURRENTLY/)
+  })
+
+  it('vacuums, analyzes and reindexes (concurrently) a table or a database', async () => {
+    const v = await runMaintenance('media', urls.media, 'vacuum', 'media_files')
+    expect(v).toMatchObject({ action: 'vacuum', table: 'media_files' })
+    await runMaintenance('media', urls.media, 'analyze')
+    await runMaintenance('media', urls.media, 'reindex', 'media_files')
+    await expect(runMaintenance('media', urls.media, 'vacuum', 'nope; DROP TABLE x')).rejects.toThrow(
+      /no table/,
+    )
+  })
+})
+
+describe('partitions', () => {
+  it('moves default-partition rows into their month, creates months ahead, drops months past retention', async () => {
+    await sql(
+      'imports',
+      `WITH job AS (INSERT INTO import_jobs (import_type, supplier_code) VALUES ('csv', 'S1') RETURNING id)
+       INSERT INTO import_logs (job_id, log_level, message, created_at)
+       SELECT id, 'info', 'old', '2020-01-15'::timestamp FROM job
+       UNION ALL SELECT id, 'info', 'recent', NOW() - INTERVAL '4 months' FROM job`,
+    )
+    const now = new Date()
+    const result = await partitionUpkeep(urls.imports, { logRetentionMonths: 12, monthsAhead: 2 }, now)
+    expect(result.expiredDefaultRows).toBe(1)
+    expect(result.movedMonths).toHaveLength(1)
+    const left = await sql('imports', 'SELECT count(*)::int AS n FROM import_logs_default')
+    expect(left.rows[0].n).toBe(0)
+    const later = new Date(Date.UTC(now.getUTCFullYear() + 2, now.getUTCMonth(), 1))
+    const dropped = await partitionUpkeep(urls.imports, { logRetentionMonths: 12, monthsAhead: 1 }, later)
+    expect(dropped.dropped.length).toBeGreaterThan(0)
+  })
+})
+
+describe('backups', () => {
+  it('backs up with a manifest, verifies by restoring into a scratch database, restores into a new one', async () => {
+    const m = await backupDatabase('media', urls.media, { storage, stamp: '20260101T000000Z' })
+    expect(m).toMatchObject({ domain: 'media', backup: '20260101T000000Z' })
+    expect(m.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(m.migrationVersion).toMatch(/^\d+$/)
+    expect(m.rowCounts.media_files).toBeGreaterThan(0)
+    const v = await verifyBackup(await findBackup(storage, 'media'), urls.media, { storage })
+    expect(v).toMatchObject({ ok: true, mismatches: [] })
+    const restored = await restoreDatabase(m, urls.media, { storage, target: `${dbs.media.name}_r` })
+    const client = new pg.Client({ connectionString: restored.url })
+    await client.connect()
+    const n = (await client.query('SELECT count(*)::int AS n FROM media_files')).rows[0].n
+    await client.end()
+    expect(n).toBe(m.rowCounts.media_files)
+    const { dropDatabase } = await import('../src/backup')
+    await dropDatabase('media', urls.media, restored.database)
+  })
+
+  it('refuses a corrupted backup, and a missing pg_dump, clearly', async () => {
+    const m = await findBackup(storage, 'media')
+    await storage.put(m.key, Buffer.from('PGDMP this is not a dump'))
+    await expect(verifyBackup(m, urls.media, { storage })).rejects.toThrow(/corrupted/)
+    await expect(
+      restoreDatabase({ ...m, sha256: (await storage.head(m.key))!.sha256 ?? '' }, urls.media, { storage }),
+    ).rejects.toThrow(/not a readable pg_dump archive|corrupted/)
+    await expect(
+      backupDatabase('media', urls.media, { storage, env: { ...process.env, PG_BIN_DIR: '/nonexistent' } }),
+    ).rejects.toThrow(/pg_dump was not found: .*apt-get install -y postgresql-client/)
+  })
+
+  it('keeps 30 days of backups', async () => {
+    await backupDatabase('core', urls.core, { storage, stamp: '20200101T000000Z' })
+    const pruned = await pruneBackups(storage, 30)
+    expect(pruned).toContain('20200101T000000Z')
+    expect((await listBackups(storage)).map((b) => b.backup)).not.toContain('20200101T000000Z')
+  })
+
+  it('migrate --safe restores the backup when a migration fails', async () => {
+    const migrationsDir = mkdtempSync(join(tmpdir(), 'pm-migr-'))
+    const { cpSync, writeFileSync } = await import('node:fs')
+    cpSync(
+      new URL('../../../migrations/code2asin', import.meta.url).pathname,
+      join(migrationsDir, 'code2asin'),
+      {
+        recursive: true,
+      },
+    )
+    writeFileSync(
+      join(migrationsDir, 'code2asin', '900_good.sql'),
+      '-- migrate:up\nCREATE TABLE safe_probe (id int);\n-- migrate:down\nDROP TABLE safe_probe;\n',
+    )
+    writeFileSync(
+      join(migrationsDir, 'code2asin', '901_bad.sql'),
+      '-- migrate:up\nSELECT 1/0;\n-- migrate:down\n',
+    )
+    await sql('code2asin', `INSERT INTO code2asin_jobs (supplier_code) VALUES ('S1')`).catch(() => {})
+    const before = (await sql('code2asin', 'SELECT count(*)::int AS n FROM code2asin_jobs')).rows[0].n
+    await expect(safeMigrate(urls, ['code2asin'], { storage, migrationsDir })).rejects.toThrow()
+    const probe = await sql('code2asin', `SELECT to_regclass('safe_probe') IS NULL AS gone`)
+    expect(probe.rows[0].gone).toBe(true)
+    expect((await sql('code2asin', 'SELECT count(*)::int AS n FROM code2asin_jobs')).rows[0].n).toBe(before)
+    const versions = await sql('code2asin', 'SELECT max(version) AS v FROM pm.schema_migrations')
+    expect(versions.rows[0].v).not.toBe('900')
+    rmSync(migrationsDir, { recursive: true, force: true })
+  })
+})

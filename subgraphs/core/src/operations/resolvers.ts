@@ -1,0 +1,120 @@
+import { DOMAINS, type Domain } from '@pm/db'
+import { badUserInput, notFound } from '@pm/service-kit'
+import { sql } from 'kysely'
+import type { Context } from '../context'
+import { type OperationRunRow, queueRun, toOperationRun } from './runs'
+
+const domainOf = (value: string | null | undefined): Domain | null => {
+  if (!value) return null
+  const d = value.toLowerCase() as Domain
+  if (!DOMAINS.includes(d)) throw badUserInput(`domain: unknown database ${value}`, { field: 'domain' })
+  return d
+}
+
+const upper = (value: string) => value.toUpperCase()
+
+async function runById(ctx: Context, id: string) {
+  return (await ctx.db.selectFrom('operation_runs').selectAll().where('id', '=', id).executeTakeFirst()) as
+    | OperationRunRow
+    | undefined
+}
+
+export const operationQueries = {
+  databaseHealth: async (_: unknown, args: { domain?: string | null }, ctx: Context) => {
+    const only = domainOf(args.domain)
+    const domains = only ? [only] : DOMAINS
+    const { rows } = await sql<{ domain: string; report: Record<string, unknown> }>`
+      SELECT DISTINCT ON (d.domain) d.domain, r.result -> 'domains' -> d.domain AS report
+        FROM unnest(${[...domains]}::text[]) AS d(domain)
+        JOIN operation_runs r ON r.kind = 'report' AND r.result -> 'domains' ? d.domain
+       ORDER BY d.domain, r.created_at DESC
+    `.execute(ctx.db)
+    return rows
+      .sort((a, b) => DOMAINS.indexOf(a.domain as Domain) - DOMAINS.indexOf(b.domain as Domain))
+      .map((r) => ({ ...r.report, domain: upper(r.domain) }))
+  },
+  integrityReport: async (_: unknown, __: unknown, ctx: Context) => {
+    const row = (await ctx.db
+      .selectFrom('operation_runs')
+      .selectAll()
+      .where('kind', '=', 'integrity_check')
+      .where('status', '=', 'completed')
+      .orderBy('finished_at', 'desc')
+      .limit(1)
+      .executeTakeFirst()) as OperationRunRow | undefined
+    if (!row) return null
+    const result = row.result as {
+      startedAt?: string
+      finishedAt?: string
+      checked?: number
+      orphans?: number
+      references?: { policy: string }[]
+    }
+    return {
+      runId: row.id,
+      startedAt: result.startedAt ?? row.started_at,
+      finishedAt: result.finishedAt ?? row.finished_at,
+      checked: result.checked ?? 0,
+      orphans: result.orphans ?? 0,
+      references: (result.references ?? []).map((r) => ({ ...r, policy: upper(r.policy) })),
+    }
+  },
+  operationRun: async (_: unknown, { id }: { id: string }, ctx: Context) => {
+    const row = await runById(ctx, id)
+    return row ? toOperationRun(row) : null
+  },
+}
+
+export const operationMutations = {
+  runDatabaseMaintenance: async (
+    _: unknown,
+    args: { action: string; domain?: string | null; table?: string | null },
+    ctx: Context,
+  ) => {
+    const domain = domainOf(args.domain)
+    const table = args.table?.trim() || null
+    if (table && !domain) throw badUserInput('table: give the domain of the table too', { field: 'table' })
+    if (table && !/^[a-z_][a-z0-9_]*$/.test(table))
+      throw badUserInput('table: not a table name (lower-case letters, digits, underscores)', {
+        field: 'table',
+      })
+    const row = await queueRun(ctx.db, {
+      kind: args.action.toLowerCase() as 'vacuum' | 'analyze' | 'reindex',
+      domain,
+      table,
+      source: 'api',
+      requestedBy: ctx.caller.userId ?? null,
+    })
+    return toOperationRun(row)
+  },
+  refreshDatabaseHealth: async (_: unknown, args: { domain?: string | null }, ctx: Context) =>
+    toOperationRun(
+      await queueRun(ctx.db, {
+        kind: 'report',
+        domain: domainOf(args.domain),
+        source: 'api',
+        requestedBy: ctx.caller.userId ?? null,
+      }),
+    ),
+  runIntegrityCheck: async (_: unknown, __: unknown, ctx: Context) =>
+    toOperationRun(
+      await queueRun(ctx.db, {
+        kind: 'integrity_check',
+        source: 'api',
+        requestedBy: ctx.caller.userId ?? null,
+      }),
+    ),
+  cancelOperationRun: async (_: unknown, { id }: { id: string }, ctx: Context) => {
+    const row = (await ctx.db
+      .updateTable('operation_runs')
+      .set({ status: 'cancelled', finished_at: sql`CASE WHEN status = 'pending' THEN NOW() END` })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'running'])
+      .returningAll()
+      .executeTakeFirst()) as OperationRunRow | undefined
+    if (row) return toOperationRun(row)
+    const existing = await runById(ctx, id)
+    if (!existing) throw notFound('id: no operation run has this id', { field: 'id' })
+    return toOperationRun(existing)
+  },
+}
