@@ -7,6 +7,7 @@
  * - low rate: 40 keyword searches at 5 requests a second: the rate measured at the server within 10 % of it.
  * --smoke: 300 products and 10 searches. Writes bench/results/asin-latest.md (smoke: smoke-asin.md).
  */
+import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -237,6 +238,14 @@ export async function asinScenario(o: { smoke: boolean; log: (m: string) => void
   const file = path.join(dir, o.smoke ? 'smoke-asin.md' : 'asin-latest.md')
   writeFileSync(file, markdown)
   writeFileSync(file.replace(/\.md$/, '.json'), `${JSON.stringify({ startedAt, result }, null, 2)}\n`)
+  try {
+    // Committed like the other results: formatted so `pnpm lint` stays clean.
+    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
+    execFileSync(process.execPath, [biome, 'format', '--write', file, file.replace(/\.md$/, '.json')], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+    })
+  } catch {}
   console.log(asinMarkdown(result))
   if (o.smoke) return 0
   const l = result.lowRate

@@ -131,8 +131,9 @@ async function readBody(req: IncomingMessage) {
 }
 
 export async function startFakeSpApi(): Promise<FakeSpApi> {
-  const items: FakeItem[] = []
   const byCode = new Map<string, FakeItem[]>()
+  // Keyword search through an index of the titles' words (the benchmark holds 10,000 items).
+  const byWord = new Map<string, FakeItem[]>()
   const valid = new Set<string>()
   let tokens = 0
   const credentials = {
@@ -155,7 +156,11 @@ export async function startFakeSpApi(): Promise<FakeSpApi> {
     tokenRequests: 0,
     add(list) {
       for (const item of list) {
-        items.push(item)
+        for (const w of words(item.title)) {
+          const bucket = byWord.get(w)
+          if (bucket) bucket.push(item)
+          else byWord.set(w, [item])
+        }
         for (const code of [item.ean, item.upc]) {
           if (!code) continue
           const key = code.padStart(14, '0')
@@ -271,11 +276,12 @@ export async function startFakeSpApi(): Promise<FakeSpApi> {
       found = [...new Set(codes.flatMap((c) => byCode.get(c.padStart(14, '0')) ?? []))]
     } else {
       const asked = words((url.searchParams.get('keywords') ?? '').replaceAll(',', ' '))
-      found = items
-        .map((item) => ({ item, hits: [...words(item.title)].filter((w) => asked.has(w)).length }))
-        .filter((s) => s.hits >= 2)
-        .sort((a, b) => b.hits - a.hits)
-        .map((s) => s.item)
+      const hits = new Map<FakeItem, number>()
+      for (const w of asked) for (const item of byWord.get(w) ?? []) hits.set(item, (hits.get(item) ?? 0) + 1)
+      found = [...hits]
+        .filter(([, n]) => n >= 2)
+        .sort((a, b) => b[1] - a[1])
+        .map(([item]) => item)
     }
     const offset = Number(Buffer.from(url.searchParams.get('pageToken') ?? 'MA==', 'base64').toString()) || 0
     const page = found.slice(offset, offset + pageSize)
