@@ -677,5 +677,5 @@ describe('import jobs ending', () => {
     expect(metrics).toEqual([
       { date: today, jobsCount: 1, completedCount: 1, rowsProcessed: 3, productsCreated: 2, rowsFailed: 1 },
     ])
-  })
+  }, 180_000)
 })

@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/analytics'
-import { queryPeer } from '@pm/service-kit'
+import { type Peers, queryPeer } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 import { utcDay } from '../db/facts'
 import { claimRun, endRun, type RunDeps } from './import-metrics'
@@ -22,6 +22,12 @@ export interface SupplierFigures {
   avgPrice: string | null
   stockValue: string | null
   withAsinCount: number
+}
+
+/** Catalog's per supplier aggregate (one statement there). */
+export async function fetchSupplierFigures(peers: Peers): Promise<SupplierFigures[]> {
+  return (await queryPeer<{ supplierFigures: SupplierFigures[] }>(peers, 'catalog', FIGURES, {}, 60_000))
+    .supplierFigures
 }
 
 /** A share 0–1 with 4 decimals, null without products. */
@@ -58,13 +64,7 @@ export async function runSupplierMetrics(deps: RunDeps, runId: string, signal?: 
     return state.status !== 'running' || state.cancel_requested_at !== null
   }
   try {
-    const { supplierFigures } = await queryPeer<{ supplierFigures: SupplierFigures[] }>(
-      deps.peers,
-      'catalog',
-      FIGURES,
-      {},
-      60_000,
-    )
+    const supplierFigures = await fetchSupplierFigures(deps.peers)
     const totalProducts = supplierFigures.reduce((n, s) => n + s.productsCount, 0)
     await progress(deps.db, runId, 1, 1 + Math.ceil(totalProducts / PAGE))
     const withMedia = new Map<string, number>()

@@ -20,10 +20,22 @@ export function jobEnd(job: ImportJobRow) {
   }
 }
 
-/** Tells analytics the job ended, so its import metrics count it; a failure is logged (a recomputation catches up). */
-export async function reportJobEnd(deps: { peers: Peers; logger: Logger }, job: ImportJobRow) {
+/**
+ * Tells analytics the job ended, so its import metrics count it, then the gateways' caches; a failure is logged
+ * (a recomputation catches up).
+ */
+export async function reportJobEnd(
+  deps: {
+    peers: Peers
+    logger: Logger
+    invalidate?: (domains: readonly 'analytics'[]) => Promise<void>
+  },
+  job: ImportJobRow,
+) {
   try {
     await queryPeer(deps.peers, 'analytics', RECORD_END, { input: jobEnd(job) })
+    // The gateways may hold analytics' answers from before this job counted.
+    await deps.invalidate?.(['analytics'])
   } catch (error) {
     deps.logger.warn('import job end not recorded by analytics', { jobId: job.id, error: String(error) })
   }

@@ -38,8 +38,8 @@ export interface EngineDeps {
   batchRows: number
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
-  /** Tells the gateways' caches that imports (and catalog) changed behind their back. */
-  invalidate?: (domains: readonly ('imports' | 'catalog')[]) => Promise<void>
+  /** Tells the gateways' caches that imports (and catalog, analytics) changed behind their back. */
+  invalidate?: (domains: readonly ('imports' | 'catalog' | 'analytics')[]) => Promise<void>
 }
 
 /** Catalog answers cached by the gateways are made stale at most this often during an import (and at its end). */

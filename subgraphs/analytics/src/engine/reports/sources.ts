@@ -1,7 +1,7 @@
 import type { DB } from '@pm/db/types/analytics'
 import { type Peers, queryPeer } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
-import type { SupplierFigures } from '../supplier-metrics'
+import { fetchSupplierFigures } from '../supplier-metrics'
 import type { ReportData, ReportParameters, ReportType } from './types'
 
 export interface SourceDeps {
@@ -23,9 +23,6 @@ const PRICE_CHANGES = `query($from: DateTime!, $to: DateTime!, $after: SafeInt, 
     id productId sku title supplierCode priceType oldPrice newPrice currency source changedAt
   }
 }`
-const FIGURES = `{ supplierFigures {
-  supplierId code name productsCount activeProductsCount avgPrice stockValue withAsinCount
-} }`
 
 interface StockAlertRow {
   stockId: string
@@ -126,13 +123,7 @@ async function importSummary(deps: SourceDeps, p: ReportParameters): Promise<Rep
 }
 
 async function supplierPerformance(deps: SourceDeps, p: ReportParameters): Promise<ReportData> {
-  const { supplierFigures } = await queryPeer<{ supplierFigures: SupplierFigures[] }>(
-    deps.peers,
-    'catalog',
-    FIGURES,
-    {},
-    TIMEOUT,
-  )
+  const supplierFigures = await fetchSupplierFigures(deps.peers)
   const suppliers = p.supplierCode
     ? supplierFigures.filter((s) => s.code === p.supplierCode)
     : supplierFigures
