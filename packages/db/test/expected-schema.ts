@@ -1030,8 +1030,7 @@ const media: DomainSpec = {
     idx_media_files_product_display_order: 'media_files USING btree (product_id, display_order, id)',
     uq_media_files_product_file_hash:
       'media_files USING btree (product_id, file_hash) NULLS NOT DISTINCT WHERE (file_hash IS NOT NULL)',
-    uq_media_thumbnails_file_size_format:
-      'media_thumbnails USING btree (media_file_id, size_name, format)',
+    uq_media_thumbnails_file_size_format: 'media_thumbnails USING btree (media_file_id, size_name, format)',
   },
   uniques: [],
   foreignKeys: [

@@ -35,7 +35,9 @@ describe('inspectImage', () => {
   it('refuses text, SVG, a header claiming too many pixels and empty files, with stable reasons', async () => {
     expect((await refusal(inspectImage(Buffer.from('just some text\n'), limits))).reason).toBe('NOT_AN_IMAGE')
     expect((await refusal(inspectImage(SVG_WITH_SCRIPT, limits))).reason).toBe('SVG_REFUSED')
-    expect((await refusal(inspectImage(pngClaiming(100_000, 100_000), limits))).reason).toBe('TOO_MANY_PIXELS')
+    expect((await refusal(inspectImage(pngClaiming(100_000, 100_000), limits))).reason).toBe(
+      'TOO_MANY_PIXELS',
+    )
     expect((await refusal(inspectImage(Buffer.alloc(0), limits))).reason).toBe('NOT_AN_IMAGE')
     const tiff = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } })
       .tiff()

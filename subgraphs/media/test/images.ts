@@ -12,7 +12,12 @@ export async function testImage(
     `<svg width="${width}" height="${height}"><rect x="${width / 4}" y="${height / 4}" width="${width / 2}" height="${height / 2}" fill="#203040"/></svg>`,
   )
   return sharp({
-    create: { width, height, channels: 3, background: { r: (seed * 37) % 256, g: 120, b: (seed * 91) % 256 } },
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: { r: (seed * 37) % 256, g: 120, b: (seed * 91) % 256 },
+    },
   })
     .composite([{ input: square }])
     .toFormat(format)

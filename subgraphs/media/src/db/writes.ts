@@ -81,7 +81,9 @@ export function thumbnailsOfFile(trx: MediaTrx, mediaFileId: string) {
  * thumbnails): the reference count read under it holds until the transaction ends.
  */
 export async function lockContent(trx: MediaTrx, sha256: string) {
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`media_files.file_hash:${sha256}`}, 0))`.execute(trx)
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`media_files.file_hash:${sha256}`}, 0))`.execute(
+    trx,
+  )
 }
 
 /** Whether any file (other than `exceptId`) still refers to this content. */

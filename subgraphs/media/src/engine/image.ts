@@ -43,8 +43,18 @@ const ACCEPTED = Object.keys(FORMATS).join(', ')
 
 /** SVG (or any XML) is refused: it can carry script, and is not a raster image to measure. */
 function looksLikeSvg(bytes: Buffer): boolean {
-  const head = bytes.subarray(0, 1024).toString('utf8').replace(/^\uFEFF/, '').trimStart().toLowerCase()
-  return head.startsWith('<?xml') || head.startsWith('<svg') || head.startsWith('<!doctype svg') || /<svg[\s>]/.test(head)
+  const head = bytes
+    .subarray(0, 1024)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase()
+  return (
+    head.startsWith('<?xml') ||
+    head.startsWith('<svg') ||
+    head.startsWith('<!doctype svg') ||
+    /<svg[\s>]/.test(head)
+  )
 }
 
 /**
@@ -156,10 +166,12 @@ export async function renderImage(
   for (const [size, edge] of Object.entries(o.sizes) as [SizeName, number][]) {
     for (const format of formats) {
       jobs.push(
-        rendition(from().resize(edge, edge, { fit: 'inside', withoutEnlargement: true }), format).then((r) => ({
-          ...r,
-          size,
-        })),
+        rendition(from().resize(edge, edge, { fit: 'inside', withoutEnlargement: true }), format).then(
+          (r) => ({
+            ...r,
+            size,
+          }),
+        ),
       )
     }
   }

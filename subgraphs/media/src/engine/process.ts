@@ -24,7 +24,8 @@ async function readAll(storage: Storage, key: string, maxBytes: number): Promise
   let size = 0
   for await (const chunk of await storage.get(key)) {
     size += chunk.length
-    if (size > maxBytes) throw new MediaInputError('TOO_LARGE', `the stored image is larger than ${maxBytes} bytes`)
+    if (size > maxBytes)
+      throw new MediaInputError('TOO_LARGE', `the stored image is larger than ${maxBytes} bytes`)
     chunks.push(Buffer.from(chunk))
   }
   return Buffer.concat(chunks)
@@ -33,7 +34,12 @@ async function readAll(storage: Storage, key: string, maxBytes: number): Promise
 async function markFailed(deps: ProcessDeps, id: string, message: string) {
   await deps.db
     .updateTable('media_files')
-    .set({ processing_status: 'failed', processing_error: message.slice(0, 2000), is_valid: false, processed_at: NOW_UTC })
+    .set({
+      processing_status: 'failed',
+      processing_error: message.slice(0, 2000),
+      is_valid: false,
+      processed_at: NOW_UTC,
+    })
     .where('id', '=', id)
     .execute()
   await deps.invalidate?.(['media'])
@@ -162,7 +168,11 @@ export async function processMediaFile(deps: ProcessDeps, id: string, helpers: J
     }
     if (helpers.signal.aborted) throw error
     if (helpers.attempts >= helpers.maxAttempts) {
-      await markFailed(deps, id, 'processing failed repeatedly (storage or database unavailable); reprocess it later')
+      await markFailed(
+        deps,
+        id,
+        'processing failed repeatedly (storage or database unavailable); reprocess it later',
+      )
     }
     throw error
   }

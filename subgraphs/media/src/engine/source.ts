@@ -46,7 +46,11 @@ function lastSegment(url: string): string {
  * The image's bytes from an upload (its owner's only) or a URL (through safeFetch: time, size and address
  * limits, redirects re-checked), measured from the bytes themselves: SHA-256, format, dimensions.
  */
-export async function receiveImage(env: MediaEnv, source: ImageSource, caller: Caller): Promise<ReceivedImage> {
+export async function receiveImage(
+  env: MediaEnv,
+  source: ImageSource,
+  caller: Caller,
+): Promise<ReceivedImage> {
   const { maxBytes } = env.settings
   let bytes: Buffer
   let fileName: string

@@ -1,4 +1,4 @@
-import { loadConnectorSettings, type ConnectorSettings } from '@pm/connectors'
+import { type ConnectorSettings, loadConnectorSettings } from '@pm/connectors'
 import { createStorage, loadStorageConfig, type Storage } from '@pm/storage'
 import { FORMATS, type ImageFormat } from './image'
 import { type MediaSettings, mediaSettings, type SizeName } from './settings'

@@ -21,10 +21,15 @@ export const MediaFile = {
     const wanted = format === 'WEBP' ? 'webp' : file.format
     const sized = (await ctx.loaders.thumbnailsByMediaFileId.load(file.id)).filter((t) => t.sizeName === size)
     // Thumbnails recorded without a format (made elsewhere) answer for the original format.
-    return sized.find((t) => t.format === wanted) ?? (format === 'WEBP' ? null : (sized.find((t) => t.format === null) ?? null))
+    return (
+      sized.find((t) => t.format === wanted) ??
+      (format === 'WEBP' ? null : (sized.find((t) => t.format === null) ?? null))
+    )
   },
   url: (file: MediaFileModel, _: unknown, ctx: Context) =>
-    file.processingStatus === 'completed' && file.servedObjectKey ? downloadUrl(ctx, file.servedObjectKey) : null,
+    file.processingStatus === 'completed' && file.servedObjectKey
+      ? downloadUrl(ctx, file.servedObjectKey)
+      : null,
 }
 
 export const MediaThumbnail = {

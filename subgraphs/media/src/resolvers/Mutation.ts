@@ -87,9 +87,6 @@ export const Mutation = {
   attachProductImage: async (_: unknown, { input }: { input: AttachProductImageInput }, ctx: Context) => {
     const values = checkAttachProductImage(input)
     const { productId } = values
-    if (!(await catalogHasProduct(ctx, productId))) {
-      throw notFound(`input.productId: the catalog has no product ${productId}`, { field: 'input.productId' })
-    }
     const env = mediaEnv(ctx.env)
     let image: ReceivedImage
     try {
@@ -104,7 +101,11 @@ export const Mutation = {
       .where('product_id', '=', productId)
       .where('file_hash', '=', sha256)
       .executeTakeFirst()
+    // A retry (the same bytes for the same product) is answered without catalog or a transaction.
     if (same) return { mediaFile: toMediaFile(same), deduplicated: true, reusedStoredFile: true }
+    if (!(await catalogHasProduct(ctx, productId))) {
+      throw notFound(`input.productId: the catalog has no product ${productId}`, { field: 'input.productId' })
+    }
     let stored = false
     try {
       return await inTransaction(ctx, async (trx) => {
@@ -145,7 +146,7 @@ export const Mutation = {
             mime_type: info.mime,
             file_size_bytes: image.bytes.length,
             storage_type: env.storage.driver,
-            bucket_name: env.storage.driver === 's3' ? (ctx.env.STORAGE_S3_BUCKET?.trim() || null) : null,
+            bucket_name: env.storage.driver === 's3' ? ctx.env.STORAGE_S3_BUCKET?.trim() || null : null,
             object_key: originalKey(sha256),
             storage_url: null,
             source_url: values.source.kind === 'url' ? values.source.url : null,
@@ -199,7 +200,10 @@ export const Mutation = {
         entityType: ENTITY,
         entityId: id,
         userId: ctx.caller.userId,
-        changes: { before: { processingStatus: before.processing_status }, after: { processingStatus: 'pending' } },
+        changes: {
+          before: { processingStatus: before.processing_status },
+          after: { processingStatus: 'pending' },
+        },
       })
       return toMediaFile(row!)
     }),
