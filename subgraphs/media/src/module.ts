@@ -2,6 +2,8 @@ import { loadTypeDefs, type SubgraphModule } from '@pm/service-kit'
 import { createLoaders, type MediaLoaders } from './loaders'
 import { resolvers } from './resolvers'
 
+export { storeDemoMedia } from './engine/demo'
+export { mediaSettings } from './engine/settings'
 export { jobs } from './jobs'
 
 export const subgraph: SubgraphModule<'media', MediaLoaders> = {
