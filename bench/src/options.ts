@@ -26,6 +26,10 @@ export interface BenchOptions {
   importRows: number
   /** Only the import scenario (--import): no query scenarios, no bench data set. */
   importOnly: boolean
+  /** Images of the media scenario (bench/media.ts); 0: the scenario is not run. */
+  mediaImages: number
+  /** Only the media scenario (--media). */
+  mediaOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -48,6 +52,9 @@ export const USAGE = `pnpm bench [options]
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
+  --media             only the media scenario: generated 2000×2000 JPEGs uploaded and processed into every
+                      thumbnail (images/s), a product page's p95 idle and meanwhile
+  --media-images N    images of that scenario (default 1000; smoke 6)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -135,9 +142,10 @@ export function parseOptions(
     'workers',
     'smoke',
     'import-rows',
+    'media-images',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'media'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -202,5 +210,14 @@ export function parseOptions(
             ? 133_149
             : 0,
     importOnly: flags.get('import') === true,
+    mediaImages:
+      get('media-images') !== undefined
+        ? positive(get('media-images')!, 'media-images')
+        : smoke
+          ? 6
+          : flags.get('media') === true
+            ? 1000
+            : 0,
+    mediaOnly: flags.get('media') === true,
   }
 }
