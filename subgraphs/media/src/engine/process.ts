@@ -19,6 +19,15 @@ export interface ProcessDeps {
 
 const NOW_UTC = sql<Date>`(now() AT TIME ZONE 'UTC')`
 
+/** The gateways' caches of media go stale; a failure to say so is logged, never the job's failure. */
+async function invalidate(deps: ProcessDeps) {
+  try {
+    await deps.invalidate?.(['media'])
+  } catch (error) {
+    deps.logger.warn('media: gateway cache invalidation failed', { error: (error as Error).message })
+  }
+}
+
 async function readAll(storage: Storage, key: string, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
@@ -42,7 +51,7 @@ async function markFailed(deps: ProcessDeps, id: string, message: string) {
     })
     .where('id', '=', id)
     .execute()
-  await deps.invalidate?.(['media'])
+  await invalidate(deps)
 }
 
 /**
@@ -67,7 +76,7 @@ export async function processMediaFile(deps: ProcessDeps, id: string, helpers: J
     await markFailed(deps, id, 'the file has no stored content to process')
     return
   }
-  await deps.invalidate?.(['media'])
+  await invalidate(deps)
   try {
     let bytes: Buffer
     try {
@@ -160,7 +169,7 @@ export async function processMediaFile(deps: ProcessDeps, id: string, helpers: J
       return false
     })
     if (orphaned) await deleteStoredContent(deps.storage, sha256)
-    await deps.invalidate?.(['media'])
+    await invalidate(deps)
   } catch (error) {
     if (error instanceof MediaInputError) {
       await markFailed(deps, id, error.message)
