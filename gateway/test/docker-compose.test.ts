@@ -63,7 +63,16 @@ function publishedPorts(service: ComposeService): Array<{ host: number; containe
 describe('docker-compose.yml', () => {
   it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and the imports worker', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['gateway', 'migrate', 'minio', 'postgres', 'redis', 'worker-imports', 'worker-media', ...DOMAINS].sort(),
+      [
+        'gateway',
+        'migrate',
+        'minio',
+        'postgres',
+        'redis',
+        'worker-imports',
+        'worker-media',
+        ...DOMAINS,
+      ].sort(),
     )
     expect(services.postgres!.image).toBe('postgres:15')
     expect(services.redis!.image).toBe('redis:7')
