@@ -234,7 +234,7 @@ export async function mediaScenario(
   const markdown = `# Media benchmark (${startedAt.toISOString()})\n\n${o.commandLine}\n\n${mediaMarkdown(result)}`
   const dir = path.join(REPO_ROOT, 'bench/results')
   mkdirSync(dir, { recursive: true })
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
+  const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*$/, 'Z')
   const files = o.smoke
     ? [path.join(dir, 'smoke-media.md')]
     : [path.join(dir, `media-${stamp}.md`), path.join(dir, 'media-latest.md')]
