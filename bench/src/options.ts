@@ -54,7 +54,7 @@ export const USAGE = `pnpm bench [options]
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
   --media             only the media scenario: generated 2000×2000 JPEGs uploaded and processed into every
                       thumbnail (images/s), a product page's p95 idle and meanwhile
-  --media-images N    images of that scenario (default 1000; smoke 6)
+  --media-images N    images of that scenario (default 1000; smoke 4)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -214,7 +214,7 @@ export function parseOptions(
       get('media-images') !== undefined
         ? positive(get('media-images')!, 'media-images')
         : smoke
-          ? 6
+          ? 4
           : flags.get('media') === true
             ? 1000
             : 0,
