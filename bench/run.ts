@@ -15,6 +15,7 @@ import { DOMAINS, type Domain } from '@pm/db'
 import { SIGNING_SECRET_ENV, TOKEN_SECRET_ENV } from '@pm/service-kit'
 import pg from 'pg'
 import { asinScenario } from './asin'
+import { mediaScenario } from './media'
 import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from './queries'
 import { type CacheRatio, cacheRatio, scrapeCache } from './src/cache-metrics'
 import { firstDifference } from './src/compare'
@@ -1236,6 +1237,10 @@ const OWN_SCENARIOS: { flag: string; run: (smoke: boolean) => Promise<number> }[
   { flag: '--asin', run: (smoke) => asinScenario({ smoke, log }) },
   { flag: '--analytics', run: () => analyticsScenario(options) },
   { flag: '--ops', run: () => opsScenario(options) },
+  {
+    flag: '--media',
+    run: (smoke) => mediaScenario({ images: options.mediaImages, smoke, commandLine: commandLine() }, log),
+  },
 ]
 
 try {

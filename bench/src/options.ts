@@ -31,6 +31,10 @@ export interface BenchOptions {
   analyticsOnly: boolean
   /** Only the operations scenario (bench/operations.ts); --smoke runs its tiny version too. */
   opsOnly: boolean
+  /** Images of the media scenario (bench/media.ts); 0: the scenario is not run. */
+  mediaImages: number
+  /** Only the media scenario (--media). */
+  mediaOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -59,6 +63,9 @@ export const USAGE = `pnpm bench [options]
                       reports (CSV, PDF, XLSX) over a data set of --products in bench_analytics_* (smoke: tiny)
   --ops               only the operations scenario (bench/operations.ts): integrity check of 1 M cross-
                       database references (smoke 20,000), backup + restore drill of the data set
+  --media             only the media scenario: generated 2000×2000 JPEGs uploaded and processed into every
+                      thumbnail (images/s), a product page's p95 idle and meanwhile
+  --media-images N    images of that scenario (default 1000; smoke 4)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -146,9 +153,10 @@ export function parseOptions(
     'workers',
     'smoke',
     'import-rows',
+    'media-images',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics', 'ops'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics', 'ops', 'media'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -216,5 +224,14 @@ export function parseOptions(
     analytics: smoke || flags.get('analytics') === true,
     analyticsOnly: flags.get('analytics') === true,
     opsOnly: flags.get('ops') === true,
+    mediaImages:
+      get('media-images') !== undefined
+        ? positive(get('media-images')!, 'media-images')
+        : smoke
+          ? 4
+          : flags.get('media') === true
+            ? 1000
+            : 0,
+    mediaOnly: flags.get('media') === true,
   }
 }

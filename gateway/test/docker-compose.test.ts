@@ -70,8 +70,10 @@ describe('docker-compose.yml', () => {
         'postgres',
         'redis',
         'worker-analytics',
+        'worker-code2asin',
         'worker-core',
         'worker-imports',
+        'worker-media',
         ...DOMAINS,
       ].sort(),
     )
@@ -183,12 +185,24 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['migrate', 'minio', 'postgres', 'redis'])
   })
 
+  it('runs the media worker alone (pm worker) on db_media, with the media settings the subgraph has', () => {
+    const worker = services['worker-media']!
+    expect(worker.build?.args?.SERVICE).toBe('packages/cli')
+    expect(worker.command).toEqual(['pnpm', 'pm', 'worker', '--domain', 'media'])
+    const workerEnv = env(worker)
+    const config = loadDatabaseConfig(workerEnv)
+    if (config.mode === 'external') expect(new URL(config.domains.media.url).pathname).toBe('/db_media')
+    const media = env(services.media!)
+    for (const [k, v] of Object.entries(media)) if (k.startsWith('MEDIA_')) expect(workerEnv[k], k).toBe(v)
+    expect(workerEnv.MEDIA_THUMBNAIL_SIZES).toBe('small:150,medium:400,large:1200')
+  })
+
   it('stores files in MinIO (driver s3) for the gateway, the subgraphs and the worker, in one bucket', () => {
     const minio = services.minio!
     expect(minio.image).toMatch(/^minio\/minio:RELEASE\./)
     expect(minio.healthcheck!.test).toEqual(['CMD', 'mc', 'ready', 'local'])
     const minioEnv = env(minio)
-    for (const name of ['gateway', 'worker-imports', ...DOMAINS]) {
+    for (const name of ['gateway', 'worker-imports', 'worker-media', ...DOMAINS]) {
       const config = loadStorageConfig(env(services[name]!))
       expect(config, name).toMatchObject({
         driver: 's3',

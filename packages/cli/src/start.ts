@@ -10,7 +10,7 @@ import {
 } from '@pm/db'
 import { GatewayConfigError, loadGatewayEnvironment, type RunningGateway, startGateway } from '@pm/gateway'
 import type { RunningWorker } from '@pm/jobs'
-import { seedDemoData } from '@pm/seed'
+import { demoImages, seedDemoData } from '@pm/seed'
 import {
   adminListeners,
   createLogger,
@@ -34,7 +34,7 @@ import { subgraph as code2asin } from '@pm/subgraph-code2asin'
 import { subgraph as core } from '@pm/subgraph-core'
 import { subgraph as exportsSubgraph } from '@pm/subgraph-exports'
 import { subgraph as imports } from '@pm/subgraph-imports'
-import { subgraph as media } from '@pm/subgraph-media'
+import { subgraph as media, mediaSettings, storeDemoMedia } from '@pm/subgraph-media'
 import { domainJobs, domainsWithJobs, startDomainWorker } from './workers'
 
 const MODULES: { [D in Domain]: SubgraphModule<D, unknown> } = {
@@ -172,6 +172,11 @@ export async function start(options: StartOptions): Promise<RunningStart> {
     } catch (error) {
       if (error instanceof StorageConfigError) throw new ConfigError(error.message)
       throw error
+    }
+    if (options.seed) {
+      // The demo media files become real images in storage, served like any other.
+      const stored = await storeDemoMedia(databases.media.db, storage, await demoImages(), mediaSettings(env))
+      if (stored > 0) say(`demo media: ${stored} files now point at images in storage`)
     }
     const running = await startGateway({
       ...settings,

@@ -1026,6 +1026,10 @@ const media: DomainSpec = {
         processing_status: v(50, { default: str('pending') }),
         is_valid: BOOL_TRUE,
         created_at: TS_NOW,
+        processing_error: TEXT,
+        processed_at: TS_NULL,
+        source_url: TEXT,
+        served_object_key: TEXT,
       },
     },
     media_thumbnails: {
@@ -1039,6 +1043,8 @@ const media: DomainSpec = {
         object_key: TEXT_NN,
         storage_url: TEXT,
         created_at: TS_NOW,
+        format: v(20),
+        file_size_bytes: BIGINT,
       },
     },
   },
@@ -1048,8 +1054,11 @@ const media: DomainSpec = {
     idx_media_files_is_primary: 'media_files USING btree (is_primary)',
     idx_media_thumbnails_media_file_id: 'media_thumbnails USING btree (media_file_id)',
     idx_media_files_product_display_order: 'media_files USING btree (product_id, display_order, id)',
+    uq_media_files_product_file_hash:
+      'media_files USING btree (product_id, file_hash) NULLS NOT DISTINCT WHERE (file_hash IS NOT NULL)',
+    uq_media_thumbnails_file_size_format: 'media_thumbnails USING btree (media_file_id, size_name, format)',
   },
-  uniques: [{ table: 'media_files', columns: ['file_hash'] }],
+  uniques: [],
   foreignKeys: [
     {
       table: 'media_thumbnails',

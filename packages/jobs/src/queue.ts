@@ -1,5 +1,7 @@
 import type { Domain } from '@pm/db'
+import { ErrorCode, userError } from '@pm/service-kit'
 import { makeWorkerUtils, type WorkerUtils } from 'graphile-worker'
+import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
 
 export interface JobSpec {
@@ -57,4 +59,34 @@ export function jobQueue(domain: Domain, connection: string | pg.Pool): JobQueue
       if (owned) await pool.end()
     },
   }
+}
+
+/**
+ * Queues a job inside the caller's transaction on the domain's database (graphile-worker's add_job), so the
+ * domain's rows and their job commit together or not at all. The queue's schema exists once a worker has
+ * started on the database: before that, SERVICE_UNAVAILABLE saying to start one.
+ */
+export async function addJobInTransaction(
+  // biome-ignore lint/suspicious/noExplicitAny: any domain's Kysely instance or transaction
+  db: Kysely<any>,
+  domain: Domain,
+  job: { task: string; payload: object; jobKey?: string; maxAttempts?: number },
+): Promise<void> {
+  const { rows } = await sql<{ ready: boolean }>`
+    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
+  `.execute(db)
+  if (!rows[0]?.ready) {
+    throw userError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      `No ${domain} worker has run on this database yet: start one (pm worker --domain ${domain}, or pnpm start), then try again`,
+    )
+  }
+  await sql`
+    SELECT graphile_worker.add_job(
+      identifier => ${job.task},
+      payload => ${JSON.stringify(job.payload)}::json,
+      job_key => ${job.jobKey ?? null},
+      max_attempts => ${job.maxAttempts ?? 25}
+    )
+  `.execute(db)
 }

@@ -1,3 +1,4 @@
+export { type DemoImage, demoImages } from './demo-images'
 export {
   type DemoData,
   type DemoRows,

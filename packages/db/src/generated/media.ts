@@ -57,11 +57,24 @@ export interface MediaFiles {
   is_valid: Generated<boolean | null>;
   mime_type: string | null;
   object_key: string | null;
+  processed_at: Timestamp | null;
+  /**
+   * why the last processing failed (null unless processing_status = failed)
+   */
+  processing_error: string | null;
   processing_status: Generated<string | null>;
   /**
    * cross-database reference to db_catalog.products.id; no FK
    */
   product_id: string | null;
+  /**
+   * storage key of the full-size image served to clients: oriented, metadata stripped
+   */
+  served_object_key: string | null;
+  /**
+   * the URL the image was fetched from, when it was not uploaded
+   */
+  source_url: string | null;
   storage_type: string | null;
   storage_url: string | null;
   width: number | null;
@@ -69,6 +82,8 @@ export interface MediaFiles {
 
 export interface MediaThumbnails {
   created_at: Generated<Timestamp | null>;
+  file_size_bytes: Int8 | null;
+  format: string | null;
   height: number;
   id: Generated<string>;
   media_file_id: string | null;

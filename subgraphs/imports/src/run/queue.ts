@@ -1,5 +1,4 @@
-import { ErrorCode, userError } from '@pm/service-kit'
-import { sql } from 'kysely'
+import { addJobInTransaction } from '@pm/jobs'
 import type { ImportsTrx } from '../db/writes'
 
 /** The worker task that runs one import job (payload { jobId }). */
@@ -14,21 +13,10 @@ const MAX_ATTEMPTS = 10
  * two commit together or not at all. One queue entry per job (job key), whoever queues it again.
  */
 export async function enqueueImport(trx: ImportsTrx, jobId: string): Promise<void> {
-  const { rows } = await sql<{ ready: boolean }>`
-    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
-  `.execute(trx)
-  if (!rows[0]?.ready) {
-    throw userError(
-      ErrorCode.SERVICE_UNAVAILABLE,
-      'No import worker has run on this database yet: start one (pm worker --domain imports, or pnpm start), then try again',
-    )
-  }
-  await sql`
-    SELECT graphile_worker.add_job(
-      identifier => ${IMPORT_TASK},
-      payload => ${JSON.stringify({ jobId })}::json,
-      job_key => ${`import:${jobId}`},
-      max_attempts => ${MAX_ATTEMPTS}
-    )
-  `.execute(trx)
+  await addJobInTransaction(trx, 'imports', {
+    task: IMPORT_TASK,
+    payload: { jobId },
+    jobKey: `import:${jobId}`,
+    maxAttempts: MAX_ATTEMPTS,
+  })
 }

@@ -12,4 +12,6 @@ export const thumbnailCodec = jsonRowCodec<Selectable<DB['media_thumbnails']>>({
   object_key: 'text',
   storage_url: 'text',
   created_at: 'timestamp',
+  format: 'text',
+  file_size_bytes: 'int8',
 })

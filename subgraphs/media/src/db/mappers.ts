@@ -30,6 +30,11 @@ export function toMediaFile(row: MediaFileRow) {
     processingStatus: row.processing_status,
     isValid: row.is_valid,
     createdAt: row.created_at,
+    processingError: row.processing_error,
+    processedAt: row.processed_at,
+    sourceUrl: row.source_url,
+    /** Storage key of the served full-size image (not a GraphQL field: url is minted from it). */
+    servedObjectKey: row.served_object_key,
   }
 }
 
@@ -43,5 +48,7 @@ export function toMediaThumbnail(row: MediaThumbnailRow) {
     objectKey: row.object_key,
     storageUrl: row.storage_url,
     createdAt: row.created_at,
+    format: row.format,
+    fileSizeBytes: row.file_size_bytes === null ? null : Number(row.file_size_bytes),
   }
 }

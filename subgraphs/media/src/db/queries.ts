@@ -15,11 +15,16 @@ export function mediaFilesByIds(db: MediaDb, ids: readonly string[]) {
     .execute()
 }
 
+/** The earliest file of each hash (files with the same content share it). */
 export function mediaFilesByHashes(db: MediaDb, hashes: readonly string[]) {
   return db
     .selectFrom('media_files')
+    .distinctOn('media_files.file_hash')
     .selectAll()
     .where('media_files.file_hash', '=', (eb) => eb.fn.any(eb.val([...hashes])))
+    .orderBy('media_files.file_hash')
+    .orderBy('media_files.created_at')
+    .orderBy('media_files.id')
     .execute()
 }
 

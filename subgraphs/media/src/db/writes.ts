@@ -1,6 +1,5 @@
 import type { DB } from '@pm/db/types/media'
-import { type Insertable, type Kysely, sql, type Transaction } from 'kysely'
-import type { ThumbnailValues } from '../validation'
+import { type Kysely, sql, type Transaction } from 'kysely'
 
 /** Statements of the media mutations; each runs inside the mutation's transaction. */
 export type MediaTrx = Transaction<DB>
@@ -41,16 +40,6 @@ export function productFilesForUpdate(trx: MediaTrx, productId: string) {
     .execute()
 }
 
-/** Inserts unless the hash is registered already (even by a concurrent transaction): undefined then. */
-export function insertFileUnlessHashExists(trx: MediaTrx, values: Insertable<DB['media_files']>) {
-  return trx
-    .insertInto('media_files')
-    .values(values)
-    .onConflict((oc) => oc.column('file_hash').doNothing())
-    .returningAll()
-    .executeTakeFirst()
-}
-
 /** Sets is_primary on exactly `primaryId` among the product's files; returns the rows it changed. */
 export function makeOnlyPrimary(trx: MediaTrx, productId: string, primaryId: string) {
   const isTarget = sql<boolean>`(id = ${primaryId})`
@@ -87,20 +76,19 @@ export function thumbnailsOfFile(trx: MediaTrx, mediaFileId: string) {
     .execute()
 }
 
-export function deleteThumbnails(trx: MediaTrx, mediaFileId: string, sizeNames: readonly string[] | 'all') {
-  let query = trx.deleteFrom('media_thumbnails').where('media_file_id', '=', mediaFileId)
-  if (sizeNames !== 'all') {
-    if (sizeNames.length === 0) return Promise.resolve([])
-    query = query.where('size_name', '=', (eb) => eb.fn.any(eb.val([...sizeNames])))
-  }
-  return query.returningAll().execute()
+/**
+ * Serialises what touches one stored content (its first upload, the deletion of its last file, a job recording
+ * thumbnails): the reference count read under it holds until the transaction ends.
+ */
+export async function lockContent(trx: MediaTrx, sha256: string) {
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`media_files.file_hash:${sha256}`}, 0))`.execute(
+    trx,
+  )
 }
 
-export function insertThumbnails(trx: MediaTrx, mediaFileId: string, thumbnails: readonly ThumbnailValues[]) {
-  if (thumbnails.length === 0) return Promise.resolve([])
-  return trx
-    .insertInto('media_thumbnails')
-    .values(thumbnails.map((t) => ({ ...t, media_file_id: mediaFileId })))
-    .returningAll()
-    .execute()
+/** Whether any file (other than `exceptId`) still refers to this content. */
+export async function contentInUse(trx: MediaTrx, sha256: string, exceptId?: string) {
+  let query = trx.selectFrom('media_files').select('id').where('file_hash', '=', sha256)
+  if (exceptId) query = query.where('id', '<>', exceptId)
+  return (await query.limit(1).executeTakeFirst()) !== undefined
 }

@@ -1,11 +1,38 @@
 import type { Context } from '../context'
-import type { MediaFile as MediaFileModel } from '../db/mappers'
+import type { MediaFile as MediaFileModel, MediaThumbnail as MediaThumbnailModel } from '../db/mappers'
+import { mediaEnv } from '../engine/store'
+
+/** A download URL for a stored object, valid MEDIA_URL_TTL_SECONDS (local: signed /files/ URL; S3: presigned). */
+function downloadUrl(ctx: Context, key: string) {
+  const { storage, settings } = mediaEnv(ctx.env)
+  return storage.url(key, { expiresInSeconds: settings.urlTtlSeconds })
+}
 
 export const MediaFile = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.mediaFileById.load(ref.id),
   product: (file: MediaFileModel) => (file.productId === null ? null : { id: file.productId }),
   thumbnails: (file: MediaFileModel, _: unknown, ctx: Context) =>
     ctx.loaders.thumbnailsByMediaFileId.load(file.id),
-  thumbnail: async (file: MediaFileModel, { size }: { size: string }, ctx: Context) =>
-    (await ctx.loaders.thumbnailsByMediaFileId.load(file.id)).find((t) => t.sizeName === size) ?? null,
+  thumbnail: async (
+    file: MediaFileModel,
+    { size, format }: { size: string; format?: 'ORIGINAL' | 'WEBP' | null },
+    ctx: Context,
+  ) => {
+    const wanted = format === 'WEBP' ? 'webp' : file.format
+    const sized = (await ctx.loaders.thumbnailsByMediaFileId.load(file.id)).filter((t) => t.sizeName === size)
+    // Thumbnails recorded without a format (made elsewhere) answer for the original format.
+    return (
+      sized.find((t) => t.format === wanted) ??
+      (format === 'WEBP' ? null : (sized.find((t) => t.format === null) ?? null))
+    )
+  },
+  url: (file: MediaFileModel, _: unknown, ctx: Context) =>
+    file.processingStatus === 'completed' && file.servedObjectKey
+      ? downloadUrl(ctx, file.servedObjectKey)
+      : null,
+}
+
+export const MediaThumbnail = {
+  url: (thumbnail: MediaThumbnailModel, _: unknown, ctx: Context) =>
+    thumbnail.format === null ? null : downloadUrl(ctx, thumbnail.objectKey),
 }

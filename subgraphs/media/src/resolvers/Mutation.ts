@@ -3,14 +3,13 @@ import { badUserInput, inTransaction, notFound, recordAudit, requireSomeField } 
 import type { Selectable } from 'kysely'
 import { catalogHasProduct } from '../catalog'
 import type { Context } from '../context'
-import { toMediaFile, toMediaThumbnail } from '../db/mappers'
+import { toMediaFile } from '../db/mappers'
 import {
+  contentInUse,
   deleteFile,
-  deleteThumbnails,
   fileById,
   fileForUpdate,
-  insertFileUnlessHashExists,
-  insertThumbnails,
+  lockContent,
   lockProductMedia,
   type MediaTrx,
   makeOnlyPrimary,
@@ -19,15 +18,14 @@ import {
   setDisplayOrders,
   thumbnailsOfFile,
 } from '../db/writes'
+import { enqueueProcessing } from '../engine/queue'
+import { imageSourceError, type ReceivedImage, receiveImage } from '../engine/source'
+import { deleteStoredContent, MEDIA_PREFIX, mediaEnv, originalKey } from '../engine/store'
 import {
+  type AttachProductImageInput,
+  checkAttachProductImage,
   checkMediaFileIdList,
-  checkRegisterMediaFile,
-  checkThumbnail,
-  checkThumbnailSet,
   checkUpdateMediaFile,
-  type MediaThumbnailInput,
-  type RegisterMediaFileInput,
-  type ThumbnailValues,
   type UpdateMediaFileInput,
 } from '../validation'
 
@@ -35,25 +33,18 @@ type ThumbnailRow = Selectable<DB['media_thumbnails']>
 
 const ENTITY = 'media_file'
 
-const sameThumbnail = (row: ThumbnailRow, t: ThumbnailValues) =>
-  row.width === t.width &&
-  row.height === t.height &&
-  row.object_key === t.object_key &&
-  row.storage_url === t.storage_url
-
-const thumbnailSummary = (t: ThumbnailRow | ThumbnailValues) => ({
+const thumbnailSummary = (t: ThumbnailRow) => ({
   sizeName: t.size_name,
+  format: t.format,
   width: t.width,
   height: t.height,
   objectKey: t.object_key,
-  storageUrl: t.storage_url,
 })
 
 /** GraphQL names of the columns updateMediaFile may change (audit entries speak the API's language). */
 const UPDATABLE = {
   alt_text: 'altText',
   image_type: 'imageType',
-  processing_status: 'processingStatus',
   is_valid: 'isValid',
 } as const
 
@@ -70,99 +61,172 @@ async function lockedFile(trx: MediaTrx, id: string, field: string) {
   return file
 }
 
-/**
- * Writes the thumbnails that differ from those stored: the stored ones of `replaced` size names (or all) go,
- * the new ones come; identical ones are kept with their id. Returns what changed, for the audit entry.
- */
-async function replaceThumbnails(
-  trx: MediaTrx,
-  mediaFileId: string,
-  wanted: ThumbnailValues[],
-  scope: 'given sizes' | 'all sizes',
-) {
-  const stored = await thumbnailsOfFile(trx, mediaFileId)
-  const unchanged = new Set(
-    wanted
-      .filter((t) => {
-        const rows = stored.filter((s) => s.size_name === t.size_name)
-        return rows.length === 1 && sameThumbnail(rows[0]!, t)
-      })
-      .map((t) => t.size_name),
-  )
-  const replacedSizes = [
-    ...new Set(
-      stored
-        .map((s) => s.size_name)
-        .filter((size) =>
-          scope === 'all sizes'
-            ? !unchanged.has(size)
-            : wanted.some((t) => t.size_name === size && !unchanged.has(size)),
-        ),
-    ),
-  ]
-  const removed = await deleteThumbnails(trx, mediaFileId, replacedSizes)
-  const inserted = await insertThumbnails(
-    trx,
-    mediaFileId,
-    wanted.filter((t) => !unchanged.has(t.size_name)),
-  )
-  return { removed, inserted, stored }
+/** Content stored by an attachment whose transaction failed goes, unless a file refers to it meanwhile. */
+async function dropUnreferencedContent(ctx: Context, sha256: string) {
+  const { storage } = mediaEnv(ctx.env)
+  await ctx.db.transaction().execute(async (trx) => {
+    await lockContent(trx, sha256)
+    if (!(await contentInUse(trx, sha256))) await deleteStoredContent(storage, sha256)
+  })
+}
+
+/** Puts the statuses of these files back to pending and queues their processing, in the caller's transaction. */
+async function requeue(trx: MediaTrx, ids: string[]) {
+  if (ids.length === 0) return []
+  const rows = await trx
+    .updateTable('media_files')
+    .set({ processing_status: 'pending', processing_error: null })
+    .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
+    .returningAll()
+    .execute()
+  await enqueueProcessing(trx, ids)
+  return rows
 }
 
 export const Mutation = {
-  registerMediaFile: async (_: unknown, { input }: { input: RegisterMediaFileInput }, ctx: Context) => {
-    const values = checkRegisterMediaFile(input)
-    // A retry (or a second upload of the same content) needs neither catalog nor a transaction.
-    const existing = await ctx.loaders.mediaFileByHash.load(values.file_hash)
-    if (existing) return { mediaFile: existing, deduplicated: true }
-    const productId = values.product_id
-    if (productId !== null && !(await catalogHasProduct(ctx, productId))) {
+  attachProductImage: async (_: unknown, { input }: { input: AttachProductImageInput }, ctx: Context) => {
+    const values = checkAttachProductImage(input)
+    const { productId } = values
+    const env = mediaEnv(ctx.env)
+    let image: ReceivedImage
+    try {
+      image = await receiveImage(env, values.source, ctx.caller)
+    } catch (error) {
+      throw imageSourceError(error, values.sourceField) ?? error
+    }
+    const { sha256, info } = image
+    const same = await ctx.db
+      .selectFrom('media_files')
+      .selectAll()
+      .where('product_id', '=', productId)
+      .where('file_hash', '=', sha256)
+      .executeTakeFirst()
+    // A retry (the same bytes for the same product) is answered without catalog or a transaction.
+    if (same) return { mediaFile: toMediaFile(same), deduplicated: true, reusedStoredFile: true }
+    if (!(await catalogHasProduct(ctx, productId))) {
       throw notFound(`input.productId: the catalog has no product ${productId}`, { field: 'input.productId' })
     }
-    return inTransaction(ctx, async (trx) => {
-      let displayOrder = values.display_order
-      let isPrimary = values.is_primary ?? false
-      if (productId !== null) {
+    let stored = false
+    try {
+      return await inTransaction(ctx, async (trx) => {
         await lockProductMedia(trx, productId)
+        await lockContent(trx, sha256)
+        const again = await trx
+          .selectFrom('media_files')
+          .selectAll()
+          .where('product_id', '=', productId)
+          .where('file_hash', '=', sha256)
+          .executeTakeFirst()
+        if (again) return { mediaFile: toMediaFile(again), deduplicated: true, reusedStoredFile: true }
+        // Under the content lock no deletion of the last file with these bytes can run: what is there stays.
+        const reusedStoredFile =
+          (await contentInUse(trx, sha256)) && (await env.storage.head(originalKey(sha256))) !== null
+        if (!reusedStoredFile) {
+          await env.storage.put(originalKey(sha256), image.bytes, { contentType: info.mime })
+          stored = true
+        }
         const siblings = await trx
           .selectFrom('media_files')
           .select((eb) => [
             eb.fn.max('display_order').as('lastOrder'),
             eb.fn<boolean | null>('bool_or', ['is_primary']).as('hasPrimary'),
+            eb.fn.countAll<string>().as('count'),
           ])
           .where('product_id', '=', productId)
           .executeTakeFirstOrThrow()
-        displayOrder ??= siblings.lastOrder === null ? 0 : siblings.lastOrder + 1
-        // The product's first file becomes its primary image unless the caller says otherwise.
-        isPrimary = values.is_primary ?? siblings.hasPrimary !== true
-      }
-      const row = await insertFileUnlessHashExists(trx, {
-        ...values,
-        display_order: displayOrder ?? 0,
-        is_primary: isPrimary,
-      })
-      if (!row) {
-        // A concurrent registration of the same content committed first: its file is the answer.
-        const winner = await trx
-          .selectFrom('media_files')
-          .selectAll()
-          .where('file_hash', '=', values.file_hash)
+        const displayOrder = values.displayOrder ?? (siblings.lastOrder === null ? 0 : siblings.lastOrder + 1)
+        // The product's first image becomes its primary image unless the caller says otherwise.
+        const isPrimary = values.isPrimary ?? siblings.hasPrimary !== true
+        const row = await trx
+          .insertInto('media_files')
+          .values({
+            product_id: productId,
+            file_name: values.fileName ?? image.fileName,
+            file_hash: sha256,
+            mime_type: info.mime,
+            file_size_bytes: image.bytes.length,
+            storage_type: env.storage.driver,
+            bucket_name: env.storage.driver === 's3' ? ctx.env.STORAGE_S3_BUCKET?.trim() || null : null,
+            object_key: originalKey(sha256),
+            storage_url: null,
+            source_url: values.source.kind === 'url' ? values.source.url : null,
+            width: info.width,
+            height: info.height,
+            format: info.format,
+            image_type: values.imageType ?? (Number(siblings.count) === 0 ? 'main' : 'gallery'),
+            display_order: displayOrder,
+            is_primary: isPrimary,
+            alt_text: values.altText,
+            processing_status: 'pending',
+            is_valid: true,
+          })
+          .returningAll()
           .executeTakeFirstOrThrow()
-        return { mediaFile: toMediaFile(winner), deduplicated: true }
-      }
-      const unsetPrimary =
-        productId !== null && isPrimary
+        const unsetPrimary = isPrimary
           ? (await makeOnlyPrimary(trx, productId, row.id)).filter((r) => r.id !== row.id).map((r) => r.id)
           : []
-      const mediaFile = toMediaFile(row)
-      await recordAudit(trx, {
-        action: 'create',
-        entityType: ENTITY,
-        entityId: row.id,
-        userId: ctx.caller.userId,
-        changes: { after: mediaFile, ...(unsetPrimary.length ? { primaryUnsetOn: unsetPrimary } : {}) },
+        await enqueueProcessing(trx, [row.id])
+        const mediaFile = toMediaFile(row)
+        await recordAudit(trx, {
+          action: 'create',
+          entityType: ENTITY,
+          entityId: row.id,
+          userId: ctx.caller.userId,
+          changes: {
+            after: { ...mediaFile, servedObjectKey: undefined },
+            reusedStoredFile,
+            ...(unsetPrimary.length ? { primaryUnsetOn: unsetPrimary } : {}),
+          },
+        })
+        return { mediaFile, deduplicated: false, reusedStoredFile }
       })
-      return { mediaFile, deduplicated: false }
+    } catch (error) {
+      if (stored) await dropUnreferencedContent(ctx, sha256).catch(() => {})
+      throw error
+    }
+  },
+
+  reprocessMedia: (_: unknown, { id }: { id: string }, ctx: Context) =>
+    inTransaction(ctx, async (trx) => {
+      const before = await lockedFile(trx, id, 'id')
+      if (!before.file_hash || !before.object_key?.startsWith(MEDIA_PREFIX)) {
+        throw badUserInput('id: this file has no stored original to process; attach the image again', {
+          field: 'id',
+        })
+      }
+      const [row] = await requeue(trx, [id])
+      await recordAudit(trx, {
+        action: 'reprocess',
+        entityType: ENTITY,
+        entityId: id,
+        userId: ctx.caller.userId,
+        changes: {
+          before: { processingStatus: before.processing_status },
+          after: { processingStatus: 'pending' },
+        },
+      })
+      return toMediaFile(row!)
+    }),
+
+  reprocessProductMedia: (_: unknown, { productId: raw }: { productId: string }, ctx: Context) => {
+    const productId = raw.toLowerCase()
+    return inTransaction(ctx, async (trx) => {
+      await lockProductMedia(trx, productId)
+      const files = await productFilesForUpdate(trx, productId)
+      const ids = files
+        .filter((f) => f.file_hash !== null && f.object_key?.startsWith(MEDIA_PREFIX))
+        .map((f) => f.id)
+      await requeue(trx, ids)
+      if (ids.length > 0) {
+        await recordAudit(trx, {
+          action: 'reprocess',
+          entityType: 'product_media',
+          entityId: productId,
+          userId: ctx.caller.userId,
+          changes: { mediaFileIds: ids },
+        })
+      }
+      return (await productFilesForUpdate(trx, productId)).map(toMediaFile)
     })
   },
 
@@ -195,11 +259,21 @@ export const Mutation = {
 
   deleteMediaFile: async (_: unknown, { id }: { id: string }, ctx: Context) => {
     const { product_id: productId } = await existingFile(ctx, id, 'id')
+    const { storage } = mediaEnv(ctx.env)
     return inTransaction(ctx, async (trx) => {
       if (productId !== null) await lockProductMedia(trx, productId)
       const before = await lockedFile(trx, id, 'id')
       const thumbnails = await thumbnailsOfFile(trx, id)
       await deleteFile(trx, id) // thumbnails go with it (ON DELETE CASCADE)
+      // The stored bytes go with the last file holding them (stored content is only ever under media/).
+      let deletedStoredContent = false
+      if (before.file_hash && before.object_key?.startsWith(MEDIA_PREFIX)) {
+        await lockContent(trx, before.file_hash)
+        if (!(await contentInUse(trx, before.file_hash))) {
+          await deleteStoredContent(storage, before.file_hash)
+          deletedStoredContent = true
+        }
+      }
       let promoted: Selectable<DB['media_files']> | undefined
       if (productId !== null && before.is_primary === true) {
         const rest = await productFilesForUpdate(trx, productId)
@@ -219,7 +293,12 @@ export const Mutation = {
         entityId: id,
         userId: ctx.caller.userId,
         changes: {
-          before: { ...toMediaFile(before), thumbnails: thumbnails.map(thumbnailSummary) },
+          before: {
+            ...toMediaFile(before),
+            servedObjectKey: undefined,
+            thumbnails: thumbnails.map(thumbnailSummary),
+          },
+          deletedStoredContent,
           ...(promoted ? { primaryPassedTo: promoted.id } : {}),
         },
       })
@@ -297,65 +376,6 @@ export const Mutation = {
         changes: { before: files.map((f) => f.id), after: ids },
       })
       return (await productFilesForUpdate(trx, productId)).map(toMediaFile)
-    })
-  },
-
-  addMediaThumbnail: (
-    _: unknown,
-    { mediaFileId, input }: { mediaFileId: string; input: MediaThumbnailInput },
-    ctx: Context,
-  ) => {
-    const thumbnail = checkThumbnail('input', input)
-    return inTransaction(ctx, async (trx) => {
-      // The file row's lock serialises the thumbnail writers of one file: one thumbnail per size name.
-      await lockedFile(trx, mediaFileId, 'mediaFileId')
-      const { removed, inserted, stored } = await replaceThumbnails(
-        trx,
-        mediaFileId,
-        [thumbnail],
-        'given sizes',
-      )
-      if (inserted.length === 0) {
-        return toMediaThumbnail(stored.find((s) => s.size_name === thumbnail.size_name)!)
-      }
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: ENTITY,
-        entityId: mediaFileId,
-        userId: ctx.caller.userId,
-        changes: {
-          thumbnails: true,
-          before: removed.map(thumbnailSummary),
-          after: inserted.map(thumbnailSummary),
-        },
-      })
-      return toMediaThumbnail(inserted[0]!)
-    })
-  },
-
-  setMediaThumbnails: (
-    _: unknown,
-    { mediaFileId, sizes }: { mediaFileId: string; sizes: MediaThumbnailInput[] },
-    ctx: Context,
-  ) => {
-    const wanted = checkThumbnailSet('sizes', sizes)
-    return inTransaction(ctx, async (trx) => {
-      const file = await lockedFile(trx, mediaFileId, 'mediaFileId')
-      const { removed, inserted } = await replaceThumbnails(trx, mediaFileId, wanted, 'all sizes')
-      if (removed.length > 0 || inserted.length > 0) {
-        await recordAudit(trx, {
-          action: 'update',
-          entityType: ENTITY,
-          entityId: mediaFileId,
-          userId: ctx.caller.userId,
-          changes: {
-            thumbnails: true,
-            before: removed.map(thumbnailSummary),
-            after: inserted.map(thumbnailSummary),
-          },
-        })
-      }
-      return toMediaFile(file)
     })
   },
 }

@@ -1,6 +1,6 @@
-import { MediaFile } from './MediaFile'
+import { MediaFile, MediaThumbnail } from './MediaFile'
 import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers = { Query, Mutation, MediaFile, Product }
+export const resolvers = { Query, Mutation, MediaFile, MediaThumbnail, Product }

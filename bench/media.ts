@@ -1,0 +1,254 @@
+/**
+ * `pnpm bench --media`: N generated 2000×2000 JPEGs uploaded through the gateway (POST /uploads, then
+ * attachProductImage) and processed by the media worker into every thumbnail (small, medium, large; JPEG and
+ * WebP), while a client reads a product page through the gateway: images per second, upload of the first to
+ * the last one processed, and the page's p95 idle and meanwhile. Subgraphs, gateway and worker run in this
+ * process (as `pnpm start` runs them), on fresh databases.
+ */
+import { execFileSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import path from 'node:path'
+import { startTestStack } from '@pm/testing/stack'
+import sharp from 'sharp'
+import { REPO_ROOT, startBenchServer } from './src/data'
+
+/** The scenario's targets on this machine's two cores. */
+export const MEDIA_TARGETS = { imagesPerSecond: 20, pageP95Ratio: 2 }
+
+export interface MediaBenchResult {
+  images: number
+  averageBytes: number
+  seconds: number
+  imagesPerSecond: number
+  completed: number
+  failed: number
+  thumbnails: number
+  idleP95Ms: number
+  busyP95Ms: number
+  busySamples: number
+  loadBefore: number[]
+  loadAfter: number[]
+}
+
+const PAGE = `query($id: UUID!) { product(id: $id) { id title
+  media { id processingStatus url thumbnail(size: "medium") { url } } } }`
+const ATTACH = `mutation($input: AttachProductImageInput!) { attachProductImage(input: $input) { mediaFile { id } } }`
+
+function p95(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0
+}
+
+/** A photo-like 2000×2000 JPEG: gradients, shapes and sensor-like noise, about what a product shot weighs. */
+async function baseJpeg(i: number): Promise<Buffer> {
+  const size = 2000
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}">
+    <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
+      <stop offset="0" stop-color="hsl(${(i * 47) % 360},40%,92%)"/><stop offset="1" stop-color="hsl(${(i * 47 + 40) % 360},30%,70%)"/>
+    </linearGradient></defs>
+    <rect width="100%" height="100%" fill="url(#g)"/>
+    <circle cx="${700 + i * 30}" cy="900" r="520" fill="hsl(${(i * 91) % 360},55%,45%)"/>
+    <rect x="1000" y="1100" width="700" height="600" rx="60" fill="hsl(${(i * 23) % 360},35%,30%)"/>
+  </svg>`
+  const noise = await sharp({
+    create: {
+      width: size,
+      height: size,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 12 },
+    },
+  })
+    .png()
+    .toBuffer()
+  return sharp(Buffer.from(svg))
+    .composite([{ input: noise, blend: 'overlay' }])
+    .jpeg({ quality: 88 })
+    .toBuffer()
+}
+
+/** The same picture with a JPEG comment of its own: distinct bytes (and SHA-256), the same work to process. */
+function variant(base: Buffer, n: number): Buffer {
+  const text = Buffer.from(`bench image ${n}`)
+  const marker = Buffer.alloc(4)
+  marker.writeUInt16BE(0xfffe, 0)
+  marker.writeUInt16BE(text.length + 2, 2)
+  return Buffer.concat([base.subarray(0, 2), marker, text, base.subarray(2)])
+}
+
+export async function runMediaBench(o: {
+  images: number
+  log: (m: string) => void
+}): Promise<MediaBenchResult> {
+  const server = await startBenchServer(o.log)
+  process.env.PM_STACK_SERVER_URL = server.url
+  const work = await mkdtemp(path.join(tmpdir(), 'pm-bench-media-'))
+  process.env.STORAGE_DIR = path.join(work, 'storage')
+  const cacheName = `bench-media-${process.pid}`
+  process.env.GATEWAY_CACHE_NAME = cacheName
+  const stack = await startTestStack({
+    only: ['catalog', 'media'],
+    subgraphTimeoutMs: 120_000,
+    gateway: {
+      ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+      cache: { name: cacheName },
+    },
+  })
+  try {
+    const worker = await stack.startWorker('media')
+    const products = Array.from({ length: Math.min(50, o.images) }, () => randomUUID())
+    await stack.subgraphs.catalog.database.db
+      .insertInto('products')
+      .values(products.map((id, i) => ({ id, title: `Bench product ${i}` })))
+      .execute()
+    const bases = await Promise.all(Array.from({ length: 4 }, (_, i) => baseJpeg(i)))
+    const averageBytes = bases.reduce((n, b) => n + b.length, 0) / bases.length
+    o.log(`media: ${o.images} images of 2000×2000 (${(averageBytes / 1e6).toFixed(2)} MB each)`)
+    const token = stack.tokenFor({ userId: stack.superuserId, superuser: true })
+    const page = async () => {
+      const t0 = performance.now()
+      const res = await stack.request(PAGE, { id: products[0] })
+      if (res.errors) throw new Error(`product page: ${res.errors[0]!.message}`)
+      return performance.now() - t0
+    }
+    // A product page with an image, idle.
+    const first = await stack.request(ATTACH, {
+      input: { productId: products[0], uploadId: await uploadOne(variant(bases[0]!, -1)) },
+    })
+    if (first.errors) throw new Error(`attachProductImage: ${first.errors[0]!.message}`)
+    const media = stack.subgraphs.media.database.db
+    const settled = async () => {
+      const rows = await media
+        .selectFrom('media_files')
+        .select(['processing_status', (eb) => eb.fn.countAll<string>().as('n')])
+        .groupBy('processing_status')
+        .execute()
+      const count = (s: string) => Number(rows.find((r) => r.processing_status === s)?.n ?? 0)
+      return { completed: count('completed'), failed: count('failed') }
+    }
+    while ((await settled()).completed < 1) await new Promise((r) => setTimeout(r, 100))
+    const idle: number[] = []
+    for (let i = 0; i < 100; i++) idle.push(await page())
+
+    async function uploadOne(bytes: Buffer): Promise<string> {
+      const response = await fetch(`${stack.gatewayUrl}/uploads?filename=photo.jpg`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/octet-stream',
+          'x-apollo-operation-name': 'upload',
+        },
+        body: new Uint8Array(bytes),
+      })
+      if (response.status !== 201) throw new Error(`POST /uploads answered ${response.status}`)
+      return ((await response.json()) as { id: string }).id
+    }
+
+    const loadBefore = loadavg()
+    const start = performance.now()
+    let next = 0
+    const uploader = async () => {
+      while (next < o.images) {
+        const n = next++
+        const uploadId = await uploadOne(variant(bases[n % bases.length]!, n))
+        const res = await stack.request(ATTACH, {
+          input: { productId: products[n % products.length], uploadId },
+        })
+        if (res.errors) throw new Error(`attachProductImage: ${res.errors[0]!.message}`)
+      }
+    }
+    let done = false
+    const busy: number[] = []
+    const reader = (async () => {
+      while (!done) {
+        busy.push(await page())
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    await Promise.all([uploader(), uploader()])
+    let state = await settled()
+    while (state.completed + state.failed < o.images + 1) {
+      await new Promise((r) => setTimeout(r, 100))
+      state = await settled()
+    }
+    const seconds = (performance.now() - start) / 1000
+    done = true
+    await reader
+    const loadAfter = loadavg()
+    await worker.stop()
+    const thumbnails = await media
+      .selectFrom('media_thumbnails')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    const result: MediaBenchResult = {
+      images: o.images,
+      averageBytes,
+      seconds,
+      imagesPerSecond: o.images / seconds,
+      completed: state.completed - 1,
+      failed: state.failed,
+      thumbnails: Number(thumbnails.n),
+      idleP95Ms: p95(idle),
+      busyP95Ms: p95(busy),
+      busySamples: busy.length,
+      loadBefore,
+      loadAfter,
+    }
+    o.log(
+      `media: ${o.images} processed in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s), page p95 ${result.idleP95Ms.toFixed(1)} → ${result.busyP95Ms.toFixed(1)} ms`,
+    )
+    return result
+  } finally {
+    await stack.stop()
+    await server.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+export function mediaMarkdown(r: MediaBenchResult): string {
+  const mark = (ok: boolean) => (ok ? 'met' : 'missed')
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ')
+  return [
+    '## Media: upload to every thumbnail',
+    '',
+    `${r.images} generated 2000×2000 JPEGs (${(r.averageBytes / 1e6).toFixed(2)} MB each) uploaded by two clients and processed by the media worker (2 jobs at once) into small, medium and large thumbnails in JPEG and WebP; subgraphs, gateway and worker in one process. Load average (1, 5, 15 min) before: ${load(r.loadBefore)}, after: ${load(r.loadAfter)} — the machine is shared.`,
+    '',
+    '| measure | value | target |',
+    '|---|---|---|',
+    `| first upload → last processed | ${r.seconds.toFixed(1)} s, ${r.imagesPerSecond.toFixed(1)} images/s (${r.completed} completed, ${r.failed} failed, ${r.thumbnails} thumbnails) | ≥ ${MEDIA_TARGETS.imagesPerSecond} images/s: ${mark(r.imagesPerSecond >= MEDIA_TARGETS.imagesPerSecond)} |`,
+    `| product page p95, idle → meanwhile | ${r.idleP95Ms.toFixed(1)} ms → ${r.busyP95Ms.toFixed(1)} ms (${r.busySamples} requests) | ≤ ${MEDIA_TARGETS.pageP95Ratio}× idle: ${mark(r.busyP95Ms <= MEDIA_TARGETS.pageP95Ratio * r.idleP95Ms)} |`,
+    '',
+  ].join('\n')
+}
+
+/** The scenario as `pnpm bench` runs it: results in bench/results (smoke-media.md, or media-<stamp>.md and media-latest.md). */
+export async function mediaScenario(
+  o: { images: number; smoke: boolean; commandLine: string },
+  log: (m: string) => void,
+): Promise<number> {
+  const startedAt = new Date()
+  const result = await runMediaBench({ images: o.images, log })
+  const markdown = `# Media benchmark (${startedAt.toISOString()})\n\n${o.commandLine}\n\n${mediaMarkdown(result)}`
+  const dir = path.join(REPO_ROOT, 'bench/results')
+  mkdirSync(dir, { recursive: true })
+  const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*$/, 'Z')
+  const files = o.smoke
+    ? [path.join(dir, 'smoke-media.md')]
+    : [path.join(dir, `media-${stamp}.md`), path.join(dir, 'media-latest.md')]
+  for (const file of files) writeFileSync(file, markdown)
+  const json = files[0]!.replace(/\.md$/, '.json')
+  writeFileSync(json, `${JSON.stringify({ startedAt, media: result }, null, 2)}\n`)
+  try {
+    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
+    execFileSync(process.execPath, [biome, 'format', '--write', ...files, json], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+    })
+  } catch {}
+  console.log(mediaMarkdown(result))
+  if (o.smoke) return result.failed === 0 && result.completed === result.images ? 0 : 1
+  return result.imagesPerSecond >= MEDIA_TARGETS.imagesPerSecond ? 0 : 1
+}
