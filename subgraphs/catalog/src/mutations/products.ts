@@ -162,7 +162,8 @@ export const productMutations = {
 
   /**
    * Deletes a product with what the foreign keys cascade to (prices, stocks, variants, price and stock
-   * history, EAN resolutions). Other databases' references to it then resolve to null.
+   * history, EAN resolutions). Its audit entry carries the deletion to the other databases' rows that refer to
+   * it (the outbox relay calls their applyDeletions, which applies each reference's policy).
    */
   deleteProduct: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
