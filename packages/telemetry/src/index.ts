@@ -1,0 +1,6 @@
+export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
+export * from './database'
+export * from './jobs'
+export * from './metrics'
+export * from './sql'
+export * from './tracing'
