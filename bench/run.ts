@@ -14,6 +14,7 @@ import path from 'node:path'
 import { DOMAINS, type Domain } from '@pm/db'
 import { SIGNING_SECRET_ENV, TOKEN_SECRET_ENV } from '@pm/service-kit'
 import pg from 'pg'
+import { metricsOverheadScenario } from './metrics-overhead'
 import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from './queries'
 import { type CacheRatio, cacheRatio, scrapeCache } from './src/cache-metrics'
 import { firstDifference } from './src/compare'
@@ -1204,8 +1205,16 @@ async function importScenario(options: BenchOptions): Promise<number> {
 }
 
 try {
-  const importCode = options.importRows > 0 ? await importScenario(options) : 0
-  process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+  if (options.metricsOverhead) process.exitCode = await metricsOverheadScenario(options, log, commandLine())
+  else {
+    const importCode = options.importRows > 0 ? await importScenario(options) : 0
+    process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+    if (options.smoke && !options.importOnly)
+      process.exitCode = Math.max(
+        process.exitCode,
+        await metricsOverheadScenario(options, log, commandLine()),
+      )
+  }
 } catch (error) {
   // After Ctrl-C, what fails is the run being torn down: the signal handler finishes and exits.
   if (interrupted) await new Promise(() => {})

@@ -26,6 +26,8 @@ export interface BenchOptions {
   importRows: number
   /** Only the import scenario (--import): no query scenarios, no bench data set. */
   importOnly: boolean
+  /** Only the metrics overhead scenario (--metrics-overhead, bench/metrics-overhead.ts); smoke runs a tiny one. */
+  metricsOverhead: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -48,6 +50,8 @@ export const USAGE = `pnpm bench [options]
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
+  --metrics-overhead  only Q1 with METRICS_ENABLED=true vs false, 3 rounds in turn (at the highest
+                      --concurrency, --seconds each): what metrics collection costs (target ≤ 5 %)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -137,7 +141,7 @@ export function parseOptions(
     'import-rows',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'metrics-overhead'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -202,5 +206,6 @@ export function parseOptions(
             ? 133_149
             : 0,
     importOnly: flags.get('import') === true,
+    metricsOverhead: flags.get('metrics-overhead') === true,
   }
 }
