@@ -125,7 +125,10 @@ export function setSlowStatementMs(ms: number) {
  * Called once per statement run through a domain's Kysely instances: its duration in the histogram, a
  * slow one counted and logged (normalised text, never values), a span under the current trace.
  */
-export function observeStatement(domain: string, text: string, durationMs: number, error?: unknown) {
+export function observeStatement(domain: string, sqlText: unknown, durationMs: number, error?: unknown) {
+  // A statement's text, or what stands for it (a COPY stream object passed as the query, with its own text).
+  const text =
+    typeof sqlText === 'string' ? sqlText : String((sqlText as { text?: unknown } | null)?.text ?? 'COPY')
   statementSpan(domain, text, durationMs, error)
   const metrics = metricsEnabled()
   if (metrics)

@@ -47,10 +47,12 @@ describe('statements and pools', () => {
     observeStatement('media', `SELECT 1 FROM media_files WHERE product_id = 'abc'`, 5)
     observeStatement('media', `SELECT 1 FROM media_files WHERE product_id = 'abc'`, 250)
     observeStatement('media', `SELECT broken`, 1, new Error('syntax'))
+    // A COPY stream passed as the query (the seed loader does): its own text stands for it.
+    observeStatement('media', { text: `COPY media_files FROM STDIN` }, 300)
     const text = await metricsText()
-    expect(text).toContain('pm_db_statement_duration_seconds_count{domain="media",outcome="ok"} 2')
+    expect(text).toContain('pm_db_statement_duration_seconds_count{domain="media",outcome="ok"} 3')
     expect(text).toContain('pm_db_statement_duration_seconds_count{domain="media",outcome="error"} 1')
-    expect(text).toContain('pm_db_slow_statements_total{domain="media"} 1')
+    expect(text).toContain('pm_db_slow_statements_total{domain="media"} 2')
     expect(logged).toEqual([
       {
         msg: 'slow statement',
@@ -58,6 +60,13 @@ describe('statements and pools', () => {
         ms: 250,
         thresholdMs: 100,
         statement: 'SELECT ? FROM media_files WHERE product_id = ?',
+      },
+      {
+        msg: 'slow statement',
+        domain: 'media',
+        ms: 300,
+        thresholdMs: 100,
+        statement: 'COPY media_files FROM STDIN',
       },
     ])
   })
