@@ -107,7 +107,7 @@ async function startOurs(
   const uncached = await gateway('uncached')
   const services = [...subgraphs, cached, uncached]
   try {
-    await Promise.all(services.map((s) => waitReady(s, 180_000)))
+    await Promise.all(services.map((s) => waitReady(s, 300_000)))
   } catch (error) {
     await Promise.all(services.map((s) => stopService(s)))
     throw error
@@ -121,7 +121,7 @@ export async function runMetricsOverhead(
 ): Promise<MetricsOverheadResult> {
   const rounds = options.smoke ? 1 : 3
   const concurrency = options.smoke ? 4 : Math.max(...options.concurrency)
-  const seconds = options.smoke ? 1 : options.seconds
+  const seconds = options.smoke ? 1.5 : options.seconds
   const warmup = options.smoke ? 0.5 : options.warmupSeconds
   const server = await startBenchServer(log)
   try {
@@ -154,8 +154,22 @@ export async function runMetricsOverhead(
               connections: concurrency,
               cursor: { next: 0 },
             }
+            // The first requests plan the operation and fill the pools: one at a time, each answer checked.
+            for (const body of bodies.slice(0, 3)) {
+              const answer = await fetch(load.url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', ...headers },
+                body,
+              })
+              const json = (await answer.json()) as { errors?: { message: string }[] }
+              if (!answer.ok || json.errors)
+                throw new Error(
+                  `metrics overhead: Q1 failed (${answer.status}: ${json.errors?.[0]?.message})`,
+                )
+            }
             if (warmup > 0) await runLoad({ ...load, seconds: warmup })
             const m = await runLoad({ ...load, seconds })
+            if (m.requests === 0) throw new Error(`metrics overhead: no answer within ${seconds} s`)
             const run: OverheadRun = {
               round,
               setting,

@@ -5,6 +5,7 @@ import { statementSpan } from './tracing'
 /** What a domain pool tells the metrics (packages/db's PoolStats). */
 export interface PoolFigures {
   domain: string
+  /** Configured ceiling: size + overflow. */
   max: number
   total: number
   idle: number
@@ -13,6 +14,7 @@ export interface PoolFigures {
   acquireWaitMsTotal: number
   acquireWaitMsMax: number
   acquireTimeouts: number
+  /** Idle connections found dead (by the liveness check or the pre-ping) and replaced. */
   deadConnectionsDiscarded: number
 }
 
@@ -96,13 +98,14 @@ snapshotFamily(
   perDomain((f) => f.deadConnectionsDiscarded),
 )
 
-/** Where slow statements are reported (the service's logger once it starts; stderr as JSON before). */
+/**
+ * Where slow statements are reported: the service's logger, set when it starts (startTelemetry). Until then
+ * (tools such as `pm seed`, whose bulk statements are slow by design) they are only counted.
+ */
 export interface StatementLogger {
   warn(msg: string, fields?: Record<string, unknown>): void
 }
-let statementLogger: StatementLogger = {
-  warn: (msg, fields) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...fields })}\n`),
-}
+let statementLogger: StatementLogger = { warn() {} }
 export function setStatementLogger(logger: StatementLogger) {
   statementLogger = logger
 }
