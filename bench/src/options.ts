@@ -61,7 +61,8 @@ and a fresh GATEWAY_CACHE_NAME asks 300 EANs no other scenario uses (smoke: 40) 
 concurrency 1, cold, then again, served from Redis; needs REDIS_URL, else reported as not measured.
 
 Environment: DATABASE_URL or TEST_DATABASE_URL (a server where bench_* databases may be created),
-else an embedded PostgreSQL in .data/bench-postgres (port BENCH_PG_PORT, default 54339). REDIS_URL is
+else an embedded PostgreSQL in .data/bench-postgres (port BENCH_PG_PORT, default 54339); BENCH_DB_PREFIX
+names the databases (default bench: bench_<domain>, bench_smoke_<domain>). REDIS_URL is
 passed to our gateways. The bench keeps its PostgreSQL connections under 100 (subgraph pools set with
 DB_<DOMAIN>_POOL_SIZE and DB_POOL_MAX_OVERFLOW, floor pool FLOOR_POOL_SIZE=8: see src/connections.ts).`
 
@@ -195,7 +196,8 @@ export function parseOptions(
     smoke,
     profile,
     reload: flags.get('reload') === true,
-    prefix: smoke ? 'bench_smoke' : 'bench',
+    // BENCH_DB_PREFIX: another set of databases, e.g. for runs that must not share bench_* with others.
+    prefix: `${env.BENCH_DB_PREFIX?.trim() || 'bench'}${smoke ? '_smoke' : ''}`,
     workers,
     importRows:
       get('import-rows') !== undefined
