@@ -187,7 +187,8 @@ export async function runMetricsOverhead(
             log(
               `metrics overhead · round ${round} · metrics ${setting} · ${front} · c=${concurrency}: ${m.rps.toFixed(1)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors (load ${run.load1.toFixed(2)})`,
             )
-            if (m.errors > 0) throw new Error(`metrics overhead: ${m.errors} errors (${m.firstError})`)
+            // Errors (timeouts on an overloaded machine) are reported with the run, not hidden.
+            if (m.errors > 0) log(`metrics overhead: ${m.errors} errors, the first: ${m.firstError}`)
           }
         } finally {
           await Promise.all(stack.services.map((s) => stopService(s)))
@@ -235,11 +236,11 @@ export function metricsOverheadMarkdown(result: MetricsOverheadResult): string {
       ]
     }),
     '',
-    '| round | metrics | gateway | req/s | p50 ms | p99 ms | load (1 min) |',
-    '| ---: | --- | --- | ---: | ---: | ---: | ---: |',
+    '| round | metrics | gateway | req/s | p50 ms | p99 ms | errors | load (1 min) |',
+    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |',
     ...result.runs.map(
       (r) =>
-        `| ${r.round} | ${r.setting} | ${r.front} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.load1.toFixed(2)} |`,
+        `| ${r.round} | ${r.setting} | ${r.front} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${r.load1.toFixed(2)} |`,
     ),
   ]
   return `${lines.join('\n')}\n`

@@ -10,7 +10,7 @@ try {
   const environment = loadGatewayEnvironment()
   if (environment.workers > 1 && cluster.isPrimary) runPrimary(environment.workers)
   else {
-    startTelemetry('gateway', logger)
+    await startTelemetry('gateway', logger)
     const gateway = await startGateway({ ...environment, logger })
     onShutdownSignal(() => gateway.stop(), logger)
   }

@@ -1,17 +1,24 @@
 import { readFileSync } from 'node:fs'
-import { InMemorySpanExporter, type ReadableSpan, startTracing, stopTracing } from '@pm/telemetry'
+import {
+  type InMemorySpanExporter,
+  inMemorySpanExporter,
+  type ReadableSpan,
+  startTracing,
+  stopTracing,
+} from '@pm/telemetry'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // Metrics on every service's admin listener (never the API port), one trace per request across the gateway,
 // the subgraphs and SQL, and a dashboard that only asks for metrics the services export.
-const exporter = new InMemorySpanExporter()
+let exporter: InMemorySpanExporter
 let stack: TestStack<'catalog' | 'media'>
 
 const PRODUCTS = `query ObservedProducts { products(first: 3) { edges { node { id sku media { id } } } } }`
 
 beforeAll(async () => {
-  startTracing({ serviceName: 'observability-test', exporter })
+  exporter = await inMemorySpanExporter()
+  await startTracing({ serviceName: 'observability-test', exporter })
   stack = await startTestStack({ only: ['catalog', 'media'] })
   const supplier = await stack.request(
     `mutation { createSupplier(input: { name: "Observed", code: "OBS" }) { id } }`,

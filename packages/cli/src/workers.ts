@@ -123,7 +123,7 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
     throw error
   }
   const logger = createLogger({ service: `worker-${domain}` })
-  startTelemetry(`worker-${domain}`, logger, env)
+  await startTelemetry(`worker-${domain}`, logger, env)
   const database = createDomainDatabase(
     config.domains[domain] as DomainDatabaseConfig & { domain: typeof domain },
     {

@@ -44,7 +44,11 @@ export function requestTelemetryPlugin<C extends BaseContext>(
  * What a service does at start for observability: traces exported when OTEL_EXPORTER_OTLP_ENDPOINT is set
  * (off otherwise), slow SQL statements logged through its logger.
  */
-export function startTelemetry(serviceName: string, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+export async function startTelemetry(
+  serviceName: string,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+) {
   setStatementLogger(logger)
-  if (startTracing({ serviceName, env })) logger.info('tracing on', { serviceName })
+  if (await startTracing({ serviceName, env })) logger.info('tracing on', { serviceName })
 }

@@ -338,7 +338,7 @@ async function domainDatabaseConfig(domain: Domain, logger: Logger) {
  */
 export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>) {
   const logger = createLogger({ service: `subgraph-${module.domain}` })
-  startTelemetry(`subgraph-${module.domain}`, logger)
+  await startTelemetry(`subgraph-${module.domain}`, logger)
   let signingSecret: string
   try {
     signingSecret = requireSecret(SIGNING_SECRET_ENV)

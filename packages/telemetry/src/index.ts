@@ -1,4 +1,3 @@
-export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 export * from './database'
 export * from './jobs'
 export * from './metrics'

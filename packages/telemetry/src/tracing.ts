@@ -1,25 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes } from 'node:crypto'
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
-import { resourceFromAttributes } from '@opentelemetry/resources'
-import {
-  BatchSpanProcessor,
-  NodeTracerProvider,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-node'
+import type * as Api from '@opentelemetry/api'
+import type { InMemorySpanExporter as InMemorySpanExporterType } from '@opentelemetry/sdk-trace-base'
+import type { NodeTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-node'
 import { normalizeStatement } from './sql'
 
 /** What every log line of a request carries, and the request's span when tracing is on. */
@@ -30,7 +13,7 @@ export interface RequestScope {
   service: string
   /** performance.now() when the request arrived. */
   startedAt: number
-  span?: Span
+  span?: Api.Span
 }
 
 const scopes = new AsyncLocalStorage<RequestScope>()
@@ -40,8 +23,11 @@ export function currentRequest(): RequestScope | undefined {
   return scopes.getStore()
 }
 
-let tracer: Tracer | undefined
-let provider: NodeTracerProvider | undefined
+/**
+ * The OpenTelemetry API and SDK, loaded only when tracing is turned on (the SDK takes seconds to load on a
+ * busy machine: no service pays that with tracing off).
+ */
+let otel: { api: typeof Api; tracer: Api.Tracer; provider: NodeTracerProvider } | undefined
 
 export interface TracingOptions {
   serviceName: string
@@ -72,42 +58,49 @@ function samplingRatio(env: NodeJS.ProcessEnv): number {
  * requests, subgraph fetches and SQL statements, W3C trace context on outgoing requests. Off otherwise (the
  * default). The first call in a process wins; answers whether tracing is on.
  */
-export function startTracing(options: TracingOptions): boolean {
-  if (provider) return true
+export async function startTracing(options: TracingOptions): Promise<boolean> {
+  if (otel) return true
   const env = options.env ?? process.env
   const url = otlpTracesUrl(env)
   if (!options.exporter && !url) return false
+  const ratio = samplingRatio(env)
+  const [api, sdk, otlp, resources] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+  ])
+  if (otel) return true
   const processor = options.exporter
-    ? new SimpleSpanProcessor(options.exporter)
-    : new BatchSpanProcessor(new OTLPTraceExporter({ url }))
-  provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({
+    ? new sdk.SimpleSpanProcessor(options.exporter)
+    : new sdk.BatchSpanProcessor(new otlp.OTLPTraceExporter({ url }))
+  const provider = new sdk.NodeTracerProvider({
+    resource: resources.resourceFromAttributes({
       'service.name': env.OTEL_SERVICE_NAME?.trim() || options.serviceName,
     }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(samplingRatio(env)) }),
+    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }),
     spanProcessors: [processor],
   })
   // The global provider, the AsyncLocalStorage context manager and the W3C trace-context propagator.
   provider.register()
-  tracer = trace.getTracer('products-manager')
+  otel = { api, tracer: api.trace.getTracer('products-manager'), provider }
   return true
 }
 
 export function tracingEnabled(): boolean {
-  return tracer !== undefined
+  return otel !== undefined
 }
 
 /** Sends what is buffered and turns tracing off (shutdown; tests). */
 export async function stopTracing(): Promise<void> {
-  const stopping = provider
-  provider = undefined
-  tracer = undefined
+  const stopping = otel
+  otel = undefined
   if (!stopping) return
-  await stopping.forceFlush().catch(() => {})
-  await stopping.shutdown().catch(() => {})
-  trace.disable()
-  context.disable()
-  propagation.disable()
+  await stopping.provider.forceFlush().catch(() => {})
+  await stopping.provider.shutdown().catch(() => {})
+  stopping.api.trace.disable()
+  stopping.api.context.disable()
+  stopping.api.propagation.disable()
 }
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/
@@ -136,7 +129,7 @@ export interface IncomingRequest {
  * span (child of the caller's when continueTrace) when tracing is on.
  */
 export async function inRequest<T>(request: IncomingRequest, serve: () => Promise<T>): Promise<T> {
-  if (!tracer) {
+  if (!otel) {
     const traceId =
       (request.continueTrace ? traceIdFrom(request.headers.traceparent) : undefined) ??
       randomBytes(16).toString('hex')
@@ -145,11 +138,14 @@ export async function inRequest<T>(request: IncomingRequest, serve: () => Promis
       serve,
     )
   }
-  const parent = request.continueTrace ? propagation.extract(ROOT_CONTEXT, request.headers) : ROOT_CONTEXT
+  const { api, tracer } = otel
+  const parent = request.continueTrace
+    ? api.propagation.extract(api.ROOT_CONTEXT, request.headers)
+    : api.ROOT_CONTEXT
   const span = tracer.startSpan(
     request.name,
     {
-      kind: SpanKind.SERVER,
+      kind: api.SpanKind.SERVER,
       attributes: { 'pm.service': request.service, 'pm.request_id': request.requestId },
     },
     parent,
@@ -161,13 +157,13 @@ export async function inRequest<T>(request: IncomingRequest, serve: () => Promis
     startedAt: performance.now(),
     span,
   }
-  return context.with(trace.setSpan(parent, span), () =>
+  return api.context.with(api.trace.setSpan(parent, span), () =>
     scopes.run(scope, async () => {
       try {
         return await serve()
       } catch (error) {
         span.recordException(error as Error)
-        span.setStatus({ code: SpanStatusCode.ERROR })
+        span.setStatus({ code: api.SpanStatusCode.ERROR })
         throw error
       } finally {
         span.end()
@@ -179,10 +175,10 @@ export async function inRequest<T>(request: IncomingRequest, serve: () => Promis
 /** Names the current request's span after its GraphQL operation(s), and marks it failed when it failed. */
 export function describeRequest(operation: string, failed: boolean) {
   const span = scopes.getStore()?.span
-  if (!span) return
+  if (!span || !otel) return
   span.updateName(`graphql ${operation}`)
   span.setAttribute('graphql.operation.name', operation)
-  if (failed) span.setStatus({ code: SpanStatusCode.ERROR })
+  if (failed) span.setStatus({ code: otel.api.SpanStatusCode.ERROR })
 }
 
 /**
@@ -196,21 +192,22 @@ export async function outgoing<T>(
   call: () => Promise<T>,
   failed?: (result: T) => boolean,
 ): Promise<T> {
-  if (!tracer) {
+  if (!otel) {
     const scope = scopes.getStore()
     if (scope) headers.traceparent = `00-${scope.traceId}-${randomBytes(8).toString('hex')}-00`
     return call()
   }
-  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes })
-  const active = trace.setSpan(context.active(), span)
-  propagation.inject(active, headers)
+  const { api, tracer } = otel
+  const span = tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes })
+  const active = api.trace.setSpan(api.context.active(), span)
+  api.propagation.inject(active, headers)
   try {
-    const result = await context.with(active, call)
-    if (failed?.(result)) span.setStatus({ code: SpanStatusCode.ERROR })
+    const result = await api.context.with(active, call)
+    if (failed?.(result)) span.setStatus({ code: api.SpanStatusCode.ERROR })
     return result
   } catch (error) {
     span.recordException(error as Error)
-    span.setStatus({ code: SpanStatusCode.ERROR })
+    span.setStatus({ code: api.SpanStatusCode.ERROR })
     throw error
   } finally {
     span.end()
@@ -224,12 +221,13 @@ function statementVerb(text: string): string {
 
 /** A finished SQL statement as a span under the current one (only when that one is recorded). */
 export function statementSpan(domain: string, text: string, durationMs: number, error?: unknown) {
-  if (!tracer) return
-  const parent = trace.getActiveSpan()
+  if (!otel) return
+  const { api, tracer } = otel
+  const parent = api.trace.getActiveSpan()
   if (!parent?.isRecording()) return
   const end = Date.now()
   const span = tracer.startSpan(`${statementVerb(text)} db_${domain}`, {
-    kind: SpanKind.CLIENT,
+    kind: api.SpanKind.CLIENT,
     startTime: end - durationMs,
     attributes: {
       'db.system': 'postgresql',
@@ -238,6 +236,14 @@ export function statementSpan(domain: string, text: string, durationMs: number, 
       'pm.domain': domain,
     },
   })
-  if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR })
+  if (error !== undefined) span.setStatus({ code: api.SpanStatusCode.ERROR })
   span.end(end)
+}
+
+export type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base'
+
+/** An exporter keeping finished spans in memory, for tests (loaded on demand like the rest of the SDK). */
+export async function inMemorySpanExporter(): Promise<InMemorySpanExporterType> {
+  const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace-base')
+  return new InMemorySpanExporter()
 }

@@ -25,12 +25,12 @@ afterAll(async () => {
 })
 
 it('is off without an endpoint, and exports spans over OTLP/HTTP when one is set', async () => {
-  expect(startTracing({ serviceName: 'otlp-test', env: {} })).toBe(false)
+  expect(await startTracing({ serviceName: 'otlp-test', env: {} })).toBe(false)
   expect(tracingEnabled()).toBe(false)
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
   const port = (receiver.address() as AddressInfo).port
   expect(
-    startTracing({
+    await startTracing({
       serviceName: 'otlp-test',
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
     }),
