@@ -21,6 +21,7 @@ COPY packages/operations/package.json packages/operations/
 COPY packages/seed/package.json packages/seed/
 COPY packages/service-kit/package.json packages/service-kit/
 COPY packages/storage/package.json packages/storage/
+COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/testing/package.json packages/testing/
 COPY subgraphs/core/package.json subgraphs/core/
 COPY subgraphs/catalog/package.json subgraphs/catalog/

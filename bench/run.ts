@@ -16,6 +16,7 @@ import { SIGNING_SECRET_ENV, TOKEN_SECRET_ENV } from '@pm/service-kit'
 import pg from 'pg'
 import { asinScenario } from './asin'
 import { mediaScenario } from './media'
+import { metricsOverheadScenario } from './metrics-overhead'
 import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from './queries'
 import { type CacheRatio, cacheRatio, scrapeCache } from './src/cache-metrics'
 import { firstDifference } from './src/compare'
@@ -1241,6 +1242,7 @@ const OWN_SCENARIOS: { flag: string; run: (smoke: boolean) => Promise<number> }[
     flag: '--media',
     run: (smoke) => mediaScenario({ images: options.mediaImages, smoke, commandLine: commandLine() }, log),
   },
+  { flag: '--metrics-overhead', run: () => metricsOverheadScenario(options, log, commandLine()) },
 ]
 
 try {

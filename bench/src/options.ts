@@ -35,6 +35,8 @@ export interface BenchOptions {
   mediaImages: number
   /** Only the media scenario (--media). */
   mediaOnly: boolean
+  /** Only the metrics overhead scenario (--metrics-overhead, bench/metrics-overhead.ts); smoke runs a tiny one. */
+  metricsOverhead: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -66,6 +68,8 @@ export const USAGE = `pnpm bench [options]
   --media             only the media scenario: generated 2000×2000 JPEGs uploaded and processed into every
                       thumbnail (images/s), a product page's p95 idle and meanwhile
   --media-images N    images of that scenario (default 1000; smoke 4)
+  --metrics-overhead  only Q1 with METRICS_ENABLED=true vs false, 3 rounds in turn (at the highest
+                      --concurrency, --seconds each): what metrics collection costs (target ≤ 5 %)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -75,7 +79,8 @@ and a fresh GATEWAY_CACHE_NAME asks 300 EANs no other scenario uses (smoke: 40) 
 concurrency 1, cold, then again, served from Redis; needs REDIS_URL, else reported as not measured.
 
 Environment: DATABASE_URL or TEST_DATABASE_URL (a server where bench_* databases may be created),
-else an embedded PostgreSQL in .data/bench-postgres (port BENCH_PG_PORT, default 54339). REDIS_URL is
+else an embedded PostgreSQL in .data/bench-postgres (port BENCH_PG_PORT, default 54339); BENCH_DB_PREFIX
+names the databases (default bench: bench_<domain>, bench_smoke_<domain>). REDIS_URL is
 passed to our gateways. The bench keeps its PostgreSQL connections under 100 (subgraph pools set with
 DB_<DOMAIN>_POOL_SIZE and DB_POOL_MAX_OVERFLOW, floor pool FLOOR_POOL_SIZE=8: see src/connections.ts).`
 
@@ -156,7 +161,7 @@ export function parseOptions(
     'media-images',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics', 'ops', 'media'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics', 'ops', 'media', 'metrics-overhead'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -210,7 +215,8 @@ export function parseOptions(
     smoke,
     profile,
     reload: flags.get('reload') === true,
-    prefix: smoke ? 'bench_smoke' : 'bench',
+    // BENCH_DB_PREFIX: another set of databases, e.g. for runs that must not share bench_* with others.
+    prefix: `${env.BENCH_DB_PREFIX?.trim() || 'bench'}${smoke ? '_smoke' : ''}`,
     workers,
     importRows:
       get('import-rows') !== undefined
@@ -233,5 +239,6 @@ export function parseOptions(
             ? 1000
             : 0,
     mediaOnly: flags.get('media') === true,
+    metricsOverhead: flags.get('metrics-overhead') === true,
   }
 }

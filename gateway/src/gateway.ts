@@ -32,7 +32,9 @@ import {
   type HttpService,
   type Logger,
   maskError,
+  metricsRoute,
   requestId,
+  requestTelemetryPlugin,
   requireSecret,
   SecretConfigError,
   SIGNATURE_HEADER,
@@ -42,6 +44,7 @@ import {
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
 import { createStorage, loadStorageConfig, type Storage, storageDownloadHandler } from '@pm/storage'
+import { metricsEnabled, outgoing, subgraphFetchDuration } from '@pm/telemetry'
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, Kind } from 'graphql'
 import type { Redis } from 'ioredis'
 import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest } from 'undici'
@@ -175,7 +178,7 @@ function fetcherResponse(
   url: string,
   status: number,
   headers: Record<string, string | string[] | undefined>,
-  body: Dispatcher.ResponseData['body'],
+  text: string,
 ): Awaited<ReturnType<Fetcher>> {
   const header = (name: string) => {
     const value = headers[name.toLowerCase()]
@@ -188,9 +191,9 @@ function fetcherResponse(
     url,
     redirected: false,
     headers: { get: header, has: (name: string) => header(name) !== null },
-    text: () => body.text(),
-    json: () => body.json(),
-    arrayBuffer: () => body.arrayBuffer(),
+    text: async () => text,
+    json: async () => JSON.parse(text),
+    arrayBuffer: async () => new TextEncoder().encode(text).buffer,
   } as unknown as Awaited<ReturnType<Fetcher>>
 }
 
@@ -430,14 +433,32 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const caller = sent[CALLER_HEADER] ?? encodeCaller(ANONYMOUS)
       sent[CALLER_HEADER] = caller
       sent[SIGNATURE_HEADER] = callerSignature(caller, signingSecret, { target: domain, payload })
-      const { statusCode, headers, body } = await undiciRequest(url, {
-        method: (init?.method ?? 'POST') as Dispatcher.HttpMethod,
-        headers: sent,
-        body: payload,
-        dispatcher,
-        signal: AbortSignal.timeout(subgraphTimeoutMs),
-      })
-      return fetcherResponse(url, statusCode, headers, body)
+      const started = performance.now()
+      let outcome = 'failed'
+      try {
+        // Timed (and traced, its trace context sent along) to the answer's last byte.
+        const { statusCode, headers, text } = await outgoing(
+          `subgraph ${domain}`,
+          { 'pm.subgraph': domain },
+          sent,
+          async () => {
+            const answer = await undiciRequest(url, {
+              method: (init?.method ?? 'POST') as Dispatcher.HttpMethod,
+              headers: sent,
+              body: payload,
+              dispatcher,
+              signal: AbortSignal.timeout(subgraphTimeoutMs),
+            })
+            return { statusCode: answer.statusCode, headers: answer.headers, text: await answer.body.text() }
+          },
+          (answer) => answer.statusCode >= 400,
+        )
+        outcome = statusCode < 400 ? 'ok' : 'http_error'
+        return fetcherResponse(url, statusCode, headers, text)
+      } finally {
+        if (metricsEnabled())
+          subgraphFetchDuration.observe({ subgraph: domain, outcome }, (performance.now() - started) / 1000)
+      }
     }
   }
 
@@ -538,6 +559,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       : {}),
   })
 
+  const telemetry = requestTelemetryPlugin<GatewayContext>('gateway')
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection,
@@ -585,6 +607,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       }),
       modulesGatePlugin<GatewayContext>(moduleStates),
       ...(cache ? [freshReadsPlugin(cache)] : []),
+      ...(telemetry ? [telemetry] : []),
     ],
   })
   await apollo.start()
@@ -609,7 +632,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const userAgent = req.headers['user-agent']
     return {
       requestId: id,
-      logger: logger.child({ requestId: id }),
+      // The request id (and trace id) are on every line written while serving the request.
+      logger,
       caller: auth.caller,
       ...(auth.allowedOperations ? { allowedOperations: auth.allowedOperations } : {}),
       clientAddress: clientAddress(req, trustProxy),
@@ -690,11 +714,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
       // Operational endpoints, on the admin listener only.
       adminRoutes: {
-        // Cache hits, misses and sizes per subgraph namespace, in Prometheus' text format.
-        '/metrics': (_req, res) => {
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-          res.end(cache ? cacheMetrics([cache.stats()]) : '')
-        },
+        // The process's metrics (requests, subgraph fetches, Node), then the cache's hits, misses and sizes per
+        // subgraph namespace, in Prometheus' text format.
+        '/metrics': metricsRoute(() => (cache ? cacheMetrics([cache.stats()]) : '')),
         // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
         // answers every operation that avoids that subgraph (and partial data for those that touch it), and
         // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.

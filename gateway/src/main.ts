@@ -1,7 +1,7 @@
 // First: later loads of @apollo/federation-internals get plain exports (see the file).
 import './federation-internals'
 import cluster from 'node:cluster'
-import { createLogger, onShutdownSignal } from '@pm/service-kit'
+import { createLogger, onShutdownSignal, startTelemetry } from '@pm/service-kit'
 import { GatewayConfigError, loadGatewayEnvironment } from './environment'
 import { startGateway } from './gateway'
 
@@ -10,6 +10,7 @@ try {
   const environment = loadGatewayEnvironment()
   if (environment.workers > 1 && cluster.isPrimary) runPrimary(environment.workers)
   else {
+    await startTelemetry('gateway', logger)
     const gateway = await startGateway({ ...environment, logger })
     onShutdownSignal(() => gateway.stop(), logger)
   }

@@ -61,7 +61,7 @@ function publishedPorts(service: ComposeService): Array<{ host: number; containe
 }
 
 describe('docker-compose.yml', () => {
-  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and their workers', () => {
+  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs, their workers, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'gateway',
@@ -74,6 +74,8 @@ describe('docker-compose.yml', () => {
         'worker-core',
         'worker-imports',
         'worker-media',
+        'prometheus',
+        'grafana',
         ...DOMAINS,
       ].sort(),
     )
@@ -229,13 +231,47 @@ describe('docker-compose.yml', () => {
       )
     ready('gateway', adminDefaults.gateway.port)
     for (const d of DOMAINS) ready(d, adminDefaults[d].port)
-    // The admin listeners stay on each container's loopback: never published, never bound to 0.0.0.0.
+    // Loopback by default; in compose, the admin listeners bind the container's interfaces so that Prometheus
+    // scrapes them over the compose network, and their ports are never published.
     expect(adminDefaults.gateway.host).toBe('127.0.0.1')
     for (const name of ['gateway', ...DOMAINS]) {
-      expect(env(services[name]!).ADMIN_HOST, name).toBeUndefined()
+      expect(env(services[name]!).ADMIN_HOST, name).toBe('0.0.0.0')
       for (const { container } of publishedPorts(services[name]!))
         expect(container, name).not.toBe(adminDefaults[name as 'gateway'].port)
     }
+    expect(publishedPorts(services['worker-imports']!)).toEqual([])
+  })
+
+  it('scrapes every service’s admin listener with Prometheus and provisions the Grafana dashboard', () => {
+    const config = parse(read('docker/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[]
+    }
+    const targets = Object.fromEntries(
+      config.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]),
+    )
+    expect(targets.gateway).toEqual([`gateway:${adminDefaults.gateway.port}`])
+    for (const d of DOMAINS) expect(targets[d], d).toEqual([`${d}:${adminDefaults[d].port}`])
+    const workerPort = env(services['worker-imports']!).WORKER_ADMIN_PORT
+    expect(targets['worker-imports']).toEqual([`worker-imports:${workerPort}`])
+    expect(env(services['worker-imports']!).ADMIN_HOST).toBe('0.0.0.0')
+    // Prometheus and Grafana answer on loopback only.
+    for (const name of ['prometheus', 'grafana'])
+      for (const entry of services[name]!.ports ?? [])
+        expect(interpolate(entry), name).toMatch(/^127\.0\.0\.1:/)
+    const grafana = services.grafana!
+    expect(grafana.volumes).toContain('./docker/grafana/dashboards:/var/lib/grafana/dashboards:ro')
+    const provider = parse(read('docker/grafana/provisioning/dashboards/products-manager.yml')) as {
+      providers: { options: { path: string } }[]
+    }
+    expect(provider.providers[0]!.options.path).toBe('/var/lib/grafana/dashboards')
+    const datasource = parse(read('docker/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string; url: string }[]
+    }
+    expect(datasource.datasources[0]).toMatchObject({ uid: 'prometheus', url: 'http://prometheus:9090' })
+    const dashboard = JSON.parse(read('docker/grafana/dashboards/products-manager.json')) as {
+      panels: { datasource: { uid: string } }[]
+    }
+    for (const panel of dashboard.panels) expect(panel.datasource.uid).toBe('prometheus')
   })
 
   it('passes the gateway settings of the README on from the environment', () => {

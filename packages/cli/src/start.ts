@@ -25,6 +25,7 @@ import {
   servicePorts,
   signedPeers,
   startSubgraph,
+  startTelemetry,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
 import { createStorage, loadStorageConfig, StorageConfigError } from '@pm/storage'
@@ -106,6 +107,8 @@ export function gatewaySettings(env: Env) {
 export async function start(options: StartOptions): Promise<RunningStart> {
   const env = options.env ?? process.env
   const logger = createLogger({ service: 'pm' }, (env.LOG_LEVEL as LogLevel | undefined) ?? 'info')
+  // One process for every service: one set of metrics (each admin listener's /metrics shows them all).
+  await startTelemetry('products-manager', logger, env)
   const say = (line: string) => process.stdout.write(`${line}\n`)
   const signingSecret = sharedSecret(SIGNING_SECRET_ENV, env, say)
   sharedSecret(TOKEN_SECRET_ENV, env, say)

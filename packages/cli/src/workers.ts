@@ -11,13 +11,18 @@ import { type DomainJobs, type RunningWorker, startWorker } from '@pm/jobs'
 import {
   createLogger,
   type Logger,
+  metricsRoute,
   onShutdownSignal,
   type Peers,
+  readinessRoutes,
   requireSecret,
   SecretConfigError,
   SIGNING_SECRET_ENV,
   signedPeers,
+  startAdminListener,
+  startTelemetry,
   subgraphUrls,
+  workerAdminListener,
 } from '@pm/service-kit'
 import { createStorage, loadStorageConfig, type Storage, StorageConfigError } from '@pm/storage'
 
@@ -118,6 +123,7 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
     throw error
   }
   const logger = createLogger({ service: `worker-${domain}` })
+  await startTelemetry(`worker-${domain}`, logger, env)
   const database = createDomainDatabase(
     config.domains[domain] as DomainDatabaseConfig & { domain: typeof domain },
     {
@@ -140,7 +146,30 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
     await database.destroy()
     throw error
   }
+  // Job run times, failures and queue depth (/metrics), and /ready, on the worker's admin listener.
+  const admin = await startAdminListener({
+    name: `worker-${domain}`,
+    admin: workerAdminListener(env),
+    logger,
+    routes: {
+      '/metrics': metricsRoute(),
+      ...readinessRoutes(async () => ({
+        database: await database.ping().then(
+          () => true,
+          () => false,
+        ),
+      })),
+    },
+  }).catch(async (error: Error) => {
+    await worker.stop()
+    await database.destroy()
+    throw new ConfigError(
+      `pm worker: the admin listener could not start (WORKER_ADMIN_PORT): ${error.message}`,
+    )
+  })
+  logger.info('worker admin listener', { url: admin.url })
   onShutdownSignal(async () => {
+    await admin.stop()
     await worker.stop()
     await database.destroy()
   }, logger)

@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { observeStatement, registerPool } from '@pm/telemetry'
+import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely'
 import type { DomainDatabaseConfig } from './config'
 import type { Domain } from './domains'
 import { DomainPool, type PoolStats } from './pool'
@@ -28,9 +29,19 @@ export function createDomainDatabase<D extends Domain>(
   options: CreateDomainDatabaseOptions = {},
 ): DomainDatabase<D> {
   const pool = new DomainPool(config.domain, config.url, config.pool, options.onPoolError)
+  // Every statement, counted or not, feeds the metrics (duration, slow ones) and the current trace.
+  const observe = (event: LogEvent) =>
+    observeStatement(
+      config.domain,
+      event.query.sql,
+      event.queryDurationMillis,
+      event.level === 'error' ? (event.error ?? 'error') : undefined,
+    )
+  const unregister = registerPool(() => pool.stats())
   const db = new Kysely<DatabaseOf<D>>({
     dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: () => pool.end() } }),
     log(event) {
+      observe(event)
       pool.countQuery()
       options.onQuery?.({
         sql: event.query.sql,
@@ -42,6 +53,7 @@ export function createDomainDatabase<D extends Domain>(
   const background = new Kysely<DatabaseOf<D>>({
     // Ending is db's job: the two instances share one pool.
     dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: async () => {} } }),
+    log: observe,
   })
   return {
     domain: config.domain,
@@ -53,6 +65,7 @@ export function createDomainDatabase<D extends Domain>(
       await sql`SELECT 1`.execute(db)
     },
     async destroy() {
+      unregister()
       await background.destroy()
       await db.destroy()
     },

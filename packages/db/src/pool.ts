@@ -1,22 +1,13 @@
+import type { PoolFigures } from '@pm/telemetry'
 import pg from 'pg'
 import type { PoolSettings } from './config'
 import { describeUrl } from './config'
 import type { Domain } from './domains'
 import { databaseName } from './domains'
 
-export interface PoolStats {
+/** A pool's figures: what the metrics read (@pm/telemetry's PoolFigures), and the statements it ran. */
+export interface PoolStats extends PoolFigures {
   domain: Domain
-  /** Configured ceiling: size + overflow. */
-  max: number
-  total: number
-  idle: number
-  waiting: number
-  acquires: number
-  acquireWaitMsTotal: number
-  acquireWaitMsMax: number
-  acquireTimeouts: number
-  /** Idle connections found dead (by the liveness check or the pre-ping) and replaced. */
-  deadConnectionsDiscarded: number
   /** Statements executed through Kysely on this pool. */
   queries: number
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import type { Domain } from '@pm/db'
 import { createLogger, type Logger } from '@pm/service-kit'
+import { observeJobRun, type QueueSample, registerQueue } from '@pm/telemetry'
 import {
   type JobHelpers as GraphileHelpers,
   makeWorkerUtils,
@@ -63,6 +64,22 @@ export class JobInterruptedError extends Error {
   }
 }
 
+const QUEUE_STATES = ['ready', 'scheduled', 'running', 'failed'] as const
+
+/** The domain queue's jobs by state, for pm_job_queue_jobs (read when /metrics is scraped). */
+async function queueDepth(pool: pg.Pool, domain: Domain): Promise<QueueSample[]> {
+  const { rows } = await pool.query<{ state: string; jobs: number }>(
+    `SELECT CASE WHEN locked_at IS NOT NULL THEN 'running'
+                 WHEN attempts >= max_attempts THEN 'failed'
+                 WHEN run_at > now() THEN 'scheduled'
+                 ELSE 'ready' END AS state,
+            count(*)::int AS jobs
+       FROM ${QUEUE_SCHEMA}._private_jobs GROUP BY 1`,
+  )
+  const counts = new Map(rows.map((row) => [row.state, row.jobs]))
+  return QUEUE_STATES.map((state) => ({ labels: { domain, state }, value: counts.get(state) ?? 0 }))
+}
+
 /** Parses a crontab and checks that every line names one of `tasks` (graphile-worker's own parser). */
 export function validateCrontab(crontab: string, tasks: Record<string, unknown>): ParsedCronItem[] {
   const items = parseCrontab(crontab)
@@ -100,7 +117,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   let runnerStop: (() => Promise<void>) | undefined
   let timer: NodeJS.Timeout | undefined
 
+  const unregisterQueue = registerQueue(() => queueDepth(pool, o.domain))
   const cleanup = async () => {
+    unregisterQueue()
     clearInterval(timer)
     await liveness.end().catch(() => {})
     await pool.end().catch(() => {})
@@ -139,6 +158,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const log = logger.child({ task: name, jobId: h.job.id, attempt: h.job.attempts })
       const started = performance.now()
       log.info('job started')
+      const seconds = () => (performance.now() - started) / 1000
       try {
         await handler(payload, {
           jobId: h.job.id,
@@ -148,7 +168,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
           signal,
         })
         log.info('job done', { ms: Math.round(performance.now() - started) })
+        observeJobRun(o.domain, name, 'done', seconds())
       } catch (error) {
+        observeJobRun(o.domain, name, interruption.signal.aborted ? 'interrupted' : 'failed', seconds())
         if (interruption.signal.aborted) {
           // Stopped by us, not failed: the attempt is given back and the job is free again once this returns.
           await h.withPgClient((client) =>

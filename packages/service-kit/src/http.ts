@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server'
+import { inRequest, METRICS_CONTENT_TYPE, metricsEnabled, metricsText } from '@pm/telemetry'
 import type { Logger } from './logger'
 
 export const MAX_BODY_BYTES = 1_048_576
@@ -70,9 +71,17 @@ export function sendGraphQLError(
 
 const graphqlError = sendGraphQLError
 
+const requestIds = new WeakMap<IncomingMessage, string>()
+
+/** The request's id: the caller's x-request-id when well-formed, else a new one; the same for the whole request. */
 export function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id']
-  return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+  let id = requestIds.get(req)
+  if (id === undefined) {
+    const given = req.headers['x-request-id']
+    id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    requestIds.set(req, id)
+  }
+  return id
 }
 
 /** Runs an already-read request through Apollo Server and streams its answer back. */
@@ -189,6 +198,11 @@ export interface HttpServiceOptions {
   admin?: AdminListener
   /** Milliseconds the server waits for in-flight requests on stop. */
   drainMs?: number
+  /**
+   * Continue the trace named by a request's `traceparent` (a service called by the gateway); otherwise
+   * each request starts its own trace (the public edge).
+   */
+  continueTrace?: boolean
 }
 
 export interface AdminListener {
@@ -210,26 +224,67 @@ export function readinessRoutes(ready: () => Promise<Record<string, boolean>>): 
   }
 }
 
+/**
+ * `/metrics` in Prometheus' text format: the process's metrics (@pm/telemetry), then `extra` (figures kept
+ * elsewhere, such as the gateway's cache). With METRICS_ENABLED=false only `extra` is answered.
+ */
+export function metricsRoute(extra?: () => string): Route {
+  return async (_req, res) => {
+    const text = metricsEnabled() ? await metricsText(extra?.() ?? '') : (extra?.() ?? '')
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE })
+    res.end(text)
+  }
+}
+
 /** A route registered as `/prefix/*` serves every path under `/prefix/`. */
-function prefixRoute(routes: Record<string, Route>, pathname: string): Route | undefined {
+function prefixRoute(
+  routes: Record<string, Route>,
+  pathname: string,
+): { path: string; route: Route } | undefined {
   for (const [path, route] of Object.entries(routes)) {
-    if (path.endsWith('/*') && pathname.startsWith(path.slice(0, -1))) return route
+    if (path.endsWith('/*') && pathname.startsWith(path.slice(0, -1))) return { path, route }
   }
   return undefined
 }
 
-function listener(name: string, routes: Record<string, Route>, logger: Logger): Server {
+/** How the API listener runs each request: as one request scope (ids on every log line, a trace span). */
+interface RequestScoping {
+  service: string
+  continueTrace: boolean
+}
+
+function listener(
+  name: string,
+  routes: Record<string, Route>,
+  logger: Logger,
+  scoping?: RequestScoping,
+): Server {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const route = routes[url.pathname] ?? prefixRoute(routes, url.pathname)
-    try {
-      if (!route) return sendJson(res, 404, { error: `no route ${url.pathname.slice(0, 200)}` })
-      await route(req, res, url)
-    } catch (error) {
-      logger.error('request failed', { listener: name, path: url.pathname, error })
-      if (!res.headersSent) graphqlError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR')
-      else res.end()
+    const exact = routes[url.pathname]
+    const found = exact ? { path: url.pathname, route: exact } : prefixRoute(routes, url.pathname)
+    const handle = async () => {
+      try {
+        if (!found) return sendJson(res, 404, { error: `no route ${url.pathname.slice(0, 200)}` })
+        await found.route(req, res, url)
+      } catch (error) {
+        logger.error('request failed', { listener: name, path: url.pathname, error })
+        if (!res.headersSent) graphqlError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR')
+        else res.end()
+      }
     }
+    // Liveness probes are not requests anyone follows: no scope, no span.
+    if (!scoping || !found || found.route === healthRoute) return handle()
+    await inRequest(
+      {
+        service: scoping.service,
+        requestId: requestId(req),
+        name: `${req.method ?? 'GET'} ${found.path}`,
+        headers: req.headers,
+        continueTrace: scoping.continueTrace,
+      },
+      handle,
+    )
   })
   // Longer than the gateway's idle socket timeout, so the gateway never reuses a socket we closed.
   server.keepAliveTimeout = 65_000
@@ -268,7 +323,10 @@ function closeGracefully(server: Server, drainMs: number): Promise<void> {
  */
 export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
   const { logger } = options
-  const server = listener('api', { ...options.routes, '/health': healthRoute }, logger)
+  const server = listener('api', { ...options.routes, '/health': healthRoute }, logger, {
+    service: options.name,
+    continueTrace: options.continueTrace ?? false,
+  })
   const adminServer = listener('admin', { ...options.adminRoutes, '/health': healthRoute }, logger)
   const admin = options.admin ?? { host: '127.0.0.1', port: 0 }
   const api = await listen(server, options.port, options.host)
@@ -293,6 +351,35 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
         closeGracefully(server, drainMs),
         closeGracefully(adminServer, drainMs),
       ]).then(() => {})
+      return stopping
+    },
+  }
+}
+
+export interface AdminOnlyService {
+  server: Server
+  url: string
+  stop(): Promise<void>
+}
+
+/**
+ * An admin listener alone (/health and the given operational routes), for processes without an API port:
+ * `pm worker`'s /metrics and /ready.
+ */
+export async function startAdminListener(options: {
+  name: string
+  admin: AdminListener
+  routes: Record<string, Route>
+  logger: Logger
+}): Promise<AdminOnlyService> {
+  const server = listener('admin', { ...options.routes, '/health': healthRoute }, options.logger)
+  const bound = await listen(server, options.admin.port, options.admin.host)
+  let stopping: Promise<void> | undefined
+  return {
+    server,
+    url: bound.url,
+    stop() {
+      stopping ??= closeGracefully(server, 2_000)
       return stopping
     },
   }

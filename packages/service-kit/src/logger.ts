@@ -1,3 +1,6 @@
+import { currentRequest } from '@pm/telemetry'
+import { pino } from 'pino'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
@@ -57,32 +60,64 @@ const standardSink: LogSink = (line, level) => {
   else process.stdout.write(line)
 }
 
-/**
- * One JSON object per line on stdout (stderr for errors): what log shippers read. Lines stay bounded
- * whatever a client sent: every string in them is cut at MAX_LOG_STRING characters.
- */
-export function createLogger(
-  base: Record<string, unknown>,
-  level: LogLevel = (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info',
-  sink: LogSink = standardSink,
-): Logger {
-  const min = ORDER[level] ?? ORDER.info
+const PINO_LEVELS: Record<number, LogLevel> = { 20: 'debug', 30: 'info', 40: 'warn', 50: 'error' }
+
+/** A pino destination handing each line to `sink` with its level (pino tells it through lastLevel). */
+function sinkStream(sink: LogSink) {
+  return {
+    [pino.symbols.needsMetadataGsym]: true,
+    lastLevel: 30,
+    write(line: string) {
+      sink(line, PINO_LEVELS[this.lastLevel] ?? (this.lastLevel >= 50 ? 'error' : 'info'))
+    },
+  }
+}
+
+/** The request being served (request id, trace id): on every line written while serving it. */
+function requestFields(): Record<string, unknown> {
+  const scope = currentRequest()
+  return scope ? { requestId: scope.requestId, traceId: scope.traceId } : {}
+}
+
+function bind(instance: pino.Logger): Logger {
   const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return
-    const entry: Record<string, unknown> = {
-      time: new Date().toISOString(),
-      level: lvl,
-      ...base,
-      msg: bounded(msg),
-    }
-    if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = serialize(v)
-    sink(`${JSON.stringify(entry)}\n`, lvl)
+    if (!instance.isLevelEnabled(lvl)) return
+    const entry: Record<string, unknown> = {}
+    if (fields) for (const [k, v] of Object.entries(fields)) entry[bounded(k)] = serialize(v)
+    instance[lvl](entry, bounded(msg))
   }
   return {
     debug: (m, f) => write('debug', m, f),
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, level, sink),
+    child: (fields) => bind(instance.child(serialize(fields) as Record<string, unknown>)),
   }
+}
+
+/**
+ * pino, one JSON object per line on stdout (stderr for errors): what log shippers read. Each line has
+ * `time`, `level`, the logger's fields, the request id and trace id of the request being served (when
+ * there is one) and `msg`. Lines stay bounded whatever a client sent: every string in them is cut at
+ * MAX_LOG_STRING characters.
+ */
+export function createLogger(
+  base: Record<string, unknown>,
+  level: LogLevel = (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info',
+  sink: LogSink = standardSink,
+): Logger {
+  const instance = pino(
+    {
+      level: level in ORDER ? level : 'info',
+      base: null,
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: requestFields,
+      // Values come serialized (bounded, errors as name, message and stack): no serializer of pino's own.
+      serializers: { err: (value: unknown) => value },
+    },
+    sinkStream(sink),
+  )
+  return bind(instance.child(serialize(base) as Record<string, unknown>))
 }

@@ -71,3 +71,14 @@ export function subgraphUrls(
     }),
   ) as Record<Domain, string>
 }
+
+/** Default admin port of `pm worker` (/metrics, /ready): WORKER_ADMIN_PORT, 0 for any free one. */
+export const DEFAULT_WORKER_ADMIN_PORT = 9010
+
+/** Where `pm worker` serves /metrics and /ready: ADMIN_HOST and WORKER_ADMIN_PORT (default 9010). */
+export function workerAdminListener(env: Readonly<Record<string, string | undefined>> = process.env) {
+  return {
+    host: env.ADMIN_HOST?.trim() || '127.0.0.1',
+    port: port(env, 'WORKER_ADMIN_PORT', DEFAULT_WORKER_ADMIN_PORT),
+  }
+}

@@ -31,6 +31,7 @@ import {
   type AdminListener,
   apolloHandler,
   type HttpService,
+  metricsRoute,
   onShutdownSignal,
   readinessRoutes,
   requestId,
@@ -52,6 +53,7 @@ import {
 } from './identity'
 import { applyInputRules } from './inputs'
 import { createLogger, type Logger } from './logger'
+import { requestTelemetryPlugin, startTelemetry } from './observability'
 import { type Peers, signedPeers } from './peers'
 import { adminListeners, servicePorts, subgraphUrls } from './ports'
 import { applyDeletionsResolver, withDeletionPropagation } from './references'
@@ -135,6 +137,7 @@ export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
 }
 
 export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule<D, L>, logger: Logger) {
+  const telemetry = requestTelemetryPlugin<SubgraphContext<D, L>>(module.domain)
   return new ApolloServer<SubgraphContext<D, L>>({
     schema: buildSchema(module),
     includeStacktraceInErrorResponses: false,
@@ -148,6 +151,7 @@ export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      ...(telemetry ? [telemetry] : []),
     ],
   })
 }
@@ -173,7 +177,8 @@ export function createContextFactory<D extends Domain, L>(
       db: database.db,
       background: database.background,
       loaders: module.createLoaders(database.db),
-      logger: logger.child({ requestId: id }),
+      // The request id (and trace id) are on every line written while serving the request.
+      logger,
       peers,
       auditRelay,
       env,
@@ -286,6 +291,8 @@ export async function startSubgraph<D extends Domain, L>(
     port: options.port,
     ...(options.admin ? { admin: options.admin } : {}),
     logger,
+    // Called by the gateway: its trace continues here.
+    continueTrace: true,
     routes: {
       // A request without a signature, or with a stale one, is refused before its body is read.
       '/graphql': (req, res, url) => {
@@ -297,12 +304,15 @@ export async function startSubgraph<D extends Domain, L>(
         return graphql(req, res, url)
       },
     },
-    adminRoutes: readinessRoutes(async () => ({
-      database: await database.ping().then(
-        () => true,
-        () => false,
-      ),
-    })),
+    adminRoutes: {
+      ...readinessRoutes(async () => ({
+        database: await database.ping().then(
+          () => true,
+          () => false,
+        ),
+      })),
+      '/metrics': metricsRoute(),
+    },
   })
   logger.info('subgraph listening', { url: `${http.url}/graphql`, admin: http.adminUrl })
   return {
@@ -343,6 +353,7 @@ async function domainDatabaseConfig(domain: Domain, logger: Logger) {
  */
 export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>) {
   const logger = createLogger({ service: `subgraph-${module.domain}` })
+  await startTelemetry(`subgraph-${module.domain}`, logger)
   let signingSecret: string
   try {
     signingSecret = requireSecret(SIGNING_SECRET_ENV)

@@ -1,0 +1,5 @@
+export * from './database'
+export * from './jobs'
+export * from './metrics'
+export * from './sql'
+export * from './tracing'
