@@ -161,7 +161,19 @@ export function parseOptions(
     'media-images',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import', 'analytics', 'ops', 'media', 'metrics-overhead'].includes(name))
+    if (
+      ![
+        ...known,
+        'profile',
+        'reload',
+        'help',
+        'import',
+        'analytics',
+        'ops',
+        'media',
+        'metrics-overhead',
+      ].includes(name)
+    )
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
