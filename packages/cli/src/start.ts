@@ -193,6 +193,7 @@ export async function start(options: StartOptions): Promise<RunningStart> {
           database: databases[domain] as never,
           storage,
           peers: workerPeers,
+          gatewayUrl: running.url,
           env,
           logger,
         }),
