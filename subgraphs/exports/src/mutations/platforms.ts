@@ -97,6 +97,14 @@ function checkEngineSettings(set: PlatformColumns, stored?: ExportPlatformRow) {
     const type = (set.platform_type ?? stored?.platform_type ?? '') as string
     const issues = shopConfigIssues(type, config)
     if (issues.length > 0) throw badUserInput(issues.join('; '), { field: 'input.config' })
+    if (
+      config.file_name !== undefined &&
+      (typeof config.file_name !== 'string' || !/^[\w][\w.-]{0,199}$/.test(config.file_name))
+    ) {
+      throw badUserInput('input.config.file_name must be a file name (letters, digits, _ . -)', {
+        field: 'input.config.file_name',
+      })
+    }
     if (config.destination !== undefined) {
       const destination = normalizeConnectionConfig(config.destination)
       const problems =

@@ -414,6 +414,7 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
       throw error
     }
     const info = await stored
+    job.file_key = key
     await own(async () => {}, {
       phase: 'deliver',
       file_key: key,
@@ -467,8 +468,8 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
       const connector = connectorFromConfig(destination, { allowPrivate: deps.allowPrivate })
       if (!connector.put) throw new ExportFailure('BAD_DESTINATION', 'the destination cannot receive files')
       const name =
-        typeof destination.file_name === 'string' && destination.file_name
-          ? destination.file_name
+        typeof config.file_name === 'string' && config.file_name
+          ? config.file_name
           : `${platform.name.replace(/[^\w.-]+/g, '_').slice(0, 100) || 'feed'}.${format}`
       try {
         await connector.put(name, await deps.storage.get(job.file_key))
