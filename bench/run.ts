@@ -1203,9 +1203,37 @@ async function importScenario(options: BenchOptions): Promise<number> {
   return missed ? 1 : 0
 }
 
+/** The export scenario (bench/export.ts): its own stack and databases, its own results file. */
+async function exportScenario(options: BenchOptions): Promise<number> {
+  const { EXPORT_TARGETS, exportMarkdown, runExportBench } = await import('./export')
+  const startedAt = new Date()
+  log(`export scenario: ${options.exportProducts} products`)
+  const result = await runExportBench({ products: options.exportProducts, log })
+  const markdown = `# Export benchmark (${startedAt.toISOString()})\n\n${commandLine()}\n\n${exportMarkdown(result)}`
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = path.join(RESULTS_DIR, options.smoke ? 'smoke-export.md' : 'export-latest.md')
+  writeFileSync(file, markdown)
+  writeFileSync(
+    file.replace(/\.md$/, '.json'),
+    `${JSON.stringify({ startedAt, options, export: result }, null, 2)}\n`,
+  )
+  console.log(exportMarkdown(result))
+  if (options.smoke) return 0
+  const missed =
+    result.csvSeconds > EXPORT_TARGETS.csvSeconds ||
+    result.xlsxSeconds > EXPORT_TARGETS.xlsxSeconds ||
+    result.workerPeakRssMb >= EXPORT_TARGETS.workerRssMb
+  return missed ? 1 : 0
+}
+
 try {
+  const exportCode = options.exportProducts > 0 && !options.importOnly ? await exportScenario(options) : 0
+  if (options.exportOnly) process.exit(exportCode)
   const importCode = options.importRows > 0 ? await importScenario(options) : 0
-  process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
+  process.exitCode = Math.max(
+    exportCode,
+    options.importOnly ? importCode : Math.max(importCode, await main(options)),
+  )
 } catch (error) {
   // After Ctrl-C, what fails is the run being torn down: the signal handler finishes and exits.
   if (interrupted) await new Promise(() => {})

@@ -26,6 +26,10 @@ export interface BenchOptions {
   importRows: number
   /** Only the import scenario (--import): no query scenarios, no bench data set. */
   importOnly: boolean
+  /** Products of the export scenario's feeds (bench/export.ts); 0: the scenario is not run. */
+  exportProducts: number
+  /** Only the export scenario (--export). */
+  exportOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -47,6 +51,9 @@ export const USAGE = `pnpm bench [options]
   --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4, import of 2,000 rows (CI)
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
+  --export            only the export scenario: CSV then XLSX feeds of 133,149 products read through the
+                      gateway by the exports worker (its own process; RSS sampled)
+  --export-products N products of those feeds (default 133149; smoke 1000)
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
@@ -135,9 +142,10 @@ export function parseOptions(
     'workers',
     'smoke',
     'import-rows',
+    'export-products',
   ]
   for (const name of flags.keys()) {
-    if (![...known, 'profile', 'reload', 'help', 'import'].includes(name))
+    if (![...known, 'profile', 'reload', 'help', 'import', 'export'].includes(name))
       throw new UsageError(`unknown option --${name}`)
   }
   if (flags.has('help')) throw new UsageError('')
@@ -202,5 +210,14 @@ export function parseOptions(
             ? 133_149
             : 0,
     importOnly: flags.get('import') === true,
+    exportProducts:
+      get('export-products') !== undefined
+        ? positive(get('export-products')!, 'export-products')
+        : smoke
+          ? 1_000
+          : flags.get('export') === true
+            ? 133_149
+            : 0,
+    exportOnly: flags.get('export') === true,
   }
 }
