@@ -41,7 +41,7 @@ describe('the platform querying the whole graph as its signed service', () => {
 
   it('a GraphQL error comes back as GraphQueryError with its code', async () => {
     await expect(
-      queryGraph(stack.gatewayUrl, stack.secrets.signing, 'query { products(first: 1000) { totalCount } }'),
+      queryGraph(stack.gatewayUrl, stack.secrets.signing, 'query { products(first: 1001) { totalCount } }'),
     ).rejects.toBeInstanceOf(GraphQueryError)
   })
 

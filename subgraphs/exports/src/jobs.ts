@@ -29,7 +29,7 @@ export function exportEngine(context: JobsContext<'exports'>): ExportDeps {
     storage: context.storage,
     graph: { url: context.gatewayUrl, secret: requireSecret(SIGNING_SECRET_ENV, env) },
     logger: context.logger,
-    pageSize: int(env, 'EXPORT_PAGE_SIZE', 100, 1, 100),
+    pageSize: int(env, 'EXPORT_PAGE_SIZE', 500, 1, 1_000),
     leaseSeconds: int(env, 'EXPORT_LEASE_SECONDS', 60, 2, 3_600),
     allowPrivate: loadConnectorSettings(env).allowPrivate,
     invalidate: () => gatewayCache.invalidate(['exports']),

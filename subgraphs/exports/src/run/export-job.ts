@@ -24,7 +24,7 @@ export interface ExportDeps {
   /** The gateway, queried as the signed SERVICE caller. */
   graph: { url: string; secret: string }
   logger: Logger
-  /** Products asked of the graph per page (EXPORT_PAGE_SIZE, at most 100: the products list's bound). */
+  /** Products asked of the graph per page (EXPORT_PAGE_SIZE, default 500, at most 1,000: the list's bound for service callers). */
   pageSize: number
   /** A running job whose heartbeat is older than this has lost its worker (EXPORT_LEASE_SECONDS). */
   leaseSeconds: number
