@@ -61,9 +61,18 @@ function publishedPorts(service: ComposeService): Array<{ host: number; containe
 }
 
 describe('docker-compose.yml', () => {
-  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and the imports worker', () => {
+  it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs and the imports and exports workers', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['gateway', 'migrate', 'minio', 'postgres', 'redis', 'worker-imports', ...DOMAINS].sort(),
+      [
+        'gateway',
+        'migrate',
+        'minio',
+        'postgres',
+        'redis',
+        'worker-exports',
+        'worker-imports',
+        ...DOMAINS,
+      ].sort(),
     )
     expect(services.postgres!.image).toBe('postgres:15')
     expect(services.redis!.image).toBe('redis:7')
@@ -173,12 +182,22 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['migrate', 'minio', 'postgres', 'redis'])
   })
 
+  it('runs the exports worker alone on db_exports, reaching the gateway by its service name', () => {
+    const worker = services['worker-exports']!
+    expect(worker.command).toEqual(['pnpm', 'pm', 'worker', '--domain', 'exports'])
+    const workerEnv = env(worker)
+    const config = loadDatabaseConfig(workerEnv)
+    if (config.mode === 'external') expect(new URL(config.domains.exports.url).pathname).toBe('/db_exports')
+    expect(workerEnv.GATEWAY_SIGNING_SECRET).toBe(SECRETS.GATEWAY_SIGNING_SECRET)
+    expect(workerEnv.GATEWAY_URL).toBe('http://gateway:4000')
+  })
+
   it('stores files in MinIO (driver s3) for the gateway, the subgraphs and the worker, in one bucket', () => {
     const minio = services.minio!
     expect(minio.image).toMatch(/^minio\/minio:RELEASE\./)
     expect(minio.healthcheck!.test).toEqual(['CMD', 'mc', 'ready', 'local'])
     const minioEnv = env(minio)
-    for (const name of ['gateway', 'worker-imports', ...DOMAINS]) {
+    for (const name of ['gateway', 'worker-imports', 'worker-exports', ...DOMAINS]) {
       const config = loadStorageConfig(env(services[name]!))
       expect(config, name).toMatchObject({
         driver: 's3',
