@@ -76,7 +76,7 @@ async function serviceCaller(
     target: GATEWAY_TARGET,
     payload: read.text,
   })
-  if (!caller || caller.kind !== 'service') return refused
+  if (caller?.kind !== 'service') return refused
   return { ok: true, read }
 }
 

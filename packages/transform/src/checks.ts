@@ -1,4 +1,3 @@
-import { dateParser } from './dates'
 import { toDecimal } from './decimal'
 import { KNOWN_LOCALES, numberFormatOf } from './numbers'
 

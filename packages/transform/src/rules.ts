@@ -169,5 +169,4 @@ export function checkRuleOp(rule: Obj, base: string): { op: TransformationOp } &
     }
   }
   return out
-  return out
 }

@@ -1,13 +1,10 @@
 import { normalizeEan } from '@pm/service-kit'
 import {
-  add,
   clip,
   compare,
   type Decimal,
-  divide,
   formatDecimal,
   integerDigits,
-  multiply,
   type NumberFormat,
   numberFormatOf,
   type Op,
@@ -20,7 +17,6 @@ import {
 import {
   type FieldMapping,
   type ImportConfigInput,
-  type TransformationRule,
   type ValidationRule,
   validateImportConfig,
 } from './config'
