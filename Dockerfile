@@ -23,6 +23,7 @@ COPY packages/service-kit/package.json packages/service-kit/
 COPY packages/storage/package.json packages/storage/
 COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/testing/package.json packages/testing/
+COPY packages/transform/package.json packages/transform/
 COPY subgraphs/core/package.json subgraphs/core/
 COPY subgraphs/catalog/package.json subgraphs/catalog/
 COPY subgraphs/imports/package.json subgraphs/imports/

@@ -4,7 +4,7 @@
  */
 import { createDomainDatabase } from '@pm/db'
 import { startWorker } from '@pm/jobs'
-import { createLogger, signedPeers } from '@pm/service-kit'
+import { createLogger, gatewayUrl, signedPeers } from '@pm/service-kit'
 import { createStorage, loadStorageConfig } from '@pm/storage'
 import { jobs } from '../subgraphs/imports/src/jobs'
 
@@ -35,6 +35,7 @@ const worker = await startWorker({
     database,
     storage: createStorage(loadStorageConfig(env)),
     peers,
+    gatewayUrl: gatewayUrl(env),
     env,
     logger,
   }),

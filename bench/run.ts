@@ -1250,6 +1250,29 @@ async function opsScenario(options: BenchOptions): Promise<number> {
   }
 }
 
+/** The export scenario (bench/export.ts): its own stack and databases, its own results file. */
+async function exportScenario(options: BenchOptions): Promise<number> {
+  const { EXPORT_TARGETS, exportMarkdown, runExportBench } = await import('./export')
+  const startedAt = new Date()
+  log(`export scenario: ${options.exportProducts} products`)
+  const result = await runExportBench({ products: options.exportProducts, log })
+  const markdown = `# Export benchmark (${startedAt.toISOString()})\n\n${commandLine()}\n\n${exportMarkdown(result)}`
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = path.join(RESULTS_DIR, options.smoke ? 'smoke-export.md' : 'export-latest.md')
+  writeFileSync(file, markdown)
+  writeFileSync(
+    file.replace(/\.md$/, '.json'),
+    `${JSON.stringify({ startedAt, options, export: result }, null, 2)}\n`,
+  )
+  console.log(exportMarkdown(result))
+  if (options.smoke) return 0
+  const missed =
+    result.csvSeconds > EXPORT_TARGETS.csvSeconds ||
+    result.xlsxSeconds > EXPORT_TARGETS.xlsxSeconds ||
+    result.workerPeakRssMb >= EXPORT_TARGETS.workerRssMb
+  return missed ? 1 : 0
+}
+
 /**
  * Scenarios with data and servers of their own: run alone by their flag, and in their tiny form after the
  * query scenarios in --smoke.
@@ -1263,6 +1286,7 @@ const OWN_SCENARIOS: { flag: string; run: (smoke: boolean) => Promise<number> }[
     run: (smoke) => mediaScenario({ images: options.mediaImages, smoke, commandLine: commandLine() }, log),
   },
   { flag: '--metrics-overhead', run: () => metricsOverheadScenario(options, log, commandLine()) },
+  { flag: '--export', run: () => exportScenario(options) },
 ]
 
 try {

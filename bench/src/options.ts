@@ -37,6 +37,10 @@ export interface BenchOptions {
   mediaOnly: boolean
   /** Only the metrics overhead scenario (--metrics-overhead, bench/metrics-overhead.ts); smoke runs a tiny one. */
   metricsOverhead: boolean
+  /** Products of the export scenario's feeds (bench/export.ts); 0: the scenario is not run. */
+  exportProducts: number
+  /** Only the export scenario (--export). */
+  exportOnly: boolean
 }
 
 export const USAGE = `pnpm bench [options]
@@ -58,6 +62,9 @@ export const USAGE = `pnpm bench [options]
   --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4, import of 2,000 rows (CI)
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
+  --export            only the export scenario: CSV then XLSX feeds of 133,149 products read through the
+                      gateway by the exports worker (its own process; RSS sampled)
+  --export-products N products of those feeds (default 133149; smoke 1000)
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
   --asin              only the code2asin scenario (bench/asin.ts): 10,000 products matched against a loopback
                       SP-API at a high rate (≤ 60 s), then searches at 5/s (measured rate within 10 %)
@@ -159,6 +166,7 @@ export function parseOptions(
     'smoke',
     'import-rows',
     'media-images',
+    'export-products',
   ]
   for (const name of flags.keys()) {
     if (
@@ -172,6 +180,7 @@ export function parseOptions(
         'ops',
         'media',
         'metrics-overhead',
+        'export',
       ].includes(name)
     )
       throw new UsageError(`unknown option --${name}`)
@@ -252,5 +261,14 @@ export function parseOptions(
             : 0,
     mediaOnly: flags.get('media') === true,
     metricsOverhead: flags.get('metrics-overhead') === true,
+    exportProducts:
+      get('export-products') !== undefined
+        ? positive(get('export-products')!, 'export-products')
+        : smoke
+          ? 1_000
+          : flags.get('export') === true
+            ? 133_149
+            : 0,
+    exportOnly: flags.get('export') === true,
   }
 }

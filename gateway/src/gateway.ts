@@ -657,6 +657,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         : undefined,
     wantsPage: wantsGraphiQL,
     ...(graphiqlEnabled ? { page: graphiqlHandler('/graphql') } : {}),
+    serviceSecret: signingSecret,
   })
 
   const subgraphDomains = DOMAINS.filter((d) => supergraphSdl.includes(`@join__graph(name: "${d}"`))

@@ -1,6 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApolloServer, BaseContext } from '@apollo/server'
-import { executeApollo, type Route, readBody, requestId, sendJson } from '@pm/service-kit'
+import {
+  CALLER_HEADER,
+  callerSignedAt,
+  executeApollo,
+  freshSignature,
+  GATEWAY_TARGET,
+  type Route,
+  readBody,
+  requestId,
+  SERVICE,
+  SIGNATURE_HEADER,
+  sendJson,
+  verifyCaller,
+} from '@pm/service-kit'
 import type { GraphQLError } from 'graphql'
 import type { Authenticated, Authentication } from './auth'
 import { LimitCode, type OperationGuard, type RequestedOperation } from './limits'
@@ -27,6 +40,44 @@ export interface GraphQLRouteOptions<C extends BaseContext> {
   /** A browser asking for a page (GraphiQL); `page` absent answers it 404. */
   wantsPage: (req: IncomingMessage) => boolean
   page?: Route
+  /**
+   * GATEWAY_SIGNING_SECRET: a request carrying a SERVICE identity signed with it for the target `gateway` and
+   * this very body (the platform's own workers, `queryGraph`) runs as SERVICE. Absent: such requests are refused.
+   */
+  serviceSecret?: string
+}
+
+type ReadBody = Awaited<ReturnType<typeof readBody>>
+
+/**
+ * A request signed as the platform's own service: POST only, no other credentials, fresh (checked before the
+ * body is read), and bound to the body sent. Anything else is refused as a whole, never downgraded.
+ */
+async function serviceCaller(
+  req: IncomingMessage,
+  secret: string | undefined,
+  maxBodyBytes: number,
+): Promise<{ ok: true; read: ReadBody } | { ok: false; message: string }> {
+  const header = (name: string) => {
+    const value = req.headers[name]
+    return Array.isArray(value) ? undefined : value
+  }
+  const refused = { ok: false as const, message: 'The signed service identity is invalid or stale' }
+  if (!secret || req.method !== 'POST') return refused
+  if (req.headers.authorization || req.headers['x-api-key']) {
+    return { ok: false, message: 'Send either a signed service identity or user credentials, not both' }
+  }
+  const value = header(CALLER_HEADER)
+  const iat = callerSignedAt(value)
+  if (iat === null || !freshSignature(iat)) return refused
+  const read = await readBody(req, maxBodyBytes)
+  if (read.kind !== 'complete') return { ok: true, read }
+  const caller = verifyCaller(value, header(SIGNATURE_HEADER), secret, {
+    target: GATEWAY_TARGET,
+    payload: read.text,
+  })
+  if (caller?.kind !== 'service') return refused
+  return { ok: true, read }
 }
 
 function refuse(
@@ -81,10 +132,23 @@ function jsonParam(url: URL, name: string): unknown {
 export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions<C>): Route {
   const { apollo, guard, rateLimiter, maxBodyBytes, maxBatch } = options
   return async (req, res, url) => {
-    const auth = await options.authenticate(req)
+    let preRead: ReadBody | undefined
+    let auth: Authentication
+    const signed = req.headers[CALLER_HEADER] !== undefined || req.headers[SIGNATURE_HEADER] !== undefined
+    if (signed) {
+      const service = await serviceCaller(req, options.serviceSecret, maxBodyBytes)
+      if (!service.ok) {
+        return refuse(req, res, 401, service.message, { code: 'UNAUTHENTICATED' })
+      }
+      preRead = service.read
+      auth = { ok: true, caller: SERVICE, rateKey: 'service' }
+    } else {
+      auth = await options.authenticate(req)
+    }
     const caller = options.caller ? await options.caller(req) : auth.rateKey
-    // Refused credentials count too (against the client address): guessing keys costs the guesser.
-    const limit = (auth.ok && auth.rateLimitPerMinute) || rateLimiter?.perMinute || 0
+    // Refused credentials count too (against the client address): guessing keys costs the guesser. The
+    // platform's own signed workers are not counted.
+    const limit = signed ? 0 : (auth.ok && auth.rateLimitPerMinute) || rateLimiter?.perMinute || 0
     if (rateLimiter && limit > 0) {
       const decision = await rateLimiter.hit(caller, 1, limit)
       rateHeaders(res, decision)
@@ -106,7 +170,7 @@ export function graphqlRoute<C extends BaseContext>(options: GraphQLRouteOptions
     let operations: RequestedOperation[] = []
     const queries: Array<{ index: number; query: string }> = []
     if (req.method === 'POST') {
-      const read = await readBody(req, maxBodyBytes)
+      const read = preRead ?? (await readBody(req, maxBodyBytes))
       if (read.kind === 'aborted') return
       if (read.kind === 'tooLarge') {
         // The connection closes after the answer: whatever the client still sends is not read.

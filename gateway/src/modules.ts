@@ -148,6 +148,10 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'ExportJobItemConnection',
       'ExportJobItemEdge',
       'CreateExportJobPayload',
+      'ExportFormat',
+      'ExportPhase',
+      'ExportSelectionInput',
+      'StartExportInput',
     ],
     fields: [
       'Product.exportItems',
@@ -161,6 +165,7 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'Mutation.createExportJob',
       'Mutation.setExportJobStatus',
       'Mutation.recordExportItemResult',
+      'Mutation.startExport',
     ],
   },
   // Brands and categories are read everywhere (product pages); the managers are the writes.

@@ -72,6 +72,7 @@ describe('docker-compose.yml', () => {
         'worker-analytics',
         'worker-code2asin',
         'worker-core',
+        'worker-exports',
         'worker-imports',
         'worker-media',
         'prometheus',
@@ -199,12 +200,22 @@ describe('docker-compose.yml', () => {
     expect(workerEnv.MEDIA_THUMBNAIL_SIZES).toBe('small:150,medium:400,large:1200')
   })
 
+  it('runs the exports worker alone on db_exports, reaching the gateway by its service name', () => {
+    const worker = services['worker-exports']!
+    expect(worker.command).toEqual(['pnpm', 'pm', 'worker', '--domain', 'exports'])
+    const workerEnv = env(worker)
+    const config = loadDatabaseConfig(workerEnv)
+    if (config.mode === 'external') expect(new URL(config.domains.exports.url).pathname).toBe('/db_exports')
+    expect(workerEnv.GATEWAY_SIGNING_SECRET).toBe(SECRETS.GATEWAY_SIGNING_SECRET)
+    expect(workerEnv.GATEWAY_URL).toBe('http://gateway:4000')
+  })
+
   it('stores files in MinIO (driver s3) for the gateway, the subgraphs and the worker, in one bucket', () => {
     const minio = services.minio!
     expect(minio.image).toMatch(/^minio\/minio:RELEASE\./)
     expect(minio.healthcheck!.test).toEqual(['CMD', 'mc', 'ready', 'local'])
     const minioEnv = env(minio)
-    for (const name of ['gateway', 'worker-imports', 'worker-media', ...DOMAINS]) {
+    for (const name of ['gateway', 'worker-imports', 'worker-media', 'worker-exports', ...DOMAINS]) {
       const config = loadStorageConfig(env(services[name]!))
       expect(config, name).toMatchObject({
         driver: 's3',

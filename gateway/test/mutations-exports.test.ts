@@ -38,7 +38,12 @@ const shopify = (name = `Shop ${randomUUID().slice(0, 8)}`) => ({
   name,
   platformType: 'Shopify',
   config: { shop_domain: 'demo.myshopify.com', api_version: '2024-10', api_key: 'k-123', password: 'p-456' },
-  fieldMappings: { title: 'title', price: 'variants[0].price' },
+  fieldMappings: {
+    fields: [
+      { source: 'title', target: 'title' },
+      { source: 'price', target: 'variants.0.price' },
+    ],
+  },
 })
 
 function errorOf(res: { errors?: { extensions?: Record<string, unknown> }[] }) {
@@ -97,7 +102,12 @@ describe('export platforms', () => {
       platformType: 'shopify',
       isActive: true,
       config: { shop_domain: 'demo.myshopify.com', api_key: '***', password: '***' },
-      fieldMappings: { title: 'title' },
+      fieldMappings: {
+        fields: [
+          { source: 'title', target: 'title' },
+          { source: 'price', target: 'variants.0.price' },
+        ],
+      },
     })
     const stored = await db()
       .selectFrom('export_platforms')
@@ -116,6 +126,11 @@ describe('export platforms', () => {
     ['an empty config', { config: {} }, 'input.config'],
     ['a config that is not an object', { config: ['x'] }, 'input.config'],
     ['fieldMappings that are not an object', { fieldMappings: 'title' }, 'input.fieldMappings'],
+    [
+      'a mapping naming a field that does not exist',
+      { fieldMappings: { fields: [{ source: 'variants[0].price', target: 'price' }] } },
+      'input.fieldMappings.fields[0].source',
+    ],
     ['the masked placeholder as a secret', { config: { api_key: '***' } }, 'input.config.api_key'],
     ['a name too long', { name: 'n'.repeat(256) }, 'input.name'],
     ['an empty name', { name: '  ' }, 'input.name'],

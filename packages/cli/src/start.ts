@@ -201,6 +201,7 @@ export async function start(options: StartOptions): Promise<RunningStart> {
           database: databases[domain] as never,
           storage,
           peers: workerPeers,
+          gatewayUrl: running.url,
           // Every database's URL: the operations worker (core) connects to each of them.
           env: { ...env, ...domainUrlEnv(prepared.domains) },
           logger,

@@ -10,6 +10,7 @@ import {
 import { type DomainJobs, type RunningWorker, startWorker } from '@pm/jobs'
 import {
   createLogger,
+  gatewayUrl,
   type Logger,
   metricsRoute,
   onShutdownSignal,
@@ -60,6 +61,8 @@ export interface DomainWorkerOptions<D extends Domain> {
   storage: Storage
   /** Signed as SERVICE (signedPeers). */
   peers: Peers
+  /** The gateway's base URL; default GATEWAY_URL, else loopback on GATEWAY_PORT. */
+  gatewayUrl?: string
   env: NodeJS.ProcessEnv
   logger: Logger
 }
@@ -81,6 +84,7 @@ export async function startDomainWorker<D extends Domain>(o: DomainWorkerOptions
     database: o.database,
     storage: o.storage,
     peers: o.peers,
+    gatewayUrl: o.gatewayUrl ?? gatewayUrl(o.env),
     env: o.env,
     logger,
   })

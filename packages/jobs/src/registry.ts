@@ -10,6 +10,8 @@ export interface JobsContext<D extends Domain = Domain> {
   storage: Storage
   /** The other subgraphs, queried as the signed SERVICE identity (queryPeer). */
   peers: Peers
+  /** The gateway's base URL, for one query over the whole graph as the signed SERVICE caller (queryGraph). */
+  gatewayUrl: string
   env: NodeJS.ProcessEnv
   logger: Logger
 }

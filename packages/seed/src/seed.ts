@@ -80,6 +80,7 @@ export const JSON_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   import_errors: ['raw_row'],
   import_statistics: ['errors_by_code'],
   export_platforms: ['config', 'field_mappings'],
+  export_jobs: ['selection'],
   export_job_items: ['exported_data', 'response_data'],
   code2asin_jobs: ['search_config', 'provider_config'],
   code2asin_results: ['amazon_data', 'amazon_images'],

@@ -4,6 +4,8 @@ import { badUserInput } from './errors'
 
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 100
+/** The largest page the platform's own signed service callers may ask of a list that allows it (feed exports). */
+export const SERVICE_MAX_PAGE_SIZE = 1_000
 
 export interface PageArgs {
   first?: number | null
@@ -46,10 +48,10 @@ interface Cursor {
 // biome-ignore lint/suspicious/noExplicitAny: the helpers work on any table's query
 type AnyQuery = SelectQueryBuilder<any, any, any>
 
-export function pageSize(first: number | null | undefined): number {
+export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
-    throw badUserInput(`first must be between 0 and ${MAX_PAGE_SIZE}`, { argument: 'first' })
+  if (!Number.isInteger(first) || first < 0 || first > max) {
+    throw badUserInput(`first must be between 0 and ${max}`, { argument: 'first' })
   }
   return first
 }
@@ -160,8 +162,9 @@ export async function paginate<T>(
   query: SelectQueryBuilder<any, any, T>,
   order: Order,
   args: PageArgs,
+  options: { maxPageSize?: number } = {},
 ): Promise<Connection<T>> {
-  const first = pageSize(args.first)
+  const first = pageSize(args.first, options.maxPageSize)
   const cursor = args.after ? decodeCursor(order, args.after) : undefined
   let page = withOrder(query, order).limit(first + 1)
   if (cursor) page = page.where(afterCursor(order, cursor))

@@ -238,6 +238,7 @@ export async function startTestStack<D extends Domain = Domain>(
           database: sg.database,
           storage: workerOptions.storage ?? createStorage(loadStorageConfig(env)),
           peers: signedPeers(peers, secrets.signing),
+          gatewayUrl: gateway.url,
           env,
           logger,
         }),

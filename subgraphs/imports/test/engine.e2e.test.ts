@@ -154,6 +154,7 @@ function workerContext(service: string) {
     database: imports.database,
     storage: storage(),
     peers,
+    gatewayUrl: stack.gatewayUrl,
     env: process.env,
     logger,
   }

@@ -10,6 +10,8 @@ export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   ? ColumnType<S, I | undefined, U>
   : ColumnType<T, T | undefined, T>;
 
+export type Int8 = ColumnType<string, bigint | number | string, bigint | number | string>;
+
 export type Json = JsonValue;
 
 export type JsonArray = JsonValue[];
@@ -56,10 +58,29 @@ export interface ExportJobItems {
 export interface ExportJobs {
   completed_at: Timestamp | null;
   created_at: Generated<Timestamp | null>;
+  /**
+   * cross-database reference to db_core.users.id; no FK
+   */
+  created_by: string | null;
+  delivered_to: string | null;
   failed_items: Generated<number | null>;
+  file_key: string | null;
+  file_sha256: string | null;
+  file_size: Int8 | null;
+  format: string | null;
+  heartbeat_at: Timestamp | null;
   id: Generated<string>;
   job_type: string;
+  last_error: string | null;
+  page_cursor: string | null;
+  parts: Generated<number>;
+  /**
+   * collect (pages of products), assemble (the feed file), deliver (push), done
+   */
+  phase: string | null;
   platform_id: string | null;
+  runner_id: string | null;
+  selection: Json | null;
   started_at: Timestamp | null;
   status: Generated<string>;
   success_items: Generated<number | null>;

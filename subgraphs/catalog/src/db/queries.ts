@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/catalog'
-import { uuidKeys } from '@pm/service-kit'
+import { badUserInput, uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type CatalogDb = Kysely<DB>
@@ -77,6 +77,8 @@ export interface ProductFilter {
   isActive?: boolean | null
   status?: string | null
   search?: string | null
+  ids?: readonly string[] | null
+  updatedSince?: Date | string | null
 }
 
 /**
@@ -93,6 +95,9 @@ export interface ProductFilter {
  * - search (50,000 rows): BitmapOr of idx_products_title_trgm (ILIKE), idx_products_ean, idx_products_sku, top-N sort.
  * - TITLE / UPDATED_AT orders: Seq Scan + top-N Sort; migration 002 has no (title, id) or (updated_at, id) index.
  */
+/** The most ids a product filter names. */
+const MAX_FILTER_IDS = 10_000
+
 export function productsQuery(db: CatalogDb, filter: ProductFilter) {
   let query = db.selectFrom('products').selectAll('products')
   if (filter.supplierId != null) query = query.where('products.supplier_id', '=', filter.supplierId)
@@ -100,6 +105,17 @@ export function productsQuery(db: CatalogDb, filter: ProductFilter) {
   if (filter.categoryId != null) query = query.where('products.category_id', '=', filter.categoryId)
   if (filter.isActive != null) query = query.where(isLiteral('products.is_active', filter.isActive))
   if (filter.status != null) query = query.where('products.status', '=', filter.status)
+  if (filter.ids != null) {
+    if (filter.ids.length > MAX_FILTER_IDS) {
+      throw badUserInput(`filter.ids names ${filter.ids.length} products; at most ${MAX_FILTER_IDS}`, {
+        field: 'filter.ids',
+      })
+    }
+    query = query.where('products.id', '=', sql<string>`ANY(${[...filter.ids]}::uuid[])`)
+  }
+  if (filter.updatedSince != null) {
+    query = query.where('products.updated_at', '>=', new Date(filter.updatedSince as string))
+  }
   const term = filter.search?.trim()
   if (term) {
     // ILIKE '%term%' is served by the trigram GIN index; the exact EAN/SKU arms by their btree indexes.

@@ -1,4 +1,13 @@
-import { badUserInput, mapConnection, orderFrom, type PageArgs, paginate, selectionOf } from '@pm/service-kit'
+import {
+  badUserInput,
+  MAX_PAGE_SIZE,
+  mapConnection,
+  orderFrom,
+  type PageArgs,
+  paginate,
+  SERVICE_MAX_PAGE_SIZE,
+  selectionOf,
+} from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 import { toBrand, toCategory, toSupplier } from '../db/mappers'
@@ -46,6 +55,8 @@ export const Query = {
       withPrefetch(productsQuery(ctx.db, filter), columns),
       productOrder(args.orderBy),
       args,
+      // The platform's feed exports (signed service callers) read the catalogue in larger pages.
+      { maxPageSize: ctx.caller.kind === 'service' ? SERVICE_MAX_PAGE_SIZE : MAX_PAGE_SIZE },
     )
     return mapConnection(page, (row) => primeProduct(ctx.loaders, row, columns))
   },

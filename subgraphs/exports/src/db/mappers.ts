@@ -35,6 +35,13 @@ export function toExportJob(row: ExportJobRow) {
     startedAt: row.started_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,
+    format: row.format ? row.format.toUpperCase() : null,
+    phase: row.phase ? row.phase.toUpperCase() : null,
+    selection: row.selection,
+    lastError: row.last_error,
+    fileKey: row.file_key,
+    fileSize: row.file_size === null ? null : Number(row.file_size),
+    deliveredTo: row.delivered_to,
   }
 }
 

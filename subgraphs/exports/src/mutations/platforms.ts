@@ -1,3 +1,4 @@
+import { normalizeConnectionConfig, validateConnectionConfig } from '@pm/connectors'
 import type { DB } from '@pm/db/types/exports'
 import {
   badUserInput,
@@ -23,6 +24,8 @@ import {
   platformNameTaken,
   updatePlatform,
 } from '../db/writes'
+import { checkExportMapping, RuleConfigError } from '../engine/mapping'
+import { shopConfigIssues } from '../engine/shops'
 
 /** The channels an exporter knows how to write to. */
 export const PLATFORM_TYPES = ['shopify', 'woocommerce', 'minio', 'prestashop', 'amazon', 'csv'] as const
@@ -69,7 +72,55 @@ function platformColumns(input: ExportPlatformInput, stored?: ExportPlatformRow)
     )
   }
   if (input.isActive != null) set.is_active = input.isActive
+  checkEngineSettings(set, stored)
   return set
+}
+
+/**
+ * What the export engine will run with, checked when the platform is saved: the field mappings (a source that
+ * is not a product field, an unknown rule, a target twice are refused), a destination connection and a shop's
+ * API settings.
+ */
+function checkEngineSettings(set: PlatformColumns, stored?: ExportPlatformRow) {
+  if (typeof set.field_mappings === 'string') {
+    try {
+      checkExportMapping(JSON.parse(set.field_mappings), 'input.fieldMappings')
+    } catch (error) {
+      if (error instanceof RuleConfigError) throw badUserInput(error.message, { field: error.path })
+      throw error
+    }
+  }
+  if (typeof set.config === 'string' || set.platform_type !== undefined) {
+    const config = (
+      typeof set.config === 'string' ? JSON.parse(set.config) : (stored?.config ?? {})
+    ) as Record<string, unknown>
+    const type = (set.platform_type ?? stored?.platform_type ?? '') as string
+    const issues = shopConfigIssues(type, config)
+    if (issues.length > 0) throw badUserInput(issues.join('; '), { field: 'input.config' })
+    if (
+      config.file_name !== undefined &&
+      (typeof config.file_name !== 'string' || !/^[\w][\w.-]{0,199}$/.test(config.file_name))
+    ) {
+      throw badUserInput('input.config.file_name must be a file name (letters, digits, _ . -)', {
+        field: 'input.config.file_name',
+      })
+    }
+    if (config.destination !== undefined) {
+      const destination = normalizeConnectionConfig(config.destination)
+      const problems =
+        destination.type === 'sftp' || destination.type === 'ftp' || destination.type === 'ftps'
+          ? validateConnectionConfig(destination, 'input.config.destination')
+          : [
+              {
+                path: 'input.config.destination.type',
+                message: 'input.config.destination.type must be sftp, ftp or ftps',
+              },
+            ]
+      if (problems.length > 0) {
+        throw badUserInput(problems.map((p) => p.message).join('; '), { field: problems[0]!.path })
+      }
+    }
+  }
 }
 
 const nameConflict = (name: string) =>

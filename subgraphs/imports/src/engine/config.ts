@@ -1,8 +1,25 @@
-import { dateParser } from './dates'
-import { toDecimal } from './decimal'
-import { KNOWN_LOCALES, numberFormatOf } from './numbers'
-import { ImportConfigError } from './types'
+import {
+  boolean,
+  checkRuleOp,
+  decimalText,
+  fail,
+  integer,
+  keyPath,
+  locale,
+  type Obj,
+  object,
+  oneOfExact,
+  onlyKeys,
+  regex,
+  regexFlags,
+  ruleList,
+  string,
+  TRANSFORMATION_OPS,
+  type TransformationOp,
+} from '@pm/transform'
 import { fieldSpec, IDENTIFIER_FIELDS, MULTI_COLUMN_FIELDS, TARGET_FIELDS } from './vocabulary'
+
+export { keyPath, TRANSFORMATION_OPS, type TransformationOp }
 
 /**
  * The configuration vocabulary (field mapping, transformation rules, validation rules), checked when a
@@ -10,118 +27,9 @@ import { fieldSpec, IDENTIFIER_FIELDS, MULTI_COLUMN_FIELDS, TARGET_FIELDS } from
  * path of the offending value from `base`, e.g. `input.transformationRules[2].op`.
  */
 
-type Obj = Record<string, unknown>
-
 export type FieldMapping = Record<string, string>
 export type TransformationRule = { field: string; op: TransformationOp } & Obj
 export type ValidationRule = { field: string; rule: ValidationKind; severity: 'error' | 'warning' } & Obj
-
-/** `a.b` for identifier keys, `a["Prix HT"]` for the others (source column names have spaces, accents). */
-export function keyPath(base: string, key: string): string {
-  const path = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
-  return base ? `${base}${path}` : path.replace(/^\./, '')
-}
-
-const fail = (path: string, message: string): never => {
-  throw new ImportConfigError(path, message.startsWith(':') ? `${path}${message}` : `${path} ${message}`)
-}
-
-function object(path: string, value: unknown, maxBytes = 65_536): Obj {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, 'must be a JSON object')
-  if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) fail(path, `is larger than ${maxBytes} bytes`)
-  return value as Obj
-}
-
-function onlyKeys(path: string, obj: Obj, known: readonly string[], what: string) {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) {
-      const at = keyPath(path, key)
-      throw new ImportConfigError(at, `${at} is not a setting of ${what} (known: ${known.join(', ')})`)
-    }
-  }
-}
-
-function integer(
-  path: string,
-  value: unknown,
-  min: number,
-  max: number,
-  required = true,
-): number | undefined {
-  if (value === undefined || value === null) return required ? fail(path, 'is required') : undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(path, `must be an integer between ${min} and ${max}`)
-  }
-  return value as number
-}
-
-/** A number given as a JSON number or a decimal string ("0.001"), kept as its exact text. */
-function decimalText(
-  path: string,
-  value: unknown,
-  o: { required?: boolean; nonZero?: boolean; min?: string; max?: string } = {},
-) {
-  if (value === undefined || value === null)
-    return o.required === false ? undefined : fail(path, 'is required')
-  const d = typeof value === 'number' || typeof value === 'string' ? toDecimal(value) : undefined
-  if (!d) return fail(path, 'must be a number (or a decimal string such as "0.001")')
-  if (o.nonZero && d.units === 0n) fail(path, 'must not be zero')
-  const n = Number(value)
-  if ((o.min !== undefined && n < Number(o.min)) || (o.max !== undefined && n > Number(o.max))) {
-    fail(path, `must be between ${o.min ?? '-∞'} and ${o.max ?? '∞'}`)
-  }
-  return value as number | string
-}
-
-function string(
-  path: string,
-  value: unknown,
-  o: { max: number; min?: number; required?: boolean },
-): string | undefined {
-  if (value === undefined || value === null)
-    return o.required === false ? undefined : fail(path, 'is required')
-  if (typeof value !== 'string') return fail(path, 'must be a string')
-  if (value.length < (o.min ?? 0)) fail(path, 'must not be empty')
-  if (value.length > o.max) fail(path, `is longer than ${o.max} characters`)
-  return value
-}
-
-function boolean(path: string, value: unknown): boolean | undefined {
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'boolean') fail(path, 'must be true or false')
-  return value as boolean
-}
-
-const FLAGS = /^[imsu]*$/
-
-function regex(path: string, value: unknown, flags?: string): string {
-  const source = string(path, value, { max: 500, min: 1 })!
-  try {
-    new RegExp(source, flags)
-  } catch {
-    fail(path, 'is not a valid regular expression')
-  }
-  return source
-}
-
-function regexFlags(path: string, value: unknown): string | undefined {
-  const flags = string(path, value, { max: 4, required: false })
-  if (flags !== undefined && (!FLAGS.test(flags) || new Set(flags).size !== flags.length)) {
-    fail(path, 'must be some of the flags i, m, s, u')
-  }
-  return flags || undefined
-}
-
-function locale(path: string, value: unknown): string | undefined {
-  const name = string(path, value, { max: 20, required: false })
-  if (name !== undefined && !numberFormatOf(name)) {
-    fail(
-      path,
-      `is not a locale whose number format is known (e.g. fr, de, en; known: ${KNOWN_LOCALES.join(', ')})`,
-    )
-  }
-  return name
-}
 
 function targetField(path: string, value: unknown): string {
   const name = string(path, value, { max: 100, min: 1 })!
@@ -157,180 +65,11 @@ export function checkFieldMapping(value: unknown, base = 'fieldMapping'): FieldM
   return result
 }
 
-function ruleList(base: string, value: unknown): Obj[] {
-  if (!Array.isArray(value)) fail(base, 'must be a list of rule objects')
-  const list = value as unknown[]
-  if (list.length > 200) fail(base, 'has more than 200 rules')
-  if (Buffer.byteLength(JSON.stringify(list)) > 65_536) fail(base, 'is larger than 65536 bytes')
-  return list.map((rule, i) => object(`${base}[${i}]`, rule))
-}
-
-function oneOfExact<T extends string>(path: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    fail(path, `must be one of ${allowed.join(', ')}`)
-  }
-  return value as T
-}
-
-export const TRANSFORMATION_OPS = [
-  'trim',
-  'uppercase',
-  'lowercase',
-  'titlecase',
-  'truncate',
-  'padLeft',
-  'replace',
-  'extract',
-  'split',
-  'default',
-  'mapValues',
-  'number',
-  'multiply',
-  'divide',
-  'round',
-  'applyVat',
-  'date',
-  'normalizeEan',
-] as const
-export type TransformationOp = (typeof TRANSFORMATION_OPS)[number]
-
-const TRANSFORMATION_PARAMS: Record<TransformationOp, readonly string[]> = {
-  trim: [],
-  uppercase: [],
-  lowercase: [],
-  titlecase: [],
-  truncate: ['maxLength'],
-  padLeft: ['length', 'char'],
-  replace: ['pattern', 'replacement', 'flags'],
-  extract: ['pattern', 'group', 'flags'],
-  split: ['separator'],
-  default: ['value'],
-  mapValues: ['values', 'ignoreCase', 'unmatched'],
-  number: ['locale', 'decimalSeparator', 'thousandsSeparator'],
-  multiply: ['factor'],
-  divide: ['divisor'],
-  round: ['decimals'],
-  applyVat: ['rate'],
-  date: ['format'],
-  normalizeEan: [],
-}
-
 /** transformationRules: [{ field, op, …params }] applied in order; see schema.graphql for each op. */
 export function checkTransformationRules(value: unknown, base = 'transformationRules'): TransformationRule[] {
   return ruleList(base, value).map((rule, i) => {
-    const at = (key: string) => `${base}[${i}].${key}`
-    const field = targetField(at('field'), rule.field)
-    const op = oneOfExact(at('op'), rule.op, TRANSFORMATION_OPS)
-    onlyKeys(`${base}[${i}]`, rule, ['field', 'op', ...TRANSFORMATION_PARAMS[op]], `a ${op} rule`)
-    const out: TransformationRule = { field, op }
-    switch (op) {
-      case 'truncate':
-        out.maxLength = integer(at('maxLength'), rule.maxLength, 1, 100_000)
-        break
-      case 'padLeft': {
-        out.length = integer(at('length'), rule.length, 1, 100)
-        const char = rule.char ?? '0'
-        if (typeof char !== 'string' || [...char].length !== 1) fail(at('char'), 'must be one character')
-        out.char = char
-        break
-      }
-      case 'replace': {
-        const flags = regexFlags(at('flags'), rule.flags)
-        out.pattern = regex(at('pattern'), rule.pattern, flags)
-        out.replacement = string(at('replacement'), rule.replacement, { max: 500 })
-        if (flags) out.flags = flags
-        break
-      }
-      case 'extract': {
-        const flags = regexFlags(at('flags'), rule.flags)
-        out.pattern = regex(at('pattern'), rule.pattern, flags)
-        const groups = new RegExp(`${out.pattern}|`).exec('')!.length - 1
-        const group = integer(at('group'), rule.group, 0, 99, false) ?? (groups > 0 ? 1 : 0)
-        if (group > groups) fail(at('group'), `is ${group} but the pattern has ${groups} group(s)`)
-        out.group = group
-        if (flags) out.flags = flags
-        break
-      }
-      case 'split':
-        out.separator = string(at('separator'), rule.separator, { max: 10, min: 1 })
-        break
-      case 'default':
-        if (!['string', 'number', 'boolean'].includes(typeof rule.value)) {
-          fail(at('value'), 'must be a string, number or boolean')
-        }
-        if (typeof rule.value === 'string' && rule.value.length > 2000)
-          fail(at('value'), 'is longer than 2000 characters')
-        out.value = rule.value
-        break
-      case 'mapValues': {
-        const values = object(at('values'), rule.values, 65_536)
-        if (Object.keys(values).length === 0) fail(at('values'), 'must map at least one value')
-        for (const [from, to] of Object.entries(values)) {
-          if (!['string', 'number'].includes(typeof to))
-            fail(keyPath(at('values'), from), 'must be a string or a number')
-        }
-        out.values = values
-        const ignoreCase = boolean(at('ignoreCase'), rule.ignoreCase)
-        if (ignoreCase !== undefined) out.ignoreCase = ignoreCase
-        if (rule.unmatched !== undefined) {
-          out.unmatched = oneOfExact(at('unmatched'), rule.unmatched, ['keep', 'empty', 'fail'] as const)
-        }
-        break
-      }
-      case 'number': {
-        const name = locale(at('locale'), rule.locale)
-        if (name !== undefined) out.locale = name
-        if (rule.decimalSeparator !== undefined) {
-          out.decimalSeparator = oneOfExact(at('decimalSeparator'), rule.decimalSeparator, [
-            ',',
-            '.',
-          ] as const)
-        }
-        if (rule.thousandsSeparator !== undefined) {
-          const sep = string(at('thousandsSeparator'), rule.thousandsSeparator, { max: 1, min: 1 })!
-          if (/[\d]/.test(sep) || sep === out.decimalSeparator) {
-            fail(
-              at('thousandsSeparator'),
-              'must be one character other than a digit and the decimal separator',
-            )
-          }
-          out.thousandsSeparator = sep
-        }
-        if (name !== undefined && out.decimalSeparator !== undefined) {
-          fail(at('decimalSeparator'), 'and locale are exclusive: give one of them')
-        }
-        break
-      }
-      case 'multiply':
-        out.factor = decimalText(at('factor'), rule.factor)
-        break
-      case 'divide':
-        out.divisor = decimalText(at('divisor'), rule.divisor, { nonZero: true })
-        break
-      case 'round':
-        out.decimals = integer(at('decimals'), rule.decimals, 0, 6)
-        break
-      case 'applyVat':
-        out.rate = decimalText(at('rate'), rule.rate, { min: '0', max: '1' })
-        break
-      case 'date': {
-        const formats = Array.isArray(rule.format) ? rule.format : [rule.format]
-        if (formats.length === 0 || formats.length > 10)
-          fail(at('format'), 'must be a format or a list of 1 to 10 formats')
-        formats.forEach((f, j) => {
-          const path = Array.isArray(rule.format) ? `${at('format')}[${j}]` : at('format')
-          string(path, f, { max: 50, min: 1 })
-          try {
-            dateParser(f as string)
-          } catch (error) {
-            fail(path, `is not a date format: ${(error as Error).message}`)
-          }
-        })
-        out.format = rule.format
-        break
-      }
-    }
-    return out
+    const field = targetField(`${base}[${i}].field`, rule.field)
+    return { field, ...checkRuleOp(rule, `${base}[${i}]`) }
   })
 }
 

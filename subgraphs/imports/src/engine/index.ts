@@ -1,3 +1,4 @@
+export { KNOWN_LOCALES } from '@pm/transform'
 export { canonicalEncoding } from './bytes'
 export { type CompiledImport, compileImport } from './compile'
 export {
@@ -15,7 +16,6 @@ export {
   validateImportConfig,
   validateMapping,
 } from './config'
-export { KNOWN_LOCALES } from './numbers'
 export { DEFAULT_MAX_COLUMNS, DEFAULT_MAX_LINE_BYTES } from './records'
 export { formatFromBytes, formatFromFilename, openSource } from './source'
 export * from './types'

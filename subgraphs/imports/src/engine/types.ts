@@ -118,12 +118,4 @@ export class SourceError extends Error {
 }
 
 /** A configuration the engine cannot run; `path` names the offending value, e.g. `transformationRules[2].op`. */
-export class ImportConfigError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'ImportConfigError'
-  }
-}
+export { RuleConfigError as ImportConfigError } from '@pm/transform'

@@ -1,0 +1,6 @@
+export * from './apply'
+export * from './checks'
+export * from './dates'
+export * from './decimal'
+export * from './numbers'
+export * from './rules'

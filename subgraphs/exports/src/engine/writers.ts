@@ -1,0 +1,165 @@
+import { once } from 'node:events'
+import type { PassThrough, Writable } from 'node:stream'
+import ExcelJS from 'exceljs'
+import type { Row } from './mapping'
+
+/** The feed file formats. */
+export const FORMATS = ['csv', 'xlsx', 'json', 'xml'] as const
+export type FeedFormat = (typeof FORMATS)[number]
+
+export const CONTENT_TYPES: Record<FeedFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  json: 'application/json',
+  xml: 'application/xml',
+}
+
+export interface FeedWriter {
+  write(row: Row): Promise<void>
+  /** Ends the file (closing elements, the workbook's parts). */
+  end(): Promise<void>
+}
+
+async function put(out: Writable, chunk: string) {
+  if (!out.write(chunk)) await once(out, 'drain')
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+export function csvField(value: string | null): string {
+  return value === null ? '' : quoteIfNeeded(value)
+}
+
+function quoteIfNeeded(value: string) {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value
+}
+
+const XML_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/
+/** The element of a target in the Google Merchant dialect: g:<name> unless it names its own prefix. */
+export function xmlElement(target: string): string {
+  const local = target.startsWith('g:') ? target.slice(2) : target
+  const clean = XML_NAME.test(local)
+    ? local
+    : local.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^([^A-Za-z_])/, '_$1')
+  return `g:${clean}`
+}
+
+// XML 1.0 allows tab, LF, CR and U+0020 and up (no other C0 controls, no lone surrogates, no U+FFFE/FFFF).
+const XML_INVALID = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu
+export function xmlText(value: string): string {
+  return value.replace(XML_INVALID, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/**
+ * A streaming writer of one feed format into `out`: rows are written as they come (never all held), with
+ * back-pressure. CSV: a header of the targets, UTF-8 with BOM (spreadsheets read the accents); JSON: an array of
+ * objects (dotted targets nest); XML: an RSS 2.0 channel of items in the g: namespace; XLSX: one sheet.
+ */
+export function feedWriter(
+  format: FeedFormat,
+  targets: readonly string[],
+  out: PassThrough,
+  o: { title: string },
+): FeedWriter {
+  switch (format) {
+    case 'csv': {
+      let started = false
+      return {
+        async write(row) {
+          if (!started) {
+            started = true
+            await put(out, `\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
+          }
+          await put(out, `${targets.map((t) => csvField(row[t] ?? null)).join(',')}\r\n`)
+        },
+        async end() {
+          if (!started) await put(out, `\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
+          out.end()
+        },
+      }
+    }
+    case 'json': {
+      let first = true
+      return {
+        async write(row) {
+          await put(out, `${first ? '[\n' : ',\n'}${JSON.stringify(nest(row))}`)
+          first = false
+        },
+        async end() {
+          await put(out, first ? '[]\n' : '\n]\n')
+          out.end()
+        },
+      }
+    }
+    case 'xml': {
+      let started = false
+      const head = `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n<channel>\n<title>${xmlText(o.title)}</title>\n`
+      const elements = targets.map(xmlElement)
+      return {
+        async write(row) {
+          if (!started) {
+            started = true
+            await put(out, head)
+          }
+          let item = '<item>'
+          targets.forEach((t, i) => {
+            const value = row[t]
+            if (value !== null && value !== undefined)
+              item += `<${elements[i]}>${xmlText(value)}</${elements[i]}>`
+          })
+          await put(out, `${item}</item>\n`)
+        },
+        async end() {
+          if (!started) await put(out, head)
+          await put(out, '</channel>\n</rss>\n')
+          out.end()
+        },
+      }
+    }
+    case 'xlsx': {
+      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
+        stream: out,
+        useSharedStrings: false,
+        useStyles: false,
+      })
+      const sheet = workbook.addWorksheet('feed')
+      sheet.addRow([...targets]).commit()
+      let pending = 0
+      return {
+        async write(row) {
+          sheet.addRow(targets.map((t) => row[t] ?? null)).commit()
+          // The writer pushes into `out` synchronously; let the consumer drain it now and then.
+          if (++pending % 500 === 0 && out.writableNeedDrain) await once(out, 'drain')
+        },
+        async end() {
+          sheet.commit()
+          await workbook.commit()
+        },
+      }
+    }
+  }
+}
+
+/** Dotted targets become nested objects, numeric segments arrays: images.0.src → { images: [{ src }] }. */
+export function nest(row: Row): Record<string, unknown> {
+  const result: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(row)) {
+    if (!key.includes('.')) {
+      result[key] = value
+      continue
+    }
+    const parts = key.split('.')
+    // biome-ignore lint/suspicious/noExplicitAny: a tree built key by key
+    let at: any = result
+    parts.forEach((part, i) => {
+      const last = i === parts.length - 1
+      const nextIsIndex = !last && /^\d+$/.test(parts[i + 1]!)
+      const slot = /^\d+$/.test(part) && Array.isArray(at) ? Number(part) : part
+      if (last) at[slot] = value
+      else {
+        at[slot] ??= nextIsIndex ? [] : {}
+        at = at[slot]
+      }
+    })
+  }
+  return result
+}

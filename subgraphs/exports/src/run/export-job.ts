@@ -1,0 +1,494 @@
+import { randomUUID } from 'node:crypto'
+import { createInterface } from 'node:readline'
+import { PassThrough } from 'node:stream'
+import { type AllowPrivate, ConnectorError, connectorFromConfig } from '@pm/connectors'
+import type { DB } from '@pm/db/types/exports'
+import { JobInterruptedError } from '@pm/jobs'
+import { GraphQueryError, type Logger, queryGraph } from '@pm/service-kit'
+import type { Storage } from '@pm/storage'
+import { RuleConfigError } from '@pm/transform'
+import { type Kysely, sql } from 'kysely'
+import {
+  compileMapping,
+  type GraphProduct,
+  platformMapping,
+  productSelection,
+  type Row,
+} from '../engine/mapping'
+import { ShopError, type ShopOptions, shopConnector } from '../engine/shops'
+import { CONTENT_TYPES, type FeedFormat, FORMATS, feedWriter } from '../engine/writers'
+
+export interface ExportDeps {
+  db: Kysely<DB>
+  storage: Storage
+  /** The gateway, queried as the signed SERVICE caller. */
+  graph: { url: string; secret: string }
+  logger: Logger
+  /** Products asked of the graph per page (EXPORT_PAGE_SIZE, default 500, at most 1,000: the list's bound for service callers). */
+  pageSize: number
+  /** A running job whose heartbeat is older than this has lost its worker (EXPORT_LEASE_SECONDS). */
+  leaseSeconds: number
+  /** Outbound pushes (shops, SFTP/FTP): FETCH_ALLOW_PRIVATE. */
+  allowPrivate: AllowPrivate
+  shop?: ShopOptions
+  /** Tells the gateways' caches that exports changed behind their back. */
+  invalidate?: () => Promise<void>
+}
+
+/** What a job selects, as startExport stored it. */
+export interface ExportSelection {
+  supplierId?: string
+  categoryId?: string
+  status?: string
+  productIds?: string[]
+  /** Products changed at or after this time (the platform's last completed export when asked). */
+  updatedSince?: string
+}
+
+type JobRow = Awaited<ReturnType<typeof claimJob>> & object
+
+/** The job is no longer this runner's: cancelled, or taken over after a lost lease. */
+class LostJob extends Error {}
+/** Why a job fails, meant for its users (the message is kept on the job). */
+class ExportFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const partKey = (jobId: string, part: number) =>
+  `exports/${jobId}/parts/${String(part).padStart(6, '0')}.jsonl`
+export const feedKey = (jobId: string, format: FeedFormat) => `exports/${jobId}/feed.${format}`
+
+async function claimJob(db: Kysely<DB>, jobId: string, runner: string, leaseSeconds: number) {
+  return db
+    .updateTable('export_jobs')
+    .set({
+      status: 'running',
+      runner_id: runner,
+      heartbeat_at: sql`NOW()`,
+      started_at: sql`COALESCE(started_at, NOW())`,
+      phase: sql`COALESCE(phase, 'collect')`,
+    })
+    .where('id', '=', jobId)
+    .where('format', 'is not', null)
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'pending'),
+        eb.and([
+          eb('status', '=', 'running'),
+          eb.or([
+            eb('runner_id', 'is', null),
+            eb('heartbeat_at', '<', sql<Date>`NOW() - make_interval(secs => ${leaseSeconds})`),
+          ]),
+        ]),
+      ]),
+    )
+    .returningAll()
+    .executeTakeFirst()
+}
+
+const PRODUCTS = (
+  selection: string,
+) => `query ExportProducts($filter: ProductFilter, $first: Int!, $after: String, $count: Boolean!) {
+  products(filter: $filter, first: $first, after: $after) {
+    totalCount @include(if: $count)
+    edges { node { ${selection} } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`
+
+interface Page {
+  products: {
+    totalCount?: number
+    edges: { node: GraphProduct }[]
+    pageInfo: { hasNextPage: boolean; endCursor: string | null }
+  }
+}
+
+/**
+ * Runs (or resumes) one export job to its end: claims it with a lease, reads the selected products through the
+ * gateway one keyset page at a time (the next page asked while this one is written), maps each product with the
+ * platform's field mappings, stages each page in storage and commits it with its items and the cursor in one
+ * transaction (a resumed job starts after the last committed page: no product twice), then assembles the feed
+ * file (csv, xlsx, json or xml) from the staged pages, streamed, and delivers it (SFTP/FTP, or a shop's API,
+ * item by item). A cancelled job stops at the next page and keeps no file.
+ */
+export async function runExportJob(deps: ExportDeps, jobId: string, signal?: AbortSignal): Promise<void> {
+  const { db } = deps
+  const runner = randomUUID()
+  const job = await claimJob(db, jobId, runner, deps.leaseSeconds)
+  if (!job) {
+    const current = await db
+      .selectFrom('export_jobs')
+      .select(['status', 'format'])
+      .where('id', '=', jobId)
+      .executeTakeFirst()
+    if (current?.status === 'running' && current.format !== null) {
+      throw new Error(`export job ${jobId} is held by a live runner; the queue tries again later`)
+    }
+    deps.logger.info('export job not runnable', { jobId, status: current?.status ?? 'missing' })
+    return
+  }
+  let lost = false
+  const beat = setInterval(
+    () => {
+      db.updateTable('export_jobs')
+        .set({ heartbeat_at: sql`NOW()` })
+        .where('id', '=', jobId)
+        .where('runner_id', '=', runner)
+        .where('status', '=', 'running')
+        .executeTakeFirst()
+        .then(
+          (r) => {
+            if (Number(r.numUpdatedRows) === 0) lost = true
+          },
+          (error) => deps.logger.warn('export heartbeat failed', { jobId, error: String(error) }),
+        )
+    },
+    Math.max(1_000, (deps.leaseSeconds * 1_000) / 4),
+  )
+  beat.unref()
+  const stop = () => lost || signal?.aborted === true
+  try {
+    await execute(deps, job, runner, stop)
+  } catch (error) {
+    if (error instanceof LostJob) {
+      if (signal?.aborted) {
+        await db
+          .updateTable('export_jobs')
+          .set({ runner_id: null, heartbeat_at: null })
+          .where('id', '=', jobId)
+          .where('runner_id', '=', runner)
+          .execute()
+        throw new JobInterruptedError()
+      }
+      await cleanUpIfCancelled(deps, jobId)
+      return
+    }
+    const known = error instanceof ExportFailure
+    const code = known
+      ? error.code
+      : error instanceof ShopError
+        ? 'SHOP_REFUSED'
+        : error instanceof ConnectorError
+          ? `DELIVERY_${error.code}`
+          : error instanceof GraphQueryError
+            ? 'GRAPH_ERROR'
+            : error instanceof RuleConfigError
+              ? 'BAD_MAPPING'
+              : 'INTERNAL_SERVER_ERROR'
+    const message =
+      known ||
+      error instanceof ShopError ||
+      error instanceof ConnectorError ||
+      error instanceof GraphQueryError
+        ? (error as Error).message
+        : error instanceof RuleConfigError
+          ? `the platform's field mappings are invalid: ${error.message}`
+          : 'the export stopped on an internal error; see the worker log'
+    if (code === 'INTERNAL_SERVER_ERROR') {
+      deps.logger.error('export job failed', { jobId, error: String((error as Error)?.stack ?? error) })
+    }
+    await db.transaction().execute(async (trx) => {
+      const failed = await trx
+        .updateTable('export_jobs')
+        .set({
+          status: 'failed',
+          completed_at: sql`NOW()`,
+          last_error: `${code}: ${message}`.slice(0, 10_000),
+          runner_id: null,
+        })
+        .where('id', '=', jobId)
+        .where('runner_id', '=', runner)
+        .where('status', '=', 'running')
+        .returning(['id'])
+        .executeTakeFirst()
+      if (!failed) return
+      // Products never sent get the job's error: every item ends with a verdict.
+      const unsent = await trx
+        .updateTable('export_job_items')
+        .set({
+          status: 'failed',
+          error_message: `not exported: ${message}`.slice(0, 10_000),
+          processed_at: sql`NOW()`,
+        })
+        .where('job_id', '=', jobId)
+        .where('status', '=', 'pending')
+        .executeTakeFirst()
+      const n = Number(unsent.numUpdatedRows)
+      if (n > 0) {
+        await trx
+          .updateTable('export_jobs')
+          .set({ failed_items: sql`COALESCE(failed_items, 0) + ${n}` })
+          .where('id', '=', jobId)
+          .execute()
+      }
+    })
+    await deletePrefix(deps.storage, `exports/${jobId}/parts/`)
+  } finally {
+    clearInterval(beat)
+    await deps.invalidate?.().catch(() => {})
+  }
+}
+
+async function deletePrefix(storage: Storage, prefix: string) {
+  try {
+    for await (const o of storage.list(prefix)) await storage.delete(o.key)
+  } catch {}
+}
+
+async function cleanUpIfCancelled(deps: ExportDeps, jobId: string) {
+  const current = await deps.db
+    .selectFrom('export_jobs')
+    .select(['status'])
+    .where('id', '=', jobId)
+    .executeTakeFirst()
+  if (current?.status === 'cancelled') {
+    // Nothing half-written stays: the staged pages and any feed go.
+    await deletePrefix(deps.storage, `exports/${jobId}/`)
+    deps.logger.info('export job cancelled', { jobId })
+  } else {
+    deps.logger.warn('export job lost to another runner', { jobId })
+  }
+}
+
+async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () => boolean) {
+  const { db } = deps
+  const format = job.format as FeedFormat
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new ExportFailure('BAD_FORMAT', `unknown feed format ${job.format}`)
+  }
+  const platform = job.platform_id
+    ? await db.selectFrom('export_platforms').selectAll().where('id', '=', job.platform_id).executeTakeFirst()
+    : undefined
+  if (!platform) throw new ExportFailure('NOT_FOUND', 'the job has no export platform')
+  const mapping = platformMapping(platform.field_mappings)
+  const compiled = compileMapping(mapping)
+  const config = (platform.config ?? {}) as Record<string, unknown>
+  const shop = shopConnector(platform.platform_type, config, {
+    allowPrivate: deps.allowPrivate,
+    ...deps.shop,
+  })
+  /** Commits a step only while the job is still this runner's and running; else LostJob. */
+  const own = async (
+    work: (
+      trx: Parameters<Parameters<ReturnType<Kysely<DB>['transaction']>['execute']>[0]>[0],
+    ) => Promise<void>,
+    set: Record<string, unknown>,
+  ) => {
+    await db.transaction().execute(async (trx) => {
+      const mine = await trx
+        .updateTable('export_jobs')
+        .set({ ...set, heartbeat_at: sql`NOW()` })
+        .where('id', '=', job.id)
+        .where('runner_id', '=', runner)
+        .where('status', '=', 'running')
+        .returning(['id'])
+        .executeTakeFirst()
+      if (!mine) throw new LostJob()
+      await work(trx)
+    })
+  }
+
+  let phase = job.phase ?? 'collect'
+  if (phase === 'collect') {
+    const selection = (job.selection ?? {}) as ExportSelection
+    const filter: Record<string, unknown> = {}
+    if (selection.supplierId) filter.supplierId = selection.supplierId
+    if (selection.categoryId) filter.categoryId = selection.categoryId
+    if (selection.status) filter.status = selection.status
+    if (selection.productIds) filter.ids = selection.productIds
+    if (selection.updatedSince) filter.updatedSince = selection.updatedSince
+    const query = PRODUCTS(productSelection(mapping))
+    const fetchPage = (after: string | null) =>
+      queryGraph<Page>(deps.graph.url, deps.graph.secret, query, {
+        filter,
+        first: deps.pageSize,
+        after,
+        count: after === null,
+      })
+    let part = job.parts
+    let next: Promise<Page> | undefined = fetchPage(job.page_cursor)
+    // A page asked ahead must not be left rejecting unobserved when the job stops.
+    next.catch(() => {})
+    while (next) {
+      const page: Page = await next
+      const { edges, pageInfo, totalCount } = page.products
+      next = pageInfo.hasNextPage && pageInfo.endCursor ? fetchPage(pageInfo.endCursor) : undefined
+      next?.catch(() => {})
+      if (stop()) throw new LostJob()
+      const lines: string[] = []
+      const items: {
+        job_id: string
+        product_id: string
+        status: string
+        error_message: string | null
+        exported_data: string | null
+        processed_at: Date | null
+      }[] = []
+      let ok = 0
+      let failed = 0
+      for (const { node } of edges) {
+        const mapped = compiled.map(node)
+        if ('error' in mapped) {
+          failed++
+          items.push({
+            job_id: job.id,
+            product_id: node.id,
+            status: 'failed',
+            error_message: mapped.error.slice(0, 10_000),
+            exported_data: null,
+            processed_at: new Date(),
+          })
+          continue
+        }
+        lines.push(JSON.stringify(mapped.row))
+        // A feed-only job has written the row once its page is committed; a push job sends it later.
+        if (!shop) ok++
+        items.push({
+          job_id: job.id,
+          product_id: node.id,
+          status: shop ? 'pending' : 'success',
+          error_message: null,
+          exported_data: JSON.stringify(mapped.row),
+          processed_at: shop ? null : new Date(),
+        })
+      }
+      if (lines.length > 0) {
+        await deps.storage.put(partKey(job.id, part), `${lines.join('\n')}\n`, {
+          contentType: 'application/x-ndjson',
+        })
+      }
+      const staged = lines.length > 0 ? part + 1 : part
+      await own(
+        async (trx) => {
+          if (items.length > 0) await trx.insertInto('export_job_items').values(items).execute()
+        },
+        {
+          page_cursor: pageInfo.endCursor,
+          parts: staged,
+          ...(totalCount !== undefined ? { total_items: totalCount } : {}),
+          success_items: sql`COALESCE(success_items, 0) + ${ok}`,
+          failed_items: sql`COALESCE(failed_items, 0) + ${failed}`,
+        },
+      )
+      part = staged
+    }
+    // The exact count (products created or removed while paging are what the pages held).
+    await own(async () => {}, {
+      phase: 'assemble',
+      total_items: sql`(SELECT COUNT(*)::int FROM export_job_items WHERE job_id = ${job.id})`,
+    })
+    job.parts = part
+    phase = 'assemble'
+  }
+
+  if (phase === 'assemble') {
+    const key = feedKey(job.id, format)
+    const out = new PassThrough({ highWaterMark: 1 << 20 })
+    const writer = feedWriter(format, compiled.targets, out, { title: platform.name })
+    const stored = deps.storage.put(key, out, {
+      contentType: CONTENT_TYPES[format],
+      metadata: { 'export-job': job.id },
+    })
+    stored.catch(() => {})
+    try {
+      for (let p = 0; p < job.parts; p++) {
+        if (stop()) throw new LostJob()
+        const lines = createInterface({
+          input: await deps.storage.get(partKey(job.id, p)),
+          crlfDelay: Infinity,
+        })
+        for await (const line of lines) {
+          if (line) await writer.write(JSON.parse(line) as Row)
+        }
+      }
+      await writer.end()
+    } catch (error) {
+      out.destroy(error as Error)
+      await stored.catch(() => {})
+      throw error
+    }
+    const info = await stored
+    job.file_key = key
+    await own(async () => {}, {
+      phase: 'deliver',
+      file_key: key,
+      file_size: info.size,
+      file_sha256: info.sha256,
+    })
+    phase = 'deliver'
+  }
+
+  if (phase === 'deliver') {
+    if (shop) {
+      for (;;) {
+        if (stop()) throw new LostJob()
+        const batch = await db
+          .selectFrom('export_job_items')
+          .select(['id', 'exported_data'])
+          .where('job_id', '=', job.id)
+          .where('status', '=', 'pending')
+          .orderBy('id')
+          .limit(shop.batchSize)
+          .execute()
+        if (batch.length === 0) break
+        const verdicts = await shop.push(batch.map((b) => ({ itemId: b.id, row: b.exported_data as Row })))
+        const ok = verdicts.filter((v) => v.ok).length
+        await own(
+          async (trx) => {
+            for (const v of verdicts) {
+              await trx
+                .updateTable('export_job_items')
+                .set({
+                  status: v.ok ? 'success' : 'failed',
+                  error_message: v.error?.slice(0, 10_000) ?? null,
+                  response_data: JSON.stringify(v.response),
+                  processed_at: sql`NOW()`,
+                })
+                .where('id', '=', v.itemId)
+                .where('status', '=', 'pending')
+                .execute()
+            }
+          },
+          {
+            success_items: sql`COALESCE(success_items, 0) + ${ok}`,
+            failed_items: sql`COALESCE(failed_items, 0) + ${verdicts.length - ok}`,
+          },
+        )
+      }
+    }
+    let deliveredTo: string | null = null
+    const destination = config.destination as Record<string, unknown> | undefined
+    if (destination && job.file_key) {
+      const connector = connectorFromConfig(destination, { allowPrivate: deps.allowPrivate })
+      if (!connector.put) throw new ExportFailure('BAD_DESTINATION', 'the destination cannot receive files')
+      const name =
+        typeof config.file_name === 'string' && config.file_name
+          ? config.file_name
+          : `${platform.name.replace(/[^\w.-]+/g, '_').slice(0, 100) || 'feed'}.${format}`
+      try {
+        await connector.put(name, await deps.storage.get(job.file_key))
+      } finally {
+        await connector.close().catch(() => {})
+      }
+      deliveredTo = `${String(destination.type)}://${String(destination.host)}/${[destination.path, name]
+        .filter(Boolean)
+        .join('/')
+        .replace(/\/+/g, '/')
+        .replace(/^\//, '')}`
+    }
+    await own(async () => {}, {
+      phase: 'done',
+      status: 'completed',
+      completed_at: sql`NOW()`,
+      runner_id: null,
+      delivered_to: deliveredTo,
+    })
+    await deletePrefix(deps.storage, `exports/${job.id}/parts/`)
+  }
+}

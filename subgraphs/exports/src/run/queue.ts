@@ -1,0 +1,32 @@
+import { ErrorCode, userError } from '@pm/service-kit'
+import { sql } from 'kysely'
+import type { ExportsTrx } from '../db/writes'
+
+/** The worker task that runs one export job (payload { jobId }). */
+export const EXPORT_TASK = 'exports:run'
+/** A job whose task keeps failing (the exports database or the gateway unreachable, …) is tried this often. */
+const MAX_ATTEMPTS = 10
+
+/**
+ * Queues the job's run in the same transaction as the job row (graphile-worker's add_job in db_exports): the
+ * two commit together or not at all; one queue entry per job (job key).
+ */
+export async function enqueueExport(trx: ExportsTrx, jobId: string): Promise<void> {
+  const { rows } = await sql<{ ready: boolean }>`
+    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
+  `.execute(trx)
+  if (!rows[0]?.ready) {
+    throw userError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      'No export worker has run on this database yet: start one (pm worker --domain exports, or pnpm start), then try again',
+    )
+  }
+  await sql`
+    SELECT graphile_worker.add_job(
+      identifier => ${EXPORT_TASK},
+      payload => ${JSON.stringify({ jobId })}::json,
+      job_key => ${`export:${jobId}`},
+      max_attempts => ${MAX_ATTEMPTS}
+    )
+  `.execute(trx)
+}
