@@ -1,3 +1,4 @@
+import { completenessMutations } from '../completeness'
 import type { Context } from '../context'
 import { brandMutations } from '../mutations/brands'
 import { categoryMutations } from '../mutations/categories'
@@ -33,6 +34,7 @@ export const Mutation = {
   ...priceMutations,
   ...stockMutations,
   ...variantMutations,
+  ...completenessMutations,
 }
 
 export const ProductUpsertResult = {

@@ -1,7 +1,7 @@
 import type { DB } from '@pm/db/types/media'
 import { badUserInput, inTransaction, notFound, recordAudit, requireSomeField } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
-import { catalogHasProduct } from '../catalog'
+import { catalogHasProduct, tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
 import { toMediaFile, toMediaThumbnail } from '../db/mappers'
 import {
@@ -119,7 +119,7 @@ export const Mutation = {
     if (productId !== null && !(await catalogHasProduct(ctx, productId))) {
       throw notFound(`input.productId: the catalog has no product ${productId}`, { field: 'input.productId' })
     }
-    return inTransaction(ctx, async (trx) => {
+    const result = await inTransaction(ctx, async (trx) => {
       let displayOrder = values.display_order
       let isPrimary = values.is_primary ?? false
       if (productId !== null) {
@@ -164,6 +164,8 @@ export const Mutation = {
       })
       return { mediaFile, deduplicated: false }
     })
+    if (productId !== null && !result.deduplicated) await tellCatalogImages(ctx, productId)
+    return result
   },
 
   updateMediaFile: (_: unknown, { id, input }: { id: string; input: UpdateMediaFileInput }, ctx: Context) => {
@@ -195,7 +197,7 @@ export const Mutation = {
 
   deleteMediaFile: async (_: unknown, { id }: { id: string }, ctx: Context) => {
     const { product_id: productId } = await existingFile(ctx, id, 'id')
-    return inTransaction(ctx, async (trx) => {
+    const result = await inTransaction(ctx, async (trx) => {
       if (productId !== null) await lockProductMedia(trx, productId)
       const before = await lockedFile(trx, id, 'id')
       const thumbnails = await thumbnailsOfFile(trx, id)
@@ -229,6 +231,8 @@ export const Mutation = {
         promotedPrimary: promoted ? toMediaFile(promoted) : null,
       }
     })
+    if (productId !== null) await tellCatalogImages(ctx, productId)
+    return result
   },
 
   setPrimaryMediaFile: async (_: unknown, { mediaFileId }: { mediaFileId: string }, ctx: Context) => {
