@@ -1,10 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { postPeer, signedPeers } from '@pm/service-kit'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-type Domains = 'core' | 'catalog' | 'media'
+type Domains = 'core' | 'catalog' | 'media' | 'analytics'
 let stack: TestStack<Domains>
+let storageDir = ''
 
 async function ok<T = any>(query: string, variables: Record<string, unknown> = {}) {
   const response = await stack.request<T>(query, variables)
@@ -42,7 +46,10 @@ function imageInput(productId: string) {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack({ only: ['core', 'catalog', 'media'] })
+  storageDir = await mkdtemp(join(tmpdir(), 'pm-completeness-storage-'))
+  process.env.STORAGE_DIR = storageDir
+  stack = await startTestStack({ only: ['core', 'catalog', 'media', 'analytics'] })
+  await stack.startWorker('analytics')
   const s = await ok(`mutation { createSupplier(input: { code: "CMP-A", name: "Completude A" }) { id } }`)
   ids.supplier = s.createSupplier.id
   ids.brand = (await ok(`mutation { createBrand(input: { name: "Marque C" }) { id } }`)).createBrand.id
@@ -67,6 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop()
+  if (storageDir) await rm(storageDir, { recursive: true, force: true })
 })
 
 describe('completeness through the gateway', () => {
@@ -204,6 +212,35 @@ describe('completeness through the gateway', () => {
     // Not reachable through the gateway.
     const refused = await stack.request('mutation { recomputeCompleteness { productsCount } }')
     expect(refused.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED')
+  })
+
+  it('generates the catalog_completeness report per supplier', async () => {
+    const created = await ok(
+      `mutation($input: CreateReportInput!) { createReport(input: $input) { id status } }`,
+      { input: { name: 'Complétude', reportType: 'catalog_completeness', format: 'json' } },
+    )
+    const id = created.createReport.id
+    let report: any
+    for (;;) {
+      report = (
+        await ok(`query($id: UUID!) { report(id: $id) { status rowCount errorMessage downloadUrl } }`, { id })
+      ).report
+      if (!['pending', 'running'].includes(report.status)) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(report).toMatchObject({ status: 'completed', rowCount: 1, errorMessage: null })
+    const { pathname, search } = new URL(report.downloadUrl)
+    const file = await fetch(`${stack.gatewayUrl}${pathname}${search}`)
+    expect(file.status).toBe(200)
+    const body = JSON.stringify(await file.json())
+    expect(body).toContain('CMP-A')
+    expect(body).toContain('57.50')
+    // A period is refused: the report covers the current state.
+    const refused = await stack.request(
+      `mutation($input: CreateReportInput!) { createReport(input: $input) { id } }`,
+      { input: { name: 'x', reportType: 'catalog_completeness', parameters: { from: '2026-01-01' } } },
+    )
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
   })
 
   it('refuses every completeness field when the module is disabled', async () => {
