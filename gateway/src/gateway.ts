@@ -255,6 +255,8 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
         // Before the mutation's answer goes back: no later read, here or in another gateway, sees the old data.
         // (Whatever this gateway's TTLs: another one sharing the cache may keep what this one does not.)
         await cache.invalidate(this.serviceName)
+        // A media write tells catalog about the product's images (its completeness): catalog's answers change too.
+        if (this.serviceName === 'media') await cache.invalidate('catalog')
       }
     }
     if (!cache.cacheable(this.serviceName)) return this.send(options)

@@ -183,14 +183,23 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
   // icecat (Icecat enrichment), odoo_sync (Odoo ERP), prestashop (PrestaShop sync), amazon (Amazon
   // marketplace integration; ASIN matching is code2asin), ai_enrichment (AI content generation; its usage
   // accounting is ai_services), file_explorer (storage browser; product media are catalog data),
-  // completeness (catalogue completeness scoring), search_engine (search service).
+  // search_engine (search service).
   icecat: NOTHING,
   odoo_sync: NOTHING,
   prestashop: NOTHING,
   amazon: NOTHING,
   ai_enrichment: NOTHING,
   file_explorer: NOTHING,
-  completeness: NOTHING,
+  // Catalogue completeness scoring: the scores, their summary and the categories' rules.
+  completeness: {
+    types: ['ProductCompleteness', 'CompletenessSummaryRow'],
+    fields: [
+      'Product.completeness',
+      'Query.completenessSummary',
+      'Category.completenessRules',
+      'Category.completenessRulesAreDefault',
+    ],
+  },
   search_engine: NOTHING,
 }
 

@@ -73,6 +73,7 @@ const RULES: Record<string, Rule> = {
   'Query.productVariant': needs('product:read'),
   'Query.productVariantBySku': needs('product:read'),
   'Query.eanResolutions': needs('product:read'),
+  'Query.completenessSummary': needs('product:read'),
   'Query.supplier': needs('supplier:read'),
   'Query.supplierByCode': needs('supplier:read'),
   'Query.suppliers': needs('supplier:read'),

@@ -53,6 +53,8 @@ export interface DomainSpec {
   checks: Array<{ table: string; column: string }>
   /** Tables whose updated_at a BEFORE UPDATE trigger running set_updated_at() maintains. */
   updatedAtTriggers: string[]
+  /** Other triggers, as "table:function". */
+  otherTriggers?: string[]
   /** Functions we create in public (extension functions excluded). */
   functions: string[]
   extensions: string[]
@@ -1469,6 +1471,46 @@ analytics.checks.push(
   { table: 'metric_runs', column: 'date_from' },
   { table: 'metric_runs', column: 'date_to' },
 )
+
+// catalog 006: completeness rules per category and each product's stored score
+catalog.tables.categories!.columns.completeness_required = { type: 'text[]' }
+catalog.tables.product_completeness = {
+  primaryKey: ['product_id'],
+  columns: {
+    product_id: UUID_NN,
+    score: { type: 'smallint', notNull: true },
+    missing: { type: 'text[]', notNull: true, default: `'{}'::text[]` },
+    has_image: BOOL_FALSE_NN,
+    computed_at: TS_NOW_NN,
+  },
+}
+catalog.indexes.idx_product_completeness_score = 'product_completeness USING btree (score, product_id)'
+catalog.foreignKeys.push({
+  table: 'product_completeness',
+  columns: ['product_id'],
+  references: 'products',
+  refColumns: ['id'],
+  onDelete: 'CASCADE',
+})
+catalog.checks.push({ table: 'product_completeness', column: 'score' })
+catalog.functions.push(
+  'refresh_product_completeness',
+  'trg_completeness_new_products',
+  'trg_completeness_new_children',
+  'trg_completeness_old_children',
+  'trg_completeness_category_rules',
+)
+catalog.otherTriggers = [
+  'products:trg_completeness_new_products',
+  'products:trg_completeness_new_products',
+  'product_prices:trg_completeness_new_children',
+  'product_prices:trg_completeness_new_children',
+  'product_prices:trg_completeness_old_children',
+  'product_stocks:trg_completeness_new_children',
+  'product_stocks:trg_completeness_new_children',
+  'product_stocks:trg_completeness_old_children',
+  'categories:trg_completeness_category_rules',
+]
 
 export const EXPECTED_SCHEMA: Readonly<Record<Domain, DomainSpec>> = {
   core: withAuditOutbox(core),

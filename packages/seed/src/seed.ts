@@ -280,6 +280,16 @@ export async function seedDemoData(dbs: SeedDatabases, options: SeedOptions = {}
   log(
     `demo data: ${databaseName('catalog')} ${catalog.inserted} rows in ${Math.round(performance.now() - t0)} ms`,
   )
+  // The triggers scored the products without their images (media's data): tell catalog which have one, as
+  // media does after each attach. Idempotent; analytics' daily recompute would catch up otherwise.
+  const withImages = [
+    ...new Set(data.rows.media.media_files.flatMap((f) => (f.product_id ? [f.product_id] : []))),
+  ]
+  if (withImages.length > 0) {
+    await sql`UPDATE product_completeness SET has_image = true
+      WHERE product_id = ANY (${withImages}::uuid[]) AND NOT has_image`.execute(dbs.catalog)
+    await sql`SELECT refresh_product_completeness(${withImages}::uuid[])`.execute(dbs.catalog)
+  }
   log(`demo data: ${data.options.products} products seeded in ${Math.round(performance.now() - started)} ms`)
   return { seeded: true, counts: data.counts }
 }

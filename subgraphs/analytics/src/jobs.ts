@@ -1,6 +1,6 @@
 import { subgraphCacheInvalidator } from '@pm/cache'
 import type { DomainJobs, JobsContext } from '@pm/jobs'
-import { createRedis } from '@pm/service-kit'
+import { createRedis, queryPeer } from '@pm/service-kit'
 import { sql } from 'kysely'
 import { type RunDeps, runImportMetrics } from './engine/import-metrics'
 import { enqueue, TASKS } from './engine/queue'
@@ -21,15 +21,17 @@ export function analyticsEngine(context: JobsContext<'analytics'>): RunDeps & Re
     peers: context.peers,
     storage: context.storage,
     logger: context.logger,
-    invalidate: async () => {
+    invalidate: async (domains: readonly string[] = ['analytics']) => {
       try {
-        await gatewayCache.invalidate(['analytics'])
+        await gatewayCache.invalidate(domains)
       } catch (error) {
         context.logger.warn('gateway cache not invalidated', { error: String(error) })
       }
     },
   }
 }
+
+const RECOMPUTE_COMPLETENESS = 'mutation { recomputeCompleteness { productsCount averageScore } }'
 
 const idOf = (payload: Record<string, unknown> | undefined, key: string, task: string) => {
   const id = payload?.[key]
@@ -53,6 +55,10 @@ export const jobs: DomainJobs<'analytics'> = {
         const runId =
           typeof payload?.runId === 'string' ? payload.runId : await queueDailySupplierMetrics(deps.db)
         if (runId) await runSupplierMetrics(deps, runId, helpers.signal)
+      },
+      [TASKS.completeness]: async () => {
+        await queryPeer(deps.peers, 'catalog', RECOMPUTE_COMPLETENESS, {}, 600_000)
+        await deps.invalidate(['catalog'])
       },
       [TASKS.report]: async (payload: Record<string, unknown>, helpers) =>
         runReport(deps, idOf(payload, 'reportId', TASKS.report), helpers.signal),
@@ -81,5 +87,9 @@ export const jobs: DomainJobs<'analytics'> = {
       },
     }
   },
-  crontab: [`30 2 * * * ${TASKS.supplierMetrics} ?fill=1d`, `* * * * * ${TASKS.sweep}`].join('\n'),
+  crontab: [
+    `30 2 * * * ${TASKS.supplierMetrics} ?fill=1d`,
+    `15 2 * * * ${TASKS.completeness} ?fill=1d`,
+    `* * * * * ${TASKS.sweep}`,
+  ].join('\n'),
 }

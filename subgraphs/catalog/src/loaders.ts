@@ -9,6 +9,7 @@ import {
   uuidKeys,
 } from '@pm/service-kit'
 import DataLoader from 'dataloader'
+import { completenessByProductIds } from './completeness'
 import type { PriceHistoryRow, Product, ProductRow, StockHistoryRow } from './db/mappers'
 import {
   toBrand,
@@ -183,6 +184,11 @@ function baseLoaders(db: CatalogDb) {
     eanResolutionsByEan: groupedLoader(
       async (eans) => (await eanResolutionsByEans(db, eans)).map(toEanResolution),
       (r) => r.ean,
+    ),
+    /** Stored completeness scores (null for a product not scored yet). */
+    completenessByProductId: uniqueLoader(
+      (ids) => completenessByProductIds(db, ids),
+      (r) => r.productId,
     ),
     eanResolutionsByProductId: groupedLoader(
       async (ids) => (await eanResolutionsByProductIds(db, ids)).map(toEanResolution),

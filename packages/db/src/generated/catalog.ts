@@ -52,6 +52,7 @@ export interface Brands {
 }
 
 export interface Categories {
+  completeness_required: string[] | null;
   id: Generated<string>;
   is_active: Generated<boolean | null>;
   name: string;
@@ -94,6 +95,14 @@ export interface PriceHistory {
   reason: string | null;
   source: Generated<string>;
   supplier_id: string | null;
+}
+
+export interface ProductCompleteness {
+  computed_at: Generated<Timestamp>;
+  has_image: Generated<boolean>;
+  missing: Generated<string[]>;
+  product_id: string;
+  score: number;
 }
 
 export interface ProductPrices {
@@ -218,6 +227,7 @@ export interface DB {
   ean_resolutions: EanResolutions;
   import_batch_receipts: ImportBatchReceipts;
   price_history: PriceHistory;
+  product_completeness: ProductCompleteness;
   product_prices: ProductPrices;
   product_stocks: ProductStocks;
   product_variants: ProductVariants;

@@ -552,6 +552,8 @@ export function generateCatalog(ctx: Ctx, users: UserInfo[]): CatalogResult {
       stock_history: stockHistory,
       ean_resolutions: resolutions,
       import_batch_receipts: [],
+      // Scored by the database's triggers as the products, prices and stocks go in.
+      product_completeness: [],
     },
     products: info,
     suppliers: supplierInfo,

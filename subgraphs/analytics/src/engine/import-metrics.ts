@@ -26,7 +26,7 @@ export interface RunDeps {
   peers: Peers
   logger: Logger
   /** Tells the gateways' caches that analytics changed. */
-  invalidate: () => Promise<void>
+  invalidate: (domains?: readonly string[]) => Promise<void>
 }
 
 const DAY_MS = 86_400_000

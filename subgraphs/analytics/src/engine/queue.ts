@@ -11,6 +11,8 @@ export const TASKS = {
   report: 'analytics:report',
   /** Minutely: queues the pending reports and runs that have no queued job (made while no worker had run). */
   sweep: 'analytics:sweep',
+  /** Daily: has catalog re-read which products have images and rescore every product's completeness. */
+  completeness: 'analytics:completeness',
 } as const
 
 const MAX_ATTEMPTS = 5

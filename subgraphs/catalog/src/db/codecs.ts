@@ -41,6 +41,8 @@ export const categoryCodec = jsonRowCodec<CategoryRow>({
   slug: 'text',
   parent_id: 'uuid',
   is_active: 'bool',
+  // text[]: json_build_object writes it as a JSON array of strings, what the driver gives.
+  completeness_required: 'json',
 })
 
 export const priceCodec = jsonRowCodec<ProductPriceRow>({

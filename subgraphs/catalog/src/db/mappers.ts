@@ -1,5 +1,6 @@
 import type { DB } from '@pm/db/types/catalog'
 import type { Selectable } from 'kysely'
+import { DEFAULT_REQUIRED } from '../completeness'
 
 export type ProductRow = Selectable<DB['products']>
 export type SupplierRow = Selectable<DB['suppliers']>
@@ -106,6 +107,8 @@ export function toCategory(row: CategoryRow) {
     slug: row.slug,
     parentId: row.parent_id,
     isActive: row.is_active,
+    completenessRules: row.completeness_required ?? [...DEFAULT_REQUIRED],
+    completenessRulesAreDefault: row.completeness_required === null,
   }
 }
 

@@ -79,6 +79,10 @@ export interface ProductFilter {
   search?: string | null
   ids?: readonly string[] | null
   updatedSince?: Date | string | null
+  /** Only products whose stored completeness score is under this (0 to 100). */
+  completenessBelow?: number | null
+  /** Only products whose stored completeness score is at least this (0 to 100). */
+  completenessAtLeast?: number | null
 }
 
 /**
@@ -94,6 +98,8 @@ export interface ProductFilter {
  *   with a bind parameter a generic plan cannot use it (Seq Scan + Sort). Most rows active → idx_products_created_id.
  * - search (50,000 rows): BitmapOr of idx_products_title_trgm (ILIKE), idx_products_ean, idx_products_sku, top-N sort.
  * - TITLE / UPDATED_AT orders: Seq Scan + top-N Sort; migration 002 has no (title, id) or (updated_at, id) index.
+ * - completenessBelow / completenessAtLeast: a semi-join on product_completeness, whose (score, product_id)
+ *   index serves a selective range; a wide range walks idx_products_created_id probing the primary key.
  */
 /** The most ids a product filter names. */
 const MAX_FILTER_IDS = 10_000
@@ -115,6 +121,20 @@ export function productsQuery(db: CatalogDb, filter: ProductFilter) {
   }
   if (filter.updatedSince != null) {
     query = query.where('products.updated_at', '>=', new Date(filter.updatedSince as string))
+  }
+  const below = filter.completenessBelow
+  const atLeast = filter.completenessAtLeast
+  if (below != null || atLeast != null) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('product_completeness')
+          .select(eb.lit(1).as('one'))
+          .whereRef('product_completeness.product_id', '=', 'products.id')
+          .$if(below != null, (q) => q.where('product_completeness.score', '<', below!))
+          .$if(atLeast != null, (q) => q.where('product_completeness.score', '>=', atLeast!)),
+      ),
+    )
   }
   const term = filter.search?.trim()
   if (term) {

@@ -7,6 +7,7 @@ import {
   requireSomeField,
   userError,
 } from '@pm/service-kit'
+import { normaliseRules } from '../completeness'
 import type { Context } from '../context'
 import { toCategory } from '../db/mappers'
 import { CATEGORY_TREE_LOCK, type CatalogTrx, lockKeys, parentCheck, takenSlugs } from '../db/writes'
@@ -18,6 +19,7 @@ interface CategoryInput {
   slug?: string | null
   parentId?: string | null
   isActive?: boolean | null
+  completenessRules?: string[] | null
 }
 
 const MAX_SLUG = 255
@@ -31,6 +33,8 @@ function categoryColumns(input: CategoryInput) {
     slug: input.slug === undefined ? undefined : checkSlug('input.slug', input.slug),
     parent_id: input.parentId === undefined ? undefined : input.parentId && idKey(input.parentId),
     is_active: notNull('input.isActive', input.isActive),
+    completeness_required:
+      input.completenessRules === undefined ? undefined : normaliseRules(input.completenessRules),
   }
   return Object.fromEntries(Object.entries(columns).filter(([, v]) => v !== undefined)) as Partial<
     typeof columns

@@ -1,3 +1,4 @@
+import { completenessMutations } from '../completeness'
 import type { Context } from '../context'
 import { type ProductAsinInput, setProductAsins } from '../mutations/asins'
 import { brandMutations } from '../mutations/brands'
@@ -36,6 +37,7 @@ export const Mutation = {
   ...priceMutations,
   ...stockMutations,
   ...variantMutations,
+  ...completenessMutations,
 }
 
 export const ProductUpsertResult = {

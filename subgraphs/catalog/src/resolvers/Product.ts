@@ -39,6 +39,7 @@ export const Product = {
     ),
   eanResolutions: (p: ProductModel, _: unknown, ctx: Context) =>
     ctx.loaders.eanResolutionsByProductId.load(p.id),
+  completeness: (p: ProductModel, _: unknown, ctx: Context) => ctx.loaders.completenessByProductId.load(p.id),
 }
 
 export const ProductPrice = {

@@ -9,6 +9,7 @@ import {
   selectionOf,
 } from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
+import { checkScore, completenessQuery } from '../completeness'
 import type { Context } from '../context'
 import { toBrand, toCategory, toSupplier } from '../db/mappers'
 import {
@@ -41,6 +42,7 @@ type ListArgs<F> = PageArgs & { filter?: F | null; orderBy?: OrderArg | null }
 
 export const Query = {
   ...figuresQuery,
+  ...completenessQuery,
   product: (_: unknown, { id }: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
     loadProduct(ctx, 'id', idKey(id), productPrefetchPlan(selectionOf(info))),
   productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context, info: GraphQLResolveInfo) =>
@@ -48,7 +50,12 @@ export const Query = {
   productBySku: (_: unknown, { sku }: { sku: string }, ctx: Context, info: GraphQLResolveInfo) =>
     loadProduct(ctx, 'sku', sku.trim(), productPrefetchPlan(selectionOf(info))),
   products: async (_: unknown, args: ListArgs<ProductFilter>, ctx: Context, info: GraphQLResolveInfo) => {
-    const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
+    const filter = {
+      ...args.filter,
+      search: searchTerm(args.filter?.search),
+      completenessBelow: checkScore('filter.completenessBelow', args.filter?.completenessBelow),
+      completenessAtLeast: checkScore('filter.completenessAtLeast', args.filter?.completenessAtLeast),
+    }
     // The page's statement also fetches the children its nodes ask for (one statement for the list).
     const columns = prefetchColumns(ctx.db, productPrefetchPlan(selectionOf(info).at('edges', 'node')))
     const page = await paginate(

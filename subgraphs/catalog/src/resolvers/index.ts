@@ -1,3 +1,4 @@
+import { CompletenessSummaryRow } from '../completeness'
 import { Brand } from './Brand'
 import { Category } from './Category'
 import { Mutation, ProductUpsertResult, ProductUpsertRowResult } from './Mutation'
@@ -17,4 +18,5 @@ export const resolvers = {
   Supplier,
   Brand,
   Category,
+  CompletenessSummaryRow,
 }

@@ -1,7 +1,7 @@
 import type { DB } from '@pm/db/types/media'
 import { badUserInput, inTransaction, notFound, recordAudit, requireSomeField } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
-import { catalogHasProduct } from '../catalog'
+import { catalogHasProduct, tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
 import { toMediaFile } from '../db/mappers'
 import {
@@ -108,7 +108,7 @@ export const Mutation = {
     }
     let stored = false
     try {
-      return await inTransaction(ctx, async (trx) => {
+      const attached = await inTransaction(ctx, async (trx) => {
         await lockProductMedia(trx, productId)
         await lockContent(trx, sha256)
         const again = await trx
@@ -180,6 +180,9 @@ export const Mutation = {
         })
         return { mediaFile, deduplicated: false, reusedStoredFile }
       })
+      // Catalog's completeness counts the product's images: told once the file is committed.
+      if (!attached.deduplicated) await tellCatalogImages(ctx, productId)
+      return attached
     } catch (error) {
       if (stored) await dropUnreferencedContent(ctx, sha256).catch(() => {})
       throw error
@@ -260,7 +263,7 @@ export const Mutation = {
   deleteMediaFile: async (_: unknown, { id }: { id: string }, ctx: Context) => {
     const { product_id: productId } = await existingFile(ctx, id, 'id')
     const { storage } = mediaEnv(ctx.env)
-    return inTransaction(ctx, async (trx) => {
+    const deleted = await inTransaction(ctx, async (trx) => {
       if (productId !== null) await lockProductMedia(trx, productId)
       const before = await lockedFile(trx, id, 'id')
       const thumbnails = await thumbnailsOfFile(trx, id)
@@ -308,6 +311,8 @@ export const Mutation = {
         promotedPrimary: promoted ? toMediaFile(promoted) : null,
       }
     })
+    if (productId !== null) await tellCatalogImages(ctx, productId)
+    return deleted
   },
 
   setPrimaryMediaFile: async (_: unknown, { mediaFileId }: { mediaFileId: string }, ctx: Context) => {

@@ -18,7 +18,7 @@ export interface ReportDeps {
   peers: Peers
   storage: Storage
   logger: Logger
-  invalidate: () => Promise<void>
+  invalidate: (domains?: readonly string[]) => Promise<void>
 }
 
 /** Where a report's file is kept. */

@@ -68,6 +68,54 @@ export async function reportData(
       return stockAlerts(deps, p, onPage)
     case 'price_changes':
       return priceChanges(deps, p, onPage)
+    case 'catalog_completeness':
+      return catalogCompleteness(deps, p)
+  }
+}
+
+const COMPLETENESS = `{ completenessSummary(by: SUPPLIER) {
+  supplier { code name } productsCount averageScore completeCount belowHalfCount
+} }`
+
+interface CompletenessSummaryRow {
+  supplier: { code: string; name: string } | null
+  productsCount: number
+  averageScore: string
+  completeCount: number
+  belowHalfCount: number
+}
+
+/** Per supplier, catalog's stored completeness scores (one aggregate there), least complete first. */
+async function catalogCompleteness(deps: SourceDeps, p: ReportParameters): Promise<ReportData> {
+  const { completenessSummary } = await queryPeer<{ completenessSummary: CompletenessSummaryRow[] }>(
+    deps.peers,
+    'catalog',
+    COMPLETENESS,
+    {},
+    TIMEOUT,
+  )
+  const rows = completenessSummary
+    .filter((r) => !p.supplierCode || r.supplier?.code === p.supplierCode)
+    .map((r) => ({
+      code: r.supplier?.code ?? null,
+      name: r.supplier?.name ?? null,
+      products: r.productsCount,
+      averageScore: r.averageScore,
+      complete: r.completeCount,
+      belowHalf: r.belowHalfCount,
+    }))
+  return {
+    title: 'Catalogue completeness per supplier',
+    columns: [
+      { key: 'code', label: 'Code', kind: 'text' },
+      { key: 'name', label: 'Supplier', kind: 'text' },
+      { key: 'products', label: 'Products', kind: 'int' },
+      { key: 'averageScore', label: 'Average score', kind: 'decimal' },
+      { key: 'complete', label: 'Complete (100)', kind: 'int' },
+      { key: 'belowHalf', label: 'Under 50', kind: 'int' },
+    ],
+    rows,
+    chart: { label: 'code', value: 'belowHalf', title: 'Products scoring under 50 per supplier' },
   }
 }
 

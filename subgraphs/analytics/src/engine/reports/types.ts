@@ -6,6 +6,7 @@ export const REPORT_TYPES = [
   'supplier_performance',
   'stock_alerts',
   'price_changes',
+  'catalog_completeness',
 ] as const
 export type ReportType = (typeof REPORT_TYPES)[number]
 
