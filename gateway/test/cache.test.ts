@@ -268,7 +268,8 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
           },
           body: JSON.stringify({ query: PRODUCT, variables: { id: productId } }),
         }).then((r) => r.json() as Promise<any>)
-      const deadline = Date.now() + 30_000
+      // Readiness, bounded: two workers of a gateway start slowly on a loaded 2-core machine.
+      const deadline = Date.now() + 120_000
       while (
         !(await fetch(`http://127.0.0.1:${port}/health`).then(
           (r) => r.ok,
@@ -292,7 +293,7 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
       // The primary passes the signal on and exits once both workers have stopped.
       expect(await exited).toBe(0)
     }
-  }, 60_000)
+  }, 240_000)
 
   it('keeps answering right while Redis is down, and uses it again once it is back', async () => {
     await ask(other, PRODUCT, { id: productId })

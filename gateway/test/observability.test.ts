@@ -62,7 +62,12 @@ describe('metrics', () => {
   it('times operations by name and outcome at the gateway and the subgraphs, with subgraph fetches', async () => {
     const ok = await stack.request(PRODUCTS)
     expect(ok.errors).toBeUndefined()
-    const failed = await stack.request(`query ObservedFailure { product(id: "not-a-uuid") { id } }`)
+    // Refused while executing (an anonymous caller, a field that needs product:read): an operation with errors.
+    const failed = await stack.request(
+      `query ObservedFailure { product(id: "00000000-0000-4000-8000-000000000000") { id } }`,
+      {},
+      { authorization: '' },
+    )
     expect(failed.errors?.length).toBeGreaterThan(0)
 
     const gateway = await scrape(stack.gateway.adminUrl)

@@ -119,5 +119,6 @@ describe('pnpm start on the embedded default', () => {
     )
     expect(again.data.products.totalCount).toBe(1000)
     expect(await interrupt()).toBe(0)
-  })
+    // Seven databases, eight services and six workers from one process: bounded for a loaded 2-core machine.
+  }, 240_000)
 })
