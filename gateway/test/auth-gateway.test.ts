@@ -168,10 +168,11 @@ describe('bearer tokens at the gateway', () => {
     expect(anonymous.body.data.modules.length).toBe(17)
   })
 
-  it('anonymous: public fields answer, the rest is refused by the subgraph (the caller arrives anonymous)', async () => {
+  it('anonymous: public fields answer, the rest is refused by the subgraph; forwarded identity headers are refused', async () => {
     const anonymous = { authorization: '' }
     expect(await stack.request(ME, {}, anonymous)).toEqual({ data: { me: null } })
-    // Identity headers a client sends are not forwarded: the gateway signs the caller it authenticated.
+    // Identity headers a client sends are never forwarded: a caller signed for a subgraph (not the gateway, the
+    // only target a gateway accepts from the platform's own services) is refused outright.
     const res = await stack.send(
       '{ users(first: 1) { totalCount } }',
       {},
@@ -183,9 +184,12 @@ describe('bearer tokens at the gateway', () => {
         }),
       },
     )
-    expect(res.status).toBe(200)
+    expect(res.status).toBe(401)
     expect(res.body.data ?? null).toBeNull()
-    expect(res.body.errors).toEqual([
+    // Without such headers, the anonymous caller reaches core and is refused there.
+    const plain = await stack.send('{ users(first: 1) { totalCount } }', {}, anonymous)
+    expect(plain.status).toBe(200)
+    expect(plain.body.errors).toEqual([
       expect.objectContaining({
         path: ['users'],
         extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }),
