@@ -323,8 +323,14 @@ describe('feeds', () => {
     // Each item keeps the row as written.
     const withItems = await job(started.id, 100)
     expect(withItems.items.totalCount).toBe(200)
-    const item = withItems.items.edges.find((e: any) => e.node.exportedData.id === 'EXP-7').node
-    expect(item).toMatchObject({ status: 'success', exportedData: { price: '21.00', stock: '7' } })
+    // The page holds 100 of the 200 items, in no particular order: each is checked against its own row.
+    for (const { node } of withItems.items.edges as { node: any }[]) {
+      const n = Number(/^EXP-(\d+)$/.exec(node.exportedData.id)![1])
+      expect(node).toMatchObject({
+        status: 'success',
+        exportedData: { price: ((10.5 + n) * 1.2).toFixed(2), stock: String(n % 17) },
+      })
+    }
     // The signed URL is bound to its file: another path with the same signature is refused.
     const forged = done.downloadUrl.replace('feed.csv', 'feed.xml')
     const at = new URL(forged)
