@@ -202,6 +202,9 @@ describe('code2asin matching end to end', () => {
   it('matches a supplier through SP-API: exact by EAN and UPC, fuzzy by keywords, none; auto-verified ASINs reach the catalog', async () => {
     fake.behaviour.first429 = 2
     fake.behaviour.first503 = 1
+    // Pages of 5 items: which products share a chunk of 20 codes depends on their random ids, and any chunk
+    // holding three known EANs (six items) then needs a second page, so pagination is always exercised.
+    fake.behaviour.maxPageSize = 5
     const created = (
       await ok(CREATE, {
         input: {

@@ -29,6 +29,8 @@ export interface Behaviour {
   failAfter: number
   /** Sent in x-amzn-RateLimit-Limit. */
   rateLimitHeader: string
+  /** The most items a page holds (Amazon's limit is 20; it may answer fewer than asked). */
+  maxPageSize?: number
 }
 
 export interface FakeSpApi {
@@ -259,7 +261,7 @@ export async function startFakeSpApi(): Promise<FakeSpApi> {
       )
     }
     const included = new Set((url.searchParams.get('includedData') ?? 'summaries').split(','))
-    const pageSize = Math.min(20, Number(url.searchParams.get('pageSize') ?? 10))
+    const pageSize = Math.min(b.maxPageSize ?? 20, Number(url.searchParams.get('pageSize') ?? 10))
     const identifiers = url.searchParams.get('identifiers')
     let found: FakeItem[]
     if (identifiers) {
