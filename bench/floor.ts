@@ -134,7 +134,7 @@ async function main() {
     connectionString,
     // One statement per request: a few connections keep 2 cores busy, and a shared server has ~100 in all.
     max: poolSize,
-    options: '-c TimeZone=UTC',
+    options: '-c TimeZone=UTC -c jit=off',
     application_name: 'pm-bench-floor',
   })
   pool.on('error', () => {})

@@ -126,6 +126,52 @@ describe('completeness through the gateway', () => {
     expect((await completeness(ids.full)).score).toBe(86)
   })
 
+  it('scores the products of a bulk upsert once per chunk, as the triggers would have', async () => {
+    const UPSERT = `mutation($rows: [ProductUpsertInput!]!) {
+      upsertProducts(rows: $rows) { results { status productId } } }`
+    // A supplier of its own: the other tests count CMP-A's products.
+    const supplierId = (
+      await ok(`mutation { createSupplier(input: { code: "CMP-BULK", name: "Completude en lot" }) { id } }`)
+    ).createSupplier.id
+    const rows = [
+      {
+        sku: 'CMP-BULK-1',
+        title: 'Lot complet',
+        description: 'Décrit',
+        ean: '4006381333931',
+        brandId: ids.brand,
+      },
+      { sku: 'CMP-BULK-2', title: 'Lot avec prix', price: '12.50' },
+      { sku: 'CMP-BULK-3', title: 'Lot nu' },
+    ].map((r) => ({ ...r, supplierId }))
+    const first = (await ok(UPSERT, { rows })).upsertProducts.results
+    expect(first.map((r: any) => r.status)).toEqual(['CREATED', 'CREATED', 'CREATED'])
+    const [full, priced, bare] = first.map((r: any) => r.productId as string)
+    expect(await completeness(full!)).toMatchObject({ score: 57, missing: ['PRICE', 'STOCK', 'IMAGE'] })
+    expect(await completeness(priced!)).toMatchObject({
+      score: 29,
+      missing: ['DESCRIPTION', 'EAN', 'BRAND', 'STOCK', 'IMAGE'],
+    })
+    expect((await completeness(bare!)).score).toBe(14)
+    // A second call: a price for the first, the description cleared on the second, the third unchanged.
+    const second = (
+      await ok(UPSERT, {
+        rows: [{ ...rows[0], price: '30.00' }, { ...rows[1], description: 'Maintenant décrit' }, rows[2]],
+      })
+    ).upsertProducts.results
+    expect(second.map((r: any) => r.status)).toEqual(['UPDATED', 'UPDATED', 'UNCHANGED'])
+    expect(await completeness(full!)).toMatchObject({ score: 71, missing: ['STOCK', 'IMAGE'] })
+    expect(await completeness(priced!)).toMatchObject({
+      score: 43,
+      missing: ['EAN', 'BRAND', 'STOCK', 'IMAGE'],
+    })
+    // Single writes after a bulk one are scored by the triggers again.
+    await ok(`mutation($id: UUID!) { setStock(input: { productId: $id, quantity: 2 }) { id } }`, { id: full })
+    expect(await completeness(full!)).toMatchObject({ score: 86, missing: ['IMAGE'] })
+    // The tests below count every product: these go.
+    for (const id of [full, priced, bare]) await ok(`mutation($id: UUID!) { deleteProduct(id: $id) }`, { id })
+  })
+
   it('follows an image attached in media, then deleted', async () => {
     const attached = await ok(
       `mutation($input: AttachProductImageInput!) { attachProductImage(input: $input) { mediaFile { id } } }`,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { startTestSubgraph, type TestSubgraph } from '@pm/testing/subgraph'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subgraph } from '../src/module'
 import {
@@ -207,5 +208,17 @@ describe('importProducts', () => {
       }
     }
     console.log(`importProducts: ${figures.join('; ')}`)
+    // The catalogue grew from a few rows to 6,000 products: their statistics were refreshed after the calls
+    // (not left to autovacuum, while the next chunks' plans depend on them).
+    const { rows: stats } = await sql<{ relname: string; analyzed: boolean }>`
+      SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables
+      WHERE relname IN ('products', 'product_prices', 'product_stocks') ORDER BY relname`.execute(
+      sg.database.db,
+    )
+    expect(stats).toEqual([
+      { relname: 'product_prices', analyzed: true },
+      { relname: 'product_stocks', analyzed: true },
+      { relname: 'products', analyzed: true },
+    ])
   })
 })

@@ -203,6 +203,59 @@ export interface CurrentRetailPrice {
  * the rule setProductPrice uses) and the last price its history recorded. Locks the product rows, as
  * setProductPrice does, so the two never write a product's price at the same time.
  */
+/**
+ * Completeness is kept by statement triggers (migrations/catalog/006, 007). A writer that changes products,
+ * prices and stock of the same rows in several statements turns them off for its transaction and refreshes
+ * the scores itself once (refreshCompleteness), instead of once per statement.
+ */
+export async function deferCompleteness(
+  trx: CatalogTrx,
+  deferred: boolean,
+  o: { flushStats?: boolean } = {},
+) {
+  // flushStats: the table statistics of this transaction's writes are published at its commit rather than up
+  // to a second later, so that analyzeGrownTables, asked right after, counts them.
+  if (o.flushStats) {
+    await sql`SELECT set_config('catalog.defer_completeness', ${deferred ? 'on' : 'off'}, true),
+      pg_stat_force_next_flush()`.execute(trx)
+  } else {
+    await sql`SELECT set_config('catalog.defer_completeness', ${deferred ? 'on' : 'off'}, true)`.execute(trx)
+  }
+}
+
+/** The tables a bulk import grows; their statistics steer the plans of its per-chunk reads. */
+const BULK_TABLES = [
+  'products',
+  'product_prices',
+  'product_stocks',
+  'price_history',
+  'stock_history',
+  'product_completeness',
+]
+
+/**
+ * ANALYZEs those of the bulk tables that changed more since their last analysis than they held then (a
+ * supplier's first import into a young catalogue): autovacuum gets there within a minute or so, but until
+ * it does the planner sizes the tables from stale figures and picks sequential scans for the next chunks'
+ * key lookups. Doubling thresholds keep it to a handful of ANALYZEs while a table grows from empty to
+ * 100,000s of rows. Outside any transaction (a failure here is logged by the caller, never fatal).
+ */
+export async function analyzeGrownTables(db: Kysely<DB>) {
+  const { rows } = await sql<{ relname: string }>`
+    SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+    WHERE s.schemaname = current_schema() AND s.relname = ANY(${BULK_TABLES}::text[])
+      AND s.n_mod_since_analyze > GREATEST(1000, c.reltuples)
+  `.execute(db)
+  for (const { relname } of rows) await sql`ANALYZE ${sql.table(relname)}`.execute(db)
+  return rows.map((r) => r.relname)
+}
+
+/** Recomputes the stored completeness of these products (one statement). */
+export async function refreshCompleteness(trx: CatalogTrx, productIds: readonly string[]) {
+  if (productIds.length === 0) return
+  await sql`SELECT refresh_product_completeness(${[...productIds]}::uuid[])`.execute(trx)
+}
+
 export async function currentRetailPrices(trx: CatalogTrx, productIds: readonly string[]) {
   if (productIds.length === 0) return new Map<string, CurrentRetailPrice>()
   const { rows } = await sql<CurrentRetailPrice>`

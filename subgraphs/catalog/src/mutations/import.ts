@@ -23,6 +23,7 @@ import {
 import { idKey } from '../resolvers/args'
 import { checkText, checkUrl, MAX_NOTE, type RowError, rowError, slugify } from '../validation'
 import {
+  afterBulkGrowth,
   bulkResults,
   MAX_UPSERT_ROWS,
   type PreparedRow,
@@ -313,5 +314,6 @@ export async function importProducts(
   } catch (error) {
     if (!(error instanceof DryRunRollback)) throw error
   }
+  if (!options.dryRun) await afterBulkGrowth(ctx, results)
   return summarize(results)
 }

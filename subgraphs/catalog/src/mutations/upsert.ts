@@ -10,10 +10,12 @@ import {
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import {
+  analyzeGrownTables,
   type CatalogTrx,
   type CurrentRetailPrice,
   currentRetailPrices,
   currentStockLevels,
+  deferCompleteness,
   existingReferences,
   insertProducts,
   insertRetailPriceHistory,
@@ -26,6 +28,7 @@ import {
   type PriceInsertDoc,
   type PriceUpdateDoc,
   type ProductDoc,
+  refreshCompleteness,
   resolveProductKeys,
   type StockHistoryDoc,
   type StockInsertDoc,
@@ -51,8 +54,11 @@ import { lowerIds } from './products'
 export const MAX_UPSERT_ROWS = 5_000
 /** Rows per set-based statement: bounds statement size; the statement count grows only with the chunks. */
 export const UPSERT_CHUNK_ROWS = 1_000
-/** Most statements one chunk runs: read prices, insert and update products, update and insert prices, history. */
-export const UPSERT_STATEMENTS_PER_CHUNK = 6
+/**
+ * Most statements one chunk runs: read prices, insert and update products, update and insert prices, history,
+ * and the chunk's completeness refresh.
+ */
+export const UPSERT_STATEMENTS_PER_CHUNK = 7
 /** More statements per chunk when rows set stock: lock products, read stock, update, insert, history. */
 export const STOCK_STATEMENTS_PER_CHUNK = 5
 
@@ -250,6 +256,20 @@ export function summarize(rows: UpsertRowResult[]): UpsertResult {
 }
 
 /**
+ * After a committed bulk write that created products: refreshes the statistics of the tables it grew when
+ * they are stale (analyzeGrownTables), on the background connection (not one of the operation's statements).
+ */
+export async function afterBulkGrowth(ctx: Context, results: readonly UpsertRowResult[]) {
+  if (!results.some((r) => r.status === 'CREATED')) return
+  try {
+    const analyzed = await analyzeGrownTables(ctx.background)
+    if (analyzed.length > 0) ctx.logger.info('statistics refreshed after a bulk write', { tables: analyzed })
+  } catch (error) {
+    ctx.logger.warn('statistics not refreshed after a bulk write', { error: String(error) })
+  }
+}
+
+/**
  * The write of a bulk call, inside its transaction, rows validated: key locks, references, key resolution,
  * then per chunk of UPSERT_CHUNK_ROWS rows at most UPSERT_STATEMENTS_PER_CHUNK statements (plus
  * STOCK_STATEMENTS_PER_CHUNK when rows carry stock). Fills `results`; returns the ids created and updated.
@@ -343,6 +363,9 @@ export async function writeBulk(
     return true
   })
 
+  // A chunk writes products, then prices, then stock: completeness is refreshed once per chunk, for the
+  // products it created or changed, rather than by the triggers of each of those statements.
+  await deferCompleteness(trx, true)
   for (let start = 0; start < prepared.length; start += UPSERT_CHUNK_ROWS) {
     const chunk = prepared.slice(start, start + UPSERT_CHUNK_ROWS)
     const withStock = chunk.some((r) => r.stock)
@@ -377,6 +400,7 @@ export async function writeBulk(
     await updatePrices(trx, plan.updates)
     await insertRetailPrices(trx, plan.inserts)
     await insertRetailPriceHistory(trx, plan.history, options.source, options.userId)
+    const touched: string[] = []
     const stockChanged = withStock
       ? await writeStockLevels(trx, kept, { note: options.stockNote ?? null, userId: options.userId })
       : new Set<string>()
@@ -390,8 +414,11 @@ export async function writeBulk(
       results[r.index] = { index: r.index, status, productId: id, error: null }
       if (status === 'CREATED') created.push(id)
       else if (status === 'UPDATED') updated.push(id)
+      if (status !== 'UNCHANGED') touched.push(id)
     }
+    await refreshCompleteness(trx, touched)
   }
+  await deferCompleteness(trx, false, { flushStats: created.length > 0 })
   return { created, updated }
 }
 
@@ -485,6 +512,7 @@ export async function upsertProducts(
         })
       }
     })
+    await afterBulkGrowth(ctx, results)
   }
   return summarize(results)
 }
