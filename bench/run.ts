@@ -1203,6 +1203,8 @@ async function importScenario(options: BenchOptions): Promise<number> {
   const missed =
     result.importSeconds > IMPORT_TARGETS.importSeconds ||
     result.rerunSeconds > IMPORT_TARGETS.rerunSeconds ||
+    result.xlsxSeconds > IMPORT_TARGETS.xlsxSeconds ||
+    result.pageBusyP95Ms > IMPORT_TARGETS.pageP95Ratio * result.pageIdleP95Ms ||
     result.workerPeakRssMb >= IMPORT_TARGETS.workerRssMb
   return missed ? 1 : 0
 }
