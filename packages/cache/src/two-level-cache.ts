@@ -32,7 +32,11 @@ export interface NamespaceStats {
 export interface CacheStats {
   name: string
   l1: { entries: number; bytes: number; maxBytes: number; evictions: number }
-  l2: { enabled: boolean; connected: boolean; subscribed: boolean; errors: number }
+  /**
+   * errors: L2 commands that failed; timeouts: those of them that waited COMMAND_TIMEOUT_MS for an answer (a
+   * Redis that is known to be down is not waited for: its commands fail at once and count as errors only).
+   */
+  l2: { enabled: boolean; connected: boolean; subscribed: boolean; errors: number; timeouts: number }
   namespaces: Record<string, NamespaceStats>
 }
 
@@ -53,10 +57,13 @@ const SYNC_RETRY_MS = 1_000
 const DEFAULT_READY_MS = 2_000
 const MAX_KEY_LENGTH = 200
 
+/** A Redis command that got no answer in time. */
+class RedisTimeout extends Error {}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new RedisTimeout(`redis did not answer within ${ms} ms`)), ms)
     timer.unref()
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
@@ -114,6 +121,7 @@ export class TwoLevelCache {
   private readonly pendingBumps = new Set<string>()
   private readonly readyWaiters = new Set<() => void>()
   private errors = 0
+  private timeouts = 0
   private subscribed = false
   private synced = false
   private syncing = false
@@ -367,6 +375,7 @@ export class TwoLevelCache {
         connected: !this.closed && this.redis?.status === 'ready',
         subscribed: this.subscribed,
         errors: this.errors,
+        timeouts: this.timeouts,
       },
       namespaces,
     }
@@ -548,6 +557,7 @@ export class TwoLevelCache {
 
   private failed(error: unknown): void {
     this.errors++
+    if (error instanceof RedisTimeout) this.timeouts++
     this.markDown(error)
   }
 

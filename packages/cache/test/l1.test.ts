@@ -67,7 +67,13 @@ describe('L1', () => {
     )
     expect((await cache.getMany('products', ['p3', 'p2', 'p1'])).values).toEqual(['three', undefined, 'one'])
     expect(cache.stats().namespaces.products).toEqual({ l1Hits: 2, l2Hits: 0, misses: 4, sets: 2, bumps: 0 })
-    expect(cache.stats().l2).toEqual({ enabled: false, connected: false, subscribed: false, errors: 0 })
+    expect(cache.stats().l2).toEqual({
+      enabled: false,
+      connected: false,
+      subscribed: false,
+      errors: 0,
+      timeouts: 0,
+    })
   })
 
   it('a bump drops the namespace at once, and values read before it are never stored', async () => {

@@ -16,7 +16,13 @@ describe.skipIf(!REDIS_URL)('two processes sharing Redis', () => {
 
   it('ready() means connected and subscribed', async () => {
     const cache = await fixture.cache({ name })
-    expect(cache.stats().l2).toEqual({ enabled: true, connected: true, subscribed: true, errors: 0 })
+    expect(cache.stats().l2).toEqual({
+      enabled: true,
+      connected: true,
+      subscribed: true,
+      errors: 0,
+      timeouts: 0,
+    })
   })
 
   it('hits after the first set, and an L2 hit in the other process fills its L1', async () => {
