@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestStack } from '@pm/testing/stack'
-import { MARKETPLACE, startFakeSpApi } from '../subgraphs/code2asin/test/sp-api-server'
+import { ean, MARKETPLACE, startFakeSpApi } from '../subgraphs/code2asin/test/sp-api-server'
 import { REPO_ROOT, startBenchServer } from './src/data'
 
 export const ASIN_TARGETS = { highRateSeconds: 60, lowRateTolerance: 0.1 }
@@ -40,11 +40,6 @@ const JOB = `query($id: UUID!) { code2asinJob(id: $id) {
   status processedCodes exactMatches fuzzyMatches noMatches failedLookups providerRequests retryCount lastError } }`
 const CREATE = `mutation($input: CreateCode2AsinJobInput!) { createCode2AsinJob(input: $input) { id } }`
 const SET_ACCOUNT = `mutation($input: SetAppSettingInput!) { setAppSetting(input: $input) { key } }`
-
-function ean(body12: string) {
-  const sum = [...body12].reduce((s, d, i) => s + Number(d) * (i % 2 ? 3 : 1), 0)
-  return body12 + ((10 - (sum % 10)) % 10)
-}
 
 const WORDS = [
   'perceuse',

@@ -7,15 +7,11 @@ import { createStorage, loadStorageConfig } from '@pm/storage'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_JOB_NAME, demoLookupTable, startDemoMatching } from '../src/engine/demo'
+import { ean } from './sp-api-server'
 
 let stack: TestStack<'catalog' | 'code2asin'>
 let storageDir = ''
 const SUPPLIER = 'DEMO-PHONES'
-
-function ean(body12: string) {
-  const sum = [...body12].reduce((s, d, i) => s + Number(d) * (i % 2 ? 3 : 1), 0)
-  return body12 + ((10 - (sum % 10)) % 10)
-}
 
 const products = Array.from({ length: 40 }, (_, i) => ({
   id: randomUUID(),

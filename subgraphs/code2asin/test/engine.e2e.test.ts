@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FakeItem, type FakeSpApi, MARKETPLACE, startFakeSpApi } from './sp-api-server'
+import { ean, type FakeItem, type FakeSpApi, MARKETPLACE, startFakeSpApi } from './sp-api-server'
 
 let stack: TestStack<'core' | 'catalog' | 'code2asin'>
 let fake: FakeSpApi
@@ -15,11 +15,6 @@ let token = ''
 const SUPPLIER = 'MATCH-SUP'
 const supplierId = randomUUID()
 
-/** An EAN-13 with its check digit. */
-function ean(body12: string) {
-  const sum = [...body12].reduce((s, d, i) => s + Number(d) * (i % 2 ? 3 : 1), 0)
-  return body12 + ((10 - (sum % 10)) % 10)
-}
 function upc(body11: string) {
   const sum = [...body11].reduce((s, d, i) => s + Number(d) * (i % 2 ? 1 : 3), 0)
   return body11 + ((10 - (sum % 10)) % 10)
