@@ -1,7 +1,8 @@
 /**
  * `pnpm bench --asin`: the code2asin matching engine against a loopback SP-API server (searchCatalogItems and
- * Login with Amazon, as documented). Two runs on fresh catalog/code2asin databases, the subgraphs, gateway and
- * code2asin worker in this process:
+ * Login with Amazon, as documented). Two runs on fresh core/catalog/code2asin databases, the subgraphs, gateway
+ * and code2asin worker in this process, on the SP-API account stored once in the secret app setting
+ * code2asin.sp_api (the jobs carry no credentials; the worker reads them from core when it runs):
  * - high rate: a supplier of 10,000 products (90 % known by EAN, 5 % only by keywords, 5 % unknown) with the
  *   provider's rate set high: completed within 60 s;
  * - low rate: 40 keyword searches at 5 requests a second: the rate measured at the server within 10 % of it.
@@ -14,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestStack } from '@pm/testing/stack'
-import { MARKETPLACE, startFakeSpApi } from '../subgraphs/code2asin/test/sp-api-server'
+import { ean, MARKETPLACE, startFakeSpApi } from '../subgraphs/code2asin/test/sp-api-server'
 import { REPO_ROOT, startBenchServer } from './src/data'
 
 export const ASIN_TARGETS = { highRateSeconds: 60, lowRateTolerance: 0.1 }
@@ -38,11 +39,7 @@ export interface AsinBenchResult {
 const JOB = `query($id: UUID!) { code2asinJob(id: $id) {
   status processedCodes exactMatches fuzzyMatches noMatches failedLookups providerRequests retryCount lastError } }`
 const CREATE = `mutation($input: CreateCode2AsinJobInput!) { createCode2AsinJob(input: $input) { id } }`
-
-function ean(body12: string) {
-  const sum = [...body12].reduce((s, d, i) => s + Number(d) * (i % 2 ? 3 : 1), 0)
-  return body12 + ((10 - (sum % 10)) % 10)
-}
+const SET_ACCOUNT = `mutation($input: SetAppSettingInput!) { setAppSetting(input: $input) { key } }`
 
 const WORDS = [
   'perceuse',
@@ -74,7 +71,7 @@ export async function runAsinBench(o: {
   const cacheName = `bench-asin-${process.pid}`
   process.env.GATEWAY_CACHE_NAME = cacheName
   const stack = await startTestStack({
-    only: ['catalog', 'code2asin'],
+    only: ['core', 'catalog', 'code2asin'],
     subgraphTimeoutMs: 120_000,
     gateway: {
       ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
@@ -133,15 +130,22 @@ export async function runAsinBench(o: {
     )
     o.log(`asin: ${count} products in the catalog, ${fake.searches.length} searches so far`)
     await stack.startWorker('code2asin', { env: { CODE2ASIN_CONCURRENCY: '8' } })
-    const provider = (rate: number, burst: number) => ({
-      kind: 'AMAZON_SP_API',
-      endpoint: fake.url,
-      tokenEndpoint: `${fake.url}/auth/o2/token`,
-      marketplaceId: MARKETPLACE,
-      ...fake.credentials,
-      ratePerSecond: rate,
-      burst,
+    // The account stored once as the secret app setting, as an operator does: the jobs carry no credentials.
+    const stored = await stack.request(SET_ACCOUNT, {
+      input: {
+        key: 'code2asin.sp_api',
+        category: 'code2asin',
+        isSecret: true,
+        value: {
+          ...fake.credentials,
+          endpoint: fake.url,
+          tokenEndpoint: `${fake.url}/auth/o2/token`,
+          marketplaceId: MARKETPLACE,
+        },
+      },
     })
+    if (stored.errors) throw new Error(`setAppSetting: ${stored.errors[0]!.message}`)
+    const provider = (rate: number, burst: number) => ({ kind: 'AMAZON_SP_API', ratePerSecond: rate, burst })
     const run = async (input: Record<string, unknown>) => {
       const created = await stack.request(CREATE, { input })
       if (created.errors) throw new Error(`createCode2AsinJob: ${created.errors[0]!.message}`)

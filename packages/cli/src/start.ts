@@ -10,7 +10,7 @@ import {
 } from '@pm/db'
 import { GatewayConfigError, loadGatewayEnvironment, type RunningGateway, startGateway } from '@pm/gateway'
 import type { RunningWorker } from '@pm/jobs'
-import { demoImages, seedDemoData } from '@pm/seed'
+import { DEMO_ASIN_SUPPLIER, demoImages, seedDemoData } from '@pm/seed'
 import {
   adminListeners,
   createLogger,
@@ -31,7 +31,7 @@ import {
 import { createStorage, loadStorageConfig, StorageConfigError } from '@pm/storage'
 import { subgraph as analytics } from '@pm/subgraph-analytics'
 import { subgraph as catalog } from '@pm/subgraph-catalog'
-import { subgraph as code2asin } from '@pm/subgraph-code2asin'
+import { subgraph as code2asin, startDemoMatching } from '@pm/subgraph-code2asin'
 import { subgraph as core } from '@pm/subgraph-core'
 import { subgraph as exportsSubgraph } from '@pm/subgraph-exports'
 import { subgraph as imports } from '@pm/subgraph-imports'
@@ -207,6 +207,24 @@ export async function start(options: StartOptions): Promise<RunningStart> {
           logger,
         }),
       )
+    }
+    if (options.seed) {
+      // The demo supplier's ASIN matches come from the engine: a lookup table made from its products, a real job
+      // the code2asin worker runs (once: a later start finds the job).
+      try {
+        const demo = await startDemoMatching({
+          peers: workerPeers,
+          storage,
+          supplierCode: DEMO_ASIN_SUPPLIER,
+        })
+        if (demo?.created) {
+          say(
+            `demo code2asin: job ${demo.jobId} matches ${DEMO_ASIN_SUPPLIER}'s ${demo.products} products against a lookup table of ${demo.tableRows} lines`,
+          )
+        }
+      } catch (error) {
+        logger.warn('demo code2asin job not started', { error: String(error) })
+      }
     }
     say('')
     for (const s of subgraphs) say(`  subgraph ${s.domain.padEnd(10)} ${s.graphqlUrl}`)

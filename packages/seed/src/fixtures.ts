@@ -351,6 +351,12 @@ export const SUPPLIERS: readonly SupplierFixture[] = [
   },
 ]
 
+/**
+ * The supplier whose ASIN matches the demo gets from the engine, not from the seed: `pnpm start` stores a
+ * lookup table made from its products and runs a code2asin job over it (code2asin's startDemoMatching).
+ */
+export const DEMO_ASIN_SUPPLIER = 'PHONEXPRESS'
+
 export const BRANDS: readonly string[] = [
   'Samsung',
   'Philips',

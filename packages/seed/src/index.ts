@@ -1,4 +1,5 @@
 export { type DemoImage, demoImages } from './demo-images'
+export { DEMO_ASIN_SUPPLIER } from './fixtures'
 export {
   type DemoData,
   type DemoRows,

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FakeItem, type FakeSpApi, MARKETPLACE, startFakeSpApi } from './sp-api-server'
+import { ean, type FakeItem, type FakeSpApi, MARKETPLACE, startFakeSpApi } from './sp-api-server'
 
-let stack: TestStack<'catalog' | 'code2asin'>
+let stack: TestStack<'core' | 'catalog' | 'code2asin'>
 let fake: FakeSpApi
 let storageDir = ''
 const userId = randomUUID()
@@ -15,11 +15,6 @@ let token = ''
 const SUPPLIER = 'MATCH-SUP'
 const supplierId = randomUUID()
 
-/** An EAN-13 with its check digit. */
-function ean(body12: string) {
-  const sum = [...body12].reduce((s, d, i) => s + Number(d) * (i % 2 ? 3 : 1), 0)
-  return body12 + ((10 - (sum % 10)) % 10)
-}
 function upc(body11: string) {
   const sum = [...body11].reduce((s, d, i) => s + Number(d) * (i % 2 ? 1 : 3), 0)
   return body11 + ((10 - (sum % 10)) % 10)
@@ -55,7 +50,7 @@ const asinOf = (i: number) => `B0M${String(i).padStart(7, '0')}`
 
 const JOB_FIELDS = `id status totalCodes processedCodes progressPercentage exactMatches fuzzyMatches noMatches
   failedLookups successfulConversions retryCount maxRetries batchSize providerRequests lastError target autoVerifyConfidence
-  provider { kind endpoint tokenEndpoint marketplaceId clientId clientSecret refreshToken ratePerSecond uploadId }`
+  provider { kind credentialsSetting endpoint tokenEndpoint marketplaceId clientId clientSecret refreshToken ratePerSecond uploadId }`
 const CREATE = `mutation($input: CreateCode2AsinJobInput!) { createCode2AsinJob(input: $input) { ${JOB_FIELDS} } }`
 const JOB = `query($id: UUID!) { code2asinJob(id: $id) { ${JOB_FIELDS}
   results(first: 100) { totalCount edges { node { id productId asin matchType matchConfidence isVerified errorCode errorMessage amazonTitle amazonData amazonImages } } } } }`
@@ -147,7 +142,7 @@ beforeAll(async () => {
   })
   fake.add(items)
   stack = await startTestStack({
-    only: ['catalog', 'code2asin'],
+    only: ['core', 'catalog', 'code2asin'],
     gateway: { redisUrl: process.env.REDIS_URL!, cache: { name: process.env.GATEWAY_CACHE_NAME } },
   })
   token = stack.tokenFor({
@@ -438,5 +433,102 @@ describe('code2asin matching end to end', () => {
       asUser(),
     )
     expect(rate.errors?.[0]?.extensions).toMatchObject({ field: 'input.provider.ratePerSecond' })
+  })
+
+  it('runs on the SP-API account stored once in the secret app setting code2asin.sp_api, never showing it', async () => {
+    const ids = products.slice(0, 10).map((p) => p.id)
+    const stored = { kind: 'AMAZON_SP_API', marketplaceId: MARKETPLACE, ratePerSecond: 500, burst: 10 }
+    const create = (provider: Record<string, unknown>) =>
+      stack.request(CREATE, { input: { productIds: ids, provider } }, asUser())
+    // No setting yet: refused at creation, naming the setting to set.
+    const missing = await create(stored)
+    expect(missing.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.provider',
+      setting: 'code2asin.sp_api',
+    })
+    expect(missing.errors?.[0]?.message).toMatch(/app setting code2asin\.sp_api/)
+
+    const SET = `mutation($input: SetAppSettingInput!) { setAppSetting(input: $input) { key value isSecret } }`
+    const account = {
+      ...fake.credentials,
+      endpoint: fake.url,
+      tokenEndpoint: `${fake.url}/auth/o2/token`,
+      marketplaceId: MARKETPLACE,
+    }
+    const setAccount = async (value: unknown, isSecret: boolean) => {
+      const res = await stack.request(SET, {
+        input: { key: 'code2asin.sp_api', category: 'code2asin', value, isSecret },
+      })
+      expect(res.errors).toBeUndefined()
+      return res.data.setAppSetting
+    }
+    // Stored in the clear, it is refused: it must be a secret.
+    await setAccount(account, false)
+    const clear = await create(stored)
+    expect(clear.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.provider' })
+    expect(clear.errors?.[0]?.message).toMatch(/not secret/)
+    // Incomplete: the missing key is named.
+    await setAccount({ clientId: account.clientId, refreshToken: account.refreshToken }, true)
+    expect((await create(stored)).errors?.[0]?.message).toMatch(/code2asin\.sp_api has no clientSecret/)
+
+    expect(await setAccount(account, true)).toEqual({ key: 'code2asin.sp_api', value: '***', isSecret: true })
+    // The public graph has no way to the value: the internal read is not part of it.
+    const internal = await stack.request(`{ internalAppSetting(key: "code2asin.sp_api") { value } }`)
+    expect(internal.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED')
+    // The stored secrets go only to the stored endpoints: a job cannot point them elsewhere.
+    const redirected = await create({ ...stored, tokenEndpoint: 'https://collector.example/token' })
+    expect(redirected.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.provider.tokenEndpoint',
+    })
+
+    const tokensBefore = fake.tokenRequests
+    const created = await create(stored)
+    expect(created.errors).toBeUndefined()
+    const job0 = created.data.createCode2AsinJob
+    expect(job0.provider).toEqual({
+      kind: 'AMAZON_SP_API',
+      credentialsSetting: 'code2asin.sp_api',
+      endpoint: null,
+      tokenEndpoint: null,
+      marketplaceId: MARKETPLACE,
+      clientId: null,
+      clientSecret: null,
+      refreshToken: null,
+      ratePerSecond: 500,
+      uploadId: null,
+    })
+    const done = await finished(job0.id)
+    expect(done).toMatchObject({ status: 'completed', exactMatches: 10, lastError: null })
+    expect(fake.tokenRequests).toBeGreaterThan(tokensBefore)
+    // The job row holds no credential.
+    const row = await stack.subgraphs.code2asin.database.db
+      .selectFrom('code2asin_jobs')
+      .select('provider_config')
+      .where('id', '=', job0.id)
+      .executeTakeFirstOrThrow()
+    const raw = JSON.stringify(row.provider_config)
+    for (const secret of Object.values(fake.credentials)) expect(raw).not.toContain(secret)
+
+    // A rotated secret is read at the next run: a wrong one fails the job without showing it.
+    await setAccount({ ...account, clientSecret: 'rotated-but-wrong' }, true)
+    const refused = await create(stored)
+    const failed = await finished(refused.data.createCode2AsinJob.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.lastError).toMatch(/^PROVIDER_AUTH: /)
+    expect(failed.lastError).not.toMatch(/rotated-but-wrong/)
+    // Removed since: resuming the failed job fails it again, naming the setting.
+    await queueIdle(refused.data.createCode2AsinJob.id)
+    const removed = await stack.request(
+      `mutation { deleteAppSetting(key: "code2asin.sp_api") { key value } }`,
+    )
+    expect(removed.data.deleteAppSetting).toEqual({ key: 'code2asin.sp_api', value: '***' })
+    await ok(RESUME, { id: refused.data.createCode2AsinJob.id })
+    const resumed = await waitFor(
+      () => job(refused.data.createCode2AsinJob.id),
+      (j) => j.status === 'failed' && j.lastError?.startsWith('PROVIDER_CONFIG'),
+    )
+    expect(resumed.lastError).toMatch(/^PROVIDER_CONFIG: no SP-API credentials: .*code2asin\.sp_api/)
   })
 })

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { AccountProblem, parseSpApiAccount } from '../src/engine/account'
 import { parseLookupTable } from '../src/engine/lookup-table'
 import { ProviderError } from '../src/engine/provider'
 import {
@@ -129,6 +130,49 @@ describe('lookup table', () => {
     expect(() => parseLookupTable('code;produit\n1;2\n')).toThrow(/"ean" column and an "asin" column/)
     expect(() => parseLookupTable('[1]')).toThrow(/element 1/)
     expect(() => parseLookupTable('{not json')).toThrow(/not valid JSON/)
+  })
+})
+
+describe('the stored SP-API account (app setting code2asin.sp_api)', () => {
+  const account = { clientId: 'id', clientSecret: 'the-secret', refreshToken: 'Atzr|the-token' }
+  const problem = (value: unknown, isSecret = true) => {
+    try {
+      parseSpApiAccount(value === undefined ? null : { value, isSecret })
+    } catch (error) {
+      expect(error).toBeInstanceOf(AccountProblem)
+      expect((error as Error).message).not.toMatch(/the-secret|the-token/)
+      return (error as Error).message
+    }
+    throw new Error('accepted')
+  }
+
+  it('fills Amazon’s European endpoints in and keeps the marketplace when given', () => {
+    expect(parseSpApiAccount({ value: account, isSecret: true })).toEqual({
+      ...account,
+      endpoint: 'https://sellingpartnerapi-eu.amazon.com',
+      tokenEndpoint: 'https://api.amazon.com/auth/o2/token',
+      marketplaceId: null,
+    })
+    expect(
+      parseSpApiAccount({
+        value: { ...account, endpoint: 'http://127.0.0.1:9/', marketplaceId: 'A1PA6795UKMFR9' },
+        isSecret: true,
+      }),
+    ).toMatchObject({ endpoint: 'http://127.0.0.1:9', marketplaceId: 'A1PA6795UKMFR9' })
+  })
+
+  it('refuses a missing, clear, malformed or incomplete setting, naming it and never its values', () => {
+    expect(problem(undefined)).toMatch(/^no SP-API credentials: .*app setting code2asin\.sp_api/)
+    expect(problem(account, false)).toMatch(/code2asin\.sp_api is not secret/)
+    expect(problem('***')).toMatch(/must be a JSON object/)
+    expect(problem({ ...account, refreshToken: undefined })).toMatch(/has no refreshToken/)
+    expect(problem({ ...account, clientSecret: '***' })).toMatch(/clientSecret must be a non-empty string/)
+    expect(problem({ ...account, tokenEndpoint: 'ftp://x' })).toMatch(
+      /tokenEndpoint must be an absolute http/,
+    )
+    expect(problem({ ...account, marketplaceId: 'fr' })).toMatch(
+      /marketplaceId must be an Amazon marketplace/,
+    )
   })
 })
 

@@ -118,4 +118,45 @@ describe('core subgraph', () => {
     expect(used5).toBe(3)
     expect(used50).toBe(used5)
   })
+
+  it('answers a setting with its secret value to a service caller only (internalAppSetting)', async () => {
+    const value = { clientId: 'app-1', clientSecret: 'core-test-secret', refreshToken: 'Atzr|core-test' }
+    await sg.database.db
+      .insertInto('app_settings')
+      .values({
+        key: 'code2asin.sp_api',
+        category: 'code2asin',
+        value: JSON.stringify(value),
+        is_secret: true,
+      })
+      .execute()
+    const query = `query($key: String!) { internalAppSetting(key: $key) { key value category isSecret updatedAt } }`
+    const service = await sg.request(query, { key: 'code2asin.sp_api' })
+    expect(service.errors).toBeUndefined()
+    expect(service.data.internalAppSetting).toMatchObject({
+      key: 'code2asin.sp_api',
+      value,
+      category: 'code2asin',
+      isSecret: true,
+    })
+    expect((await sg.request(query, { key: 'no.such.setting' })).data).toEqual({ internalAppSetting: null })
+    // A user is refused, a superuser with every permission too; the public field still masks the value.
+    const superuser = {
+      kind: 'user' as const,
+      userId: users[0]!.id,
+      apiKeyId: null,
+      permissions: ['settings:manage'],
+      superuser: true,
+    }
+    const refused = await sg.request(query, { key: 'code2asin.sp_api' }, { caller: superuser })
+    expect(refused.data?.internalAppSetting ?? null).toBeNull()
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    expect(JSON.stringify(refused)).not.toContain('core-test-secret')
+    const masked = await sg.request(
+      `{ appSetting(key: "code2asin.sp_api") { value isSecret } }`,
+      {},
+      { caller: superuser },
+    )
+    expect(masked.data).toEqual({ appSetting: { value: '***', isSecret: true } })
+  })
 })

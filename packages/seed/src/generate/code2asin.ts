@@ -1,5 +1,6 @@
 import type { DB } from '@pm/db/types/code2asin'
 import type { Insertable } from 'kysely'
+import { DEMO_ASIN_SUPPLIER } from '../fixtures'
 import { fixed, type Random } from '../random'
 import { anchorId, type Ctx, HOUR_MS, MINUTE_MS, type ProductInfo } from './context'
 
@@ -34,9 +35,9 @@ const JOBS: JobPlan[] = [
   },
   { name: 'Mise à jour hebdomadaire', status: 'running', supplierCode: null, daysAgo: 0.2, weight: 10 },
   {
-    name: 'Code2ASIN – PhoneXpress',
+    name: 'Code2ASIN – Casa Ménager',
     status: 'pending',
-    supplierCode: 'PHONEXPRESS',
+    supplierCode: 'CASA_MENAGER',
     daysAgo: 0.05,
     weight: 0,
   },
@@ -108,7 +109,8 @@ export function asinResultRow(rng: Random, input: AsinResultInput): Insertable<D
 }
 
 /**
- * ASIN matching jobs and results for about 60% of products: several candidates with different
+ * ASIN matching jobs and results for about 60% of products (none of DEMO_ASIN_SUPPLIER's, which `pnpm start`
+ * matches with the engine): several candidates with different
  * confidences for some, unscored (NULL) ones, verified ones, and about 2% of results for product ids
  * the catalog does not have. Marks products with a verified match with that ASIN (ProductInfo.asin).
  */
@@ -182,6 +184,8 @@ export function generateCode2Asin(ctx: Ctx, products: ProductInfo[], orphanIds: 
 
   for (const product of products) {
     if (!rng.chance(0.6)) continue
+    // The demo supplier's matches come from the engine at start (a lookup table and a real job).
+    if (product.supplier.code === DEMO_ASIN_SUPPLIER) continue
     // Only jobs that ran after the product existed can have matched it.
     const own = bySupplier.get(product.supplier.code)
     const eligible = shared.filter((j) => j.startedAt!.getTime() >= product.createdAt.getTime())

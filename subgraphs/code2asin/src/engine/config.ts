@@ -2,7 +2,25 @@ import { badUserInput, MASK } from '@pm/service-kit'
 import type { LookupTableConfig } from './lookup-table'
 import { SP_API_DEFAULTS, type SpApiConfig } from './sp-api'
 
-export type ProviderConfig = SpApiConfig | LookupTableConfig
+/**
+ * An SP-API job without credentials of its own: the worker signs in with the app setting code2asin.sp_api
+ * (see account.ts), read when it runs, and sends its requests to the endpoints stored there.
+ */
+export interface SpApiSettingConfig {
+  kind: 'sp_api_setting'
+  /** The app setting holding the credentials and endpoints. */
+  setting: string
+  /** The marketplace searched (the job's, else the setting's, else amazon.fr), fixed at creation. */
+  marketplaceId: string
+  ratePerSecond: number
+  burst: number
+  timeoutMs: number
+}
+
+/** The app setting holding the platform's SP-API account (see account.ts). */
+export const SP_API_SETTING = 'code2asin.sp_api'
+
+export type ProviderConfig = SpApiConfig | SpApiSettingConfig | LookupTableConfig
 
 export interface ProviderInput {
   kind: 'AMAZON_SP_API' | 'LOOKUP_TABLE'
@@ -18,7 +36,8 @@ export interface ProviderInput {
   timeoutMs?: number | null
 }
 
-const url = (field: string, value: string | null | undefined, fallback: string) => {
+/** An absolute http(s) URL without credentials, without its trailing slash; `fallback` when none is given. */
+export const checkUrl = (field: string, value: string | null | undefined, fallback: string) => {
   if (value == null) return fallback
   let parsed: URL
   try {
@@ -37,7 +56,12 @@ const url = (field: string, value: string | null | undefined, fallback: string) 
 
 const required = (field: string, value: string | null | undefined) => {
   const v = value?.trim()
-  if (!v) throw badUserInput(`${field} is required for the Amazon provider`, { field })
+  if (!v) {
+    throw badUserInput(
+      `${field} is required with the job's own credentials (give none of clientId, clientSecret and refreshToken to use the app setting ${SP_API_SETTING})`,
+      { field },
+    )
+  }
   if (v === MASK)
     throw badUserInput(`${field} is the masked placeholder "${MASK}"; send the real value`, { field })
   return v
@@ -57,27 +81,30 @@ const number = (
   return value
 }
 
-/** The provider a job runs with, checked: an Amazon SP-API account or an uploaded lookup table. */
-export function checkProvider(field: string, input: ProviderInput): ProviderConfig {
+/**
+ * The provider a job runs with, checked: an Amazon SP-API account (the job's own credentials, or, when it
+ * gives none, the app setting code2asin.sp_api's: marketplaceId is then null unless given, filled in by the
+ * caller from the setting) or an uploaded lookup table.
+ */
+export function checkProvider(
+  field: string,
+  input: ProviderInput,
+):
+  | SpApiConfig
+  | LookupTableConfig
+  | (Omit<SpApiSettingConfig, 'marketplaceId'> & { marketplaceId: null | string }) {
   if (input.kind === 'LOOKUP_TABLE') {
     if (!input.uploadId)
       throw badUserInput(`${field}.uploadId is required for a lookup table`, { field: `${field}.uploadId` })
     return { kind: 'lookup_table', uploadId: input.uploadId.toLowerCase() }
   }
-  const marketplaceId = input.marketplaceId?.trim() || SP_API_DEFAULTS.marketplaceId
-  if (!/^[A-Z0-9]{5,20}$/.test(marketplaceId)) {
+  const given = input.marketplaceId?.trim() || null
+  if (given !== null && !/^[A-Z0-9]{5,20}$/.test(given)) {
     throw badUserInput(`${field}.marketplaceId must be an Amazon marketplace id, e.g. A13V1IB3VIYZZH`, {
       field: `${field}.marketplaceId`,
     })
   }
-  return {
-    kind: 'sp_api',
-    endpoint: url(`${field}.endpoint`, input.endpoint, SP_API_DEFAULTS.endpoint),
-    tokenEndpoint: url(`${field}.tokenEndpoint`, input.tokenEndpoint, SP_API_DEFAULTS.tokenEndpoint),
-    marketplaceId,
-    clientId: required(`${field}.clientId`, input.clientId),
-    clientSecret: required(`${field}.clientSecret`, input.clientSecret),
-    refreshToken: required(`${field}.refreshToken`, input.refreshToken),
+  const tuning = {
     ratePerSecond: number(
       `${field}.ratePerSecond`,
       input.ratePerSecond,
@@ -90,6 +117,29 @@ export function checkProvider(field: string, input: ProviderInput): ProviderConf
       number(`${field}.timeoutMs`, input.timeoutMs, SP_API_DEFAULTS.timeoutMs, 100, 120_000),
     ),
   }
+  if (input.clientId == null && input.clientSecret == null && input.refreshToken == null) {
+    // The stored credentials go only to the endpoints stored with them: a job cannot send them elsewhere.
+    for (const name of ['endpoint', 'tokenEndpoint'] as const) {
+      if (input[name] != null) {
+        throw badUserInput(
+          `${field}.${name}: a job using the stored credentials (app setting ${SP_API_SETTING}) uses the endpoints stored with them; give clientId, clientSecret and refreshToken to use another ${name}`,
+          { field: `${field}.${name}` },
+        )
+      }
+    }
+    return { kind: 'sp_api_setting', setting: SP_API_SETTING, marketplaceId: given, ...tuning }
+  }
+  const marketplaceId = given ?? SP_API_DEFAULTS.marketplaceId
+  return {
+    kind: 'sp_api',
+    endpoint: checkUrl(`${field}.endpoint`, input.endpoint, SP_API_DEFAULTS.endpoint),
+    tokenEndpoint: checkUrl(`${field}.tokenEndpoint`, input.tokenEndpoint, SP_API_DEFAULTS.tokenEndpoint),
+    marketplaceId,
+    clientId: required(`${field}.clientId`, input.clientId),
+    clientSecret: required(`${field}.clientSecret`, input.clientSecret),
+    refreshToken: required(`${field}.refreshToken`, input.refreshToken),
+    ...tuning,
+  }
 }
 
 /** What the API shows of a job's provider: everything but the credentials' values. */
@@ -97,6 +147,16 @@ export function providerView(stored: unknown) {
   if (typeof stored !== 'object' || stored === null) return null
   const c = stored as ProviderConfig
   if (c.kind === 'lookup_table') return { kind: 'LOOKUP_TABLE', uploadId: c.uploadId }
+  if (c.kind === 'sp_api_setting') {
+    return {
+      kind: 'AMAZON_SP_API',
+      credentialsSetting: c.setting,
+      marketplaceId: c.marketplaceId,
+      ratePerSecond: c.ratePerSecond,
+      burst: c.burst,
+      timeoutMs: c.timeoutMs,
+    }
+  }
   return {
     kind: 'AMAZON_SP_API',
     endpoint: c.endpoint,

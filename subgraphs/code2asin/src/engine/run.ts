@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql'
 import { type Kysely, type Selectable, sql } from 'kysely'
 import { type EngineColumns, insertNewResults, refreshJobProgress } from '../db/writes'
 import type { ResultValues } from '../validation'
+import { AccountProblem, readSpApiAccount, type SpApiAccount } from './account'
 import { CatalogGone, forEachProductId, productDetails, writeCatalogAsins } from './catalog'
 import type { ProviderConfig } from './config'
 import { LookupTableProvider, parseLookupTable } from './lookup-table'
@@ -310,6 +311,12 @@ async function ensureWorklist(deps: EngineDeps, job: JobRow, runner: string): Pr
   return ids.length
 }
 
+const spApiOptions = (deps: EngineDeps, job: JobRow) => ({
+  maxRetries: job.max_retries ?? 5,
+  allowPrivate: deps.settings.allowPrivate,
+  retryBaseMs: deps.retryBaseMs,
+})
+
 async function openProvider(deps: EngineDeps, job: JobRow): Promise<CatalogProvider> {
   const config = job.provider_config as ProviderConfig | null
   if (config?.kind === 'lookup_table') {
@@ -329,13 +336,30 @@ async function openProvider(deps: EngineDeps, job: JobRow): Promise<CatalogProvi
     }
     return new LookupTableProvider(parseLookupTable(text, fileName))
   }
-  if (config?.kind === 'sp_api') {
-    return new SpApiProvider(config, {
-      maxRetries: job.max_retries ?? 5,
-      allowPrivate: deps.settings.allowPrivate,
-      retryBaseMs: deps.retryBaseMs,
-    })
+  if (config?.kind === 'sp_api_setting') {
+    // The stored account, read now: a secret rotated since the job was created is the one used.
+    let account: SpApiAccount
+    try {
+      account = await readSpApiAccount(deps.peers)
+    } catch (error) {
+      if (error instanceof AccountProblem) throw new JobFailure('PROVIDER_CONFIG', error.message)
+      throw error
+    }
+    const { setting: _setting, kind: _kind, ...tuning } = config
+    return new SpApiProvider(
+      {
+        kind: 'sp_api',
+        ...tuning,
+        endpoint: account.endpoint,
+        tokenEndpoint: account.tokenEndpoint,
+        clientId: account.clientId,
+        clientSecret: account.clientSecret,
+        refreshToken: account.refreshToken,
+      },
+      spApiOptions(deps, job),
+    )
   }
+  if (config?.kind === 'sp_api') return new SpApiProvider(config, spApiOptions(deps, job))
   throw new JobFailure('PROVIDER_CONFIG', 'the job has no catalogue provider')
 }
 

@@ -21,9 +21,12 @@ import {
   resultForUpdate,
   sameKeyResult,
 } from '../db/writes'
+import { AccountProblem, readSpApiAccount, SP_API_SETTING, type SpApiAccount } from '../engine/account'
 import { writeCatalogAsins } from '../engine/catalog'
+import type { ProviderConfig, SpApiSettingConfig } from '../engine/config'
 import { checkLookupUpload } from '../engine/files'
 import { enqueueMatch } from '../engine/queue'
+import { SP_API_DEFAULTS } from '../engine/sp-api'
 import { services } from '../services'
 import {
   type CreateJobInput,
@@ -81,6 +84,32 @@ async function lockedJob(trx: Parameters<typeof jobForUpdate>[0], id: string, fi
   return job
 }
 
+/**
+ * An SP-API job on the stored account: refused now when the app setting cannot be used (the worker reads it
+ * again when it runs; its secrets never enter the job), its marketplace fixed (the job's, else the setting's).
+ */
+async function withStoredAccount(
+  ctx: Context,
+  provider: Omit<SpApiSettingConfig, 'marketplaceId'> & { marketplaceId: string | null },
+): Promise<SpApiSettingConfig> {
+  let account: SpApiAccount
+  try {
+    account = await readSpApiAccount(ctx.peers)
+  } catch (error) {
+    if (error instanceof AccountProblem) {
+      throw badUserInput(`input.provider: ${error.message}`, {
+        field: 'input.provider',
+        setting: SP_API_SETTING,
+      })
+    }
+    throw error
+  }
+  return {
+    ...provider,
+    marketplaceId: provider.marketplaceId ?? account.marketplaceId ?? SP_API_DEFAULTS.marketplaceId,
+  }
+}
+
 export const Mutation = {
   createCode2AsinJob: async (_: unknown, { input }: { input: CreateJobInput }, ctx: Context) => {
     const checked = checkCreateJob(input)
@@ -121,6 +150,10 @@ export const Mutation = {
     }
     // A lookup table is read now, so that a bad one is refused before any job exists.
     if (checked.provider?.kind === 'lookup_table') await checkLookupUpload(ctx, checked.provider.uploadId)
+    const provider: ProviderConfig | null =
+      checked.provider?.kind === 'sp_api_setting'
+        ? await withStoredAccount(ctx, checked.provider)
+        : checked.provider
     return inTransaction(ctx, async (trx) => {
       const row = await insertJob(trx, {
         ...(checked.name !== null
@@ -134,16 +167,16 @@ export const Mutation = {
         ...(checked.batch_size !== null ? { batch_size: checked.batch_size } : {}),
         ...(checked.max_retries !== null ? { max_retries: checked.max_retries } : {}),
         search_config: searchConfig === null ? null : JSON.stringify(searchConfig),
-        ...(checked.provider
+        ...(provider
           ? {
               target: target.kind,
-              provider_config: JSON.stringify(checked.provider),
+              provider_config: JSON.stringify(provider),
               auto_verify_confidence: checked.autoVerifyConfidence,
             }
           : {}),
         created_by: ctx.caller.userId,
       })
-      if (checked.provider) await enqueueMatch(trx, row.id)
+      if (provider) await enqueueMatch(trx, row.id)
       const job = toCode2AsinJob(row)
       await recordAudit(trx, {
         action: 'create',

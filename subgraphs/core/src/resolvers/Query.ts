@@ -53,6 +53,19 @@ export const Query = {
     const row = await appSettingByKey(ctx.db, key)
     return row ? toAppSetting(row) : null
   },
+  /** Internal (internal:call): the raw value, for services only; a user never reaches this field. */
+  internalAppSetting: async (_: unknown, { key }: { key: string }, ctx: Context) => {
+    const row = await appSettingByKey(ctx.db, key)
+    return row
+      ? {
+          key: row.key,
+          value: row.value,
+          category: row.category,
+          isSecret: row.is_secret,
+          updatedAt: row.updated_at,
+        }
+      : null
+  },
   appSettings: async (_: unknown, { category }: { category?: string | null }, ctx: Context) =>
     (await appSettingsList(ctx.db, category)).map(toAppSetting),
 }
