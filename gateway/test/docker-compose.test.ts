@@ -135,6 +135,20 @@ describe('docker-compose.yml', () => {
     }
   })
 
+  it('tells every subgraph and worker where its peers answer on the compose network', () => {
+    const callers = Object.keys(services).filter(
+      (name) => DOMAINS.includes(name as never) || name.startsWith('worker-'),
+    )
+    expect(callers.length).toBeGreaterThan(DOMAINS.length)
+    for (const name of callers) {
+      const callerEnv = env(services[name]!)
+      for (const d of DOMAINS)
+        expect(callerEnv[`SUBGRAPH_${d.toUpperCase()}_URL`], `${name} → ${d}`).toBe(
+          `http://${d}:${defaults[d]}/graphql`,
+        )
+    }
+  })
+
   it('requires GATEWAY_SIGNING_SECRET and AUTH_TOKEN_SECRET from the environment for the gateway and every subgraph', () => {
     for (const name of ['gateway', ...DOMAINS]) {
       const raw = services[name]!.environment ?? {}
