@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunningWorker } from '@pm/jobs'
-import { createLogger, signedPeers } from '@pm/service-kit'
+import { createLogger, postPeer, signedPeers } from '@pm/service-kit'
 import { createStorage, loadStorageConfig } from '@pm/storage'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
@@ -39,6 +39,10 @@ const PRODUCT = `query($sku: String!) { productBySku(sku: $sku) { id
   media { id fileName fileHash processingStatus processingError sourceUrl isPrimary displayOrder imageType width
     url thumbnails { sizeName format url } }
 } }`
+
+const HAND_OVER = `mutation($products: [ProductImageUrlsInput!]!) {
+  importProductImageUrls(products: $products) { queued known refused { reason count } }
+}`
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   for (;;) {
@@ -118,7 +122,7 @@ async function createConfig() {
 }
 
 const csv = (rows: [string, string[]][]) =>
-  `${['Ref;Titre;Prix;Images', ...rows.map(([sku, images]) => `${sku};Article ${sku};12,50;${images.map((p) => `${httpUrl}${p}`).join('|')}`)].join('\n')}\n`
+  `${['Ref;Titre;Prix;Images', ...rows.map(([sku, images]) => `${sku};Article ${sku};12,50;${images.map((p) => (p.startsWith('/') ? `${httpUrl}${p}` : p)).join('|')}`)].join('\n')}\n`
 
 const mediaDb = () => stack.subgraphs.media.database.db
 async function mediaCounts() {
@@ -194,7 +198,7 @@ describe('image URLs of a supplier file', () => {
       ['P-3', ['/img/missing.png', '/img/c.webp']],
       ['P-4', ['/img/text.jpg']],
       ['P-5', ['/img/a.png', '/img/a-again.png']],
-      ['P-6', []],
+      ['P-6', ['https://images.supplier.example/6.jpg']],
     ])
     const started = await stack.request(START, {
       configId,
@@ -203,7 +207,9 @@ describe('image URLs of a supplier file', () => {
     expect(started.errors).toBeUndefined()
     const done = await finished(started.data.startImport.id)
     expect(done).toMatchObject({ status: 'completed', productsCreated: 6, failedRows: 0 })
-    expect(logText(done)).toMatch(/8 image URLs handed to media \(8 new, 0 already known\)/)
+    expect(logText(done)).toMatch(
+      /8 image URLs handed to media \(8 new, 0 already known\), 1 not handed over \(1: refused by media: .*reserved never to exist\)/,
+    )
 
     const p1 = await settled('P-1', 2)
     expect(
@@ -328,5 +334,47 @@ describe('image URLs of a supplier file', () => {
     expect(warning.node.context).toMatchObject({ imageUrlsHanded: 0, imageUrlsNotHanded: 2 })
     expect(await mediaCounts()).toEqual(before)
     expect((await product('P-7')).media).toEqual([])
+  })
+
+  it("takes a batch of 2,000 products' URLs in one call, and finds them all known when sent again", async () => {
+    // Recorded only: no worker downloads them (the media worker stops; their jobs stay queued).
+    await mediaWorker!.stop()
+    mediaWorker = undefined
+    const peers = signedPeers({ media: stack.subgraphs.media.server.graphqlUrl }, stack.secrets.signing)
+    const products = Array.from({ length: 2_000 }, (_, i) => ({
+      productId: randomUUID(),
+      urls: Array.from({ length: 1 + (i % 3) }, (_, k) => `https://cdn.supplier.com/${i}/${k}.jpg`),
+    }))
+    const urls = products.reduce((n, p) => n + p.urls.length, 0)
+    const call = async () => {
+      const started = performance.now()
+      const body = await postPeer<any>(peers, 'media', HAND_OVER, { products }, 120_000)
+      expect(body.errors).toBeUndefined()
+      return { ...body.data.importProductImageUrls, ms: performance.now() - started }
+    }
+    const before = await mediaCounts()
+    const first = await call()
+    expect(first).toMatchObject({ queued: urls, known: 0, refused: [] })
+    const after = await mediaCounts()
+    expect(after.files - before.files).toBe(urls)
+    expect(after.urls - before.urls).toBe(urls)
+    expect(after.queued - before.queued).toBe(urls)
+    const pending = await mediaDb()
+      .selectFrom('media_files')
+      .select(['display_order', 'is_primary', 'image_type', 'processing_status'])
+      .where('product_id', '=', products[2]!.productId)
+      .orderBy('display_order')
+      .execute()
+    expect(pending).toEqual([
+      { display_order: 0, is_primary: true, image_type: 'main', processing_status: 'pending' },
+      { display_order: 1, is_primary: false, image_type: 'gallery', processing_status: 'pending' },
+      { display_order: 2, is_primary: false, image_type: 'gallery', processing_status: 'pending' },
+    ])
+    const again = await call()
+    expect(again).toMatchObject({ queued: 0, known: urls, refused: [] })
+    expect(await mediaCounts()).toEqual(after)
+    console.info(
+      `importProductImageUrls: ${urls} new URLs of 2,000 products in ${Math.round(first.ms)} ms; all known again in ${Math.round(again.ms)} ms`,
+    )
   })
 })

@@ -2,7 +2,7 @@ import { ErrorCode, type Logger, type Peers, postPeer, userError } from '@pm/ser
 import { retryUnavailable } from './retry'
 
 const IMPORT_URLS = `mutation($products: [ProductImageUrlsInput!]!) {
-  importProductImageUrls(products: $products) { queued known refused { url message } }
+  importProductImageUrls(products: $products) { queued known refused { reason count } }
 }`
 
 /** What media's importProductImageUrls takes per call (see its schema). */
@@ -21,7 +21,7 @@ export interface ProductImageUrls {
 interface CallResult {
   queued: number
   known: number
-  refused: { url: string; message: string }[]
+  refused: { reason: string; count: number }[]
 }
 
 /** Calls of at most MAX_PRODUCTS products and MAX_URLS URLs, in order. */
@@ -83,7 +83,9 @@ export class MediaHandoff {
     private readonly peers: Peers,
     private readonly logger: Logger,
     private readonly backoffMs = 500,
-  ) {}
+  ) {
+    if (!peers.media) this.down = 'media is not configured for this worker'
+  }
 
   get notHandedCount() {
     let n = 0
@@ -118,7 +120,7 @@ export class MediaHandoff {
         this.queued += result.queued
         this.known += result.known
         this.handed += result.queued + result.known
-        for (const r of result.refused) this.miss(`media refused the URL: ${r.message}`, 1)
+        for (const r of result.refused) this.miss(`refused by media: ${r.reason}`, r.count)
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
         if (error instanceof MediaRefusal) {

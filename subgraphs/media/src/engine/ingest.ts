@@ -14,10 +14,11 @@ export interface ImageUrlsInput {
   urls: string[]
 }
 
-export interface ImageUrlRefusal {
-  productId: string
-  url: string
-  message: string
+/** The URLs refused for one reason: how many, and one of them. */
+export interface ImageUrlRefusals {
+  reason: string
+  count: number
+  example: string
 }
 
 /** Products per call, URLs per product (as catalog's import rows) and URLs per call. */
@@ -34,16 +35,25 @@ interface Pair {
   url: string
 }
 
-/** Why a URL cannot be fetched at all, or null when it is an absolute http(s) URL of acceptable length. */
+/** Top-level names reserved never to resolve (RFC 2606, RFC 6761): a download could never start. */
+const NEVER_RESOLVES = /\.(example|invalid|test)\.?$/i
+
+/**
+ * Why a URL can never give an image, or null when it is an absolute http(s) URL of acceptable length whose
+ * host may exist. The reasons are few and fixed, so refusals are counted by reason.
+ */
 function urlProblem(url: string): string | null {
-  if (Buffer.byteLength(url) > MAX_URL_BYTES) return `longer than ${MAX_URL_BYTES} bytes`
+  if (Buffer.byteLength(url) > MAX_URL_BYTES) return `the image URL is longer than ${MAX_URL_BYTES} bytes`
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    return 'not an absolute URL'
+    return 'the image URL is not an absolute URL'
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'not an http(s) URL'
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'the image URL is not an http(s) URL'
+  if (NEVER_RESOLVES.test(parsed.hostname)) {
+    return 'the image URL names a host under .example, .invalid or .test, reserved never to exist'
+  }
   return null
 }
 
@@ -55,7 +65,7 @@ export function checkImageUrls(products: readonly ImageUrlsInput[]) {
     })
   }
   const pairs: Pair[] = []
-  const refused: ImageUrlRefusal[] = []
+  const refused = new Map<string, ImageUrlRefusals>()
   const seen = new Set<string>()
   let repeated = 0
   products.forEach((entry, i) => {
@@ -70,7 +80,9 @@ export function checkImageUrls(products: readonly ImageUrlsInput[]) {
       const url = raw.trim()
       const problem = urlProblem(url)
       if (problem) {
-        refused.push({ productId, url: raw.slice(0, 200), message: `the image URL is ${problem}` })
+        const group = refused.get(problem)
+        if (group) group.count++
+        else refused.set(problem, { reason: problem, count: 1, example: raw.slice(0, 200) })
         continue
       }
       const key = `${productId} ${url}`
@@ -87,7 +99,7 @@ export function checkImageUrls(products: readonly ImageUrlsInput[]) {
       field: 'products',
     })
   }
-  return { pairs, refused, repeated }
+  return { pairs, refused: [...refused.values()], repeated }
 }
 
 const pairKey = (p: Pair) => `${p.productId} ${p.url}`
