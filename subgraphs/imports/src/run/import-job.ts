@@ -465,6 +465,8 @@ async function execute(
     return row
   })
   if (!ended) throw new LostJob()
+  // Media's pending files are new answers of Product.media: the gateways' cached ones go.
+  if (media.queued > 0) await invalidate(deps, ['media'])
   deps.logger.info('import job completed', { jobId: job.id, rows: ended.processed_rows })
   await writeStatistics(deps, ended, {
     downloadMs,

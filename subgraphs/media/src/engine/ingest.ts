@@ -50,7 +50,8 @@ function urlProblem(url: string): string | null {
   } catch {
     return 'the image URL is not an absolute URL'
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'the image URL is not an http(s) URL'
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return 'the image URL is not an http(s) URL'
   if (NEVER_RESOLVES.test(parsed.hostname)) {
     return 'the image URL names a host under .example, .invalid or .test, reserved never to exist'
   }

@@ -13,33 +13,19 @@ export const FETCH_ATTEMPTS = 3
 // biome-ignore lint/suspicious/noExplicitAny: a db_media transaction
 type MediaQueueDb = Kysely<any>
 
-/**
- * Queues processing of these files in the caller's transaction (db_media), so the rows and their jobs commit
- * together. One queue entry per file (job key): queueing again while one waits replaces it.
- */
-export async function enqueueProcessing(trx: MediaQueueDb, ids: readonly string[]) {
-  await addJobsInTransaction(
+/** One queue entry per file and task (job key): queueing again while one waits replaces it. One statement. */
+function enqueue(trx: MediaQueueDb, task: string, maxAttempts: number, ids: readonly string[]) {
+  return addJobsInTransaction(
     trx,
     'media',
-    ids.map((id) => ({
-      task: PROCESS_TASK,
-      payload: { mediaFileId: id },
-      jobKey: `media:process:${id}`,
-      maxAttempts: MAX_ATTEMPTS,
-    })),
+    ids.map((id) => ({ task, payload: { mediaFileId: id }, jobKey: `${task}:${id}`, maxAttempts })),
   )
 }
 
-/** Queues the download of these URL files in the caller's transaction; one statement whatever their number. */
-export async function enqueueFetch(trx: MediaQueueDb, ids: readonly string[]) {
-  await addJobsInTransaction(
-    trx,
-    'media',
-    ids.map((id) => ({
-      task: FETCH_TASK,
-      payload: { mediaFileId: id },
-      jobKey: `media:fetch:${id}`,
-      maxAttempts: FETCH_ATTEMPTS,
-    })),
-  )
-}
+/** Queues processing of these files in the caller's transaction (db_media): the rows and jobs commit together. */
+export const enqueueProcessing = (trx: MediaQueueDb, ids: readonly string[]) =>
+  enqueue(trx, PROCESS_TASK, MAX_ATTEMPTS, ids)
+
+/** Queues the download of these URL files in the caller's transaction. */
+export const enqueueFetch = (trx: MediaQueueDb, ids: readonly string[]) =>
+  enqueue(trx, FETCH_TASK, FETCH_ATTEMPTS, ids)
