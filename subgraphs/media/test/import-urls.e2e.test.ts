@@ -270,6 +270,28 @@ describe('image URLs of a supplier file', () => {
     expect(hits.get('/img/missing.png')).toBe(1)
   })
 
+  it('downloads a failed URL again on reprocessMedia, once it serves an image', async () => {
+    const p3 = await product('P-3')
+    const failed = p3.media[0]
+    expect(failed.processingStatus).toBe('failed')
+    served.set('/img/missing.png', { type: 'image/png', body: await testImage(300, 200, 'png', 4) })
+    const res = await stack.request(`mutation($id: UUID!) { reprocessMedia(id: $id) { processingStatus } }`, {
+      id: failed.id,
+    })
+    expect(res.errors).toBeUndefined()
+    expect(res.data.reprocessMedia.processingStatus).toBe('pending')
+    const again = await waitFor(
+      () => product('P-3'),
+      (p) => p.media[0].processingStatus === 'completed',
+    )
+    // c.webp keeps the primary role it took when this one failed.
+    expect(again.media.map((f: any) => [f.processingStatus, f.isPrimary, f.width])).toEqual([
+      ['completed', false, 300],
+      ['completed', true, 500],
+    ])
+    expect(again.media[0].processingError).toBeNull()
+  })
+
   it('a re-import of the same file fetches and creates nothing', async () => {
     await waitFor(mediaCounts, (c) => c.queued === 0)
     const before = await mediaCounts()
