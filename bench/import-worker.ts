@@ -1,6 +1,7 @@
 /**
  * The imports worker of the import benchmark, in a process of its own (its RSS is what the benchmark
- * reports): the imports database and the catalog/core subgraphs of the benchmark's stack, from the environment.
+ * reports): the imports database and the catalog, core and media subgraphs of the benchmark's stack, from the
+ * environment.
  */
 import { createDomainDatabase } from '@pm/db'
 import { startWorker } from '@pm/jobs'
@@ -24,7 +25,7 @@ const database = createDomainDatabase({
   },
 })
 const peers = signedPeers(
-  { catalog: env.BENCH_CATALOG_URL!, core: env.BENCH_CORE_URL! },
+  { catalog: env.BENCH_CATALOG_URL!, core: env.BENCH_CORE_URL!, media: env.BENCH_MEDIA_URL! },
   env.GATEWAY_SIGNING_SECRET!,
 )
 const worker = await startWorker({

@@ -76,7 +76,9 @@ export async function runImportBench(o: {
   const cacheName = `bench-import-${process.pid}`
   process.env.GATEWAY_CACHE_NAME = cacheName
   const stack = await startTestStack({
-    only: ['core', 'catalog', 'imports'],
+    // Media takes the file's image URLs (the generator's hosts are under .example: refused at hand-over, so
+    // nothing is downloaded and the import pays one call per batch).
+    only: ['core', 'catalog', 'imports', 'media'],
     subgraphTimeoutMs: 120_000,
     // The worker is another process: it reaches the gateway's cache through Redis only. Without Redis the
     // gateway would answer the job's progress from its L1 for up to a minute, so it caches nothing then.
@@ -137,6 +139,7 @@ export async function runImportBench(o: {
         BENCH_IMPORTS_DB_URL: stack.subgraphs.imports.testDatabase.url,
         BENCH_CATALOG_URL: stack.subgraphs.catalog.server.graphqlUrl,
         BENCH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
+        BENCH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
         GATEWAY_SIGNING_SECRET: stack.secrets.signing,
       },
     })

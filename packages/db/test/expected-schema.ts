@@ -1065,8 +1065,18 @@ const media: DomainSpec = {
         file_size_bytes: BIGINT,
       },
     },
+    media_source_urls: {
+      primaryKey: ['product_id', 'url'],
+      columns: {
+        product_id: UUID_NN,
+        url: TEXT_NN,
+        media_file_id: UUID,
+        created_at: TS_NOW_NN,
+      },
+    },
   },
   indexes: {
+    idx_media_source_urls_media_file_id: 'media_source_urls USING btree (media_file_id)',
     idx_media_files_product_id: 'media_files USING btree (product_id)',
     idx_media_files_file_hash: 'media_files USING btree (file_hash)',
     idx_media_files_is_primary: 'media_files USING btree (is_primary)',
@@ -1085,8 +1095,18 @@ const media: DomainSpec = {
       refColumns: ['id'],
       onDelete: 'CASCADE',
     },
+    {
+      table: 'media_source_urls',
+      columns: ['media_file_id'],
+      references: 'media_files',
+      refColumns: ['id'],
+      onDelete: 'SET NULL',
+    },
   ],
-  crossDatabase: [{ table: 'media_files', column: 'product_id', references: toProducts }],
+  crossDatabase: [
+    { table: 'media_files', column: 'product_id', references: toProducts },
+    { table: 'media_source_urls', column: 'product_id', references: toProducts },
+  ],
   checks: [],
   updatedAtTriggers: [],
   functions: [],

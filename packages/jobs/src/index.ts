@@ -1,4 +1,11 @@
-export { addJobInTransaction, type JobQueue, type JobSpec, jobQueue } from './queue'
+export {
+  addJobInTransaction,
+  addJobsInTransaction,
+  type JobQueue,
+  type JobSpec,
+  jobQueue,
+  type TransactionJob,
+} from './queue'
 export { QUEUE_SCHEMA, recoverDeadWorkers } from './recovery'
 export type { DomainJobs, JobsContext } from './registry'
 export {

@@ -61,6 +61,13 @@ export function jobQueue(domain: Domain, connection: string | pg.Pool): JobQueue
   }
 }
 
+export interface TransactionJob {
+  task: string
+  payload: object
+  jobKey?: string
+  maxAttempts?: number
+}
+
 /**
  * Queues a job inside the caller's transaction on the domain's database (graphile-worker's add_job), so the
  * domain's rows and their job commit together or not at all. The queue's schema exists once a worker has
@@ -70,10 +77,24 @@ export async function addJobInTransaction(
   // biome-ignore lint/suspicious/noExplicitAny: any domain's Kysely instance or transaction
   db: Kysely<any>,
   domain: Domain,
-  job: { task: string; payload: object; jobKey?: string; maxAttempts?: number },
+  job: TransactionJob,
 ): Promise<void> {
+  await addJobsInTransaction(db, domain, [job])
+}
+
+/**
+ * Queues many jobs in one statement (graphile-worker's add_jobs), inside the caller's transaction, with the
+ * same rules as addJobInTransaction: a job key replaces the waiting job that holds it.
+ */
+export async function addJobsInTransaction(
+  // biome-ignore lint/suspicious/noExplicitAny: any domain's Kysely instance or transaction
+  db: Kysely<any>,
+  domain: Domain,
+  jobs: readonly TransactionJob[],
+): Promise<void> {
+  if (jobs.length === 0) return
   const { rows } = await sql<{ ready: boolean }>`
-    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
+    SELECT to_regproc('graphile_worker.add_jobs') IS NOT NULL AS ready
   `.execute(db)
   if (!rows[0]?.ready) {
     throw userError(
@@ -82,11 +103,12 @@ export async function addJobInTransaction(
     )
   }
   await sql`
-    SELECT graphile_worker.add_job(
-      identifier => ${job.task},
-      payload => ${JSON.stringify(job.payload)}::json,
-      job_key => ${job.jobKey ?? null},
-      max_attempts => ${job.maxAttempts ?? 25}
-    )
+    SELECT count(*) FROM graphile_worker.add_jobs((
+      SELECT array_agg(ROW(j.task, j.payload, NULL, NULL, j.max_attempts, j.job_key, NULL, NULL)::graphile_worker.job_spec
+                       ORDER BY j.n)
+        FROM unnest(${jobs.map((j) => j.task)}::text[], ${jobs.map((j) => JSON.stringify(j.payload))}::json[],
+                    ${jobs.map((j) => j.maxAttempts ?? 25)}::smallint[], ${jobs.map((j) => j.jobKey ?? null)}::text[])
+             WITH ORDINALITY AS j(task, payload, max_attempts, job_key, n)
+    ))
   `.execute(db)
 }

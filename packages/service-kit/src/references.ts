@@ -57,6 +57,12 @@ const ref = (
 export const CROSS_DATABASE_REFERENCES: readonly CrossDatabaseReference[] = [
   ref('media.media_files.product_id', 'catalog.products.id', 'delete', 'images of a deleted product'),
   ref(
+    'media.media_source_urls.product_id',
+    'catalog.products.id',
+    'delete',
+    'image URLs imported for a deleted product',
+  ),
+  ref(
     'code2asin.code2asin_results.product_id',
     'catalog.products.id',
     'delete',

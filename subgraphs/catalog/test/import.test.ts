@@ -176,6 +176,41 @@ describe('importProducts', () => {
     expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'options.batch' })
   })
 
+  it('answers the product ids of the accepted rows with image URLs, also when the batch is replayed', async () => {
+    const job = randomUUID()
+    const rows = [
+      { sku: 'IMG-1', title: 'Pictured', imageUrls: ['https://img.example/1.jpg'] },
+      { sku: 'IMG-2', title: 'Plain' },
+      { sku: 'IMG-3', ean: '123', title: 'Bad', imageUrls: ['https://img.example/3.jpg'] },
+      {
+        sku: 'IMG-4',
+        title: 'Pictured too',
+        imageUrls: ['https://img.example/4.jpg', 'https://img.example/5.jpg'],
+      },
+    ]
+    const WITH_IMAGES = `mutation($supplierId: UUID!, $rows: [ProductImportRowInput!]!, $options: ProductImportOptions) {
+      importProducts(supplierId: $supplierId, rows: $rows, options: $options) {
+        created failed results { productId } imageRows { index status productId }
+      }
+    }`
+    const send = async () => {
+      const response = await sg.request(WITH_IMAGES, { supplierId, rows, options: { jobId: job, batch: 1 } })
+      expect(response.errors).toBeUndefined()
+      return response.data.importProducts
+    }
+    const first = await send()
+    expect(first).toMatchObject({ created: 3, failed: 1 })
+    const ids = first.results.map((r: any) => r.productId)
+    expect(first.imageRows).toEqual([
+      { index: 0, status: 'CREATED', productId: ids[0] },
+      { index: 3, status: 'CREATED', productId: ids[3] },
+    ])
+    // A worker that died after catalog's commit sends the batch again: the ids media needs come back.
+    const replayed = await send()
+    expect(replayed.imageRows).toEqual(first.imageRows)
+    expect(replayed.results[1].productId).toBeNull()
+  })
+
   it('keeps its statement count bounded per batch and measures 1,000 and 5,000 rows', async () => {
     const make = (n: number, prefix: string) =>
       Array.from({ length: n }, (_, i) => ({

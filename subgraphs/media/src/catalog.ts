@@ -1,4 +1,6 @@
-import { entitiesExist, postPeer } from '@pm/service-kit'
+import type { DB } from '@pm/db/types/media'
+import { entitiesExist, type Logger, type Peers, postPeer } from '@pm/service-kit'
+import type { Kysely } from 'kysely'
 import type { Context } from './context'
 
 /** Whether catalog has this product, asked through its graph (never its database); SERVICE_UNAVAILABLE when down. */
@@ -9,29 +11,39 @@ export async function catalogHasProduct(ctx: Context, productId: string): Promis
 
 const RECORD_IMAGES = `mutation($products: [ProductImagesInput!]!) { recordProductImages(products: $products) }`
 
+/** What telling catalog needs: db_media, the peers (signed as SERVICE) and a logger. */
+export interface CatalogTeller {
+  db: Kysely<DB>
+  peers: Peers
+  logger: Logger
+}
+
 /**
- * After a file of this product was attached or deleted (committed): tells catalog whether the product still
- * has a file, for its completeness score. Media's state is read now, so the last call carries the last word.
- * A failure is logged, not thrown: the file change stands, and catalog's recomputeCompleteness (analytics'
- * daily job) re-reads every product's images.
+ * After files of these products were attached, recorded or deleted (committed): tells catalog whether each
+ * product still has a file, for its completeness score, in one call. Media's state is read now, so the last
+ * call carries the last word. A failure is logged, not thrown: the file change stands, and catalog's
+ * recomputeCompleteness (analytics' daily job) re-reads every product's images.
  */
-export async function tellCatalogImages(ctx: Context, productId: string): Promise<void> {
+export async function tellCatalogImages(deps: CatalogTeller, productIds: readonly string[]): Promise<void> {
+  if (productIds.length === 0) return
   try {
-    const row = await ctx.db
+    const rows = await deps.db
       .selectFrom('media_files')
-      .select('id')
-      .where('product_id', '=', productId)
-      .limit(1)
-      .executeTakeFirst()
-    const answer = await postPeer(ctx.peers, 'catalog', RECORD_IMAGES, {
-      products: [{ productId, hasImage: row !== undefined }],
+      .select('product_id')
+      .distinct()
+      .where('product_id', '=', (eb) => eb.fn.any(eb.val([...productIds])))
+      .execute()
+    const withImage = new Set(rows.map((r) => r.product_id))
+    const answer = await postPeer(deps.peers, 'catalog', RECORD_IMAGES, {
+      products: productIds.map((productId) => ({ productId, hasImage: withImage.has(productId) })),
     })
     if (answer.errors?.length) throw new Error(answer.errors[0]?.message ?? 'catalog refused')
   } catch (error) {
-    ctx.logger.warn(
+    deps.logger.warn(
       'catalog not told of a product image change; the daily completeness recompute will catch up',
       {
-        productId,
+        productIds: productIds.slice(0, 20),
+        products: productIds.length,
         err: error instanceof Error ? error.message : String(error),
       },
     )

@@ -1,8 +1,11 @@
 import { subgraphCacheInvalidator } from '@pm/cache'
+import { loadConnectorSettings } from '@pm/connectors'
 import type { DomainJobs, JobsContext } from '@pm/jobs'
 import { createRedis } from '@pm/service-kit'
+import { storageBucket } from './engine/content'
+import { type FetchDeps, fetchMediaFile } from './engine/fetch'
 import { type ProcessDeps, processMediaFile } from './engine/process'
-import { PROCESS_TASK } from './engine/queue'
+import { FETCH_TASK, PROCESS_TASK } from './engine/queue'
 import { mediaSettings } from './engine/settings'
 
 /** What the media task works with, from the worker's context and environment. */
@@ -23,14 +26,34 @@ export function mediaEngine(context: JobsContext<'media'>): ProcessDeps {
   }
 }
 
+/** What the download task works with: the processing task's, and the fetch limits. */
+function fetchEngine(context: JobsContext<'media'>, deps: ProcessDeps): FetchDeps {
+  return {
+    ...deps,
+    media: {
+      storage: context.storage,
+      connectors: loadConnectorSettings(context.env),
+      settings: deps.settings,
+    },
+    bucket: storageBucket(context.env),
+  }
+}
+
 /**
- * The media worker: one task processes one media file ({ mediaFileId }) into its served copy and thumbnails.
+ * The media worker: one task downloads the image URL of a file an import handed over (media:fetch), one
+ * processes one media file into its served copy and thumbnails (media:process); both take { mediaFileId }.
  * Two files at a time per worker process (sharp decodes on libuv's threads).
  */
 export const jobs: DomainJobs<'media'> = {
   tasks: (context) => {
     const deps = mediaEngine(context)
+    const fetching = fetchEngine(context, deps)
     return {
+      [FETCH_TASK]: async (payload: { mediaFileId?: unknown }, helpers) => {
+        if (typeof payload?.mediaFileId !== 'string')
+          throw new Error(`${FETCH_TASK}: the payload has no mediaFileId`)
+        await fetchMediaFile(fetching, payload.mediaFileId, helpers)
+      },
       [PROCESS_TASK]: async (payload: { mediaFileId?: unknown }, helpers) => {
         if (typeof payload?.mediaFileId !== 'string')
           throw new Error(`${PROCESS_TASK}: the payload has no mediaFileId`)

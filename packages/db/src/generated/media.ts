@@ -80,6 +80,19 @@ export interface MediaFiles {
   width: number | null;
 }
 
+export interface MediaSourceUrls {
+  created_at: Generated<Timestamp>;
+  /**
+   * the media file made from the URL (the one holding the same bytes when they were already there); null once deleted
+   */
+  media_file_id: string | null;
+  /**
+   * cross-database reference to db_catalog.products.id; no FK
+   */
+  product_id: string;
+  url: string;
+}
+
 export interface MediaThumbnails {
   created_at: Generated<Timestamp | null>;
   file_size_bytes: Int8 | null;
@@ -96,5 +109,6 @@ export interface MediaThumbnails {
 export interface DB {
   audit_outbox: AuditOutbox;
   media_files: MediaFiles;
+  media_source_urls: MediaSourceUrls;
   media_thumbnails: MediaThumbnails;
 }

@@ -152,5 +152,6 @@ export function generateMedia(ctx: Ctx, products: ProductInfo[], orphanIds: stri
       ctx.daysAgo(rng.int(200, 500) + rng.float()),
     )
   }
-  return { media_files: files, media_thumbnails: thumbnails }
+  // The demo files were attached, not imported from supplier files' image URLs: no URL is remembered.
+  return { media_files: files, media_thumbnails: thumbnails, media_source_urls: [] }
 }

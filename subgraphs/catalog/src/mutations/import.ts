@@ -59,6 +59,13 @@ export interface ProductImportOptions {
 interface Receipt {
   statuses: string
   errors: Record<string, RowError>
+  /** Product id of each accepted row that carried image URLs (by row index): media still needs them on a replay. */
+  images?: Record<string, string>
+}
+
+/** What importProducts answers: the bulk result, and which rows carried image URLs (see imageRows). */
+export interface ImportResult extends UpsertResult {
+  imageRowIndexes: number[]
 }
 const LETTER = { CREATED: 'C', UPDATED: 'U', UNCHANGED: 'N', FAILED: 'F' } as const
 const STATUS_OF: Record<string, UpsertStatus> = { C: 'CREATED', U: 'UPDATED', N: 'UNCHANGED', F: 'FAILED' }
@@ -213,7 +220,7 @@ async function resolveNames(
   })
 }
 
-/** A batch already committed: its stored verdicts (product ids are not kept: null). */
+/** A batch already committed: its stored verdicts (product ids kept only for the rows with image URLs). */
 function replay(receipt: Receipt, results: UpsertRowResult[]) {
   if (receipt.statuses.length !== results.length) {
     throw badUserInput(
@@ -223,7 +230,7 @@ function replay(receipt: Receipt, results: UpsertRowResult[]) {
   }
   for (const r of results) {
     r.status = STATUS_OF[receipt.statuses[r.index]!]!
-    r.productId = null
+    r.productId = receipt.images?.[r.index] ?? null
     r.error = receipt.errors[r.index] ?? null
   }
 }
@@ -238,7 +245,7 @@ export async function importProducts(
   rows: ProductImportRowInput[],
   options: ProductImportOptions,
   ctx: Context,
-): Promise<UpsertResult> {
+): Promise<ImportResult> {
   if (rows.length > MAX_UPSERT_ROWS) {
     throw badUserInput(`rows has ${rows.length} entries; at most ${MAX_UPSERT_ROWS} per call`, {
       field: 'rows',
@@ -248,6 +255,7 @@ export async function importProducts(
   const userId = options.userId ? idKey(options.userId) : null
   const note = options.jobId ? checkText('options.jobId', `import job ${options.jobId}`, MAX_NOTE) : 'import'
   const { rows: results, fail } = bulkResults(rows.length)
+  const withImages = rows.flatMap((row, index) => (row.imageUrls?.length ? [index] : []))
   const prepared: PreparedRow[] = []
   const names = new Map<number, Names>()
   rows.forEach((row, index) => {
@@ -289,6 +297,8 @@ export async function importProducts(
           statuses: results.map((r) => LETTER[r.status]).join(''),
           errors: Object.fromEntries(results.filter((r) => r.error).map((r) => [r.index, r.error!])),
         }
+        const images = withImages.flatMap((i) => (results[i]!.productId ? [[i, results[i]!.productId]] : []))
+        if (images.length > 0) receipt.images = Object.fromEntries(images)
         await saveBatchReceipt(trx, receiptKey, receipt)
       }
       if (created.length + updated.length + createdRefs.brands.length + createdRefs.categories.length > 0) {
@@ -315,5 +325,6 @@ export async function importProducts(
     if (!(error instanceof DryRunRollback)) throw error
   }
   if (!options.dryRun) await afterBulkGrowth(ctx, results)
-  return summarize(results)
+  const imageRowIndexes = withImages.filter((i) => results[i]!.status !== 'FAILED')
+  return { ...summarize(results), imageRowIndexes }
 }

@@ -43,6 +43,8 @@ export const Mutation = {
 export const ProductUpsertResult = {
   results: (result: UpsertResult, { status }: { status?: UpsertStatus | null }) =>
     status ? result.rows.filter((r) => r.status === status) : result.rows,
+  imageRows: (result: UpsertResult & { imageRowIndexes?: number[] }) =>
+    (result.imageRowIndexes ?? []).map((i) => result.rows[i]!),
 }
 
 export const ProductUpsertRowResult = {

@@ -7,6 +7,7 @@ const IMPORT_PRODUCTS = `mutation($supplierId: UUID!, $rows: [ProductImportRowIn
   importProducts(supplierId: $supplierId, rows: $rows, options: $options) {
     created updated unchanged failed
     failures: results(status: FAILED) { index error { code field message } }
+    imageRows { index productId }
   }
 }`
 
@@ -28,6 +29,8 @@ export interface BatchResult {
   unchanged: number
   failed: number
   failures: { index: number; error: CatalogRowError }[]
+  /** The accepted rows that carried image URLs, with their product (null only for receipts made before). */
+  imageRows: { index: number; productId: string | null }[]
 }
 
 export interface BatchOptions {

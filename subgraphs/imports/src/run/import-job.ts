@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import type { ConnectorSettings } from '@pm/connectors'
 import type { DB } from '@pm/db/types/imports'
 import { JobInterruptedError } from '@pm/jobs'
-import { ErrorCode, type Logger, type Peers, queryPeer } from '@pm/service-kit'
+import { type Logger, type Peers, queryPeer } from '@pm/service-kit'
 import type { Storage } from '@pm/storage'
 import { GraphQLError } from 'graphql'
 import type { Kysely } from 'kysely'
@@ -26,6 +26,8 @@ import { type ImportRow, type RawRecord, SourceError } from '../engine'
 import { reportJobEnd } from './analytics'
 import { CatalogRefusal, sendBatch, supplierIdOf } from './catalog'
 import { compileConfig, openRecords, rowErrorOf, type SourceColumns } from './mapping'
+import { MediaHandoff } from './media'
+import { retryUnavailable } from './retry'
 import { type ImportSource, openFile } from './source'
 
 export interface EngineDeps {
@@ -39,7 +41,7 @@ export interface EngineDeps {
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
   /** Tells the gateways' caches that imports (and catalog, analytics) changed behind their back. */
-  invalidate?: (domains: readonly ('imports' | 'catalog' | 'analytics')[]) => Promise<void>
+  invalidate?: (domains: readonly ('imports' | 'catalog' | 'analytics' | 'media')[]) => Promise<void>
 }
 
 /** Catalog answers cached by the gateways are made stale at most this often during an import (and at its end). */
@@ -315,7 +317,9 @@ async function execute(
     createCategories: config.create_categories,
   }
   let persistMs = 0
-  let imageUrls = 0
+  // The image URLs of each committed catalog batch go to media before the batch's checkpoint is recorded: a
+  // resumed job sends them again, and media keeps each URL of a product once.
+  const media = new MediaHandoff(deps.peers, deps.logger)
   let warningsLogged = 0
   let cancelled = false
   let lastRow = job.checkpoint_row
@@ -337,6 +341,14 @@ async function execute(
       for (const failure of result.failures) {
         const record = batch.sources[failure.index]!
         errors.push(rowErrorOf(record, failure.error, columns))
+      }
+      if (result.imageRows.length > 0) {
+        await media.hand(
+          result.imageRows.map((r) => ({
+            productId: r.productId,
+            urls: batch.rows[r.index]!.imageUrls ?? [],
+          })),
+        )
       }
     }
     errors.sort((a, b) => (a.row_number ?? 0) - (b.row_number ?? 0))
@@ -363,7 +375,10 @@ async function execute(
     lastRow = batch.last
     const catalogToo = now() - lastCatalogBump >= CATALOG_INVALIDATE_MS
     if (catalogToo) lastCatalogBump = now()
-    await invalidate(deps, catalogToo ? ['imports', 'catalog'] : ['imports'])
+    await invalidate(
+      deps,
+      catalogToo ? ['imports', 'catalog', ...(media.queued > 0 ? ['media' as const] : [])] : ['imports'],
+    )
     return committed.cancelRequested
   }
 
@@ -391,7 +406,6 @@ async function execute(
       else {
         batch.rows.push(row)
         batch.sources.push(record)
-        imageUrls += row.imageUrls?.length ?? 0
       }
       if (batch.processed >= deps.batchRows) {
         if (await send()) {
@@ -432,24 +446,27 @@ async function execute(
     .select(['processed_rows'])
     .where('id', '=', job.id)
     .executeTakeFirstOrThrow()
+  const images = media.summary()
   const ended = await db.transaction().execute(async (trx) => {
     const row = await finishJob(trx, job.id, runner, 'completed', { totalRows: totals.processed_rows ?? 0 })
     if (row) {
       await appendLogsIn(trx, job.id, [
         ...source.warnings.slice(warningsLogged).map((w) => log('warning', w)),
-        log('info', `import completed: ${row.processed_rows} rows`, {
+        ...(media.notHandedCount > 0 ? [log('warning', images!, imageDetails(media))] : []),
+        log('info', `import completed: ${row.processed_rows} rows${images ? `; ${images}` : ''}`, {
           created: row.products_created,
           updated: row.products_updated,
           unchanged: row.products_unchanged,
           failed: row.failed_rows,
-          // media has no URL ingest: the image URLs are counted here, checked by catalog, not fetched.
-          imageUrls,
+          ...imageDetails(media),
         }),
       ])
     }
     return row
   })
   if (!ended) throw new LostJob()
+  // Media's pending files are new answers of Product.media: the gateways' cached ones go.
+  if (media.queued > 0) await invalidate(deps, ['media'])
   deps.logger.info('import job completed', { jobId: job.id, rows: ended.processed_rows })
   await writeStatistics(deps, ended, {
     downloadMs,
@@ -467,22 +484,25 @@ async function execute(
   await reportJobEnd(deps, ended)
 }
 
+/** What the job's log records of its image URLs: how many media took, how many not and why. */
+const imageDetails = (media: MediaHandoff) => ({
+  imageUrlsHanded: media.handed,
+  imageUrlsQueued: media.queued,
+  imageUrlsKnown: media.known,
+  imageUrlsNotHanded: media.notHandedCount,
+  ...(media.notHanded.size > 0 ? { imageUrlsNotHandedReasons: Object.fromEntries(media.notHanded) } : {}),
+})
+
 /** Catalog unavailable: wait and try the same batch again (its receipt makes a retry safe). */
-async function withRetries<T>(deps: EngineDeps, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work()
-    } catch (error) {
-      const unavailable =
-        error instanceof GraphQLError && error.extensions.code === ErrorCode.SERVICE_UNAVAILABLE
-      if (!unavailable || attempt >= BATCH_ATTEMPTS) throw error
-      deps.logger.warn('catalog unavailable; batch retried', { attempt })
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt))
-    }
-  }
+function withRetries<T>(deps: EngineDeps, work: () => Promise<T>): Promise<T> {
+  return retryUnavailable(work, {
+    attempts: BATCH_ATTEMPTS,
+    backoffMs: 500,
+    onRetry: (attempt) => deps.logger.warn('catalog unavailable; batch retried', { attempt }),
+  })
 }
 
-async function invalidate(deps: EngineDeps, domains: ('imports' | 'catalog')[]) {
+async function invalidate(deps: EngineDeps, domains: ('imports' | 'catalog' | 'media')[]) {
   try {
     await deps.invalidate?.(domains)
   } catch (error) {

@@ -17,10 +17,10 @@ export interface ProcessDeps {
   invalidate?: (domains: string[]) => Promise<void>
 }
 
-const NOW_UTC = sql<Date>`(now() AT TIME ZONE 'UTC')`
+export const NOW_UTC = sql<Date>`(now() AT TIME ZONE 'UTC')`
 
 /** The gateways' caches of media go stale; a failure to say so is logged, never the job's failure. */
-async function invalidate(deps: ProcessDeps) {
+export async function invalidate(deps: ProcessDeps) {
   try {
     await deps.invalidate?.(['media'])
   } catch (error) {

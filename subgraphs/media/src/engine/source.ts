@@ -43,49 +43,39 @@ function lastSegment(url: string): string {
 }
 
 /**
- * The image's bytes from an upload (its owner's only) or a URL (through safeFetch: time, size and address
- * limits, redirects re-checked), measured from the bytes themselves: SHA-256, format, dimensions.
+ * An image URL's body through safeFetch (time, size and address limits, redirects re-checked), and the file
+ * name its last path segment gives. TOO_LARGE past maxBytes; HTTP_STATUS when the answer is not a 2xx.
  */
-export async function receiveImage(
+export async function downloadImage(
   env: MediaEnv,
-  source: ImageSource,
-  caller: Caller,
-): Promise<ReceivedImage> {
+  url: string,
+): Promise<{ bytes: Buffer; fileName: string }> {
   const { maxBytes } = env.settings
-  let bytes: Buffer
-  let fileName: string
-  if (source.kind === 'upload') {
-    const owner = uploadOwner(caller)
-    if (!owner) throw new UploadNotFoundError(source.uploadId)
-    const upload = await openUpload(env.storage, source.uploadId, owner)
-    if (upload.info.size > maxBytes) {
+  const response = await safeFetch(url, {
+    allowPrivate: env.connectors.allowPrivate,
+    timeoutMs: env.settings.fetchTimeoutMs,
+    maxBytes,
+    headers: { accept: 'image/*' },
+  })
+  if (response.status < 200 || response.status > 299) {
+    response.body.destroy()
+    throw new ConnectorError('HTTP_STATUS', `the URL answered HTTP ${response.status}`, {
+      status: response.status,
+    })
+  }
+  try {
+    const bytes = await readLimited(response.body, maxBytes)
+    return { bytes, fileName: lastSegment(response.url) || lastSegment(url) }
+  } catch (error) {
+    if (error instanceof ConnectorError && error.code === 'TOO_LARGE') {
       throw new MediaInputError('TOO_LARGE', `the image is larger than the ${maxBytes} bytes accepted`)
     }
-    bytes = await readLimited(await upload.stream(), maxBytes)
-    fileName = upload.info.filename
-  } else {
-    const response = await safeFetch(source.url, {
-      allowPrivate: env.connectors.allowPrivate,
-      timeoutMs: env.settings.fetchTimeoutMs,
-      maxBytes,
-      headers: { accept: 'image/*' },
-    })
-    if (response.status < 200 || response.status > 299) {
-      response.body.destroy()
-      throw new ConnectorError('HTTP_STATUS', `the URL answered HTTP ${response.status}`, {
-        status: response.status,
-      })
-    }
-    try {
-      bytes = await readLimited(response.body, maxBytes)
-    } catch (error) {
-      if (error instanceof ConnectorError && error.code === 'TOO_LARGE') {
-        throw new MediaInputError('TOO_LARGE', `the image is larger than the ${maxBytes} bytes accepted`)
-      }
-      throw error
-    }
-    fileName = lastSegment(response.url) || lastSegment(source.url)
+    throw error
   }
+}
+
+/** The bytes measured: SHA-256, format, dimensions (MediaInputError when they are not an accepted image). */
+export async function measureImage(env: MediaEnv, bytes: Buffer, fileName: string): Promise<ReceivedImage> {
   const info = await inspectImage(bytes, env.settings)
   return {
     bytes,
@@ -93,6 +83,33 @@ export async function receiveImage(
     fileName: cleanFilename(fileName || `image.${info.format}`),
     info,
   }
+}
+
+/** A file name for an image URL before it is downloaded: its last path segment, else "image". */
+export const urlFileName = (url: string) => cleanFilename(lastSegment(url) || 'image')
+
+/**
+ * The image's bytes from an upload (its owner's only) or a URL (downloadImage), measured from the bytes
+ * themselves: SHA-256, format, dimensions.
+ */
+export async function receiveImage(
+  env: MediaEnv,
+  source: ImageSource,
+  caller: Caller,
+): Promise<ReceivedImage> {
+  const { maxBytes } = env.settings
+  if (source.kind === 'url') {
+    const { bytes, fileName } = await downloadImage(env, source.url)
+    return measureImage(env, bytes, fileName)
+  }
+  const owner = uploadOwner(caller)
+  if (!owner) throw new UploadNotFoundError(source.uploadId)
+  const upload = await openUpload(env.storage, source.uploadId, owner)
+  if (upload.info.size > maxBytes) {
+    throw new MediaInputError('TOO_LARGE', `the image is larger than the ${maxBytes} bytes accepted`)
+  }
+  const bytes = await readLimited(await upload.stream(), maxBytes)
+  return measureImage(env, bytes, upload.info.filename)
 }
 
 /** A refusal of the image or its source as the API answers it, naming the input field; undefined otherwise. */

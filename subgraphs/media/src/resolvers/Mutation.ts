@@ -18,9 +18,11 @@ import {
   setDisplayOrders,
   thumbnailsOfFile,
 } from '../db/writes'
-import { enqueueProcessing } from '../engine/queue'
+import { contentColumns, dropUnreferencedContent, storageBucket, storeOriginal } from '../engine/content'
+import { type ImageUrlsInput, importImageUrls } from '../engine/ingest'
+import { enqueueFetch, enqueueProcessing } from '../engine/queue'
 import { imageSourceError, type ReceivedImage, receiveImage } from '../engine/source'
-import { deleteStoredContent, MEDIA_PREFIX, mediaEnv, originalKey } from '../engine/store'
+import { deleteStoredContent, MEDIA_PREFIX, mediaEnv } from '../engine/store'
 import {
   type AttachProductImageInput,
   checkAttachProductImage,
@@ -61,16 +63,19 @@ async function lockedFile(trx: MediaTrx, id: string, field: string) {
   return file
 }
 
-/** Content stored by an attachment whose transaction failed goes, unless a file refers to it meanwhile. */
-async function dropUnreferencedContent(ctx: Context, sha256: string) {
-  const { storage } = mediaEnv(ctx.env)
-  await ctx.db.transaction().execute(async (trx) => {
-    await lockContent(trx, sha256)
-    if (!(await contentInUse(trx, sha256))) await deleteStoredContent(storage, sha256)
-  })
-}
+/** A file the worker can work on: stored content to process, or an image URL still to download. */
+const reprocessable = (f: {
+  file_hash: string | null
+  object_key: string | null
+  source_url: string | null
+}) =>
+  (f.file_hash !== null && f.object_key?.startsWith(MEDIA_PREFIX) === true) ||
+  (f.file_hash === null && f.source_url !== null)
 
-/** Puts the statuses of these files back to pending and queues their processing, in the caller's transaction. */
+/**
+ * Puts the statuses of these files back to pending and queues their work, in the caller's transaction:
+ * processing of stored content, or the download of an image URL not fetched yet (a failed URL is tried again).
+ */
 async function requeue(trx: MediaTrx, ids: string[]) {
   if (ids.length === 0) return []
   const rows = await trx
@@ -79,11 +84,21 @@ async function requeue(trx: MediaTrx, ids: string[]) {
     .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
     .returningAll()
     .execute()
-  await enqueueProcessing(trx, ids)
+  await enqueueProcessing(
+    trx,
+    rows.filter((r) => r.file_hash !== null).map((r) => r.id),
+  )
+  await enqueueFetch(
+    trx,
+    rows.filter((r) => r.file_hash === null).map((r) => r.id),
+  )
   return rows
 }
 
 export const Mutation = {
+  importProductImageUrls: (_: unknown, { products }: { products: ImageUrlsInput[] }, ctx: Context) =>
+    importImageUrls(ctx, products),
+
   attachProductImage: async (_: unknown, { input }: { input: AttachProductImageInput }, ctx: Context) => {
     const values = checkAttachProductImage(input)
     const { productId } = values
@@ -94,7 +109,7 @@ export const Mutation = {
     } catch (error) {
       throw imageSourceError(error, values.sourceField) ?? error
     }
-    const { sha256, info } = image
+    const { sha256 } = image
     const same = await ctx.db
       .selectFrom('media_files')
       .selectAll()
@@ -119,12 +134,9 @@ export const Mutation = {
           .executeTakeFirst()
         if (again) return { mediaFile: toMediaFile(again), deduplicated: true, reusedStoredFile: true }
         // Under the content lock no deletion of the last file with these bytes can run: what is there stays.
-        const reusedStoredFile =
-          (await contentInUse(trx, sha256)) && (await env.storage.head(originalKey(sha256))) !== null
-        if (!reusedStoredFile) {
-          await env.storage.put(originalKey(sha256), image.bytes, { contentType: info.mime })
-          stored = true
-        }
+        const content = await storeOriginal(trx, env.storage, image)
+        stored = content.stored
+        const { reusedStoredFile } = content
         const siblings = await trx
           .selectFrom('media_files')
           .select((eb) => [
@@ -142,17 +154,8 @@ export const Mutation = {
           .values({
             product_id: productId,
             file_name: values.fileName ?? image.fileName,
-            file_hash: sha256,
-            mime_type: info.mime,
-            file_size_bytes: image.bytes.length,
-            storage_type: env.storage.driver,
-            bucket_name: env.storage.driver === 's3' ? ctx.env.STORAGE_S3_BUCKET?.trim() || null : null,
-            object_key: originalKey(sha256),
-            storage_url: null,
+            ...contentColumns(env.storage, storageBucket(ctx.env), image),
             source_url: values.source.kind === 'url' ? values.source.url : null,
-            width: info.width,
-            height: info.height,
-            format: info.format,
             image_type: values.imageType ?? (Number(siblings.count) === 0 ? 'main' : 'gallery'),
             display_order: displayOrder,
             is_primary: isPrimary,
@@ -181,10 +184,10 @@ export const Mutation = {
         return { mediaFile, deduplicated: false, reusedStoredFile }
       })
       // Catalog's completeness counts the product's images: told once the file is committed.
-      if (!attached.deduplicated) await tellCatalogImages(ctx, productId)
+      if (!attached.deduplicated) await tellCatalogImages(ctx, [productId])
       return attached
     } catch (error) {
-      if (stored) await dropUnreferencedContent(ctx, sha256).catch(() => {})
+      if (stored) await dropUnreferencedContent(ctx.db, env.storage, sha256).catch(() => {})
       throw error
     }
   },
@@ -192,7 +195,7 @@ export const Mutation = {
   reprocessMedia: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
       const before = await lockedFile(trx, id, 'id')
-      if (!before.file_hash || !before.object_key?.startsWith(MEDIA_PREFIX)) {
+      if (!reprocessable(before)) {
         throw badUserInput('id: this file has no stored original to process; attach the image again', {
           field: 'id',
         })
@@ -216,9 +219,7 @@ export const Mutation = {
     return inTransaction(ctx, async (trx) => {
       await lockProductMedia(trx, productId)
       const files = await productFilesForUpdate(trx, productId)
-      const ids = files
-        .filter((f) => f.file_hash !== null && f.object_key?.startsWith(MEDIA_PREFIX))
-        .map((f) => f.id)
+      const ids = files.filter(reprocessable).map((f) => f.id)
       await requeue(trx, ids)
       if (ids.length > 0) {
         await recordAudit(trx, {
@@ -311,7 +312,7 @@ export const Mutation = {
         promotedPrimary: promoted ? toMediaFile(promoted) : null,
       }
     })
-    if (productId !== null) await tellCatalogImages(ctx, productId)
+    if (productId !== null) await tellCatalogImages(ctx, [productId])
     return deleted
   },
 
