@@ -7,7 +7,7 @@ import {
   type DomainDatabaseConfig,
   loadDatabaseConfig,
 } from '@pm/db'
-import { type DomainJobs, type RunningWorker, startWorker } from '@pm/jobs'
+import { type DomainJobs, lowerProcessPriority, type RunningWorker, startWorker, workerNice } from '@pm/jobs'
 import {
   createLogger,
   gatewayUrl,
@@ -127,6 +127,14 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
     throw error
   }
   const logger = createLogger({ service: `worker-${domain}` })
+  let nice: number
+  try {
+    nice = workerNice(env, jobs.nice ?? 0)
+  } catch (error) {
+    throw new ConfigError((error as Error).message)
+  }
+  // Before the database, storage and jobs start their threads: those inherit the lower priority.
+  lowerProcessPriority(nice, logger)
   await startTelemetry(`worker-${domain}`, logger, env)
   const database = createDomainDatabase(
     config.domains[domain] as DomainDatabaseConfig & { domain: typeof domain },

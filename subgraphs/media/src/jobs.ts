@@ -1,13 +1,29 @@
 import { subgraphCacheInvalidator } from '@pm/cache'
 import type { DomainJobs, JobsContext } from '@pm/jobs'
 import { createRedis } from '@pm/service-kit'
+import sharp from 'sharp'
 import { type ProcessDeps, processMediaFile } from './engine/process'
 import { PROCESS_TASK } from './engine/queue'
 import { mediaSettings } from './engine/settings'
 
+/**
+ * MEDIA_SHARP_CONCURRENCY: the threads libvips gives one image operation (sharp.concurrency), default 1.
+ * Operations of their own already run side by side on libuv's pool (each thumbnail, each job of
+ * WORKER_CONCURRENCY): one thread each spends the least CPU per image on two cores.
+ */
+export function sharpConcurrency(env: NodeJS.ProcessEnv): number {
+  const raw = env.MEDIA_SHARP_CONCURRENCY?.trim()
+  if (!raw) return 1
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 1 || value > 64)
+    throw new Error(`MEDIA_SHARP_CONCURRENCY must be an integer from 1 to 64, got "${raw}"`)
+  return value
+}
+
 /** What the media task works with, from the worker's context and environment. */
 export function mediaEngine(context: JobsContext<'media'>): ProcessDeps {
   const { env } = context
+  sharp.concurrency(sharpConcurrency(env))
   const cacheOn = !/^(false|0|no)$/i.test(env.GATEWAY_CACHE?.trim() ?? '')
   const redisUrl = env.REDIS_URL?.trim()
   const gatewayCache = subgraphCacheInvalidator(
@@ -25,7 +41,9 @@ export function mediaEngine(context: JobsContext<'media'>): ProcessDeps {
 
 /**
  * The media worker: one task processes one media file ({ mediaFileId }) into its served copy and thumbnails.
- * Two files at a time per worker process (sharp decodes on libuv's threads).
+ * Two files at a time per worker process (sharp decodes on libuv's threads; WORKER_CONCURRENCY overrides).
+ * As a process of its own (`pm worker --domain media`) it runs at nice 10 (WORKER_NICE overrides): image
+ * work takes the CPU the API leaves, so product pages stay fast while a batch of uploads is processed.
  */
 export const jobs: DomainJobs<'media'> = {
   tasks: (context) => {
@@ -39,4 +57,5 @@ export const jobs: DomainJobs<'media'> = {
     }
   },
   concurrency: 2,
+  nice: 10,
 }
