@@ -1,15 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { supplierFileConfig, writeSupplierFile } from '@pm/seed'
 import { startTestStack } from '@pm/testing/stack'
-import { REPO_ROOT, startBenchServer } from './data'
-import { sampleProcess } from './services'
-
-/** What bench/import-worker.ts prints once its worker runs. */
-export const WORKER_READY = 'import worker ready'
+import { startBenchServer } from './data'
+import { startWorkerProcess, type WorkerProcess } from './services'
 
 /** The import scenario's targets (end to end on this machine). */
 export const IMPORT_TARGETS = { importSeconds: 30, rerunSeconds: 20, workerRssMb: 300 }
@@ -38,7 +34,7 @@ const START = `mutation($configId: UUID!, $source: ImportSourceInput!, $force: B
 /**
  * Upload → completed for a generated supplier CSV (French decimals, `badShare` bad rows), then the same file
  * again: the subgraphs and gateway in this process on fresh databases, the imports worker in a process of its
- * own (its RSS sampled while it works).
+ * own (`pm worker --domain imports`, its RSS sampled while it works).
  */
 export async function runImportBench(o: {
   rows: number
@@ -59,7 +55,7 @@ export async function runImportBench(o: {
       ? { redisUrl: process.env.REDIS_URL, cache: { name: cacheName } }
       : { cache: false },
   })
-  let worker: ChildProcess | undefined
+  let worker: WorkerProcess | undefined
   try {
     const file = path.join(work, 'supplier.csv')
     const generated = await writeSupplierFile(file, {
@@ -94,30 +90,16 @@ export async function runImportBench(o: {
       .returning('id')
       .executeTakeFirstOrThrow()
 
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/import-worker.ts')], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
+    // Ready once the worker has installed its queue in db_imports and takes jobs.
+    worker = await startWorkerProcess({
+      domain: 'imports',
+      databaseUrl: stack.subgraphs.imports.testDatabase.url,
       env: {
-        ...process.env,
-        BENCH_IMPORTS_DB_URL: stack.subgraphs.imports.testDatabase.url,
-        BENCH_CATALOG_URL: stack.subgraphs.catalog.server.graphqlUrl,
-        BENCH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
+        SUBGRAPH_CATALOG_URL: stack.subgraphs.catalog.server.graphqlUrl,
+        SUBGRAPH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
+        GATEWAY_URL: stack.gatewayUrl,
         GATEWAY_SIGNING_SECRET: stack.secrets.signing,
       },
-    })
-    let peakRss = 0
-    const sample = () => {
-      const s = worker?.pid ? sampleProcess(worker.pid) : undefined
-      if (s) peakRss = Math.max(peakRss, s.rssMb)
-    }
-    const sampler = setInterval(sample, 100)
-
-    // Ready once the worker has installed its queue in db_imports and taken its first look for jobs.
-    await new Promise<void>((resolve, reject) => {
-      worker!.once('exit', (code) => reject(new Error(`the import worker exited (${code})`)))
-      worker!.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes(WORKER_READY)) resolve()
-      })
     })
     const userId = stack.superuserId
     const token = stack.tokenFor({ userId, superuser: true })
@@ -164,8 +146,6 @@ export async function runImportBench(o: {
     const second = await waitDone(rerun.data.startImport.id)
     const rerunSeconds = (performance.now() - again) / 1_000
     o.log(`import: rerun in ${rerunSeconds.toFixed(1)} s (${second.productsUnchanged} unchanged)`)
-    clearInterval(sampler)
-    sample()
     return {
       rows: o.rows,
       badRows: generated.badRows.length,
@@ -176,14 +156,10 @@ export async function runImportBench(o: {
       failed: first.failedRows,
       rerunSeconds,
       rerunUnchanged: second.productsUnchanged,
-      workerPeakRssMb: peakRss,
+      workerPeakRssMb: worker.peakRssMb(),
     }
   } finally {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((r) => worker!.once('exit', r))
-      worker.kill('SIGTERM')
-      await exited
-    }
+    await worker?.stop()
     await stack.stop()
     await server.stop()
     await rm(work, { recursive: true, force: true })

@@ -176,7 +176,9 @@ export async function renderImage(
     )
   }
   const rendition = async (from: RawImage, format: ImageFormat): Promise<Rendition> => {
-    const out = await encode(sharp(from.data, { raw: from.raw }), format).toBuffer({ resolveWithObject: true })
+    const out = await encode(sharp(from.data, { raw: from.raw }), format).toBuffer({
+      resolveWithObject: true,
+    })
     return { data: out.data, width: out.info.width, height: out.info.height, format }
   }
   const formats: ImageFormat[] = info.format === 'webp' ? ['webp'] : [info.format, 'webp']
