@@ -7,7 +7,14 @@ import {
   type DomainDatabaseConfig,
   loadDatabaseConfig,
 } from '@pm/db'
-import { type DomainJobs, lowerProcessPriority, type RunningWorker, startWorker, workerNice } from '@pm/jobs'
+import {
+  type DomainJobs,
+  integerSetting,
+  lowerProcessPriority,
+  type RunningWorker,
+  startWorker,
+  workerNice,
+} from '@pm/jobs'
 import {
   createLogger,
   gatewayUrl,
@@ -68,12 +75,7 @@ export interface DomainWorkerOptions<D extends Domain> {
 }
 
 function concurrency(env: NodeJS.ProcessEnv, fallback: number): number {
-  const raw = env.WORKER_CONCURRENCY?.trim()
-  if (!raw) return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1 || value > 64)
-    throw new Error(`WORKER_CONCURRENCY must be an integer from 1 to 64, got "${raw}"`)
-  return value
+  return integerSetting(env, 'WORKER_CONCURRENCY', { fallback, min: 1, max: 64 })
 }
 
 /** One domain's worker, its tasks given the domain's database, storage and peers. */

@@ -1,4 +1,4 @@
-export { lowerProcessPriority, workerNice } from './priority'
+export { integerSetting, lowerProcessPriority, workerNice } from './priority'
 export { addJobInTransaction, type JobQueue, type JobSpec, jobQueue } from './queue'
 export { QUEUE_SCHEMA, recoverDeadWorkers } from './recovery'
 export type { DomainJobs, JobsContext } from './registry'

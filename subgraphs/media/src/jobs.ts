@@ -1,5 +1,5 @@
 import { subgraphCacheInvalidator } from '@pm/cache'
-import type { DomainJobs, JobsContext } from '@pm/jobs'
+import { type DomainJobs, integerSetting, type JobsContext } from '@pm/jobs'
 import { createRedis } from '@pm/service-kit'
 import sharp from 'sharp'
 import { type ProcessDeps, processMediaFile } from './engine/process'
@@ -12,12 +12,7 @@ import { mediaSettings } from './engine/settings'
  * WORKER_CONCURRENCY): one thread each spends the least CPU per image on two cores.
  */
 export function sharpConcurrency(env: NodeJS.ProcessEnv): number {
-  const raw = env.MEDIA_SHARP_CONCURRENCY?.trim()
-  if (!raw) return 1
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1 || value > 64)
-    throw new Error(`MEDIA_SHARP_CONCURRENCY must be an integer from 1 to 64, got "${raw}"`)
-  return value
+  return integerSetting(env, 'MEDIA_SHARP_CONCURRENCY', { fallback: 1, min: 1, max: 64 })
 }
 
 /** What the media task works with, from the worker's context and environment. */
