@@ -1,14 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
-import { REPO_ROOT, startBenchServer } from './src/data'
-import { sampleProcess } from './src/services'
-
-/** What bench/export-worker.ts prints once its worker runs. */
-const WORKER_READY = 'export worker ready'
+import { startBenchServer } from './src/data'
+import { startWorkerProcess, type WorkerProcess } from './src/services'
 
 /** The export scenario's targets (end to end on this machine). */
 export const EXPORT_TARGETS = { csvSeconds: 60, xlsxSeconds: 120, workerRssMb: 300 }
@@ -49,7 +45,8 @@ const MAPPING = {
 
 /**
  * A CSV feed, then an XLSX feed, of `products` products with prices, stock, a primary image and an ASIN match,
- * read through the gateway by the exports worker in a process of its own (its RSS sampled): the subgraphs and
+ * read through the gateway by the exports worker in a process of its own (`pm worker --domain exports`, its RSS
+ * sampled): the subgraphs and
  * the gateway run in this process on fresh databases filled by SQL.
  */
 export async function runExportBench(o: {
@@ -71,7 +68,7 @@ export async function runExportBench(o: {
       cache: { name: cacheName },
     },
   })
-  let worker: ChildProcess | undefined
+  let worker: WorkerProcess | undefined
   try {
     const loaded = performance.now()
     const catalog = stack.subgraphs.catalog.database.db
@@ -125,27 +122,10 @@ export async function runExportBench(o: {
     if (platform.errors) throw new Error(`createExportPlatform: ${platform.errors[0]!.message}`)
     const platformId = platform.data.createExportPlatform.id as string
 
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/export-worker.ts')], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        BENCH_EXPORTS_DB_URL: stack.subgraphs.exports.testDatabase.url,
-        GATEWAY_URL: stack.gatewayUrl,
-        GATEWAY_SIGNING_SECRET: stack.secrets.signing,
-      },
-    })
-    let peakRss = 0
-    const sample = () => {
-      const s = worker?.pid ? sampleProcess(worker.pid) : undefined
-      if (s) peakRss = Math.max(peakRss, s.rssMb)
-    }
-    const sampler = setInterval(sample, 100)
-    await new Promise<void>((resolve, reject) => {
-      worker!.once('exit', (code) => reject(new Error(`the export worker exited (${code})`)))
-      worker!.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes(WORKER_READY)) resolve()
-      })
+    worker = await startWorkerProcess({
+      domain: 'exports',
+      databaseUrl: stack.subgraphs.exports.testDatabase.url,
+      env: { GATEWAY_URL: stack.gatewayUrl, GATEWAY_SIGNING_SECRET: stack.secrets.signing },
     })
 
     const run = async (format: 'CSV' | 'XLSX') => {
@@ -175,22 +155,16 @@ export async function runExportBench(o: {
     }
     const csv = await run('CSV')
     const xlsx = await run('XLSX')
-    clearInterval(sampler)
-    sample()
     return {
       products: o.products,
       csvSeconds: csv.seconds,
       csvBytes: csv.bytes,
       xlsxSeconds: xlsx.seconds,
       xlsxBytes: xlsx.bytes,
-      workerPeakRssMb: peakRss,
+      workerPeakRssMb: worker.peakRssMb(),
     }
   } finally {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((r) => worker!.once('exit', r))
-      worker.kill('SIGTERM')
-      await exited
-    }
+    await worker?.stop()
     await stack.stop()
     await server.stop()
     await rm(work, { recursive: true, force: true })

@@ -1,16 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { supplierFileConfig, writeSupplierFile } from '@pm/seed'
 import { startTestStack } from '@pm/testing/stack'
-import { REPO_ROOT, startBenchServer } from './data'
+import { startBenchServer } from './data'
 import { p95, timeDuring, timeIdle } from './page-probe'
-import { sampleProcess } from './services'
-
-/** What bench/import-worker.ts prints once its worker runs. */
-export const WORKER_READY = 'import worker ready'
+import { startWorkerProcess, type WorkerProcess } from './services'
 
 /** The import scenario's targets (end to end on this machine). */
 export const IMPORT_TARGETS = {
@@ -63,7 +59,7 @@ const START = `mutation($configId: UUID!, $source: ImportSourceInput!, $force: B
 /**
  * Upload → completed for a generated supplier CSV (French decimals, `badShare` bad rows), then the same file
  * again: the subgraphs and gateway in this process on fresh databases, the imports worker in a process of its
- * own (its RSS sampled while it works).
+ * own (`pm worker --domain imports`, its RSS sampled while it works).
  */
 export async function runImportBench(o: {
   rows: number
@@ -86,7 +82,7 @@ export async function runImportBench(o: {
       ? { redisUrl: process.env.REDIS_URL, cache: { name: cacheName } }
       : { cache: false },
   })
-  let worker: ChildProcess | undefined
+  let worker: WorkerProcess | undefined
   try {
     /** A generated supplier file of `format` for a new supplier, and the import config that reads it. */
     const prepare = async (format: 'csv' | 'xlsx', code: string) => {
@@ -131,31 +127,17 @@ export async function runImportBench(o: {
     const csv = await prepare('csv', 'BENCH-IMPORT')
     o.log(`import: ${o.rows} rows (${csv.badRows} bad), ${(csv.fileBytes / 1e6).toFixed(1)} MB`)
 
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/import-worker.ts')], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
+    // Ready once the worker has installed its queue in db_imports and takes jobs.
+    worker = await startWorkerProcess({
+      domain: 'imports',
+      databaseUrl: stack.subgraphs.imports.testDatabase.url,
       env: {
-        ...process.env,
-        BENCH_IMPORTS_DB_URL: stack.subgraphs.imports.testDatabase.url,
-        BENCH_CATALOG_URL: stack.subgraphs.catalog.server.graphqlUrl,
-        BENCH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
-        BENCH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
+        SUBGRAPH_CATALOG_URL: stack.subgraphs.catalog.server.graphqlUrl,
+        SUBGRAPH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
+        SUBGRAPH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
+        GATEWAY_URL: stack.gatewayUrl,
         GATEWAY_SIGNING_SECRET: stack.secrets.signing,
       },
-    })
-    let peakRss = 0
-    const sample = () => {
-      const s = worker?.pid ? sampleProcess(worker.pid) : undefined
-      if (s) peakRss = Math.max(peakRss, s.rssMb)
-    }
-    const sampler = setInterval(sample, 100)
-
-    // Ready once the worker has installed its queue in db_imports and taken its first look for jobs.
-    await new Promise<void>((resolve, reject) => {
-      worker!.once('exit', (code) => reject(new Error(`the import worker exited (${code})`)))
-      worker!.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes(WORKER_READY)) resolve()
-      })
     })
     const userId = stack.superuserId
     const token = stack.tokenFor({ userId, superuser: true })
@@ -228,8 +210,6 @@ export async function runImportBench(o: {
     o.log(
       `import: XLSX (${(xlsx.fileBytes / 1e6).toFixed(1)} MB) completed in ${xlsxSeconds.toFixed(1)} s (${during.value.productsCreated} created); page p95 ${p95(idle).toFixed(1)} → ${p95(during.samples).toFixed(1)} ms`,
     )
-    clearInterval(sampler)
-    sample()
     return {
       rows: o.rows,
       badRows: csv.badRows,
@@ -246,14 +226,10 @@ export async function runImportBench(o: {
       pageIdleP95Ms: p95(idle),
       pageBusyP95Ms: p95(during.samples),
       pageBusySamples: during.samples.length,
-      workerPeakRssMb: peakRss,
+      workerPeakRssMb: worker.peakRssMb(),
     }
   } finally {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((r) => worker!.once('exit', r))
-      worker.kill('SIGTERM')
-      await exited
-    }
+    await worker?.stop()
     await stack.stop()
     await server.stop()
     await rm(work, { recursive: true, force: true })

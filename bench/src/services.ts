@@ -2,9 +2,11 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { createServer } from 'node:net'
+import path from 'node:path'
+import type { Domain } from '@pm/db'
 import { REPO_ROOT } from './data'
 
-export type ServiceGroup = 'gateway' | 'peer' | 'floor' | 'subgraphs'
+export type ServiceGroup = 'gateway' | 'peer' | 'floor' | 'subgraphs' | 'worker'
 
 export interface Service {
   name: string
@@ -59,10 +61,13 @@ export function startService(options: {
   port: number
   adminPort?: number
   script: string
+  /** Arguments after the script. */
+  args?: string[]
   env: Record<string, string>
   nodeFlags?: string[]
 }): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeFlags ?? []), options.script], {
+  const argv = ['--import', 'tsx', ...(options.nodeFlags ?? []), options.script, ...(options.args ?? [])]
+  const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -164,6 +169,80 @@ export async function stopService(service: Service, timeoutMs = 10_000): Promise
   clearTimeout(timer)
 }
 
+export interface WorkerProcess {
+  service: Service
+  /** Highest resident memory seen so far (sampled every 100 ms). */
+  peakRssMb(): number
+  /** CPU seconds (user + system, all its threads) used since it started. */
+  cpuSeconds(): number
+  /** SIGTERM (running jobs finish their batch), then waits for the exit. */
+  stop(): Promise<void>
+}
+
+/**
+ * `pm worker --domain D` in a process of its own, as docker-compose runs it: the domain's queue in
+ * `databaseUrl` (the benchmark's fresh database), storage, Redis and the rest from this process's
+ * environment plus `env`. Resolves once the worker answers /ready on its admin listener (its queue is
+ * installed and it takes jobs); its RSS is sampled from then until it stops.
+ */
+export async function startWorkerProcess(o: {
+  domain: Domain
+  databaseUrl: string
+  env?: Record<string, string>
+  timeoutMs?: number
+}): Promise<WorkerProcess> {
+  const adminPort = await freePort()
+  const service = startService({
+    name: `worker-${o.domain}`,
+    group: 'worker',
+    port: adminPort,
+    script: path.join(REPO_ROOT, 'packages/cli/src/main.ts'),
+    args: ['worker', '--domain', o.domain],
+    env: {
+      // External mode needs a server for every domain: only this domain's database is ever opened.
+      DATABASE_URL: o.databaseUrl,
+      [`DB_${o.domain.toUpperCase()}_URL`]: o.databaseUrl,
+      WORKER_ADMIN_PORT: String(adminPort),
+      LOG_LEVEL: 'warn',
+      ...o.env,
+    },
+  })
+  let peak = 0
+  let cpu = 0
+  const sample = () => {
+    const s = service.child.pid ? sampleProcess(service.child.pid) : undefined
+    if (s) {
+      peak = Math.max(peak, s.rssMb)
+      cpu = s.cpuSeconds
+    }
+  }
+  const sampler = setInterval(sample, 100)
+  service.child.once('exit', () => clearInterval(sampler))
+  try {
+    await waitReady(service, o.timeoutMs ?? 120_000)
+  } catch (error) {
+    clearInterval(sampler)
+    await stopService(service)
+    throw error
+  }
+  return {
+    service,
+    peakRssMb: () => {
+      sample()
+      return peak
+    },
+    cpuSeconds: () => {
+      sample()
+      return cpu
+    },
+    stop: async () => {
+      sample()
+      clearInterval(sampler)
+      await stopService(service, 60_000)
+    },
+  }
+}
+
 let clockTicks: number | undefined
 function ticksPerSecond(): number {
   if (clockTicks === undefined) {
@@ -192,6 +271,16 @@ export function sampleProcess(pid: number): ProcSample | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0)
     return { cpuSeconds: ticks / ticksPerSecond(), rssMb: rssKb / 1024 }
+  } catch {
+    return undefined
+  }
+}
+
+/** The nice value of a process's main thread (field 19 of /proc/<pid>/stat); undefined when it is gone. */
+export function niceOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
   } catch {
     return undefined
   }

@@ -7,7 +7,14 @@ import {
   type DomainDatabaseConfig,
   loadDatabaseConfig,
 } from '@pm/db'
-import { type DomainJobs, type RunningWorker, startWorker } from '@pm/jobs'
+import {
+  type DomainJobs,
+  integerSetting,
+  lowerProcessPriority,
+  type RunningWorker,
+  startWorker,
+  workerNice,
+} from '@pm/jobs'
 import {
   createLogger,
   gatewayUrl,
@@ -68,12 +75,7 @@ export interface DomainWorkerOptions<D extends Domain> {
 }
 
 function concurrency(env: NodeJS.ProcessEnv, fallback: number): number {
-  const raw = env.WORKER_CONCURRENCY?.trim()
-  if (!raw) return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1 || value > 64)
-    throw new Error(`WORKER_CONCURRENCY must be an integer from 1 to 64, got "${raw}"`)
-  return value
+  return integerSetting(env, 'WORKER_CONCURRENCY', { fallback, min: 1, max: 64 })
 }
 
 /** One domain's worker, its tasks given the domain's database, storage and peers. */
@@ -127,6 +129,14 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
     throw error
   }
   const logger = createLogger({ service: `worker-${domain}` })
+  let nice: number
+  try {
+    nice = workerNice(env, jobs.nice ?? 0)
+  } catch (error) {
+    throw new ConfigError((error as Error).message)
+  }
+  // Before the database, storage and jobs start their threads: those inherit the lower priority.
+  lowerProcessPriority(nice, logger)
   await startTelemetry(`worker-${domain}`, logger, env)
   const database = createDomainDatabase(
     config.domains[domain] as DomainDatabaseConfig & { domain: typeof domain },

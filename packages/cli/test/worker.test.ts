@@ -51,7 +51,7 @@ afterAll(async () => {
 })
 
 describe('pm worker', () => {
-  it('explains its usage, and refuses a domain that has no jobs', async () => {
+  it('explains its usage, and refuses a domain that has no jobs or a WORKER_NICE that is not a nice value', async () => {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME }
     const usage = await pm(env, 'worker')
     expect(usage.code).toBe(2)
@@ -61,6 +61,20 @@ describe('pm worker', () => {
     const none = await pm({ ...env, DATABASE_URL: testDatabase.url }, 'worker', '--domain', without)
     expect(none.code).toBe(1)
     expect(none.stderr).toContain(`the ${without} domain has no background jobs`)
+    const badNice = await pm(
+      {
+        ...env,
+        DATABASE_URL: testDatabase.url,
+        GATEWAY_SIGNING_SECRET: 'x'.repeat(32),
+        STORAGE_DIR: dir,
+        WORKER_NICE: 'low',
+      },
+      'worker',
+      '--domain',
+      'imports',
+    )
+    expect(badNice.code).toBe(1)
+    expect(badNice.stderr).toContain('WORKER_NICE must be an integer from 0 to 19')
   })
 
   it("runs a domain's tasks with its database, storage and peers; WORKER_CONCURRENCY sets how many at once", async () => {

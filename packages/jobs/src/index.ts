@@ -1,3 +1,4 @@
+export { integerSetting, lowerProcessPriority, workerNice } from './priority'
 export {
   addJobInTransaction,
   addJobsInTransaction,

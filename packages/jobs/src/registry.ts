@@ -27,4 +27,10 @@ export interface DomainJobs<D extends Domain = Domain> {
   crontab?: string
   /** Jobs one worker process runs at once (default 1; WORKER_CONCURRENCY overrides). */
   concurrency?: number
+  /**
+   * Nice value of `pm worker --domain D`, a worker in a process of its own (default 0; WORKER_NICE overrides):
+   * CPU-heavy jobs run at a lower priority than the API on the same cores. Not applied by `pnpm start`,
+   * whose workers share the API's process.
+   */
+  nice?: number
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { hostname } from 'node:os'
+import { getPriority, hostname } from 'node:os'
 import type { Domain } from '@pm/db'
 import { createLogger, type Logger } from '@pm/service-kit'
 import { observeJobRun, type QueueSample, registerQueue } from '@pm/telemetry'
@@ -222,6 +222,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     host: hostname(),
     pid: process.pid,
     concurrency,
+    nice: getPriority(0),
     tasks: Object.keys(o.tasks),
     cron: parsedCronItems.map((c) => c.identifier),
   })

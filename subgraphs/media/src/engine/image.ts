@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp'
+import sharp, { type Metadata, type Sharp } from 'sharp'
 import type { SizeName } from './settings'
 
 /** Image formats accepted, with their MIME type and file extension. */
@@ -129,10 +129,29 @@ function encode(image: Sharp, format: ImageFormat): Sharp {
   }
 }
 
+interface RawImage {
+  data: Buffer
+  raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 }
+}
+
+async function toRaw(image: Sharp): Promise<RawImage> {
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true })
+  return { data, raw: { width: info.width, height: info.height, channels: info.channels } }
+}
+
+/** The image at most `edge` pixels on its longest side (never enlarged), still decoded. */
+async function shrink(from: RawImage, edge: number): Promise<RawImage> {
+  if (Math.max(from.raw.width, from.raw.height) <= edge) return from
+  return toRaw(sharp(from.data, { raw: from.raw }).resize(edge, edge, { fit: 'inside' }))
+}
+
 /**
  * Decodes the image once (EXIF orientation applied, first frame only, refusing damaged or truncated data and
  * more than `maxPixels`), then makes each thumbnail (longest side at most its size, never enlarged) in the
  * original format and in WebP. Output carries no metadata (EXIF, GPS, XMP are dropped).
+ *
+ * Each size is resized once, from the next larger one (large from the decoded image, medium from large, small
+ * from medium: the same Lanczos-3 kernel on fewer pixels), and both formats are encoded from that copy.
  */
 export async function renderImage(
   bytes: Buffer,
@@ -141,11 +160,11 @@ export async function renderImage(
 ): Promise<RenderedImage> {
   const largest = Math.max(...Object.values(o.sizes))
   const keepFull = info.needsCleaning
-  let decoded: { data: Buffer; info: OutputInfo }
+  let decoded: RawImage
   try {
     let pipeline = sharp(bytes, { limitInputPixels: o.maxPixels, failOn: 'error', pages: 1 }).rotate()
     if (!keepFull) pipeline = pipeline.resize(largest, largest, { fit: 'inside', withoutEnlargement: true })
-    decoded = await pipeline.raw().toBuffer({ resolveWithObject: true })
+    decoded = await toRaw(pipeline)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     if (/pixel limit/i.test(message)) {
@@ -156,29 +175,29 @@ export async function renderImage(
       `the image data is damaged or truncated (${message.replace(/\s+/g, ' ').slice(0, 200)})`,
     )
   }
-  const raw = { width: decoded.info.width, height: decoded.info.height, channels: decoded.info.channels }
-  const from = () => sharp(decoded.data, { raw })
-  const rendition = async (image: Sharp, format: ImageFormat): Promise<Rendition> => {
-    const out = await encode(image, format).toBuffer({ resolveWithObject: true })
+  const rendition = async (from: RawImage, format: ImageFormat): Promise<Rendition> => {
+    const out = await encode(sharp(from.data, { raw: from.raw }), format).toBuffer({
+      resolveWithObject: true,
+    })
     return { data: out.data, width: out.info.width, height: out.info.height, format }
   }
   const formats: ImageFormat[] = info.format === 'webp' ? ['webp'] : [info.format, 'webp']
+  const served = keepFull ? rendition(decoded, info.format) : Promise.resolve(undefined)
+  // Largest first: each size starts from the one before it.
+  const sizes = (Object.entries(o.sizes) as [SizeName, number][]).sort((a, b) => b[1] - a[1])
   const jobs: Promise<Rendition & { size: SizeName }>[] = []
-  for (const [size, edge] of Object.entries(o.sizes) as [SizeName, number][]) {
+  let previous: Promise<RawImage> = Promise.resolve(decoded)
+  for (const [size, edge] of sizes) {
+    const resized = previous.then((from) => shrink(from, edge))
     for (const format of formats) {
-      jobs.push(
-        rendition(from().resize(edge, edge, { fit: 'inside', withoutEnlargement: true }), format).then(
-          (r) => ({
-            ...r,
-            size,
-          }),
-        ),
-      )
+      jobs.push(resized.then((from) => rendition(from, format)).then((r) => ({ ...r, size })))
     }
+    previous = resized
   }
-  const [served, ...thumbnails] = await Promise.all([
-    keepFull ? rendition(from(), info.format) : Promise.resolve(undefined),
-    ...jobs,
-  ])
-  return { ...(served ? { served } : {}), thumbnails: thumbnails as (Rendition & { size: SizeName })[] }
+  // Every encode settled before returning (none left running on a failure of another).
+  const results = await Promise.allSettled([served, ...jobs])
+  const failed = results.find((r) => r.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
+  const [full, ...thumbnails] = results.map((r) => (r as PromiseFulfilledResult<Rendition | undefined>).value)
+  return { ...(full ? { served: full } : {}), thumbnails: thumbnails as (Rendition & { size: SizeName })[] }
 }
