@@ -17,6 +17,7 @@ import { startTestStack } from '@pm/testing/stack'
 import sharp from 'sharp'
 import { jobs as mediaJobs, sharpConcurrency } from '../subgraphs/media/src/jobs'
 import { REPO_ROOT, startBenchServer } from './src/data'
+import { p95, timeDuring, timeIdle } from './src/page-probe'
 import {
   describeFailure,
   exited,
@@ -55,11 +56,6 @@ export interface MediaBenchResult {
 const PAGE = `query($id: UUID!) { product(id: $id) { id title
   media { id processingStatus url thumbnail(size: "medium") { url } } } }`
 const ATTACH = `mutation($input: AttachProductImageInput!) { attachProductImage(input: $input) { mediaFile { id } } }`
-
-function p95(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0
-}
 
 /** A photo-like 2000×2000 JPEG: gradients, shapes and sensor-like noise, about what a product shot weighs. */
 async function baseJpeg(i: number): Promise<Buffer> {
@@ -136,10 +132,8 @@ export async function runMediaBench(o: {
     o.log(`media: ${o.images} images of 2000×2000 (${(averageBytes / 1e6).toFixed(2)} MB each)`)
     const token = stack.tokenFor({ userId: stack.superuserId, superuser: true })
     const page = async () => {
-      const t0 = performance.now()
       const res = await stack.request(PAGE, { id: products[0] })
       if (res.errors) throw new Error(`product page: ${res.errors[0]!.message}`)
-      return performance.now() - t0
     }
     // A product page with an image, idle.
     const first = await stack.request(ATTACH, {
@@ -158,8 +152,7 @@ export async function runMediaBench(o: {
       return { completed: count('completed'), failed: count('failed') }
     }
     while ((await settled()).completed < 1) await new Promise((r) => setTimeout(r, 100))
-    const idle: number[] = []
-    for (let i = 0; i < 100; i++) idle.push(await page())
+    const idle = await timeIdle(page, 100)
 
     async function uploadOne(bytes: Buffer): Promise<string> {
       const response = await fetch(`${stack.gatewayUrl}/uploads?filename=photo.jpg`, {
@@ -189,20 +182,19 @@ export async function runMediaBench(o: {
         if (res.errors) throw new Error(`attachProductImage: ${res.errors[0]!.message}`)
       }
     }
-    let done = false
-    const busy: number[] = []
-    const reader = (async () => {
-      while (!done) {
-        busy.push(await page())
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    })()
-    await Promise.all([uploader(), uploader()])
-    let state = await settled()
-    while (state.completed + state.failed < o.images + 1) {
-      await new Promise((r) => setTimeout(r, 100))
-      state = await settled()
-    }
+    // The page is asked one request at a time, 50 ms apart, until every image is processed.
+    const { value: state, samples: busy } = await timeDuring(
+      page,
+      (async () => {
+        await Promise.all([uploader(), uploader()])
+        let state = await settled()
+        while (state.completed + state.failed < o.images + 1) {
+          await new Promise((r) => setTimeout(r, 100))
+          state = await settled()
+        }
+        return state
+      })(),
+    )
     const seconds = (performance.now() - start) / 1000
     const perImage = (cpuSeconds: number) => (1000 * cpuSeconds) / o.images
     const apiCpu = process.cpuUsage(cpuBefore.api)
@@ -211,8 +203,6 @@ export async function runMediaBench(o: {
       api: perImage((apiCpu.user + apiCpu.system) / 1e6),
       machine: perImage(machineCpuSeconds() - cpuBefore.machine),
     }
-    done = true
-    await reader
     const loadAfter = loadavg()
     const workerPeakRssMb = worker.peakRssMb()
     await worker.stop()
