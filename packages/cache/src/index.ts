@@ -8,6 +8,7 @@ export { type CacheMetricFamily, cacheMetricFamilies, cacheMetrics } from './met
 export {
   type CacheLogger,
   type CacheStats,
+  caches,
   type Lookup,
   type NamespaceStats,
   TwoLevelCache,
