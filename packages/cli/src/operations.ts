@@ -233,9 +233,17 @@ export async function integrity(args: ParsedArgs, withDatabases: WithDatabases) 
   await run(withDatabases, { kind, dryRun: args.flags.has('dry-run') }, (result) => {
     const report = result as unknown as IntegrityReport
     console.log(`${report.checked} references checked, ${report.orphans} orphans`)
-    for (const r of report.references.filter((r) => r.orphans > 0)) {
+    const dry = args.flags.has('dry-run')
+    for (const r of report.references.filter((r) => r.orphans > 0 || r.cleared > 0)) {
+      const applied =
+        action !== 'fix'
+          ? ''
+          : r.policy === 'keep_and_flag'
+            ? `, ${r.flagged} ${dry ? 'would be flagged' : 'flagged'}`
+            : `, ${r.fixed} ${dry ? `would be ${r.policy === 'delete' ? 'deleted' : 'set null'}` : 'fixed'}`
+      const cleared = r.cleared ? `, ${r.cleared} flags cleared (valid again)` : ''
       console.log(
-        `  ${r.reference} → ${r.to} (${r.policy}): ${r.orphans} orphans, e.g. ${r.samples.map((s) => `${s.key}→${s.value}`).join(', ')}`,
+        `  ${r.reference} → ${r.to} (${r.policy}): ${r.orphans} orphans${applied}${cleared}${r.samples.length ? `, e.g. ${r.samples.map((s) => `${s.key}→${s.value}`).join(', ')}` : ''}`,
       )
     }
     if (action === 'check' && report.orphans > 0) process.exitCode = 5

@@ -88,6 +88,51 @@ describe('integrity', () => {
     expect((await sql('media', 'SELECT count(*)::int AS n FROM media_files')).rows[0].n).toBe(1)
   })
 
+  it('keep and flag: a fix flags the orphans in core (a dry run only counts them), a later pass clears the flags of rows valid again', async () => {
+    const reference = 'imports.import_configs.supplier_code'
+    const code = `GONE-${randomUUID().slice(0, 8)}`
+    const { rows } = await sql(
+      'imports',
+      `INSERT INTO import_configs (supplier_code, import_type, config_name, connection_config)
+       VALUES ($1, 'csv', 'orphaned', '{}') RETURNING id`,
+      [code],
+    )
+    const configId = rows[0].id as string
+    const flags = async () =>
+      (
+        await sql(
+          'core',
+          'SELECT row_key, missing_value, flagged_at, last_seen_at FROM flagged_references WHERE reference = $1',
+          [reference],
+        )
+      ).rows
+
+    const dry = await checkIntegrity(urls, { fix: true, dryRun: true, only: [reference] })
+    expect(dry.references[0]).toMatchObject({ policy: 'keep_and_flag', orphans: 1, flagged: 1, fixed: 0 })
+    expect(await flags()).toEqual([])
+
+    const fixed = await checkIntegrity(urls, { fix: true, only: [reference] })
+    expect(fixed.references[0]).toMatchObject({ orphans: 1, flagged: 1, fixed: 0, cleared: 0 })
+    const flagged = await flags()
+    expect(flagged).toMatchObject([{ row_key: configId, missing_value: code }])
+    // Kept as it was.
+    const kept = await sql('imports', 'SELECT supplier_code FROM import_configs WHERE id = $1', [configId])
+    expect(kept.rows[0].supplier_code).toBe(code)
+
+    // A check of a reference still orphaned keeps its flag (and when it was first flagged).
+    const checked = await checkIntegrity(urls, { only: [reference] })
+    expect(checked.references[0]).toMatchObject({ orphans: 1, flagged: 0, cleared: 0 })
+    const still = await flags()
+    expect(still).toHaveLength(1)
+    expect(still[0].flagged_at).toEqual(flagged[0].flagged_at)
+
+    // The supplier exists again: the next pass clears the flag.
+    await sql('catalog', `INSERT INTO suppliers (code, name) VALUES ($1, 'back')`, [code])
+    const valid = await checkIntegrity(urls, { only: [reference] })
+    expect(valid.references[0]).toMatchObject({ orphans: 0, cleared: 1 })
+    expect(await flags()).toEqual([])
+  })
+
   it('a killed connection is a clear error', async () => {
     const killer = setInterval(() => {
       sql(
