@@ -201,6 +201,39 @@ describe('operations through the gateway', () => {
     expect(failed.error).toMatch(/no table "no_such_table"/)
   })
 
+  it('a database connection killed during a run fails that run clearly; the worker goes on with the next', async () => {
+    const media = stack.subgraphs.media.database.db
+    const kill = () =>
+      sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = 'pm-integrity' AND datname = current_database()`
+        .execute(media)
+        .catch(() => {})
+    let failed: any
+    // Until a run is caught mid-way (the kill loop races each run's connections to db_media).
+    while (!failed) {
+      const queued = await ok<{ runIntegrityCheck: { id: string } }>(`mutation { runIntegrityCheck { id } }`)
+      let done = false
+      const killing = (async () => {
+        while (!done) {
+          await kill()
+          await new Promise((r) => setTimeout(r, 5))
+        }
+      })()
+      const run = await finished(queued.runIntegrityCheck.id)
+      done = true
+      await killing
+      if (run.status === 'FAILED') failed = run
+      else expect(run.status).toBe('COMPLETED')
+    }
+    expect(failed.error).toMatch(
+      /media: the database connection was lost .*run it again|media database .* is unreachable/,
+    )
+    expect(failed.error).not.toMatch(/postgres:\/\/|password|at .*\.ts:/)
+    // The worker is still there: the next run completes.
+    const again = await ok<{ runIntegrityCheck: { id: string } }>(`mutation { runIntegrityCheck { id } }`)
+    expect((await finished(again.runIntegrityCheck.id)).status).toBe('COMPLETED')
+  })
+
   it('is for administrators only', async () => {
     const token = stack.tokenFor({ userId: randomUUID(), permissions: ['settings:read', 'product:read'] })
     const response = await stack.request(
