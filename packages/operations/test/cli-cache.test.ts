@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { promisify } from 'node:util'
 import { caches } from '@pm/cache'
 import { DOMAINS, type Domain } from '@pm/db'
 import { createMigratedDatabase, type TestDatabase } from '@pm/testing'
+import { runPm } from '@pm/testing/cli'
 import { type PrivateRedis, redisServerBinary, startPrivateRedis } from '@pm/testing/redis'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,27 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // `pm integrity fix` deletes and nulls rows behind the gateway's back: the gateways' cached answers of those
 // databases must go stale exactly as after a mutation through the gateway (a bump of the namespace's
 // generation in Redis, which every gateway sharing the cache hears).
-const ROOT = new URL('../../../', import.meta.url).pathname
 const MEDIA_FILE = `query($id: UUID!) { mediaFile(id: $id) { id fileName } }`
 
 let redis: PrivateRedis
 let stack: TestStack<'catalog' | 'media'>
 const others: { domain: Domain; database: TestDatabase }[] = []
 const cacheName = `cli-cache-${randomUUID()}`
-
-async function pm(env: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      `${ROOT}node_modules/.bin/tsx`,
-      ['packages/cli/src/main.ts', ...args],
-      { cwd: ROOT, env },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 describe.skipIf(!redisServerBinary())('pm integrity fix and the gateway cache', () => {
   beforeAll(async () => {
@@ -77,7 +61,7 @@ describe.skipIf(!redisServerBinary())('pm integrity fix and the gateway cache', 
       DB_MEDIA_URL: stack.subgraphs.media.testDatabase.url,
     }
     for (const d of others) env[`DB_${d.domain.toUpperCase()}_URL`] = d.database.url
-    const fixed = await pm(env, 'integrity', 'fix')
+    const fixed = await runPm(env, 'integrity', 'fix')
     expect(fixed.stderr).not.toMatch(/warning|note:/)
     expect(fixed.code).toBe(0)
     expect(fixed.stdout).toMatch(/media\.media_files\.product_id: delete 1 rows/)
