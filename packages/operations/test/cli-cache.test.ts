@@ -17,6 +17,20 @@ let stack: TestStack<'catalog' | 'media'>
 const others: { domain: Domain; database: TestDatabase }[] = []
 const cacheName = `cli-cache-${randomUUID()}`
 
+/** pm's environment: the stack's databases (and the others'), the gateway cache's Redis and name. */
+function cliEnv(redisUrl: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    REDIS_URL: redisUrl,
+    GATEWAY_CACHE_NAME: cacheName,
+    DB_CATALOG_URL: stack.subgraphs.catalog.testDatabase.url,
+    DB_MEDIA_URL: stack.subgraphs.media.testDatabase.url,
+  }
+  for (const d of others) env[`DB_${d.domain.toUpperCase()}_URL`] = d.database.url
+  return env
+}
+
 describe.skipIf(!redisServerBinary())('pm integrity fix and the gateway cache', () => {
   beforeAll(async () => {
     redis = await startPrivateRedis()
@@ -52,16 +66,7 @@ describe.skipIf(!redisServerBinary())('pm integrity fix and the gateway cache', 
 
     const gatewayCache = caches(cacheName)[0]!
     const generation = gatewayCache.generation('sg:media')
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      REDIS_URL: redis.url,
-      GATEWAY_CACHE_NAME: cacheName,
-      DB_CATALOG_URL: stack.subgraphs.catalog.testDatabase.url,
-      DB_MEDIA_URL: stack.subgraphs.media.testDatabase.url,
-    }
-    for (const d of others) env[`DB_${d.domain.toUpperCase()}_URL`] = d.database.url
-    const fixed = await runPm(env, 'integrity', 'fix')
+    const fixed = await runPm(cliEnv(redis.url), 'integrity', 'fix')
     expect(fixed.stderr).not.toMatch(/warning|note:/)
     expect(fixed.code).toBe(0)
     expect(fixed.stdout).toMatch(/media\.media_files\.product_id: delete 1 rows/)
@@ -71,5 +76,26 @@ describe.skipIf(!redisServerBinary())('pm integrity fix and the gateway cache', 
     const after = await stack.request(MEDIA_FILE, { id: orphan.id })
     expect(after.errors).toBeUndefined()
     expect(after.data.mediaFile).toBeNull()
+  }, 120_000)
+
+  it('fixes all the same when Redis cannot be reached, and says that gateways were not told', async () => {
+    const orphan = await stack.subgraphs.media.database.db
+      .insertInto('media_files')
+      .values({ file_name: 'orphan-2.jpg', product_id: randomUUID() })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    // Nothing listens there.
+    const fixed = await runPm(cliEnv('redis://127.0.0.1:9'), 'integrity', 'fix')
+    expect(fixed.code).toBe(0)
+    expect(fixed.stdout).toMatch(/media\.media_files\.product_id: delete 1 rows/)
+    expect(fixed.stderr).toMatch(
+      /warning: the gateway cache could not be told that media changed \(Redis unreachable\)/,
+    )
+    const left = await stack.subgraphs.media.database.db
+      .selectFrom('media_files')
+      .select('id')
+      .where('id', '=', orphan.id)
+      .execute()
+    expect(left).toEqual([])
   }, 120_000)
 })
