@@ -40,10 +40,13 @@ export function subgraphCacheInvalidator(
       close: async () => {},
     }
   const cache = new TwoLevelCache({ name, redis, l1MaxBytes: 0, ...(logger ? { logger } : {}) })
+  let connecting: Promise<void> | undefined
   return {
     invalidate: async (domains) => {
-      // A fresh process (the command line) has not connected yet: a bump sent now would only be queued.
-      await cache.ready()
+      // A fresh process (the command line) has not connected yet: a bump sent now would only be queued. Waited
+      // for once (bounded); later, while Redis is down, bumps are queued and replayed at once.
+      connecting ??= cache.ready()
+      await connecting
       await cache.bump(domains.map(subgraphCacheNamespace))
     },
     delivered: () => cache.unsentBumps === 0,
