@@ -36,7 +36,6 @@ export interface OpsBenchResult {
   backupSkipped: string | null
 }
 
-
 /** The databases the references live in (smoke: only those; else all seven, every reference checked). */
 const SMOKE_DOMAINS: Domain[] = ['catalog', 'media', 'analytics']
 const SMOKE_REFERENCES = ['media.media_files.product_id', 'analytics.product_metrics.product_id']
