@@ -1,8 +1,8 @@
 /**
  * The operations benchmark (`pnpm bench --ops`, tiny in --smoke): the integrity check of 1 M cross-database
- * references (target ≤ 60 s) on databases of its own (bench_ops_*: products in catalog, references from media
- * and analytics, a known number of them orphans), and backup + restore drill of the benchmark data set
- * (bench_* / bench_smoke_*, target ≤ 120 s for the 133k set).
+ * references (target ≤ 60 s) on databases of its own (<prefix>_ops_*: products in catalog, references from
+ * media and analytics, a known number of them orphans), and backup + restore drill of the benchmark data set
+ * (<prefix>_* / <prefix>_smoke_*, target ≤ 120 s for the 133k set); the prefix is BENCH_DB_PREFIX (bench).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -36,23 +36,22 @@ export interface OpsBenchResult {
   backupSkipped: string | null
 }
 
-const OPS_PREFIX = 'bench_ops'
-
 /** The databases the references live in (smoke: only those; else all seven, every reference checked). */
 const SMOKE_DOMAINS: Domain[] = ['catalog', 'media', 'analytics']
 const SMOKE_REFERENCES = ['media.media_files.product_id', 'analytics.product_metrics.product_id']
 
 async function integrityData(
   server: BenchServer,
+  opsPrefix: string,
   references: number,
   domains: readonly Domain[],
   log: (m: string) => void,
 ) {
   const urls = Object.fromEntries(
-    DOMAINS.map((d) => [d, databaseUrl(server.url, `${OPS_PREFIX}_${d}`)]),
+    DOMAINS.map((d) => [d, databaseUrl(server.url, `${opsPrefix}_${d}`)]),
   ) as Record<Domain, string>
   for (const d of domains) {
-    await dropDatabase(server.url, `${OPS_PREFIX}_${d}`)
+    await dropDatabase(server.url, `${opsPrefix}_${d}`)
     await ensureDatabase(d, urls[d])
     await runMigrations({ connectionString: urls[d], domain: d, direction: 'up' })
   }
@@ -60,7 +59,7 @@ async function integrityData(
   const half = Math.floor(references / 2)
   const products = half
   const orphans = Math.max(10, Math.floor(references / 1_000))
-  log(`ops: ${products} products, ${references} references (${orphans} orphans) into ${OPS_PREFIX}_*`)
+  log(`ops: ${products} products, ${references} references (${orphans} orphans) into ${opsPrefix}_*`)
   await withClient(urls.catalog, (c) =>
     c.query(
       `INSERT INTO products (id, title) SELECT md5('p' || i)::uuid, 'product ' || i FROM generate_series(1, $1) i`,
@@ -88,6 +87,8 @@ async function integrityData(
 
 export async function runOpsBench(o: {
   server: BenchServer
+  /** The bench's database prefix (BENCH_DB_PREFIX, with _smoke in --smoke): the data set's databases. */
+  prefix: string
   smoke: boolean
   products: number
   seed: number
@@ -96,14 +97,15 @@ export async function runOpsBench(o: {
   const { log } = o
   const references = o.smoke ? 20_000 : 1_000_000
   const domains = o.smoke ? SMOKE_DOMAINS : DOMAINS
-  const data = await integrityData(o.server, references, domains, log)
+  const opsPrefix = `${o.prefix}_ops`
+  const data = await integrityData(o.server, opsPrefix, references, domains, log)
   const started = performance.now()
   const report = await checkIntegrity(data.urls, o.smoke ? { only: SMOKE_REFERENCES } : {})
   const integritySeconds = (performance.now() - started) / 1000
   log(
     `ops: integrity check of ${report.checked} references, ${report.orphans} orphans in ${integritySeconds.toFixed(1)} s`,
   )
-  for (const d of domains) await dropDatabase(o.server.url, `${OPS_PREFIX}_${d}`)
+  for (const d of domains) await dropDatabase(o.server.url, `${opsPrefix}_${d}`)
 
   const result: OpsBenchResult = {
     references: report.checked,
@@ -118,7 +120,7 @@ export async function runOpsBench(o: {
     verified: null,
     backupSkipped: null,
   }
-  const set = await prepareDataSet(o.server.url, o.smoke ? 'bench_smoke' : 'bench', o.products, o.seed, log)
+  const set = await prepareDataSet(o.server.url, o.prefix, o.products, o.seed, log)
   const dir = mkdtempSync(join(tmpdir(), 'pm-bench-backups-'))
   const storage = new LocalStorage({ dir, publicUrl: 'http://127.0.0.1:1', urlSecret: 'bench'.repeat(8) })
   try {

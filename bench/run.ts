@@ -1235,6 +1235,7 @@ async function opsScenario(options: BenchOptions): Promise<number> {
   try {
     const result = await runOpsBench({
       server,
+      prefix: options.prefix,
       smoke: options.smoke,
       products: options.products,
       seed: options.seed,

@@ -1,5 +1,6 @@
 // First: later loads of @apollo/federation-internals get plain exports (see the file).
 import './federation-internals'
+import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import {
@@ -16,7 +17,7 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled'
-import { type CacheStats, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm/cache'
+import { type CacheStats, cacheMetricFamilies, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm/cache'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
   type AdminListener,
@@ -54,6 +55,7 @@ import {
   persistedQueryBoundsPlugin,
 } from './apq'
 import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin, SessionChecks } from './auth'
+import { clusterMetricsRoute } from './cluster'
 import { withCors } from './cors'
 import {
   DEFAULT_MAX_BATCH,
@@ -718,8 +720,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Operational endpoints, on the admin listener only.
       adminRoutes: {
         // The process's metrics (requests, subgraph fetches, Node), then the cache's hits, misses and sizes per
-        // subgraph namespace, in Prometheus' text format.
-        '/metrics': metricsRoute(() => (cache ? cacheMetrics([cache.stats()]) : '')),
+        // subgraph namespace, in Prometheus' text format; a cluster worker answers for every worker.
+        '/metrics': cluster.isWorker
+          ? clusterMetricsRoute(() => (cache ? cacheMetricFamilies([cache.stats()]) : []), logger)
+          : metricsRoute(() => (cache ? cacheMetrics([cache.stats()]) : '')),
         // Ready = the supergraph is loaded. A subgraph being down does not make the gateway unready: it still
         // answers every operation that avoids that subgraph (and partial data for those that touch it), and
         // a load balancer pulling every gateway out would turn one subgraph's outage into a total one.

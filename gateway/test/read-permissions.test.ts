@@ -64,6 +64,7 @@ const RULES: Record<string, Rule> = {
   'Query.appSettings': needs('settings:read'),
   'Query.databaseHealth': needs('settings:manage'),
   'Query.integrityReport': needs('settings:manage'),
+  'Query.flaggedReferences': needs('settings:manage'),
   'Query.operationRun': needs('settings:manage'),
   // catalog
   'Query.product': needs('product:read'),

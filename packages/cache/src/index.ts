@@ -4,10 +4,11 @@ export {
   subgraphCacheNamespace,
 } from './invalidate'
 export { keyValueCache } from './key-value-cache'
-export { cacheMetrics } from './metrics'
+export { type CacheMetricFamily, cacheMetricFamilies, cacheMetrics } from './metrics'
 export {
   type CacheLogger,
   type CacheStats,
+  caches,
   type Lookup,
   type NamespaceStats,
   TwoLevelCache,

@@ -6,8 +6,16 @@ import { caches, TwoLevelCache } from './two-level-cache'
 export const subgraphCacheNamespace = (domain: string) => `sg:${domain}`
 
 export interface SubgraphCacheInvalidator {
-  /** Every gateway sharing this Redis and cache name stops reusing what these subgraphs answered before. */
+  /**
+   * Every gateway sharing this Redis and cache name stops reusing what these subgraphs answered before.
+   * Resolves once they were told or Redis failed (then the bump is replayed when it comes back, if this process
+   * is still running: see delivered()).
+   */
   invalidate(domains: readonly string[]): Promise<void>
+  /** Whether every bump so far was acknowledged by Redis (always true without Redis). */
+  delivered(): boolean
+  /** Closes what the invalidator opened (its subscription); the given Redis stays the caller's. */
+  close(): Promise<void>
 }
 
 /**
@@ -28,7 +36,20 @@ export function subgraphCacheInvalidator(
         const namespaces = domains.map(subgraphCacheNamespace)
         await Promise.all(caches(name).map((cache) => cache.bump(namespaces)))
       },
+      delivered: () => true,
+      close: async () => {},
     }
   const cache = new TwoLevelCache({ name, redis, l1MaxBytes: 0, ...(logger ? { logger } : {}) })
-  return { invalidate: (domains) => cache.bump(domains.map(subgraphCacheNamespace)) }
+  let connecting: Promise<void> | undefined
+  return {
+    invalidate: async (domains) => {
+      // A fresh process (the command line) has not connected yet: a bump sent now would only be queued. Waited
+      // for once (bounded); later, while Redis is down, bumps are queued and replayed at once.
+      connecting ??= cache.ready()
+      await connecting
+      await cache.bump(domains.map(subgraphCacheNamespace))
+    },
+    delivered: () => cache.unsentBumps === 0,
+    close: () => cache.close(),
+  }
 }

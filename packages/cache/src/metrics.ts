@@ -2,11 +2,16 @@ import type { CacheStats } from './two-level-cache'
 
 type Labels = Record<string, string>
 
-interface Family {
+/**
+ * One metric family, shaped as prom-client's `getMetricsAsJSON()` entries so that a cluster's workers can be
+ * summed by its AggregatorRegistry (`aggregator`: how the workers' samples of one label set combine).
+ */
+export interface CacheMetricFamily {
   name: string
   help: string
   type: 'counter' | 'gauge'
-  samples: { labels: Labels; value: number }[]
+  aggregator: 'sum' | 'min'
+  values: { labels: Labels; value: number }[]
 }
 
 function escapeLabel(value: string): string {
@@ -18,14 +23,14 @@ function formatLabels(labels: Labels): string {
   return pairs.length > 0 ? `{${pairs.join(',')}}` : ''
 }
 
-/** Prometheus text exposition of the given caches' stats(). */
-export function cacheMetrics(stats: readonly CacheStats[]): string {
-  const family = (name: string, type: Family['type'], help: string): Family => ({
-    name,
-    help,
-    type,
-    samples: [],
-  })
+/** The given caches' stats() as metric families (every family listed, with samples or not). */
+export function cacheMetricFamilies(stats: readonly CacheStats[]): CacheMetricFamily[] {
+  const family = (
+    name: string,
+    type: CacheMetricFamily['type'],
+    help: string,
+    aggregator: CacheMetricFamily['aggregator'] = 'sum',
+  ): CacheMetricFamily => ({ name, help, type, aggregator, values: [] })
   const hits = family('pm_cache_hits_total', 'counter', 'Cache hits, by level (l1 in-process, l2 Redis).')
   const misses = family('pm_cache_misses_total', 'counter', 'Lookups found in neither level.')
   const sets = family('pm_cache_sets_total', 'counter', 'Entries stored.')
@@ -46,41 +51,38 @@ export function cacheMetrics(stats: readonly CacheStats[]): string {
     'pm_cache_l2_up',
     'gauge',
     '1 when Redis is connected and invalidations are subscribed.',
+    // Over a cluster's workers: 1 only when every one of them is.
+    'min',
   )
 
   for (const cache of stats) {
     const base = { cache: cache.name }
     for (const [namespace, counters] of Object.entries(cache.namespaces)) {
       const labels = { ...base, namespace }
-      hits.samples.push({ labels: { ...labels, level: 'l1' }, value: counters.l1Hits })
-      hits.samples.push({ labels: { ...labels, level: 'l2' }, value: counters.l2Hits })
-      misses.samples.push({ labels, value: counters.misses })
-      sets.samples.push({ labels, value: counters.sets })
-      bumps.samples.push({ labels, value: counters.bumps })
+      hits.values.push({ labels: { ...labels, level: 'l1' }, value: counters.l1Hits })
+      hits.values.push({ labels: { ...labels, level: 'l2' }, value: counters.l2Hits })
+      misses.values.push({ labels, value: counters.misses })
+      sets.values.push({ labels, value: counters.sets })
+      bumps.values.push({ labels, value: counters.bumps })
     }
-    l1Bytes.samples.push({ labels: base, value: cache.l1.bytes })
-    l1Entries.samples.push({ labels: base, value: cache.l1.entries })
-    l1Evictions.samples.push({ labels: base, value: cache.l1.evictions })
+    l1Bytes.values.push({ labels: base, value: cache.l1.bytes })
+    l1Entries.values.push({ labels: base, value: cache.l1.entries })
+    l1Evictions.values.push({ labels: base, value: cache.l1.evictions })
     if (cache.l2.enabled) {
-      l2Errors.samples.push({ labels: base, value: cache.l2.errors })
-      l2Up.samples.push({ labels: base, value: cache.l2.connected && cache.l2.subscribed ? 1 : 0 })
+      l2Errors.values.push({ labels: base, value: cache.l2.errors })
+      l2Up.values.push({ labels: base, value: cache.l2.connected && cache.l2.subscribed ? 1 : 0 })
     }
   }
 
+  return [hits, misses, sets, bumps, l1Bytes, l1Entries, l1Evictions, l2Errors, l2Up]
+}
+
+/** Prometheus text exposition of the given caches' stats(). */
+export function cacheMetrics(stats: readonly CacheStats[]): string {
   const lines: string[] = []
-  for (const { name, help, type, samples } of [
-    hits,
-    misses,
-    sets,
-    bumps,
-    l1Bytes,
-    l1Entries,
-    l1Evictions,
-    l2Errors,
-    l2Up,
-  ]) {
+  for (const { name, help, type, values } of cacheMetricFamilies(stats)) {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-    for (const { labels, value } of samples) lines.push(`${name}${formatLabels(labels)} ${value}`)
+    for (const { labels, value } of values) lines.push(`${name}${formatLabels(labels)} ${value}`)
   }
   return `${lines.join('\n')}\n`
 }

@@ -339,6 +339,11 @@ export class TwoLevelCache {
     }
   }
 
+  /** Bumps not yet acknowledged by Redis (replayed when it is back, if this process still runs then). */
+  get unsentBumps(): number {
+    return this.pendingBumps.size
+  }
+
   /** Simple key/value: getMany/setMany of one key at the namespace's current generation. */
   async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.getMany(namespace, [key])).values[0]

@@ -39,7 +39,7 @@ const USAGE = `pm: the products-manager command line
   pm restore --domain D --from BACKUP|latest   into a new database (--target NAME), or over the
           [--target NAME | --in-place --yes]   domain's own database in one transaction
   pm integrity check                           every cross-database reference: checked, orphans, samples
-  pm integrity fix  [--dry-run]                each reference's policy applied to its orphans
+  pm integrity fix  [--dry-run]                each reference's policy applied to its orphans (delete, set null, flag)
   pm upkeep                                    import_logs partitions ahead and retention, expired rows
   pm user create-superuser --email ADDRESS     the first administrator of a deployment (migrates core
                     [--password-file FILE]     first); the password comes from the file, else from

@@ -4,6 +4,7 @@ import {
   describeVerify,
   findBackup,
   formatHealth,
+  gatewayCacheInvalidation,
   type IntegrityReport,
   listBackups,
   MAINTENANCE_ACTIONS,
@@ -15,6 +16,7 @@ import {
   safeMigrate,
   type VerifyResult,
 } from '@pm/operations'
+import { createLogger } from '@pm/service-kit'
 import { createStorage, loadStorageConfig, type Storage } from '@pm/storage'
 import pg from 'pg'
 import { domainsFlag, type ParsedArgs, UsageError } from './args'
@@ -83,6 +85,33 @@ async function recorded<T extends Record<string, unknown>>(
   }
 }
 
+/**
+ * The gateway cache told about rows this command changed behind its back (REDIS_URL, GATEWAY_CACHE_NAME as
+ * the gateway has them), as a mutation through the gateway would; says so when gateways could not be told.
+ */
+async function withGatewayCache<T>(
+  work: (invalidate: (domains: Domain[]) => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const cache = gatewayCacheInvalidation(process.env, createLogger({ service: 'pm' }, 'error'), 'pm-cli')
+  let told: Domain[] = []
+  try {
+    return await work(async (domains) => {
+      told = [...new Set([...told, ...domains])]
+      await cache.invalidate(domains)
+    })
+  } finally {
+    if (told.length && !cache.delivered())
+      console.error(
+        `warning: the gateway cache could not be told that ${told.join(', ')} changed (Redis unreachable): gateways may serve the earlier answers until their entries expire`,
+      )
+    else if (told.length && !cache.shared)
+      console.error(
+        `note: REDIS_URL is not set, so gateways in other processes were not told that ${told.join(', ')} changed: they serve what they cached for at most their L1 lifetime`,
+      )
+    await cache.close()
+  }
+}
+
 async function run(
   withDatabases: WithDatabases,
   request: OperationRequest,
@@ -90,10 +119,17 @@ async function run(
 ) {
   await withDatabases(async (configs) => {
     const urls = urlsOf(configs)
-    const result = await recorded(urls.core, request, () =>
-      runOperation(request, { urls, storage: storage(), log: (line) => console.log(line) }),
-    )
-    print?.(result)
+    const writes = request.kind === 'integrity_fix' && !request.dryRun
+    const operate = (invalidate?: (domains: Domain[]) => Promise<void>) =>
+      recorded(urls.core, request, () =>
+        runOperation(request, {
+          urls,
+          storage: storage(),
+          log: (line) => console.log(line),
+          ...(invalidate ? { invalidate } : {}),
+        }),
+      )
+    print?.(writes ? await withGatewayCache(operate) : await operate())
   })
 }
 
@@ -168,11 +204,20 @@ export async function restore(args: ParsedArgs, withDatabases: WithDatabases) {
   await withDatabases(async (configs) => {
     const store = storage()
     const manifest = await findBackup(store, domain, from)
-    const restored = await restoreDatabase(manifest, configs[domain].url, {
-      storage: store,
-      inPlace,
-      ...(typeof target === 'string' ? { target } : {}),
-    })
+    const restore = () =>
+      restoreDatabase(manifest, configs[domain].url, {
+        storage: store,
+        inPlace,
+        ...(typeof target === 'string' ? { target } : {}),
+      })
+    // In place, every answer the gateways cached of that database may be wrong now.
+    const restored = inPlace
+      ? await withGatewayCache(async (invalidate) => {
+          const done = await restore()
+          await invalidate([domain])
+          return done
+        })
+      : await restore()
     console.log(
       `${domain}: backup ${manifest.backup} (migration ${manifest.migrationVersion}) restored into ${restored.database}${inPlace ? ' (in place)' : ''}`,
     )
@@ -188,9 +233,17 @@ export async function integrity(args: ParsedArgs, withDatabases: WithDatabases) 
   await run(withDatabases, { kind, dryRun: args.flags.has('dry-run') }, (result) => {
     const report = result as unknown as IntegrityReport
     console.log(`${report.checked} references checked, ${report.orphans} orphans`)
-    for (const r of report.references.filter((r) => r.orphans > 0)) {
+    const dry = args.flags.has('dry-run')
+    for (const r of report.references.filter((r) => r.orphans > 0 || r.cleared > 0)) {
+      const applied =
+        action !== 'fix'
+          ? ''
+          : r.policy === 'keep_and_flag'
+            ? `, ${r.flagged} ${dry ? 'would be flagged' : 'flagged'}`
+            : `, ${r.fixed} ${dry ? `would be ${r.policy === 'delete' ? 'deleted' : 'set null'}` : 'fixed'}`
+      const cleared = r.cleared ? `, ${r.cleared} flags cleared (valid again)` : ''
       console.log(
-        `  ${r.reference} → ${r.to} (${r.policy}): ${r.orphans} orphans, e.g. ${r.samples.map((s) => `${s.key}→${s.value}`).join(', ')}`,
+        `  ${r.reference} → ${r.to} (${r.policy}): ${r.orphans} orphans${applied}${cleared}${r.samples.length ? `, e.g. ${r.samples.map((s) => `${s.key}→${s.value}`).join(', ')}` : ''}`,
       )
     }
     if (action === 'check' && report.orphans > 0) process.exitCode = 5

@@ -1,30 +1,18 @@
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { DOMAINS } from '@pm/db'
 import { createTestDatabase, type TestDatabase } from '@pm/testing'
+import { runPm } from '@pm/testing/cli'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const ROOT = new URL('../../../', import.meta.url).pathname
 const databases: TestDatabase[] = []
 let env: NodeJS.ProcessEnv
 
-async function pm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      `${ROOT}node_modules/.bin/tsx`,
-      ['packages/cli/src/main.ts', ...args],
-      { cwd: ROOT, env },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const pm = (...args: string[]) => runPm(env, ...args)
 
 /** pm with `input` on its standard input (not a terminal). */
 function pmWithInput(

@@ -1,32 +1,15 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { createDomainDatabase, type DomainDatabase } from '@pm/db'
 import { type DomainJobs, jobQueue } from '@pm/jobs'
 import type { Logger } from '@pm/service-kit'
 import { LocalStorage } from '@pm/storage'
 import { createMigratedDatabase, type TestDatabase } from '@pm/testing'
+import { runPm as pm } from '@pm/testing/cli'
 import { TEST_POOL } from '@pm/testing/subgraph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { domainsWithJobs, startDomainWorker } from '../src/workers'
-
-const ROOT = new URL('../../../', import.meta.url).pathname
-
-async function pm(env: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      `${ROOT}node_modules/.bin/tsx`,
-      ['packages/cli/src/main.ts', ...args],
-      { cwd: ROOT, env },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
 

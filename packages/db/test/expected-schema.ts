@@ -256,6 +256,19 @@ const core: DomainSpec = {
         finished_at: TS_NULL,
       },
     },
+    // 009: rows of other databases kept although what they refer to is gone (keep-and-flag references).
+    flagged_references: {
+      primaryKey: ['id'],
+      columns: {
+        id: UUID_PK,
+        reference: v(200, { notNull: true }),
+        row_key: TEXT_NN,
+        missing_value: TEXT_NN,
+        flagged_at: TS_NOW_NN,
+        last_seen_at: TS_NOW_NN,
+        seen_by: UUID_NN,
+      },
+    },
   },
   indexes: {
     idx_users_email: 'users USING btree (email)',
@@ -274,6 +287,7 @@ const core: DomainSpec = {
     idx_login_attempts_attempted_at: 'login_attempts USING btree (attempted_at)',
     idx_login_attempts_ip_attempted: 'login_attempts USING btree (ip, attempted_at DESC)',
     idx_operation_runs_kind_created: 'operation_runs USING btree (kind, created_at DESC)',
+    idx_flagged_references_flagged: 'flagged_references USING btree (flagged_at DESC, id DESC)',
   },
   uniques: [
     { table: 'users', columns: ['email'] },
@@ -284,6 +298,7 @@ const core: DomainSpec = {
     { table: 'api_keys', columns: ['key_prefix'] },
     { table: 'api_keys', columns: ['key_hash'] },
     { table: 'refresh_tokens', columns: ['token_hash'] },
+    { table: 'flagged_references', columns: ['reference', 'row_key'] },
   ],
   foreignKeys: [
     {

@@ -155,6 +155,8 @@ export async function backupDatabase(
   const key = `${BACKUP_PREFIX}${stamp}/${domain}.dump`
   const dir = await mkdtemp(join(env.BACKUP_TMP_DIR?.trim() || tmpdir(), 'pm-backup-'))
   const file = join(dir, `${domain}.dump`)
+  // Where a full disk hits: the temporary dump, or the storage it is put into.
+  let phase: 'dump' | 'store' = 'dump'
   try {
     return await withClient(domain, url, async (client) => {
       const tools = await checkTools(client, env)
@@ -180,8 +182,12 @@ export async function backupDatabase(
       )
       const counts = await counting
       await client.query('COMMIT')
-      if (dumped.code !== 0)
+      if (dumped.code !== 0) {
+        if (/No space left on device/i.test(dumped.stderr))
+          throw Object.assign(new Error(dumped.stderr), { code: 'ENOSPC' })
         throw new OperationError(`${domain}: pg_dump failed: ${scrub(dumped.stderr, url)}`)
+      }
+      phase = 'store'
       const size = (await stat(file)).size
       const { createReadStream } = await import('node:fs')
       const stored = await options.storage.put(key, createReadStream(file), {
@@ -205,10 +211,14 @@ export async function backupDatabase(
       return manifest
     })
   } catch (error) {
+    // Neither the dump nor its manifest of this backup stays; earlier backups are not touched.
     await options.storage.delete(key).catch(() => {})
+    await options.storage.delete(manifestKey(stamp, domain)).catch(() => {})
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new OperationError(
-        `${domain}: no space left for the backup's temporary file (${dir}); nothing was kept`,
+        phase === 'dump'
+          ? `${domain}: no space left on device for the backup's temporary file in ${dir} (set BACKUP_TMP_DIR to a larger disk); nothing was kept, earlier backups are untouched`
+          : `${domain}: no space left on device in the backup storage while storing ${key}; nothing was kept, earlier backups are untouched`,
       )
     }
     throw error

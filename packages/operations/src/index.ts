@@ -1,5 +1,6 @@
 export * from './backup'
 export { mapLimit, OperationError, withClient } from './connect'
+export * from './gateway-cache'
 export * from './health'
 export * from './integrity'
 export * from './maintenance'

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Domain } from '@pm/db'
 import { CROSS_DATABASE_REFERENCES, type CrossDatabaseReference, type ReferencePolicy } from '@pm/service-kit'
 import pg from 'pg'
@@ -16,6 +17,13 @@ export interface ReferenceResult {
   samples: { key: string; value: string }[]
   /** With fix: rows deleted or set null (or that would be, in a dry run); 0 for keep-and-flag. */
   fixed: number
+  /**
+   * Keep-and-flag references, with fix: orphans flagged (listed in core's flagged_references), or that a dry
+   * run would flag; 0 otherwise.
+   */
+  flagged: number
+  /** Keep-and-flag references: flags removed because their row is valid again or gone (not in a dry run). */
+  cleared: number
   durationMs: number
 }
 
@@ -48,6 +56,54 @@ export interface IntegrityOptions {
   onReference?: (result: ReferenceResult) => Promise<void> | void
   /** References already done by an earlier run of the same check (skipped). */
   done?: readonly ReferenceResult[]
+}
+
+const FLAGS_MISSING =
+  'core has no flagged_references table (migration core 009): run `pm migrate up --domain core` first'
+
+/**
+ * The flags of one keep-and-flag reference (core's flagged_references) as one pass over it sees them: a fix
+ * flags the orphans it finds, a check only marks the flags still orphaned; at the end of a complete pass the
+ * flags it did not see (their row is valid again, or gone) are cleared. Dry runs write nothing.
+ */
+class ReferenceFlags {
+  private readonly pass = randomUUID()
+  constructor(
+    private readonly core: pg.Client,
+    private readonly reference: string,
+    private readonly create: boolean,
+  ) {}
+
+  /** This batch's orphans: flagged (fix) or confirmed (check); returns the rows newly or again flagged. */
+  async seen(orphans: { key: string; value: string }[]): Promise<number> {
+    if (orphans.length === 0) return 0
+    const keys = orphans.map((o) => o.key)
+    if (!this.create) {
+      await this.core.query(
+        `UPDATE flagged_references SET seen_by = $3, last_seen_at = NOW()
+          WHERE reference = $1 AND row_key = ANY($2::text[])`,
+        [this.reference, keys, this.pass],
+      )
+      return 0
+    }
+    const done = await this.core.query(
+      `INSERT INTO flagged_references (reference, row_key, missing_value, seen_by)
+       SELECT $1, k, v, $4 FROM unnest($2::text[], $3::text[]) AS o(k, v)
+       ON CONFLICT (reference, row_key) DO UPDATE
+         SET missing_value = EXCLUDED.missing_value, seen_by = EXCLUDED.seen_by, last_seen_at = NOW()`,
+      [this.reference, keys, orphans.map((o) => o.value), this.pass],
+    )
+    return done.rowCount ?? 0
+  }
+
+  /** After the whole reference was read: the flags this pass did not see are cleared. */
+  async finish(): Promise<number> {
+    const cleared = await this.core.query(
+      'DELETE FROM flagged_references WHERE reference = $1 AND seen_by <> $2',
+      [this.reference, this.pass],
+    )
+    return cleared.rowCount ?? 0
+  }
 }
 
 async function open(domain: Domain, url: string): Promise<pg.Client> {
@@ -112,6 +168,9 @@ async function checkReference(
     options.fix && !options.dryRun && r.policy !== 'keep_and_flag'
       ? await open(r.from.domain, urls[r.from.domain])
       : undefined
+  // Keep-and-flag references keep their flags in core (not in a dry run).
+  const flagging = r.policy === 'keep_and_flag' && !options.dryRun
+  const core = flagging ? await open('core', urls.core) : undefined
   const result: ReferenceResult = {
     reference: r.name,
     from: `${r.from.domain}.${r.from.table}.${r.from.column}`,
@@ -121,10 +180,20 @@ async function checkReference(
     orphans: 0,
     samples: [],
     fixed: 0,
+    flagged: 0,
+    cleared: 0,
     durationMs: 0,
   }
   let domain = r.from.domain
   try {
+    let flags: ReferenceFlags | undefined
+    if (core) {
+      domain = 'core'
+      const { rows } = await core.query(`SELECT to_regclass('flagged_references') IS NOT NULL AS ok`)
+      if (!rows[0]?.ok) throw new OperationError(FLAGS_MISSING)
+      flags = new ReferenceFlags(core, r.name, Boolean(options.fix))
+      domain = r.from.domain
+    }
     const sourceType = await columnType(source, r.from.table, r.from.column)
     domain = r.to.domain
     const targetType = await columnType(target, r.to.table, r.to.column)
@@ -162,11 +231,21 @@ async function checkReference(
       const present = new Set(found.rows.map((row) => row.v))
       const missing = values.filter((v) => !present.has(v))
       const missingSet = new Set(missing)
+      const orphans: { key: string; value: string }[] = []
       for (const row of rows) {
         if (!missingSet.has(row.v)) continue
         result.orphans++
         if (result.samples.length < sampleCount) result.samples.push({ key: row.k, value: row.v })
-        if (options.fix && options.dryRun && r.policy !== 'keep_and_flag') result.fixed++
+        if (options.fix && options.dryRun) {
+          if (r.policy === 'keep_and_flag') result.flagged++
+          else result.fixed++
+        }
+        if (flags) orphans.push({ key: row.k, value: row.v })
+      }
+      if (flags) {
+        domain = 'core'
+        result.flagged += await flags.seen(orphans)
+        domain = r.from.domain
       }
       if (writer) {
         domain = r.from.domain
@@ -180,10 +259,17 @@ async function checkReference(
       }
     }
     await source.query('COMMIT')
+    if (flags) {
+      domain = 'core'
+      result.cleared = await flags.finish()
+      if (result.flagged || result.cleared)
+        options.log?.(`${r.name}: ${result.flagged} rows flagged, ${result.cleared} flags cleared`)
+    }
   } catch (error) {
+    if (error instanceof OperationError) throw error
     throw connectionLost(domain, error)
   } finally {
-    await Promise.all([source.end(), target.end(), writer?.end()].map((p) => p?.catch(() => {})))
+    await Promise.all([source.end(), target.end(), writer?.end(), core?.end()].map((p) => p?.catch(() => {})))
   }
   result.durationMs = Math.round(performance.now() - started)
   return result
@@ -210,8 +296,12 @@ export async function checkIntegrity(
     const done = options.done?.find((d) => d.reference === r.name)
     if (done) return done
     const result = await checkReference(r, urls, options)
+    const flag = r.policy === 'keep_and_flag'
+    const applied = flag
+      ? `${result.flagged} ${options.dryRun ? 'to flag' : 'flagged'}`
+      : `${result.fixed} ${options.dryRun ? 'to fix' : 'fixed'}`
     options.log?.(
-      `${r.name} → ${result.to}: ${result.checked} checked, ${result.orphans} orphans${options.fix ? `, ${result.fixed} ${options.dryRun ? 'to fix' : 'fixed'} (${r.policy})` : ''} in ${result.durationMs} ms`,
+      `${r.name} → ${result.to}: ${result.checked} checked, ${result.orphans} orphans${options.fix ? `, ${applied} (${r.policy})` : ''} in ${result.durationMs} ms`,
     )
     await options.onReference?.(result)
     return result

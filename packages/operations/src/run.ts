@@ -61,6 +61,11 @@ export interface OperationContext {
   checkpoint?: Record<string, unknown>
   /** Called after each step with the result so far: the caller records it (progress, resume). */
   progress?: (result: Record<string, unknown>, done: number, total: number) => Promise<void>
+  /**
+   * After rows of these domains were deleted or changed (an integrity fix, each reference as it is fixed):
+   * make the gateway's cached answers of them stale (gatewayCacheInvalidation), as a mutation would.
+   */
+  invalidate?: (domains: Domain[]) => Promise<void>
 }
 
 /**
@@ -151,6 +156,8 @@ export async function runOperation(
         log,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onReference: async (r) => {
+          if (r.fixed > 0 && request.kind === 'integrity_fix' && !request.dryRun)
+            await ctx.invalidate?.([r.reference.split('.')[0] as Domain])
           done.push(r)
           result.references = done
           await ctx.progress?.(result, done.length, 0)

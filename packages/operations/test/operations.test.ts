@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable, Transform } from 'node:stream'
 import { DOMAINS, type Domain } from '@pm/db'
-import { LocalStorage } from '@pm/storage'
+import { LocalStorage, type PutOptions, type Storage } from '@pm/storage'
 import { createMigratedDatabase, type TestDatabase } from '@pm/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -86,6 +88,51 @@ describe('integrity', () => {
     )
     expect((await checkIntegrity(urls)).orphans).toBe(0)
     expect((await sql('media', 'SELECT count(*)::int AS n FROM media_files')).rows[0].n).toBe(1)
+  })
+
+  it('keep and flag: a fix flags the orphans in core (a dry run only counts them), a later pass clears the flags of rows valid again', async () => {
+    const reference = 'imports.import_configs.supplier_code'
+    const code = `GONE-${randomUUID().slice(0, 8)}`
+    const { rows } = await sql(
+      'imports',
+      `INSERT INTO import_configs (supplier_code, import_type, config_name, connection_config)
+       VALUES ($1, 'csv', 'orphaned', '{}') RETURNING id`,
+      [code],
+    )
+    const configId = rows[0].id as string
+    const flags = async () =>
+      (
+        await sql(
+          'core',
+          'SELECT row_key, missing_value, flagged_at, last_seen_at FROM flagged_references WHERE reference = $1',
+          [reference],
+        )
+      ).rows
+
+    const dry = await checkIntegrity(urls, { fix: true, dryRun: true, only: [reference] })
+    expect(dry.references[0]).toMatchObject({ policy: 'keep_and_flag', orphans: 1, flagged: 1, fixed: 0 })
+    expect(await flags()).toEqual([])
+
+    const fixed = await checkIntegrity(urls, { fix: true, only: [reference] })
+    expect(fixed.references[0]).toMatchObject({ orphans: 1, flagged: 1, fixed: 0, cleared: 0 })
+    const flagged = await flags()
+    expect(flagged).toMatchObject([{ row_key: configId, missing_value: code }])
+    // Kept as it was.
+    const kept = await sql('imports', 'SELECT supplier_code FROM import_configs WHERE id = $1', [configId])
+    expect(kept.rows[0].supplier_code).toBe(code)
+
+    // A check of a reference still orphaned keeps its flag (and when it was first flagged).
+    const checked = await checkIntegrity(urls, { only: [reference] })
+    expect(checked.references[0]).toMatchObject({ orphans: 1, flagged: 0, cleared: 0 })
+    const still = await flags()
+    expect(still).toHaveLength(1)
+    expect(still[0].flagged_at).toEqual(flagged[0].flagged_at)
+
+    // The supplier exists again: the next pass clears the flag.
+    await sql('catalog', `INSERT INTO suppliers (code, name) VALUES ($1, 'back')`, [code])
+    const valid = await checkIntegrity(urls, { only: [reference] })
+    expect(valid.references[0]).toMatchObject({ orphans: 0, cleared: 1 })
+    expect(await flags()).toEqual([])
   })
 
   it('a killed connection is a clear error', async () => {
@@ -215,6 +262,83 @@ describe('backups', () => {
       await expect(
         backupDatabase('media', urls.media, { storage, env: { ...process.env, PG_BIN_DIR: '/nonexistent' } }),
       ).rejects.toThrow(/pg_dump was not found: .*apt-get install -y postgresql-client/)
+    }))
+
+  it('a full disk during a backup is a clear error that keeps nothing and touches no earlier backup', async (context) =>
+    withTools(context, async () => {
+      const earlier = await backupDatabase('media', urls.media, { storage, stamp: '20260102T000000Z' })
+      const keys = async () => {
+        const found: string[] = []
+        for await (const o of storage.list('backups/')) found.push(o.key)
+        return found.sort()
+      }
+      const before = await keys()
+
+      // The storage's disk fills up while the dump is being stored: its writes fail with ENOSPC mid-stream.
+      const full: Storage = Object.create(storage, {
+        put: {
+          value: (key: string, body: Readable | Buffer | string, opts?: PutOptions) => {
+            let written = 0
+            const disk = new Transform({
+              transform(chunk: Buffer, _encoding, done) {
+                written += chunk.length
+                if (written <= 4096) return done(null, chunk)
+                done(
+                  Object.assign(new Error('ENOSPC: no space left on device, write'), {
+                    code: 'ENOSPC',
+                    errno: -28,
+                    syscall: 'write',
+                  }),
+                )
+              },
+            })
+            const source =
+              typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body
+            return storage.put(key, source.pipe(disk), opts)
+          },
+        },
+      })
+      await expect(
+        backupDatabase('media', urls.media, { storage: full, stamp: '20260103T000000Z' }),
+      ).rejects.toThrow(
+        /media: no space left on device in the backup storage .*nothing was kept, earlier backups are untouched/,
+      )
+      expect(await keys()).toEqual(before)
+
+      // The temporary dump's disk is full (a real pg_dump writing to /dev/full, which answers ENOSPC).
+      const bin = mkdtempSync(join(tmpdir(), 'pm-full-bin-'))
+      const real = (tool: string) =>
+        execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim()
+      writeFileSync(
+        join(bin, 'pg_dump'),
+        `#!/bin/sh\nfor a in "$@"; do shift; case "$a" in --file=*) set -- "$@" --file=/dev/full;; *) set -- "$@" "$a";; esac; done\nexec ${process.env.PG_BIN_DIR ? join(process.env.PG_BIN_DIR, 'pg_dump') : real('pg_dump')} "$@"\n`,
+        { mode: 0o755 },
+      )
+      symlinkSync(
+        process.env.PG_BIN_DIR ? join(process.env.PG_BIN_DIR, 'pg_restore') : real('pg_restore'),
+        join(bin, 'pg_restore'),
+      )
+      try {
+        await expect(
+          backupDatabase('media', urls.media, {
+            storage,
+            stamp: '20260104T000000Z',
+            env: { ...process.env, PG_BIN_DIR: bin },
+          }),
+        ).rejects.toThrow(
+          /media: no space left on device for the backup's temporary file .*BACKUP_TMP_DIR.*nothing was kept/,
+        )
+      } finally {
+        rmSync(bin, { recursive: true, force: true })
+      }
+      expect(await keys()).toEqual(before)
+
+      // The earlier backup still restores, and the next backup succeeds.
+      expect(
+        await verifyBackup(await findBackup(storage, 'media', earlier.backup), urls.media, { storage }),
+      ).toMatchObject({ ok: true })
+      const next = await backupDatabase('media', urls.media, { storage, stamp: '20260105T000000Z' })
+      expect(next.size).toBeGreaterThan(0)
     }))
 
   it('keeps 30 days of backups', async (context) =>

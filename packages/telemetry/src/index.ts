@@ -1,3 +1,4 @@
+export * from './cluster'
 export * from './database'
 export * from './jobs'
 export * from './metrics'

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Domain } from '@pm/db'
+import { checkIntegrity } from '@pm/operations'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -124,6 +125,51 @@ describe('operations through the gateway', () => {
     expect(byName['media.media_files.product_id'].samples[0].value).toBe(other)
   })
 
+  it('lists the rows an integrity fix flagged (keep and flag), page by page, by reference', async () => {
+    const reference = 'code2asin.code2asin_jobs.supplier_code'
+    const jobs = await stack.subgraphs.code2asin.database.db
+      .insertInto('code2asin_jobs')
+      .values([{ supplier_code: 'NO-SUCH-1' }, { supplier_code: 'NO-SUCH-2' }] as never)
+      .returning('id')
+      .execute()
+    const urls = Object.fromEntries(DOMAINS.map((d) => [d, stack.subgraphs[d].testDatabase.url])) as Record<
+      Domain,
+      string
+    >
+    const fixed = await checkIntegrity(urls, { fix: true, only: [reference] })
+    // These two, and any job of an unknown supplier an earlier test left.
+    const flagged = fixed.references[0]!.flagged
+    expect(fixed.references[0]).toMatchObject({ orphans: flagged, fixed: 0 })
+    expect(flagged).toBeGreaterThanOrEqual(2)
+
+    const LIST = `query($reference: String, $after: String) {
+      flaggedReferences(reference: $reference, first: 1, after: $after) {
+        totalCount edges { cursor node { id reference key value flaggedAt lastSeenAt } } pageInfo { hasNextPage endCursor }
+      } }`
+    // Page by page (one each): every flag once.
+    const listed: any[] = []
+    let after: string | null = null
+    for (;;) {
+      const page: any = (await ok<{ flaggedReferences: any }>(LIST, { reference, after })).flaggedReferences
+      expect(page.totalCount).toBe(flagged)
+      listed.push(...page.edges.map((e: any) => e.node))
+      if (!page.pageInfo.hasNextPage) break
+      after = page.pageInfo.endCursor
+    }
+    expect(listed).toHaveLength(flagged)
+    expect(new Set(listed.map((n) => n.id)).size).toBe(flagged)
+    expect(listed.every((n) => n.reference === reference)).toBe(true)
+    const byKey = new Map(listed.map((n) => [n.key, n.value]))
+    expect(byKey.get(jobs[0]!.id)).toBe('NO-SUCH-1')
+    expect(byKey.get(jobs[1]!.id)).toBe('NO-SUCH-2')
+
+    const bad = await stack.request(
+      `{ flaggedReferences(reference: "media.media_files.product_id") { totalCount } }`,
+    )
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
+    expect(bad.errors?.[0]?.message).toMatch(/not a KEEP_AND_FLAG reference/)
+  })
+
   it('health report and maintenance run as jobs, their outcome recorded', async () => {
     const refreshed = await ok<{ refreshDatabaseHealth: { id: string } }>(
       `mutation { refreshDatabaseHealth(domain: MEDIA) { id } }`,
@@ -153,6 +199,39 @@ describe('operations through the gateway', () => {
     const failed = await finished(bad.runDatabaseMaintenance.id)
     expect(failed).toMatchObject({ status: 'FAILED' })
     expect(failed.error).toMatch(/no table "no_such_table"/)
+  })
+
+  it('a database connection killed during a run fails that run clearly; the worker goes on with the next', async () => {
+    const media = stack.subgraphs.media.database.db
+    const kill = () =>
+      sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = 'pm-integrity' AND datname = current_database()`
+        .execute(media)
+        .catch(() => {})
+    let failed: any
+    // Until a run is caught mid-way (the kill loop races each run's connections to db_media).
+    while (!failed) {
+      const queued = await ok<{ runIntegrityCheck: { id: string } }>(`mutation { runIntegrityCheck { id } }`)
+      let done = false
+      const killing = (async () => {
+        while (!done) {
+          await kill()
+          await new Promise((r) => setTimeout(r, 5))
+        }
+      })()
+      const run = await finished(queued.runIntegrityCheck.id)
+      done = true
+      await killing
+      if (run.status === 'FAILED') failed = run
+      else expect(run.status).toBe('COMPLETED')
+    }
+    expect(failed.error).toMatch(
+      /media: the database connection was lost .*run it again|media database .* is unreachable/,
+    )
+    expect(failed.error).not.toMatch(/postgres:\/\/|password|at .*\.ts:/)
+    // The worker is still there: the next run completes.
+    const again = await ok<{ runIntegrityCheck: { id: string } }>(`mutation { runIntegrityCheck { id } }`)
+    expect((await finished(again.runIntegrityCheck.id)).status).toBe('COMPLETED')
   })
 
   it('is for administrators only', async () => {

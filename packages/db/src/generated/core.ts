@@ -69,6 +69,16 @@ export interface AuditOutbox {
   user_id: string | null;
 }
 
+export interface FlaggedReferences {
+  flagged_at: Generated<Timestamp>;
+  id: Generated<string>;
+  last_seen_at: Generated<Timestamp>;
+  missing_value: string;
+  reference: string;
+  row_key: string;
+  seen_by: string;
+}
+
 export interface LoginAttempts {
   attempted_at: Generated<Timestamp>;
   email: string;
@@ -164,6 +174,7 @@ export interface DB {
   api_keys: ApiKeys;
   app_settings: AppSettings;
   audit_outbox: AuditOutbox;
+  flagged_references: FlaggedReferences;
   login_attempts: LoginAttempts;
   notifications: Notifications;
   operation_runs: OperationRuns;

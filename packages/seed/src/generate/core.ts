@@ -198,5 +198,6 @@ export function generateCore(
     login_attempts: [],
     // Written by the operations worker, never seeded.
     operation_runs: [],
+    flagged_references: [],
   }
 }

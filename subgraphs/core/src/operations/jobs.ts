@@ -1,7 +1,5 @@
-import { subgraphCacheInvalidator } from '@pm/cache'
 import type { DomainJobs } from '@pm/jobs'
-import type { OperationKind } from '@pm/operations'
-import { createRedis } from '@pm/service-kit'
+import { gatewayCacheInvalidation, type OperationKind } from '@pm/operations'
 import { executeRun, insertRun, OPERATION_TASK, type RunDeps } from './runs'
 
 /** Scheduled operations: task name → the run it records and executes. */
@@ -22,12 +20,7 @@ const SCHEDULED: Record<string, { kind: OperationKind; dryRun?: boolean }> = {
 export const operationJobs: DomainJobs<'core'> = {
   tasks: (context) => {
     const { env } = context
-    const cacheOn = !/^(false|0|no)$/i.test(env.GATEWAY_CACHE?.trim() ?? '')
-    const redisUrl = env.REDIS_URL?.trim()
-    const gatewayCache = subgraphCacheInvalidator(
-      cacheOn && redisUrl ? createRedis(redisUrl, context.logger, 'pm-operations-worker') : undefined,
-      env.GATEWAY_CACHE_NAME?.trim() || 'gateway',
-    )
+    const gatewayCache = gatewayCacheInvalidation(env, context.logger, 'pm-operations-worker')
     const deps: RunDeps = {
       db: context.database.db,
       storage: context.storage,

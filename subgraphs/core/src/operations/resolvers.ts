@@ -1,5 +1,13 @@
 import { DOMAINS, type Domain } from '@pm/db'
-import { badUserInput, notFound } from '@pm/service-kit'
+import {
+  badUserInput,
+  CROSS_DATABASE_REFERENCES,
+  mapConnection,
+  notFound,
+  type Order,
+  type PageArgs,
+  paginate,
+} from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
 import { type OperationRunRow, queueRun, toOperationRun } from './runs'
@@ -12,6 +20,14 @@ const domainOf = (value: string | null | undefined): Domain | null => {
 }
 
 const upper = (value: string) => value.toUpperCase()
+
+/** Flagged references, newest first (idx_flagged_references_flagged). */
+const FLAGGED_ORDER: Order = {
+  key: 'FLAGGED_AT',
+  column: 'flagged_references.flagged_at',
+  direction: 'desc',
+  id: 'flagged_references.id',
+}
 
 async function runById(ctx: Context, id: string) {
   return (await ctx.db.selectFrom('operation_runs').selectAll().where('id', '=', id).executeTakeFirst()) as
@@ -56,8 +72,39 @@ export const operationQueries = {
       finishedAt: result.finishedAt ?? row.finished_at,
       checked: result.checked ?? 0,
       orphans: result.orphans ?? 0,
-      references: (result.references ?? []).map((r) => ({ ...r, policy: upper(r.policy) })),
+      // Runs recorded before flags existed count none.
+      references: (result.references ?? []).map((r) => ({
+        flagged: 0,
+        cleared: 0,
+        ...r,
+        policy: upper(r.policy),
+      })),
     }
+  },
+  flaggedReferences: async (_: unknown, args: PageArgs & { reference?: string | null }, ctx: Context) => {
+    const reference = args.reference?.trim() || null
+    if (
+      reference &&
+      !CROSS_DATABASE_REFERENCES.some((r) => r.name === reference && r.policy === 'keep_and_flag')
+    )
+      throw badUserInput(
+        `reference: not a KEEP_AND_FLAG reference (those are ${CROSS_DATABASE_REFERENCES.filter(
+          (r) => r.policy === 'keep_and_flag',
+        )
+          .map((r) => r.name)
+          .join(', ')})`,
+        { field: 'reference' },
+      )
+    let query = ctx.db.selectFrom('flagged_references').selectAll()
+    if (reference) query = query.where('reference', '=', reference)
+    return mapConnection(await paginate(query, FLAGGED_ORDER, args), (row) => ({
+      id: row.id,
+      reference: row.reference,
+      key: row.row_key,
+      value: row.missing_value,
+      flaggedAt: row.flagged_at,
+      lastSeenAt: row.last_seen_at,
+    }))
   },
   operationRun: async (_: unknown, { id }: { id: string }, ctx: Context) => {
     const row = await runById(ctx, id)

@@ -157,6 +157,7 @@ export async function executeRun(
         signal: stop,
         checkpoint: (claimed.result ?? {}) as Record<string, unknown>,
         log: (line) => logger.info(line, { runId, kind }),
+        ...(deps.invalidate ? { invalidate: deps.invalidate } : {}),
         progress: async (partial, done, total) => {
           const row = await db
             .updateTable('operation_runs')
@@ -171,13 +172,6 @@ export async function executeRun(
         },
       },
     )
-    if (kind === 'integrity_fix' && !claimed.dry_run) {
-      const references = (result.references ?? []) as { reference: string; fixed: number }[]
-      const touched = [
-        ...new Set(references.filter((r) => r.fixed > 0).map((r) => r.reference.split('.')[0] as Domain)),
-      ]
-      if (touched.length) await deps.invalidate?.(touched)
-    }
     return (await db
       .updateTable('operation_runs')
       .set({ status: 'completed', progress: 100, result: JSON.stringify(result), finished_at: sql`NOW()` })
