@@ -382,12 +382,29 @@ describe('feeds', () => {
       '<item><g:id>EXP-229</g:id><g:title>Perceuse n°229 "pro", été</g:title><g:price>239.50</g:price></item>',
     )
     expect(xml.match(/<item>/g)).toHaveLength(30)
-    const xlsxJob = await finished((await start(p.id, 'XLSX', { supplierId: otherSupplierId })).id)
+    const typed = await platform({
+      fieldMappings: {
+        fields: [
+          { source: 'sku', target: 'id' },
+          { source: 'title', target: 'title' },
+          { source: 'price', target: 'price' },
+          { source: 'quantity', target: 'stock' },
+        ],
+      },
+    })
+    const xlsxJob = await finished((await start(typed.id, 'XLSX', { supplierId: otherSupplierId })).id)
     const workbook = new ExcelJS.Workbook()
     await workbook.xlsx.load((await download(xlsxJob.downloadUrl)) as never)
     const sheet = workbook.worksheets[0]!
     expect(sheet.rowCount).toBe(31)
-    expect(sheet.getRow(1).values).toEqual([undefined, 'id', 'title', 'price'])
+    expect(sheet.getRow(1).values).toEqual([undefined, 'id', 'title', 'price', 'stock'])
+    // Read back: prices and stock are numeric cells, the SKU and the title text.
+    const rows = sheet.getRows(2, 30)!
+    const row229 = rows.find((r) => r.getCell(1).value === 'EXP-229')!
+    expect(row229.getCell(1).type).toBe(ExcelJS.ValueType.String)
+    expect(row229.getCell(2).type).toBe(ExcelJS.ValueType.String)
+    expect(row229.getCell(3)).toMatchObject({ type: ExcelJS.ValueType.Number, value: 239.5 })
+    expect(row229.getCell(4)).toMatchObject({ type: ExcelJS.ValueType.Number, value: 229 % 17 })
   })
 })
 

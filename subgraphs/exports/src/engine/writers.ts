@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { PassThrough, Writable } from 'node:stream'
 import ExcelJS from 'exceljs'
-import type { Row } from './mapping'
+import type { ColumnKind, Row } from './mapping'
 
 /** The feed file formats. */
 export const FORMATS = ['csv', 'xlsx', 'json', 'xml'] as const
@@ -49,16 +49,35 @@ export function xmlText(value: string): string {
   return value.replace(XML_INVALID, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
+/** A plain decimal (what the graph and the number rules write) that a spreadsheet number holds exactly. */
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
+const MAX_DIGITS = 15
+
+/**
+ * A cell's value in a typed sheet: a number column's decimals become numbers (a value that is not a plain decimal,
+ * or has more digits than a spreadsheet keeps, stays text rather than being changed); booleans become booleans;
+ * everything else stays the text it is.
+ */
+export function typedCell(value: string | null | undefined, kind: ColumnKind): string | number | boolean | null {
+  if (value === null || value === undefined || value === '') return null
+  if (kind === 'number' && DECIMAL.test(value) && value.replace(/[-.]/g, '').replace(/^0+/, '').length <= MAX_DIGITS) {
+    return Number(value)
+  }
+  if (kind === 'boolean' && (value === 'true' || value === 'false')) return value === 'true'
+  return value
+}
+
 /**
  * A streaming writer of one feed format into `out`: rows are written as they come (never all held), with
  * back-pressure. CSV: a header of the targets, UTF-8 with BOM (spreadsheets read the accents); JSON: an array of
- * objects (dotted targets nest); XML: an RSS 2.0 channel of items in the g: namespace; XLSX: one sheet.
+ * objects (dotted targets nest); XML: an RSS 2.0 channel of items in the g: namespace; XLSX: one sheet whose
+ * cells are typed by `o.kinds` (numbers numeric, booleans boolean, text as text; no kinds: all text).
  */
 export function feedWriter(
   format: FeedFormat,
   targets: readonly string[],
   out: PassThrough,
-  o: { title: string },
+  o: { title: string; kinds?: readonly ColumnKind[] },
 ): FeedWriter {
   switch (format) {
     case 'csv': {
@@ -122,11 +141,12 @@ export function feedWriter(
         useStyles: false,
       })
       const sheet = workbook.addWorksheet('feed')
+      const kinds = o.kinds ?? []
       sheet.addRow([...targets]).commit()
       let pending = 0
       return {
         async write(row) {
-          sheet.addRow(targets.map((t) => row[t] ?? null)).commit()
+          sheet.addRow(targets.map((t, i) => typedCell(row[t], kinds[i] ?? 'text'))).commit()
           // The writer pushes into `out` synchronously; let the consumer drain it now and then.
           if (++pending % 500 === 0 && out.writableNeedDrain) await once(out, 'drain')
         },

@@ -390,7 +390,7 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
   if (phase === 'assemble') {
     const key = feedKey(job.id, format)
     const out = new PassThrough({ highWaterMark: 1 << 20 })
-    const writer = feedWriter(format, compiled.targets, out, { title: platform.name })
+    const writer = feedWriter(format, compiled.targets, out, { title: platform.name, kinds: compiled.kinds })
     const stored = deps.storage.put(key, out, {
       contentType: CONTENT_TYPES[format],
       metadata: { 'export-job': job.id },
