@@ -154,9 +154,10 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
   beat.unref()
   const stop = () => lost || signal?.aborted === true
   try {
-    await execute(deps, job, runner, stop)
+    await execute(deps, job, runner, stop, signal)
   } catch (error) {
-    if (error instanceof LostJob) {
+    // The worker stopping aborts a call in flight (a shop's): the job is interrupted, not failed.
+    if (error instanceof LostJob || signal?.aborted) {
       if (signal?.aborted) {
         await db
           .updateTable('export_jobs')
@@ -166,7 +167,7 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
           .execute()
         throw new JobInterruptedError()
       }
-      await cleanUpIfCancelled(deps, jobId)
+      await cleanUpIfCancelled(deps, jobId, runner)
       return
     }
     const known = error instanceof ExportFailure
@@ -208,12 +209,14 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
         .returning(['id'])
         .executeTakeFirst()
       if (!failed) return
-      // Products never sent get the job's error: every item ends with a verdict.
+      // Products never sent (or sent without an answer) get the job's error: every item ends with a verdict;
+      // resumeExport takes them up again.
       const unsent = await trx
         .updateTable('export_job_items')
         .set({
           status: 'failed',
-          error_message: `not exported: ${message}`.slice(0, 10_000),
+          error_message: sql`CASE WHEN sent_at IS NULL THEN ${`not exported: ${message}`.slice(0, 10_000)}
+            ELSE ${`not confirmed by the shop: ${message}`.slice(0, 10_000)} END`,
           processed_at: sql`NOW()`,
         })
         .where('job_id', '=', jobId)
@@ -228,7 +231,7 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
           .execute()
       }
     })
-    await deletePrefix(deps.storage, `exports/${jobId}/parts/`)
+    // The staged pages stay: resumeExport goes on from them.
   } finally {
     clearInterval(beat)
     await deps.invalidate?.().catch(() => {})
@@ -241,22 +244,47 @@ async function deletePrefix(storage: Storage, prefix: string) {
   } catch {}
 }
 
-async function cleanUpIfCancelled(deps: ExportDeps, jobId: string) {
+/** The job's feed file, whatever its format (the staged pages are kept). */
+async function deleteFeeds(storage: Storage, jobId: string) {
+  for (const format of FORMATS) await storage.delete(feedKey(jobId, format)).catch(() => {})
+}
+
+async function cleanUpIfCancelled(deps: ExportDeps, jobId: string, runner: string) {
   const current = await deps.db
     .selectFrom('export_jobs')
-    .select(['status'])
+    .select(['status', 'parts'])
     .where('id', '=', jobId)
     .executeTakeFirst()
   if (current?.status === 'cancelled') {
-    // Nothing half-written stays: the staged pages and any feed go.
-    await deletePrefix(deps.storage, `exports/${jobId}/`)
+    // No feed stays, nor a page staged but not committed; the committed pages do, for resumeExport (they go
+    // when the job completes).
+    await deleteFeeds(deps.storage, jobId)
+    try {
+      for await (const o of deps.storage.list(`exports/${jobId}/parts/`)) {
+        const part = Number(/(\d+)\.jsonl$/.exec(o.key)?.[1])
+        if (!(part < current.parts)) await deps.storage.delete(o.key)
+      }
+    } catch {}
+    // This runner has let go: resumeExport may start another one.
+    await deps.db
+      .updateTable('export_jobs')
+      .set({ runner_id: null })
+      .where('id', '=', jobId)
+      .where('runner_id', '=', runner)
+      .execute()
     deps.logger.info('export job cancelled', { jobId })
   } else {
     deps.logger.warn('export job lost to another runner', { jobId })
   }
 }
 
-async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () => boolean) {
+async function execute(
+  deps: ExportDeps,
+  job: JobRow,
+  runner: string,
+  stop: () => boolean,
+  signal?: AbortSignal,
+) {
   const { db } = deps
   const format = job.format as FeedFormat
   if (!(FORMATS as readonly string[]).includes(format)) {
@@ -430,14 +458,33 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
         if (stop()) throw new LostJob()
         const batch = await db
           .selectFrom('export_job_items')
-          .select(['id', 'exported_data'])
+          .select(['id', 'exported_data', 'sent_at'])
           .where('job_id', '=', job.id)
           .where('status', '=', 'pending')
           .orderBy('id')
           .limit(shop.batchSize)
           .execute()
         if (batch.length === 0) break
-        const verdicts = await shop.push(batch.map((b) => ({ itemId: b.id, row: b.exported_data as Row })))
+        // Stamped and committed before the call: if this runner dies before the verdicts are committed, the
+        // next run knows these items may be on the shop already, and the connector looks them up there.
+        await own(
+          async (trx) => {
+            await trx
+              .updateTable('export_job_items')
+              .set({ sent_at: sql`NOW()` })
+              .where(
+                'id',
+                'in',
+                batch.map((b) => b.id),
+              )
+              .execute()
+          },
+          {},
+        )
+        const verdicts = await shop.push(
+          batch.map((b) => ({ itemId: b.id, row: b.exported_data as Row, maybeSent: b.sent_at !== null })),
+          signal,
+        )
         const ok = verdicts.filter((v) => v.ok).length
         await own(
           async (trx) => {
