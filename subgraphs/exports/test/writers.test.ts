@@ -91,6 +91,32 @@ describe('XLSX feeds have typed cells', () => {
     expect(second.getCell(6)).toMatchObject({ type: ValueType.Boolean, value: false })
   })
 
+  it('streams a large sheet with text that needs escaping, and an empty one with its header only', async () => {
+    const titles = (i: number) => `<b>Perceuse & "visseuse"</b> n°${i}\u0001 été  `
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({
+      sku: `S-${i}`,
+      title: titles(i),
+      prices: [{ priceType: 'retail', price: `${i}.25`, currency: 'EUR' }],
+    }))
+    const mapping = {
+      fields: [
+        { source: 'sku', target: 'id' },
+        { source: 'title', target: 'title' },
+        { source: 'price', target: 'price' },
+      ],
+    }
+    const sheet = await xlsxOf(mapping, rows)
+    expect(sheet.rowCount).toBe(5_001)
+    const last = sheet.getRow(5_001)
+    expect(last.getCell(1).value).toBe('S-4999')
+    // XML specials kept, the control character (not allowed in XML) dropped, spaces preserved.
+    expect(last.getCell(2).value).toBe('<b>Perceuse & "visseuse"</b> n°4999 été  ')
+    expect(last.getCell(3).value).toBe(4999.25)
+    const empty = await xlsxOf(mapping, [])
+    expect(empty.rowCount).toBe(1)
+    expect(empty.getRow(1).values).toEqual([undefined, 'id', 'title', 'price'])
+  })
+
   it('keeps as text a number column value a spreadsheet would change', () => {
     expect(typedCell('12.5', 'number')).toBe(12.5)
     expect(typedCell('-0.5', 'number')).toBe(-0.5)

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { PassThrough, Writable } from 'node:stream'
-import ExcelJS from 'exceljs'
 import type { ColumnKind, Row } from './mapping'
+import { XlsxWriter } from './xlsx'
 
 /** The feed file formats. */
 export const FORMATS = ['csv', 'xlsx', 'json', 'xml'] as const
@@ -135,24 +135,20 @@ export function feedWriter(
       }
     }
     case 'xlsx': {
-      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
-        stream: out,
-        useSharedStrings: false,
-        useStyles: false,
-      })
-      const sheet = workbook.addWorksheet('feed')
+      const workbook = new XlsxWriter(out, 'feed')
       const kinds = o.kinds ?? []
-      sheet.addRow([...targets]).commit()
-      let pending = 0
+      let started = false
       return {
         async write(row) {
-          sheet.addRow(targets.map((t, i) => typedCell(row[t], kinds[i] ?? 'text'))).commit()
-          // The writer pushes into `out` synchronously; let the consumer drain it now and then.
-          if (++pending % 500 === 0 && out.writableNeedDrain) await once(out, 'drain')
+          if (!started) {
+            started = true
+            await workbook.row(targets)
+          }
+          await workbook.row(targets.map((t, i) => typedCell(row[t], kinds[i] ?? 'text')))
         },
         async end() {
-          sheet.commit()
-          await workbook.commit()
+          if (!started) await workbook.row(targets)
+          await workbook.end()
         },
       }
     }
