@@ -181,7 +181,8 @@ beforeAll(async () => {
     })
     const updated = update.map((p) => {
       const product = woo.store.find((s) => s.id === p.id)
-      if (!product) return { id: 0, error: { code: 'woocommerce_rest_product_invalid_id', message: 'Invalid ID.' } }
+      if (!product)
+        return { id: 0, error: { code: 'woocommerce_rest_product_invalid_id', message: 'Invalid ID.' } }
       product.name = p.name
       return product
     })
@@ -290,6 +291,26 @@ describe('export platforms are checked when saved', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
     expect(res.errors?.[0]?.extensions?.field).toBe('input.fieldMappings.fields[1].source')
     expect(res.errors?.[0]?.message).toContain('"colour" is not a product field')
+  })
+
+  it('refuses the same mapping on an update, keeping the stored one', async () => {
+    const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'id' }] } })
+    const res = await stack.request(
+      `mutation($id: UUID!, $input: UpdateExportPlatformInput!) { updateExportPlatform(id: $id, input: $input) { id } }`,
+      { id: p.id, input: { fieldMappings: { fields: [{ source: 'price_with_tax', target: 'price' }] } } },
+      asUser(),
+    )
+    expect(res.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.fieldMappings.fields[0].source',
+    })
+    expect(res.errors?.[0]?.message).toContain('"price_with_tax" is not a product field')
+    const stored = await stack.subgraphs.exports.database.db
+      .selectFrom('export_platforms')
+      .select(['field_mappings'])
+      .where('id', '=', p.id)
+      .executeTakeFirstOrThrow()
+    expect(stored.field_mappings).toEqual({ fields: [{ source: 'sku', target: 'id' }] })
   })
 
   it('refuses an unknown transformation, a target twice and a WooCommerce platform without keys', async () => {

@@ -42,7 +42,11 @@ describe('XLSX feeds have typed cells', () => {
           { source: 'weight', target: 'weight' },
           { source: 'is_active', target: 'active' },
           { source: 'updated_at', target: 'updated' },
-          { source: 'price', target: 'price_label', rules: [{ op: 'replace', pattern: '\\.', replacement: ',' }] },
+          {
+            source: 'price',
+            target: 'price_label',
+            rules: [{ op: 'replace', pattern: '\\.', replacement: ',' }],
+          },
           { source: 'technical_specs.volts', target: 'volts', rules: [{ op: 'number' }] },
         ],
       },

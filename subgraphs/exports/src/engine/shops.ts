@@ -202,11 +202,17 @@ export function wooCommerce(config: WooCommerceConfig, o: ShopOptions = {}): Sho
       )
     }
     const message = (answer.body as { message?: string })?.message
-    return new ShopError(`WooCommerce answered ${answer.status}${message ? `: ${message}` : ''}`, answer.status)
+    return new ShopError(
+      `WooCommerce answered ${answer.status}${message ? `: ${message}` : ''}`,
+      answer.status,
+    )
   }
 
   /** The shop's ids of these SKUs (those it has); undefined answer = retry. */
-  async function lookUp(skus: string[], signal?: AbortSignal): Promise<Answer & { found?: Map<string, number> }> {
+  async function lookUp(
+    skus: string[],
+    signal?: AbortSignal,
+  ): Promise<Answer & { found?: Map<string, number> }> {
     const query = new URLSearchParams({ sku: skus.join(','), per_page: '100', status: 'any' })
     const answer = await request('GET', `${api}/products?${query}`, undefined, signal)
     if (answer.status < 200 || answer.status >= 300) return answer
@@ -327,7 +333,11 @@ function verdictOf(item: ShopItem, answer: unknown, updated: boolean): ShopVerdi
       error: `${entry.error?.code ? `${entry.error.code}: ` : ''}${message}`,
     }
   }
-  return { itemId: item.itemId, ok: true, response: updated ? { id: entry.id, updated: true } : { id: entry.id } }
+  return {
+    itemId: item.itemId,
+    ok: true,
+    response: updated ? { id: entry.id, updated: true } : { id: entry.id },
+  }
 }
 
 /** The connector a platform pushes through, or undefined for a platform only fed with files. */

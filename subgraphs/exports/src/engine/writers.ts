@@ -58,9 +58,16 @@ const MAX_DIGITS = 15
  * or has more digits than a spreadsheet keeps, stays text rather than being changed); booleans become booleans;
  * everything else stays the text it is.
  */
-export function typedCell(value: string | null | undefined, kind: ColumnKind): string | number | boolean | null {
+export function typedCell(
+  value: string | null | undefined,
+  kind: ColumnKind,
+): string | number | boolean | null {
   if (value === null || value === undefined || value === '') return null
-  if (kind === 'number' && DECIMAL.test(value) && value.replace(/[-.]/g, '').replace(/^0+/, '').length <= MAX_DIGITS) {
+  if (
+    kind === 'number' &&
+    DECIMAL.test(value) &&
+    value.replace(/[-.]/g, '').replace(/^0+/, '').length <= MAX_DIGITS
+  ) {
     return Number(value)
   }
   if (kind === 'boolean' && (value === 'true' || value === 'false')) return value === 'true'

@@ -121,7 +121,8 @@ export class XlsxWriter {
     for (let i = 0; i < cells.length; i++) {
       const value = cells[i]
       if (value === null || value === undefined) continue
-      const ref = `${(this.columns[i] ??= columnName(i))}${r}`
+      if (this.columns[i] === undefined) this.columns[i] = columnName(i)
+      const ref = `${this.columns[i]}${r}`
       if (typeof value === 'number') {
         xml += Number.isFinite(value) ? `<c r="${ref}"><v>${value}</v></c>` : ''
       } else if (typeof value === 'boolean') {

@@ -11,8 +11,8 @@ import { sql } from 'kysely'
 import type { Context } from '../context'
 import { toExportJob } from '../db/mappers'
 import { jobForUpdate, platformForShare } from '../db/writes'
-import { exportLeaseSeconds } from '../jobs'
 import { platformMapping, RuleConfigError } from '../engine/mapping'
+import { exportLeaseSeconds } from '../jobs'
 import type { ExportSelection } from '../run/export-job'
 import { enqueueExport } from '../run/queue'
 
@@ -146,7 +146,9 @@ export const exportMutations = {
       const platform = before.platform_id ? await platformForShare(trx, before.platform_id) : undefined
       if (!platform) throw notFound('id: the job has no export platform any more', { field: 'id' })
       if (platform.is_active === false) {
-        throw badUserInput('id: the job\'s platform is inactive; activate it to resume the job', { field: 'id' })
+        throw badUserInput("id: the job's platform is inactive; activate it to resume the job", {
+          field: 'id',
+        })
       }
       // Items the failure gave up on (a row to send, no answer of the shop) are to be sent again.
       const reopened = await trx

@@ -467,20 +467,17 @@ async function execute(
         if (batch.length === 0) break
         // Stamped and committed before the call: if this runner dies before the verdicts are committed, the
         // next run knows these items may be on the shop already, and the connector looks them up there.
-        await own(
-          async (trx) => {
-            await trx
-              .updateTable('export_job_items')
-              .set({ sent_at: sql`NOW()` })
-              .where(
-                'id',
-                'in',
-                batch.map((b) => b.id),
-              )
-              .execute()
-          },
-          {},
-        )
+        await own(async (trx) => {
+          await trx
+            .updateTable('export_job_items')
+            .set({ sent_at: sql`NOW()` })
+            .where(
+              'id',
+              'in',
+              batch.map((b) => b.id),
+            )
+            .execute()
+        }, {})
         const verdicts = await shop.push(
           batch.map((b) => ({ itemId: b.id, row: b.exported_data as Row, maybeSent: b.sent_at !== null })),
           signal,
