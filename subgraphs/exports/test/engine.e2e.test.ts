@@ -665,6 +665,25 @@ function watchedStorage(
   })
 }
 
+/** The job completes with every product once: one item each, one line each in its CSV feed. */
+async function completedWithEachProductOnce(id: string) {
+  const done = await finished(id)
+  expect(done).toMatchObject({ status: 'completed', totalItems: PRODUCTS, successItems: PRODUCTS })
+  const counts = await stack.subgraphs.exports.database.db
+    .selectFrom('export_job_items')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('n'),
+      eb.fn.count<string>('product_id').distinct().as('distinct'),
+    ])
+    .where('job_id', '=', id)
+    .executeTakeFirstOrThrow()
+  expect(Number(counts.n)).toBe(PRODUCTS)
+  expect(Number(counts.distinct)).toBe(PRODUCTS)
+  const csv = (await download(done.downloadUrl)).toString('utf8').trimEnd().split('\r\n')
+  expect(csv).toHaveLength(PRODUCTS + 1)
+  expect(new Set(csv).size).toBe(PRODUCTS + 1)
+}
+
 describe('jobs', () => {
   it('resumes after the worker stops mid-way without exporting a product twice', async () => {
     const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] } })
@@ -689,21 +708,7 @@ describe('jobs', () => {
     expect(midway).toMatchObject({ status: 'running', phase: 'COLLECT', successItems: 150 })
     worker = await stack.startWorker('exports')
     // The job's queue entry is still there (the run was interrupted): the worker picks it up again.
-    const done = await finished(started.id)
-    expect(done).toMatchObject({ status: 'completed', totalItems: PRODUCTS, successItems: PRODUCTS })
-    const counts = await stack.subgraphs.exports.database.db
-      .selectFrom('export_job_items')
-      .select((eb) => [
-        eb.fn.countAll<string>().as('n'),
-        eb.fn.count<string>('product_id').distinct().as('distinct'),
-      ])
-      .where('job_id', '=', started.id)
-      .executeTakeFirstOrThrow()
-    expect(Number(counts.n)).toBe(PRODUCTS)
-    expect(Number(counts.distinct)).toBe(PRODUCTS)
-    const csv = (await download(done.downloadUrl)).toString('utf8').trimEnd().split('\r\n')
-    expect(csv).toHaveLength(PRODUCTS + 1)
-    expect(new Set(csv).size).toBe(PRODUCTS + 1)
+    await completedWithEachProductOnce(started.id)
   })
 
   it('a cancelled job stops at the next page and keeps no file; resumeExport finishes it without a product twice', async () => {
@@ -730,21 +735,7 @@ describe('jobs', () => {
 
     worker = await stack.startWorker('exports')
     expect((await ok(RESUME, { id: started.id })).resumeExport).toMatchObject({ status: 'pending' })
-    const done = await finished(started.id)
-    expect(done).toMatchObject({ status: 'completed', totalItems: PRODUCTS, successItems: PRODUCTS })
-    const counts = await stack.subgraphs.exports.database.db
-      .selectFrom('export_job_items')
-      .select((eb) => [
-        eb.fn.countAll<string>().as('n'),
-        eb.fn.count<string>('product_id').distinct().as('distinct'),
-      ])
-      .where('job_id', '=', started.id)
-      .executeTakeFirstOrThrow()
-    expect(Number(counts.n)).toBe(PRODUCTS)
-    expect(Number(counts.distinct)).toBe(PRODUCTS)
-    const csv = (await download(done.downloadUrl)).toString('utf8').trimEnd().split('\r\n')
-    expect(csv).toHaveLength(PRODUCTS + 1)
-    expect(new Set(csv).size).toBe(PRODUCTS + 1)
+    await completedWithEachProductOnce(started.id)
     // Once completed, the staged pages are gone.
     const after: string[] = []
     for await (const o of deps.storage.list(`exports/${started.id}/parts/`)) after.push(o.key)
