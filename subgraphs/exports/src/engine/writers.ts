@@ -20,8 +20,28 @@ export interface FeedWriter {
   end(): Promise<void>
 }
 
-async function put(out: Writable, chunk: string) {
-  if (!out.write(chunk)) await once(out, 'drain')
+/** Text gathered into chunks of about 64 KB before it is written (one buffer per chunk, not one per row). */
+const CHUNK = 64 * 1024
+
+/** Writes text into `out` a chunk at a time, with back-pressure. */
+function chunked(out: Writable) {
+  let pending = ''
+  const flush = async () => {
+    if (!pending) return
+    const chunk = pending
+    pending = ''
+    if (!out.write(chunk)) await once(out, 'drain')
+  }
+  return {
+    async put(text: string) {
+      pending += text
+      if (pending.length >= CHUNK) await flush()
+    },
+    async end() {
+      await flush()
+      out.end()
+    },
+  }
 }
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
@@ -88,31 +108,33 @@ export function feedWriter(
 ): FeedWriter {
   switch (format) {
     case 'csv': {
+      const sink = chunked(out)
       let started = false
       return {
         async write(row) {
           if (!started) {
             started = true
-            await put(out, `\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
+            await sink.put(`\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
           }
-          await put(out, `${targets.map((t) => csvField(row[t] ?? null)).join(',')}\r\n`)
+          await sink.put(`${targets.map((t) => csvField(row[t] ?? null)).join(',')}\r\n`)
         },
         async end() {
-          if (!started) await put(out, `\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
-          out.end()
+          if (!started) await sink.put(`\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
+          await sink.end()
         },
       }
     }
     case 'json': {
+      const sink = chunked(out)
       let first = true
       return {
         async write(row) {
-          await put(out, `${first ? '[\n' : ',\n'}${JSON.stringify(nest(row))}`)
+          await sink.put(`${first ? '[\n' : ',\n'}${JSON.stringify(nest(row))}`)
           first = false
         },
         async end() {
-          await put(out, first ? '[]\n' : '\n]\n')
-          out.end()
+          await sink.put(first ? '[]\n' : '\n]\n')
+          await sink.end()
         },
       }
     }
@@ -120,11 +142,12 @@ export function feedWriter(
       let started = false
       const head = `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n<channel>\n<title>${xmlText(o.title)}</title>\n`
       const elements = targets.map(xmlElement)
+      const sink = chunked(out)
       return {
         async write(row) {
           if (!started) {
             started = true
-            await put(out, head)
+            await sink.put(head)
           }
           let item = '<item>'
           targets.forEach((t, i) => {
@@ -132,12 +155,12 @@ export function feedWriter(
             if (value !== null && value !== undefined)
               item += `<${elements[i]}>${xmlText(value)}</${elements[i]}>`
           })
-          await put(out, `${item}</item>\n`)
+          await sink.put(`${item}</item>\n`)
         },
         async end() {
-          if (!started) await put(out, head)
-          await put(out, '</channel>\n</rss>\n')
-          out.end()
+          if (!started) await sink.put(head)
+          await sink.put('</channel>\n</rss>\n')
+          await sink.end()
         },
       }
     }
