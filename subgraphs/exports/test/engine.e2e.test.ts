@@ -112,6 +112,14 @@ async function platform(input: Record<string, unknown>) {
   ).createExportPlatform
 }
 
+/** A WooCommerce platform on the loopback shop with this field mapping. */
+const wooPlatform = (fieldMappings: Record<string, unknown>) =>
+  platform({
+    platformType: 'woocommerce',
+    config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
+    fieldMappings,
+  })
+
 async function start(platformId: string, format: string, selection?: Record<string, unknown>) {
   return (await ok(START, { input: { platformId, format, ...(selection ? { selection } : {}) } })).startExport
 }
@@ -466,18 +474,14 @@ describe('delivery', () => {
   it('pushes to WooCommerce products/batch in batches of 100, honours 429 Retry-After, maps per-item errors', async () => {
     woo.batches.length = 0
     woo.throttleOnce = true
-    const p = await platform({
-      platformType: 'woocommerce',
-      config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
-      fieldMappings: {
-        fields: [
-          { source: 'sku', target: 'sku' },
-          { source: 'title', target: 'name' },
-          { source: 'price', target: 'regular_price' },
-          { source: 'quantity', target: 'stock_quantity' },
-          { source: 'image_url', target: 'images.0.src' },
-        ],
-      },
+    const p = await wooPlatform({
+      fields: [
+        { source: 'sku', target: 'sku' },
+        { source: 'title', target: 'name' },
+        { source: 'price', target: 'regular_price' },
+        { source: 'quantity', target: 'stock_quantity' },
+        { source: 'image_url', target: 'images.0.src' },
+      ],
     })
     const done = await finished((await start(p.id, 'JSON', { supplierId })).id)
     expect(woo.batches.map((b) => b.create.length)).toEqual([100, 100])
@@ -508,11 +512,7 @@ describe('delivery', () => {
     // The worker retries with back-off; this one retries once, to keep the test short.
     await worker?.stop()
     worker = await stack.startWorker('exports', { env: { EXPORT_SHOP_RETRIES: '1' } })
-    const p = await platform({
-      platformType: 'woocommerce',
-      config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
-      fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] },
-    })
+    const p = await wooPlatform({ fields: [{ source: 'sku', target: 'sku' }] })
     const jobRow = await start(p.id, 'CSV', { supplierId: otherSupplierId })
     const failed = await finished(jobRow.id)
     expect(failed).toMatchObject({ status: 'failed', totalItems: 30, successItems: 0, failedItems: 30 })
@@ -546,15 +546,11 @@ describe('delivery', () => {
     woo.store.length = 0
     woo.batches.length = 0
     woo.lookups.length = 0
-    const p = await platform({
-      platformType: 'woocommerce',
-      config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
-      fieldMappings: {
-        fields: [
-          { source: 'sku', target: 'sku' },
-          { source: 'title', target: 'name' },
-        ],
-      },
+    const p = await wooPlatform({
+      fields: [
+        { source: 'sku', target: 'sku' },
+        { source: 'title', target: 'name' },
+      ],
     })
     // The shop applies the batch, then the worker stops before the answer arrives (so before it is committed).
     let stopped: Promise<void> | undefined
