@@ -427,6 +427,36 @@ describe('feeds', () => {
     expect(changed.totalItems).toBe(1)
   })
 
+  it('a product the mapping cannot map gets its error on its item and stays out of the feed', async () => {
+    const p = await platform({
+      fieldMappings: {
+        fields: [
+          { source: 'sku', target: 'sku' },
+          { source: 'title', target: 'volts', rules: [{ op: 'number' }] },
+        ],
+      },
+    })
+    const two = await stack.subgraphs.catalog.database.db
+      .selectFrom('products')
+      .select(['id'])
+      .where('sku', 'in', ['EXP-4', 'EXP-5'])
+      .execute()
+    const done = await finished((await start(p.id, 'JSON', { productIds: two.map((r) => r.id) })).id)
+    expect(done).toMatchObject({ status: 'completed', totalItems: 2, successItems: 0, failedItems: 2 })
+    const items = await stack.subgraphs.exports.database.db
+      .selectFrom('export_job_items')
+      .select(['status', 'error_message', 'exported_data', 'processed_at'])
+      .where('job_id', '=', done.id)
+      .execute()
+    expect(items).toHaveLength(2)
+    for (const item of items) {
+      expect(item).toMatchObject({ status: 'failed', exported_data: null })
+      expect(item.error_message).toMatch(/^volts: number: /)
+      expect(item.processed_at).not.toBeNull()
+    }
+    expect(JSON.parse((await download(done.downloadUrl)).toString('utf8'))).toEqual([])
+  })
+
   it('writes the Google Merchant XML dialect and a streamed XLSX workbook', async () => {
     const p = await platform({
       fieldMappings: {
