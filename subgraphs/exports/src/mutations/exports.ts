@@ -178,7 +178,7 @@ export const exportMutations = {
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow()
-      await enqueueExport(trx, id)
+      await enqueueExport(trx, id, { fresh: true })
       const job = toExportJob(row)
       await recordAudit(trx, {
         action: 'resume',
