@@ -166,6 +166,7 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'Mutation.setExportJobStatus',
       'Mutation.recordExportItemResult',
       'Mutation.startExport',
+      'Mutation.resumeExport',
     ],
   },
   // Brands and categories are read everywhere (product pages); the managers are the writes.

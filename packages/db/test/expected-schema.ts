@@ -997,6 +997,7 @@ const exportsSpec: DomainSpec = {
         exported_data: JSONB,
         response_data: JSONB,
         processed_at: TS_NULL,
+        sent_at: TS_NULL,
       },
     },
   },

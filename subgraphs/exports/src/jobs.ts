@@ -15,6 +15,9 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return value
 }
 
+/** A running job whose heartbeat is older than this has lost its worker (EXPORT_LEASE_SECONDS, default 60). */
+export const exportLeaseSeconds = (env: NodeJS.ProcessEnv) => int(env, 'EXPORT_LEASE_SECONDS', 60, 2, 3_600)
+
 /** What the export task works with, from the worker's context and environment. */
 export function exportEngine(context: JobsContext<'exports'>): ExportDeps {
   const { env } = context
@@ -30,8 +33,9 @@ export function exportEngine(context: JobsContext<'exports'>): ExportDeps {
     graph: { url: context.gatewayUrl, secret: requireSecret(SIGNING_SECRET_ENV, env) },
     logger: context.logger,
     pageSize: int(env, 'EXPORT_PAGE_SIZE', 500, 1, 1_000),
-    leaseSeconds: int(env, 'EXPORT_LEASE_SECONDS', 60, 2, 3_600),
+    leaseSeconds: exportLeaseSeconds(env),
     allowPrivate: loadConnectorSettings(env).allowPrivate,
+    shop: { retries: int(env, 'EXPORT_SHOP_RETRIES', 5, 0, 10) },
     invalidate: () => gatewayCache.invalidate(['exports']),
   }
 }

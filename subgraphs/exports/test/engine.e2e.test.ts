@@ -27,11 +27,18 @@ let supplierId = ''
 let otherSupplierId = ''
 const PRODUCTS = 230
 
-/** What the loopback WooCommerce saw, and how it answers. */
+/** What the loopback WooCommerce saw, holds and how it answers. */
 const woo = {
-  batches: [] as { auth: string; create: Record<string, unknown>[] }[],
+  batches: [] as { auth: string; create: Record<string, unknown>[]; update: Record<string, unknown>[] }[],
+  /** The shop's products: like WooCommerce, a SKU is unique (a second create of it is refused). */
+  store: [] as { id: number; sku: string; name?: unknown }[],
+  /** SKUs asked for with GET products?sku=. */
+  lookups: [] as string[][],
   mode: 'ok' as 'ok' | 'fail-all',
   throttleOnce: false,
+  /** Runs once a batch is applied, before it is answered (the next batch only). */
+  afterApply: undefined as (() => Promise<void>) | undefined,
+  nextId: 1001,
 }
 
 const PLATFORM = `mutation($input: CreateExportPlatformInput!) {
@@ -44,6 +51,7 @@ const JOB = `query($id: UUID!, $first: Int) { exportJob(id: $id) {
   items(first: $first) { totalCount edges { node { productId status errorMessage exportedData responseData } } }
 } }`
 const SET_STATUS = `mutation($id: UUID!, $status: String!) { setExportJobStatus(id: $id, status: $status) { id status } }`
+const RESUME = `mutation($id: UUID!) { resumeExport(id: $id) { id status phase } }`
 
 const asUser = () => ({ authorization: `Bearer ${token}` })
 
@@ -104,6 +112,14 @@ async function platform(input: Record<string, unknown>) {
   ).createExportPlatform
 }
 
+/** A WooCommerce platform on the loopback shop with this field mapping. */
+const wooPlatform = (fieldMappings: Record<string, unknown>) =>
+  platform({
+    platformType: 'woocommerce',
+    config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
+    fieldMappings,
+  })
+
 async function start(platformId: string, format: string, selection?: Record<string, unknown>) {
   return (await ok(START, { input: { platformId, format, ...(selection ? { selection } : {}) } })).startExport
 }
@@ -130,11 +146,13 @@ beforeAll(async () => {
   process.env.FETCH_ALLOW_PRIVATE = 'true'
   process.env.EXPORT_PAGE_SIZE = '50'
   process.env.EXPORT_LEASE_SECONDS = '2'
+  // WooCommerce REST v3 as documented: POST products/batch ({ create, update }) and GET products?sku=a,b.
   shop = createServer(async (req, res) => {
     const body = await readBody(req)
-    if (req.method !== 'POST' || req.url !== '/wp-json/wc/v3/products/batch') {
-      return res.writeHead(404).end()
-    }
+    const url = new URL(req.url ?? '/', 'http://shop')
+    const batch = req.method === 'POST' && url.pathname === '/wp-json/wc/v3/products/batch'
+    const list = req.method === 'GET' && url.pathname === '/wp-json/wc/v3/products'
+    if (!batch && !list) return res.writeHead(404).end()
     const expected = `Basic ${Buffer.from('ck_test:cs_test').toString('base64')}`
     if (req.headers.authorization !== expected) {
       res.writeHead(401, { 'content-type': 'application/json' })
@@ -144,20 +162,43 @@ beforeAll(async () => {
       res.writeHead(500, { 'content-type': 'application/json' })
       return res.end(JSON.stringify({ code: 'internal', message: 'boom' }))
     }
+    if (list) {
+      const skus = (url.searchParams.get('sku') ?? '').split(',').filter(Boolean)
+      woo.lookups.push(skus)
+      res.writeHead(200, { 'content-type': 'application/json' })
+      return res.end(JSON.stringify(woo.store.filter((p) => skus.includes(p.sku))))
+    }
     if (woo.throttleOnce) {
       woo.throttleOnce = false
       res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' })
       return res.end('{}')
     }
-    const { create } = JSON.parse(body) as { create: Record<string, unknown>[] }
-    woo.batches.push({ auth: req.headers.authorization ?? '', create })
-    const answer = create.map((p, i) =>
-      String(p.sku).endsWith('7')
-        ? { id: 0, error: { code: 'product_invalid_sku', message: 'Invalid or duplicated SKU.' } }
-        : { id: 1000 + woo.batches.length * 100 + i, sku: p.sku, name: p.name },
-    )
+    const { create = [], update = [] } = JSON.parse(body) as {
+      create?: Record<string, unknown>[]
+      update?: Record<string, unknown>[]
+    }
+    woo.batches.push({ auth: req.headers.authorization ?? '', create, update })
+    const created = create.map((p) => {
+      const sku = String(p.sku)
+      if (sku.endsWith('7') || woo.store.some((s) => s.sku === sku)) {
+        return { id: 0, error: { code: 'product_invalid_sku', message: 'Invalid or duplicated SKU.' } }
+      }
+      const product = { id: woo.nextId++, sku, name: p.name }
+      woo.store.push(product)
+      return product
+    })
+    const updated = update.map((p) => {
+      const product = woo.store.find((s) => s.id === p.id)
+      if (!product)
+        return { id: 0, error: { code: 'woocommerce_rest_product_invalid_id', message: 'Invalid ID.' } }
+      product.name = p.name
+      return product
+    })
+    const after = woo.afterApply
+    woo.afterApply = undefined
+    await after?.()
     res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ create: answer }))
+    res.end(JSON.stringify({ create: created, update: updated }))
   })
   await new Promise<void>((r) => shop.listen(0, '127.0.0.1', r))
   shopUrl = `http://127.0.0.1:${(shop.address() as { port: number }).port}`
@@ -230,6 +271,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop()
   await stack?.stop()
+  shop?.closeAllConnections()
   await new Promise((r) => shop?.close(r))
   await sftp?.close()
   for (const dir of dirs) await rm(dir, { recursive: true, force: true })
@@ -257,6 +299,26 @@ describe('export platforms are checked when saved', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
     expect(res.errors?.[0]?.extensions?.field).toBe('input.fieldMappings.fields[1].source')
     expect(res.errors?.[0]?.message).toContain('"colour" is not a product field')
+  })
+
+  it('refuses the same mapping on an update, keeping the stored one', async () => {
+    const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'id' }] } })
+    const res = await stack.request(
+      `mutation($id: UUID!, $input: UpdateExportPlatformInput!) { updateExportPlatform(id: $id, input: $input) { id } }`,
+      { id: p.id, input: { fieldMappings: { fields: [{ source: 'price_with_tax', target: 'price' }] } } },
+      asUser(),
+    )
+    expect(res.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.fieldMappings.fields[0].source',
+    })
+    expect(res.errors?.[0]?.message).toContain('"price_with_tax" is not a product field')
+    const stored = await stack.subgraphs.exports.database.db
+      .selectFrom('export_platforms')
+      .select(['field_mappings'])
+      .where('id', '=', p.id)
+      .executeTakeFirstOrThrow()
+    expect(stored.field_mappings).toEqual({ fields: [{ source: 'sku', target: 'id' }] })
   })
 
   it('refuses an unknown transformation, a target twice and a WooCommerce platform without keys', async () => {
@@ -365,6 +427,36 @@ describe('feeds', () => {
     expect(changed.totalItems).toBe(1)
   })
 
+  it('a product the mapping cannot map gets its error on its item and stays out of the feed', async () => {
+    const p = await platform({
+      fieldMappings: {
+        fields: [
+          { source: 'sku', target: 'sku' },
+          { source: 'title', target: 'volts', rules: [{ op: 'number' }] },
+        ],
+      },
+    })
+    const two = await stack.subgraphs.catalog.database.db
+      .selectFrom('products')
+      .select(['id'])
+      .where('sku', 'in', ['EXP-4', 'EXP-5'])
+      .execute()
+    const done = await finished((await start(p.id, 'JSON', { productIds: two.map((r) => r.id) })).id)
+    expect(done).toMatchObject({ status: 'completed', totalItems: 2, successItems: 0, failedItems: 2 })
+    const items = await stack.subgraphs.exports.database.db
+      .selectFrom('export_job_items')
+      .select(['status', 'error_message', 'exported_data', 'processed_at'])
+      .where('job_id', '=', done.id)
+      .execute()
+    expect(items).toHaveLength(2)
+    for (const item of items) {
+      expect(item).toMatchObject({ status: 'failed', exported_data: null })
+      expect(item.error_message).toMatch(/^volts: number: /)
+      expect(item.processed_at).not.toBeNull()
+    }
+    expect(JSON.parse((await download(done.downloadUrl)).toString('utf8'))).toEqual([])
+  })
+
   it('writes the Google Merchant XML dialect and a streamed XLSX workbook', async () => {
     const p = await platform({
       fieldMappings: {
@@ -382,12 +474,29 @@ describe('feeds', () => {
       '<item><g:id>EXP-229</g:id><g:title>Perceuse n°229 "pro", été</g:title><g:price>239.50</g:price></item>',
     )
     expect(xml.match(/<item>/g)).toHaveLength(30)
-    const xlsxJob = await finished((await start(p.id, 'XLSX', { supplierId: otherSupplierId })).id)
+    const typed = await platform({
+      fieldMappings: {
+        fields: [
+          { source: 'sku', target: 'id' },
+          { source: 'title', target: 'title' },
+          { source: 'price', target: 'price' },
+          { source: 'quantity', target: 'stock' },
+        ],
+      },
+    })
+    const xlsxJob = await finished((await start(typed.id, 'XLSX', { supplierId: otherSupplierId })).id)
     const workbook = new ExcelJS.Workbook()
     await workbook.xlsx.load((await download(xlsxJob.downloadUrl)) as never)
     const sheet = workbook.worksheets[0]!
     expect(sheet.rowCount).toBe(31)
-    expect(sheet.getRow(1).values).toEqual([undefined, 'id', 'title', 'price'])
+    expect(sheet.getRow(1).values).toEqual([undefined, 'id', 'title', 'price', 'stock'])
+    // Read back: prices and stock are numeric cells, the SKU and the title text.
+    const rows = sheet.getRows(2, 30)!
+    const row229 = rows.find((r) => r.getCell(1).value === 'EXP-229')!
+    expect(row229.getCell(1).type).toBe(ExcelJS.ValueType.String)
+    expect(row229.getCell(2).type).toBe(ExcelJS.ValueType.String)
+    expect(row229.getCell(3)).toMatchObject({ type: ExcelJS.ValueType.Number, value: 239.5 })
+    expect(row229.getCell(4)).toMatchObject({ type: ExcelJS.ValueType.Number, value: 229 % 17 })
   })
 })
 
@@ -395,18 +504,14 @@ describe('delivery', () => {
   it('pushes to WooCommerce products/batch in batches of 100, honours 429 Retry-After, maps per-item errors', async () => {
     woo.batches.length = 0
     woo.throttleOnce = true
-    const p = await platform({
-      platformType: 'woocommerce',
-      config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
-      fieldMappings: {
-        fields: [
-          { source: 'sku', target: 'sku' },
-          { source: 'title', target: 'name' },
-          { source: 'price', target: 'regular_price' },
-          { source: 'quantity', target: 'stock_quantity' },
-          { source: 'image_url', target: 'images.0.src' },
-        ],
-      },
+    const p = await wooPlatform({
+      fields: [
+        { source: 'sku', target: 'sku' },
+        { source: 'title', target: 'name' },
+        { source: 'price', target: 'regular_price' },
+        { source: 'quantity', target: 'stock_quantity' },
+        { source: 'image_url', target: 'images.0.src' },
+      ],
     })
     const done = await finished((await start(p.id, 'JSON', { supplierId })).id)
     expect(woo.batches.map((b) => b.create.length)).toEqual([100, 100])
@@ -432,35 +537,102 @@ describe('delivery', () => {
     expect((success.response_data as { id: number }).id).toBeGreaterThan(1000)
   })
 
-  it('a shop answering 500 to everything fails the job with a clear error on it and its items; the worker stays up', async () => {
+  it('a shop answering 500 to everything fails the job with a clear error on it and its items; the worker stays up and resumeExport finishes the job', async () => {
     woo.mode = 'fail-all'
-    const p = await platform({
-      platformType: 'woocommerce',
-      config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
-      fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] },
-    })
-    const engineShop = { retries: 1, sleep: async () => {} }
-    // The worker retries with back-off; run this job with a fast retry schedule to keep the test short.
+    // The worker retries with back-off; this one retries once, to keep the test short.
+    await worker?.stop()
+    worker = await stack.startWorker('exports', { env: { EXPORT_SHOP_RETRIES: '1' } })
+    const p = await wooPlatform({ fields: [{ source: 'sku', target: 'sku' }] })
     const jobRow = await start(p.id, 'CSV', { supplierId: otherSupplierId })
-    await worker!.stop()
-    worker = undefined
-    await runExportJob({ ...exportEngine(workerContext()), shop: engineShop }, jobRow.id)
-    const failed = await job(jobRow.id)
+    const failed = await finished(jobRow.id)
     expect(failed).toMatchObject({ status: 'failed', totalItems: 30, successItems: 0, failedItems: 30 })
     expect(failed.lastError).toBe('SHOP_REFUSED: WooCommerce answered 500 2 times in a row')
-    const item = await stack.subgraphs.exports.database.db
+    const items = await stack.subgraphs.exports.database.db
       .selectFrom('export_job_items')
       .select(['status', 'error_message'])
       .where('job_id', '=', jobRow.id)
-      .executeTakeFirstOrThrow()
-    expect(item).toEqual({
-      status: 'failed',
-      error_message: 'not exported: WooCommerce answered 500 2 times in a row',
-    })
+      .execute()
+    expect(items).toHaveLength(30)
+    // The batch was sent: the shop may have acted on it before answering 500, so it is "not confirmed".
+    for (const item of items) {
+      expect(item).toEqual({
+        status: 'failed',
+        error_message: 'not confirmed by the shop: WooCommerce answered 500 2 times in a row',
+      })
+    }
+    // The same worker is still up: the shop is back, the failed job is resumed and delivered.
     woo.mode = 'ok'
+    woo.store.length = 0
+    woo.batches.length = 0
+    expect((await ok(RESUME, { id: jobRow.id })).resumeExport).toMatchObject({ status: 'pending' })
+    const done = await finished(jobRow.id)
+    // EXP-207, -217 and -227: the shop refuses SKUs ending in 7.
+    expect(done).toMatchObject({ status: 'completed', totalItems: 30, successItems: 27, failedItems: 3 })
+    expect(woo.store).toHaveLength(27)
+    expect(woo.batches.map((b) => b.create.length)).toEqual([30])
+  })
+
+  it('a batch sent to WooCommerce just before the worker dies is never created twice: the next run looks it up by SKU and updates it', async () => {
+    woo.store.length = 0
+    woo.batches.length = 0
+    woo.lookups.length = 0
+    const p = await wooPlatform({
+      fields: [
+        { source: 'sku', target: 'sku' },
+        { source: 'title', target: 'name' },
+      ],
+    })
+    // The shop applies the batch, then the worker stops before the answer arrives (so before it is committed).
+    let stopped: Promise<void> | undefined
+    const applied = new Promise<void>((resolve) => {
+      woo.afterApply = async () => {
+        stopped = worker!.stop()
+        resolve()
+        await stopped
+      }
+    })
+    const started = await start(p.id, 'JSON', { supplierId: otherSupplierId })
+    await applied
+    await stopped
+    worker = undefined
+    expect(woo.store).toHaveLength(27)
+    const db = stack.subgraphs.exports.database.db
+    const midway = await db
+      .selectFrom('export_job_items')
+      .select(['status', 'sent_at'])
+      .where('job_id', '=', started.id)
+      .execute()
+    expect(midway).toHaveLength(30)
+    for (const item of midway) {
+      expect(item.status).toBe('pending')
+      expect(item.sent_at).not.toBeNull()
+    }
+    expect(await job(started.id)).toMatchObject({ status: 'running', phase: 'DELIVER', successItems: 0 })
+
     worker = await stack.startWorker('exports')
-    const next = await finished((await start(p.id, 'CSV', { supplierId: otherSupplierId })).id)
-    expect(next.status).toBe('completed')
+    const done = await finished(started.id)
+    expect(done).toMatchObject({ status: 'completed', totalItems: 30, successItems: 27, failedItems: 3 })
+    // Each product is on the shop once; the second run asked for all 30 SKUs, updated the 27 it found there and
+    // created the 3 it did not (which the shop refuses: they end in 7).
+    expect(new Set(woo.store.map((s) => s.sku)).size).toBe(27)
+    expect(woo.store).toHaveLength(27)
+    expect(woo.lookups).toHaveLength(1)
+    expect(woo.lookups[0]).toHaveLength(30)
+    expect(woo.batches).toHaveLength(2)
+    expect(woo.batches[1]!.update).toHaveLength(27)
+    expect(woo.batches[1]!.create.map((c) => c.sku).sort()).toEqual(['EXP-207', 'EXP-217', 'EXP-227'])
+    const ids = new Map(woo.store.map((s) => [s.sku, s.id]))
+    const items = await db
+      .selectFrom('export_job_items')
+      .select(['status', 'response_data', 'exported_data'])
+      .where('job_id', '=', started.id)
+      .where('status', '=', 'success')
+      .execute()
+    expect(items).toHaveLength(27)
+    for (const item of items) {
+      const sku = (item.exported_data as { sku: string }).sku
+      expect(item.response_data).toEqual({ id: ids.get(sku), updated: true })
+    }
   })
 
   it('pushes the feed file to an SFTP destination', async () => {
@@ -519,6 +691,25 @@ function watchedStorage(
   })
 }
 
+/** The job completes with every product once: one item each, one line each in its CSV feed. */
+async function completedWithEachProductOnce(id: string) {
+  const done = await finished(id)
+  expect(done).toMatchObject({ status: 'completed', totalItems: PRODUCTS, successItems: PRODUCTS })
+  const counts = await stack.subgraphs.exports.database.db
+    .selectFrom('export_job_items')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('n'),
+      eb.fn.count<string>('product_id').distinct().as('distinct'),
+    ])
+    .where('job_id', '=', id)
+    .executeTakeFirstOrThrow()
+  expect(Number(counts.n)).toBe(PRODUCTS)
+  expect(Number(counts.distinct)).toBe(PRODUCTS)
+  const csv = (await download(done.downloadUrl)).toString('utf8').trimEnd().split('\r\n')
+  expect(csv).toHaveLength(PRODUCTS + 1)
+  expect(new Set(csv).size).toBe(PRODUCTS + 1)
+}
+
 describe('jobs', () => {
   it('resumes after the worker stops mid-way without exporting a product twice', async () => {
     const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] } })
@@ -543,24 +734,10 @@ describe('jobs', () => {
     expect(midway).toMatchObject({ status: 'running', phase: 'COLLECT', successItems: 150 })
     worker = await stack.startWorker('exports')
     // The job's queue entry is still there (the run was interrupted): the worker picks it up again.
-    const done = await finished(started.id)
-    expect(done).toMatchObject({ status: 'completed', totalItems: PRODUCTS, successItems: PRODUCTS })
-    const counts = await stack.subgraphs.exports.database.db
-      .selectFrom('export_job_items')
-      .select((eb) => [
-        eb.fn.countAll<string>().as('n'),
-        eb.fn.count<string>('product_id').distinct().as('distinct'),
-      ])
-      .where('job_id', '=', started.id)
-      .executeTakeFirstOrThrow()
-    expect(Number(counts.n)).toBe(PRODUCTS)
-    expect(Number(counts.distinct)).toBe(PRODUCTS)
-    const csv = (await download(done.downloadUrl)).toString('utf8').trimEnd().split('\r\n')
-    expect(csv).toHaveLength(PRODUCTS + 1)
-    expect(new Set(csv).size).toBe(PRODUCTS + 1)
+    await completedWithEachProductOnce(started.id)
   })
 
-  it('a cancelled job stops at the next page and keeps no file', async () => {
+  it('a cancelled job stops at the next page and keeps no file; resumeExport finishes it without a product twice', async () => {
     const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] } })
     await worker?.stop()
     worker = undefined
@@ -576,10 +753,65 @@ describe('jobs', () => {
       started.id,
     )
     const cancelled = await job(started.id)
-    expect(cancelled).toMatchObject({ status: 'cancelled', downloadUrl: null })
+    expect(cancelled).toMatchObject({ status: 'cancelled', downloadUrl: null, successItems: 50 })
+    // No feed; the one committed page stays staged for a resume.
     const left: string[] = []
     for await (const o of deps.storage.list(`exports/${started.id}/`)) left.push(o.key)
-    expect(left).toEqual([])
+    expect(left).toEqual([`exports/${started.id}/parts/000000.jsonl`])
+
     worker = await stack.startWorker('exports')
+    expect((await ok(RESUME, { id: started.id })).resumeExport).toMatchObject({ status: 'pending' })
+    await completedWithEachProductOnce(started.id)
+    // Once completed, the staged pages are gone.
+    const after: string[] = []
+    for await (const o of deps.storage.list(`exports/${started.id}/parts/`)) after.push(o.key)
+    expect(after).toEqual([])
+
+    // A completed job is not resumed.
+    const again = await stack.request(RESUME, { id: started.id }, asUser())
+    expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', status: 'completed' })
+    expect(again.errors?.[0]?.message).toContain('the job is completed')
+  })
+
+  it('resumeExport refuses a running job, an unknown one, a caller-recorded one, and a caller without export:update', async () => {
+    const db = stack.subgraphs.exports.database.db
+    const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] } })
+    const running = await db
+      .insertInto('export_jobs')
+      .values({
+        platform_id: p.id,
+        job_type: 'full_sync',
+        status: 'running',
+        format: 'csv',
+        phase: 'collect',
+        runner_id: randomUUID(),
+        heartbeat_at: new Date(),
+      })
+      .returning(['id'])
+      .executeTakeFirstOrThrow()
+    const busy = await stack.request(RESUME, { id: running.id }, asUser())
+    expect(busy.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', status: 'running' })
+    expect(busy.errors?.[0]?.message).toContain('the job is running')
+    const missing = await stack.request(RESUME, { id: randomUUID() }, asUser())
+    expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND')
+    const recorded = await db
+      .insertInto('export_jobs')
+      .values({ platform_id: p.id, job_type: 'full_sync', status: 'failed' })
+      .returning(['id'])
+      .executeTakeFirstOrThrow()
+    const manual = await stack.request(RESUME, { id: recorded.id }, asUser())
+    expect(manual.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
+    expect(manual.errors?.[0]?.message).toContain('not started by startExport')
+    const reader = stack.tokenFor({ userId, permissions: ['export:read', 'export:create'] })
+    const denied = await stack.request(RESUME, { id: running.id }, { authorization: `Bearer ${reader}` })
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
+    // Nothing changed.
+    const still = await db
+      .selectFrom('export_jobs')
+      .select(['status'])
+      .where('id', 'in', [running.id, recorded.id])
+      .orderBy('status')
+      .execute()
+    expect(still.map((j) => j.status)).toEqual(['failed', 'running'])
   })
 })

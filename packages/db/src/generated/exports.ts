@@ -52,6 +52,10 @@ export interface ExportJobItems {
    */
   product_id: string;
   response_data: Json | null;
+  /**
+   * when the item was last sent to a shop's API; pending with sent_at = maybe received
+   */
+  sent_at: Timestamp | null;
   status: Generated<string>;
 }
 

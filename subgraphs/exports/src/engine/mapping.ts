@@ -20,13 +20,24 @@ export interface GraphProduct {
   [field: string]: unknown
 }
 
+/**
+ * What a column holds, for formats with typed cells (XLSX): numbers are written as numeric cells, booleans as
+ * booleans, the rest as text (codes such as an EAN keep their leading zeros; dates are ISO 8601 text).
+ */
+export type ColumnKind = 'number' | 'boolean' | 'text'
+
 interface SourceField {
   /** The selection under `node` that brings the value. */
   selection: string
   read: (p: GraphProduct) => unknown
+  kind?: ColumnKind
 }
 
-const own = (field: string): SourceField => ({ selection: field, read: (p) => p[field] })
+const own = (field: string, kind?: ColumnKind): SourceField => ({
+  selection: field,
+  read: (p) => p[field],
+  ...(kind ? { kind } : {}),
+})
 const named = (field: string): SourceField => ({
   selection: `${field} { name }`,
   read: (p) => (p[field] as { name?: string } | null)?.name,
@@ -41,6 +52,7 @@ const mainPrice = (p: GraphProduct): Price | undefined => {
 }
 const priceOfType = (type: string): SourceField => ({
   selection: pricesSelection,
+  kind: 'number',
   read: (p) => ((p.prices as Price[] | undefined) ?? []).find((x) => x.priceType === type)?.price,
 })
 
@@ -60,22 +72,22 @@ export const SOURCE_FIELDS: Record<string, SourceField> = {
   description: own('description'),
   short_description: own('shortDescription'),
   status: own('status'),
-  is_active: own('isActive'),
-  weight: own('weight'),
-  width: own('width'),
-  height: own('height'),
-  depth: own('depth'),
+  is_active: own('isActive', 'boolean'),
+  weight: own('weight', 'number'),
+  width: own('width', 'number'),
+  height: own('height', 'number'),
+  depth: own('depth', 'number'),
   created_at: own('createdAt'),
   updated_at: own('updatedAt'),
   brand: named('brand'),
   category: named('category'),
   supplier: named('supplier'),
-  price: { selection: pricesSelection, read: (p) => mainPrice(p)?.price },
+  price: { selection: pricesSelection, read: (p) => mainPrice(p)?.price, kind: 'number' },
   currency: { selection: pricesSelection, read: (p) => mainPrice(p)?.currency },
   retail_price: priceOfType('retail'),
   wholesale_price: priceOfType('wholesale'),
   promo_price: priceOfType('promo'),
-  quantity: own('totalAvailableQuantity'),
+  quantity: own('totalAvailableQuantity', 'number'),
   image_url: {
     selection: 'primaryImage { storageUrl }',
     read: (p) => (p.primaryImage as { storageUrl?: string } | null)?.storageUrl,
@@ -176,8 +188,23 @@ export function productSelection(mapping: ExportMapping): string {
 
 export type Row = Record<string, string | null>
 
+/** Rules whose result is a decimal number; `default` keeps what the column held; any other rule makes text. */
+const NUMERIC_RULES = new Set(['number', 'multiply', 'divide', 'round', 'applyVat'])
+
+/** The kind of a mapped column: its source field's, as the rules leave it. */
+export function columnKind(entry: FieldMappingEntry): ColumnKind {
+  let kind = sourceField(entry.source)?.kind ?? 'text'
+  for (const rule of entry.rules) {
+    if (NUMERIC_RULES.has(rule.op)) kind = 'number'
+    else if (rule.op !== 'default') kind = 'text'
+  }
+  return kind
+}
+
 export interface CompiledMapping {
   targets: string[]
+  /** What each target's column holds (XLSX cell types), in the order of `targets`. */
+  kinds: ColumnKind[]
   /** The product's row (target → text, null when empty), or why it cannot be exported. */
   map(product: GraphProduct): { row: Row } | { error: string }
 }
@@ -200,6 +227,7 @@ export function compileMapping(mapping: ExportMapping): CompiledMapping {
   }))
   return {
     targets: plans.map((p) => p.target),
+    kinds: mapping.fields.map(columnKind),
     map(product) {
       const row: Row = {}
       for (const plan of plans) {

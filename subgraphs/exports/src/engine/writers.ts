@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { PassThrough, Writable } from 'node:stream'
-import ExcelJS from 'exceljs'
-import type { Row } from './mapping'
+import type { ColumnKind, Row } from './mapping'
+import { XlsxWriter } from './xlsx'
 
 /** The feed file formats. */
 export const FORMATS = ['csv', 'xlsx', 'json', 'xml'] as const
@@ -20,8 +20,28 @@ export interface FeedWriter {
   end(): Promise<void>
 }
 
-async function put(out: Writable, chunk: string) {
-  if (!out.write(chunk)) await once(out, 'drain')
+/** Text gathered into chunks of about 64 KB before it is written (one buffer per chunk, not one per row). */
+const CHUNK = 64 * 1024
+
+/** Writes text into `out` a chunk at a time, with back-pressure. */
+function chunked(out: Writable) {
+  let pending = ''
+  const flush = async () => {
+    if (!pending) return
+    const chunk = pending
+    pending = ''
+    if (!out.write(chunk)) await once(out, 'drain')
+  }
+  return {
+    async put(text: string) {
+      pending += text
+      if (pending.length >= CHUNK) await flush()
+    },
+    async end() {
+      await flush()
+      out.end()
+    },
+  }
 }
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
@@ -49,44 +69,72 @@ export function xmlText(value: string): string {
   return value.replace(XML_INVALID, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
+/** A plain decimal (what the graph and the number rules write) that a spreadsheet number holds exactly. */
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
+const MAX_DIGITS = 15
+
+/**
+ * A cell's value in a typed sheet: a number column's decimals become numbers (a value that is not a plain decimal,
+ * or has more digits than a spreadsheet keeps, stays text rather than being changed); booleans become booleans;
+ * everything else stays the text it is.
+ */
+export function typedCell(
+  value: string | null | undefined,
+  kind: ColumnKind,
+): string | number | boolean | null {
+  if (value === null || value === undefined || value === '') return null
+  if (
+    kind === 'number' &&
+    DECIMAL.test(value) &&
+    value.replace(/[-.]/g, '').replace(/^0+/, '').length <= MAX_DIGITS
+  ) {
+    return Number(value)
+  }
+  if (kind === 'boolean' && (value === 'true' || value === 'false')) return value === 'true'
+  return value
+}
+
 /**
  * A streaming writer of one feed format into `out`: rows are written as they come (never all held), with
  * back-pressure. CSV: a header of the targets, UTF-8 with BOM (spreadsheets read the accents); JSON: an array of
- * objects (dotted targets nest); XML: an RSS 2.0 channel of items in the g: namespace; XLSX: one sheet.
+ * objects (dotted targets nest); XML: an RSS 2.0 channel of items in the g: namespace; XLSX: one sheet whose
+ * cells are typed by `o.kinds` (numbers numeric, booleans boolean, text as text; no kinds: all text).
  */
 export function feedWriter(
   format: FeedFormat,
   targets: readonly string[],
   out: PassThrough,
-  o: { title: string },
+  o: { title: string; kinds?: readonly ColumnKind[] },
 ): FeedWriter {
   switch (format) {
     case 'csv': {
+      const sink = chunked(out)
       let started = false
       return {
         async write(row) {
           if (!started) {
             started = true
-            await put(out, `\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
+            await sink.put(`\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
           }
-          await put(out, `${targets.map((t) => csvField(row[t] ?? null)).join(',')}\r\n`)
+          await sink.put(`${targets.map((t) => csvField(row[t] ?? null)).join(',')}\r\n`)
         },
         async end() {
-          if (!started) await put(out, `\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
-          out.end()
+          if (!started) await sink.put(`\uFEFF${targets.map(quoteIfNeeded).join(',')}\r\n`)
+          await sink.end()
         },
       }
     }
     case 'json': {
+      const sink = chunked(out)
       let first = true
       return {
         async write(row) {
-          await put(out, `${first ? '[\n' : ',\n'}${JSON.stringify(nest(row))}`)
+          await sink.put(`${first ? '[\n' : ',\n'}${JSON.stringify(nest(row))}`)
           first = false
         },
         async end() {
-          await put(out, first ? '[]\n' : '\n]\n')
-          out.end()
+          await sink.put(first ? '[]\n' : '\n]\n')
+          await sink.end()
         },
       }
     }
@@ -94,11 +142,12 @@ export function feedWriter(
       let started = false
       const head = `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n<channel>\n<title>${xmlText(o.title)}</title>\n`
       const elements = targets.map(xmlElement)
+      const sink = chunked(out)
       return {
         async write(row) {
           if (!started) {
             started = true
-            await put(out, head)
+            await sink.put(head)
           }
           let item = '<item>'
           targets.forEach((t, i) => {
@@ -106,33 +155,30 @@ export function feedWriter(
             if (value !== null && value !== undefined)
               item += `<${elements[i]}>${xmlText(value)}</${elements[i]}>`
           })
-          await put(out, `${item}</item>\n`)
+          await sink.put(`${item}</item>\n`)
         },
         async end() {
-          if (!started) await put(out, head)
-          await put(out, '</channel>\n</rss>\n')
-          out.end()
+          if (!started) await sink.put(head)
+          await sink.put('</channel>\n</rss>\n')
+          await sink.end()
         },
       }
     }
     case 'xlsx': {
-      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
-        stream: out,
-        useSharedStrings: false,
-        useStyles: false,
-      })
-      const sheet = workbook.addWorksheet('feed')
-      sheet.addRow([...targets]).commit()
-      let pending = 0
+      const workbook = new XlsxWriter(out, 'feed')
+      const kinds = o.kinds ?? []
+      let started = false
       return {
         async write(row) {
-          sheet.addRow(targets.map((t) => row[t] ?? null)).commit()
-          // The writer pushes into `out` synchronously; let the consumer drain it now and then.
-          if (++pending % 500 === 0 && out.writableNeedDrain) await once(out, 'drain')
+          if (!started) {
+            started = true
+            await workbook.row(targets)
+          }
+          await workbook.row(targets.map((t, i) => typedCell(row[t], kinds[i] ?? 'text')))
         },
         async end() {
-          sheet.commit()
-          await workbook.commit()
+          if (!started) await workbook.row(targets)
+          await workbook.end()
         },
       }
     }

@@ -154,9 +154,10 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
   beat.unref()
   const stop = () => lost || signal?.aborted === true
   try {
-    await execute(deps, job, runner, stop)
+    await execute(deps, job, runner, stop, signal)
   } catch (error) {
-    if (error instanceof LostJob) {
+    // The worker stopping aborts a call in flight (a shop's): the job is interrupted, not failed.
+    if (error instanceof LostJob || signal?.aborted) {
       if (signal?.aborted) {
         await db
           .updateTable('export_jobs')
@@ -166,7 +167,7 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
           .execute()
         throw new JobInterruptedError()
       }
-      await cleanUpIfCancelled(deps, jobId)
+      await cleanUpIfCancelled(deps, jobId, runner)
       return
     }
     const known = error instanceof ExportFailure
@@ -208,12 +209,14 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
         .returning(['id'])
         .executeTakeFirst()
       if (!failed) return
-      // Products never sent get the job's error: every item ends with a verdict.
+      // Products never sent (or sent without an answer) get the job's error: every item ends with a verdict;
+      // resumeExport takes them up again.
       const unsent = await trx
         .updateTable('export_job_items')
         .set({
           status: 'failed',
-          error_message: `not exported: ${message}`.slice(0, 10_000),
+          error_message: sql`CASE WHEN sent_at IS NULL THEN ${`not exported: ${message}`.slice(0, 10_000)}
+            ELSE ${`not confirmed by the shop: ${message}`.slice(0, 10_000)} END`,
           processed_at: sql`NOW()`,
         })
         .where('job_id', '=', jobId)
@@ -228,7 +231,7 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
           .execute()
       }
     })
-    await deletePrefix(deps.storage, `exports/${jobId}/parts/`)
+    // The staged pages stay: resumeExport goes on from them.
   } finally {
     clearInterval(beat)
     await deps.invalidate?.().catch(() => {})
@@ -241,22 +244,47 @@ async function deletePrefix(storage: Storage, prefix: string) {
   } catch {}
 }
 
-async function cleanUpIfCancelled(deps: ExportDeps, jobId: string) {
+/** The job's feed file, whatever its format (the staged pages are kept). */
+async function deleteFeeds(storage: Storage, jobId: string) {
+  for (const format of FORMATS) await storage.delete(feedKey(jobId, format)).catch(() => {})
+}
+
+async function cleanUpIfCancelled(deps: ExportDeps, jobId: string, runner: string) {
   const current = await deps.db
     .selectFrom('export_jobs')
-    .select(['status'])
+    .select(['status', 'parts'])
     .where('id', '=', jobId)
     .executeTakeFirst()
   if (current?.status === 'cancelled') {
-    // Nothing half-written stays: the staged pages and any feed go.
-    await deletePrefix(deps.storage, `exports/${jobId}/`)
+    // No feed stays, nor a page staged but not committed; the committed pages do, for resumeExport (they go
+    // when the job completes).
+    await deleteFeeds(deps.storage, jobId)
+    try {
+      for await (const o of deps.storage.list(`exports/${jobId}/parts/`)) {
+        const part = Number(/(\d+)\.jsonl$/.exec(o.key)?.[1])
+        if (!(part < current.parts)) await deps.storage.delete(o.key)
+      }
+    } catch {}
+    // This runner has let go: resumeExport may start another one.
+    await deps.db
+      .updateTable('export_jobs')
+      .set({ runner_id: null })
+      .where('id', '=', jobId)
+      .where('runner_id', '=', runner)
+      .execute()
     deps.logger.info('export job cancelled', { jobId })
   } else {
     deps.logger.warn('export job lost to another runner', { jobId })
   }
 }
 
-async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () => boolean) {
+async function execute(
+  deps: ExportDeps,
+  job: JobRow,
+  runner: string,
+  stop: () => boolean,
+  signal?: AbortSignal,
+) {
   const { db } = deps
   const format = job.format as FeedFormat
   if (!(FORMATS as readonly string[]).includes(format)) {
@@ -321,42 +349,32 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
       next = pageInfo.hasNextPage && pageInfo.endCursor ? fetchPage(pageInfo.endCursor) : undefined
       next?.catch(() => {})
       if (stop()) throw new LostJob()
+      // The page's items as columns: one INSERT … SELECT FROM unnest(arrays) of four parameters, whatever
+      // the page size (no statement of thousands of parameters to build and parse for each page).
       const lines: string[] = []
-      const items: {
-        job_id: string
-        product_id: string
-        status: string
-        error_message: string | null
-        exported_data: string | null
-        processed_at: Date | null
-      }[] = []
+      const ids: string[] = []
+      const statuses: string[] = []
+      const errors: (string | null)[] = []
+      const rows: (string | null)[] = []
       let ok = 0
       let failed = 0
       for (const { node } of edges) {
         const mapped = compiled.map(node)
+        ids.push(node.id)
         if ('error' in mapped) {
           failed++
-          items.push({
-            job_id: job.id,
-            product_id: node.id,
-            status: 'failed',
-            error_message: mapped.error.slice(0, 10_000),
-            exported_data: null,
-            processed_at: new Date(),
-          })
+          statuses.push('failed')
+          errors.push(mapped.error.slice(0, 10_000))
+          rows.push(null)
           continue
         }
-        lines.push(JSON.stringify(mapped.row))
+        const line = JSON.stringify(mapped.row)
+        lines.push(line)
         // A feed-only job has written the row once its page is committed; a push job sends it later.
         if (!shop) ok++
-        items.push({
-          job_id: job.id,
-          product_id: node.id,
-          status: shop ? 'pending' : 'success',
-          error_message: null,
-          exported_data: JSON.stringify(mapped.row),
-          processed_at: shop ? null : new Date(),
-        })
+        statuses.push(shop ? 'pending' : 'success')
+        errors.push(null)
+        rows.push(line)
       }
       if (lines.length > 0) {
         await deps.storage.put(partKey(job.id, part), `${lines.join('\n')}\n`, {
@@ -366,7 +384,12 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
       const staged = lines.length > 0 ? part + 1 : part
       await own(
         async (trx) => {
-          if (items.length > 0) await trx.insertInto('export_job_items').values(items).execute()
+          if (ids.length === 0) return
+          await sql`
+            INSERT INTO export_job_items (job_id, product_id, status, error_message, exported_data, processed_at)
+            SELECT ${job.id}::uuid, p, s, e, d::jsonb, CASE WHEN s <> 'pending' THEN NOW() END
+            FROM unnest(${ids}::uuid[], ${statuses}::text[], ${errors}::text[], ${rows}::text[]) AS t(p, s, e, d)
+          `.execute(trx)
         },
         {
           page_cursor: pageInfo.endCursor,
@@ -390,7 +413,7 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
   if (phase === 'assemble') {
     const key = feedKey(job.id, format)
     const out = new PassThrough({ highWaterMark: 1 << 20 })
-    const writer = feedWriter(format, compiled.targets, out, { title: platform.name })
+    const writer = feedWriter(format, compiled.targets, out, { title: platform.name, kinds: compiled.kinds })
     const stored = deps.storage.put(key, out, {
       contentType: CONTENT_TYPES[format],
       metadata: { 'export-job': job.id },
@@ -430,14 +453,30 @@ async function execute(deps: ExportDeps, job: JobRow, runner: string, stop: () =
         if (stop()) throw new LostJob()
         const batch = await db
           .selectFrom('export_job_items')
-          .select(['id', 'exported_data'])
+          .select(['id', 'exported_data', 'sent_at'])
           .where('job_id', '=', job.id)
           .where('status', '=', 'pending')
           .orderBy('id')
           .limit(shop.batchSize)
           .execute()
         if (batch.length === 0) break
-        const verdicts = await shop.push(batch.map((b) => ({ itemId: b.id, row: b.exported_data as Row })))
+        // Stamped and committed before the call: if this runner dies before the verdicts are committed, the
+        // next run knows these items may be on the shop already, and the connector looks them up there.
+        await own(async (trx) => {
+          await trx
+            .updateTable('export_job_items')
+            .set({ sent_at: sql`NOW()` })
+            .where(
+              'id',
+              'in',
+              batch.map((b) => b.id),
+            )
+            .execute()
+        }, {})
+        const verdicts = await shop.push(
+          batch.map((b) => ({ itemId: b.id, row: b.exported_data as Row, maybeSent: b.sent_at !== null })),
+          signal,
+        )
         const ok = verdicts.filter((v) => v.ok).length
         await own(
           async (trx) => {

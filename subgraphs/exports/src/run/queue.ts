@@ -9,9 +9,16 @@ const MAX_ATTEMPTS = 10
 
 /**
  * Queues the job's run in the same transaction as the job row (graphile-worker's add_job in db_exports): the
- * two commit together or not at all; one queue entry per job (job key).
+ * two commit together or not at all; one queue entry per job (job key). A resume queues an entry of its own
+ * (`fresh`): an earlier entry of the job may be running at that moment, finding the job not runnable, and must
+ * not take the resume's run with it when it ends; the runs serialise on the job row (claimJob), so an extra entry
+ * finds the job held or finished and does nothing.
  */
-export async function enqueueExport(trx: ExportsTrx, jobId: string): Promise<void> {
+export async function enqueueExport(
+  trx: ExportsTrx,
+  jobId: string,
+  o: { fresh?: boolean } = {},
+): Promise<void> {
   const { rows } = await sql<{ ready: boolean }>`
     SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
   `.execute(trx)
@@ -25,7 +32,7 @@ export async function enqueueExport(trx: ExportsTrx, jobId: string): Promise<voi
     SELECT graphile_worker.add_job(
       identifier => ${EXPORT_TASK},
       payload => ${JSON.stringify({ jobId })}::json,
-      job_key => ${`export:${jobId}`},
+      job_key => ${o.fresh ? null : `export:${jobId}`},
       max_attempts => ${MAX_ATTEMPTS}
     )
   `.execute(trx)
