@@ -535,6 +535,15 @@ describe('delivery', () => {
       .where('status', '=', 'success')
       .executeTakeFirstOrThrow()
     expect((success.response_data as { id: number }).id).toBeGreaterThan(1000)
+
+    // The same export again: the 180 products the shop has are updated in place, never refused as duplicates.
+    woo.batches.length = 0
+    const again = await finished((await start(p.id, 'JSON', { supplierId })).id)
+    expect(again).toMatchObject({ status: 'completed', totalItems: 200, successItems: 180, failedItems: 20 })
+    const sum = (f: (b: (typeof woo.batches)[number]) => number) => woo.batches.reduce((n, b) => n + f(b), 0)
+    expect(woo.batches).toHaveLength(2)
+    expect([sum((b) => b.create.length), sum((b) => b.update.length)]).toEqual([20, 180])
+    expect(new Set(woo.store.map((s) => s.sku)).size).toBe(woo.store.length)
   })
 
   it('a shop answering 500 to everything fails the job with a clear error on it and its items; the worker stays up and resumeExport finishes the job', async () => {
@@ -612,12 +621,12 @@ describe('delivery', () => {
     worker = await stack.startWorker('exports')
     const done = await finished(started.id)
     expect(done).toMatchObject({ status: 'completed', totalItems: 30, successItems: 27, failedItems: 3 })
-    // Each product is on the shop once; the second run asked for all 30 SKUs, updated the 27 it found there and
-    // created the 3 it did not (which the shop refuses: they end in 7).
+    // Each product is on the shop once; each run asked for all 30 SKUs first: the first found none and created
+    // them, the second updated the 27 it found there and created the 3 it did not (which the shop refuses: they
+    // end in 7).
     expect(new Set(woo.store.map((s) => s.sku)).size).toBe(27)
     expect(woo.store).toHaveLength(27)
-    expect(woo.lookups).toHaveLength(1)
-    expect(woo.lookups[0]).toHaveLength(30)
+    expect(woo.lookups.map((l) => l.length)).toEqual([30, 30])
     expect(woo.batches).toHaveLength(2)
     expect(woo.batches[1]!.update).toHaveLength(27)
     expect(woo.batches[1]!.create.map((c) => c.sku).sort()).toEqual(['EXP-207', 'EXP-217', 'EXP-227'])

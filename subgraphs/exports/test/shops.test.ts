@@ -71,7 +71,12 @@ describe('WooCommerce delivery is idempotent', () => {
       { itemId: 'a', row: { sku: 'A-1', name: 'One' } },
       { itemId: 'b', row: { sku: 'B-2', name: 'Two' } },
     ])
-    expect(shop.requests).toEqual(['POST create 2 update 0', 'GET A-1,B-2', 'POST create 0 update 2'])
+    expect(shop.requests).toEqual([
+      'GET A-1,B-2',
+      'POST create 2 update 0',
+      'GET A-1,B-2',
+      'POST create 0 update 2',
+    ])
     expect(shop.store.map((p) => p.sku)).toEqual(['A-1', 'B-2'])
     expect(verdicts).toEqual([
       { itemId: 'a', ok: true, response: { id: 1, updated: true } },
@@ -89,7 +94,7 @@ describe('WooCommerce delivery is idempotent', () => {
       { itemId: 'e', row: { name: 'No sku' }, maybeSent: true },
       { itemId: 'f', row: { sku: 'F-6', name: 'Six' } },
     ])
-    expect(shop.requests).toEqual(['GET C-3,D-4', 'POST create 2 update 1'])
+    expect(shop.requests).toEqual(['GET C-3,D-4,F-6', 'POST create 2 update 1'])
     expect(shop.store.map((p) => `${p.sku} ${p.name}`)).toEqual(['C-3 Three', 'D-4 Four', 'F-6 Six'])
     expect(verdicts.map((v) => [v.itemId, v.ok])).toEqual([
       ['c', true],
@@ -98,5 +103,22 @@ describe('WooCommerce delivery is idempotent', () => {
       ['f', true],
     ])
     expect(verdicts[2]!.error).toContain('cannot be looked up')
+  })
+
+  it('exporting again updates what the shop already has (a create would be refused as a duplicated SKU)', async () => {
+    shop.store.length = 0
+    shop.requests.length = 0
+    shop.store.push({ id: 70, sku: 'G-7', name: 'from an earlier export' })
+    const verdicts = await connector().push([
+      { itemId: 'g', row: { sku: 'G-7', name: 'Seven' } },
+      { itemId: 'h', row: { name: 'No sku, never sent' } },
+    ])
+    expect(shop.requests).toEqual(['GET G-7', 'POST create 1 update 1'])
+    expect(shop.store.map((p) => p.name)).toEqual(['Seven', 'No sku, never sent'])
+    expect(shop.store[0]!.id).toBe(70)
+    expect(verdicts.map((v) => [v.itemId, v.ok])).toEqual([
+      ['g', true],
+      ['h', true],
+    ])
   })
 })

@@ -141,10 +141,11 @@ class Unanswered extends Error {}
  * authenticated with the consumer key and secret (HTTP Basic, over HTTPS in production). Answers
  * `{ create: [product | { id: 0, error: { code, message } }], update: [...] }` in the order sent: each entry is
  * the verdict of one item. 429 and 5xx are retried (Retry-After honoured); 401/403 and other 4xx fail the
- * batch at once. Products that may already be on the shop (sent before a worker died, or by an attempt that
- * timed out or got a 5xx: the shop may have acted on it) are first looked up with `GET products?sku=a,b,…`:
- * those found are updated by id, the others created; one without a SKU cannot be looked up and is not sent
- * again (its item fails, asking to check the shop). So a product is never created twice.
+ * batch at once. Each batch's products are first looked up with `GET products?sku=a,b,…` (one request per
+ * batch): those the shop has (from an earlier export, or sent before a worker died, or by an attempt that timed
+ * out or got a 5xx: the shop may have acted on it) are updated by id, the others created. One without a SKU
+ * cannot be looked up: it is created, unless it may have been sent already (its item then fails, asking to
+ * check the shop). So a product is never created twice, and exporting again updates what the shop has.
  */
 export function wooCommerce(config: WooCommerceConfig, o: ShopOptions = {}): ShopConnector {
   const api = `${config.base_url.replace(/\/+$/, '')}/wp-json/wc/v3`
@@ -227,8 +228,14 @@ export function wooCommerce(config: WooCommerceConfig, o: ShopOptions = {}): Sho
   return {
     batchSize: 100,
     async push(items, signal) {
-      /** Items the shop may hold already, not yet looked up. */
-      const uncertain = new Set(items.filter((i) => i.maybeSent).map((i) => i.itemId))
+      /**
+       * Items the shop may hold already, not yet looked up: every item with a SKU (an earlier export, or the
+       * shop's own staff, may have created it: it is then updated, where creating it would be refused as a
+       * duplicated SKU), and those that may have been sent before (a worker's death, a lost answer).
+       */
+      const uncertain = new Set(
+        items.filter((i) => i.maybeSent || skuOf(i.row) !== undefined).map((i) => i.itemId),
+      )
       /** Shop ids of items found there. */
       const onShop = new Map<string, number>()
       const verdicts = new Map<string, ShopVerdict>()
