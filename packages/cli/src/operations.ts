@@ -129,7 +129,9 @@ async function run(
           ...(invalidate ? { invalidate } : {}),
         }),
       )
-    print?.(writes ? await withGatewayCache(operate) : await operate())
+    // Not print?.(await …): an optional call with print undefined would not evaluate (run) its argument.
+    const result = writes ? await withGatewayCache(operate) : await operate()
+    print?.(result)
   })
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DOMAINS } from '@pm/db'
@@ -69,6 +69,26 @@ describe('pm', () => {
     expect((await pm('migrate', 'up', '--domain', 'media')).code).toBe(0)
     // Seven databases migrated by child processes: bounded generously, a loaded 2-core machine is slow.
   }, 240_000)
+
+  it('runs the operations that print no result: db analyze, and backup then backup list', async (context) => {
+    // The databases are migrated by the first test.
+    const analyzed = await pm('db', 'analyze', '--domain', 'core')
+    expect(analyzed.code).toBe(0)
+    expect(analyzed.stdout).toMatch(/core: analyze in \d+ ms/)
+    const storage = await mkdtemp(join(tmpdir(), 'pm-cli-backups-'))
+    try {
+      const backup = await runPm({ ...env, STORAGE_DIR: storage }, 'backup', '--domain', 'core')
+      // pg_dump older than the server (the embedded default is PostgreSQL 18): nothing to back up with here.
+      if (backup.code !== 0 && /pg_dump/.test(backup.stderr)) context.skip(backup.stderr.trim())
+      expect(backup.code).toBe(0)
+      expect(backup.stdout).toMatch(/core: backups\/\d{8}T\d{6}Z\/core\.dump \d+ bytes/)
+      const listed = await runPm({ ...env, STORAGE_DIR: storage }, 'backup', 'list')
+      expect(listed.code).toBe(0)
+      expect(listed.stdout).toMatch(/core\s+\d+ bytes/)
+    } finally {
+      await rm(storage, { recursive: true, force: true })
+    }
+  }, 120_000)
 
   it('explains bad usage with exit code 2', async () => {
     const bad = await pm('migrate', 'up', '--domain', 'shoes')
