@@ -144,16 +144,19 @@ export async function runAnalyticsBench(o: {
     const ask = (query: string, variables: Record<string, unknown>) => async () => {
       await queryPeer(deps.peers, 'catalog', query, variables, 30_000)
     }
+    // Two thresholds: one that few or no products fall under (the score index's range) and one that nearly
+    // all do (the newest-first walk); the slower of the two is what is judged.
     const requests = o.smoke ? 10 : 100
-    await timeIdle(ask(PLAIN_PAGE, {}), 5)
-    await timeIdle(ask(SCORE_PAGE, { below: 50 }), 5)
-    const completenessPage = {
-      plainP50Ms: median(await timeIdle(ask(PLAIN_PAGE, {}), requests)),
-      filteredP50Ms: median(await timeIdle(ask(SCORE_PAGE, { below: 50 }), requests)),
-      requests,
+    const timed = async (query: string, variables: Record<string, unknown>) => {
+      await timeIdle(ask(query, variables), 5)
+      return median(await timeIdle(ask(query, variables), requests))
     }
+    const plainP50Ms = await timed(PLAIN_PAGE, {})
+    const selectiveP50Ms = await timed(SCORE_PAGE, { below: 50 })
+    const wideP50Ms = await timed(SCORE_PAGE, { below: 100 })
+    const completenessPage = { plainP50Ms, filteredP50Ms: Math.max(selectiveP50Ms, wideP50Ms), requests }
     o.log(
-      `analytics: product page ${completenessPage.plainP50Ms.toFixed(1)} ms, filtered by completeness ${completenessPage.filteredP50Ms.toFixed(1)} ms (medians)`,
+      `analytics: product page ${plainP50Ms.toFixed(1)} ms; filtered by completenessBelow 50 ${selectiveP50Ms.toFixed(1)} ms, below 100 ${wideP50Ms.toFixed(1)} ms (medians)`,
     )
 
     const from = new Date(Date.now() - 365 * 86_400_000).toISOString().slice(0, 10)
@@ -212,7 +215,7 @@ export function analyticsMarkdown(r: AnalyticsBenchResult): string {
     const ratio = page.filteredP50Ms / page.plainP50Ms
     lines.push(
       '',
-      `A page of 50 products from catalog (median of ${page.requests} requests): plain ${page.plainP50Ms.toFixed(1)} ms, filtered by completenessBelow ${page.filteredP50Ms.toFixed(1)} ms (${ratio.toFixed(2)}×; target ≤ ${ANALYTICS_TARGETS.completenessPageRatio}×: ${ratio <= ANALYTICS_TARGETS.completenessPageRatio ? 'met' : 'missed'}).`,
+      `A page of 50 products from catalog (median of ${page.requests} requests): plain ${page.plainP50Ms.toFixed(1)} ms, filtered by completenessBelow ${page.filteredP50Ms.toFixed(1)} ms, the slower of completenessBelow 50 and 100 (${ratio.toFixed(2)}×; target ≤ ${ANALYTICS_TARGETS.completenessPageRatio}×: ${ratio <= ANALYTICS_TARGETS.completenessPageRatio ? 'met' : 'missed'}).`,
     )
   }
   return `${lines.join('\n')}\n`

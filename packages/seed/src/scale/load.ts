@@ -231,9 +231,14 @@ async function loadDomain<D extends Domain>(
   }
   // In the transaction (it sees its own rows), while the other databases may still be loading. The
   // tables by name: a database-wide ANALYZE would also take cluster-wide locks on the shared catalogs
-  // and hold them until the commit, which waits for the other six.
+  // and hold them until the commit, which waits for the other six. Every table of the schema, not only
+  // those loaded: triggers fill some (catalog's product_completeness), and a table never analysed is
+  // planned as if any filter kept a third of it.
   const started = performance.now()
-  await sql`ANALYZE ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db)
+  const { rows: all } = await sql<{ name: string }>`
+    SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`.execute(db)
+  const analysed = [...new Set([...tables, ...all.map((t) => t.name)])]
+  await sql`ANALYZE ${sql.join(analysed.map((t) => sql.table(t)))}`.execute(db)
   log(`  ${`${name}: ANALYZE`.padEnd(51)} ${ms(started)}`)
 }
 
