@@ -236,7 +236,9 @@ async function loadDomain<D extends Domain>(
   // planned as if any filter kept a third of it.
   const started = performance.now()
   const { rows: all } = await sql<{ name: string }>`
-    SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`.execute(db)
+    SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`.execute(
+    db,
+  )
   const analysed = [...new Set([...tables, ...all.map((t) => t.name)])]
   await sql`ANALYZE ${sql.join(analysed.map((t) => sql.table(t)))}`.execute(db)
   log(`  ${`${name}: ANALYZE`.padEnd(51)} ${ms(started)}`)
