@@ -8,6 +8,7 @@ import {
   Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValueNode,
 } from 'graphql'
 import { queryCore } from './core-client'
 
@@ -26,6 +27,11 @@ import { queryCore } from './core-client'
 export interface ModuleGate {
   types: readonly string[]
   fields: readonly string[]
+  /**
+   * Input fields, `InputType.field`: an operation that gives one a value (a literal in the document, or in
+   * its variables) touches the module, e.g. a filter on a disabled module's figures.
+   */
+  inputs?: readonly string[]
 }
 
 const NOTHING: ModuleGate = { types: [], fields: [] }
@@ -200,6 +206,12 @@ export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
       'Category.completenessRules',
       'Category.completenessRulesAreDefault',
     ],
+    inputs: [
+      'ProductFilter.completenessBelow',
+      'ProductFilter.completenessAtLeast',
+      'CreateCategoryInput.completenessRules',
+      'UpdateCategoryInput.completenessRules',
+    ],
   },
   search_engine: NOTHING,
 }
@@ -217,6 +229,108 @@ export function gateIndex(gates: Readonly<Record<ModuleId, ModuleGate>>): Map<st
 }
 
 const DEFAULT_INDEX = gateIndex(MODULE_GATES)
+
+/** Input field coordinate ("InputType.field") → the modules gating it. */
+export function inputGateIndex(gates: Readonly<Record<ModuleId, ModuleGate>>): Map<string, ModuleId[]> {
+  const index = new Map<string, ModuleId[]>()
+  for (const id of MODULE_IDS)
+    for (const input of gates[id].inputs ?? []) index.set(input, [...(index.get(input) ?? []), id])
+  return index
+}
+
+const DEFAULT_INPUT_INDEX = inputGateIndex(MODULE_GATES)
+
+interface InputFieldsOf {
+  getFields?: () => Record<string, { type: unknown }>
+}
+
+/**
+ * The modules whose gated input fields an operation gives a value: literal arguments in the document and
+ * the values of its variables, through nested input objects and lists. Type names from the schema's plain
+ * accessors (see touchedModules).
+ */
+export function touchedInputs(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+  index: Map<string, ModuleId[]> = DEFAULT_INPUT_INDEX,
+): Set<ModuleId> {
+  const touched = new Set<ModuleId>()
+  if (index.size === 0) return touched
+  const gatedTypes = new Set([...index.keys()].map((coordinate) => coordinate.split('.')[0]!))
+  const named = (type: unknown) => String(type).replace(/[[\]!]/g, '')
+  const fieldsOf = (typeName: string) =>
+    (schema.getType(typeName) as InputFieldsOf | undefined)?.getFields?.()
+  /** A runtime value (from variables) given to an input of `typeName`. */
+  const visitValue = (typeName: string, value: unknown, depth: number): void => {
+    if (depth > 32 || value === null || typeof value !== 'object') return
+    if (Array.isArray(value)) {
+      for (const item of value) visitValue(typeName, item, depth + 1)
+      return
+    }
+    const fields = fieldsOf(typeName)
+    if (!fields) return
+    for (const [name, inner] of Object.entries(value as Record<string, unknown>)) {
+      if (inner === undefined || !fields[name]) continue
+      if (gatedTypes.has(typeName)) for (const id of index.get(`${typeName}.${name}`) ?? []) touched.add(id)
+      visitValue(named(fields[name].type), inner, depth + 1)
+    }
+  }
+  /** A value node of the document given to an input of `typeName`. */
+  const visitNode = (typeName: string, node: ValueNode, depth: number): void => {
+    if (depth > 32) return
+    if (node.kind === Kind.VARIABLE) {
+      visitValue(typeName, variables?.[node.name.value], depth)
+    } else if (node.kind === Kind.LIST) {
+      for (const item of node.values) visitNode(typeName, item, depth + 1)
+    } else if (node.kind === Kind.OBJECT) {
+      const fields = fieldsOf(typeName)
+      if (!fields) return
+      for (const field of node.fields) {
+        const name = field.name.value
+        if (!fields[name] || field.value.kind === Kind.NULL) continue
+        if (gatedTypes.has(typeName)) for (const id of index.get(`${typeName}.${name}`) ?? []) touched.add(id)
+        visitNode(named(fields[name].type), field.value, depth + 1)
+      }
+    }
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>()
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition)
+  const seen = new Set<string>()
+  const walk = (set: SelectionSetNode, parent: string) => {
+    const type = schema.getType(parent) as
+      | {
+          getFields?: () => Record<
+            string,
+            { type: unknown; args?: readonly { name: string; type: unknown }[] }
+          >
+        }
+      | undefined
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const field = type?.getFields?.()[selection.name.value]
+        if (!field) continue
+        for (const argument of selection.arguments ?? []) {
+          const declared = field.args?.find((a) => a.name === argument.name.value)
+          if (declared) visitNode(named(declared.type), argument.value, 0)
+        }
+        if (selection.selectionSet) walk(selection.selectionSet, named(field.type))
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet, selection.typeCondition?.name.value ?? parent)
+      } else {
+        const definition = fragments.get(selection.name.value)
+        if (!definition || seen.has(selection.name.value)) continue
+        seen.add(selection.name.value)
+        walk(definition.selectionSet, definition.typeCondition.name.value)
+      }
+    }
+  }
+  const root = schema.getRootType(operation.operation)
+  if (root) walk(operation.selectionSet, root.name)
+  return touched
+}
 
 interface FieldsOf {
   getFields?: () => Record<string, { type: unknown }>
@@ -362,7 +476,7 @@ export function modulesGatePlugin<C extends BaseContext>(states: ModuleStates): 
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, operation, queryHash, operationName }) {
+        async didResolveOperation({ schema, document, operation, queryHash, operationName, request }) {
           if (!operation) return
           const key = `${queryHash}:${operationName ?? ''}`
           let touched = memo.get(key)
@@ -371,9 +485,11 @@ export function modulesGatePlugin<C extends BaseContext>(states: ModuleStates): 
             if (memo.size >= 1_000) memo.delete(memo.keys().next().value!)
             memo.set(key, touched)
           }
-          if (touched.size === 0) return
+          // Gated input fields depend on the variables too: looked for on every request that has arguments.
+          const inputs = touchedInputs(schema, document, operation, request.variables)
+          if (touched.size === 0 && inputs.size === 0) return
           const disabled = await states.disabled()
-          for (const id of touched) if (disabled.has(id)) throw moduleDisabledError(id)
+          for (const id of [...touched, ...inputs]) if (disabled.has(id)) throw moduleDisabledError(id)
         },
       }
     },

@@ -6,7 +6,7 @@ import { buildClientSchema, type GraphQLSchema, getIntrospectionQuery, parse } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODULE_IDS as CORE_MODULE_IDS } from '../../subgraphs/core/src/modules'
 import { type RunningGateway, startGateway } from '../src/gateway'
-import { MODULE_GATES, MODULE_STATE_TTL_MS, touchedModules } from '../src/modules'
+import { MODULE_GATES, MODULE_STATE_TTL_MS, touchedInputs, touchedModules } from '../src/modules'
 
 let stack: TestStack
 let schema: GraphQLSchema
@@ -97,6 +97,44 @@ describe('the module map', () => {
     // The fragment alone (no field of the type selected) is enough.
     expect(touched('{ product(id: "x") { ... on Product { __typename } } }')).toEqual([])
     expect(touched('{ exportJob(id: "x") { ... on ExportJob { __typename } } }')).toEqual(['exports'])
+  })
+
+  it('names only input fields the public schema has', () => {
+    const missing: string[] = []
+    for (const id of MODULE_IDS) {
+      for (const coordinate of MODULE_GATES[id].inputs ?? []) {
+        const [typeName, field] = coordinate.split('.') as [string, string]
+        const type = schema.getType(typeName) as { getFields?: () => Record<string, unknown> } | undefined
+        if (!type?.getFields?.()[field]) missing.push(`${id}: ${coordinate}`)
+      }
+    }
+    expect(missing).toEqual([])
+  })
+
+  it('finds a module through the input fields an operation gives a value, literally or in its variables', () => {
+    const inputs = (query: string, variables?: Record<string, unknown>) => {
+      const document = parse(query)
+      const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!
+      return [...touchedInputs(schema, document, operation as never, variables)].sort()
+    }
+    const LIST = 'query($f: ProductFilter) { products(filter: $f, first: 1) { totalCount } }'
+    expect(inputs('{ products(filter: { completenessBelow: 50 }, first: 1) { totalCount } }')).toEqual([
+      'completeness',
+    ])
+    expect(inputs('{ products(filter: { completenessBelow: null }, first: 1) { totalCount } }')).toEqual([])
+    expect(inputs(LIST, { f: { completenessAtLeast: 80 } })).toEqual(['completeness'])
+    expect(inputs(LIST, { f: { isActive: true } })).toEqual([])
+    expect(inputs(LIST)).toEqual([])
+    expect(
+      inputs('query($b: Int) { products(filter: { completenessBelow: $b }, first: 1) { totalCount } }', {
+        b: 5,
+      }),
+    ).toEqual(['completeness'])
+    expect(
+      inputs('mutation($i: UpdateCategoryInput!) { updateCategory(id: "x", input: $i) { id } }', {
+        i: { completenessRules: ['TITLE'] },
+      }),
+    ).toEqual(['completeness'])
   })
 })
 
@@ -214,6 +252,20 @@ describe('module states', () => {
         await setModule(id, true)
         await within(2_000, async () => !(await refusedFor(query, id, quick.graphqlUrl)))
       }
+      // An input field counts too, given in the variables: a filter on the scores of a disabled module.
+      const filtered = async () => {
+        const res = await sendGraphQL(
+          quick.graphqlUrl,
+          'query($f: ProductFilter) { products(filter: $f, first: 1) { totalCount } }',
+          { f: { completenessBelow: 50 } },
+          { authorization: `Bearer ${stack.tokenFor({ superuser: true })}` },
+        )
+        return res.status === 403 && res.body.errors?.[0]?.extensions?.module === 'completeness'
+      }
+      await setModule('completeness', false)
+      await within(2_000, filtered)
+      await setModule('completeness', true)
+      await within(2_000, async () => !(await filtered()))
       // icecat is off (environment) and gates nothing here: the product list still answers.
       expect((await stack.request(PRODUCTS)).errors).toBeUndefined()
     })
