@@ -244,24 +244,32 @@ interface InputFieldsOf {
   getFields?: () => Record<string, { type: unknown }>
 }
 
+/** An argument of input-object type in a document: its declared type and the value the document gives. */
+export interface InputSite {
+  typeName: string
+  value: ValueNode
+}
+
+const named = (type: unknown) => String(type).replace(/[[\]!]/g, '')
+
 /**
- * The modules whose gated input fields an operation gives a value: literal arguments in the document and
- * the values of its variables, through nested input objects and lists. Type names from the schema's plain
- * accessors (see touchedModules).
+ * The modules whose gated input fields the operation gives a value at these argument sites (collected by
+ * touchedModules once per document): literal objects of the document and the values of its variables,
+ * through nested input objects and lists. Cheap per request: only the sites are read.
  */
 export function touchedInputs(
   schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
+  sites: readonly InputSite[],
   variables: Record<string, unknown> | undefined,
   index: Map<string, ModuleId[]> = DEFAULT_INPUT_INDEX,
 ): Set<ModuleId> {
   const touched = new Set<ModuleId>()
-  if (index.size === 0) return touched
-  const gatedTypes = new Set([...index.keys()].map((coordinate) => coordinate.split('.')[0]!))
-  const named = (type: unknown) => String(type).replace(/[[\]!]/g, '')
+  if (index.size === 0 || sites.length === 0) return touched
   const fieldsOf = (typeName: string) =>
     (schema.getType(typeName) as InputFieldsOf | undefined)?.getFields?.()
+  const mark = (typeName: string, field: string) => {
+    for (const id of index.get(`${typeName}.${field}`) ?? []) touched.add(id)
+  }
   /** A runtime value (from variables) given to an input of `typeName`. */
   const visitValue = (typeName: string, value: unknown, depth: number): void => {
     if (depth > 32 || value === null || typeof value !== 'object') return
@@ -273,7 +281,7 @@ export function touchedInputs(
     if (!fields) return
     for (const [name, inner] of Object.entries(value as Record<string, unknown>)) {
       if (inner === undefined || !fields[name]) continue
-      if (gatedTypes.has(typeName)) for (const id of index.get(`${typeName}.${name}`) ?? []) touched.add(id)
+      mark(typeName, name)
       visitValue(named(fields[name].type), inner, depth + 1)
     }
   }
@@ -290,50 +298,17 @@ export function touchedInputs(
       for (const field of node.fields) {
         const name = field.name.value
         if (!fields[name] || field.value.kind === Kind.NULL) continue
-        if (gatedTypes.has(typeName)) for (const id of index.get(`${typeName}.${name}`) ?? []) touched.add(id)
+        mark(typeName, name)
         visitNode(named(fields[name].type), field.value, depth + 1)
       }
     }
   }
-  const fragments = new Map<string, FragmentDefinitionNode>()
-  for (const definition of document.definitions)
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition)
-  const seen = new Set<string>()
-  const walk = (set: SelectionSetNode, parent: string) => {
-    const type = schema.getType(parent) as
-      | {
-          getFields?: () => Record<
-            string,
-            { type: unknown; args?: readonly { name: string; type: unknown }[] }
-          >
-        }
-      | undefined
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        const field = type?.getFields?.()[selection.name.value]
-        if (!field) continue
-        for (const argument of selection.arguments ?? []) {
-          const declared = field.args?.find((a) => a.name === argument.name.value)
-          if (declared) visitNode(named(declared.type), argument.value, 0)
-        }
-        if (selection.selectionSet) walk(selection.selectionSet, named(field.type))
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet, selection.typeCondition?.name.value ?? parent)
-      } else {
-        const definition = fragments.get(selection.name.value)
-        if (!definition || seen.has(selection.name.value)) continue
-        seen.add(selection.name.value)
-        walk(definition.selectionSet, definition.typeCondition.name.value)
-      }
-    }
-  }
-  const root = schema.getRootType(operation.operation)
-  if (root) walk(operation.selectionSet, root.name)
+  for (const site of sites) visitNode(site.typeName, site.value, 0)
   return touched
 }
 
 interface FieldsOf {
-  getFields?: () => Record<string, { type: unknown }>
+  getFields?: () => Record<string, { type: unknown; args?: readonly { name: string; type: unknown }[] }>
 }
 
 /**
@@ -346,6 +321,8 @@ export function touchedModules(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   index: Map<string, ModuleId[]> = DEFAULT_INDEX,
+  /** Filled, when given, with the arguments of input-object type (for touchedInputs). */
+  sites?: InputSite[],
 ): Set<ModuleId> {
   const touched = new Set<ModuleId>()
   const mark = (coordinate: string) => {
@@ -366,7 +343,16 @@ export function touchedModules(
         mark(`${parent}.${name}`)
         const field = type?.getFields?.()[name]
         if (!field) continue
-        const returned = String(field.type).replace(/[[\]!]/g, '')
+        if (sites) {
+          for (const argument of selection.arguments ?? []) {
+            const declared = field.args?.find((a) => a.name === argument.name.value)
+            const typeName = declared ? named(declared.type) : ''
+            // Input objects have fields and no interfaces (plain accessors: see above).
+            const target = schema.getType(typeName) as (FieldsOf & { getInterfaces?: unknown }) | undefined
+            if (target?.getFields && !target.getInterfaces) sites.push({ typeName, value: argument.value })
+          }
+        }
+        const returned = named(field.type)
         mark(returned)
         if (selection.selectionSet) walk(selection.selectionSet, returned)
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -472,21 +458,24 @@ export function moduleDisabledError(id: string): GraphQLError {
 /** Refuses an operation touching a disabled module before planning; asks core only when one is touched. */
 export function modulesGatePlugin<C extends BaseContext>(states: ModuleStates): ApolloServerPlugin<C> {
   // Operations repeat: what a document touches is computed once per document and operation name.
-  const memo = new Map<string, Set<ModuleId>>()
+  const memo = new Map<string, { touched: Set<ModuleId>; sites: InputSite[] }>()
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, queryHash, operationName, request }) {
           if (!operation) return
           const key = `${queryHash}:${operationName ?? ''}`
-          let touched = memo.get(key)
-          if (!touched) {
-            touched = touchedModules(schema, document, operation)
+          let found = memo.get(key)
+          if (!found) {
+            const sites: InputSite[] = []
+            found = { touched: touchedModules(schema, document, operation, DEFAULT_INDEX, sites), sites }
             if (memo.size >= 1_000) memo.delete(memo.keys().next().value!)
-            memo.set(key, touched)
+            memo.set(key, found)
           }
-          // Gated input fields depend on the variables too: looked for on every request that has arguments.
-          const inputs = touchedInputs(schema, document, operation, request.variables)
+          const { touched } = found
+          // Gated input fields depend on the variables too: the document's input-object arguments, read again
+          // for each request's variables.
+          const inputs = touchedInputs(schema, found.sites, request.variables)
           if (touched.size === 0 && inputs.size === 0) return
           const disabled = await states.disabled()
           for (const id of [...touched, ...inputs]) if (disabled.has(id)) throw moduleDisabledError(id)

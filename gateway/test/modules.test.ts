@@ -6,7 +6,13 @@ import { buildClientSchema, type GraphQLSchema, getIntrospectionQuery, parse } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODULE_IDS as CORE_MODULE_IDS } from '../../subgraphs/core/src/modules'
 import { type RunningGateway, startGateway } from '../src/gateway'
-import { MODULE_GATES, MODULE_STATE_TTL_MS, touchedInputs, touchedModules } from '../src/modules'
+import {
+  type InputSite,
+  MODULE_GATES,
+  MODULE_STATE_TTL_MS,
+  touchedInputs,
+  touchedModules,
+} from '../src/modules'
 
 let stack: TestStack
 let schema: GraphQLSchema
@@ -115,7 +121,9 @@ describe('the module map', () => {
     const inputs = (query: string, variables?: Record<string, unknown>) => {
       const document = parse(query)
       const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!
-      return [...touchedInputs(schema, document, operation as never, variables)].sort()
+      const sites: InputSite[] = []
+      touchedModules(schema, document, operation as never, undefined, sites)
+      return [...touchedInputs(schema, sites, variables)].sort()
     }
     const LIST = 'query($f: ProductFilter) { products(filter: $f, first: 1) { totalCount } }'
     expect(inputs('{ products(filter: { completenessBelow: 50 }, first: 1) { totalCount } }')).toEqual([
