@@ -215,12 +215,10 @@ export async function deferCompleteness(
 ) {
   // flushStats: the table statistics of this transaction's writes are published at its commit rather than up
   // to a second later, so that analyzeGrownTables, asked right after, counts them.
-  if (o.flushStats) {
-    await sql`SELECT set_config('catalog.defer_completeness', ${deferred ? 'on' : 'off'}, true),
-      pg_stat_force_next_flush()`.execute(trx)
-  } else {
-    await sql`SELECT set_config('catalog.defer_completeness', ${deferred ? 'on' : 'off'}, true)`.execute(trx)
-  }
+  const flush = o.flushStats ? sql`, pg_stat_force_next_flush()` : sql``
+  await sql`SELECT set_config('catalog.defer_completeness', ${deferred ? 'on' : 'off'}, true)${flush}`.execute(
+    trx,
+  )
 }
 
 /** The tables a bulk import grows; their statistics steer the plans of its per-chunk reads. */
