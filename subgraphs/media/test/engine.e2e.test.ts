@@ -3,11 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { RunningWorker } from '@pm/jobs'
+import type { JobHelpers, RunningWorker } from '@pm/jobs'
+import { createLogger } from '@pm/service-kit'
 import { createStorage, loadStorageConfig } from '@pm/storage'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
+import { sql } from 'kysely'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fileForUpdate, lockContent } from '../src/db/writes'
+import { processMediaFile } from '../src/engine/process'
+import { loadMediaSettings } from '../src/engine/settings'
 import { jpegWithOrientationAndGps, pngClaiming, SVG_WITH_SCRIPT, testImage } from './images'
 
 let stack: TestStack<'catalog' | 'media' | 'analytics'>
@@ -276,6 +281,73 @@ describe('attach, process, serve', () => {
     )
     expect(single.data.reprocessMedia.processingStatus).toBe('pending')
     expect((await processed(second.id)).thumbnails).toHaveLength(6)
+  })
+})
+
+describe('a file deleted while it is processed', () => {
+  it('waits for the delete in the order deleteMediaFile locks (row, then content): no deadlock, nothing left', async () => {
+    const productId = await newProduct()
+    const uploadId = await upload(await testImage(900, 600, 'jpeg'), 'deleted-while-processed.jpg')
+    const { mediaFile: file } = await attach({ productId, uploadId })
+    await processed(file.id)
+    const { db } = stack.subgraphs.media.database
+    await db
+      .updateTable('media_files')
+      .set({ processing_status: 'pending' })
+      .where('id', '=', file.id)
+      .execute()
+
+    // The run reads the original only once it has claimed the file; it waits there until the delete holds the row.
+    let reading!: () => void
+    const claimed = new Promise<void>((r) => {
+      reading = r
+    })
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const real = storage()
+    const gated = Object.assign(Object.create(real), {
+      get: async (key: string, range?: { start: number; end?: number }) => {
+        reading()
+        await gate
+        return real.get(key, range)
+      },
+    })
+    const helpers = {
+      jobId: 'test',
+      attempts: 1,
+      maxAttempts: 1,
+      logger: createLogger({ test: 'media' }, 'error'),
+      signal: new AbortController().signal,
+    } as JobHelpers
+    const run = processMediaFile(
+      { db, storage: gated, settings: loadMediaSettings(process.env), logger: helpers.logger },
+      file.id,
+      helpers,
+    )
+    await claimed
+
+    const deleted = db.transaction().execute(async (trx) => {
+      expect(await fileForUpdate(trx, file.id)).toBeDefined()
+      release()
+      // The run has rendered and now waits on a lock; the delete takes the content's lock next, as it does.
+      await waitFor(
+        () =>
+          sql<{ waiting: number }>`SELECT count(*)::int AS waiting FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`.execute(
+            trx,
+          ),
+        (r) => r.rows[0]!.waiting > 0,
+      )
+      await lockContent(trx, file.fileHash)
+      await trx.deleteFrom('media_files').where('id', '=', file.id).execute()
+    })
+    await expect(deleted).resolves.toBeUndefined()
+    await expect(run).resolves.toBeUndefined()
+    expect(
+      await db.selectFrom('media_thumbnails').select('id').where('media_file_id', '=', file.id).execute(),
+    ).toEqual([])
   })
 })
 

@@ -89,7 +89,9 @@ export function thumbnailsOfFile(trx: MediaTrx, mediaFileId: string) {
 
 /**
  * Serialises what touches one stored content (its first upload, the deletion of its last file, a job recording
- * thumbnails): the reference count read under it holds until the transaction ends.
+ * thumbnails): the reference count read under it holds until the transaction ends. A transaction that also locks
+ * the file's media_files row takes the row first (deleteMediaFile, processing), or holds the product's lock, as
+ * deleteMediaFile does, before both (recording a fetched image): no two of them wait on each other in a cycle.
  */
 export async function lockContent(trx: MediaTrx, sha256: string) {
   await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`media_files.file_hash:${sha256}`}, 0))`.execute(

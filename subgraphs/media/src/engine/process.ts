@@ -103,13 +103,15 @@ export async function processMediaFile(deps: ProcessDeps, id: string, helpers: J
       ),
     ])
     const orphaned = await deps.db.transaction().execute(async (trx) => {
-      await lockContent(trx, sha256)
+      // The file's row before its content, the order deleteMediaFile takes them in: the other order
+      // deadlocks against a delete of this file while it is processed.
       const row = await trx
         .selectFrom('media_files')
         .select('id')
         .where('id', '=', id)
         .forUpdate()
         .executeTakeFirst()
+      await lockContent(trx, sha256)
       if (!row) {
         // Deleted while it was processed: what this run stored goes unless another file holds this content.
         const other = await trx
