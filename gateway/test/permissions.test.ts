@@ -1,7 +1,7 @@
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-// Permissions declared in the subgraph schemas (@public / @requires, packages/service-kit/src/authorization.ts),
+// Permissions declared in the subgraph schemas (@public / @requiresPermission, packages/service-kit/src/authorization.ts),
 // end to end: real sign-in, tokens, partner keys, through the gateway to the subgraph that enforces them.
 
 let stack: TestStack

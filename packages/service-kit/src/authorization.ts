@@ -5,22 +5,22 @@
  *   @public                                   anonymous callers may use this Query/Mutation field
  *   @authenticated                            any signed-in caller: on a Query or Mutation field, a
  *     self-service operation that only touches the caller's own data (logoutEverywhere)
- *   @requires(permission: "resource:action")  the caller needs the permission (repeatable: all of them);
+ *   @requiresPermission(permission: "resource:action")  the caller needs the permission (repeatable: all of them);
  *     with self: "<name>", a signed-in user also passes when the user id in the argument <name>, or else in
  *     the parent object's field <name>, is their own (changePassword(id), User.permissions, …).
- *   The name @requires is ours only in Federation 2 schemas (@link) that do not import federation's @requires.
+ *   Named apart from federation's @requires(fields:), which a subgraph may import and use beside it.
  *
  * Default policy:
  *   - every Query and Mutation field without @public needs an authenticated caller (user, partner or
  *     service) → UNAUTHENTICATED otherwise; so do `_entities` and `_service` (the gateway's supergraph is
  *     static, nobody needs a subgraph's SDL at run time);
- *   - every Query and Mutation field carries @requires, @public or @authenticated (a read requires the
+ *   - every Query and Mutation field carries @requiresPermission, @public or @authenticated (a read requires the
  *     read permission of the domain it returns, e.g. product:read): buildSchema throws at start-up naming
  *     the ones that do not, so no read or write ships without a decision (federation's own _entities and
  *     _service excepted);
  *   - a field that leads into another domain's data (Product.media, ImportJob.supplier, …) requires that
  *     domain's read permission too; refused, it is null and the rest of the answer stays;
- *   - @requires on any other field (User.permissions, ImportConfig.connectionConfig, …) is checked the same
+ *   - @requiresPermission on any other field (User.permissions, ImportConfig.connectionConfig, …) is checked the same
  *     way and fails that field only → FORBIDDEN "… requires permission <p>", UNAUTHENTICATED if anonymous.
  *
  * Permission vocabulary (`resource:action`, PERMISSION_NAMES: the one list; the permissions table holds
@@ -114,7 +114,7 @@ export interface FieldPolicy {
   public: boolean
   /** Root fields (and _entities/_service) need a caller who is not anonymous. */
   authenticated: boolean
-  /** @public, @authenticated or @requires is written on the field (every Mutation field must be). */
+  /** @public, @authenticated or @requiresPermission is written on the field (every Mutation field must be). */
   declared: boolean
   requirements: Requirement[]
 }
@@ -131,7 +131,7 @@ function checkPermissionName(coordinate: string, permission: string): void {
   if (permission === INTERNAL_PERMISSION) return
   if (!isPermissionName(permission)) {
     throw new Error(
-      `${coordinate}: @requires(permission: "${permission}") is not in the vocabulary ` +
+      `${coordinate}: @requiresPermission(permission: "${permission}") is not in the vocabulary ` +
         `(resources: ${PERMISSION_RESOURCES.join(', ')}; actions: ${PERMISSION_ACTIONS.join(', ')}; ` +
         `or ${INTERNAL_PERMISSION}); see authorization.ts`,
     )
@@ -150,10 +150,10 @@ function readPolicy(
   const isAuthenticated = directives.some((d) => d.name.value === 'authenticated')
   const requirements: Requirement[] = []
   for (const directive of directives) {
-    if (directive.name.value !== 'requires') continue
+    if (directive.name.value !== 'requiresPermission') continue
     const permission = stringArgument(directive, 'permission')
-    // Federation's own @requires takes `fields`; ours always names a permission.
-    if (permission === undefined) continue
+    if (permission === undefined)
+      throw new Error(`${coordinate}: @requiresPermission takes a literal permission`)
     checkPermissionName(coordinate, permission)
     const self = stringArgument(directive, 'self')
     const requirement: Requirement = { permission }
@@ -164,7 +164,7 @@ function readPolicy(
       else if (!root && type.getFields()[self]) requirement.selfField = self
       else
         throw new Error(
-          `${coordinate}: @requires(self: "${self}") names neither an argument nor a field of ${type.name}`,
+          `${coordinate}: @requiresPermission(self: "${self}") names neither an argument nor a field of ${type.name}`,
         )
     }
     requirements.push(requirement)
@@ -175,10 +175,12 @@ function readPolicy(
     )
   }
   if (isPublic && (requirements.length > 0 || isAuthenticated)) {
-    throw new Error(`${coordinate}: @public contradicts @requires and @authenticated`)
+    throw new Error(`${coordinate}: @public contradicts @requiresPermission and @authenticated`)
   }
   if (isAuthenticated && requirements.length > 0) {
-    throw new Error(`${coordinate}: @requires already needs a signed-in caller; drop @authenticated`)
+    throw new Error(
+      `${coordinate}: @requiresPermission already needs a signed-in caller; drop @authenticated`,
+    )
   }
   return {
     coordinate,
@@ -282,7 +284,7 @@ export function authorizationPolicies(schema: GraphQLSchema): Map<string, FieldP
   }
   if (unguarded.length > 0) {
     throw new Error(
-      'every query and mutation declares who may call it: add @requires(permission: "resource:action") ' +
+      'every query and mutation declares who may call it: add @requiresPermission(permission: "resource:action") ' +
         `(or @public, or @authenticated for self-service) to ` +
         `${unguarded.join(', ')} (see packages/service-kit/src/authorization.ts)`,
     )

@@ -98,7 +98,7 @@ The caller needs this permission ("resource:action", see authorization.ts for th
 all of them. With self, a signed-in user also passes when the named argument (or else the parent's field)
 holds their own user id.
 """
-directive @requires(permission: String!, self: String) repeatable on FIELD_DEFINITION
+directive @requiresPermission(permission: String!, self: String) repeatable on FIELD_DEFINITION
 """
 Bounds a text input (see inputs.ts): at most maxLength characters (default 255; connection cursors 4096).
 allowControls keeps control and bidirectional formatting characters in raw data quoted as received (a

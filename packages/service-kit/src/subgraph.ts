@@ -118,7 +118,7 @@ export function readSubgraphSdl(schemaFile: URL): string {
 }
 
 /**
- * The executable subgraph schema, with the @public / @requires policy and then the text input rules
+ * The executable subgraph schema, with the @public / @requiresPermission policy and then the text input rules
  * (@text, @rows: inputs.ts) wrapped around its resolvers: a refused caller learns nothing about input rules.
  */
 export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {

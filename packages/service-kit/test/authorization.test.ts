@@ -34,20 +34,20 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@
 type Thing @key(fields: "id") {
   id: UUID!
   name: String
-  secret: String @requires(permission: "product:update")
+  secret: String @requiresPermission(permission: "product:update")
 }
 
 type Account {
   id: UUID!
-  permissions: JSON @requires(permission: "user:read", self: "id")
+  permissions: JSON @requiresPermission(permission: "user:read", self: "id")
 }
 
 type Query {
   status: String @public
-  thing(id: UUID!): Thing @requires(permission: "product:read")
+  thing(id: UUID!): Thing @requiresPermission(permission: "product:read")
   whoami: String @authenticated
-  account(id: UUID!): Account @requires(permission: "user:read", self: "id")
-  internal: String @requires(permission: "internal:call")
+  account(id: UUID!): Account @requiresPermission(permission: "user:read", self: "id")
+  internal: String @requiresPermission(permission: "internal:call")
 }
 
 type SignIn {
@@ -58,8 +58,8 @@ type Mutation {
   login: String @public
   signIn(copy: Boolean): SignIn @public
   logoutEverywhere: Int @authenticated
-  updateThing(id: UUID!): Thing @requires(permission: "product:update")
-  upsertThings: Int @requires(permission: "product:create") @requires(permission: "product:update")
+  updateThing(id: UUID!): Thing @requiresPermission(permission: "product:update")
+  upsertThings: Int @requiresPermission(permission: "product:create") @requiresPermission(permission: "product:update")
 }
 `
 
@@ -191,7 +191,7 @@ describe('authorization directives', () => {
     expect(writes).toHaveLength(5)
   })
 
-  it('demands every permission of a repeated @requires', async () => {
+  it('demands every permission of a repeated @requiresPermission', async () => {
     const { run } = harness()
     const one = await run(user(['product:create']), 'mutation { upsertThings }')
     expect(result(one).message).toBe('Mutation.upsertThings requires permission product:update')
@@ -289,7 +289,7 @@ describe('authorization at build time', () => {
 
   it('refuses a mutation that declares nobody, naming every such field', () => {
     const message = buildError(
-      `${query}\ntype Mutation { a: Int, b: Int @requires(permission: "brand:create"), c: Int }`,
+      `${query}\ntype Mutation { a: Int, b: Int @requiresPermission(permission: "brand:create"), c: Int }`,
     )
     expect(message).toContain('subgraph catalog:')
     expect(message).toContain('Mutation.a, Mutation.c')
@@ -298,7 +298,7 @@ describe('authorization at build time', () => {
 
   it('refuses a query field that declares nobody, as it does a mutation', () => {
     const message = buildError(
-      'type Query { ok: String @public, a: Int, b: Int @requires(permission: "brand:read"), c: Int @authenticated, d: Int }',
+      'type Query { ok: String @public, a: Int, b: Int @requiresPermission(permission: "brand:read"), c: Int @authenticated, d: Int }',
     )
     expect(message).toContain('every query and mutation declares who may call it')
     expect(message).toContain('Query.a, Query.d')
@@ -311,7 +311,7 @@ describe('authorization at build time', () => {
     expect(() =>
       buildSchema(
         module(
-          `${LINK}\ntype Query { a: Int @requires(permission: "cost:read"), b: Int @requires(permission: "supplier_contact:read") }`,
+          `${LINK}\ntype Query { a: Int @requiresPermission(permission: "cost:read"), b: Int @requiresPermission(permission: "supplier_contact:read") }`,
         ),
       ),
     ).not.toThrow()
@@ -319,23 +319,37 @@ describe('authorization at build time', () => {
 
   it('refuses permissions outside the vocabulary (a typo would lock the field)', () => {
     expect(
-      buildError(`${query}\ntype Mutation { a: Int @requires(permission: "prodcut:update") }`),
-    ).toContain('Mutation.a: @requires(permission: "prodcut:update") is not in the vocabulary')
-    expect(buildError(`${query}\ntype Mutation { a: Int @requires(permission: "product:write") }`)).toContain(
-      'not in the vocabulary',
+      buildError(`${query}\ntype Mutation { a: Int @requiresPermission(permission: "prodcut:update") }`),
+    ).toContain('Mutation.a: @requiresPermission(permission: "prodcut:update") is not in the vocabulary')
+    expect(
+      buildError(`${query}\ntype Mutation { a: Int @requiresPermission(permission: "product:write") }`),
+    ).toContain('not in the vocabulary')
+    expect(
+      buildError(`${query}\ntype Mutation { a: Int @requiresPermission(permission: "product") }`),
+    ).toContain('not in the vocabulary')
+  })
+
+  it("lets a subgraph use federation's own @requires beside @requiresPermission", () => {
+    const schema = buildSchema(
+      module(`extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires"])
+type Query { ok: String @public }
+type Thing @key(fields: "id") {
+  id: UUID!
+  weight: Int @external
+  shipping: Int @requires(fields: "weight") @requiresPermission(permission: "product:read")
+}`),
     )
-    expect(buildError(`${query}\ntype Mutation { a: Int @requires(permission: "product") }`)).toContain(
-      'not in the vocabulary',
-    )
+    const policy = authorizationPolicies(schema).get('Thing.shipping')
+    expect(policy?.requirements).toEqual([{ permission: 'product:read' }])
   })
 
   it('refuses contradictions and misplaced directives', () => {
-    expect(buildError('type Query { a: Int @public @requires(permission: "brand:read") }')).toContain(
-      'Query.a: @public contradicts @requires and @authenticated',
-    )
-    expect(buildError('type Query { a: Int @authenticated @requires(permission: "brand:read") }')).toContain(
-      'drop @authenticated',
-    )
+    expect(
+      buildError('type Query { a: Int @public @requiresPermission(permission: "brand:read") }'),
+    ).toContain('Query.a: @public contradicts @requiresPermission and @authenticated')
+    expect(
+      buildError('type Query { a: Int @authenticated @requiresPermission(permission: "brand:read") }'),
+    ).toContain('drop @authenticated')
     expect(buildError(`${query}\ntype Thing { a: Int @authenticated }`)).toContain(
       'only apply to Query and Mutation',
     )
@@ -343,7 +357,9 @@ describe('authorization at build time', () => {
       'Thing.a: @public and @authenticated only apply to Query and Mutation fields',
     )
     expect(
-      buildError('type Query { a(id: ID): Int @requires(permission: "user:read", self: "userId") }'),
+      buildError(
+        'type Query { a(id: ID): Int @requiresPermission(permission: "user:read", self: "userId") }',
+      ),
     ).toContain('names neither an argument nor a field')
   })
 })
