@@ -253,9 +253,8 @@ describe('a subgraph that hangs or fails at the HTTP level', () => {
 
   it('times out after subgraphTimeoutMs and still returns the other subgraphs’ data', async () => {
     mode = 'hang'
-    const started = Date.now()
+    // Without the timeout this request would never end (the test's own timeout would fail it).
     const body = await mediaAndJob()
-    expect(Date.now() - started).toBeLessThan(5_000)
     expect(body.data).toEqual({ media: { totalCount: 0 }, job: null })
     expect(body.errors).toEqual([
       expect.objectContaining({

@@ -246,14 +246,11 @@ describe('startEmbeddedPostgres', () => {
       cleanups.push(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
       const dataDir = await freshDataDir()
 
-      const started = Date.now()
       const error = await startEmbeddedPostgres({ dataDir, port }).catch((err: unknown) => err)
-      const elapsed = Date.now() - started
 
       expect(error).toBeInstanceOf(EmbeddedPostgresError)
       expect((error as Error).message).toContain(String(port))
       expect((error as Error).message).toContain('EMBEDDED_PG_PORT')
-      expect(elapsed).toBeLessThan(5_000)
       expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(false)
     },
     TIMEOUT,
@@ -267,12 +264,10 @@ describe('startEmbeddedPostgres', () => {
       await (await start(dataDir, port)).stop()
       await fs.appendFile(path.join(dataDir, 'postgresql.conf'), '\nthis line is not valid configuration\n')
 
-      const started = Date.now()
       const error = await startEmbeddedPostgres({ dataDir, port }).catch((err: unknown) => err)
       expect(error).toBeInstanceOf(EmbeddedPostgresError)
       expect((error as Error).message).toMatch(/syntax error/i)
       expect((error as Error).message).toContain('postgresql.conf')
-      expect(Date.now() - started).toBeLessThan(10_000)
       expect(await portAnswers(port)).toBe(false)
     },
     TIMEOUT,

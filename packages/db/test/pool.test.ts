@@ -93,13 +93,11 @@ describe('DomainPool', () => {
   it('fails an acquire that waits too long with a clear error, then recovers', async () => {
     const handle = connect({ size: 1, maxOverflow: 0, acquireTimeoutMs: 300 })
     const held = await handle.pool.connect()
-    const started = Date.now()
     const attempt = sql`SELECT 1`.execute(handle.db)
     await expect(attempt).rejects.toThrow(PoolTimeoutError)
     await expect(attempt).rejects.toThrow(
       /db_core: no connection available within 300 ms \(1\/1 in use, \d+ waiting\)/,
     )
-    expect(Date.now() - started).toBeLessThan(2_000)
     expect(handle.stats().acquireTimeouts).toBe(1)
     held.release()
     const { rows } = await sql<{ ok: number }>`SELECT 1 AS ok`.execute(handle.db)
