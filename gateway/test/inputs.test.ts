@@ -195,7 +195,6 @@ function filler(type: GraphQLInputType): unknown {
     EmailAddress: 'a@example.com',
     JSON: {},
     JSONObject: {},
-    NonNegativeInt: 1,
     SafeInt: 1,
   }
   const name = isScalarType(nullable) ? nullable.name : ''

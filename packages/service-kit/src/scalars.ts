@@ -5,7 +5,6 @@ import {
   JSONObjectResolver,
   JSONResolver,
   LocalDateResolver,
-  NonNegativeIntResolver,
   SafeIntResolver,
 } from 'graphql-scalars'
 
@@ -76,7 +75,6 @@ export const scalarResolvers = {
   JSON: JSONResolver,
   JSONObject: JSONObjectResolver,
   EmailAddress: EmailAddressResolver,
-  NonNegativeInt: NonNegativeIntResolver,
   SafeInt: SafeIntResolver,
   Decimal: DecimalResolver,
 }
@@ -139,10 +137,8 @@ scalar JSON @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc8259")
 scalar JSONObject @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc8259#section-4")
 """An e-mail address (the addr-spec of RFC 5322), e.g. buyer@example.com"""
 scalar EmailAddress @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc5322#section-3.4.1")
-"""An integer from 0 to 2,147,483,647 (a GraphQL Int that cannot be negative)"""
-scalar NonNegativeInt @specifiedBy(url: "https://spec.graphql.org/October2021/#sec-Int")
 """An integer from -(2^53 - 1) to 2^53 - 1: counts and sizes beyond Int's 32 bits, exact in JavaScript"""
 scalar SafeInt @specifiedBy(url: "https://tc39.es/ecma262/#sec-number.max_safe_integer")
 """An exact decimal number as a string, e.g. "19.90" (money and NUMERIC columns; never a float)"""
-scalar Decimal
+scalar Decimal @specifiedBy(url: "https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-NUMERIC-DECIMAL")
 `
