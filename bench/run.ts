@@ -115,6 +115,12 @@ const APPLIES: Record<ScenarioId, readonly TargetId[]> = {
   mixed: ['ours', 'uncached', 'floor', 'peer'],
 }
 
+/**
+ * How long the services may take to answer /ready. Eleven Node processes starting at once on a loaded 2-core
+ * machine took over 5 minutes here (with --mixed alone nothing else runs meanwhile); one that exits fails at once.
+ */
+const READY_MS = 600_000
+
 /** EANs asked twice by "Q2 Redis cold vs warm" (none of them used by another run). */
 const COLD_WARM_EANS = { full: 300, smoke: 40 }
 
@@ -357,7 +363,7 @@ async function main(options: BenchOptions): Promise<number> {
     const gateways = new Map(ourGateways(stack))
     await Promise.all(
       all.map((s) =>
-        gateways.has(s) ? waitWorkersReady(s, gateways.get(s)!, 180_000) : waitReady(s, 180_000),
+        gateways.has(s) ? waitWorkersReady(s, gateways.get(s)!, READY_MS) : waitReady(s, READY_MS),
       ),
     )
     log(
@@ -1313,7 +1319,7 @@ function mixedSection(report: BenchReport): string[] {
   return [
     '## Mixed workload',
     '',
-    `One seeded sequence (seed ${mixed?.seed}) sent to every target from the same point at each concurrency (${o.warmupSeconds} s warm-up, then ${mixed?.seconds} s measured): ${weights}. Details by id over all ${Number(mixed?.products).toLocaleString('en')} products and by EAN over their ${Number(mixed?.eans).toLocaleString('en')} EANs, drawn uniformly (Q2's selection); supplier pages over all ${mixed?.suppliers} suppliers with Q1's node: active newest first (50), by status (${(mixed?.productStatuses as string[] | undefined)?.join(', ')}) by title, the supplier's main category by last change, its main brand oldest first (20 each); searches of ${mixed?.searchWords} title words (20 newest); Q3's dashboard. Writes go through catalog's setProductPrice and adjustStock with the bench user's token (a pool of ${pool?.prices} prices and ${pool?.stocks} stocks), and bump catalog's generation as every production write does; the floor does each as one UPDATE. Cache hits are ours' fetch-cache lookups in the measured seconds; RSS is sampled every 250 ms (peaks).`,
+    `One seeded sequence (seed ${mixed?.seed}) sent to every target from the same point at each concurrency (${o.warmupSeconds} s warm-up, then ${mixed?.seconds} s measured): ${weights}. Details by id over all ${Number(mixed?.products).toLocaleString('en')} products and by EAN over their ${Number(mixed?.eans).toLocaleString('en')} EANs, drawn uniformly (Q2's selection); supplier pages over all ${mixed?.suppliers} suppliers with Q1's node: active newest first (50), by status (${(mixed?.productStatuses as string[] | undefined)?.join(', ')}) by title, the supplier's main category by last change, its main brand oldest first (20 each); searches of ${mixed?.searchWords} title words (20 newest); Q3's dashboard. Writes go through catalog's setProductPrice and adjustStock with the bench user's token (a pool of ${pool?.prices} prices and ${pool?.stocks} stocks), and bump catalog's generation as every production write does; the floor does each as one UPDATE. Cache hits are ours' fetch-cache lookups in the measured seconds (by subgraph: each namespace's share of hits); RSS is sampled every 250 ms (peaks); vs floor / vs peer = the row's p95 and req/s over theirs at the same concurrency.`,
     '',
     mixedTables(report.runs),
     '',

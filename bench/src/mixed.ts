@@ -399,8 +399,8 @@ export function mixedTables(runs: RunResult[]): string {
     return `p95 ${f(r.measurement.p95 / o.measurement.p95, 2)}× · req/s ${f(r.measurement.rps / o.measurement.rps, 2)}×`
   }
   const totals = [
-    '| target | c | requests | req/s | p50 ms | p95 ms | p99 ms | errors | cache hits (of lookups) | front RSS MB (peak) | subgraphs RSS MB (peak, 7 together) | vs floor | vs peer |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|---|---|--:|---|---|',
+    '| target | c | requests | req/s | p50 ms | p95 ms | p99 ms | errors | cache hits (of lookups) | hits by subgraph | front RSS MB (peak) | subgraphs RSS MB (peak, 7 together) | vs floor | vs peer |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|---|---|---|--:|---|---|',
     ...mixed.map((r) => {
       const m = r.measurement
       const hits =
@@ -411,7 +411,11 @@ export function mixedTables(runs: RunResult[]): string {
             : r.cache.lookups === 0
               ? 'no lookups'
               : `${pct(r.cache.hit)} (L1 ${pct(r.cache.l1)}, L2 ${pct(r.cache.l2)}) of ${r.cache.lookups}`
-      return `| ${r.target} | ${r.concurrency} | ${m.requests} | ${f(m.rps)} | ${f(m.p50, 2)} | ${f(m.p95, 2)} | ${f(m.p99, 2)} | ${m.errors} | ${hits} | ${frontRss(r.memory)} | ${f(r.memory?.subgraphsPeakMb, 0)} | ${versus(r, 'floor')} | ${versus(r, 'peer')} |`
+      const bySubgraph = Object.entries(r.cache?.byNamespace ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, n]) => `${name.split(':').at(-1)} ${pct(n.hit)} of ${n.lookups}`)
+        .join(', ')
+      return `| ${r.target} | ${r.concurrency} | ${m.requests} | ${f(m.rps)} | ${f(m.p50, 2)} | ${f(m.p95, 2)} | ${f(m.p99, 2)} | ${m.errors} | ${hits} | ${bySubgraph} | ${frontRss(r.memory)} | ${f(r.memory?.subgraphsPeakMb, 0)} | ${versus(r, 'floor')} | ${versus(r, 'peer')} |`
     }),
   ]
   const kinds = [
