@@ -881,7 +881,8 @@ async function measure(
   const cacheBefore = scrapes ? await scrapeCache(front.adminPort, scrapes) : undefined
   const pgBefore = await backendPids(admin, options.prefix)
   const before: Map<number, ProcSample> = sampleMany([...frontPids, ...subgraphPids, ...pgBefore])
-  const memory = spec.sampleMemory ? memorySampler(frontPids, subgraphPids, stack.workers > 1) : undefined
+  const clustered = (spec.target === 'ours' || spec.target === 'uncached') && stack.workers > 1
+  const memory = spec.sampleMemory ? memorySampler(frontPids, subgraphPids, clustered) : undefined
   const cpuBefore = process.cpuUsage()
   const machineBefore = machineCpuSeconds()
   const measurement: Measurement = await runLoad({ ...load, seconds: spec.seconds ?? options.seconds })
