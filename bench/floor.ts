@@ -1,9 +1,12 @@
 /**
- * The floor: the data of Q1 and Q2 fetched by ONE hand-written SQL statement each (joins and JSON
+ * The floor: the data of each request fetched (or written) by ONE hand-written SQL statement (joins and JSON
  * aggregation) from bench_floor, served by a bare node:http server. Same JSON as the GraphQL answer's data.
  *   FLOOR_DATABASE_URL  FLOOR_PORT (0 = any)  FLOOR_POOL_SIZE (8)  HOST (127.0.0.1)
  * POST /q1 {"variables":{"supplierId","first"}}   POST /q2 {"variables":{"ean","from","to"}}   GET /ready
+ * The mixed workload's (src/mixed.ts): POST /q3 {"status","first"}, /product {"id","from","to"},
+ * /products {"filter","orderBy","first"}, /write-price {"id","price"}, /write-stock {"id","delta"}.
  */
+import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
@@ -11,11 +14,8 @@ import pg from 'pg'
 /** TIMESTAMP columns hold UTC: written the way the DateTime scalar serialises a Date. */
 const ts = (column: string) => `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
-const Q1_SQL = `
-SELECT json_build_object('products', json_build_object('edges', coalesce(
-  json_agg(json_build_object('node', page.node) ORDER BY page.created_at DESC, page.id DESC), '[]'::json)))::text AS data
-FROM (
-  SELECT p.id, p.created_at, json_build_object(
+/** A product as a listing shows it (Q1's node, the mixed workload's pages and searches): `p` is the product. */
+const LIST_NODE = `json_build_object(
     'id', p.id, 'ean', p.ean, 'sku', p.sku, 'title', p.title, 'status', p.status, 'createdAt', ${ts('p.created_at')},
     'prices', coalesce((
       SELECT json_agg(json_build_object('priceType', pp.price_type, 'price', pp.price::text, 'currency', pp.currency,
@@ -41,16 +41,24 @@ FROM (
         FROM code2asin_results r WHERE r.product_id = p.id
        ORDER BY r.match_confidence DESC NULLS LAST, coalesce(r.is_verified, false) DESC, r.processed_at DESC NULLS LAST, r.id
        LIMIT 1)
-  ) AS node
+  )`
+
+const Q1_SQL = `
+SELECT json_build_object('products', json_build_object('edges', coalesce(
+  json_agg(json_build_object('node', page.node) ORDER BY page.created_at DESC, page.id DESC), '[]'::json)))::text AS data
+FROM (
+  SELECT p.id, p.created_at, ${LIST_NODE} AS node
   FROM products p
   WHERE p.supplier_id = $1 AND p.is_active = true
   ORDER BY p.created_at DESC, p.id DESC
   LIMIT $2
 ) page`
 
-const Q2_SQL = `
-SELECT json_build_object('productByEan', (
-  SELECT json_build_object(
+/**
+ * A product as its detail page shows it (Q2's, by EAN or by id): `p` is the product, $2 and $3 the metrics'
+ * first and last day.
+ */
+const DETAIL_NODE = `json_build_object(
     'id', p.id, 'ean', p.ean, 'sku', p.sku, 'title', p.title, 'description', p.description, 'status', p.status,
     'isActive', p.is_active, 'createdAt', ${ts('p.created_at')}, 'updatedAt', ${ts('p.updated_at')},
     'prices', coalesce((
@@ -94,17 +102,130 @@ SELECT json_build_object('productByEan', (
       SELECT json_agg(json_build_object('date', to_char(pm.date, 'YYYY-MM-DD'), 'viewCount', pm.view_count,
                                         'salesCount', pm.sales_count, 'conversionRate', pm.conversion_rate::text,
                                         'revenue', pm.revenue::text) ORDER BY pm.date)
-        FROM product_metrics pm WHERE pm.product_id = p.id AND pm.date BETWEEN $2::date AND $3::date), '[]'::json))
+        FROM product_metrics pm WHERE pm.product_id = p.id AND pm.date BETWEEN $2::date AND $3::date), '[]'::json))`
+
+const Q2_SQL = `
+SELECT json_build_object('productByEan', (
+  SELECT ${DETAIL_NODE}
   FROM products p
   WHERE p.ean = $1
   ORDER BY p.is_active IS TRUE DESC, p.created_at DESC NULLS LAST, p.id DESC
   LIMIT 1))::text AS data`
+
+const DETAIL_BY_ID_SQL = `
+SELECT json_build_object('product', (SELECT ${DETAIL_NODE} FROM products p WHERE p.id = $1))::text AS data`
+
+/** ProductOrder's fields, as catalog orders them (then by id in the same direction). */
+const ORDER_COLUMNS: Record<string, string> = {
+  CREATED_AT: 'p.created_at',
+  TITLE: 'p.title',
+  UPDATED_AT: 'p.updated_at',
+}
+
+interface ListVariables {
+  filter?: {
+    supplierId?: string
+    brandId?: string
+    categoryId?: string
+    isActive?: boolean
+    status?: string
+    search?: string
+  }
+  orderBy?: { field: string; direction: string } | null
+  first: number
+}
+
+/**
+ * `products(filter, orderBy, first)` with the listing's node (the mixed workload's pages and searches): the
+ * filters catalog applies, as it applies them (a search is an ILIKE substring of the title with %, _ and \
+ * literal, or an exact EAN or SKU). One statement text per combination of filters and order, prepared once.
+ */
+function listQuery(v: ListVariables): { name: string; text: string; values: unknown[] } {
+  const values: unknown[] = []
+  const where: string[] = []
+  const param = (value: unknown) => {
+    values.push(value)
+    return `$${values.length}`
+  }
+  const f = v.filter ?? {}
+  if (f.supplierId != null) where.push(`p.supplier_id = ${param(f.supplierId)}`)
+  if (f.brandId != null) where.push(`p.brand_id = ${param(f.brandId)}`)
+  if (f.categoryId != null) where.push(`p.category_id = ${param(f.categoryId)}`)
+  if (f.isActive != null) where.push(`p.is_active = ${f.isActive ? 'true' : 'false'}`)
+  if (f.status != null) where.push(`p.status = ${param(f.status)}`)
+  const term = f.search?.trim()
+  if (term) {
+    const pattern = param(`%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
+    const exact = param(term)
+    where.push(`(p.title ILIKE ${pattern} OR p.ean = ${exact} OR p.sku = ${exact})`)
+  }
+  const column = ORDER_COLUMNS[v.orderBy?.field ?? 'CREATED_AT']
+  if (!column)
+    throw new Error(`orderBy.field ${v.orderBy?.field} is not one of CREATED_AT, TITLE, UPDATED_AT`)
+  const direction = (v.orderBy?.direction ?? 'DESC') === 'ASC' ? 'ASC' : 'DESC'
+  const limit = param(v.first)
+  const text = `
+SELECT json_build_object('products', json_build_object('edges', coalesce(
+  json_agg(json_build_object('node', page.node) ORDER BY page.sort ${direction}, page.id ${direction}), '[]'::json)))::text AS data
+FROM (
+  SELECT p.id, ${column} AS sort, ${LIST_NODE} AS node
+  FROM products p
+  ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  ORDER BY ${column} ${direction}, p.id ${direction}
+  LIMIT ${limit}
+) page`
+  return { name: `floor_list_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values }
+}
+
+/** Q3 import dashboard: the latest jobs of a status, their supplier (by code) and creator (by id). */
+const Q3_SQL = `
+SELECT json_build_object('importJobs', json_build_object('edges', coalesce(
+  json_agg(json_build_object('node', page.node) ORDER BY page.created_at DESC, page.id DESC), '[]'::json)))::text AS data
+FROM (
+  SELECT j.id, j.created_at, json_build_object(
+    'id', j.id, 'status', j.status, 'importType', j.import_type, 'supplierCode', j.supplier_code,
+    'totalRows', j.total_rows, 'processedRows', j.processed_rows, 'failedRows', j.failed_rows,
+    'startedAt', ${ts('j.started_at')}, 'completedAt', ${ts('j.completed_at')}, 'createdAt', ${ts('j.created_at')},
+    'supplier', (SELECT json_build_object('id', s.id, 'code', s.code, 'name', s.name)
+                   FROM suppliers s WHERE s.code = j.supplier_code),
+    'createdBy', (SELECT json_build_object('id', u.id, 'email', u.email, 'firstName', u.first_name,
+                                           'lastName', u.last_name)
+                    FROM users u WHERE u.id = j.created_by)
+  ) AS node
+  FROM import_jobs j
+  WHERE j.status = $1
+  ORDER BY j.created_at DESC, j.id DESC
+  LIMIT $2
+) page`
+
+/**
+ * The mixed workload's writes, each ONE UPDATE of the row the GraphQL mutation changes (no history, no audit,
+ * no cache to invalidate): a price's amount (its margin with it), a stock's quantity moved by delta.
+ */
+const WRITE_PRICE_SQL = `
+UPDATE product_prices
+   SET price = $2::numeric,
+       margin = CASE WHEN cost IS NULL OR $2::numeric = 0 THEN NULL ELSE round(($2::numeric - cost) / $2::numeric * 100, 2) END
+ WHERE id = $1
+RETURNING json_build_object('setProductPrice', json_build_object('id', id, 'price', price::text))::text AS data`
+
+const WRITE_STOCK_SQL = `
+UPDATE product_stocks
+   SET quantity = quantity + $2, available_quantity = quantity + $2 - reserved_quantity, last_update = now()
+ WHERE id = $1
+RETURNING json_build_object('adjustStock', json_build_object('id', id, 'quantity', quantity,
+                                                             'availableQuantity', available_quantity))::text AS data`
 
 type Handler = (variables: Record<string, unknown>) => { name: string; text: string; values: unknown[] }
 
 const ROUTES: Record<string, Handler> = {
   '/q1': (v) => ({ name: 'floor_q1', text: Q1_SQL, values: [v.supplierId, v.first] }),
   '/q2': (v) => ({ name: 'floor_q2', text: Q2_SQL, values: [v.ean, v.from, v.to] }),
+  '/q3': (v) => ({ name: 'floor_q3', text: Q3_SQL, values: [v.status, v.first] }),
+  '/product': (v) => ({ name: 'floor_product', text: DETAIL_BY_ID_SQL, values: [v.id, v.from, v.to] }),
+  '/products': (v) => listQuery(v as unknown as ListVariables),
+  '/write-price': (v) => ({ name: 'floor_write_price', text: WRITE_PRICE_SQL, values: [v.id, v.price] }),
+  '/write-stock': (v) => ({ name: 'floor_write_stock', text: WRITE_STOCK_SQL, values: [v.id, v.delta] }),
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -145,7 +266,8 @@ async function main() {
         return send(res, 200, '{"status":"ready"}')
       }
       const route = ROUTES[req.url ?? '']
-      if (!route || req.method !== 'POST') return send(res, 404, '{"error":"POST /q1 or /q2"}')
+      if (!route || req.method !== 'POST')
+        return send(res, 404, `{"error":"POST ${Object.keys(ROUTES).join(', ')}"}`)
       const { variables } = JSON.parse(await readBody(req)) as { variables: Record<string, unknown> }
       // A named statement is prepared once per connection, then only bound and executed.
       const { rows } = await pool.query<{ data: string }>(route(variables))

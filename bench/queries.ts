@@ -87,3 +87,32 @@ export const Q3_IMPORT_DASHBOARD = `query ImportDashboard($status: String!, $fir
     }
   }
 }`
+
+/** The mixed workload's product detail by id: Q2's selection, by id (bench/src/mixed.ts). */
+export const MIXED_PRODUCT_BY_ID = Q2_PRODUCT_DETAIL.replace(
+  'query ProductDetail($ean: String!, $from: LocalDate!, $to: LocalDate!) {\n  productByEan(ean: $ean) {',
+  'query ProductById($id: UUID!, $from: LocalDate!, $to: LocalDate!) {\n  product(id: $id) {',
+)
+
+/** The mixed workload's product lists: a supplier's page (filters, orders) or a search, with Q1's node. */
+export const MIXED_PRODUCT_LIST = Q1_PRODUCT_PAGE.replace(
+  'query ProductPage($supplierId: UUID!, $first: Int!) {\n  products(filter: { supplierId: $supplierId, isActive: true }, first: $first) {',
+  'query ProductList($filter: ProductFilter!, $orderBy: ProductOrder, $first: Int!) {\n  products(filter: $filter, orderBy: $orderBy, first: $first) {',
+)
+
+/** The mixed workload's writes: a price's new amount, a stock moved by a delta (catalog's mutations). */
+export const MIXED_SET_PRICE = `mutation SetPrice($input: SetProductPriceInput!) {
+  setProductPrice(input: $input) { id price }
+}`
+
+export const MIXED_ADJUST_STOCK = `mutation AdjustStock($input: AdjustStockInput!) {
+  adjustStock(input: $input) { id quantity availableQuantity }
+}`
+
+for (const [name, document] of [
+  ['MIXED_PRODUCT_BY_ID', MIXED_PRODUCT_BY_ID],
+  ['MIXED_PRODUCT_LIST', MIXED_PRODUCT_LIST],
+] as const) {
+  // Derived from Q1/Q2 so that the selections stay the same: fails loudly if those change shape.
+  if (!/query Product(ById|List)\(/.test(document)) throw new Error(`${name}: Q1/Q2's header changed`)
+}

@@ -29,10 +29,28 @@ import {
   subgraphPoolEnv,
 } from './src/connections'
 import { type DomainUrls, prepareDataSet, REPO_ROOT, startBenchServer, withClient } from './src/data'
-import { prepareFloorDatabase } from './src/floor-data'
+import { prepareFloorDatabase, refreshFloorProducts } from './src/floor-data'
 import { benchAccessToken, benchSecrets } from './src/identity'
 import { IMPORT_TARGETS, importMarkdown, runImportBench } from './src/import'
-import { type Measurement, percentile, runLoad } from './src/load'
+import { type LoadSpec, type Measurement, percentile, runLoad } from './src/load'
+import {
+  benchWrittenProductIds,
+  comparable,
+  MIXED_KIND_TITLES,
+  MIXED_LEVEL_STRIDE,
+  MIXED_WEIGHTS,
+  type MixedParams,
+  type MixedRequest,
+  mixedHttp,
+  mixedRequest,
+  mixedSample,
+  mixedTables,
+  mixedTargets,
+  mixedWriteSample,
+  pickMixedParams,
+  type RunMemory,
+  WRITE_POOL,
+} from './src/mixed'
 import {
   type BenchOptions,
   parseOptions,
@@ -94,12 +112,20 @@ const APPLIES: Record<ScenarioId, readonly TargetId[]> = {
   q2: ['ours', 'uncached', 'floor', 'peer'],
   q3: ['ours', 'uncached', 'peer'],
   q4: ['ours'],
+  mixed: ['ours', 'uncached', 'floor', 'peer'],
 }
+
+/**
+ * How long the services may take to answer /ready. Eleven Node processes starting at once on a loaded 2-core
+ * machine took over 5 minutes here (with --mixed alone nothing else runs meanwhile); one that exits fails at once.
+ */
+const READY_MS = 600_000
 
 /** EANs asked twice by "Q2 Redis cold vs warm" (none of them used by another run). */
 const COLD_WARM_EANS = { full: 300, smoke: 40 }
 
 type ReadScenario = 'q1' | 'q2' | 'q3'
+const isRead = (s: ScenarioId): s is ReadScenario => s === 'q1' || s === 'q2' || s === 'q3'
 const DOCUMENTS: Record<ReadScenario, string> = {
   q1: Q1_PRODUCT_PAGE,
   q2: Q2_PRODUCT_DETAIL,
@@ -276,7 +302,8 @@ async function main(options: BenchOptions): Promise<number> {
     const needed = new Set(
       options.scenarios.flatMap((s) => APPLIES[s]).filter((t) => options.targets.includes(t)),
     )
-    const withFloor = needed.has('floor') && options.scenarios.some((s) => s === 'q1' || s === 'q2')
+    const withFloor =
+      needed.has('floor') && options.scenarios.some((s) => s === 'q1' || s === 'q2' || s === 'mixed')
     const redisUrl = process.env.REDIS_URL?.trim() || undefined
     const coldWarmWhyNot = !options.scenarios.includes('q2')
       ? 'Q2 not in --scenarios'
@@ -310,6 +337,7 @@ async function main(options: BenchOptions): Promise<number> {
     stack.headers = { authorization: `Bearer ${token}` }
     cleanups.push(() => stopStack(stack))
     const floorUrl = withFloor ? await prepareFloorDatabase(server.url, options.prefix, data, log) : undefined
+    if (floorUrl) await refreshFloor(floorUrl, data.urls, options)
     if (stack.floor && floorUrl) {
       // The floor server starts once its database is there (its own process, not started with the rest).
       stack.floor = startFloor(stack.floor.port, floorUrl)
@@ -335,7 +363,7 @@ async function main(options: BenchOptions): Promise<number> {
     const gateways = new Map(ourGateways(stack))
     await Promise.all(
       all.map((s) =>
-        gateways.has(s) ? waitWorkersReady(s, gateways.get(s)!, 180_000) : waitReady(s, 180_000),
+        gateways.has(s) ? waitWorkersReady(s, gateways.get(s)!, READY_MS) : waitReady(s, READY_MS),
       ),
     )
     log(
@@ -351,7 +379,7 @@ async function main(options: BenchOptions): Promise<number> {
     }
 
     const runs: RunResult[] = []
-    const readScenarios = options.scenarios.filter((s): s is ReadScenario => s !== 'q4')
+    const readScenarios = options.scenarios.filter(isRead)
     for (const scenario of readScenarios) {
       const variables = variablesFor(scenario, params)
       for (const concurrency of options.concurrency) {
@@ -404,6 +432,14 @@ async function main(options: BenchOptions): Promise<number> {
       )
     }
 
+    let mixedParams: MixedParams | undefined
+    if (options.scenarios.includes('mixed')) {
+      const mixed = await mixedScenario(options, stack, admin, data.urls, params, floorUrl)
+      answerChecks.push(...mixed.answerChecks)
+      runs.push(...mixed.runs)
+      mixedParams = mixed.params
+    }
+
     const profileSummary =
       options.profile && options.scenarios.includes('q1') && options.targets.includes('ours')
         ? await profileQ1(options, stack, params, startedAt)
@@ -411,14 +447,17 @@ async function main(options: BenchOptions): Promise<number> {
 
     const finishedAt = new Date()
     const machine = machineInfo(pgVersion, server.description, machineAtStart)
-    const targets = checkTargets(
-      runs,
-      statementCounts,
-      coldWarm,
-      options.concurrency,
-      options.products,
-      data.loadSeconds,
-    )
+    const targets = [
+      ...checkTargets(
+        runs.filter((r) => r.scenario !== 'mixed'),
+        statementCounts,
+        coldWarm,
+        options.concurrency,
+        options.products,
+        data.loadSeconds,
+      ),
+      ...mixedTargets(runs),
+    ]
     const report: BenchReport = {
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -439,6 +478,22 @@ async function main(options: BenchOptions): Promise<number> {
         statuses: params.statuses,
         metricsRange: params.metricsRange,
         pageSize: PAGE_SIZE,
+        ...(mixedParams
+          ? {
+              mixed: {
+                seed: options.seed,
+                weightsPerThousand: MIXED_WEIGHTS,
+                products: mixedParams.productIds.length,
+                eans: mixedParams.eans.length,
+                suppliers: mixedParams.suppliers.length,
+                productStatuses: mixedParams.productStatuses,
+                searchWords: mixedParams.words.length,
+                writePool: { prices: mixedParams.prices.length, stocks: mixedParams.stocks.length },
+                seconds: options.mixedSeconds,
+                concurrency: options.mixedConcurrency,
+              },
+            }
+          : {}),
       },
       statementCounts,
       answerChecks,
@@ -686,6 +741,8 @@ async function countStatements(
   secrets: Record<string, string>,
   headers: Record<string, string>,
 ): Promise<StatementCount[]> {
+  // The mixed workload is not counted: its requests are those of Q1–Q3 and two single-row mutations.
+  if (options.scenarios.every((s) => s === 'mixed')) return []
   const started = performance.now()
   // Imported here, not at the top: it loads every subgraph and both gateways into this process.
   const { startCountingStack } = await import('./src/statements')
@@ -705,6 +762,7 @@ async function countStatements(
         : options.targets.includes(t) && !options.smoke,
     )
     for (const scenario of options.scenarios) {
+      if (scenario === 'mixed') continue
       for (const target of gateways) {
         if (!APPLIES[scenario].includes(target)) continue
         if (scenario === 'q4') {
@@ -741,7 +799,7 @@ async function countStatements(
 /** The first few parameters of each read scenario through every target: the floor and the peer must answer as ours. */
 async function checkAnswers(options: BenchOptions, stack: Stack, params: ScenarioParams) {
   const out: BenchReport['answerChecks'] = []
-  for (const scenario of options.scenarios.filter((s): s is ReadScenario => s !== 'q4')) {
+  for (const scenario of options.scenarios.filter(isRead)) {
     const sample = variablesFor(scenario, params).slice(0, options.smoke ? 2 : 5)
     for (const target of APPLIES[scenario].filter((t) => t !== 'ours' && options.targets.includes(t))) {
       let same = 0
@@ -785,7 +843,13 @@ interface RunSpec {
   target: TargetId
   concurrency: number
   url: string
-  bodies: string[]
+  /** The requests' bodies in rotation, or `next` (see LoadSpec) */
+  bodies?: string[]
+  next?: LoadSpec['next']
+  /** Samples the front's and the subgraphs' resident memory every 250 ms while measuring */
+  sampleMemory?: boolean
+  /** Measured seconds when not --seconds */
+  seconds?: number
   statementsPerOp: number | null
   fetchesPerOp: number | null
   cursor?: { next: number }
@@ -802,7 +866,8 @@ async function measure(
   const load = {
     url: spec.url,
     headers: stack.headers,
-    bodies: spec.bodies,
+    ...(spec.bodies ? { bodies: spec.bodies } : {}),
+    ...(spec.next ? { next: spec.next } : {}),
     connections: spec.concurrency,
     ...(spec.cursor ? { cursor: spec.cursor } : {}),
     ...(spec.check ? { check: spec.check } : {}),
@@ -816,9 +881,11 @@ async function measure(
   const cacheBefore = scrapes ? await scrapeCache(front.adminPort, scrapes) : undefined
   const pgBefore = await backendPids(admin, options.prefix)
   const before: Map<number, ProcSample> = sampleMany([...frontPids, ...subgraphPids, ...pgBefore])
+  const clustered = (spec.target === 'ours' || spec.target === 'uncached') && stack.workers > 1
+  const memory = spec.sampleMemory ? memorySampler(frontPids, subgraphPids, clustered) : undefined
   const cpuBefore = process.cpuUsage()
   const machineBefore = machineCpuSeconds()
-  const measurement: Measurement = await runLoad({ ...load, seconds: options.seconds })
+  const measurement: Measurement = await runLoad({ ...load, seconds: spec.seconds ?? options.seconds })
   const cpu = process.cpuUsage(cpuBefore)
   const machineBusy = machineCpuSeconds() - machineBefore
   const cacheAfter = scrapes ? await scrapeCache(front.adminPort, scrapes) : undefined
@@ -841,6 +908,7 @@ async function measure(
     loadgenCpuSeconds: (cpu.user + cpu.system) / 1e6,
     otherCpuSeconds: 0,
     ...(scrapes ? { cache: cacheRatio(cacheBefore, cacheAfter, scrapes) } : {}),
+    ...(memory ? { memory: memory.stop() } : {}),
   }
   result.otherCpuSeconds = Math.max(
     0,
@@ -855,6 +923,144 @@ async function measure(
     `${SCENARIO_TITLES[spec.scenario]} · ${spec.target} · c=${spec.concurrency}: ${m.rps.toFixed(1)} req/s, p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ${m.errors} errors${result.cache !== undefined ? `, cache hits ${hitText(result.cache)}` : ''}`,
   )
   return result
+}
+
+/**
+ * Samples resident memory every 250 ms until stop(): each front process's peak and the subgraphs' highest
+ * sum. `cluster`: the first front pid is a gateway primary, the others its workers.
+ */
+function memorySampler(frontPids: number[], subgraphPids: number[], cluster: boolean) {
+  const peaks = new Map<number, number>()
+  let subgraphsPeakMb = 0
+  const sample = () => {
+    const now = sampleMany([...frontPids, ...subgraphPids])
+    for (const pid of frontPids) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, now.get(pid)?.rssMb ?? 0))
+    subgraphsPeakMb = Math.max(
+      subgraphsPeakMb,
+      subgraphPids.reduce((sum, pid) => sum + (now.get(pid)?.rssMb ?? 0), 0),
+    )
+  }
+  sample()
+  const timer = setInterval(sample, 250)
+  return {
+    stop(): RunMemory {
+      clearInterval(timer)
+      sample()
+      return {
+        front: frontPids.map((pid, i) => ({
+          pid,
+          // A gateway's primary and workers; else the process and what it spawned (tsx's esbuild).
+          role: i === 0 ? (cluster ? 'primary' : 'process') : cluster ? 'worker' : 'child',
+          peakMb: peaks.get(pid) ?? 0,
+        })),
+        subgraphsPeakMb,
+      }
+    },
+  }
+}
+
+/** bench_floor holds again catalog's rows of the products the bench writes (Q4's, the mixed workload's). */
+async function refreshFloor(floorUrl: string, urls: DomainUrls, options: BenchOptions): Promise<void> {
+  const ids = await benchWrittenProductIds(urls.catalog, options.smoke ? WRITE_POOL.smoke : WRITE_POOL.full)
+  const { rows, ms } = await refreshFloorProducts(floorUrl, urls.catalog, ids)
+  log(`floor: ${rows} rows of ${ids.length} products the bench writes copied again (${Math.round(ms)} ms)`)
+}
+
+/**
+ * The mixed workload (src/mixed.ts): the floor's copies of written products refreshed, a sample of its
+ * reads compared across the targets (nothing measured when one differs), then each concurrency with the
+ * targets in turn, each from the same point of the same seeded sequence.
+ */
+async function mixedScenario(
+  options: BenchOptions,
+  stack: Stack,
+  admin: pg.Client | undefined,
+  urls: DomainUrls,
+  base: ScenarioParams,
+  floorUrl: string | undefined,
+): Promise<{ params: MixedParams; answerChecks: BenchReport['answerChecks']; runs: RunResult[] }> {
+  const poolSize = options.smoke ? WRITE_POOL.smoke : WRITE_POOL.full
+  const params = await pickMixedParams(urls, base, poolSize)
+  log(
+    `mixed: ${params.productIds.length} products (${params.eans.length} EANs), ${params.suppliers.length} suppliers, ${params.words.length} search words, ${params.prices.length} prices and ${params.stocks.length} stocks to write`,
+  )
+  // Q4 ran since the start, and earlier mixed runs wrote: the floor's copies must answer as catalog does.
+  if (floorUrl && options.targets.includes('floor')) await refreshFloor(floorUrl, urls, options)
+  const targets = APPLIES.mixed.filter((t) => options.targets.includes(t))
+  // Reads of every kind, then one price and one stock write: each target answers each, ours first.
+  const sample = [
+    ...mixedSample(params, options.seed, options.smoke ? 15 : 60, options.smoke ? 2 : 5),
+    ...mixedWriteSample(params, options.seed),
+  ]
+  const answerChecks: BenchReport['answerChecks'] = []
+  const post = async (target: TargetId, request: MixedRequest) => {
+    const http = mixedHttp(target, request)
+    const url = `http://127.0.0.1:${frontOf(stack, target).port}${http.path}`
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...stack.headers },
+      body: http.body,
+    })
+    return (await response.json()) as { data?: unknown; errors?: { message: string }[] }
+  }
+  const theirs = new Map<TargetId, { same: number; difference?: string }>()
+  for (const request of sample) {
+    const ours = await post('ours', request)
+    for (const target of targets.filter((t) => t !== 'ours')) {
+      const answer = await post(target, request)
+      const diff = ours.errors?.length
+        ? `ours answered errors: ${ours.errors.map((e) => e.message).join('; ')}`
+        : answer.errors?.length
+          ? `${target} answered errors: ${answer.errors.map((e) => e.message).join('; ')}`
+          : firstDifference(comparable(request, ours.data), comparable(request, answer.data))
+      const entry = theirs.get(target) ?? { same: 0 }
+      if (diff) entry.difference ??= `${request.kind} ${JSON.stringify(request.variables)} → ${diff}`
+      else entry.same++
+      theirs.set(target, entry)
+    }
+  }
+  for (const [target, { same, difference }] of theirs) {
+    answerChecks.push({
+      scenario: 'mixed',
+      target,
+      compared: sample.length,
+      same,
+      ...(difference ? { firstDifference: difference } : {}),
+    })
+    log(
+      `answers mixed (${sample.length - 2} reads of every kind, a price and a stock write): ${target} ${same}/${sample.length} same as ours${difference ? ` (first difference ${difference})` : ''}`,
+    )
+  }
+  if (answerChecks.some((c) => c.same < c.compared)) {
+    log('mixed: answers differ, not measured')
+    return { params, answerChecks, runs: [] }
+  }
+  const runs: RunResult[] = []
+  let salt = 0
+  for (const [level, concurrency] of options.mixedConcurrency.entries()) {
+    for (const target of targets) {
+      const runSalt = ++salt
+      runs.push(
+        await measure(options, stack, admin, {
+          scenario: 'mixed',
+          target,
+          concurrency,
+          url: `http://127.0.0.1:${frontOf(stack, target).port}`,
+          // Every target from the same point of the sequence: warm-up, then the measured seconds.
+          cursor: { next: level * MIXED_LEVEL_STRIDE },
+          next: (index) => {
+            const request = mixedRequest(params, options.seed, index, runSalt)
+            return { ...mixedHttp(target, request), kind: request.kind }
+          },
+          sampleMemory: true,
+          seconds: options.mixedSeconds,
+          statementsPerOp: null,
+          fetchesPerOp: null,
+        }),
+      )
+    }
+  }
+  return { params, answerChecks, runs }
 }
 
 /** PostgreSQL sessions on the bench databases at the end of a run (pools keep theirs a while): the most seen. */
@@ -1100,6 +1306,27 @@ function otherWork(report: BenchReport): string {
   return median > 0.1 ? `${text}: **the machine was busy, these numbers are pessimistic**` : text
 }
 
+/** The mixed workload's section: what it sends, then its tables (src/mixed.ts). */
+function mixedSection(report: BenchReport): string[] {
+  const mixed = (report.parameters as { mixed?: Record<string, unknown> }).mixed
+  const o = report.options
+  const weights = Object.entries(MIXED_WEIGHTS)
+    .map(
+      ([k, w]) =>
+        `${MIXED_KIND_TITLES[k as keyof typeof MIXED_KIND_TITLES]} ${(w / 10).toFixed(w % 10 ? 1 : 0)}%`,
+    )
+    .join(', ')
+  const pool = mixed?.writePool as { prices: number; stocks: number } | undefined
+  return [
+    '## Mixed workload',
+    '',
+    `One seeded sequence (seed ${mixed?.seed}) sent to every target from the same point at each concurrency (${o.warmupSeconds} s warm-up, then ${mixed?.seconds} s measured): ${weights}. Details by id over all ${Number(mixed?.products).toLocaleString('en')} products and by EAN over their ${Number(mixed?.eans).toLocaleString('en')} EANs, drawn uniformly (Q2's selection); supplier pages over all ${mixed?.suppliers} suppliers with Q1's node: active newest first (50), by status (${(mixed?.productStatuses as string[] | undefined)?.join(', ')}) by title, the supplier's main category by last change, its main brand oldest first (20 each); searches of ${mixed?.searchWords} title words (20 newest); Q3's dashboard. Writes go through catalog's setProductPrice and adjustStock with the bench user's token (a pool of ${pool?.prices} prices and ${pool?.stocks} stocks), and bump catalog's generation as every production write does; the floor does each as one UPDATE. Cache hits are ours' fetch-cache lookups in the measured seconds (by subgraph: each namespace's share of hits); RSS is sampled every 250 ms (peaks); vs floor / vs peer = the row's p95 and req/s over theirs at the same concurrency.`,
+    '',
+    mixedTables(report.runs),
+    '',
+  ]
+}
+
 function renderMarkdown(report: BenchReport, profileSummary: string | undefined): string {
   const m = report.machine
   const d = report.dataSet
@@ -1122,6 +1349,7 @@ function renderMarkdown(report: BenchReport, profileSummary: string | undefined)
     '',
     targetsTable(report.targets),
     '',
+    ...(report.runs.some((r) => r.scenario === 'mixed') ? mixedSection(report) : []),
     '## Q2 Redis cold vs warm',
     '',
     'Our gateway in a process of its own with no L1 (GATEWAY_CACHE_L1_MB=0) and a cache name fresh for this run, so Redis holds nothing for it; EANs no other run asks; one request at a time over keep-alive. Cold: each EAN once (every fetch misses and is written to Redis); warm: the same EANs again, in the same order.',
@@ -1298,7 +1526,7 @@ try {
   else {
     const importCode = options.importRows > 0 ? await importScenario(options) : 0
     process.exitCode = options.importOnly ? importCode : Math.max(importCode, await main(options))
-    if (options.smoke && !options.importOnly)
+    if (options.smoke && !options.importOnly && !options.mixedOnly)
       for (const scenario of OWN_SCENARIOS)
         process.exitCode = Math.max(process.exitCode, await scenario.run(true))
   }

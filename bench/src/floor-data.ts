@@ -3,7 +3,7 @@ import { databaseUrl } from '@pm/db'
 import pg from 'pg'
 import { type DataSetInfo, dropDatabase, readMarker, withClient, writeMarker } from './data'
 
-/** The tables Q1 and Q2 read, by the database they are copied from. */
+/** The tables Q1, Q2 and the mixed workload (Q3 too) read, by the database they are copied from. */
 export const FLOOR_TABLES: Readonly<Record<string, Domain>> = {
   suppliers: 'catalog',
   brands: 'catalog',
@@ -16,7 +16,12 @@ export const FLOOR_TABLES: Readonly<Record<string, Domain>> = {
   media_thumbnails: 'media',
   code2asin_results: 'code2asin',
   product_metrics: 'analytics',
+  import_jobs: 'imports',
+  users: 'core',
 }
+
+/** Kept in bench_floor's marker: a floor copied before a table was added to FLOOR_TABLES is copied again. */
+const FLOOR_LAYOUT = 2
 
 const CHUNK_ROWS = 10_000
 
@@ -88,7 +93,13 @@ export async function prepareFloorDatabase(
 ): Promise<string> {
   const name = `${prefix}_floor`
   const url = databaseUrl(serverUrl, name)
-  const wanted = { pmBench: 1, products: data.products, seed: data.seed, generator: data.generator }
+  const wanted = {
+    pmBench: 1,
+    products: data.products,
+    seed: data.seed,
+    generator: data.generator,
+    floorLayout: FLOOR_LAYOUT,
+  }
   const marker = await readMarker(serverUrl, name)
   if (marker && JSON.stringify(marker) === JSON.stringify(wanted) && data.reused) {
     log(`floor: ${name} already holds copies of this data set, reused`)
@@ -126,4 +137,60 @@ export async function prepareFloorDatabase(
   await writeMarker(serverUrl, name, wanted)
   log(`floor: ${name} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   return url
+}
+
+/** bench_floor's tables whose rows belong to a product (refreshed by refreshFloorProducts). */
+const PRODUCT_ROWS: Readonly<Record<string, string>> = {
+  products: 'id',
+  product_prices: 'product_id',
+  product_stocks: 'product_id',
+  stock_history: 'product_id',
+}
+
+/** Small catalog tables a bench write may add rows to (Q4's supplier): copied again whole. */
+const WHOLE_TABLES = ['suppliers', 'brands', 'categories'] as const
+
+/**
+ * Makes bench_floor hold again what catalog holds for `productIds` (the products the bench writes: Q4's
+ * supplier's, the mixed workload's write pool) and for the small catalog tables: rows deleted and copied
+ * again in one transaction. The benchmark's own writes (through the gateways, and the floor's UPDATEs of its
+ * copy) otherwise leave the copy behind, and the answers compared before measuring would differ.
+ */
+export async function refreshFloorProducts(
+  floorUrl: string,
+  catalogUrl: string,
+  productIds: readonly string[],
+): Promise<{ rows: number; ms: number }> {
+  const started = performance.now()
+  let rows = 0
+  await withClient(catalogUrl, (source) =>
+    withClient(floorUrl, async (target) => {
+      await target.query('BEGIN')
+      try {
+        for (const table of [...WHOLE_TABLES, ...Object.keys(PRODUCT_ROWS)]) {
+          const key = PRODUCT_ROWS[table]
+          const columns = (await columnsOf(target, table)).map((c) => pg.escapeIdentifier(c.name)).join(', ')
+          const where = key ? `WHERE ${pg.escapeIdentifier(key)} = ANY($1::uuid[])` : ''
+          const values = key ? [productIds] : []
+          const { rows: read } = await source.query<{ rows: string; n: number }>(
+            `SELECT coalesce(json_agg(x), '[]')::text AS rows, count(*)::int AS n
+               FROM (SELECT ${columns} FROM ${pg.escapeIdentifier(table)} ${where}) x`,
+            values,
+          )
+          await target.query(`DELETE FROM ${pg.escapeIdentifier(table)} ${where}`, values)
+          await target.query(
+            `INSERT INTO ${pg.escapeIdentifier(table)} (${columns})
+             SELECT ${columns} FROM json_populate_recordset(NULL::${pg.escapeIdentifier(table)}, $1::json)`,
+            [read[0]!.rows],
+          )
+          rows += read[0]!.n
+        }
+        await target.query('COMMIT')
+      } catch (error) {
+        await target.query('ROLLBACK').catch(() => {})
+        throw error
+      }
+    }),
+  )
+  return { rows, ms: performance.now() - started }
 }

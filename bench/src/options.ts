@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 
-export const SCENARIOS = ['q1', 'q2', 'q3', 'q4'] as const
+export const SCENARIOS = ['q1', 'q2', 'q3', 'q4', 'mixed'] as const
 export type ScenarioId = (typeof SCENARIOS)[number]
 export const TARGETS = ['ours', 'uncached', 'floor', 'peer'] as const
 export type TargetId = (typeof TARGETS)[number]
@@ -12,6 +12,12 @@ export interface BenchOptions {
   warmupSeconds: number
   concurrency: number[]
   scenarios: ScenarioId[]
+  /** The mixed workload's measured seconds per target and concurrency (--mixed-seconds; default --seconds). */
+  mixedSeconds: number
+  /** The mixed workload's concurrencies (--mixed-concurrency; default 1,8,32, smoke 1,4). */
+  mixedConcurrency: number[]
+  /** Only the mixed workload (--mixed): with --smoke, none of the other scenarios either. */
+  mixedOnly: boolean
   targets: TargetId[]
   smoke: boolean
   /** Profiles our gateway and the Q1 subgraphs during an extra Q1 run and summarises the profiles. */
@@ -50,16 +56,21 @@ export const USAGE = `pnpm bench [options]
   --seconds S         measured seconds per scenario, target and concurrency (default 15)
   --warmup S          warm-up seconds before each measurement (default 3; smoke 0)
   --concurrency LIST  e.g. 1,32 (default)
-  --scenarios LIST    q1,q2,q3,q4 (default: all)
+  --scenarios LIST    q1,q2,q3,q4,mixed (default: all)
+  --mixed             only the mixed workload (same as --scenarios mixed): details by id and EAN over every
+                      product, supplier pages (filters, orders), title searches, the import dashboard and 2 %
+                      writes (prices, stocks), one seeded sequence for every target (src/mixed.ts)
+  --mixed-seconds S   its measured seconds per target and concurrency (default: --seconds)
+  --mixed-concurrency LIST  its concurrencies (default 1,8,32; smoke 1,4)
   --targets LIST      ours,uncached,floor,peer (default: all that apply)
                         ours      our gateway as deployed: fetch cache on (L1 in process, L2 in Redis
-                                  when REDIS_URL is set), GATEWAY_WORKERS from --workers; Q1-Q4
-                        uncached  our gateway with GATEWAY_CACHE=false, same subgraphs, own process; Q1-Q3
-                        floor     one hand-written SQL statement per request (bench/floor.ts); Q1, Q2
-                        peer      Hive Gateway on the same subgraphs (bench/peer.ts); Q1-Q3
+                                  when REDIS_URL is set), GATEWAY_WORKERS from --workers; Q1-Q4, mixed
+                        uncached  our gateway with GATEWAY_CACHE=false, same subgraphs, own process; Q1-Q3, mixed
+                        floor     one hand-written SQL statement per request (bench/floor.ts); Q1, Q2, mixed
+                        peer      Hive Gateway on the same subgraphs (bench/peer.ts); Q1-Q3, mixed
   --workers N|auto    GATEWAY_WORKERS of ours and uncached (default 1; "auto" = one per core);
                       above 1, ours needs REDIS_URL (its workers share invalidations through it)
-  --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4, import of 2,000 rows (CI)
+  --smoke             ~2,000 products, 1.5 s per run, concurrency 1 and 4 (mixed too), import of 2,000 rows (CI)
   --import            only the import scenario: a generated supplier CSV (1 % bad rows) uploaded, imported
                       and imported again (force), with the worker's peak RSS
   --export            only the export scenario: CSV then XLSX feeds of 133,149 products read through the
@@ -167,6 +178,8 @@ export function parseOptions(
     'import-rows',
     'media-images',
     'export-products',
+    'mixed-seconds',
+    'mixed-concurrency',
   ]
   for (const name of flags.keys()) {
     if (
@@ -181,6 +194,7 @@ export function parseOptions(
         'media',
         'metrics-overhead',
         'export',
+        'mixed',
       ].includes(name)
     )
       throw new UsageError(`unknown option --${name}`)
@@ -211,8 +225,27 @@ export function parseOptions(
       : String(concurrencyRaw)
           .split(',')
           .map((c) => positive(c.trim(), 'concurrency'))
-  const scenarios =
-    get('scenarios') !== undefined ? list(String(get('scenarios')), SCENARIOS, 'scenarios') : [...SCENARIOS]
+  const mixedOnly = flags.get('mixed') === true
+  if (mixedOnly && get('scenarios') !== undefined)
+    throw new UsageError('--mixed is --scenarios mixed: give one or the other')
+  const scenarios = mixedOnly
+    ? (['mixed'] as ScenarioId[])
+    : get('scenarios') !== undefined
+      ? list(String(get('scenarios')), SCENARIOS, 'scenarios')
+      : [...SCENARIOS]
+  const mixedConcurrencyRaw = get('mixed-concurrency')
+  const mixedConcurrency =
+    mixedConcurrencyRaw === undefined
+      ? smoke
+        ? [1, 4]
+        : [1, 8, 32]
+      : String(mixedConcurrencyRaw)
+          .split(',')
+          .map((c) => positive(c.trim(), 'mixed-concurrency'))
+  const mixedSeconds =
+    get('mixed-seconds') !== undefined
+      ? positive(get('mixed-seconds')!, 'mixed-seconds', { integer: false })
+      : seconds
   const targets =
     get('targets') !== undefined ? list(String(get('targets')), TARGETS, 'targets') : [...TARGETS]
   const seed = get('seed') !== undefined ? positive(get('seed')!, 'seed') : 42
@@ -232,6 +265,9 @@ export function parseOptions(
     warmupSeconds,
     concurrency,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
+    mixedSeconds,
+    mixedConcurrency,
+    mixedOnly,
     targets: TARGETS.filter((t) => targets.includes(t)),
     smoke,
     profile,
@@ -242,7 +278,7 @@ export function parseOptions(
     importRows:
       get('import-rows') !== undefined
         ? positive(get('import-rows')!, 'import-rows')
-        : smoke
+        : smoke && !mixedOnly
           ? 2_000
           : flags.get('import') === true
             ? 133_149

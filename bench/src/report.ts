@@ -1,6 +1,7 @@
 import type { Domain } from '@pm/db'
 import type { CacheRatio } from './cache-metrics'
 import type { Measurement } from './load'
+import type { RunMemory } from './mixed'
 import type { ScenarioId, TargetId } from './options'
 import type { GroupUsage } from './services'
 
@@ -9,6 +10,7 @@ export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   q2: 'Q2 product detail',
   q3: 'Q3 import dashboard',
   q4: 'Q4 bulk upsert 1,000',
+  mixed: 'Mixed workload',
 }
 
 export interface RunResult {
@@ -32,6 +34,8 @@ export interface RunResult {
   otherCpuSeconds: number
   /** ours: the fetch cache's lookups during the measured seconds, from /metrics (null: not readable) */
   cache?: CacheRatio | null
+  /** The mixed workload: peak resident memory of the front's processes and of the subgraphs */
+  memory?: RunMemory
 }
 
 /** One pass of "Q2 Redis cold vs warm": each EAN asked once, one request at a time. */
@@ -134,7 +138,7 @@ export function markdownTable(runs: RunResult[]): string {
     const m = r.measurement
     const mine = OUR_GATEWAYS.includes(r.target)
     // Counted with the cache off: ours sends that many at most, fewer as its cache hits.
-    const upTo = r.target === 'ours' && r.scenario !== 'q4' ? '≤' : ''
+    const upTo = r.target === 'ours' && r.scenario !== 'q4' && r.scenario !== 'mixed' ? '≤' : ''
     const cells = [
       SCENARIO_TITLES[r.scenario],
       r.target,
