@@ -22,6 +22,13 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1_048_576
 export const DEFAULT_MAX_BATCH = 10
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600
 export const DEFAULT_UPLOAD_MAX_BYTES = 1_073_741_824
+/**
+ * Query plans and parsed documents kept per worker, in MiB as Apollo sizes them (the JSON text of each entry;
+ * the heap they hold is several times that). Apollo's own defaults are 30 each; an API with a few hundred
+ * distinct operations fills a fraction of these.
+ */
+export const DEFAULT_QUERY_PLAN_CACHE_MB = 16
+export const DEFAULT_DOCUMENT_CACHE_MB = 8
 
 export type GatewayMode = 'development' | 'production'
 
@@ -73,6 +80,10 @@ export interface GatewayEnvironment extends GatewaySecurity {
   workers: number
   /** UPLOAD_MAX_BYTES: the largest file POST /uploads takes (default 1 GiB). */
   uploadMaxBytes: number
+  /** GATEWAY_QUERY_PLAN_CACHE_MB: query plans kept per worker (approximate MiB, least recently used go). */
+  queryPlanCacheMb: number
+  /** GATEWAY_DOCUMENT_CACHE_MB: parsed and validated documents kept per worker (approximate MiB). */
+  documentCacheMb: number
 }
 
 /** Both shared secrets (required, ≥ 32 characters); a GatewayConfigError names the missing variable. */
@@ -214,6 +225,8 @@ export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironme
     cache,
     workers,
     uploadMaxBytes: positiveInt(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES),
+    queryPlanCacheMb: positiveInt(env, 'GATEWAY_QUERY_PLAN_CACHE_MB', DEFAULT_QUERY_PLAN_CACHE_MB),
+    documentCacheMb: positiveInt(env, 'GATEWAY_DOCUMENT_CACHE_MB', DEFAULT_DOCUMENT_CACHE_MB),
   }
 }
 

@@ -17,6 +17,7 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled'
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache'
 import { type CacheStats, cacheMetricFamilies, cacheMetrics, keyValueCache, TwoLevelCache } from '@pm/cache'
 import { DOMAINS, type Domain, isDomain } from '@pm/db'
 import {
@@ -58,9 +59,11 @@ import { API_KEY_CACHE_MS, Authenticator, apiKeyPlugin, SessionChecks } from './
 import { clusterMetricsRoute } from './cluster'
 import { withCors } from './cors'
 import {
+  DEFAULT_DOCUMENT_CACHE_MB,
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_SOCKETS_PER_SUBGRAPH,
+  DEFAULT_QUERY_PLAN_CACHE_MB,
   DEFAULT_SUBGRAPH_TIMEOUT_MS,
   GatewayConfigError,
   type GatewaySecurity,
@@ -137,6 +140,10 @@ export interface GatewayOptions extends Partial<Omit<GatewaySecurity, 'limits'>>
   storage?: Storage
   /** The largest file POST /uploads takes (default 1 GiB). */
   uploadMaxBytes?: number
+  /** Query plans kept, in approximate MiB (default 16; Apollo sizes an entry by its JSON text). */
+  queryPlanCacheMb?: number
+  /** Parsed and validated documents kept, in approximate MiB (default 8). */
+  documentCacheMb?: number
 }
 
 export interface RunningGateway {
@@ -510,6 +517,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger: apolloLogger(logger),
+    // Bounded: the least recently used plans go first.
+    experimental_approximateQueryPlanStoreMiB: options.queryPlanCacheMb ?? DEFAULT_QUERY_PLAN_CACHE_MB,
     buildService({ name }: ServiceEndpointDefinition) {
       if (!isDomain(name)) throw new Error(`the supergraph names an unknown subgraph "${name}"`)
       const url = options.subgraphUrls[name]
@@ -569,6 +578,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: maxBatch > 0,
+    // Parsed and validated documents, by hash of their text: bounded like the plans.
+    documentStore: new InMemoryLRUCache({
+      maxSize: (options.documentCacheMb ?? DEFAULT_DOCUMENT_CACHE_MB) * 1_048_576,
+    }),
     // APQ documents in the same two-level cache: a hash registered through one gateway works on all.
     ...(apqStore ? { persistedQueries: { cache: apqStore } } : {}),
     hideSchemaDetailsFromClientErrors: !fieldSuggestions,

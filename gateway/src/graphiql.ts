@@ -1,6 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
+
+/**
+ * @graphql-yoga/render-graphiql holds the whole page as source text: about 28 MB of heap once loaded. Loaded
+ * on the first page asked for, so a gateway that serves none (production, GraphiQL off) never holds it.
+ */
+let renderer: Promise<typeof import('@graphql-yoga/render-graphiql')> | undefined
+const loadRenderer = () => {
+  renderer ??= import('@graphql-yoga/render-graphiql')
+  return renderer
+}
 
 /**
  * The page may load nothing from outside the gateway: everything GraphiQL needs (its script, styles,
@@ -25,7 +34,8 @@ export function wantsGraphiQL(req: IncomingMessage): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')
 }
 
-export function renderGraphiQLPage(endpoint: string, defaultQuery?: string): string {
+export async function renderGraphiQLPage(endpoint: string, defaultQuery?: string): Promise<string> {
+  const { renderGraphiQL } = await loadRenderer()
   return renderGraphiQL({
     endpoint,
     title: 'Products manager · GraphiQL',
@@ -40,7 +50,7 @@ export function renderGraphiQLPage(endpoint: string, defaultQuery?: string): str
 /** Serves GraphiQL; the page (about 9 MB, all inlined) is rendered and gzipped once, on first use. */
 export function graphiqlHandler(endpoint: string) {
   let cached: { html: Buffer; gzip: Buffer } | undefined
-  return (req: IncomingMessage, res: ServerResponse, url: URL) => {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const headers = {
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': GRAPHIQL_CSP,
@@ -51,12 +61,13 @@ export function graphiqlHandler(endpoint: string) {
     // ?query=… opens GraphiQL on that operation (links shared between developers).
     const query = url.searchParams.get('query')
     if (query) {
+      const page = await renderGraphiQLPage(endpoint, query)
       res.writeHead(200, headers)
-      res.end(renderGraphiQLPage(endpoint, query))
+      res.end(page)
       return
     }
     if (!cached) {
-      const html = Buffer.from(renderGraphiQLPage(endpoint))
+      const html = Buffer.from(await renderGraphiQLPage(endpoint))
       cached = { html, gzip: gzipSync(html) }
     }
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
