@@ -182,7 +182,7 @@ async function startOurs(
   const uncached = await gateway('uncached')
   const services = [...subgraphs, cached, uncached]
   try {
-    await Promise.all(services.map((s) => waitReady(s, 300_000)))
+    await Promise.all(services.map((s) => waitReady(s, 600_000)))
   } catch (error) {
     await Promise.all(services.map((s) => stopService(s)))
     throw error
