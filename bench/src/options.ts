@@ -43,6 +43,8 @@ export interface BenchOptions {
   mediaOnly: boolean
   /** Only the metrics overhead scenario (--metrics-overhead, bench/metrics-overhead.ts); smoke runs a tiny one. */
   metricsOverhead: boolean
+  /** Rounds of that scenario, each one stack with metrics on and one off (default 4; smoke 1). */
+  rounds: number
   /** Products of the export scenario's feeds (bench/export.ts); 0: the scenario is not run. */
   exportProducts: number
   /** Only the export scenario (--export). */
@@ -86,8 +88,10 @@ export const USAGE = `pnpm bench [options]
   --media             only the media scenario: generated 2000×2000 JPEGs uploaded and processed into every
                       thumbnail (images/s), a product page's p95 idle and meanwhile
   --media-images N    images of that scenario (default 1000; smoke 4)
-  --metrics-overhead  only Q1 with METRICS_ENABLED=true vs false, 3 rounds in turn (at the highest
-                      --concurrency, --seconds each): what metrics collection costs (target ≤ 5 %)
+  --metrics-overhead  only Q1 with METRICS_ENABLED=true vs false, --rounds rounds in turn (at the highest
+                      --concurrency, --seconds each): what metrics collection costs (target ≤ 5 %), as
+                      throughput and as CPU per request of the gateway and the subgraphs
+  --rounds N          rounds of --metrics-overhead (default 4; smoke 1)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -180,6 +184,7 @@ export function parseOptions(
     'export-products',
     'mixed-seconds',
     'mixed-concurrency',
+    'rounds',
   ]
   for (const name of flags.keys()) {
     if (
@@ -297,6 +302,7 @@ export function parseOptions(
             : 0,
     mediaOnly: flags.get('media') === true,
     metricsOverhead: flags.get('metrics-overhead') === true,
+    rounds: get('rounds') !== undefined ? positive(get('rounds')!, 'rounds') : smoke ? 1 : 4,
     exportProducts:
       get('export-products') !== undefined
         ? positive(get('export-products')!, 'export-products')

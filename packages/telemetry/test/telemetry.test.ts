@@ -123,3 +123,32 @@ describe('statements and pools', () => {
     }
   })
 })
+
+describe('Node figures', () => {
+  it('times garbage collections by kind, every one of them, read when scraped', async () => {
+    setMetricsEnabled(true)
+    const count = (text: string) =>
+      Number(/^nodejs_gc_duration_seconds_count\{kind="minor"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+    const before = count(await metricsText())
+    // Far more short-lived objects than the young generation holds: scavenges, whatever its size.
+    let kept = 0
+    for (let round = 0; round < 200; round++) {
+      const garbage = Array.from({ length: 10_000 }, (_, i) => ({ i, text: `object ${i}` }))
+      kept += garbage.length
+    }
+    expect(kept).toBe(2_000_000)
+    const text = await metricsText()
+    expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram')
+    expect(count(text)).toBeGreaterThan(before)
+    expect(Number(/^nodejs_gc_duration_seconds_sum\{kind="minor"\} (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(
+      0,
+    )
+    // The rest of prom-client's defaults are still there.
+    for (const family of [
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+    ])
+      expect(text).toContain(`# TYPE ${family} `)
+  })
+})
