@@ -123,7 +123,6 @@ async function startStack(
     port: gatewayPort,
     adminPort: gatewayAdmin,
     script: path.join(root, 'gateway/src/main.ts'),
-    cwd: root,
     env: {
       ...env,
       GATEWAY_PORT: String(gatewayPort),
