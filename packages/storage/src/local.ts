@@ -131,7 +131,9 @@ export class LocalStorage implements Storage {
     const tmpData = join(this.tmp, randomUUID())
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.ensureDir(this.tmp)
+        // A stream cannot be read again: its temporary directory is made sure of every time.
+        if (retryable) await this.ensureDir(this.tmp)
+        else await mkdir(this.tmp, { recursive: true })
         await write(tmpData)
         return tmpData
       } catch (error) {
