@@ -1,6 +1,17 @@
-import { randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { createHash, randomUUID } from 'node:crypto'
+import { constants, createReadStream, createWriteStream } from 'node:fs'
+import {
+  copyFile,
+  link,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -11,6 +22,7 @@ import {
   type ObjectInfo,
   type PutOptions,
   type Storage,
+  StorageLimitError,
   StorageNotFoundError,
   type UrlOptions,
 } from './types'
@@ -34,6 +46,18 @@ interface Sidecar {
 const isMissing = (error: unknown) => {
   const code = (error as NodeJS.ErrnoException | null)?.code
   return code === 'ENOENT' || code === 'ENOTDIR'
+}
+
+/** A hard link the file system refuses (another device, no hard links there): the bytes are copied instead. */
+const noHardLink = (error: unknown) =>
+  ['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'].includes(
+    (error as NodeJS.ErrnoException | null)?.code ?? '',
+  )
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
 }
 
 /**
@@ -71,45 +95,160 @@ export class LocalStorage implements Storage {
     return join(this.meta, `${join(...checkKey(key).split('/'))}.json`)
   }
 
+  /** Directories made (or found) by this instance: each is created once, not on every put. */
+  private readonly made = new Set<string>()
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return
+    await mkdir(dir, { recursive: true })
+    this.made.add(dir)
+  }
+
+  /**
+   * Moves the written temporary files into place. A directory removed behind this instance's back (by hand,
+   * by a test) is made again once.
+   */
+  private async publish(tmpData: string, tmpMeta: string, target: string, metaTarget: string) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ensureDir(dirname(target))
+        await this.ensureDir(dirname(metaTarget))
+        await rename(tmpData, target)
+        await rename(tmpMeta, metaTarget)
+        return
+      } catch (error) {
+        if (attempt > 0 || !isMissing(error)) throw error
+        this.made.clear()
+      }
+    }
+  }
+
+  /** `write` into a new temporary file; tried again once if the temporary directory went (not for a stream). */
+  private async writeTemporary(
+    write: (tmpData: string) => Promise<void>,
+    retryable: boolean,
+  ): Promise<string> {
+    const tmpData = join(this.tmp, randomUUID())
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A stream cannot be read again: its temporary directory is made sure of every time.
+        if (retryable) await this.ensureDir(this.tmp)
+        else await mkdir(this.tmp, { recursive: true })
+        await write(tmpData)
+        return tmpData
+      } catch (error) {
+        await rm(tmpData, { force: true })
+        if (!isMissing(error)) throw error
+        this.made.clear()
+        if (attempt > 0 || !retryable) throw error
+      }
+    }
+  }
+
+  private async store(
+    key: string,
+    write: (tmpData: string) => Promise<{ sha256: string; size: number }>,
+    opts: Omit<PutOptions, 'maxBytes'>,
+    retryable = true,
+  ): Promise<ObjectInfo & { sha256: string }> {
+    const target = this.objectPath(key)
+    const metaTarget = this.metaPath(key)
+    const metadata = checkMetadata(opts.metadata)
+    let written: { sha256: string; size: number } | undefined
+    const tmpData = await this.writeTemporary(async (path) => {
+      written = await write(path)
+    }, retryable)
+    const tmpMeta = `${tmpData}.json`
+    const { sha256, size } = written!
+    try {
+      const sidecar: Sidecar = {
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        sha256,
+        size,
+        metadata,
+      }
+      await writeFile(tmpMeta, JSON.stringify(sidecar), { flag: 'wx' })
+      await this.publish(tmpData, tmpMeta, target, metaTarget)
+    } catch (error) {
+      await Promise.all([rm(tmpData, { force: true }), rm(tmpMeta, { force: true })])
+      throw error
+    }
+    return {
+      key,
+      size,
+      sha256,
+      lastModified: new Date(),
+      metadata,
+      ...(opts.contentType ? { contentType: opts.contentType } : {}),
+    }
+  }
+
   async put(
     key: string,
     body: Readable | Buffer | string,
     opts: PutOptions = {},
   ): Promise<ObjectInfo & { sha256: string }> {
-    const target = this.objectPath(key)
-    const metaTarget = this.metaPath(key)
-    const metadata = checkMetadata(opts.metadata)
-    await mkdir(this.tmp, { recursive: true })
-    const id = randomUUID()
-    const tmpData = join(this.tmp, id)
-    const tmpMeta = join(this.tmp, `${id}.json`)
-    const meter = new Meter(opts.maxBytes)
-    try {
-      await pipeline(toReadable(body), meter, createWriteStream(tmpData, { flags: 'wx', flush: true }))
-      const sidecar: Sidecar = {
-        ...(opts.contentType ? { contentType: opts.contentType } : {}),
-        sha256: meter.sha256(),
-        size: meter.bytes,
-        metadata,
-      }
-      await writeFile(tmpMeta, JSON.stringify(sidecar), { flag: 'wx' })
-      await mkdir(dirname(target), { recursive: true })
-      await mkdir(dirname(metaTarget), { recursive: true })
-      await rename(tmpData, target)
-      await rename(tmpMeta, metaTarget)
-    } catch (error) {
-      await Promise.all([rm(tmpData, { force: true }), rm(tmpMeta, { force: true })])
-      throw error
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      // Bytes already in memory: hashed and written as they are, without a stream or a copy.
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body
+      if (opts.maxBytes !== undefined && bytes.length > opts.maxBytes)
+        throw new StorageLimitError(opts.maxBytes)
+      return this.store(
+        key,
+        async (tmpData) => {
+          await writeFile(tmpData, bytes, { flag: 'wx', flush: true })
+          return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }
+        },
+        opts,
+      )
     }
-    const info = await stat(target)
-    return {
+    return this.store(
       key,
-      size: meter.bytes,
-      sha256: meter.sha256(),
-      lastModified: info.mtime,
-      metadata,
-      ...(opts.contentType ? { contentType: opts.contentType } : {}),
-    }
+      async (tmpData) => {
+        const meter = new Meter(opts.maxBytes)
+        await pipeline(toReadable(body), meter, createWriteStream(tmpData, { flags: 'wx', flush: true }))
+        return { sha256: meter.sha256(), size: meter.bytes }
+      },
+      opts,
+      false,
+    )
+  }
+
+  async copy(
+    from: string,
+    to: string,
+    opts: Omit<PutOptions, 'maxBytes'> = {},
+  ): Promise<ObjectInfo & { sha256: string }> {
+    const source = this.objectPath(from)
+    const sourceMeta = this.metaPath(from)
+    return this.store(
+      to,
+      async (tmpData) => {
+        try {
+          await link(source, tmpData)
+        } catch (error) {
+          if (isMissing(error) && !(await stat(this.tmp).catch(() => null))) throw error // the temporary directory went: made again by writeTemporary
+          if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'EISDIR')
+            throw new StorageNotFoundError(from)
+          if (!noHardLink(error)) throw error
+          await copyFile(source, tmpData, constants.COPYFILE_EXCL).catch((e) => {
+            throw isMissing(e) ? new StorageNotFoundError(from) : e
+          })
+        }
+        // The linked file is the one published: its size, and the source's SHA-256 when the sidecar
+        // describes these bytes (a put of `from` meanwhile would not), else hashed.
+        const { size } = await stat(tmpData)
+        let sidecar: Partial<Sidecar> = {}
+        try {
+          sidecar = JSON.parse(await readFile(sourceMeta, 'utf8')) as Sidecar
+        } catch (error) {
+          if (!isMissing(error)) throw error
+        }
+        const known = sidecar.sha256 && sidecar.size === size ? sidecar.sha256 : undefined
+        return { sha256: known ?? (await sha256OfFile(tmpData)), size }
+      },
+      opts,
+    )
   }
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {

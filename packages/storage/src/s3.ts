@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -135,6 +137,56 @@ export class S3Storage implements Storage {
     return {
       key,
       size: meter.bytes,
+      sha256,
+      lastModified: new Date(),
+      metadata,
+      ...(opts.contentType ? { contentType: opts.contentType } : {}),
+    }
+  }
+
+  async copy(
+    from: string,
+    to: string,
+    opts: Omit<PutOptions, 'maxBytes'> = {},
+  ): Promise<ObjectInfo & { sha256: string }> {
+    checkKey(from)
+    checkKey(to)
+    const metadata = checkMetadata(opts.metadata)
+    await this.ensureBucket()
+    const source = await this.head(from)
+    if (!source) throw new StorageNotFoundError(from)
+    let sha256 = source.sha256
+    if (!sha256) {
+      const hash = createHash('sha256')
+      for await (const chunk of await this.get(from)) hash.update(chunk as Buffer)
+      sha256 = hash.digest('hex')
+    }
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.options.bucket,
+          Key: to,
+          // "bucket/key", URL-encoded (the key's "/" kept).
+          CopySource: `${this.options.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'REPLACE',
+          Metadata: metadata,
+          ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+        }),
+      )
+    } catch (error) {
+      if (status(error) === 404) throw new StorageNotFoundError(from)
+      throw error
+    }
+    await this.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: this.options.bucket,
+        Key: to,
+        Tagging: { TagSet: [{ Key: SHA256_TAG, Value: sha256 }] },
+      }),
+    )
+    return {
+      key: to,
+      size: source.size,
       sha256,
       lastModified: new Date(),
       metadata,

@@ -33,6 +33,16 @@ export interface Storage {
     body: Readable | Buffer | string,
     opts?: PutOptions,
   ): Promise<ObjectInfo & { sha256: string }>
+  /**
+   * The object at `from` also under `to` (replacing what is there), with `opts`' content type and metadata;
+   * `from` stays. No bytes pass through this process: local, a hard link (a copy where the file system has
+   * none); S3, a server-side copy (objects up to 5 GB). StorageNotFoundError when `from` is missing.
+   */
+  copy(
+    from: string,
+    to: string,
+    opts?: Omit<PutOptions, 'maxBytes'>,
+  ): Promise<ObjectInfo & { sha256: string }>
   /** StorageNotFoundError when missing. `end` is inclusive. */
   get(key: string, range?: { start: number; end?: number }): Promise<Readable>
   head(key: string): Promise<ObjectInfo | null>

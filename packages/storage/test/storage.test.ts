@@ -91,6 +91,41 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('%s storage',
     await expect(storage.get('t/missing/then-deleted')).rejects.toBeInstanceOf(StorageNotFoundError)
   })
 
+  it('copies an object under another key with its own type and metadata, the source left as it was', async () => {
+    const { stream, data } = randomStream(200_000)
+    await storage.put('t/copy/source.bin', stream, { contentType: 'application/octet-stream' })
+    await storage.put('t/copy/target.jpg', 'an older version')
+    const copied = await storage.copy('t/copy/source.bin', 't/copy/target.jpg', {
+      contentType: 'image/jpeg',
+      metadata: { kind: 'original' },
+    })
+    expect(copied).toMatchObject({ key: 't/copy/target.jpg', size: data.length, sha256: sha256(data) })
+    expect(await storage.head('t/copy/target.jpg')).toMatchObject({
+      size: data.length,
+      contentType: 'image/jpeg',
+      sha256: sha256(data),
+      metadata: { kind: 'original' },
+    })
+    expect((await readAll(await storage.get('t/copy/target.jpg'))).equals(data)).toBe(true)
+    expect(await storage.head('t/copy/source.bin')).toMatchObject({
+      contentType: 'application/octet-stream',
+      sha256: sha256(data),
+      metadata: {},
+    })
+    // Each stands alone: deleting or replacing one leaves the other.
+    await storage.delete('t/copy/source.bin')
+    expect((await readAll(await storage.get('t/copy/target.jpg'))).equals(data)).toBe(true)
+    await storage.put('t/copy/target.jpg', 'replaced')
+    await storage.copy('t/copy/target.jpg', 't/copy/second.txt')
+    await storage.put('t/copy/target.jpg', 'replaced again')
+    expect((await readAll(await storage.get('t/copy/second.txt'))).toString()).toBe('replaced')
+    await expect(storage.copy('t/copy/missing', 't/copy/nothing')).rejects.toBeInstanceOf(
+      StorageNotFoundError,
+    )
+    expect(await storage.head('t/copy/nothing')).toBeNull()
+    if (under.dir) expect(readdirSync(join(under.dir, 'tmp'))).toEqual([])
+  })
+
   it('refuses a body over maxBytes while streaming, leaving nothing behind', async () => {
     const small = await storage.put('t/limit/exact', 'abcd', { maxBytes: 4 })
     expect(small.size).toBe(4)

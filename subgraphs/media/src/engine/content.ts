@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/media'
-import type { Storage } from '@pm/storage'
+import { type Storage, StorageNotFoundError } from '@pm/storage'
 import type { Kysely } from 'kysely'
 import { contentInUse, lockContent, type MediaTrx } from '../db/writes'
 import type { ReceivedImage } from './source'
@@ -13,7 +13,19 @@ export async function storeOriginal(trx: MediaTrx, storage: Storage, image: Rece
   const reusedStoredFile =
     (await contentInUse(trx, image.sha256)) && (await storage.head(originalKey(image.sha256))) !== null
   if (reusedStoredFile) return { reusedStoredFile, stored: false }
-  await storage.put(originalKey(image.sha256), image.bytes, { contentType: image.info.mime })
+  const key = originalKey(image.sha256)
+  const options = { contentType: image.info.mime }
+  if (image.storedAt) {
+    // Already in storage (an upload): copied there (a link or a server-side copy), not written again.
+    try {
+      await storage.copy(image.storedAt, key, options)
+      return { reusedStoredFile, stored: true }
+    } catch (error) {
+      // Discarded meanwhile: the bytes read are written instead.
+      if (!(error instanceof StorageNotFoundError)) throw error
+    }
+  }
+  await storage.put(key, image.bytes, options)
   return { reusedStoredFile, stored: true }
 }
 

@@ -35,9 +35,9 @@ async function readAll(storage: Storage, key: string, maxBytes: number): Promise
     size += chunk.length
     if (size > maxBytes)
       throw new MediaInputError('TOO_LARGE', `the stored image is larger than ${maxBytes} bytes`)
-    chunks.push(Buffer.from(chunk))
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array))
   }
-  return Buffer.concat(chunks)
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
 }
 
 async function markFailed(deps: ProcessDeps, id: string, message: string) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { ConnectorError, safeFetch } from '@pm/connectors'
 import { badUserInput, type Caller, ErrorCode, userError } from '@pm/service-kit'
-import { cleanFilename, openUpload, UploadNotFoundError, uploadOwner } from '@pm/storage'
+import { cleanFilename, openUpload, UploadNotFoundError, uploadKey, uploadOwner } from '@pm/storage'
 import type { GraphQLError } from 'graphql'
 import { type ImageInfo, inspectImage, MediaInputError } from './image'
 import type { MediaEnv } from './store'
@@ -14,6 +14,8 @@ export interface ReceivedImage {
   sha256: string
   fileName: string
   info: ImageInfo
+  /** The storage key already holding these bytes (an upload): the original is a copy of it, not a new write. */
+  storedAt?: string
 }
 
 /** The whole body, or TOO_LARGE as soon as it passes maxBytes. */
@@ -26,12 +28,12 @@ async function readLimited(stream: Readable, maxBytes: number): Promise<Buffer> 
       if (size > maxBytes) {
         throw new MediaInputError('TOO_LARGE', `the image is larger than the ${maxBytes} bytes accepted`)
       }
-      chunks.push(Buffer.from(chunk as Buffer))
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array))
     }
   } finally {
     stream.destroy()
   }
-  return Buffer.concat(chunks)
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
 }
 
 function lastSegment(url: string): string {
@@ -74,12 +76,21 @@ export async function downloadImage(
   }
 }
 
-/** The bytes measured: SHA-256, format, dimensions (MediaInputError when they are not an accepted image). */
-export async function measureImage(env: MediaEnv, bytes: Buffer, fileName: string): Promise<ReceivedImage> {
+/**
+ * The bytes measured: SHA-256, format, dimensions (MediaInputError when they are not an accepted image).
+ * `sha256`: the hash this server already computed from these very bytes (an upload's, recorded as it was
+ * stored), else they are hashed here.
+ */
+export async function measureImage(
+  env: MediaEnv,
+  bytes: Buffer,
+  fileName: string,
+  sha256?: string,
+): Promise<ReceivedImage> {
   const info = await inspectImage(bytes, env.settings)
   return {
     bytes,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'),
     fileName: cleanFilename(fileName || `image.${info.format}`),
     info,
   }
@@ -109,7 +120,11 @@ export async function receiveImage(
     throw new MediaInputError('TOO_LARGE', `the image is larger than the ${maxBytes} bytes accepted`)
   }
   const bytes = await readLimited(await upload.stream(), maxBytes)
-  return measureImage(env, bytes, upload.info.filename)
+  // The upload's SHA-256 was computed by the server as it stored them (never sent by the client); it is
+  // used when it describes the bytes read, which are then copied in storage, not written again.
+  const known = bytes.length === upload.info.size ? upload.info.sha256 : undefined
+  const image = await measureImage(env, bytes, upload.info.filename, known)
+  return known ? { ...image, storedAt: uploadKey(source.uploadId) } : image
 }
 
 /** A refusal of the image or its source as the API answers it, naming the input field; undefined otherwise. */

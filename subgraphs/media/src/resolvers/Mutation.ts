@@ -132,7 +132,13 @@ export const Mutation = {
           .where('product_id', '=', productId)
           .where('file_hash', '=', sha256)
           .executeTakeFirst()
-        if (again) return { mediaFile: toMediaFile(again), deduplicated: true, reusedStoredFile: true }
+        if (again)
+          return {
+            mediaFile: toMediaFile(again),
+            deduplicated: true,
+            reusedStoredFile: true,
+            firstImage: false,
+          }
         // Under the content lock no deletion of the last file with these bytes can run: what is there stays.
         const content = await storeOriginal(trx, env.storage, image)
         stored = content.stored
@@ -181,11 +187,14 @@ export const Mutation = {
             ...(unsetPrimary.length ? { primaryUnsetOn: unsetPrimary } : {}),
           },
         })
-        return { mediaFile, deduplicated: false, reusedStoredFile }
+        return { mediaFile, deduplicated: false, reusedStoredFile, firstImage: Number(siblings.count) === 0 }
       })
-      // Catalog's completeness counts the product's images: told once the file is committed.
-      if (!attached.deduplicated) await tellCatalogImages(ctx, [productId])
-      return attached
+      // Catalog's completeness counts whether the product has an image: told once its first file is
+      // committed (as importProductImageUrls does). A product that already had one was told then; the
+      // product lock orders this against a deletion of its other files, whose own telling reads this one.
+      if (attached.firstImage) await tellCatalogImages(ctx, [productId])
+      const { firstImage: _, ...answer } = attached
+      return answer
     } catch (error) {
       if (stored) await dropUnreferencedContent(ctx.db, env.storage, sha256).catch(() => {})
       throw error
