@@ -7,6 +7,8 @@ import {
   mediaFilesByIds,
   mediaFilesByProductIds,
   mediaFilesWithThumbnailsByProductIds,
+  primaryMediaFilesByProductIds,
+  primaryMediaFilesWithThumbnailsByProductIds,
   thumbnailsByMediaFileIds,
 } from './db/queries'
 
@@ -33,6 +35,20 @@ export function createLoaders(db: MediaDb) {
     mediaWithThumbnailsByProductId: groupedLoader(
       async (ids) =>
         (await mediaFilesWithThumbnailsByProductIds(db, ids)).map((row) => {
+          const { __thumbnails, ...file } = row
+          thumbnailsByMediaFileId.prime(file.id, thumbnailCodec.reviveAll(__thumbnails).map(toMediaThumbnail))
+          return toMediaFile(file)
+        }),
+      (f: MediaFile) => f.productId ?? '',
+    ),
+    /** Each product's primary image alone (Product.primaryImage when the operation does not ask for media). */
+    primaryImageByProductId: uniqueLoader(
+      async (ids) => (await primaryMediaFilesByProductIds(db, ids)).map(toMediaFile),
+      (f: MediaFile) => f.productId ?? '',
+    ),
+    primaryImageWithThumbnailsByProductId: uniqueLoader(
+      async (ids) =>
+        (await primaryMediaFilesWithThumbnailsByProductIds(db, ids)).map((row) => {
           const { __thumbnails, ...file } = row
           thumbnailsByMediaFileId.prime(file.id, thumbnailCodec.reviveAll(__thumbnails).map(toMediaThumbnail))
           return toMediaFile(file)

@@ -133,6 +133,39 @@ describe('media subgraph', () => {
     expect(tied.primaryImage).toEqual({ id: tieLow, displayOrder: 3 })
   })
 
+  it('reads primaryImage alone (no media asked) as it picks it from the list, thumbnails included, in one statement', async () => {
+    const r = [withPrimary, tiedProduct, products[3], randomUUID()].map((id) => ({
+      __typename: 'Product',
+      id,
+    }))
+    const picked = await sg.request(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { media { id } primaryImage { id displayOrder isPrimary thumbnails { sizeName width } } } } }`,
+      { r },
+    )
+    expect(picked.errors).toBeUndefined()
+    const before = sg.queryCount()
+    const alone = await sg.request(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { primaryImage { id displayOrder isPrimary thumbnails { sizeName width } } } } }`,
+      { r },
+    )
+    expect(sg.queryCount() - before).toBe(1)
+    expect(alone.errors).toBeUndefined()
+    expect(alone.data._entities).toEqual(
+      picked.data._entities.map(({ primaryImage }: any) => ({ primaryImage })),
+    )
+    expect(alone.data._entities.map((p: any) => p.primaryImage?.id ?? null)).toEqual([
+      primaryFile,
+      tieLow,
+      picked.data._entities[2].media[0].id,
+      null,
+    ])
+    expect(alone.data._entities[2].primaryImage.thumbnails.map((t: any) => t.sizeName)).toEqual([
+      'small',
+      'medium',
+      'large',
+    ])
+  })
+
   it('looks files up by id and by hash, null when missing, and refuses a malformed hash', async () => {
     const file = files[6]!
     const res = await sg.request(

@@ -61,6 +61,46 @@ export function mediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: re
     .execute()
 }
 
+/**
+ * Each product's primary image as Product.primaryImage picks it from the product's files: the first file marked
+ * primary in display order, else the first file; one row per product that has files.
+ */
+function primaryFilesOfProducts(db: MediaDb, keys: string[]) {
+  return db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('media_files')
+        .distinctOn('media_files.product_id')
+        .selectAll('media_files')
+        .where('media_files.product_id', '=', (e) => e.fn.any(e.val(keys)))
+        .orderBy('media_files.product_id')
+        .orderBy(sql`media_files.is_primary IS TRUE`, 'desc')
+        .orderBy('media_files.display_order')
+        .orderBy('media_files.id')
+        .as('media_files'),
+    )
+    .selectAll('media_files')
+}
+
+export function primaryMediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return primaryFilesOfProducts(db, keys).execute()
+}
+
+/** The same files with their thumbnails as JSON (`__thumbnails`), as mediaFilesWithThumbnailsByProductIds. */
+export function primaryMediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
+  const keys = uuidKeys(productIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return primaryFilesOfProducts(db, keys)
+    .select(
+      sql<unknown>`(SELECT ${thumbnailCodec.agg('t', sql`t.width, t.id`)} FROM media_thumbnails AS t WHERE t.media_file_id = media_files.id)`.as(
+        '__thumbnails',
+      ),
+    )
+    .execute()
+}
+
 export function thumbnailsByMediaFileIds(db: MediaDb, mediaFileIds: readonly string[]) {
   const keys = uuidKeys(mediaFileIds)
   if (keys.length === 0) return Promise.resolve([])

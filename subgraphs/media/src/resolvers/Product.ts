@@ -2,10 +2,14 @@ import { oncePerField, type Selection, selectionOf } from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 
-/** A product as this subgraph holds it: its key, and whether its fetch asks for thumbnails of its files. */
+/**
+ * A product as this subgraph holds it: its key, whether its fetch asks for thumbnails of its files, and whether
+ * it asks for the product's media list (else primaryImage reads the primary file alone).
+ */
 interface ProductRef {
   id: string
   withThumbnails?: boolean
+  withMedia?: boolean
 }
 
 const asksThumbnails = (files: Selection) => files.has('thumbnails') || files.has('thumbnail')
@@ -18,6 +22,9 @@ const entityWantsThumbnails = oncePerField((info) => {
   )
 })
 
+// Whether the _entities field asks for Product.media: primaryImage then picks from that batch (one statement).
+const entityWantsMedia = oncePerField((info) => selectionOf(info, 'Product').field('media').length > 0)
+
 /** The files batch: with their thumbnails in the same statement when the operation asks for them. */
 function mediaOf(product: ProductRef, ctx: Context, info: GraphQLResolveInfo) {
   const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
@@ -29,13 +36,21 @@ function mediaOf(product: ProductRef, ctx: Context, info: GraphQLResolveInfo) {
 export const Product = {
   __resolveReference: (ref: { id: string }, _: Context, info: GraphQLResolveInfo): ProductRef => ({
     id: ref.id,
-    ...(info ? { withThumbnails: entityWantsThumbnails(info) } : {}),
+    ...(info ? { withThumbnails: entityWantsThumbnails(info), withMedia: entityWantsMedia(info) } : {}),
   }),
   media: (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) =>
     mediaOf(product, ctx, info),
-  // Picked from the same batch as media: a page asking for both runs one statement, thumbnails included
-  // when either asks for them.
+  // Picked from the same batch as media when the operation asks for both (one statement, thumbnails included
+  // when either asks for them); alone, the primary file is the only one read: the first marked primary in
+  // display order, else the first file, as it would be picked from the list.
   primaryImage: async (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) => {
+    if (product.withMedia === false) {
+      const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
+      const loader = withThumbnails
+        ? ctx.loaders.primaryImageWithThumbnailsByProductId
+        : ctx.loaders.primaryImageByProductId
+      return loader.load(product.id)
+    }
     const files = await mediaOf(product, ctx, info)
     return files.find((f) => f.isPrimary === true) ?? files[0] ?? null
   },
