@@ -1,6 +1,6 @@
 import { groupedLoader, uniqueLoader } from '@pm/service-kit'
 import { thumbnailCodec } from './db/codecs'
-import { type MediaFile, toMediaFile, toMediaThumbnail } from './db/mappers'
+import { type MediaFile, type MediaFileRow, toMediaFile, toMediaThumbnail } from './db/mappers'
 import {
   type MediaDb,
   mediaFilesByHashes,
@@ -18,6 +18,11 @@ export function createLoaders(db: MediaDb) {
     async (ids) => (await thumbnailsByMediaFileIds(db, ids)).map(toMediaThumbnail),
     (t) => t.mediaFileId ?? '',
   )
+  /** A file read with its thumbnails (`__thumbnails`): they are primed into thumbnailsByMediaFileId. */
+  const withThumbnails = ({ __thumbnails, ...file }: MediaFileRow & { __thumbnails: unknown }) => {
+    thumbnailsByMediaFileId.prime(file.id, thumbnailCodec.reviveAll(__thumbnails).map(toMediaThumbnail))
+    return toMediaFile(file)
+  }
   return {
     mediaFileById: uniqueLoader(
       async (ids) => (await mediaFilesByIds(db, ids)).map(toMediaFile),
@@ -33,12 +38,7 @@ export function createLoaders(db: MediaDb) {
     ),
     /** The same lists, their thumbnails fetched in the same statement and primed into thumbnailsByMediaFileId. */
     mediaWithThumbnailsByProductId: groupedLoader(
-      async (ids) =>
-        (await mediaFilesWithThumbnailsByProductIds(db, ids)).map((row) => {
-          const { __thumbnails, ...file } = row
-          thumbnailsByMediaFileId.prime(file.id, thumbnailCodec.reviveAll(__thumbnails).map(toMediaThumbnail))
-          return toMediaFile(file)
-        }),
+      async (ids) => (await mediaFilesWithThumbnailsByProductIds(db, ids)).map(withThumbnails),
       (f: MediaFile) => f.productId ?? '',
     ),
     /** Each product's primary image alone (Product.primaryImage when the operation does not ask for media). */
@@ -47,12 +47,7 @@ export function createLoaders(db: MediaDb) {
       (f: MediaFile) => f.productId ?? '',
     ),
     primaryImageWithThumbnailsByProductId: uniqueLoader(
-      async (ids) =>
-        (await primaryMediaFilesWithThumbnailsByProductIds(db, ids)).map((row) => {
-          const { __thumbnails, ...file } = row
-          thumbnailsByMediaFileId.prime(file.id, thumbnailCodec.reviveAll(__thumbnails).map(toMediaThumbnail))
-          return toMediaFile(file)
-        }),
+      async (ids) => (await primaryMediaFilesWithThumbnailsByProductIds(db, ids)).map(withThumbnails),
       (f: MediaFile) => f.productId ?? '',
     ),
     thumbnailsByMediaFileId,

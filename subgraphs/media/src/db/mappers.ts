@@ -1,7 +1,7 @@
 import type { DB } from '@pm/db/types/media'
 import type { Selectable } from 'kysely'
 
-type MediaFileRow = Selectable<DB['media_files']>
+export type MediaFileRow = Selectable<DB['media_files']>
 type MediaThumbnailRow = Selectable<DB['media_thumbnails']>
 
 export type MediaFile = ReturnType<typeof toMediaFile>

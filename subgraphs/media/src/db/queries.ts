@@ -28,6 +28,12 @@ export function mediaFilesByHashes(db: MediaDb, hashes: readonly string[]) {
     .execute()
 }
 
+/** Each file's thumbnails as JSON (`__thumbnails`, narrowest first, as thumbnailsByMediaFileIds orders them). */
+const THUMBNAILS_JSON =
+  sql<unknown>`(SELECT ${thumbnailCodec.agg('t', sql`t.width, t.id`)} FROM media_thumbnails AS t WHERE t.media_file_id = media_files.id)`.as(
+    '__thumbnails',
+  )
+
 /** Every file of the given products in display order; idx_media_files_product_display_order serves it. */
 function filesOfProducts(db: MediaDb, keys: string[]) {
   return db
@@ -52,13 +58,7 @@ export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[
 export function mediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return filesOfProducts(db, keys)
-    .select(
-      sql<unknown>`(SELECT ${thumbnailCodec.agg('t', sql`t.width, t.id`)} FROM media_thumbnails AS t WHERE t.media_file_id = media_files.id)`.as(
-        '__thumbnails',
-      ),
-    )
-    .execute()
+  return filesOfProducts(db, keys).select(THUMBNAILS_JSON).execute()
 }
 
 /**
@@ -92,13 +92,7 @@ export function primaryMediaFilesByProductIds(db: MediaDb, productIds: readonly 
 export function primaryMediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return primaryFilesOfProducts(db, keys)
-    .select(
-      sql<unknown>`(SELECT ${thumbnailCodec.agg('t', sql`t.width, t.id`)} FROM media_thumbnails AS t WHERE t.media_file_id = media_files.id)`.as(
-        '__thumbnails',
-      ),
-    )
-    .execute()
+  return primaryFilesOfProducts(db, keys).select(THUMBNAILS_JSON).execute()
 }
 
 export function thumbnailsByMediaFileIds(db: MediaDb, mediaFileIds: readonly string[]) {
