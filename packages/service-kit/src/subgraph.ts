@@ -26,6 +26,7 @@ import { Kind, parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { applyAuthorization } from './authorization'
+import { checkEnumResolvers } from './enums'
 import { maskError } from './errors'
 import {
   type AdminListener,
@@ -130,6 +131,7 @@ export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
   }
   const schema = buildSubgraphSchema([{ typeDefs: module.typeDefs, resolvers }])
   try {
+    checkEnumResolvers(schema, resolvers)
     return applyAuthorization(applyInputRules(schema))
   } catch (error) {
     throw new Error(`subgraph ${module.domain}: ${(error as Error).message}`)

@@ -54,7 +54,7 @@ describe('XLSX feeds have typed cells', () => {
         {
           sku: '00042',
           ean: '0012345678905',
-          prices: [{ priceType: 'retail', price: '17.50', currency: 'EUR' }],
+          prices: [{ priceType: 'RETAIL', price: '17.50', currency: 'EUR' }],
           totalAvailableQuantity: 7,
           weight: '1.250',
           isActive: true,
@@ -100,7 +100,7 @@ describe('XLSX feeds have typed cells', () => {
     const rows = Array.from({ length: 5_000 }, (_, i) => ({
       sku: `S-${i}`,
       title: titles(i),
-      prices: [{ priceType: 'retail', price: `${i}.25`, currency: 'EUR' }],
+      prices: [{ priceType: 'RETAIL', price: `${i}.25`, currency: 'EUR' }],
     }))
     const mapping = {
       fields: [

@@ -1,6 +1,7 @@
 import { CompletenessSummaryRow } from '../completeness'
 import { Brand } from './Brand'
 import { Category } from './Category'
+import { enums } from './enums'
 import { Mutation, ProductUpsertResult, ProductUpsertRowResult } from './Mutation'
 import { EanResolution, Product, ProductPrice, ProductVariant } from './Product'
 import { Query } from './Query'
@@ -19,4 +20,5 @@ export const resolvers = {
   Brand,
   Category,
   CompletenessSummaryRow,
+  ...enums,
 }

@@ -1,6 +1,7 @@
 import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
+import type { NotificationType } from './enums'
 import { apiKeyMutations } from './mutations/api-keys'
 import { authMutations } from './mutations/auth'
 import { roleMutations } from './mutations/roles'
@@ -11,7 +12,7 @@ interface CreateNotificationInput {
   userId: string
   title: string
   message: string
-  type: 'INFO' | 'SUCCESS' | 'WARNING' | 'ERROR'
+  type: NotificationType
   expiresAt?: Date | null
   metadata?: Record<string, unknown> | null
 }
@@ -30,7 +31,7 @@ export const Mutation = {
       user_id: input.userId,
       title: checkString('input.title', input.title, { max: 255 }),
       message: checkString('input.message', input.message, { max: MAX_MESSAGE }),
-      type: input.type.toLowerCase(),
+      type: input.type,
       ...(input.expiresAt ? { expires_at: input.expiresAt } : {}),
       metadata: JSON.stringify(checkJsonObject('input.metadata', input.metadata) ?? {}),
     }

@@ -1,6 +1,7 @@
 import { operationMutations, operationQueries } from '../operations/resolvers'
 import { AppSetting } from './AppSetting'
 import { ApiKey } from './auth'
+import { enums } from './enums'
 import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Role, User } from './User'
@@ -12,4 +13,5 @@ export const resolvers = {
   Role,
   AppSetting,
   ApiKey,
+  ...enums,
 }

@@ -1,7 +1,8 @@
 import { ExportJob, ExportJobItem } from './ExportJob'
+import { enums } from './enums'
 import { ExportPlatform } from './ExportPlatform'
 import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers = { Query, Mutation, ExportPlatform, ExportJob, ExportJobItem, Product }
+export const resolvers = { Query, Mutation, ExportPlatform, ExportJob, ExportJobItem, Product, ...enums }

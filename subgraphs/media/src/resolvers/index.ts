@@ -1,6 +1,7 @@
+import { enums } from './enums'
 import { MediaFile, MediaThumbnail } from './MediaFile'
 import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers = { Query, Mutation, MediaFile, MediaThumbnail, Product }
+export const resolvers = { Query, Mutation, MediaFile, MediaThumbnail, Product, ...enums }
