@@ -541,7 +541,11 @@ describe('prices', () => {
       'BAD_USER_INPUT',
       'input.currency',
     )
-    const secret = await fails(SET_PRICE, { input: { productId: p.id, price: '1', priceType: 'secret' } }, 'BAD_USER_INPUT')
+    const secret = await fails(
+      SET_PRICE,
+      { input: { productId: p.id, price: '1', priceType: 'secret' } },
+      'BAD_USER_INPUT',
+    )
     expect(secret.message).toMatch(/"secret" does not exist in "PriceType" enum/)
     await fails(
       SET_PRICE,
@@ -636,7 +640,11 @@ describe('stock', () => {
     )
     await fails(SET_STOCK, { input: { productId: p.id, quantity: -1 } }, 'BAD_USER_INPUT', 'input.quantity')
     await fails(ADJUST, { input: { productId: p.id, delta: 0 } }, 'BAD_USER_INPUT', 'input.delta')
-    const theft = await fails(ADJUST, { input: { productId: p.id, delta: 1, reason: 'theft' } }, 'BAD_USER_INPUT')
+    const theft = await fails(
+      ADJUST,
+      { input: { productId: p.id, delta: 1, reason: 'theft' } },
+      'BAD_USER_INPUT',
+    )
     expect(theft.message).toMatch(/"theft" does not exist in "StockReason" enum/)
     await fails(ADJUST, { input: { productId: randomUUID(), delta: 1 } }, 'NOT_FOUND', 'input.productId')
     // A missing row: a removal is refused, an addition creates it.

@@ -202,7 +202,9 @@ describe('attachProductImage', () => {
       expect(error.message).toContain(field)
     }
     // A value outside the ImageType enum is refused before any resolver runs.
-    const res = await stack.request(ATTACH, { input: { productId: productA, uploadId, imageType: 'Main Image' } })
+    const res = await stack.request(ATTACH, {
+      input: { productId: productA, uploadId, imageType: 'Main Image' },
+    })
     expect(res.data ?? null).toBeNull()
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
     expect(res.errors?.[0]?.message).toMatch(/"Main Image" does not exist in "ImageType" enum/)

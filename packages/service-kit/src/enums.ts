@@ -3,7 +3,14 @@ import { type GraphQLSchema, isEnumType } from 'graphql'
 /**
  * products.status (catalog's), also taken by exports' selection: the enum ProductStatus of both subgraphs.
  */
-export const PRODUCT_STATUSES = ['active', 'out_of_stock', 'draft', 'inactive', 'discontinued', 'archived'] as const
+export const PRODUCT_STATUSES = [
+  'active',
+  'out_of_stock',
+  'draft',
+  'inactive',
+  'discontinued',
+  'archived',
+] as const
 
 /** Where a file's bytes are: the enum StorageType of imports and media (minio from older rows). */
 export const STORAGE_TYPES = ['minio', 's3', 'local'] as const

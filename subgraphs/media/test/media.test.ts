@@ -204,7 +204,9 @@ describe('media subgraph', () => {
       medium: { width: 300 },
       webp: null,
     })
-    const unknown = await sg.request(`{ mediaFile(id: "${files[0]!.id}") { thumbnail(size: "huge") { width } } }`)
+    const unknown = await sg.request(
+      `{ mediaFile(id: "${files[0]!.id}") { thumbnail(size: "huge") { width } } }`,
+    )
     expect(unknown.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED')
     expect(unknown.errors?.[0]?.message).toMatch(/ThumbnailSize/)
   })

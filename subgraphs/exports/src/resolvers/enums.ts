@@ -1,6 +1,6 @@
 import { enumValues, PRODUCT_STATUSES } from '@pm/service-kit'
-import { PLATFORM_TYPES } from '../mutations/platforms'
 import { JOB_STATUSES, JOB_TYPES } from '../mutations/jobs'
+import { PLATFORM_TYPES } from '../mutations/platforms'
 
 /** The stored values of export_job_items.status. */
 export const ITEM_STATUSES = ['pending', 'success', 'failed'] as const

@@ -1,6 +1,6 @@
 import { ExportJob, ExportJobItem } from './ExportJob'
-import { enums } from './enums'
 import { ExportPlatform } from './ExportPlatform'
+import { enums } from './enums'
 import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
