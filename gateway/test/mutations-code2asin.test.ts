@@ -295,7 +295,7 @@ describe('recordAsinResults', () => {
 
   it('counts once when the same batch is sent concurrently', async () => {
     const job = await createJob({ supplierCode: 'ASIN-SUP' })
-    const batch = supplierProducts.slice(0, 2).map((id, i) => match(id, `B0CONCUR0${i}`, 'exact', '95'))
+    const batch = supplierProducts.slice(0, 2).map((id, i) => match(id, `B0CONCUR0${i}`, 'EXACT', '95'))
     const answers = await Promise.all(
       Array.from({ length: 4 }, () => stack.request(RECORD, { jobId: job.id, results: batch })),
     )

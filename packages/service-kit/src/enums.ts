@@ -1,4 +1,15 @@
-import { type GraphQLSchema, isEnumType } from 'graphql'
+import {
+  type GraphQLArgument,
+  type GraphQLInputField,
+  type GraphQLInputType,
+  type GraphQLSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+} from 'graphql'
 
 /**
  * products.status (catalog's), also taken by exports' selection: the enum ProductStatus of both subgraphs.
@@ -42,6 +53,41 @@ export function checkEnumResolvers(schema: GraphQLSchema, resolvers: Record<stri
       throw new Error(
         `enum ${name}: values without a stored value: ${missing.join(', ') || 'none'}; stored values without an enum value: ${extra.join(', ') || 'none'}`,
       )
+    }
+  }
+}
+
+/**
+ * Gives enum defaults of arguments and input fields their stored value (`type: NotificationType = INFO` gives
+ * resolvers 'info'), inside lists and input objects too. The schema is built from the SDL before the enum maps
+ * apply, so its defaults still hold the names: without this a resolver would get INFO when the caller gives
+ * nothing and info otherwise.
+ */
+export function applyEnumDefaults(schema: GraphQLSchema): void {
+  const stored = (value: unknown, type: GraphQLInputType): unknown => {
+    if (value === null || value === undefined) return value
+    const inner = isNonNullType(type) ? type.ofType : type
+    if (isListType(inner)) {
+      return Array.isArray(value) ? value.map((v) => stored(v, inner.ofType)) : stored(value, inner.ofType)
+    }
+    if (isEnumType(inner)) return typeof value === 'string' ? (inner.getValue(value)?.value ?? value) : value
+    if (isInputObjectType(inner) && typeof value === 'object') {
+      const fields = inner.getFields()
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, fields[k] ? stored(v, fields[k].type) : v]),
+      )
+    }
+    return value
+  }
+  const fix = (input: GraphQLArgument | GraphQLInputField) => {
+    if (input.defaultValue !== undefined) input.defaultValue = stored(input.defaultValue, input.type)
+  }
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue
+    if (isObjectType(type) || isInterfaceType(type)) {
+      for (const field of Object.values(type.getFields())) for (const arg of field.args) fix(arg)
+    } else if (isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) fix(field)
     }
   }
 }

@@ -26,7 +26,7 @@ import { Kind, parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { applyAuthorization } from './authorization'
-import { checkEnumResolvers } from './enums'
+import { applyEnumDefaults, checkEnumResolvers } from './enums'
 import { maskError } from './errors'
 import {
   type AdminListener,
@@ -132,6 +132,7 @@ export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
   const schema = buildSubgraphSchema([{ typeDefs: module.typeDefs, resolvers }])
   try {
     checkEnumResolvers(schema, resolvers)
+    applyEnumDefaults(schema)
     return applyAuthorization(applyInputRules(schema))
   } catch (error) {
     throw new Error(`subgraph ${module.domain}: ${(error as Error).message}`)
