@@ -39,7 +39,10 @@ function coordinates(typeDefs: DocumentNode): Map<string, boolean> {
       case Kind.INTERFACE_TYPE_EXTENSION: {
         const type = definition.name.value
         // An extension cannot carry a description: the type's own definition (or the root type) does.
-        if (definition.kind === Kind.OBJECT_TYPE_DEFINITION || definition.kind === Kind.INTERFACE_TYPE_DEFINITION)
+        if (
+          definition.kind === Kind.OBJECT_TYPE_DEFINITION ||
+          definition.kind === Kind.INTERFACE_TYPE_DEFINITION
+        )
           add(type, definition)
         for (const field of (definition.fields ?? []) as readonly FieldDefinitionNode[]) {
           add(`${type}.${field.name.value}`, field)
@@ -50,13 +53,15 @@ function coordinates(typeDefs: DocumentNode): Map<string, boolean> {
       case Kind.INPUT_OBJECT_TYPE_DEFINITION:
       case Kind.INPUT_OBJECT_TYPE_EXTENSION: {
         if (definition.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION) add(definition.name.value, definition)
-        for (const field of definition.fields ?? []) add(`${definition.name.value}.${field.name.value}`, field)
+        for (const field of definition.fields ?? [])
+          add(`${definition.name.value}.${field.name.value}`, field)
         break
       }
       case Kind.ENUM_TYPE_DEFINITION:
       case Kind.ENUM_TYPE_EXTENSION: {
         if (definition.kind === Kind.ENUM_TYPE_DEFINITION) add(definition.name.value, definition)
-        for (const value of definition.values ?? []) add(`${definition.name.value}.${value.name.value}`, value)
+        for (const value of definition.values ?? [])
+          add(`${definition.name.value}.${value.name.value}`, value)
         break
       }
       case Kind.UNION_TYPE_DEFINITION:
@@ -70,7 +75,9 @@ function coordinates(typeDefs: DocumentNode): Map<string, boolean> {
 
 const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription'])
 
-const bySubgraph = new Map(DOMAINS.map((domain) => [domain, coordinates(parse(readSubgraphSdl(subgraphSchemaFile(domain))))]))
+const bySubgraph = new Map(
+  DOMAINS.map((domain) => [domain, coordinates(parse(readSubgraphSdl(subgraphSchemaFile(domain))))]),
+)
 
 /**
  * What a subgraph leaves undescribed. A type or field that several subgraphs declare (an entity another
@@ -81,7 +88,9 @@ function undescribed(domain: Domain): string[] {
   const missing: string[] = []
   for (const [coordinate, has] of bySubgraph.get(domain)!) {
     if (has || ROOT_TYPES.has(coordinate)) continue
-    const elsewhere = DOMAINS.some((other) => other !== domain && bySubgraph.get(other)!.get(coordinate) === true)
+    const elsewhere = DOMAINS.some(
+      (other) => other !== domain && bySubgraph.get(other)!.get(coordinate) === true,
+    )
     if (!elsewhere) missing.push(coordinate)
   }
   return missing
