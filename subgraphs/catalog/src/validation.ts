@@ -245,7 +245,7 @@ export function normalizeUpc(value: string, field: string): string {
   return ean.slice(1)
 }
 
-/** A GTIN stored on 14 digits, as the seed does (leading zeros added). */
+/** A GTIN stored on 14 digits (leading zeros added), as the source schema's `gtin` column (docs/requirements.md). */
 export const normalizeGtin = (value: string, field: string) => normalizeEan(value, field).padStart(14, '0')
 
 /**
