@@ -1,5 +1,5 @@
 import { badUserInput, checkInt, uuidKeys } from '@pm/service-kit'
-import { sql } from 'kysely'
+import { type NotNull, sql } from 'kysely'
 import type { Context } from './context'
 
 /**
@@ -74,6 +74,7 @@ export const figuresQuery = {
       .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
       .where('supplier_id', 'is not', null)
       .groupBy('supplier_id')
+      .$narrowType<{ supplier_id: NotNull }>()
       .execute()
     return rows.map((r) => ({ supplierId: r.supplier_id, count: Number(r.count) }))
   },
@@ -100,7 +101,7 @@ export const figuresQuery = {
       .orderBy('ps.id')
       .limit(page(args.first))
     if (args.after) query = query.where('ps.id', '>', args.after)
-    return query.execute()
+    return query.$narrowType<{ minStock: NotNull }>().execute()
   },
 
   priceChanges: async (

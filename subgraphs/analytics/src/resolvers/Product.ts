@@ -1,6 +1,7 @@
 import type { Context } from '../context'
 import { dateRange } from '../dates'
 import { toProductMetricsSummary } from '../db/mappers'
+import type { ProductResolvers } from '../generated/graphql'
 
 type RangeArgs = { from?: string | null; to?: string | null }
 
@@ -13,4 +14,4 @@ export const Product = {
     const range = dateRange(args)
     return toProductMetricsSummary(range, await ctx.loaders.productMetricsSummary.for(range).load(product.id))
   },
-}
+} satisfies ProductResolvers

@@ -19,6 +19,7 @@ import {
   type ReportFilter,
   reportsQuery,
 } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 import { AI_USAGE_LOG_ORDER, AUDIT_LOG_ORDER, REPORT_ORDER } from '../loaders'
 
 interface AiUsageLogFilterInput {
@@ -74,4 +75,4 @@ export const Query = {
     const row = await ctx.db.selectFrom('metric_runs').selectAll().where('id', '=', id).executeTakeFirst()
     return row ? toMetricRun(row) : null
   },
-}
+} satisfies QueryResolvers

@@ -5,6 +5,7 @@ import type {
   AuditLog as AuditLogModel,
   Report as ReportModel,
 } from '../db/mappers'
+import type { AiUsageLogResolvers, AuditLogResolvers, ReportResolvers } from '../generated/graphql'
 
 /** A reference to a core user, or null when the column is empty. */
 const userRef = (id: string | null) => (id === null ? null : { id })
@@ -25,7 +26,7 @@ export const Report = {
       filename: `${base}${extension}`,
     })
   },
-}
+} satisfies ReportResolvers
 
 /** One storage client per environment (the process's, or a test stack's). */
 const storages = new WeakMap<object, Storage>()
@@ -40,8 +41,8 @@ function storageOf(env: NodeJS.ProcessEnv): Storage {
 
 export const AuditLog = {
   user: (log: AuditLogModel) => userRef(log.userId),
-}
+} satisfies AuditLogResolvers
 
 export const AiUsageLog = {
   user: (log: AiUsageLogModel) => userRef(log.userId),
-}
+} satisfies AiUsageLogResolvers

@@ -1,5 +1,6 @@
 import type { Context } from '../context'
 import { dateRange } from '../dates'
+import type { SupplierResolvers } from '../generated/graphql'
 
 /** Catalog owns suppliers: the representation is returned as is, existence is checked there. */
 export const Supplier = {
@@ -11,4 +12,4 @@ export const Supplier = {
     args: { from?: string | null; to?: string | null },
     ctx: Context,
   ) => ctx.loaders.supplierImportMetrics.for(dateRange(args)).load(supplier.id),
-}
+} satisfies SupplierResolvers

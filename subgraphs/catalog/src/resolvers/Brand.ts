@@ -1,5 +1,6 @@
 import type { Context } from '../context'
 import type { Brand as BrandModel } from '../db/mappers'
+import type { BrandResolvers } from '../generated/graphql'
 import { idKey } from './args'
 import { type NestedProductsFieldArgs, nestedProducts } from './products'
 
@@ -7,4 +8,4 @@ export const Brand = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.brandById.load(idKey(ref.id)),
   products: (b: BrandModel, args: NestedProductsFieldArgs, ctx: Context) =>
     nestedProducts('brand_id', b.id, args, ctx),
-}
+} satisfies BrandResolvers

@@ -1,5 +1,6 @@
 import type { Context } from '../context'
 import type { Category as CategoryModel } from '../db/mappers'
+import type { CategoryResolvers } from '../generated/graphql'
 import { idKey } from './args'
 import { type NestedProductsFieldArgs, nestedProducts } from './products'
 
@@ -10,4 +11,4 @@ export const Category = {
   children: (c: CategoryModel, _: unknown, ctx: Context) => ctx.loaders.categoriesByParentId.load(c.id),
   products: (c: CategoryModel, args: NestedProductsFieldArgs, ctx: Context) =>
     nestedProducts('category_id', c.id, args, ctx),
-}
+} satisfies CategoryResolvers

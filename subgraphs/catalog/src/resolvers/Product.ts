@@ -2,6 +2,12 @@ import { mapConnection, oncePerField, type PageArgs, selectionOf } from '@pm/ser
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 import { type Product as ProductModel, toPriceHistoryEntry, toStockHistoryEntry } from '../db/mappers'
+import type {
+  EanResolutionResolvers,
+  ProductPriceResolvers,
+  ProductResolvers,
+  ProductVariantResolvers,
+} from '../generated/graphql'
 import { productPrefetchPlan } from '../prefetch'
 import { idKey } from './args'
 import { loadProduct } from './products'
@@ -40,18 +46,18 @@ export const Product = {
   eanResolutions: (p: ProductModel, _: unknown, ctx: Context) =>
     ctx.loaders.eanResolutionsByProductId.load(p.id),
   completeness: (p: ProductModel, _: unknown, ctx: Context) => ctx.loaders.completenessByProductId.load(p.id),
-}
+} satisfies ProductResolvers
 
 export const ProductPrice = {
   supplier: (price: { supplierId: string | null }, _: unknown, ctx: Context) =>
     price.supplierId ? ctx.loaders.supplierById.load(price.supplierId) : null,
-}
+} satisfies ProductPriceResolvers
 
 export const ProductVariant = {
   product: (v: { productId: string }, _: unknown, ctx: Context) => ctx.loaders.productById.load(v.productId),
-}
+} satisfies ProductVariantResolvers
 
 export const EanResolution = {
   product: (r: { productId: string | null }, _: unknown, ctx: Context) =>
     r.productId ? ctx.loaders.productById.load(r.productId) : null,
-}
+} satisfies EanResolutionResolvers

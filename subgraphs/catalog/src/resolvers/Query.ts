@@ -23,6 +23,7 @@ import {
   suppliersQuery,
 } from '../db/queries'
 import { figuresQuery } from '../figures'
+import type { QueryResolvers } from '../generated/graphql'
 import { type OrderArg, productOrder } from '../loaders'
 import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
 import { idKey, searchTerm } from './args'
@@ -126,4 +127,4 @@ export const Query = {
       throw badUserInput('ean must be 8 to 14 digits, e.g. "3017620422003"', { argument: 'ean' })
     return ctx.loaders.eanResolutionsByEan.load(value)
   },
-}
+} satisfies QueryResolvers

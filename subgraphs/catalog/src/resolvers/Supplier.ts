@@ -1,5 +1,6 @@
 import type { Context } from '../context'
 import type { Supplier as SupplierModel } from '../db/mappers'
+import type { SupplierResolvers } from '../generated/graphql'
 import { idKey } from './args'
 import { type NestedProductsFieldArgs, nestedProducts } from './products'
 
@@ -13,4 +14,4 @@ export const Supplier = {
   details: (s: SupplierModel, _: unknown, ctx: Context) => ctx.loaders.supplierDetailsBySupplierId.load(s.id),
   products: (s: SupplierModel, args: NestedProductsFieldArgs, ctx: Context) =>
     nestedProducts('supplier_id', s.id, args, ctx),
-}
+} satisfies SupplierResolvers

@@ -1,4 +1,5 @@
 import { CompletenessSummaryRow } from '../completeness'
+import type { SubgraphResolvers } from '../generated/graphql'
 import { Brand } from './Brand'
 import { Category } from './Category'
 import { Mutation, ProductUpsertResult, ProductUpsertRowResult } from './Mutation'
@@ -6,7 +7,7 @@ import { EanResolution, Product, ProductPrice, ProductVariant } from './Product'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
-export const resolvers = {
+export const resolvers: SubgraphResolvers = {
   Query,
   Mutation,
   ProductUpsertResult,

@@ -1,4 +1,5 @@
 import type { Context } from '../context'
+import type { ProductResolvers } from '../generated/graphql'
 
 /** Catalog owns products: the representation is returned as is, existence is checked there. */
 export const Product = {
@@ -7,4 +8,4 @@ export const Product = {
     ctx.loaders.asinMatchesByProductId.load(product.id),
   bestAsinMatch: (product: { id: string }, _: unknown, ctx: Context) =>
     ctx.loaders.bestAsinMatchByProductId.load(product.id),
-}
+} satisfies ProductResolvers

@@ -2,6 +2,7 @@ import { mapConnection, type PageArgs, paginate } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toCode2AsinJob, toCode2AsinResult } from '../db/mappers'
 import { jobsQuery, resultsByAsinQuery } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 import { JOB_ORDER, RESULT_ORDER } from '../loaders'
 
 export const Query = {
@@ -16,4 +17,4 @@ export const Query = {
       await paginate(resultsByAsinQuery(ctx.db, args.asin.trim()), RESULT_ORDER, args),
       toCode2AsinResult,
     ),
-}
+} satisfies QueryResolvers

@@ -10,6 +10,7 @@ import {
 } from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
+import type { MutationResolvers, QueryResolvers } from '../generated/graphql'
 import { type OperationRunRow, queueRun, toOperationRun } from './runs'
 
 const domainOf = (value: string | null | undefined): Domain | null => {
@@ -110,7 +111,7 @@ export const operationQueries = {
     const row = await runById(ctx, id)
     return row ? toOperationRun(row) : null
   },
-}
+} satisfies QueryResolvers
 
 export const operationMutations = {
   runDatabaseMaintenance: async (
@@ -164,4 +165,4 @@ export const operationMutations = {
     if (!existing) throw notFound('id: no operation run has this id', { field: 'id' })
     return toOperationRun(existing)
   },
-}
+} satisfies MutationResolvers

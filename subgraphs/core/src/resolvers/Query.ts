@@ -10,6 +10,7 @@ import {
   type UserFilter,
   usersQuery,
 } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 import { authQueries } from './auth'
 
 const USER_ORDER_COLUMNS = { CREATED_AT: 'users.created_at', EMAIL: 'users.email' }
@@ -68,4 +69,4 @@ export const Query = {
   },
   appSettings: async (_: unknown, { category }: { category?: string | null }, ctx: Context) =>
     (await appSettingsList(ctx.db, category)).map(toAppSetting),
-}
+} satisfies QueryResolvers

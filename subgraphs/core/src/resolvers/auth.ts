@@ -5,6 +5,7 @@ import type { Context } from '../context'
 import { type ApiKey as ApiKeyModel, toApiKey } from '../db/mappers'
 import { apiKeyByHash, apiKeysOfUser, moduleSettings } from '../db/queries'
 import { coreEnvironment } from '../environment'
+import type { ApiKeyResolvers, QueryResolvers } from '../generated/graphql'
 import { MODULE_IDS, MODULE_INFO, MODULE_KEY_PREFIX, type ModuleId } from '../modules'
 
 export const authQueries = {
@@ -69,8 +70,8 @@ export const authQueries = {
       return { ...base, enabled: true, source: 'DEFAULT' }
     })
   },
-}
+} satisfies QueryResolvers
 
 export const ApiKey = {
   user: (key: ApiKeyModel, _: unknown, ctx: Context) => ctx.loaders.userById.load(key.userId),
-}
+} satisfies ApiKeyResolvers

@@ -6,6 +6,7 @@ import {
   type ExportJob as ExportJobModel,
   toExportJobItem,
 } from '../db/mappers'
+import type { ExportJobItemResolvers, ExportJobResolvers } from '../generated/graphql'
 import { storageOf } from '../storage'
 
 export const ExportJob = {
@@ -39,11 +40,11 @@ export const ExportJob = {
       filename: `export-${job.id.slice(0, 8)}.${extension}`,
     })
   },
-}
+} satisfies ExportJobResolvers
 
 export const ExportJobItem = {
   job: (item: ExportJobItemModel, _: unknown, ctx: Context) =>
     item.jobId ? ctx.loaders.jobById.load(item.jobId) : null,
   // catalog resolves the product; an orphan id comes back null from there, not from here.
   product: (item: ExportJobItemModel) => ({ id: item.productId }),
-}
+} satisfies ExportJobItemResolvers

@@ -1,6 +1,7 @@
 import { mapConnection, type PageArgs } from '@pm/service-kit'
 import type { Context } from '../context'
 import { type ExportPlatform as ExportPlatformModel, toExportJob } from '../db/mappers'
+import type { ExportPlatformResolvers } from '../generated/graphql'
 
 export const ExportPlatform = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.platformById.load(ref.id),
@@ -13,4 +14,4 @@ export const ExportPlatform = {
       await ctx.loaders.jobsByPlatformId.for({ status: status ?? null, first, after }).load(platform.id),
       toExportJob,
     ),
-}
+} satisfies ExportPlatformResolvers

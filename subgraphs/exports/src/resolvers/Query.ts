@@ -2,6 +2,7 @@ import { mapConnection, type PageArgs, paginate } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toExportJob, toExportPlatform } from '../db/mappers'
 import { type ExportJobFilter, jobsQuery, platforms } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 import { JOB_ORDER } from '../loaders'
 
 export const Query = {
@@ -11,4 +12,4 @@ export const Query = {
   exportJob: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.jobById.load(id),
   exportJobs: async (_: unknown, args: PageArgs & { filter?: ExportJobFilter | null }, ctx: Context) =>
     mapConnection(await paginate(jobsQuery(ctx.db, args.filter ?? {}), JOB_ORDER, args), toExportJob),
-}
+} satisfies QueryResolvers

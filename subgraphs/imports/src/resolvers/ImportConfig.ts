@@ -5,6 +5,7 @@ import {
   type ImportSchedule as ImportScheduleModel,
   toImportJob,
 } from '../db/mappers'
+import type { ImportConfigResolvers, ImportScheduleResolvers } from '../generated/graphql'
 
 export const ImportConfig = {
   __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.configById.load(ref.id),
@@ -20,9 +21,9 @@ export const ImportConfig = {
       await ctx.loaders.jobsByConfigId.for({ status: status ?? null, first, after }).load(config.id),
       toImportJob,
     ),
-}
+} satisfies ImportConfigResolvers
 
 export const ImportSchedule = {
   config: (schedule: ImportScheduleModel, _: unknown, ctx: Context) =>
     schedule.configId ? ctx.loaders.configById.load(schedule.configId) : null,
-}
+} satisfies ImportScheduleResolvers

@@ -2,6 +2,7 @@ import { badUserInput, mapConnection, type PageArgs } from '@pm/service-kit'
 import type { Context } from '../context'
 import { type ImportJob as ImportJobModel, toImportError, toImportLog } from '../db/mappers'
 import { LOG_LEVELS } from '../db/queries'
+import type { ImportJobResolvers } from '../generated/graphql'
 
 /** The CHECK values of import_logs.log_level; any case is accepted, the column holds lowercase. */
 function logLevel(level: string | null | undefined): string | null {
@@ -33,4 +34,4 @@ export const ImportJob = {
     mapConnection(await ctx.loaders.errorsByJobId.for({ first, after }).load(job.id), toImportError),
   files: (job: ImportJobModel, _: unknown, ctx: Context) => ctx.loaders.filesByJobId.load(job.id),
   statistics: (job: ImportJobModel, _: unknown, ctx: Context) => ctx.loaders.statisticsByJobId.load(job.id),
-}
+} satisfies ImportJobResolvers

@@ -10,6 +10,7 @@ import {
   mappingTemplatesQuery,
   schedulesQuery,
 } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 import { jobEnd, jobsEndedOn } from '../run/analytics'
 
 const JOB_ORDER_COLUMNS = { CREATED_AT: 'import_jobs.created_at' }
@@ -73,4 +74,4 @@ export const Query = {
       await paginate(mappingTemplatesQuery(ctx.db, args.supplierCode), TEMPLATE_ORDER, args),
       toMappingTemplate,
     ),
-}
+} satisfies QueryResolvers

@@ -1,6 +1,7 @@
 import { mapConnection, type PageArgs } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toImportJob } from '../db/mappers'
+import type { SupplierResolvers } from '../generated/graphql'
 
 /** catalog owns Supplier: any code is taken as is, existence is catalog's to decide. */
 export const Supplier = {
@@ -16,4 +17,4 @@ export const Supplier = {
       await ctx.loaders.jobsBySupplierCode.for({ status: status ?? null, first, after }).load(supplier.code),
       toImportJob,
     ),
-}
+} satisfies SupplierResolvers

@@ -1,6 +1,7 @@
 import type { Context } from '../context'
 import type { MediaFile as MediaFileModel, MediaThumbnail as MediaThumbnailModel } from '../db/mappers'
 import { mediaEnv } from '../engine/store'
+import type { MediaFileResolvers, MediaThumbnailResolvers } from '../generated/graphql'
 
 /** A download URL for a stored object, valid MEDIA_URL_TTL_SECONDS (local: signed /files/ URL; S3: presigned). */
 function downloadUrl(ctx: Context, key: string) {
@@ -30,9 +31,9 @@ export const MediaFile = {
     file.processingStatus === 'completed' && file.servedObjectKey
       ? downloadUrl(ctx, file.servedObjectKey)
       : null,
-}
+} satisfies MediaFileResolvers
 
 export const MediaThumbnail = {
   url: (thumbnail: MediaThumbnailModel, _: unknown, ctx: Context) =>
     thumbnail.format === null ? null : downloadUrl(ctx, thumbnail.objectKey),
-}
+} satisfies MediaThumbnailResolvers

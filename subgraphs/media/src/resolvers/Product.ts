@@ -1,12 +1,13 @@
 import { oncePerField, type Selection, selectionOf } from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
+import type { ProductResolvers } from '../generated/graphql'
 
 /**
  * A product as this subgraph holds it: its key, whether its fetch asks for thumbnails of its files, and whether
  * it asks for the product's media list (else primaryImage reads the primary file alone).
  */
-interface ProductRef {
+export interface ProductRef {
   id: string
   withThumbnails?: boolean
   withMedia?: boolean
@@ -54,4 +55,4 @@ export const Product = {
     const files = await mediaOf(product, ctx, info)
     return files.find((f) => f.isPrimary === true) ?? files[0] ?? null
   },
-}
+} satisfies ProductResolvers

@@ -2,6 +2,7 @@ import { badUserInput, checkInt, mapConnection, orderFrom, type PageArgs, pagina
 import type { Context } from '../context'
 import { toMediaFile } from '../db/mappers'
 import { type MediaFileFilter, mediaFilesQuery } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 
 const MEDIA_FILE_ORDER_COLUMNS = {
   CREATED_AT: 'media_files.created_at',
@@ -52,4 +53,4 @@ export const Query = {
     })
     return mapConnection(await paginate(mediaFilesQuery(ctx.db, args.filter ?? {}), order, args), toMediaFile)
   },
-}
+} satisfies QueryResolvers
