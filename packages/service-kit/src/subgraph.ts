@@ -121,16 +121,15 @@ export function readSubgraphSdl(schemaFile: URL): string {
 }
 
 /**
- * The executable subgraph schema, with the @public / @requiresPermission policy and then the text input rules
- * (@text, @rows: inputs.ts) wrapped around its resolvers: a refused caller learns nothing about input rules.
+ * The resolvers a subgraph's schema is built with: the shared scalars, the module's map and, for a schema
+ * declaring Mutation.applyDeletions, the one shared implementation (references.ts).
  */
-export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
+export function subgraphResolvers<D extends Domain, L>(module: SubgraphModule<D, L>) {
   // The map was checked against the generated types by its subgraph; Apollo takes it by its own, looser type.
   const resolvers: GraphQLResolverMap<SubgraphContext<D, L>> = {
     ...scalarResolvers,
     ...(module.resolvers as GraphQLResolverMap<SubgraphContext<D, L>>),
   }
-  // A schema declaring Mutation.applyDeletions gets the one shared implementation (references.ts).
   if (declaresMutationField(module.typeDefs, 'applyDeletions')) {
     const mutation = resolvers.Mutation as Record<
       string,
@@ -138,6 +137,15 @@ export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
     >
     resolvers.Mutation = { ...mutation, applyDeletions: applyDeletionsResolver(module.domain) }
   }
+  return resolvers
+}
+
+/**
+ * The executable subgraph schema, with the @public / @requiresPermission policy and then the text input rules
+ * (@text, @rows: inputs.ts) wrapped around its resolvers: a refused caller learns nothing about input rules.
+ */
+export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
+  const resolvers = subgraphResolvers(module)
   const schema = buildSubgraphSchema([{ typeDefs: module.typeDefs, resolvers }])
   try {
     return applyAuthorization(applyInputRules(schema))

@@ -2,7 +2,7 @@ import { badUserInput, checkInt, inTransaction, queryPeer, uuidKeys } from '@pm/
 import { sql } from 'kysely'
 import type { Context } from './context'
 import type { CatalogDb } from './db/queries'
-import type { CompletenessSummaryRowResolvers } from './generated/graphql'
+import type { CompletenessSummaryRowResolvers, QueryResolvers } from './generated/graphql'
 
 /**
  * Completeness: the share of what a product's category requires that the product has. The scores are kept in
@@ -86,8 +86,6 @@ export function checkScore(argument: string, value: number | null | undefined) {
   return checkInt(argument, value, { min: 0, max: 100 })
 }
 
-type SummaryBy = 'SUPPLIER' | 'CATEGORY'
-
 /** A CompletenessSummaryRow as completenessSummary answers it: its supplier or category by id. */
 export interface CompletenessSummary {
   supplierId: string | null
@@ -99,7 +97,7 @@ export interface CompletenessSummary {
 }
 
 export const completenessQuery = {
-  completenessSummary: async (_: unknown, { by }: { by: SummaryBy }, ctx: Context) => {
+  completenessSummary: async (_, { by }, ctx) => {
     const column = by === 'SUPPLIER' ? sql.ref('p.supplier_id') : sql.ref('p.category_id')
     const { rows } = await sql<{
       key: string | null
@@ -126,7 +124,7 @@ export const completenessQuery = {
       }),
     )
   },
-}
+} satisfies QueryResolvers
 
 export const CompletenessSummaryRow = {
   supplier: (r, _, ctx) => (r.supplierId ? ctx.loaders.supplierById.load(r.supplierId) : null),

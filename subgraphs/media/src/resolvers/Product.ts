@@ -39,12 +39,11 @@ export const Product = {
     id: ref.id,
     ...(info ? { withThumbnails: entityWantsThumbnails(info), withMedia: entityWantsMedia(info) } : {}),
   }),
-  media: (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) =>
-    mediaOf(product, ctx, info),
+  media: (product, _, ctx, info) => mediaOf(product, ctx, info),
   // Picked from the same batch as media when the operation asks for both (one statement, thumbnails included
   // when either asks for them); alone, the primary file is the only one read: the first marked primary in
   // display order, else the first file, as it would be picked from the list.
-  primaryImage: async (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) => {
+  primaryImage: async (product, _, ctx, info) => {
     if (product.withMedia === false) {
       const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
       const loader = withThumbnails
