@@ -37,8 +37,11 @@ export type Scalars = {
   _FieldSet: { input: string; output: string; }
 };
 
+/** What aiUsageSummary sums AI calls by (always also by currency). */
 export type AiUsageGroupBy =
+  /** One row per provider, model and currency. */
   | 'MODEL'
+  /** One row per provider and currency. */
   | 'PROVIDER';
 
 /** One call to an AI provider. Internal. */
@@ -74,75 +77,110 @@ export type AiUsageInput = {
 /** One call to an AI provider (db_analytics.ai_usage_logs). */
 export type AiUsageLog = {
   __typename?: 'AiUsageLog';
+  /** Tokens answered, as the provider reported them. */
   completionTokens: Scalars['Int']['output'];
+  /** What the call cost, in currency, up to 6 decimals; null when not reported. */
   cost?: Maybe<Scalars['Decimal']['output']>;
+  /** When the call was made. */
   createdAt: Scalars['DateTime']['output'];
+  /** ISO 4217 code of cost, e.g. USD. */
   currency: Scalars['String']['output'];
+  /** What went wrong, when success is false. */
   errorMessage?: Maybe<Scalars['String']['output']>;
+  /** The entry's id, increasing with time. */
   id: Scalars['SafeInt']['output'];
+  /** Milliseconds the provider took to answer; null when not measured. */
   latencyMs?: Maybe<Scalars['Int']['output']>;
+  /** The provider's model name, e.g. gpt-4o-mini. */
   model: Scalars['String']['output'];
   /** enrichment, translation, categorization, … */
   operation: Scalars['String']['output'];
+  /** Tokens sent, as the provider reported them. */
   promptTokens: Scalars['Int']['output'];
   /** openai, anthropic, mistral, … */
   provider: Scalars['String']['output'];
+  /** False when the provider answered an error. */
   success: Scalars['Boolean']['output'];
   /** As reported by the provider (may exceed prompt + completion). */
   totalTokens: Scalars['Int']['output'];
+  /** The user of userId; null for the platform's own work or a deleted user. */
   user?: Maybe<User>;
+  /** The user the call was made for; null for the platform's own work. */
   userId?: Maybe<Scalars['UUID']['output']>;
 };
 
+/** A page of AI calls, newest first. */
 export type AiUsageLogConnection = {
   __typename?: 'AiUsageLogConnection';
+  /** The page's calls. */
   edges: Array<AiUsageLogEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many calls match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** An AI call with its cursor. */
 export type AiUsageLogEdge = {
   __typename?: 'AiUsageLogEdge';
+  /** Pass it as after to read the older calls. */
   cursor: Scalars['String']['output'];
+  /** The AI call. */
   node: AiUsageLog;
 };
 
+/** Which AI calls to list; the conditions given must all hold. from after to is BAD_USER_INPUT. */
 export type AiUsageLogFilter = {
   /** Calls at or after this instant. */
   from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only this model's calls, e.g. gpt-4o-mini (compared exactly). */
   model?: InputMaybe<Scalars['String']['input']>;
+  /** Only this provider's calls, e.g. openai (compared exactly). */
   provider?: InputMaybe<Scalars['String']['input']>;
   /** Calls before this instant. */
   to?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only calls made for this user. */
   userId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 /** AI usage totals of one provider (or provider and model) in one currency. */
 export type AiUsageSummary = {
   __typename?: 'AiUsageSummary';
+  /** Tokens answered, summed. */
   completionTokens: Scalars['SafeInt']['output'];
   /** Null when no call of the group reported a cost. */
   cost?: Maybe<Scalars['Decimal']['output']>;
   /** Costs are summed per currency, never across currencies. */
   currency: Scalars['String']['output'];
+  /** Calls of the group that failed. */
   failedCount: Scalars['Int']['output'];
   /** Null when grouped by provider. */
   model?: Maybe<Scalars['String']['output']>;
+  /** Tokens sent, summed. */
   promptTokens: Scalars['SafeInt']['output'];
+  /** The provider, e.g. openai. */
   provider: Scalars['String']['output'];
+  /** Calls in the group. */
   requestCount: Scalars['Int']['output'];
+  /** Total tokens as reported, summed. */
   totalTokens: Scalars['SafeInt']['output'];
 };
 
 /** One audit entry relayed from a service's transactional outbox. Internal: not part of the public graph. */
 export type AuditEntryInput = {
+  /** What was done, e.g. update; at most 50 characters. */
   action: Scalars['String']['input'];
+  /** What changed, e.g. { "before": …, "after": … }. */
   changes?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** The thing's id, at most 255 characters. */
   entityId?: InputMaybe<Scalars['String']['input']>;
+  /** What kind of thing, e.g. product; at most 100 characters. */
   entityType: Scalars['String']['input'];
   /** The outbox entry's id: the same entry delivered twice is stored once. */
   eventId: Scalars['UUID']['input'];
+  /** When the action was committed in its service. */
   occurredAt: Scalars['DateTime']['input'];
+  /** The user who acted; null for the system. */
   userId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
@@ -153,56 +191,80 @@ export type AuditLog = {
   action: Scalars['String']['output'];
   /** What changed, e.g. {"price": {"old": 10.5, "new": 12}} */
   changes: Scalars['JSON']['output'];
+  /** When the action happened. */
   createdAt: Scalars['DateTime']['output'];
+  /** The id of the thing concerned within its type; null when the action concerns no single thing. */
   entityId?: Maybe<Scalars['String']['output']>;
+  /** What kind of thing the action concerns, a lower-case identifier, e.g. product or supplier. */
   entityType: Scalars['String']['output'];
+  /** The entry's id, increasing with time. */
   id: Scalars['SafeInt']['output'];
+  /** The client's address when it was recorded; null otherwise. */
   ipAddress?: Maybe<Scalars['String']['output']>;
+  /** The user of userId; null for the system or a deleted user. */
   user?: Maybe<User>;
+  /** The client's User-Agent when it was recorded; null otherwise. */
   userAgent?: Maybe<Scalars['String']['output']>;
   /** Null for actions of the system itself. */
   userId?: Maybe<Scalars['UUID']['output']>;
 };
 
+/** A page of audit entries, newest first. */
 export type AuditLogConnection = {
   __typename?: 'AuditLogConnection';
+  /** The page's entries. */
   edges: Array<AuditLogEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many entries match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** An audit entry with its cursor. */
 export type AuditLogEdge = {
   __typename?: 'AuditLogEdge';
+  /** Pass it as after to read the older entries. */
   cursor: Scalars['String']['output'];
+  /** The audit entry. */
   node: AuditLog;
 };
 
+/** Which audit entries to list; the conditions given must all hold. */
 export type AuditLogFilter = {
+  /** Only this action, e.g. update (compared exactly). */
   action?: InputMaybe<Scalars['String']['input']>;
   /** Needs entityType: ids are only unique within a type. */
   entityId?: InputMaybe<Scalars['String']['input']>;
+  /** Only entries about this kind of thing, e.g. product (compared exactly). */
   entityType?: InputMaybe<Scalars['String']['input']>;
+  /** Only entries of this user's actions. */
   userId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 /** The whole catalogue's figures for one day, computed by the analytics worker. */
 export type CatalogMetric = {
   __typename?: 'CatalogMetric';
+  /** Products whose isActive is true. */
   activeProductsCount: Scalars['Int']['output'];
   /** Average current one-unit retail price of the active products. */
   avgPrice?: Maybe<Scalars['Decimal']['output']>;
+  /** When the figures were computed. */
   computedAt: Scalars['DateTime']['output'];
+  /** The day the figures are for. */
   date: Scalars['LocalDate']['output'];
   /** Share of products with at least one image, 0 to 1. */
   imageShare?: Maybe<Scalars['Decimal']['output']>;
+  /** Products in the catalogue. */
   productsCount: Scalars['Int']['output'];
   /** Current retail price times stock quantity, summed over the active products. */
   stockValue?: Maybe<Scalars['Decimal']['output']>;
+  /** Suppliers in the catalogue. */
   suppliersCount: Scalars['Int']['output'];
   /** Share of products with a verified ASIN, 0 to 1. */
   verifiedAsinShare?: Maybe<Scalars['Decimal']['output']>;
 };
 
+/** A report to generate. */
 export type CreateReportInput = {
   /** csv (default), xlsx, pdf (title, parameters, a bar chart of the main figure, the first 2,000 rows) or json. */
   format?: InputMaybe<Scalars['String']['input']>;
@@ -231,7 +293,9 @@ export type ImportJobEndInput = {
   endedAt: Scalars['DateTime']['input'];
   /** The import job's id. */
   jobId: Scalars['UUID']['input'];
+  /** Products the job created, 0 or more. */
   productsCreated: Scalars['Int']['input'];
+  /** Products the job changed, 0 or more. */
   productsUpdated: Scalars['Int']['input'];
   /** Rows refused. */
   rowsFailed: Scalars['Int']['input'];
@@ -246,12 +310,19 @@ export type ImportJobEndInput = {
 /** Daily import totals (db_analytics.import_metrics). */
 export type ImportMetric = {
   __typename?: 'ImportMetric';
+  /** Average seconds per job; null when no job reported a duration. */
   avgProcessingTime?: Maybe<Scalars['Int']['output']>;
+  /** The day (UTC) the totals are for. */
   date: Scalars['LocalDate']['output'];
+  /** Of those, the failed ones. */
   failedImports?: Maybe<Scalars['Int']['output']>;
+  /** The row's id. */
   id: Scalars['UUID']['output'];
+  /** Of those, the completed ones. */
   successfulImports?: Maybe<Scalars['Int']['output']>;
+  /** Import jobs that ended that day. */
   totalImports?: Maybe<Scalars['Int']['output']>;
+  /** Source rows the jobs read. */
   totalProductsProcessed?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -261,10 +332,13 @@ export type ImportMetricInput = {
   avgProcessingTime?: InputMaybe<Scalars['Int']['input']>;
   /** Not after today (UTC). */
   date: Scalars['LocalDate']['input'];
+  /** 0 or more. */
   failedImports: Scalars['Int']['input'];
+  /** 0 or more. */
   successfulImports: Scalars['Int']['input'];
   /** At least successfulImports + failedImports. */
   totalImports: Scalars['Int']['input'];
+  /** 0 or more. */
   totalProductsProcessed: Scalars['Int']['input'];
 };
 
@@ -275,6 +349,7 @@ export type MetricRowError = {
   field: Scalars['String']['output'];
   /** The row's position in rows. */
   index: Scalars['Int']['output'];
+  /** What is wrong, in English. */
   message: Scalars['String']['output'];
 };
 
@@ -283,17 +358,23 @@ export type MetricRun = {
   __typename?: 'MetricRun';
   /** True once a cancel was asked for: the run stops after its current step. */
   cancelRequested: Scalars['Boolean']['output'];
+  /** When it ended (completed, failed or cancelled); null before. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When it was queued. */
   createdAt: Scalars['DateTime']['output'];
   /** Why it failed. */
   errorMessage?: Maybe<Scalars['String']['output']>;
   /** First day covered. */
   from: Scalars['LocalDate']['output'];
+  /** The run's id. */
   id: Scalars['UUID']['output'];
+  /** What it computes. */
   kind: MetricRunKind;
   /** Steps written (days for IMPORT_METRICS). */
   processed: Scalars['Int']['output'];
+  /** When a worker started it; null while pending. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Where it stands. */
   status: MetricRunStatus;
   /** Last day covered (included). */
   to: Scalars['LocalDate']['output'];
@@ -450,9 +531,13 @@ export type MutationUpdateReportStatusArgs = {
 /** Relay page information for keyset (cursor) pagination. */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the page's last item, to pass as after for the next page; null when the page is empty. */
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more items follow this page: pass endCursor as after to read them. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether this page was read with an after cursor (items come before it); backward paging is not offered. */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first item; null when the page is empty. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
@@ -482,12 +567,19 @@ export type ProductMetric = {
   __typename?: 'ProductMetric';
   /** Sales per view that day, 0 to 1. */
   conversionRate?: Maybe<Scalars['Decimal']['output']>;
+  /** When the figures were first recorded. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The day the figures are for. */
   date: Scalars['LocalDate']['output'];
+  /** The row's id. */
   id: Scalars['UUID']['output'];
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
+  /** Revenue of those sales, 2 decimals; null when not reported. */
   revenue?: Maybe<Scalars['Decimal']['output']>;
+  /** Sales that day. */
   salesCount?: Maybe<Scalars['Int']['output']>;
+  /** Views of the product that day. */
   viewCount?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -500,6 +592,7 @@ export type ProductMetricInput = {
   conversionRate?: InputMaybe<Scalars['Decimal']['input']>;
   /** Not after today (UTC). */
   date: Scalars['LocalDate']['input'];
+  /** The product's id. */
   productId: Scalars['UUID']['input'];
   /** 0 or more, at most 10 digits before the point and 2 after. */
   revenue?: InputMaybe<Scalars['Decimal']['input']>;
@@ -516,10 +609,15 @@ export type ProductMetricsSummary = {
   conversionRate?: Maybe<Scalars['Decimal']['output']>;
   /** Days of the range that have figures. */
   dayCount: Scalars['Int']['output'];
+  /** First day of the range. */
   from: Scalars['LocalDate']['output'];
+  /** Revenue, summed (0 without figures). */
   revenue: Scalars['Decimal']['output'];
+  /** Sales, summed. */
   salesCount: Scalars['SafeInt']['output'];
+  /** Last day of the range (included). */
   to: Scalars['LocalDate']['output'];
+  /** Views, summed. */
   viewCount: Scalars['SafeInt']['output'];
 };
 
@@ -540,6 +638,7 @@ export type Query = {
   importMetrics: Array<ImportMetric>;
   /** A metric computation by id, null when missing. */
   metricRun?: Maybe<MetricRun>;
+  /** A report by id; null when no report has it. */
   report?: Maybe<Report>;
   /** Reports, newest first. */
   reports: ReportConnection;
@@ -595,6 +694,7 @@ export type QueryReportsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** An action of the calling user to log. */
 export type RecordAuditLogInput = {
   /** What the user did, e.g. view, download, print: lower-case identifier, at most 50 characters. */
   action: Scalars['String']['input'];
@@ -606,36 +706,53 @@ export type RecordAuditLogInput = {
   entityType: Scalars['String']['input'];
 };
 
+/** What recordImportMetrics wrote and refused. */
 export type RecordImportMetricsPayload = {
   __typename?: 'RecordImportMetricsPayload';
+  /** The rows refused, with why. */
   errors: Array<MetricRowError>;
+  /** Rows that added a day's totals. */
   inserted: Scalars['Int']['output'];
+  /** The rows written, as stored. */
   metrics: Array<ImportMetric>;
+  /** Rows that replaced a day's totals. */
   updated: Scalars['Int']['output'];
 };
 
+/** What recordProductMetrics wrote and refused. */
 export type RecordProductMetricsPayload = {
   __typename?: 'RecordProductMetricsPayload';
+  /** The rows refused, with why. */
   errors: Array<MetricRowError>;
+  /** Rows that added a day's figures. */
   inserted: Scalars['Int']['output'];
   /** The rows written, as stored. */
   metrics: Array<ProductMetric>;
+  /** Rows that replaced a day's figures. */
   updated: Scalars['Int']['output'];
 };
 
+/** What recordSupplierMetrics wrote and refused. */
 export type RecordSupplierMetricsPayload = {
   __typename?: 'RecordSupplierMetricsPayload';
+  /** The rows refused, with why. */
   errors: Array<MetricRowError>;
+  /** Rows that added a day's figures. */
   inserted: Scalars['Int']['output'];
+  /** The rows written, as stored. */
   metrics: Array<SupplierMetric>;
+  /** Rows that replaced a day's figures. */
   updated: Scalars['Int']['output'];
 };
 
 /** A generated report (db_analytics.reports); the file itself lives in object storage. */
 export type Report = {
   __typename?: 'Report';
+  /** The object storage bucket holding the file; null until the report is completed. */
   bucketName?: Maybe<Scalars['String']['output']>;
+  /** When the report reached completed, failed or cancelled; null before. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the report was asked for. */
   createdAt: Scalars['DateTime']['output'];
   /** Who asked for the report (null for scheduled ones). */
   createdBy?: Maybe<User>;
@@ -644,48 +761,72 @@ export type Report = {
    * attachment named after the report); null until the report is completed.
    */
   downloadUrl?: Maybe<Scalars['String']['output']>;
+  /** Why the report failed or was cancelled; null otherwise. */
   errorMessage?: Maybe<Scalars['String']['output']>;
+  /** When the file is due to be deleted, as recorded at completion; null when no expiry was set. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The file's size in bytes; null until the report is completed. */
   fileSizeBytes?: Maybe<Scalars['SafeInt']['output']>;
   /** csv, xlsx, pdf or json */
   format?: Maybe<Scalars['String']['output']>;
+  /** The report's id. */
   id: Scalars['UUID']['output'];
+  /** The name its creator gave, at most 255 characters; the downloaded file is named after it. */
   name: Scalars['String']['output'];
+  /** The file's key in that bucket; null until the report is completed. */
   objectKey?: Maybe<Scalars['String']['output']>;
+  /** What the report covers, as given to createReport (e.g. from, to, supplierCode); {} when nothing was given. */
   parameters: Scalars['JSON']['output'];
   /**
    * import_summary, supplier_performance, stock_alerts, price_changes or catalog_completeness (reports of earlier
    * versions may carry others).
    */
   reportType: Scalars['String']['output'];
+  /** Data rows in the file; null until the report is completed. */
   rowCount?: Maybe<Scalars['Int']['output']>;
+  /** When generation started; null while pending. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /** pending, running, completed, failed or cancelled */
   status: Scalars['String']['output'];
+  /** When the report last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
 
+/** A page of reports, newest first. */
 export type ReportConnection = {
   __typename?: 'ReportConnection';
+  /** The page's reports. */
   edges: Array<ReportEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many reports match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A report with its cursor. */
 export type ReportEdge = {
   __typename?: 'ReportEdge';
+  /** Pass it as after to read the older reports. */
   cursor: Scalars['String']['output'];
+  /** The report. */
   node: Report;
 };
 
+/** Which reports to list; the conditions given must all hold. */
 export type ReportFilter = {
+  /** Only reports asked for by this user. */
   createdBy?: InputMaybe<Scalars['UUID']['input']>;
+  /** Only reports of this type, e.g. stock_alerts (compared exactly). */
   reportType?: InputMaybe<Scalars['String']['input']>;
+  /** Only reports in this status: pending, running, completed, failed or cancelled. */
   status?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The direction of a list order. */
 export type SortDirection =
+  /** Smallest (oldest, A to Z) first; nulls last. */
   | 'ASC'
+  /** Largest (newest, Z to A) first; nulls first. */
   | 'DESC';
 
 export type Supplier = {
@@ -717,20 +858,27 @@ export type SupplierImportMetric = {
   __typename?: 'SupplierImportMetric';
   /** Average seconds per job, null when none reported a duration. */
   avgDurationSeconds?: Maybe<Scalars['Int']['output']>;
+  /** Jobs that were cancelled. */
   cancelledCount: Scalars['Int']['output'];
+  /** Jobs that completed. */
   completedCount: Scalars['Int']['output'];
+  /** The day (UTC) the jobs ended. */
   date: Scalars['LocalDate']['output'];
   /** Seconds the jobs ran, summed. */
   durationSeconds: Scalars['SafeInt']['output'];
+  /** Jobs that failed. */
   failedCount: Scalars['Int']['output'];
   /** Import jobs that ended that day, whatever their outcome. */
   jobsCount: Scalars['Int']['output'];
+  /** Products the jobs created. */
   productsCreated: Scalars['SafeInt']['output'];
+  /** Products the jobs changed. */
   productsUpdated: Scalars['SafeInt']['output'];
   /** Rows refused (by the file's rules or by catalog). */
   rowsFailed: Scalars['SafeInt']['output'];
   /** Source rows read by those jobs. */
   rowsProcessed: Scalars['SafeInt']['output'];
+  /** The supplier's id. */
   supplierId: Scalars['UUID']['output'];
 };
 
@@ -741,19 +889,25 @@ export type SupplierMetric = {
   activeProductsCount?: Maybe<Scalars['Int']['output']>;
   /** Average current one-unit retail price of the active products. */
   avgPrice?: Maybe<Scalars['Decimal']['output']>;
+  /** Average seconds per import; null when not reported. */
   avgProcessingTime?: Maybe<Scalars['Int']['output']>;
   /** When the daily figures were computed. */
   computedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The day the figures are for. */
   date: Scalars['LocalDate']['output'];
+  /** The row's id. */
   id: Scalars['UUID']['output'];
   /** Share of the supplier's products with at least one image, 0 to 1. */
   imageShare?: Maybe<Scalars['Decimal']['output']>;
+  /** The supplier's imports that day. */
   importsCount?: Maybe<Scalars['Int']['output']>;
+  /** The supplier's products that day. */
   productsCount?: Maybe<Scalars['Int']['output']>;
   /** Current retail price times stock quantity, summed over the active products. */
   stockValue?: Maybe<Scalars['Decimal']['output']>;
   /** Percent of successful imports, 0 to 100. */
   successRate?: Maybe<Scalars['Decimal']['output']>;
+  /** The supplier's id. */
   supplierId: Scalars['UUID']['output'];
   /** Share of the supplier's products with a verified ASIN, 0 to 1. */
   verifiedAsinShare?: Maybe<Scalars['Decimal']['output']>;
@@ -765,13 +919,17 @@ export type SupplierMetricInput = {
   avgProcessingTime?: InputMaybe<Scalars['Int']['input']>;
   /** Not after today (UTC). */
   date: Scalars['LocalDate']['input'];
+  /** 0 or more. */
   importsCount: Scalars['Int']['input'];
+  /** 0 or more. */
   productsCount: Scalars['Int']['input'];
   /** Percent, 0 to 100, at most 2 decimals. */
   successRate?: InputMaybe<Scalars['Decimal']['input']>;
+  /** The supplier's id. */
   supplierId: Scalars['UUID']['input'];
 };
 
+/** A report's next status and, on completion, where its file is. */
 export type UpdateReportStatusInput = {
   /** With completed: where the file is (bucketName and objectKey together). */
   bucketName?: InputMaybe<Scalars['String']['input']>;
@@ -781,6 +939,7 @@ export type UpdateReportStatusInput = {
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** With completed, 0 or more. */
   fileSizeBytes?: InputMaybe<Scalars['SafeInt']['input']>;
+  /** With completed: the file's key in bucketName, at most 1,024 characters. */
   objectKey?: InputMaybe<Scalars['String']['input']>;
   /** With completed, 0 or more. */
   rowCount?: InputMaybe<Scalars['Int']['input']>;

@@ -39,13 +39,16 @@ export type Scalars = {
   _FieldSet: { input: string; output: string; }
 };
 
+/** A change of a product's stock by a number of units. */
 export type AdjustStockInput = {
   /**
    * Added to the quantity (negative to remove); not 0. The quantity can never go below zero nor below the
    * reserved quantity.
    */
   delta: Scalars['Int']['input'];
+  /** Free text kept in stock_history, at most 2,000 characters. */
   note?: InputMaybe<Scalars['String']['input']>;
+  /** An existing product (NOT_FOUND otherwise). */
   productId: Scalars['UUID']['input'];
   /** import, sale, return, adjustment (default) or reservation (kept in stock_history). */
   reason?: InputMaybe<Scalars['String']['input']>;
@@ -53,18 +56,25 @@ export type AdjustStockInput = {
   warehouseId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
+/** A brand of products (db_catalog.brands). */
 export type Brand = {
   __typename?: 'Brand';
+  /** Letters, digits, "_", "." and "-", at most 50 characters; unique when set, null when none. */
   code?: Maybe<Scalars['String']['output']>;
+  /** The brand's id. */
   id: Scalars['UUID']['output'];
+  /** Whether the brand is in use; inactive brands keep their products. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /** An http(s) URL of the brand's logo; null when none. */
   logoUrl?: Maybe<Scalars['String']['output']>;
+  /** The brand's name, at most 255 characters. */
   name: Scalars['String']['output'];
   /** The brand's products, newest first unless orderBy says otherwise. */
   products?: Maybe<ProductConnection>;
 };
 
 
+/** A brand of products (db_catalog.brands). */
 export type BrandProductsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -72,32 +82,47 @@ export type BrandProductsArgs = {
   orderBy?: InputMaybe<ProductOrder>;
 };
 
+/** A page of brands. */
 export type BrandConnection = {
   __typename?: 'BrandConnection';
+  /** The page's brands, in the list's order. */
   edges: Array<BrandEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many brands match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A brand with its cursor. */
 export type BrandEdge = {
   __typename?: 'BrandEdge';
+  /** Pass it as after to read the brands that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The brand. */
   node: Brand;
 };
 
+/** Which brands to list; the conditions given must all hold. */
 export type BrandFilter = {
+  /** Only active (true) or inactive (false) brands. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** Case-insensitive substring of the name or code. */
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** How brands are sorted. Default: NAME ASC. */
 export type BrandOrder = {
+  /** Ascending or descending. */
   direction: SortDirection;
+  /** The column sorted by. */
   field: BrandOrderField;
 };
 
+/** What brands are sorted by; ties are broken by id. */
 export type BrandOrderField =
+  /** The code, alphabetically (brands without a code last ascending). */
   | 'CODE'
+  /** The name, alphabetically. */
   | 'NAME';
 
 /** A node of the category tree. */
@@ -112,14 +137,19 @@ export type Category = {
   completenessRules: Array<CompletenessItem>;
   /** True when the category sets no rules of its own and completenessRules are the defaults. */
   completenessRulesAreDefault: Scalars['Boolean']['output'];
+  /** The category's id. */
   id: Scalars['UUID']['output'];
+  /** Whether the category is in use; inactive categories keep their products and children. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /** The category's name, at most 255 characters. */
   name: Scalars['String']['output'];
   /** Null for a root category. */
   parent?: Maybe<Category>;
+  /** The parent category's id; null for a root category. */
   parentId?: Maybe<Scalars['UUID']['output']>;
   /** Products directly in this category (not in its descendants), newest first unless orderBy says otherwise. */
   products?: Maybe<ProductConnection>;
+  /** Lower-case letters and digits separated by "-", at most 255 characters; unique. */
   slug?: Maybe<Scalars['String']['output']>;
 };
 
@@ -132,20 +162,29 @@ export type CategoryProductsArgs = {
   orderBy?: InputMaybe<ProductOrder>;
 };
 
+/** A page of categories. */
 export type CategoryConnection = {
   __typename?: 'CategoryConnection';
+  /** The page's categories, in the list's order. */
   edges: Array<CategoryEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many categories match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A category with its cursor. */
 export type CategoryEdge = {
   __typename?: 'CategoryEdge';
+  /** Pass it as after to read the categories that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The category. */
   node: Category;
 };
 
+/** Which categories to list; the conditions given must all hold. */
 export type CategoryFilter = {
+  /** Only active (true) or inactive (false) categories. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only the direct children of this category. */
   parentId?: InputMaybe<Scalars['UUID']['input']>;
@@ -155,13 +194,19 @@ export type CategoryFilter = {
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** How categories are sorted. Default: NAME ASC. */
 export type CategoryOrder = {
+  /** Ascending or descending. */
   direction: SortDirection;
+  /** The column sorted by. */
   field: CategoryOrderField;
 };
 
+/** What categories are sorted by; ties are broken by id. */
 export type CategoryOrderField =
+  /** The name, alphabetically. */
   | 'NAME'
+  /** The slug, alphabetically. */
   | 'SLUG';
 
 /** What completenessSummary groups products by. */
@@ -203,7 +248,9 @@ export type CompletenessItem =
 /** What recomputeCompleteness did. Internal. */
 export type CompletenessRecomputeResult = {
   __typename?: 'CompletenessRecomputeResult';
+  /** Their average score, 2 decimals. */
   averageScore: Scalars['Decimal']['output'];
+  /** Products scored. */
   productsCount: Scalars['Int']['output'];
 };
 
@@ -222,28 +269,36 @@ export type CompletenessSummaryRow = {
   completeCount: Scalars['Int']['output'];
   /** Products scored in this group. */
   productsCount: Scalars['Int']['output'];
+  /** The supplier of supplierId; null when there is none. */
   supplier?: Maybe<Supplier>;
   /** With by SUPPLIER; null for the products without a supplier (and always with by CATEGORY). */
   supplierId?: Maybe<Scalars['UUID']['output']>;
 };
 
+/** A new brand. */
 export type CreateBrandInput = {
   /** Unique when given (CONFLICT otherwise). */
   code?: InputMaybe<Scalars['String']['input']>;
+  /** Default: true. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** An http(s) URL. */
   logoUrl?: InputMaybe<Scalars['String']['input']>;
+  /** At most 255 characters. */
   name: Scalars['String']['input'];
 };
 
+/** A new category, at the top level or under parentId. */
 export type CreateCategoryInput = {
   /**
    * What the category's products need to be complete; omitted or null: the defaults (TITLE, DESCRIPTION, EAN,
    * BRAND, PRICE, STOCK, IMAGE); an empty list requires nothing.
    */
   completenessRules?: InputMaybe<Array<CompletenessItem>>;
+  /** Default: true. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 255 characters. */
   name: Scalars['String']['input'];
+  /** An existing category (NOT_FOUND otherwise); omitted or null: a root category. */
   parentId?: InputMaybe<Scalars['UUID']['input']>;
   /**
    * Unique (CONFLICT otherwise). When omitted it is generated from the name under the parent's slug
@@ -259,21 +314,30 @@ export type CreateCategoryInput = {
 export type CreateProductInput = {
   /** 10 letters or digits (upper-cased). */
   asin?: InputMaybe<Scalars['String']['input']>;
+  /** An existing brand (NOT_FOUND otherwise). */
   brandId?: InputMaybe<Scalars['UUID']['input']>;
+  /** An existing category (NOT_FOUND otherwise). */
   categoryId?: InputMaybe<Scalars['UUID']['input']>;
+  /** At most 2 decimals, not negative. */
   depth?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 50,000 characters. */
   description?: InputMaybe<Scalars['String']['input']>;
   /**
    * EAN/GTIN as text: spaces and dashes are removed, an exact spreadsheet number form ("4.006381333931e12") is
    * recovered, 9 to 12 digits are left-padded to 13, the check digit must be right.
    */
   ean?: InputMaybe<Scalars['String']['input']>;
+  /** The product's id in another system, at most 255 characters. */
   externalId?: InputMaybe<Scalars['String']['input']>;
   /** Any GTIN-8/12/13/14, stored on 14 digits. */
   gtin?: InputMaybe<Scalars['String']['input']>;
+  /** At most 2 decimals, not negative. */
   height?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Default: follows status (true for active and out_of_stock). */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The manufacturer's part number, at most 100 characters. */
   manufacturerReference?: InputMaybe<Scalars['String']['input']>;
+  /** At most 500 characters. */
   shortDescription?: InputMaybe<Scalars['String']['input']>;
   /** At most 100 characters; unique per supplier (CONFLICT otherwise). */
   sku?: InputMaybe<Scalars['String']['input']>;
@@ -282,7 +346,9 @@ export type CreateProductInput = {
    * follows the status: true for active and out_of_stock, false otherwise.
    */
   status?: InputMaybe<Scalars['String']['input']>;
+  /** An existing supplier (NOT_FOUND otherwise). */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
+  /** Free technical characteristics, a JSON object of at most 64 KiB. */
   technicalSpecs?: InputMaybe<Scalars['JSONObject']['input']>;
   /** At most 500 characters. */
   title: Scalars['String']['input'];
@@ -294,31 +360,45 @@ export type CreateProductInput = {
   width?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
+/** A new variant of a product. */
 export type CreateProductVariantInput = {
+  /** Axis values as a JSON object, e.g. {"color": "red", "size": "XL"}. Default: {}. */
   attributes?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Normalised as Product EANs are. */
   ean?: InputMaybe<Scalars['String']['input']>;
+  /** Default: true. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** Default: after the product's last variant. */
   position?: InputMaybe<Scalars['Int']['input']>;
+  /** Not negative, at most 2 decimals; omitted: the product's price applies. */
   price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** An existing product (NOT_FOUND otherwise). */
   productId: Scalars['UUID']['input'];
   /** Unique among variants (CONFLICT otherwise), at most 100 characters. */
   sku: Scalars['String']['input'];
+  /** At most 500 characters. */
   title?: InputMaybe<Scalars['String']['input']>;
+  /** Kilograms, at most 3 decimals, not negative. */
   weight?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
+/** A new supplier, optionally with its details. */
 export type CreateSupplierInput = {
+  /** Free text, at most 2,000 characters. */
   address?: InputMaybe<Scalars['String']['input']>;
   /** Unique (CONFLICT otherwise); letters, digits, "_", "." and "-", at most 50. Import configurations refer to it. */
   code: Scalars['String']['input'];
+  /** An e-mail address, at most 255 characters. */
   contactEmail?: InputMaybe<Scalars['String']['input']>;
+  /** Digits, spaces and + ( ) . / -, at most 50 characters. */
   contactPhone?: InputMaybe<Scalars['String']['input']>;
   /** ISO 3166-1 alpha-2 (default FR). */
   country?: InputMaybe<Scalars['String']['input']>;
+  /** Extended data (legal name, VAT, terms); omitted: none recorded. */
   details?: InputMaybe<SupplierDetailsInput>;
+  /** Default: true. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 255 characters. */
   name: Scalars['String']['input'];
 };
 
@@ -327,12 +407,17 @@ export type EanResolution = {
   __typename?: 'EanResolution';
   /** 0 to 100. */
   confidence?: Maybe<Scalars['Decimal']['output']>;
+  /** The EAN looked up, 8 to 14 digits. */
   ean: Scalars['String']['output'];
+  /** The resolution's id. */
   id: Scalars['UUID']['output'];
+  /** The product of productId; null when the source found nothing. */
   product?: Maybe<Product>;
   /** Null when the source found nothing for this EAN. */
   productId?: Maybe<Scalars['UUID']['output']>;
+  /** When the source answered. */
   resolvedAt: Scalars['DateTime']['output'];
+  /** What the source answered, as JSON; null when it gave nothing more. */
   resolvedData?: Maybe<Scalars['JSON']['output']>;
   /** catalog, icecat, code2asin, ean_lookup or manual */
   source: Scalars['String']['output'];
@@ -355,13 +440,19 @@ export type Mutation = {
    * report. Internal: called by the owning services' outbox relay. Answers the number of rows changed.
    */
   applyDeletions: Scalars['Int']['output'];
+  /** Creates a brand. */
   createBrand: Brand;
+  /** Creates a category; its slug is generated when not given. */
   createCategory: Category;
+  /** Creates a product; its completeness is scored at once. */
   createProduct: Product;
+  /** Creates a variant of a product. */
   createProductVariant: ProductVariant;
+  /** Creates a supplier (and its details when given). */
   createSupplier: Supplier;
   /** isActive false; a selling status (active, out_of_stock) becomes inactive. */
   deactivateProduct: Product;
+  /** Sets a price's isActive false; it stays in the product's prices with activeOnly false. */
   deactivateProductPrice: ProductPrice;
   /** isActive false; its products are left as they are. */
   deactivateSupplier: Supplier;
@@ -411,12 +502,17 @@ export type Mutation = {
    * stock_history.
    */
   setStock: ProductStock;
+  /** Partial update of a brand. */
   updateBrand: Brand;
+  /** Partial update of a category. */
   updateCategory: Category;
   /** Partial update of a product. */
   updateProduct: Product;
+  /** Partial update of one price row; a new amount writes price_history. */
   updateProductPrice: ProductPrice;
+  /** Partial update of a variant. */
   updateProductVariant: ProductVariant;
+  /** Partial update of a supplier and of its details. */
   updateSupplier: Supplier;
   /**
    * Creates or updates up to 5,000 products in one transaction (see ProductUpsertInput). Valid rows are written,
@@ -668,83 +764,129 @@ export type MutationUpsertProductsArgs = {
 /** Relay page information for keyset (cursor) pagination. */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the page's last item, to pass as after for the next page; null when the page is empty. */
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more items follow this page: pass endCursor as after to read them. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether this page was read with an after cursor (items come before it); backward paging is not offered. */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first item; null when the page is empty. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
 /** One recorded price change. Internal. */
 export type PriceChangeRow = {
   __typename?: 'PriceChangeRow';
+  /** When the change was made. */
   changedAt: Scalars['DateTime']['output'];
+  /** ISO 4217 code. */
   currency: Scalars['String']['output'];
+  /** The price_history id (the page key). */
   id: Scalars['SafeInt']['output'];
+  /** The price after. */
   newPrice: Scalars['Decimal']['output'];
+  /** The price before; null for the first one recorded. */
   oldPrice?: Maybe<Scalars['Decimal']['output']>;
+  /** retail, wholesale, promo or msrp. */
   priceType: Scalars['String']['output'];
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
+  /** The product's SKU. */
   sku?: Maybe<Scalars['String']['output']>;
+  /** manual, import, api or sync. */
   source: Scalars['String']['output'];
+  /** The product's supplier's code; null when it has none. */
   supplierCode?: Maybe<Scalars['String']['output']>;
+  /** The product's title. */
   title?: Maybe<Scalars['String']['output']>;
 };
 
+/** A page of price changes, newest first. */
 export type PriceHistoryConnection = {
   __typename?: 'PriceHistoryConnection';
+  /** The page's price changes. */
   edges: Array<PriceHistoryEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many price changes the product has in all; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A price change with its cursor. */
 export type PriceHistoryEdge = {
   __typename?: 'PriceHistoryEdge';
+  /** Pass it as after to read the older changes. */
   cursor: Scalars['String']['output'];
+  /** The price change. */
   node: PriceHistoryEntry;
 };
 
 /** One recorded price change (db_catalog.price_history). */
 export type PriceHistoryEntry = {
   __typename?: 'PriceHistoryEntry';
+  /** When the change was made. */
   changedAt: Scalars['DateTime']['output'];
   /** The user who made the change; null for automatic changes. */
   changedBy?: Maybe<User>;
+  /** ISO 4217 code of both prices. */
   currency: Scalars['String']['output'];
+  /** The entry's id, increasing with time. */
   id: Scalars['SafeInt']['output'];
+  /** The price after the change. */
   newPrice: Scalars['Decimal']['output'];
   /** Null on the first price recorded for this product and price type. */
   oldPrice?: Maybe<Scalars['Decimal']['output']>;
+  /** retail, wholesale, promo or msrp. */
   priceType: Scalars['String']['output'];
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
+  /** Why the price changed, as given; null when no reason was given. */
   reason?: Maybe<Scalars['String']['output']>;
   /** manual, import, api or sync */
   source: Scalars['String']['output'];
+  /** The price's supplier; null when none. */
   supplierId?: Maybe<Scalars['UUID']['output']>;
 };
 
 /** A catalog product (db_catalog.products). Other subgraphs add media, export items, ASIN matches and metrics. */
 export type Product = {
   __typename?: 'Product';
+  /** The Amazon ASIN: 10 upper-case letters or digits; null until one is known. */
   asin?: Maybe<Scalars['String']['output']>;
   /** Null when the product has no brand. */
   brand?: Maybe<Brand>;
+  /** The brand's id; null when the product has none. */
   brandId?: Maybe<Scalars['UUID']['output']>;
   /** Null when the product has no category or its category_id points at no category. */
   category?: Maybe<Category>;
+  /** The category's id; null when the product has none. */
   categoryId?: Maybe<Scalars['UUID']['output']>;
   /** How much of what the product's category requires the product has; null for a product not scored yet. */
   completeness?: Maybe<ProductCompleteness>;
+  /** When the product was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Depth, at most 2 decimals, not negative (NUMERIC(10,2)). */
   depth?: Maybe<Scalars['Decimal']['output']>;
+  /** The long description, at most 50,000 characters. */
   description?: Maybe<Scalars['String']['output']>;
+  /**
+   * The EAN/GTIN as digits (8 to 14, leading zeros kept), normalised and check-digit verified on write; not
+   * unique.
+   */
   ean?: Maybe<Scalars['String']['output']>;
   /** What each source resolved this product's EANs to, most confident first. */
   eanResolutions: Array<EanResolution>;
+  /** The product's id in another system (ERP, shop), at most 255 characters. */
   externalId?: Maybe<Scalars['String']['output']>;
+  /** The GTIN on 14 digits (left-padded with zeros). */
   gtin?: Maybe<Scalars['String']['output']>;
+  /** Height, at most 2 decimals, not negative (NUMERIC(10,2)). */
   height?: Maybe<Scalars['Decimal']['output']>;
+  /** The product's id. */
   id: Scalars['UUID']['output'];
+  /** Whether the product is on sale; follows status (true for active and out_of_stock) unless set. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /** The manufacturer's part number, at most 100 characters. */
   manufacturerReference?: Maybe<Scalars['String']['output']>;
   /** Price changes, newest first. */
   priceHistory: PriceHistoryConnection;
@@ -753,9 +895,11 @@ export type Product = {
    * isActive is true; validFrom/validUntil are returned as stored, for the caller to judge.
    */
   prices: Array<ProductPrice>;
+  /** At most 500 characters. */
   shortDescription?: Maybe<Scalars['String']['output']>;
   /** Not unique: several products may share a SKU (see Query.productBySku). */
   sku?: Maybe<Scalars['String']['output']>;
+  /** active, out_of_stock, draft, inactive, discontinued or archived. */
   status?: Maybe<Scalars['String']['output']>;
   /** Stock level changes, newest first. */
   stockHistory: StockHistoryConnection;
@@ -763,17 +907,23 @@ export type Product = {
   stocks: Array<ProductStock>;
   /** Null when the product has no supplier. */
   supplier?: Maybe<Supplier>;
+  /** The supplier's id; null when the product has none. */
   supplierId?: Maybe<Scalars['UUID']['output']>;
+  /** Free technical characteristics as a JSON object, e.g. {"voltage": "230V"}; null when none. */
   technicalSpecs?: Maybe<Scalars['JSON']['output']>;
+  /** The product's name, at most 500 characters. */
   title: Scalars['String']['output'];
   /** Sum of availableQuantity over all warehouses (0 when there is no stock row). */
   totalAvailableQuantity: Scalars['Int']['output'];
+  /** The 12-digit UPC-A. */
   upc?: Maybe<Scalars['String']['output']>;
+  /** When the product last changed (set by the database on every update). */
   updatedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Variants in display order (position, then id). */
   variants: Array<ProductVariant>;
   /** Kilograms, exact (NUMERIC(10,3)). */
   weight?: Maybe<Scalars['Decimal']['output']>;
+  /** Width, at most 2 decimals, not negative (NUMERIC(10,2)). */
   width?: Maybe<Scalars['Decimal']['output']>;
 };
 
@@ -836,21 +986,31 @@ export type ProductCompleteness = {
   score: Scalars['Int']['output'];
 };
 
+/** A page of products. */
 export type ProductConnection = {
   __typename?: 'ProductConnection';
+  /** The page's products, in the list's order. */
   edges: Array<ProductEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many products match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A product with its cursor. */
 export type ProductEdge = {
   __typename?: 'ProductEdge';
+  /** Pass it as after to read the products that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The product. */
   node: Product;
 };
 
+/** Which products to list; the conditions given must all hold. */
 export type ProductFilter = {
+  /** Only this brand's products. */
   brandId?: InputMaybe<Scalars['UUID']['input']>;
+  /** Only products directly in this category (not in its descendants). */
   categoryId?: InputMaybe<Scalars['UUID']['input']>;
   /** Only products whose completeness score is at least this (0 to 100). */
   completenessAtLeast?: InputMaybe<Scalars['Int']['input']>;
@@ -858,11 +1018,13 @@ export type ProductFilter = {
   completenessBelow?: InputMaybe<Scalars['Int']['input']>;
   /** Only these products (at most 10,000 ids). */
   ids?: InputMaybe<Array<Scalars['UUID']['input']>>;
+  /** Only active (true) or inactive (false) products. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** Case-insensitive substring of the title, or an exact EAN or SKU. */
   search?: InputMaybe<Scalars['String']['input']>;
   /** Exact status, e.g. active, draft, archived. */
   status?: InputMaybe<Scalars['String']['input']>;
+  /** Only this supplier's products. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
   /** Only products changed (updatedAt) at or after this time. */
   updatedSince?: InputMaybe<Scalars['DateTime']['input']>;
@@ -870,10 +1032,13 @@ export type ProductFilter = {
 
 /** Whether one product has at least one image. Internal: media's word after an attach or a delete. */
 export type ProductImagesInput = {
+  /** Whether it has at least one image now. */
   hasImage: Scalars['Boolean']['input'];
+  /** The catalog product. */
   productId: Scalars['UUID']['input'];
 };
 
+/** How importProducts treats one batch. */
 export type ProductImportOptions = {
   /**
    * With jobId: the batch's key (its first source row). A batch already committed under this key is not applied
@@ -881,7 +1046,9 @@ export type ProductImportOptions = {
    * it after a crash counts right.
    */
   batch?: InputMaybe<Scalars['Int']['input']>;
+  /** Create a brand named in a row when none matches (else the row fails with NOT_FOUND). */
   createBrands?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Create a category named in a row when none matches (else the row fails with NOT_FOUND). */
   createCategories?: InputMaybe<Scalars['Boolean']['input']>;
   /**
    * Run the batch and roll it back: the verdict of every row as a real call would give it now; nothing is kept
@@ -900,6 +1067,7 @@ export type ProductImportOptions = {
  * then required). Omitted fields are left as they are; null clears them. Decimals in the Decimal format ("12.50").
  */
 export type ProductImportRowInput = {
+  /** 10 letters or digits (upper-cased). */
   asin?: InputMaybe<Scalars['String']['input']>;
   /** Brand by name or code (case-insensitive; an active one first); created when createBrands. */
   brand?: InputMaybe<Scalars['String']['input']>;
@@ -908,67 +1076,105 @@ export type ProductImportRowInput = {
    * createCategories.
    */
   category?: InputMaybe<Scalars['String']['input']>;
+  /** Purchase cost (with price only); the margin is derived from price and cost. */
   cost?: InputMaybe<Scalars['Decimal']['input']>;
+  /** ISO 4217 (with price only); default: the current price's, else EUR. */
   currency?: InputMaybe<Scalars['String']['input']>;
+  /** At most 2 decimals, not negative. */
   depth?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 50,000 characters. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** Normalised as in CreateProductInput; the key when sku is not given. */
   ean?: InputMaybe<Scalars['String']['input']>;
+  /** At most 255 characters. */
   externalId?: InputMaybe<Scalars['String']['input']>;
+  /** Any GTIN-8/12/13/14, stored on 14 digits. */
   gtin?: InputMaybe<Scalars['String']['input']>;
+  /** At most 2 decimals, not negative. */
   height?: InputMaybe<Scalars['Decimal']['input']>;
   /** http(s) URLs of the product's images, checked (at most 50); catalog stores no image: media's part. */
   imageUrls?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** True or false; follows status unless given. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 100 characters. */
   manufacturerReference?: InputMaybe<Scalars['String']['input']>;
+  /** The retail price for one unit, not negative; a different amount writes price_history (source import). */
   price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 500 characters. */
   shortDescription?: InputMaybe<Scalars['String']['input']>;
+  /** The supplier's SKU, at most 100 characters; the key with the call's supplier. */
   sku?: InputMaybe<Scalars['String']['input']>;
+  /** active, out_of_stock, draft, inactive, discontinued or archived. */
   status?: InputMaybe<Scalars['String']['input']>;
   /**
    * The quantity in stock in `warehouse` (none: the product's stock without a warehouse); a different quantity
    * writes stock_history (reason import).
    */
   stockQuantity?: InputMaybe<Scalars['Int']['input']>;
+  /** A JSON object, replacing the current one. */
   technicalSpecs?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** At most 500 characters; required to create a product. */
   title?: InputMaybe<Scalars['String']['input']>;
+  /** 12-digit UPC-A (check digit verified). */
   upc?: InputMaybe<Scalars['String']['input']>;
   /**
    * With stockQuantity: a warehouse id (UUID) or code ("PARIS-01"); no warehouse table exists, so a code stands
    * for the UUID v5 of its upper-case form (the same id on every import).
    */
   warehouse?: InputMaybe<Scalars['String']['input']>;
+  /** Kilograms, at most 3 decimals, not negative. */
   weight?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 2 decimals, not negative. */
   width?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
+/** How products are sorted. Default: newest first (CREATED_AT DESC). */
 export type ProductOrder = {
+  /** Ascending or descending. */
   direction: SortDirection;
+  /** The column sorted by. */
   field: ProductOrderField;
 };
 
+/** What products are sorted by; ties are broken by id. */
 export type ProductOrderField =
+  /** When the product was created. */
   | 'CREATED_AT'
+  /** The title, alphabetically. */
   | 'TITLE'
+  /** When the product last changed. */
   | 'UPDATED_AT';
 
 /** One price of a product (db_catalog.product_prices). Amounts are exact decimals. */
 export type ProductPrice = {
   __typename?: 'ProductPrice';
+  /** The purchase cost, 2 decimals; null when unknown. */
   cost?: Maybe<Scalars['Decimal']['output']>;
+  /** When the price was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** ISO 4217 code, e.g. EUR. */
   currency?: Maybe<Scalars['String']['output']>;
+  /** The price's id. */
   id: Scalars['UUID']['output'];
+  /** False once deactivated (deactivateProductPrice); history is kept. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** Percent, e.g. "35.50". */
   margin?: Maybe<Scalars['Decimal']['output']>;
+  /** The quantity from which this price applies, 1 or more. */
   minQuantity?: Maybe<Scalars['Int']['output']>;
+  /** The amount for one unit at minQuantity or more, in currency, 2 decimals, not negative. */
   price: Scalars['Decimal']['output'];
   /** e.g. retail, wholesale, promo */
   priceType: Scalars['String']['output'];
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
+  /** The supplier of supplierId; null when there is none. */
   supplier?: Maybe<Supplier>;
+  /** The supplier this price comes from; null when none. */
   supplierId?: Maybe<Scalars['UUID']['output']>;
+  /** When the price starts to apply. */
   validFrom?: Maybe<Scalars['DateTime']['output']>;
+  /** When the price stops applying; null for no end. */
   validUntil?: Maybe<Scalars['DateTime']['output']>;
 };
 
@@ -977,12 +1183,19 @@ export type ProductStock = {
   __typename?: 'ProductStock';
   /** quantity - reservedQuantity, computed by the database. */
   availableQuantity?: Maybe<Scalars['Int']['output']>;
+  /** The stock row's id. */
   id: Scalars['UUID']['output'];
+  /** When the quantity or reservation last changed. */
   lastUpdate?: Maybe<Scalars['DateTime']['output']>;
+  /** The level under which the stock is reported as low (stock alerts), 0 or more. */
   minStock?: Maybe<Scalars['Int']['output']>;
+  /** The product's id. */
   productId?: Maybe<Scalars['UUID']['output']>;
+  /** Units in stock, 0 or more. */
   quantity: Scalars['Int']['output'];
+  /** Units set aside for orders, 0 to quantity. */
   reservedQuantity?: Maybe<Scalars['Int']['output']>;
+  /** The warehouse's id; null for the product's stock without a warehouse. */
   warehouseId?: Maybe<Scalars['UUID']['output']>;
 };
 
@@ -993,6 +1206,7 @@ export type ProductUpsertError = {
   code: Scalars['String']['output'];
   /** The field path, e.g. rows[17].ean. */
   field?: Maybe<Scalars['String']['output']>;
+  /** What is wrong, in English. */
   message: Scalars['String']['output'];
 };
 
@@ -1002,37 +1216,60 @@ export type ProductUpsertError = {
  * then required). Omitted fields are left as they are on an existing product; null clears them.
  */
 export type ProductUpsertInput = {
+  /** 10 letters or digits (upper-cased). */
   asin?: InputMaybe<Scalars['String']['input']>;
+  /** An existing brand (the row fails with NOT_FOUND otherwise). */
   brandId?: InputMaybe<Scalars['UUID']['input']>;
+  /** An existing category (the row fails with NOT_FOUND otherwise). */
   categoryId?: InputMaybe<Scalars['UUID']['input']>;
   /** Purchase cost (with price only); the margin is derived from price and cost. */
   cost?: InputMaybe<Scalars['Decimal']['input']>;
   /** ISO 4217 (with price only); default: the current price's, else EUR. */
   currency?: InputMaybe<Scalars['String']['input']>;
+  /** At most 2 decimals, not negative. */
   depth?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 50,000 characters. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** Normalised as in CreateProductInput; the key when supplierId and sku are not both given. */
   ean?: InputMaybe<Scalars['String']['input']>;
+  /** At most 255 characters. */
   externalId?: InputMaybe<Scalars['String']['input']>;
+  /** Any GTIN-8/12/13/14, stored on 14 digits. */
   gtin?: InputMaybe<Scalars['String']['input']>;
+  /** At most 2 decimals, not negative. */
   height?: InputMaybe<Scalars['Decimal']['input']>;
+  /** True or false. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 100 characters. */
   manufacturerReference?: InputMaybe<Scalars['String']['input']>;
   /** The product's retail price for one unit, not negative. A different amount writes price_history. */
   price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 500 characters. */
   shortDescription?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters; with supplierId, the key that finds the product. */
   sku?: InputMaybe<Scalars['String']['input']>;
+  /** active, out_of_stock, draft, inactive, discontinued or archived; isActive follows it unless given. */
   status?: InputMaybe<Scalars['String']['input']>;
+  /** The product's supplier; with sku, the key that finds the product. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
+  /** A JSON object of at most 64 KiB, replacing the current one. */
   technicalSpecs?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** At most 500 characters; required to create a product. */
   title?: InputMaybe<Scalars['String']['input']>;
+  /** 12-digit UPC-A (check digit verified). */
   upc?: InputMaybe<Scalars['String']['input']>;
+  /** Kilograms, at most 3 decimals, not negative. */
   weight?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 2 decimals, not negative. */
   width?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
+/** The outcome of a bulk product call: counts, then one result per row. */
 export type ProductUpsertResult = {
   __typename?: 'ProductUpsertResult';
+  /** Rows that created a product. */
   created: Scalars['Int']['output'];
+  /** Rows refused. */
   failed: Scalars['Int']['output'];
   /**
    * Internal (importProducts): the results of the rows that carried imageUrls and were not refused, in row order,
@@ -1042,31 +1279,42 @@ export type ProductUpsertResult = {
   imageRows: Array<ProductUpsertRowResult>;
   /** One result per row, in row order (only those of one status when given). */
   results: Array<ProductUpsertRowResult>;
+  /** Rows that matched a product already holding their values. */
   unchanged: Scalars['Int']['output'];
+  /** Rows that changed a product. */
   updated: Scalars['Int']['output'];
 };
 
 
+/** The outcome of a bulk product call: counts, then one result per row. */
 export type ProductUpsertResultResultsArgs = {
   status?: InputMaybe<ProductUpsertStatus>;
 };
 
+/** The outcome of one row of a bulk call. */
 export type ProductUpsertRowResult = {
   __typename?: 'ProductUpsertRowResult';
+  /** Why the row failed; null otherwise. */
   error?: Maybe<ProductUpsertError>;
   /** The row's position in rows (from 0). */
   index: Scalars['Int']['output'];
+  /** The product of productId; null when the row failed. */
   product?: Maybe<Product>;
   /** Null when the row failed. */
   productId?: Maybe<Scalars['UUID']['output']>;
+  /** What was done with the row. */
   status: ProductUpsertStatus;
 };
 
+/** What a bulk call did with one row. */
 export type ProductUpsertStatus =
+  /** No product matched: one was created. */
   | 'CREATED'
+  /** The row was refused (see error); nothing was written for it. */
   | 'FAILED'
   /** The row matched a product whose fields and price already had the given values: nothing was written. */
   | 'UNCHANGED'
+  /** A product matched and was changed. */
   | 'UPDATED';
 
 /** A variant of a product (size, colour, …), with its own unique SKU. */
@@ -1074,30 +1322,45 @@ export type ProductVariant = {
   __typename?: 'ProductVariant';
   /** Axis values, e.g. {"color": "red", "size": "XL"}. */
   attributes: Scalars['JSON']['output'];
+  /** When the variant was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** The variant's own EAN (normalised as Product.ean); null when none. */
   ean?: Maybe<Scalars['String']['output']>;
+  /** The variant's id. */
   id: Scalars['UUID']['output'];
+  /** Whether the variant is on sale. */
   isActive: Scalars['Boolean']['output'];
+  /** Display order among the product's variants, 0 or more (ties by id). */
   position: Scalars['Int']['output'];
   /** Null when the variant sells at its product's price. */
   price?: Maybe<Scalars['Decimal']['output']>;
+  /** The product it is a variant of. */
   product?: Maybe<Product>;
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
+  /** Unique among all variants, at most 100 characters. */
   sku: Scalars['String']['output'];
+  /** The variant's own title, at most 500 characters; null when none. */
   title?: Maybe<Scalars['String']['output']>;
+  /** When the variant last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** Kilograms, at most 3 decimals; null when none is recorded. */
   weight?: Maybe<Scalars['Decimal']['output']>;
 };
 
 export type Query = {
   __typename?: 'Query';
+  /** A brand by id; null when no brand has it. */
   brand?: Maybe<Brand>;
+  /** A brand by its unique code; null when none has it. */
   brandByCode?: Maybe<Brand>;
   /** Brands by name unless orderBy says otherwise. */
   brands: BrandConnection;
   /** Categories by name unless orderBy says otherwise; filter by parentId or rootsOnly to walk the tree. */
   categories: CategoryConnection;
+  /** A category by id; null when no category has it. */
   category?: Maybe<Category>;
+  /** A category by its unique slug; null when none has it. */
   categoryBySlug?: Maybe<Category>;
   /** Completeness per supplier or per category over the scored products, the least complete groups first. */
   completenessSummary: Array<CompletenessSummaryRow>;
@@ -1111,6 +1374,7 @@ export type Query = {
    * (1 to 5,000). Internal: analytics' price change reports.
    */
   priceChanges: Array<PriceChangeRow>;
+  /** A product by id; null when no product has it. */
   product?: Maybe<Product>;
   /**
    * The product with this EAN. EANs are not unique in the catalog: an active product wins over an inactive one,
@@ -1122,7 +1386,9 @@ export type Query = {
    * then the most recently created, then the greatest id. Null when none has it.
    */
   productBySku?: Maybe<Product>;
+  /** A variant by id; null when no variant has it. */
   productVariant?: Maybe<ProductVariant>;
+  /** The variant with this SKU (variant SKUs are unique); null when none has it. */
   productVariantBySku?: Maybe<ProductVariant>;
   /**
    * Products, newest first unless orderBy says otherwise. first is at most 100 (1,000 for the platform's own signed
@@ -1134,7 +1400,9 @@ export type Query = {
    * (1 to 5,000). Internal: analytics' stock alert reports.
    */
   stockAlerts: Array<StockAlertRow>;
+  /** A supplier by id; null when no supplier has it. */
   supplier?: Maybe<Supplier>;
+  /** A supplier by its unique code; null when none has it. */
   supplierByCode?: Maybe<Supplier>;
   /**
    * Per supplier: products, active products, average current retail price and stock value of the active ones,
@@ -1263,6 +1531,7 @@ export type QuerySuppliersArgs = {
   orderBy?: InputMaybe<SupplierOrder>;
 };
 
+/** A product's current price for one price type and minimum quantity. */
 export type SetProductPriceInput = {
   /** Omitted: an existing price keeps its cost; null clears it. */
   cost?: InputMaybe<Scalars['Decimal']['input']>;
@@ -1274,6 +1543,7 @@ export type SetProductPriceInput = {
   price: Scalars['Decimal']['input'];
   /** retail (default), wholesale, promo or msrp. */
   priceType?: InputMaybe<Scalars['String']['input']>;
+  /** An existing product (NOT_FOUND otherwise). */
   productId: Scalars['UUID']['input'];
   /** Why the price changes (kept in price_history). */
   reason?: InputMaybe<Scalars['String']['input']>;
@@ -1281,14 +1551,19 @@ export type SetProductPriceInput = {
   source?: InputMaybe<Scalars['String']['input']>;
   /** Default: the product's supplier. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
+  /** When the price starts to apply. Default: now for a new price, unchanged for an existing one. */
   validFrom?: InputMaybe<Scalars['DateTime']['input']>;
   /** After validFrom; null for no end. */
   validUntil?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** A product's stock level in one warehouse. */
 export type SetStockInput = {
+  /** The low-stock level, 0 or more; omitted keeps the current one (0 on a new row). */
   minStock?: InputMaybe<Scalars['Int']['input']>;
+  /** Free text kept in stock_history, at most 2,000 characters. */
   note?: InputMaybe<Scalars['String']['input']>;
+  /** An existing product (NOT_FOUND otherwise). */
   productId: Scalars['UUID']['input'];
   /** Not negative. */
   quantity: Scalars['Int']['input'];
@@ -1296,79 +1571,113 @@ export type SetStockInput = {
   reason?: InputMaybe<Scalars['String']['input']>;
   /** Not negative and never above quantity. */
   reservedQuantity?: InputMaybe<Scalars['Int']['input']>;
+  /** Null (default): the product's stock without a warehouse. */
   warehouseId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
+/** The direction of a list order. */
 export type SortDirection =
+  /** Smallest (oldest, A to Z) first; nulls last. */
   | 'ASC'
+  /** Largest (newest, Z to A) first; nulls first. */
   | 'DESC';
 
 /** A stock row under its minimum. Internal. */
 export type StockAlertRow = {
   __typename?: 'StockAlertRow';
+  /** Units in stock not reserved. */
   availableQuantity?: Maybe<Scalars['Int']['output']>;
+  /** The product's EAN. */
   ean?: Maybe<Scalars['String']['output']>;
+  /** The low-stock level it is under. */
   minStock: Scalars['Int']['output'];
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
+  /** Units in stock. */
   quantity: Scalars['Int']['output'];
+  /** The product's SKU. */
   sku?: Maybe<Scalars['String']['output']>;
+  /** The stock row's id (the page key). */
   stockId: Scalars['UUID']['output'];
+  /** The product's supplier's code; null when it has none. */
   supplierCode?: Maybe<Scalars['String']['output']>;
+  /** The product's title. */
   title: Scalars['String']['output'];
+  /** The warehouse's id; null for the stock without a warehouse. */
   warehouseId?: Maybe<Scalars['String']['output']>;
 };
 
+/** A page of stock level changes, newest first. */
 export type StockHistoryConnection = {
   __typename?: 'StockHistoryConnection';
+  /** The page's stock changes. */
   edges: Array<StockHistoryEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many stock changes the product has in all; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A stock level change with its cursor. */
 export type StockHistoryEdge = {
   __typename?: 'StockHistoryEdge';
+  /** Pass it as after to read the older changes. */
   cursor: Scalars['String']['output'];
+  /** The stock level change. */
   node: StockHistoryEntry;
 };
 
 /** One recorded stock level change (db_catalog.stock_history). */
 export type StockHistoryEntry = {
   __typename?: 'StockHistoryEntry';
+  /** When the change was made. */
   changedAt: Scalars['DateTime']['output'];
   /** The user who made the change; null for automatic changes. */
   changedBy?: Maybe<User>;
   /** newQuantity - oldQuantity (old counted as 0 when null), computed by the database. */
   delta?: Maybe<Scalars['Int']['output']>;
+  /** The entry's id, increasing with time. */
   id: Scalars['SafeInt']['output'];
+  /** The quantity after the change. */
   newQuantity: Scalars['Int']['output'];
+  /** Free text given with the change (an import names its job); null when none. */
   note?: Maybe<Scalars['String']['output']>;
   /** Null on the first level recorded for this product and warehouse. */
   oldQuantity?: Maybe<Scalars['Int']['output']>;
+  /** The product's id. */
   productId: Scalars['UUID']['output'];
   /** import, sale, return, adjustment or reservation */
   reason: Scalars['String']['output'];
+  /** The warehouse's id; null for the stock without a warehouse. */
   warehouseId?: Maybe<Scalars['UUID']['output']>;
 };
 
 /** A supplier of products (db_catalog.suppliers); its extended data is in details. */
 export type Supplier = {
   __typename?: 'Supplier';
+  /** The postal address as free text, at most 2,000 characters. */
   address?: Maybe<Scalars['String']['output']>;
   /** The supplier's unique code, used by import configurations. */
   code: Scalars['String']['output'];
   /** As stored (imported data is not validated as an e-mail address). */
   contactEmail?: Maybe<Scalars['String']['output']>;
+  /** Digits, spaces and + ( ) . / -, at most 50 characters. */
   contactPhone?: Maybe<Scalars['String']['output']>;
   /** ISO 3166-1 alpha-2 code, e.g. FR. */
   country?: Maybe<Scalars['String']['output']>;
+  /** When the supplier was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Extended supplier data (legal name, VAT, terms); null when none was recorded. */
   details?: Maybe<SupplierDetails>;
+  /** The supplier's id. */
   id: Scalars['UUID']['output'];
+  /** False once deactivated; its products are kept. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /** The supplier's name, at most 255 characters. */
   name: Scalars['String']['output'];
   /** The supplier's products, newest first unless orderBy says otherwise. */
   products?: Maybe<ProductConnection>;
+  /** When the supplier last changed. */
   updatedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
@@ -1381,95 +1690,143 @@ export type SupplierProductsArgs = {
   orderBy?: InputMaybe<ProductOrder>;
 };
 
+/** A page of suppliers. */
 export type SupplierConnection = {
   __typename?: 'SupplierConnection';
+  /** The page's suppliers, in the list's order. */
   edges: Array<SupplierEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many suppliers match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
 /** Extended data of one supplier (db_catalog.supplier_details). */
 export type SupplierDetails = {
   __typename?: 'SupplierDetails';
+  /** When the details were first recorded. */
   createdAt: Scalars['DateTime']['output'];
+  /** ISO 4217 code of the supplier's prices, e.g. EUR (the default). */
   defaultCurrency: Scalars['String']['output'];
+  /** Free supplier-specific data (contacts, portal URLs, …) as a JSON object; {} when none. */
   extra?: Maybe<Scalars['JSON']['output']>;
+  /** Days between an order and its delivery, 0 or more. */
   leadTimeDays?: Maybe<Scalars['Int']['output']>;
+  /** The registered company name, at most 255 characters. */
   legalName?: Maybe<Scalars['String']['output']>;
+  /** The smallest order accepted, in defaultCurrency, 2 decimals. */
   minimumOrderAmount?: Maybe<Scalars['Decimal']['output']>;
+  /** Free text, at most 10,000 characters. */
   notes?: Maybe<Scalars['String']['output']>;
+  /** Free text, at most 100 characters, e.g. "30 days net". */
   paymentTerms?: Maybe<Scalars['String']['output']>;
+  /** The supplier's id. */
   supplierId: Scalars['UUID']['output'];
+  /** When the details last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** The VAT identification number, at most 50 characters, as given. */
   vatNumber?: Maybe<Scalars['String']['output']>;
+  /** An http(s) URL. */
   website?: Maybe<Scalars['String']['output']>;
 };
 
+/** A supplier's extended data. On an update only the fields given change; null clears one. */
 export type SupplierDetailsInput = {
   /** ISO 4217, e.g. EUR. */
   defaultCurrency?: InputMaybe<Scalars['String']['input']>;
+  /** A JSON object (at most 64 KiB) replacing the current one; cannot be null. */
   extra?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** 0 or more days. */
   leadTimeDays?: InputMaybe<Scalars['Int']['input']>;
+  /** At most 255 characters. */
   legalName?: InputMaybe<Scalars['String']['input']>;
+  /** Not negative, at most 2 decimals. */
   minimumOrderAmount?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 10,000 characters. */
   notes?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters, e.g. "30 days net". */
   paymentTerms?: InputMaybe<Scalars['String']['input']>;
+  /** At most 50 characters. */
   vatNumber?: InputMaybe<Scalars['String']['input']>;
   /** An http(s) URL. */
   website?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A supplier with its cursor. */
 export type SupplierEdge = {
   __typename?: 'SupplierEdge';
+  /** Pass it as after to read the suppliers that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The supplier. */
   node: Supplier;
 };
 
 /** One supplier's catalogue figures. Internal. */
 export type SupplierFigures = {
   __typename?: 'SupplierFigures';
+  /** Its products whose isActive is true. */
   activeProductsCount: Scalars['Int']['output'];
   /** Average current one-unit retail price of the active products that have one. */
   avgPrice?: Maybe<Scalars['Decimal']['output']>;
+  /** The supplier's code. */
   code: Scalars['String']['output'];
+  /** The supplier's name. */
   name: Scalars['String']['output'];
+  /** All its products. */
   productsCount: Scalars['Int']['output'];
   /** Sum over active products of current retail price times stock quantity (all warehouses). */
   stockValue?: Maybe<Scalars['Decimal']['output']>;
+  /** The supplier's id. */
   supplierId: Scalars['UUID']['output'];
   /** Products whose ASIN is set (a verified match). */
   withAsinCount: Scalars['Int']['output'];
 };
 
+/** Which suppliers to list; the conditions given must all hold. */
 export type SupplierFilter = {
   /** ISO 3166-1 alpha-2 code, e.g. FR (case-insensitive). */
   country?: InputMaybe<Scalars['String']['input']>;
+  /** Only active (true) or deactivated (false) suppliers. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** Case-insensitive substring of the name or code. */
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** How suppliers are sorted. Default: newest first (CREATED_AT DESC). */
 export type SupplierOrder = {
+  /** Ascending or descending. */
   direction: SortDirection;
+  /** The column sorted by. */
   field: SupplierOrderField;
 };
 
+/** What suppliers are sorted by; ties are broken by id. */
 export type SupplierOrderField =
+  /** The code, alphabetically. */
   | 'CODE'
+  /** When the supplier was created. */
   | 'CREATED_AT'
+  /** The name, alphabetically. */
   | 'NAME';
 
 /** How many products of a list one supplier has. Internal. */
 export type SupplierProductCount = {
   __typename?: 'SupplierProductCount';
+  /** How many of the given products it has. */
   count: Scalars['Int']['output'];
+  /** The supplier's id. */
   supplierId: Scalars['UUID']['output'];
 };
 
+/** The fields to change; at least one. */
 export type UpdateBrandInput = {
+  /** Letters, digits, "_", "." and "-", at most 50; unique (CONFLICT otherwise); null clears it. */
   code?: InputMaybe<Scalars['String']['input']>;
+  /** True or false; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** An http(s) URL, at most 2,048 characters; null clears it. */
   logoUrl?: InputMaybe<Scalars['String']['input']>;
+  /** At most 255 characters; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -1477,70 +1834,122 @@ export type UpdateBrandInput = {
 export type UpdateCategoryInput = {
   /** Replaces the category's completeness rules (null: back to the defaults); its products are rescored. */
   completenessRules?: InputMaybe<Array<CompletenessItem>>;
+  /** True or false; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 255 characters; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** An existing category that is not this one nor one of its descendants; null makes it a root. */
   parentId?: InputMaybe<Scalars['UUID']['input']>;
+  /** Lower-case letters and digits separated by "-", at most 255 characters; unique (CONFLICT otherwise). */
   slug?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** The fields to change (see CreateProductInput); at least one. */
 export type UpdateProductInput = {
+  /** 10 letters or digits (upper-cased); null clears it. */
   asin?: InputMaybe<Scalars['String']['input']>;
+  /** An existing brand (NOT_FOUND otherwise); null clears it. */
   brandId?: InputMaybe<Scalars['UUID']['input']>;
+  /** An existing category (NOT_FOUND otherwise); null clears it. */
   categoryId?: InputMaybe<Scalars['UUID']['input']>;
+  /** At most 2 decimals, not negative; null clears it. */
   depth?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 50,000 characters; null clears it. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** Normalised as on creation; null clears it. */
   ean?: InputMaybe<Scalars['String']['input']>;
+  /** At most 255 characters; null clears it. */
   externalId?: InputMaybe<Scalars['String']['input']>;
+  /** Any GTIN-8/12/13/14, stored on 14 digits; null clears it. */
   gtin?: InputMaybe<Scalars['String']['input']>;
+  /** At most 2 decimals, not negative; null clears it. */
   height?: InputMaybe<Scalars['Decimal']['input']>;
+  /** True or false; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 100 characters; null clears it. */
   manufacturerReference?: InputMaybe<Scalars['String']['input']>;
+  /** At most 500 characters; null clears it. */
   shortDescription?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters, unique per supplier (CONFLICT otherwise); null clears it. */
   sku?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * active, out_of_stock, draft, inactive, discontinued or archived; cannot be null. isActive follows it unless
+   * given.
+   */
   status?: InputMaybe<Scalars['String']['input']>;
+  /** An existing supplier (NOT_FOUND otherwise); null clears it. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
+  /** A JSON object of at most 64 KiB, replacing the current one; null clears it. */
   technicalSpecs?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** At most 500 characters; cannot be null. */
   title?: InputMaybe<Scalars['String']['input']>;
+  /** 12-digit UPC-A (check digit verified); null clears it. */
   upc?: InputMaybe<Scalars['String']['input']>;
+  /** Kilograms, at most 3 decimals, not negative; null clears it. */
   weight?: InputMaybe<Scalars['Decimal']['input']>;
+  /** At most 2 decimals, not negative; null clears it. */
   width?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
 /** The fields to change; at least one besides reason and source. */
 export type UpdateProductPriceInput = {
+  /** Not negative, at most 2 decimals; null clears it. */
   cost?: InputMaybe<Scalars['Decimal']['input']>;
+  /** ISO 4217, e.g. EUR; cannot be null. */
   currency?: InputMaybe<Scalars['String']['input']>;
+  /** True or false. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At least 1; cannot be null. */
   minQuantity?: InputMaybe<Scalars['Int']['input']>;
+  /** Not negative, at most 2 decimals; cannot be null. A new amount writes price_history. */
   price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Why the price changes (kept in price_history), at most 2,000 characters. */
   reason?: InputMaybe<Scalars['String']['input']>;
+  /** manual (default), import, api or sync (kept in price_history). */
   source?: InputMaybe<Scalars['String']['input']>;
+  /** When the price starts to apply. */
   validFrom?: InputMaybe<Scalars['DateTime']['input']>;
+  /** After validFrom; null for no end. */
   validUntil?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** The fields to change; at least one. Null clears ean, title, price and weight. */
 export type UpdateProductVariantInput = {
+  /** A JSON object replacing the current axis values; cannot be null. */
   attributes?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** Normalised as Product EANs are; null clears it. */
   ean?: InputMaybe<Scalars['String']['input']>;
+  /** True or false; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Display order, 0 or more; cannot be null. */
   position?: InputMaybe<Scalars['Int']['input']>;
+  /** Not negative, at most 2 decimals; null: the product's price applies. */
   price?: InputMaybe<Scalars['Decimal']['input']>;
+  /** Unique among variants (CONFLICT otherwise), at most 100 characters; cannot be null. */
   sku?: InputMaybe<Scalars['String']['input']>;
+  /** At most 500 characters; null clears it. */
   title?: InputMaybe<Scalars['String']['input']>;
+  /** Kilograms, at most 3 decimals, not negative; null clears it. */
   weight?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
 /** The fields to change; at least one. Changing code leaves import configurations pointing at the old code. */
 export type UpdateSupplierInput = {
+  /** Free text, at most 2,000 characters; null clears it. */
   address?: InputMaybe<Scalars['String']['input']>;
+  /** Unique (CONFLICT otherwise); letters, digits, "_", "." and "-", at most 50. Cannot be null. */
   code?: InputMaybe<Scalars['String']['input']>;
+  /** An e-mail address, at most 255 characters; null clears it. */
   contactEmail?: InputMaybe<Scalars['String']['input']>;
+  /** Digits, spaces and + ( ) . / -, at most 50 characters; null clears it. */
   contactPhone?: InputMaybe<Scalars['String']['input']>;
+  /** ISO 3166-1 alpha-2, e.g. FR; null clears it. */
   country?: InputMaybe<Scalars['String']['input']>;
   /** Only the given detail fields change (the details row is created when missing). */
   details?: InputMaybe<SupplierDetailsInput>;
+  /** True or false; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 255 characters; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
 };
 

@@ -58,8 +58,11 @@ export type ApiKey = {
   __typename?: 'ApiKey';
   /** SHA-256 (hex) of the persisted operations the key may run; empty: any operation its scopes allow. */
   allowedOperations: Array<Scalars['String']['output']>;
+  /** When the key was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** After this instant the key is refused; null never expires. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The key's id. */
   id: Scalars['UUID']['output'];
   /** False once revoked. */
   isActive: Scalars['Boolean']['output'];
@@ -67,31 +70,41 @@ export type ApiKey = {
   keyPrefix: Scalars['String']['output'];
   /** Updated at most once a minute. */
   lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What the key is for, at most 255 characters. */
   name: Scalars['String']['output'];
+  /** Requests per minute the gateway accepts with this key, 1 to 100,000. */
   rateLimitPerMinute: Scalars['Int']['output'];
+  /** When revokeApiKey revoked it; null while not revoked. */
   revokedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Permission names (resource:action), or *:* for all of the owner's (only from a superuser). */
   scopes: Array<Scalars['String']['output']>;
   /** The key's owner: the key never does more than they may (scopes they lose are lost by the key too). */
   user?: Maybe<User>;
+  /** The id of the key's owner. */
   userId: Scalars['UUID']['output'];
 };
 
 /** Internal (the gateway's API-key check): a partner key's identity. */
 export type ApiKeyIdentity = {
   __typename?: 'ApiKeyIdentity';
+  /** SHA-256 (hex) of the persisted operations the key may run; empty: any. */
   allowedOperations: Array<Scalars['String']['output']>;
   /** The same as id (the gateway's Caller.apiKeyId). */
   apiKeyId: Scalars['UUID']['output'];
+  /** After this instant the key is refused; null never expires. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The key's id. */
   id: Scalars['UUID']['output'];
+  /** The public start of the key, e.g. pm_3f9a1c7e. */
   keyPrefix: Scalars['String']['output'];
+  /** What the key is for. */
   name: Scalars['String']['output'];
   /**
    * The key's scopes its owner still holds (*:* expanded to the owner's permissions; for a superuser owner,
    * every resource's manage permission). A key is never a superuser.
    */
   permissions: Array<Scalars['String']['output']>;
+  /** Requests per minute the gateway accepts with this key. */
   rateLimitPerMinute: Scalars['Int']['output'];
   /** The key's owner. */
   userId: Scalars['UUID']['output'];
@@ -100,13 +113,19 @@ export type ApiKeyIdentity = {
 /** A runtime setting (db_core.app_settings). Module switches are the rows module.<id> of category modules. */
 export type AppSetting = {
   __typename?: 'AppSetting';
+  /** The group it belongs to ([a-z0-9_.-], at most 50 characters), e.g. general or modules. */
   category: Scalars['String']['output'];
+  /** When the setting was first written. */
   createdAt: Scalars['DateTime']['output'];
+  /** What the setting is for, at most 1,000 characters; null when none. */
   description?: Maybe<Scalars['String']['output']>;
+  /** The setting's id. */
   id: Scalars['UUID']['output'];
+  /** A secret's value is never returned (value reads "***"). */
   isSecret: Scalars['Boolean']['output'];
   /** [a-z0-9_.-], e.g. module.imports or catalog.default_currency */
   key: Scalars['String']['output'];
+  /** When the setting last changed. */
   updatedAt: Scalars['DateTime']['output'];
   /** Who changed it last (null for the system or a deleted user). */
   updatedBy?: Maybe<User>;
@@ -121,7 +140,9 @@ export type AppSetting = {
  */
 export type AuthPayload = {
   __typename?: 'AuthPayload';
+  /** The JWT to send as Authorization: Bearer <accessToken>. */
   accessToken: Scalars['String']['output'];
+  /** When the access token stops being accepted (15 minutes after issue). */
   accessTokenExpiresAt: Scalars['DateTime']['output'];
   /**
    * The permissions (resource:action) the access token carries: the user's role's, their own grants, and
@@ -130,12 +151,15 @@ export type AuthPayload = {
   permissions: Array<Scalars['String']['output']>;
   /** Opaque; only its SHA-256 is stored. Using it twice ends its session (a copied token is thus useless). */
   refreshToken: Scalars['String']['output'];
+  /** When the refresh token stops being accepted (30 days after issue). */
   refreshTokenExpiresAt: Scalars['DateTime']['output'];
   /** users.is_superuser: every permission, whatever the list says. */
   superuser: Scalars['Boolean']['output'];
+  /** The signed-in user. */
   user: User;
 };
 
+/** A new partner key. Scopes, operations and the owner are checked against what the caller holds. */
 export type CreateApiKeyInput = {
   /**
    * At most 1,000 SHA-256 hashes (64 hex digits) of the persisted operations the key may run (the APQ
@@ -160,24 +184,32 @@ export type CreateApiKeyInput = {
   userId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
+/** A new key: its record and, this once, the key itself. */
 export type CreateApiKeyPayload = {
   __typename?: 'CreateApiKeyPayload';
+  /** The key's record, as apiKeys lists it. */
   apiKey: ApiKey;
   /** The whole key (pm_<prefix>_<secret>): shown this once, never stored nor shown again. */
   key: Scalars['String']['output'];
 };
 
+/** A notification to send to one user. */
 export type CreateNotificationInput = {
   /** Default: 7 days from now. Expired notifications are no longer listed. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** The text, at most 10,000 characters. */
   message: Scalars['String']['input'];
+  /** Free JSON for the front end, at most 64 KiB. Default: {}. */
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
   /** At most 255 characters. */
   title: Scalars['String']['input'];
+  /** Default: INFO. */
   type: NotificationType;
+  /** The recipient; NOT_FOUND when no user has this id. */
   userId: Scalars['UUID']['input'];
 };
 
+/** A permission of the vocabulary to recreate. */
 export type CreatePermissionInput = {
   /** create, read, update, delete, manage or execute. */
   action: Scalars['String']['input'];
@@ -190,6 +222,7 @@ export type CreatePermissionInput = {
   resource: Scalars['String']['input'];
 };
 
+/** A new role, without permissions (grantPermission adds them). */
 export type CreateRoleInput = {
   /** At most 1,000 characters. */
   description?: InputMaybe<Scalars['String']['input']>;
@@ -202,6 +235,7 @@ export type CreateRoleInput = {
   name: Scalars['String']['input'];
 };
 
+/** A new account. Fields left out take the defaults named on each. */
 export type CreateUserInput = {
   /** Trimmed and lower-cased as a whole; unique. At most 255 characters, the form name@example.com. */
   email: Scalars['String']['input'];
@@ -307,16 +341,23 @@ export type FlaggedReference = {
   value: Scalars['String']['output'];
 };
 
+/** A page of flagged references, newest first. */
 export type FlaggedReferenceConnection = {
   __typename?: 'FlaggedReferenceConnection';
+  /** The page's flagged references. */
   edges: Array<FlaggedReferenceEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many flags match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A flagged reference with its cursor. */
 export type FlaggedReferenceEdge = {
   __typename?: 'FlaggedReferenceEdge';
+  /** Pass it as after to read the flags that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The flagged reference. */
   node: FlaggedReference;
 };
 
@@ -370,10 +411,15 @@ export type IntegrityReport = {
 /** Internal (a service's read of a setting it runs with): the value as stored, secret or not. */
 export type InternalAppSetting = {
   __typename?: 'InternalAppSetting';
+  /** The setting's category. */
   category: Scalars['String']['output'];
+  /** Whether the public graph masks this value. */
   isSecret: Scalars['Boolean']['output'];
+  /** The setting's key. */
   key: Scalars['String']['output'];
+  /** When the setting last changed. */
   updatedAt: Scalars['DateTime']['output'];
+  /** The value as stored, a secret's included. */
   value: Scalars['JSON']['output'];
 };
 
@@ -388,13 +434,17 @@ export type MaintenanceAction =
 
 /** Where a module's state comes from: its app_settings row first, then MODULE_<ID>_ENABLED, then the default (on). */
 export type ModuleSource =
+  /** The module's app_settings row (module.<id>, category modules). */
   | 'DATABASE'
+  /** Neither: the module is enabled. */
   | 'DEFAULT'
+  /** The service's MODULE_<ID>_ENABLED environment variable (no settings row). */
   | 'ENVIRONMENT';
 
-/** One of the 17 modules of seed 002: when disabled, the gateway refuses its fields with MODULE_DISABLED. */
+/** One of the platform's 17 modules: when disabled, the gateway refuses its fields with MODULE_DISABLED. */
 export type ModuleStatus = {
   __typename?: 'ModuleStatus';
+  /** Whether its fields answer; a disabled module's fields fail with MODULE_DISABLED. */
   enabled: Scalars['Boolean']['output'];
   /**
    * suppliers, imports, icecat, odoo_sync, prestashop, amazon, code2asin, ean_lookup, ai_services,
@@ -402,9 +452,11 @@ export type ModuleStatus = {
    * price_monitor.
    */
   id: Scalars['String']['output'];
+  /** The module's display name, e.g. Icecat Enrichment. */
   name: Scalars['String']['output'];
-  /** Menu order (seed 002). */
+  /** Position in menus, smallest first (may be negative). */
   order: Scalars['Int']['output'];
+  /** Where enabled comes from. */
   source: ModuleSource;
 };
 
@@ -420,12 +472,14 @@ export type Mutation = {
   changePassword: User;
   /** Creates a partner API key; the answer holds the key, once. */
   createApiKey: CreateApiKeyPayload;
+  /** Sends a notification to a user. */
   createNotification: Notification;
   /**
    * Recreates a permission of the vocabulary that was deleted (the migrations seed them all); the caller must
    * hold it.
    */
   createPermission: Permission;
+  /** Creates a role; CONFLICT when the name is taken. */
   createRole: Role;
   /**
    * Creates a user; the email (and username) must be free. The account may hold only what the caller holds
@@ -667,37 +721,58 @@ export type MutationUpdateUserArgs = {
   input: UpdateUserInput;
 };
 
+/** A message for one user (db_core.notifications). Expired notifications are kept but no longer listed. */
 export type Notification = {
   __typename?: 'Notification';
+  /** When it was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** After this instant the notification is no longer listed; null never expires. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The notification's id. */
   id: Scalars['UUID']['output'];
+  /** The text, at most 10,000 characters. */
   message: Scalars['String']['output'];
+  /** Free JSON the sender attached (e.g. the id of what it is about); {} when none. */
   metadata: Scalars['JSONObject']['output'];
+  /** True once marked read (markNotificationRead, markAllNotificationsRead). */
   read: Scalars['Boolean']['output'];
+  /** The headline, at most 255 characters. */
   title: Scalars['String']['output'];
   /** info, success, warning or error */
   type: Scalars['String']['output'];
+  /** The user it is for. */
   userId: Scalars['UUID']['output'];
 };
 
+/** A page of notifications, newest first. */
 export type NotificationConnection = {
   __typename?: 'NotificationConnection';
+  /** The page's notifications, newest first. */
   edges: Array<NotificationEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many notifications match in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A notification with its cursor. */
 export type NotificationEdge = {
   __typename?: 'NotificationEdge';
+  /** Pass it as after to read the notifications that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The notification. */
   node: Notification;
 };
 
+/** How a notification presents itself. */
 export type NotificationType =
+  /** Something failed. */
   | 'ERROR'
+  /** Neutral information. */
   | 'INFO'
+  /** Something finished well. */
   | 'SUCCESS'
+  /** Something needs attention. */
   | 'WARNING';
 
 /** What an operation run does. */
@@ -791,17 +866,26 @@ export type OrphanSample = {
 /** Relay page information for keyset (cursor) pagination. */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the page's last item, to pass as after for the next page; null when the page is empty. */
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more items follow this page: pass endCursor as after to read them. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether this page was read with an after cursor (items come before it); backward paging is not offered. */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first item; null when the page is empty. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** A permission of the vocabulary (db_core.permissions), named resource:action, e.g. product:update. */
 export type Permission = {
   __typename?: 'Permission';
+  /** The action part of the name: create, read, update, delete, manage or execute. */
   action?: Maybe<Scalars['String']['output']>;
+  /** The permission's id (grantPermission and revokePermission take it). */
   id: Scalars['Int']['output'];
+  /** resource:action, e.g. product:read; unique. */
   name: Scalars['String']['output'];
+  /** The resource part of the name, e.g. product. */
   resource?: Maybe<Scalars['String']['output']>;
 };
 
@@ -811,6 +895,7 @@ export type Query = {
   accessTokenState: AccessTokenState;
   /** A user's API keys, newest first (revoked and expired ones too with includeInactive). Never the key. */
   apiKeys: Array<ApiKey>;
+  /** A setting by key (a secret's value masked); null when no setting has it. */
   appSetting?: Maybe<AppSetting>;
   /** Settings by key, optionally of one category (e.g. modules). */
   appSettings: Array<AppSetting>;
@@ -847,10 +932,15 @@ export type Query = {
   operationRun?: Maybe<OperationRun>;
   /** Permissions by name, optionally those of one resource. */
   permissions: Array<Permission>;
+  /** A role by id; null when no role has it. */
   role?: Maybe<Role>;
+  /** Every role, by name, with its permissions. */
   roles: Array<Role>;
+  /** A user by id; null when no user has it. */
   user?: Maybe<User>;
+  /** A user by e-mail address; null when no user has it. */
   userByEmail?: Maybe<User>;
+  /** Users, newest first unless orderBy says otherwise, by keyset pages. */
   users: UserConnection;
 };
 
@@ -973,15 +1063,25 @@ export type ReferencePolicy =
   /** The referencing column is set to null; the row stays. */
   | 'SET_NULL';
 
+/** A named set of permissions (db_core.roles); a user holds their role's permissions. */
 export type Role = {
   __typename?: 'Role';
+  /** Free text, at most 1,000 characters; null when none. */
   description?: Maybe<Scalars['String']['output']>;
+  /** The role's id. */
   id: Scalars['Int']['output'];
+  /** An inactive role stays on its users but can no longer be given to a user. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /**
+   * Lower-case letters, digits, dashes and underscores, at most 50 characters; unique. Users name their role by
+   * it.
+   */
   name: Scalars['String']['output'];
+  /** The permissions the role grants, by name. */
   permissions: Array<Permission>;
 };
 
+/** A setting to create or replace, by key. */
 export type SetAppSettingInput = {
   /**
    * [a-z0-9_.-], 1 to 50 characters, e.g. general, imports, modules. In modules the key is
@@ -1015,8 +1115,11 @@ export type SlowStatement = {
   totalMs: Scalars['Float']['output'];
 };
 
+/** The direction of a list order. */
 export type SortDirection =
+  /** Smallest (oldest, A to Z) first; nulls last. */
   | 'ASC'
+  /** Largest (newest, Z to A) first; nulls first. */
   | 'DESC';
 
 /** A table's size, rows and upkeep figures. */
@@ -1044,8 +1147,11 @@ export type TableHealth = {
 
 /** Only the fields given change; null clears the description. */
 export type UpdateRoleInput = {
+  /** At most 1,000 characters; null clears it. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** True or false; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The new name (same rules as on creation); users of the role are renamed with it. Cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -1054,14 +1160,26 @@ export type UpdateRoleInput = {
  * with deactivateUser / reactivateUser, the password with changePassword / setUserPassword.
  */
 export type UpdateUserInput = {
+  /** Trimmed and lower-cased as a whole; unique (CONFLICT when taken). At most 255 characters. Cannot be null. */
   email?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters; null clears it. */
   firstName?: InputMaybe<Scalars['String']['input']>;
+  /** True or false; needs user:manage. Cannot be null. */
   isAdmin?: InputMaybe<Scalars['Boolean']['input']>;
+  /** True or false; only a superuser may change it. Cannot be null. */
   isSuperuser?: InputMaybe<Scalars['Boolean']['input']>;
+  /** True or false; cannot be null. */
   isVerified?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most 100 characters; null clears it. */
   lastName?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Replaces the user's own grants (at most 16 KiB), { "product:update": true, … }; needs user:manage.
+   * Cannot be null.
+   */
   permissions?: InputMaybe<Scalars['JSONObject']['input']>;
+  /** The name of an active role; needs user:manage. Cannot be null. */
   role?: InputMaybe<Scalars['String']['input']>;
+  /** 3 to 100 letters, digits, dots, dashes or underscores; unique (CONFLICT when taken). Null clears it. */
   username?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -1072,27 +1190,40 @@ export type UpdateUserInput = {
  */
 export type User = {
   __typename?: 'User';
+  /** When the account was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /**
    * The username, else first and last name, else "user " and the first 8 characters of the id; never the
    * e-mail. Never null: a reference to a user that does not exist (any more) is null when it is asked for.
    */
   displayName: Scalars['String']['output'];
+  /** The sign-in e-mail address, stored lower-cased; unique. */
   email?: Maybe<Scalars['EmailAddress']['output']>;
+  /** At most 100 characters; null when not given. */
   firstName?: Maybe<Scalars['String']['output']>;
+  /** The user's id. */
   id: Scalars['UUID']['output'];
+  /** False once deactivated: sign-in is refused and existing sessions end. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /** An administrator also holds user:manage, role:manage, apikey:manage and settings:manage. */
   isAdmin?: Maybe<Scalars['Boolean']['output']>;
+  /** A superuser holds every permission, whatever their role and grants say. */
   isSuperuser?: Maybe<Scalars['Boolean']['output']>;
+  /** Whether the account is marked verified (set by createUser and updateUser). */
   isVerified?: Maybe<Scalars['Boolean']['output']>;
+  /** The last successful sign-in; null before the first. */
   lastLogin?: Maybe<Scalars['DateTime']['output']>;
+  /** At most 100 characters; null when not given. */
   lastName?: Maybe<Scalars['String']['output']>;
   /** The user's notifications, newest first. */
   notifications: NotificationConnection;
   /** The user's own grants (users.permissions). */
   permissions?: Maybe<Scalars['JSON']['output']>;
+  /** The name of the user's role (see roles), whose permissions the user holds. */
   role?: Maybe<Scalars['String']['output']>;
+  /** When the account last changed. */
   updatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** 3 to 100 letters, digits, dots, dashes or underscores, unique; null when the user has none. */
   username?: Maybe<Scalars['String']['output']>;
 };
 
@@ -1108,33 +1239,49 @@ export type UserNotificationsArgs = {
   unreadOnly?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** A page of users. */
 export type UserConnection = {
   __typename?: 'UserConnection';
+  /** The page's users, in the list's order. */
   edges: Array<UserEdge>;
+  /** The page's cursors and whether another page follows. */
   pageInfo: PageInfo;
+  /** How many users match the filter in all pages; counted only when asked for. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** A user with its cursor. */
 export type UserEdge = {
   __typename?: 'UserEdge';
+  /** Pass it as after to read the users that follow this one. */
   cursor: Scalars['String']['output'];
+  /** The user. */
   node: User;
 };
 
+/** Which users to list; the conditions given must all hold. */
 export type UserFilter = {
+  /** Only active (true) or deactivated (false) users. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only users of the role with exactly this name. */
   role?: InputMaybe<Scalars['String']['input']>;
   /** Case-insensitive match on email, username, first or last name. */
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** How users are sorted. Default: newest first (CREATED_AT DESC). */
 export type UserOrder = {
+  /** Ascending or descending. */
   direction: SortDirection;
+  /** The column sorted by. */
   field: UserOrderField;
 };
 
+/** What users are sorted by; ties are broken by id. */
 export type UserOrderField =
+  /** When the account was created. */
   | 'CREATED_AT'
+  /** The e-mail address, alphabetically. */
   | 'EMAIL';
 
 

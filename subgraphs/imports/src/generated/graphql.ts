@@ -797,9 +797,13 @@ export type MutationUpdateMappingTemplateArgs = {
 /** Relay page information for keyset (cursor) pagination. */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the page's last item, to pass as after for the next page; null when the page is empty. */
   endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether more items follow this page: pass endCursor as after to read them. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether this page was read with an after cursor (items come before it); backward paging is not offered. */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first item; null when the page is empty. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
@@ -866,8 +870,11 @@ export type QueryMappingTemplatesArgs = {
   supplierCode?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The direction of a list order. */
 export type SortDirection =
+  /** Smallest (oldest, A to Z) first; nulls last. */
   | 'ASC'
+  /** Largest (newest, Z to A) first; nulls first. */
   | 'DESC';
 
 export type Supplier = {
