@@ -47,7 +47,9 @@ export type Code2AsinJob = {
   autoVerifyConfidence?: Maybe<Scalars['Decimal']['output']>;
   /** Products the worker asks about and commits together. */
   batchSize?: Maybe<Scalars['Int']['output']>;
+  /** When the job completed, failed or was cancelled; null until then. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the job was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Results of match type exact. */
   exactMatches?: Maybe<Scalars['Int']['output']>;
@@ -60,11 +62,13 @@ export type Code2AsinJob = {
   failedLookups: Scalars['Int']['output'];
   /** Results of match type partial or fuzzy. */
   fuzzyMatches?: Maybe<Scalars['Int']['output']>;
+  /** The job id. */
   id: Scalars['UUID']['output'];
   /** Why the job failed: a stable code, a colon, then what to change (e.g. PROVIDER_RATE_LIMITED: …); null otherwise. */
   lastError?: Maybe<Scalars['String']['output']>;
   /** Retries of one provider request before it counts as failed (a 429, 5xx or timeout then fails the job). */
   maxRetries?: Maybe<Scalars['Int']['output']>;
+  /** A name for people, at most 255 characters. */
   name?: Maybe<Scalars['String']['output']>;
   /** Results without an asin (searches that found nothing); failed lookups are counted apart. */
   noMatches?: Maybe<Scalars['Int']['output']>;
@@ -82,6 +86,7 @@ export type Code2AsinJob = {
   retryCount?: Maybe<Scalars['Int']['output']>;
   /** The worker's search settings; for a job over a set of products, productIds lists them. */
   searchConfig?: Maybe<Scalars['JSON']['output']>;
+  /** When the job became running; null before. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /**
    * pending → running (the worker, or the first recorded results) → completed (every product processed);
@@ -107,16 +112,23 @@ export type Code2AsinJobResultsArgs = {
   matchType?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A page of code2asin jobs. */
 export type Code2AsinJobConnection = {
   __typename?: 'Code2AsinJobConnection';
+  /** The page, in the order of the list. */
   edges: Array<Code2AsinJobEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many code2asin jobs the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One job of the page, with its cursor. */
 export type Code2AsinJobEdge = {
   __typename?: 'Code2AsinJobEdge';
+  /** Opaque position of this job: pass it as after to read the code2asin jobs that follow it. */
   cursor: Scalars['String']['output'];
+  /** The job. */
   node: Code2AsinJob;
 };
 
@@ -219,46 +231,72 @@ export type Code2AsinProviderKind =
 /** One code of a job matched (or not) to an Amazon product (db_code2asin.code2asin_results). */
 export type Code2AsinResult = {
   __typename?: 'Code2AsinResult';
+  /** The Amazon product's category, at most 255 characters. */
   amazonCategory?: Maybe<Scalars['String']['output']>;
+  /** ISO 4217 currency code of amazonPrice, e.g. EUR. */
   amazonCurrency?: Maybe<Scalars['String']['output']>;
+  /**
+   * What Amazon shows of the matched item (asin, title, brand, manufacturer, modelNumber, images, salesRank,
+   * marketplaceId, identifiers) as a JSON object; null without a match.
+   */
   amazonData?: Maybe<Scalars['JSON']['output']>;
+  /** The Amazon product's image URLs, as a JSON array (at most 50); null when none. */
   amazonImages?: Maybe<Scalars['JSON']['output']>;
+  /** The Amazon price, 2 decimals, in amazonCurrency; null when unknown. */
   amazonPrice?: Maybe<Scalars['Decimal']['output']>;
+  /** Average customer rating, 0 to 5 with 2 decimals; null when unknown. */
   amazonRating?: Maybe<Scalars['Decimal']['output']>;
+  /** Number of customer reviews; null when unknown. */
   amazonReviewCount?: Maybe<Scalars['Int']['output']>;
+  /** The Amazon product's title, at most 2000 characters; null without a match. */
   amazonTitle?: Maybe<Scalars['String']['output']>;
+  /** The Amazon ASIN matched: 10 characters A-Z and 0-9 (B0… or an ISBN-10); null when no match was found. */
   asin?: Maybe<Scalars['String']['output']>;
   /** Set when the lookup failed (PROVIDER_BAD_RESPONSE, PROVIDER_REJECTED, PRODUCT_NOT_FOUND): no asin then. */
   errorCode?: Maybe<Scalars['String']['output']>;
   /** What went wrong with the lookup, for a person to read. */
   errorMessage?: Maybe<Scalars['String']['output']>;
+  /** The result id. */
   id: Scalars['UUID']['output'];
   /** A person's or the job's automatic verification: the product's ASIN in the catalog is this one. */
   isVerified?: Maybe<Scalars['Boolean']['output']>;
+  /** The job that recorded the result. */
   job: Code2AsinJob;
+  /** The job that recorded the result. */
   jobId: Scalars['UUID']['output'];
   /** 0 to 100, null when the match was not scored. */
   matchConfidence?: Maybe<Scalars['Decimal']['output']>;
   /** exact, partial, fuzzy or manual */
   matchType?: Maybe<Scalars['String']['output']>;
+  /** When the result was recorded. */
   processedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The catalog product whose code was looked up (null when the catalog no longer has it). */
   product?: Maybe<Product>;
+  /** The product's EAN as looked up (digits, check digit verified); null when it has none. */
   productEan?: Maybe<Scalars['String']['output']>;
+  /** The catalog product whose code was looked up. */
   productId: Scalars['UUID']['output'];
+  /** The product's title when it was looked up, at most 500 characters. */
   productTitle?: Maybe<Scalars['String']['output']>;
 };
 
+/** A page of code2asin results. */
 export type Code2AsinResultConnection = {
   __typename?: 'Code2AsinResultConnection';
+  /** The page, in the order of the list. */
   edges: Array<Code2AsinResultEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many code2asin results the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One result of the page, with its cursor. */
 export type Code2AsinResultEdge = {
   __typename?: 'Code2AsinResultEdge';
+  /** Opaque position of this result: pass it as after to read the code2asin results that follow it. */
   cursor: Scalars['String']['output'];
+  /** The result. */
   node: Code2AsinResult;
 };
 
@@ -271,6 +309,7 @@ export type Code2AsinResultInput = {
   amazonCategory?: InputMaybe<Scalars['String']['input']>;
   /** ISO 4217; EUR when a price comes without a currency. */
   amazonCurrency?: InputMaybe<Scalars['String']['input']>;
+  /** What Amazon shows of the item, a JSON object. */
   amazonData?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Image URLs, at most 50. */
   amazonImages?: InputMaybe<Array<Scalars['String']['input']>>;
@@ -280,6 +319,7 @@ export type Code2AsinResultInput = {
   amazonRating?: InputMaybe<Scalars['Decimal']['input']>;
   /** 0 or more. */
   amazonReviewCount?: InputMaybe<Scalars['Int']['input']>;
+  /** At most 2000 characters. */
   amazonTitle?: InputMaybe<Scalars['String']['input']>;
   /**
    * 10 characters A-Z and 0-9 (lower case is upper-cased): an ASIN starting with B0, or an ISBN-10 (books,
@@ -292,6 +332,7 @@ export type Code2AsinResultInput = {
   matchType?: InputMaybe<Scalars['String']['input']>;
   /** Normalised like every EAN (digits only, check digit verified). */
   productEan?: InputMaybe<Scalars['String']['input']>;
+  /** One of the job's products (for a job over a set of products, one of its productIds). */
   productId: Scalars['UUID']['input'];
   /** At most 500 characters. */
   productTitle?: InputMaybe<Scalars['String']['input']>;
@@ -304,7 +345,9 @@ export type Code2AsinResultRejection = {
   code: Scalars['String']['output'];
   /** The input field at fault, e.g. results[3].asin. */
   field: Scalars['String']['output'];
+  /** 0-based position of the refused row in results. */
   index: Scalars['Int']['output'];
+  /** Why the row was refused. */
   message: Scalars['String']['output'];
 };
 
@@ -445,6 +488,7 @@ export type Product = {
 
 export type Query = {
   __typename?: 'Query';
+  /** One code2asin job by id; null when none has it. */
   code2asinJob?: Maybe<Code2AsinJob>;
   /** Jobs, newest first. */
   code2asinJobs: Code2AsinJobConnection;
@@ -472,12 +516,14 @@ export type QueryCode2asinResultsByAsinArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** What recordAsinResults wrote. */
 export type RecordAsinResultsPayload = {
   __typename?: 'RecordAsinResultsPayload';
   /** The job with its counters and progress recomputed from all its results. */
   job: Code2AsinJob;
   /** The results written by this call. */
   recorded: Array<Code2AsinResult>;
+  /** The rows refused, with their index; empty when every row was accepted. */
   rejected: Array<Code2AsinResultRejection>;
   /** Rows already recorded (same job, product and asin, or twice in this call): left as they were. */
   unchangedCount: Scalars['Int']['output'];

@@ -37,6 +37,7 @@ export type Scalars = {
   _FieldSet: { input: string; output: string; }
 };
 
+/** An export job whose items the caller processes and records itself (recordExportItemResult). */
 export type CreateExportJobInput = {
   /** full_sync, incremental_sync, price_update, stock_update or media_sync */
   jobType: Scalars['String']['input'];
@@ -52,6 +53,7 @@ export type CreateExportJobInput = {
   skipUnknownProducts?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** What createExportJob created. */
 export type CreateExportJobPayload = {
   __typename?: 'CreateExportJobPayload';
   /** The pending job, with one pending item per product (totalItems). */
@@ -76,10 +78,15 @@ export type CreateExportJobPayload = {
  * does not change, and the stored value is kept.
  */
 export type CreateExportPlatformInput = {
+  /** The platform's settings: a non-empty JSON object (keys in this input's description). */
   config: Scalars['JSON']['input'];
+  /** { "fields": [{ "source", "target", "rules" }] }, in the feed's column order; null or omitted: none. */
   fieldMappings?: InputMaybe<Scalars['JSON']['input']>;
+  /** false creates the platform inactive. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 1 to 255 characters, not used by another platform (CONFLICT otherwise). */
   name: Scalars['String']['input'];
+  /** shopify, woocommerce, minio, prestashop, amazon or csv. */
   platformType: Scalars['String']['input'];
 };
 
@@ -97,7 +104,9 @@ export type ExportFormat =
 /** One export run to a platform (db_exports.export_jobs). */
 export type ExportJob = {
   __typename?: 'ExportJob';
+  /** When the job reached completed, failed or cancelled; null until then. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the job was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Where the feed was pushed (sftp://host/path/file, ftp://…), when the platform has a destination. */
   deliveredTo?: Maybe<Scalars['String']['output']>;
@@ -106,14 +115,20 @@ export type ExportJob = {
    * file is written and after a cancel.
    */
   downloadUrl?: Maybe<Scalars['String']['output']>;
+  /** Items recorded as failed. */
   failedItems?: Maybe<Scalars['Int']['output']>;
   /** The feed file's size in bytes, once it is written. */
   fileSize?: Maybe<Scalars['Float']['output']>;
   /** The feed file's format; null for a job whose items a caller records itself (createExportJob). */
   format?: Maybe<ExportFormat>;
+  /** The job id. */
   id: Scalars['UUID']['output'];
   /** The job's items, not yet processed first, then most recently processed (processed_at DESC, id DESC). */
   items: ExportJobItemConnection;
+  /**
+   * full_sync, incremental_sync, price_update, stock_update or media_sync; startExport gives full_sync, or
+   * incremental_sync for changedSinceLastExport.
+   */
   jobType: Scalars['String']['output'];
   /**
    * Why the job failed: a stable code, then a message (e.g. "SHOP_REFUSED: WooCommerce answered 500 6 times in a
@@ -122,17 +137,25 @@ export type ExportJob = {
   lastError?: Maybe<Scalars['String']['output']>;
   /** Where the worker is in the job; null for a job whose items a caller records itself. */
   phase?: Maybe<ExportPhase>;
+  /** The platform exported to; null when it no longer exists. */
   platform?: Maybe<ExportPlatform>;
+  /** The platform exported to; null when the job has none. */
   platformId?: Maybe<Scalars['UUID']['output']>;
   /** The products the job selected: supplierId, categoryId, status, productIds, updatedSince. */
   selection?: Maybe<Scalars['JSON']['output']>;
+  /** When the job became running; null before. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /**
    * pending, running, completed, failed or cancelled. A job moves only pending → running → completed | failed |
    * cancelled, or pending → cancelled (setExportJobStatus); it completes by itself when its last item is recorded.
    */
   status: Scalars['String']['output'];
+  /** Items recorded as success. */
   successItems?: Maybe<Scalars['Int']['output']>;
+  /**
+   * Products in the job: the products given to createExportJob, or for startExport the selection's count while
+   * collecting, then the exact number of items; null while unknown.
+   */
   totalItems?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -150,52 +173,78 @@ export type ExportJobItemsArgs = {
   status?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A page of export jobs. */
 export type ExportJobConnection = {
   __typename?: 'ExportJobConnection';
+  /** The page, in the order of the list. */
   edges: Array<ExportJobEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many export jobs the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One job of the page, with its cursor. */
 export type ExportJobEdge = {
   __typename?: 'ExportJobEdge';
+  /** Opaque position of this job: pass it as after to read the export jobs that follow it. */
   cursor: Scalars['String']['output'];
+  /** The job. */
   node: ExportJob;
 };
 
+/** Narrows Query.exportJobs; the given fields must all match. */
 export type ExportJobFilter = {
+  /** full_sync, incremental_sync, price_update, stock_update or media_sync (exact match). */
   jobType?: InputMaybe<Scalars['String']['input']>;
+  /** Only this platform's jobs. */
   platformId?: InputMaybe<Scalars['UUID']['input']>;
+  /** pending, running, completed, failed or cancelled (exact match). */
   status?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** One product in an export job (db_exports.export_job_items). */
 export type ExportJobItem = {
   __typename?: 'ExportJobItem';
+  /** Why the product failed, at most 10,000 characters; null unless status is failed. */
   errorMessage?: Maybe<Scalars['String']['output']>;
+  /** The product's row as written to the feed or sent to the shop (target → value); null when not recorded. */
   exportedData?: Maybe<Scalars['JSON']['output']>;
+  /** The item id. */
   id: Scalars['UUID']['output'];
+  /** The job the item belongs to; null when it no longer exists. */
   job?: Maybe<ExportJob>;
+  /** The job the item belongs to. */
   jobId?: Maybe<Scalars['UUID']['output']>;
+  /** When the result was recorded; null while pending. */
   processedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The product (owned by catalog); null there when the product no longer exists. */
   product?: Maybe<Product>;
+  /** The product exported. */
   productId: Scalars['UUID']['output'];
+  /** The shop's answer for the product (JSON, at most 64 KB); null when there was none. */
   responseData?: Maybe<Scalars['JSON']['output']>;
   /** pending, success or failed (recordExportItemResult) */
   status: Scalars['String']['output'];
 };
 
+/** A page of export job items. */
 export type ExportJobItemConnection = {
   __typename?: 'ExportJobItemConnection';
+  /** The page, in the order of the list. */
   edges: Array<ExportJobItemEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many export job items the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One item of the page, with its cursor. */
 export type ExportJobItemEdge = {
   __typename?: 'ExportJobItemEdge';
+  /** Opaque position of this item: pass it as after to read the export job items that follow it. */
   cursor: Scalars['String']['output'];
+  /** The item. */
   node: ExportJobItem;
 };
 
@@ -219,13 +268,17 @@ export type ExportPlatform = {
   __typename?: 'ExportPlatform';
   /** Connection settings, with secret values replaced by "***". */
   config: Scalars['JSON']['output'];
+  /** When the platform was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Field mappings, with secret values replaced by "***". */
   fieldMappings?: Maybe<Scalars['JSON']['output']>;
+  /** The platform id. */
   id: Scalars['UUID']['output'];
+  /** False once deactivated: an inactive platform takes no new export job. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The platform's export jobs, newest first, optionally of one status. */
   jobs: ExportJobConnection;
+  /** The platform name, unique (case-sensitive), at most 255 characters. */
   name: Scalars['String']['output'];
   /** shopify, woocommerce, minio, prestashop, amazon or csv */
   platformType: Scalars['String']['output'];
@@ -265,7 +318,12 @@ export type Mutation = {
    * report. Internal: called by the owning services' outbox relay. Answers the number of rows changed.
    */
   applyDeletions: Scalars['Int']['output'];
+  /**
+   * Creates a pending job with one pending item per product, for a caller that processes the items itself and records
+   * each with recordExportItemResult.
+   */
   createExportJob: CreateExportJobPayload;
+  /** Creates an export platform. CONFLICT when the name is taken. */
   createExportPlatform: ExportPlatform;
   /** Deactivated platforms take no new jobs; again on an inactive one changes nothing. */
   deactivateExportPlatform: ExportPlatform;
@@ -302,6 +360,7 @@ export type Mutation = {
    * with a failed or cancelled one.
    */
   startExport: ExportJob;
+  /** Changes the given fields of a platform; at least one must be given. CONFLICT when the new name is taken. */
   updateExportPlatform: ExportPlatform;
 };
 
@@ -386,9 +445,11 @@ export type ProductExportItemsArgs = {
 
 export type Query = {
   __typename?: 'Query';
+  /** One export job by id; null when none has it. */
   exportJob?: Maybe<ExportJob>;
   /** Export jobs, newest first (created_at DESC, id DESC). */
   exportJobs: ExportJobConnection;
+  /** One export platform by id; null when none has it. */
   exportPlatform?: Maybe<ExportPlatform>;
   /** Every platform (a small table), by name; with isActive, only the active or the inactive ones. */
   exportPlatforms: Array<ExportPlatform>;
@@ -435,10 +496,18 @@ export type StartExportInput = {
 
 /** Only the given fields change; null clears fieldMappings. */
 export type UpdateExportPlatformInput = {
+  /**
+   * The whole settings object, replacing the stored one; a secret sent back as "***" keeps its stored value. Cannot be
+   * null.
+   */
   config?: InputMaybe<Scalars['JSON']['input']>;
+  /** The whole mappings object, replacing the stored one; null clears it. */
   fieldMappings?: InputMaybe<Scalars['JSON']['input']>;
+  /** false deactivates the platform, true reactivates it; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 1 to 255 characters, not used by another platform; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** shopify, woocommerce, minio, prestashop, amazon or csv; cannot be null. */
   platformType?: InputMaybe<Scalars['String']['input']>;
 };
 

@@ -37,18 +37,25 @@ export type Scalars = {
   _FieldSet: { input: string; output: string; }
 };
 
+/** What appendImportErrors wrote. */
 export type AppendImportErrorsPayload = {
   __typename?: 'AppendImportErrorsPayload';
+  /** How many errors were written. */
   appended: Scalars['Int']['output'];
+  /** The job with its errorCount and lastError after the append. */
   job: ImportJob;
+  /** The entries refused, with their index; empty when every entry was written. */
   rejected: Array<ImportEntryRejection>;
 };
 
+/** What appendImportLogs wrote. */
 export type AppendImportLogsPayload = {
   __typename?: 'AppendImportLogsPayload';
   /** How many log lines were written. */
   appended: Scalars['Int']['output'];
+  /** The job, as it was when the lines were appended. */
   job: ImportJob;
+  /** The entries refused, with their index; empty when every entry was written. */
   rejected: Array<ImportEntryRejection>;
 };
 
@@ -127,20 +134,29 @@ export type AppendImportLogsPayload = {
 export type CreateImportConfigInput = {
   /** Unique per supplier (case-insensitive). */
   configName: Scalars['String']['input'];
+  /** How files are fetched (kinds and keys in this input's description): a JSON object of at most 16 KB. */
   connectionConfig: Scalars['JSON']['input'];
   /** ";" when omitted. */
   delimiter?: InputMaybe<Scalars['String']['input']>;
   /** UTF-8 when omitted. */
   encoding?: InputMaybe<Scalars['String']['input']>;
+  /** Source column → product field (the vocabulary is in this input's description). */
   fieldMapping?: InputMaybe<Scalars['JSON']['input']>;
+  /** csv, xlsx, xml, json or jsonl (any case). */
   fileFormat?: InputMaybe<Scalars['String']['input']>;
+  /** Which file of the connection to import, at most 255 characters (see ImportConfig.filePattern). */
   filePattern?: InputMaybe<Scalars['String']['input']>;
+  /** The kind of import, free text of 1 to 50 characters (e.g. "products"). */
   importType: Scalars['String']['input'];
+  /** false creates the configuration deactivated. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Descriptive schedule settings (keys in this input's description); a JSON object of at most 4 KB. */
   scheduleConfig?: InputMaybe<Scalars['JSON']['input']>;
   /** A supplier code the catalog knows (checked through the graph). */
   supplierCode: Scalars['String']['input'];
+  /** Transformations applied in order (operations in this input's description). */
   transformationRules?: InputMaybe<Scalars['JSON']['input']>;
+  /** Checks on converted values (rules in this input's description). */
   validationRules?: InputMaybe<Scalars['JSON']['input']>;
 };
 
@@ -149,13 +165,19 @@ export type CreateImportConfigInput = {
  * importType), not both.
  */
 export type CreateImportJobInput = {
+  /** An active configuration: the job takes its supplier and import type. */
   configId?: InputMaybe<Scalars['UUID']['input']>;
+  /** For an ad-hoc job: the kind of import, 1 to 50 characters. */
   importType?: InputMaybe<Scalars['String']['input']>;
+  /** For an ad-hoc job: a supplier code the catalog knows, at most 50 characters. */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
+  /** Data rows the file holds, when known; 0 or more. */
   totalRows?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** A new schedule of a configuration. */
 export type CreateImportScheduleInput = {
+  /** The configuration to run; NOT_FOUND when none has this id. */
   configId: Scalars['UUID']['input'];
   /**
    * Standard 5 fields, UTC: minute hour day-of-month month day-of-week, with lists (1,15), ranges (1-5), steps
@@ -164,14 +186,17 @@ export type CreateImportScheduleInput = {
    * characters.
    */
   cronExpression: Scalars['String']['input'];
+  /** An active schedule needs an active configuration (BAD_USER_INPUT otherwise); false creates it inactive. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** A new mapping template. */
 export type CreateMappingTemplateInput = {
   /** { "<source column>": "<product field>" }, as ImportConfig.fieldMapping (a column must be mapped to sku or ean). */
   fieldMapping: Scalars['JSON']['input'];
   /** One default per supplier (and one among the shared templates): true unsets the others' flag. */
   isDefault?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 1 to 255 characters. */
   name: Scalars['String']['input'];
   /** null (or omitted) for a template shared by every supplier; else a code the catalog knows. */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
@@ -183,29 +208,58 @@ export type CreateMappingTemplateInput = {
  */
 export type ImportConfig = {
   __typename?: 'ImportConfig';
+  /** The name, unique per supplier (case-insensitive), at most 255 characters. */
   configName: Scalars['String']['output'];
   /** FTP, SFTP, email or HTTP settings, with secret values replaced by "***". */
   connectionConfig: Scalars['JSON']['output'];
+  /** When the configuration was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * The CSV field separator, one character (a tab is the tab character itself); null: detected from the first line of
+   * each file.
+   */
   delimiter?: Maybe<Scalars['String']['output']>;
+  /**
+   * The character encoding files are read in, under its canonical name (UTF-8, ISO-8859-1, Windows-1252, …); null reads
+   * UTF-8.
+   */
   encoding?: Maybe<Scalars['String']['output']>;
+  /** { "<source column>": "<product field>" }: which file column feeds which product field; null when none is set. */
   fieldMapping?: Maybe<Scalars['JSON']['output']>;
-  /** csv, xlsx, xml or json */
+  /** csv, xlsx, xml, json or jsonl; null: told by each file's name, else its content. */
   fileFormat?: Maybe<Scalars['String']['output']>;
+  /**
+   * Which file of the connection to import (the newest match): a case-insensitive file name pattern with *, ?, [a-z] and
+   * {csv,txt}, optionally after a directory without wildcards ("exports/catalog_*.csv"); null matches every file.
+   */
   filePattern?: Maybe<Scalars['String']['output']>;
+  /** The configuration id. */
   id: Scalars['UUID']['output'];
+  /**
+   * The kind of import, free text of at most 50 characters (e.g. "products" or "stock"); jobs run with the configuration
+   * carry it.
+   */
   importType: Scalars['String']['output'];
+  /** False once deactivated: an inactive configuration cannot start, preview or schedule imports. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The jobs run with this configuration, newest first. */
   jobs: ImportJobConnection;
+  /**
+   * Descriptive schedule settings: { "cron"?, "timezone"?, "retryOnFailure"?, "maxRetries"?, "retryDelayMinutes"? }; the
+   * runs themselves are schedules. null when none.
+   */
   scheduleConfig?: Maybe<Scalars['JSON']['output']>;
   /** The configuration's schedules, next run first (never-scheduled ones last). */
   schedules: Array<ImportSchedule>;
   /** The supplier (owned by catalog, resolved by its code; null there when no supplier has this code). */
   supplier?: Maybe<Supplier>;
+  /** The supplier's code (catalog's Supplier.code), at most 50 characters. */
   supplierCode: Scalars['String']['output'];
+  /** The transformations applied to mapped values, in order: [{ "field", "op", …params }]; null when none. */
   transformationRules?: Maybe<Scalars['JSON']['output']>;
+  /** When the configuration last changed. */
   updatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The checks run on converted values: [{ "field", "rule", …params, "severity"? }]; null when none. */
   validationRules?: Maybe<Scalars['JSON']['output']>;
 };
 
@@ -220,21 +274,31 @@ export type ImportConfigJobsArgs = {
   status?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A page of import configurations. */
 export type ImportConfigConnection = {
   __typename?: 'ImportConfigConnection';
+  /** The page, in the order of the list. */
   edges: Array<ImportConfigEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many import configurations the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One configuration of the page, with its cursor. */
 export type ImportConfigEdge = {
   __typename?: 'ImportConfigEdge';
+  /** Opaque position of this configuration: pass it as after to read the import configurations that follow it. */
   cursor: Scalars['String']['output'];
+  /** The configuration. */
   node: ImportConfig;
 };
 
+/** Narrows Query.importConfigs; the given fields must all match. */
 export type ImportConfigFilter = {
+  /** true: active configurations only; false: deactivated ones only. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A supplier's code (exact match). */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -248,20 +312,30 @@ export type ImportEntryRejection = {
   code: Scalars['String']['output'];
   /** The input field at fault, e.g. entries[3].message. */
   field: Scalars['String']['output'];
+  /** 0-based position of the refused entry in the input list. */
   index: Scalars['Int']['output'];
+  /** Why the entry was refused. */
   message: Scalars['String']['output'];
 };
 
 /** A row (or file) the job could not import (db_imports.import_errors). */
 export type ImportError = {
   __typename?: 'ImportError';
+  /** The source column at fault; null when the error concerns the whole row or file. */
   columnName?: Maybe<Scalars['String']['output']>;
+  /** When the error was recorded. */
   createdAt: Scalars['DateTime']['output'];
+  /** A stable code such as INVALID_EAN, at most 100 characters; group errors by it. */
   errorCode: Scalars['String']['output'];
+  /** The error id. */
   id: Scalars['UUID']['output'];
+  /** The job that recorded the error. */
   jobId: Scalars['UUID']['output'];
+  /** What is wrong, for a person to read. */
   message: Scalars['String']['output'];
+  /** The whole source row as a JSON object (column → text); null when not recorded. */
   rawRow?: Maybe<Scalars['JSON']['output']>;
+  /** The offending value exactly as the file had it; null when there is none. */
   rawValue?: Maybe<Scalars['String']['output']>;
   /** 1-based data row of the source file; null for a file-level error. */
   rowNumber?: Maybe<Scalars['Int']['output']>;
@@ -269,27 +343,39 @@ export type ImportError = {
   severity: Scalars['String']['output'];
 };
 
+/** A page of errors of an import job. */
 export type ImportErrorConnection = {
   __typename?: 'ImportErrorConnection';
+  /** The page, in the order of the list. */
   edges: Array<ImportErrorEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many errors the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One error of the page, with its cursor. */
 export type ImportErrorEdge = {
   __typename?: 'ImportErrorEdge';
+  /** Opaque position of this error: pass it as after to read the errors that follow it. */
   cursor: Scalars['String']['output'];
+  /** The error. */
   node: ImportError;
 };
 
+/** One row or file error for appendImportErrors. */
 export type ImportErrorEntryInput = {
+  /** The source column at fault, at most 255 characters. */
   columnName?: InputMaybe<Scalars['String']['input']>;
   /** A stable code such as INVALID_EAN (at most 100 characters). */
   errorCode: Scalars['String']['input'];
+  /** What is wrong, at most 10,000 characters. */
   message: Scalars['String']['input'];
   /** The source row as a JSON object. */
   rawRow?: InputMaybe<Scalars['JSON']['input']>;
+  /** The offending value as the file had it (kept untrimmed), at most 10,000 characters. */
   rawValue?: InputMaybe<Scalars['String']['input']>;
+  /** 1-based data row of the source file; omitted for a file-level error. */
   rowNumber?: InputMaybe<Scalars['Int']['input']>;
   /** error (default) or warning; only errors count in the job's errorCount and lastError. */
   severity?: InputMaybe<Scalars['String']['input']>;
@@ -298,22 +384,33 @@ export type ImportErrorEntryInput = {
 /** A source file of a job (db_imports.import_files). */
 export type ImportFile = {
   __typename?: 'ImportFile';
+  /** The object storage bucket holding the file, when recorded; null otherwise. */
   bucketName?: Maybe<Scalars['String']['output']>;
+  /** The character encoding of the file, when recorded; null otherwise. */
   encoding?: Maybe<Scalars['String']['output']>;
+  /** csv, xlsx, xml, json or jsonl, when recorded; null otherwise (the configuration says how files are read). */
   fileFormat?: Maybe<Scalars['String']['output']>;
   /** SHA-256 of the content, lowercase hex. */
   fileHash?: Maybe<Scalars['String']['output']>;
+  /** The file's name as uploaded or fetched (its first 500 characters). */
   fileName: Scalars['String']['output'];
+  /** Size of the file in bytes; null when unknown. */
   fileSizeBytes?: Maybe<Scalars['SafeInt']['output']>;
+  /** The file id. */
   id: Scalars['UUID']['output'];
+  /** The job that read the file. */
   jobId: Scalars['UUID']['output'];
+  /** The media type given by the upload or the server, e.g. text/csv; null when unknown. */
   mimeType?: Maybe<Scalars['String']['output']>;
+  /** The storage key the file was kept under; null when it was not kept. */
   objectKey?: Maybe<Scalars['String']['output']>;
+  /** Data rows in the file, when recorded; null otherwise (ImportJob.totalRows counts them). */
   rowCount?: Maybe<Scalars['Int']['output']>;
   /** upload, ftp, sftp, email or http */
   source?: Maybe<Scalars['String']['output']>;
   /** minio, s3 or local */
   storageType?: Maybe<Scalars['String']['output']>;
+  /** When the file was recorded for the job. */
   uploadedAt: Scalars['DateTime']['output'];
 };
 
@@ -327,24 +424,36 @@ export type ImportJob = {
   cancelRequested: Scalars['Boolean']['output'];
   /** The last source row committed: a resumed job goes on after it. */
   checkpointRow: Scalars['Int']['output'];
+  /** When the job reached completed, failed or cancelled; null until then. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The configuration the job ran with; null for an ad-hoc import. */
   config?: Maybe<ImportConfig>;
+  /** The configuration the job ran with; null for an ad-hoc job (createImportJob without configId). */
   configId?: Maybe<Scalars['UUID']['output']>;
+  /** When the job was created (pending). */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Who started the job (owned by core); null when no user is recorded. */
   createdBy?: Maybe<User>;
+  /** Whole seconds from startedAt to completedAt; null until the job ends, and for a job that never ran. */
   durationSeconds?: Maybe<Scalars['Int']['output']>;
+  /** Errors of severity error recorded for the job (warnings are not counted). */
   errorCount?: Maybe<Scalars['Int']['output']>;
   /** The job's row errors in file order (row_number, then id); file-level errors (no row) come last. */
   errors: ImportErrorConnection;
   /** Seconds left at the pace so far, while running; null when not yet known. */
   etaSeconds?: Maybe<Scalars['Int']['output']>;
+  /** Rows refused so far (their errors are in errors). */
   failedRows?: Maybe<Scalars['Int']['output']>;
   /** The source files of the job, in upload order. */
   files: Array<ImportFile>;
+  /** The job id. */
   id: Scalars['UUID']['output'];
+  /**
+   * The kind of import, free text of at most 50 characters taken from the configuration's importType (or given to
+   * createImportJob).
+   */
   importType: Scalars['String']['output'];
+  /** The latest error: the reason a failed job stopped, or the last row error appended ("row N: CODE: message"). */
   lastError?: Maybe<Scalars['String']['output']>;
   /**
    * The job's log lines, newest first (created_at DESC, id DESC). level is one of debug, info, warning, error,
@@ -353,13 +462,17 @@ export type ImportJob = {
   logs: ImportLogConnection;
   /** 0 to 100: the share of the file read and committed (100 once completed); null before the file is known. */
   percent?: Maybe<Scalars['Float']['output']>;
+  /** Data rows handled so far, imported or refused. */
   processedRows?: Maybe<Scalars['Int']['output']>;
+  /** Products the job created in the catalog so far. */
   productsCreated?: Maybe<Scalars['Int']['output']>;
   /** Rows that matched a product already holding their values: nothing written. */
   productsUnchanged: Scalars['Int']['output'];
+  /** Existing products the job changed so far. */
   productsUpdated?: Maybe<Scalars['Int']['output']>;
   /** Where the job reads its file: { "kind": "upload" | "path" | "url" | "connection", … }. */
   source?: Maybe<Scalars['JSON']['output']>;
+  /** When the job became running; null while pending or when it was cancelled before it ran. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Final figures of a finished job; null while the job has none. */
   statistics?: Maybe<ImportStatistics>;
@@ -368,10 +481,16 @@ export type ImportJob = {
    * cancelled, or pending → cancelled (setImportJobStatus); completed, failed and cancelled are final.
    */
   status: Scalars['String']['output'];
+  /** Rows imported so far: created, updated or unchanged products. */
   successfulRows?: Maybe<Scalars['Int']['output']>;
   /** The supplier (owned by catalog, resolved by its code; null there when no supplier has this code). */
   supplier?: Maybe<Supplier>;
+  /** The supplier's code (catalog's Supplier.code), from the configuration or given to createImportJob. */
   supplierCode: Scalars['String']['output'];
+  /**
+   * Data rows in the file: given by setImportJobStatus or createImportJob, set to the rows read when an import
+   * completes; null while unknown.
+   */
   totalRows?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -396,16 +515,23 @@ export type ImportJobLogsArgs = {
   level?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A page of import jobs. */
 export type ImportJobConnection = {
   __typename?: 'ImportJobConnection';
+  /** The page, in the order of the list. */
   edges: Array<ImportJobEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many import jobs the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One job of the page, with its cursor. */
 export type ImportJobEdge = {
   __typename?: 'ImportJobEdge';
+  /** Opaque position of this job: pass it as after to read the import jobs that follow it. */
   cursor: Scalars['String']['output'];
+  /** The job. */
   node: ImportJob;
 };
 
@@ -414,57 +540,87 @@ export type ImportJobEnd = {
   __typename?: 'ImportJobEnd';
   /** Seconds the job ran, null when it never started. */
   durationSeconds?: Maybe<Scalars['Int']['output']>;
+  /** When the job ended (completedAt). */
   endedAt: Scalars['DateTime']['output'];
+  /** The job id. */
   jobId: Scalars['UUID']['output'];
+  /** Products created (0 when none). */
   productsCreated: Scalars['Int']['output'];
+  /** Products updated (0 when none). */
   productsUpdated: Scalars['Int']['output'];
+  /** Rows refused (0 when none). */
   rowsFailed: Scalars['Int']['output'];
+  /** Rows processed (0 when none). */
   rowsProcessed: Scalars['Int']['output'];
   /** completed, failed or cancelled. */
   status: Scalars['String']['output'];
+  /** The job's supplier code. */
   supplierCode: Scalars['String']['output'];
 };
 
+/** Narrows Query.importJobs; the given fields must all match. */
 export type ImportJobFilter = {
+  /** An import type (exact match). */
   importType?: InputMaybe<Scalars['String']['input']>;
+  /** pending, running, completed, failed or cancelled (exact match). */
   status?: InputMaybe<Scalars['String']['input']>;
+  /** A supplier's code (exact match). */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** An order for Query.importJobs. */
 export type ImportJobOrder = {
+  /** ASC oldest first, DESC newest first. */
   direction: SortDirection;
+  /** The value sorted by. */
   field: ImportJobOrderField;
 };
 
+/** What import jobs can be sorted by. */
 export type ImportJobOrderField =
+  /** When the job was created (ties broken by id). */
   | 'CREATED_AT';
 
 /** One log line of a job (db_imports.import_logs, partitioned by month). */
 export type ImportLog = {
   __typename?: 'ImportLog';
+  /** Details as a JSON object (counts, ids, the failing value…); null when none. */
   context?: Maybe<Scalars['JSON']['output']>;
+  /** When the line was written. */
   createdAt: Scalars['DateTime']['output'];
+  /** The log line id, increasing in the order lines were written. */
   id: Scalars['SafeInt']['output'];
+  /** The job the line belongs to. */
   jobId: Scalars['UUID']['output'];
   /** debug, info, warning, error or critical */
   logLevel: Scalars['String']['output'];
+  /** The text of the line, at most 10,000 characters. */
   message: Scalars['String']['output'];
+  /** 1-based data row of the source file the line is about; null for a line about the whole job. */
   rowNumber?: Maybe<Scalars['Int']['output']>;
 };
 
+/** A page of log lines of an import job. */
 export type ImportLogConnection = {
   __typename?: 'ImportLogConnection';
+  /** The page, in the order of the list. */
   edges: Array<ImportLogEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many log lines the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One log line of the page, with its cursor. */
 export type ImportLogEdge = {
   __typename?: 'ImportLogEdge';
+  /** Opaque position of this log line: pass it as after to read the log lines that follow it. */
   cursor: Scalars['String']['output'];
+  /** The log line. */
   node: ImportLog;
 };
 
+/** One log line for appendImportLogs. */
 export type ImportLogEntryInput = {
   /** A JSON object (at most 16 KB), stored as the log's context. */
   details?: InputMaybe<Scalars['JSON']['input']>;
@@ -476,21 +632,32 @@ export type ImportLogEntryInput = {
   rowNumber?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** The first rows of a file as a configuration would import them (previewImport); nothing is written. */
 export type ImportPreview = {
   __typename?: 'ImportPreview';
+  /** The source columns found in the file, in file order (for JSON and XML, the paths of the first records). */
   columns: Array<Scalars['String']['output']>;
+  /** The CSV field separator used (configured, or detected from the first line); null for other formats. */
   delimiter?: Maybe<Scalars['String']['output']>;
+  /** The character encoding the file was read in; null for a format that has none of its own (xlsx). */
   encoding?: Maybe<Scalars['String']['output']>;
   /** csv, xlsx, json, jsonl or xml, as read. */
   format: Scalars['String']['output'];
   /** Mapped columns the file does not have. */
   missingColumns: Array<Scalars['String']['output']>;
+  /** The previewed rows, in file order, at most limit of them. */
   rows: Array<ImportPreviewRow>;
+  /**
+   * Notes about the file as a whole (a byte-order mark overriding the encoding, bytes read as Windows-1252, a repeated
+   * column name renamed, …); empty when none.
+   */
   warnings: Array<Scalars['String']['output']>;
 };
 
+/** One row of a previewed file: what was read, what it maps to, and what an import would do with it. */
 export type ImportPreviewRow = {
   __typename?: 'ImportPreviewRow';
+  /** Errors and warnings of the row; empty when it would import cleanly. */
   issues: Array<ImportRowIssue>;
   /** The row after mapping and rules (null when it failed there). */
   mapped?: Maybe<Scalars['JSONObject']['output']>;
@@ -508,9 +675,16 @@ export type ImportPreviewRow = {
  */
 export type ImportRowIssue = {
   __typename?: 'ImportRowIssue';
+  /** The source column at fault; null when the issue concerns the whole row. */
   column?: Maybe<Scalars['String']['output']>;
+  /** What is wrong, in English. */
   message: Scalars['String']['output'];
+  /** The value as read from the file; null when there is none. */
   rawValue?: Maybe<Scalars['String']['output']>;
+  /**
+   * The transformation or validation rule that refused the value (e.g. required, ean, maxLength), or the error code
+   * catalog answered.
+   */
   rule: Scalars['String']['output'];
   /** error or warning */
   severity: Scalars['String']['output'];
@@ -519,30 +693,47 @@ export type ImportRowIssue = {
 /** When a configuration runs (db_imports.import_schedules). */
 export type ImportSchedule = {
   __typename?: 'ImportSchedule';
+  /** The configuration the schedule runs; null if it no longer exists. */
   config?: Maybe<ImportConfig>;
+  /** The configuration the schedule runs. */
   configId?: Maybe<Scalars['UUID']['output']>;
+  /** 5-field cron expression, evaluated in UTC (see CreateImportScheduleInput.cronExpression). */
   cronExpression: Scalars['String']['output'];
+  /** The schedule id. */
   id: Scalars['UUID']['output'];
+  /** False once deactivated: an inactive schedule starts no job. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
+  /** When the schedule last started a job (its due time); null if it never ran. */
   lastRun?: Maybe<Scalars['DateTime']['output']>;
+  /** When the schedule next starts a job (UTC, from the cron expression); null while inactive. */
   nextRun?: Maybe<Scalars['DateTime']['output']>;
 };
 
+/** A page of import schedules. */
 export type ImportScheduleConnection = {
   __typename?: 'ImportScheduleConnection';
+  /** The page, in the order of the list. */
   edges: Array<ImportScheduleEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many import schedules the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One schedule of the page, with its cursor. */
 export type ImportScheduleEdge = {
   __typename?: 'ImportScheduleEdge';
+  /** Opaque position of this schedule: pass it as after to read the import schedules that follow it. */
   cursor: Scalars['String']['output'];
+  /** The schedule. */
   node: ImportSchedule;
 };
 
+/** Narrows Query.importSchedules; the given fields must all match. */
 export type ImportScheduleFilter = {
+  /** Only this configuration's schedules. */
   configId?: InputMaybe<Scalars['UUID']['input']>;
+  /** true: active schedules only; false: deactivated ones only. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -564,48 +755,79 @@ export type ImportSourceInput = {
 /** Final figures of a finished job (db_imports.import_statistics); its live counters stay on ImportJob. */
 export type ImportStatistics = {
   __typename?: 'ImportStatistics';
+  /** Bytes of source file read. */
   bytesProcessed: Scalars['SafeInt']['output'];
+  /** When the statistics were first written. */
   createdAt: Scalars['DateTime']['output'];
+  /** Milliseconds spent fetching the file; null when not measured. */
   downloadDurationMs?: Maybe<Scalars['SafeInt']['output']>;
+  /** Rows repeating an identifier already seen in the file; the import worker records 0. */
   duplicateRows: Scalars['Int']['output'];
   /** Error count per error code, e.g. {"INVALID_EAN": 12}. */
   errorsByCode: Scalars['JSON']['output'];
+  /** Files read by the job. */
   fileCount: Scalars['Int']['output'];
+  /** The statistics id. */
   id: Scalars['UUID']['output'];
+  /** The job they describe. */
   jobId: Scalars['UUID']['output'];
+  /** Milliseconds spent reading, mapping and checking rows (persisting excluded); null when not measured. */
   parseDurationMs?: Maybe<Scalars['SafeInt']['output']>;
+  /** Milliseconds spent writing batches to the catalog; null when not measured. */
   persistDurationMs?: Maybe<Scalars['SafeInt']['output']>;
+  /** Rows that matched a product already holding their values: nothing written. */
   productsUnchanged: Scalars['Int']['output'];
+  /** processedRows per second of totalDurationMs, 2 decimals; null when the run took no measurable time. */
   rowsPerSecond?: Maybe<Scalars['Decimal']['output']>;
+  /** Rows left out without being imported or refused; the import worker records 0. */
   skippedRows: Scalars['Int']['output'];
+  /** Milliseconds from the start of the run to the statistics; null when not measured. */
   totalDurationMs?: Maybe<Scalars['SafeInt']['output']>;
+  /** When the statistics were last written (a resumed job rewrites them). */
   updatedAt: Scalars['DateTime']['output'];
+  /**
+   * Milliseconds spent validating rows, when measured apart; null for jobs of the import worker (counted in
+   * parseDurationMs).
+   */
   validationDurationMs?: Maybe<Scalars['SafeInt']['output']>;
+  /** Errors of severity warning recorded (the rows were imported). */
   warningCount: Scalars['Int']['output'];
 };
 
 /** A reusable column mapping (db_imports.mapping_templates). */
 export type MappingTemplate = {
   __typename?: 'MappingTemplate';
+  /** When the template was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** { "<source column>": "<product field>" }, as ImportConfig.fieldMapping. */
   fieldMapping: Scalars['JSON']['output'];
+  /** The template id. */
   id: Scalars['UUID']['output'];
+  /** Whether this is the supplier's default template (or the default among shared ones); at most one is. */
   isDefault?: Maybe<Scalars['Boolean']['output']>;
+  /** The name, at most 255 characters. */
   name: Scalars['String']['output'];
   /** null for a template shared by every supplier. */
   supplierCode?: Maybe<Scalars['String']['output']>;
 };
 
+/** A page of mapping templates. */
 export type MappingTemplateConnection = {
   __typename?: 'MappingTemplateConnection';
+  /** The page, in the order of the list. */
   edges: Array<MappingTemplateEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many mapping templates the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One template of the page, with its cursor. */
 export type MappingTemplateEdge = {
   __typename?: 'MappingTemplateEdge';
+  /** Opaque position of this template: pass it as after to read the mapping templates that follow it. */
   cursor: Scalars['String']['output'];
+  /** The template. */
   node: MappingTemplate;
 };
 
@@ -633,14 +855,20 @@ export type Mutation = {
    * cancelled); what was written stays. BAD_USER_INPUT for a job already final.
    */
   cancelImport: ImportJob;
+  /**
+   * Creates an import configuration for a supplier the catalog knows. CONFLICT when the supplier already has a
+   * configuration of that name.
+   */
   createImportConfig: ImportConfig;
   /** A pending job, createdBy the caller. */
   createImportJob: ImportJob;
   /** nextRun is computed (UTC) from the cron expression; an active schedule needs an active configuration. */
   createImportSchedule: ImportSchedule;
+  /** Creates a mapping template, shared or for one supplier. */
   createMappingTemplate: MappingTemplate;
   /** Deactivates the configuration and its schedules; again on an inactive one changes nothing. */
   deactivateImportConfig: ImportConfig;
+  /** Deactivates a schedule (nextRun becomes null); again on an inactive one changes nothing. */
   deactivateImportSchedule: ImportSchedule;
   /** Deletes the template; returns it as it was. */
   deleteMappingTemplate: MappingTemplate;
@@ -674,9 +902,14 @@ export type Mutation = {
    * for url and fromConnection the file is fetched by the worker, which fails the job (DUPLICATE_FILE) instead.
    */
   startImport: ImportJob;
+  /**
+   * Changes the given fields of a configuration; at least one field must be given. CONFLICT for a name the supplier
+   * already uses.
+   */
   updateImportConfig: ImportConfig;
   /** Recomputes nextRun from now (null while inactive). */
   updateImportSchedule: ImportSchedule;
+  /** Changes the given fields of a template; at least one field must be given. */
   updateMappingTemplate: MappingTemplate;
 };
 
@@ -809,9 +1042,11 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
+  /** One import configuration by id; null when none has it. */
   importConfig?: Maybe<ImportConfig>;
   /** Import configurations, newest first. */
   importConfigs: ImportConfigConnection;
+  /** One import job by id; null when no job has it. */
   importJob?: Maybe<ImportJob>;
   /**
    * The import jobs that ended (completed, failed or cancelled) on one UTC day, oldest first: what analytics
@@ -898,30 +1133,51 @@ export type SupplierImportJobsArgs = {
  * also deactivates the configuration's schedules.
  */
 export type UpdateImportConfigInput = {
+  /** Unique per supplier (case-insensitive), at most 255 characters; cannot be null. */
   configName?: InputMaybe<Scalars['String']['input']>;
+  /** The whole connection object; a secret sent back as "***" keeps its stored value. Cannot be null. */
   connectionConfig?: InputMaybe<Scalars['JSON']['input']>;
+  /** One character, or "\t" for a tab; null lets the importer detect it. */
   delimiter?: InputMaybe<Scalars['String']['input']>;
+  /** An accepted encoding name; null reads UTF-8. */
   encoding?: InputMaybe<Scalars['String']['input']>;
+  /** The whole mapping, replacing the stored one; the rules are checked against it. */
   fieldMapping?: InputMaybe<Scalars['JSON']['input']>;
+  /** csv, xlsx, xml, json or jsonl; null clears it. */
   fileFormat?: InputMaybe<Scalars['String']['input']>;
+  /** At most 255 characters; null matches every file. */
   filePattern?: InputMaybe<Scalars['String']['input']>;
+  /** Free text of 1 to 50 characters; cannot be null. */
   importType?: InputMaybe<Scalars['String']['input']>;
+  /** false deactivates the configuration and its schedules; cannot be null. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Descriptive schedule settings; null clears them. */
   scheduleConfig?: InputMaybe<Scalars['JSON']['input']>;
+  /** A supplier code the catalog knows; cannot be null. */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
+  /** The whole list, replacing the stored one; null clears it. */
   transformationRules?: InputMaybe<Scalars['JSON']['input']>;
+  /** The whole list, replacing the stored one; null clears it. */
   validationRules?: InputMaybe<Scalars['JSON']['input']>;
 };
 
+/** Only the given fields change; nextRun is recomputed from now. */
 export type UpdateImportScheduleInput = {
+  /** A 5-field cron expression in UTC, at most 100 characters (as CreateImportScheduleInput.cronExpression). */
   cronExpression?: InputMaybe<Scalars['String']['input']>;
+  /** false stops the schedule (nextRun becomes null); true needs an active configuration. */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** Only the given fields change. */
 export type UpdateMappingTemplateInput = {
+  /** { "<source column>": "<product field>" }, replacing the stored mapping (a column must be mapped to sku or ean). */
   fieldMapping?: InputMaybe<Scalars['JSON']['input']>;
+  /** true makes it the default of its supplier (unsetting the others); false unsets it. */
   isDefault?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 1 to 255 characters; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** A supplier code of at most 50 characters; null makes the template shared by every supplier. */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
 };
 

@@ -67,6 +67,7 @@ export type AttachProductImageInput = {
   url?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** What attachProductImage did. */
 export type AttachProductImagePayload = {
   __typename?: 'AttachProductImagePayload';
   /**
@@ -80,8 +81,10 @@ export type AttachProductImagePayload = {
   reusedStoredFile: Scalars['Boolean']['output'];
 };
 
+/** What deleteMediaFile removed. */
 export type DeleteMediaFilePayload = {
   __typename?: 'DeleteMediaFilePayload';
+  /** The id of the deleted file. */
   deletedMediaFileId: Scalars['UUID']['output'];
   /** The product the file belonged to (null when none). */
   product?: Maybe<Product>;
@@ -95,33 +98,55 @@ export type DeleteMediaFilePayload = {
 /** The image URLs refused before any download for one reason. */
 export type ImageUrlRefusals = {
   __typename?: 'ImageUrlRefusals';
+  /** How many URLs were refused for this reason. */
   count: Scalars['Int']['output'];
   /** One of them, as given (its first 200 characters). */
   example: Scalars['String']['output'];
+  /** Why these URLs were refused, in English (e.g. "the image URL is not an http(s) URL"). */
   reason: Scalars['String']['output'];
 };
 
 /** A stored file (db_media.media_files), usually a product image; file_hash (SHA-256) deduplicates uploads. */
 export type MediaFile = {
   __typename?: 'MediaFile';
+  /** Text describing the image for screen readers, at most 1000 characters. */
   altText?: Maybe<Scalars['String']['output']>;
+  /** The S3 bucket holding the original; null for local storage. */
   bucketName?: Maybe<Scalars['String']['output']>;
+  /** When the file was recorded. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Position among the product's files, 0 first. */
   displayOrder?: Maybe<Scalars['Int']['output']>;
   /**
    * Lowercase hex SHA-256 of the content, computed by the server from the bytes: files with the same hash share
    * their stored bytes, and a product holds given bytes once.
    */
   fileHash?: Maybe<Scalars['String']['output']>;
+  /** The file's name as uploaded, given, or the last segment of its source URL (at most 500 characters). */
   fileName: Scalars['String']['output'];
+  /** Size of the original in bytes; null before the bytes are read. */
   fileSizeBytes?: Maybe<Scalars['SafeInt']['output']>;
+  /** The image format detected from the bytes: jpeg, png, webp or gif; null before the bytes are read. */
   format?: Maybe<Scalars['String']['output']>;
+  /** Height of the original in pixels; null before the bytes are read. */
   height?: Maybe<Scalars['Int']['output']>;
+  /** The media file id. */
   id: Scalars['UUID']['output'];
+  /**
+   * What the image shows: main, gallery, packshot, lifestyle, detail, … (lower-case letters, digits, _ and -, at most 50
+   * characters).
+   */
   imageType?: Maybe<Scalars['String']['output']>;
+  /** True for the product's primary image (at most one file of a product has it). */
   isPrimary?: Maybe<Scalars['Boolean']['output']>;
+  /** False when the download or processing failed, or an editor marked the file invalid (updateMediaFile). */
   isValid?: Maybe<Scalars['Boolean']['output']>;
+  /**
+   * The media type detected from the bytes: image/jpeg, image/png, image/webp or image/gif; null before the bytes are
+   * read.
+   */
   mimeType?: Maybe<Scalars['String']['output']>;
+  /** Storage key of the original bytes (shared by the files with the same fileHash); use url to load it. */
   objectKey?: Maybe<Scalars['String']['output']>;
   /** When the worker last finished processing the file (completed or failed). */
   processedAt?: Maybe<Scalars['DateTime']['output']>;
@@ -131,11 +156,13 @@ export type MediaFile = {
   processingStatus?: Maybe<Scalars['String']['output']>;
   /** The product this file illustrates (null when the file belongs to no product). */
   product?: Maybe<Product>;
+  /** The catalog product the file illustrates; null when it belongs to no product. */
   productId?: Maybe<Scalars['UUID']['output']>;
   /** The URL the image was downloaded from, when it was not uploaded. */
   sourceUrl?: Maybe<Scalars['String']['output']>;
   /** minio, s3 or local */
   storageType?: Maybe<Scalars['String']['output']>;
+  /** A permanent address recorded with older files; files stored by this service have none (null): use url. */
   storageUrl?: Maybe<Scalars['String']['output']>;
   /** The thumbnail of one size (small, medium or large) in one format, null when it has not been generated. */
   thumbnail?: Maybe<MediaThumbnail>;
@@ -147,6 +174,7 @@ export type MediaFile = {
    * products.
    */
   url?: Maybe<Scalars['String']['output']>;
+  /** Width of the original in pixels; null before the bytes are read. */
   width?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -157,55 +185,80 @@ export type MediaFileThumbnailArgs = {
   size: Scalars['String']['input'];
 };
 
+/** A page of media files. */
 export type MediaFileConnection = {
   __typename?: 'MediaFileConnection';
+  /** The page, in the order of the list. */
   edges: Array<MediaFileEdge>;
+  /** Whether more pages follow, and the cursors to ask for the next. */
   pageInfo: PageInfo;
+  /** How many media files the list holds in all (filters applied), not only this page. */
   totalCount: Scalars['Int']['output'];
 };
 
+/** One media file of the page, with its cursor. */
 export type MediaFileEdge = {
   __typename?: 'MediaFileEdge';
+  /** Opaque position of this file: pass it as after to read the files that follow it. */
   cursor: Scalars['String']['output'];
+  /** The media file. */
   node: MediaFile;
 };
 
+/** Narrows Query.mediaFiles; the given fields must all match. */
 export type MediaFileFilter = {
+  /** An image type such as main or gallery (exact match). */
   imageType?: InputMaybe<Scalars['String']['input']>;
+  /** true: primary images only; false: the others. */
   isPrimary?: InputMaybe<Scalars['Boolean']['input']>;
+  /** pending, processing, completed or failed (exact match). */
   processingStatus?: InputMaybe<Scalars['String']['input']>;
+  /** Only this product's files. */
   productId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
+/** An order for Query.mediaFiles. */
 export type MediaFileOrder = {
+  /** ASC smallest (oldest) first, DESC largest (newest) first. */
   direction: SortDirection;
+  /** The value sorted by. */
   field: MediaFileOrderField;
 };
 
+/** What media files can be sorted by (ties broken by id). */
 export type MediaFileOrderField =
+  /** When the file was recorded. */
   | 'CREATED_AT'
+  /** Position among the product's files. */
   | 'DISPLAY_ORDER';
 
 /** A resized copy of a media file (db_media.media_thumbnails). */
 export type MediaThumbnail = {
   __typename?: 'MediaThumbnail';
+  /** When the thumbnail was made. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Size of the thumbnail image in bytes. */
   fileSizeBytes?: Maybe<Scalars['SafeInt']['output']>;
   /** jpeg, png, gif or webp. */
   format?: Maybe<Scalars['String']['output']>;
+  /** Height in pixels. */
   height: Scalars['Int']['output'];
+  /** The thumbnail id. */
   id: Scalars['UUID']['output'];
+  /** The media file the thumbnail was made from. */
   mediaFileId?: Maybe<Scalars['UUID']['output']>;
+  /** Storage key of the thumbnail image; use url to load it. */
   objectKey: Scalars['String']['output'];
   /** small, medium or large */
   sizeName: Scalars['String']['output'];
+  /** A permanent address recorded with older thumbnails; those made by this service have none (null): use url. */
   storageUrl?: Maybe<Scalars['String']['output']>;
   /**
    * A URL a browser loads the thumbnail from, valid for MEDIA_URL_TTL_SECONDS. Minted only for callers who may
    * read products.
    */
   url?: Maybe<Scalars['String']['output']>;
+  /** Width in pixels: the longest side is at most the size's pixels (MEDIA_THUMBNAIL_SIZES), the original never enlarged. */
   width: Scalars['Int']['output'];
 };
 
@@ -359,6 +412,7 @@ export type ProductImageUrlsResult = {
 
 export type Query = {
   __typename?: 'Query';
+  /** One media file by id; null when none has it. */
   mediaFile?: Maybe<MediaFile>;
   /** The earliest file with this content hash (64 hex characters, any case), null when none. */
   mediaFileByHash?: Maybe<MediaFile>;
