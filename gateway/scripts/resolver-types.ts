@@ -116,6 +116,9 @@ const HEADER = (domain: Domain) =>
 export async function generateResolverTypes(domain: Domain): Promise<string> {
   const sdl = readSubgraphSdl(schemaFile(domain))
   const mappers = mappersOf(domain, parse(sdl))
+  const { enums } = (await import(`../../subgraphs/${domain}/src/resolvers/enums.ts`)) as {
+    enums: Record<string, Record<string, string>>
+  }
   const [output] = await generate(
     {
       schema: sdl,
@@ -132,8 +135,9 @@ export async function generateResolverTypes(domain: Domain): Promise<string> {
             mapperTypeSuffix: 'Model',
             scalars: SCALARS,
             strictScalars: true,
-            // No enum has a resolver mapping it to internal values: resolvers take and return the GraphQL names.
-            // One that gets such a resolver needs enumValues here (value → internal value).
+            // Each enum with a resolver map (src/resolvers/enums.ts) has internal values, the stored ones:
+            // resolvers take and return those.
+            enumValues: enums,
             enumsAsTypes: true,
             // An input field with a default value always reaches the resolver.
             avoidOptionals: { defaultValue: true },

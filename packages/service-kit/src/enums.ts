@@ -33,8 +33,10 @@ export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cance
  * The internal values of a GraphQL enum whose names are its stored values upper-cased ('out_of_stock' is
  * OUT_OF_STOCK): resolvers and SQL keep the stored values, the API shows the names.
  */
-export function enumValues<T extends string>(stored: readonly T[]): Record<Uppercase<T>, T> {
-  return Object.fromEntries(stored.map((value) => [value.toUpperCase(), value])) as Record<Uppercase<T>, T>
+export function enumValues<T extends string>(stored: readonly T[]): { [K in T as Uppercase<K>]: K } {
+  return Object.fromEntries(stored.map((value) => [value.toUpperCase(), value])) as {
+    [K in T as Uppercase<K>]: K
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { badUserInput, checkInt, uuidKeys } from '@pm/service-kit'
 import { type NotNull, sql } from 'kysely'
-import type { QueryResolvers } from './generated/graphql'
+import type { PriceSource, PriceType, QueryResolvers } from './generated/graphql'
 
 /**
  * Internal aggregate reads for analytics (its supplier figures and reports): each answer is one statement
@@ -130,6 +130,8 @@ export const figuresQuery = {
       .where('ph.id', '>', String(args.after ?? 0))
       .orderBy('ph.id')
       .limit(page(args.first))
+      // Written only from PRICE_TYPES / PRICE_SOURCES; a value outside them would fail the enum's serialisation.
+      .$narrowType<{ priceType: PriceType; source: PriceSource }>()
       .execute()
     return rows.map((r) => ({ ...r, id: Number(r.id) }))
   },

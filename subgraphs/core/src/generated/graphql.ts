@@ -738,8 +738,8 @@ export type Notification = {
   read: Scalars['Boolean']['output'];
   /** The headline, at most 255 characters. */
   title: Scalars['String']['output'];
-  /** info, success, warning or error */
-  type: Scalars['String']['output'];
+  /** How the notification presents itself. */
+  type: NotificationType;
   /** The user it is for. */
   userId: Scalars['UUID']['output'];
 };
@@ -767,13 +767,13 @@ export type NotificationEdge = {
 /** How a notification presents itself. */
 export type NotificationType =
   /** Something failed. */
-  | 'ERROR'
+  | 'error'
   /** Neutral information. */
-  | 'INFO'
+  | 'info'
   /** Something finished well. */
-  | 'SUCCESS'
+  | 'success'
   /** Something needs attention. */
-  | 'WARNING';
+  | 'warning';
 
 /** What an operation run does. */
 export type OperationKind =
@@ -1413,7 +1413,7 @@ export type ResolversTypes = {
   Notification: ResolverTypeWrapper<NotificationModel>;
   NotificationConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['Notification']>>;
   NotificationEdge: ResolverTypeWrapper<Omit<NotificationEdge, 'node'> & { node: ResolversTypes['Notification'] }>;
-  NotificationType: NotificationType;
+  NotificationType: null;
   OperationKind: OperationKind;
   OperationRun: ResolverTypeWrapper<OperationRunModel>;
   OperationSource: OperationSource;
@@ -1732,7 +1732,7 @@ export type NotificationResolvers<ContextType = Context, ParentType extends Reso
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   read?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['NotificationType'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
 };
 
@@ -1746,6 +1746,8 @@ export type NotificationEdgeResolvers<ContextType = Context, ParentType extends 
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Notification'], ParentType, ContextType>;
 };
+
+export type NotificationTypeResolvers = { ERROR: 'error', INFO: 'info', SUCCESS: 'success', WARNING: 'warning' };
 
 export type OperationRunResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OperationRun'] = ResolversParentTypes['OperationRun']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1912,6 +1914,7 @@ export type Resolvers<ContextType = Context> = {
   Notification?: NotificationResolvers<ContextType>;
   NotificationConnection?: NotificationConnectionResolvers<ContextType>;
   NotificationEdge?: NotificationEdgeResolvers<ContextType>;
+  NotificationType?: NotificationTypeResolvers;
   OperationRun?: OperationRunResolvers<ContextType>;
   OrphanSample?: OrphanSampleResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

@@ -39,8 +39,8 @@ export type Scalars = {
 
 /** An export job whose items the caller processes and records itself (recordExportItemResult). */
 export type CreateExportJobInput = {
-  /** full_sync, incremental_sync, price_update, stock_update or media_sync */
-  jobType: Scalars['String']['input'];
+  /** FULL_SYNC, INCREMENTAL_SYNC, PRICE_UPDATE, STOCK_UPDATE or MEDIA_SYNC */
+  jobType: ExportJobType;
   /** An active platform. */
   platformId: Scalars['UUID']['input'];
   /** 1 to 10,000 products (duplicates are counted once), checked against the catalog through the graph. */
@@ -86,8 +86,8 @@ export type CreateExportPlatformInput = {
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** 1 to 255 characters, not used by another platform (CONFLICT otherwise). */
   name: Scalars['String']['input'];
-  /** shopify, woocommerce, minio, prestashop, amazon or csv. */
-  platformType: Scalars['String']['input'];
+  /** SHOPIFY, WOOCOMMERCE, MINIO, PRESTASHOP, AMAZON or CSV. */
+  platformType: ExportPlatformType;
 };
 
 /** The file formats a product feed is written in. */
@@ -100,6 +100,15 @@ export type ExportFormat =
   | 'XLSX'
   /** A Google Merchant style RSS 2.0 feed: <rss><channel><item> with one g: element per target. */
   | 'XML';
+
+/** The outcome of one product of an export job. */
+export type ExportItemStatus =
+  /** Refused or not sent (see errorMessage). */
+  | 'failed'
+  /** Not sent yet. */
+  | 'pending'
+  /** Written to the feed or accepted by the platform. */
+  | 'success';
 
 /** One export run to a platform (db_exports.export_jobs). */
 export type ExportJob = {
@@ -126,10 +135,10 @@ export type ExportJob = {
   /** The job's items, not yet processed first, then most recently processed (processed_at DESC, id DESC). */
   items: ExportJobItemConnection;
   /**
-   * full_sync, incremental_sync, price_update, stock_update or media_sync; startExport gives full_sync, or
-   * incremental_sync for changedSinceLastExport.
+   * FULL_SYNC, INCREMENTAL_SYNC, PRICE_UPDATE, STOCK_UPDATE or MEDIA_SYNC; startExport gives FULL_SYNC, or
+   * INCREMENTAL_SYNC for changedSinceLastExport.
    */
-  jobType: Scalars['String']['output'];
+  jobType: ExportJobType;
   /**
    * Why the job failed: a stable code, then a message (e.g. "SHOP_REFUSED: WooCommerce answered 500 6 times in a
    * row").
@@ -146,10 +155,10 @@ export type ExportJob = {
   /** When the job became running; null before. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /**
-   * pending, running, completed, failed or cancelled. A job moves only pending → running → completed | failed |
-   * cancelled, or pending → cancelled (setExportJobStatus); it completes by itself when its last item is recorded.
+   * PENDING, RUNNING, COMPLETED, FAILED or CANCELLED. A job moves only PENDING → RUNNING → COMPLETED | FAILED |
+   * CANCELLED, or PENDING → CANCELLED (setExportJobStatus); it completes by itself when its last item is recorded.
    */
-  status: Scalars['String']['output'];
+  status: ExportJobStatus;
   /** Items recorded as success. */
   successItems?: Maybe<Scalars['Int']['output']>;
   /**
@@ -170,7 +179,7 @@ export type ExportJobDownloadUrlArgs = {
 export type ExportJobItemsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ExportItemStatus>;
 };
 
 /** A page of export jobs. */
@@ -195,12 +204,12 @@ export type ExportJobEdge = {
 
 /** Narrows Query.exportJobs; the given fields must all match. */
 export type ExportJobFilter = {
-  /** full_sync, incremental_sync, price_update, stock_update or media_sync (exact match). */
-  jobType?: InputMaybe<Scalars['String']['input']>;
+  /** FULL_SYNC, INCREMENTAL_SYNC, PRICE_UPDATE, STOCK_UPDATE or MEDIA_SYNC. */
+  jobType?: InputMaybe<ExportJobType>;
   /** Only this platform's jobs. */
   platformId?: InputMaybe<Scalars['UUID']['input']>;
-  /** pending, running, completed, failed or cancelled (exact match). */
-  status?: InputMaybe<Scalars['String']['input']>;
+  /** PENDING, RUNNING, COMPLETED, FAILED or CANCELLED. */
+  status?: InputMaybe<ExportJobStatus>;
 };
 
 /** One product in an export job (db_exports.export_job_items). */
@@ -224,8 +233,8 @@ export type ExportJobItem = {
   productId: Scalars['UUID']['output'];
   /** The shop's answer for the product (JSON, at most 64 KB); null when there was none. */
   responseData?: Maybe<Scalars['JSON']['output']>;
-  /** pending, success or failed (recordExportItemResult) */
-  status: Scalars['String']['output'];
+  /** PENDING, SUCCESS or FAILED (recordExportItemResult) */
+  status: ExportItemStatus;
 };
 
 /** A page of export job items. */
@@ -247,6 +256,32 @@ export type ExportJobItemEdge = {
   /** The item. */
   node: ExportJobItem;
 };
+
+/** Where an export job stands. */
+export type ExportJobStatus =
+  /** Stopped on request. */
+  | 'cancelled'
+  /** Every item is recorded. */
+  | 'completed'
+  /** Stopped by an error (see lastError). */
+  | 'failed'
+  /** Created, not started yet. */
+  | 'pending'
+  /** Being exported. */
+  | 'running';
+
+/** What an export job sends. */
+export type ExportJobType =
+  /** Every selected product (startExport without changedSinceLastExport). */
+  | 'full_sync'
+  /** Only the selected products changed since the platform's last export (startExport with changedSinceLastExport). */
+  | 'incremental_sync'
+  /** An image synchronisation whose items a caller records (createExportJob). */
+  | 'media_sync'
+  /** A price update whose items a caller records (createExportJob). */
+  | 'price_update'
+  /** A stock update whose items a caller records (createExportJob). */
+  | 'stock_update';
 
 /** The steps of an export job the worker runs. */
 export type ExportPhase =
@@ -280,8 +315,8 @@ export type ExportPlatform = {
   jobs: ExportJobConnection;
   /** The platform name, unique (case-sensitive), at most 255 characters. */
   name: Scalars['String']['output'];
-  /** shopify, woocommerce, minio, prestashop, amazon or csv */
-  platformType: Scalars['String']['output'];
+  /** SHOPIFY, WOOCOMMERCE, MINIO, PRESTASHOP, AMAZON or CSV */
+  platformType: ExportPlatformType;
 };
 
 
@@ -293,8 +328,23 @@ export type ExportPlatform = {
 export type ExportPlatformJobsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<ExportJobStatus>;
 };
+
+/** The kind of sales channel a platform is. */
+export type ExportPlatformType =
+  /** An Amazon seller account (feed file only). */
+  | 'amazon'
+  /** A feed file, nothing pushed. */
+  | 'csv'
+  /** A MinIO bucket (feed file only). */
+  | 'minio'
+  /** A PrestaShop shop (feed file only: products are not pushed to its API yet). */
+  | 'prestashop'
+  /** A Shopify shop (feed file only: products are not pushed to its API yet). */
+  | 'shopify'
+  /** A WooCommerce shop: startExport pushes each product to its REST API. */
+  | 'woocommerce';
 
 /** Which products an export takes; every criterion given applies. None: every product of the catalogue. */
 export type ExportSelectionInput = {
@@ -304,8 +354,8 @@ export type ExportSelectionInput = {
   changedSinceLastExport?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only these products (1 to 10,000 ids). */
   productIds?: InputMaybe<Array<Scalars['UUID']['input']>>;
-  /** Only products of this status (e.g. active). */
-  status?: InputMaybe<Scalars['String']['input']>;
+  /** Only products of this status (e.g. ACTIVE). */
+  status?: InputMaybe<ProductStatus>;
   /** Only this supplier's products. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
 };
@@ -356,7 +406,7 @@ export type Mutation = {
    * (downloadUrl), pushes the products to a shop platform's API (woocommerce: one item per product with the
    * shop's verdict) and the file to the platform's config.destination (sftp or ftp), recording each product as an
    * item with the row as written. Progress is on the job (totalItems, successItems, failedItems, phase); cancel it
-   * with setExportJobStatus(id, "cancelled"): it stops at the next page and keeps no file; resumeExport goes on
+   * with setExportJobStatus(id, CANCELLED): it stops at the next page and keeps no file; resumeExport goes on
    * with a failed or cancelled one.
    */
   startExport: ExportJob;
@@ -392,7 +442,7 @@ export type MutationRecordExportItemResultArgs = {
   exportedData?: InputMaybe<Scalars['JSON']['input']>;
   itemId: Scalars['UUID']['input'];
   responseData?: InputMaybe<Scalars['JSON']['input']>;
-  status: Scalars['String']['input'];
+  status: ExportItemStatus;
 };
 
 
@@ -403,7 +453,7 @@ export type MutationResumeExportArgs = {
 
 export type MutationSetExportJobStatusArgs = {
   id: Scalars['UUID']['input'];
-  status: Scalars['String']['input'];
+  status: ExportJobStatus;
 };
 
 
@@ -442,6 +492,14 @@ export type ProductExportItemsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
+
+export type ProductStatus =
+  | 'active'
+  | 'archived'
+  | 'discontinued'
+  | 'draft'
+  | 'inactive'
+  | 'out_of_stock';
 
 export type Query = {
   __typename?: 'Query';
@@ -507,8 +565,8 @@ export type UpdateExportPlatformInput = {
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** 1 to 255 characters, not used by another platform; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
-  /** shopify, woocommerce, minio, prestashop, amazon or csv; cannot be null. */
-  platformType?: InputMaybe<Scalars['String']['input']>;
+  /** SHOPIFY, WOOCOMMERCE, MINIO, PRESTASHOP, AMAZON or CSV; cannot be null. */
+  platformType?: InputMaybe<ExportPlatformType>;
 };
 
 
@@ -620,6 +678,7 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   ExportFormat: ExportFormat;
+  ExportItemStatus: null;
   ExportJob: ResolverTypeWrapper<ExportJobModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ExportJobConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ExportJob']>>;
@@ -628,8 +687,11 @@ export type ResolversTypes = {
   ExportJobItem: ResolverTypeWrapper<ExportJobItemModel>;
   ExportJobItemConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ExportJobItem']>>;
   ExportJobItemEdge: ResolverTypeWrapper<Omit<ExportJobItemEdge, 'node'> & { node: ResolversTypes['ExportJobItem'] }>;
+  ExportJobStatus: null;
+  ExportJobType: null;
   ExportPhase: ExportPhase;
   ExportPlatform: ResolverTypeWrapper<ExportPlatformModel>;
+  ExportPlatformType: null;
   ExportSelectionInput: ExportSelectionInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
@@ -637,6 +699,7 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<EntityRefModel>;
+  ProductStatus: null;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SortDirection: SortDirection;
@@ -725,6 +788,8 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type ExportItemStatusResolvers = { FAILED: 'failed', PENDING: 'pending', SUCCESS: 'success' };
+
 export type ExportJobResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExportJob'] = ResolversParentTypes['ExportJob'], FederationReferenceType extends FederationReferenceTypes['ExportJob'] = FederationReferenceTypes['ExportJob']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ExportJob']> | FederationReferenceType, FederationReferenceType, ContextType>;
   completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -736,14 +801,14 @@ export type ExportJobResolvers<ContextType = Context, ParentType extends Resolve
   format?: Resolver<Maybe<ResolversTypes['ExportFormat']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   items?: Resolver<ResolversTypes['ExportJobItemConnection'], ParentType, ContextType, RequireFields<ExportJobItemsArgs, 'first'>>;
-  jobType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  jobType?: Resolver<ResolversTypes['ExportJobType'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   phase?: Resolver<Maybe<ResolversTypes['ExportPhase']>, ParentType, ContextType>;
   platform?: Resolver<Maybe<ResolversTypes['ExportPlatform']>, ParentType, ContextType>;
   platformId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   selection?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExportJobStatus'], ParentType, ContextType>;
   successItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   totalItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
@@ -769,7 +834,7 @@ export type ExportJobItemResolvers<ContextType = Context, ParentType extends Res
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   responseData?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExportItemStatus'], ParentType, ContextType>;
 };
 
 export type ExportJobItemConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExportJobItemConnection'] = ResolversParentTypes['ExportJobItemConnection']> = {
@@ -783,6 +848,10 @@ export type ExportJobItemEdgeResolvers<ContextType = Context, ParentType extends
   node?: Resolver<ResolversTypes['ExportJobItem'], ParentType, ContextType>;
 };
 
+export type ExportJobStatusResolvers = { CANCELLED: 'cancelled', COMPLETED: 'completed', FAILED: 'failed', PENDING: 'pending', RUNNING: 'running' };
+
+export type ExportJobTypeResolvers = { FULL_SYNC: 'full_sync', INCREMENTAL_SYNC: 'incremental_sync', MEDIA_SYNC: 'media_sync', PRICE_UPDATE: 'price_update', STOCK_UPDATE: 'stock_update' };
+
 export type ExportPlatformResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExportPlatform'] = ResolversParentTypes['ExportPlatform'], FederationReferenceType extends FederationReferenceTypes['ExportPlatform'] = FederationReferenceTypes['ExportPlatform']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ExportPlatform']> | FederationReferenceType, FederationReferenceType, ContextType>;
   config?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
@@ -792,8 +861,10 @@ export type ExportPlatformResolvers<ContextType = Context, ParentType extends Re
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   jobs?: Resolver<ResolversTypes['ExportJobConnection'], ParentType, ContextType, RequireFields<ExportPlatformJobsArgs, 'first'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  platformType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  platformType?: Resolver<ResolversTypes['ExportPlatformType'], ParentType, ContextType>;
 };
+
+export type ExportPlatformTypeResolvers = { AMAZON: 'amazon', CSV: 'csv', MINIO: 'minio', PRESTASHOP: 'prestashop', SHOPIFY: 'shopify', WOOCOMMERCE: 'woocommerce' };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
@@ -832,6 +903,8 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
 };
 
+export type ProductStatusResolvers = { ACTIVE: 'active', ARCHIVED: 'archived', DISCONTINUED: 'discontinued', DRAFT: 'draft', INACTIVE: 'inactive', OUT_OF_STOCK: 'out_of_stock' };
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   exportJob?: Resolver<Maybe<ResolversTypes['ExportJob']>, ParentType, ContextType, RequireFields<QueryExportJobArgs, 'id'>>;
   exportJobs?: Resolver<ResolversTypes['ExportJobConnection'], ParentType, ContextType, RequireFields<QueryExportJobsArgs, 'first'>>;
@@ -852,19 +925,24 @@ export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
+  ExportItemStatus?: ExportItemStatusResolvers;
   ExportJob?: ExportJobResolvers<ContextType>;
   ExportJobConnection?: ExportJobConnectionResolvers<ContextType>;
   ExportJobEdge?: ExportJobEdgeResolvers<ContextType>;
   ExportJobItem?: ExportJobItemResolvers<ContextType>;
   ExportJobItemConnection?: ExportJobItemConnectionResolvers<ContextType>;
   ExportJobItemEdge?: ExportJobItemEdgeResolvers<ContextType>;
+  ExportJobStatus?: ExportJobStatusResolvers;
+  ExportJobType?: ExportJobTypeResolvers;
   ExportPlatform?: ExportPlatformResolvers<ContextType>;
+  ExportPlatformType?: ExportPlatformTypeResolvers;
   JSON?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   LocalDate?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
+  ProductStatus?: ProductStatusResolvers;
   Query?: QueryResolvers<ContextType>;
   SafeInt?: GraphQLScalarType;
   UUID?: GraphQLScalarType;

@@ -2,6 +2,7 @@ import { type Logger, type Peers, queryPeer } from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { ImportJobRow } from '../db/mappers'
 import type { ImportsDb } from '../db/queries'
+import type { ImportJobStatus } from '../generated/graphql'
 
 const RECORD_END = `mutation($input: ImportJobEndInput!) { recordImportJobEnd(input: $input) }`
 
@@ -10,7 +11,8 @@ export function jobEnd(job: ImportJobRow) {
   return {
     jobId: job.id,
     supplierCode: job.supplier_code,
-    status: job.status,
+    // Written only from JOB_STATUSES; a value outside them would fail the enum's serialisation.
+    status: job.status as ImportJobStatus,
     endedAt: job.completed_at ?? new Date(),
     rowsProcessed: job.processed_rows ?? 0,
     productsCreated: job.products_created ?? 0,
