@@ -255,7 +255,7 @@ describe('completeness through the gateway', () => {
         height: 1,
         format: 'jpeg',
         image_type: 'main',
-      } as never)
+      })
       .execute()
     expect((await completeness(ids.bare)).score).toBe(14)
     // Analytics' daily task has catalog recompute (queued here as its crontab would).

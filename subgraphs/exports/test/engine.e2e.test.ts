@@ -486,7 +486,7 @@ describe('feeds', () => {
     })
     const xlsxJob = await finished((await start(typed.id, 'XLSX', { supplierId: otherSupplierId })).id)
     const workbook = new ExcelJS.Workbook()
-    await workbook.xlsx.load((await download(xlsxJob.downloadUrl)) as never)
+    await workbook.xlsx.load(new Uint8Array(await download(xlsxJob.downloadUrl)).buffer)
     const sheet = workbook.worksheets[0]!
     expect(sheet.rowCount).toBe(31)
     expect(sheet.getRow(1).values).toEqual([undefined, 'id', 'title', 'price', 'stock'])

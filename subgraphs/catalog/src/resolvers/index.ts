@@ -1,4 +1,5 @@
 import { CompletenessSummaryRow } from '../completeness'
+import type { SubgraphResolvers } from '../generated/graphql'
 import { Brand } from './Brand'
 import { Category } from './Category'
 import { enums } from './enums'
@@ -7,7 +8,7 @@ import { EanResolution, Product, ProductPrice, ProductVariant } from './Product'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
-export const resolvers = {
+export const resolvers: SubgraphResolvers = {
   Query,
   Mutation,
   ProductUpsertResult,

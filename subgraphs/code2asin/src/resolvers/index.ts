@@ -1,3 +1,4 @@
+import type { SubgraphResolvers } from '../generated/graphql'
 import { Code2AsinJob } from './Code2AsinJob'
 import { Code2AsinResult } from './Code2AsinResult'
 import { enums } from './enums'
@@ -5,4 +6,4 @@ import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers = { Query, Mutation, Code2AsinJob, Code2AsinResult, Product, ...enums }
+export const resolvers: SubgraphResolvers = { Query, Mutation, Code2AsinJob, Code2AsinResult, Product, ...enums }

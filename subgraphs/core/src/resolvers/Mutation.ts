@@ -1,21 +1,12 @@
 import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
-import type { NotificationType } from './enums'
+import type { CreateNotificationInput, MutationResolvers } from '../generated/graphql'
 import { apiKeyMutations } from './mutations/api-keys'
 import { authMutations } from './mutations/auth'
 import { roleMutations } from './mutations/roles'
 import { settingMutations } from './mutations/settings'
 import { userMutations } from './mutations/users'
-
-interface CreateNotificationInput {
-  userId: string
-  title: string
-  message: string
-  type: NotificationType
-  expiresAt?: Date | null
-  metadata?: Record<string, unknown> | null
-}
 
 const MAX_MESSAGE = 10_000
 
@@ -121,4 +112,4 @@ export const Mutation = {
       })
       return notification
     }),
-}
+} satisfies MutationResolvers

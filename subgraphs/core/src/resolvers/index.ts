@@ -1,3 +1,4 @@
+import type { SubgraphResolvers } from '../generated/graphql'
 import { operationMutations, operationQueries } from '../operations/resolvers'
 import { AppSetting } from './AppSetting'
 import { ApiKey } from './auth'
@@ -6,7 +7,7 @@ import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Role, User } from './User'
 
-export const resolvers = {
+export const resolvers: SubgraphResolvers = {
   Query: { ...Query, ...operationQueries },
   Mutation: { ...Mutation, ...operationMutations },
   User,

@@ -1,3 +1,4 @@
+import type { SubgraphResolvers } from '../generated/graphql'
 import { ExportJob, ExportJobItem } from './ExportJob'
 import { ExportPlatform } from './ExportPlatform'
 import { enums } from './enums'
@@ -5,4 +6,4 @@ import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers = { Query, Mutation, ExportPlatform, ExportJob, ExportJobItem, Product, ...enums }
+export const resolvers: SubgraphResolvers = { Query, Mutation, ExportPlatform, ExportJob, ExportJobItem, Product, ...enums }

@@ -1,3 +1,4 @@
+import type { SubgraphResolvers } from '../generated/graphql'
 import { enums } from './enums'
 import { ImportConfig, ImportSchedule } from './ImportConfig'
 import { ImportJob } from './ImportJob'
@@ -5,4 +6,4 @@ import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
-export const resolvers = { Query, Mutation, ImportJob, ImportConfig, ImportSchedule, Supplier, ...enums }
+export const resolvers: SubgraphResolvers = { Query, Mutation, ImportJob, ImportConfig, ImportSchedule, Supplier, ...enums }
