@@ -1,6 +1,7 @@
 export * from './audit'
 export * from './authorization'
 export * from './ean'
+export * from './environment'
 export * from './errors'
 export * from './graph'
 export * from './http'

@@ -30,7 +30,7 @@ let child: ChildProcess | undefined
 
 async function startStack(): Promise<{ output: () => string }> {
   let output = ''
-  child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['packages/cli/src/main.ts', 'start'], {
+  child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['apps/pm/src/main.ts', 'start'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
