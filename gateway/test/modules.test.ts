@@ -2,7 +2,7 @@ import type { Domain } from '@pm/db'
 import { createLogger, MODULE_IDS, type ModuleId } from '@pm/service-kit'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sendGraphQL } from '@pm/testing/subgraph'
-import { buildClientSchema, type GraphQLSchema, getIntrospectionQuery, parse } from 'graphql'
+import { buildClientSchema, type GraphQLSchema, getIntrospectionQuery, Kind, parse } from 'graphql'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODULE_IDS as CORE_MODULE_IDS } from '../../subgraphs/core/src/modules'
 import { type RunningGateway, startGateway } from '../src/gateway'
@@ -83,8 +83,8 @@ describe('the module map', () => {
   it('finds a module through fields, returned types, inline fragments and named fragments', () => {
     const touched = (query: string) => {
       const document = parse(query)
-      const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!
-      return [...touchedModules(schema, document, operation as never)].sort()
+      const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)!
+      return [...touchedModules(schema, document, operation)].sort()
     }
     expect(touched('{ products(first: 1) { edges { node { id title } } } modules { id } }')).toEqual([])
     expect(touched('{ products(first: 1) { edges { node { bestAsinMatch { asin } } } } }')).toEqual([
@@ -122,7 +122,7 @@ describe('the module map', () => {
       const document = parse(query)
       const operation = document.definitions.find((d) => d.kind === 'OperationDefinition')!
       const sites: InputSite[] = []
-      touchedModules(schema, document, operation as never, undefined, sites)
+      touchedModules(schema, document, operation, undefined, sites)
       return [...touchedInputs(schema, sites, variables)].sort()
     }
     const LIST = 'query($f: ProductFilter) { products(filter: $f, first: 1) { totalCount } }'
