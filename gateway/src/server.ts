@@ -1,6 +1,6 @@
 import cluster from 'node:cluster'
 import type { IncomingMessage } from 'node:http'
-import { cacheMetricFamilies, cacheMetrics, type TwoLevelCache } from '@pm/cache'
+import { cacheMetricFamilies, cacheMetrics } from '@pm/cache'
 import { DOMAINS, type Domain } from '@pm/db'
 import {
   type AdminListener,
