@@ -1,3 +1,7 @@
+/**
+ * How the gateway reaches its subgraphs: one bounded keep-alive pool per subgraph, every request signed with
+ * the caller's identity and timed, transport failures turned into SERVICE_UNAVAILABLE errors.
+ */
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway'
 import type { Domain } from '@pm/db'
 import {
@@ -17,10 +21,6 @@ import { Agent, type Dispatcher, fetch as undiciFetch, request as undiciRequest 
 import type { GatewayContext } from './context'
 import type { SubgraphFetchCache } from './fetch-cache'
 
-/**
- * How the gateway reaches its subgraphs: one bounded keep-alive pool per subgraph, every request signed with
- * the caller's identity and timed, transport failures turned into SERVICE_UNAVAILABLE errors.
- */
 export type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'] & {}
 
 /** The error a caller sees for a subgraph that cannot answer: names the service, never its address. */
