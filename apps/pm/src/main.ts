@@ -72,7 +72,8 @@ function withDatabases<T>(
   return withPreparedDatabases(fn, {
     migrate: false,
     exitOnSignal: true,
-    log: (line) => console.log(line),
+    // Said only by the commands that migrate first: the others' output stays theirs (`--json` included).
+    ...(options.migrate ? { log: (line: string) => console.log(line) } : {}),
     ...options,
   })
 }
