@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image per service, all from this file: `docker compose build` passes SERVICE (gateway, subgraphs/<domain>,
-# packages/cli). Node 20 on Debian bookworm-slim; TypeScript runs through tsx, as in development.
+# apps/pm). Node 20 on Debian bookworm-slim; TypeScript runs through tsx, as in development.
 
 FROM node:20-bookworm-slim AS base
 ENV CI=true \
@@ -11,15 +11,17 @@ WORKDIR /app
 # Production dependencies only, from the lockfile; manifests first so code changes reuse this layer.
 FROM base AS deps
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY apps/pm/package.json apps/pm/
 COPY gateway/package.json gateway/
 COPY packages/cache/package.json packages/cache/
-COPY packages/cli/package.json packages/cli/
 COPY packages/connectors/package.json packages/connectors/
 COPY packages/db/package.json packages/db/
+COPY packages/embedded-postgres/package.json packages/embedded-postgres/
 COPY packages/jobs/package.json packages/jobs/
 COPY packages/operations/package.json packages/operations/
 COPY packages/seed/package.json packages/seed/
 COPY packages/service-kit/package.json packages/service-kit/
+COPY packages/stack/package.json packages/stack/
 COPY packages/storage/package.json packages/storage/
 COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/testing/package.json packages/testing/

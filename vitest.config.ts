@@ -10,7 +10,7 @@ export default defineConfig({
     alias: { graphql: require.resolve('graphql') },
   },
   test: {
-    include: ['{packages,subgraphs}/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts'],
+    include: ['{apps,packages,subgraphs}/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts'],
     globalSetup: ['packages/testing/src/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createDomainDatabase, type Domain, type DomainDatabase } from '@pm/db'
 import { createLogger, type Peers, queryPeer, signedPeers, startSubgraph } from '@pm/service-kit'
+import { loadSubgraphPackage } from '@pm/stack'
 import { createStorage } from '@pm/storage'
 import { runReport } from '../subgraphs/analytics/src/engine/reports/run'
 import { runSupplierMetrics } from '../subgraphs/analytics/src/engine/supplier-metrics'
@@ -49,13 +50,8 @@ export interface AnalyticsBenchResult {
   completenessPage?: { plainP50Ms: number; filteredP50Ms: number; requests: number }
 }
 
-const MODULES = {
-  core: () => import('../subgraphs/core/src/module'),
-  catalog: () => import('../subgraphs/catalog/src/module'),
-  media: () => import('../subgraphs/media/src/module'),
-  analytics: () => import('../subgraphs/analytics/src/module'),
-} as const
-type Served = keyof typeof MODULES
+/** The subgraphs this scenario runs. */
+const SERVED = ['core', 'catalog', 'media', 'analytics'] as const
 
 export async function runAnalyticsBench(o: {
   products: number
@@ -78,25 +74,31 @@ export async function runAnalyticsBench(o: {
   }
   const logger = createLogger({ service: 'bench-analytics' }, 'warn')
   const peers: Peers = {}
-  const databases: DomainDatabase<Domain>[] = []
+  const databases: { destroy(): Promise<void> }[] = []
   const running: { stop(): Promise<void> }[] = []
+  const serve = async <D extends Domain>(domain: D): Promise<DomainDatabase<D>> => {
+    const database = createDomainDatabase({ domain, url: data.urls[domain], pool: BENCH_POOL })
+    databases.push(database)
+    const { subgraph } = await loadSubgraphPackage(domain)
+    const started = await startSubgraph(subgraph, {
+      database,
+      port: 0,
+      logger,
+      peers,
+      signingSecret: secret,
+      env,
+    })
+    running.push(started)
+    peers[domain] = started.graphqlUrl
+    return database
+  }
   try {
-    for (const domain of Object.keys(MODULES) as Served[]) {
-      const database = createDomainDatabase({ domain, url: data.urls[domain], pool: BENCH_POOL })
-      databases.push(database as DomainDatabase<Domain>)
-      const { subgraph } = await MODULES[domain]()
-      const started = await startSubgraph(subgraph as never, {
-        database: database as never,
-        port: 0,
-        logger,
-        peers,
-        signingSecret: secret,
-        env,
-      })
-      running.push(started)
-      peers[domain] = started.graphqlUrl
+    let analytics: DomainDatabase<'analytics'> | undefined
+    for (const domain of SERVED) {
+      if (domain === 'analytics') analytics = await serve(domain)
+      else await serve(domain)
     }
-    const db = (databases.find((d) => d.domain === 'analytics') as DomainDatabase<'analytics'>).db
+    const db = analytics!.db
     const deps = {
       db,
       peers: signedPeers(peers, secret),

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DOMAINS, type Domain, databaseUrl, ensureDatabase, runMigrations } from '@pm/db'
+import { DOMAINS, type Domain, databaseUrl, migrateDatabase } from '@pm/db'
 import {
   backupDatabase,
   checkIntegrity,
@@ -52,8 +52,7 @@ async function integrityData(
   ) as Record<Domain, string>
   for (const d of domains) {
     await dropDatabase(server.url, `${opsPrefix}_${d}`)
-    await ensureDatabase(d, urls[d])
-    await runMigrations({ connectionString: urls[d], domain: d, direction: 'up' })
+    await migrateDatabase(d, urls[d])
   }
   // Half the references from media (one image per product), half from analytics (5 days of metrics).
   const half = Math.floor(references / 2)

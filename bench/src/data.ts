@@ -1,16 +1,19 @@
 import path from 'node:path'
 import {
-  createDomainDatabase,
+  createDomainDatabases,
   DOMAINS,
   type Domain,
-  type DomainDatabase,
+  type DomainDatabases,
+  type DomainKyselys,
   databaseUrl,
   describeUrl,
-  type EmbeddedServer,
-  ensureDatabase,
+  destroyDomainDatabases,
+  domainKyselys,
+  loadDatabaseConfig,
+  migrateDatabase,
   type PoolSettings,
-  runMigrations,
-  startEmbeddedPostgres,
+  type PreparedDatabases,
+  prepareDatabases,
 } from '@pm/db'
 import pg from 'pg'
 
@@ -20,7 +23,7 @@ export interface BenchServer {
   /** postgres://…/postgres of the server holding the bench databases. */
   url: string
   description: string
-  embedded?: EmbeddedServer
+  embedded?: PreparedDatabases['embedded']
   stop(): Promise<void>
 }
 
@@ -31,17 +34,21 @@ export async function startBenchServer(log: (m: string) => void): Promise<BenchS
     const url = databaseUrl(configured, 'postgres')
     return { url, description: `external ${describeUrl(url)}`, stop: async () => {} }
   }
-  const port = Number(process.env.BENCH_PG_PORT ?? 54339)
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join(REPO_ROOT, '.data/bench-postgres'),
-    port,
+  const port = process.env.BENCH_PG_PORT?.trim() || '54339'
+  // The embedded default of the one database start-up, on the benchmarks' own data folder and port.
+  const prepared = await prepareDatabases({
+    config: loadDatabaseConfig({
+      EMBEDDED_PG_DATA_DIR: path.join(REPO_ROOT, '.data/bench-postgres'),
+      EMBEDDED_PG_PORT: port,
+    }),
+    migrate: false,
     log,
   })
   return {
-    url: databaseUrl(embedded.url, 'postgres'),
+    url: databaseUrl(prepared.domains.core.url, 'postgres'),
     description: `embedded 127.0.0.1:${port} (.data/bench-postgres)`,
-    embedded,
-    stop: () => embedded.stop(),
+    ...(prepared.embedded ? { embedded: prepared.embedded } : {}),
+    stop: () => prepared.stop(),
   }
 }
 
@@ -71,16 +78,18 @@ export const BENCH_POOL: PoolSettings = {
   prePingIdleMs: 1_000,
 }
 
-export type BenchDatabases = { [D in Domain]: DomainDatabase<D> }
+export type BenchDatabases = DomainDatabases
 
 export function openDatabases(urls: DomainUrls): BenchDatabases {
-  return Object.fromEntries(
-    DOMAINS.map((d) => [d, createDomainDatabase({ domain: d, url: urls[d], pool: BENCH_POOL })]),
-  ) as unknown as BenchDatabases
+  return createDomainDatabases(
+    Object.fromEntries(DOMAINS.map((d) => [d, { domain: d, url: urls[d], pool: BENCH_POOL }])) as Parameters<
+      typeof createDomainDatabases
+    >[0],
+  )
 }
 
 export async function closeDatabases(dbs: BenchDatabases): Promise<void> {
-  await Promise.all(DOMAINS.map((d) => dbs[d].destroy()))
+  await destroyDomainDatabases(dbs)
 }
 
 interface DataSetMarker {
@@ -125,7 +134,7 @@ export async function dropDatabase(serverUrl: string, database: string): Promise
 }
 
 type LoadDataSet = (
-  dbs: Record<Domain, unknown>,
+  dbs: DomainKyselys,
   options: { products: number; seed: number; log?: (m: string) => void },
 ) => Promise<unknown>
 
@@ -137,7 +146,7 @@ async function generator(): Promise<{ name: string; load: LoadDataSet }> {
   if (typeof loadDataSet === 'function') return { name: 'loadDataSet', load: loadDataSet as LoadDataSet }
   return {
     name: 'seedDemoData',
-    load: (dbs, options) => seedPackage.seedDemoData(dbs as never, options),
+    load: (dbs, options) => seedPackage.seedDemoData(dbs, options),
   }
 }
 
@@ -186,14 +195,12 @@ export async function prepareDataSet(
   log(`data set: loading ${products} products (seed ${seed}) into ${prefix}_* with ${gen.name}`)
   for (const d of DOMAINS) {
     await dropDatabase(serverUrl, `${prefix}_${d}`)
-    await ensureDatabase(d, urls[d])
     await migrate(d, urls[d], log)
   }
   const started = performance.now()
   const dbs = openDatabases(urls)
   try {
-    const kysely = Object.fromEntries(DOMAINS.map((d) => [d, dbs[d].db])) as Record<Domain, unknown>
-    await gen.load(kysely, { products, seed, log: (m) => log(`  ${m}`) })
+    await gen.load(domainKyselys(dbs), { products, seed, log: (m) => log(`  ${m}`) })
   } finally {
     await closeDatabases(dbs)
   }
@@ -208,7 +215,6 @@ export async function prepareDataSet(
 }
 
 async function migrate(domain: Domain, url: string, log: (m: string) => void): Promise<void> {
-  await ensureDatabase(domain, url)
-  const { applied } = await runMigrations({ connectionString: url, domain, direction: 'up' })
+  const { applied } = await migrateDatabase(domain, url)
   if (applied.length > 0) log(`${domain}: applied ${applied.join(', ')}`)
 }

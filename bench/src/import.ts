@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { supplierFileConfig, writeSupplierFile } from '@pm/seed'
 import { startTestStack } from '@pm/testing/stack'
 import { startBenchServer } from './data'
@@ -163,7 +164,7 @@ export async function runImportBench(o: {
             'content-type': 'application/octet-stream',
             'x-apollo-operation-name': 'upload',
           },
-          body: createReadStream(filePath) as never,
+          body: Readable.toWeb(createReadStream(filePath)),
           duplex: 'half',
         } as RequestInit,
       )

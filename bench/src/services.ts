@@ -196,7 +196,7 @@ export async function startWorkerProcess(o: {
     name: `worker-${o.domain}`,
     group: 'worker',
     port: adminPort,
-    script: path.join(REPO_ROOT, 'packages/cli/src/main.ts'),
+    script: path.join(REPO_ROOT, 'apps/pm/src/main.ts'),
     args: ['worker', '--domain', o.domain],
     env: {
       // External mode needs a server for every domain: only this domain's database is ever opened.

@@ -1,29 +1,10 @@
-import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase } from '@pm/db'
-import { startGateway } from '@pm/gateway'
-import {
-  createLogger,
-  type Peers,
-  type RunningSubgraph,
-  type SubgraphModule,
-  startSubgraph,
-} from '@pm/service-kit'
+import { createDomainDatabases, DOMAINS, type Domain, destroyDomainDatabases } from '@pm/db'
+import { createLogger } from '@pm/service-kit'
+import { startGraph } from '@pm/stack'
 import { COUNTING_POOL } from './connections'
 import type { DomainUrls } from './data'
 import { signedIdentityPlugin } from './identity'
 import { supergraphFor } from './supergraph'
-
-type AnyModule = SubgraphModule<any, any>
-
-// Relative imports, as in packages/testing's stack: the subgraphs are services, not libraries.
-const MODULES: Record<Domain, () => Promise<{ subgraph: AnyModule }>> = {
-  core: () => import('../../subgraphs/core/src/module'),
-  catalog: () => import('../../subgraphs/catalog/src/module'),
-  imports: () => import('../../subgraphs/imports/src/module'),
-  exports: () => import('../../subgraphs/exports/src/module'),
-  media: () => import('../../subgraphs/media/src/module'),
-  code2asin: () => import('../../subgraphs/code2asin/src/module'),
-  analytics: () => import('../../subgraphs/analytics/src/module'),
-}
 
 export interface OperationCount {
   /** SQL statements run by all subgraphs for one operation */
@@ -57,60 +38,40 @@ export async function startCountingStack(
   urls: DomainUrls,
   options: { peer: boolean; signingSecret: string; tokenSecret: string; headers: Record<string, string> },
 ): Promise<CountingStack> {
-  const peers: Peers = {}
-  const databases = new Map<Domain, DomainDatabase>()
-  const servers = new Map<Domain, RunningSubgraph>()
-  const fetches = new Map<Domain, number>()
-  const stopAll = async () => {
-    await Promise.all([...servers.values()].map((s) => s.stop()))
-    await Promise.all([...databases.values()].map((d) => d.destroy()))
-  }
-  try {
-    for (const domain of DOMAINS) {
-      const { subgraph } = await MODULES[domain]()
-      const database = createDomainDatabase({ domain, url: urls[domain], pool: COUNTING_POOL })
-      databases.set(domain, database)
-      const server = await startSubgraph(subgraph, {
-        database,
-        port: 0,
-        logger: createLogger({ service: `bench-count-${domain}` }, 'error'),
-        peers,
-        auditIntervalMs: 3_600_000,
-        signingSecret: options.signingSecret,
-      })
-      servers.set(domain, server)
-      fetches.set(domain, 0)
-      server.http.server.on('request', (req) => {
-        if (req.url?.startsWith('/graphql')) fetches.set(domain, fetches.get(domain)! + 1)
-      })
-      peers[domain] = server.graphqlUrl
-    }
-  } catch (error) {
-    await stopAll()
-    throw error
-  }
-  const subgraphUrls = Object.fromEntries(DOMAINS.map((d) => [d, servers.get(d)!.graphqlUrl])) as Record<
-    Domain,
-    string
-  >
-  // Apollo's usage telemetry would probe cloud metadata endpoints from the bench process; not measured here.
-  const telemetry = process.env.APOLLO_TELEMETRY_DISABLED
-  process.env.APOLLO_TELEMETRY_DISABLED = 'true'
-  const gateway = await startGateway({
-    port: 0,
-    host: '127.0.0.1',
-    subgraphUrls,
-    logger: createLogger({ service: 'bench-count-gateway' }, 'error'),
-    // As loadGatewayEnvironment would read them (the options object grows with the gateway's settings).
+  const databases = createDomainDatabases(
+    Object.fromEntries(
+      DOMAINS.map((d) => [d, { domain: d, url: urls[d], pool: COUNTING_POOL }]),
+    ) as Parameters<typeof createDomainDatabases>[0],
+  )
+  const graph = await startGraph({
+    databases,
     signingSecret: options.signingSecret,
     tokenSecret: options.tokenSecret,
-    rateLimitPerMinute: 0,
-    // Every fetch reaches its subgraph: the counts are of the work one operation costs, not of cache hits.
-    cache: false,
-  } as Parameters<typeof startGateway>[0]).finally(() => {
-    if (telemetry === undefined) delete process.env.APOLLO_TELEMETRY_DISABLED
-    else process.env.APOLLO_TELEMETRY_DISABLED = telemetry
+    logger: createLogger({ service: 'bench-count' }, 'error'),
+    auditIntervalMs: 3_600_000,
+    gateway: {
+      port: 0,
+      host: '127.0.0.1',
+      rateLimitPerMinute: 0,
+      // Every fetch reaches its subgraph: the counts are of the work one operation costs, not of cache hits.
+      cache: false,
+    },
+  }).catch(async (error: unknown) => {
+    await destroyDomainDatabases(databases)
+    throw error
   })
+  const { gateway, subgraphUrls } = graph
+  const fetches = new Map<Domain, number>()
+  for (const domain of DOMAINS) {
+    fetches.set(domain, 0)
+    graph.subgraphs[domain].http.server.on('request', (req) => {
+      if (req.url?.startsWith('/graphql')) fetches.set(domain, fetches.get(domain)! + 1)
+    })
+  }
+  const stopAll = async () => {
+    await graph.stop()
+    await destroyDomainDatabases(databases)
+  }
   const peer = options.peer
     ? (await import('@graphql-hive/gateway')).createGatewayRuntime({
         supergraph: supergraphFor(subgraphUrls),
@@ -120,7 +81,7 @@ export async function startCountingStack(
     : undefined
 
   const snapshot = () =>
-    new Map(DOMAINS.map((d) => [d, { queries: databases.get(d)!.stats().queries, fetches: fetches.get(d)! }]))
+    new Map(DOMAINS.map((d) => [d, { queries: databases[d].stats().queries, fetches: fetches.get(d)! }]))
 
   const send = async (target: 'ours' | 'peer', body: string) => {
     const init = { method: 'POST', headers: { 'content-type': 'application/json', ...options.headers }, body }
@@ -160,7 +121,6 @@ export async function startCountingStack(
     },
     async stop() {
       await Promise.resolve(peer?.dispose())
-      await gateway.stop()
       await stopAll()
     },
   }

@@ -137,7 +137,7 @@ describe('docker-compose.yml', () => {
 
   it('tells every subgraph and worker where its peers answer on the compose network', () => {
     const callers = Object.keys(services).filter(
-      (name) => DOMAINS.includes(name as never) || name.startsWith('worker-'),
+      (name) => (DOMAINS as readonly string[]).includes(name) || name.startsWith('worker-'),
     )
     expect(callers.length).toBeGreaterThan(DOMAINS.length)
     for (const name of callers) {
@@ -183,12 +183,12 @@ describe('docker-compose.yml', () => {
     }
     expect(conditions('gateway')).toEqual(Object.fromEntries(DOMAINS.map((d) => [d, 'service_healthy'])))
     expect(services.migrate!.command).toEqual(['pnpm', 'pm', 'migrate', 'up'])
-    expect(JSON.parse(read('package.json')).scripts.pm).toBe('tsx packages/cli/src/main.ts')
+    expect(JSON.parse(read('package.json')).scripts.pm).toBe('tsx apps/pm/src/main.ts')
   })
 
   it('runs the imports worker alone (pm worker) on db_imports, with the services and storage the subgraphs have', () => {
     const worker = services['worker-imports']!
-    expect(worker.build?.args?.SERVICE).toBe('packages/cli')
+    expect(worker.build?.args?.SERVICE).toBe('apps/pm')
     expect(worker.command).toEqual(['pnpm', 'pm', 'worker', '--domain', 'imports'])
     const workerEnv = env(worker)
     const config = loadDatabaseConfig(workerEnv)
@@ -204,7 +204,7 @@ describe('docker-compose.yml', () => {
 
   it('runs the media worker alone (pm worker) on db_media, with the media settings the subgraph has', () => {
     const worker = services['worker-media']!
-    expect(worker.build?.args?.SERVICE).toBe('packages/cli')
+    expect(worker.build?.args?.SERVICE).toBe('apps/pm')
     expect(worker.command).toEqual(['pnpm', 'pm', 'worker', '--domain', 'media'])
     const workerEnv = env(worker)
     const config = loadDatabaseConfig(workerEnv)
@@ -349,7 +349,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS /m)
     expect(dockerfile).toContain('npx -y pnpm@10 install --frozen-lockfile --prod')
     // The manifests are copied one by one (for layer caching): a new workspace package must be added there.
-    const packages = ['gateway', 'packages', 'subgraphs'].flatMap((dir) =>
+    const packages = ['gateway', 'apps', 'packages', 'subgraphs'].flatMap((dir) =>
       dir === 'gateway'
         ? ['gateway']
         : readdirSync(new URL(`${dir}/`, root))

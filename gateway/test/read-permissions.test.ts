@@ -389,7 +389,7 @@ const callers: TestCaller[] = []
 let adminId: string
 
 async function one<T>(domain: Domain, query: ReturnType<typeof sql<T>>): Promise<T> {
-  const { rows } = await query.execute(stack.subgraphs[domain].database.db as never)
+  const { rows } = await query.execute(stack.subgraphs[domain].database.db)
   if (!rows[0]) throw new Error(`the demo data has no row for a fixture of ${domain}`)
   return rows[0]
 }

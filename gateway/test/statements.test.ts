@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Domain } from '@pm/db'
 import { seedDemoData } from '@pm/seed'
 import { CALLER_HEADER } from '@pm/service-kit'
@@ -6,9 +7,10 @@ import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Q1_PRODUCT_PAGE, Q2_PRODUCT_DETAIL, Q3_IMPORT_DASHBOARD } from '../../bench/queries'
 
-// Issue 6: SQL statements per operation = the subgraph fetches of its plan, whatever the page size.
+// SQL statements per operation = the subgraph fetches of its plan, whatever the page size.
 let stack: TestStack
-const fetches = new Map<Domain, number>()
+/** Subgraph fetches per request id (x-request-id, which the gateway passes on) and subgraph. */
+const fetches = new Map<string, Map<Domain, number>>()
 let supplierId: string
 let ean: string
 let bareEan: string
@@ -42,22 +44,24 @@ interface Measured {
   bySubgraph: Partial<Record<Domain, { statements: number; fetches: number }>>
 }
 
+/**
+ * Runs one operation under a request id of its own and counts what the subgraphs did for that id alone: the
+ * statements run while serving its fetches (the gateway passes the id on to each), and those fetches. Nothing
+ * else the stack does meanwhile (audit relays, session checks, another test's work) is counted.
+ */
 async function measure(query: string, variables: Record<string, unknown>): Promise<Measured> {
-  const domains = Object.keys(stack.subgraphs) as Domain[]
-  const snapshot = () =>
-    new Map(
-      domains.map((d) => [d, { s: stack.subgraphs[d].database.stats().queries, f: fetches.get(d) ?? 0 }]),
-    )
-  const before = snapshot()
-  const res = await stack.request(query, variables)
-  const after = snapshot()
+  const id = `statements-${randomUUID()}`
+  const res = await stack.request(query, variables, { 'x-request-id': id })
   expect(res.errors).toBeUndefined()
+  const statementsBy = stack.statementsOf(id)
+  const fetchesBy = fetches.get(id) ?? new Map<Domain, number>()
+  fetches.delete(id)
   const bySubgraph: Measured['bySubgraph'] = {}
   let statements = 0
   let fetchCount = 0
-  for (const d of domains) {
-    const s = after.get(d)!.s - before.get(d)!.s
-    const f = after.get(d)!.f - before.get(d)!.f
+  for (const d of Object.keys(stack.subgraphs) as Domain[]) {
+    const s = statementsBy[d] ?? 0
+    const f = fetchesBy.get(d) ?? 0
     if (s || f) bySubgraph[d] = { statements: s, fetches: f }
     statements += s
     fetchCount += f
@@ -370,12 +374,15 @@ beforeAll(async () => {
   // fetch cache off: every fetch of the plan reaches its subgraph (the cache only takes fetches away).
   stack = await startTestStack({ gateway: { moduleStateTtlMs: 3_600_000, cache: false } })
   for (const [domain, sg] of Object.entries(stack.subgraphs) as [Domain, TestStack['subgraphs'][Domain]][]) {
-    fetches.set(domain, 0)
     sg.server.http.server.on('request', (req) => {
       // The operation's fetches only: the gateway's own service calls (core's answer about the caller's
       // session, asked again once its few seconds are over) belong to no plan.
-      if (req.url?.startsWith('/graphql') && !isServiceCall(req.headers[CALLER_HEADER]))
-        fetches.set(domain, (fetches.get(domain) ?? 0) + 1)
+      const id = req.headers['x-request-id']
+      if (typeof id !== 'string' || !req.url?.startsWith('/graphql')) return
+      if (isServiceCall(req.headers[CALLER_HEADER])) return
+      const byDomain = fetches.get(id) ?? new Map<Domain, number>()
+      byDomain.set(domain, (byDomain.get(domain) ?? 0) + 1)
+      fetches.set(id, byDomain)
     })
   }
   const dbs = Object.fromEntries(Object.entries(stack.subgraphs).map(([d, s]) => [d, s.database.db]))

@@ -1,3 +1,4 @@
+import { type EmbeddedServer, startEmbeddedPostgres } from '@pm/embedded-postgres'
 import { ensureDatabase } from './admin'
 import {
   type DatabaseConfig,
@@ -7,9 +8,13 @@ import {
   loadDatabaseConfig,
 } from './config'
 import { DOMAINS, type Domain } from './domains'
-import { type EmbeddedServer, startEmbeddedPostgres } from './embedded'
 import { runMigrations } from './migrator'
 
+/**
+ * The one start-up of the databases, used by `pnpm start`, the `pm` commands, a subgraph started alone, the
+ * tests' server and the benchmarks: configuration → the embedded server when no URL is configured → missing
+ * databases created → migrations applied.
+ */
 export interface PreparedDatabases {
   domains: Record<Domain, DomainDatabaseConfig>
   /** Present when this process runs (or attached to) the embedded server. */
@@ -19,19 +24,37 @@ export interface PreparedDatabases {
 }
 
 export interface PrepareOptions {
+  /** Where the configuration is read from (default process.env); not read when `config` is given. */
   env?: Env
-  /** Create missing databases and migrate them to head (default true). */
-  migrate?: boolean
+  /** The configuration itself (e.g. an embedded server of the benchmarks' own). */
+  config?: DatabaseConfig
+  /**
+   * Which databases to create when missing and migrate to head: every domain (true, the default), the
+   * domains listed, or none (false: the URLs only, with the embedded server running when it is the source).
+   */
+  migrate?: boolean | readonly Domain[]
   log?: (message: string) => void
 }
 
+/** Creates the database a URL names when missing, then applies its domain's pending migrations. */
+export async function migrateDatabase(
+  domain: Domain,
+  url: string,
+  log: (message: string) => void = () => {},
+): Promise<{ created: boolean; applied: string[] }> {
+  const created = await ensureDatabase(domain, url)
+  if (created) log(`${domain}: created database`)
+  const { applied } = await runMigrations({ connectionString: url, domain, direction: 'up', log })
+  return { created, applied }
+}
+
 /**
- * Resolves the seven database URLs (starting the embedded server when none is configured),
- * creates missing databases and migrates them to head.
+ * Resolves the seven database URLs (starting the embedded server when none is configured), creates missing
+ * databases and migrates them to head (those `migrate` names).
  */
 export async function prepareDatabases(options: PrepareOptions = {}): Promise<PreparedDatabases> {
   const log = options.log ?? (() => {})
-  const config: DatabaseConfig = loadDatabaseConfig(options.env)
+  const config: DatabaseConfig = options.config ?? loadDatabaseConfig(options.env)
   let embedded: EmbeddedServer | undefined
   let domains: Record<Domain, DomainDatabaseConfig>
   if (config.mode === 'embedded') {
@@ -43,17 +66,43 @@ export async function prepareDatabases(options: PrepareOptions = {}): Promise<Pr
   } else {
     domains = config.domains
   }
+  const migrate = options.migrate ?? true
+  const toMigrate = migrate === true ? DOMAINS : migrate === false ? [] : migrate
   try {
-    if (options.migrate !== false) {
-      for (const domain of DOMAINS) {
-        const { url } = domains[domain]
-        if (await ensureDatabase(domain, url)) log(`${domain}: created database`)
-        await runMigrations({ connectionString: url, domain, direction: 'up', log })
-      }
-    }
+    for (const domain of toMigrate) await migrateDatabase(domain, domains[domain].url, log)
   } catch (error) {
     await embedded?.stop()
     throw error
   }
   return { domains, ...(embedded ? { embedded } : {}), stop: async () => embedded?.stop() }
+}
+
+export interface WithDatabasesOptions extends PrepareOptions {
+  /**
+   * Ctrl-C / SIGTERM while `fn` runs stop the embedded server this process started, then exit (130 / 143):
+   * for a command line, whose run would otherwise leave the server behind.
+   */
+  exitOnSignal?: boolean
+}
+
+/** prepareDatabases, `fn` on the domains' URLs, then the embedded server (if this process started it) stopped. */
+export async function withDatabases<T>(
+  fn: (domains: Record<Domain, DomainDatabaseConfig>) => Promise<T>,
+  options: WithDatabasesOptions = {},
+): Promise<T> {
+  const prepared = await prepareDatabases(options)
+  const interrupted = (signal: NodeJS.Signals) => {
+    prepared.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+  }
+  if (options.exitOnSignal) {
+    process.once('SIGINT', interrupted)
+    process.once('SIGTERM', interrupted)
+  }
+  try {
+    return await fn(prepared.domains)
+  } finally {
+    process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
+    await prepared.stop()
+  }
 }

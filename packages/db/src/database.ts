@@ -72,3 +72,44 @@ export function createDomainDatabase<D extends Domain>(
     },
   }
 }
+
+/** One DomainDatabase per domain. */
+export type DomainDatabases = { [D in Domain]: DomainDatabase<D> }
+/** Each domain's Kysely handle (what the seed and the data-set loader take). */
+export type DomainKyselys = { [D in Domain]: Kysely<DatabaseOf<D>> }
+
+/** A DomainDatabase per domain, from the seven configurations (`options` for each, e.g. their pool errors). */
+export function createDomainDatabases(
+  configs: Record<Domain, DomainDatabaseConfig>,
+  options: (domain: Domain) => CreateDomainDatabaseOptions = () => ({}),
+): DomainDatabases {
+  const open = <D extends Domain>(domain: D): DomainDatabase<D> =>
+    createDomainDatabase({ ...configs[domain], domain }, options(domain))
+  return {
+    core: open('core'),
+    catalog: open('catalog'),
+    imports: open('imports'),
+    exports: open('exports'),
+    media: open('media'),
+    code2asin: open('code2asin'),
+    analytics: open('analytics'),
+  }
+}
+
+/** The Kysely handles of the seven databases. */
+export function domainKyselys(databases: DomainDatabases): DomainKyselys {
+  return {
+    core: databases.core.db,
+    catalog: databases.catalog.db,
+    imports: databases.imports.db,
+    exports: databases.exports.db,
+    media: databases.media.db,
+    code2asin: databases.code2asin.db,
+    analytics: databases.analytics.db,
+  }
+}
+
+/** Destroys the seven databases' pools. */
+export async function destroyDomainDatabases(databases: DomainDatabases): Promise<void> {
+  await Promise.all(Object.values(databases).map((d) => d.destroy()))
+}

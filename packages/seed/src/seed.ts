@@ -243,14 +243,11 @@ export async function seedDemoData(dbs: SeedDatabases, options: SeedOptions = {}
       log(`demo data: ${databaseName(d)} already holds this data set from an earlier run, kept`)
     return states[i] === 'absent'
   })
+  const seedOne = <D extends Domain>(domain: D) => seedDatabase(dbs[domain], domain, data.rows[domain])
   const outcomes = await Promise.allSettled(
     pending.map(async (domain) => {
       const t0 = performance.now()
-      const { inserted } = await seedDatabase(
-        dbs[domain] as Kysely<DatabaseOf<typeof domain>>,
-        domain,
-        data.rows[domain] as never,
-      )
+      const { inserted } = await seedOne(domain)
       log(`demo data: ${databaseName(domain)} ${inserted} rows in ${Math.round(performance.now() - t0)} ms`)
     }),
   )

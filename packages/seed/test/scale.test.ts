@@ -11,6 +11,7 @@ import {
   type SeedDatabases,
 } from '../src'
 import { TableSink } from '../src/load/sink'
+import type { DomainSinks } from '../src/scale/generate'
 import { TABLE_ORDER } from '../src/seed'
 
 const POOL: PoolSettings = {
@@ -97,9 +98,10 @@ async function plannedCounts(
       Object.fromEntries((TABLE_ORDER[d] as string[]).map((t) => [t, new TableSink(t)])),
     ]),
   ) as Record<Domain, Record<string, TableSink>>
-  await Promise.all(
-    DOMAINS.map((d) => plan.producers[d](sinks[d] as never, () => new Promise((r) => setImmediate(r)))),
-  )
+  // Each domain's sinks are TableSinks of its own tables: what its producer writes to.
+  const produce = <D extends Domain>(d: D) =>
+    plan.producers[d](sinks[d] as unknown as DomainSinks<D>, () => new Promise((r) => setImmediate(r)))
+  await Promise.all(DOMAINS.map(produce))
   const counts: Record<string, number> = {}
   for (const d of DOMAINS) for (const [t, s] of Object.entries(sinks[d])) counts[t] = s.rows
   const firstLine = (await sinks.catalog.products![Symbol.asyncIterator]().next()).value as Buffer

@@ -13,13 +13,9 @@ import {
   type DatabaseOf,
   type Domain,
   type DomainDatabase,
-  type DomainDatabaseConfig,
   type Env,
-  embeddedDomainConfigs,
-  ensureDatabase,
   loadDatabaseConfig,
-  runMigrations,
-  startEmbeddedPostgres,
+  prepareDatabases,
 } from '@pm/db'
 import type { DocumentNode, GraphQLFieldResolver } from 'graphql'
 import { Kind, parse } from 'graphql'
@@ -97,7 +93,7 @@ export interface SubgraphModule<D extends Domain, L, R extends object = object> 
   resolvers: R
   createLoaders(db: Kysely<DatabaseOf<D>>): L
   /** Start-up work against the database, e.g. imports creating the coming months' log partitions. */
-  onStart?(db: Kysely<DatabaseOf<D>>, logger: Logger): Promise<void>
+  onStart?(db: Kysely<DatabaseOf<D>>, logger: Logger, env?: Env): Promise<void>
   /** How audit entries reach analytics; default: the analytics subgraph's recordAuditEntries. */
   auditDelivery?(db: Kysely<DatabaseOf<D>>): AuditDelivery
 }
@@ -275,7 +271,7 @@ export async function startSubgraph<D extends Domain, L>(
 ): Promise<RunningSubgraph> {
   const logger = options.logger ?? createLogger({ service: `subgraph-${module.domain}` })
   const { database } = options
-  await module.onStart?.(database.db, logger)
+  await module.onStart?.(database.db, logger, options.env ?? process.env)
   const { signingSecret } = options
   if (!signingSecret) throw new SecretConfigError(`subgraph ${module.domain}: no signingSecret given`)
   const peers = signedPeers(options.peers ?? subgraphUrls(), signingSecret)
@@ -351,23 +347,6 @@ export async function startSubgraph<D extends Domain, L>(
   }
 }
 
-/** The database config for one domain: from the environment, or the embedded server (started or joined). */
-async function domainDatabaseConfig(domain: Domain, logger: Logger) {
-  const config = loadDatabaseConfig()
-  if (config.mode === 'external') return { config: config.domains[domain], stop: async () => {} }
-  const server = await startEmbeddedPostgres({ ...config.embedded, log: (m) => logger.info(m) })
-  const domainConfig: DomainDatabaseConfig = embeddedDomainConfigs(server.url, config.pools)[domain]
-  // The embedded default is for development: bring its database to head like `pnpm start` does.
-  await ensureDatabase(domain, domainConfig.url)
-  await runMigrations({
-    connectionString: domainConfig.url,
-    domain,
-    direction: 'up',
-    log: (m) => logger.info(m),
-  })
-  return { config: domainConfig, stop: () => server.stop() }
-}
-
 /**
  * Entry point of a subgraph deployed alone: SUBGRAPH_<DOMAIN>_PORT, HOST, GATEWAY_SIGNING_SECRET, database
  * from the environment. Without the secret it refuses to start, saying which variable to set.
@@ -385,15 +364,24 @@ export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D,
   }
   const port = servicePorts()[module.domain]
   const host = process.env.HOST ?? '127.0.0.1'
-  const { config, stop: stopDatabase } = await domainDatabaseConfig(module.domain, logger)
-  const database = createDomainDatabase(config as DomainDatabaseConfig & { domain: D }, {
-    onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
+  // The embedded default is for development: its database is brought to head as `pnpm start` does.
+  const config = loadDatabaseConfig()
+  const prepared = await prepareDatabases({
+    config,
+    log: (m) => logger.info(m),
+    migrate: config.mode === 'embedded' ? [module.domain] : false,
   })
+  const database = createDomainDatabase(
+    { ...prepared.domains[module.domain], domain: module.domain },
+    {
+      onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
+    },
+  )
   const admin = adminListeners()[module.domain]
   const running = await startSubgraph(module, { database, port, host, admin, logger, signingSecret })
   onShutdownSignal(async () => {
     await running.stop()
     await database.destroy()
-    await stopDatabase()
+    await prepared.stop()
   }, logger)
 }

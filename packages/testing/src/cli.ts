@@ -11,7 +11,7 @@ export async function runPm(
   try {
     const { stdout, stderr } = await promisify(execFile)(
       `${ROOT}node_modules/.bin/tsx`,
-      ['packages/cli/src/main.ts', ...args],
+      ['apps/pm/src/main.ts', ...args],
       { cwd: ROOT, env },
     )
     return { code: 0, stdout, stderr }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type EmbeddedServer, startEmbeddedPostgres } from '@pm/db'
+import { databaseUrl, loadDatabaseConfig, prepareDatabases } from '@pm/db'
 import type { TestProject } from 'vitest/node'
 import type {} from './index'
 import { freePort } from './ports'
@@ -14,10 +14,15 @@ export default async function setup(project: TestProject) {
     return
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'pm-test-pg-'))
-  const server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port: await freePort() })
-  project.provide('testServerUrl', server.url)
+  // The embedded default of the one database start-up, on a data folder and port of this run's own; each
+  // test creates and migrates the databases it uses.
+  const prepared = await prepareDatabases({
+    config: loadDatabaseConfig({ EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()) }),
+    migrate: false,
+  })
+  project.provide('testServerUrl', databaseUrl(prepared.domains.core.url, 'postgres'))
   return async () => {
-    await server.stop()
+    await prepared.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type Domain, databaseUrl, runMigrations } from '@pm/db'
+import { type Domain, databaseUrl, migrateDatabase } from '@pm/db'
 import pg from 'pg'
 import { inject } from 'vitest'
 
@@ -49,6 +49,6 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
 /** A fresh database of one domain, migrated to head. */
 export async function createMigratedDatabase(domain: Domain, prefix: string = domain): Promise<TestDatabase> {
   const database = await createTestDatabase(prefix)
-  await runMigrations({ connectionString: database.url, domain, direction: 'up' })
+  await migrateDatabase(domain, database.url)
   return database
 }

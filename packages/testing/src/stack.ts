@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { createDomainDatabase, DOMAINS, type Domain, type DomainDatabase, type Env } from '@pm/db'
+import { createLogger, type RunningSubgraph, signedPeers } from '@pm/service-kit'
+// By name, not declared in package.json: @pm/stack runs the gateway, whose tests depend on this package (a
+// declared dependency would make a cycle). It resolves through the workspace root, which depends on it.
 import {
-  createLogger,
-  type Peers,
-  type RunningSubgraph,
-  type SubgraphModule,
-  signedPeers,
-  startSubgraph,
-} from '@pm/service-kit'
-// Relative imports: the gateway, the subgraphs, jobs and storage depend on @pm/testing, so it cannot list them as deps.
-import { composeSupergraph } from '../../../gateway/src/compose'
-import { type GatewayOptions, type RunningGateway, startGateway } from '../../../gateway/src/gateway'
-import { type DomainJobs, type RunningWorker, startWorker } from '../../jobs/src/index'
-import { createStorage, loadStorageConfig, type Storage } from '../../storage/src/index'
+  domainJobs,
+  type GatewayOptions,
+  type RunningGateway,
+  type RunningGraph,
+  type RunningWorker,
+  type Storage,
+  startDomainWorker,
+  startGraph,
+} from '@pm/stack'
+import { currentRequest } from '@pm/telemetry'
 import { type TestSecrets, type TokenClaims, testSecrets, testToken } from './auth'
 import { createMigratedDatabase, type TestDatabase } from './index'
 import {
@@ -22,18 +23,6 @@ import {
   sendGraphQL,
   TEST_POOL,
 } from './subgraph'
-
-type AnyModule = SubgraphModule<any, any>
-
-const MODULES: Record<Domain, () => Promise<{ subgraph: AnyModule; jobs?: DomainJobs<any> }>> = {
-  core: () => import('../../../subgraphs/core/src/module'),
-  catalog: () => import('../../../subgraphs/catalog/src/module'),
-  imports: () => import('../../../subgraphs/imports/src/module'),
-  exports: () => import('../../../subgraphs/exports/src/module'),
-  media: () => import('../../../subgraphs/media/src/module'),
-  code2asin: () => import('../../../subgraphs/code2asin/src/module'),
-  analytics: () => import('../../../subgraphs/analytics/src/module'),
-}
 
 export interface StackSubgraph<D extends Domain> {
   server: RunningSubgraph
@@ -75,6 +64,11 @@ export interface TestStack<D extends Domain = Domain> {
    */
   totalQueryCount(options?: { except?: readonly Domain[] }): number
   /**
+   * SQL statements each subgraph ran while serving the request whose x-request-id is `requestId` (the
+   * gateway passes it on to every fetch of the operation): exactly that operation's, whatever else runs.
+   */
+  statementsOf(requestId: string): Partial<Record<D, number>>
+  /**
    * A worker for one of the stack's domains, running the tasks its subgraph package exports as `jobs`
    * (as `pm worker` does): on that domain's test database, with storage from the environment (STORAGE_*),
    * peers signed as SERVICE, and `env` over process.env. Stopped by stop() if the test has not stopped it.
@@ -108,43 +102,6 @@ export interface TestStackOptions<D extends Domain> {
   gateway?: Partial<Omit<GatewayOptions, 'subgraphUrls' | 'supergraphSdl' | 'signingSecret' | 'tokenSecret'>>
 }
 
-async function startOne<D extends Domain>(
-  domain: D,
-  peers: Peers,
-  signingSecret: string,
-  env: Env | undefined,
-): Promise<StackSubgraph<D>> {
-  const { subgraph } = await MODULES[domain]()
-  const testDatabase = await createMigratedDatabase(domain, `stack_${domain}`)
-  const database = createDomainDatabase({ domain, url: testDatabase.url, pool: TEST_POOL })
-  try {
-    const server = await startSubgraph(subgraph, {
-      database,
-      port: 0,
-      logger: createLogger({ service: `stack-${domain}` }, 'error'),
-      peers,
-      auditIntervalMs: 200,
-      signingSecret,
-      env: { ...process.env, ...env },
-    })
-    return { server, database, testDatabase }
-  } catch (error) {
-    await database.destroy()
-    await testDatabase.drop()
-    throw error
-  }
-}
-
-async function stopOne(sg: {
-  server: RunningSubgraph
-  database: { destroy(): Promise<void> }
-  testDatabase: TestDatabase
-}) {
-  await sg.server.stop()
-  await sg.database.destroy()
-  await sg.testDatabase.drop()
-}
-
 /**
  * The whole graph for end-to-end tests: each subgraph on a fresh migrated database and a free loopback
  * port (started in parallel), and the gateway in front of them, on a supergraph composed from their SDL.
@@ -153,50 +110,67 @@ export async function startTestStack<D extends Domain = Domain>(
   options: TestStackOptions<D> = {},
 ): Promise<TestStack<D>> {
   const domains = (options.only ?? DOMAINS) as readonly D[]
-  const composition = composeSupergraph(domains)
-  if (!composition.ok) throw new Error(`the supergraph does not compose:\n${composition.errors.join('\n')}`)
-
-  // Filled once every subgraph listens: they read it when they call each other.
   const secrets = testSecrets()
-  const peers: Peers = {}
-  const settled = await Promise.allSettled(
-    domains.map((d) => startOne(d, peers, secrets.signing, options.env?.[d])),
-  )
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  // Statements per request id and domain, for statementsOf (a request's id is on every statement it runs).
+  const byRequest = new Map<string, Partial<Record<D, number>>>()
+  const countFor = (domain: D) => () => {
+    const id = currentRequest()?.requestId
+    if (!id) return
+    const counts: Partial<Record<D, number>> = byRequest.get(id) ?? {}
+    counts[domain] = (counts[domain] ?? 0) + 1
+    byRequest.set(id, counts)
+  }
+  const created = await Promise.allSettled(domains.map((d) => createMigratedDatabase(d, `stack_${d}`)))
+  const testDatabases = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []))
+  const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected')
   if (failed) {
-    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? stopOne(s.value) : undefined)))
+    await Promise.all(testDatabases.map((t) => t.drop()))
     throw failed.reason
   }
-  const started = settled.map((s) => (s as PromiseFulfilledResult<StackSubgraph<D>>).value)
-  // Each entry is StackSubgraph<K> for its own K; TypeScript cannot follow that through fromEntries.
-  const subgraphs = Object.fromEntries(domains.map((d, i) => [d, started[i]!])) as unknown as {
-    [K in D]: StackSubgraph<K>
+  // Each entry is DomainDatabase<K> for its own K; TypeScript cannot follow that through fromEntries.
+  const databases = Object.fromEntries(
+    domains.map((d, i) => [
+      d,
+      createDomainDatabase(
+        { domain: d, url: testDatabases[i]!.url, pool: TEST_POOL },
+        { onQuery: countFor(d) },
+      ),
+    ]),
+  ) as unknown as { [K in D]: DomainDatabase<K> }
+  const closeDatabases = async () => {
+    await Promise.all(domains.map((d) => databases[d].destroy()))
+    await Promise.all(testDatabases.map((t) => t.drop()))
   }
-
-  // Domains left out point at a closed port: composed out of the supergraph, they are never called.
-  const urls = new Map<Domain, string>(domains.map((d, i) => [d, started[i]!.server.graphqlUrl]))
-  for (const [d, url] of urls) peers[d] = url
-  const subgraphUrls = Object.fromEntries(
-    DOMAINS.map((d) => [d, urls.get(d) ?? 'http://127.0.0.1:9/graphql']),
-  ) as Record<Domain, string>
-  let gateway: RunningGateway
+  let graph: RunningGraph<D>
   try {
-    gateway = await startGateway({
-      port: 0,
-      host: '127.0.0.1',
-      supergraphSdl: composition.supergraphSdl,
-      subgraphUrls,
-      logger: createLogger({ service: 'stack-gateway' }, 'error'),
-      subgraphTimeoutMs: options.subgraphTimeoutMs ?? 10_000,
-      maxSocketsPerSubgraph: 16,
-      ...options.gateway,
+    graph = await startGraph({
+      domains,
+      databases,
       signingSecret: secrets.signing,
       tokenSecret: secrets.token,
+      logger: createLogger({ service: 'stack' }, 'error'),
+      env: (d) => ({ ...process.env, ...options.env?.[d] }),
+      auditIntervalMs: 200,
+      compose: true,
+      gateway: {
+        port: 0,
+        host: '127.0.0.1',
+        subgraphTimeoutMs: options.subgraphTimeoutMs ?? 10_000,
+        maxSocketsPerSubgraph: 16,
+        ...options.gateway,
+      },
     })
   } catch (error) {
-    await Promise.all(started.map(stopOne))
+    await closeDatabases()
     throw error
   }
+  const { gateway } = graph
+  const subgraphs = Object.fromEntries(
+    domains.map((d, i) => [
+      d,
+      { server: graph.subgraphs[d], database: databases[d], testDatabase: testDatabases[i]! },
+    ]),
+  ) as unknown as { [K in D]: StackSubgraph<K> }
 
   const workers = new Set<RunningWorker>()
   const superuserId = randomUUID()
@@ -225,26 +199,22 @@ export async function startTestStack<D extends Domain = Domain>(
     secrets,
     subgraphs,
     async startWorker(domain, workerOptions = {}) {
-      const { jobs } = await MODULES[domain]()
+      const jobs = await domainJobs(domain)
       if (!jobs) throw new Error(`the ${domain} subgraph package exports no jobs`)
       const env = { ...process.env, ...options.env?.[domain], ...workerOptions.env }
-      const logger = createLogger({ service: `stack-worker-${domain}` }, 'error')
-      const sg = subgraphs[domain]
-      const worker = await startWorker({
+      const worker = await startDomainWorker({
         domain,
-        connectionString: sg.testDatabase.url,
-        tasks: jobs.tasks({
-          domain,
-          database: sg.database,
-          storage: workerOptions.storage ?? createStorage(loadStorageConfig(env)),
-          peers: signedPeers(peers, secrets.signing),
-          gatewayUrl: gateway.url,
-          env,
-          logger,
-        }),
-        ...(workerOptions.crontab ? { crontab: workerOptions.crontab } : {}),
+        jobs,
+        url: subgraphs[domain].testDatabase.url,
+        database: databases[domain],
+        ...(workerOptions.storage ? { storage: workerOptions.storage } : {}),
+        peers: signedPeers(graph.subgraphUrls, secrets.signing),
+        gatewayUrl: gateway.url,
+        env,
+        logger: createLogger({ service: 'stack' }, 'error'),
         concurrency: workerOptions.concurrency ?? jobs.concurrency ?? 1,
-        logger,
+        // Schedules do not fire in tests unless asked.
+        crontab: workerOptions.crontab ?? '',
         pollIntervalMs: 200,
       })
       workers.add(worker)
@@ -252,13 +222,14 @@ export async function startTestStack<D extends Domain = Domain>(
       return worker
     },
     totalQueryCount: (options) =>
-      started
-        .filter((sg) => !options?.except?.includes(sg.database.domain))
-        .reduce((sum, sg) => sum + sg.database.stats().queries, 0),
+      domains
+        .filter((d) => !options?.except?.includes(d))
+        .reduce((sum, d) => sum + databases[d].stats().queries, 0),
+    statementsOf: (requestId) => ({ ...byRequest.get(requestId) }),
     async stop() {
       await Promise.all([...workers].map((w) => w.stop()))
-      await gateway.stop()
-      await Promise.all(started.map(stopOne))
+      await graph.stop()
+      await closeDatabases()
     },
   }
 }

@@ -13,9 +13,9 @@ export const subgraph: SubgraphModule<'core', CoreLoaders> = {
   typeDefs: loadTypeDefs(new URL('./schema.graphql', import.meta.url)),
   resolvers,
   createLoaders,
-  async onStart() {
+  async onStart(_db, _logger, env) {
     // Before the service listens: a missing or bad AUTH_TOKEN_SECRET or MODULE_* value stops it here.
-    coreEnvironment()
+    coreEnvironment(env)
     // Unknown emails are checked against it: made now, the first one costs no more than the others.
     await dummyPasswordHash()
   },

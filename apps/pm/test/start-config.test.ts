@@ -29,9 +29,9 @@ beforeAll(async () => {
     env[`SUBGRAPH_${domain.toUpperCase()}_PORT`] = '0'
     env[`SUBGRAPH_${domain.toUpperCase()}_ADMIN_PORT`] = '0'
   }
-  // Core's start-up check reads its variables from the process environment (the same values).
-  process.env.GATEWAY_SIGNING_SECRET = env.GATEWAY_SIGNING_SECRET
-  process.env.AUTH_TOKEN_SECRET = env.AUTH_TOKEN_SECRET
+  // Nothing in process.env: the services started get their settings from `env`, the secrets included.
+  delete process.env.GATEWAY_SIGNING_SECRET
+  delete process.env.AUTH_TOKEN_SECRET
   running = await start({ seed: false, env, handleSignals: false })
 }, 180_000)
 

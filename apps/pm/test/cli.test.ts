@@ -20,7 +20,7 @@ function pmWithInput(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['packages/cli/src/main.ts', ...args], {
+    const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['apps/pm/src/main.ts', ...args], {
       cwd: ROOT,
       env,
     })

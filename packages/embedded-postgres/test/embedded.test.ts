@@ -7,7 +7,7 @@ import path from 'node:path'
 import { freePort } from '@pm/testing'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
-import { EmbeddedPostgresError, type EmbeddedServer, startEmbeddedPostgres } from '../src/embedded'
+import { EmbeddedPostgresError, type EmbeddedServer, startEmbeddedPostgres } from '../src/index'
 
 const TIMEOUT = 60_000
 

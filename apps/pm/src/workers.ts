@@ -1,27 +1,9 @@
-import {
-  ConfigError,
-  createDomainDatabase,
-  DOMAINS,
-  type Domain,
-  type DomainDatabase,
-  type DomainDatabaseConfig,
-  loadDatabaseConfig,
-} from '@pm/db'
-import {
-  type DomainJobs,
-  integerSetting,
-  lowerProcessPriority,
-  type RunningWorker,
-  startWorker,
-  workerNice,
-} from '@pm/jobs'
+import { ConfigError, createDomainDatabase, type Domain, loadDatabaseConfig } from '@pm/db'
+import { lowerProcessPriority, type RunningWorker, workerNice } from '@pm/jobs'
 import {
   createLogger,
-  gatewayUrl,
-  type Logger,
   metricsRoute,
   onShutdownSignal,
-  type Peers,
   readinessRoutes,
   requireSecret,
   SecretConfigError,
@@ -32,73 +14,9 @@ import {
   subgraphUrls,
   workerAdminListener,
 } from '@pm/service-kit'
+import { domainJobs, domainsWithJobs, startDomainWorker } from '@pm/stack'
 import { createStorage, loadStorageConfig, type Storage, StorageConfigError } from '@pm/storage'
-
-/**
- * Where each domain's jobs come from: its subgraph package's `jobs` export (next to `subgraph`). A domain
- * has a worker as soon as its package exports one; nothing here changes.
- */
-const PACKAGES: Record<Domain, () => Promise<object>> = {
-  core: () => import('@pm/subgraph-core'),
-  catalog: () => import('@pm/subgraph-catalog'),
-  imports: () => import('@pm/subgraph-imports'),
-  exports: () => import('@pm/subgraph-exports'),
-  media: () => import('@pm/subgraph-media'),
-  code2asin: () => import('@pm/subgraph-code2asin'),
-  analytics: () => import('@pm/subgraph-analytics'),
-}
-
-export async function domainJobs<D extends Domain>(domain: D): Promise<DomainJobs<D> | undefined> {
-  const module = (await PACKAGES[domain]()) as { jobs?: DomainJobs<D> }
-  return module.jobs
-}
-
-/** The domains whose packages export jobs. */
-export async function domainsWithJobs(): Promise<Domain[]> {
-  const found = await Promise.all(DOMAINS.map(async (d) => ((await domainJobs(d)) ? d : undefined)))
-  return found.filter((d): d is Domain => d !== undefined)
-}
-
-export interface DomainWorkerOptions<D extends Domain> {
-  domain: D
-  jobs: DomainJobs<D>
-  /** The domain database's URL: its queue lives there. */
-  url: string
-  database: DomainDatabase<D>
-  storage: Storage
-  /** Signed as SERVICE (signedPeers). */
-  peers: Peers
-  /** The gateway's base URL; default GATEWAY_URL, else loopback on GATEWAY_PORT. */
-  gatewayUrl?: string
-  env: NodeJS.ProcessEnv
-  logger: Logger
-}
-
-function concurrency(env: NodeJS.ProcessEnv, fallback: number): number {
-  return integerSetting(env, 'WORKER_CONCURRENCY', { fallback, min: 1, max: 64 })
-}
-
-/** One domain's worker, its tasks given the domain's database, storage and peers. */
-export async function startDomainWorker<D extends Domain>(o: DomainWorkerOptions<D>): Promise<RunningWorker> {
-  const logger = o.logger.child({ service: `worker-${o.domain}` })
-  const tasks = o.jobs.tasks({
-    domain: o.domain,
-    database: o.database,
-    storage: o.storage,
-    peers: o.peers,
-    gatewayUrl: o.gatewayUrl ?? gatewayUrl(o.env),
-    env: o.env,
-    logger,
-  })
-  return startWorker({
-    domain: o.domain,
-    connectionString: o.url,
-    tasks,
-    ...(o.jobs.crontab ? { crontab: o.jobs.crontab } : {}),
-    concurrency: concurrency(o.env, o.jobs.concurrency ?? 1),
-    logger,
-  })
-}
+import { loadCommandEnvironment } from './environment'
 
 /**
  * `pm worker --domain D`: that domain's jobs alone, in this process, until SIGINT/SIGTERM (running jobs
@@ -128,7 +46,7 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
       throw new ConfigError(error.message)
     throw error
   }
-  const logger = createLogger({ service: `worker-${domain}` })
+  const logger = createLogger({ service: `worker-${domain}` }, loadCommandEnvironment(env).logLevel)
   let nice: number
   try {
     nice = workerNice(env, jobs.nice ?? 0)
@@ -139,7 +57,7 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
   lowerProcessPriority(nice, logger)
   await startTelemetry(`worker-${domain}`, logger, env)
   const database = createDomainDatabase(
-    config.domains[domain] as DomainDatabaseConfig & { domain: typeof domain },
+    { ...config.domains[domain], domain },
     {
       onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
     },

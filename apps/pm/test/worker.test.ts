@@ -4,12 +4,12 @@ import { join } from 'node:path'
 import { createDomainDatabase, type DomainDatabase } from '@pm/db'
 import { type DomainJobs, jobQueue } from '@pm/jobs'
 import type { Logger } from '@pm/service-kit'
+import { domainsWithJobs, startDomainWorker } from '@pm/stack'
 import { LocalStorage } from '@pm/storage'
 import { createMigratedDatabase, type TestDatabase } from '@pm/testing'
 import { runPm as pm } from '@pm/testing/cli'
 import { TEST_POOL } from '@pm/testing/subgraph'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { domainsWithJobs, startDomainWorker } from '../src/workers'
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet }
 
@@ -40,7 +40,7 @@ describe('pm worker', () => {
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('pm worker --domain D, where D is one of core, catalog')
     const withJobs = await domainsWithJobs()
-    const without = ['core', 'catalog', 'analytics'].find((d) => !withJobs.includes(d as never))!
+    const without = (['core', 'catalog', 'analytics'] as const).find((d) => !withJobs.includes(d))!
     const none = await pm({ ...env, DATABASE_URL: testDatabase.url }, 'worker', '--domain', without)
     expect(none.code).toBe(1)
     expect(none.stderr).toContain(`the ${without} domain has no background jobs`)

@@ -13,7 +13,7 @@ async function pm(...args: string[]): Promise<{ code: number; stdout: string; st
   try {
     const { stdout, stderr } = await promisify(execFile)(
       `${ROOT}node_modules/.bin/tsx`,
-      ['packages/cli/src/main.ts', ...args],
+      ['apps/pm/src/main.ts', ...args],
       { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 },
     )
     return { code: 0, stdout, stderr }

@@ -1,20 +1,22 @@
 #!/usr/bin/env -S npx tsx
 import {
   ConfigError,
-  createDomainDatabase,
+  createDomainDatabases,
   DatabaseUnavailableError,
   DOMAINS,
   type Domain,
   type DomainDatabaseConfig,
   describeUrl,
-  embeddedDomainConfigs,
+  destroyDomainDatabases,
+  domainKyselys,
   ensureDatabase,
   getMigrationStatus,
   isDomain,
-  loadDatabaseConfig,
   MigrationError,
+  migrateDatabase,
   runMigrations,
-  startEmbeddedPostgres,
+  type WithDatabasesOptions,
+  withDatabases as withPreparedDatabases,
 } from '@pm/db'
 import { domainsFlag, intFlag, type ParsedArgs, parseArgs, UsageError } from './args'
 
@@ -59,26 +61,21 @@ const USAGE = `pm: the products-manager command line
 Databases: DB_<DOMAIN>_URL, or DATABASE_URL (a server holding db_core … db_analytics);
 with neither, the embedded PostgreSQL under .data/postgres. Domains: ${DOMAINS.join(', ')}.`
 
-/** The domains' URLs; with the embedded default, its server runs for the command's duration. */
-async function withDatabases<T>(
+/**
+ * The domains' URLs (the one database start-up, prepareDatabases: with the embedded default, its server runs
+ * for the command's duration, Ctrl-C included); nothing created or migrated unless `options.migrate` says so.
+ */
+function withDatabases<T>(
   fn: (domains: Record<Domain, DomainDatabaseConfig>) => Promise<T>,
+  options: WithDatabasesOptions = {},
 ): Promise<T> {
-  const config = loadDatabaseConfig()
-  if (config.mode === 'external') return fn(config.domains)
-  const server = await startEmbeddedPostgres(config.embedded)
-  // Ctrl-C mid-command still stops the server this command started.
-  const interrupted = (signal: NodeJS.Signals) => {
-    server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
-  }
-  process.once('SIGINT', interrupted)
-  process.once('SIGTERM', interrupted)
-  try {
-    return await fn(embeddedDomainConfigs(server.url, config.pools))
-  } finally {
-    process.off('SIGINT', interrupted)
-    process.off('SIGTERM', interrupted)
-    await server.stop()
-  }
+  return withPreparedDatabases(fn, {
+    migrate: false,
+    exitOnSignal: true,
+    // Said only by the commands that migrate first: the others' output stays theirs (`--json` included).
+    ...(options.migrate ? { log: (line: string) => console.log(line) } : {}),
+    ...options,
+  })
 }
 
 async function migrate(args: ParsedArgs) {
@@ -91,14 +88,17 @@ async function migrate(args: ParsedArgs) {
     await withDatabases(async (configs) => {
       for (const domain of domains) {
         const { url } = configs[domain]
-        if (action === 'up' && (await ensureDatabase(domain, url))) console.log(`${domain}: created database`)
-        const { applied } = await runMigrations({
-          connectionString: url,
-          domain,
-          direction: action,
-          ...(steps !== undefined ? { steps } : {}),
-          log: (line) => console.log(line),
-        })
+        const log = (line: string) => console.log(line)
+        const { applied } =
+          action === 'up' && steps === undefined
+            ? await migrateDatabase(domain, url, log)
+            : await runMigrations({
+                connectionString: url,
+                domain,
+                direction: action,
+                ...(steps !== undefined ? { steps } : {}),
+                log,
+              })
         if (applied.length === 0) console.log(`${domain}: nothing to ${action === 'up' ? 'apply' : 'revert'}`)
       }
     })
@@ -202,49 +202,41 @@ async function seed(args: ParsedArgs) {
   const reset = args.flags.has('reset')
   // Loaded on demand, like start: the other commands do not need the generator.
   const { loadDataSet, resetDatabases } = await import('@pm/seed')
-  await withDatabases(async (configs) => {
-    for (const domain of DOMAINS) {
-      const { url } = configs[domain]
-      if (await ensureDatabase(domain, url)) console.log(`${domain}: created database`)
-      await runMigrations({
-        connectionString: url,
-        domain,
-        direction: 'up',
-        log: (line) => console.log(line),
-      })
-    }
-    // One connection per database does the load; a second one serves the checks around it.
-    const databases = DOMAINS.map((domain) =>
-      createDomainDatabase({
-        ...configs[domain],
-        pool: { ...configs[domain].pool, size: 1, maxOverflow: 1 },
-      }),
-    )
-    try {
-      const dbs = Object.fromEntries(databases.map((d) => [d.domain, d.db])) as never
-      if (reset) {
-        console.log(
-          '\n!!! --reset: EMPTYING EVERY TABLE of the seven databases (TRUNCATE … RESTART IDENTITY CASCADE;\n' +
-            '!!! only pm.schema_migrations is kept):',
-        )
-        for (const domain of DOMAINS)
-          console.log(`!!!   ${domain.padEnd(10)} ${describeUrl(configs[domain].url)}`)
-        const emptied = await resetDatabases(dbs)
-        console.log(`!!! ${emptied.length} tables emptied\n`)
-      }
-      const { counts, ms } = await loadDataSet(dbs, {
-        products,
-        ...(seedValue !== undefined ? { seed: seedValue } : {}),
-        log: (line) => console.log(line),
-      })
-      const rows = Object.values(counts).reduce((n, c) => n + c, 0)
-      console.log(
-        `seeded ${products} products, ${rows} rows in ${Object.keys(counts).length} tables of ${DOMAINS.length} databases in ${(ms / 1000).toFixed(1)} s`,
+  await withDatabases(
+    async (configs) => {
+      // One connection per database does the load; a second one serves the checks around it.
+      const databases = createDomainDatabases(
+        Object.fromEntries(
+          DOMAINS.map((d) => [d, { ...configs[d], pool: { ...configs[d].pool, size: 1, maxOverflow: 1 } }]),
+        ) as Record<Domain, DomainDatabaseConfig>,
       )
-    } finally {
-      await Promise.all(databases.map((d) => d.destroy()))
-    }
-  })
+      try {
+        const dbs = domainKyselys(databases)
+        if (reset) {
+          console.log(
+            '\n!!! --reset: EMPTYING EVERY TABLE of the seven databases (TRUNCATE … RESTART IDENTITY CASCADE;\n' +
+              '!!! only pm.schema_migrations is kept):',
+          )
+          for (const domain of DOMAINS)
+            console.log(`!!!   ${domain.padEnd(10)} ${describeUrl(configs[domain].url)}`)
+          const emptied = await resetDatabases(dbs)
+          console.log(`!!! ${emptied.length} tables emptied\n`)
+        }
+        const { counts, ms } = await loadDataSet(dbs, {
+          products,
+          ...(seedValue !== undefined ? { seed: seedValue } : {}),
+          log: (line) => console.log(line),
+        })
+        const rows = Object.values(counts).reduce((n, c) => n + c, 0)
+        console.log(
+          `seeded ${products} products, ${rows} rows in ${Object.keys(counts).length} tables of ${DOMAINS.length} databases in ${(ms / 1000).toFixed(1)} s`,
+        )
+      } finally {
+        await destroyDomainDatabases(databases)
+      }
+    },
+    { migrate: true },
+  )
 }
 
 async function worker(args: ParsedArgs) {

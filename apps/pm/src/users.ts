@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises'
-import { createDomainDatabase, type DomainDatabaseConfig, ensureDatabase, runMigrations } from '@pm/db'
+import {
+  createDomainDatabase,
+  type Domain,
+  type DomainDatabaseConfig,
+  type WithDatabasesOptions,
+} from '@pm/db'
 import { createSuperuser, SuperuserError } from '@pm/subgraph-core/superuser'
 import { type ParsedArgs, UsageError } from './args'
 
@@ -58,7 +63,10 @@ async function readPassword(args: ParsedArgs): Promise<string> {
 
 export async function user(
   args: ParsedArgs,
-  withDatabases: <T>(fn: (domains: Record<'core', DomainDatabaseConfig>) => Promise<T>) => Promise<T>,
+  withDatabases: <T>(
+    fn: (domains: Record<Domain, DomainDatabaseConfig>) => Promise<T>,
+    options?: WithDatabasesOptions,
+  ) => Promise<T>,
 ): Promise<void> {
   if (args.positionals[1] !== 'create-superuser') throw new UsageError(USAGE)
   if (args.flags.has('password')) {
@@ -69,28 +77,23 @@ export async function user(
   const email = args.flags.get('email')
   if (typeof email !== 'string') throw new UsageError(`--email is required\n${USAGE}`)
   const password = await readPassword(args)
-  await withDatabases(async (configs) => {
-    const { url } = configs.core
-    if (await ensureDatabase('core', url)) console.log('core: created database')
-    // The roles and permissions come with the migrations.
-    await runMigrations({
-      connectionString: url,
-      domain: 'core',
-      direction: 'up',
-      log: (line) => console.log(line),
-    })
-    const database = createDomainDatabase({
-      ...configs.core,
-      domain: 'core' as const,
-      pool: { ...configs.core.pool, size: 1, maxOverflow: 0 },
-    })
-    try {
-      const created = await createSuperuser(database.db, { email, password })
-      console.log(`created superuser ${created.email} (id ${created.id}); sign in with the login mutation`)
-    } finally {
-      await database.destroy()
-    }
-  })
+  // The roles and permissions come with core's migrations: its database is brought to head first.
+  await withDatabases(
+    async (configs) => {
+      const database = createDomainDatabase({
+        ...configs.core,
+        domain: 'core' as const,
+        pool: { ...configs.core.pool, size: 1, maxOverflow: 0 },
+      })
+      try {
+        const created = await createSuperuser(database.db, { email, password })
+        console.log(`created superuser ${created.email} (id ${created.id}); sign in with the login mutation`)
+      } finally {
+        await database.destroy()
+      }
+    },
+    { migrate: ['core'] },
+  )
 }
 
 export { SuperuserError }

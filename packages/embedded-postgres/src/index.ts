@@ -1,0 +1,2 @@
+export { EmbeddedPostgresError, type EmbeddedServer, type EmbeddedServerOptions } from './common'
+export { startEmbeddedPostgres } from './start'
