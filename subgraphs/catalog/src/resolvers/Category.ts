@@ -1,10 +1,9 @@
 import type { Context } from '../context'
 import type { Category as CategoryModel } from '../db/mappers'
-import { idKey } from './args'
 import { type NestedProductsFieldArgs, nestedProducts } from './products'
 
 export const Category = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.categoryById.load(idKey(ref.id)),
+  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.categoryById.load(ref.id),
   parent: (c: CategoryModel, _: unknown, ctx: Context) =>
     c.parentId ? ctx.loaders.categoryById.load(c.parentId) : null,
   children: (c: CategoryModel, _: unknown, ctx: Context) => ctx.loaders.categoriesByParentId.load(c.id),

@@ -3,7 +3,6 @@ import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 import { type Product as ProductModel, toPriceHistoryEntry, toStockHistoryEntry } from '../db/mappers'
 import { productPrefetchPlan } from '../prefetch'
-import { idKey } from './args'
 import { loadProduct } from './products'
 
 // Once per _entities field: every representation of the fetch shares one plan, hence one batch.
@@ -11,7 +10,7 @@ const entityPlan = oncePerField((info) => productPrefetchPlan(selectionOf(info, 
 
 export const Product = {
   __resolveReference: (ref: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
-    loadProduct(ctx, 'id', idKey(ref.id), info ? entityPlan(info) : null),
+    loadProduct(ctx, 'id', ref.id, info ? entityPlan(info) : null),
   supplier: (p: ProductModel, _: unknown, ctx: Context) =>
     p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null,
   brand: (p: ProductModel, _: unknown, ctx: Context) =>

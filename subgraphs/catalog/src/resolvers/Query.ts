@@ -25,7 +25,7 @@ import {
 import { figuresQuery } from '../figures'
 import { type OrderArg, productOrder } from '../loaders'
 import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
-import { idKey, searchTerm } from './args'
+import { searchTerm } from './args'
 import { loadProduct } from './products'
 
 const SUPPLIER_ORDER_COLUMNS = {
@@ -44,7 +44,7 @@ export const Query = {
   ...figuresQuery,
   ...completenessQuery,
   product: (_: unknown, { id }: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
-    loadProduct(ctx, 'id', idKey(id), productPrefetchPlan(selectionOf(info))),
+    loadProduct(ctx, 'id', id, productPrefetchPlan(selectionOf(info))),
   productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context, info: GraphQLResolveInfo) =>
     loadProduct(ctx, 'ean', ean.trim(), productPrefetchPlan(selectionOf(info))),
   productBySku: (_: unknown, { sku }: { sku: string }, ctx: Context, info: GraphQLResolveInfo) =>
@@ -67,12 +67,11 @@ export const Query = {
     )
     return mapConnection(page, (row) => primeProduct(ctx.loaders, row, columns))
   },
-  productVariant: (_: unknown, { id }: { id: string }, ctx: Context) =>
-    ctx.loaders.variantById.load(idKey(id)),
+  productVariant: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.variantById.load(id),
   productVariantBySku: (_: unknown, { sku }: { sku: string }, ctx: Context) =>
     ctx.loaders.variantBySku.load(sku.trim()),
 
-  supplier: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.supplierById.load(idKey(id)),
+  supplier: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.supplierById.load(id),
   supplierByCode: (_: unknown, { code }: { code: string }, ctx: Context) =>
     ctx.loaders.supplierByCode.load(code),
   suppliers: async (_: unknown, args: ListArgs<SupplierFilter>, ctx: Context) => {
@@ -94,7 +93,7 @@ export const Query = {
     return mapConnection(await paginate(suppliersQuery(ctx.db, filter), order, args), toSupplier)
   },
 
-  brand: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.brandById.load(idKey(id)),
+  brand: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.brandById.load(id),
   brandByCode: (_: unknown, { code }: { code: string }, ctx: Context) => ctx.loaders.brandByCode.load(code),
   brands: async (_: unknown, args: ListArgs<BrandFilter>, ctx: Context) => {
     const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
@@ -105,7 +104,7 @@ export const Query = {
     return mapConnection(await paginate(brandsQuery(ctx.db, filter), order, args), toBrand)
   },
 
-  category: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.categoryById.load(idKey(id)),
+  category: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.categoryById.load(id),
   categoryBySlug: (_: unknown, { slug }: { slug: string }, ctx: Context) =>
     ctx.loaders.categoryBySlug.load(slug),
   categories: async (_: unknown, args: ListArgs<CategoryFilter>, ctx: Context) => {

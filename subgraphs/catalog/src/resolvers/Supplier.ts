@@ -1,12 +1,11 @@
 import type { Context } from '../context'
 import type { Supplier as SupplierModel } from '../db/mappers'
-import { idKey } from './args'
 import { type NestedProductsFieldArgs, nestedProducts } from './products'
 
 export const Supplier = {
   // Either key may come: { id } from analytics or catalog references, { code } from imports.
   __resolveReference: (ref: { id?: string | null; code?: string | null }, ctx: Context) => {
-    if (ref.id != null) return ctx.loaders.supplierById.load(idKey(ref.id))
+    if (ref.id != null) return ctx.loaders.supplierById.load(ref.id)
     if (ref.code != null) return ctx.loaders.supplierByCode.load(ref.code)
     return null
   },
