@@ -15,7 +15,7 @@ const PRODUCT = 'aaaaaaaa-0000-4000-8000-000000000001'
 
 describe('media input checks', () => {
   it('takes exactly one source for an attachment, an http(s) URL or an upload', () => {
-    const fromUpload = checkAttachProductImage({ productId: PRODUCT, uploadId: 'abc', imageType: 'Gallery' })
+    const fromUpload = checkAttachProductImage({ productId: PRODUCT, uploadId: 'abc', imageType: 'gallery' })
     expect(fromUpload).toMatchObject({
       productId: PRODUCT,
       source: { kind: 'upload', uploadId: 'abc' },

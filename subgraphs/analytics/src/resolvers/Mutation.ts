@@ -1,5 +1,6 @@
 import type { Context } from '../context'
 import { insertAuditEntries } from '../db/audit'
+import type { MutationResolvers } from '../generated/graphql'
 import { auditMutations } from './mutations/audit'
 import { internalMutations } from './mutations/internal'
 import { metricMutations } from './mutations/metrics'
@@ -35,4 +36,4 @@ export const Mutation = {
         createdAt: e.occurredAt,
       })),
     ),
-}
+} satisfies MutationResolvers

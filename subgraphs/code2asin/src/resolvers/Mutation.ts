@@ -27,6 +27,7 @@ import type { ProviderConfig, SpApiSettingConfig } from '../engine/config'
 import { checkLookupUpload } from '../engine/files'
 import { enqueueMatch } from '../engine/queue'
 import { SP_API_DEFAULTS } from '../engine/sp-api'
+import type { MutationResolvers } from '../generated/graphql'
 import { services } from '../services'
 import {
   type CreateJobInput,
@@ -460,4 +461,4 @@ export const Mutation = {
       })
       return toCode2AsinJob(row)
     }),
-}
+} satisfies MutationResolvers

@@ -1,20 +1,12 @@
 import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
+import type { CreateNotificationInput, MutationResolvers } from '../generated/graphql'
 import { apiKeyMutations } from './mutations/api-keys'
 import { authMutations } from './mutations/auth'
 import { roleMutations } from './mutations/roles'
 import { settingMutations } from './mutations/settings'
 import { userMutations } from './mutations/users'
-
-interface CreateNotificationInput {
-  userId: string
-  title: string
-  message: string
-  type: 'INFO' | 'SUCCESS' | 'WARNING' | 'ERROR'
-  expiresAt?: Date | null
-  metadata?: Record<string, unknown> | null
-}
 
 const MAX_MESSAGE = 10_000
 
@@ -30,7 +22,7 @@ export const Mutation = {
       user_id: input.userId,
       title: checkString('input.title', input.title, { max: 255 }),
       message: checkString('input.message', input.message, { max: MAX_MESSAGE }),
-      type: input.type.toLowerCase(),
+      type: input.type,
       ...(input.expiresAt ? { expires_at: input.expiresAt } : {}),
       metadata: JSON.stringify(checkJsonObject('input.metadata', input.metadata) ?? {}),
     }
@@ -120,4 +112,4 @@ export const Mutation = {
       })
       return notification
     }),
-}
+} satisfies MutationResolvers

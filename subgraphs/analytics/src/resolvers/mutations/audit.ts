@@ -1,6 +1,7 @@
 import { checkJsonObject, checkString, inTransaction } from '@pm/service-kit'
 import type { Context } from '../../context'
 import { toAuditLog } from '../../db/mappers'
+import type { MutationResolvers } from '../../generated/graphql'
 import { checkAuditName } from '../../validation'
 
 interface RecordAuditLogInput {
@@ -29,4 +30,4 @@ export const auditMutations = {
       toAuditLog(await trx.insertInto('audit_logs').values(values).returningAll().executeTakeFirstOrThrow()),
     )
   },
-}
+} satisfies MutationResolvers

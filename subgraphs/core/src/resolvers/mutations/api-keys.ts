@@ -16,6 +16,7 @@ import { assertMayGive, assertMayReach, permissionsOfUser } from '../../auth/per
 import type { Context } from '../../context'
 import { toApiKey } from '../../db/mappers'
 import { API_KEY_COLUMNS } from '../../db/queries'
+import type { MutationResolvers } from '../../generated/graphql'
 
 interface CreateApiKeyInput {
   name: string
@@ -221,4 +222,4 @@ export const apiKeyMutations = {
       })
       return toApiKey(row)
     }),
-}
+} satisfies MutationResolvers

@@ -15,6 +15,7 @@ import { sql, type Transaction } from 'kysely'
 import { assertMayGive } from '../../auth/permissions'
 import type { Context } from '../../context'
 import { toPermission, toRole } from '../../db/mappers'
+import type { MutationResolvers } from '../../generated/graphql'
 import { normalizeRoleName } from '../../validation'
 import { changedFields, checkFlag, conflict, isEmpty, withInputFields } from './shared'
 
@@ -272,4 +273,4 @@ export const roleMutations = {
     setGrant(args.roleId, args.permissionId, true, ctx),
   revokePermission: (_: unknown, args: { roleId: number; permissionId: number }, ctx: Context) =>
     setGrant(args.roleId, args.permissionId, false, ctx),
-}
+} satisfies MutationResolvers

@@ -3,6 +3,7 @@ import { badUserInput, checkString, inTransaction, MASK, notFound, recordAudit }
 import { type Selectable, sql } from 'kysely'
 import type { Context } from '../../context'
 import { toAppSetting } from '../../db/mappers'
+import type { MutationResolvers } from '../../generated/graphql'
 import { MODULE_CATEGORY } from '../../modules'
 import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../../validation'
 import { changedFields, checkFlag } from './shared'
@@ -141,4 +142,4 @@ export const settingMutations = {
       return setting
     })
   },
-}
+} satisfies MutationResolvers
