@@ -266,8 +266,8 @@ export type CatalogMetric = {
 
 /** A report to generate. */
 export type CreateReportInput = {
-  /** CSV by default. */
-  format?: InputMaybe<ReportFormat>;
+  /** csv (default), xlsx, pdf (title, parameters, a bar chart of the main figure, the first 2,000 rows) or json. */
+  format?: InputMaybe<Scalars['String']['input']>;
   /** At most 255 characters. */
   name: Scalars['String']['input'];
   /**
@@ -276,8 +276,13 @@ export type CreateReportInput = {
    * { "from": "2026-01-01", "to": "2026-01-31", "supplierCode": "SUP-A" }.
    */
   parameters?: InputMaybe<Scalars['JSONObject']['input']>;
-  /** What the report holds (see ReportType); Report.reportType then reads its stored name, e.g. import_summary. */
-  reportType: ReportType;
+  /**
+   * One of import_summary (per supplier: imports, rows, created, updated, failed, duration), supplier_performance
+   * (per supplier: products, prices, stock value, images, verified ASINs, import success), stock_alerts (stock rows
+   * under their minimum), price_changes (every recorded price change of the period) or catalog_completeness (per
+   * supplier: products, average completeness score, complete products, products under 50).
+   */
+  reportType: Scalars['String']['input'];
 };
 
 /** How an import job ended, as the imports worker reports it. Internal. */
@@ -296,18 +301,11 @@ export type ImportJobEndInput = {
   rowsFailed: Scalars['Int']['input'];
   /** Source rows read. */
   rowsProcessed: Scalars['Int']['input'];
-  /** COMPLETED, FAILED or CANCELLED. */
-  status: ImportJobStatus;
+  /** completed, failed or cancelled. */
+  status: Scalars['String']['input'];
   /** The code of the supplier the job imported for. */
   supplierCode: Scalars['String']['input'];
 };
-
-export type ImportJobStatus =
-  | 'CANCELLED'
-  | 'COMPLETED'
-  | 'FAILED'
-  | 'PENDING'
-  | 'RUNNING';
 
 /** Daily import totals (db_analytics.import_metrics). */
 export type ImportMetric = {
@@ -769,8 +767,8 @@ export type Report = {
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
   /** The file's size in bytes; null until the report is completed. */
   fileSizeBytes?: Maybe<Scalars['SafeInt']['output']>;
-  /** The file's format. */
-  format?: Maybe<ReportFormat>;
+  /** csv, xlsx, pdf or json */
+  format?: Maybe<Scalars['String']['output']>;
   /** The report's id. */
   id: Scalars['UUID']['output'];
   /** The name its creator gave, at most 255 characters; the downloaded file is named after it. */
@@ -788,8 +786,8 @@ export type Report = {
   rowCount?: Maybe<Scalars['Int']['output']>;
   /** When generation started; null while pending. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
-  /** Where the report stands. */
-  status: ReportStatus;
+  /** pending, running, completed, failed or cancelled */
+  status: Scalars['String']['output'];
   /** When the report last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -820,46 +818,9 @@ export type ReportFilter = {
   createdBy?: InputMaybe<Scalars['UUID']['input']>;
   /** Only reports of this type, e.g. stock_alerts (compared exactly). */
   reportType?: InputMaybe<Scalars['String']['input']>;
-  /** Only reports in this status. */
-  status?: InputMaybe<ReportStatus>;
+  /** Only reports in this status: pending, running, completed, failed or cancelled. */
+  status?: InputMaybe<Scalars['String']['input']>;
 };
-
-/** The file format of a report. */
-export type ReportFormat =
-  /** Comma-separated values. */
-  | 'CSV'
-  /** A JSON document. */
-  | 'JSON'
-  /** A PDF: title, parameters, a bar chart of the main figure, the first 2,000 rows. */
-  | 'PDF'
-  /** An Excel workbook. */
-  | 'XLSX';
-
-/** Where a report stands. */
-export type ReportStatus =
-  /** Stopped on request. */
-  | 'CANCELLED'
-  /** The file is stored (see downloadUrl). */
-  | 'COMPLETED'
-  /** Stopped by an error (see errorMessage). */
-  | 'FAILED'
-  /** Queued, not started yet. */
-  | 'PENDING'
-  /** Being generated. */
-  | 'RUNNING';
-
-/** A kind of report. */
-export type ReportType =
-  /** Per supplier: products, average completeness score, complete products, products under 50. */
-  | 'CATALOG_COMPLETENESS'
-  /** Per supplier: imports, rows, created, updated, failed, duration. */
-  | 'IMPORT_SUMMARY'
-  /** Every recorded price change of the period. */
-  | 'PRICE_CHANGES'
-  /** Stock rows under their minimum. */
-  | 'STOCK_ALERTS'
-  /** Per supplier: products, prices, stock value, images, verified ASINs, import success. */
-  | 'SUPPLIER_PERFORMANCE';
 
 /** The direction of a list order. */
 export type SortDirection =
@@ -983,10 +944,10 @@ export type UpdateReportStatusInput = {
   /** With completed, 0 or more. */
   rowCount?: InputMaybe<Scalars['Int']['input']>;
   /**
-   * RUNNING, COMPLETED, FAILED or CANCELLED: PENDING → RUNNING → COMPLETED | FAILED | CANCELLED, and
-   * PENDING → CANCELLED.
+   * running, completed, failed or cancelled: pending → running → completed | failed | cancelled, and
+   * pending → cancelled.
    */
-  status: ReportStatus;
+  status: Scalars['String']['input'];
 };
 
 export type User = {
@@ -1114,7 +1075,6 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   ImportJobEndInput: ImportJobEndInput;
-  ImportJobStatus: ImportJobStatus;
   ImportMetric: ResolverTypeWrapper<ImportMetricModel>;
   ImportMetricInput: ImportMetricInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
@@ -1139,9 +1099,6 @@ export type ResolversTypes = {
   ReportConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['Report']>>;
   ReportEdge: ResolverTypeWrapper<Omit<ReportEdge, 'node'> & { node: ResolversTypes['Report'] }>;
   ReportFilter: ReportFilter;
-  ReportFormat: ReportFormat;
-  ReportStatus: ReportStatus;
-  ReportType: ReportType;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SortDirection: SortDirection;
   Supplier: ResolverTypeWrapper<EntityRefModel>;
@@ -1213,12 +1170,6 @@ export type ResolversParentTypes = {
 export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type PublicDirectiveArgs = { };
 
@@ -1468,7 +1419,7 @@ export type ReportResolvers<ContextType = Context, ParentType extends ResolversP
   errorMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   fileSizeBytes?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
-  format?: Resolver<Maybe<ResolversTypes['ReportFormat']>, ParentType, ContextType>;
+  format?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   objectKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1476,7 +1427,7 @@ export type ReportResolvers<ContextType = Context, ParentType extends ResolversP
   reportType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   rowCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['ReportStatus'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
@@ -1581,7 +1532,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

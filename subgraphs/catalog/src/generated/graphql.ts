@@ -50,8 +50,8 @@ export type AdjustStockInput = {
   note?: InputMaybe<Scalars['String']['input']>;
   /** An existing product (NOT_FOUND otherwise). */
   productId: Scalars['UUID']['input'];
-  /** ADJUSTMENT by default (kept in stock_history). */
-  reason?: InputMaybe<StockReason>;
+  /** import, sale, return, adjustment (default) or reservation (kept in stock_history). */
+  reason?: InputMaybe<Scalars['String']['input']>;
   /** Null (default): the product's stock without a warehouse. */
   warehouseId?: InputMaybe<Scalars['UUID']['input']>;
 };
@@ -333,7 +333,7 @@ export type CreateProductInput = {
   gtin?: InputMaybe<Scalars['String']['input']>;
   /** At most 2 decimals, not negative. */
   height?: InputMaybe<Scalars['Decimal']['input']>;
-  /** Default: follows status (true for ACTIVE and OUT_OF_STOCK). */
+  /** Default: follows status (true for active and out_of_stock). */
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** The manufacturer's part number, at most 100 characters. */
   manufacturerReference?: InputMaybe<Scalars['String']['input']>;
@@ -342,10 +342,10 @@ export type CreateProductInput = {
   /** At most 100 characters; unique per supplier (CONFLICT otherwise). */
   sku?: InputMaybe<Scalars['String']['input']>;
   /**
-   * ACTIVE by default. When isActive is not given it follows the status: true for ACTIVE and OUT_OF_STOCK, false
-   * otherwise.
+   * active (default), out_of_stock, draft, inactive, discontinued or archived. When isActive is not given it
+   * follows the status: true for active and out_of_stock, false otherwise.
    */
-  status?: InputMaybe<ProductStatus>;
+  status?: InputMaybe<Scalars['String']['input']>;
   /** An existing supplier (NOT_FOUND otherwise). */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
   /** Free technical characteristics, a JSON object of at most 64 KiB. */
@@ -758,7 +758,7 @@ export type MutationUpdateSupplierArgs = {
  */
 export type MutationUpsertProductsArgs = {
   rows: Array<ProductUpsertInput>;
-  source?: InputMaybe<PriceSource>;
+  source?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Relay page information for keyset (cursor) pagination. */
@@ -787,14 +787,14 @@ export type PriceChangeRow = {
   newPrice: Scalars['Decimal']['output'];
   /** The price before; null for the first one recorded. */
   oldPrice?: Maybe<Scalars['Decimal']['output']>;
-  /** What the changed price is for. */
-  priceType: PriceType;
+  /** retail, wholesale, promo or msrp. */
+  priceType: Scalars['String']['output'];
   /** The product's id. */
   productId: Scalars['UUID']['output'];
   /** The product's SKU. */
   sku?: Maybe<Scalars['String']['output']>;
-  /** Where the change came from. */
-  source: PriceSource;
+  /** manual, import, api or sync. */
+  source: Scalars['String']['output'];
   /** The product's supplier's code; null when it has none. */
   supplierCode?: Maybe<Scalars['String']['output']>;
   /** The product's title. */
@@ -836,39 +836,17 @@ export type PriceHistoryEntry = {
   newPrice: Scalars['Decimal']['output'];
   /** Null on the first price recorded for this product and price type. */
   oldPrice?: Maybe<Scalars['Decimal']['output']>;
-  /** What the changed price is for. */
-  priceType: PriceType;
+  /** retail, wholesale, promo or msrp. */
+  priceType: Scalars['String']['output'];
   /** The product's id. */
   productId: Scalars['UUID']['output'];
   /** Why the price changed, as given; null when no reason was given. */
   reason?: Maybe<Scalars['String']['output']>;
-  /** Where the change came from. */
-  source: PriceSource;
+  /** manual, import, api or sync */
+  source: Scalars['String']['output'];
   /** The price's supplier; null when none. */
   supplierId?: Maybe<Scalars['UUID']['output']>;
 };
-
-/** Where a price change came from. */
-export type PriceSource =
-  /** From an API call (upsertProducts). */
-  | 'API'
-  /** From a supplier file import. */
-  | 'IMPORT'
-  /** Set by hand (setProductPrice, updateProductPrice). */
-  | 'MANUAL'
-  /** From a synchronisation with another system. */
-  | 'SYNC';
-
-/** What a price is for. */
-export type PriceType =
-  /** The manufacturer's suggested retail price. */
-  | 'MSRP'
-  /** A temporary offer. */
-  | 'PROMO'
-  /** The price a shop sells at. */
-  | 'RETAIL'
-  /** The price for resellers. */
-  | 'WHOLESALE';
 
 /** A catalog product (db_catalog.products). Other subgraphs add media, export items, ASIN matches and metrics. */
 export type Product = {
@@ -906,7 +884,7 @@ export type Product = {
   height?: Maybe<Scalars['Decimal']['output']>;
   /** The product's id. */
   id: Scalars['UUID']['output'];
-  /** Whether the product is on sale; follows status (true for ACTIVE and OUT_OF_STOCK) unless set. */
+  /** Whether the product is on sale; follows status (true for active and out_of_stock) unless set. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The manufacturer's part number, at most 100 characters. */
   manufacturerReference?: Maybe<Scalars['String']['output']>;
@@ -921,8 +899,8 @@ export type Product = {
   shortDescription?: Maybe<Scalars['String']['output']>;
   /** Not unique: several products may share a SKU (see Query.productBySku). */
   sku?: Maybe<Scalars['String']['output']>;
-  /** Where the product stands in its life cycle; null when never set. */
-  status?: Maybe<ProductStatus>;
+  /** active, out_of_stock, draft, inactive, discontinued or archived. */
+  status?: Maybe<Scalars['String']['output']>;
   /** Stock level changes, newest first. */
   stockHistory: StockHistoryConnection;
   /** Stock per warehouse (warehouses without an id first). */
@@ -1044,8 +1022,8 @@ export type ProductFilter = {
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** Case-insensitive substring of the title, or an exact EAN or SKU. */
   search?: InputMaybe<Scalars['String']['input']>;
-  /** Only products of this status. */
-  status?: InputMaybe<ProductStatus>;
+  /** Exact status, e.g. active, draft, archived. */
+  status?: InputMaybe<Scalars['String']['input']>;
   /** Only this supplier's products. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
   /** Only products changed (updatedAt) at or after this time. */
@@ -1186,8 +1164,8 @@ export type ProductPrice = {
   minQuantity?: Maybe<Scalars['Int']['output']>;
   /** The amount for one unit at minQuantity or more, in currency, 2 decimals, not negative. */
   price: Scalars['Decimal']['output'];
-  /** What the price is for. */
-  priceType: PriceType;
+  /** e.g. retail, wholesale, promo */
+  priceType: Scalars['String']['output'];
   /** The product's id. */
   productId: Scalars['UUID']['output'];
   /** The supplier of supplierId; null when there is none. */
@@ -1199,21 +1177,6 @@ export type ProductPrice = {
   /** When the price stops applying; null for no end. */
   validUntil?: Maybe<Scalars['DateTime']['output']>;
 };
-
-/** Where a product stands in its life cycle. */
-export type ProductStatus =
-  /** On sale. */
-  | 'ACTIVE'
-  /** Kept for history only. */
-  | 'ARCHIVED'
-  /** No longer made or sold. */
-  | 'DISCONTINUED'
-  /** Being prepared, not on sale yet. */
-  | 'DRAFT'
-  /** Not on sale for now. */
-  | 'INACTIVE'
-  /** On sale, none in stock. */
-  | 'OUT_OF_STOCK';
 
 /** Stock of a product in one warehouse (db_catalog.product_stocks). */
 export type ProductStock = {
@@ -1285,8 +1248,8 @@ export type ProductUpsertInput = {
   shortDescription?: InputMaybe<Scalars['String']['input']>;
   /** At most 100 characters; with supplierId, the key that finds the product. */
   sku?: InputMaybe<Scalars['String']['input']>;
-  /** isActive follows it unless given. */
-  status?: InputMaybe<ProductStatus>;
+  /** active, out_of_stock, draft, inactive, discontinued or archived; isActive follows it unless given. */
+  status?: InputMaybe<Scalars['String']['input']>;
   /** The product's supplier; with sku, the key that finds the product. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
   /** A JSON object of at most 64 KiB, replacing the current one. */
@@ -1578,14 +1541,14 @@ export type SetProductPriceInput = {
   minQuantity?: InputMaybe<Scalars['Int']['input']>;
   /** Not negative, at most 2 decimals. */
   price: Scalars['Decimal']['input'];
-  /** RETAIL by default. */
-  priceType?: InputMaybe<PriceType>;
+  /** retail (default), wholesale, promo or msrp. */
+  priceType?: InputMaybe<Scalars['String']['input']>;
   /** An existing product (NOT_FOUND otherwise). */
   productId: Scalars['UUID']['input'];
   /** Why the price changes (kept in price_history). */
   reason?: InputMaybe<Scalars['String']['input']>;
-  /** MANUAL by default (kept in price_history). */
-  source?: InputMaybe<PriceSource>;
+  /** manual (default), import, api or sync (kept in price_history). */
+  source?: InputMaybe<Scalars['String']['input']>;
   /** Default: the product's supplier. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
   /** When the price starts to apply. Default: now for a new price, unchanged for an existing one. */
@@ -1604,8 +1567,8 @@ export type SetStockInput = {
   productId: Scalars['UUID']['input'];
   /** Not negative. */
   quantity: Scalars['Int']['input'];
-  /** ADJUSTMENT by default (kept in stock_history). */
-  reason?: InputMaybe<StockReason>;
+  /** import, sale, return, adjustment (default) or reservation (kept in stock_history). */
+  reason?: InputMaybe<Scalars['String']['input']>;
   /** Not negative and never above quantity. */
   reservedQuantity?: InputMaybe<Scalars['Int']['input']>;
   /** Null (default): the product's stock without a warehouse. */
@@ -1683,24 +1646,11 @@ export type StockHistoryEntry = {
   oldQuantity?: Maybe<Scalars['Int']['output']>;
   /** The product's id. */
   productId: Scalars['UUID']['output'];
-  /** Why the quantity changed. */
-  reason: StockReason;
+  /** import, sale, return, adjustment or reservation */
+  reason: Scalars['String']['output'];
   /** The warehouse's id; null for the stock without a warehouse. */
   warehouseId?: Maybe<Scalars['UUID']['output']>;
 };
-
-/** Why a stock quantity changed. */
-export type StockReason =
-  /** A manual correction. */
-  | 'ADJUSTMENT'
-  /** A supplier file import. */
-  | 'IMPORT'
-  /** Units reserved or released. */
-  | 'RESERVATION'
-  /** A customer return. */
-  | 'RETURN'
-  /** A sale. */
-  | 'SALE';
 
 /** A supplier of products (db_catalog.suppliers); its extended data is in details. */
 export type Supplier = {
@@ -1922,8 +1872,11 @@ export type UpdateProductInput = {
   shortDescription?: InputMaybe<Scalars['String']['input']>;
   /** At most 100 characters, unique per supplier (CONFLICT otherwise); null clears it. */
   sku?: InputMaybe<Scalars['String']['input']>;
-  /** Cannot be null. isActive follows it unless given. */
-  status?: InputMaybe<ProductStatus>;
+  /**
+   * active, out_of_stock, draft, inactive, discontinued or archived; cannot be null. isActive follows it unless
+   * given.
+   */
+  status?: InputMaybe<Scalars['String']['input']>;
   /** An existing supplier (NOT_FOUND otherwise); null clears it. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
   /** A JSON object of at most 64 KiB, replacing the current one; null clears it. */
@@ -1952,8 +1905,8 @@ export type UpdateProductPriceInput = {
   price?: InputMaybe<Scalars['Decimal']['input']>;
   /** Why the price changes (kept in price_history), at most 2,000 characters. */
   reason?: InputMaybe<Scalars['String']['input']>;
-  /** MANUAL by default (kept in price_history). */
-  source?: InputMaybe<PriceSource>;
+  /** manual (default), import, api or sync (kept in price_history). */
+  source?: InputMaybe<Scalars['String']['input']>;
   /** When the price starts to apply. */
   validFrom?: InputMaybe<Scalars['DateTime']['input']>;
   /** After validFrom; null for no end. */
@@ -2147,8 +2100,6 @@ export type ResolversTypes = {
   PriceHistoryConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['PriceHistoryEntry']>>;
   PriceHistoryEdge: ResolverTypeWrapper<Omit<PriceHistoryEdge, 'node'> & { node: ResolversTypes['PriceHistoryEntry'] }>;
   PriceHistoryEntry: ResolverTypeWrapper<PriceHistoryEntryModel>;
-  PriceSource: PriceSource;
-  PriceType: PriceType;
   Product: ResolverTypeWrapper<ProductModel>;
   ProductAsinInput: ProductAsinInput;
   ProductAsinsResult: ResolverTypeWrapper<ProductAsinsResult>;
@@ -2162,7 +2113,6 @@ export type ResolversTypes = {
   ProductOrder: ProductOrder;
   ProductOrderField: ProductOrderField;
   ProductPrice: ResolverTypeWrapper<ProductPriceModel>;
-  ProductStatus: ProductStatus;
   ProductStock: ResolverTypeWrapper<ProductStockModel>;
   ProductUpsertError: ResolverTypeWrapper<ProductUpsertError>;
   ProductUpsertInput: ProductUpsertInput;
@@ -2179,7 +2129,6 @@ export type ResolversTypes = {
   StockHistoryConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['StockHistoryEntry']>>;
   StockHistoryEdge: ResolverTypeWrapper<Omit<StockHistoryEdge, 'node'> & { node: ResolversTypes['StockHistoryEntry'] }>;
   StockHistoryEntry: ResolverTypeWrapper<StockHistoryEntryModel>;
-  StockReason: StockReason;
   Supplier: ResolverTypeWrapper<SupplierModel>;
   SupplierConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['Supplier']>>;
   SupplierDetails: ResolverTypeWrapper<SupplierDetailsModel>;
@@ -2287,12 +2236,6 @@ export type ResolversParentTypes = {
 export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type PublicDirectiveArgs = { };
 
@@ -2455,10 +2398,10 @@ export type PriceChangeRowResolvers<ContextType = Context, ParentType extends Re
   id?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
   newPrice?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   oldPrice?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
-  priceType?: Resolver<ResolversTypes['PriceType'], ParentType, ContextType>;
+  priceType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   sku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  source?: Resolver<ResolversTypes['PriceSource'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   supplierCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
@@ -2481,10 +2424,10 @@ export type PriceHistoryEntryResolvers<ContextType = Context, ParentType extends
   id?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
   newPrice?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   oldPrice?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
-  priceType?: Resolver<ResolversTypes['PriceType'], ParentType, ContextType>;
+  priceType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  source?: Resolver<ResolversTypes['PriceSource'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   supplierId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
 };
 
@@ -2511,7 +2454,7 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   prices?: Resolver<Array<ResolversTypes['ProductPrice']>, ParentType, ContextType, RequireFields<ProductPricesArgs, 'activeOnly'>>;
   shortDescription?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  status?: Resolver<Maybe<ResolversTypes['ProductStatus']>, ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   stockHistory?: Resolver<ResolversTypes['StockHistoryConnection'], ParentType, ContextType, RequireFields<ProductStockHistoryArgs, 'first'>>;
   stocks?: Resolver<Array<ResolversTypes['ProductStock']>, ParentType, ContextType>;
   supplier?: Resolver<Maybe<ResolversTypes['Supplier']>, ParentType, ContextType>;
@@ -2558,7 +2501,7 @@ export type ProductPriceResolvers<ContextType = Context, ParentType extends Reso
   margin?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   minQuantity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   price?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
-  priceType?: Resolver<ResolversTypes['PriceType'], ParentType, ContextType>;
+  priceType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   supplier?: Resolver<Maybe<ResolversTypes['Supplier']>, ParentType, ContextType>;
   supplierId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
@@ -2677,7 +2620,7 @@ export type StockHistoryEntryResolvers<ContextType = Context, ParentType extends
   note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   oldQuantity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
-  reason?: Resolver<ResolversTypes['StockReason'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   warehouseId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
 };
 
@@ -2798,7 +2741,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

@@ -37,17 +37,6 @@ export type Scalars = {
   _FieldSet: { input: string; output: string; }
 };
 
-/** How an ASIN candidate was matched to a product. */
-export type AsinMatchType =
-  /** The product's EAN, UPC or GTIN matched the Amazon item's (confidence 90 to 100). */
-  | 'EXACT'
-  /** Found by keywords: title, brand and manufacturer reference similarity (confidence at most 89). */
-  | 'FUZZY'
-  /** Chosen by a person (verifyAsinMatch with an asin). */
-  | 'MANUAL'
-  /** A partial match recorded by a caller (recordAsinResults); the worker does not make it. */
-  | 'PARTIAL';
-
 /** A batch converting a supplier's EAN/UPC codes to Amazon ASINs (db_code2asin.code2asin_jobs). */
 export type Code2AsinJob = {
   __typename?: 'Code2AsinJob';
@@ -100,11 +89,11 @@ export type Code2AsinJob = {
   /** When the job became running; null before. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /**
-   * PENDING → RUNNING (the worker, or the first recorded results) → COMPLETED (every product processed);
-   * PENDING or RUNNING → CANCELLED; RUNNING → FAILED (the provider or its configuration stopped the worker:
+   * pending → running (the worker, or the first recorded results) → completed (every product processed);
+   * pending or running → cancelled; running → failed (the provider or its configuration stopped the worker:
    * see lastError; resumeCode2AsinJob runs it again).
    */
-  status: Code2AsinJobStatus;
+  status: Scalars['String']['output'];
   /** Products with at least one result that has an asin. */
   successfulConversions?: Maybe<Scalars['Int']['output']>;
   /** The supplier's code (db_catalog.suppliers.code). */
@@ -120,7 +109,7 @@ export type Code2AsinJob = {
 export type Code2AsinJobResultsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  matchType?: InputMaybe<AsinMatchType>;
+  matchType?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A page of code2asin jobs. */
@@ -142,19 +131,6 @@ export type Code2AsinJobEdge = {
   /** The job. */
   node: Code2AsinJob;
 };
-
-/** Where a code2asin job stands. */
-export type Code2AsinJobStatus =
-  /** Stopped on request. */
-  | 'CANCELLED'
-  /** Every product is processed. */
-  | 'COMPLETED'
-  /** The provider or its configuration stopped the worker (see lastError); resumeCode2AsinJob runs it again. */
-  | 'FAILED'
-  /** Created, not started yet. */
-  | 'PENDING'
-  /** A worker is looking products up, or results are being recorded. */
-  | 'RUNNING';
 
 /** What a worker-run job covers. */
 export type Code2AsinJobTarget =
@@ -290,8 +266,8 @@ export type Code2AsinResult = {
   jobId: Scalars['UUID']['output'];
   /** 0 to 100, null when the match was not scored. */
   matchConfidence?: Maybe<Scalars['Decimal']['output']>;
-  /** EXACT, PARTIAL, FUZZY or MANUAL */
-  matchType?: Maybe<AsinMatchType>;
+  /** exact, partial, fuzzy or manual */
+  matchType?: Maybe<Scalars['String']['output']>;
   /** When the result was recorded. */
   processedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The catalog product whose code was looked up (null when the catalog no longer has it). */
@@ -352,8 +328,8 @@ export type Code2AsinResultInput = {
   asin?: InputMaybe<Scalars['String']['input']>;
   /** 0 to 100, at most 2 decimals. */
   matchConfidence?: InputMaybe<Scalars['Decimal']['input']>;
-  /** EXACT, PARTIAL, FUZZY or MANUAL */
-  matchType?: InputMaybe<AsinMatchType>;
+  /** exact, partial, fuzzy or manual */
+  matchType?: InputMaybe<Scalars['String']['input']>;
   /** Normalised like every EAN (digits only, check digit verified). */
   productEan?: InputMaybe<Scalars['String']['input']>;
   /** One of the job's products (for a job over a set of products, one of its productIds). */
@@ -480,7 +456,7 @@ export type MutationResumeCode2AsinJobArgs = {
 
 export type MutationVerifyAsinMatchArgs = {
   asin?: InputMaybe<Scalars['String']['input']>;
-  matchType?: InputMaybe<AsinMatchType>;
+  matchType?: InputMaybe<Scalars['String']['input']>;
   resultId: Scalars['UUID']['input'];
   verified: Scalars['Boolean']['input'];
 };
@@ -529,7 +505,7 @@ export type QueryCode2asinJobArgs = {
 export type QueryCode2asinJobsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<Code2AsinJobStatus>;
+  status?: InputMaybe<Scalars['String']['input']>;
   supplierCode?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -658,11 +634,9 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  AsinMatchType: AsinMatchType;
   Code2AsinJob: ResolverTypeWrapper<Code2AsinJobModel>;
   Code2AsinJobConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['Code2AsinJob']>>;
   Code2AsinJobEdge: ResolverTypeWrapper<Omit<Code2AsinJobEdge, 'node'> & { node: ResolversTypes['Code2AsinJob'] }>;
-  Code2AsinJobStatus: Code2AsinJobStatus;
   Code2AsinJobTarget: Code2AsinJobTarget;
   Code2AsinProvider: ResolverTypeWrapper<Code2AsinProvider>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -729,12 +703,6 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = Context, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -780,7 +748,7 @@ export type Code2AsinJobResolvers<ContextType = Context, ParentType extends Reso
   retryCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   searchConfig?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['Code2AsinJobStatus'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   successfulConversions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   supplierCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   target?: Resolver<Maybe<ResolversTypes['Code2AsinJobTarget']>, ParentType, ContextType>;
@@ -830,7 +798,7 @@ export type Code2AsinResultResolvers<ContextType = Context, ParentType extends R
   job?: Resolver<ResolversTypes['Code2AsinJob'], ParentType, ContextType>;
   jobId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   matchConfidence?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
-  matchType?: Resolver<Maybe<ResolversTypes['AsinMatchType']>, ParentType, ContextType>;
+  matchType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   processedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   productEan?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -950,7 +918,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

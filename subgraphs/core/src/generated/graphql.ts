@@ -211,7 +211,7 @@ export type CreateNotificationInput = {
 
 /** A permission of the vocabulary to recreate. */
 export type CreatePermissionInput = {
-  /** create, read, update, delete or manage (every action on the resource). */
+  /** create, read, update, delete, manage or execute. */
   action: Scalars['String']['input'];
   /** Always <resource>:<action>, e.g. product:create; when given it must be that. */
   name?: InputMaybe<Scalars['String']['input']>;
@@ -738,8 +738,8 @@ export type Notification = {
   read: Scalars['Boolean']['output'];
   /** The headline, at most 255 characters. */
   title: Scalars['String']['output'];
-  /** How the notification presents itself. */
-  type: NotificationType;
+  /** info, success, warning or error */
+  type: Scalars['String']['output'];
   /** The user it is for. */
   userId: Scalars['UUID']['output'];
 };
@@ -879,7 +879,7 @@ export type PageInfo = {
 /** A permission of the vocabulary (db_core.permissions), named resource:action, e.g. product:update. */
 export type Permission = {
   __typename?: 'Permission';
-  /** The action part of the name: create, read, update, delete or manage. */
+  /** The action part of the name: create, read, update, delete, manage or execute. */
   action?: Maybe<Scalars['String']['output']>;
   /** The permission's id (grantPermission and revokePermission take it). */
   id: Scalars['Int']['output'];
@@ -1506,12 +1506,6 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = Context, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -1738,7 +1732,7 @@ export type NotificationResolvers<ContextType = Context, ParentType extends Reso
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   read?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  type?: Resolver<ResolversTypes['NotificationType'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   userId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
 };
 
@@ -1936,7 +1930,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

@@ -39,8 +39,8 @@ export type Scalars = {
 
 /** An export job whose items the caller processes and records itself (recordExportItemResult). */
 export type CreateExportJobInput = {
-  /** FULL_SYNC, INCREMENTAL_SYNC, PRICE_UPDATE, STOCK_UPDATE or MEDIA_SYNC */
-  jobType: ExportJobType;
+  /** full_sync, incremental_sync, price_update, stock_update or media_sync */
+  jobType: Scalars['String']['input'];
   /** An active platform. */
   platformId: Scalars['UUID']['input'];
   /** 1 to 10,000 products (duplicates are counted once), checked against the catalog through the graph. */
@@ -86,8 +86,8 @@ export type CreateExportPlatformInput = {
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** 1 to 255 characters, not used by another platform (CONFLICT otherwise). */
   name: Scalars['String']['input'];
-  /** SHOPIFY, WOOCOMMERCE, MINIO, PRESTASHOP, AMAZON or CSV. */
-  platformType: ExportPlatformType;
+  /** shopify, woocommerce, minio, prestashop, amazon or csv. */
+  platformType: Scalars['String']['input'];
 };
 
 /** The file formats a product feed is written in. */
@@ -100,15 +100,6 @@ export type ExportFormat =
   | 'XLSX'
   /** A Google Merchant style RSS 2.0 feed: <rss><channel><item> with one g: element per target. */
   | 'XML';
-
-/** The outcome of one product of an export job. */
-export type ExportItemStatus =
-  /** Refused or not sent (see errorMessage). */
-  | 'FAILED'
-  /** Not sent yet. */
-  | 'PENDING'
-  /** Written to the feed or accepted by the platform. */
-  | 'SUCCESS';
 
 /** One export run to a platform (db_exports.export_jobs). */
 export type ExportJob = {
@@ -135,10 +126,10 @@ export type ExportJob = {
   /** The job's items, not yet processed first, then most recently processed (processed_at DESC, id DESC). */
   items: ExportJobItemConnection;
   /**
-   * FULL_SYNC, INCREMENTAL_SYNC, PRICE_UPDATE, STOCK_UPDATE or MEDIA_SYNC; startExport gives FULL_SYNC, or
-   * INCREMENTAL_SYNC for changedSinceLastExport.
+   * full_sync, incremental_sync, price_update, stock_update or media_sync; startExport gives full_sync, or
+   * incremental_sync for changedSinceLastExport.
    */
-  jobType: ExportJobType;
+  jobType: Scalars['String']['output'];
   /**
    * Why the job failed: a stable code, then a message (e.g. "SHOP_REFUSED: WooCommerce answered 500 6 times in a
    * row").
@@ -155,10 +146,10 @@ export type ExportJob = {
   /** When the job became running; null before. */
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /**
-   * PENDING, RUNNING, COMPLETED, FAILED or CANCELLED. A job moves only PENDING → RUNNING → COMPLETED | FAILED |
-   * CANCELLED, or PENDING → CANCELLED (setExportJobStatus); it completes by itself when its last item is recorded.
+   * pending, running, completed, failed or cancelled. A job moves only pending → running → completed | failed |
+   * cancelled, or pending → cancelled (setExportJobStatus); it completes by itself when its last item is recorded.
    */
-  status: ExportJobStatus;
+  status: Scalars['String']['output'];
   /** Items recorded as success. */
   successItems?: Maybe<Scalars['Int']['output']>;
   /**
@@ -179,7 +170,7 @@ export type ExportJobDownloadUrlArgs = {
 export type ExportJobItemsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<ExportItemStatus>;
+  status?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A page of export jobs. */
@@ -204,12 +195,12 @@ export type ExportJobEdge = {
 
 /** Narrows Query.exportJobs; the given fields must all match. */
 export type ExportJobFilter = {
-  /** FULL_SYNC, INCREMENTAL_SYNC, PRICE_UPDATE, STOCK_UPDATE or MEDIA_SYNC. */
-  jobType?: InputMaybe<ExportJobType>;
+  /** full_sync, incremental_sync, price_update, stock_update or media_sync (exact match). */
+  jobType?: InputMaybe<Scalars['String']['input']>;
   /** Only this platform's jobs. */
   platformId?: InputMaybe<Scalars['UUID']['input']>;
-  /** PENDING, RUNNING, COMPLETED, FAILED or CANCELLED. */
-  status?: InputMaybe<ExportJobStatus>;
+  /** pending, running, completed, failed or cancelled (exact match). */
+  status?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** One product in an export job (db_exports.export_job_items). */
@@ -233,8 +224,8 @@ export type ExportJobItem = {
   productId: Scalars['UUID']['output'];
   /** The shop's answer for the product (JSON, at most 64 KB); null when there was none. */
   responseData?: Maybe<Scalars['JSON']['output']>;
-  /** PENDING, SUCCESS or FAILED (recordExportItemResult) */
-  status: ExportItemStatus;
+  /** pending, success or failed (recordExportItemResult) */
+  status: Scalars['String']['output'];
 };
 
 /** A page of export job items. */
@@ -256,32 +247,6 @@ export type ExportJobItemEdge = {
   /** The item. */
   node: ExportJobItem;
 };
-
-/** Where an export job stands. */
-export type ExportJobStatus =
-  /** Stopped on request. */
-  | 'CANCELLED'
-  /** Every item is recorded. */
-  | 'COMPLETED'
-  /** Stopped by an error (see lastError). */
-  | 'FAILED'
-  /** Created, not started yet. */
-  | 'PENDING'
-  /** Being exported. */
-  | 'RUNNING';
-
-/** What an export job sends. */
-export type ExportJobType =
-  /** Every selected product (startExport without changedSinceLastExport). */
-  | 'FULL_SYNC'
-  /** Only the selected products changed since the platform's last export (startExport with changedSinceLastExport). */
-  | 'INCREMENTAL_SYNC'
-  /** An image synchronisation whose items a caller records (createExportJob). */
-  | 'MEDIA_SYNC'
-  /** A price update whose items a caller records (createExportJob). */
-  | 'PRICE_UPDATE'
-  /** A stock update whose items a caller records (createExportJob). */
-  | 'STOCK_UPDATE';
 
 /** The steps of an export job the worker runs. */
 export type ExportPhase =
@@ -315,8 +280,8 @@ export type ExportPlatform = {
   jobs: ExportJobConnection;
   /** The platform name, unique (case-sensitive), at most 255 characters. */
   name: Scalars['String']['output'];
-  /** SHOPIFY, WOOCOMMERCE, MINIO, PRESTASHOP, AMAZON or CSV */
-  platformType: ExportPlatformType;
+  /** shopify, woocommerce, minio, prestashop, amazon or csv */
+  platformType: Scalars['String']['output'];
 };
 
 
@@ -328,23 +293,8 @@ export type ExportPlatform = {
 export type ExportPlatformJobsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<ExportJobStatus>;
+  status?: InputMaybe<Scalars['String']['input']>;
 };
-
-/** The kind of sales channel a platform is. */
-export type ExportPlatformType =
-  /** An Amazon seller account (feed file only). */
-  | 'AMAZON'
-  /** A feed file, nothing pushed. */
-  | 'CSV'
-  /** A MinIO bucket (feed file only). */
-  | 'MINIO'
-  /** A PrestaShop shop (feed file only: products are not pushed to its API yet). */
-  | 'PRESTASHOP'
-  /** A Shopify shop (feed file only: products are not pushed to its API yet). */
-  | 'SHOPIFY'
-  /** A WooCommerce shop: startExport pushes each product to its REST API. */
-  | 'WOOCOMMERCE';
 
 /** Which products an export takes; every criterion given applies. None: every product of the catalogue. */
 export type ExportSelectionInput = {
@@ -354,8 +304,8 @@ export type ExportSelectionInput = {
   changedSinceLastExport?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only these products (1 to 10,000 ids). */
   productIds?: InputMaybe<Array<Scalars['UUID']['input']>>;
-  /** Only products of this status (e.g. ACTIVE). */
-  status?: InputMaybe<ProductStatus>;
+  /** Only products of this status (e.g. active). */
+  status?: InputMaybe<Scalars['String']['input']>;
   /** Only this supplier's products. */
   supplierId?: InputMaybe<Scalars['UUID']['input']>;
 };
@@ -406,7 +356,7 @@ export type Mutation = {
    * (downloadUrl), pushes the products to a shop platform's API (woocommerce: one item per product with the
    * shop's verdict) and the file to the platform's config.destination (sftp or ftp), recording each product as an
    * item with the row as written. Progress is on the job (totalItems, successItems, failedItems, phase); cancel it
-   * with setExportJobStatus(id, CANCELLED): it stops at the next page and keeps no file; resumeExport goes on
+   * with setExportJobStatus(id, "cancelled"): it stops at the next page and keeps no file; resumeExport goes on
    * with a failed or cancelled one.
    */
   startExport: ExportJob;
@@ -442,7 +392,7 @@ export type MutationRecordExportItemResultArgs = {
   exportedData?: InputMaybe<Scalars['JSON']['input']>;
   itemId: Scalars['UUID']['input'];
   responseData?: InputMaybe<Scalars['JSON']['input']>;
-  status: ExportItemStatus;
+  status: Scalars['String']['input'];
 };
 
 
@@ -453,7 +403,7 @@ export type MutationResumeExportArgs = {
 
 export type MutationSetExportJobStatusArgs = {
   id: Scalars['UUID']['input'];
-  status: ExportJobStatus;
+  status: Scalars['String']['input'];
 };
 
 
@@ -492,14 +442,6 @@ export type ProductExportItemsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
-
-export type ProductStatus =
-  | 'ACTIVE'
-  | 'ARCHIVED'
-  | 'DISCONTINUED'
-  | 'DRAFT'
-  | 'INACTIVE'
-  | 'OUT_OF_STOCK';
 
 export type Query = {
   __typename?: 'Query';
@@ -565,8 +507,8 @@ export type UpdateExportPlatformInput = {
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** 1 to 255 characters, not used by another platform; cannot be null. */
   name?: InputMaybe<Scalars['String']['input']>;
-  /** SHOPIFY, WOOCOMMERCE, MINIO, PRESTASHOP, AMAZON or CSV; cannot be null. */
-  platformType?: InputMaybe<ExportPlatformType>;
+  /** shopify, woocommerce, minio, prestashop, amazon or csv; cannot be null. */
+  platformType?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -678,7 +620,6 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   ExportFormat: ExportFormat;
-  ExportItemStatus: ExportItemStatus;
   ExportJob: ResolverTypeWrapper<ExportJobModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ExportJobConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ExportJob']>>;
@@ -687,11 +628,8 @@ export type ResolversTypes = {
   ExportJobItem: ResolverTypeWrapper<ExportJobItemModel>;
   ExportJobItemConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ExportJobItem']>>;
   ExportJobItemEdge: ResolverTypeWrapper<Omit<ExportJobItemEdge, 'node'> & { node: ResolversTypes['ExportJobItem'] }>;
-  ExportJobStatus: ExportJobStatus;
-  ExportJobType: ExportJobType;
   ExportPhase: ExportPhase;
   ExportPlatform: ResolverTypeWrapper<ExportPlatformModel>;
-  ExportPlatformType: ExportPlatformType;
   ExportSelectionInput: ExportSelectionInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
@@ -699,7 +637,6 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<EntityRefModel>;
-  ProductStatus: ProductStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SortDirection: SortDirection;
@@ -748,12 +685,6 @@ export type ResolversParentTypes = {
 export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type PublicDirectiveArgs = { };
 
@@ -805,14 +736,14 @@ export type ExportJobResolvers<ContextType = Context, ParentType extends Resolve
   format?: Resolver<Maybe<ResolversTypes['ExportFormat']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   items?: Resolver<ResolversTypes['ExportJobItemConnection'], ParentType, ContextType, RequireFields<ExportJobItemsArgs, 'first'>>;
-  jobType?: Resolver<ResolversTypes['ExportJobType'], ParentType, ContextType>;
+  jobType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   phase?: Resolver<Maybe<ResolversTypes['ExportPhase']>, ParentType, ContextType>;
   platform?: Resolver<Maybe<ResolversTypes['ExportPlatform']>, ParentType, ContextType>;
   platformId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   selection?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['ExportJobStatus'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   successItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   totalItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
@@ -838,7 +769,7 @@ export type ExportJobItemResolvers<ContextType = Context, ParentType extends Res
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   responseData?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['ExportItemStatus'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ExportJobItemConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExportJobItemConnection'] = ResolversParentTypes['ExportJobItemConnection']> = {
@@ -861,7 +792,7 @@ export type ExportPlatformResolvers<ContextType = Context, ParentType extends Re
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   jobs?: Resolver<ResolversTypes['ExportJobConnection'], ParentType, ContextType, RequireFields<ExportPlatformJobsArgs, 'first'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  platformType?: Resolver<ResolversTypes['ExportPlatformType'], ParentType, ContextType>;
+  platformType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
@@ -941,7 +872,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

@@ -142,8 +142,8 @@ export type CreateImportConfigInput = {
   encoding?: InputMaybe<Scalars['String']['input']>;
   /** Source column → product field (the vocabulary is in this input's description). */
   fieldMapping?: InputMaybe<Scalars['JSON']['input']>;
-  /** CSV, XLSX, XML, JSON or JSONL. */
-  fileFormat?: InputMaybe<ImportFileFormat>;
+  /** csv, xlsx, xml, json or jsonl (any case). */
+  fileFormat?: InputMaybe<Scalars['String']['input']>;
   /** Which file of the connection to import, at most 255 characters (see ImportConfig.filePattern). */
   filePattern?: InputMaybe<Scalars['String']['input']>;
   /** The kind of import, free text of 1 to 50 characters (e.g. "products"). */
@@ -226,8 +226,8 @@ export type ImportConfig = {
   encoding?: Maybe<Scalars['String']['output']>;
   /** { "<source column>": "<product field>" }: which file column feeds which product field; null when none is set. */
   fieldMapping?: Maybe<Scalars['JSON']['output']>;
-  /** CSV, XLSX, XML, JSON or JSONL; null: told by each file's name, else its content. */
-  fileFormat?: Maybe<ImportFileFormat>;
+  /** csv, xlsx, xml, json or jsonl; null: told by each file's name, else its content. */
+  fileFormat?: Maybe<Scalars['String']['output']>;
   /**
    * Which file of the connection to import (the newest match): a case-insensitive file name pattern with *, ?, [a-z] and
    * {csv,txt}, optionally after a directory without wildcards ("exports/catalog_*.csv"); null matches every file.
@@ -271,7 +271,7 @@ export type ImportConfig = {
 export type ImportConfigJobsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<ImportJobStatus>;
+  status?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A page of import configurations. */
@@ -339,8 +339,8 @@ export type ImportError = {
   rawValue?: Maybe<Scalars['String']['output']>;
   /** 1-based data row of the source file; null for a file-level error. */
   rowNumber?: Maybe<Scalars['Int']['output']>;
-  /** ERROR or WARNING */
-  severity: ImportIssueSeverity;
+  /** error or warning */
+  severity: Scalars['String']['output'];
 };
 
 /** A page of errors of an import job. */
@@ -377,8 +377,8 @@ export type ImportErrorEntryInput = {
   rawValue?: InputMaybe<Scalars['String']['input']>;
   /** 1-based data row of the source file; omitted for a file-level error. */
   rowNumber?: InputMaybe<Scalars['Int']['input']>;
-  /** ERROR (default) or WARNING; only errors count in the job's errorCount and lastError. */
-  severity?: InputMaybe<ImportIssueSeverity>;
+  /** error (default) or warning; only errors count in the job's errorCount and lastError. */
+  severity?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A source file of a job (db_imports.import_files). */
@@ -388,8 +388,8 @@ export type ImportFile = {
   bucketName?: Maybe<Scalars['String']['output']>;
   /** The character encoding of the file, when recorded; null otherwise. */
   encoding?: Maybe<Scalars['String']['output']>;
-  /** CSV, XLSX, XML, JSON or JSONL, when recorded; null otherwise (the configuration says how files are read). */
-  fileFormat?: Maybe<ImportFileFormat>;
+  /** csv, xlsx, xml, json or jsonl, when recorded; null otherwise (the configuration says how files are read). */
+  fileFormat?: Maybe<Scalars['String']['output']>;
   /** SHA-256 of the content, lowercase hex. */
   fileHash?: Maybe<Scalars['String']['output']>;
   /** The file's name as uploaded or fetched (its first 500 characters). */
@@ -406,48 +406,13 @@ export type ImportFile = {
   objectKey?: Maybe<Scalars['String']['output']>;
   /** Data rows in the file, when recorded; null otherwise (ImportJob.totalRows counts them). */
   rowCount?: Maybe<Scalars['Int']['output']>;
-  /** UPLOAD, LOCAL, HTTP, FTP, SFTP or EMAIL */
-  source?: Maybe<ImportFileSource>;
-  /** MINIO, S3 or LOCAL */
-  storageType?: Maybe<StorageType>;
+  /** upload, ftp, sftp, email or http */
+  source?: Maybe<Scalars['String']['output']>;
+  /** minio, s3 or local */
+  storageType?: Maybe<Scalars['String']['output']>;
   /** When the file was recorded for the job. */
   uploadedAt: Scalars['DateTime']['output'];
 };
-
-/** The format of a supplier file. */
-export type ImportFileFormat =
-  /** Delimited text. */
-  | 'CSV'
-  /** A JSON array of records, or one object per line. */
-  | 'JSON'
-  /** JSON lines: one object per line. */
-  | 'JSONL'
-  /** An Excel workbook (its first sheet). */
-  | 'XLSX'
-  /** XML records. */
-  | 'XML';
-
-/** Where an imported file came from. */
-export type ImportFileSource =
-  /** An e-mail attachment. */
-  | 'EMAIL'
-  /** An FTP server. */
-  | 'FTP'
-  /** An http(s) URL. */
-  | 'HTTP'
-  /** A path on the server. */
-  | 'LOCAL'
-  /** An SFTP server. */
-  | 'SFTP'
-  /** An upload (POST /uploads). */
-  | 'UPLOAD';
-
-/** Whether a row issue refuses the row. */
-export type ImportIssueSeverity =
-  /** The row is refused. */
-  | 'ERROR'
-  /** The row is imported; the issue is reported. */
-  | 'WARNING';
 
 /**
  * One run of a supplier import (db_imports.import_jobs): its status, live row counters, logs, errors, files and
@@ -490,7 +455,10 @@ export type ImportJob = {
   importType: Scalars['String']['output'];
   /** The latest error: the reason a failed job stopped, or the last row error appended ("row N: CODE: message"). */
   lastError?: Maybe<Scalars['String']['output']>;
-  /** The job's log lines, newest first (created_at DESC, id DESC). */
+  /**
+   * The job's log lines, newest first (created_at DESC, id DESC). level is one of debug, info, warning, error,
+   * critical.
+   */
   logs: ImportLogConnection;
   /** 0 to 100: the share of the file read and committed (100 once completed); null before the file is known. */
   percent?: Maybe<Scalars['Float']['output']>;
@@ -509,10 +477,10 @@ export type ImportJob = {
   /** Final figures of a finished job; null while the job has none. */
   statistics?: Maybe<ImportStatistics>;
   /**
-   * PENDING, RUNNING, COMPLETED, FAILED or CANCELLED. A job moves only PENDING → RUNNING → COMPLETED | FAILED |
-   * CANCELLED, or PENDING → CANCELLED (setImportJobStatus); COMPLETED, FAILED and CANCELLED are final.
+   * pending, running, completed, failed or cancelled. A job moves only pending → running → completed | failed |
+   * cancelled, or pending → cancelled (setImportJobStatus); completed, failed and cancelled are final.
    */
-  status: ImportJobStatus;
+  status: Scalars['String']['output'];
   /** Rows imported so far: created, updated or unchanged products. */
   successfulRows?: Maybe<Scalars['Int']['output']>;
   /** The supplier (owned by catalog, resolved by its code; null there when no supplier has this code). */
@@ -544,7 +512,7 @@ export type ImportJobErrorsArgs = {
 export type ImportJobLogsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  level?: InputMaybe<ImportLogLevel>;
+  level?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** A page of import jobs. */
@@ -584,8 +552,8 @@ export type ImportJobEnd = {
   rowsFailed: Scalars['Int']['output'];
   /** Rows processed (0 when none). */
   rowsProcessed: Scalars['Int']['output'];
-  /** COMPLETED, FAILED or CANCELLED. */
-  status: ImportJobStatus;
+  /** completed, failed or cancelled. */
+  status: Scalars['String']['output'];
   /** The job's supplier code. */
   supplierCode: Scalars['String']['output'];
 };
@@ -594,8 +562,8 @@ export type ImportJobEnd = {
 export type ImportJobFilter = {
   /** An import type (exact match). */
   importType?: InputMaybe<Scalars['String']['input']>;
-  /** PENDING, RUNNING, COMPLETED, FAILED or CANCELLED. */
-  status?: InputMaybe<ImportJobStatus>;
+  /** pending, running, completed, failed or cancelled (exact match). */
+  status?: InputMaybe<Scalars['String']['input']>;
   /** A supplier's code (exact match). */
   supplierCode?: InputMaybe<Scalars['String']['input']>;
 };
@@ -613,19 +581,6 @@ export type ImportJobOrderField =
   /** When the job was created (ties broken by id). */
   | 'CREATED_AT';
 
-/** Where an import job stands. */
-export type ImportJobStatus =
-  /** Stopped on request. */
-  | 'CANCELLED'
-  /** Every row is read. */
-  | 'COMPLETED'
-  /** Stopped by an error (see lastError); resumeImport resumes it. */
-  | 'FAILED'
-  /** Created, waiting for the worker. */
-  | 'PENDING'
-  /** The worker is reading the file. */
-  | 'RUNNING';
-
 /** One log line of a job (db_imports.import_logs, partitioned by month). */
 export type ImportLog = {
   __typename?: 'ImportLog';
@@ -637,8 +592,8 @@ export type ImportLog = {
   id: Scalars['SafeInt']['output'];
   /** The job the line belongs to. */
   jobId: Scalars['UUID']['output'];
-  /** DEBUG, INFO, WARNING, ERROR or CRITICAL */
-  logLevel: ImportLogLevel;
+  /** debug, info, warning, error or critical */
+  logLevel: Scalars['String']['output'];
   /** The text of the line, at most 10,000 characters. */
   message: Scalars['String']['output'];
   /** 1-based data row of the source file the line is about; null for a line about the whole job. */
@@ -669,26 +624,13 @@ export type ImportLogEdge = {
 export type ImportLogEntryInput = {
   /** A JSON object (at most 16 KB), stored as the log's context. */
   details?: InputMaybe<Scalars['JSON']['input']>;
-  /** DEBUG, INFO (default), WARNING, ERROR or CRITICAL */
-  level?: InputMaybe<ImportLogLevel>;
+  /** debug, info (default), warning, error or critical */
+  level?: InputMaybe<Scalars['String']['input']>;
   /** At most 10,000 characters. */
   message: Scalars['String']['input'];
   /** 1-based data row of the source file. */
   rowNumber?: InputMaybe<Scalars['Int']['input']>;
 };
-
-/** How much a job's log line matters. */
-export type ImportLogLevel =
-  /** A failure of the most severe level. */
-  | 'CRITICAL'
-  /** Detail for troubleshooting. */
-  | 'DEBUG'
-  /** A failure. */
-  | 'ERROR'
-  /** Normal progress. */
-  | 'INFO'
-  /** Something unexpected that did not stop the work. */
-  | 'WARNING';
 
 /** The first rows of a file as a configuration would import them (previewImport); nothing is written. */
 export type ImportPreview = {
@@ -699,8 +641,8 @@ export type ImportPreview = {
   delimiter?: Maybe<Scalars['String']['output']>;
   /** The character encoding the file was read in; null for a format that has none of its own (xlsx). */
   encoding?: Maybe<Scalars['String']['output']>;
-  /** CSV, XLSX, JSON, JSONL or XML, as read. */
-  format: ImportFileFormat;
+  /** csv, xlsx, json, jsonl or xml, as read. */
+  format: Scalars['String']['output'];
   /** Mapped columns the file does not have. */
   missingColumns: Array<Scalars['String']['output']>;
   /** The previewed rows, in file order, at most limit of them. */
@@ -724,7 +666,7 @@ export type ImportPreviewRow = {
   /** The row as read, column → text. */
   values: Scalars['JSONObject']['output'];
   /** CREATED, UPDATED, UNCHANGED or FAILED: what importing the row would do now. */
-  verdict: ProductUpsertStatus;
+  verdict: Scalars['String']['output'];
 };
 
 /**
@@ -744,8 +686,8 @@ export type ImportRowIssue = {
    * catalog answered.
    */
   rule: Scalars['String']['output'];
-  /** ERROR or WARNING */
-  severity: ImportIssueSeverity;
+  /** error or warning */
+  severity: Scalars['String']['output'];
 };
 
 /** When a configuration runs (db_imports.import_schedules). */
@@ -1056,7 +998,7 @@ export type MutationResumeImportArgs = {
 export type MutationSetImportJobStatusArgs = {
   id: Scalars['UUID']['input'];
   lastError?: InputMaybe<Scalars['String']['input']>;
-  status: ImportJobStatus;
+  status: Scalars['String']['input'];
   totalRows?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1097,12 +1039,6 @@ export type PageInfo = {
   /** The cursor of the page's first item; null when the page is empty. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
-
-export type ProductUpsertStatus =
-  | 'CREATED'
-  | 'FAILED'
-  | 'UNCHANGED'
-  | 'UPDATED';
 
 export type Query = {
   __typename?: 'Query';
@@ -1176,11 +1112,6 @@ export type SortDirection =
   /** Largest (newest, Z to A) first; nulls first. */
   | 'DESC';
 
-export type StorageType =
-  | 'LOCAL'
-  | 'MINIO'
-  | 'S3';
-
 export type Supplier = {
   __typename?: 'Supplier';
   code: Scalars['String']['output'];
@@ -1194,7 +1125,7 @@ export type Supplier = {
 export type SupplierImportJobsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
-  status?: InputMaybe<ImportJobStatus>;
+  status?: InputMaybe<Scalars['String']['input']>;
 };
 
 /**
@@ -1212,8 +1143,8 @@ export type UpdateImportConfigInput = {
   encoding?: InputMaybe<Scalars['String']['input']>;
   /** The whole mapping, replacing the stored one; the rules are checked against it. */
   fieldMapping?: InputMaybe<Scalars['JSON']['input']>;
-  /** CSV, XLSX, XML, JSON or JSONL; null clears it. */
-  fileFormat?: InputMaybe<ImportFileFormat>;
+  /** csv, xlsx, xml, json or jsonl; null clears it. */
+  fileFormat?: InputMaybe<Scalars['String']['input']>;
   /** At most 255 characters; null matches every file. */
   filePattern?: InputMaybe<Scalars['String']['input']>;
   /** Free text of 1 to 50 characters; cannot be null. */
@@ -1376,9 +1307,6 @@ export type ResolversTypes = {
   ImportErrorEdge: ResolverTypeWrapper<Omit<ImportErrorEdge, 'node'> & { node: ResolversTypes['ImportError'] }>;
   ImportErrorEntryInput: ImportErrorEntryInput;
   ImportFile: ResolverTypeWrapper<ImportFileModel>;
-  ImportFileFormat: ImportFileFormat;
-  ImportFileSource: ImportFileSource;
-  ImportIssueSeverity: ImportIssueSeverity;
   ImportJob: ResolverTypeWrapper<ImportJobModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ImportJobConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ImportJob']>>;
@@ -1387,12 +1315,10 @@ export type ResolversTypes = {
   ImportJobFilter: ImportJobFilter;
   ImportJobOrder: ImportJobOrder;
   ImportJobOrderField: ImportJobOrderField;
-  ImportJobStatus: ImportJobStatus;
   ImportLog: ResolverTypeWrapper<ImportLogModel>;
   ImportLogConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ImportLog']>>;
   ImportLogEdge: ResolverTypeWrapper<Omit<ImportLogEdge, 'node'> & { node: ResolversTypes['ImportLog'] }>;
   ImportLogEntryInput: ImportLogEntryInput;
-  ImportLogLevel: ImportLogLevel;
   ImportPreview: ResolverTypeWrapper<ImportPreview>;
   ImportPreviewRow: ResolverTypeWrapper<ImportPreviewRow>;
   ImportRowIssue: ResolverTypeWrapper<ImportRowIssue>;
@@ -1410,11 +1336,9 @@ export type ResolversTypes = {
   MappingTemplateEdge: ResolverTypeWrapper<Omit<MappingTemplateEdge, 'node'> & { node: ResolversTypes['MappingTemplate'] }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  ProductUpsertStatus: ProductUpsertStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SortDirection: SortDirection;
-  StorageType: StorageType;
   Supplier: ResolverTypeWrapper<SupplierCodeRefModel>;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
   UpdateImportConfigInput: UpdateImportConfigInput;
@@ -1492,12 +1416,6 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = Context, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -1552,7 +1470,7 @@ export type ImportConfigResolvers<ContextType = Context, ParentType extends Reso
   delimiter?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   encoding?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   fieldMapping?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
-  fileFormat?: Resolver<Maybe<ResolversTypes['ImportFileFormat']>, ParentType, ContextType>;
+  fileFormat?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   filePattern?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   importType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1595,7 +1513,7 @@ export type ImportErrorResolvers<ContextType = Context, ParentType extends Resol
   rawRow?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   rawValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   rowNumber?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  severity?: Resolver<ResolversTypes['ImportIssueSeverity'], ParentType, ContextType>;
+  severity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ImportErrorConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportErrorConnection'] = ResolversParentTypes['ImportErrorConnection']> = {
@@ -1612,7 +1530,7 @@ export type ImportErrorEdgeResolvers<ContextType = Context, ParentType extends R
 export type ImportFileResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportFile'] = ResolversParentTypes['ImportFile']> = {
   bucketName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   encoding?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  fileFormat?: Resolver<Maybe<ResolversTypes['ImportFileFormat']>, ParentType, ContextType>;
+  fileFormat?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   fileHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   fileName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   fileSizeBytes?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
@@ -1621,8 +1539,8 @@ export type ImportFileResolvers<ContextType = Context, ParentType extends Resolv
   mimeType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   objectKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   rowCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  source?: Resolver<Maybe<ResolversTypes['ImportFileSource']>, ParentType, ContextType>;
-  storageType?: Resolver<Maybe<ResolversTypes['StorageType']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storageType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   uploadedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
@@ -1653,7 +1571,7 @@ export type ImportJobResolvers<ContextType = Context, ParentType extends Resolve
   source?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   statistics?: Resolver<Maybe<ResolversTypes['ImportStatistics']>, ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['ImportJobStatus'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   successfulRows?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   supplier?: Resolver<Maybe<ResolversTypes['Supplier']>, ParentType, ContextType>;
   supplierCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1679,7 +1597,7 @@ export type ImportJobEndResolvers<ContextType = Context, ParentType extends Reso
   productsUpdated?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rowsFailed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rowsProcessed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  status?: Resolver<ResolversTypes['ImportJobStatus'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   supplierCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -1688,7 +1606,7 @@ export type ImportLogResolvers<ContextType = Context, ParentType extends Resolve
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
   jobId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
-  logLevel?: Resolver<ResolversTypes['ImportLogLevel'], ParentType, ContextType>;
+  logLevel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   rowNumber?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
@@ -1708,7 +1626,7 @@ export type ImportPreviewResolvers<ContextType = Context, ParentType extends Res
   columns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   delimiter?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   encoding?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  format?: Resolver<ResolversTypes['ImportFileFormat'], ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   missingColumns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   rows?: Resolver<Array<ResolversTypes['ImportPreviewRow']>, ParentType, ContextType>;
   warnings?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1719,7 +1637,7 @@ export type ImportPreviewRowResolvers<ContextType = Context, ParentType extends 
   mapped?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   rowNumber?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   values?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
-  verdict?: Resolver<ResolversTypes['ProductUpsertStatus'], ParentType, ContextType>;
+  verdict?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ImportRowIssueResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportRowIssue'] = ResolversParentTypes['ImportRowIssue']> = {
@@ -1727,7 +1645,7 @@ export type ImportRowIssueResolvers<ContextType = Context, ParentType extends Re
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   rawValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   rule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  severity?: Resolver<ResolversTypes['ImportIssueSeverity'], ParentType, ContextType>;
+  severity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ImportScheduleResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportSchedule'] = ResolversParentTypes['ImportSchedule']> = {
@@ -1906,7 +1824,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

@@ -49,8 +49,11 @@ export type AttachProductImageInput = {
    * path segment.
    */
   fileName?: InputMaybe<Scalars['String']['input']>;
-  /** Default: MAIN for the product's first image, GALLERY otherwise. */
-  imageType?: InputMaybe<ImageType>;
+  /**
+   * main, gallery, packshot, lifestyle, detail, …: lower-case letters, digits, _ and -, at most 50. Default: main
+   * for the product's first image, gallery otherwise.
+   */
+  imageType?: InputMaybe<Scalars['String']['input']>;
   /** Makes this image the product's only primary image. Default: true when the product has no primary image yet. */
   isPrimary?: InputMaybe<Scalars['Boolean']['input']>;
   /** The catalog product the image illustrates; checked with the catalog. */
@@ -92,19 +95,6 @@ export type DeleteMediaFilePayload = {
   promotedPrimary?: Maybe<MediaFile>;
 };
 
-/** The role of an image among its product's images. */
-export type ImageType =
-  /** A close-up of a part of the product. */
-  | 'DETAIL'
-  /** Another picture of the product (by default every image after the first). */
-  | 'GALLERY'
-  /** The product in use. */
-  | 'LIFESTYLE'
-  /** The product's main picture (by default the product's first image). */
-  | 'MAIN'
-  /** The product in its packaging on a plain background. */
-  | 'PACKSHOT';
-
 /** The image URLs refused before any download for one reason. */
 export type ImageUrlRefusals = {
   __typename?: 'ImageUrlRefusals';
@@ -142,8 +132,11 @@ export type MediaFile = {
   height?: Maybe<Scalars['Int']['output']>;
   /** The media file id. */
   id: Scalars['UUID']['output'];
-  /** What the image shows; null when not given. */
-  imageType?: Maybe<ImageType>;
+  /**
+   * What the image shows: main, gallery, packshot, lifestyle, detail, … (lower-case letters, digits, _ and -, at most 50
+   * characters).
+   */
+  imageType?: Maybe<Scalars['String']['output']>;
   /** True for the product's primary image (at most one file of a product has it). */
   isPrimary?: Maybe<Scalars['Boolean']['output']>;
   /** False when the download or processing failed, or an editor marked the file invalid (updateMediaFile). */
@@ -159,16 +152,16 @@ export type MediaFile = {
   processedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Why the last processing failed (null unless processingStatus is failed). */
   processingError?: Maybe<Scalars['String']['output']>;
-  /** PENDING, PROCESSING, COMPLETED or FAILED: set by the media worker. */
-  processingStatus?: Maybe<MediaProcessingStatus>;
+  /** pending, processing, completed or failed: set by the media worker. */
+  processingStatus?: Maybe<Scalars['String']['output']>;
   /** The product this file illustrates (null when the file belongs to no product). */
   product?: Maybe<Product>;
   /** The catalog product the file illustrates; null when it belongs to no product. */
   productId?: Maybe<Scalars['UUID']['output']>;
   /** The URL the image was downloaded from, when it was not uploaded. */
   sourceUrl?: Maybe<Scalars['String']['output']>;
-  /** MINIO, S3 or LOCAL */
-  storageType?: Maybe<StorageType>;
+  /** minio, s3 or local */
+  storageType?: Maybe<Scalars['String']['output']>;
   /** A permanent address recorded with older files; files stored by this service have none (null): use url. */
   storageUrl?: Maybe<Scalars['String']['output']>;
   /** The thumbnail of one size (small, medium or large) in one format, null when it has not been generated. */
@@ -189,7 +182,7 @@ export type MediaFile = {
 /** A stored file (db_media.media_files), usually a product image; file_hash (SHA-256) deduplicates uploads. */
 export type MediaFileThumbnailArgs = {
   format?: InputMaybe<ThumbnailFormat>;
-  size: ThumbnailSize;
+  size: Scalars['String']['input'];
 };
 
 /** A page of media files. */
@@ -214,12 +207,12 @@ export type MediaFileEdge = {
 
 /** Narrows Query.mediaFiles; the given fields must all match. */
 export type MediaFileFilter = {
-  /** Only files of this image type. */
-  imageType?: InputMaybe<ImageType>;
+  /** An image type such as main or gallery (exact match). */
+  imageType?: InputMaybe<Scalars['String']['input']>;
   /** true: primary images only; false: the others. */
   isPrimary?: InputMaybe<Scalars['Boolean']['input']>;
-  /** PENDING, PROCESSING, COMPLETED or FAILED. */
-  processingStatus?: InputMaybe<MediaProcessingStatus>;
+  /** pending, processing, completed or failed (exact match). */
+  processingStatus?: InputMaybe<Scalars['String']['input']>;
   /** Only this product's files. */
   productId?: InputMaybe<Scalars['UUID']['input']>;
 };
@@ -239,17 +232,6 @@ export type MediaFileOrderField =
   /** Position among the product's files. */
   | 'DISPLAY_ORDER';
 
-/** Where the media worker stands with a file. */
-export type MediaProcessingStatus =
-  /** Thumbnails made; url is available. */
-  | 'COMPLETED'
-  /** The download or processing failed (see processingError). */
-  | 'FAILED'
-  /** Waiting for the worker (download, thumbnails). */
-  | 'PENDING'
-  /** The worker is on it. */
-  | 'PROCESSING';
-
 /** A resized copy of a media file (db_media.media_thumbnails). */
 export type MediaThumbnail = {
   __typename?: 'MediaThumbnail';
@@ -267,8 +249,8 @@ export type MediaThumbnail = {
   mediaFileId?: Maybe<Scalars['UUID']['output']>;
   /** Storage key of the thumbnail image; use url to load it. */
   objectKey: Scalars['String']['output'];
-  /** SMALL, MEDIUM or LARGE */
-  sizeName: ThumbnailSize;
+  /** small, medium or large */
+  sizeName: Scalars['String']['output'];
   /** A permanent address recorded with older thumbnails; those made by this service have none (null): use url. */
   storageUrl?: Maybe<Scalars['String']['output']>;
   /**
@@ -474,30 +456,12 @@ export type SortDirection =
   /** Largest (newest, Z to A) first; nulls first. */
   | 'DESC';
 
-/** Where a file's bytes are stored. */
-export type StorageType =
-  /** The server's local disk. */
-  | 'LOCAL'
-  /** A MinIO bucket. */
-  | 'MINIO'
-  /** An S3 bucket. */
-  | 'S3';
-
 /** The format of a thumbnail. */
 export type ThumbnailFormat =
   /** The format of the original image (JPEG, PNG or GIF; WebP for a WebP original). */
   | 'ORIGINAL'
   /** WebP. */
   | 'WEBP';
-
-/** A thumbnail size; MEDIA_THUMBNAIL_SIZES sets each one's longest side in pixels. */
-export type ThumbnailSize =
-  /** For a zoom (1200 pixels by default). */
-  | 'LARGE'
-  /** For a product page (400 pixels by default). */
-  | 'MEDIUM'
-  /** For a shop listing (150 pixels by default). */
-  | 'SMALL';
 
 /**
  * Only the fields given change; null clears altText and imageType. The processing status is the media
@@ -506,8 +470,8 @@ export type ThumbnailSize =
 export type UpdateMediaFileInput = {
   /** At most 1000 characters; null clears it. */
   altText?: InputMaybe<Scalars['String']['input']>;
-  /** Null clears it. */
-  imageType?: InputMaybe<ImageType>;
+  /** Lower-case letters, digits, _ and -, at most 50; null clears it. */
+  imageType?: InputMaybe<Scalars['String']['input']>;
   /** Cannot be null. */
   isValid?: InputMaybe<Scalars['Boolean']['input']>;
 };
@@ -616,7 +580,6 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DeleteMediaFilePayload: ResolverTypeWrapper<Omit<DeleteMediaFilePayload, 'product' | 'promotedPrimary'> & { product?: Maybe<ResolversTypes['Product']>, promotedPrimary?: Maybe<ResolversTypes['MediaFile']> }>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
-  ImageType: ImageType;
   ImageUrlRefusals: ResolverTypeWrapper<ImageUrlRefusals>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
@@ -627,7 +590,6 @@ export type ResolversTypes = {
   MediaFileFilter: MediaFileFilter;
   MediaFileOrder: MediaFileOrder;
   MediaFileOrderField: MediaFileOrderField;
-  MediaProcessingStatus: MediaProcessingStatus;
   MediaThumbnail: ResolverTypeWrapper<MediaThumbnailModel>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -637,9 +599,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SortDirection: SortDirection;
-  StorageType: StorageType;
   ThumbnailFormat: ThumbnailFormat;
-  ThumbnailSize: ThumbnailSize;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
   UpdateMediaFileInput: UpdateMediaFileInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -682,12 +642,6 @@ export type ResolversParentTypes = {
 export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
-
-export type ModuleDirectiveArgs = {
-  id: Scalars['String']['input'];
-};
-
-export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type PublicDirectiveArgs = { };
 
@@ -765,18 +719,18 @@ export type MediaFileResolvers<ContextType = Context, ParentType extends Resolve
   format?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   height?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
-  imageType?: Resolver<Maybe<ResolversTypes['ImageType']>, ParentType, ContextType>;
+  imageType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   isPrimary?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   isValid?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   mimeType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   objectKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   processedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   processingError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  processingStatus?: Resolver<Maybe<ResolversTypes['MediaProcessingStatus']>, ParentType, ContextType>;
+  processingStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   productId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   sourceUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  storageType?: Resolver<Maybe<ResolversTypes['StorageType']>, ParentType, ContextType>;
+  storageType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   storageUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   thumbnail?: Resolver<Maybe<ResolversTypes['MediaThumbnail']>, ParentType, ContextType, RequireFields<MediaFileThumbnailArgs, 'format' | 'size'>>;
   thumbnails?: Resolver<Array<ResolversTypes['MediaThumbnail']>, ParentType, ContextType>;
@@ -803,7 +757,7 @@ export type MediaThumbnailResolvers<ContextType = Context, ParentType extends Re
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   mediaFileId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   objectKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  sizeName?: Resolver<ResolversTypes['ThumbnailSize'], ParentType, ContextType>;
+  sizeName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   storageUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -881,7 +835,6 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
-  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;
