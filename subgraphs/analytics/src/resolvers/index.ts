@@ -6,4 +6,13 @@ import { Query } from './Query'
 import { AiUsageLog, AuditLog, Report } from './Report'
 import { Supplier } from './Supplier'
 
-export const resolvers: SubgraphResolvers = { Query, Mutation, Report, AuditLog, AiUsageLog, Product, Supplier, ...enums }
+export const resolvers: SubgraphResolvers = {
+  Query,
+  Mutation,
+  Report,
+  AuditLog,
+  AiUsageLog,
+  Product,
+  Supplier,
+  ...enums,
+}

@@ -13,8 +13,7 @@ import { loadProduct } from './products'
 const entityPlan = oncePerField((info) => productPrefetchPlan(selectionOf(info, 'Product')))
 
 export const Product = {
-  __resolveReference: (ref, ctx, info) =>
-    loadProduct(ctx, 'id', ref.id, info ? entityPlan(info) : null),
+  __resolveReference: (ref, ctx, info) => loadProduct(ctx, 'id', ref.id, info ? entityPlan(info) : null),
   supplier: (p, _, ctx) => (p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null),
   brand: (p, _, ctx) => (p.brandId ? ctx.loaders.brandById.load(p.brandId) : null),
   // category_id has no foreign key: an id of a deleted category resolves to null through the loader.

@@ -30,8 +30,7 @@ const COUNTRY = /^[A-Za-z]{2}$/
 export const Query = {
   ...figuresQuery,
   ...completenessQuery,
-  product: (_, { id }, ctx, info) =>
-    loadProduct(ctx, 'id', id, productPrefetchPlan(selectionOf(info))),
+  product: (_, { id }, ctx, info) => loadProduct(ctx, 'id', id, productPrefetchPlan(selectionOf(info))),
   productByEan: (_, { ean }, ctx, info) =>
     loadProduct(ctx, 'ean', ean.trim(), productPrefetchPlan(selectionOf(info))),
   productBySku: (_, { sku }, ctx, info) =>

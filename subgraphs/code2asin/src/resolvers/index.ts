@@ -6,4 +6,11 @@ import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers: SubgraphResolvers = { Query, Mutation, Code2AsinJob, Code2AsinResult, Product, ...enums }
+export const resolvers: SubgraphResolvers = {
+  Query,
+  Mutation,
+  Code2AsinJob,
+  Code2AsinResult,
+  Product,
+  ...enums,
+}

@@ -6,4 +6,12 @@ import { Mutation } from './Mutation'
 import { Product } from './Product'
 import { Query } from './Query'
 
-export const resolvers: SubgraphResolvers = { Query, Mutation, ExportPlatform, ExportJob, ExportJobItem, Product, ...enums }
+export const resolvers: SubgraphResolvers = {
+  Query,
+  Mutation,
+  ExportPlatform,
+  ExportJob,
+  ExportJobItem,
+  Product,
+  ...enums,
+}

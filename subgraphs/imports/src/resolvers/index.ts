@@ -6,4 +6,12 @@ import { Mutation } from './Mutation'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
-export const resolvers: SubgraphResolvers = { Query, Mutation, ImportJob, ImportConfig, ImportSchedule, Supplier, ...enums }
+export const resolvers: SubgraphResolvers = {
+  Query,
+  Mutation,
+  ImportJob,
+  ImportConfig,
+  ImportSchedule,
+  Supplier,
+  ...enums,
+}
