@@ -1,11 +1,15 @@
 #!/usr/bin/env -S npx tsx
-// `pnpm compose`: composes the seven subgraphs into gateway/supergraph.graphql.
+// `pnpm compose`: composes the seven subgraphs into gateway/supergraph.graphql, and collects their @module
+// directives into gateway/src/generated/module-gates.ts (the modules gate).
 //   --check          exit 1 when the checked-in file differs from a fresh composition (writes nothing)
 //   --allow-missing  compose only the subgraphs whose schema.graphql exists (while they are being written)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { DOMAINS } from '@pm/db'
 import {
+  collectModuleGates,
   composeSupergraph,
+  MODULE_GATES_FILE,
+  moduleGatesFileContents,
   SUPERGRAPH_FILE,
   subgraphSchemaFile,
   supergraphFileContents,
@@ -25,17 +29,29 @@ if (!result.ok) {
 }
 for (const hint of result.hints) console.log(`  hint ${hint.split('\n')[0]}`)
 
-const contents = supergraphFileContents(result.supergraphSdl)
-const path = SUPERGRAPH_FILE.pathname
-if (args.has('--check')) {
-  const current = existsSync(SUPERGRAPH_FILE) ? readFileSync(SUPERGRAPH_FILE, 'utf8') : ''
-  if (current !== contents) {
-    console.error(`${path} is out of date: run \`pnpm compose\``)
-    process.exit(1)
+const modules = collectModuleGates(domains)
+if (!modules.ok) {
+  console.error(`the @module directives of ${domains.join(', ')} have ${modules.errors.length} error(s):\n`)
+  for (const error of modules.errors) console.error(`  ✗ ${error}\n`)
+  process.exit(1)
+}
+
+const outputs: [URL, string][] = [
+  [SUPERGRAPH_FILE, supergraphFileContents(result.supergraphSdl)],
+  [MODULE_GATES_FILE, moduleGatesFileContents(modules.gates)],
+]
+let stale = false
+for (const [file, contents] of outputs) {
+  if (args.has('--check')) {
+    const current = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    if (current !== contents) {
+      console.error(`${file.pathname} is out of date: run \`pnpm compose\``)
+      stale = true
+    } else console.log(`${file.pathname} is current (${domains.join(', ')})`)
+  } else {
+    writeFileSync(file, contents)
+    console.log(`wrote ${file.pathname}: ${domains.join(', ')}`)
   }
-  console.log(`${path} is current (${domains.join(', ')})`)
-} else {
-  writeFileSync(SUPERGRAPH_FILE, contents)
-  console.log(`wrote ${path}: ${domains.join(', ')}`)
 }
 if (missing.length > 0) console.warn(`warning: left out ${missing.join(', ')} (no schema.graphql yet)`)
+if (stale) process.exit(1)

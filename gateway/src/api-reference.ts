@@ -17,6 +17,7 @@ import {
   isUnionType,
   printSchema,
 } from 'graphql'
+import { gateIndex, inputGateIndex, MODULE_GATES } from './modules'
 
 /**
  * The contract partners read: the public (API) schema of the supergraph — what the gateway serves, without
@@ -77,13 +78,33 @@ function argumentsList(args: readonly GraphQLArgument[]): string {
   return `<ul class="args">${items}</ul>`
 }
 
-function field(f: GraphQLField<unknown, unknown> | GraphQLInputField): string {
+/** Coordinate ("Type", "Type.field", "InputType.field") → the modules it belongs to (the gateway's gate). */
+export type ModuleIndex = ReadonlyMap<string, readonly string[]>
+
+/** The gateway's module map (generated from the schemas' @module directives) as a ModuleIndex. */
+export function apiModuleIndex(): ModuleIndex {
+  return new Map([...gateIndex(MODULE_GATES), ...inputGateIndex(MODULE_GATES)])
+}
+
+/** Which module a type or field needs: a partner then knows what MODULE_DISABLED refers to. */
+function moduleNote(modules: ModuleIndex, coordinate: string): string {
+  const ids = modules.get(coordinate)
+  if (!ids?.length) return ''
+  const names = ids.map((id) => `<code>${html(id)}</code>`).join(', ')
+  return `<p class="module">Module ${names}: refused with <code>MODULE_DISABLED</code> while switched off.</p>`
+}
+
+function field(
+  f: GraphQLField<unknown, unknown> | GraphQLInputField,
+  parent: string,
+  modules: ModuleIndex,
+): string {
   const args = 'args' in f ? argumentsList(f.args) : ''
   const deprecated = f.deprecationReason
     ? `<p class="deprecated">Deprecated: ${html(f.deprecationReason)}</p>`
     : ''
   const dflt = 'args' in f ? '' : defaultValue(f)
-  return `<dt id="${'args' in f ? '' : 'input-'}${html(f.name)}"><code>${html(f.name)}: ${typeRef(f.type)}</code>${dflt}</dt><dd>${prose(f.description)}${deprecated}${args}</dd>`
+  return `<dt id="${'args' in f ? '' : 'input-'}${html(f.name)}"><code>${html(f.name)}: ${typeRef(f.type)}</code>${dflt}</dt><dd>${prose(f.description)}${moduleNote(modules, `${parent}.${f.name}`)}${deprecated}${args}</dd>`
 }
 
 function kindOf(type: GraphQLNamedType): string {
@@ -95,11 +116,11 @@ function kindOf(type: GraphQLNamedType): string {
   return 'scalar'
 }
 
-function section(type: GraphQLNamedType): string {
+function section(type: GraphQLNamedType, modules: ModuleIndex): string {
   let body = ''
   if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
     const fields = Object.values(type.getFields()) as (GraphQLField<unknown, unknown> | GraphQLInputField)[]
-    body = `<dl>${fields.map(field).join('')}</dl>`
+    body = `<dl>${fields.map((f) => field(f, type.name, modules)).join('')}</dl>`
   } else if (isEnumType(type)) {
     body = `<dl>${type
       .getValues()
@@ -113,10 +134,10 @@ function section(type: GraphQLNamedType): string {
   } else if (isScalarType(type) && type.specifiedByURL) {
     body = `<p>Specified by <a href="${html(type.specifiedByURL)}">${html(type.specifiedByURL)}</a></p>`
   }
-  return `<section id="${type.name}"><h2><span class="kind">${kindOf(type)}</span> ${html(type.name)}</h2>${prose(type.description)}${body}</section>`
+  return `<section id="${type.name}"><h2><span class="kind">${kindOf(type)}</span> ${html(type.name)}</h2>${prose(type.description)}${moduleNote(modules, type.name)}${body}</section>`
 }
 
-export function apiReferenceHtml(schema: GraphQLSchema): string {
+export function apiReferenceHtml(schema: GraphQLSchema, modules: ModuleIndex = new Map()): string {
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(
     (t): t is NonNullable<typeof t> => t != null,
   )
@@ -141,7 +162,7 @@ section{border-bottom:1px solid #eee;padding:.5rem 0 1rem}
 h2{font-size:1.2rem;margin:.8rem 0 .3rem}.kind{color:#7a8594;font-weight:400;font-size:.9rem}
 dt{margin-top:.6rem}dd{margin-left:1.2rem}dd p,section>p{margin:.2rem 0}
 code{font:13px/1.4 ui-monospace,monospace;background:#f1f3f5;padding:0 .2rem;border-radius:3px}
-.args{margin:.2rem 0;padding-left:1.2rem;font-size:.95em}.deprecated{color:#a33}
+.args{margin:.2rem 0;padding-left:1.2rem;font-size:.95em}.deprecated{color:#a33}.module{color:#6a4b00}
 a{color:#2458b3;text-decoration:none}a:hover{text-decoration:underline}
 </style>
 </head>
@@ -151,7 +172,7 @@ a{color:#2458b3;text-decoration:none}a:hover{text-decoration:underline}
 <h1>Products platform GraphQL API</h1>
 <p>The public schema the gateway serves at <code>/graphql</code> (POST JSON, or GET for queries). Generated from
 the supergraph by <code>pnpm docs</code>; the SDL is in <a href="schema.graphql">schema.graphql</a>.</p>
-${all.map(section).join('\n')}
+${all.map((t) => section(t, modules)).join('\n')}
 </main>
 </body>
 </html>

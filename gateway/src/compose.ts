@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { composeServices } from '@apollo/composition'
 import { DOMAINS, type Domain } from '@pm/db'
-import { DEFAULT_PORTS, readSubgraphSdl } from '@pm/service-kit'
-import { GraphQLError, parse } from 'graphql'
+import { DEFAULT_PORTS, MODULE_IDS, readSubgraphSdl } from '@pm/service-kit'
+import { type DefinitionNode, type DirectiveNode, GraphQLError, Kind, parse } from 'graphql'
 import { SUPERGRAPH_FILE } from './supergraph-file'
 
 export { SUPERGRAPH_FILE }
@@ -12,6 +12,9 @@ export const SUPERGRAPH_HEADER = [
   '# subgraphs/<domain>/src/schema.graphql. The URLs below are the local defaults; the gateway replaces',
   '# them with SUBGRAPH_<DOMAIN>_URL at start-up.',
 ].join('\n')
+
+/** The generated module map the gateway's modules gate reads (see collectModuleGates). */
+export const MODULE_GATES_FILE = new URL('./generated/module-gates.ts', import.meta.url)
 
 export function subgraphSchemaFile(domain: Domain): URL {
   return new URL(`../../subgraphs/${domain}/src/schema.graphql`, import.meta.url)
@@ -66,4 +69,110 @@ export function supergraphFileContents(supergraphSdl: string): string {
 /** The checked-in supergraph's SDL (header comment included: it is valid GraphQL). */
 export function readSupergraphFile(file: URL = SUPERGRAPH_FILE): string {
   return readFileSync(file, 'utf8')
+}
+
+/** What one module gates: type names, `Type.field` coordinates, `InputType.field` coordinates, sorted. */
+export interface ModuleCoordinates {
+  types: string[]
+  fields: string[]
+  inputs: string[]
+}
+
+export type ModuleGatesCollection =
+  | { ok: true; gates: Record<string, ModuleCoordinates> }
+  | { ok: false; errors: string[] }
+
+const TYPE_KINDS: ReadonlySet<string> = new Set([
+  Kind.OBJECT_TYPE_DEFINITION,
+  Kind.OBJECT_TYPE_EXTENSION,
+  Kind.INTERFACE_TYPE_DEFINITION,
+  Kind.INTERFACE_TYPE_EXTENSION,
+  Kind.UNION_TYPE_DEFINITION,
+  Kind.UNION_TYPE_EXTENSION,
+  Kind.ENUM_TYPE_DEFINITION,
+  Kind.ENUM_TYPE_EXTENSION,
+  Kind.INPUT_OBJECT_TYPE_DEFINITION,
+  Kind.INPUT_OBJECT_TYPE_EXTENSION,
+])
+
+/**
+ * The modules gate as the subgraph schemas declare it: every `@module(id:)` on a type, a field or an input
+ * field of subgraphs/<domain>/src/schema.graphql, by module id. Read at compose time rather than carried in
+ * the supergraph: the gateway's gate then needs no custom directive surviving composition and the API schema,
+ * and the public schema stays free of it. An id that is not a module of MODULE_IDS is an error.
+ */
+export function collectModuleGates(domains: readonly Domain[] = DOMAINS): ModuleGatesCollection {
+  return moduleGatesOf(domains.map((domain) => [domain, readFileSync(subgraphSchemaFile(domain), 'utf8')]))
+}
+
+/** collectModuleGates over given schema texts: [subgraph name, schema.graphql]. */
+export function moduleGatesOf(schemas: readonly (readonly [string, string])[]): ModuleGatesCollection {
+  const errors: string[] = []
+  const sets = new Map<string, { types: Set<string>; fields: Set<string>; inputs: Set<string> }>()
+  const known: ReadonlySet<string> = new Set(MODULE_IDS)
+  const read = (
+    domain: string,
+    coordinate: string,
+    directives: readonly DirectiveNode[] | undefined,
+    kind: 'types' | 'fields' | 'inputs',
+  ) => {
+    for (const directive of directives ?? []) {
+      if (directive.name.value !== 'module') continue
+      const id = directive.arguments?.find((a) => a.name.value === 'id')?.value
+      if (id?.kind !== Kind.STRING || !known.has(id.value)) {
+        errors.push(
+          `${domain}: ${coordinate} @module(id:) must name a module of MODULE_IDS (${MODULE_IDS.join(', ')})`,
+        )
+        continue
+      }
+      if (!sets.has(id.value)) sets.set(id.value, { types: new Set(), fields: new Set(), inputs: new Set() })
+      sets.get(id.value)![kind].add(coordinate)
+    }
+  }
+  for (const [domain, sdl] of schemas) {
+    let definitions: readonly DefinitionNode[]
+    try {
+      definitions = parse(sdl).definitions
+    } catch (error) {
+      errors.push(`${domain}: schema.graphql does not parse: ${describeError(error as Error)}`)
+      continue
+    }
+    for (const definition of definitions) {
+      if (!TYPE_KINDS.has(definition.kind) || !('name' in definition) || !definition.name) continue
+      const type = definition.name.value
+      read(domain, type, 'directives' in definition ? definition.directives : undefined, 'types')
+      const isInput =
+        definition.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION ||
+        definition.kind === Kind.INPUT_OBJECT_TYPE_EXTENSION
+      if (!('fields' in definition)) continue
+      for (const field of definition.fields ?? [])
+        read(domain, `${type}.${field.name.value}`, field.directives, isInput ? 'inputs' : 'fields')
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors }
+  const gates: Record<string, ModuleCoordinates> = {}
+  for (const id of MODULE_IDS) {
+    const found = sets.get(id)
+    if (!found) continue
+    gates[id] = {
+      types: [...found.types].sort(),
+      fields: [...found.fields].sort(),
+      inputs: [...found.inputs].sort(),
+    }
+  }
+  return { ok: true, gates }
+}
+
+/** What `pnpm compose` writes to gateway/src/generated/module-gates.ts. */
+export function moduleGatesFileContents(gates: Record<string, ModuleCoordinates>): string {
+  return [
+    '// GENERATED FILE, do not edit: `pnpm compose` (gateway/scripts/compose.ts) writes it from the @module',
+    '// directives of subgraphs/<domain>/src/schema.graphql; a test fails when it is out of date.',
+    '',
+    '/** Module id → the types, fields and input fields of the schema it gates (modules without any are left out). */',
+    'export const SCHEMA_MODULE_GATES: Readonly<',
+    '  Record<string, { types: readonly string[]; fields: readonly string[]; inputs: readonly string[] }>',
+    `> = ${JSON.stringify(gates, null, 2)}`,
+    '',
+  ].join('\n')
 }

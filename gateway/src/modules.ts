@@ -11,17 +11,24 @@ import {
   type ValueNode,
 } from 'graphql'
 import { queryCore } from './core-client'
+import { SCHEMA_MODULE_GATES } from './generated/module-gates'
 
 /**
- * The modules gate (seed 002). Core owns each module's state (its public `modules` query: app_settings
- * `module.<id>` first, then core's MODULE_<ID>_ENABLED, then on); the gateway asks core for it (cached at
- * most 5 s, so a switch applies within seconds, no restart) and refuses, before any subgraph is called,
- * an operation that touches a disabled module's part of the graph: 403 MODULE_DISABLED naming the module.
+ * The modules gate. Core owns each module's state (its public `modules` query: app_settings `module.<id>`
+ * first, then core's MODULE_<ID>_ENABLED, then on); the gateway asks core for it (cached at most 5 s, so a
+ * switch applies within seconds, no restart) and refuses, before any subgraph is called, an operation that
+ * touches a disabled module's part of the graph: 403 MODULE_DISABLED naming the module.
  *
- * What each module gates, as schema coordinates of the public (API) schema:
+ * What each module gates is declared in the subgraph schemas, `@module(id: "…")` beside the permission
+ * (see COMMON_SDL), and collected by `pnpm compose` into generated/module-gates.ts, as schema coordinates
+ * of the public (API) schema:
  * - types: any field of the type, any field returning it, any fragment on it;
- * - fields: `Type.field`, the field itself (root fields, and fields a module adds to another's entity).
- * `modules` itself is never gated. Every coordinate is checked against the schema by the tests.
+ * - fields: `Type.field`, the field itself (root fields, and fields a module adds to another's entity);
+ * - inputs: `InputType.field`, an operation giving it a value.
+ * `modules` itself is never gated. Every coordinate is checked against the public schema by the tests.
+ * Modules whose part is outside this graph (icecat, odoo_sync, prestashop, amazon, ai_enrichment,
+ * file_explorer, search_engine: integrations, UI features or workers elsewhere) gate nothing here, and their
+ * switch still shows in `modules` for the front end.
  */
 
 export interface ModuleGate {
@@ -34,187 +41,12 @@ export interface ModuleGate {
   inputs?: readonly string[]
 }
 
-const NOTHING: ModuleGate = { types: [], fields: [] }
+const NOTHING: ModuleGate = { types: [], fields: [], inputs: [] }
 
-export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = {
-  // Suppliers and everything reached through them (Product.supplier, ImportJob.supplier, …).
-  suppliers: {
-    types: ['Supplier', 'SupplierConnection', 'SupplierEdge', 'SupplierDetails'],
-    fields: [
-      'Query.supplier',
-      'Query.supplierByCode',
-      'Query.suppliers',
-      'Mutation.createSupplier',
-      'Mutation.updateSupplier',
-      'Mutation.deactivateSupplier',
-      'Product.supplier',
-      'ProductPrice.supplier',
-    ],
-  },
-  imports: {
-    types: [
-      'ImportJob',
-      'ImportJobConnection',
-      'ImportJobEdge',
-      'ImportConfig',
-      'ImportConfigConnection',
-      'ImportConfigEdge',
-      'ImportSchedule',
-      'ImportScheduleConnection',
-      'ImportScheduleEdge',
-      'MappingTemplate',
-      'MappingTemplateConnection',
-      'MappingTemplateEdge',
-      'ImportLog',
-      'ImportLogConnection',
-      'ImportLogEdge',
-      'ImportError',
-      'ImportErrorConnection',
-      'ImportErrorEdge',
-      'ImportFile',
-      'ImportStatistics',
-      'ImportMetric',
-      'AppendImportLogsPayload',
-      'AppendImportErrorsPayload',
-      'RecordImportMetricsPayload',
-      'SupplierImportMetric',
-    ],
-    fields: [
-      'Supplier.importJobs',
-      'Supplier.importConfigs',
-      'Query.importJob',
-      'Query.importJobs',
-      'Query.importConfig',
-      'Query.importConfigs',
-      'Query.importSchedules',
-      'Query.mappingTemplates',
-      'Query.importMetrics',
-      'Mutation.createImportConfig',
-      'Mutation.updateImportConfig',
-      'Mutation.deactivateImportConfig',
-      'Mutation.createMappingTemplate',
-      'Mutation.updateMappingTemplate',
-      'Mutation.deleteMappingTemplate',
-      'Mutation.createImportSchedule',
-      'Mutation.updateImportSchedule',
-      'Mutation.deactivateImportSchedule',
-      'Mutation.createImportJob',
-      'Mutation.setImportJobStatus',
-      'Mutation.recordImportProgress',
-      'Mutation.appendImportLogs',
-      'Mutation.appendImportErrors',
-      'Mutation.recordImportMetrics',
-      'Mutation.recomputeImportMetrics',
-      'Supplier.importMetrics',
-    ],
-  },
-  code2asin: {
-    types: [
-      'Code2AsinJob',
-      'Code2AsinJobConnection',
-      'Code2AsinJobEdge',
-      'Code2AsinResult',
-      'Code2AsinResultConnection',
-      'Code2AsinResultEdge',
-      'Code2AsinResultRejection',
-      'RecordAsinResultsPayload',
-      'Code2AsinProvider',
-      'Code2AsinJobTarget',
-      'Code2AsinProviderKind',
-      'Code2AsinProviderInput',
-    ],
-    fields: [
-      'Product.asinMatches',
-      'Product.bestAsinMatch',
-      'Query.code2asinJob',
-      'Query.code2asinJobs',
-      'Query.code2asinResultsByAsin',
-      'Mutation.createCode2AsinJob',
-      'Mutation.recordAsinResults',
-      'Mutation.verifyAsinMatch',
-      'Mutation.cancelCode2AsinJob',
-      'Mutation.resumeCode2AsinJob',
-    ],
-  },
-  ean_lookup: {
-    types: ['EanResolution'],
-    fields: ['Query.productByEan', 'Query.eanResolutions', 'Product.eanResolutions'],
-  },
-  ai_services: {
-    types: ['AiUsageLog', 'AiUsageLogConnection', 'AiUsageLogEdge', 'AiUsageSummary'],
-    fields: ['Query.aiUsageLogs', 'Query.aiUsageSummary'],
-  },
-  exports: {
-    types: [
-      'ExportPlatform',
-      'ExportJob',
-      'ExportJobConnection',
-      'ExportJobEdge',
-      'ExportJobItem',
-      'ExportJobItemConnection',
-      'ExportJobItemEdge',
-      'CreateExportJobPayload',
-      'ExportFormat',
-      'ExportPhase',
-      'ExportSelectionInput',
-      'StartExportInput',
-    ],
-    fields: [
-      'Product.exportItems',
-      'Query.exportPlatform',
-      'Query.exportPlatforms',
-      'Query.exportJob',
-      'Query.exportJobs',
-      'Mutation.createExportPlatform',
-      'Mutation.updateExportPlatform',
-      'Mutation.deactivateExportPlatform',
-      'Mutation.createExportJob',
-      'Mutation.setExportJobStatus',
-      'Mutation.recordExportItemResult',
-      'Mutation.startExport',
-      'Mutation.resumeExport',
-    ],
-  },
-  // Brands and categories are read everywhere (product pages); the managers are the writes.
-  brand_manager: { types: [], fields: ['Mutation.createBrand', 'Mutation.updateBrand'] },
-  category_manager: {
-    types: [],
-    fields: ['Mutation.createCategory', 'Mutation.updateCategory', 'Mutation.moveCategory'],
-  },
-  price_monitor: {
-    types: ['PriceHistoryEntry', 'PriceHistoryConnection', 'PriceHistoryEdge'],
-    fields: ['Product.priceHistory'],
-  },
-  // Nothing of these is in this graph (external integrations, UI features or workers outside it): they gate
-  // nothing here, and their switch still shows in `modules` for the front end.
-  // icecat (Icecat enrichment), odoo_sync (Odoo ERP), prestashop (PrestaShop sync), amazon (Amazon
-  // marketplace integration; ASIN matching is code2asin), ai_enrichment (AI content generation; its usage
-  // accounting is ai_services), file_explorer (storage browser; product media are catalog data),
-  // search_engine (search service).
-  icecat: NOTHING,
-  odoo_sync: NOTHING,
-  prestashop: NOTHING,
-  amazon: NOTHING,
-  ai_enrichment: NOTHING,
-  file_explorer: NOTHING,
-  // Catalogue completeness scoring: the scores, their summary and the categories' rules.
-  completeness: {
-    types: ['ProductCompleteness', 'CompletenessSummaryRow'],
-    fields: [
-      'Product.completeness',
-      'Query.completenessSummary',
-      'Category.completenessRules',
-      'Category.completenessRulesAreDefault',
-    ],
-    inputs: [
-      'ProductFilter.completenessBelow',
-      'ProductFilter.completenessAtLeast',
-      'CreateCategoryInput.completenessRules',
-      'UpdateCategoryInput.completenessRules',
-    ],
-  },
-  search_engine: NOTHING,
-}
+/** Every module id → what it gates, from the schemas' @module directives. */
+export const MODULE_GATES: Readonly<Record<ModuleId, ModuleGate>> = Object.fromEntries(
+  MODULE_IDS.map((id) => [id, SCHEMA_MODULE_GATES[id] ?? NOTHING]),
+) as Record<ModuleId, ModuleGate>
 
 /** Coordinate ("Type" or "Type.field") → the modules gating it. */
 export function gateIndex(gates: Readonly<Record<ModuleId, ModuleGate>>): Map<string, ModuleId[]> {

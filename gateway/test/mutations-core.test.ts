@@ -310,6 +310,14 @@ describe('roles and permissions', () => {
       code: 'BAD_USER_INPUT',
       field: 'input.action',
     })
+    // Only actions some field requires: `execute` was one no field does.
+    const execute = await stack.request(CREATE_PERMISSION, {
+      input: { resource: 'import', action: 'execute' },
+    })
+    expect(errorOf(execute)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.action' })
+    expect(execute.errors?.[0]?.message).toBe(
+      'input.action must be one of create, read, update, delete, manage',
+    )
     expect(
       errorOf(
         await stack.request(CREATE_PERMISSION, { input: { resource: 'x'.repeat(101), action: 'read' } }),
@@ -322,7 +330,7 @@ describe('roles and permissions', () => {
     expect(
       errorOf(
         await stack.request(CREATE_PERMISSION, {
-          input: { name: 'imports.run', resource: 'import', action: 'execute' },
+          input: { name: 'imports.run', resource: 'import', action: 'update' },
         }),
       ),
     ).toEqual({ code: 'BAD_USER_INPUT', field: 'input.name' })

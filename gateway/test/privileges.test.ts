@@ -237,12 +237,12 @@ describe('privileges are granted only by those who hold them', () => {
       'user:read',
     )
     await stack.request(REVOKE, { r: viewer, p: await permissionId('user:read') }, caller)
-    const id = await permissionId('audit:execute')
+    const id = await permissionId('audit:delete')
     expect(
       (await stack.request(`mutation($id: Int!) { deletePermission(id: $id) { id } }`, { id })).errors,
     ).toBeUndefined()
-    const remade = await stack.request(CREATE_PERMISSION, { input: { resource: 'audit', action: 'execute' } })
-    expect(remade.data.createPermission.name).toBe('audit:execute')
+    const remade = await stack.request(CREATE_PERMISSION, { input: { resource: 'audit', action: 'delete' } })
+    expect(remade.data.createPermission.name).toBe('audit:delete')
   })
 
   it('an apikey:create holder cannot make a key for an account holding more, nor a *:* key', async () => {

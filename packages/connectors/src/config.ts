@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { join } from 'node:path'
-import { EMAIL_ADDRESS } from '@pm/service-kit'
+import { EMAIL_ADDRESS, MAX_URL_LENGTH } from '@pm/service-kit'
 import type { AllowPrivate } from './address'
 import { ConnectorError } from './errors'
 import { ftpConnector } from './ftp'
@@ -234,7 +234,7 @@ export function validateConnectionConfig(value: unknown, path = 'connectionConfi
       if (present('url') === present('host'))
         issue(at('url'), 'or host is required for an http connection, not both')
       if (present('url')) {
-        text('url', { max: 2048 })
+        text('url', { max: MAX_URL_LENGTH })
         let parsed: URL | undefined
         try {
           parsed = new URL(String(value.url))

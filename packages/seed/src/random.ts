@@ -184,15 +184,6 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
-export function slugify(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-}
-
 const isoDates = new Map<number, string>()
 
 /** The UTC calendar date of an instant, as PostgreSQL's DATE literal (cached per day: toISOString is slow). */

@@ -47,8 +47,9 @@
  *   internal     internal:call — service-to-service fields (@inaccessible); only a SERVICE caller passes,
  *                not even a superuser user
  * Actions: create, read, update (deactivating is an update), delete, manage (every action on the
- * resource, see hasPermission), execute. A permission outside this vocabulary fails the build: a typo
- * would otherwise lock a field for everyone but superusers.
+ * resource, see hasPermission): each is required by some field (a test reads every schema), so no grant
+ * is a permission nothing checks. A permission outside this vocabulary fails the build: a typo would
+ * otherwise lock a field for everyone but superusers; core refuses to create one.
  */
 import {
   defaultFieldResolver,
@@ -81,7 +82,7 @@ export const PERMISSION_RESOURCES = [
   'cost',
   'supplier_contact',
 ] as const
-export const PERMISSION_ACTIONS = ['create', 'read', 'update', 'delete', 'manage', 'execute'] as const
+export const PERMISSION_ACTIONS = ['create', 'read', 'update', 'delete', 'manage'] as const
 export type PermissionResource = (typeof PERMISSION_RESOURCES)[number]
 export type PermissionAction = (typeof PERMISSION_ACTIONS)[number]
 
@@ -229,14 +230,13 @@ function isSelf(
   }
   // Only people act for themselves: a partner key is not its creator.
   if (caller.kind !== 'user' || !caller.userId) return false
-  const own = caller.userId.toLowerCase()
-  // UUIDs may arrive in upper case; PostgreSQL prints them in lower case.
+  // Arguments were lower-cased by the UUID scalar; parent fields and the caller's id come as PostgreSQL prints them.
   const value = requirement.selfArgument
     ? args[requirement.selfArgument]
     : requirement.selfField
       ? (source as Record<string, unknown> | null)?.[requirement.selfField]
       : undefined
-  return typeof value === 'string' && value.toLowerCase() === own
+  return typeof value === 'string' && value === caller.userId
 }
 
 /** The error that refuses this call, or null when the caller may go on. */

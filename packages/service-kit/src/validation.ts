@@ -38,11 +38,31 @@ export function checkString(
 }
 
 /**
- * An e-mail address: the WHATWG form (the one graphql-scalars' EmailAddress and browsers' type=email accept),
- * with a dot in the domain; any case. The one rule for every address the services take.
+ * An e-mail address: the WHATWG form (the one browsers' type=email accept), with a dot in the domain; any
+ * case. The one rule for every address the services take, the EmailAddress scalar's included.
  */
 export const EMAIL_ADDRESS =
   /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i
+
+/** Whether a string is an e-mail address a column can hold: EMAIL_ADDRESS, at most 255 characters, local part at most 64. */
+export const isEmailAddress = (value: string): boolean =>
+  value.length <= 255 && EMAIL_ADDRESS.test(value) && value.lastIndexOf('@') <= 64
+
+/**
+ * The longest URL any service stores or fetches (web sites, logos, image and feed URLs, API endpoints): the
+ * limit browsers and CDNs honour. The SDL's `@text(maxLength: 2048)` on URL fields says the same.
+ */
+export const MAX_URL_LENGTH = 2_048
+
+/** URL-safe slug of a name: accents dropped, lower case, runs of other characters become one '-'. */
+export function slugify(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+}
 
 /** A trimmed e-mail address (VARCHAR(255), local part at most 64 characters), case kept; null stays null. */
 export function checkEmail(field: string, value: string): string
@@ -50,7 +70,7 @@ export function checkEmail(field: string, value: string | null | undefined): str
 export function checkEmail(field: string, value: string | null | undefined): string | null {
   const email = checkString(field, value, { max: 255 })
   if (email === null) return null
-  if (!EMAIL_ADDRESS.test(email) || email.lastIndexOf('@') > 64) {
+  if (!isEmailAddress(email)) {
     throw badUserInput(`${field} must be an e-mail address such as jane.doe@example.com`, { field })
   }
   return email

@@ -4,6 +4,7 @@ import {
   checkEnum,
   checkJsonObject,
   checkString,
+  MAX_URL_LENGTH,
   normalizeEan,
   PRODUCT_STATUSES,
 } from '@pm/service-kit'
@@ -25,7 +26,6 @@ export const STOCK_REASONS = ['import', 'sale', 'return', 'adjustment', 'reserva
 /** TEXT columns have no size: these bounds only stop obvious mistakes (a whole file pasted in a field). */
 export const MAX_DESCRIPTION = 50_000
 export const MAX_NOTE = 2_000
-export const MAX_URL = 2_048
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/
 const SLUG = /^[a-z0-9]+(?:-+[a-z0-9]+)*$/
@@ -56,7 +56,7 @@ export const checkPhone = (field: string, value: string | null | undefined) =>
   })
 
 export const checkUrl = (field: string, value: string | null | undefined) =>
-  checkString(field, value, { max: MAX_URL, pattern: HTTP_URL, patternHint: 'must be an http(s) URL' })
+  checkString(field, value, { max: MAX_URL_LENGTH, pattern: HTTP_URL, patternHint: 'must be an http(s) URL' })
 
 export const checkText = (field: string, value: string | null | undefined, max = MAX_DESCRIPTION) =>
   checkString(field, value, { max })
@@ -73,16 +73,6 @@ export const checkWeight = (field: string, value: string | null | undefined) =>
 export function notNull<T>(field: string, value: T | null | undefined): T | undefined {
   if (value === null) throw badUserInput(`${field} cannot be null`, { field })
   return value
-}
-
-/** URL-safe slug of a name: accents dropped, lower case, runs of other characters become one '-'. */
-export function slugify(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
 }
 
 /** A decimal string as an integer count of 10^-scale units (exact). */

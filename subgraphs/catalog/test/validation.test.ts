@@ -1,3 +1,4 @@
+import { slugify } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { describe, expect, it } from 'vitest'
 import {
@@ -8,7 +9,6 @@ import {
   productColumns,
   rowError,
   sameValue,
-  slugify,
 } from '../src/validation'
 
 describe('marginPercent', () => {

@@ -6,6 +6,7 @@ import {
   checkInt,
   checkJsonObject,
   checkString,
+  MAX_URL_LENGTH,
   normalizeEan,
 } from '@pm/service-kit'
 import { checkProvider, type ProviderInput } from './engine/config'
@@ -15,7 +16,6 @@ import { checkProvider, type ProviderInput } from './engine/config'
 export const MATCH_TYPES = ['exact', 'partial', 'fuzzy', 'manual'] as const
 export const MAX_JOB_PRODUCTS = 10_000
 export const MAX_RESULTS_PER_CALL = 1_000
-const MAX_URL = 2048
 const MAX_IMAGES = 50
 
 /** ISBN-10: nine digits and a check digit (0-9 or X) with Σ (10 - i) × dᵢ ≡ 0 (mod 11). */
@@ -84,7 +84,7 @@ export function checkCreateJob(input: CreateJobInput) {
   let target: JobTarget
   if (hasProducts) {
     // A set: repeats change nothing, so they are dropped rather than refused.
-    const productIds = [...new Set(input.productIds!.map((id) => id.toLowerCase()))]
+    const productIds = [...new Set(input.productIds!)]
     if (productIds.length === 0 || productIds.length > MAX_JOB_PRODUCTS) {
       throw badUserInput(`input.productIds must hold 1 to ${MAX_JOB_PRODUCTS} product ids`, {
         field: 'input.productIds',
@@ -197,7 +197,7 @@ export function checkResult(field: string, input: ResultInput) {
     })
   }
   return {
-    product_id: input.productId.toLowerCase(),
+    product_id: input.productId,
     product_ean: input.productEan == null ? null : normalizeEan(input.productEan, `${field}.productEan`),
     product_title: checkString(`${field}.productTitle`, input.productTitle, { max: 500 }),
     asin,
@@ -220,7 +220,7 @@ export function checkResult(field: string, input: ResultInput) {
     amazon_images:
       images === null
         ? null
-        : images.map((url, i) => checkString(`${field}.amazonImages[${i}]`, url, { max: MAX_URL })),
+        : images.map((url, i) => checkString(`${field}.amazonImages[${i}]`, url, { max: MAX_URL_LENGTH })),
   }
 }
 

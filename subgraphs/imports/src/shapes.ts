@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { badUserInput, checkJsonObject, EMAIL_ADDRESS, MASK } from '@pm/service-kit'
+import { badUserInput, checkJsonObject, EMAIL_ADDRESS, MASK, MAX_URL_LENGTH } from '@pm/service-kit'
 import { CronError, parseCron } from './cron'
 import {
   checkFieldMapping as engineFieldMapping,
@@ -146,7 +146,7 @@ export function checkConnectionConfig(field: string, value: unknown): Obj {
         field: at('host'),
       })
     }
-    const url = text(at('url'), config.url, { max: 2048 })
+    const url = text(at('url'), config.url, { max: MAX_URL_LENGTH })
     if (url !== undefined) {
       let parsed: URL | undefined
       try {

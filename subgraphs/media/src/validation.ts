@@ -1,4 +1,4 @@
-import { badUserInput, checkInt, checkString } from '@pm/service-kit'
+import { badUserInput, checkInt, checkString, MAX_URL_LENGTH } from '@pm/service-kit'
 import type { ImageSource } from './engine/source'
 
 /** Input checks of the media mutations: run before SQL, each error names its GraphQL field. */
@@ -32,8 +32,7 @@ export function checkUpdateMediaFile(input: UpdateMediaFileInput) {
 export function checkMediaFileIdList(field: string, ids: readonly string[]): string[] {
   if (ids.length > 1000) throw badUserInput(`${field} may hold at most 1000 ids`, { field })
   const seen = new Set<string>()
-  return ids.map((raw, i) => {
-    const id = raw.toLowerCase()
+  return ids.map((id, i) => {
     if (seen.has(id)) {
       throw badUserInput(`${field}[${i}] repeats ${id}; list each file once`, { field: `${field}[${i}]` })
     }
@@ -61,9 +60,9 @@ export function checkAttachProductImage(input: AttachProductImageInput) {
     throw badUserInput('input: give exactly one of uploadId and url', { field: 'input' })
   }
   let source: ImageSource
-  if (hasUpload) source = { kind: 'upload', uploadId: input.uploadId!.toLowerCase() }
+  if (hasUpload) source = { kind: 'upload', uploadId: input.uploadId! }
   else {
-    const url = checkString('input.url', input.url, { max: 2048 })!
+    const url = checkString('input.url', input.url, { max: MAX_URL_LENGTH })!
     if (!/^https?:\/\//i.test(url)) {
       throw badUserInput('input.url must be an http(s) URL', { field: 'input.url' })
     }
@@ -72,7 +71,7 @@ export function checkAttachProductImage(input: AttachProductImageInput) {
   return {
     source,
     sourceField: hasUpload ? 'input.uploadId' : 'input.url',
-    productId: input.productId.toLowerCase(),
+    productId: input.productId,
     fileName: checkString('input.fileName', input.fileName, { max: 500 }),
     imageType: input.imageType ?? null,
     displayOrder: checkInt('input.displayOrder', input.displayOrder, { min: 0 }),

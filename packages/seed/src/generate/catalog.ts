@@ -1,4 +1,5 @@
 import type { DB } from '@pm/db/types/catalog'
+import { slugify } from '@pm/service-kit'
 import type { Insertable } from 'kysely'
 import {
   BRANDS,
@@ -9,7 +10,7 @@ import {
   type SupplierFixture,
   WAREHOUSES,
 } from '../fixtures'
-import { DAY_MS, fixed, gtinCheckDigit, type Random, slugify } from '../random'
+import { DAY_MS, fixed, gtinCheckDigit, type Random } from '../random'
 import type { Ctx, ProductInfo, SupplierInfo, UserInfo } from './context'
 import { type ProductSpecs, specsFor } from './specs'
 

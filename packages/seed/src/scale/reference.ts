@@ -1,6 +1,7 @@
 /** Reference data of the large data set: the demo's fixtures, extended to ~50 suppliers and ~2,000 brands. */
+import { slugify } from '@pm/service-kit'
 import { type Family, LEAVES, SUPPLIERS, type SupplierFixture } from '../fixtures'
-import { type Random, slugify } from '../random'
+import type { Random } from '../random'
 
 export const SUPPLIER_COUNT = 50
 export const BRAND_COUNT = 2000

@@ -27,7 +27,7 @@ export async function setProductAsins(rows: readonly ProductAsinInput[], ctx: Co
         field: `rows[${index}].asin`,
       })
     }
-    wanted.set(row.productId.toLowerCase(), asin)
+    wanted.set(row.productId, asin)
   })
   const payload = JSON.stringify([...wanted].map(([id, asin]) => ({ id, asin })))
   return inTransaction(ctx, async (trx) => {

@@ -5,14 +5,14 @@ import {
   notFound,
   recordAudit,
   requireSomeField,
+  slugify,
   userError,
 } from '@pm/service-kit'
 import { normaliseRules } from '../completeness'
 import type { Context } from '../context'
 import { toCategory } from '../db/mappers'
 import { CATEGORY_TREE_LOCK, type CatalogTrx, lockKeys, parentCheck, takenSlugs } from '../db/writes'
-import { idKey } from '../resolvers/args'
-import { changedColumns, checkSlug, notNull, pick, slugify } from '../validation'
+import { changedColumns, checkSlug, notNull, pick } from '../validation'
 
 interface CategoryInput {
   name?: string | null
@@ -31,7 +31,7 @@ function categoryColumns(input: CategoryInput) {
         ? undefined
         : checkString('input.name', notNull('input.name', input.name)!, { max: 255 }),
     slug: input.slug === undefined ? undefined : checkSlug('input.slug', input.slug),
-    parent_id: input.parentId === undefined ? undefined : input.parentId && idKey(input.parentId),
+    parent_id: input.parentId,
     is_active: notNull('input.isActive', input.isActive),
     completeness_required:
       input.completenessRules === undefined ? undefined : normaliseRules(input.completenessRules),
@@ -157,5 +157,5 @@ export const categoryMutations = {
   },
 
   moveCategory: (_: unknown, { id, parentId }: { id: string; parentId?: string | null }, ctx: Context) =>
-    updateCategory(ctx, id, { parent_id: parentId ? idKey(parentId) : null }, 'parentId'),
+    updateCategory(ctx, id, { parent_id: parentId ?? null }, 'parentId'),
 }

@@ -7,6 +7,7 @@ import {
   inTransaction,
   notFound,
   recordAudit,
+  slugify,
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import {
@@ -20,8 +21,7 @@ import {
   saveBatchReceipt,
   takenSlugsOf,
 } from '../db/writes'
-import { idKey } from '../resolvers/args'
-import { checkText, checkUrl, MAX_NOTE, type RowError, rowError, slugify } from '../validation'
+import { checkText, checkUrl, MAX_NOTE, type RowError, rowError } from '../validation'
 import {
   afterBulkGrowth,
   bulkResults,
@@ -83,7 +83,8 @@ const WAREHOUSE_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/
 
 /** A warehouse id (UUID) as given, or the UUID v5 of a warehouse code (upper-cased): "PARIS-01" is always the same id. */
 export function warehouseIdOf(value: string, field: string): string {
-  if (UUID.test(value)) return idKey(value)
+  // A warehouse column of a file is text, not the UUID scalar: its ids are put in the form PostgreSQL prints.
+  if (UUID.test(value)) return value.toLowerCase()
   if (!WAREHOUSE_CODE.test(value)) {
     throw badUserInput(
       `${field} must be a warehouse id (UUID) or code (letters, digits, "_", "." and "-"), not "${value.slice(0, 60)}"`,
@@ -251,8 +252,8 @@ export async function importProducts(
       field: 'rows',
     })
   }
-  const supplier = idKey(supplierId)
-  const userId = options.userId ? idKey(options.userId) : null
+  const supplier = supplierId
+  const userId = options.userId ?? null
   const note = options.jobId ? checkText('options.jobId', `import job ${options.jobId}`, MAX_NOTE) : 'import'
   const { rows: results, fail } = bulkResults(rows.length)
   const withImages = rows.flatMap((row, index) => (row.imageUrls?.length ? [index] : []))
@@ -272,8 +273,7 @@ export async function importProducts(
   if (batch !== null && !options.jobId) {
     throw badUserInput('options.batch goes with options.jobId', { field: 'options.batch' })
   }
-  const receiptKey =
-    batch !== null && !options.dryRun ? { job_id: idKey(options.jobId!), first_row: batch } : null
+  const receiptKey = batch !== null && !options.dryRun ? { job_id: options.jobId!, first_row: batch } : null
   try {
     await inTransaction(ctx, async (trx) => {
       const found = await existingReferences(trx, { supplierIds: [supplier], brandIds: [], categoryIds: [] })

@@ -10,7 +10,6 @@ import {
 import type { Context } from '../context'
 import { type ProductPriceRow, toProductPrice } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
-import { idKey } from '../resolvers/args'
 import {
   changedColumns,
   checkAmount,
@@ -117,7 +116,7 @@ export const priceMutations = {
     const why = provenance(input)
     return inTransaction(ctx, async (trx) => {
       const product = await lockProduct(trx, input.productId, 'input.productId')
-      const supplierId = input.supplierId ? idKey(input.supplierId) : (product.supplier_id ?? null)
+      const supplierId = input.supplierId ?? product.supplier_id ?? null
       if (input.supplierId) {
         const supplier = await trx
           .selectFrom('suppliers')

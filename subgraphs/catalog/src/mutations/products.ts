@@ -2,7 +2,6 @@ import { inTransaction, notFound, recordAudit, requireSomeField, userError } fro
 import type { Context } from '../context'
 import { toProduct } from '../db/mappers'
 import { type CatalogTrx, existingReferences, lockProductKeys, productWithSupplierSku } from '../db/writes'
-import { idKey } from '../resolvers/args'
 import {
   changedColumns,
   type ProductColumns,
@@ -52,17 +51,9 @@ async function checkSupplierSku(
   }
 }
 
-/** Ids as PostgreSQL prints them, so they compare equal to the ids it returns. */
-export function lowerIds(columns: ProductColumns) {
-  for (const key of ['supplier_id', 'brand_id', 'category_id'] as const) {
-    if (columns[key]) columns[key] = idKey(columns[key])
-  }
-  return columns
-}
-
 export const productMutations = {
   createProduct: (_: unknown, { input }: { input: ProductFieldsInput & { title: string } }, ctx: Context) => {
-    const columns = lowerIds(productColumns(input, 'input'))
+    const columns = productColumns(input, 'input')
     return inTransaction(ctx, async (trx) => {
       await checkProductReferences(trx, columns, 'input')
       if (columns.supplier_id && columns.sku) await lockProductKeys(trx, [columns.supplier_id])
@@ -86,7 +77,7 @@ export const productMutations = {
 
   updateProduct: (_: unknown, { id, input }: { id: string; input: ProductFieldsInput }, ctx: Context) => {
     requireSomeField('input', input as Record<string, unknown>)
-    const columns = lowerIds(productColumns(input, 'input'))
+    const columns = productColumns(input, 'input')
     return inTransaction(ctx, async (trx) => {
       if (columns.supplier_id !== undefined || columns.sku !== undefined) {
         // The supplier lock before the row lock, in the order upsertProducts takes them (no deadlock).

@@ -3,7 +3,6 @@ import { sql } from 'kysely'
 import type { Context } from '../context'
 import { type ProductStockRow, toProductStock } from '../db/mappers'
 import { type CatalogTrx, lockKeys, stockLock } from '../db/writes'
-import { idKey } from '../resolvers/args'
 import { changedColumns, checkText, MAX_NOTE, notNull, STOCK_REASONS } from '../validation'
 
 interface StockTarget {
@@ -116,7 +115,7 @@ export const stockMutations = {
     const delta = checkInt('input.delta', input.delta)!
     if (delta === 0) throw badUserInput('input.delta must not be 0', { field: 'input.delta' })
     const why = provenance(input)
-    const warehouseId = input.warehouseId ? idKey(input.warehouseId) : null
+    const warehouseId = input.warehouseId ?? null
     return inTransaction(ctx, async (trx) => {
       const before = await lockStockRow(trx, input.productId, warehouseId)
       const quantity = before?.quantity ?? 0
@@ -163,7 +162,7 @@ export const stockMutations = {
         ? undefined
         : checkInt('input.minStock', notNull('input.minStock', input.minStock), { min: 0 })!
     const why = provenance(input)
-    const warehouseId = input.warehouseId ? idKey(input.warehouseId) : null
+    const warehouseId = input.warehouseId ?? null
     return inTransaction(ctx, async (trx) => {
       const before = await lockStockRow(trx, input.productId, warehouseId)
       const finalReserved = reserved ?? before?.reserved_quantity ?? 0

@@ -49,7 +49,6 @@ import {
   rowError,
   sameValue,
 } from '../validation'
-import { lowerIds } from './products'
 
 export const MAX_UPSERT_ROWS = 5_000
 /** Rows per set-based statement: bounds statement size; the statement count grows only with the chunks. */
@@ -106,7 +105,7 @@ export function prepareRow(row: ProductUpsertInput, index: number): PreparedRow 
   const refused = rowInputError(row)
   if (refused) throw refused
   const at = `rows[${index}]`
-  const columns = lowerIds(productColumns(row, at))
+  const columns = productColumns(row, at)
   let price: PreparedRow['price'] = null
   if (row.price === null) {
     throw badUserInput(`${at}.price cannot be null: omit it to leave the price as it is`, {

@@ -7,15 +7,13 @@ import type {
   ProductVariantResolvers,
 } from '../generated/graphql'
 import { productPrefetchPlan } from '../prefetch'
-import { idKey } from './args'
 import { loadProduct } from './products'
 
 // Once per _entities field: every representation of the fetch shares one plan, hence one batch.
 const entityPlan = oncePerField((info) => productPrefetchPlan(selectionOf(info, 'Product')))
 
 export const Product = {
-  __resolveReference: (ref, ctx, info) =>
-    loadProduct(ctx, 'id', idKey(ref.id), info ? entityPlan(info) : null),
+  __resolveReference: (ref, ctx, info) => loadProduct(ctx, 'id', ref.id, info ? entityPlan(info) : null),
   supplier: (p, _, ctx) => (p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null),
   brand: (p, _, ctx) => (p.brandId ? ctx.loaders.brandById.load(p.brandId) : null),
   // category_id has no foreign key: an id of a deleted category resolves to null through the loader.

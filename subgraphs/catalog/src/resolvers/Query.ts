@@ -14,7 +14,7 @@ import { figuresQuery } from '../figures'
 import type { QueryResolvers } from '../generated/graphql'
 import { productOrder } from '../loaders'
 import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
-import { idKey, searchTerm } from './args'
+import { searchTerm } from './args'
 import { loadProduct } from './products'
 
 const SUPPLIER_ORDER_COLUMNS = {
@@ -30,8 +30,7 @@ const COUNTRY = /^[A-Za-z]{2}$/
 export const Query = {
   ...figuresQuery,
   ...completenessQuery,
-  product: (_, { id }, ctx, info) =>
-    loadProduct(ctx, 'id', idKey(id), productPrefetchPlan(selectionOf(info))),
+  product: (_, { id }, ctx, info) => loadProduct(ctx, 'id', id, productPrefetchPlan(selectionOf(info))),
   productByEan: (_, { ean }, ctx, info) =>
     loadProduct(ctx, 'ean', ean.trim(), productPrefetchPlan(selectionOf(info))),
   productBySku: (_, { sku }, ctx, info) =>
@@ -54,10 +53,10 @@ export const Query = {
     )
     return mapConnection(page, (row) => primeProduct(ctx.loaders, row, columns))
   },
-  productVariant: (_, { id }, ctx) => ctx.loaders.variantById.load(idKey(id)),
+  productVariant: (_, { id }, ctx) => ctx.loaders.variantById.load(id),
   productVariantBySku: (_, { sku }, ctx) => ctx.loaders.variantBySku.load(sku.trim()),
 
-  supplier: (_, { id }, ctx) => ctx.loaders.supplierById.load(idKey(id)),
+  supplier: (_, { id }, ctx) => ctx.loaders.supplierById.load(id),
   supplierByCode: (_, { code }, ctx) => ctx.loaders.supplierByCode.load(code),
   suppliers: async (_, args, ctx) => {
     const country = args.filter?.country?.trim()
@@ -78,7 +77,7 @@ export const Query = {
     return mapConnection(await paginate(suppliersQuery(ctx.db, filter), order, args), toSupplier)
   },
 
-  brand: (_, { id }, ctx) => ctx.loaders.brandById.load(idKey(id)),
+  brand: (_, { id }, ctx) => ctx.loaders.brandById.load(id),
   brandByCode: (_, { code }, ctx) => ctx.loaders.brandByCode.load(code),
   brands: async (_, args, ctx) => {
     const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
@@ -89,7 +88,7 @@ export const Query = {
     return mapConnection(await paginate(brandsQuery(ctx.db, filter), order, args), toBrand)
   },
 
-  category: (_, { id }, ctx) => ctx.loaders.categoryById.load(idKey(id)),
+  category: (_, { id }, ctx) => ctx.loaders.categoryById.load(id),
   categoryBySlug: (_, { slug }, ctx) => ctx.loaders.categoryBySlug.load(slug),
   categories: async (_, args, ctx) => {
     if (args.filter?.parentId != null && args.filter.rootsOnly) {

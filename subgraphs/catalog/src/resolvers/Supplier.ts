@@ -1,11 +1,10 @@
 import type { SupplierResolvers } from '../generated/graphql'
-import { idKey } from './args'
 import { nestedProducts } from './products'
 
 export const Supplier = {
   // Either key may come: { id } from analytics or catalog references, { code } from imports.
   __resolveReference: (ref, ctx) => {
-    if ('id' in ref) return ctx.loaders.supplierById.load(idKey(ref.id))
+    if ('id' in ref) return ctx.loaders.supplierById.load(ref.id)
     if ('code' in ref) return ctx.loaders.supplierByCode.load(ref.code)
     return null
   },

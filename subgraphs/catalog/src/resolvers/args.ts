@@ -1,8 +1,5 @@
 import { badUserInput } from '@pm/service-kit'
 
-/** Ids compared in loader maps as PostgreSQL prints them (lowercase). */
-export const idKey = (id: unknown) => String(id).toLowerCase()
-
 const MAX_SEARCH_LENGTH = 200
 
 /** A search term, trimmed; refused when so long it can only be a mistake. */

@@ -96,7 +96,7 @@ export function checkProvider(
   if (input.kind === 'LOOKUP_TABLE') {
     if (!input.uploadId)
       throw badUserInput(`${field}.uploadId is required for a lookup table`, { field: `${field}.uploadId` })
-    return { kind: 'lookup_table', uploadId: input.uploadId.toLowerCase() }
+    return { kind: 'lookup_table', uploadId: input.uploadId }
   }
   const given = input.marketplaceId?.trim() || null
   if (given !== null && !/^[A-Z0-9]{5,20}$/.test(given)) {

@@ -74,9 +74,7 @@ const pick = (result: Record<string, unknown>, columns: readonly string[]) =>
 /** The products of a job created for a set of products (searchConfig.productIds); null for a supplier job. */
 function jobProductIds(job: JobRow): Set<string> | null {
   const config = job.search_config as { productIds?: unknown } | null
-  return Array.isArray(config?.productIds)
-    ? new Set(config.productIds.map((id) => String(id).toLowerCase()))
-    : null
+  return Array.isArray(config?.productIds) ? new Set(config.productIds.map(String)) : null
 }
 
 async function lockedJob(trx: Parameters<typeof jobForUpdate>[0], id: string, field: string) {
@@ -122,7 +120,7 @@ export const Mutation = {
       const missing = await missingProductIndexes(ctx, target.productIds)
       if (missing.length > 0) {
         const id = target.productIds[missing[0]!]!
-        const index = input.productIds!.findIndex((raw) => raw.toLowerCase() === id)
+        const index = input.productIds!.indexOf(id)
         throw notFound(
           `input.productIds[${index}]: the catalog has no product ${id}` +
             (missing.length > 1 ? ` (${missing.length} ids are unknown)` : ''),

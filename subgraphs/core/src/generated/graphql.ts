@@ -211,7 +211,7 @@ export type CreateNotificationInput = {
 
 /** A permission of the vocabulary to recreate. */
 export type CreatePermissionInput = {
-  /** create, read, update, delete, manage or execute. */
+  /** create, read, update, delete or manage (every action on the resource). */
   action: Scalars['String']['input'];
   /** Always <resource>:<action>, e.g. product:create; when given it must be that. */
   name?: InputMaybe<Scalars['String']['input']>;
@@ -879,7 +879,7 @@ export type PageInfo = {
 /** A permission of the vocabulary (db_core.permissions), named resource:action, e.g. product:update. */
 export type Permission = {
   __typename?: 'Permission';
-  /** The action part of the name: create, read, update, delete, manage or execute. */
+  /** The action part of the name: create, read, update, delete or manage. */
   action?: Maybe<Scalars['String']['output']>;
   /** The permission's id (grantPermission and revokePermission take it). */
   id: Scalars['Int']['output'];
@@ -1506,6 +1506,12 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ModuleDirectiveArgs = {
+  id: Scalars['String']['input'];
+};
+
+export type ModuleDirectiveResolver<Result, Parent, ContextType = Context, Args = ModuleDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type PublicDirectiveArgs = { };
 
 export type PublicDirectiveResolver<Result, Parent, ContextType = Context, Args = PublicDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -1933,6 +1939,7 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
+  module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   rows?: RowsDirectiveResolver<any, any, ContextType>;

@@ -39,7 +39,7 @@ export const exportMutations = {
     const status = checkString('input.selection.status', s.status ?? null, { max: 50 })
     if (status) selection.status = status
     if (s.productIds) {
-      const ids = [...new Set(s.productIds.map((id) => id.toLowerCase()))]
+      const ids = [...new Set(s.productIds)]
       if (ids.length === 0 || ids.length > MAX_IDS) {
         throw badUserInput(`input.selection.productIds must name 1 to ${MAX_IDS} products`, {
           field: 'input.selection.productIds',

@@ -63,7 +63,7 @@ function checkResponse(field: string, value: unknown) {
 export const exportJobMutations = {
   createExportJob: async (_: unknown, { input }: { input: CreateExportJobInput }, ctx: Context) => {
     const jobType = checkEnum('input.jobType', input.jobType, JOB_TYPES)
-    const productIds = [...new Set(input.productIds.map((id) => id.toLowerCase()))]
+    const productIds = [...new Set(input.productIds)]
     if (productIds.length === 0) {
       throw badUserInput('input.productIds must name at least one product', { field: 'input.productIds' })
     }

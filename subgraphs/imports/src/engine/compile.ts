@@ -1,4 +1,4 @@
-import { normalizeEan } from '@pm/service-kit'
+import { MAX_URL_LENGTH, normalizeEan } from '@pm/service-kit'
 import {
   clip,
   compare,
@@ -56,7 +56,7 @@ function convert(spec: FieldSpec, value: string | string[], format: NumberFormat
       let ok = false
       try {
         const parsed = new URL(url)
-        ok = (parsed.protocol === 'http:' || parsed.protocol === 'https:') && url.length <= 2048
+        ok = (parsed.protocol === 'http:' || parsed.protocol === 'https:') && url.length <= MAX_URL_LENGTH
       } catch {}
       if (!ok) {
         throw new RuleFailure(

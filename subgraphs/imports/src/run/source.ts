@@ -8,7 +8,7 @@ import {
   localPathSource,
   safeFetch,
 } from '@pm/connectors'
-import { badUserInput, type Caller, ErrorCode, userError } from '@pm/service-kit'
+import { badUserInput, type Caller, ErrorCode, MAX_URL_LENGTH, userError } from '@pm/service-kit'
 import { openUpload, SERVICE_OWNER, type Storage, UploadNotFoundError, uploadKey } from '@pm/storage'
 import type { GraphQLError } from 'graphql'
 import type { ImportConfigRow } from '../db/mappers'
@@ -28,7 +28,6 @@ export interface ImportSourceInput {
 }
 
 const MAX_PATH = 1_024
-const MAX_URL = 2_048
 
 /** Exactly one of uploadId, path, url, fromConnection: true. */
 export function checkSource(input: ImportSourceInput, field = 'source'): ImportSource {
@@ -44,7 +43,7 @@ export function checkSource(input: ImportSourceInput, field = 'source'): ImportS
       { field },
     )
   }
-  if (input.uploadId != null) return { kind: 'upload', uploadId: input.uploadId.toLowerCase() }
+  if (input.uploadId != null) return { kind: 'upload', uploadId: input.uploadId }
   if (input.path != null) {
     const path = input.path.trim()
     if (path === '' || path.length > MAX_PATH) {
@@ -61,8 +60,8 @@ export function checkSource(input: ImportSourceInput, field = 'source'): ImportS
     } catch {
       throw badUserInput(`${field}.url is not a URL`, { field: `${field}.url` })
     }
-    if (!/^https?:$/.test(url.protocol) || input.url.length > MAX_URL) {
-      throw badUserInput(`${field}.url must be an http(s) URL of at most ${MAX_URL} characters`, {
+    if (!/^https?:$/.test(url.protocol) || input.url.length > MAX_URL_LENGTH) {
+      throw badUserInput(`${field}.url must be an http(s) URL of at most ${MAX_URL_LENGTH} characters`, {
         field: `${field}.url`,
       })
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { DB } from '@pm/db/types/media'
-import { badUserInput, inTransaction, recordAudit } from '@pm/service-kit'
+import { badUserInput, inTransaction, MAX_URL_LENGTH, recordAudit } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 import { tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
@@ -25,8 +25,6 @@ export interface ImageUrlRefusals {
 export const MAX_PRODUCTS = 5_000
 export const MAX_URLS_PER_PRODUCT = 50
 export const MAX_URLS = 20_000
-/** URLs longer than this (in bytes) are refused: they key an index. */
-const MAX_URL_BYTES = 2_048
 /** Products whose new URLs are recorded per transaction: each holds one advisory lock of the shared table. */
 const PRODUCTS_PER_TRANSACTION = 250
 
@@ -43,7 +41,8 @@ const NEVER_RESOLVES = /\.(example|invalid|test)\.?$/i
  * host may exist. The reasons are few and fixed, so refusals are counted by reason.
  */
 function urlProblem(url: string): string | null {
-  if (Buffer.byteLength(url) > MAX_URL_BYTES) return `the image URL is longer than ${MAX_URL_BYTES} bytes`
+  // Counted in bytes: the URL keys an index.
+  if (Buffer.byteLength(url) > MAX_URL_LENGTH) return `the image URL is longer than ${MAX_URL_LENGTH} bytes`
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -76,7 +75,7 @@ export function checkImageUrls(products: readonly ImageUrlsInput[]) {
         { field: `products[${i}].urls` },
       )
     }
-    const productId = entry.productId.toLowerCase()
+    const productId = entry.productId
     for (const raw of entry.urls) {
       const url = raw.trim()
       const problem = urlProblem(url)

@@ -224,8 +224,7 @@ export const Mutation = {
       return toMediaFile(row!)
     }),
 
-  reprocessProductMedia: (_: unknown, { productId: raw }: { productId: string }, ctx: Context) => {
-    const productId = raw.toLowerCase()
+  reprocessProductMedia: (_: unknown, { productId }: { productId: string }, ctx: Context) => {
     return inTransaction(ctx, async (trx) => {
       await lockProductMedia(trx, productId)
       const files = await productFilesForUpdate(trx, productId)
@@ -359,10 +358,9 @@ export const Mutation = {
 
   reorderProductMedia: (
     _: unknown,
-    { productId: rawProductId, mediaFileIds }: { productId: string; mediaFileIds: string[] },
+    { productId, mediaFileIds }: { productId: string; mediaFileIds: string[] },
     ctx: Context,
   ) => {
-    const productId = rawProductId.toLowerCase()
     const ids = checkMediaFileIdList('mediaFileIds', mediaFileIds)
     return inTransaction(ctx, async (trx) => {
       await lockProductMedia(trx, productId)

@@ -59,8 +59,7 @@ function checkScopes(ctx: Context, scopes: readonly string[]): string[] {
   return [...seen]
 }
 
-const isCaller = (ctx: Context, userId: string) =>
-  ctx.caller.kind === 'user' && ctx.caller.userId?.toLowerCase() === userId.toLowerCase()
+const isCaller = (ctx: Context, userId: string) => ctx.caller.kind === 'user' && ctx.caller.userId === userId
 
 /** Persisted operations: SHA-256 hex of the documents (the APQ hash), lower-cased, no duplicates. */
 function checkAllowedOperations(values: readonly string[] | null | undefined): string[] {

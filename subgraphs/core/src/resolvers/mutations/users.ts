@@ -334,7 +334,7 @@ export const userMutations = {
     if (currentPassword.length > MAX_LOGIN_PASSWORD) {
       throw badUserInput("currentPassword is not the user's current password", { field: 'currentPassword' })
     }
-    const own = ctx.caller.kind === 'user' && ctx.caller.userId?.toLowerCase() === id.toLowerCase()
+    const own = ctx.caller.kind === 'user' && ctx.caller.userId === id
     if (!own) assertMayReach(ctx.caller, 'change the password of', await privilegesOf(ctx.db, id))
     const { hashed_password: stored, email } = await storedCredentials(ctx, id)
     const gate = await openLoginAttempt(ctx.db, email, ctx.client.address)
