@@ -12,10 +12,10 @@ import {
   requireSomeField,
 } from '@pm/service-kit'
 import { sql, type Transaction } from 'kysely'
-import { assertMayGive } from '../../auth/permissions'
-import type { Context } from '../../context'
-import { toPermission, toRole } from '../../db/mappers'
-import { normalizeRoleName } from '../../validation'
+import { assertMayGive } from '../auth/permissions'
+import type { Context } from '../context'
+import { toPermission, toRole } from '../db/mappers'
+import { normalizeRoleName } from '../validation'
 import { changedFields, checkFlag, conflict, isEmpty, withInputFields } from './shared'
 
 type RoleInput = {

@@ -1,10 +1,10 @@
 import { badUserInput, inTransaction, notFound, recordAudit } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../../context'
-import { dateRange } from '../../dates'
-import { toMetricRun } from '../../db/mappers'
-import { daysBetween } from '../../engine/import-metrics'
-import { enqueue, TASKS } from '../../engine/queue'
+import type { Context } from '../context'
+import { dateRange } from '../dates'
+import { toMetricRun } from '../db/mappers'
+import { daysBetween } from '../engine/import-metrics'
+import { enqueue, TASKS } from '../engine/queue'
 
 export const runMutations = {
   /** A run over the range, queued with its row in one transaction. */

@@ -11,11 +11,11 @@ import {
   userError,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import { generateApiKey } from '../../auth/api-keys'
-import { assertMayGive, assertMayReach, permissionsOfUser } from '../../auth/permissions'
-import type { Context } from '../../context'
-import { toApiKey } from '../../db/mappers'
-import { API_KEY_COLUMNS } from '../../db/queries'
+import { generateApiKey } from '../auth/api-keys'
+import { assertMayGive, assertMayReach, permissionsOfUser } from '../auth/permissions'
+import type { Context } from '../context'
+import { toApiKey } from '../db/mappers'
+import { API_KEY_COLUMNS } from '../db/queries'
 
 interface CreateApiKeyInput {
   name: string

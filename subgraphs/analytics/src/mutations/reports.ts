@@ -9,10 +9,10 @@ import {
   recordAudit,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../../context'
-import { toReport } from '../../db/mappers'
-import { enqueue, TASKS } from '../../engine/queue'
-import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../../engine/reports/types'
+import type { Context } from '../context'
+import { toReport } from '../db/mappers'
+import { enqueue, TASKS } from '../engine/queue'
+import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../engine/reports/types'
 
 export const REPORT_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
 type ReportStatus = (typeof REPORT_STATUSES)[number]

@@ -1,10 +1,10 @@
 import type { DB } from '@pm/db/types/core'
 import { badUserInput, checkString, inTransaction, MASK, notFound, recordAudit } from '@pm/service-kit'
 import { type Selectable, sql } from 'kysely'
-import type { Context } from '../../context'
-import { toAppSetting } from '../../db/mappers'
-import { MODULE_CATEGORY } from '../../modules'
-import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../../validation'
+import type { Context } from '../context'
+import { toAppSetting } from '../db/mappers'
+import { MODULE_CATEGORY } from '../modules'
+import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../validation'
 import { changedFields, checkFlag } from './shared'
 
 interface SetAppSettingInput {

@@ -21,13 +21,13 @@ import {
   permissionsOfUser,
   rolePermissionNames,
   type UserPermissions,
-} from '../../auth/permissions'
-import { revokeUserSessions } from '../../auth/sessions'
-import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../../auth/throttle'
-import type { Context } from '../../context'
-import { toUser } from '../../db/mappers'
-import { USER_COLUMNS } from '../../db/queries'
-import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../../validation'
+} from '../auth/permissions'
+import { revokeUserSessions } from '../auth/sessions'
+import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../auth/throttle'
+import type { Context } from '../context'
+import { toUser } from '../db/mappers'
+import { USER_COLUMNS } from '../db/queries'
+import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../validation'
 import { MAX_LOGIN_PASSWORD } from './auth'
 import { changedFields, checkFlag, conflict, isEmpty, notNull, withInputFields } from './shared'
 
