@@ -1,4 +1,11 @@
-import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
+import {
+  checkJsonObject,
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+  updateAudited,
+} from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
 
@@ -49,26 +56,13 @@ export const notificationMutations = {
 
   markNotificationRead: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('notifications')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('no notification has this id', { field: 'id' })
-      if (before.read) return toNotification(before)
-      const row = await trx
-        .updateTable('notifications')
-        .set({ read: true })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'notification',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { read: false }, after: { read: true } },
+      const { row } = await updateAudited(trx, {
+        table: 'notifications',
+        id,
+        notFound: () => notFound('no notification has this id', { field: 'id' }),
+        values: () => ({ read: true }),
+        view: toNotification,
+        audit: { entityType: 'notification', userId: ctx.caller.userId },
       })
       return toNotification(row)
     }),

@@ -5,18 +5,20 @@ import {
   checkString,
   inTransaction,
   isPermissionName,
+  lockRow,
   notFound,
   PERMISSION_ACTIONS,
   PERMISSION_RESOURCES,
   recordAudit,
   requireSomeField,
+  updateAudited,
 } from '@pm/service-kit'
 import { sql, type Transaction } from 'kysely'
 import { assertMayGive } from '../auth/permissions'
 import type { Context } from '../context'
 import { toPermission, toRole } from '../db/mappers'
 import { normalizeRoleName } from '../validation'
-import { changedFields, checkFlag, conflict, isEmpty, withInputFields } from './shared'
+import { checkFlag, conflict, withInputFields } from './shared'
 
 type RoleInput = {
   name?: string | null
@@ -38,7 +40,7 @@ const description = (value: string | null | undefined) =>
   value === undefined ? undefined : checkString('input.description', value, { max: MAX_DESCRIPTION })
 
 async function lockRole(trx: Trx, id: number, field = 'id') {
-  const row = await trx.selectFrom('roles').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+  const row = await lockRow(trx, 'roles', id)
   if (!row) throw notFound(`${field}: no role has this id`, { field })
   return row
 }
@@ -137,33 +139,28 @@ export const roleMutations = {
     )
     return withInputFields(
       inTransaction(ctx, async (trx) => {
-        const before = await lockRole(trx, id)
-        if (name !== undefined && name !== before.name) await assertRoleNameFree(trx, name, id)
-        const row = await trx
-          .updateTable('roles')
-          .set(set)
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow()
-        let usersRenamed = 0
-        if (row.name !== before.name) {
-          const renamed = await trx
-            .updateTable('users')
-            .set({ role: row.name })
-            .where('role', '=', before.name)
-            .executeTakeFirst()
-          usersRenamed = Number(renamed.numUpdatedRows)
-        }
-        const changes = changedFields(toRole(before), toRole(row))
-        if (!isEmpty(changes)) {
-          await recordAudit(trx, {
-            action: 'update',
-            entityType: 'role',
-            entityId: String(id),
-            userId: ctx.caller.userId,
-            changes: { ...changes, ...(usersRenamed ? { usersRenamed } : {}) },
-          })
-        }
+        const { row } = await updateAudited(trx, {
+          table: 'roles',
+          id,
+          notFound: () => notFound('id: no role has this id', { field: 'id' }),
+          values: async (before) => {
+            if (name !== undefined && name !== before.name) await assertRoleNameFree(trx, name, id)
+            return set
+          },
+          view: toRole,
+          // users.role holds the name: a renamed role is renamed on its users.
+          afterUpdate: async (row, before) => {
+            if (row.name === before.name) return undefined
+            const renamed = await trx
+              .updateTable('users')
+              .set({ role: row.name })
+              .where('role', '=', before.name)
+              .executeTakeFirst()
+            const usersRenamed = Number(renamed.numUpdatedRows)
+            return usersRenamed ? { usersRenamed } : undefined
+          },
+          audit: { entityType: 'role', userId: ctx.caller.userId },
+        })
         return toRole(row)
       }),
       { name: 'input.name' },
