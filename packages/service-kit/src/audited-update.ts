@@ -1,4 +1,5 @@
 import {
+  type Expression,
   isOperationNodeSource,
   type Kysely,
   type Selectable,
@@ -96,6 +97,9 @@ export const isEmptyDiff = (diff: Diff<object>) => Object.keys(diff.after).lengt
 
 type Row<DB, TB extends keyof DB> = Selectable<DB[TB]>
 
+/** The columns an update may write: values, or SQL expressions (`sql\`localtimestamp\``). */
+export type WriteValues<T> = { [K in keyof Updateable<T>]?: Updateable<T>[K] | Expression<unknown> }
+
 export interface LockRowOptions {
   /** The key column (default `id`). */
   key?: string
@@ -129,11 +133,11 @@ export interface AuditedUpdate<DB, TB extends keyof DB & string, V extends objec
    * The columns to write, from the locked row: checks that need the row throw from here. Undefined
    * leaves a column; a column whose value is already stored is not written. Return {} to write nothing.
    */
-  values: (before: Row<DB, TB>) => Updateable<DB[TB]> | Promise<Updateable<DB[TB]>>
+  values: (before: Row<DB, TB>) => WriteValues<DB[TB]> | Promise<WriteValues<DB[TB]>>
   /** Columns compared as decimals when deciding what changes ("1.50" is "1.5"). */
   numeric?: ReadonlySet<string>
   /** Runs with the columns that will change, before they are written (checks on the changes alone). */
-  check?: (changes: Partial<Updateable<DB[TB]>>, before: Row<DB, TB>) => Promise<void> | void
+  check?: (changes: WriteValues<DB[TB]>, before: Row<DB, TB>) => unknown
   /**
    * The row as the audit entry shows it: the API's field names (camelCase), secrets masked. The
    * subgraph's mapper (toProduct, toUser…) is the usual answer.
@@ -146,8 +150,8 @@ export interface AuditedUpdate<DB, TB extends keyof DB & string, V extends objec
   afterUpdate?: (row: Row<DB, TB>, before: Row<DB, TB>) => Promise<Record<string, unknown> | undefined | void>
   audit: {
     entityType: string
-    /** Default `update`. */
-    action?: AuditAction
+    /** Default `update`; a function chooses from the columns written (a move is an update of the parent alone). */
+    action?: AuditAction | ((changes: WriteValues<DB[TB]>) => AuditAction)
     /** Default the key's value. */
     entityId?: string
     userId: string | null
@@ -182,7 +186,7 @@ export async function updateAudited<DB, TB extends keyof DB & string, V extends 
   const changes = diffValues(before as Record<string, unknown>, values as object, {
     numeric: spec.numeric,
     ignore: [],
-  }).after as Partial<Updateable<DB[TB]>>
+  }).after as WriteValues<DB[TB]>
   if (Object.keys(changes).length === 0) return { before, row: before, updated: false }
   await spec.check?.(changes, before)
   // biome-ignore lint/suspicious/noExplicitAny: see lockRow
@@ -199,7 +203,10 @@ export async function updateAudited<DB, TB extends keyof DB & string, V extends 
   const extra = { ...spec.audit.extra?.(before, row), ...more }
   if (!isEmptyDiff(diff) || Object.keys(extra).length > 0) {
     await recordAudit(trx, {
-      action: spec.audit.action ?? 'update',
+      action:
+        typeof spec.audit.action === 'function'
+          ? spec.audit.action(changes)
+          : (spec.audit.action ?? 'update'),
       entityType: spec.audit.entityType,
       entityId: spec.audit.entityId ?? String(spec.id),
       userId: spec.audit.userId,
