@@ -3,9 +3,11 @@ import {
   badUserInput,
   ErrorCode,
   inTransaction,
+  lockRow,
   notFound,
   recordAudit,
   rowInputError,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
@@ -13,7 +15,7 @@ import { type Selectable, sql } from 'kysely'
 import { catalogProductCount, missingProductIndexes, supplierProductCount } from '../catalog'
 import type { Context } from '../context'
 import { toCode2AsinJob, toCode2AsinResult } from '../db/mappers'
-import { insertJob, insertNewResults, jobForUpdate, refreshJobProgress } from '../db/writes'
+import { type Code2AsinTrx, insertJob, insertNewResults, refreshJobProgress } from '../db/writes'
 import { AccountProblem, readSpApiAccount, SP_API_SETTING, type SpApiAccount } from '../engine/account'
 import type { ProviderConfig, SpApiSettingConfig } from '../engine/config'
 import { checkLookupUpload } from '../engine/files'
@@ -62,9 +64,12 @@ function jobProductIds(job: JobRow): Set<string> | null {
     : null
 }
 
-export async function lockedJob(trx: Parameters<typeof jobForUpdate>[0], id: string, field: string) {
-  const job = await jobForUpdate(trx, id)
-  if (!job) throw notFound(`${field}: no code2asin job has this id`, { field })
+const jobNotFound = (field: string) => () => notFound(`${field}: no code2asin job has this id`, { field })
+
+/** The job row, locked: every writer of a job's results or status goes through this lock first. */
+export async function lockedJob(trx: Code2AsinTrx, id: string, field: string) {
+  const job = await lockRow(trx, 'code2asin_jobs', id)
+  if (!job) throw jobNotFound(field)()
   return job
 }
 
@@ -259,74 +264,71 @@ export const code2AsinJobMutations = {
 
   resumeCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const job = await lockedJob(trx, id, 'id')
-      if (job.provider_config === null) {
-        throw badUserInput('id: this job has no provider; its results are recorded by callers', {
-          field: 'id',
-        })
-      }
-      if (!RESUMABLE.has(job.status) && !(job.status === 'completed' && job.failed_lookups > 0)) {
-        throw userError(
-          ErrorCode.CONFLICT,
-          `id: the job is ${job.status}; only a failed or cancelled job, or a completed one with failed lookups, can be resumed`,
-          { field: 'id' },
-        )
-      }
-      const failed = await trx
-        .selectFrom('code2asin_results')
-        .select('id')
-        .where('job_id', '=', id)
-        .where('error_code', 'is not', null)
-        .limit(1)
-        .executeTakeFirst()
-      const row = await trx
-        .updateTable('code2asin_jobs')
-        .set({
-          status: 'pending',
-          completed_at: null,
-          last_error: null,
-          runner_id: null,
-          heartbeat_at: null,
-          // Failed lookups lie behind the checkpoint: the worker walks the list again, skipping what is answered.
-          ...(failed ? { checkpoint: 0 } : {}),
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await enqueueMatch(trx, id)
-      await recordAudit(trx, {
-        action: 'resume',
-        entityType: 'code2asin_job',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { status: job.status }, after: { status: row.status } },
+      const { row } = await updateAudited(trx, {
+        table: 'code2asin_jobs',
+        id,
+        notFound: jobNotFound('id'),
+        values: async (before) => {
+          if (before.provider_config === null) {
+            throw badUserInput('id: this job has no provider; its results are recorded by callers', {
+              field: 'id',
+            })
+          }
+          if (
+            !RESUMABLE.has(before.status) &&
+            !(before.status === 'completed' && before.failed_lookups > 0)
+          ) {
+            throw userError(
+              ErrorCode.CONFLICT,
+              `id: the job is ${before.status}; only a failed or cancelled job, or a completed one with failed lookups, can be resumed`,
+              { field: 'id' },
+            )
+          }
+          const failed = await trx
+            .selectFrom('code2asin_results')
+            .select('id')
+            .where('job_id', '=', id)
+            .where('error_code', 'is not', null)
+            .limit(1)
+            .executeTakeFirst()
+          return {
+            status: 'pending',
+            completed_at: null,
+            last_error: null,
+            runner_id: null,
+            heartbeat_at: null,
+            // Failed lookups lie behind the checkpoint: the worker walks the list again, skipping what is answered.
+            ...(failed ? { checkpoint: 0 } : {}),
+          }
+        },
+        view: toCode2AsinJob,
+        afterUpdate: async () => {
+          await enqueueMatch(trx, id)
+        },
+        audit: { entityType: 'code2asin_job', action: 'resume', userId: ctx.caller.userId },
       })
       return toCode2AsinJob(row)
     }),
 
   cancelCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const job = await lockedJob(trx, id, 'id')
-      if (job.status === 'cancelled') return toCode2AsinJob(job)
-      if (!CANCELLABLE.has(job.status)) {
-        throw userError(
-          ErrorCode.CONFLICT,
-          `id: the job is ${job.status}; only a pending or running job can be cancelled`,
-          { field: 'id' },
-        )
-      }
-      const row = await trx
-        .updateTable('code2asin_jobs')
-        .set({ status: 'cancelled', completed_at: sql<Date>`now()` })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'cancel',
-        entityType: 'code2asin_job',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { status: job.status }, after: { status: row.status } },
+      const { row } = await updateAudited(trx, {
+        table: 'code2asin_jobs',
+        id,
+        notFound: jobNotFound('id'),
+        values: (before) => {
+          if (before.status === 'cancelled') return {}
+          if (!CANCELLABLE.has(before.status)) {
+            throw userError(
+              ErrorCode.CONFLICT,
+              `id: the job is ${before.status}; only a pending or running job can be cancelled`,
+              { field: 'id' },
+            )
+          }
+          return { status: 'cancelled', completed_at: sql<Date>`now()` }
+        },
+        view: toCode2AsinJob,
+        audit: { entityType: 'code2asin_job', action: 'cancel', userId: ctx.caller.userId },
       })
       return toCode2AsinJob(row)
     }),

@@ -1,5 +1,12 @@
 import type { DB } from '@pm/db/types/media'
-import { badUserInput, inTransaction, notFound, recordAudit, requireSomeField } from '@pm/service-kit'
+import {
+  badUserInput,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+  updateAudited,
+} from '@pm/service-kit'
 import type { Selectable } from 'kysely'
 import { catalogHasProduct, tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
@@ -43,12 +50,11 @@ const thumbnailSummary = (t: ThumbnailRow) => ({
   objectKey: t.object_key,
 })
 
-/** GraphQL names of the columns updateMediaFile may change (audit entries speak the API's language). */
-const UPDATABLE = {
-  alt_text: 'altText',
-  image_type: 'imageType',
-  is_valid: 'isValid',
-} as const
+/** A file as its audit entries show it: the API's fields, without the served key (a signed, passing value). */
+const auditView = (row: Selectable<DB['media_files']>) => ({
+  ...toMediaFile(row),
+  servedObjectKey: undefined,
+})
 
 /** A file's product, or NOT_FOUND naming the argument. */
 async function existingFile(ctx: Context, id: string, field: string) {
@@ -182,7 +188,7 @@ export const mediaFileMutations = {
           entityId: row.id,
           userId: ctx.caller.userId,
           changes: {
-            after: { ...mediaFile, servedObjectKey: undefined },
+            after: auditView(row),
             reusedStoredFile,
             ...(unsetPrimary.length ? { primaryUnsetOn: unsetPrimary } : {}),
           },
@@ -247,24 +253,13 @@ export const mediaFileMutations = {
     requireSomeField('input', input as Record<string, unknown>)
     const set = checkUpdateMediaFile(input)
     return inTransaction(ctx, async (trx) => {
-      const before = await lockedFile(trx, id, 'id')
-      const columns = (Object.keys(set) as (keyof typeof set)[]).filter((c) => set[c] !== before[c])
-      if (columns.length === 0) return toMediaFile(before)
-      const row = await trx
-        .updateTable('media_files')
-        .set(Object.fromEntries(columns.map((c) => [c, set[c]])))
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: ENTITY,
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: Object.fromEntries(columns.map((c) => [UPDATABLE[c], before[c]])),
-          after: Object.fromEntries(columns.map((c) => [UPDATABLE[c], row[c]])),
-        },
+      const { row } = await updateAudited(trx, {
+        table: 'media_files',
+        id,
+        notFound: () => notFound('id: no media file has this id', { field: 'id' }),
+        values: () => set,
+        view: auditView,
+        audit: { entityType: ENTITY, userId: ctx.caller.userId },
       })
       return toMediaFile(row)
     })
@@ -307,8 +302,7 @@ export const mediaFileMutations = {
         userId: ctx.caller.userId,
         changes: {
           before: {
-            ...toMediaFile(before),
-            servedObjectKey: undefined,
+            ...auditView(before),
             thumbnails: thumbnails.map(thumbnailSummary),
           },
           deletedStoredContent,
