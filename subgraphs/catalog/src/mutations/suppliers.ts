@@ -140,14 +140,14 @@ export const supplierMutations = {
         .values({ ...columns, code: columns.code!, name: columns.name! })
         .returningAll()
         .executeTakeFirstOrThrow()
-      if (details) await writeDetails(trx, row.id, details)
+      const written = details ? await writeDetails(trx, row.id, details) : null
       const supplier = toSupplier(row)
       await recordAudit(trx, {
         action: 'create',
         entityType: 'supplier',
         entityId: row.id,
         userId: ctx.caller.userId,
-        changes: { after: { ...supplier, ...(details ? { details } : {}) } },
+        changes: { after: { ...supplier, ...(written ? { details: written.after } : {}) } },
       })
       return supplier
     })
