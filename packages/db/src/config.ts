@@ -3,17 +3,17 @@ import { DEFAULT_POOL_SIZES, DOMAINS, type Domain, databaseName } from './domain
 export type Env = Readonly<Record<string, string | undefined>>
 
 export interface PoolSettings {
-  /** Connections kept open once created (seed 000's pool_size). */
+  /** Connections kept open once created (the documented pool size, docs/requirements.md#connection-pools). */
   size: number
-  /** Extra connections opened under load and closed again when idle (seed 000's max_overflow). */
+  /** Extra connections opened under load and closed again when idle (max overflow: 10 per database). */
   maxOverflow: number
-  /** How long a query may wait for a connection before failing (seed 000: 30 s). */
+  /** How long a query may wait for a connection before failing (30 s). */
   acquireTimeoutMs: number
-  /** Connections are closed and replaced after this age (seed 000: 1 h). */
+  /** Connections are closed and replaced after this age (1 h). */
   recycleMs: number
   /** Overflow connections idle this long are closed. */
   idleTimeoutMs: number
-  /** A connection idle at least this long is pinged before it is handed out (seed 000: pre-ping). */
+  /** A connection idle at least this long is pinged before it is handed out (pre-ping). */
   prePingIdleMs: number
 }
 

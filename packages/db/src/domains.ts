@@ -2,7 +2,7 @@
 export const DOMAINS = ['core', 'catalog', 'imports', 'exports', 'media', 'code2asin', 'analytics'] as const
 export type Domain = (typeof DOMAINS)[number]
 
-/** Base pool sizes from seed 000 ("Pools par base"). */
+/** Base pool size per database (docs/requirements.md#connection-pools). */
 export const DEFAULT_POOL_SIZES: Readonly<Record<Domain, number>> = {
   core: 5,
   catalog: 20,

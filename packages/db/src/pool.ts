@@ -33,8 +33,8 @@ const TYPE_PARSERS: pg.CustomTypesConfig = {
 }
 
 /**
- * A pg pool sized as seed 000 says, with the figures the metrics need and a guarantee that a
- * connection which died while idle is discarded rather than handed to a query.
+ * A pg pool sized as docs/requirements.md#connection-pools says, with the figures the metrics need and a
+ * guarantee that a connection which died while idle is discarded rather than handed to a query.
  */
 export class DomainPool {
   readonly pool: pg.Pool

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, describeUrl, loadDatabaseConfig } from '../src'
 
 describe('loadDatabaseConfig', () => {
-  it('uses the embedded default when no URL is set, with seed 000 pool sizes', () => {
+  it('uses the embedded default when no URL is set, with the documented pool sizes', () => {
     const config = loadDatabaseConfig({})
     expect(config.mode).toBe('embedded')
     if (config.mode !== 'embedded') return

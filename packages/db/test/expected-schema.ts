@@ -1,7 +1,8 @@
 /**
- * The schema each domain database must have after all its migrations, written by hand from the seed
- * documents (/work/shared/seeds: 000 main DDL, 001 additions and indexes, 002 app_settings/analytics) and
- * the additions designed on top of them. Deliberately NOT generated from a database: it is the reference
+ * The schema each domain database must have after all its migrations, written by hand from the source
+ * documents (docs/requirements.md#tables-and-indexes: document 000 the main DDL, 001 additions and indexes,
+ * 002 app_settings and analytics; "// document 00N" below marks where a block comes from) and the additions
+ * designed on top of them. Deliberately NOT generated from a database: it is the reference
  * the migrations are checked against.
  *
  * Types are as `format_type()` prints them, defaults as `pg_get_expr(adbin)` prints them, index
@@ -76,7 +77,7 @@ const serialPk = (table: string): ColumnSpec => ({
   notNull: true,
   default: `nextval('${table}_id_seq'::regclass)`,
 })
-/** Seed 000 style: TIMESTAMP DEFAULT NOW(), nullable. */
+/** The source schema's timestamp style: TIMESTAMP DEFAULT NOW(), nullable. */
 const TS_NOW: ColumnSpec = { type: TS, default: 'now()' }
 /** Tables designed here: TIMESTAMP NOT NULL DEFAULT NOW(). */
 const TS_NOW_NN: ColumnSpec = { type: TS, notNull: true, default: 'now()' }
@@ -115,7 +116,7 @@ const toSupplierCode = 'db_catalog.suppliers.code'
 
 const core: DomainSpec = {
   tables: {
-    // seed 000
+    // document 000
     users: {
       primaryKey: ['id'],
       columns: {
@@ -176,7 +177,7 @@ const core: DomainSpec = {
         metadata: JSONB_EMPTY_NN,
       },
     },
-    // seed 002
+    // document 002
     app_settings: {
       primaryKey: ['id'],
       columns: {
@@ -363,7 +364,7 @@ const core: DomainSpec = {
 
 const catalog: DomainSpec = {
   tables: {
-    // seed 000
+    // document 000
     suppliers: {
       primaryKey: ['id'],
       columns: {
@@ -458,7 +459,7 @@ const catalog: DomainSpec = {
         last_update: TS_NOW,
       },
     },
-    // seed 001
+    // document 001
     product_variants: {
       primaryKey: ['id'],
       columns: {
@@ -507,7 +508,7 @@ const catalog: DomainSpec = {
         changed_at: TS_NOW_NN,
       },
     },
-    // seed 002 (db_suppliers folded into the catalog)
+    // document 002 (db_suppliers folded into the catalog)
     supplier_details: {
       primaryKey: ['supplier_id'],
       columns: {
@@ -549,7 +550,7 @@ const catalog: DomainSpec = {
     },
   },
   indexes: {
-    // seed 000
+    // document 000
     idx_suppliers_code: 'suppliers USING btree (code)',
     idx_suppliers_is_active: 'suppliers USING btree (is_active)',
     idx_products_ean: 'products USING btree (ean)',
@@ -561,7 +562,7 @@ const catalog: DomainSpec = {
     idx_product_prices_product_id: 'product_prices USING btree (product_id)',
     idx_product_prices_is_active: 'product_prices USING btree (is_active)',
     idx_product_stocks_product_id: 'product_stocks USING btree (product_id)',
-    // seed 001
+    // document 001
     idx_products_active_created_desc:
       'products USING btree (is_active, created_at DESC) WHERE (is_active = true)',
     idx_products_sku_active_title: 'products USING btree (sku, is_active, title) WHERE (is_active = true)',
@@ -694,7 +695,7 @@ const catalog: DomainSpec = {
 
 const imports: DomainSpec = {
   tables: {
-    // seed 000
+    // document 000
     import_configs: {
       primaryKey: ['id'],
       columns: {
@@ -776,7 +777,7 @@ const imports: DomainSpec = {
         created_at: TS_NOW,
       },
     },
-    // seed 001 (ids adapted: import_jobs.id is a UUID)
+    // document 001 (ids adapted: import_jobs.id is a UUID)
     import_logs: {
       primaryKey: ['id', 'created_at'],
       columns: {
@@ -847,13 +848,13 @@ const imports: DomainSpec = {
     },
   },
   indexes: {
-    // seed 000
+    // document 000
     idx_import_configs_supplier_code: 'import_configs USING btree (supplier_code)',
     idx_import_configs_is_active: 'import_configs USING btree (is_active)',
     idx_import_jobs_status: 'import_jobs USING btree (status)',
     idx_import_jobs_created_at: 'import_jobs USING btree (created_at)',
     idx_import_jobs_supplier_code: 'import_jobs USING btree (supplier_code)',
-    // seed 001
+    // document 001
     idx_import_jobs_status_created: 'import_jobs USING btree (status, created_at DESC)',
     idx_import_logs_job_created_level: 'import_logs USING btree (job_id, created_at DESC, log_level)',
     // keyset pagination, foreign keys, cross-database references
@@ -1250,7 +1251,7 @@ const code2asin: DomainSpec = {
 
 const analytics: DomainSpec = {
   tables: {
-    // seed 000
+    // document 000
     product_metrics: {
       primaryKey: ['id'],
       columns: {
@@ -1288,7 +1289,7 @@ const analytics: DomainSpec = {
         avg_processing_time: INT,
       },
     },
-    // seed 002
+    // document 002
     reports: {
       primaryKey: ['id'],
       columns: {

@@ -181,7 +181,7 @@ export function roleGrantNames(): Record<string, string[]> {
   return grants
 }
 
-/** Seed 002's 17 modules (id, name, order), from the one registry. */
+/** The 17 feature modules (id, name, order; docs/requirements.md#modules), from the one registry. */
 export const MODULES: readonly [string, string, number][] = MODULE_IDS.map((id) => [
   id,
   MODULE_INFO[id].name,

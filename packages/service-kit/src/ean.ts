@@ -23,10 +23,10 @@ function fromNumberForm(text: string): string | undefined {
 }
 
 /**
- * EANs are strings, defended in depth (seed 002): spaces and dashes removed, a float or exponent form
- * from a spreadsheet recovered only when exact, 9–12 digits left-padded to an EAN-13 (a UPC-A or an
- * EAN-13 that lost its leading zeros), GTIN-8/12/13/14 check digit verified. Throws BAD_USER_INPUT
- * saying why, with the field name.
+ * EANs are strings, defended in depth (docs/requirements.md#ean-handling): spaces and dashes removed, a
+ * float or exponent form from a spreadsheet recovered only when exact, 9–12 digits left-padded to an EAN-13
+ * (a UPC-A or an EAN-13 that lost its leading zeros), GTIN-8/12/13/14 check digit verified. Throws
+ * BAD_USER_INPUT saying why, with the field name.
  */
 export function normalizeEan(input: string, field = 'ean'): string {
   const compact = input.trim().replace(/[\s-]/g, '')

@@ -111,14 +111,21 @@ directive @rows on ARGUMENT_DEFINITION
 
 """Relay page information for keyset (cursor) pagination."""
 type PageInfo @shareable {
+  "Whether more items follow this page: pass endCursor as after to read them."
   hasNextPage: Boolean!
+  "Whether this page was read with an after cursor (items come before it); backward paging is not offered."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first item; null when the page is empty."
   startCursor: String
+  "The cursor of the page's last item, to pass as after for the next page; null when the page is empty."
   endCursor: String
 }
 
+"""The direction of a list order."""
 enum SortDirection {
+  "Smallest (oldest, A to Z) first; nulls last."
   ASC
+  "Largest (newest, Z to A) first; nulls first."
   DESC
 }
 

@@ -13,7 +13,7 @@ import { GraphQLError } from 'graphql'
  * BAD_USER_INPUT naming the GraphQL field path, e.g. 'input.title' or 'rows[17].ean'.
  */
 
-/** products.status: the seed's values (active, out_of_stock, draft, discontinued) plus inactive and archived. */
+/** products.status: the demo data's values (active, out_of_stock, draft, discontinued) plus inactive and archived. */
 export const PRODUCT_STATUSES = [
   'active',
   'out_of_stock',
@@ -197,7 +197,7 @@ export function normalizeUpc(value: string, field: string): string {
   return ean.slice(1)
 }
 
-/** A GTIN stored on 14 digits, as the seed does (leading zeros added). */
+/** A GTIN stored on 14 digits (leading zeros added), as the source schema's `gtin` column (docs/requirements.md). */
 export const normalizeGtin = (value: string, field: string) => normalizeEan(value, field).padStart(14, '0')
 
 /**
