@@ -8,6 +8,7 @@ import {
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
+import { deleteNotification, insertNotification, markNotificationsRead } from '../db/writes'
 
 interface CreateNotificationInput {
   userId: string
@@ -37,11 +38,7 @@ export const notificationMutations = {
         .where('id', '=', input.userId)
         .executeTakeFirst()
       if (!user) throw notFound('input.userId: no user has this id', { field: 'input.userId' })
-      const row = await trx
-        .insertInto('notifications')
-        .values(values)
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertNotification(trx, values)
       const notification = toNotification(row)
       await recordAudit(trx, {
         action: 'create',
@@ -69,13 +66,7 @@ export const notificationMutations = {
 
   markAllNotificationsRead: (_: unknown, { userId }: { userId: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const changed = await trx
-        .updateTable('notifications')
-        .set({ read: true })
-        .where('user_id', '=', userId)
-        .where('read', '=', false)
-        .returning('id')
-        .execute()
+      const changed = await markNotificationsRead(trx, userId)
       if (changed.length > 0) {
         await recordAudit(trx, {
           action: 'update',
@@ -91,7 +82,7 @@ export const notificationMutations = {
   /** Returns the notification as it was. */
   deleteNotification: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const row = await trx.deleteFrom('notifications').where('id', '=', id).returningAll().executeTakeFirst()
+      const row = await deleteNotification(trx, id)
       if (!row) throw notFound('no notification has this id', { field: 'id' })
       const notification = toNotification(row)
       await recordAudit(trx, {
