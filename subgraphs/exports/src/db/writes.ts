@@ -38,10 +38,6 @@ export async function insertItems(trx: ExportsTrx, jobId: string, productIds: re
   return Number(result.numAffectedRows ?? 0)
 }
 
-export function jobForUpdate(trx: ExportsTrx, id: string) {
-  return trx.selectFrom('export_jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled'
 
 /** The columns that move a job (locked and checked): running stamps started_at, a final status completed_at. */
