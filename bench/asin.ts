@@ -163,8 +163,8 @@ export async function runAsinBench(o: {
             `asin: job ${job.status}, ${job.processedCodes} processed (${((performance.now() - t0) / 1_000).toFixed(1)} s)`,
           )
         }
-        if (job.status === 'failed') throw new Error(`the matching job failed: ${job.lastError}`)
-        if (job.status === 'completed') return job
+        if (job.status === 'FAILED') throw new Error(`the matching job failed: ${job.lastError}`)
+        if (job.status === 'COMPLETED') return job
         await new Promise((r) => setTimeout(r, 200))
       }
     }

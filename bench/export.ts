@@ -116,7 +116,7 @@ export async function runExportBench(o: {
     const platform = await stack.request(
       `mutation($input: CreateExportPlatformInput!) { createExportPlatform(input: $input) { id } }`,
       {
-        input: { name: 'Bench feed', platformType: 'csv', config: { kind: 'feed' }, fieldMappings: MAPPING },
+        input: { name: 'Bench feed', platformType: 'CSV', config: { kind: 'feed' }, fieldMappings: MAPPING },
       },
     )
     if (platform.errors) throw new Error(`createExportPlatform: ${platform.errors[0]!.message}`)
@@ -137,8 +137,8 @@ export async function runExportBench(o: {
         const { data, errors } = await stack.request(JOB, { id })
         if (errors) throw new Error(`exportJob: ${errors[0]!.message}`)
         const job = data.exportJob
-        if (job.status === 'failed') throw new Error(`export failed: ${job.lastError}`)
-        if (job.status === 'completed') {
+        if (job.status === 'FAILED') throw new Error(`export failed: ${job.lastError}`)
+        if (job.status === 'COMPLETED') {
           if (job.successItems !== o.products) {
             throw new Error(
               `export wrote ${job.successItems} of ${o.products} products (${job.failedItems} failed)`,

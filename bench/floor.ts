@@ -16,9 +16,9 @@ const ts = (column: string) => `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z
 
 /** A product as a listing shows it (Q1's node, the mixed workload's pages and searches): `p` is the product. */
 const LIST_NODE = `json_build_object(
-    'id', p.id, 'ean', p.ean, 'sku', p.sku, 'title', p.title, 'status', p.status, 'createdAt', ${ts('p.created_at')},
+    'id', p.id, 'ean', p.ean, 'sku', p.sku, 'title', p.title, 'status', upper(p.status), 'createdAt', ${ts('p.created_at')},
     'prices', coalesce((
-      SELECT json_agg(json_build_object('priceType', pp.price_type, 'price', pp.price::text, 'currency', pp.currency,
+      SELECT json_agg(json_build_object('priceType', upper(pp.price_type), 'price', pp.price::text, 'currency', pp.currency,
                                         'minQuantity', pp.min_quantity)
                       ORDER BY pp.price_type, pp.min_quantity, pp.valid_from DESC NULLS LAST, pp.id)
         FROM product_prices pp WHERE pp.product_id = p.id AND pp.is_active = true), '[]'::json),
@@ -59,10 +59,10 @@ FROM (
  * first and last day.
  */
 const DETAIL_NODE = `json_build_object(
-    'id', p.id, 'ean', p.ean, 'sku', p.sku, 'title', p.title, 'description', p.description, 'status', p.status,
+    'id', p.id, 'ean', p.ean, 'sku', p.sku, 'title', p.title, 'description', p.description, 'status', upper(p.status),
     'isActive', p.is_active, 'createdAt', ${ts('p.created_at')}, 'updatedAt', ${ts('p.updated_at')},
     'prices', coalesce((
-      SELECT json_agg(json_build_object('priceType', pp.price_type, 'price', pp.price::text, 'cost', pp.cost::text,
+      SELECT json_agg(json_build_object('priceType', upper(pp.price_type), 'price', pp.price::text, 'cost', pp.cost::text,
                                         'currency', pp.currency, 'minQuantity', pp.min_quantity,
                                         'validFrom', ${ts('pp.valid_from')}, 'validUntil', ${ts('pp.valid_until')})
                       ORDER BY pp.price_type, pp.min_quantity, pp.valid_from DESC NULLS LAST, pp.id)
@@ -76,7 +76,7 @@ const DETAIL_NODE = `json_build_object(
     'stockHistory', json_build_object('edges', coalesce((
       SELECT json_agg(json_build_object('node', json_build_object(
                'id', h.id, 'warehouseId', h.warehouse_id, 'oldQuantity', h.old_quantity, 'newQuantity', h.new_quantity,
-               'delta', h.delta, 'reason', h.reason, 'changedAt', ${ts('h.changed_at')}))
+               'delta', h.delta, 'reason', upper(h.reason), 'changedAt', ${ts('h.changed_at')}))
              ORDER BY h.changed_at DESC, h.id DESC)
         FROM (SELECT * FROM stock_history WHERE product_id = p.id ORDER BY changed_at DESC, id DESC LIMIT 30) h),
       '[]'::json)),
@@ -85,7 +85,7 @@ const DETAIL_NODE = `json_build_object(
                'id', m.id, 'fileName', m.file_name, 'mimeType', m.mime_type, 'width', m.width, 'height', m.height,
                'isPrimary', m.is_primary, 'displayOrder', m.display_order, 'storageUrl', m.storage_url,
                'thumbnails', coalesce((
-                 SELECT json_agg(json_build_object('sizeName', t.size_name, 'width', t.width, 'height', t.height,
+                 SELECT json_agg(json_build_object('sizeName', upper(t.size_name), 'width', t.width, 'height', t.height,
                                                    'storageUrl', t.storage_url) ORDER BY t.width, t.id)
                    FROM media_thumbnails t WHERE t.media_file_id = m.id), '[]'::json))
              ORDER BY m.display_order, m.id)
@@ -93,7 +93,7 @@ const DETAIL_NODE = `json_build_object(
     'asinMatches', coalesce((
       SELECT json_agg(json_build_object(
                'id', r.id, 'asin', r.asin, 'amazonTitle', r.amazon_title, 'matchConfidence', r.match_confidence::text,
-               'matchType', r.match_type, 'amazonPrice', r.amazon_price::text, 'isVerified', r.is_verified,
+               'matchType', upper(r.match_type), 'amazonPrice', r.amazon_price::text, 'isVerified', r.is_verified,
                'processedAt', ${ts('r.processed_at')})
              ORDER BY r.match_confidence DESC NULLS LAST, coalesce(r.is_verified, false) DESC,
                       r.processed_at DESC NULLS LAST, r.id)
@@ -152,7 +152,7 @@ function listQuery(v: ListVariables): { name: string; text: string; values: unkn
   if (f.brandId != null) where.push(`p.brand_id = ${param(f.brandId)}`)
   if (f.categoryId != null) where.push(`p.category_id = ${param(f.categoryId)}`)
   if (f.isActive != null) where.push(`p.is_active = ${f.isActive ? 'true' : 'false'}`)
-  if (f.status != null) where.push(`p.status = ${param(f.status)}`)
+  if (f.status != null) where.push(`p.status = lower(${param(f.status)})`)
   const term = f.search?.trim()
   if (term) {
     const pattern = param(`%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
@@ -183,7 +183,7 @@ SELECT json_build_object('importJobs', json_build_object('edges', coalesce(
   json_agg(json_build_object('node', page.node) ORDER BY page.created_at DESC, page.id DESC), '[]'::json)))::text AS data
 FROM (
   SELECT j.id, j.created_at, json_build_object(
-    'id', j.id, 'status', j.status, 'importType', j.import_type, 'supplierCode', j.supplier_code,
+    'id', j.id, 'status', upper(j.status), 'importType', j.import_type, 'supplierCode', j.supplier_code,
     'totalRows', j.total_rows, 'processedRows', j.processed_rows, 'failedRows', j.failed_rows,
     'startedAt', ${ts('j.started_at')}, 'completedAt', ${ts('j.completed_at')}, 'createdAt', ${ts('j.created_at')},
     'supplier', (SELECT json_build_object('id', s.id, 'code', s.code, 'name', s.name)
@@ -193,7 +193,7 @@ FROM (
                     FROM users u WHERE u.id = j.created_by)
   ) AS node
   FROM import_jobs j
-  WHERE j.status = $1
+  WHERE j.status = lower($1)
   ORDER BY j.created_at DESC, j.id DESC
   LIMIT $2
 ) page`

@@ -56,7 +56,7 @@ export interface MediaBenchResult {
 }
 
 const PAGE = `query($id: UUID!) { product(id: $id) { id title
-  media { id processingStatus url thumbnail(size: "medium") { url } } } }`
+  media { id processingStatus url thumbnail(size: MEDIUM) { url } } } }`
 const ATTACH = `mutation($input: AttachProductImageInput!) { attachProductImage(input: $input) { mediaFile { id } } }`
 const TOUCH = `mutation($id: UUID!, $alt: String) { updateMediaFile(id: $id, input: { altText: $alt }) { id } }`
 

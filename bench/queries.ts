@@ -22,7 +22,7 @@ export const Q1_PRODUCT_PAGE = `query ProductPage($supplierId: UUID!, $first: In
           id
           storageUrl
           altText
-          thumbnail(size: "small") { storageUrl width height }
+          thumbnail(size: SMALL) { storageUrl width height }
         }
         bestAsinMatch { asin matchConfidence isVerified }
       }
@@ -67,7 +67,7 @@ export const Q2_PRODUCT_DETAIL = `query ProductDetail($ean: String!, $from: Loca
 }`
 
 /** Q3 import dashboard: the latest jobs of one status, with their supplier (catalog) and creator (core). */
-export const Q3_IMPORT_DASHBOARD = `query ImportDashboard($status: String!, $first: Int!) {
+export const Q3_IMPORT_DASHBOARD = `query ImportDashboard($status: ImportJobStatus!, $first: Int!) {
   importJobs(filter: { status: $status }, first: $first) {
     edges {
       node {

@@ -146,8 +146,8 @@ export async function runImportBench(o: {
         const { data, errors } = await stack.request(JOB, { id })
         if (errors) throw new Error(`importJob: ${errors[0]!.message}`)
         const job = data.importJob
-        if (job.status === 'failed') throw new Error(`import failed: ${job.lastError}`)
-        if (job.status === 'completed' || job.status === 'cancelled') return job
+        if (job.status === 'FAILED') throw new Error(`import failed: ${job.lastError}`)
+        if (job.status === 'COMPLETED' || job.status === 'CANCELLED') return job
         await new Promise((r) => setTimeout(r, 200))
       }
     }

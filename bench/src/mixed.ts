@@ -104,7 +104,7 @@ async function writePool(
     const prices = await c.query<PriceRow>(
       `SELECT id, "productId", "priceType", "minQuantity", price, cost FROM (
          SELECT DISTINCT ON (pp.product_id)
-                pp.id::text AS id, pp.product_id::text AS "productId", pp.price_type AS "priceType",
+                pp.id::text AS id, pp.product_id::text AS "productId", upper(pp.price_type) AS "priceType",
                 coalesce(pp.min_quantity, 1) AS "minQuantity", pp.price::float8 AS price, pp.cost::float8 AS cost
            FROM (SELECT DISTINCT ON (product_id, price_type, coalesce(min_quantity, 1)) *
                    FROM product_prices WHERE is_active IS TRUE AND price_type IS NOT NULL
@@ -192,7 +192,7 @@ export async function pickMixedParams(
     productIds: catalog.products.map((p) => p.id),
     eans: catalog.products.flatMap((p) => (p.ean ? [p.ean] : [])),
     suppliers: catalog.suppliers,
-    productStatuses: catalog.statuses.rows.map((r) => r.status),
+    productStatuses: catalog.statuses.rows.map((r) => r.status.toUpperCase()),
     words,
     jobStatuses: base.statuses,
     metricsRange: base.metricsRange,

@@ -57,7 +57,8 @@ export async function pickParams(urls: DomainUrls, coldEanCount = 0): Promise<Sc
     const { rows } = await c.query<{ status: string }>(
       `SELECT status FROM import_jobs GROUP BY status ORDER BY count(*) DESC, status`,
     )
-    return rows.map((r) => r.status)
+    // As the API names them (ImportJobStatus): COMPLETED.
+    return rows.map((r) => r.status.toUpperCase())
   })
   const eans = [...new Set([...metricEans, ...randomEans])].sort((a, b) => hash(a) - hash(b))
   const from = new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10)

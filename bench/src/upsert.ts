@@ -4,7 +4,7 @@ import { BENCH_SUPPLIER_CODE } from './params'
 import { SUPERGRAPH_FILE } from './supergraph'
 
 export const Q4_BULK_UPSERT = `mutation BulkUpsert($rows: [ProductUpsertInput!]!) {
-  upsertProducts(rows: $rows, source: "api") { created updated unchanged failed }
+  upsertProducts(rows: $rows, source: API) { created updated unchanged failed }
 }`
 
 export const UPSERT_ROWS = 1000
@@ -70,7 +70,7 @@ export async function planUpserts(urls: DomainUrls): Promise<UpsertPlan> {
         description: `Written by the Q4 benchmark scenario, version ${version}.`,
         brandId: brandIds.length ? brandIds[n % brandIds.length] : null,
         categoryId: categoryIds.length ? categoryIds[n % categoryIds.length] : null,
-        status: 'active',
+        status: 'ACTIVE',
         weight: ((n % 5000) / 1000 + 0.1).toFixed(3),
         technicalSpecs: { color: ['black', 'white', 'red'][n % 3], warranty_years: 2 },
         price: (cents / 100).toFixed(2),

@@ -34,7 +34,7 @@ describe('mutations write an audit entry through the outbox', () => {
     const res = await stack.request(CREATE, { input: { userId, title: '  Import finished ', message: 'ok' } })
     expect(res.errors).toBeUndefined()
     const created = res.data.createNotification
-    expect(created).toMatchObject({ title: 'Import finished', type: 'info', read: false })
+    expect(created).toMatchObject({ title: 'Import finished', type: 'INFO', read: false })
     expect(new Date(created.expiresAt).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000)
 
     await stack.subgraphs.core.server.auditRelay.flush()

@@ -380,9 +380,9 @@ describe('bulk rows', () => {
         {
           jobId: job.id,
           results: [
-            { productId: createProduct.id, asin: 'B0NULTEST1', matchType: 'exact', matchConfidence: '99' },
-            { productId: createProduct.id, asin: 'B0NULTEST2', matchType: 'exact', amazonTitle: 'T\u0000' },
-            { productId: createProduct.id, asin: 'B0NULTEST3', matchType: 'exact', amazonImages: ['\u202e'] },
+            { productId: createProduct.id, asin: 'B0NULTEST1', matchType: 'EXACT', matchConfidence: '99' },
+            { productId: createProduct.id, asin: 'B0NULTEST2', matchType: 'EXACT', amazonTitle: 'T\u0000' },
+            { productId: createProduct.id, asin: 'B0NULTEST3', matchType: 'EXACT', amazonImages: ['\u202e'] },
           ],
         },
       )
@@ -399,7 +399,7 @@ describe('bulk rows', () => {
     const { createImportJob: job } = await ok(
       'mutation { createImportJob(input: { supplierCode: "NUL-IMP", importType: "csv" }) { id } }',
     )
-    await ok('mutation($id: UUID!) { setImportJobStatus(id: $id, status: "running") { id } }', { id: job.id })
+    await ok('mutation($id: UUID!) { setImportJobStatus(id: $id, status: RUNNING) { id } }', { id: job.id })
     const logs = (
       await ok(
         `mutation($jobId: UUID!, $entries: [ImportLogEntryInput!]!) {

@@ -248,7 +248,7 @@ describe('metrics', () => {
 describe('reports', () => {
   async function createReport(input: Record<string, unknown> = {}) {
     const res = await stack.request(CREATE_REPORT, {
-      input: { name: 'Imports this week', reportType: 'import_summary', format: 'PDF', ...input },
+      input: { name: 'Imports this week', reportType: 'IMPORT_SUMMARY', format: 'PDF', ...input },
     })
     expect(res.errors).toBeUndefined()
     return res.data.createReport
@@ -257,8 +257,8 @@ describe('reports', () => {
   it('creates a pending report, refusing bad input naming the field', async () => {
     const report = await createReport({ parameters: { from: day(7), to: day(0) } })
     expect(report).toMatchObject({
-      status: 'pending',
-      format: 'pdf',
+      status: 'PENDING',
+      format: 'PDF',
       reportType: 'import_summary',
       parameters: { from: day(7), to: day(0) },
       startedAt: null,
@@ -267,16 +267,22 @@ describe('reports', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ name: 'x'.repeat(256) }, 'input.name'],
       [{ name: '  ' }, 'input.name'],
-      [{ reportType: 'Import Summary' }, 'input.reportType'],
-      [{ reportType: 'r'.repeat(51) }, 'input.reportType'],
-      [{ format: 'docx' }, 'input.format'],
       [{ parameters: { blob: 'x'.repeat(70_000) } }, 'input.parameters'],
     ]
     for (const [input, field] of cases) {
       const res = await stack.request(CREATE_REPORT, {
-        input: { name: 'r', reportType: 'import_summary', ...input },
+        input: { name: 'r', reportType: 'IMPORT_SUMMARY', ...input },
       })
       expect(errorOf(res), field).toEqual({ code: 'BAD_USER_INPUT', field })
+    }
+    // Values outside ReportType and ReportFormat are refused before any resolver runs.
+    for (const [input, pattern] of [
+      [{ reportType: 'Import Summary' }, /"Import Summary" does not exist in "ReportType" enum/],
+      [{ reportType: 'IMPORT_SUMMARY', format: 'docx' }, /"docx" does not exist in "ReportFormat" enum/],
+    ] as const) {
+      const res = await stack.request(CREATE_REPORT, { input: { name: 'r', ...input } })
+      expect(errorOf(res)).toMatchObject({ code: 'BAD_USER_INPUT' })
+      expect(res.errors![0]!.message).toMatch(pattern)
     }
     const [entry] = await auditLogs('report', report.id)
     expect(entry).toMatchObject({ action: 'create', entityType: 'report' })
@@ -285,42 +291,43 @@ describe('reports', () => {
 
   it('moves pending → running → completed, setting the timestamps, and refuses illegal moves', async () => {
     const { id } = await createReport()
-    const early = await stack.request(SET_STATUS, { id, input: { status: 'completed' } })
+    const early = await stack.request(SET_STATUS, { id, input: { status: 'COMPLETED' } })
     expect(errorOf(early)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.status' })
     expect(early.errors![0]!.message).toMatch(
       /pending report cannot become completed \(only running or cancelled\)/,
     )
     const unknown = await stack.request(SET_STATUS, { id, input: { status: 'paused' } })
-    expect(errorOf(unknown)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.status' })
-    const fileTooSoon = await stack.request(SET_STATUS, { id, input: { status: 'running', bucketName: 'b' } })
+    expect(errorOf(unknown)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(unknown.errors![0]!.message).toMatch(/"paused" does not exist in "ReportStatus" enum/)
+    const fileTooSoon = await stack.request(SET_STATUS, { id, input: { status: 'RUNNING', bucketName: 'b' } })
     expect(errorOf(fileTooSoon)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.bucketName' })
 
     const running = await stack.request(SET_STATUS, { id, input: { status: 'RUNNING' } })
-    expect(running.data.updateReportStatus).toMatchObject({ status: 'running', completedAt: null })
+    expect(running.data.updateReportStatus).toMatchObject({ status: 'RUNNING', completedAt: null })
     expect(running.data.updateReportStatus.startedAt).not.toBeNull()
-    const twice = await stack.request(SET_STATUS, { id, input: { status: 'running' } })
+    const twice = await stack.request(SET_STATUS, { id, input: { status: 'RUNNING' } })
     expect(errorOf(twice)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.status' })
 
     const half = await stack.request(SET_STATUS, {
       id,
-      input: { status: 'completed', bucketName: 'pm-reports' },
+      input: { status: 'COMPLETED', bucketName: 'pm-reports' },
     })
     expect(errorOf(half)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.objectKey' })
     const past = await stack.request(SET_STATUS, {
       id,
-      input: { status: 'completed', expiresAt: new Date(Date.now() - 1000).toISOString() },
+      input: { status: 'COMPLETED', expiresAt: new Date(Date.now() - 1000).toISOString() },
     })
     expect(errorOf(past)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.expiresAt' })
-    const negative = await stack.request(SET_STATUS, { id, input: { status: 'completed', rowCount: -1 } })
+    const negative = await stack.request(SET_STATUS, { id, input: { status: 'COMPLETED', rowCount: -1 } })
     expect(errorOf(negative)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.rowCount' })
-    const message = await stack.request(SET_STATUS, { id, input: { status: 'completed', errorMessage: 'x' } })
+    const message = await stack.request(SET_STATUS, { id, input: { status: 'COMPLETED', errorMessage: 'x' } })
     expect(errorOf(message)).toEqual({ code: 'BAD_USER_INPUT', field: 'input.errorMessage' })
 
     const expiresAt = new Date(Date.now() + 30 * DAY_MS).toISOString()
     const done = await stack.request(SET_STATUS, {
       id,
       input: {
-        status: 'completed',
+        status: 'COMPLETED',
         bucketName: 'pm-reports',
         objectKey: `reports/${id}.pdf`,
         fileSizeBytes: 123_456,
@@ -331,7 +338,7 @@ describe('reports', () => {
     expect(done.errors).toBeUndefined()
     const completed = done.data.updateReportStatus
     expect(completed).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       bucketName: 'pm-reports',
       fileSizeBytes: 123_456,
       rowCount: 42,
@@ -340,7 +347,7 @@ describe('reports', () => {
     expect(new Date(completed.completedAt).getTime()).toBeGreaterThanOrEqual(
       new Date(completed.startedAt).getTime(),
     )
-    for (const status of ['running', 'failed', 'cancelled', 'pending']) {
+    for (const status of ['RUNNING', 'FAILED', 'CANCELLED', 'PENDING']) {
       const res = await stack.request(SET_STATUS, { id, input: { status } })
       expect(errorOf(res), status).toEqual({ code: 'BAD_USER_INPUT', field: 'input.status' })
     }
@@ -350,37 +357,37 @@ describe('reports', () => {
 
   it('fails with a message, cancels from pending, and answers NOT_FOUND for a missing report', async () => {
     const a = await createReport()
-    await stack.request(SET_STATUS, { id: a.id, input: { status: 'running' } })
+    await stack.request(SET_STATUS, { id: a.id, input: { status: 'RUNNING' } })
     const failed = await stack.request(SET_STATUS, {
       id: a.id,
-      input: { status: 'failed', errorMessage: 'statement_timeout on db_catalog' },
+      input: { status: 'FAILED', errorMessage: 'statement_timeout on db_catalog' },
     })
     expect(failed.data.updateReportStatus).toMatchObject({
-      status: 'failed',
+      status: 'FAILED',
       errorMessage: 'statement_timeout on db_catalog',
     })
     expect(failed.data.updateReportStatus.completedAt).not.toBeNull()
 
     const b = await createReport()
-    const cancelled = await stack.request(SET_STATUS, { id: b.id, input: { status: 'cancelled' } })
-    expect(cancelled.data.updateReportStatus).toMatchObject({ status: 'cancelled', startedAt: null })
+    const cancelled = await stack.request(SET_STATUS, { id: b.id, input: { status: 'CANCELLED' } })
+    expect(cancelled.data.updateReportStatus).toMatchObject({ status: 'CANCELLED', startedAt: null })
     expect(cancelled.data.updateReportStatus.completedAt).not.toBeNull()
 
-    const missing = await stack.request(SET_STATUS, { id: randomUUID(), input: { status: 'running' } })
+    const missing = await stack.request(SET_STATUS, { id: randomUUID(), input: { status: 'RUNNING' } })
     expect(errorOf(missing)).toEqual({ code: 'NOT_FOUND', field: 'id' })
   })
 
   it('deletes a report that is not running', async () => {
     const remove = 'mutation($id: UUID!) { deleteReport(id: $id) { id status } }'
     const report = await createReport()
-    await stack.request(SET_STATUS, { id: report.id, input: { status: 'running' } })
+    await stack.request(SET_STATUS, { id: report.id, input: { status: 'RUNNING' } })
     expect(errorOf(await stack.request(remove, { id: report.id }))).toEqual({
       code: 'BAD_USER_INPUT',
       field: 'id',
     })
-    await stack.request(SET_STATUS, { id: report.id, input: { status: 'cancelled' } })
+    await stack.request(SET_STATUS, { id: report.id, input: { status: 'CANCELLED' } })
     const deleted = await stack.request(remove, { id: report.id })
-    expect(deleted.data.deleteReport).toEqual({ id: report.id, status: 'cancelled' })
+    expect(deleted.data.deleteReport).toEqual({ id: report.id, status: 'CANCELLED' })
     expect(
       (await stack.request('query($id: UUID!) { report(id: $id) { id } }', { id: report.id })).data.report,
     ).toBeNull()

@@ -25,7 +25,7 @@ const RECORD = `mutation($jobId: UUID!, $results: [Code2AsinResultInput!]!) {
     rejected { index field code message }
   }
 }`
-const VERIFY = `mutation($id: UUID!, $verified: Boolean!, $asin: String, $matchType: String) {
+const VERIFY = `mutation($id: UUID!, $verified: Boolean!, $asin: String, $matchType: AsinMatchType) {
   verifyAsinMatch(resultId: $id, verified: $verified, asin: $asin, matchType: $matchType) {
     id asin matchType matchConfidence isVerified amazonTitle job { successfulConversions failedConversions }
   }
@@ -103,7 +103,7 @@ describe('createCode2AsinJob', () => {
     })
     expect(job).toMatchObject({
       name: 'Weekly match',
-      status: 'pending',
+      status: 'PENDING',
       supplierCode: null,
       totalCodes: 4,
       processedCodes: 0,
@@ -178,14 +178,14 @@ describe('recordAsinResults', () => {
   it('keeps counters and progress consistent with the results, and a retried batch counts once', async () => {
     const job = await createJob({ productIds: [p1, p2, p3, p4] })
     const batch1 = [
-      match(p1, 'B0ABCDEF01', 'exact', '99.5', {
+      match(p1, 'B0ABCDEF01', 'EXACT', '99.5', {
         productEan: '4006381333931',
         amazonPrice: '19.9',
         amazonRating: '4.5',
         amazonData: { prime: true },
       }),
       match(p2, 'b0abcdef02', 'FUZZY', '71'),
-      match(p2, 'B0ABCDEF03', 'partial', '80.25'),
+      match(p2, 'B0ABCDEF03', 'PARTIAL', '80.25'),
     ]
     const first = await record(job.id, batch1)
     expect(first.rejected).toEqual([])
@@ -198,9 +198,9 @@ describe('recordAsinResults', () => {
       amazonCurrency: 'EUR',
       amazonRating: '4.50',
     })
-    expect(first.recorded.find((r: any) => r.matchType === 'fuzzy').asin).toBe('B0ABCDEF02')
+    expect(first.recorded.find((r: any) => r.matchType === 'FUZZY').asin).toBe('B0ABCDEF02')
     expect(first.job).toMatchObject({
-      status: 'running',
+      status: 'RUNNING',
       processedCodes: 2,
       successfulConversions: 2,
       failedConversions: 0,
@@ -220,15 +220,15 @@ describe('recordAsinResults', () => {
 
     const batch2 = [
       { productId: p3 },
-      match(p4, '0306406152', 'manual', '100'),
-      match(p4, 'A123', 'exact', '90'),
-      match(p4, 'B0ABCDEF09', 'exact', '101'),
-      match(p5, 'B0ABCDEF05', 'exact', '90'),
-      match(p4, 'B0ABCDEF06', 'exact', '90', { productEan: '4006381333932' }),
-      { productId: p3, matchType: 'exact' },
-      match(p4, '0306406153', 'exact', '90'),
-      match(p4, 'B0ABCDEF07', 'exact', '90', { amazonCurrency: 'EURO' }),
-      match(p4, 'B0ABCDEF08', 'exact', '90', { amazonRating: '5.01' }),
+      match(p4, '0306406152', 'MANUAL', '100'),
+      match(p4, 'A123', 'EXACT', '90'),
+      match(p4, 'B0ABCDEF09', 'EXACT', '101'),
+      match(p5, 'B0ABCDEF05', 'EXACT', '90'),
+      match(p4, 'B0ABCDEF06', 'EXACT', '90', { productEan: '4006381333932' }),
+      { productId: p3, matchType: 'EXACT' },
+      match(p4, '0306406153', 'EXACT', '90'),
+      match(p4, 'B0ABCDEF07', 'EXACT', '90', { amazonCurrency: 'EURO' }),
+      match(p4, 'B0ABCDEF08', 'EXACT', '90', { amazonRating: '5.01' }),
       { productId: p3 },
     ]
     const second = await record(job.id, batch2)
@@ -246,7 +246,7 @@ describe('recordAsinResults', () => {
     expect(second.recorded.map((r: any) => r.asin).sort()).toEqual(['0306406152', null])
     expect(second.unchangedCount).toBe(1)
     expect(second.job).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       processedCodes: 4,
       successfulConversions: 3,
       failedConversions: 1,
@@ -277,7 +277,7 @@ describe('recordAsinResults', () => {
     )
     expect(product.data.product).toEqual({
       title: 'Product 2',
-      bestAsinMatch: { asin: 'B0ABCDEF03', matchType: 'partial' },
+      bestAsinMatch: { asin: 'B0ABCDEF03', matchType: 'PARTIAL' },
       asinMatches: [{ asin: 'B0ABCDEF03' }, { asin: 'B0ABCDEF02' }],
     })
 
@@ -295,7 +295,7 @@ describe('recordAsinResults', () => {
 
   it('counts once when the same batch is sent concurrently', async () => {
     const job = await createJob({ supplierCode: 'ASIN-SUP' })
-    const batch = supplierProducts.slice(0, 2).map((id, i) => match(id, `B0CONCUR0${i}`, 'exact', '95'))
+    const batch = supplierProducts.slice(0, 2).map((id, i) => match(id, `B0CONCUR0${i}`, 'EXACT', '95'))
     const answers = await Promise.all(
       Array.from({ length: 4 }, () => stack.request(RECORD, { jobId: job.id, results: batch })),
     )
@@ -304,7 +304,7 @@ describe('recordAsinResults', () => {
     const final = await stack.request(`query($id: UUID!) { code2asinJob(id: $id) { ${JOB_FIELDS} } }`, {
       id: job.id,
     })
-    expect(final.data.code2asinJob).toMatchObject({ status: 'running', processedCodes: 2, exactMatches: 2 })
+    expect(final.data.code2asinJob).toMatchObject({ status: 'RUNNING', processedCodes: 2, exactMatches: 2 })
     expect(final.data.code2asinJob.progressPercentage).toBe(66)
     expect(final.data.code2asinJob).toMatchObject(await countersFromResults(job.id))
   })
@@ -317,9 +317,9 @@ describe('recordAsinResults', () => {
 
     const job = await createJob({ productIds: [p5] })
     const cancelled = await stack.request(CANCEL, { id: job.id })
-    expect(cancelled.data.cancelCode2AsinJob).toMatchObject({ id: job.id, status: 'cancelled' })
+    expect(cancelled.data.cancelCode2AsinJob).toMatchObject({ id: job.id, status: 'CANCELLED' })
     expect(cancelled.data.cancelCode2AsinJob.completedAt).not.toBeNull()
-    expect((await stack.request(CANCEL, { id: job.id })).data.cancelCode2AsinJob.status).toBe('cancelled')
+    expect((await stack.request(CANCEL, { id: job.id })).data.cancelCode2AsinJob.status).toBe('CANCELLED')
     await expectError(RECORD, { jobId: job.id, results: [{ productId: p5 }] }, 'CONFLICT', 'jobId')
   })
 })
@@ -328,7 +328,7 @@ describe('verifyAsinMatch and cancelCode2AsinJob', () => {
   it('verifies a match, records a manual one, and keeps the job counters in step', async () => {
     const job = await createJob({ productIds: [p1, p2] })
     const { recorded } = await record(job.id, [
-      match(p1, 'B0VERIFY01', 'fuzzy', '60', { amazonTitle: 'Wrong' }),
+      match(p1, 'B0VERIFY01', 'FUZZY', '60', { amazonTitle: 'Wrong' }),
       { productId: p2 },
     ])
     const fuzzy = recorded.find((r: any) => r.asin === 'B0VERIFY01')
@@ -337,7 +337,7 @@ describe('verifyAsinMatch and cancelCode2AsinJob', () => {
     const verified = await stack.request(VERIFY, { id: fuzzy.id, verified: true })
     expect(verified.data.verifyAsinMatch).toMatchObject({
       isVerified: true,
-      matchType: 'fuzzy',
+      matchType: 'FUZZY',
       matchConfidence: '60.00',
     })
 
@@ -345,12 +345,12 @@ describe('verifyAsinMatch and cancelCode2AsinJob', () => {
       id: none.id,
       verified: true,
       asin: 'b0manual01',
-      matchType: 'manual',
+      matchType: 'MANUAL',
     })
     expect(manual.errors).toBeUndefined()
     expect(manual.data.verifyAsinMatch).toMatchObject({
       asin: 'B0MANUAL01',
-      matchType: 'manual',
+      matchType: 'MANUAL',
       matchConfidence: '100.00',
       isVerified: true,
       job: { successfulConversions: 2, failedConversions: 0 },
@@ -359,7 +359,7 @@ describe('verifyAsinMatch and cancelCode2AsinJob', () => {
     const replaced = await stack.request(VERIFY, { id: fuzzy.id, verified: true, asin: 'B0VERIFY02' })
     expect(replaced.data.verifyAsinMatch).toMatchObject({
       asin: 'B0VERIFY02',
-      matchType: 'manual',
+      matchType: 'MANUAL',
       amazonTitle: null,
     })
     const after = await stack.request(`query($id: UUID!) { code2asinJob(id: $id) { ${JOB_FIELDS} } }`, {
@@ -370,13 +370,13 @@ describe('verifyAsinMatch and cancelCode2AsinJob', () => {
     await expectError(VERIFY, { id: fuzzy.id, verified: true, asin: 'B0-BAD' }, 'BAD_USER_INPUT', 'asin')
     await expectError(
       VERIFY,
-      { id: fuzzy.id, verified: true, matchType: 'exact' },
+      { id: fuzzy.id, verified: true, matchType: 'EXACT' },
       'BAD_USER_INPUT',
       'matchType',
     )
     await expectError(VERIFY, { id: randomUUID(), verified: true }, 'NOT_FOUND', 'resultId')
     // Another result of the product already holds that asin.
-    const { recorded: more } = await record(job.id, [match(p1, 'B0VERIFY03', 'exact', '97')])
+    const { recorded: more } = await record(job.id, [match(p1, 'B0VERIFY03', 'EXACT', '97')])
     await expectError(VERIFY, { id: more[0].id, verified: true, asin: 'B0VERIFY02' }, 'CONFLICT', 'asin')
     // A no-match result cannot be verified without an asin.
     const other = await createJob({ productIds: [p3] })
@@ -386,7 +386,7 @@ describe('verifyAsinMatch and cancelCode2AsinJob', () => {
 
   it('cancels only pending or running jobs', async () => {
     const job = await createJob({ productIds: [p1] })
-    await record(job.id, [match(p1, 'B0CANCEL01', 'exact', '99')])
+    await record(job.id, [match(p1, 'B0CANCEL01', 'EXACT', '99')])
     await expectError(CANCEL, { id: job.id }, 'CONFLICT', 'id')
     await expectError(CANCEL, { id: randomUUID() }, 'NOT_FOUND', 'id')
   })
@@ -398,7 +398,7 @@ describe('with catalog down', () => {
     await stack.subgraphs.catalog.server.stop()
     await expectError(CREATE, { input: { productIds: [p1] } }, 'SERVICE_UNAVAILABLE')
     await expectError(CREATE, { input: { supplierCode: 'ASIN-SUP' } }, 'SERVICE_UNAVAILABLE')
-    const done = await record(job.id, [match(p4, 'B0OFFLINE1', 'exact', '98')])
-    expect(done.job).toMatchObject({ status: 'completed', progressPercentage: 100 })
+    const done = await record(job.id, [match(p4, 'B0OFFLINE1', 'EXACT', '98')])
+    expect(done.job).toMatchObject({ status: 'COMPLETED', progressPercentage: 100 })
   })
 })

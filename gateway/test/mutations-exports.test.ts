@@ -21,8 +21,8 @@ const JOB_FIELDS = 'id platformId jobType status totalItems successItems failedI
 const CREATE_JOB = `mutation($input: CreateExportJobInput!) {
   createExportJob(input: $input) { skippedProductIds job { ${JOB_FIELDS} } }
 }`
-const SET_STATUS = `mutation($id: UUID!, $status: String!) { setExportJobStatus(id: $id, status: $status) { ${JOB_FIELDS} } }`
-const RECORD = `mutation($itemId: UUID!, $status: String!, $errorMessage: String, $responseData: JSON) {
+const SET_STATUS = `mutation($id: UUID!, $status: ExportJobStatus!) { setExportJobStatus(id: $id, status: $status) { ${JOB_FIELDS} } }`
+const RECORD = `mutation($itemId: UUID!, $status: ExportItemStatus!, $errorMessage: String, $responseData: JSON) {
   recordExportItemResult(itemId: $itemId, status: $status, errorMessage: $errorMessage, responseData: $responseData) {
     id status errorMessage responseData processedAt job { ${JOB_FIELDS} }
   }
@@ -36,7 +36,7 @@ const db = () => stack.subgraphs.exports.database.db
 
 const shopify = (name = `Shop ${randomUUID().slice(0, 8)}`) => ({
   name,
-  platformType: 'Shopify',
+  platformType: 'SHOPIFY',
   config: { shop_domain: 'demo.myshopify.com', api_version: '2024-10', api_key: 'k-123', password: 'p-456' },
   fieldMappings: {
     fields: [
@@ -60,7 +60,7 @@ async function createPlatform(input: Record<string, unknown> = shopify()) {
 async function createJob(ids: string[], platformId?: string) {
   const platform = platformId ?? (await createPlatform()).id
   const res = await stack.request(CREATE_JOB, {
-    input: { platformId: platform, jobType: 'full_sync', productIds: ids },
+    input: { platformId: platform, jobType: 'FULL_SYNC', productIds: ids },
   })
   expect(res.errors).toBeUndefined()
   return res.data.createExportJob.job
@@ -99,7 +99,7 @@ describe('export platforms', () => {
     const platform = await createPlatform(shopify('Boutique Shopify'))
     expect(platform).toMatchObject({
       name: 'Boutique Shopify',
-      platformType: 'shopify',
+      platformType: 'SHOPIFY',
       isActive: true,
       config: { shop_domain: 'demo.myshopify.com', api_key: '***', password: '***' },
       fieldMappings: {
@@ -122,7 +122,6 @@ describe('export platforms', () => {
   })
 
   it.each([
-    ['an unknown platform type', { platformType: 'ebay' }, 'input.platformType'],
     ['an empty config', { config: {} }, 'input.config'],
     ['a config that is not an object', { config: ['x'] }, 'input.config'],
     ['fieldMappings that are not an object', { fieldMappings: 'title' }, 'input.fieldMappings'],
@@ -139,6 +138,12 @@ describe('export platforms', () => {
     expect(errorOf(res)).toMatchObject({ code: 'BAD_USER_INPUT', field })
   })
 
+  it('refuses a platform type outside ExportPlatformType before any resolver runs', async () => {
+    const res = await stack.request(CREATE_PLATFORM, { input: { ...shopify(), platformType: 'ebay' } })
+    expect(errorOf(res)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(res.errors![0]!.message).toMatch(/"ebay" does not exist in "ExportPlatformType" enum/)
+  })
+
   it('keeps names unique (CONFLICT), updates partially and deactivates', async () => {
     await createPlatform(shopify('Taken name'))
     const dup = await stack.request(CREATE_PLATFORM, { input: shopify('Taken name') })
@@ -153,13 +158,13 @@ describe('export platforms', () => {
       input: {
         config: { ...platform.config, api_version: '2025-01' },
         fieldMappings: null,
-        platformType: 'csv',
+        platformType: 'CSV',
       },
     })
     expect(res.errors).toBeUndefined()
     expect(res.data.updateExportPlatform).toMatchObject({
       name: platform.name,
-      platformType: 'csv',
+      platformType: 'CSV',
       fieldMappings: null,
       config: { api_version: '2025-01', password: '***' },
     })
@@ -180,7 +185,7 @@ describe('export platforms', () => {
     const off = await stack.request(DEACTIVATE_PLATFORM, { id: platform.id })
     expect(off.data.deactivateExportPlatform.isActive).toBe(false)
     const job = await stack.request(CREATE_JOB, {
-      input: { platformId: platform.id, jobType: 'full_sync', productIds: productIds.slice(0, 1) },
+      input: { platformId: platform.id, jobType: 'FULL_SYNC', productIds: productIds.slice(0, 1) },
     })
     expect(errorOf(job)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.platformId' })
     const actions = (await auditRows(platform.id)).map((r) => r.action).sort()
@@ -195,15 +200,15 @@ describe('export jobs', () => {
     const platform = await createPlatform()
     const ids = [...productIds, ...productIds.slice(0, 100).map((id) => id.toUpperCase())]
     const res = await stack.request(CREATE_JOB, {
-      input: { platformId: platform.id, jobType: 'price_update', productIds: ids },
+      input: { platformId: platform.id, jobType: 'PRICE_UPDATE', productIds: ids },
     })
     expect(res.errors).toBeUndefined()
     const { job, skippedProductIds } = res.data.createExportJob
     expect(skippedProductIds).toEqual([])
     expect(job).toMatchObject({
       platformId: platform.id,
-      jobType: 'price_update',
-      status: 'pending',
+      jobType: 'PRICE_UPDATE',
+      status: 'PENDING',
       totalItems: PRODUCT_COUNT,
       successItems: 0,
       failedItems: 0,
@@ -231,7 +236,7 @@ describe('export jobs', () => {
     const unknown = Array.from({ length: 12 }, () => randomUUID())
     const before = await counts()
     const res = await stack.request(CREATE_JOB, {
-      input: { platformId: platform.id, jobType: 'full_sync', productIds: [productIds[0], ...unknown] },
+      input: { platformId: platform.id, jobType: 'FULL_SYNC', productIds: [productIds[0], ...unknown] },
     })
     const ext = errorOf(res)!
     expect(ext).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.productIds', unknownCount: 12 })
@@ -242,7 +247,7 @@ describe('export jobs', () => {
     const skipping = await stack.request(CREATE_JOB, {
       input: {
         platformId: platform.id,
-        jobType: 'stock_update',
+        jobType: 'STOCK_UPDATE',
         productIds: [productIds[0], unknown[0], productIds[1]],
         skipUnknownProducts: true,
       },
@@ -254,20 +259,20 @@ describe('export jobs', () => {
     const none = await stack.request(CREATE_JOB, {
       input: {
         platformId: platform.id,
-        jobType: 'full_sync',
+        jobType: 'FULL_SYNC',
         productIds: unknown,
         skipUnknownProducts: true,
       },
     })
     expect(errorOf(none)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.productIds' })
     const empty = await stack.request(CREATE_JOB, {
-      input: { platformId: platform.id, jobType: 'full_sync', productIds: [] },
+      input: { platformId: platform.id, jobType: 'FULL_SYNC', productIds: [] },
     })
     expect(errorOf(empty)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.productIds' })
     const tooMany = await stack.request(CREATE_JOB, {
       input: {
         platformId: platform.id,
-        jobType: 'full_sync',
+        jobType: 'FULL_SYNC',
         productIds: Array.from({ length: 10_001 }, randomUUID),
       },
     })
@@ -275,71 +280,74 @@ describe('export jobs', () => {
     const badType = await stack.request(CREATE_JOB, {
       input: { platformId: platform.id, jobType: 'everything', productIds: productIds.slice(0, 1) },
     })
-    expect(errorOf(badType)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.jobType' })
+    expect(errorOf(badType)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(badType.errors![0]!.message).toMatch(/"everything" does not exist in "ExportJobType" enum/)
     const noPlatform = await stack.request(CREATE_JOB, {
-      input: { platformId: randomUUID(), jobType: 'full_sync', productIds: productIds.slice(0, 1) },
+      input: { platformId: randomUUID(), jobType: 'FULL_SYNC', productIds: productIds.slice(0, 1) },
     })
     expect(errorOf(noPlatform)).toMatchObject({ code: 'NOT_FOUND', field: 'input.platformId' })
   })
 
   it('moves pending → running → … and refuses illegal moves naming the status', async () => {
     const job = await createJob(productIds.slice(0, 2))
-    const early = await stack.request(SET_STATUS, { id: job.id, status: 'completed' })
+    const early = await stack.request(SET_STATUS, { id: job.id, status: 'COMPLETED' })
     expect(errorOf(early)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status', status: 'pending' })
-    const running = await stack.request(SET_STATUS, { id: job.id, status: 'running' })
-    expect(running.data.setExportJobStatus.status).toBe('running')
+    const running = await stack.request(SET_STATUS, { id: job.id, status: 'RUNNING' })
+    expect(running.data.setExportJobStatus.status).toBe('RUNNING')
     expect(running.data.setExportJobStatus.startedAt).not.toBeNull()
-    const back = await stack.request(SET_STATUS, { id: job.id, status: 'pending' })
+    const back = await stack.request(SET_STATUS, { id: job.id, status: 'PENDING' })
     expect(errorOf(back)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status', status: 'running' })
-    const pendingItems = await stack.request(SET_STATUS, { id: job.id, status: 'completed' })
+    const pendingItems = await stack.request(SET_STATUS, { id: job.id, status: 'COMPLETED' })
     expect(errorOf(pendingItems)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' })
     expect(pendingItems.errors![0]!.message).toMatch(/2 item\(s\) are still pending/)
-    const cancelled = await stack.request(SET_STATUS, { id: job.id, status: 'cancelled' })
-    expect(cancelled.data.setExportJobStatus).toMatchObject({ status: 'cancelled' })
+    const cancelled = await stack.request(SET_STATUS, { id: job.id, status: 'CANCELLED' })
+    expect(cancelled.data.setExportJobStatus).toMatchObject({ status: 'CANCELLED' })
     expect(cancelled.data.setExportJobStatus.completedAt).not.toBeNull()
-    const reopen = await stack.request(SET_STATUS, { id: job.id, status: 'running' })
+    const reopen = await stack.request(SET_STATUS, { id: job.id, status: 'RUNNING' })
     expect(errorOf(reopen)).toMatchObject({ code: 'BAD_USER_INPUT', status: 'cancelled' })
-    const missing = await stack.request(SET_STATUS, { id: randomUUID(), status: 'running' })
+    const missing = await stack.request(SET_STATUS, { id: randomUUID(), status: 'RUNNING' })
     expect(errorOf(missing)).toMatchObject({ code: 'NOT_FOUND', field: 'id' })
     const unknownStatus = await stack.request(SET_STATUS, { id: job.id, status: 'paused' })
-    expect(errorOf(unknownStatus)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' })
+    expect(errorOf(unknownStatus)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(unknownStatus.errors![0]!.message).toMatch(/"paused" does not exist in "ExportJobStatus" enum/)
   })
 
   it('records item results, counts them atomically and completes the job with its last item', async () => {
     const job = await createJob(productIds.slice(0, 20))
     const items = await itemsOf(job.id)
-    const notRunning = await stack.request(RECORD, { itemId: items[0]!.id, status: 'success' })
+    const notRunning = await stack.request(RECORD, { itemId: items[0]!.id, status: 'SUCCESS' })
     expect(errorOf(notRunning)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'itemId', status: 'pending' })
-    await stack.request(SET_STATUS, { id: job.id, status: 'running' })
+    await stack.request(SET_STATUS, { id: job.id, status: 'RUNNING' })
 
     const first = await stack.request(RECORD, {
       itemId: items[0]!.id,
-      status: 'failed',
+      status: 'FAILED',
       errorMessage: 'HTTP 422: barcode invalid',
       responseData: { errors: ['barcode'] },
     })
     expect(first.errors).toBeUndefined()
     expect(first.data.recordExportItemResult).toMatchObject({
-      status: 'failed',
+      status: 'FAILED',
       errorMessage: 'HTTP 422: barcode invalid',
       responseData: { errors: ['barcode'] },
-      job: { failedItems: 1, successItems: 0, status: 'running' },
+      job: { failedItems: 1, successItems: 0, status: 'RUNNING' },
     })
     expect(first.data.recordExportItemResult.processedAt).not.toBeNull()
     // The same result again is a retry: nothing is counted twice; another result is refused.
     const retry = await stack.request(RECORD, {
       itemId: items[0]!.id,
-      status: 'failed',
+      status: 'FAILED',
       errorMessage: 'again',
     })
     expect(retry.data.recordExportItemResult.job.failedItems).toBe(1)
-    const flip = await stack.request(RECORD, { itemId: items[0]!.id, status: 'success' })
+    const flip = await stack.request(RECORD, { itemId: items[0]!.id, status: 'SUCCESS' })
     expect(errorOf(flip)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status', status: 'failed' })
-    const stray = await stack.request(RECORD, { itemId: items[1]!.id, status: 'success', errorMessage: 'x' })
+    const stray = await stack.request(RECORD, { itemId: items[1]!.id, status: 'SUCCESS', errorMessage: 'x' })
     expect(errorOf(stray)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'errorMessage' })
     const badStatus = await stack.request(RECORD, { itemId: items[1]!.id, status: 'skipped' })
-    expect(errorOf(badStatus)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' })
-    const missing = await stack.request(RECORD, { itemId: randomUUID(), status: 'success' })
+    expect(errorOf(badStatus)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(badStatus.errors![0]!.message).toMatch(/"skipped" does not exist in "ExportItemStatus" enum/)
+    const missing = await stack.request(RECORD, { itemId: randomUUID(), status: 'SUCCESS' })
     expect(errorOf(missing)).toMatchObject({ code: 'NOT_FOUND', field: 'itemId' })
 
     // The other 19 in parallel: exact counters, and the job completes once.
@@ -347,7 +355,7 @@ describe('export jobs', () => {
       items
         .slice(1)
         .map((item, i) =>
-          stack.request(RECORD, { itemId: item.id, status: i % 6 === 0 ? 'failed' : 'success' }),
+          stack.request(RECORD, { itemId: item.id, status: i % 6 === 0 ? 'FAILED' : 'SUCCESS' }),
         ),
     )
     for (const r of results) expect(r.errors).toBeUndefined()
@@ -355,7 +363,7 @@ describe('export jobs', () => {
       id: job.id,
     })
     expect(done.data.exportJob).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       successItems: 15,
       failedItems: 5,
       totalItems: 20,
@@ -363,7 +371,7 @@ describe('export jobs', () => {
     expect(done.data.exportJob.completedAt).not.toBeNull()
     const jobAudit = (await auditRows(job.id)).map((r) => (r.changes as any).after?.status)
     expect(jobAudit.filter((s) => s === 'completed')).toHaveLength(1)
-    const afterDone = await stack.request(SET_STATUS, { id: job.id, status: 'failed' })
+    const afterDone = await stack.request(SET_STATUS, { id: job.id, status: 'FAILED' })
     expect(errorOf(afterDone)).toMatchObject({ code: 'BAD_USER_INPUT', status: 'completed' })
   })
 })
@@ -378,7 +386,7 @@ describe('with catalog down', () => {
       await stack.subgraphs.exports.server.auditRelay.flush()
       const before = await counts()
       const res = await stack.request(CREATE_JOB, {
-        input: { platformId: platform.id, jobType: 'full_sync', productIds: productIds.slice(0, 5) },
+        input: { platformId: platform.id, jobType: 'FULL_SYNC', productIds: productIds.slice(0, 5) },
       })
       expect(errorOf(res)).toMatchObject({ code: 'SERVICE_UNAVAILABLE' })
       expect(await counts()).toEqual(before)

@@ -25,7 +25,7 @@ const DEACTIVATE_CONFIG = `mutation($id: UUID!) { deactivateImportConfig(id: $id
 const JOB_FIELDS = `id configId supplierCode importType status startedAt completedAt durationSeconds totalRows
   processedRows successfulRows failedRows productsCreated productsUpdated errorCount lastError createdBy { id }`
 const CREATE_JOB = `mutation($input: CreateImportJobInput!) { createImportJob(input: $input) { ${JOB_FIELDS} } }`
-const SET_STATUS = `mutation($id: UUID!, $status: String!, $lastError: String, $totalRows: Int) {
+const SET_STATUS = `mutation($id: UUID!, $status: ImportJobStatus!, $lastError: String, $totalRows: Int) {
   setImportJobStatus(id: $id, status: $status, lastError: $lastError, totalRows: $totalRows) { ${JOB_FIELDS} }
 }`
 const PROGRESS = `mutation($jobId: UUID!, $p: Int, $s: Int, $f: Int, $c: Int, $u: Int) {
@@ -92,7 +92,7 @@ async function createJob(input: Record<string, unknown> = { supplierCode: SUPPLI
 
 async function runningJob() {
   const job = await createJob()
-  const res = await stack.request(SET_STATUS, { id: job.id, status: 'running' })
+  const res = await stack.request(SET_STATUS, { id: job.id, status: 'RUNNING' })
   expect(res.errors).toBeUndefined()
   return res.data.setImportJobStatus
 }
@@ -137,7 +137,7 @@ describe('import configurations', () => {
       supplierCode: SUPPLIER,
       configName: 'Nightly SFTP',
       isActive: true,
-      fileFormat: 'csv',
+      fileFormat: 'CSV',
       encoding: 'ISO-8859-1',
       delimiter: '\t',
       connectionConfig: { ...connection, password: '***' },
@@ -199,7 +199,6 @@ describe('import configurations', () => {
     ['a two-character delimiter', { delimiter: ';;' }, 'input.delimiter'],
     ['a letter as delimiter', { delimiter: 'a' }, 'input.delimiter'],
     ['an unknown encoding', { encoding: 'EBCDIC' }, 'input.encoding'],
-    ['an unknown file format', { fileFormat: 'pdf' }, 'input.fileFormat'],
     ['a bad cron in scheduleConfig', { scheduleConfig: { cron: '61 * * * *' } }, 'input.scheduleConfig.cron'],
     [
       'an unknown time zone',
@@ -260,6 +259,12 @@ describe('import configurations', () => {
       .select(sql<string>`count(*)`.as('n'))
       .executeTakeFirst()
     expect(after!.n).toBe(before!.n)
+  })
+
+  it('refuses a file format outside ImportFileFormat before any resolver runs', async () => {
+    const res = await stack.request(CREATE_CONFIG, { input: validConfig({ fileFormat: 'pdf' }) })
+    expect(errorOf(res)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(res.errors![0]!.message).toMatch(/"pdf" does not exist in "ImportFileFormat" enum/)
   })
 
   it('refuses a supplier code the catalog does not know (NOT_FOUND)', async () => {
@@ -507,7 +512,7 @@ describe('import jobs', () => {
       configId: config.id,
       supplierCode: SUPPLIER,
       importType: 'ftp',
-      status: 'pending',
+      status: 'PENDING',
       totalRows: 500,
       processedRows: 0,
       startedAt: null,
@@ -533,18 +538,19 @@ describe('import jobs', () => {
     const running = await stack.request(SET_STATUS, { id: job.id, status: 'RUNNING', totalRows: 1200 })
     expect(running.errors).toBeUndefined()
     expect(running.data.setImportJobStatus).toMatchObject({
-      status: 'running',
+      status: 'RUNNING',
       totalRows: 1200,
       completedAt: null,
     })
     expect(Math.abs(Date.parse(running.data.setImportJobStatus.startedAt) - Date.now())).toBeLessThan(60_000)
 
-    const back = await stack.request(SET_STATUS, { id: job.id, status: 'pending' })
+    const back = await stack.request(SET_STATUS, { id: job.id, status: 'PENDING' })
     expect(errorOf(back)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status', status: 'running' })
     expect(back.errors![0]!.message).toMatch(/a running job cannot become pending/)
     const unknownStatus = await stack.request(SET_STATUS, { id: job.id, status: 'paused' })
-    expect(errorOf(unknownStatus)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' })
-    const stray = await stack.request(SET_STATUS, { id: job.id, status: 'completed', lastError: 'x' })
+    expect(errorOf(unknownStatus)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(unknownStatus.errors![0]!.message).toMatch(/"paused" does not exist in "ImportJobStatus" enum/)
+    const stray = await stack.request(SET_STATUS, { id: job.id, status: 'COMPLETED', lastError: 'x' })
     expect(errorOf(stray)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'lastError' })
 
     // As if it had started 95 seconds ago.
@@ -553,47 +559,47 @@ describe('import jobs', () => {
       .set({ started_at: sql`started_at - interval '95 seconds'` })
       .where('id', '=', job.id)
       .execute()
-    const done = await stack.request(SET_STATUS, { id: job.id, status: 'completed' })
+    const done = await stack.request(SET_STATUS, { id: job.id, status: 'COMPLETED' })
     expect(done.errors).toBeUndefined()
     const completed = done.data.setImportJobStatus
-    expect(completed.status).toBe('completed')
+    expect(completed.status).toBe('COMPLETED')
     // Whole seconds between the two stamps, whatever time the test itself took.
     const ranMs = Date.parse(completed.completedAt) - Date.parse(completed.startedAt)
     expect(ranMs).toBeGreaterThanOrEqual(95_000)
     expect(Math.abs(completed.durationSeconds - ranMs / 1000)).toBeLessThanOrEqual(1)
 
     // A retry of the same status changes nothing; a final job moves no more.
-    const retry = await stack.request(SET_STATUS, { id: job.id, status: 'completed' })
+    const retry = await stack.request(SET_STATUS, { id: job.id, status: 'COMPLETED' })
     expect(retry.data.setImportJobStatus).toEqual(completed)
-    const reopen = await stack.request(SET_STATUS, { id: job.id, status: 'running' })
+    const reopen = await stack.request(SET_STATUS, { id: job.id, status: 'RUNNING' })
     expect(errorOf(reopen)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status', status: 'completed' })
     expect(reopen.errors![0]!.message).toMatch(/final/)
 
     const audit = (await auditRows(job.id)).filter((r) => r.action === 'update')
     expect(audit.map((r) => (r.changes as any).after.status).sort()).toEqual(['completed', 'running'])
-    const missing = await stack.request(SET_STATUS, { id: randomUUID(), status: 'running' })
+    const missing = await stack.request(SET_STATUS, { id: randomUUID(), status: 'RUNNING' })
     expect(errorOf(missing)).toMatchObject({ code: 'NOT_FOUND', field: 'id' })
   })
 
   it('cancels a pending job (no duration) and fails a running one with its error', async () => {
     const pending = await createJob()
-    const cancelled = await stack.request(SET_STATUS, { id: pending.id, status: 'cancelled' })
+    const cancelled = await stack.request(SET_STATUS, { id: pending.id, status: 'CANCELLED' })
     expect(cancelled.data.setImportJobStatus).toMatchObject({
-      status: 'cancelled',
+      status: 'CANCELLED',
       startedAt: null,
       durationSeconds: null,
     })
     expect(cancelled.data.setImportJobStatus.completedAt).not.toBeNull()
-    const pendingToDone = await stack.request(SET_STATUS, { id: (await createJob()).id, status: 'completed' })
+    const pendingToDone = await stack.request(SET_STATUS, { id: (await createJob()).id, status: 'COMPLETED' })
     expect(errorOf(pendingToDone)).toMatchObject({ code: 'BAD_USER_INPUT', status: 'pending' })
 
     const job = await runningJob()
     const failed = await stack.request(SET_STATUS, {
       id: job.id,
-      status: 'failed',
+      status: 'FAILED',
       lastError: 'Connexion refusée',
     })
-    expect(failed.data.setImportJobStatus).toMatchObject({ status: 'failed', lastError: 'Connexion refusée' })
+    expect(failed.data.setImportJobStatus).toMatchObject({ status: 'FAILED', lastError: 'Connexion refusée' })
     expect(failed.data.setImportJobStatus.durationSeconds).toBeGreaterThanOrEqual(0)
   })
 
@@ -633,7 +639,7 @@ describe('import jobs', () => {
     const entries = [
       { message: 'Téléchargement terminé', details: { bytes: 1024 } },
       { level: 'WARNING', message: 'Colonne ignorée : Couleur', rowNumber: 1 },
-      { level: 'error', message: 'EAN invalide', rowNumber: 17, details: { ean: '3017620422004' } },
+      { level: 'ERROR', message: 'EAN invalide', rowNumber: 17, details: { ean: '3017620422004' } },
     ]
     const res = await stack.request(APPEND_LOGS, { jobId: job.id, entries })
     expect(res.errors).toBeUndefined()
@@ -645,9 +651,9 @@ describe('import jobs', () => {
         .map((e: any) => e.node)
         .sort((a: any, b: any) => a.message.localeCompare(b.message)),
     ).toEqual([
-      { logLevel: 'warning', message: 'Colonne ignorée : Couleur', rowNumber: 1, context: null },
-      { logLevel: 'error', message: 'EAN invalide', rowNumber: 17, context: { ean: '3017620422004' } },
-      { logLevel: 'info', message: 'Téléchargement terminé', rowNumber: null, context: { bytes: 1024 } },
+      { logLevel: 'WARNING', message: 'Colonne ignorée : Couleur', rowNumber: 1, context: null },
+      { logLevel: 'ERROR', message: 'EAN invalide', rowNumber: 17, context: { ean: '3017620422004' } },
+      { logLevel: 'INFO', message: 'Téléchargement terminé', rowNumber: null, context: { bytes: 1024 } },
     ])
 
     const now = new Date()
@@ -678,12 +684,9 @@ describe('import jobs', () => {
       jobId: job.id,
       entries: [{ message: 'ok' }, { level: 'loud', message: 'm' }],
     })
-    // A bad entry is rejected alone; the others are written.
-    expect(badLevel.errors).toBeUndefined()
-    expect(badLevel.data.appendImportLogs).toMatchObject({
-      appended: 1,
-      rejected: [{ index: 1, field: 'entries[1].level', code: 'BAD_USER_INPUT' }],
-    })
+    // A level outside ImportLogLevel refuses the whole call before anything is written.
+    expect(errorOf(badLevel)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(badLevel.errors![0]!.message).toMatch(/"loud" does not exist in "ImportLogLevel" enum/)
     const empty = await stack.request(APPEND_LOGS, { jobId: job.id, entries: [{ message: '  ' }] })
     expect(empty.data.appendImportLogs).toMatchObject({
       appended: 0,
@@ -692,13 +695,13 @@ describe('import jobs', () => {
     const missing = await stack.request(APPEND_LOGS, { jobId: randomUUID(), entries: [{ message: 'm' }] })
     expect(errorOf(missing)).toMatchObject({ code: 'NOT_FOUND', field: 'jobId' })
 
-    await stack.request(SET_STATUS, { id: job.id, status: 'completed' })
+    await stack.request(SET_STATUS, { id: job.id, status: 'COMPLETED' })
     const late = await stack.request(APPEND_LOGS, { jobId: job.id, entries: [{ message: 'late' }] })
     expect(errorOf(late)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'jobId', status: 'completed' })
     const appends = (await auditRows(job.id)).filter((r) => r.action === 'append_logs').map((r) => r.changes)
-    // One summarising entry per call that wrote lines: the three above, the 1,000, the 2 and the good line
-    // of the call with a bad level (the call whose only entry was refused writes nothing).
-    expect(appends).toHaveLength(4)
+    // One summarising entry per call that wrote lines: the three above, the 1,000 and the 2 (the calls refused
+    // whole or whose only entry was refused write nothing).
+    expect(appends).toHaveLength(3)
     expect(appends).toContainEqual({ appended: 3, byLevel: { info: 1, warning: 1, error: 1 } })
   })
 
@@ -719,7 +722,7 @@ describe('import jobs', () => {
           columnName: 'Image',
           errorCode: 'MISSING_IMAGE',
           message: 'Aucune image',
-          severity: 'warning',
+          severity: 'WARNING',
         },
         {
           rowNumber: 9,
@@ -744,7 +747,7 @@ describe('import jobs', () => {
       errorCode: 'INVALID_EAN',
       message: 'Clé de contrôle invalide',
       rawValue: ' 123 ',
-      severity: 'error',
+      severity: 'ERROR',
     })
 
     await Promise.all(
@@ -763,10 +766,8 @@ describe('import jobs', () => {
       jobId: job.id,
       errors: [{ errorCode: 'X', message: 'm', severity: 'fatal' }],
     })
-    expect(bad.data.appendImportErrors).toMatchObject({
-      appended: 0,
-      rejected: [{ index: 0, field: 'errors[0].severity', code: 'BAD_USER_INPUT' }],
-    })
+    expect(errorOf(bad)).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(bad.errors![0]!.message).toMatch(/"fatal" does not exist in "ImportIssueSeverity" enum/)
     const badRow = await stack.request(APPEND_ERRORS, {
       jobId: job.id,
       errors: [
@@ -779,7 +780,7 @@ describe('import jobs', () => {
       rejected: [{ index: 1, field: 'errors[1].rowNumber', code: 'BAD_USER_INPUT' }],
     })
     const cancelled = await createJob()
-    await stack.request(SET_STATUS, { id: cancelled.id, status: 'cancelled' })
+    await stack.request(SET_STATUS, { id: cancelled.id, status: 'CANCELLED' })
     const refused = await stack.request(APPEND_ERRORS, {
       jobId: cancelled.id,
       errors: [{ errorCode: 'X', message: 'm' }],

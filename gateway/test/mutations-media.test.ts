@@ -136,11 +136,11 @@ describe('attachProductImage', () => {
       productId: productA,
       mimeType: 'image/png',
       format: 'png',
-      storageType: 'local',
+      storageType: 'LOCAL',
       displayOrder: 0,
       // The product's first file becomes its primary image.
       isPrimary: true,
-      imageType: 'main',
+      imageType: 'MAIN',
       altText: 'Front view',
       isValid: true,
       product: { id: productA, title: 'Product A' },
@@ -189,7 +189,6 @@ describe('attachProductImage', () => {
     const uploadId = await uploadImage()
     const cases: [Record<string, unknown>, string][] = [
       [{ fileName: 'x'.repeat(501) }, 'input.fileName'],
-      [{ imageType: 'Main Image' }, 'input.imageType'],
       [{ displayOrder: -1 }, 'input.displayOrder'],
       [{ url: 'https://example.com/a.jpg' }, 'input'],
     ]
@@ -202,6 +201,13 @@ describe('attachProductImage', () => {
       )
       expect(error.message).toContain(field)
     }
+    // A value outside the ImageType enum is refused before any resolver runs.
+    const res = await stack.request(ATTACH, {
+      input: { productId: productA, uploadId, imageType: 'Main Image' },
+    })
+    expect(res.data ?? null).toBeNull()
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT')
+    expect(res.errors?.[0]?.message).toMatch(/"Main Image" does not exist in "ImageType" enum/)
   })
 })
 
@@ -264,7 +270,7 @@ describe('updateMediaFile and deleteMediaFile', () => {
   }`
 
   it('changes only the fields given; null clears', async () => {
-    const file = await register({ altText: 'old', imageType: 'gallery' })
+    const file = await register({ altText: 'old', imageType: 'GALLERY' })
     const res = await stack.request(UPDATE, {
       id: file.id,
       input: { isValid: false, altText: null },
@@ -273,7 +279,7 @@ describe('updateMediaFile and deleteMediaFile', () => {
     expect(res.data.updateMediaFile).toEqual({
       id: file.id,
       altText: null,
-      imageType: 'gallery',
+      imageType: 'GALLERY',
       isValid: false,
     })
     await expectError(UPDATE, { id: file.id, input: {} }, 'BAD_USER_INPUT', 'input')

@@ -112,7 +112,11 @@ describe('a product page through the gateway', () => {
         byKey(
           prices.rows
             .filter((p: any) => p.product_id === id)
-            .map((p: any) => ({ priceType: p.price_type, price: p.price, currency: p.currency })),
+            .map((p: any) => ({
+              priceType: p.price_type.toUpperCase(),
+              price: p.price,
+              currency: p.currency,
+            })),
           (p) => `${p.priceType}${p.price}`,
         ),
       )
@@ -135,7 +139,7 @@ describe('a product page through the gateway', () => {
         expect(m.thumbnails.map((t: any) => t.sizeName).sort()).toEqual(
           thumbs.rows
             .filter((t: any) => t.media_file_id === m.id)
-            .map((t: any) => t.size_name)
+            .map((t: any) => t.size_name.toUpperCase())
             .sort(),
         )
       }

@@ -21,11 +21,12 @@ import {
   runMigrations,
   startEmbeddedPostgres,
 } from '@pm/db'
-import type { DocumentNode } from 'graphql'
+import type { DocumentNode, GraphQLFieldResolver } from 'graphql'
 import { Kind, parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { applyAuthorization } from './authorization'
+import { applyEnumDefaults, checkEnumResolvers } from './enums'
 import { maskError } from './errors'
 import {
   type AdminListener,
@@ -85,12 +86,15 @@ export interface SubgraphContext<D extends Domain, L> extends BaseContext {
   client: { address: string | null; userAgent: string | null }
 }
 
-export interface SubgraphModule<D extends Domain, L> {
+/**
+ * One subgraph: R is its resolver map, typed by the subgraph with the resolver types generated from its schema
+ * (src/generated/graphql.ts, `pnpm codegen`).
+ */
+export interface SubgraphModule<D extends Domain, L, R extends object = object> {
   domain: D
   /** schema.graphql with the shared declarations (see loadTypeDefs). */
   typeDefs: DocumentNode
-  // biome-ignore lint/suspicious/noExplicitAny: resolver maps are checked per subgraph
-  resolvers: GraphQLResolverMap<SubgraphContext<D, L>> | Record<string, any>
+  resolvers: R
   createLoaders(db: Kysely<DatabaseOf<D>>): L
   /** Start-up work against the database, e.g. imports creating the coming months' log partitions. */
   onStart?(db: Kysely<DatabaseOf<D>>, logger: Logger): Promise<void>
@@ -118,18 +122,35 @@ export function readSubgraphSdl(schemaFile: URL): string {
 }
 
 /**
+ * The resolvers a subgraph's schema is built with: the shared scalars, the module's map and, for a schema
+ * declaring Mutation.applyDeletions, the one shared implementation (references.ts).
+ */
+export function subgraphResolvers<D extends Domain, L>(module: SubgraphModule<D, L>) {
+  // The map was checked against the generated types by its subgraph; Apollo takes it by its own, looser type.
+  const resolvers: GraphQLResolverMap<SubgraphContext<D, L>> = {
+    ...scalarResolvers,
+    ...(module.resolvers as GraphQLResolverMap<SubgraphContext<D, L>>),
+  }
+  if (declaresMutationField(module.typeDefs, 'applyDeletions')) {
+    const mutation = resolvers.Mutation as Record<
+      string,
+      GraphQLFieldResolver<unknown, SubgraphContext<D, L>>
+    >
+    resolvers.Mutation = { ...mutation, applyDeletions: applyDeletionsResolver(module.domain) }
+  }
+  return resolvers
+}
+
+/**
  * The executable subgraph schema, with the @public / @requiresPermission policy and then the text input rules
  * (@text, @rows: inputs.ts) wrapped around its resolvers: a refused caller learns nothing about input rules.
  */
 export function buildSchema<D extends Domain, L>(module: SubgraphModule<D, L>) {
-  // biome-ignore lint/suspicious/noExplicitAny: scalar resolvers merge into the map
-  const resolvers: Record<string, any> = { ...scalarResolvers, ...module.resolvers }
-  // A schema declaring Mutation.applyDeletions gets the one shared implementation (references.ts).
-  if (declaresMutationField(module.typeDefs, 'applyDeletions')) {
-    resolvers.Mutation = { ...resolvers.Mutation, applyDeletions: applyDeletionsResolver(module.domain) }
-  }
+  const resolvers = subgraphResolvers(module)
   const schema = buildSubgraphSchema([{ typeDefs: module.typeDefs, resolvers }])
   try {
+    checkEnumResolvers(schema, resolvers)
+    applyEnumDefaults(schema)
     return applyAuthorization(applyInputRules(schema))
   } catch (error) {
     throw new Error(`subgraph ${module.domain}: ${(error as Error).message}`)

@@ -322,12 +322,12 @@ describe('analytics subgraph', () => {
       `{ a: report(id: "${reports[1]!.id}") { reportType status parameters fileSizeBytes createdAt updatedAt }
          b: report(id: "${randomUUID()}") { id }
          imports: reports(filter: { reportType: "import_summary" }) { totalCount }
-         pending: reports(filter: { status: "pending", createdBy: "${bob}" }) { totalCount edges { node { name createdBy { id } } } } }`,
+         pending: reports(filter: { status: PENDING, createdBy: "${bob}" }) { totalCount edges { node { name createdBy { id } } } } }`,
     )
     expect(res.errors).toBeUndefined()
     expect(res.data.a).toEqual({
       reportType: 'import_summary',
-      status: 'pending',
+      status: 'PENDING',
       parameters: { supplier: 'SUP-A', rows: 1 },
       fileSizeBytes: 4_000_000_000,
       createdAt: '2026-01-01T00:00:00.000Z',

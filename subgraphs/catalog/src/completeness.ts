@@ -2,6 +2,7 @@ import { badUserInput, checkInt, inTransaction, queryPeer, uuidKeys } from '@pm/
 import { sql } from 'kysely'
 import type { Context } from './context'
 import type { CatalogDb } from './db/queries'
+import type { CompletenessSummaryRowResolvers, QueryResolvers } from './generated/graphql'
 
 /**
  * Completeness: the share of what a product's category requires that the product has. The scores are kept in
@@ -85,10 +86,18 @@ export function checkScore(argument: string, value: number | null | undefined) {
   return checkInt(argument, value, { min: 0, max: 100 })
 }
 
-type SummaryBy = 'SUPPLIER' | 'CATEGORY'
+/** A CompletenessSummaryRow as completenessSummary answers it: its supplier or category by id. */
+export interface CompletenessSummary {
+  supplierId: string | null
+  categoryId: string | null
+  productsCount: number
+  averageScore: string
+  completeCount: number
+  belowHalfCount: number
+}
 
 export const completenessQuery = {
-  completenessSummary: async (_: unknown, { by }: { by: SummaryBy }, ctx: Context) => {
+  completenessSummary: async (_, { by }, ctx) => {
     const column = by === 'SUPPLIER' ? sql.ref('p.supplier_id') : sql.ref('p.category_id')
     const { rows } = await sql<{
       key: string | null
@@ -104,23 +113,23 @@ export const completenessQuery = {
       GROUP BY 1
       ORDER BY 3 ASC NULLS LAST, 1 NULLS LAST
     `.execute(ctx.db)
-    return rows.map((r) => ({
-      supplierId: by === 'SUPPLIER' ? r.key : null,
-      categoryId: by === 'CATEGORY' ? r.key : null,
-      productsCount: Number(r.products),
-      averageScore: r.average ?? '0',
-      completeCount: Number(r.complete),
-      belowHalfCount: Number(r.below_half),
-    }))
+    return rows.map(
+      (r): CompletenessSummary => ({
+        supplierId: by === 'SUPPLIER' ? r.key : null,
+        categoryId: by === 'CATEGORY' ? r.key : null,
+        productsCount: Number(r.products),
+        averageScore: r.average ?? '0',
+        completeCount: Number(r.complete),
+        belowHalfCount: Number(r.below_half),
+      }),
+    )
   },
-}
+} satisfies QueryResolvers
 
 export const CompletenessSummaryRow = {
-  supplier: (r: { supplierId: string | null }, _: unknown, ctx: Context) =>
-    r.supplierId ? ctx.loaders.supplierById.load(r.supplierId) : null,
-  category: (r: { categoryId: string | null }, _: unknown, ctx: Context) =>
-    r.categoryId ? ctx.loaders.categoryById.load(r.categoryId) : null,
-}
+  supplier: (r, _, ctx) => (r.supplierId ? ctx.loaders.supplierById.load(r.supplierId) : null),
+  category: (r, _, ctx) => (r.categoryId ? ctx.loaders.categoryById.load(r.categoryId) : null),
+} satisfies CompletenessSummaryRowResolvers
 
 /** Sets has_image of these products (others untouched) and refreshes their scores; returns how many changed. */
 async function setHasImage(db: CatalogDb, ids: readonly string[], hasImage: boolean) {

@@ -1,6 +1,6 @@
 import { badUserInput, checkInt, uuidKeys } from '@pm/service-kit'
-import { sql } from 'kysely'
-import type { Context } from './context'
+import { type NotNull, sql } from 'kysely'
+import type { QueryResolvers } from './generated/graphql'
 
 /**
  * Internal aggregate reads for analytics (its supplier figures and reports): each answer is one statement
@@ -14,7 +14,7 @@ const page = (first: number | null | undefined) =>
   checkInt('first', first ?? 1000, { min: 1, max: MAX_PAGE })!
 
 export const figuresQuery = {
-  supplierFigures: async (_: unknown, __: unknown, ctx: Context) => {
+  supplierFigures: async (_, __, ctx) => {
     const { rows } = await sql<{
       supplier_id: string
       code: string
@@ -62,7 +62,7 @@ export const figuresQuery = {
     }))
   },
 
-  supplierProductCounts: async (_: unknown, { productIds }: { productIds: string[] }, ctx: Context) => {
+  supplierProductCounts: async (_, { productIds }, ctx) => {
     if (productIds.length > MAX_IDS) {
       throw badUserInput(`productIds: at most ${MAX_IDS} at a time`, { argument: 'productIds' })
     }
@@ -74,11 +74,12 @@ export const figuresQuery = {
       .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
       .where('supplier_id', 'is not', null)
       .groupBy('supplier_id')
+      .$narrowType<{ supplier_id: NotNull }>()
       .execute()
     return rows.map((r) => ({ supplierId: r.supplier_id, count: Number(r.count) }))
   },
 
-  stockAlerts: async (_: unknown, args: { after?: string | null; first?: number | null }, ctx: Context) => {
+  stockAlerts: async (_, args, ctx) => {
     let query = ctx.db
       .selectFrom('product_stocks as ps')
       .innerJoin('products as p', 'p.id', 'ps.product_id')
@@ -100,14 +101,10 @@ export const figuresQuery = {
       .orderBy('ps.id')
       .limit(page(args.first))
     if (args.after) query = query.where('ps.id', '>', args.after)
-    return query.execute()
+    return query.$narrowType<{ minStock: NotNull }>().execute()
   },
 
-  priceChanges: async (
-    _: unknown,
-    args: { from: Date; to: Date; after?: number | null; first?: number | null },
-    ctx: Context,
-  ) => {
+  priceChanges: async (_, args, ctx) => {
     if (args.from.getTime() > args.to.getTime()) {
       throw badUserInput('from is after to: give from <= to', { argument: 'from' })
     }
@@ -136,4 +133,4 @@ export const figuresQuery = {
       .execute()
     return rows.map((r) => ({ ...r, id: Number(r.id) }))
   },
-}
+} satisfies QueryResolvers

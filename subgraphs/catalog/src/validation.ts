@@ -5,6 +5,7 @@ import {
   checkJsonObject,
   checkString,
   normalizeEan,
+  PRODUCT_STATUSES,
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 
@@ -13,15 +14,6 @@ import { GraphQLError } from 'graphql'
  * BAD_USER_INPUT naming the GraphQL field path, e.g. 'input.title' or 'rows[17].ean'.
  */
 
-/** products.status: the demo data's values (active, out_of_stock, draft, discontinued) plus inactive and archived. */
-export const PRODUCT_STATUSES = [
-  'active',
-  'out_of_stock',
-  'draft',
-  'inactive',
-  'discontinued',
-  'archived',
-] as const
 /** Statuses of a product on sale: isActive follows status when a status is given without isActive. */
 export const SELLING_STATUSES: ReadonlySet<string> = new Set(['active', 'out_of_stock'])
 export const PRICE_TYPES = ['retail', 'wholesale', 'promo', 'msrp'] as const

@@ -412,10 +412,10 @@ describe('catalog product fields', () => {
       width: '10.00',
       height: '0.10',
       depth: null,
-      prices: [{ priceType: 'retail', price: '19.90', cost: '12.00', margin: '0.10', currency: 'EUR' }],
+      prices: [{ priceType: 'RETAIL', price: '19.90', cost: '12.00', margin: '0.10', currency: 'EUR' }],
       allPrices: [
-        { priceType: 'retail', price: '19.90', isActive: true },
-        { priceType: 'wholesale', price: '15.00', isActive: false },
+        { priceType: 'RETAIL', price: '19.90', isActive: true },
+        { priceType: 'WHOLESALE', price: '15.00', isActive: false },
       ],
     })
     expect(res.data.b.prices).toEqual([{ price: '0.10', supplier: { code: 'ACME' } }])
@@ -480,7 +480,7 @@ describe('catalog product fields', () => {
       if (page === 0) {
         expect(history.edges[0].node).toMatchObject({
           oldPrice: '18.50',
-          source: 'api',
+          source: 'API',
           changedBy: { id: userId },
         })
       }
@@ -494,8 +494,8 @@ describe('catalog product fields', () => {
     expect(stock.data.product.stockHistory).toEqual({
       totalCount: 2,
       edges: [
-        { node: { oldQuantity: 4, newQuantity: 10, delta: 6, reason: 'adjustment', changedBy: null } },
-        { node: { oldQuantity: null, newQuantity: 4, delta: 4, reason: 'adjustment', changedBy: null } },
+        { node: { oldQuantity: 4, newQuantity: 10, delta: 6, reason: 'ADJUSTMENT', changedBy: null } },
+        { node: { oldQuantity: null, newQuantity: 4, delta: 4, reason: 'ADJUSTMENT', changedBy: null } },
       ],
     })
   })
@@ -508,7 +508,7 @@ describe('catalog lists', () => {
     expect(await productIds({ categoryId: category.garden })).toEqual([p[2]])
     expect(await productIds({ isActive: false })).toEqual([p[3]])
     expect(await productIds({ isActive: true, supplierId: supplier.beta, brandId: null })).toHaveLength(19)
-    expect(await productIds({ status: 'draft' })).toEqual([p[2]])
+    expect(await productIds({ status: 'DRAFT' })).toEqual([p[2]])
     expect(await productIds({ search: 'drill' })).toEqual([p[5], p[1], p[0]])
     // % and _ are matched literally, not as wildcards.
     expect(await productIds({ search: '100%' })).toEqual([p[1]])

@@ -255,7 +255,7 @@ describe('completeness through the gateway', () => {
         height: 1,
         format: 'jpeg',
         image_type: 'main',
-      } as never)
+      })
       .execute()
     expect((await completeness(ids.bare)).score).toBe(14)
     // Analytics' daily task has catalog recompute (queued here as its crontab would).
@@ -293,7 +293,7 @@ describe('completeness through the gateway', () => {
   it('generates the catalog_completeness report per supplier', async () => {
     const created = await ok(
       `mutation($input: CreateReportInput!) { createReport(input: $input) { id status } }`,
-      { input: { name: 'Complétude', reportType: 'catalog_completeness', format: 'json' } },
+      { input: { name: 'Complétude', reportType: 'CATALOG_COMPLETENESS', format: 'JSON' } },
     )
     const id = created.createReport.id
     let report: any
@@ -301,10 +301,10 @@ describe('completeness through the gateway', () => {
       report = (
         await ok(`query($id: UUID!) { report(id: $id) { status rowCount errorMessage downloadUrl } }`, { id })
       ).report
-      if (!['pending', 'running'].includes(report.status)) break
+      if (!['PENDING', 'RUNNING'].includes(report.status)) break
       await new Promise((r) => setTimeout(r, 100))
     }
-    expect(report).toMatchObject({ status: 'completed', rowCount: 1, errorMessage: null })
+    expect(report).toMatchObject({ status: 'COMPLETED', rowCount: 1, errorMessage: null })
     const { pathname, search } = new URL(report.downloadUrl)
     const file = await fetch(`${stack.gatewayUrl}${pathname}${search}`)
     expect(file.status).toBe(200)

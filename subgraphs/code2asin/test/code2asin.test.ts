@@ -199,12 +199,12 @@ describe('code2asin subgraph', () => {
     const res = await sg.request(
       `{ a: code2asinJob(id: "${jobs[5]!.id}") { status supplierCode createdAt }
          b: code2asinJob(id: "${randomUUID()}") { id }
-         running: code2asinJobs(status: "running") { totalCount }
-         runningB: code2asinJobs(status: "running", supplierCode: "SUP-B") { totalCount edges { node { name } } } }`,
+         running: code2asinJobs(status: RUNNING) { totalCount }
+         runningB: code2asinJobs(status: RUNNING, supplierCode: "SUP-B") { totalCount edges { node { name } } } }`,
     )
     expect(res.errors).toBeUndefined()
     expect(res.data.a).toEqual({
-      status: 'running',
+      status: 'RUNNING',
       supplierCode: 'SUP-B',
       createdAt: '2026-01-01T00:00:00.000Z',
     })
@@ -238,13 +238,13 @@ describe('code2asin subgraph', () => {
     let after: string | null = null
     for (let page = 0; page < 30; page++) {
       const res: any = await sg.request(
-        `query($after: String) { code2asinJob(id: "${job.id}") { results(matchType: "fuzzy", first: 3, after: $after) { totalCount edges { node { id matchType } } pageInfo { hasNextPage endCursor } } } }`,
+        `query($after: String) { code2asinJob(id: "${job.id}") { results(matchType: FUZZY, first: 3, after: $after) { totalCount edges { node { id matchType } } pageInfo { hasNextPage endCursor } } } }`,
         { after },
       )
       expect(res.errors).toBeUndefined()
       const conn = res.data.code2asinJob.results
       expect(conn.totalCount).toBe(expected.length)
-      expect(conn.edges.every((e: any) => e.node.matchType === 'fuzzy')).toBe(true)
+      expect(conn.edges.every((e: any) => e.node.matchType === 'FUZZY')).toBe(true)
       seen.push(...conn.edges.map((e: any) => e.node.id))
       if (!conn.pageInfo.hasNextPage) break
       after = conn.pageInfo.endCursor

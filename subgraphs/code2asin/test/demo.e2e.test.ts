@@ -93,12 +93,12 @@ describe('demo matching', () => {
     let job: any
     for (;;) {
       job = (await stack.request(JOB, { id: started!.jobId })).data.code2asinJob
-      if (['completed', 'failed', 'cancelled'].includes(job.status)) break
+      if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status)) break
       await new Promise((r) => setTimeout(r, 100))
     }
     expect(job).toMatchObject({
       name: DEMO_JOB_NAME,
-      status: 'completed',
+      status: 'COMPLETED',
       supplierCode: SUPPLIER,
       totalCodes: 40,
       processedCodes: 40,
@@ -123,7 +123,7 @@ describe('demo matching', () => {
         expect(catalogAsin.get(p.id)).toBeNull()
         return
       }
-      expect(result).toMatchObject({ asin: expected.asin, matchType: 'exact', isVerified: expected.own })
+      expect(result).toMatchObject({ asin: expected.asin, matchType: 'EXACT', isVerified: expected.own })
       // Its own title and brand: 100; another listing: the EAN alone (90), under the auto-verify line.
       expect(Number(result.matchConfidence)).toBe(expected.own ? 100 : 90)
       // Verified matches reached the catalog; the others wait for a person.

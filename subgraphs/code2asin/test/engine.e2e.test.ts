@@ -80,7 +80,7 @@ const job = async (id: string) => (await ok(JOB, { id })).code2asinJob
 const finished = (id: string) =>
   waitFor(
     () => job(id),
-    (j) => ['completed', 'failed', 'cancelled'].includes(j.status),
+    (j) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.status),
   )
 /** The queue holds no run of this job any more (its task returned). */
 const queueIdle = (id: string) =>
@@ -212,7 +212,7 @@ describe('code2asin matching end to end', () => {
       })
     ).createCode2AsinJob
     expect(created).toMatchObject({
-      status: 'pending',
+      status: 'PENDING',
       totalCodes: 60,
       target: 'SUPPLIER',
       provider: {
@@ -224,7 +224,7 @@ describe('code2asin matching end to end', () => {
     })
     const done = await finished(created.id)
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       totalCodes: 60,
       processedCodes: 60,
       progressPercentage: 100,
@@ -239,7 +239,7 @@ describe('code2asin matching end to end', () => {
     products.forEach((p, i) => {
       const r: any = byProduct.get(p.id)
       if (p.kind === 'none') expect(r).toMatchObject({ asin: null, matchType: null })
-      else expect(r).toMatchObject({ asin: asinOf(i), matchType: p.kind === 'fuzzy' ? 'fuzzy' : 'exact' })
+      else expect(r).toMatchObject({ asin: asinOf(i), matchType: p.kind === 'fuzzy' ? 'FUZZY' : 'EXACT' })
       if (p.kind === 'ean') expect(Number(r.matchConfidence)).toBe(100)
       if (p.kind === 'fuzzy') expect(Number(r.matchConfidence)).toBeLessThan(90)
     })
@@ -284,7 +284,7 @@ describe('code2asin matching end to end', () => {
       await ok(CREATE, { input: { productIds: ids, batchSize: 20, maxRetries: 2, provider: spApi() } })
     ).createCode2AsinJob
     const failed = await finished(created.id)
-    expect(failed).toMatchObject({ status: 'failed', processedCodes: 20, retryCount: 2, target: 'PRODUCTS' })
+    expect(failed).toMatchObject({ status: 'FAILED', processedCodes: 20, retryCount: 2, target: 'PRODUCTS' })
     expect(failed.lastError).toMatch(
       /^PROVIDER_RATE_LIMITED: searchCatalogItems kept answering 429 .*after 2 retries/,
     )
@@ -293,10 +293,10 @@ describe('code2asin matching end to end', () => {
 
     const before = fake.searches.length
     fake.behaviour.failAfter = Infinity
-    expect((await ok(RESUME, { id: created.id })).resumeCode2AsinJob.status).toBe('pending')
+    expect((await ok(RESUME, { id: created.id })).resumeCode2AsinJob.status).toBe('PENDING')
     const done = await finished(created.id)
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       processedCodes: 40,
       exactMatches: 40,
       results: { totalCount: 40 },
@@ -313,14 +313,14 @@ describe('code2asin matching end to end', () => {
     const created = (await ok(CREATE, { input: { productIds: ids, maxRetries: 1, provider: spApi() } }))
       .createCode2AsinJob
     const done = await finished(created.id)
-    expect(done).toMatchObject({ status: 'completed', failedLookups: 5, noMatches: 0, processedCodes: 5 })
+    expect(done).toMatchObject({ status: 'COMPLETED', failedLookups: 5, noMatches: 0, processedCodes: 5 })
     expect(done.results.edges[0].node).toMatchObject({ asin: null, errorCode: 'PROVIDER_BAD_RESPONSE' })
     expect(done.results.edges[0].node.errorMessage).toMatch(/not a list of items/)
     await queueIdle(created.id)
     fake.behaviour.mode = 'ok'
     await ok(RESUME, { id: created.id })
     expect(await finished(created.id)).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       failedLookups: 0,
       fuzzyMatches: 5,
       results: { totalCount: 5 },
@@ -331,7 +331,7 @@ describe('code2asin matching end to end', () => {
       await ok(CREATE, { input: { productIds: ids, maxRetries: 1, provider: spApi({ timeoutMs: 200 }) } })
     ).createCode2AsinJob
     const timedOut = await finished(slow.id)
-    expect(timedOut).toMatchObject({ status: 'failed', processedCodes: 0, results: { totalCount: 0 } })
+    expect(timedOut).toMatchObject({ status: 'FAILED', processedCodes: 0, results: { totalCount: 0 } })
     expect(timedOut.lastError).toMatch(/^PROVIDER_TIMEOUT: .* did not answer within 200 ms/)
 
     const refused = (
@@ -352,10 +352,10 @@ describe('code2asin matching end to end', () => {
       () => job(created.id),
       (j) => j.processedCodes >= 1,
     )
-    expect((await ok(CANCEL, { id: created.id })).cancelCode2AsinJob.status).toBe('cancelled')
+    expect((await ok(CANCEL, { id: created.id })).cancelCode2AsinJob.status).toBe('CANCELLED')
     await queueIdle(created.id)
     const after = await job(created.id)
-    expect(after.status).toBe('cancelled')
+    expect(after.status).toBe('CANCELLED')
     expect(after.processedCodes).toBeLessThan(10)
   })
 
@@ -370,7 +370,7 @@ describe('code2asin matching end to end', () => {
       expect.objectContaining({ kind: 'LOOKUP_TABLE', uploadId: table, clientSecret: null }),
     )
     const done = await finished(created.id)
-    expect(done).toMatchObject({ status: 'completed', exactMatches: 5, noMatches: 1, failedLookups: 0 })
+    expect(done).toMatchObject({ status: 'COMPLETED', exactMatches: 5, noMatches: 1, failedLookups: 0 })
 
     const duplicate = await upload(
       `ean,asin\n${products[0]!.ean},${asinOf(0)}\n${products[0]!.ean},${asinOf(1)}\n`,
@@ -411,7 +411,7 @@ describe('code2asin matching end to end', () => {
     ).createCode2AsinJob
     const done = await finished(created.id)
     // The first test auto-verified the 40 exact matches (EAN and UPC).
-    expect(done).toMatchObject({ status: 'completed', totalCodes: 20, target: 'UNVERIFIED' })
+    expect(done).toMatchObject({ status: 'COMPLETED', totalCodes: 20, target: 'UNVERIFIED' })
     const bad = await stack.request(
       CREATE,
       { input: { productIds: [products[0]!.id], provider: spApi({ clientSecret: null }) } },
@@ -500,7 +500,7 @@ describe('code2asin matching end to end', () => {
       uploadId: null,
     })
     const done = await finished(job0.id)
-    expect(done).toMatchObject({ status: 'completed', exactMatches: 10, lastError: null })
+    expect(done).toMatchObject({ status: 'COMPLETED', exactMatches: 10, lastError: null })
     expect(fake.tokenRequests).toBeGreaterThan(tokensBefore)
     // The job row holds no credential.
     const row = await stack.subgraphs.code2asin.database.db
@@ -515,7 +515,7 @@ describe('code2asin matching end to end', () => {
     await setAccount({ ...account, clientSecret: 'rotated-but-wrong' }, true)
     const refused = await create(stored)
     const failed = await finished(refused.data.createCode2AsinJob.id)
-    expect(failed.status).toBe('failed')
+    expect(failed.status).toBe('FAILED')
     expect(failed.lastError).toMatch(/^PROVIDER_AUTH: /)
     expect(failed.lastError).not.toMatch(/rotated-but-wrong/)
     // Removed since: resuming the failed job fails it again, naming the setting.
@@ -527,7 +527,7 @@ describe('code2asin matching end to end', () => {
     await ok(RESUME, { id: refused.data.createCode2AsinJob.id })
     const resumed = await waitFor(
       () => job(refused.data.createCode2AsinJob.id),
-      (j) => j.status === 'failed' && j.lastError?.startsWith('PROVIDER_CONFIG'),
+      (j) => j.status === 'FAILED' && j.lastError?.startsWith('PROVIDER_CONFIG'),
     )
     expect(resumed.lastError).toMatch(/^PROVIDER_CONFIG: no SP-API credentials: .*code2asin\.sp_api/)
   })

@@ -68,17 +68,17 @@ describe('operations through the gateway', () => {
       .execute()
     const job = await code2asin.database.db
       .insertInto('code2asin_jobs')
-      .values({ supplier_code: 'SUP' } as never)
+      .values({ supplier_code: 'SUP' })
       .returning('id')
       .executeTakeFirstOrThrow()
     await code2asin.database.db
       .insertInto('code2asin_results')
-      .values({ job_id: job.id, product_id: productId } as never)
+      .values({ job_id: job.id, product_id: productId })
       .execute()
     await exports.database.db.insertInto('export_job_items').values({ product_id: productId }).execute()
     await analytics.database.db
       .insertInto('product_metrics')
-      .values({ product_id: productId, date: '2026-01-01' } as never)
+      .values({ product_id: productId, date: '2026-01-01' })
       .execute()
 
     await ok(`mutation($id: UUID!) { deleteProduct(id: $id) }`, { id: productId })
@@ -129,7 +129,7 @@ describe('operations through the gateway', () => {
     const reference = 'code2asin.code2asin_jobs.supplier_code'
     const jobs = await stack.subgraphs.code2asin.database.db
       .insertInto('code2asin_jobs')
-      .values([{ supplier_code: 'NO-SUCH-1' }, { supplier_code: 'NO-SUCH-2' }] as never)
+      .values([{ supplier_code: 'NO-SUCH-1' }, { supplier_code: 'NO-SUCH-2' }])
       .returning('id')
       .execute()
     const urls = Object.fromEntries(DOMAINS.map((d) => [d, stack.subgraphs[d].testDatabase.url])) as Record<

@@ -50,7 +50,7 @@ const JOB = `query($id: UUID!, $first: Int) { exportJob(id: $id) {
   downloadUrl(expiresInSeconds: 600)
   items(first: $first) { totalCount edges { node { productId status errorMessage exportedData responseData } } }
 } }`
-const SET_STATUS = `mutation($id: UUID!, $status: String!) { setExportJobStatus(id: $id, status: $status) { id status } }`
+const SET_STATUS = `mutation($id: UUID!, $status: ExportJobStatus!) { setExportJobStatus(id: $id, status: $status) { id status } }`
 const RESUME = `mutation($id: UUID!) { resumeExport(id: $id) { id status phase } }`
 
 const asUser = () => ({ authorization: `Bearer ${token}` })
@@ -76,7 +76,7 @@ const finished = (id: string) =>
     async () => {
       return job(id)
     },
-    (j) => ['completed', 'failed', 'cancelled'].includes(j.status),
+    (j) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.status),
   )
 
 const mapping = {
@@ -104,7 +104,7 @@ async function platform(input: Record<string, unknown>) {
     await ok(PLATFORM, {
       input: {
         name: `P ${randomUUID().slice(0, 8)}`,
-        platformType: 'csv',
+        platformType: 'CSV',
         config: { kind: 'feed' },
         ...input,
       },
@@ -115,7 +115,7 @@ async function platform(input: Record<string, unknown>) {
 /** A WooCommerce platform on the loopback shop with this field mapping. */
 const wooPlatform = (fieldMappings: Record<string, unknown>) =>
   platform({
-    platformType: 'woocommerce',
+    platformType: 'WOOCOMMERCE',
     config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
     fieldMappings,
   })
@@ -284,7 +284,7 @@ describe('export platforms are checked when saved', () => {
       {
         input: {
           name: 'bad map',
-          platformType: 'csv',
+          platformType: 'CSV',
           config: { a: 1 },
           fieldMappings: {
             fields: [
@@ -325,13 +325,13 @@ describe('export platforms are checked when saved', () => {
     const bad = async (input: Record<string, unknown>) =>
       (await stack.request(PLATFORM, { input: { name: `x${randomUUID()}`, ...input } }, asUser())).errors?.[0]
     const rule = await bad({
-      platformType: 'csv',
+      platformType: 'CSV',
       config: { a: 1 },
       fieldMappings: { fields: [{ source: 'sku', target: 'id', rules: [{ op: 'explode' }] }] },
     })
     expect(rule?.extensions?.field).toBe('input.fieldMappings.fields[0].rules[0].op')
     const twice = await bad({
-      platformType: 'csv',
+      platformType: 'CSV',
       config: { a: 1 },
       fieldMappings: {
         fields: [
@@ -341,15 +341,15 @@ describe('export platforms are checked when saved', () => {
       },
     })
     expect(twice?.extensions?.field).toBe('input.fieldMappings.fields[1].target')
-    const woo = await bad({ platformType: 'woocommerce', config: { base_url: 'https://shop.example' } })
+    const woo = await bad({ platformType: 'WOOCOMMERCE', config: { base_url: 'https://shop.example' } })
     expect(woo?.message).toContain('consumer_key')
-    const destination = await bad({ platformType: 'csv', config: { destination: { type: 'sftp' } } })
+    const destination = await bad({ platformType: 'CSV', config: { destination: { type: 'sftp' } } })
     expect(destination?.extensions?.code).toBe('BAD_USER_INPUT')
   })
 
   it('masks the shop keys and the destination password', async () => {
     const p = await platform({
-      platformType: 'woocommerce',
+      platformType: 'WOOCOMMERCE',
       config: { base_url: shopUrl, consumer_key: 'ck_test', consumer_secret: 'cs_test' },
     })
     expect(p.config).toEqual({ base_url: shopUrl, consumer_key: '***', consumer_secret: '***' })
@@ -360,10 +360,10 @@ describe('feeds', () => {
   it('writes a CSV feed of one supplier with the mapping and its rules, downloadable from the gateway', async () => {
     const p = await platform({ fieldMappings: mapping })
     const started = await start(p.id, 'CSV', { supplierId })
-    expect(started).toMatchObject({ status: 'pending', format: 'CSV', jobType: 'full_sync' })
+    expect(started).toMatchObject({ status: 'PENDING', format: 'CSV', jobType: 'FULL_SYNC' })
     const done = await finished(started.id)
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       phase: 'DONE',
       totalItems: 200,
       successItems: 200,
@@ -389,7 +389,7 @@ describe('feeds', () => {
     for (const { node } of withItems.items.edges as { node: any }[]) {
       const n = Number(/^EXP-(\d+)$/.exec(node.exportedData.id)![1])
       expect(node).toMatchObject({
-        status: 'success',
+        status: 'SUCCESS',
         exportedData: { price: ((10.5 + n) * 1.2).toFixed(2), stock: String(n % 17) },
       })
     }
@@ -401,7 +401,7 @@ describe('feeds', () => {
 
   it('selects by status and by ids, and only what changed since the last export', async () => {
     const p = await platform({ fieldMappings: { fields: [{ source: 'sku', target: 'sku' }] } })
-    const drafts = await finished((await start(p.id, 'JSON', { status: 'draft' })).id)
+    const drafts = await finished((await start(p.id, 'JSON', { status: 'DRAFT' })).id)
     expect(drafts.totalItems).toBe(23)
     const feed = JSON.parse((await download(drafts.downloadUrl)).toString('utf8')) as { sku: string }[]
     expect(feed.map((r) => r.sku).sort()).toEqual(
@@ -417,7 +417,7 @@ describe('feeds', () => {
     expect(byIds.totalItems).toBe(2)
     // Nothing changed since the last completed export of this platform, then one product does.
     const none = await finished((await start(p.id, 'CSV', { changedSinceLastExport: true })).id)
-    expect(none).toMatchObject({ status: 'completed', totalItems: 0 })
+    expect(none).toMatchObject({ status: 'COMPLETED', totalItems: 0 })
     await catalog
       .updateTable('products')
       .set({ title: 'Changée', updated_at: new Date(Date.now() + 60_000) })
@@ -442,7 +442,7 @@ describe('feeds', () => {
       .where('sku', 'in', ['EXP-4', 'EXP-5'])
       .execute()
     const done = await finished((await start(p.id, 'JSON', { productIds: two.map((r) => r.id) })).id)
-    expect(done).toMatchObject({ status: 'completed', totalItems: 2, successItems: 0, failedItems: 2 })
+    expect(done).toMatchObject({ status: 'COMPLETED', totalItems: 2, successItems: 0, failedItems: 2 })
     const items = await stack.subgraphs.exports.database.db
       .selectFrom('export_job_items')
       .select(['status', 'error_message', 'exported_data', 'processed_at'])
@@ -486,7 +486,7 @@ describe('feeds', () => {
     })
     const xlsxJob = await finished((await start(typed.id, 'XLSX', { supplierId: otherSupplierId })).id)
     const workbook = new ExcelJS.Workbook()
-    await workbook.xlsx.load((await download(xlsxJob.downloadUrl)) as never)
+    await workbook.xlsx.load(new Uint8Array(await download(xlsxJob.downloadUrl)).buffer)
     const sheet = workbook.worksheets[0]!
     expect(sheet.rowCount).toBe(31)
     expect(sheet.getRow(1).values).toEqual([undefined, 'id', 'title', 'price', 'stock'])
@@ -517,7 +517,7 @@ describe('delivery', () => {
     expect(woo.batches.map((b) => b.create.length)).toEqual([100, 100])
     expect(woo.batches[0]!.create[0]).toHaveProperty('sku')
     // EXP-7, -17, …, -197: 20 products the shop refuses.
-    expect(done).toMatchObject({ status: 'completed', totalItems: 200, successItems: 180, failedItems: 20 })
+    expect(done).toMatchObject({ status: 'COMPLETED', totalItems: 200, successItems: 180, failedItems: 20 })
     const items = stack.subgraphs.exports.database.db
     const failed = await items
       .selectFrom('export_job_items')
@@ -539,7 +539,7 @@ describe('delivery', () => {
     // The same export again: the 180 products the shop has are updated in place, never refused as duplicates.
     woo.batches.length = 0
     const again = await finished((await start(p.id, 'JSON', { supplierId })).id)
-    expect(again).toMatchObject({ status: 'completed', totalItems: 200, successItems: 180, failedItems: 20 })
+    expect(again).toMatchObject({ status: 'COMPLETED', totalItems: 200, successItems: 180, failedItems: 20 })
     const sum = (f: (b: (typeof woo.batches)[number]) => number) => woo.batches.reduce((n, b) => n + f(b), 0)
     expect(woo.batches).toHaveLength(2)
     expect([sum((b) => b.create.length), sum((b) => b.update.length)]).toEqual([20, 180])
@@ -554,7 +554,7 @@ describe('delivery', () => {
     const p = await wooPlatform({ fields: [{ source: 'sku', target: 'sku' }] })
     const jobRow = await start(p.id, 'CSV', { supplierId: otherSupplierId })
     const failed = await finished(jobRow.id)
-    expect(failed).toMatchObject({ status: 'failed', totalItems: 30, successItems: 0, failedItems: 30 })
+    expect(failed).toMatchObject({ status: 'FAILED', totalItems: 30, successItems: 0, failedItems: 30 })
     expect(failed.lastError).toBe('SHOP_REFUSED: WooCommerce answered 500 2 times in a row')
     const items = await stack.subgraphs.exports.database.db
       .selectFrom('export_job_items')
@@ -573,10 +573,10 @@ describe('delivery', () => {
     woo.mode = 'ok'
     woo.store.length = 0
     woo.batches.length = 0
-    expect((await ok(RESUME, { id: jobRow.id })).resumeExport).toMatchObject({ status: 'pending' })
+    expect((await ok(RESUME, { id: jobRow.id })).resumeExport).toMatchObject({ status: 'PENDING' })
     const done = await finished(jobRow.id)
     // EXP-207, -217 and -227: the shop refuses SKUs ending in 7.
-    expect(done).toMatchObject({ status: 'completed', totalItems: 30, successItems: 27, failedItems: 3 })
+    expect(done).toMatchObject({ status: 'COMPLETED', totalItems: 30, successItems: 27, failedItems: 3 })
     expect(woo.store).toHaveLength(27)
     expect(woo.batches.map((b) => b.create.length)).toEqual([30])
   })
@@ -616,11 +616,11 @@ describe('delivery', () => {
       expect(item.status).toBe('pending')
       expect(item.sent_at).not.toBeNull()
     }
-    expect(await job(started.id)).toMatchObject({ status: 'running', phase: 'DELIVER', successItems: 0 })
+    expect(await job(started.id)).toMatchObject({ status: 'RUNNING', phase: 'DELIVER', successItems: 0 })
 
     worker = await stack.startWorker('exports')
     const done = await finished(started.id)
-    expect(done).toMatchObject({ status: 'completed', totalItems: 30, successItems: 27, failedItems: 3 })
+    expect(done).toMatchObject({ status: 'COMPLETED', totalItems: 30, successItems: 27, failedItems: 3 })
     // Each product is on the shop once; each run asked for all 30 SKUs first: the first found none and created
     // them, the second updated the 27 it found there and created the 3 it did not (which the shop refuses: they
     // end in 7).
@@ -661,7 +661,7 @@ describe('delivery', () => {
     })
     expect(p.config.destination.password).toBe('***')
     const done = await finished((await start(p.id, 'CSV', { supplierId: otherSupplierId })).id)
-    expect(done.status).toBe('completed')
+    expect(done.status).toBe('COMPLETED')
     expect(done.deliveredTo).toBe('sftp://127.0.0.1/catalogue.csv')
     const pushed = await readFile(join(sftpRoot, 'catalogue.csv'), 'utf8')
     expect(pushed.replace(/^\uFEFF/, '').split('\r\n')[0]).toBe('sku')
@@ -703,7 +703,7 @@ function watchedStorage(
 /** The job completes with every product once: one item each, one line each in its CSV feed. */
 async function completedWithEachProductOnce(id: string) {
   const done = await finished(id)
-  expect(done).toMatchObject({ status: 'completed', totalItems: PRODUCTS, successItems: PRODUCTS })
+  expect(done).toMatchObject({ status: 'COMPLETED', totalItems: PRODUCTS, successItems: PRODUCTS })
   const counts = await stack.subgraphs.exports.database.db
     .selectFrom('export_job_items')
     .select((eb) => [
@@ -740,7 +740,7 @@ describe('jobs', () => {
     ).catch((e) => e)
     expect(await stopping).toBeInstanceOf(JobInterruptedError)
     const midway = await job(started.id)
-    expect(midway).toMatchObject({ status: 'running', phase: 'COLLECT', successItems: 150 })
+    expect(midway).toMatchObject({ status: 'RUNNING', phase: 'COLLECT', successItems: 150 })
     worker = await stack.startWorker('exports')
     // The job's queue entry is still there (the run was interrupted): the worker picks it up again.
     await completedWithEachProductOnce(started.id)
@@ -756,20 +756,20 @@ describe('jobs', () => {
       {
         ...deps,
         storage: watchedStorage(deps.storage, async (_, n) => {
-          if (n === 2) await ok(SET_STATUS, { id: started.id, status: 'cancelled' })
+          if (n === 2) await ok(SET_STATUS, { id: started.id, status: 'CANCELLED' })
         }),
       },
       started.id,
     )
     const cancelled = await job(started.id)
-    expect(cancelled).toMatchObject({ status: 'cancelled', downloadUrl: null, successItems: 50 })
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', downloadUrl: null, successItems: 50 })
     // No feed; the one committed page stays staged for a resume.
     const left: string[] = []
     for await (const o of deps.storage.list(`exports/${started.id}/`)) left.push(o.key)
     expect(left).toEqual([`exports/${started.id}/parts/000000.jsonl`])
 
     worker = await stack.startWorker('exports')
-    expect((await ok(RESUME, { id: started.id })).resumeExport).toMatchObject({ status: 'pending' })
+    expect((await ok(RESUME, { id: started.id })).resumeExport).toMatchObject({ status: 'PENDING' })
     await completedWithEachProductOnce(started.id)
     // Once completed, the staged pages are gone.
     const after: string[] = []

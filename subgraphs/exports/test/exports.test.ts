@@ -22,7 +22,7 @@ interface SeedJob {
 const jobs: SeedJob[] = Array.from({ length: 60 }, (_, i) => ({
   id: randomUUID(),
   platform_id: i % 7 === 6 ? null : [shopify, woo, minio][i % 3]!,
-  job_type: i % 2 === 0 ? 'full' : 'delta',
+  job_type: i % 2 === 0 ? 'full_sync' : 'incremental_sync',
   status: STATUSES[i % 4]!,
   created_at: i < 10 ? new Date('2026-03-01T00:00:00Z') : new Date(Date.UTC(2026, 2, 2, 0, i)),
 }))
@@ -150,7 +150,7 @@ describe('exports subgraph: entities', () => {
     expect(res.data._entities).toEqual([
       { __typename: 'ExportPlatform', id: minio, name: 'Archive bucket' },
       null,
-      { __typename: 'ExportJob', id: jobs[5]!.id, status: jobs[5]!.status },
+      { __typename: 'ExportJob', id: jobs[5]!.id, status: jobs[5]!.status.toUpperCase() },
       null,
       null,
       { __typename: 'Product', id: products[0], exportItems: { totalCount: 4 } },
@@ -161,7 +161,7 @@ describe('exports subgraph: entities', () => {
 
   it('returns { id } for every item product, orphans included (the gateway resolves them to null)', async () => {
     const res = await sg.request(
-      `{ exportJob(id: "${jobs[0]!.id}") { items(status: "failed") { edges { node { productId product { id } errorMessage } } } } }`,
+      `{ exportJob(id: "${jobs[0]!.id}") { items(status: FAILED) { edges { node { productId product { id } errorMessage } } } } }`,
     )
     expect(res.errors).toBeUndefined()
     const nodes = res.data.exportJob.items.edges.map((e: any) => e.node)
@@ -221,7 +221,7 @@ describe('exports subgraph: platforms', () => {
     }`)
     expect(res.errors).toBeUndefined()
     expect(res.data.all.map((p: any) => p.name)).toEqual(['Archive bucket', 'Shopify FR', 'WooCommerce'])
-    expect(res.data.all[1]).toMatchObject({ platformType: 'shopify', isActive: true })
+    expect(res.data.all[1]).toMatchObject({ platformType: 'SHOPIFY', isActive: true })
     expect(res.data.all[0].config).toEqual({ endpoint: 'minio:9000', bucket: 'exports', Credentials: '***' })
     expect(res.data.all[2].config).toEqual({
       url: 'https://shop.example.com',
@@ -238,7 +238,7 @@ describe('exports subgraph: platforms', () => {
 
   it('pages each platform’s jobs in one statement for all platforms', async () => {
     const { res, used } = await count(
-      '{ exportPlatforms { id jobs(status: "failed", first: 2) { totalCount edges { node { id status } } } } }',
+      '{ exportPlatforms { id jobs(status: FAILED, first: 2) { totalCount edges { node { id status } } } } }',
     )
     expect(res.errors).toBeUndefined()
     for (const platform of res.data.exportPlatforms) {
@@ -259,12 +259,12 @@ describe('exports subgraph: jobs', () => {
   it('lists jobs newest first, filtered by status, platform and job type', async () => {
     const cases: Array<[string, (j: SeedJob) => boolean]> = [
       ['{}', () => true],
-      ['{ status: "failed" }', (j) => j.status === 'failed'],
+      ['{ status: FAILED }', (j) => j.status === 'failed'],
       [`{ platformId: "${shopify}" }`, (j) => j.platform_id === shopify],
-      ['{ jobType: "delta" }', (j) => j.job_type === 'delta'],
+      ['{ jobType: INCREMENTAL_SYNC }', (j) => j.job_type === 'incremental_sync'],
       [
-        `{ status: "completed", platformId: "${minio}", jobType: "full" }`,
-        (j) => j.status === 'completed' && j.platform_id === minio && j.job_type === 'full',
+        `{ status: COMPLETED, platformId: "${minio}", jobType: FULL_SYNC }`,
+        (j) => j.status === 'completed' && j.platform_id === minio && j.job_type === 'full_sync',
       ],
     ]
     for (const [filter, keep] of cases) {

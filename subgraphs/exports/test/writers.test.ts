@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream'
+import type { TransformationRule } from '@pm/transform'
 import ExcelJS from 'exceljs'
 import { describe, expect, it } from 'vitest'
 import { columnKind, compileMapping, platformMapping } from '../src/engine/mapping'
@@ -19,7 +20,7 @@ async function xlsxOf(mapping: unknown, products: Record<string, unknown>[]) {
   await writer.end()
   await ended
   const workbook = new ExcelJS.Workbook()
-  await workbook.xlsx.load(Buffer.concat(chunks) as never)
+  await workbook.xlsx.load(new Uint8Array(Buffer.concat(chunks)).buffer)
   return workbook.worksheets[0]!
 }
 
@@ -54,7 +55,7 @@ describe('XLSX feeds have typed cells', () => {
         {
           sku: '00042',
           ean: '0012345678905',
-          prices: [{ priceType: 'retail', price: '17.50', currency: 'EUR' }],
+          prices: [{ priceType: 'RETAIL', price: '17.50', currency: 'EUR' }],
           totalAvailableQuantity: 7,
           weight: '1.250',
           isActive: true,
@@ -100,7 +101,7 @@ describe('XLSX feeds have typed cells', () => {
     const rows = Array.from({ length: 5_000 }, (_, i) => ({
       sku: `S-${i}`,
       title: titles(i),
-      prices: [{ priceType: 'retail', price: `${i}.25`, currency: 'EUR' }],
+      prices: [{ priceType: 'RETAIL', price: `${i}.25`, currency: 'EUR' }],
     }))
     const mapping = {
       fields: [
@@ -134,8 +135,8 @@ describe('XLSX feeds have typed cells', () => {
   })
 
   it('a column takes its kind from its source, as its rules leave it', () => {
-    const kind = (source: string, rules: { op: string }[] = []) =>
-      columnKind({ source, target: 't', rules: rules as never })
+    const kind = (source: string, rules: TransformationRule[] = []) =>
+      columnKind({ source, target: 't', rules })
     expect(kind('price')).toBe('number')
     expect(kind('ean')).toBe('text')
     expect(kind('quantity', [{ op: 'default' }])).toBe('number')

@@ -66,7 +66,7 @@ const finished = (id: string) =>
     async () => {
       return job(id)
     },
-    (j) => ['completed', 'failed', 'cancelled'].includes(j.status),
+    (j) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.status),
   )
 
 /** A supplier CSV: `bad` rows of three kinds (bad EAN, no title, a price that is not a number). */
@@ -220,7 +220,7 @@ describe('import engine end to end', () => {
     configId = await createConfig()
     firstUpload = await upload(csv(200, { bad: [5, 6, 7] }), 'catalogue.csv')
     const { previewImport } = await ok(PREVIEW, { configId, source: { uploadId: firstUpload }, limit: 8 })
-    expect(previewImport).toMatchObject({ format: 'csv', delimiter: ';', missingColumns: [] })
+    expect(previewImport).toMatchObject({ format: 'CSV', delimiter: ';', missingColumns: [] })
     expect(previewImport.rows.map((r: any) => r.verdict)).toEqual([
       'CREATED',
       'CREATED',
@@ -248,10 +248,10 @@ describe('import engine end to end', () => {
 
   it('imports an upload: products with prices and stock in the graph, bad rows in importErrors', async () => {
     const started = (await ok(START, { configId, source: { uploadId: firstUpload } })).startImport
-    expect(started.status).toBe('pending')
+    expect(started.status).toBe('PENDING')
     const done = await finished(started.id)
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       processedRows: 200,
       totalRows: 200,
       productsCreated: 197,
@@ -262,7 +262,7 @@ describe('import engine end to end', () => {
     })
     expect(done.errors.edges.map((e: any) => e.node.rowNumber)).toEqual([5, 6, 7])
     expect(done.errors.edges.map((e: any) => e.node.columnName)).toEqual(['Prix HT', 'EAN', 'Désignation'])
-    expect(done.files).toMatchObject([{ fileName: 'catalogue.csv', source: 'upload' }])
+    expect(done.files).toMatchObject([{ fileName: 'catalogue.csv', source: 'UPLOAD' }])
     expect(done.statistics).toMatchObject({ fileCount: 1 })
     expect(done.logs.edges.map((e: any) => e.node.message).join('\n')).toMatch(/import completed: 200 rows/)
 
@@ -291,7 +291,7 @@ describe('import engine end to end', () => {
     const forced = (await ok(START, { configId, source: { uploadId: again }, force: true })).startImport
     const done = await finished(forced.id)
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       productsCreated: 0,
       productsUpdated: 0,
       productsUnchanged: 197,
@@ -302,18 +302,18 @@ describe('import engine end to end', () => {
   it('reads a server-side path and a URL, and refuses a path outside the root', async () => {
     await writeFile(join(dirs[1]!, 'by-path.csv'), csv(30, { prefix: 'P' }))
     const byPath = (await ok(START, { configId, source: { path: 'by-path.csv' } })).startImport
-    expect(await finished(byPath.id)).toMatchObject({ status: 'completed', productsCreated: 30 })
+    expect(await finished(byPath.id)).toMatchObject({ status: 'COMPLETED', productsCreated: 30 })
     const outside = await stack.request(START, { configId, source: { path: '../etc/passwd' } }, asUser())
     expect(outside.errors?.[0]?.extensions).toMatchObject({ field: 'source.path' })
 
     files.set('/feed.csv', Buffer.from(csv(25, { prefix: 'U' })))
     const byUrl = (await ok(START, { configId, source: { url: `${httpUrl}/feed.csv` } })).startImport
     const done = await finished(byUrl.id)
-    expect(done).toMatchObject({ status: 'completed', productsCreated: 25, files: [{ source: 'http' }] })
+    expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 25, files: [{ source: 'HTTP' }] })
     // The same bytes from the connection: the worker finds it imported already.
     const fromConnection = (await ok(START, { configId, source: { fromConnection: true } })).startImport
     const duplicate = await finished(fromConnection.id)
-    expect(duplicate).toMatchObject({ status: 'failed' })
+    expect(duplicate).toMatchObject({ status: 'FAILED' })
     expect(duplicate.lastError).toMatch(/^DUPLICATE_FILE: .*job /)
   })
 
@@ -323,7 +323,7 @@ describe('import engine end to end', () => {
     const done = await finished(
       (await ok(START, { configId: latin, source: { uploadId: id } })).startImport.id,
     )
-    expect(done).toMatchObject({ status: 'completed', productsCreated: 20 })
+    expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 20 })
     const product = await stack.request(`query { productBySku(sku: "W-3") { title prices { price } } }`)
     expect(product.data.productBySku).toMatchObject({
       title: 'Article n°3 été',
@@ -340,7 +340,7 @@ describe('import engine end to end', () => {
     const xdone = await finished(
       (await ok(START, { configId: xlsxConfig, source: { uploadId: xlsx } })).startImport.id,
     )
-    expect(xdone).toMatchObject({ status: 'completed', productsCreated: 15, failedRows: 0 })
+    expect(xdone).toMatchObject({ status: 'COMPLETED', productsCreated: 15, failedRows: 0 })
   })
 
   it('cancels a running import after its current batch; what was written stays', async () => {
@@ -354,7 +354,7 @@ describe('import engine end to end', () => {
     const cancel = (await ok(CANCEL, { id: started.id })).cancelImport
     expect(cancel).toMatchObject({ cancelRequested: true })
     const done = await finished(started.id)
-    expect(done.status).toBe('cancelled')
+    expect(done.status).toBe('CANCELLED')
     expect(done.processedRows).toBeLessThan(2_000)
     expect(done.productsCreated).toBe(done.processedRows)
     expect(done.checkpointRow).toBe(done.processedRows)
@@ -400,13 +400,13 @@ describe('import engine end to end', () => {
       .where('id', '=', started.id)
       .execute()
     const midway = await job(started.id)
-    expect(midway.status).toBe('running')
+    expect(midway.status).toBe('RUNNING')
     const resumed = await ok(RESUME, { id: midway.id })
-    expect(resumed.resumeImport.status).toBe('running')
+    expect(resumed.resumeImport.status).toBe('RUNNING')
     worker = await runWorker()
     const done = await finished(started.id)
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       processedRows: 400,
       productsCreated: 400,
       failedRows: 0,
@@ -440,7 +440,7 @@ describe('import engine end to end', () => {
       (await ok(START, { configId: generatedConfig, source: { uploadId: id } })).startImport.id,
     )
     expect(done).toMatchObject({
-      status: 'completed',
+      status: 'COMPLETED',
       processedRows: 500,
       failedRows: generated.badRows.length,
     })

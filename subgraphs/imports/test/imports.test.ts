@@ -243,7 +243,7 @@ describe('imports subgraph: entities', () => {
   it('batches Supplier.importJobs and importConfigs across suppliers in one statement each', async () => {
     const { res, used } = await count(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Supplier {
-        code importConfigs { id } importJobs(status: "failed", first: 2) { totalCount edges { node { id status } } }
+        code importConfigs { id } importJobs(status: FAILED, first: 2) { totalCount edges { node { id status } } }
       } } }`,
       { r: ['SUP-A', 'SUP-B', 'SUP-TIE'].map((code) => ({ __typename: 'Supplier', code })) },
     )
@@ -271,14 +271,13 @@ describe('imports subgraph: the dashboard', () => {
     expect(ids(all)).toEqual([...allJobs].sort(newestFirst).map((j) => j.id))
 
     const cases: Array<[string, (j: SeedJob) => boolean]> = [
-      ['{ status: "failed" }', (j) => j.status === 'failed'],
+      ['{ status: FAILED }', (j) => j.status === 'failed'],
       ['{ supplierCode: "SUP-A" }', (j) => j.supplier_code === 'SUP-A'],
       ['{ importType: "api" }', (j) => j.import_type === 'api'],
       [
-        '{ status: "completed", supplierCode: "SUP-A", importType: "csv" }',
+        '{ status: COMPLETED, supplierCode: "SUP-A", importType: "csv" }',
         (j) => j.status === 'completed' && j.supplier_code === 'SUP-A' && j.import_type === 'csv',
       ],
-      ['{ status: "no-such-status" }', () => false],
     ]
     for (const [filter, keep] of cases) {
       const res = await sg.request(
@@ -289,6 +288,9 @@ describe('imports subgraph: the dashboard', () => {
       expect(res.data.importJobs.totalCount).toBe(expected.length)
       expect(ids(res)).toEqual(expected.map((j) => j.id))
     }
+    const unknown = await sg.request('{ importJobs(filter: { status: "no-such-status" }) { totalCount } }')
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED')
+    expect(unknown.errors?.[0]?.message).toMatch(/ImportJobStatus/)
   })
 
   it('orders oldest first with orderBy CREATED_AT ASC, and rejects a cursor of the other order', async () => {
@@ -305,7 +307,7 @@ describe('imports subgraph: the dashboard', () => {
   })
 
   it('walks jobs with identical created_at three by three without skipping or repeating', async () => {
-    for (const filter of ['{ supplierCode: "SUP-TIE" }', '{ status: "completed" }', '{}']) {
+    for (const filter of ['{ supplierCode: "SUP-TIE" }', '{ status: COMPLETED }', '{}']) {
       const seen: string[] = []
       let after: string | null = null
       for (let page = 0; page < 50; page++) {
@@ -323,7 +325,7 @@ describe('imports subgraph: the dashboard', () => {
         .filter((j) =>
           filter.includes('SUP-TIE')
             ? j.supplier_code === 'SUP-TIE'
-            : filter.includes('completed')
+            : filter.includes('COMPLETED')
               ? j.status === 'completed'
               : true,
         )
@@ -413,9 +415,9 @@ describe('imports subgraph: the dashboard', () => {
     expect(res.data.importJob.errors).toEqual({
       totalCount: 3,
       edges: [
-        { node: { rowNumber: 2, errorCode: 'MISSING_PRICE', severity: 'warning' } },
-        { node: { rowNumber: 7, errorCode: 'INVALID_EAN', severity: 'error' } },
-        { node: { rowNumber: null, errorCode: 'ENCODING', severity: 'error' } },
+        { node: { rowNumber: 2, errorCode: 'MISSING_PRICE', severity: 'WARNING' } },
+        { node: { rowNumber: 7, errorCode: 'INVALID_EAN', severity: 'ERROR' } },
+        { node: { rowNumber: null, errorCode: 'ENCODING', severity: 'ERROR' } },
       ],
     })
   })
@@ -468,14 +470,14 @@ describe('imports subgraph: logs across monthly partitions', () => {
     let after: string | null = null
     for (let page = 0; page < 10; page++) {
       const res: any = await sg.request(
-        `query($after: String) { importJob(id: "${logJob}") { logs(level: "ERROR", first: 1, after: $after) {
+        `query($after: String) { importJob(id: "${logJob}") { logs(level: ERROR, first: 1, after: $after) {
           totalCount edges { node { message logLevel createdAt } } pageInfo { hasNextPage endCursor } } } }`,
         { after },
       )
       expect(res.errors).toBeUndefined()
       expect(res.data.importJob.logs.totalCount).toBe(4)
       seen.push(...res.data.importJob.logs.edges.map((e: any) => e.node.message))
-      for (const e of res.data.importJob.logs.edges) expect(e.node.logLevel).toBe('error')
+      for (const e of res.data.importJob.logs.edges) expect(e.node.logLevel).toBe('ERROR')
       if (!res.data.importJob.logs.pageInfo.hasNextPage) break
       after = res.data.importJob.logs.pageInfo.endCursor
     }
@@ -497,11 +499,11 @@ describe('imports subgraph: logs across monthly partitions', () => {
     ])
   })
 
-  it('rejects a level that is not one of the CHECK values', async () => {
-    const res = await sg.request(`{ importJob(id: "${logJob}") { logs(level: "fatal") { totalCount } } }`)
+  it('rejects a level that is not an ImportLogLevel', async () => {
+    const res = await sg.request(`{ importJob(id: "${logJob}") { logs(level: FATAL) { totalCount } } }`)
     expect(res.errors?.[0]).toMatchObject({
-      message: 'level must be one of debug, info, warning, error, critical (got "fatal")',
-      extensions: { code: 'BAD_USER_INPUT' },
+      message: 'Value "FATAL" does not exist in "ImportLogLevel" enum.',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
     })
   })
 
@@ -552,7 +554,7 @@ describe('imports subgraph: configurations, schedules, templates', () => {
   it('filters configurations and lists their schedules and jobs', async () => {
     const res = await sg.request(`{
       active: importConfigs(filter: { supplierCode: "SUP-A", isActive: true }) {
-        totalCount edges { node { id schedules { cronExpression nextRun } jobs(status: "running", first: 2) { totalCount } } }
+        totalCount edges { node { id schedules { cronExpression nextRun } jobs(status: RUNNING, first: 2) { totalCount } } }
       }
       all: importConfigs { totalCount edges { node { configName } } }
     }`)

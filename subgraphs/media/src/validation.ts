@@ -4,16 +4,6 @@ import type { ImageSource } from './engine/source'
 /** Input checks of the media mutations: run before SQL, each error names its GraphQL field. */
 
 const MAX_ALT_TEXT = 1000
-const NAME_TOKEN = /^[a-z0-9_-]+$/
-
-function checkToken(field: string, value: string | null | undefined, max: number): string | null {
-  return checkString(field, value?.toLowerCase(), {
-    max,
-    pattern: NAME_TOKEN,
-    patternHint: 'may contain only lower-case letters, digits, _ and -',
-  })
-}
-
 export interface UpdateMediaFileInput {
   altText?: string | null
   imageType?: string | null
@@ -28,7 +18,7 @@ export function checkUpdateMediaFile(input: UpdateMediaFileInput) {
     is_valid?: boolean
   } = {}
   if (input.altText !== undefined) set.alt_text = checkString('input.altText', input.altText, { max: 1000 })
-  if (input.imageType !== undefined) set.image_type = checkToken('input.imageType', input.imageType, 50)
+  if (input.imageType !== undefined) set.image_type = input.imageType
   if (input.isValid !== undefined) {
     if (input.isValid === null) {
       throw badUserInput('input.isValid cannot be cleared; give true or false', { field: 'input.isValid' })
@@ -84,7 +74,7 @@ export function checkAttachProductImage(input: AttachProductImageInput) {
     sourceField: hasUpload ? 'input.uploadId' : 'input.url',
     productId: input.productId.toLowerCase(),
     fileName: checkString('input.fileName', input.fileName, { max: 500 }),
-    imageType: checkToken('input.imageType', input.imageType, 50),
+    imageType: input.imageType ?? null,
     displayOrder: checkInt('input.displayOrder', input.displayOrder, { min: 0 }),
     isPrimary: input.isPrimary ?? null,
     altText: checkString('input.altText', input.altText, { max: MAX_ALT_TEXT }),

@@ -29,8 +29,8 @@ const ATTACH = `mutation($input: AttachProductImageInput!) {
   attachProductImage(input: $input) { deduplicated reusedStoredFile mediaFile { ${FILE} } }
 }`
 const MEDIA = `query($id: UUID!) { mediaFile(id: $id) { ${FILE}
-  small: thumbnail(size: "small") { width height format url }
-  smallWebp: thumbnail(size: "small", format: WEBP) { width height format url }
+  small: thumbnail(size: SMALL) { width height format url }
+  smallWebp: thumbnail(size: SMALL, format: WEBP) { width height format url }
 } }`
 
 const storage = () => createStorage(loadStorageConfig(process.env))
@@ -83,7 +83,7 @@ const mediaFile = async (id: string) => {
 const processed = (id: string) =>
   waitFor(
     () => mediaFile(id),
-    (f) => f.processingStatus === 'completed' || f.processingStatus === 'failed',
+    (f) => f.processingStatus === 'COMPLETED' || f.processingStatus === 'FAILED',
   )
 
 /** The signed URL fetched from the test gateway (PUBLIC_URL names the deployed one). */
@@ -143,24 +143,24 @@ describe('attach, process, serve', () => {
       width: 1600,
       height: 1000,
       fileSizeBytes: bytes.length,
-      imageType: 'main',
+      imageType: 'MAIN',
       isPrimary: true,
       url: null,
     })
     expect(file.fileHash).toMatch(/^[0-9a-f]{64}$/)
-    expect(['pending', 'processing', 'completed']).toContain(file.processingStatus)
+    expect(['PENDING', 'PROCESSING', 'COMPLETED']).toContain(file.processingStatus)
 
     const done = await processed(file.id)
-    expect(done.processingStatus).toBe('completed')
+    expect(done.processingStatus).toBe('COMPLETED')
     expect(done.processingError).toBeNull()
     const summary = done.thumbnails.map((t: any) => `${t.sizeName}/${t.format}/${t.width}x${t.height}`).sort()
     expect(summary).toEqual([
-      'large/png/1200x750',
-      'large/webp/1200x750',
-      'medium/png/400x250',
-      'medium/webp/400x250',
-      'small/png/150x94',
-      'small/webp/150x94',
+      'LARGE/png/1200x750',
+      'LARGE/webp/1200x750',
+      'MEDIUM/png/400x250',
+      'MEDIUM/webp/400x250',
+      'SMALL/png/150x94',
+      'SMALL/webp/150x94',
     ])
     expect(done.small).toMatchObject({ width: 150, format: 'png' })
     expect(done.smallWebp).toMatchObject({ width: 150, format: 'webp' })
@@ -191,7 +191,7 @@ describe('attach, process, serve', () => {
     const { mediaFile: file } = await attach({ productId, uploadId: await upload(bytes, 'side.jpg') })
     expect([file.width, file.height]).toEqual([400, 600])
     const done = await processed(file.id)
-    expect(done.processingStatus).toBe('completed')
+    expect(done.processingStatus).toBe('COMPLETED')
     for (const url of [done.url, ...done.thumbnails.map((t: any) => t.url)]) {
       const image = Buffer.from(await (await download(url)).arrayBuffer())
       const meta = await sharp(image).metadata()
@@ -260,16 +260,16 @@ describe('attach, process, serve', () => {
     const res = await stack.request(REPROCESS, { p: productId })
     expect(res.errors).toBeUndefined()
     expect(res.data.reprocessProductMedia).toEqual([
-      { id: file.id, processingStatus: 'pending' },
-      { id: second.id, processingStatus: 'pending' },
+      { id: file.id, processingStatus: 'PENDING' },
+      { id: second.id, processingStatus: 'PENDING' },
     ])
     const after = await processed(file.id)
-    expect(after.processingStatus).toBe('completed')
+    expect(after.processingStatus).toBe('COMPLETED')
     // Re-running does not duplicate: still one thumbnail per size and format, at the new sizes.
     expect(after.thumbnails.map((t: any) => `${t.sizeName}/${t.width}x${t.height}`)).toEqual([
-      'small/100x67',
-      'medium/400x267',
-      'large/800x533',
+      'SMALL/100x67',
+      'MEDIUM/400x267',
+      'LARGE/800x533',
     ])
     const large = await download(after.thumbnails[2].url)
     expect((await sharp(Buffer.from(await large.arrayBuffer())).metadata()).width).toBe(800)
@@ -279,7 +279,7 @@ describe('attach, process, serve', () => {
         id: second.id,
       },
     )
-    expect(single.data.reprocessMedia.processingStatus).toBe('pending')
+    expect(single.data.reprocessMedia.processingStatus).toBe('PENDING')
     expect((await processed(second.id)).thumbnails).toHaveLength(6)
   })
 })
@@ -402,13 +402,13 @@ describe('hostile and broken input', () => {
     const truncated = whole.subarray(0, Math.floor(whole.length * 0.6))
     const { mediaFile: file } = await attach({ productId, uploadId: await upload(truncated, 'cut.jpg') })
     const failed = await processed(file.id)
-    expect(failed.processingStatus).toBe('failed')
+    expect(failed.processingStatus).toBe('FAILED')
     expect(failed.processingError).toMatch(/damaged or truncated/)
     expect(failed.thumbnails).toEqual([])
     expect(failed.url).toBeNull()
     // The same worker processes the next image.
     const next = await attach({ productId, uploadId: await upload(await testImage(200, 200), 'ok.png') })
-    expect((await processed(next.mediaFile.id)).processingStatus).toBe('completed')
+    expect((await processed(next.mediaFile.id)).processingStatus).toBe('COMPLETED')
   })
 
   it('refuses a missing or foreign upload, both sources at once, and an unknown product', async () => {

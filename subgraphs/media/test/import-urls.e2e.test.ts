@@ -74,7 +74,7 @@ const job = async (id: string) => {
 const finished = (id: string) =>
   waitFor(
     () => job(id),
-    (j) => ['completed', 'failed', 'cancelled'].includes(j.status),
+    (j) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.status),
   )
 
 async function product(sku: string) {
@@ -89,7 +89,7 @@ const settled = (sku: string, files: number) =>
     () => product(sku),
     (p) =>
       p.media.length === files &&
-      p.media.every((f: any) => f.processingStatus === 'completed' || f.processingStatus === 'failed'),
+      p.media.every((f: any) => f.processingStatus === 'COMPLETED' || f.processingStatus === 'FAILED'),
   )
 
 /** A signed media URL loaded from the test gateway (PUBLIC_URL names the deployed one). */
@@ -206,7 +206,7 @@ describe('image URLs of a supplier file', () => {
     })
     expect(started.errors).toBeUndefined()
     const done = await finished(started.data.startImport.id)
-    expect(done).toMatchObject({ status: 'completed', productsCreated: 6, failedRows: 0 })
+    expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 6, failedRows: 0 })
     expect(logText(done)).toMatch(
       /8 image URLs handed to media \(8 new, 0 already known\), 1 not handed over \(1: refused by media: .*reserved never to exist\)/,
     )
@@ -215,12 +215,12 @@ describe('image URLs of a supplier file', () => {
     expect(
       p1.media.map((f: any) => [f.sourceUrl, f.processingStatus, f.isPrimary, f.displayOrder, f.imageType]),
     ).toEqual([
-      [`${httpUrl}/img/a.png`, 'completed', true, 0, 'main'],
-      [`${httpUrl}/img/b.jpg`, 'completed', false, 1, 'gallery'],
+      [`${httpUrl}/img/a.png`, 'COMPLETED', true, 0, 'MAIN'],
+      [`${httpUrl}/img/b.jpg`, 'COMPLETED', false, 1, 'GALLERY'],
     ])
     for (const f of p1.media) {
       expect(f.thumbnails.map((t: any) => `${t.sizeName}/${t.format}`).sort()).toEqual(
-        expect.arrayContaining(['small/webp', 'medium/webp', 'large/webp']),
+        expect.arrayContaining(['SMALL/webp', 'MEDIUM/webp', 'LARGE/webp']),
       )
       const full = await download(f.url)
       expect(full.status).toBe(200)
@@ -232,7 +232,7 @@ describe('image URLs of a supplier file', () => {
     // The same bytes for another product: its own file, sharing the stored content.
     const p2 = await settled('P-2', 1)
     expect(p2.media[0]).toMatchObject({
-      processingStatus: 'completed',
+      processingStatus: 'COMPLETED',
       isPrimary: true,
       fileHash: p1.media[0].fileHash,
     })
@@ -240,19 +240,19 @@ describe('image URLs of a supplier file', () => {
     // A 404 fails its file (the reason kept) and passes the primary role to the next URL.
     const p3 = await settled('P-3', 2)
     expect(p3.media.map((f: any) => [f.sourceUrl, f.processingStatus, f.isPrimary])).toEqual([
-      [`${httpUrl}/img/missing.png`, 'failed', false],
-      [`${httpUrl}/img/c.webp`, 'completed', true],
+      [`${httpUrl}/img/missing.png`, 'FAILED', false],
+      [`${httpUrl}/img/c.webp`, 'COMPLETED', true],
     ])
     expect(p3.media[0].processingError).toMatch(/HTTP 404/)
     expect(p3.media[0].url).toBeNull()
 
     const p4 = await settled('P-4', 1)
-    expect(p4.media[0]).toMatchObject({ processingStatus: 'failed', url: null })
+    expect(p4.media[0]).toMatchObject({ processingStatus: 'FAILED', url: null })
     expect(p4.media[0].processingError).toMatch(/not an image/)
 
     // Two URLs serving the same bytes: one file, both URLs remembered for it.
     const p5 = await settled('P-5', 1)
-    expect(p5.media[0]).toMatchObject({ processingStatus: 'completed', isPrimary: true })
+    expect(p5.media[0]).toMatchObject({ processingStatus: 'COMPLETED', isPrimary: true })
     const remembered = await mediaDb()
       .selectFrom('media_source_urls')
       .select(['url', 'media_file_id'])
@@ -273,21 +273,21 @@ describe('image URLs of a supplier file', () => {
   it('downloads a failed URL again on reprocessMedia, once it serves an image', async () => {
     const p3 = await product('P-3')
     const failed = p3.media[0]
-    expect(failed.processingStatus).toBe('failed')
+    expect(failed.processingStatus).toBe('FAILED')
     served.set('/img/missing.png', { type: 'image/png', body: await testImage(300, 200, 'png', 4) })
     const res = await stack.request(`mutation($id: UUID!) { reprocessMedia(id: $id) { processingStatus } }`, {
       id: failed.id,
     })
     expect(res.errors).toBeUndefined()
-    expect(res.data.reprocessMedia.processingStatus).toBe('pending')
+    expect(res.data.reprocessMedia.processingStatus).toBe('PENDING')
     const again = await waitFor(
       () => product('P-3'),
-      (p) => p.media[0].processingStatus === 'completed',
+      (p) => p.media[0].processingStatus === 'COMPLETED',
     )
     // c.webp keeps the primary role it took when this one failed.
     expect(again.media.map((f: any) => [f.processingStatus, f.isPrimary, f.width])).toEqual([
-      ['completed', false, 300],
-      ['completed', true, 500],
+      ['COMPLETED', false, 300],
+      ['COMPLETED', true, 500],
     ])
     expect(again.media[0].processingError).toBeNull()
   })
@@ -303,7 +303,7 @@ describe('image URLs of a supplier file', () => {
     })
     expect(started.errors).toBeUndefined()
     const done = await finished(started.data.startImport.id)
-    expect(done).toMatchObject({ status: 'completed', productsUnchanged: 6 })
+    expect(done).toMatchObject({ status: 'COMPLETED', productsUnchanged: 6 })
     expect(logText(done)).toMatch(/8 image URLs handed to media \(0 new, 8 already known\)/)
     expect(await mediaCounts()).toEqual(before)
     expect(totalHits()).toBe(fetched)
@@ -346,9 +346,9 @@ describe('image URLs of a supplier file', () => {
     })
     await runImportJob(deps, started.data.startImport.id)
     const done = await job(started.data.startImport.id)
-    expect(done).toMatchObject({ status: 'completed', productsCreated: 2, failedRows: 0 })
+    expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 2, failedRows: 0 })
     const warning = done.logs.edges.find(
-      (e: any) => e.node.logLevel === 'warning' && /not handed over/.test(e.node.message),
+      (e: any) => e.node.logLevel === 'WARNING' && /not handed over/.test(e.node.message),
     )
     expect(warning.node.message).toMatch(
       /0 image URLs handed to media .*2 not handed over \(2: media unavailable: /,

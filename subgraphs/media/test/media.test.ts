@@ -160,9 +160,9 @@ describe('media subgraph', () => {
       null,
     ])
     expect(alone.data._entities[2].primaryImage.thumbnails.map((t: any) => t.sizeName)).toEqual([
-      'small',
-      'medium',
-      'large',
+      'SMALL',
+      'MEDIUM',
+      'LARGE',
     ])
   })
 
@@ -180,7 +180,7 @@ describe('media subgraph', () => {
         fileHash: file.file_hash,
         fileSizeBytes: 5_000_000_000,
         createdAt: '2026-01-01T00:00:00.000Z',
-        processingStatus: 'completed',
+        processingStatus: 'COMPLETED',
       },
       b: { id: file.id },
       c: null,
@@ -192,24 +192,29 @@ describe('media subgraph', () => {
 
   it('lists thumbnails narrowest first and picks one by size', async () => {
     const res = await sg.request(
-      `{ mediaFile(id: "${files[0]!.id}") { thumbnails { sizeName width } medium: thumbnail(size: "medium") { width } huge: thumbnail(size: "huge") { width } } }`,
+      `{ mediaFile(id: "${files[0]!.id}") { thumbnails { sizeName width } medium: thumbnail(size: MEDIUM) { width } webp: thumbnail(size: MEDIUM, format: WEBP) { width } } }`,
     )
     expect(res.errors).toBeUndefined()
     expect(res.data.mediaFile).toEqual({
       thumbnails: [
-        { sizeName: 'small', width: 100 },
-        { sizeName: 'medium', width: 300 },
-        { sizeName: 'large', width: 800 },
+        { sizeName: 'SMALL', width: 100 },
+        { sizeName: 'MEDIUM', width: 300 },
+        { sizeName: 'LARGE', width: 800 },
       ],
       medium: { width: 300 },
-      huge: null,
+      webp: null,
     })
+    const unknown = await sg.request(
+      `{ mediaFile(id: "${files[0]!.id}") { thumbnail(size: "huge") { width } } }`,
+    )
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED')
+    expect(unknown.errors?.[0]?.message).toMatch(/ThumbnailSize/)
   })
 
   it('filters media files by product, status, image type and primary flag', async () => {
     const res = await sg.request(
       `{ byProduct: mediaFiles(filter: { productId: "${products[1]}" }, orderBy: { field: DISPLAY_ORDER, direction: ASC }) { totalCount edges { node { displayOrder } } }
-         completed: mediaFiles(filter: { processingStatus: "completed", imageType: "gallery" }) { totalCount }
+         completed: mediaFiles(filter: { processingStatus: COMPLETED, imageType: GALLERY }) { totalCount }
          primary: mediaFiles(filter: { isPrimary: true }) { totalCount edges { node { id } } }
          notPrimary: mediaFiles(filter: { isPrimary: false, productId: "${withPrimary}" }) { totalCount } }`,
     )
@@ -228,7 +233,7 @@ describe('media subgraph', () => {
     let after: string | null = null
     for (let page = 0; page < 30; page++) {
       const res: any = await sg.request(
-        'query($after: String) { mediaFiles(filter: { imageType: "gallery" }, first: 7, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+        'query($after: String) { mediaFiles(filter: { imageType: GALLERY }, first: 7, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
         { after },
       )
       expect(res.errors).toBeUndefined()
@@ -280,7 +285,7 @@ describe('media subgraph', () => {
       expect(res.data._entities).toHaveLength(n)
       for (const p of res.data._entities) {
         expect(p.media).toHaveLength(3)
-        expect(p.media[0].thumbnails.map((t: any) => t.sizeName)).toEqual(['small', 'medium', 'large'])
+        expect(p.media[0].thumbnails.map((t: any) => t.sizeName)).toEqual(['SMALL', 'MEDIUM', 'LARGE'])
         expect(p.primaryImage.id).toBe(p.media[0].id)
       }
       return sg.queryCount() - before
@@ -306,8 +311,8 @@ describe('thumbnails fetched with the media files', () => {
     const ids = [...products.slice(0, 3), withPrimary, tiedProduct, randomUUID()]
     const prefetched = await statements(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product {
-        id media { id thumbnails { ${THUMB} } small: thumbnail(size: "small") { ${THUMB} } none: thumbnail(size: "huge") { id } }
-        primaryImage { id thumbnail(size: "large") { ${THUMB} } }
+        id media { id thumbnails { ${THUMB} } small: thumbnail(size: SMALL) { ${THUMB} } none: thumbnail(size: MEDIUM, format: WEBP) { id } }
+        primaryImage { id thumbnail(size: LARGE) { ${THUMB} } }
       } } }`,
       { r: refs(ids) },
     )
@@ -317,7 +322,7 @@ describe('thumbnails fetched with the media files', () => {
     expect(files.length).toBeGreaterThan(9)
     const lookups = files.map(
       (f: any, i: number) =>
-        `f${i}: mediaFile(id: "${f.id}") { id thumbnails { ${THUMB} } small: thumbnail(size: "small") { ${THUMB} } none: thumbnail(size: "huge") { id } }`,
+        `f${i}: mediaFile(id: "${f.id}") { id thumbnails { ${THUMB} } small: thumbnail(size: SMALL) { ${THUMB} } none: thumbnail(size: MEDIUM, format: WEBP) { id } }`,
     )
     const viaLoader = await statements(`{ ${lookups.join('\n')} }`, {})
     expect(viaLoader.used).toBe(2)
@@ -327,7 +332,7 @@ describe('thumbnails fetched with the media files', () => {
       if (p.primaryImage) {
         const file = p.media.find((f: any) => f.id === p.primaryImage.id)
         expect(p.primaryImage.thumbnail).toEqual(
-          file.thumbnails.find((t: any) => t.sizeName === 'large') ?? null,
+          file.thumbnails.find((t: any) => t.sizeName === 'LARGE') ?? null,
         )
       }
     }
@@ -335,7 +340,7 @@ describe('thumbnails fetched with the media files', () => {
 
   it('fetches thumbnails only when some field asks for them, through fragments, aliases and directives', async () => {
     const query = `query($r: [_Any!]!, $on: Boolean!) { _entities(representations: $r) { ...Images } }
-      fragment Images on Product { pics: media { id } main: primaryImage { id ... on MediaFile { t: thumbnail(size: "small") @include(if: $on) { width } } } }`
+      fragment Images on Product { pics: media { id } main: primaryImage { id ... on MediaFile { t: thumbnail(size: SMALL) @include(if: $on) { width } } } }`
     const withThumbs = await statements(query, { r: refs(products.slice(0, 5)), on: true })
     expect(withThumbs.used).toBe(1)
     expect(withThumbs.data._entities[0].main.t).toEqual({ width: 100 })

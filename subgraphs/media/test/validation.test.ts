@@ -14,7 +14,7 @@ const PRODUCT = 'AAAAAAAA-0000-4000-8000-000000000001'
 
 describe('media input checks', () => {
   it('takes exactly one source for an attachment, an http(s) URL or an upload', () => {
-    const fromUpload = checkAttachProductImage({ productId: PRODUCT, uploadId: 'ABC', imageType: 'Gallery' })
+    const fromUpload = checkAttachProductImage({ productId: PRODUCT, uploadId: 'ABC', imageType: 'gallery' })
     expect(fromUpload).toMatchObject({
       productId: PRODUCT.toLowerCase(),
       source: { kind: 'upload', uploadId: 'abc' },

@@ -203,3 +203,9 @@ export function toCatalogMetric(row: Selectable<DB['catalog_metrics']>) {
     computedAt: row.computed_at,
   }
 }
+
+export type MetricRun = ReturnType<typeof toMetricRun>
+export type ImportMetric = ReturnType<typeof toImportMetric>
+export type SupplierImportMetric = ReturnType<typeof toSupplierImportMetric>
+export type CatalogMetric = ReturnType<typeof toCatalogMetric>
+export type AiUsageSummary = ReturnType<typeof toAiUsageSummary>

@@ -12,7 +12,8 @@ const JOB_ENDS = `query($date: LocalDate!) { importJobEnds(date: $date) {
 interface JobEnd {
   jobId: string
   supplierCode: string
-  status: ImportJobFact['status']
+  /** The ImportJobStatus name (COMPLETED). */
+  status: Uppercase<ImportJobFact['status']>
   endedAt: string
   rowsProcessed: number
   productsCreated: number
@@ -93,7 +94,7 @@ export async function runImportMetrics(deps: RunDeps, runId: string, signal?: Ab
         job_id: e.jobId,
         supplier_code: e.supplierCode,
         supplier_id: ids.get(e.supplierCode) ?? null,
-        status: e.status,
+        status: e.status.toLowerCase() as ImportJobFact['status'],
         date,
         rows_processed: e.rowsProcessed,
         products_created: e.productsCreated,

@@ -2,6 +2,7 @@ import { checkJsonObject, checkString, inTransaction } from '@pm/service-kit'
 import type { Context } from '../context'
 import { insertAuditEntries } from '../db/audit'
 import { toAuditLog } from '../db/mappers'
+import type { MutationResolvers } from '../generated/graphql'
 import { checkAuditName } from '../validation'
 
 interface RecordAuditLogInput {
@@ -55,4 +56,4 @@ export const auditMutations = {
         createdAt: e.occurredAt,
       })),
     ),
-}
+} satisfies MutationResolvers

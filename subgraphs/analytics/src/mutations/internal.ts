@@ -12,6 +12,7 @@ import type { Context } from '../context'
 import { IMPORT_END_STATUSES, recomputeDays, upsertFacts, utcDay } from '../db/facts'
 import { toAiUsageLog } from '../db/mappers'
 import { supplierIdsByCode } from '../engine/peers'
+import type { MutationResolvers } from '../generated/graphql'
 import { checkAuditName } from '../validation'
 
 interface ImportJobEndInput {
@@ -129,4 +130,4 @@ export const internalMutations = {
       .executeTakeFirstOrThrow()
     return toAiUsageLog(row)
   },
-}
+} satisfies MutationResolvers

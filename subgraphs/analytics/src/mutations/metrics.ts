@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely'
 import type { Context } from '../context'
 import { toImportMetric, toProductMetric, toSupplierMetric } from '../db/mappers'
 import { chunks, upsertImportMetrics, upsertProductMetrics, upsertSupplierMetrics } from '../db/writes'
+import type { MutationResolvers } from '../generated/graphql'
 import {
   checkImportMetric,
   checkProductMetric,
@@ -92,4 +93,4 @@ export const metricMutations = {
       upsert: upsertImportMetrics,
       map: toImportMetric,
     }),
-}
+} satisfies MutationResolvers

@@ -15,6 +15,7 @@ import type { Context } from '../context'
 import { toReport } from '../db/mappers'
 import { enqueue, TASKS } from '../engine/queue'
 import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../engine/reports/types'
+import type { MutationResolvers } from '../generated/graphql'
 
 export const REPORT_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
 type ReportStatus = (typeof REPORT_STATUSES)[number]
@@ -177,4 +178,4 @@ export const reportMutations = {
       })
       return report
     }),
-}
+} satisfies MutationResolvers

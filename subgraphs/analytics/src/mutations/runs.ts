@@ -5,6 +5,7 @@ import { dateRange } from '../dates'
 import { toMetricRun } from '../db/mappers'
 import { daysBetween } from '../engine/import-metrics'
 import { enqueue, TASKS } from '../engine/queue'
+import type { MutationResolvers } from '../generated/graphql'
 
 export const runMutations = {
   /** A run over the range, queued with its row in one transaction. */
@@ -74,4 +75,4 @@ export const runMutations = {
       })
       return toMetricRun(updated)
     }),
-}
+} satisfies MutationResolvers

@@ -1,3 +1,4 @@
+import type { MutationResolvers } from '../generated/graphql'
 import { auditMutations } from '../mutations/audit'
 import { internalMutations } from '../mutations/internal'
 import { metricMutations } from '../mutations/metrics'
@@ -11,4 +12,4 @@ export const Mutation = {
   ...auditMutations,
   ...internalMutations,
   ...runMutations,
-}
+} satisfies MutationResolvers

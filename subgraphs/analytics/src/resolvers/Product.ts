@@ -1,16 +1,13 @@
-import type { Context } from '../context'
 import { dateRange } from '../dates'
 import { toProductMetricsSummary } from '../db/mappers'
-
-type RangeArgs = { from?: string | null; to?: string | null }
+import type { ProductResolvers } from '../generated/graphql'
 
 /** Catalog owns products: the representation is returned as is, existence is checked there. */
 export const Product = {
-  __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-  metrics: (product: { id: string }, args: RangeArgs, ctx: Context) =>
-    ctx.loaders.productMetrics.for(dateRange(args)).load(product.id),
-  metricsSummary: async (product: { id: string }, args: RangeArgs, ctx: Context) => {
+  __resolveReference: (ref) => ({ id: ref.id }),
+  metrics: (product, args, ctx) => ctx.loaders.productMetrics.for(dateRange(args)).load(product.id),
+  metricsSummary: async (product, args, ctx) => {
     const range = dateRange(args)
     return toProductMetricsSummary(range, await ctx.loaders.productMetricsSummary.for(range).load(product.id))
   },
-}
+} satisfies ProductResolvers

@@ -1,18 +1,13 @@
 import { createStorage, loadStorageConfig, type Storage } from '@pm/storage'
-import type { Context } from '../context'
-import type {
-  AiUsageLog as AiUsageLogModel,
-  AuditLog as AuditLogModel,
-  Report as ReportModel,
-} from '../db/mappers'
+import type { AiUsageLogResolvers, AuditLogResolvers, ReportResolvers } from '../generated/graphql'
 
 /** A reference to a core user, or null when the column is empty. */
 const userRef = (id: string | null) => (id === null ? null : { id })
 
 export const Report = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.reportById.load(ref.id),
-  createdBy: (report: ReportModel) => userRef(report.createdById),
-  downloadUrl: (report: ReportModel, _: unknown, ctx: Context) => {
+  __resolveReference: (ref, ctx) => ctx.loaders.reportById.load(ref.id),
+  createdBy: (report) => userRef(report.createdById),
+  downloadUrl: (report, _, ctx) => {
     if (report.status !== 'completed' || !report.objectKey?.startsWith('reports/')) return null
     const extension = report.objectKey.slice(report.objectKey.lastIndexOf('.'))
     const base =
@@ -25,7 +20,7 @@ export const Report = {
       filename: `${base}${extension}`,
     })
   },
-}
+} satisfies ReportResolvers
 
 /** One storage client per environment (the process's, or a test stack's). */
 const storages = new WeakMap<object, Storage>()
@@ -39,9 +34,9 @@ function storageOf(env: NodeJS.ProcessEnv): Storage {
 }
 
 export const AuditLog = {
-  user: (log: AuditLogModel) => userRef(log.userId),
-}
+  user: (log) => userRef(log.userId),
+} satisfies AuditLogResolvers
 
 export const AiUsageLog = {
-  user: (log: AiUsageLogModel) => userRef(log.userId),
-}
+  user: (log) => userRef(log.userId),
+} satisfies AiUsageLogResolvers

@@ -1,10 +1,8 @@
-import type { Context } from '../context'
-import type { Brand as BrandModel } from '../db/mappers'
+import type { BrandResolvers } from '../generated/graphql'
 import { idKey } from './args'
-import { type NestedProductsFieldArgs, nestedProducts } from './products'
+import { nestedProducts } from './products'
 
 export const Brand = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.brandById.load(idKey(ref.id)),
-  products: (b: BrandModel, args: NestedProductsFieldArgs, ctx: Context) =>
-    nestedProducts('brand_id', b.id, args, ctx),
-}
+  __resolveReference: (ref, ctx) => ctx.loaders.brandById.load(idKey(ref.id)),
+  products: (b, args, ctx) => nestedProducts('brand_id', b.id, args, ctx),
+} satisfies BrandResolvers

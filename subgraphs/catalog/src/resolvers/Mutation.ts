@@ -1,5 +1,10 @@
 import { completenessMutations } from '../completeness'
 import type { Context } from '../context'
+import type {
+  MutationResolvers,
+  ProductUpsertResultResolvers,
+  ProductUpsertRowResultResolvers,
+} from '../generated/graphql'
 import { type ProductAsinInput, setProductAsins } from '../mutations/asins'
 import { brandMutations } from '../mutations/brands'
 import { categoryMutations } from '../mutations/categories'
@@ -38,16 +43,16 @@ export const Mutation = {
   ...stockMutations,
   ...variantMutations,
   ...completenessMutations,
-}
+} satisfies MutationResolvers
 
 export const ProductUpsertResult = {
   results: (result: UpsertResult, { status }: { status?: UpsertStatus | null }) =>
     status ? result.rows.filter((r) => r.status === status) : result.rows,
   imageRows: (result: UpsertResult & { imageRowIndexes?: number[] }) =>
     (result.imageRowIndexes ?? []).map((i) => result.rows[i]!),
-}
+} satisfies ProductUpsertResultResolvers
 
 export const ProductUpsertRowResult = {
   product: (row: UpsertRowResult, _: unknown, ctx: Context) =>
     row.productId ? ctx.loaders.productById.load(row.productId) : null,
-}
+} satisfies ProductUpsertRowResultResolvers

@@ -1,7 +1,11 @@
-import { mapConnection, oncePerField, type PageArgs, selectionOf } from '@pm/service-kit'
-import type { GraphQLResolveInfo } from 'graphql'
-import type { Context } from '../context'
-import { type Product as ProductModel, toPriceHistoryEntry, toStockHistoryEntry } from '../db/mappers'
+import { mapConnection, oncePerField, selectionOf } from '@pm/service-kit'
+import { toPriceHistoryEntry, toStockHistoryEntry } from '../db/mappers'
+import type {
+  EanResolutionResolvers,
+  ProductPriceResolvers,
+  ProductResolvers,
+  ProductVariantResolvers,
+} from '../generated/graphql'
 import { productPrefetchPlan } from '../prefetch'
 import { idKey } from './args'
 import { loadProduct } from './products'
@@ -10,48 +14,40 @@ import { loadProduct } from './products'
 const entityPlan = oncePerField((info) => productPrefetchPlan(selectionOf(info, 'Product')))
 
 export const Product = {
-  __resolveReference: (ref: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
+  __resolveReference: (ref, ctx, info) =>
     loadProduct(ctx, 'id', idKey(ref.id), info ? entityPlan(info) : null),
-  supplier: (p: ProductModel, _: unknown, ctx: Context) =>
-    p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null,
-  brand: (p: ProductModel, _: unknown, ctx: Context) =>
-    p.brandId ? ctx.loaders.brandById.load(p.brandId) : null,
+  supplier: (p, _, ctx) => (p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null),
+  brand: (p, _, ctx) => (p.brandId ? ctx.loaders.brandById.load(p.brandId) : null),
   // category_id has no foreign key: an id of a deleted category resolves to null through the loader.
-  category: (p: ProductModel, _: unknown, ctx: Context) =>
-    p.categoryId ? ctx.loaders.categoryById.load(p.categoryId) : null,
-  prices: (p: ProductModel, { activeOnly }: { activeOnly: boolean }, ctx: Context) =>
-    ctx.loaders.pricesByProductId.for({ activeOnly }).load(p.id),
-  stocks: (p: ProductModel, _: unknown, ctx: Context) => ctx.loaders.stocksByProductId.load(p.id),
+  category: (p, _, ctx) => (p.categoryId ? ctx.loaders.categoryById.load(p.categoryId) : null),
+  prices: (p, { activeOnly }, ctx) => ctx.loaders.pricesByProductId.for({ activeOnly }).load(p.id),
+  stocks: (p, _, ctx) => ctx.loaders.stocksByProductId.load(p.id),
   // Derived from the same batch as stocks: asking for both costs one statement.
-  totalAvailableQuantity: async (p: ProductModel, _: unknown, ctx: Context) =>
+  totalAvailableQuantity: async (p, _, ctx) =>
     (await ctx.loaders.stocksByProductId.load(p.id)).reduce((sum, s) => sum + (s.availableQuantity ?? 0), 0),
-  variants: (p: ProductModel, { activeOnly }: { activeOnly: boolean }, ctx: Context) =>
-    ctx.loaders.variantsByProductId.for({ activeOnly }).load(p.id),
-  priceHistory: async (p: ProductModel, { first, after }: PageArgs, ctx: Context) =>
+  variants: (p, { activeOnly }, ctx) => ctx.loaders.variantsByProductId.for({ activeOnly }).load(p.id),
+  priceHistory: async (p, { first, after }, ctx) =>
     mapConnection(
       await ctx.loaders.priceHistoryByProductId.for({ first, after }).load(p.id),
       toPriceHistoryEntry,
     ),
-  stockHistory: async (p: ProductModel, { first, after }: PageArgs, ctx: Context) =>
+  stockHistory: async (p, { first, after }, ctx) =>
     mapConnection(
       await ctx.loaders.stockHistoryByProductId.for({ first, after }).load(p.id),
       toStockHistoryEntry,
     ),
-  eanResolutions: (p: ProductModel, _: unknown, ctx: Context) =>
-    ctx.loaders.eanResolutionsByProductId.load(p.id),
-  completeness: (p: ProductModel, _: unknown, ctx: Context) => ctx.loaders.completenessByProductId.load(p.id),
-}
+  eanResolutions: (p, _, ctx) => ctx.loaders.eanResolutionsByProductId.load(p.id),
+  completeness: (p, _, ctx) => ctx.loaders.completenessByProductId.load(p.id),
+} satisfies ProductResolvers
 
 export const ProductPrice = {
-  supplier: (price: { supplierId: string | null }, _: unknown, ctx: Context) =>
-    price.supplierId ? ctx.loaders.supplierById.load(price.supplierId) : null,
-}
+  supplier: (price, _, ctx) => (price.supplierId ? ctx.loaders.supplierById.load(price.supplierId) : null),
+} satisfies ProductPriceResolvers
 
 export const ProductVariant = {
-  product: (v: { productId: string }, _: unknown, ctx: Context) => ctx.loaders.productById.load(v.productId),
-}
+  product: (v, _, ctx) => ctx.loaders.productById.load(v.productId),
+} satisfies ProductVariantResolvers
 
 export const EanResolution = {
-  product: (r: { productId: string | null }, _: unknown, ctx: Context) =>
-    r.productId ? ctx.loaders.productById.load(r.productId) : null,
-}
+  product: (r, _, ctx) => (r.productId ? ctx.loaders.productById.load(r.productId) : null),
+} satisfies EanResolutionResolvers

@@ -3,27 +3,16 @@ import {
   MAX_PAGE_SIZE,
   mapConnection,
   orderFrom,
-  type PageArgs,
   paginate,
   SERVICE_MAX_PAGE_SIZE,
   selectionOf,
 } from '@pm/service-kit'
-import type { GraphQLResolveInfo } from 'graphql'
 import { checkScore, completenessQuery } from '../completeness'
-import type { Context } from '../context'
 import { toBrand, toCategory, toSupplier } from '../db/mappers'
-import {
-  type BrandFilter,
-  brandsQuery,
-  type CategoryFilter,
-  categoriesQuery,
-  type ProductFilter,
-  productsQuery,
-  type SupplierFilter,
-  suppliersQuery,
-} from '../db/queries'
+import { brandsQuery, categoriesQuery, productsQuery, suppliersQuery } from '../db/queries'
 import { figuresQuery } from '../figures'
-import { type OrderArg, productOrder } from '../loaders'
+import type { QueryResolvers } from '../generated/graphql'
+import { productOrder } from '../loaders'
 import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
 import { idKey, searchTerm } from './args'
 import { loadProduct } from './products'
@@ -38,18 +27,16 @@ const CATEGORY_ORDER_COLUMNS = { NAME: 'categories.name', SLUG: 'categories.slug
 const EAN = /^[0-9]{8,14}$/
 const COUNTRY = /^[A-Za-z]{2}$/
 
-type ListArgs<F> = PageArgs & { filter?: F | null; orderBy?: OrderArg | null }
-
 export const Query = {
   ...figuresQuery,
   ...completenessQuery,
-  product: (_: unknown, { id }: { id: string }, ctx: Context, info: GraphQLResolveInfo) =>
+  product: (_, { id }, ctx, info) =>
     loadProduct(ctx, 'id', idKey(id), productPrefetchPlan(selectionOf(info))),
-  productByEan: (_: unknown, { ean }: { ean: string }, ctx: Context, info: GraphQLResolveInfo) =>
+  productByEan: (_, { ean }, ctx, info) =>
     loadProduct(ctx, 'ean', ean.trim(), productPrefetchPlan(selectionOf(info))),
-  productBySku: (_: unknown, { sku }: { sku: string }, ctx: Context, info: GraphQLResolveInfo) =>
+  productBySku: (_, { sku }, ctx, info) =>
     loadProduct(ctx, 'sku', sku.trim(), productPrefetchPlan(selectionOf(info))),
-  products: async (_: unknown, args: ListArgs<ProductFilter>, ctx: Context, info: GraphQLResolveInfo) => {
+  products: async (_, args, ctx, info) => {
     const filter = {
       ...args.filter,
       search: searchTerm(args.filter?.search),
@@ -67,15 +54,12 @@ export const Query = {
     )
     return mapConnection(page, (row) => primeProduct(ctx.loaders, row, columns))
   },
-  productVariant: (_: unknown, { id }: { id: string }, ctx: Context) =>
-    ctx.loaders.variantById.load(idKey(id)),
-  productVariantBySku: (_: unknown, { sku }: { sku: string }, ctx: Context) =>
-    ctx.loaders.variantBySku.load(sku.trim()),
+  productVariant: (_, { id }, ctx) => ctx.loaders.variantById.load(idKey(id)),
+  productVariantBySku: (_, { sku }, ctx) => ctx.loaders.variantBySku.load(sku.trim()),
 
-  supplier: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.supplierById.load(idKey(id)),
-  supplierByCode: (_: unknown, { code }: { code: string }, ctx: Context) =>
-    ctx.loaders.supplierByCode.load(code),
-  suppliers: async (_: unknown, args: ListArgs<SupplierFilter>, ctx: Context) => {
+  supplier: (_, { id }, ctx) => ctx.loaders.supplierById.load(idKey(id)),
+  supplierByCode: (_, { code }, ctx) => ctx.loaders.supplierByCode.load(code),
+  suppliers: async (_, args, ctx) => {
     const country = args.filter?.country?.trim()
     if (country != null && !COUNTRY.test(country)) {
       throw badUserInput('filter.country must be a two-letter ISO 3166-1 code, e.g. "FR"', {
@@ -94,9 +78,9 @@ export const Query = {
     return mapConnection(await paginate(suppliersQuery(ctx.db, filter), order, args), toSupplier)
   },
 
-  brand: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.brandById.load(idKey(id)),
-  brandByCode: (_: unknown, { code }: { code: string }, ctx: Context) => ctx.loaders.brandByCode.load(code),
-  brands: async (_: unknown, args: ListArgs<BrandFilter>, ctx: Context) => {
+  brand: (_, { id }, ctx) => ctx.loaders.brandById.load(idKey(id)),
+  brandByCode: (_, { code }, ctx) => ctx.loaders.brandByCode.load(code),
+  brands: async (_, args, ctx) => {
     const filter = { ...args.filter, search: searchTerm(args.filter?.search) }
     const order = orderFrom(BRAND_ORDER_COLUMNS, 'brands.id', args.orderBy, {
       field: 'NAME',
@@ -105,10 +89,9 @@ export const Query = {
     return mapConnection(await paginate(brandsQuery(ctx.db, filter), order, args), toBrand)
   },
 
-  category: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.categoryById.load(idKey(id)),
-  categoryBySlug: (_: unknown, { slug }: { slug: string }, ctx: Context) =>
-    ctx.loaders.categoryBySlug.load(slug),
-  categories: async (_: unknown, args: ListArgs<CategoryFilter>, ctx: Context) => {
+  category: (_, { id }, ctx) => ctx.loaders.categoryById.load(idKey(id)),
+  categoryBySlug: (_, { slug }, ctx) => ctx.loaders.categoryBySlug.load(slug),
+  categories: async (_, args, ctx) => {
     if (args.filter?.parentId != null && args.filter.rootsOnly) {
       throw badUserInput('use filter.parentId or filter.rootsOnly, not both', { argument: 'filter' })
     }
@@ -120,10 +103,10 @@ export const Query = {
     return mapConnection(await paginate(categoriesQuery(ctx.db, filter), order, args), toCategory)
   },
 
-  eanResolutions: (_: unknown, { ean }: { ean: string }, ctx: Context) => {
+  eanResolutions: (_, { ean }, ctx) => {
     const value = ean.trim()
     if (!EAN.test(value))
       throw badUserInput('ean must be 8 to 14 digits, e.g. "3017620422003"', { argument: 'ean' })
     return ctx.loaders.eanResolutionsByEan.load(value)
   },
-}
+} satisfies QueryResolvers

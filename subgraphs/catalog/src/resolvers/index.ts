@@ -1,12 +1,14 @@
 import { CompletenessSummaryRow } from '../completeness'
+import type { SubgraphResolvers } from '../generated/graphql'
 import { Brand } from './Brand'
 import { Category } from './Category'
+import { enums } from './enums'
 import { Mutation, ProductUpsertResult, ProductUpsertRowResult } from './Mutation'
 import { EanResolution, Product, ProductPrice, ProductVariant } from './Product'
 import { Query } from './Query'
 import { Supplier } from './Supplier'
 
-export const resolvers = {
+export const resolvers: SubgraphResolvers = {
   Query,
   Mutation,
   ProductUpsertResult,
@@ -19,4 +21,5 @@ export const resolvers = {
   Brand,
   Category,
   CompletenessSummaryRow,
+  ...enums,
 }

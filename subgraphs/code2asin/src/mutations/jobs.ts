@@ -21,6 +21,7 @@ import type { ProviderConfig, SpApiSettingConfig } from '../engine/config'
 import { checkLookupUpload } from '../engine/files'
 import { enqueueMatch } from '../engine/queue'
 import { SP_API_DEFAULTS } from '../engine/sp-api'
+import type { MutationResolvers } from '../generated/graphql'
 import {
   type CreateJobInput,
   checkCreateJob,
@@ -332,4 +333,4 @@ export const code2AsinJobMutations = {
       })
       return toCode2AsinJob(row)
     }),
-}
+} satisfies MutationResolvers

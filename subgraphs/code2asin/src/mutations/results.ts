@@ -5,6 +5,7 @@ import type { Context } from '../context'
 import { toCode2AsinResult } from '../db/mappers'
 import { refreshJobProgress, sameKeyResult } from '../db/writes'
 import { writeCatalogAsins } from '../engine/catalog'
+import type { MutationResolvers } from '../generated/graphql'
 import { services } from '../services'
 import { checkAsin } from '../validation'
 import { lockedJob } from './jobs'
@@ -121,4 +122,4 @@ export const code2AsinResultMutations = {
     }
     return outcome.result
   },
-}
+} satisfies MutationResolvers

@@ -17,6 +17,7 @@ import { assertMayGive, assertMayReach, permissionsOfUser } from '../auth/permis
 import type { Context } from '../context'
 import { toApiKey } from '../db/mappers'
 import { API_KEY_COLUMNS } from '../db/queries'
+import type { MutationResolvers } from '../generated/graphql'
 
 interface CreateApiKeyInput {
   name: string
@@ -211,4 +212,4 @@ export const apiKeyMutations = {
       })
       return toApiKey(row)
     }),
-}
+} satisfies MutationResolvers

@@ -23,6 +23,7 @@ import type { Context } from '../context'
 import { toUser } from '../db/mappers'
 import { USER_COLUMNS } from '../db/queries'
 import { coreEnvironment } from '../environment'
+import type { MutationResolvers } from '../generated/graphql'
 import { normalizeEmail } from '../validation'
 
 /** Longer passwords are refused before hashing (scrypt's cost grows with the input); the policy allows 128. */
@@ -208,4 +209,4 @@ export const authMutations = {
       return sessions
     })
   },
-}
+} satisfies MutationResolvers

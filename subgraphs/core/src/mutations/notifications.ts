@@ -9,15 +9,7 @@ import {
 import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
 import { deleteNotification, insertNotification, markNotificationsRead } from '../db/writes'
-
-interface CreateNotificationInput {
-  userId: string
-  title: string
-  message: string
-  type: 'INFO' | 'SUCCESS' | 'WARNING' | 'ERROR'
-  expiresAt?: Date | null
-  metadata?: Record<string, unknown> | null
-}
+import type { CreateNotificationInput, MutationResolvers } from '../generated/graphql'
 
 const MAX_MESSAGE = 10_000
 
@@ -27,7 +19,7 @@ export const notificationMutations = {
       user_id: input.userId,
       title: checkString('input.title', input.title, { max: 255 }),
       message: checkString('input.message', input.message, { max: MAX_MESSAGE }),
-      type: input.type.toLowerCase(),
+      type: input.type,
       ...(input.expiresAt ? { expires_at: input.expiresAt } : {}),
       metadata: JSON.stringify(checkJsonObject('input.metadata', input.metadata) ?? {}),
     }
@@ -94,4 +86,4 @@ export const notificationMutations = {
       })
       return notification
     }),
-}
+} satisfies MutationResolvers

@@ -26,6 +26,7 @@ import {
   renameRoleOnUsers,
   revokePermission,
 } from '../db/writes'
+import type { MutationResolvers } from '../generated/graphql'
 import { normalizeRoleName } from '../validation'
 import { checkFlag, conflict, withInputFields } from './shared'
 
@@ -243,4 +244,4 @@ export const roleMutations = {
     setGrant(args.roleId, args.permissionId, true, ctx),
   revokePermission: (_: unknown, args: { roleId: number; permissionId: number }, ctx: Context) =>
     setGrant(args.roleId, args.permissionId, false, ctx),
-}
+} satisfies MutationResolvers

@@ -12,6 +12,7 @@ import {
 import { type Selectable, sql } from 'kysely'
 import type { Context } from '../context'
 import { toAppSetting } from '../db/mappers'
+import type { MutationResolvers } from '../generated/graphql'
 import { MODULE_CATEGORY } from '../modules'
 import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../validation'
 import { checkFlag } from './shared'
@@ -145,4 +146,4 @@ export const settingMutations = {
       return setting
     })
   },
-}
+} satisfies MutationResolvers

@@ -28,25 +28,10 @@ import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../aut
 import type { Context } from '../context'
 import { toUser } from '../db/mappers'
 import { USER_COLUMNS } from '../db/queries'
+import type { CreateUserInput, MutationResolvers, UpdateUserInput } from '../generated/graphql'
 import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../validation'
 import { MAX_LOGIN_PASSWORD } from './auth'
 import { checkFlag, conflict, notNull, withInputFields } from './shared'
-
-interface CreateUserInput {
-  email: string
-  username?: string | null
-  password: string
-  firstName?: string | null
-  lastName?: string | null
-  role?: string | null
-  isActive?: boolean | null
-  isVerified?: boolean | null
-  isAdmin?: boolean | null
-  isSuperuser?: boolean | null
-  permissions?: Record<string, unknown> | null
-}
-
-type UpdateUserInput = Partial<Omit<CreateUserInput, 'password' | 'isActive'>>
 
 const DEFAULT_ROLE = 'user'
 const MAX_PERMISSIONS_BYTES = 16_384
@@ -355,4 +340,4 @@ export const userMutations = {
 
   deactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, false, ctx),
   reactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, true, ctx),
-}
+} satisfies MutationResolvers

@@ -5,11 +5,11 @@ import {
   mapConnection,
   notFound,
   type Order,
-  type PageArgs,
   paginate,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
+import type { MutationResolvers, QueryResolvers } from '../generated/graphql'
 import { type OperationRunRow, queueRun, toOperationRun } from './runs'
 
 const domainOf = (value: string | null | undefined): Domain | null => {
@@ -36,7 +36,7 @@ async function runById(ctx: Context, id: string) {
 }
 
 export const operationQueries = {
-  databaseHealth: async (_: unknown, args: { domain?: string | null }, ctx: Context) => {
+  databaseHealth: async (_, args, ctx) => {
     const only = domainOf(args.domain)
     const domains = only ? [only] : DOMAINS
     const { rows } = await sql<{ domain: string; report: Record<string, unknown> }>`
@@ -49,7 +49,7 @@ export const operationQueries = {
       .sort((a, b) => DOMAINS.indexOf(a.domain as Domain) - DOMAINS.indexOf(b.domain as Domain))
       .map((r) => ({ ...r.report, domain: upper(r.domain) }))
   },
-  integrityReport: async (_: unknown, __: unknown, ctx: Context) => {
+  integrityReport: async (_, __, ctx) => {
     const row = (await ctx.db
       .selectFrom('operation_runs')
       .selectAll()
@@ -81,7 +81,7 @@ export const operationQueries = {
       })),
     }
   },
-  flaggedReferences: async (_: unknown, args: PageArgs & { reference?: string | null }, ctx: Context) => {
+  flaggedReferences: async (_, args, ctx) => {
     const reference = args.reference?.trim() || null
     if (
       reference &&
@@ -106,11 +106,11 @@ export const operationQueries = {
       lastSeenAt: row.last_seen_at,
     }))
   },
-  operationRun: async (_: unknown, { id }: { id: string }, ctx: Context) => {
+  operationRun: async (_, { id }, ctx) => {
     const row = await runById(ctx, id)
     return row ? toOperationRun(row) : null
   },
-}
+} satisfies QueryResolvers
 
 export const operationMutations = {
   runDatabaseMaintenance: async (
@@ -164,4 +164,4 @@ export const operationMutations = {
     if (!existing) throw notFound('id: no operation run has this id', { field: 'id' })
     return toOperationRun(existing)
   },
-}
+} satisfies MutationResolvers

@@ -27,6 +27,21 @@ export interface OperationRunRow {
   finished_at: Date | null
 }
 
+export type OperationRun = ReturnType<typeof toOperationRun>
+
+/**
+ * A DatabaseHealth: one domain's part of the latest `report` run's JSON result (written by the report
+ * operation), with the domain in upper case.
+ */
+export type DatabaseHealthReport = Record<string, unknown> & { domain: string }
+
+/** A ReferenceIntegrity as an integrity_check run's JSON result records it, its policy in upper case. */
+export type ReferenceIntegrityResult = Record<string, unknown> & {
+  policy: string
+  flagged: number
+  cleared: number
+}
+
 /** OperationRun as the schema shows it. */
 export function toOperationRun(row: OperationRunRow) {
   return {

@@ -1,3 +1,4 @@
+import type { MutationResolvers } from '../generated/graphql'
 import { apiKeyMutations } from '../mutations/api-keys'
 import { authMutations } from '../mutations/auth'
 import { notificationMutations } from '../mutations/notifications'
@@ -13,4 +14,4 @@ export const Mutation = {
   ...roleMutations,
   ...settingMutations,
   ...notificationMutations,
-}
+} satisfies MutationResolvers

@@ -1,28 +1,24 @@
 import { parseApiKey, touchApiKey } from '../auth/api-keys'
 import { keyPermissions, permissionsOfUser } from '../auth/permissions'
 import { accessTokenState } from '../auth/sessions'
-import type { Context } from '../context'
-import { type ApiKey as ApiKeyModel, toApiKey } from '../db/mappers'
+import { toApiKey } from '../db/mappers'
 import { apiKeyByHash, apiKeysOfUser, moduleSettings } from '../db/queries'
 import { coreEnvironment } from '../environment'
+import type { ApiKeyResolvers, QueryResolvers } from '../generated/graphql'
 import { MODULE_IDS, MODULE_INFO, MODULE_KEY_PREFIX, type ModuleId } from '../modules'
 
 export const authQueries = {
   /** The signed-in user (a partner key: its owner); null for anonymous callers and services. */
-  me: (_: unknown, __: unknown, ctx: Context) =>
-    ctx.caller.userId ? ctx.loaders.userById.load(ctx.caller.userId) : null,
+  me: (_, __, ctx) => (ctx.caller.userId ? ctx.loaders.userById.load(ctx.caller.userId) : null),
 
-  apiKeys: async (
-    _: unknown,
-    { userId, includeInactive }: { userId: string; includeInactive: boolean },
-    ctx: Context,
-  ) => (await apiKeysOfUser(ctx.db, userId, includeInactive)).map(toApiKey),
+  apiKeys: async (_, { userId, includeInactive }, ctx) =>
+    (await apiKeysOfUser(ctx.db, userId, includeInactive)).map(toApiKey),
 
   /**
    * For the gateway (internal): the identity of a partner key, or null when the key is unknown, revoked,
    * expired, or its owner disabled. permissions = the key's scopes the owner still holds (keyPermissions).
    */
-  authenticateApiKey: async (_: unknown, { key }: { key: string }, ctx: Context) => {
+  authenticateApiKey: async (_, { key }, ctx) => {
     const parsed = parseApiKey(key)
     if (!parsed) return null
     const row = await apiKeyByHash(ctx.db, parsed.hash)
@@ -46,17 +42,13 @@ export const authQueries = {
   },
 
   /** For the gateway (internal): whether an access token's session ended or its user was disabled. */
-  accessTokenState: (
-    _: unknown,
-    { userId, sessionId }: { userId: string; sessionId: string },
-    ctx: Context,
-  ) => accessTokenState(ctx.background, userId, sessionId),
+  accessTokenState: (_, { userId, sessionId }, ctx) => accessTokenState(ctx.background, userId, sessionId),
 
   /**
    * Every module's state: the app_settings row module.<id> (category modules, { "enabled": bool }) first,
    * then MODULE_<ID>_ENABLED, then enabled. Read on each call (one statement): a change applies at once.
    */
-  modules: async (_: unknown, __: unknown, ctx: Context) => {
+  modules: async (_, __, ctx) => {
     const stored = new Map<string, unknown>()
     for (const row of await moduleSettings(ctx.db)) stored.set(row.key, row.value)
     const { moduleSwitches } = coreEnvironment(ctx.env)
@@ -69,8 +61,8 @@ export const authQueries = {
       return { ...base, enabled: true, source: 'DEFAULT' }
     })
   },
-}
+} satisfies QueryResolvers
 
 export const ApiKey = {
-  user: (key: ApiKeyModel, _: unknown, ctx: Context) => ctx.loaders.userById.load(key.userId),
-}
+  user: (key, _, ctx) => ctx.loaders.userById.load(key.userId),
+} satisfies ApiKeyResolvers

@@ -48,8 +48,9 @@ const pricesSelection = 'prices { priceType price currency }'
 /** The retail price when there is one, else the first active price. */
 const mainPrice = (p: GraphProduct): Price | undefined => {
   const prices = (p.prices as Price[] | undefined) ?? []
-  return prices.find((x) => x.priceType === 'retail') ?? prices[0]
+  return prices.find((x) => x.priceType === 'RETAIL') ?? prices[0]
 }
+/** type: the PriceType enum name (RETAIL). */
 const priceOfType = (type: string): SourceField => ({
   selection: pricesSelection,
   kind: 'number',
@@ -71,7 +72,8 @@ export const SOURCE_FIELDS: Record<string, SourceField> = {
   title: own('title'),
   description: own('description'),
   short_description: own('shortDescription'),
-  status: own('status'),
+  // The stored value ('out_of_stock'), as feeds always carried it, not the API's enum name.
+  status: { selection: 'status', read: (p) => (p.status as string | null | undefined)?.toLowerCase() },
   is_active: own('isActive', 'boolean'),
   weight: own('weight', 'number'),
   width: own('width', 'number'),
@@ -84,9 +86,9 @@ export const SOURCE_FIELDS: Record<string, SourceField> = {
   supplier: named('supplier'),
   price: { selection: pricesSelection, read: (p) => mainPrice(p)?.price, kind: 'number' },
   currency: { selection: pricesSelection, read: (p) => mainPrice(p)?.currency },
-  retail_price: priceOfType('retail'),
-  wholesale_price: priceOfType('wholesale'),
-  promo_price: priceOfType('promo'),
+  retail_price: priceOfType('RETAIL'),
+  wholesale_price: priceOfType('WHOLESALE'),
+  promo_price: priceOfType('PROMO'),
   quantity: own('totalAvailableQuantity', 'number'),
   image_url: {
     selection: 'primaryImage { storageUrl }',

@@ -1,16 +1,12 @@
-import { mapConnection, type PageArgs } from '@pm/service-kit'
-import type { Context } from '../context'
-import { type ExportPlatform as ExportPlatformModel, toExportJob } from '../db/mappers'
+import { mapConnection } from '@pm/service-kit'
+import { toExportJob } from '../db/mappers'
+import type { ExportPlatformResolvers } from '../generated/graphql'
 
 export const ExportPlatform = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.platformById.load(ref.id),
-  jobs: async (
-    platform: ExportPlatformModel,
-    { status, first, after }: PageArgs & { status?: string | null },
-    ctx: Context,
-  ) =>
+  __resolveReference: (ref, ctx) => ctx.loaders.platformById.load(ref.id),
+  jobs: async (platform, { status, first, after }, ctx) =>
     mapConnection(
       await ctx.loaders.jobsByPlatformId.for({ status: status ?? null, first, after }).load(platform.id),
       toExportJob,
     ),
-}
+} satisfies ExportPlatformResolvers

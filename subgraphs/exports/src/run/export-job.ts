@@ -271,7 +271,8 @@ async function execute(
     const filter: Record<string, unknown> = {}
     if (selection.supplierId) filter.supplierId = selection.supplierId
     if (selection.categoryId) filter.categoryId = selection.categoryId
-    if (selection.status) filter.status = selection.status
+    // Stored as the product's stored status ('out_of_stock'); ProductFilter takes the enum name.
+    if (selection.status) filter.status = selection.status.toUpperCase()
     if (selection.productIds) filter.ids = selection.productIds
     if (selection.updatedSince) filter.updatedSince = selection.updatedSince
     const query = PRODUCTS(productSelection(mapping))

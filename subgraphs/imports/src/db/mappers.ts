@@ -172,3 +172,9 @@ export function toImportStatistics(row: ImportStatisticsRow) {
     updatedAt: row.updated_at,
   }
 }
+
+export type MappingTemplate = ReturnType<typeof toMappingTemplate>
+export type ImportLog = ReturnType<typeof toImportLog>
+export type ImportError = ReturnType<typeof toImportError>
+export type ImportFile = ReturnType<typeof toImportFile>
+export type ImportStatistics = ReturnType<typeof toImportStatistics>

@@ -1,7 +1,7 @@
-import { badUserInput, mapConnection, type PageArgs } from '@pm/service-kit'
-import type { Context } from '../context'
-import { type ImportJob as ImportJobModel, toImportError, toImportLog } from '../db/mappers'
+import { badUserInput, mapConnection } from '@pm/service-kit'
+import { toImportError, toImportLog } from '../db/mappers'
 import { LOG_LEVELS } from '../db/queries'
+import type { ImportJobResolvers } from '../generated/graphql'
 
 /** The CHECK values of import_logs.log_level; any case is accepted, the column holds lowercase. */
 function logLevel(level: string | null | undefined): string | null {
@@ -16,21 +16,16 @@ function logLevel(level: string | null | undefined): string | null {
 }
 
 export const ImportJob = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.jobById.load(ref.id),
-  config: (job: ImportJobModel, _: unknown, ctx: Context) =>
-    job.configId ? ctx.loaders.configById.load(job.configId) : null,
-  supplier: (job: ImportJobModel) => ({ code: job.supplierCode }),
-  createdBy: (job: ImportJobModel) => (job.createdById ? { id: job.createdById } : null),
-  logs: async (
-    job: ImportJobModel,
-    { level, first, after }: PageArgs & { level?: string | null },
-    ctx: Context,
-  ) => {
+  __resolveReference: (ref, ctx) => ctx.loaders.jobById.load(ref.id),
+  config: (job, _, ctx) => (job.configId ? ctx.loaders.configById.load(job.configId) : null),
+  supplier: (job) => ({ code: job.supplierCode }),
+  createdBy: (job) => (job.createdById ? { id: job.createdById } : null),
+  logs: async (job, { level, first, after }, ctx) => {
     const page = await ctx.loaders.logsByJobId.for({ level: logLevel(level), first, after }).load(job.id)
     return mapConnection(page, toImportLog)
   },
-  errors: async (job: ImportJobModel, { first, after }: PageArgs, ctx: Context) =>
+  errors: async (job, { first, after }, ctx) =>
     mapConnection(await ctx.loaders.errorsByJobId.for({ first, after }).load(job.id), toImportError),
-  files: (job: ImportJobModel, _: unknown, ctx: Context) => ctx.loaders.filesByJobId.load(job.id),
-  statistics: (job: ImportJobModel, _: unknown, ctx: Context) => ctx.loaders.statisticsByJobId.load(job.id),
-}
+  files: (job, _, ctx) => ctx.loaders.filesByJobId.load(job.id),
+  statistics: (job, _, ctx) => ctx.loaders.statisticsByJobId.load(job.id),
+} satisfies ImportJobResolvers

@@ -1,3 +1,4 @@
+import type { MutationResolvers } from '../generated/graphql'
 import { configMutations } from '../mutations/configs'
 import { importMutations } from '../mutations/imports'
 import { jobMutations } from '../mutations/jobs'
@@ -11,4 +12,4 @@ export const Mutation = {
   ...scheduleMutations,
   ...jobMutations,
   ...importMutations,
-}
+} satisfies MutationResolvers

@@ -1,15 +1,7 @@
-import { mapConnection, type Order, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
-import type { Context } from '../context'
+import { mapConnection, type Order, orderFrom, paginate } from '@pm/service-kit'
 import { toImportConfig, toImportJob, toImportSchedule, toMappingTemplate } from '../db/mappers'
-import {
-  configsQuery,
-  type ImportConfigFilter,
-  type ImportJobFilter,
-  type ImportScheduleFilter,
-  jobsQuery,
-  mappingTemplatesQuery,
-  schedulesQuery,
-} from '../db/queries'
+import { configsQuery, jobsQuery, mappingTemplatesQuery, schedulesQuery } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 import { jobEnd, jobsEndedOn } from '../run/analytics'
 
 const JOB_ORDER_COLUMNS = { CREATED_AT: 'import_jobs.created_at' }
@@ -36,41 +28,29 @@ const TEMPLATE_ORDER: Order = {
 }
 
 export const Query = {
-  importJobEnds: async (_: unknown, { date }: { date: string }, ctx: Context) =>
-    (await jobsEndedOn(ctx.db, date)).map(jobEnd),
-  importJob: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.jobById.load(id),
-  importConfig: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.configById.load(id),
-  importJobs: async (
-    _: unknown,
-    args: PageArgs & {
-      filter?: ImportJobFilter | null
-      orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
-    },
-    ctx: Context,
-  ) => {
+  importJobEnds: async (_, { date }, ctx) => (await jobsEndedOn(ctx.db, date)).map(jobEnd),
+  importJob: (_, { id }, ctx) => ctx.loaders.jobById.load(id),
+  importConfig: (_, { id }, ctx) => ctx.loaders.configById.load(id),
+  importJobs: async (_, args, ctx) => {
     const order = orderFrom(JOB_ORDER_COLUMNS, 'import_jobs.id', args.orderBy, {
       field: 'CREATED_AT',
       direction: 'DESC',
     })
     return mapConnection(await paginate(jobsQuery(ctx.db, args.filter ?? {}), order, args), toImportJob)
   },
-  importConfigs: async (_: unknown, args: PageArgs & { filter?: ImportConfigFilter | null }, ctx: Context) =>
+  importConfigs: async (_, args, ctx) =>
     mapConnection(
       await paginate(configsQuery(ctx.db, args.filter ?? {}), CONFIG_ORDER, args),
       toImportConfig,
     ),
-  importSchedules: async (
-    _: unknown,
-    args: PageArgs & { filter?: ImportScheduleFilter | null },
-    ctx: Context,
-  ) =>
+  importSchedules: async (_, args, ctx) =>
     mapConnection(
       await paginate(schedulesQuery(ctx.db, args.filter ?? {}), SCHEDULE_ORDER, args),
       toImportSchedule,
     ),
-  mappingTemplates: async (_: unknown, args: PageArgs & { supplierCode?: string | null }, ctx: Context) =>
+  mappingTemplates: async (_, args, ctx) =>
     mapConnection(
       await paginate(mappingTemplatesQuery(ctx.db, args.supplierCode), TEMPLATE_ORDER, args),
       toMappingTemplate,
     ),
-}
+} satisfies QueryResolvers

@@ -33,7 +33,11 @@ export async function reportJobEnd(
   job: ImportJobRow,
 ) {
   try {
-    await queryPeer(deps.peers, 'analytics', RECORD_END, { input: jobEnd(job) })
+    // The variable carries the ImportJobStatus name (COMPLETED), not the stored value.
+    const end = jobEnd(job)
+    await queryPeer(deps.peers, 'analytics', RECORD_END, {
+      input: { ...end, status: end.status.toUpperCase() },
+    })
     // The gateways may hold analytics' answers from before this job counted.
     await deps.invalidate?.(['analytics'])
   } catch (error) {

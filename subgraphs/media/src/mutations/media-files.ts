@@ -30,6 +30,7 @@ import { type ImageUrlsInput, importImageUrls } from '../engine/ingest'
 import { enqueueFetch, enqueueProcessing } from '../engine/queue'
 import { imageSourceError, type ReceivedImage, receiveImage } from '../engine/source'
 import { deleteStoredContent, MEDIA_PREFIX, mediaEnv } from '../engine/store'
+import type { MutationResolvers } from '../generated/graphql'
 import {
   type AttachProductImageInput,
   checkAttachProductImage,
@@ -387,4 +388,4 @@ export const mediaFileMutations = {
       return (await productFilesForUpdate(trx, productId)).map(toMediaFile)
     })
   },
-}
+} satisfies MutationResolvers

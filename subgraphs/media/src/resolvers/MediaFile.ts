@@ -1,6 +1,6 @@
 import type { Context } from '../context'
-import type { MediaFile as MediaFileModel, MediaThumbnail as MediaThumbnailModel } from '../db/mappers'
 import { mediaEnv } from '../engine/store'
+import type { MediaFileResolvers, MediaThumbnailResolvers } from '../generated/graphql'
 
 /** A download URL for a stored object, valid MEDIA_URL_TTL_SECONDS (local: signed /files/ URL; S3: presigned). */
 function downloadUrl(ctx: Context, key: string) {
@@ -9,15 +9,10 @@ function downloadUrl(ctx: Context, key: string) {
 }
 
 export const MediaFile = {
-  __resolveReference: (ref: { id: string }, ctx: Context) => ctx.loaders.mediaFileById.load(ref.id),
-  product: (file: MediaFileModel) => (file.productId === null ? null : { id: file.productId }),
-  thumbnails: (file: MediaFileModel, _: unknown, ctx: Context) =>
-    ctx.loaders.thumbnailsByMediaFileId.load(file.id),
-  thumbnail: async (
-    file: MediaFileModel,
-    { size, format }: { size: string; format?: 'ORIGINAL' | 'WEBP' | null },
-    ctx: Context,
-  ) => {
+  __resolveReference: (ref, ctx) => ctx.loaders.mediaFileById.load(ref.id),
+  product: (file) => (file.productId === null ? null : { id: file.productId }),
+  thumbnails: (file, _, ctx) => ctx.loaders.thumbnailsByMediaFileId.load(file.id),
+  thumbnail: async (file, { size, format }, ctx) => {
     const wanted = format === 'WEBP' ? 'webp' : file.format
     const sized = (await ctx.loaders.thumbnailsByMediaFileId.load(file.id)).filter((t) => t.sizeName === size)
     // Thumbnails recorded without a format (made elsewhere) answer for the original format.
@@ -26,13 +21,12 @@ export const MediaFile = {
       (format === 'WEBP' ? null : (sized.find((t) => t.format === null) ?? null))
     )
   },
-  url: (file: MediaFileModel, _: unknown, ctx: Context) =>
+  url: (file, _, ctx) =>
     file.processingStatus === 'completed' && file.servedObjectKey
       ? downloadUrl(ctx, file.servedObjectKey)
       : null,
-}
+} satisfies MediaFileResolvers
 
 export const MediaThumbnail = {
-  url: (thumbnail: MediaThumbnailModel, _: unknown, ctx: Context) =>
-    thumbnail.format === null ? null : downloadUrl(ctx, thumbnail.objectKey),
-}
+  url: (thumbnail, _, ctx) => (thumbnail.format === null ? null : downloadUrl(ctx, thumbnail.objectKey)),
+} satisfies MediaThumbnailResolvers

@@ -1,12 +1,13 @@
 import { oncePerField, type Selection, selectionOf } from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
+import type { ProductResolvers } from '../generated/graphql'
 
 /**
  * A product as this subgraph holds it: its key, whether its fetch asks for thumbnails of its files, and whether
  * it asks for the product's media list (else primaryImage reads the primary file alone).
  */
-interface ProductRef {
+export interface ProductRef {
   id: string
   withThumbnails?: boolean
   withMedia?: boolean
@@ -38,12 +39,11 @@ export const Product = {
     id: ref.id,
     ...(info ? { withThumbnails: entityWantsThumbnails(info), withMedia: entityWantsMedia(info) } : {}),
   }),
-  media: (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) =>
-    mediaOf(product, ctx, info),
+  media: (product, _, ctx, info) => mediaOf(product, ctx, info),
   // Picked from the same batch as media when the operation asks for both (one statement, thumbnails included
   // when either asks for them); alone, the primary file is the only one read: the first marked primary in
   // display order, else the first file, as it would be picked from the list.
-  primaryImage: async (product: ProductRef, _: unknown, ctx: Context, info: GraphQLResolveInfo) => {
+  primaryImage: async (product, _, ctx, info) => {
     if (product.withMedia === false) {
       const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
       const loader = withThumbnails
@@ -54,4 +54,4 @@ export const Product = {
     const files = await mediaOf(product, ctx, info)
     return files.find((f) => f.isPrimary === true) ?? files[0] ?? null
   },
-}
+} satisfies ProductResolvers

@@ -1,7 +1,7 @@
-import { badUserInput, checkInt, mapConnection, orderFrom, type PageArgs, paginate } from '@pm/service-kit'
-import type { Context } from '../context'
+import { badUserInput, checkInt, mapConnection, orderFrom, paginate } from '@pm/service-kit'
 import { toMediaFile } from '../db/mappers'
-import { type MediaFileFilter, mediaFilesQuery } from '../db/queries'
+import { mediaFilesQuery } from '../db/queries'
+import type { QueryResolvers } from '../generated/graphql'
 
 const MEDIA_FILE_ORDER_COLUMNS = {
   CREATED_AT: 'media_files.created_at',
@@ -11,11 +11,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/
 
 export const Query = {
   /** One index scan of idx_media_files_product_id per page. */
-  productIdsWithMedia: async (
-    _: unknown,
-    args: { after?: string | null; first?: number | null },
-    ctx: Context,
-  ) => {
+  productIdsWithMedia: async (_, args, ctx) => {
     const first = checkInt('first', args.first ?? 10_000, { min: 1, max: 20_000 })!
     let query = ctx.db
       .selectFrom('media_files')
@@ -27,8 +23,8 @@ export const Query = {
     if (args.after) query = query.where('product_id', '>', args.after)
     return (await query.execute()).map((r) => r.product_id!)
   },
-  mediaFile: (_: unknown, { id }: { id: string }, ctx: Context) => ctx.loaders.mediaFileById.load(id),
-  mediaFileByHash: (_: unknown, { fileHash }: { fileHash: string }, ctx: Context) => {
+  mediaFile: (_, { id }, ctx) => ctx.loaders.mediaFileById.load(id),
+  mediaFileByHash: (_, { fileHash }, ctx) => {
     // Hashes are stored as lowercase hex (what sha256sum and hexdigest() print).
     const hash = fileHash.trim().toLowerCase()
     if (!SHA256_HEX.test(hash)) {
@@ -38,18 +34,11 @@ export const Query = {
     }
     return ctx.loaders.mediaFileByHash.load(hash)
   },
-  mediaFiles: async (
-    _: unknown,
-    args: PageArgs & {
-      filter?: MediaFileFilter | null
-      orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
-    },
-    ctx: Context,
-  ) => {
+  mediaFiles: async (_, args, ctx) => {
     const order = orderFrom(MEDIA_FILE_ORDER_COLUMNS, 'media_files.id', args.orderBy, {
       field: 'CREATED_AT',
       direction: 'DESC',
     })
     return mapConnection(await paginate(mediaFilesQuery(ctx.db, args.filter ?? {}), order, args), toMediaFile)
   },
-}
+} satisfies QueryResolvers

@@ -314,12 +314,13 @@ async function priceChanges(deps: SourceDeps, p: ReportParameters, onPage: OnPag
         supplier: r.supplierCode,
         sku: r.sku,
         title: r.title,
-        priceType: r.priceType,
+        // The stored values (retail, manual), as report files always carried them, not the enum names.
+        priceType: r.priceType.toLowerCase(),
         oldPrice: r.oldPrice,
         newPrice: r.newPrice,
         changePct: change,
         currency: r.currency,
-        source: r.source,
+        source: r.source.toLowerCase(),
       })
     }
     await onPage(rows.length)
