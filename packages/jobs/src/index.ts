@@ -1,3 +1,4 @@
+export { claimJobLease, type JobLease, type JobLeaseOptions, type LeasedJobColumns } from './lease'
 export { integerSetting, lowerProcessPriority, workerNice } from './priority'
 export {
   addJobInTransaction,

@@ -1,4 +1,5 @@
 export * from './audit'
+export * from './audited-update'
 export * from './authorization'
 export * from './ean'
 export * from './enums'

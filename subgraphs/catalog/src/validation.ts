@@ -119,62 +119,6 @@ export function checkedMargin(field: string, price: string, cost: string | null 
   return margin
 }
 
-/** Numeric values compared by value: "1.500" from PostgreSQL equals "1.5" from an input. */
-function canonicalDecimal(value: string): string {
-  const match = /^(-?)0*(\d*?)(?:\.(\d*?)0*)?$/.exec(value)
-  if (!match) return value
-  const [, sign, whole, fraction] = match
-  const text = `${whole || '0'}${fraction ? `.${fraction}` : ''}`
-  return text === '0' ? '0' : `${sign}${text}`
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
-
-/**
- * Whether a stored value (as pg returns it) already equals a validated input value. NUMERIC columns
- * compare by value ("1.500" equals "1.5"), jsonb by content, timestamps by instant.
- */
-export function sameValue(stored: unknown, next: unknown, numeric = false): boolean {
-  if (stored === next) return true
-  if (stored === null || next === null || stored === undefined || next === undefined) return false
-  if (stored instanceof Date || next instanceof Date) {
-    return new Date(stored as Date).getTime() === new Date(next as Date).getTime()
-  }
-  if (numeric) return canonicalDecimal(String(stored)) === canonicalDecimal(String(next))
-  if (typeof stored === 'object') {
-    const parsed = typeof next === 'string' ? JSON.parse(next) : next
-    return stableJson(stored) === stableJson(parsed)
-  }
-  return false
-}
-
-/** The entries of `values` that differ from `row`: what an update actually changes. */
-export function changedColumns<T extends object>(
-  row: Record<string, unknown>,
-  values: T,
-  numericColumns: ReadonlySet<string> = new Set(),
-): Partial<T> {
-  const changed: Partial<T> = {}
-  for (const [key, value] of Object.entries(values) as [string, unknown][]) {
-    if (value !== undefined && !sameValue(row[key], value, numericColumns.has(key))) {
-      ;(changed as Record<string, unknown>)[key] = value
-    }
-  }
-  return changed
-}
-
-/** Picks the given columns of a row (audit before/after). */
-export function pick(row: Record<string, unknown>, keys: readonly string[]) {
-  return Object.fromEntries(keys.map((k) => [k, row[k] ?? null]))
-}
-
 /** The product fields every product input shares (create, update, bulk rows). */
 export interface ProductFieldsInput {
   ean?: string | null

@@ -1,14 +1,12 @@
-import { slugify } from '@pm/service-kit'
+import { diffValues, sameValue, slugify } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { describe, expect, it } from 'vitest'
 import {
-  changedColumns,
   marginPercent,
   normalizeGtin,
   normalizeUpc,
   productColumns,
   rowError,
-  sameValue,
 } from '../src/validation'
 
 describe('marginPercent', () => {
@@ -74,15 +72,15 @@ describe('productColumns', () => {
   })
 })
 
-describe('changedColumns', () => {
+describe('diffValues on catalog columns', () => {
   it('compares NUMERIC by value, jsonb by content and text exactly', () => {
     const row = { weight: '1.500', sku: '001', specs: { b: 1, a: [1, 2] }, note: null }
     expect(
-      changedColumns(
+      diffValues(
         row,
         { weight: '1.5', sku: '1', specs: JSON.stringify({ a: [1, 2], b: 1 }), note: null },
-        new Set(['weight']),
-      ),
+        { numeric: new Set(['weight']) },
+      ).after,
     ).toEqual({ sku: '1' })
     expect(sameValue(new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00.000Z'))).toBe(true)
     expect(sameValue('0.10', '0.1', true)).toBe(true)

@@ -6,7 +6,7 @@ import { resolvers } from './resolvers'
 /** The operations worker (pm worker --domain core). */
 export { operationJobs as jobs } from './operations/jobs'
 
-import { dummyPasswordHash } from './resolvers/mutations/auth'
+import { dummyPasswordHash } from './mutations/auth'
 
 export const subgraph: SubgraphModule<'core', CoreLoaders> = {
   domain: 'core',

@@ -1,6 +1,6 @@
 import { translateDbError } from '@pm/service-kit'
 import { describe, expect, it } from 'vitest'
-import { withInputFields } from '../src/resolvers/mutations/shared'
+import { withInputFields } from '../src/mutations/shared'
 import {
   checkPassword,
   checkSettingValue,

@@ -1,6 +1,6 @@
 import { enumValues, JOB_STATUSES } from '@pm/service-kit'
 import { REPORT_FORMATS, REPORT_TYPES } from '../engine/reports/types'
-import { REPORT_STATUSES } from './mutations/reports'
+import { REPORT_STATUSES } from '../mutations/reports'
 
 /** The schema's enums over their stored values: resolvers and SQL see the stored values. */
 export const enums = {

@@ -4,12 +4,13 @@ import {
   notFound,
   recordAudit,
   requireSomeField,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import { toBrand } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
-import { changedColumns, checkCode, checkUrl, notNull, pick } from '../validation'
+import { checkCode, checkUrl, notNull } from '../validation'
 
 interface BrandInput {
   code?: string | null
@@ -72,29 +73,14 @@ export const brandMutations = {
     requireSomeField('input', input as Record<string, unknown>)
     const columns = brandColumns(input)
     return inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('brands')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no brand has this id', { field: 'id' })
-      const changes = changedColumns(before, columns)
-      const keys = Object.keys(changes)
-      if (keys.length === 0) return toBrand(before)
-      await checkCodeFree(trx, changes.code, id)
-      const row = await trx
-        .updateTable('brands')
-        .set(changes)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'brand',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: pick(before, keys), after: pick(row, keys) },
+      const { row } = await updateAudited(trx, {
+        table: 'brands',
+        id,
+        notFound: () => notFound('id: no brand has this id', { field: 'id' }),
+        values: () => columns,
+        check: (changes) => checkCodeFree(trx, changes.code as string | undefined, id),
+        view: toBrand,
+        audit: { entityType: 'brand', userId: ctx.caller.userId },
       })
       return toBrand(row)
     })

@@ -6,13 +6,14 @@ import {
   recordAudit,
   requireSomeField,
   slugify,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import { normaliseRules } from '../completeness'
 import type { Context } from '../context'
 import { toCategory } from '../db/mappers'
 import { CATEGORY_TREE_LOCK, type CatalogTrx, lockKeys, parentCheck, takenSlugs } from '../db/writes'
-import { changedColumns, checkSlug, notNull, pick } from '../validation'
+import { checkSlug, notNull } from '../validation'
 
 interface CategoryInput {
   name?: string | null
@@ -86,30 +87,22 @@ async function updateCategory(
   return inTransaction(ctx, async (trx) => {
     // Moves are serialised: two concurrent moves could each pass the cycle check and build a cycle together.
     if (columns.parent_id !== undefined) await lockKeys(trx, [CATEGORY_TREE_LOCK])
-    const before = await trx
-      .selectFrom('categories')
-      .selectAll()
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst()
-    if (!before) throw notFound('id: no category has this id', { field: 'id' })
-    const changes = changedColumns(before, columns)
-    const keys = Object.keys(changes)
-    if (keys.length === 0) return toCategory(before)
-    if (changes.parent_id) await checkParent(trx, id, changes.parent_id, parentField)
-    await checkSlugFree(trx, changes.slug, id)
-    const row = await trx
-      .updateTable('categories')
-      .set(changes)
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    await recordAudit(trx, {
-      action: changes.parent_id !== undefined && keys.length === 1 ? 'move' : 'update',
-      entityType: 'category',
-      entityId: id,
-      userId: ctx.caller.userId,
-      changes: { before: pick(before, keys), after: pick(row, keys) },
+    const { row } = await updateAudited(trx, {
+      table: 'categories',
+      id,
+      notFound: () => notFound('id: no category has this id', { field: 'id' }),
+      values: () => columns,
+      check: async (changes) => {
+        if (changes.parent_id) await checkParent(trx, id, changes.parent_id as string, parentField)
+        await checkSlugFree(trx, changes.slug as string | null | undefined, id)
+      },
+      view: toCategory,
+      audit: {
+        entityType: 'category',
+        action: (changes) =>
+          changes.parent_id !== undefined && Object.keys(changes).length === 1 ? 'move' : 'update',
+        userId: ctx.caller.userId,
+      },
     })
     return toCategory(row)
   })

@@ -3,15 +3,17 @@ import {
   checkCurrency,
   checkEnum,
   checkInt,
+  diffValues,
   inTransaction,
   notFound,
   recordAudit,
+  sameValue,
+  updateAudited,
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import { type ProductPriceRow, toProductPrice } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
 import {
-  changedColumns,
   checkAmount,
   checkedMargin,
   checkText,
@@ -19,7 +21,6 @@ import {
   notNull,
   PRICE_SOURCES,
   PRICE_TYPES,
-  pick,
 } from '../validation'
 
 interface SetProductPriceInput {
@@ -49,6 +50,8 @@ interface UpdateProductPriceInput {
 }
 
 const NUMERIC = new Set(['price', 'cost', 'margin'])
+
+const priceNotFound = () => notFound('id: no price has this id', { field: 'id' })
 
 /** What the history row says about who and why: reason free text, source from the migration's list. */
 function provenance(input: { reason?: string | null; source?: string | null }) {
@@ -154,9 +157,8 @@ export const priceMutations = {
       }
 
       if (current) {
-        const changes = changedColumns(current, values, NUMERIC)
-        const keys = Object.keys(changes)
-        if (keys.length === 0) return toProductPrice(current)
+        const changes = diffValues(current, values, { numeric: NUMERIC, ignore: [] }).after
+        if (Object.keys(changes).length === 0) return toProductPrice(current)
         const row = await trx
           .updateTable('product_prices')
           .set(changes)
@@ -169,7 +171,10 @@ export const priceMutations = {
           entityType: 'product_price',
           entityId: row.id,
           userId: ctx.caller.userId,
-          changes: { before: pick(current, keys), after: pick(row, keys), reason: why.reason },
+          changes: {
+            ...diffValues(toProductPrice(current), toProductPrice(row)),
+            reason: why.reason,
+          },
         })
         return toProductPrice(row)
       }
@@ -236,49 +241,39 @@ export const priceMutations = {
         .executeTakeFirst()
       if (!found) throw notFound('id: no price has this id', { field: 'id' })
       await lockProduct(trx, found.product_id, 'id')
-      const before = await trx
-        .selectFrom('product_prices')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no price has this id', { field: 'id' })
-      const finalPrice = price ?? before.price
-      const finalCost = cost !== undefined ? cost : before.cost
-      const validUntil = input.validUntil !== undefined ? input.validUntil : before.valid_until
-      checkValidity(validFrom ?? before.valid_from, validUntil)
-      const changes = changedColumns(
-        before,
-        {
-          price,
-          cost,
-          margin:
-            price !== undefined || cost !== undefined
-              ? checkedMargin(cost !== undefined ? 'input.cost' : 'input.price', finalPrice, finalCost)
-              : undefined,
-          currency: currency ?? undefined,
-          min_quantity: minQuantity ?? undefined,
-          valid_from: validFrom,
-          valid_until: input.validUntil,
-          is_active: isActive,
+      const { row } = await updateAudited(trx, {
+        table: 'product_prices',
+        id,
+        notFound: priceNotFound,
+        values: (before) => {
+          const finalPrice = price ?? before.price
+          const finalCost = cost !== undefined ? cost : before.cost
+          const validUntil = input.validUntil !== undefined ? input.validUntil : before.valid_until
+          checkValidity(validFrom ?? before.valid_from, validUntil)
+          return {
+            price,
+            cost,
+            margin:
+              price !== undefined || cost !== undefined
+                ? checkedMargin(cost !== undefined ? 'input.cost' : 'input.price', finalPrice, finalCost)
+                : undefined,
+            currency: currency ?? undefined,
+            min_quantity: minQuantity ?? undefined,
+            valid_from: validFrom,
+            valid_until: input.validUntil,
+            is_active: isActive,
+          }
         },
-        NUMERIC,
-      )
-      const keys = Object.keys(changes)
-      if (keys.length === 0) return toProductPrice(before)
-      const row = await trx
-        .updateTable('product_prices')
-        .set(changes)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      if ('price' in changes) await recordPriceChange(trx, ctx, row, before.price, why)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'product_price',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: pick(before, keys), after: pick(row, keys), reason: why.reason },
+        numeric: NUMERIC,
+        view: toProductPrice,
+        // A different amount is a price change: price_history records it.
+        afterUpdate: async (row, before) => {
+          if (!sameValue(before.price, row.price, true)) {
+            await recordPriceChange(trx, ctx, row, before.price, why)
+          }
+          return { reason: why.reason }
+        },
+        audit: { entityType: 'product_price', userId: ctx.caller.userId },
       })
       return toProductPrice(row)
     })
@@ -286,26 +281,13 @@ export const priceMutations = {
 
   deactivateProductPrice: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('product_prices')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no price has this id', { field: 'id' })
-      if (before.is_active === false) return toProductPrice(before)
-      const row = await trx
-        .updateTable('product_prices')
-        .set({ is_active: false })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'deactivate',
-        entityType: 'product_price',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { is_active: before.is_active }, after: { is_active: false } },
+      const { row } = await updateAudited(trx, {
+        table: 'product_prices',
+        id,
+        notFound: priceNotFound,
+        values: () => ({ is_active: false }),
+        view: toProductPrice,
+        audit: { entityType: 'product_price', action: 'deactivate', userId: ctx.caller.userId },
       })
       return toProductPrice(row)
     }),

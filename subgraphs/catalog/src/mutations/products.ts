@@ -1,15 +1,15 @@
-import { inTransaction, notFound, recordAudit, requireSomeField, userError } from '@pm/service-kit'
+import {
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+  updateAudited,
+  userError,
+} from '@pm/service-kit'
 import type { Context } from '../context'
 import { toProduct } from '../db/mappers'
 import { type CatalogTrx, existingReferences, lockProductKeys, productWithSupplierSku } from '../db/writes'
-import {
-  changedColumns,
-  type ProductColumns,
-  type ProductFieldsInput,
-  pick,
-  productColumns,
-  SELLING_STATUSES,
-} from '../validation'
+import { type ProductColumns, type ProductFieldsInput, productColumns, SELLING_STATUSES } from '../validation'
 
 export const PRODUCT_NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['weight', 'width', 'height', 'depth'])
 
@@ -51,6 +51,8 @@ async function checkSupplierSku(
   }
 }
 
+const productNotFound = () => notFound('id: no product has this id', { field: 'id' })
+
 export const productMutations = {
   createProduct: (_: unknown, { input }: { input: ProductFieldsInput & { title: string } }, ctx: Context) => {
     const columns = productColumns(input, 'input')
@@ -89,32 +91,25 @@ export const productMutations = {
         const supplierId = columns.supplier_id !== undefined ? columns.supplier_id : current?.supplier_id
         if (supplierId) await lockProductKeys(trx, [supplierId])
       }
-      const before = await trx
-        .selectFrom('products')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no product has this id', { field: 'id' })
-      const changes = changedColumns(before, columns, PRODUCT_NUMERIC_COLUMNS)
-      const keys = Object.keys(changes)
-      if (keys.length === 0) return toProduct(before)
-      await checkProductReferences(trx, changes, 'input')
-      if ('supplier_id' in changes || 'sku' in changes) {
-        await checkSupplierSku(trx, changes.supplier_id ?? before.supplier_id, changes.sku ?? before.sku, id)
-      }
-      const row = await trx
-        .updateTable('products')
-        .set(changes)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'product',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: pick(before, keys), after: pick(row, keys) },
+      const { row } = await updateAudited(trx, {
+        table: 'products',
+        id,
+        notFound: productNotFound,
+        values: () => columns,
+        numeric: PRODUCT_NUMERIC_COLUMNS,
+        check: async (changes, before) => {
+          await checkProductReferences(trx, changes as ProductColumns, 'input')
+          if ('supplier_id' in changes || 'sku' in changes) {
+            await checkSupplierSku(
+              trx,
+              (changes.supplier_id as string | null | undefined) ?? before.supplier_id,
+              (changes.sku as string | null | undefined) ?? before.sku,
+              id,
+            )
+          }
+        },
+        view: toProduct,
+        audit: { entityType: 'product', userId: ctx.caller.userId },
       })
       return toProduct(row)
     })
@@ -123,30 +118,16 @@ export const productMutations = {
   /** Takes a product off sale: isActive false, and a selling status (active, out_of_stock) becomes inactive. */
   deactivateProduct: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('products')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no product has this id', { field: 'id' })
-      const status = before.status && SELLING_STATUSES.has(before.status) ? 'inactive' : before.status
-      if (before.is_active === false && status === before.status) return toProduct(before)
-      const row = await trx
-        .updateTable('products')
-        .set({ is_active: false, status })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'deactivate',
-        entityType: 'product',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: { is_active: before.is_active, status: before.status },
-          after: { is_active: false, status },
-        },
+      const { row } = await updateAudited(trx, {
+        table: 'products',
+        id,
+        notFound: productNotFound,
+        values: (before) => ({
+          is_active: false,
+          status: before.status && SELLING_STATUSES.has(before.status) ? 'inactive' : before.status,
+        }),
+        view: toProduct,
+        audit: { entityType: 'product', action: 'deactivate', userId: ctx.caller.userId },
       })
       return toProduct(row)
     }),

@@ -1,9 +1,17 @@
-import { badUserInput, checkEnum, checkInt, inTransaction, notFound, recordAudit } from '@pm/service-kit'
+import {
+  badUserInput,
+  checkEnum,
+  checkInt,
+  diffValues,
+  inTransaction,
+  notFound,
+  recordAudit,
+} from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
 import { type ProductStockRow, toProductStock } from '../db/mappers'
 import { type CatalogTrx, lockKeys, stockLock } from '../db/writes'
-import { changedColumns, checkText, MAX_NOTE, notNull, STOCK_REASONS } from '../validation'
+import { checkText, MAX_NOTE, notNull, STOCK_REASONS } from '../validation'
 
 interface StockTarget {
   productId: string
@@ -93,15 +101,15 @@ async function writeStock(
       })
       .execute()
   }
-  const keys = Object.keys(values) as (keyof typeof values)[]
   await recordAudit(trx, {
     action,
     entityType: 'product_stock',
     entityId: row.id,
     userId: ctx.caller.userId,
     changes: {
-      before: before ? Object.fromEntries(keys.map((k) => [k, before[k]])) : null,
-      after: Object.fromEntries(keys.map((k) => [k, row[k]])),
+      ...(before
+        ? diffValues(toProductStock(before), toProductStock(row), { ignore: ['lastUpdate'] })
+        : { before: null, after: toProductStock(row) }),
       reason: why.reason,
       note: why.note,
     },
@@ -178,7 +186,7 @@ export const stockMutations = {
         ...(reserved !== undefined ? { reserved_quantity: reserved } : {}),
         ...(minStock !== undefined ? { min_stock: minStock } : {}),
       }
-      const changes = before ? changedColumns(before, values) : values
+      const changes = before ? diffValues(before, values, { ignore: [] }).after : values
       if (before && Object.keys(changes).length === 0) return toProductStock(before)
       return writeStock(trx, ctx, { productId: input.productId, warehouseId }, before, changes, why, 'set')
     })

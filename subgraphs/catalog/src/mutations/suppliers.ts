@@ -5,26 +5,20 @@ import {
   checkInt,
   checkJsonObject,
   checkString,
+  diffValues,
   inTransaction,
+  isEmptyDiff,
+  lockRow,
   notFound,
   recordAudit,
   requireSomeField,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import type { Context } from '../context'
-import { toSupplier } from '../db/mappers'
+import { toSupplier, toSupplierDetails } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
-import {
-  changedColumns,
-  checkAmount,
-  checkCode,
-  checkPhone,
-  checkText,
-  checkUrl,
-  MAX_NOTE,
-  notNull,
-  pick,
-} from '../validation'
+import { checkAmount, checkCode, checkPhone, checkText, checkUrl, MAX_NOTE, notNull } from '../validation'
 
 interface SupplierDetailsInput {
   legalName?: string | null
@@ -112,26 +106,28 @@ async function checkCodeFree(trx: CatalogTrx, code: string | undefined, exceptId
   }
 }
 
-/** Inserts or completes the supplier's one supplier_details row with the given fields. */
+/**
+ * Inserts or completes the supplier's one supplier_details row with the given fields; what changed, as the
+ * API names it (null when nothing did).
+ */
 async function writeDetails(trx: CatalogTrx, supplierId: string, details: Record<string, unknown>) {
-  const before = await trx
-    .selectFrom('supplier_details')
-    .selectAll()
-    .where('supplier_id', '=', supplierId)
-    .forUpdate()
-    .executeTakeFirst()
+  const before = await lockRow(trx, 'supplier_details', supplierId, { key: 'supplier_id' })
   const changes = before
-    ? changedColumns(before, details, new Set(['minimum_order_amount']))
-    : (details as Record<string, never>)
-  const keys = Object.keys(changes)
-  if (keys.length === 0) return null
-  await trx
+    ? diffValues(before, details, { numeric: new Set(['minimum_order_amount']), ignore: [] }).after
+    : details
+  if (Object.keys(changes).length === 0) return null
+  const row = await trx
     .insertInto('supplier_details')
     .values({ supplier_id: supplierId, ...changes })
     .onConflict((oc) => oc.column('supplier_id').doUpdateSet(changes))
-    .execute()
-  return { before: before ? pick(before, keys) : null, after: changes }
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  if (before) return diffValues(toSupplierDetails(before), toSupplierDetails(row))
+  const { supplierId: _, createdAt: __, updatedAt: ___, ...created } = toSupplierDetails(row)
+  return { before: null, after: created }
 }
+
+const supplierNotFound = () => notFound('id: no supplier has this id', { field: 'id' })
 
 export const supplierMutations = {
   createSupplier: (_: unknown, { input }: { input: SupplierInput }, ctx: Context) => {
@@ -144,14 +140,14 @@ export const supplierMutations = {
         .values({ ...columns, code: columns.code!, name: columns.name! })
         .returningAll()
         .executeTakeFirstOrThrow()
-      if (details) await writeDetails(trx, row.id, details)
+      const written = details ? await writeDetails(trx, row.id, details) : null
       const supplier = toSupplier(row)
       await recordAudit(trx, {
         action: 'create',
         entityType: 'supplier',
         entityId: row.id,
         userId: ctx.caller.userId,
-        changes: { after: { ...supplier, ...(details ? { details } : {}) } },
+        changes: { after: { ...supplier, ...(written ? { details: written.after } : {}) } },
       })
       return supplier
     })
@@ -167,18 +163,13 @@ export const supplierMutations = {
       })
     }
     return inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('suppliers')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no supplier has this id', { field: 'id' })
-      const changes = changedColumns(before, columns)
-      const keys = Object.keys(changes)
+      // The supplier and its details are one entity to callers: one lock, one audit entry for both.
+      const before = await lockRow(trx, 'suppliers', id)
+      if (!before) throw supplierNotFound()
+      const changes = diffValues(before, columns, { ignore: [] }).after
       if (changes.code !== undefined) await checkCodeFree(trx, changes.code, id)
       const row =
-        keys.length === 0
+        Object.keys(changes).length === 0
           ? before
           : await trx
               .updateTable('suppliers')
@@ -186,16 +177,17 @@ export const supplierMutations = {
               .where('id', '=', id)
               .returningAll()
               .executeTakeFirstOrThrow()
+      const diff = diffValues(toSupplier(before), toSupplier(row))
       const detailChanges = details ? await writeDetails(trx, id, details) : null
-      if (keys.length > 0 || detailChanges) {
+      if (!isEmptyDiff(diff) || detailChanges) {
         await recordAudit(trx, {
           action: 'update',
           entityType: 'supplier',
           entityId: id,
           userId: ctx.caller.userId,
           changes: {
-            before: { ...pick(before, keys), ...(detailChanges ? { details: detailChanges.before } : {}) },
-            after: { ...pick(row, keys), ...(detailChanges ? { details: detailChanges.after } : {}) },
+            before: { ...diff.before, ...(detailChanges ? { details: detailChanges.before } : {}) },
+            after: { ...diff.after, ...(detailChanges ? { details: detailChanges.after } : {}) },
           },
         })
       }
@@ -206,26 +198,13 @@ export const supplierMutations = {
   /** isActive false; the supplier's products are left as they are. */
   deactivateSupplier: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('suppliers')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no supplier has this id', { field: 'id' })
-      if (before.is_active === false) return toSupplier(before)
-      const row = await trx
-        .updateTable('suppliers')
-        .set({ is_active: false })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'deactivate',
-        entityType: 'supplier',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { is_active: before.is_active }, after: { is_active: false } },
+      const { row } = await updateAudited(trx, {
+        table: 'suppliers',
+        id,
+        notFound: supplierNotFound,
+        values: () => ({ is_active: false }),
+        view: toSupplier,
+        audit: { entityType: 'supplier', action: 'deactivate', userId: ctx.caller.userId },
       })
       return toSupplier(row)
     }),

@@ -7,6 +7,7 @@ import {
   inTransaction,
   recordAudit,
   rowInputError,
+  sameValue,
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import {
@@ -47,7 +48,6 @@ import {
   productColumns,
   type RowError,
   rowError,
-  sameValue,
 } from '../validation'
 
 export const MAX_UPSERT_ROWS = 5_000

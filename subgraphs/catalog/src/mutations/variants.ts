@@ -7,13 +7,14 @@ import {
   notFound,
   recordAudit,
   requireSomeField,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
 import { toProductVariant } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
-import { changedColumns, checkAmount, checkWeight, notNull, pick } from '../validation'
+import { checkAmount, checkWeight, notNull } from '../validation'
 
 interface VariantInput {
   sku?: string | null
@@ -112,29 +113,15 @@ export const variantMutations = {
     requireSomeField('input', input as Record<string, unknown>)
     const columns = variantColumns(input)
     return inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('product_variants')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('id: no variant has this id', { field: 'id' })
-      const changes = changedColumns(before, columns, new Set(['price', 'weight']))
-      const keys = Object.keys(changes)
-      if (keys.length === 0) return toProductVariant(before)
-      await checkSkuFree(trx, changes.sku, id)
-      const row = await trx
-        .updateTable('product_variants')
-        .set(changes)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'product_variant',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: pick(before, keys), after: pick(row, keys) },
+      const { row } = await updateAudited(trx, {
+        table: 'product_variants',
+        id,
+        notFound: () => notFound('id: no variant has this id', { field: 'id' }),
+        values: () => columns,
+        numeric: new Set(['price', 'weight']),
+        check: (changes) => checkSkuFree(trx, changes.sku as string | undefined, id),
+        view: toProductVariant,
+        audit: { entityType: 'product_variant', userId: ctx.caller.userId },
       })
       return toProductVariant(row)
     })

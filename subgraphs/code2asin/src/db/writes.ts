@@ -18,11 +18,6 @@ export function insertJob(trx: Code2AsinTrx, values: Insertable<DB['code2asin_jo
   return trx.insertInto('code2asin_jobs').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-/** The job row, locked: every writer of a job's results or status goes through this lock first. */
-export function jobForUpdate(trx: Code2AsinTrx, id: string) {
-  return trx.selectFrom('code2asin_jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
 /**
  * Inserts the rows whose (job, product, asin) is not recorded yet, in one statement (one parameter for all
  * the rows). Race-free because the caller holds the job's row lock: no other writer adds results to it meanwhile.
@@ -109,10 +104,6 @@ export async function refreshJobProgress(trx: Code2AsinTrx, jobId: string): Prom
     WHERE j.id = ${jobId}::uuid
     RETURNING j.*`.execute(trx)
   return result.rows[0]!
-}
-
-export function resultForUpdate(trx: Code2AsinTrx, id: string) {
-  return trx.selectFrom('code2asin_results').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
 }
 
 /** Another result of the same job and product already holding this asin. */

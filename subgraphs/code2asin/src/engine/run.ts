@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import type { ConnectorSettings } from '@pm/connectors'
 import type { DB } from '@pm/db/types/code2asin'
-import { JobInterruptedError } from '@pm/jobs'
+import { claimJobLease } from '@pm/jobs'
 import { ErrorCode, type Logger, type Peers } from '@pm/service-kit'
 import { openUpload, SERVICE_OWNER, type Storage, UploadNotFoundError } from '@pm/storage'
 import { GraphQLError } from 'graphql'
@@ -97,40 +96,6 @@ async function mapLimit<T, R>(
   return out
 }
 
-async function claim(db: Kysely<DB>, jobId: string, runner: string, leaseSeconds: number) {
-  return db
-    .updateTable('code2asin_jobs')
-    .set({
-      status: 'running',
-      runner_id: runner,
-      heartbeat_at: sql`now()`,
-      started_at: sql`coalesce(started_at, now())`,
-      last_error: null,
-    })
-    .where('id', '=', jobId)
-    .where('provider_config', 'is not', null)
-    .where('status', 'in', ['pending', 'running'])
-    .where((eb) =>
-      eb.or([
-        eb('runner_id', 'is', null),
-        eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${leaseSeconds})`),
-      ]),
-    )
-    .returningAll()
-    .executeTakeFirst()
-}
-
-const heartbeat = async (db: Kysely<DB>, jobId: string, runner: string) =>
-  (
-    await db
-      .updateTable('code2asin_jobs')
-      .set({ heartbeat_at: sql`now()` })
-      .where('id', '=', jobId)
-      .where('runner_id', '=', runner)
-      .where('status', '=', 'running')
-      .executeTakeFirst()
-  ).numUpdatedRows > 0n
-
 /** Ends the job as this runner: failed (with why) or completed; false when it is no longer ours. */
 async function finish(
   db: Kysely<DB>,
@@ -168,47 +133,27 @@ async function finish(
  */
 export async function runMatchJob(deps: EngineDeps, jobId: string, signal?: AbortSignal): Promise<void> {
   const { db } = deps
-  const runner = randomUUID()
-  const job = await claim(db, jobId, runner, deps.leaseSeconds)
-  if (!job) {
-    const current = await db
-      .selectFrom('code2asin_jobs')
-      .select(['status'])
-      .where('id', '=', jobId)
-      .executeTakeFirst()
-    if (current?.status === 'running') {
-      throw new Error(`code2asin job ${jobId} is held by a live runner; the queue tries again later`)
-    }
-    deps.logger.info('code2asin job not runnable', { jobId, status: current?.status ?? 'missing' })
-    return
-  }
-  let lost = false
-  const beat = setInterval(
-    () => {
-      heartbeat(db, jobId, runner).then(
-        (mine) => {
-          if (!mine) lost = true
-        },
-        (error) => deps.logger.warn('code2asin heartbeat failed', { jobId, error: String(error) }),
-      )
-    },
-    Math.max(500, (deps.leaseSeconds * 1_000) / 4),
-  )
-  beat.unref()
+  const lease = await claimJobLease({
+    db,
+    table: 'code2asin_jobs',
+    label: 'code2asin',
+    jobId,
+    leaseSeconds: deps.leaseSeconds,
+    logger: deps.logger,
+    signal,
+    claim: { last_error: null },
+    // A job with no provider has its results recorded by callers: no worker runs it.
+    runnable: (eb) => eb('provider_config', 'is not', null),
+    minHeartbeatMs: 500,
+  })
+  if (!lease) return
+  const { job, runner } = lease
   const run: Run = { provider: null }
   try {
-    await execute(deps, job, runner, () => lost || signal?.aborted === true, run)
+    await execute(deps, job, runner, lease.stopped, run)
   } catch (error) {
     if (error instanceof LostJob) {
-      if (signal?.aborted) {
-        await db
-          .updateTable('code2asin_jobs')
-          .set({ runner_id: null, heartbeat_at: null })
-          .where('id', '=', jobId)
-          .where('runner_id', '=', runner)
-          .execute()
-        throw new JobInterruptedError()
-      }
+      if (lease.interrupted()) await lease.handBack()
       deps.logger.info('code2asin job stopped: cancelled or taken over', { jobId })
       return
     }
@@ -240,7 +185,7 @@ export async function runMatchJob(deps: EngineDeps, jobId: string, signal?: Abor
       },
     )
   } finally {
-    clearInterval(beat)
+    lease.end()
     await invalidate(deps, ['code2asin', 'catalog'])
   }
 }

@@ -1,115 +1,17 @@
-import { checkJsonObject, checkString, inTransaction, notFound, recordAudit } from '@pm/service-kit'
-import type { Context } from '../context'
-import { toNotification } from '../db/mappers'
-import type { CreateNotificationInput, MutationResolvers } from '../generated/graphql'
-import { apiKeyMutations } from './mutations/api-keys'
-import { authMutations } from './mutations/auth'
-import { roleMutations } from './mutations/roles'
-import { settingMutations } from './mutations/settings'
-import { userMutations } from './mutations/users'
+import type { MutationResolvers } from '../generated/graphql'
+import { apiKeyMutations } from '../mutations/api-keys'
+import { authMutations } from '../mutations/auth'
+import { notificationMutations } from '../mutations/notifications'
+import { roleMutations } from '../mutations/roles'
+import { settingMutations } from '../mutations/settings'
+import { userMutations } from '../mutations/users'
 
-const MAX_MESSAGE = 10_000
-
+/** One file per resource's mutations (src/mutations), one Mutation type. */
 export const Mutation = {
   ...authMutations,
   ...apiKeyMutations,
   ...userMutations,
   ...roleMutations,
   ...settingMutations,
-
-  createNotification: (_: unknown, { input }: { input: CreateNotificationInput }, ctx: Context) => {
-    const values = {
-      user_id: input.userId,
-      title: checkString('input.title', input.title, { max: 255 }),
-      message: checkString('input.message', input.message, { max: MAX_MESSAGE }),
-      type: input.type,
-      ...(input.expiresAt ? { expires_at: input.expiresAt } : {}),
-      metadata: JSON.stringify(checkJsonObject('input.metadata', input.metadata) ?? {}),
-    }
-    return inTransaction(ctx, async (trx) => {
-      const user = await trx
-        .selectFrom('users')
-        .select('id')
-        .where('id', '=', input.userId)
-        .executeTakeFirst()
-      if (!user) throw notFound('input.userId: no user has this id', { field: 'input.userId' })
-      const row = await trx
-        .insertInto('notifications')
-        .values(values)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      const notification = toNotification(row)
-      await recordAudit(trx, {
-        action: 'create',
-        entityType: 'notification',
-        entityId: row.id,
-        userId: ctx.caller.userId,
-        changes: { after: notification },
-      })
-      return notification
-    })
-  },
-
-  markNotificationRead: (_: unknown, { id }: { id: string }, ctx: Context) =>
-    inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('notifications')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('no notification has this id', { field: 'id' })
-      if (before.read) return toNotification(before)
-      const row = await trx
-        .updateTable('notifications')
-        .set({ read: true })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'notification',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { read: false }, after: { read: true } },
-      })
-      return toNotification(row)
-    }),
-
-  markAllNotificationsRead: (_: unknown, { userId }: { userId: string }, ctx: Context) =>
-    inTransaction(ctx, async (trx) => {
-      const changed = await trx
-        .updateTable('notifications')
-        .set({ read: true })
-        .where('user_id', '=', userId)
-        .where('read', '=', false)
-        .returning('id')
-        .execute()
-      if (changed.length > 0) {
-        await recordAudit(trx, {
-          action: 'update',
-          entityType: 'user_notifications',
-          entityId: userId,
-          userId: ctx.caller.userId,
-          changes: { markedRead: changed.length },
-        })
-      }
-      return changed.length
-    }),
-
-  /** Returns the notification as it was. */
-  deleteNotification: (_: unknown, { id }: { id: string }, ctx: Context) =>
-    inTransaction(ctx, async (trx) => {
-      const row = await trx.deleteFrom('notifications').where('id', '=', id).returningAll().executeTakeFirst()
-      if (!row) throw notFound('no notification has this id', { field: 'id' })
-      const notification = toNotification(row)
-      await recordAudit(trx, {
-        action: 'delete',
-        entityType: 'notification',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: notification },
-      })
-      return notification
-    }),
+  ...notificationMutations,
 } satisfies MutationResolvers

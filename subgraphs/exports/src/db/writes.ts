@@ -1,11 +1,11 @@
 import type { DB } from '@pm/db/types/exports'
-import { type Insertable, sql, type Transaction, type Updateable } from 'kysely'
+import { type Insertable, sql, type Transaction } from 'kysely'
 
 /** The SQL of the mutations; every function runs inside the mutation's transaction. */
 export type ExportsTrx = Transaction<DB>
 
 /** TIMESTAMP columns hold UTC: the transaction's start time, whatever the session's zone. */
-const NOW_UTC = sql<Date>`(now() AT TIME ZONE 'UTC')`
+export const NOW_UTC = sql<Date>`(now() AT TIME ZONE 'UTC')`
 
 // ---------------------------------------------------------------- platforms
 
@@ -19,22 +19,9 @@ export function insertPlatform(trx: ExportsTrx, values: Insertable<DB['export_pl
   return trx.insertInto('export_platforms').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-export function platformForUpdate(trx: ExportsTrx, id: string) {
-  return trx.selectFrom('export_platforms').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
 /** FOR SHARE: the platform cannot be deactivated while a job for it is being created. */
 export function platformForShare(trx: ExportsTrx, id: string) {
   return trx.selectFrom('export_platforms').selectAll().where('id', '=', id).forShare().executeTakeFirst()
-}
-
-export function updatePlatform(trx: ExportsTrx, id: string, set: Updateable<DB['export_platforms']>) {
-  return trx
-    .updateTable('export_platforms')
-    .set(set)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
 }
 
 // ---------------------------------------------------------------- jobs and items
@@ -51,24 +38,15 @@ export async function insertItems(trx: ExportsTrx, jobId: string, productIds: re
   return Number(result.numAffectedRows ?? 0)
 }
 
-export function jobForUpdate(trx: ExportsTrx, id: string) {
-  return trx.selectFrom('export_jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled'
 
-/** Moves a job (locked and checked): running stamps started_at, a final status completed_at. */
-export function transitionJob(trx: ExportsTrx, id: string, to: JobStatus) {
-  return trx
-    .updateTable('export_jobs')
-    .set({
-      status: to,
-      ...(to === 'running' ? { started_at: NOW_UTC } : {}),
-      ...(to !== 'running' && to !== 'pending' ? { completed_at: NOW_UTC } : {}),
-    })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
+/** The columns that move a job (locked and checked): running stamps started_at, a final status completed_at. */
+export function transitionValues(to: JobStatus) {
+  return {
+    status: to,
+    ...(to === 'running' ? { started_at: NOW_UTC } : {}),
+    ...(to !== 'running' && to !== 'pending' ? { completed_at: NOW_UTC } : {}),
+  }
 }
 
 export async function pendingItemCount(trx: ExportsTrx, jobId: string): Promise<number> {
@@ -79,19 +57,6 @@ export async function pendingItemCount(trx: ExportsTrx, jobId: string): Promise<
     .where('status', '=', 'pending')
     .executeTakeFirstOrThrow()
   return Number(row.n)
-}
-
-export function itemForUpdate(trx: ExportsTrx, id: string) {
-  return trx.selectFrom('export_job_items').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
-export function updateItem(trx: ExportsTrx, id: string, set: Updateable<DB['export_job_items']>) {
-  return trx
-    .updateTable('export_job_items')
-    .set({ ...set, processed_at: NOW_UTC })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
 }
 
 /**

@@ -5,12 +5,13 @@ import {
   inTransaction,
   notFound,
   recordAudit,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
 import { toExportJob } from '../db/mappers'
-import { jobForUpdate, platformForShare } from '../db/writes'
+import { platformForShare } from '../db/writes'
 import { platformMapping, RuleConfigError } from '../engine/mapping'
 import { exportLeaseSeconds } from '../jobs'
 import type { ExportSelection } from '../run/export-job'
@@ -109,87 +110,84 @@ export const exportMutations = {
    */
   resumeExport: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await jobForUpdate(trx, id)
-      if (!before) throw notFound('id: no export job has this id', { field: 'id' })
-      if (before.format === null) {
-        throw badUserInput(
-          'id: the job was not started by startExport (its items are recorded by a caller): there is nothing to resume',
-          { field: 'id' },
-        )
-      }
-      if (before.status !== 'failed' && before.status !== 'cancelled') {
-        const why =
-          before.status === 'completed'
-            ? 'it has completed: start a new export instead'
-            : before.status === 'running'
-              ? 'it is running (a job whose worker stops is taken up again by the next one)'
-              : 'it is waiting for the worker'
-        throw userError(
-          ErrorCode.CONFLICT,
-          `id: the job is ${before.status}; only a failed or cancelled job can be resumed: ${why}`,
-          { field: 'id', status: before.status },
-        )
-      }
-      if (before.status === 'cancelled' && before.runner_id !== null) {
-        // The runner of a job cancelled while running lets go at its next step; until then it may be mid-call.
-        const { rows } = await sql<{ live: boolean }>`
-          SELECT heartbeat_at > NOW() - make_interval(secs => ${exportLeaseSeconds(ctx.env)}) AS live
-          FROM export_jobs WHERE id = ${id}::uuid`.execute(trx)
-        if (rows[0]?.live) {
-          throw userError(
-            ErrorCode.CONFLICT,
-            'id: the job was cancelled while running and its worker is still stopping; try again in a moment',
-            { field: 'id', status: before.status },
-          )
-        }
-      }
-      const platform = before.platform_id ? await platformForShare(trx, before.platform_id) : undefined
-      if (!platform) throw notFound('id: the job has no export platform any more', { field: 'id' })
-      if (platform.is_active === false) {
-        throw badUserInput("id: the job's platform is inactive; activate it to resume the job", {
-          field: 'id',
-        })
-      }
-      // Items the failure gave up on (a row to send, no answer of the shop) are to be sent again.
-      const reopened = await trx
-        .updateTable('export_job_items')
-        .set({ status: 'pending', error_message: null, processed_at: null })
-        .where('job_id', '=', id)
-        .where('status', '=', 'failed')
-        .where('response_data', 'is', null)
-        .where('exported_data', 'is not', null)
-        .executeTakeFirst()
-      const n = Number(reopened.numUpdatedRows)
-      const phase = before.phase ?? 'collect'
-      const row = await trx
-        .updateTable('export_jobs')
-        .set({
-          status: 'pending',
-          completed_at: null,
-          last_error: null,
-          runner_id: null,
-          heartbeat_at: null,
-          failed_items: sql`GREATEST(COALESCE(failed_items, 0) - ${n}, 0)`,
-          // A cancel deletes the feed file: it is written again from the staged pages.
-          ...(before.status === 'cancelled' && (phase === 'deliver' || phase === 'done')
-            ? { phase: 'assemble', file_key: null, file_size: null, file_sha256: null }
-            : {}),
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await enqueueExport(trx, id, { fresh: true })
-      const job = toExportJob(row)
-      await recordAudit(trx, {
-        action: 'resume',
-        entityType: 'export_job',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: { status: before.status, phase: before.phase, lastError: before.last_error },
-          after: { status: job.status, phase: row.phase, reopenedItems: n },
+      let reopenedItems = 0
+      const { row } = await updateAudited(trx, {
+        table: 'export_jobs',
+        id,
+        notFound: () => notFound('id: no export job has this id', { field: 'id' }),
+        values: async (before) => {
+          if (before.format === null) {
+            throw badUserInput(
+              'id: the job was not started by startExport (its items are recorded by a caller): there is nothing to resume',
+              { field: 'id' },
+            )
+          }
+          if (before.status !== 'failed' && before.status !== 'cancelled') {
+            const why =
+              before.status === 'completed'
+                ? 'it has completed: start a new export instead'
+                : before.status === 'running'
+                  ? 'it is running (a job whose worker stops is taken up again by the next one)'
+                  : 'it is waiting for the worker'
+            throw userError(
+              ErrorCode.CONFLICT,
+              `id: the job is ${before.status}; only a failed or cancelled job can be resumed: ${why}`,
+              { field: 'id', status: before.status },
+            )
+          }
+          if (before.status === 'cancelled' && before.runner_id !== null) {
+            // The runner of a job cancelled while running lets go at its next step; until then it may be mid-call.
+            const { rows } = await sql<{ live: boolean }>`
+              SELECT heartbeat_at > NOW() - make_interval(secs => ${exportLeaseSeconds(ctx.env)}) AS live
+              FROM export_jobs WHERE id = ${id}::uuid`.execute(trx)
+            if (rows[0]?.live) {
+              throw userError(
+                ErrorCode.CONFLICT,
+                'id: the job was cancelled while running and its worker is still stopping; try again in a moment',
+                { field: 'id', status: before.status },
+              )
+            }
+          }
+          const platform = before.platform_id ? await platformForShare(trx, before.platform_id) : undefined
+          if (!platform) throw notFound('id: the job has no export platform any more', { field: 'id' })
+          if (platform.is_active === false) {
+            throw badUserInput("id: the job's platform is inactive; activate it to resume the job", {
+              field: 'id',
+            })
+          }
+          // Items the failure gave up on (a row to send, no answer of the shop) are to be sent again.
+          const reopened = await trx
+            .updateTable('export_job_items')
+            .set({ status: 'pending', error_message: null, processed_at: null })
+            .where('job_id', '=', id)
+            .where('status', '=', 'failed')
+            .where('response_data', 'is', null)
+            .where('exported_data', 'is not', null)
+            .executeTakeFirst()
+          const n = Number(reopened.numUpdatedRows)
+          reopenedItems = n
+          const phase = before.phase ?? 'collect'
+          return {
+            status: 'pending',
+            completed_at: null,
+            last_error: null,
+            runner_id: null,
+            heartbeat_at: null,
+            failed_items: sql<number>`GREATEST(COALESCE(failed_items, 0) - ${n}, 0)`,
+            // A cancel deletes the feed file: it is written again from the staged pages.
+            ...(before.status === 'cancelled' && (phase === 'deliver' || phase === 'done')
+              ? { phase: 'assemble', file_key: null, file_size: null, file_sha256: null }
+              : {}),
+          }
         },
+        view: (job) => ({ ...toExportJob(job), phase: job.phase }),
+        afterUpdate: async () => {
+          await enqueueExport(trx, id, { fresh: true })
+          return { reopenedItems }
+        },
+        audit: { entityType: 'export_job', action: 'resume', userId: ctx.caller.userId },
       })
+      const job = toExportJob(row)
       return job
     }),
 }

@@ -4,8 +4,10 @@ import {
   checkJsonObject,
   checkString,
   inTransaction,
+  lockRow,
   notFound,
   recordAudit,
+  updateAudited,
 } from '@pm/service-kit'
 import { unknownProductIds } from '../catalog'
 import type { Context } from '../context'
@@ -14,13 +16,11 @@ import {
   countItemResult,
   insertItems,
   insertJob,
-  itemForUpdate,
   type JobStatus,
-  jobForUpdate,
+  NOW_UTC,
   pendingItemCount,
   platformForShare,
-  transitionJob,
-  updateItem,
+  transitionValues,
 } from '../db/writes'
 
 export const JOB_TYPES = [
@@ -125,42 +125,36 @@ export const exportJobMutations = {
   setExportJobStatus: (_: unknown, args: { id: string; status: string }, ctx: Context) => {
     const to = checkEnum('status', args.status, JOB_STATUSES)
     return inTransaction(ctx, async (trx) => {
-      const before = await jobForUpdate(trx, args.id)
-      if (!before) throw notFound('id: no export job has this id', { field: 'id' })
-      const from = before.status as JobStatus
-      // The status it already has is a retry, not a move: nothing changes.
-      if (from === to) return toExportJob(before)
-      if (!NEXT[from]?.includes(to)) {
-        const allowed = NEXT[from]?.length ? NEXT[from].join(' or ') : 'nothing (it is final)'
-        throw badUserInput(
-          `status: a ${from} job cannot become ${to}; from ${from} it can become ${allowed}`,
-          {
-            field: 'status',
-            status: from,
-          },
-        )
-      }
-      if (to === 'completed') {
-        const pending = await pendingItemCount(trx, args.id)
-        if (pending > 0) {
-          throw badUserInput(
-            `status: ${pending} item(s) are still pending; record their results, or fail or cancel the job`,
-            { field: 'status', status: from },
-          )
-        }
-      }
-      const row = await transitionJob(trx, args.id, to)
-      const job = toExportJob(row)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'export_job',
-        entityId: args.id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: { status: from },
-          after: { status: to, startedAt: job.startedAt, completedAt: job.completedAt },
+      const { row } = await updateAudited(trx, {
+        table: 'export_jobs',
+        id: args.id,
+        notFound: () => notFound('id: no export job has this id', { field: 'id' }),
+        values: async (before) => {
+          const from = before.status as JobStatus
+          // The status it already has is a retry, not a move: nothing changes.
+          if (from === to) return {}
+          if (!NEXT[from]?.includes(to)) {
+            const allowed = NEXT[from]?.length ? NEXT[from].join(' or ') : 'nothing (it is final)'
+            throw badUserInput(
+              `status: a ${from} job cannot become ${to}; from ${from} it can become ${allowed}`,
+              { field: 'status', status: from },
+            )
+          }
+          if (to === 'completed') {
+            const pending = await pendingItemCount(trx, args.id)
+            if (pending > 0) {
+              throw badUserInput(
+                `status: ${pending} item(s) are still pending; record their results, or fail or cancel the job`,
+                { field: 'status', status: from },
+              )
+            }
+          }
+          return transitionValues(to)
         },
+        view: toExportJob,
+        audit: { entityType: 'export_job', userId: ctx.caller.userId },
       })
+      const job = toExportJob(row)
       return job
     })
   },
@@ -184,42 +178,48 @@ export const exportJobMutations = {
     const responseData = checkResponse('responseData', args.responseData)
     const exportedData = checkJsonObject('exportedData', args.exportedData)
     return inTransaction(ctx, async (trx) => {
-      const item = await itemForUpdate(trx, args.itemId)
-      if (!item) throw notFound('itemId: no export job item has this id', { field: 'itemId' })
-      if (item.status !== 'pending') {
-        // The same result again is a retry (a lost answer): nothing changes, nothing is counted twice.
-        if (item.status === status) return toExportJobItem(item)
-        throw badUserInput(`status: the item was already recorded as ${item.status}`, {
-          field: 'status',
-          status: item.status,
-        })
-      }
-      const job = item.job_id ? await countItemResult(trx, item.job_id, status) : undefined
-      if (!job) {
-        const current = item.job_id ? (await jobForUpdate(trx, item.job_id))?.status : undefined
-        throw badUserInput(
-          `itemId: its job is ${current ?? 'missing'}; results are recorded while the job is running`,
-          { field: 'itemId', status: current ?? null },
-        )
-      }
-      const row = await updateItem(trx, args.itemId, {
-        status,
-        error_message: errorMessage,
-        ...(responseData !== null ? { response_data: responseData } : {}),
-        ...(exportedData !== null ? { exported_data: JSON.stringify(exportedData) } : {}),
-      })
-      await recordAudit(trx, {
-        action: 'record_result',
-        entityType: 'export_job_item',
-        entityId: args.itemId,
-        userId: ctx.caller.userId,
-        changes: {
-          jobId: item.job_id,
-          before: { status: 'pending' },
-          after: { status, errorMessage },
-          ...(job.status === 'completed' ? { jobCompleted: true } : {}),
+      let job: Awaited<ReturnType<typeof countItemResult>>
+      const { row } = await updateAudited(trx, {
+        table: 'export_job_items',
+        id: args.itemId,
+        notFound: () => notFound('itemId: no export job item has this id', { field: 'itemId' }),
+        values: async (item) => {
+          if (item.status !== 'pending') {
+            // The same result again is a retry (a lost answer): nothing changes, nothing is counted twice.
+            if (item.status === status) return {}
+            throw badUserInput(`status: the item was already recorded as ${item.status}`, {
+              field: 'status',
+              status: item.status,
+            })
+          }
+          job = item.job_id ? await countItemResult(trx, item.job_id, status) : undefined
+          if (!job) {
+            const current = item.job_id ? (await lockRow(trx, 'export_jobs', item.job_id))?.status : undefined
+            throw badUserInput(
+              `itemId: its job is ${current ?? 'missing'}; results are recorded while the job is running`,
+              { field: 'itemId', status: current ?? null },
+            )
+          }
+          return {
+            status,
+            error_message: errorMessage,
+            ...(responseData !== null ? { response_data: responseData } : {}),
+            ...(exportedData !== null ? { exported_data: JSON.stringify(exportedData) } : {}),
+            processed_at: NOW_UTC,
+          }
+        },
+        view: toExportJobItem,
+        audit: {
+          entityType: 'export_job_item',
+          action: 'record_result',
+          userId: ctx.caller.userId,
+          extra: (item) => ({
+            jobId: item.job_id,
+            ...(job?.status === 'completed' ? { jobCompleted: true } : {}),
+          }),
         },
       })
+      if (!job) return toExportJobItem(row)
       if (job.status === 'completed') {
         await recordAudit(trx, {
           action: 'update',

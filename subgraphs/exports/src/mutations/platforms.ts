@@ -12,18 +12,13 @@ import {
   refuseMaskedSecrets,
   requireSomeField,
   restoreMaskedSecrets,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import type { Updateable } from 'kysely'
 import type { Context } from '../context'
 import { type ExportPlatformRow, toExportPlatform } from '../db/mappers'
-import {
-  type ExportsTrx,
-  insertPlatform,
-  platformForUpdate,
-  platformNameTaken,
-  updatePlatform,
-} from '../db/writes'
+import { type ExportsTrx, insertPlatform, platformNameTaken } from '../db/writes'
 import { checkExportMapping, RuleConfigError } from '../engine/mapping'
 import { shopConfigIssues } from '../engine/shops'
 
@@ -139,6 +134,8 @@ function renameConflict(error: unknown, name: string | undefined): never {
   throw error
 }
 
+const platformNotFound = () => notFound('id: no export platform has this id', { field: 'id' })
+
 export const platformMutations = {
   createExportPlatform: (_: unknown, { input }: { input: ExportPlatformInput }, ctx: Context) => {
     const values = platformColumns(input)
@@ -167,46 +164,35 @@ export const platformMutations = {
     requireSomeField('input', input as Record<string, unknown>)
     platformColumns({ ...input, config: undefined, fieldMappings: undefined })
     return inTransaction(ctx, async (trx) => {
-      const before = await platformForUpdate(trx, id)
-      if (!before) throw notFound('id: no export platform has this id', { field: 'id' })
-      const set = platformColumns(input, before)
-      if (set.name !== undefined) await requireFreeName(trx, set.name as string, id)
-      const row = await updatePlatform(trx, id, set).catch((e) => renameConflict(e, set.name as string))
-      const previous = toExportPlatform(before)
+      let name: string | undefined
+      const { row } = await updateAudited(trx, {
+        table: 'export_platforms',
+        id,
+        notFound: platformNotFound,
+        values: async (before) => {
+          const set = platformColumns(input, before)
+          name = set.name as string | undefined
+          if (name !== undefined) await requireFreeName(trx, name, id)
+          return set
+        },
+        view: toExportPlatform,
+        audit: { entityType: 'export_platform', userId: ctx.caller.userId },
+      }).catch((e) => renameConflict(e, name))
       const after = toExportPlatform(row)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'export_platform',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: changed(previous, after), after: changed(after, previous) },
-      })
       return after
     })
   },
 
   deactivateExportPlatform: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await platformForUpdate(trx, id)
-      if (!before) throw notFound('id: no export platform has this id', { field: 'id' })
-      if (before.is_active === false) return toExportPlatform(before)
-      const row = await updatePlatform(trx, id, { is_active: false })
-      await recordAudit(trx, {
-        action: 'deactivate',
-        entityType: 'export_platform',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { isActive: true }, after: { isActive: false } },
+      const { row } = await updateAudited(trx, {
+        table: 'export_platforms',
+        id,
+        notFound: platformNotFound,
+        values: () => ({ is_active: false }),
+        view: toExportPlatform,
+        audit: { entityType: 'export_platform', action: 'deactivate', userId: ctx.caller.userId },
       })
       return toExportPlatform(row)
     }),
-}
-
-/** The fields of `a` whose value differs in `b` (audit entries carry what changed, masked as in reads). */
-function changed<T extends Record<string, unknown>>(a: T, b: T): Partial<T> {
-  const out: Partial<T> = {}
-  for (const key of Object.keys(a) as (keyof T)[]) {
-    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out[key] = a[key]
-  }
-  return out
 }

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { PassThrough } from 'node:stream'
 import { type AllowPrivate, ConnectorError, connectorFromConfig } from '@pm/connectors'
 import type { DB } from '@pm/db/types/exports'
-import { JobInterruptedError } from '@pm/jobs'
+import { claimJobLease } from '@pm/jobs'
 import { GraphQueryError, type Logger, queryGraph } from '@pm/service-kit'
 import type { Storage } from '@pm/storage'
 import { RuleConfigError } from '@pm/transform'
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type Selectable, sql } from 'kysely'
 import {
   compileMapping,
   type GraphProduct,
@@ -45,7 +44,7 @@ export interface ExportSelection {
   updatedSince?: string
 }
 
-type JobRow = Awaited<ReturnType<typeof claimJob>> & object
+type JobRow = Selectable<DB['export_jobs']>
 
 /** The job is no longer this runner's: cancelled, or taken over after a lost lease. */
 class LostJob extends Error {}
@@ -62,34 +61,6 @@ class ExportFailure extends Error {
 const partKey = (jobId: string, part: number) =>
   `exports/${jobId}/parts/${String(part).padStart(6, '0')}.jsonl`
 export const feedKey = (jobId: string, format: FeedFormat) => `exports/${jobId}/feed.${format}`
-
-async function claimJob(db: Kysely<DB>, jobId: string, runner: string, leaseSeconds: number) {
-  return db
-    .updateTable('export_jobs')
-    .set({
-      status: 'running',
-      runner_id: runner,
-      heartbeat_at: sql`NOW()`,
-      started_at: sql`COALESCE(started_at, NOW())`,
-      phase: sql`COALESCE(phase, 'collect')`,
-    })
-    .where('id', '=', jobId)
-    .where('format', 'is not', null)
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'pending'),
-        eb.and([
-          eb('status', '=', 'running'),
-          eb.or([
-            eb('runner_id', 'is', null),
-            eb('heartbeat_at', '<', sql<Date>`NOW() - make_interval(secs => ${leaseSeconds})`),
-          ]),
-        ]),
-      ]),
-    )
-    .returningAll()
-    .executeTakeFirst()
-}
 
 const PRODUCTS = (
   selection: string,
@@ -119,54 +90,26 @@ interface Page {
  */
 export async function runExportJob(deps: ExportDeps, jobId: string, signal?: AbortSignal): Promise<void> {
   const { db } = deps
-  const runner = randomUUID()
-  const job = await claimJob(db, jobId, runner, deps.leaseSeconds)
-  if (!job) {
-    const current = await db
-      .selectFrom('export_jobs')
-      .select(['status', 'format'])
-      .where('id', '=', jobId)
-      .executeTakeFirst()
-    if (current?.status === 'running' && current.format !== null) {
-      throw new Error(`export job ${jobId} is held by a live runner; the queue tries again later`)
-    }
-    deps.logger.info('export job not runnable', { jobId, status: current?.status ?? 'missing' })
-    return
-  }
-  let lost = false
-  const beat = setInterval(
-    () => {
-      db.updateTable('export_jobs')
-        .set({ heartbeat_at: sql`NOW()` })
-        .where('id', '=', jobId)
-        .where('runner_id', '=', runner)
-        .where('status', '=', 'running')
-        .executeTakeFirst()
-        .then(
-          (r) => {
-            if (Number(r.numUpdatedRows) === 0) lost = true
-          },
-          (error) => deps.logger.warn('export heartbeat failed', { jobId, error: String(error) }),
-        )
-    },
-    Math.max(1_000, (deps.leaseSeconds * 1_000) / 4),
-  )
-  beat.unref()
-  const stop = () => lost || signal?.aborted === true
+  const lease = await claimJobLease({
+    db,
+    table: 'export_jobs',
+    label: 'export',
+    jobId,
+    leaseSeconds: deps.leaseSeconds,
+    logger: deps.logger,
+    signal,
+    claim: { phase: sql`COALESCE(phase, 'collect')` },
+    // A job with no format has its items recorded by a caller: no worker runs it.
+    runnable: (eb) => eb('format', 'is not', null),
+  })
+  if (!lease) return
+  const { job, runner } = lease
   try {
-    await execute(deps, job, runner, stop, signal)
+    await execute(deps, job, runner, lease.stopped, signal)
   } catch (error) {
     // The worker stopping aborts a call in flight (a shop's): the job is interrupted, not failed.
     if (error instanceof LostJob || signal?.aborted) {
-      if (signal?.aborted) {
-        await db
-          .updateTable('export_jobs')
-          .set({ runner_id: null, heartbeat_at: null })
-          .where('id', '=', jobId)
-          .where('runner_id', '=', runner)
-          .execute()
-        throw new JobInterruptedError()
-      }
+      if (lease.interrupted()) await lease.handBack()
       await cleanUpIfCancelled(deps, jobId, runner)
       return
     }
@@ -233,7 +176,7 @@ export async function runExportJob(deps: ExportDeps, jobId: string, signal?: Abo
     })
     // The staged pages stay: resumeExport goes on from them.
   } finally {
-    clearInterval(beat)
+    lease.end()
     await deps.invalidate?.().catch(() => {})
   }
 }

@@ -11,7 +11,7 @@ const MAX_ATTEMPTS = 10
  * Queues the job's run in the same transaction as the job row (graphile-worker's add_job in db_exports): the
  * two commit together or not at all; one queue entry per job (job key). A resume queues an entry of its own
  * (`fresh`): an earlier entry of the job may be running at that moment, finding the job not runnable, and must
- * not take the resume's run with it when it ends; the runs serialise on the job row (claimJob), so an extra entry
+ * not take the resume's run with it when it ends; the runs serialise on the job row (claimJobLease), so an extra entry
  * finds the job held or finished and does nothing.
  */
 export async function enqueueExport(

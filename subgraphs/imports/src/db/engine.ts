@@ -5,47 +5,6 @@ import { type ErrorRow, type ImportsTrx, insertErrors, insertLogs, type LogRow, 
 /** The SQL of the import engine: the worker's claims, batch commits and final figures, and the schedules. */
 export type ImportsDb = Kysely<DB> | ImportsTrx
 
-/**
- * Takes the job for one run of the worker task: a pending job starts running; a running one is taken over
- * only when its runner's heartbeat is older than the lease (that worker died). Undefined when the job is
- * final, missing, or held by a live runner.
- */
-export function claimJob(db: ImportsDb, jobId: string, runnerId: string, leaseSeconds: number) {
-  return db
-    .updateTable('import_jobs')
-    .set({
-      runner_id: runnerId,
-      heartbeat_at: NOW_UTC,
-      status: 'running',
-      started_at: sql<Date>`COALESCE(started_at, ${NOW_UTC})`,
-    })
-    .where('id', '=', jobId)
-    .where('status', 'in', ['pending', 'running'])
-    .where((eb) =>
-      eb.or([
-        eb('runner_id', 'is', null),
-        eb('runner_id', '=', runnerId),
-        eb('heartbeat_at', 'is', null),
-        eb('heartbeat_at', '<', sql<Date>`${NOW_UTC} - make_interval(secs => ${leaseSeconds})`),
-      ]),
-    )
-    .returningAll()
-    .executeTakeFirst()
-}
-
-/** The runner's heartbeat; false when the job is no longer its own (taken over, cancelled, final). */
-export async function heartbeat(db: ImportsDb, jobId: string, runnerId: string): Promise<boolean> {
-  const row = await db
-    .updateTable('import_jobs')
-    .set({ heartbeat_at: NOW_UTC })
-    .where('id', '=', jobId)
-    .where('runner_id', '=', runnerId)
-    .where('status', '=', 'running')
-    .returning('id')
-    .executeTakeFirst()
-  return row !== undefined
-}
-
 export interface BatchCommit {
   /** The last source row the batch covers: every row up to it is now committed. */
   checkpoint: number

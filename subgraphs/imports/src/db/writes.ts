@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/imports'
-import { type Insertable, sql, type Transaction, type Updateable } from 'kysely'
+import { type Insertable, sql, type Transaction } from 'kysely'
 
 /** The SQL of the mutations; every function runs inside the mutation's transaction. */
 export type ImportsTrx = Transaction<DB>
@@ -33,22 +33,9 @@ export function insertConfig(trx: ImportsTrx, values: Insertable<DB['import_conf
   return trx.insertInto('import_configs').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-export function configForUpdate(trx: ImportsTrx, id: string) {
-  return trx.selectFrom('import_configs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
 /** FOR SHARE: the configuration cannot be deactivated until the schedule or job that uses it is written. */
 export function configForShare(trx: ImportsTrx, id: string) {
   return trx.selectFrom('import_configs').selectAll().where('id', '=', id).forShare().executeTakeFirst()
-}
-
-export function updateConfig(trx: ImportsTrx, id: string, set: Updateable<DB['import_configs']>) {
-  return trx
-    .updateTable('import_configs')
-    .set(set)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
 }
 
 /** A deactivated configuration stops running: its active schedules are switched off too. */
@@ -71,15 +58,6 @@ export function insertTemplate(trx: ImportsTrx, values: Insertable<DB['mapping_t
 
 export function templateForUpdate(trx: ImportsTrx, id: string) {
   return trx.selectFrom('mapping_templates').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
-export function updateTemplate(trx: ImportsTrx, id: string, set: Updateable<DB['mapping_templates']>) {
-  return trx
-    .updateTable('mapping_templates')
-    .set(set)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
 }
 
 export function deleteTemplate(trx: ImportsTrx, id: string) {
@@ -109,27 +87,10 @@ export function insertSchedule(trx: ImportsTrx, values: Insertable<DB['import_sc
   return trx.insertInto('import_schedules').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-export function scheduleForUpdate(trx: ImportsTrx, id: string) {
-  return trx.selectFrom('import_schedules').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
-}
-
-export function updateSchedule(trx: ImportsTrx, id: string, set: Updateable<DB['import_schedules']>) {
-  return trx
-    .updateTable('import_schedules')
-    .set(set)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
-}
-
 // ---------------------------------------------------------------- jobs
 
 export function insertJob(trx: ImportsTrx, values: Insertable<DB['import_jobs']>) {
   return trx.insertInto('import_jobs').values(values).returningAll().executeTakeFirstOrThrow()
-}
-
-export function jobForUpdate(trx: ImportsTrx, id: string) {
-  return trx.selectFrom('import_jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
 }
 
 /** FOR SHARE: appends run side by side, while a status change waits for them (and they for it). */
@@ -144,43 +105,25 @@ export function jobStatus(trx: ImportsTrx, id: string) {
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled'
 
 /**
- * Moves a job (already locked FOR UPDATE and checked) to `to`: running stamps started_at; a final status
- * stamps completed_at and, for a job that ran, duration_seconds (whole seconds since started_at).
+ * The columns that move a job (locked FOR UPDATE and checked by the caller) to `to`: running stamps
+ * started_at; a final status stamps completed_at and, for a job that ran, duration_seconds (whole seconds
+ * since started_at).
  */
-export function transitionJob(
-  trx: ImportsTrx,
-  id: string,
-  to: JobStatus,
-  extra: { lastError?: string; totalRows?: number },
-) {
+export function transitionValues(to: JobStatus, extra: { lastError?: string; totalRows?: number }) {
   const final = to === 'completed' || to === 'failed' || to === 'cancelled'
-  return trx
-    .updateTable('import_jobs')
-    .set({
-      status: to,
-      ...(to === 'running' ? { started_at: NOW_UTC } : {}),
-      ...(final
-        ? {
-            completed_at: NOW_UTC,
-            duration_seconds: sql<number>`CASE WHEN started_at IS NULL THEN NULL
+  return {
+    status: to,
+    ...(to === 'running' ? { started_at: NOW_UTC } : {}),
+    ...(final
+      ? {
+          completed_at: NOW_UTC,
+          duration_seconds: sql<number>`CASE WHEN started_at IS NULL THEN NULL
               ELSE GREATEST(0, ROUND(EXTRACT(EPOCH FROM (${NOW_UTC} - started_at))))::integer END`,
-          }
-        : {}),
-      ...(extra.lastError !== undefined ? { last_error: extra.lastError } : {}),
-      ...(extra.totalRows !== undefined ? { total_rows: extra.totalRows } : {}),
-    })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
-}
-
-export function setTotalRows(trx: ImportsTrx, id: string, totalRows: number) {
-  return trx
-    .updateTable('import_jobs')
-    .set({ total_rows: totalRows })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
+        }
+      : {}),
+    ...(extra.lastError !== undefined ? { last_error: extra.lastError } : {}),
+    ...(extra.totalRows !== undefined ? { total_rows: extra.totalRows } : {}),
+  }
 }
 
 export interface ProgressIncrements {

@@ -13,13 +13,3 @@ export function json(value: unknown): string | null {
 
 export const conflict = (field: string, message: string) =>
   userError(ErrorCode.CONFLICT, `${field}: ${message}`, { field })
-
-/** The fields of `a` whose value differs in `b` (audit entries carry what changed, not the whole row). */
-export function changed<T extends Record<string, unknown>>(a: T, b: T): Partial<T> {
-  const out: Partial<T> = {}
-  for (const key of Object.keys(a) as (keyof T)[]) {
-    if (key === 'updatedAt') continue
-    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out[key] = a[key]
-  }
-  return out
-}

@@ -7,19 +7,13 @@ import {
   recordAudit,
   requireSomeField,
   restoreMaskedSecrets,
+  updateAudited,
 } from '@pm/service-kit'
 import type { Updateable } from 'kysely'
 import { requireSupplier } from '../catalog'
 import type { Context } from '../context'
 import { toImportConfig } from '../db/mappers'
-import {
-  configForUpdate,
-  configNameTaken,
-  deactivateSchedulesOfConfig,
-  insertConfig,
-  lockScope,
-  updateConfig,
-} from '../db/writes'
+import { configNameTaken, deactivateSchedulesOfConfig, insertConfig, lockScope } from '../db/writes'
 
 import {
   checkConnectionConfig,
@@ -32,7 +26,7 @@ import {
   checkValidationRules,
   FILE_FORMATS,
 } from '../shapes'
-import { changed, conflict, json, notNull } from './common'
+import { conflict, json, notNull } from './common'
 
 export interface ImportConfigInput {
   supplierCode?: string | null
@@ -119,6 +113,8 @@ async function requireFreeName(
   }
 }
 
+const configNotFound = () => notFound('id: no import configuration has this id', { field: 'id' })
+
 export const configMutations = {
   createImportConfig: async (_: unknown, { input }: { input: ImportConfigInput }, ctx: Context) => {
     const values = configColumns(input)
@@ -160,58 +156,54 @@ export const configMutations = {
       )
     }
     return inTransaction(ctx, async (trx) => {
-      const before = await configForUpdate(trx, id)
-      if (!before) throw notFound('id: no import configuration has this id', { field: 'id' })
-      const set = configColumns(input, before.connection_config)
-      if (touchesRules(input)) {
-        // The rules are checked against the mapping they will run with: the new one, else the stored one.
-        checkImportRules('input', {
-          fieldMapping: input.fieldMapping !== undefined ? input.fieldMapping : before.field_mapping,
-          transformationRules:
-            input.transformationRules !== undefined ? input.transformationRules : before.transformation_rules,
-          validationRules:
-            input.validationRules !== undefined ? input.validationRules : before.validation_rules,
-        })
-      }
-      const supplierCode = (set.supplier_code as string | undefined) ?? before.supplier_code
-      const name = (set.config_name as string | undefined) ?? before.config_name
-      if (set.supplier_code !== undefined || set.config_name !== undefined) {
-        await requireFreeName(trx, supplierCode, name, id)
-      }
-      const row = await updateConfig(trx, id, set)
-      let schedulesDeactivated = 0
-      if (before.is_active !== false && row.is_active === false) {
-        schedulesDeactivated = await deactivateSchedulesOfConfig(trx, id)
-      }
-      const config = toImportConfig(row)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'import_config',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: changed(toImportConfig(before), config),
-          after: changed(config, toImportConfig(before)),
-          ...(schedulesDeactivated ? { schedulesDeactivated } : {}),
+      const { row } = await updateAudited(trx, {
+        table: 'import_configs',
+        id,
+        notFound: configNotFound,
+        values: async (before) => {
+          const set = configColumns(input, before.connection_config)
+          if (touchesRules(input)) {
+            // The rules are checked against the mapping they will run with: the new one, else the stored one.
+            checkImportRules('input', {
+              fieldMapping: input.fieldMapping !== undefined ? input.fieldMapping : before.field_mapping,
+              transformationRules:
+                input.transformationRules !== undefined
+                  ? input.transformationRules
+                  : before.transformation_rules,
+              validationRules:
+                input.validationRules !== undefined ? input.validationRules : before.validation_rules,
+            })
+          }
+          const supplierCode = (set.supplier_code as string | undefined) ?? before.supplier_code
+          const name = (set.config_name as string | undefined) ?? before.config_name
+          if (set.supplier_code !== undefined || set.config_name !== undefined) {
+            await requireFreeName(trx, supplierCode, name, id)
+          }
+          return set
         },
+        view: toImportConfig,
+        afterUpdate: async (row, before) => {
+          if (before.is_active === false || row.is_active !== false) return undefined
+          const schedulesDeactivated = await deactivateSchedulesOfConfig(trx, id)
+          return schedulesDeactivated ? { schedulesDeactivated } : undefined
+        },
+        audit: { entityType: 'import_config', userId: ctx.caller.userId },
       })
+      const config = toImportConfig(row)
       return config
     })
   },
 
   deactivateImportConfig: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await configForUpdate(trx, id)
-      if (!before) throw notFound('id: no import configuration has this id', { field: 'id' })
-      if (before.is_active === false) return toImportConfig(before)
-      const row = await updateConfig(trx, id, { is_active: false })
-      const schedulesDeactivated = await deactivateSchedulesOfConfig(trx, id)
-      await recordAudit(trx, {
-        action: 'deactivate',
-        entityType: 'import_config',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { isActive: true }, after: { isActive: false }, schedulesDeactivated },
+      const { row } = await updateAudited(trx, {
+        table: 'import_configs',
+        id,
+        notFound: configNotFound,
+        values: () => ({ is_active: false }),
+        view: toImportConfig,
+        afterUpdate: async () => ({ schedulesDeactivated: await deactivateSchedulesOfConfig(trx, id) }),
+        audit: { entityType: 'import_config', action: 'deactivate', userId: ctx.caller.userId },
       })
       return toImportConfig(row)
     }),

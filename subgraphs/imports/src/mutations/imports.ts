@@ -1,11 +1,19 @@
 import { type ConnectorSettings, loadConnectorSettings } from '@pm/connectors'
-import { badUserInput, checkInt, inTransaction, notFound, recordAudit, userError } from '@pm/service-kit'
+import {
+  badUserInput,
+  checkInt,
+  inTransaction,
+  notFound,
+  recordAudit,
+  updateAudited,
+  userError,
+} from '@pm/service-kit'
 import { createStorage, loadStorageConfig, type Storage } from '@pm/storage'
 import { sql } from 'kysely'
 import type { Context } from '../context'
 import { insertFile, jobWithFile } from '../db/engine'
 import { type ImportConfigRow, toImportJob } from '../db/mappers'
-import { configForShare, insertJob, insertLogs, jobForUpdate, NOW_UTC, transitionJob } from '../db/writes'
+import { configForShare, insertJob, insertLogs, NOW_UTC, transitionValues } from '../db/writes'
 import type { ImportRow, RawRecord, RowIssue } from '../engine'
 import { CatalogRefusal, dryRun, supplierIdOf } from '../run/catalog'
 import { engineSettings } from '../run/import-job'
@@ -86,6 +94,8 @@ const issueOf = (e: ReturnType<typeof rowErrorOf>) => ({
   rawValue: e.raw_value,
   severity: e.severity,
 })
+
+const jobNotFound = () => notFound('jobId: no import job has this id', { field: 'jobId' })
 
 export const importMutations = {
   previewImport: async (
@@ -238,50 +248,35 @@ export const importMutations = {
 
   cancelImport: (_: unknown, { jobId }: { jobId: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await jobForUpdate(trx, jobId)
-      if (!before) throw notFound('jobId: no import job has this id', { field: 'jobId' })
-      let row = before
-      if (before.status === 'pending') {
-        row = await transitionJob(trx, jobId, 'cancelled', {})
-        await insertLogs(trx, jobId, [
-          {
-            level: 'warning',
-            message: 'import cancelled before it started',
-            row_number: null,
-            details: null,
-          },
-        ])
-      } else if (before.status === 'running') {
-        if (before.cancel_requested_at !== null) return toImportJob(before)
-        row = await trx
-          .updateTable('import_jobs')
-          .set({ cancel_requested_at: NOW_UTC })
-          .where('id', '=', jobId)
-          .returningAll()
-          .executeTakeFirstOrThrow()
-        await insertLogs(trx, jobId, [
-          {
-            level: 'warning',
-            message: 'cancel requested: the import stops after its current batch',
-            row_number: null,
-            details: null,
-          },
-        ])
-      } else {
-        throw badUserInput(
-          `jobId: the job is ${before.status}; only a pending or running job can be cancelled`,
-          {
-            field: 'jobId',
-            status: before.status,
-          },
-        )
-      }
-      await recordAudit(trx, {
-        action: 'cancel_import',
-        entityType: 'import_job',
-        entityId: jobId,
-        userId: ctx.caller.userId,
-        changes: { before: { status: before.status }, after: { status: row.status } },
+      const { row } = await updateAudited(trx, {
+        table: 'import_jobs',
+        id: jobId,
+        notFound: jobNotFound,
+        values: (before) => {
+          if (before.status === 'pending') return transitionValues('cancelled', {})
+          if (before.status === 'running') {
+            return before.cancel_requested_at !== null ? {} : { cancel_requested_at: NOW_UTC }
+          }
+          throw badUserInput(
+            `jobId: the job is ${before.status}; only a pending or running job can be cancelled`,
+            { field: 'jobId', status: before.status },
+          )
+        },
+        view: toImportJob,
+        afterUpdate: async (row) => {
+          await insertLogs(trx, jobId, [
+            {
+              level: 'warning',
+              message:
+                row.status === 'cancelled'
+                  ? 'import cancelled before it started'
+                  : 'cancel requested: the import stops after its current batch',
+              row_number: null,
+              details: null,
+            },
+          ])
+        },
+        audit: { entityType: 'import_job', action: 'cancel_import', userId: ctx.caller.userId },
       })
       return toImportJob(row)
     }),
@@ -289,57 +284,55 @@ export const importMutations = {
   resumeImport: (_: unknown, { jobId }: { jobId: string }, ctx: Context) => {
     const { leaseSeconds } = engineSettings(ctx.env)
     return inTransaction(ctx, async (trx) => {
-      const before = await jobForUpdate(trx, jobId)
-      if (!before) throw notFound('jobId: no import job has this id', { field: 'jobId' })
-      if (!before.config_id || !before.source) {
-        throw badUserInput('jobId: the job was not started by startImport: there is nothing to resume', {
-          field: 'jobId',
-        })
-      }
-      if (before.status === 'running') {
-        const { rows } = await sql<{ stale: boolean }>`
-          SELECT heartbeat_at IS NULL OR heartbeat_at < ${NOW_UTC} - make_interval(secs => ${leaseSeconds}) AS stale
-          FROM import_jobs WHERE id = ${jobId}::uuid
-        `.execute(trx)
-        if (!rows[0]?.stale) {
-          throw badUserInput(
-            `jobId: the job is running and its worker answered less than ${leaseSeconds} s ago; it needs no resume`,
-            { field: 'jobId', status: before.status },
-          )
-        }
-      } else if (before.status !== 'failed') {
-        throw badUserInput(
-          `jobId: the job is ${before.status}; a failed job, or a running one whose worker stopped, can be resumed`,
-          { field: 'jobId', status: before.status },
-        )
-      }
-      const row = await trx
-        .updateTable('import_jobs')
-        .set({
-          status: before.status === 'failed' ? 'pending' : 'running',
-          runner_id: null,
-          heartbeat_at: null,
-          completed_at: null,
-          duration_seconds: null,
-        })
-        .where('id', '=', jobId)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await insertLogs(trx, jobId, [
-        {
-          level: 'info',
-          message: `resume requested after row ${before.checkpoint_row}`,
-          row_number: null,
-          details: { status: before.status },
+      const { row } = await updateAudited(trx, {
+        table: 'import_jobs',
+        id: jobId,
+        notFound: jobNotFound,
+        values: async (before) => {
+          if (!before.config_id || !before.source) {
+            throw badUserInput('jobId: the job was not started by startImport: there is nothing to resume', {
+              field: 'jobId',
+            })
+          }
+          if (before.status === 'running') {
+            const { rows } = await sql<{ stale: boolean }>`
+              SELECT heartbeat_at IS NULL OR heartbeat_at < ${NOW_UTC} - make_interval(secs => ${leaseSeconds}) AS stale
+              FROM import_jobs WHERE id = ${jobId}::uuid
+            `.execute(trx)
+            if (!rows[0]?.stale) {
+              throw badUserInput(
+                `jobId: the job is running and its worker answered less than ${leaseSeconds} s ago; it needs no resume`,
+                { field: 'jobId', status: before.status },
+              )
+            }
+          } else if (before.status !== 'failed') {
+            throw badUserInput(
+              `jobId: the job is ${before.status}; a failed job, or a running one whose worker stopped, can be resumed`,
+              { field: 'jobId', status: before.status },
+            )
+          }
+          return {
+            status: before.status === 'failed' ? 'pending' : 'running',
+            runner_id: null,
+            heartbeat_at: null,
+            completed_at: null,
+            duration_seconds: null,
+          }
         },
-      ])
-      await enqueueImport(trx, jobId)
-      await recordAudit(trx, {
-        action: 'resume_import',
-        entityType: 'import_job',
-        entityId: jobId,
-        userId: ctx.caller.userId,
-        changes: { before: { status: before.status, checkpointRow: before.checkpoint_row } },
+        view: toImportJob,
+        afterUpdate: async (_row, before) => {
+          await insertLogs(trx, jobId, [
+            {
+              level: 'info',
+              message: `resume requested after row ${before.checkpoint_row}`,
+              row_number: null,
+              details: { status: before.status },
+            },
+          ])
+          await enqueueImport(trx, jobId)
+          return { checkpointRow: before.checkpoint_row }
+        },
+        audit: { entityType: 'import_job', action: 'resume_import', userId: ctx.caller.userId },
       })
       return toImportJob(row)
     })

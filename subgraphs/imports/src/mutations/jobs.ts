@@ -8,6 +8,7 @@ import {
   notFound,
   recordAudit,
   rowInputError,
+  updateAudited,
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { requireSupplier } from '../catalog'
@@ -25,12 +26,10 @@ import {
   insertLogs,
   type JobStatus,
   jobForShare,
-  jobForUpdate,
   jobStatus,
   type LogRow,
   type ProgressIncrements,
-  setTotalRows,
-  transitionJob,
+  transitionValues,
 } from '../db/writes'
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
@@ -234,53 +233,31 @@ export const jobMutations = {
     }
     const totalRows = checkInt('totalRows', args.totalRows, { min: 0 }) ?? undefined
     return inTransaction(ctx, async (trx) => {
-      const before = await jobForUpdate(trx, args.id)
-      if (!before) throw notFound('id: no import job has this id', { field: 'id' })
-      const from = before.status as JobStatus
-      // Statuses outside the state machine (free text in older rows) count as final.
-      const final = !NEXT[from]?.length
-      if (from === to && lastError === undefined && !(final && totalRows !== undefined)) {
-        // The status it already has is a retry, not a move: nothing changes but a new row total.
-        if (totalRows === undefined || totalRows === before.total_rows) return toImportJob(before)
-        const row = await setTotalRows(trx, args.id, totalRows)
-        await recordAudit(trx, {
-          action: 'update',
-          entityType: 'import_job',
-          entityId: args.id,
-          userId: ctx.caller.userId,
-          changes: { before: { totalRows: before.total_rows }, after: { totalRows } },
-        })
-        return toImportJob(row)
-      }
-      if (!NEXT[from]?.includes(to)) {
-        const allowed = final ? 'nothing (it is final)' : NEXT[from].join(' or ')
-        throw badUserInput(
-          `status: a ${from} job cannot become ${to}; from ${from} it can become ${allowed}`,
-          {
-            field: 'status',
-            status: from,
-          },
-        )
-      }
-      const row = await transitionJob(trx, args.id, to, { lastError, totalRows })
-      const job = toImportJob(row)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'import_job',
-        entityId: args.id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: { status: from },
-          after: {
-            status: to,
-            startedAt: job.startedAt,
-            completedAt: job.completedAt,
-            durationSeconds: job.durationSeconds,
-            ...(lastError !== undefined ? { lastError } : {}),
-            ...(totalRows !== undefined ? { totalRows } : {}),
-          },
+      const { row } = await updateAudited(trx, {
+        table: 'import_jobs',
+        id: args.id,
+        notFound: () => notFound('id: no import job has this id', { field: 'id' }),
+        values: (before) => {
+          const from = before.status as JobStatus
+          // Statuses outside the state machine (free text in older rows) count as final.
+          const final = !NEXT[from]?.length
+          if (from === to && lastError === undefined && !(final && totalRows !== undefined)) {
+            // The status it already has is a retry, not a move: nothing changes but a new row total.
+            return { total_rows: totalRows }
+          }
+          if (!NEXT[from]?.includes(to)) {
+            const allowed = final ? 'nothing (it is final)' : NEXT[from].join(' or ')
+            throw badUserInput(
+              `status: a ${from} job cannot become ${to}; from ${from} it can become ${allowed}`,
+              { field: 'status', status: from },
+            )
+          }
+          return transitionValues(to, { lastError, totalRows })
         },
+        view: toImportJob,
+        audit: { entityType: 'import_job', userId: ctx.caller.userId },
       })
+      const job = toImportJob(row)
       return job
     })
   },

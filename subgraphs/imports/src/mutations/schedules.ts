@@ -5,13 +5,14 @@ import {
   notFound,
   recordAudit,
   requireSomeField,
+  updateAudited,
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import { type CronSchedule, nextRun } from '../cron'
 import { toImportSchedule } from '../db/mappers'
-import { configForShare, insertSchedule, scheduleForUpdate, updateSchedule } from '../db/writes'
+import { configForShare, insertSchedule } from '../db/writes'
 import { checkCron } from '../shapes'
-import { changed, notNull } from './common'
+import { notNull } from './common'
 
 interface CreateImportScheduleInput {
   configId: string
@@ -40,6 +41,8 @@ function activeConfig(config: { is_active: boolean | null } | undefined, field: 
     })
   }
 }
+
+const scheduleNotFound = () => notFound('id: no import schedule has this id', { field: 'id' })
 
 export const scheduleMutations = {
   createImportSchedule: (_: unknown, { input }: { input: CreateImportScheduleInput }, ctx: Context) => {
@@ -78,43 +81,39 @@ export const scheduleMutations = {
     const parsed = expression !== undefined ? cron(expression) : undefined
     const isActive = notNull('input.isActive', input.isActive)
     return inTransaction(ctx, async (trx) => {
-      const before = await scheduleForUpdate(trx, id)
-      if (!before) throw notFound('id: no import schedule has this id', { field: 'id' })
-      const active = isActive ?? before.is_active !== false
-      if (active && before.is_active === false && before.config_id) {
-        activeConfig(await configForShare(trx, before.config_id), 'id')
-      }
-      const schedule = parsed ?? cron(before.cron_expression)
-      const row = await updateSchedule(trx, id, {
-        cron_expression: schedule.expression,
-        is_active: active,
-        next_run: nextRunFor(schedule, active),
+      const { row } = await updateAudited(trx, {
+        table: 'import_schedules',
+        id,
+        notFound: scheduleNotFound,
+        values: async (before) => {
+          const active = isActive ?? before.is_active !== false
+          if (active && before.is_active === false && before.config_id) {
+            activeConfig(await configForShare(trx, before.config_id), 'id')
+          }
+          const schedule = parsed ?? cron(before.cron_expression)
+          return {
+            cron_expression: schedule.expression,
+            is_active: active,
+            next_run: nextRunFor(schedule, active),
+          }
+        },
+        view: toImportSchedule,
+        audit: { entityType: 'import_schedule', userId: ctx.caller.userId },
       })
       const after = toImportSchedule(row)
-      const previous = toImportSchedule(before)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'import_schedule',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: changed(previous, after), after: changed(after, previous) },
-      })
       return after
     })
   },
 
   deactivateImportSchedule: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await scheduleForUpdate(trx, id)
-      if (!before) throw notFound('id: no import schedule has this id', { field: 'id' })
-      if (before.is_active === false) return toImportSchedule(before)
-      const row = await updateSchedule(trx, id, { is_active: false, next_run: null })
-      await recordAudit(trx, {
-        action: 'deactivate',
-        entityType: 'import_schedule',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { isActive: true, nextRun: before.next_run }, after: { isActive: false } },
+      const { row } = await updateAudited(trx, {
+        table: 'import_schedules',
+        id,
+        notFound: scheduleNotFound,
+        values: (before) => (before.is_active === false ? {} : { is_active: false, next_run: null }),
+        view: toImportSchedule,
+        audit: { entityType: 'import_schedule', action: 'deactivate', userId: ctx.caller.userId },
       })
       return toImportSchedule(row)
     }),

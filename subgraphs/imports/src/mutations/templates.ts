@@ -1,4 +1,11 @@
-import { checkString, inTransaction, notFound, recordAudit, requireSomeField } from '@pm/service-kit'
+import {
+  checkString,
+  inTransaction,
+  notFound,
+  recordAudit,
+  requireSomeField,
+  updateAudited,
+} from '@pm/service-kit'
 import { requireSupplier } from '../catalog'
 import type { Context } from '../context'
 import { toMappingTemplate } from '../db/mappers'
@@ -9,10 +16,9 @@ import {
   lockScope,
   templateForUpdate,
   unsetOtherDefaults,
-  updateTemplate,
 } from '../db/writes'
 import { checkTemplateMapping } from '../shapes'
-import { changed, json, notNull } from './common'
+import { json, notNull } from './common'
 
 interface MappingTemplateInput {
   name?: string | null
@@ -84,26 +90,22 @@ export const templateMutations = {
     const set = templateColumns(input)
     if (set.supplier_code) await requireSupplier(ctx, 'input.supplierCode', set.supplier_code)
     return inTransaction(ctx, async (trx) => {
-      const before = await templateForUpdate(trx, id)
-      if (!before) throw notFound('id: no mapping template has this id', { field: 'id' })
-      const supplierCode = set.supplier_code !== undefined ? set.supplier_code : before.supplier_code
-      const willBeDefault = set.is_default ?? before.is_default ?? false
-      const unset = willBeDefault ? await takeDefault(trx, supplierCode, id) : []
-      const row = await updateTemplate(trx, id, set)
-      const after = toMappingTemplate(row)
-      const previous = toMappingTemplate(before)
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'mapping_template',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: changed(previous, after),
-          after: changed(after, previous),
-          ...(unset.length ? { defaultUnsetOn: unset } : {}),
+      let unset: string[] = []
+      const { row } = await updateAudited(trx, {
+        table: 'mapping_templates',
+        id,
+        notFound: () => notFound('id: no mapping template has this id', { field: 'id' }),
+        // The supplier's one default: taken from the others (under the supplier's lock) before the write.
+        values: async (before) => {
+          const supplierCode = set.supplier_code !== undefined ? set.supplier_code : before.supplier_code
+          if (set.is_default ?? before.is_default ?? false) unset = await takeDefault(trx, supplierCode, id)
+          return set
         },
+        view: toMappingTemplate,
+        afterUpdate: async () => (unset.length ? { defaultUnsetOn: unset } : undefined),
+        audit: { entityType: 'mapping_template', userId: ctx.caller.userId },
       })
-      return after
+      return toMappingTemplate(row)
     })
   },
 

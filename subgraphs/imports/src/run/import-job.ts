@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { ConnectorSettings } from '@pm/connectors'
 import type { DB } from '@pm/db/types/imports'
-import { JobInterruptedError } from '@pm/jobs'
+import { claimJobLease } from '@pm/jobs'
 import { type Logger, type Peers, queryPeer } from '@pm/service-kit'
 import type { Storage } from '@pm/storage'
 import { GraphQLError } from 'graphql'
 import type { Kysely } from 'kysely'
 import {
   appendLogs,
-  claimJob,
   commitBatch,
   errorsByCode,
   finishJob,
-  heartbeat,
   insertFile,
   jobFile,
   jobWithFile,
@@ -21,7 +18,7 @@ import {
   upsertStatistics,
 } from '../db/engine'
 import type { ImportConfigRow, ImportJobRow } from '../db/mappers'
-import { type ErrorRow, type ImportsTrx, insertLogs, type LogRow } from '../db/writes'
+import { type ErrorRow, type ImportsTrx, insertLogs, type LogRow, NOW_UTC } from '../db/writes'
 import { type ImportRow, type RawRecord, SourceError } from '../engine'
 import { reportJobEnd } from './analytics'
 import { CatalogRefusal, sendBatch, supplierIdOf } from './catalog'
@@ -121,49 +118,26 @@ const NOTIFY = `mutation($input: CreateNotificationInput!) { createNotification(
  */
 export async function runImportJob(deps: EngineDeps, jobId: string, signal?: AbortSignal): Promise<void> {
   const { db } = deps
-  const runner = randomUUID()
-  const job = await claimJob(db, jobId, runner, deps.leaseSeconds)
-  if (!job) {
-    const current = await db
-      .selectFrom('import_jobs')
-      .select(['status'])
-      .where('id', '=', jobId)
-      .executeTakeFirst()
-    if (current?.status === 'running') {
-      throw new Error(`import job ${jobId} is held by a live runner; the queue tries again later`)
-    }
-    deps.logger.info('import job not runnable', { jobId, status: current?.status ?? 'missing' })
-    return
-  }
-  let lost = false
-  const beat = setInterval(
-    () => {
-      heartbeat(db, jobId, runner).then(
-        (mine) => {
-          if (!mine) lost = true
-        },
-        (error) => deps.logger.warn('import heartbeat failed', { jobId, error: String(error) }),
-      )
-    },
-    Math.max(1_000, (deps.leaseSeconds * 1_000) / 4),
-  )
-  beat.unref()
+  const lease = await claimJobLease({
+    db,
+    table: 'import_jobs',
+    label: 'import',
+    jobId,
+    leaseSeconds: deps.leaseSeconds,
+    logger: deps.logger,
+    signal,
+    now: NOW_UTC,
+  })
+  if (!lease) return
+  const { job, runner } = lease
   const started = now()
   deps.logger.info('import job claimed', { jobId, checkpoint: job.checkpoint_row })
   try {
-    await execute(deps, job, runner, () => lost || signal?.aborted === true, started)
+    await execute(deps, job, runner, lease.stopped, started)
   } catch (error) {
     if (error instanceof LostJob) {
-      if (signal?.aborted) {
-        // The worker is stopping: the lease is handed back and the queue runs the job again from its checkpoint.
-        await db
-          .updateTable('import_jobs')
-          .set({ runner_id: null, heartbeat_at: null })
-          .where('id', '=', jobId)
-          .where('runner_id', '=', runner)
-          .execute()
-        throw new JobInterruptedError()
-      }
+      // The worker is stopping: the lease is handed back and the queue runs the job again from its checkpoint.
+      if (lease.interrupted()) await lease.handBack()
       deps.logger.warn('import job lost to another runner', { jobId })
       return
     }
@@ -211,7 +185,7 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
       await reportJobEnd(deps, ended)
     }
   } finally {
-    clearInterval(beat)
+    lease.end()
     await invalidate(deps, ['imports', 'catalog'])
   }
 }

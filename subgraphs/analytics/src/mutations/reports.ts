@@ -5,15 +5,17 @@ import {
   checkJsonObject,
   checkString,
   inTransaction,
+  lockRow,
   notFound,
   recordAudit,
+  updateAudited,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../../context'
-import { toReport } from '../../db/mappers'
-import { enqueue, TASKS } from '../../engine/queue'
-import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../../engine/reports/types'
-import type { MutationResolvers } from '../../generated/graphql'
+import type { Context } from '../context'
+import { toReport } from '../db/mappers'
+import { enqueue, TASKS } from '../engine/queue'
+import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../engine/reports/types'
+import type { MutationResolvers } from '../generated/graphql'
 
 export const REPORT_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
 type ReportStatus = (typeof REPORT_STATUSES)[number]
@@ -53,6 +55,8 @@ interface UpdateReportStatusInput {
 function refuseUnless(allowed: boolean, field: string, value: unknown, why: string) {
   if (!allowed && value != null) throw badUserInput(`${field} ${why}`, { field: `input.${field}` })
 }
+
+const reportNotFound = () => notFound('no report has this id', { field: 'id' })
 
 export const reportMutations = {
   /** A new report waits (pending) for the analytics worker, queued with its row; created by the caller. */
@@ -132,39 +136,25 @@ export const reportMutations = {
       ...(status === 'running' ? { started_at: sql<Date>`now()` } : { completed_at: sql<Date>`now()` }),
     }
     return inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('reports')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('no report has this id', { field: 'id' })
-      const from = before.status as ReportStatus
-      if (!REPORT_TRANSITIONS[from]?.includes(status)) {
-        const next = REPORT_TRANSITIONS[from] ?? []
-        throw badUserInput(
-          `input.status: a ${from} report cannot become ${status}${next.length ? ` (only ${next.join(' or ')})` : '; it is final'}`,
-          { field: 'input.status' },
-        )
-      }
-      const report = toReport(
-        await trx
-          .updateTable('reports')
-          .set(set)
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow(),
-      )
-      await recordAudit(trx, {
-        action: 'update',
-        entityType: 'report',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: { status: from },
-          after: { ...Object.fromEntries(Object.entries(input).filter(([, v]) => v != null)), status },
+      const { row } = await updateAudited(trx, {
+        table: 'reports',
+        id,
+        notFound: reportNotFound,
+        values: (before) => {
+          const from = before.status as ReportStatus
+          if (!REPORT_TRANSITIONS[from]?.includes(status)) {
+            const next = REPORT_TRANSITIONS[from] ?? []
+            throw badUserInput(
+              `input.status: a ${from} report cannot become ${status}${next.length ? ` (only ${next.join(' or ')})` : '; it is final'}`,
+              { field: 'input.status' },
+            )
+          }
+          return set
         },
+        view: toReport,
+        audit: { entityType: 'report', userId: ctx.caller.userId },
       })
+      const report = toReport(row)
       return report
     })
   },
@@ -172,13 +162,8 @@ export const reportMutations = {
   /** Refused while a worker runs it (cancel it first); returns the report as it was. */
   deleteReport: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('reports')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('no report has this id', { field: 'id' })
+      const before = await lockRow(trx, 'reports', id)
+      if (!before) throw reportNotFound()
       if (before.status === 'running') {
         throw badUserInput('id: the report is running; cancel it first', { field: 'id' })
       }

@@ -5,19 +5,30 @@ import {
   checkString,
   inTransaction,
   isPermissionName,
+  lockRow,
   notFound,
   PERMISSION_ACTIONS,
   PERMISSION_RESOURCES,
   recordAudit,
   requireSomeField,
+  updateAudited,
 } from '@pm/service-kit'
 import { sql, type Transaction } from 'kysely'
-import { assertMayGive } from '../../auth/permissions'
-import type { Context } from '../../context'
-import { toPermission, toRole } from '../../db/mappers'
-import type { MutationResolvers } from '../../generated/graphql'
-import { normalizeRoleName } from '../../validation'
-import { changedFields, checkFlag, conflict, isEmpty, withInputFields } from './shared'
+import { assertMayGive } from '../auth/permissions'
+import type { Context } from '../context'
+import { toPermission, toRole } from '../db/mappers'
+import {
+  deletePermission,
+  deleteRole,
+  grantPermission,
+  insertPermission,
+  insertRole,
+  renameRoleOnUsers,
+  revokePermission,
+} from '../db/writes'
+import type { MutationResolvers } from '../generated/graphql'
+import { normalizeRoleName } from '../validation'
+import { checkFlag, conflict, withInputFields } from './shared'
 
 type RoleInput = {
   name?: string | null
@@ -39,7 +50,7 @@ const description = (value: string | null | undefined) =>
   value === undefined ? undefined : checkString('input.description', value, { max: MAX_DESCRIPTION })
 
 async function lockRole(trx: Trx, id: number, field = 'id') {
-  const row = await trx.selectFrom('roles').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+  const row = await lockRow(trx, 'roles', id)
   if (!row) throw notFound(`${field}: no role has this id`, { field })
   return row
 }
@@ -69,18 +80,8 @@ function setGrant(roleId: number, permissionId: number, granted: boolean, ctx: C
       assertMayGive(ctx.caller, [permission.name], 'permissionId')
     }
     const changed = granted
-      ? await trx
-          .insertInto('role_permissions')
-          .values({ role_id: roleId, permission_id: permissionId })
-          .onConflict((oc) => oc.columns(['role_id', 'permission_id']).doNothing())
-          .returning('role_id')
-          .execute()
-      : await trx
-          .deleteFrom('role_permissions')
-          .where('role_id', '=', roleId)
-          .where('permission_id', '=', permissionId)
-          .returning('role_id')
-          .execute()
+      ? await grantPermission(trx, roleId, permissionId)
+      : await revokePermission(trx, roleId, permissionId)
     if (changed.length > 0) {
       await recordAudit(trx, {
         action: granted ? 'grant' : 'revoke',
@@ -105,9 +106,7 @@ export const roleMutations = {
     return withInputFields(
       inTransaction(ctx, async (trx) => {
         await assertRoleNameFree(trx, name)
-        const role = toRole(
-          await trx.insertInto('roles').values(values).returningAll().executeTakeFirstOrThrow(),
-        )
+        const role = toRole(await insertRole(trx, values))
         await recordAudit(trx, {
           action: 'create',
           entityType: 'role',
@@ -138,33 +137,23 @@ export const roleMutations = {
     )
     return withInputFields(
       inTransaction(ctx, async (trx) => {
-        const before = await lockRole(trx, id)
-        if (name !== undefined && name !== before.name) await assertRoleNameFree(trx, name, id)
-        const row = await trx
-          .updateTable('roles')
-          .set(set)
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirstOrThrow()
-        let usersRenamed = 0
-        if (row.name !== before.name) {
-          const renamed = await trx
-            .updateTable('users')
-            .set({ role: row.name })
-            .where('role', '=', before.name)
-            .executeTakeFirst()
-          usersRenamed = Number(renamed.numUpdatedRows)
-        }
-        const changes = changedFields(toRole(before), toRole(row))
-        if (!isEmpty(changes)) {
-          await recordAudit(trx, {
-            action: 'update',
-            entityType: 'role',
-            entityId: String(id),
-            userId: ctx.caller.userId,
-            changes: { ...changes, ...(usersRenamed ? { usersRenamed } : {}) },
-          })
-        }
+        const { row } = await updateAudited(trx, {
+          table: 'roles',
+          id,
+          notFound: () => notFound('id: no role has this id', { field: 'id' }),
+          values: async (before) => {
+            if (name !== undefined && name !== before.name) await assertRoleNameFree(trx, name, id)
+            return set
+          },
+          view: toRole,
+          // users.role holds the name: a renamed role is renamed on its users.
+          afterUpdate: async (row, before) => {
+            if (row.name === before.name) return undefined
+            const usersRenamed = await renameRoleOnUsers(trx, before.name, row.name)
+            return usersRenamed ? { usersRenamed } : undefined
+          },
+          audit: { entityType: 'role', userId: ctx.caller.userId },
+        })
         return toRole(row)
       }),
       { name: 'input.name' },
@@ -186,14 +175,7 @@ export const roleMutations = {
           `${holders.n} user(s) still have role '${role.name}'; give them another role first`,
         )
       }
-      const permissions = await trx
-        .deleteFrom('role_permissions')
-        .using('permissions')
-        .whereRef('permissions.id', '=', 'role_permissions.permission_id')
-        .where('role_permissions.role_id', '=', id)
-        .returning(['permissions.id', 'permissions.name', 'permissions.resource', 'permissions.action'])
-        .execute()
-      await trx.deleteFrom('roles').where('id', '=', id).execute()
+      const permissions = await deleteRole(trx, id)
       const deleted = { ...toRole(role), permissions: permissions.map(toPermission) }
       await recordAudit(trx, {
         action: 'delete',
@@ -228,13 +210,7 @@ export const roleMutations = {
           .executeTakeFirst()
         if (taken)
           throw conflict('input.name', `a permission named '${name}' already exists (id ${taken.id})`)
-        const permission = toPermission(
-          await trx
-            .insertInto('permissions')
-            .values({ name, resource, action })
-            .returningAll()
-            .executeTakeFirstOrThrow(),
-        )
+        const permission = toPermission(await insertPermission(trx, { name, resource, action }))
         await recordAudit(trx, {
           action: 'create',
           entityType: 'permission',
@@ -253,12 +229,7 @@ export const roleMutations = {
     inTransaction(ctx, async (trx) => {
       const permission = toPermission(await findPermission(trx, id))
       if (isPermissionName(permission.name)) assertMayGive(ctx.caller, [permission.name], 'id')
-      const revoked = await trx
-        .deleteFrom('role_permissions')
-        .where('permission_id', '=', id)
-        .returning('role_id')
-        .execute()
-      await trx.deleteFrom('permissions').where('id', '=', id).execute()
+      const revoked = await deletePermission(trx, id)
       await recordAudit(trx, {
         action: 'delete',
         entityType: 'permission',

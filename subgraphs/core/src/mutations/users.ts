@@ -9,10 +9,11 @@ import {
   notFound,
   recordAudit,
   requireSomeField,
+  updateAudited,
   userError,
   verifyPassword,
 } from '@pm/service-kit'
-import type { Transaction, Updateable } from 'kysely'
+import type { Transaction } from 'kysely'
 import {
   assertMayReach,
   assertMayTouch,
@@ -21,16 +22,16 @@ import {
   permissionsOfUser,
   rolePermissionNames,
   type UserPermissions,
-} from '../../auth/permissions'
-import { revokeUserSessions } from '../../auth/sessions'
-import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../../auth/throttle'
-import type { Context } from '../../context'
-import { toUser } from '../../db/mappers'
-import { USER_COLUMNS } from '../../db/queries'
-import type { CreateUserInput, MutationResolvers, UpdateUserInput } from '../../generated/graphql'
-import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../../validation'
+} from '../auth/permissions'
+import { revokeUserSessions } from '../auth/sessions'
+import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../auth/throttle'
+import type { Context } from '../context'
+import { toUser } from '../db/mappers'
+import { USER_COLUMNS } from '../db/queries'
+import type { CreateUserInput, MutationResolvers, UpdateUserInput } from '../generated/graphql'
+import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../validation'
 import { MAX_LOGIN_PASSWORD } from './auth'
-import { changedFields, checkFlag, conflict, isEmpty, notNull, withInputFields } from './shared'
+import { checkFlag, conflict, notNull, withInputFields } from './shared'
 
 const DEFAULT_ROLE = 'user'
 const MAX_PERMISSIONS_BYTES = 16_384
@@ -64,16 +65,7 @@ async function assertFree(trx: Trx, column: 'email' | 'username', value: string,
   }
 }
 
-async function lockUser(trx: Trx, id: string) {
-  const row = await trx
-    .selectFrom('users')
-    .select(USER_COLUMNS)
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst()
-  if (!row) throw notFound('no user has this id', { field: 'id' })
-  return row
-}
+const userNotFound = () => notFound('no user has this id', { field: 'id' })
 
 /** What the account holds now (its role's, its own grants, admin and superuser flags). */
 async function privilegesOf(db: Trx | Context['db'], id: string): Promise<UserPermissions> {
@@ -111,23 +103,19 @@ const withoutUndefined = <T extends Record<string, unknown>>(values: T) =>
 /** Sets the active flag; doing it again changes and audits nothing. */
 function setActive(id: string, active: boolean, ctx: Context) {
   return inTransaction(ctx, async (trx) => {
-    const before = await lockUser(trx, id)
-    assertMayReach(ctx.caller, active ? 'reactivate' : 'deactivate', await privilegesOf(trx, id))
-    if ((before.is_active ?? true) === active) return toUser(before)
-    // A disabled user's sessions end now (refresh would refuse them anyway; this also frees the rows).
-    if (!active) await revokeUserSessions(trx, id)
-    const row = await trx
-      .updateTable('users')
-      .set({ is_active: active })
-      .where('id', '=', id)
-      .returning(USER_COLUMNS)
-      .executeTakeFirstOrThrow()
-    await recordAudit(trx, {
-      action: active ? 'reactivate' : 'deactivate',
-      entityType: 'user',
-      entityId: id,
-      userId: ctx.caller.userId,
-      changes: { before: { isActive: before.is_active }, after: { isActive: active } },
+    const { row } = await updateAudited(trx, {
+      table: 'users',
+      id,
+      columns: USER_COLUMNS,
+      notFound: userNotFound,
+      values: async (before) => {
+        assertMayReach(ctx.caller, active ? 'reactivate' : 'deactivate', await privilegesOf(trx, id))
+        return (before.is_active ?? true) === active ? {} : { is_active: active }
+      },
+      // A disabled user's sessions end now (refresh would refuse them anyway; this also frees the rows).
+      check: () => (active ? undefined : revokeUserSessions(trx, id)),
+      view: toUser,
+      audit: { entityType: 'user', action: active ? 'reactivate' : 'deactivate', userId: ctx.caller.userId },
     })
     return toUser(row)
   })
@@ -256,61 +244,45 @@ export const userMutations = {
     if (roleName !== undefined) normalizeRoleName('input.role', roleName)
     return withInputFields(
       inTransaction(ctx, async (trx) => {
-        const before = await lockUser(trx, id)
-        const role = roleName === undefined ? undefined : await checkRole(trx, 'input.role', roleName)
-        const current = await privilegesOf(trx, id)
-        const privileged = [input.role, input.permissions, input.isAdmin, input.isSuperuser].some(
-          (v) => v !== undefined,
-        )
-        if (privileged) {
-          // Both what the account holds and what it will hold must be the caller's own.
-          assertMayReach(
-            ctx.caller,
-            'change the privileges of',
-            current,
-            combinePermissions({
-              rolePermissions: await rolePermissionNames(trx, role ?? before.role),
-              userPermissions: input.permissions ?? before.permissions,
-              isAdmin: input.isAdmin ?? before.is_admin,
-              isSuperuser: input.isSuperuser ?? before.is_superuser,
-            }),
-          )
-        }
-        // The e-mail is a credential (sign-in, password resets): changing it reaches the account.
-        if (email !== undefined && email !== before.email) {
-          assertMayReach(ctx.caller, 'change the e-mail of', current)
-        }
-        assertMayTouch(ctx.caller, 'update', current)
-        if (email !== undefined && email !== before.email) await assertFree(trx, 'email', email, id)
-        if (profile.username && profile.username !== before.username) {
-          await assertFree(trx, 'username', profile.username, id)
-        }
-        const given = withoutUndefined({ email, role, ...profile, ...flags })
-        const stored = { ...before, permissions: JSON.stringify(before.permissions) } as Record<
-          string,
-          unknown
-        >
-        const set = Object.fromEntries(
-          Object.entries(given).filter(([column, value]) => value !== stored[column]),
-        ) as Updateable<DB['users']>
-        // Nothing differs: no write, so updated_at and the audit trail stay as they are.
-        if (Object.keys(set).length === 0) return toUser(before)
-        const row = await trx
-          .updateTable('users')
-          .set(set)
-          .where('id', '=', id)
-          .returning(USER_COLUMNS)
-          .executeTakeFirstOrThrow()
-        const changes = changedFields(toUser(before), toUser(row))
-        if (!isEmpty(changes)) {
-          await recordAudit(trx, {
-            action: 'update',
-            entityType: 'user',
-            entityId: id,
-            userId: ctx.caller.userId,
-            changes,
-          })
-        }
+        const { row } = await updateAudited(trx, {
+          table: 'users',
+          id,
+          columns: USER_COLUMNS,
+          notFound: userNotFound,
+          values: async (before) => {
+            const role = roleName === undefined ? undefined : await checkRole(trx, 'input.role', roleName)
+            const current = await privilegesOf(trx, id)
+            const privileged = [input.role, input.permissions, input.isAdmin, input.isSuperuser].some(
+              (v) => v !== undefined,
+            )
+            if (privileged) {
+              // Both what the account holds and what it will hold must be the caller's own.
+              assertMayReach(
+                ctx.caller,
+                'change the privileges of',
+                current,
+                combinePermissions({
+                  rolePermissions: await rolePermissionNames(trx, role ?? before.role),
+                  userPermissions: input.permissions ?? before.permissions,
+                  isAdmin: input.isAdmin ?? before.is_admin,
+                  isSuperuser: input.isSuperuser ?? before.is_superuser,
+                }),
+              )
+            }
+            // The e-mail is a credential (sign-in, password resets): changing it reaches the account.
+            if (email !== undefined && email !== before.email) {
+              assertMayReach(ctx.caller, 'change the e-mail of', current)
+            }
+            assertMayTouch(ctx.caller, 'update', current)
+            if (email !== undefined && email !== before.email) await assertFree(trx, 'email', email, id)
+            if (profile.username && profile.username !== before.username) {
+              await assertFree(trx, 'username', profile.username, id)
+            }
+            return withoutUndefined({ email, role, ...profile, ...flags })
+          },
+          view: toUser,
+          audit: { entityType: 'user', userId: ctx.caller.userId },
+        })
         return toUser(row)
       }),
       USER_FIELDS,

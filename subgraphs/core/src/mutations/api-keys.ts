@@ -8,15 +8,16 @@ import {
   inTransaction,
   notFound,
   recordAudit,
+  updateAudited,
   userError,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import { generateApiKey } from '../../auth/api-keys'
-import { assertMayGive, assertMayReach, permissionsOfUser } from '../../auth/permissions'
-import type { Context } from '../../context'
-import { toApiKey } from '../../db/mappers'
-import { API_KEY_COLUMNS } from '../../db/queries'
-import type { MutationResolvers } from '../../generated/graphql'
+import { generateApiKey } from '../auth/api-keys'
+import { assertMayGive, assertMayReach, permissionsOfUser } from '../auth/permissions'
+import type { Context } from '../context'
+import { toApiKey } from '../db/mappers'
+import { API_KEY_COLUMNS } from '../db/queries'
+import type { MutationResolvers } from '../generated/graphql'
 
 interface CreateApiKeyInput {
   name: string
@@ -193,32 +194,20 @@ export const apiKeyMutations = {
   /** Revokes a key at once (the gateway's cache aside); revoking it again changes nothing. */
   revokeApiKey: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('api_keys')
-        .select(API_KEY_COLUMNS)
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!before) throw notFound('no API key has this id', { field: 'id' })
-      if (!isCaller(ctx, before.user_id)) {
-        assertMayReach(ctx.caller, 'revoke an API key of', await permissionsOfUser(trx, before.user_id))
-      }
-      if (before.revoked_at) return toApiKey(before)
-      const row = await trx
-        .updateTable('api_keys')
-        .set({ revoked_at: sql<Date>`localtimestamp`, is_active: false })
-        .where('id', '=', id)
-        .returning(API_KEY_COLUMNS)
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'revoke',
-        entityType: 'api_key',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: {
-          before: { revokedAt: null, isActive: before.is_active },
-          after: { revokedAt: row.revoked_at },
+      const { row } = await updateAudited(trx, {
+        table: 'api_keys',
+        id,
+        // Never the hash.
+        columns: API_KEY_COLUMNS,
+        notFound: () => notFound('no API key has this id', { field: 'id' }),
+        values: async (before) => {
+          if (!isCaller(ctx, before.user_id)) {
+            assertMayReach(ctx.caller, 'revoke an API key of', await permissionsOfUser(trx, before.user_id))
+          }
+          return before.revoked_at ? {} : { revoked_at: sql<Date>`localtimestamp`, is_active: false }
         },
+        view: toApiKey,
+        audit: { entityType: 'api_key', action: 'revoke', userId: ctx.caller.userId },
       })
       return toApiKey(row)
     }),

@@ -1,10 +1,10 @@
 import type { DB } from '@pm/db/types/analytics'
 import { inTransaction, recordAudit } from '@pm/service-kit'
 import type { Transaction } from 'kysely'
-import type { Context } from '../../context'
-import { toImportMetric, toProductMetric, toSupplierMetric } from '../../db/mappers'
-import { chunks, upsertImportMetrics, upsertProductMetrics, upsertSupplierMetrics } from '../../db/writes'
-import type { MutationResolvers } from '../../generated/graphql'
+import type { Context } from '../context'
+import { toImportMetric, toProductMetric, toSupplierMetric } from '../db/mappers'
+import { chunks, upsertImportMetrics, upsertProductMetrics, upsertSupplierMetrics } from '../db/writes'
+import type { MutationResolvers } from '../generated/graphql'
 import {
   checkImportMetric,
   checkProductMetric,
@@ -13,7 +13,7 @@ import {
   type ImportMetricInput,
   type ProductMetricInput,
   type SupplierMetricInput,
-} from '../../validation'
+} from '../validation'
 
 interface MetricsCall<I, V extends { date: string }, R extends { inserted: boolean }, M> {
   entityType: string

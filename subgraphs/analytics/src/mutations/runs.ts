@@ -1,11 +1,11 @@
-import { badUserInput, inTransaction, notFound, recordAudit } from '@pm/service-kit'
+import { badUserInput, inTransaction, notFound, recordAudit, updateAudited } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../../context'
-import { dateRange } from '../../dates'
-import { toMetricRun } from '../../db/mappers'
-import { daysBetween } from '../../engine/import-metrics'
-import { enqueue, TASKS } from '../../engine/queue'
-import type { MutationResolvers } from '../../generated/graphql'
+import type { Context } from '../context'
+import { dateRange } from '../dates'
+import { toMetricRun } from '../db/mappers'
+import { daysBetween } from '../engine/import-metrics'
+import { enqueue, TASKS } from '../engine/queue'
+import type { MutationResolvers } from '../generated/graphql'
 
 export const runMutations = {
   /** A run over the range, queued with its row in one transaction. */
@@ -59,29 +59,19 @@ export const runMutations = {
   /** Marks the run for cancelling: a pending one ends at once, a running one after its current step. */
   cancelMetricRun: (_: unknown, { id }: { id: string }, ctx: Context) =>
     inTransaction(ctx, async (trx) => {
-      const run = await trx
-        .selectFrom('metric_runs')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst()
-      if (!run) throw notFound('no metric run has this id', { field: 'id' })
-      if (run.status !== 'pending' && run.status !== 'running') return toMetricRun(run)
-      const updated = await trx
-        .updateTable('metric_runs')
-        .set({
-          cancel_requested_at: sql<Date>`coalesce(cancel_requested_at, now())`,
-          ...(run.status === 'pending' ? { status: 'cancelled', completed_at: sql<Date>`now()` } : {}),
-        })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      await recordAudit(trx, {
-        action: 'cancel',
-        entityType: 'metric_run',
-        entityId: id,
-        userId: ctx.caller.userId,
-        changes: { before: { status: run.status } },
+      const { row: updated } = await updateAudited(trx, {
+        table: 'metric_runs',
+        id,
+        notFound: () => notFound('no metric run has this id', { field: 'id' }),
+        values: (run) =>
+          run.status !== 'pending' && run.status !== 'running'
+            ? {}
+            : {
+                cancel_requested_at: sql<Date>`coalesce(cancel_requested_at, now())`,
+                ...(run.status === 'pending' ? { status: 'cancelled', completed_at: sql<Date>`now()` } : {}),
+              },
+        view: toMetricRun,
+        audit: { entityType: 'metric_run', action: 'cancel', userId: ctx.caller.userId },
       })
       return toMetricRun(updated)
     }),

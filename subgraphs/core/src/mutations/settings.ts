@@ -1,12 +1,21 @@
 import type { DB } from '@pm/db/types/core'
-import { badUserInput, checkString, inTransaction, MASK, notFound, recordAudit } from '@pm/service-kit'
+import {
+  badUserInput,
+  checkString,
+  diffValues,
+  inTransaction,
+  lockRow,
+  MASK,
+  notFound,
+  recordAudit,
+} from '@pm/service-kit'
 import { type Selectable, sql } from 'kysely'
-import type { Context } from '../../context'
-import { toAppSetting } from '../../db/mappers'
-import type { MutationResolvers } from '../../generated/graphql'
-import { MODULE_CATEGORY } from '../../modules'
-import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../../validation'
-import { changedFields, checkFlag } from './shared'
+import type { Context } from '../context'
+import { toAppSetting } from '../db/mappers'
+import type { MutationResolvers } from '../generated/graphql'
+import { MODULE_CATEGORY } from '../modules'
+import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../validation'
+import { checkFlag } from './shared'
 
 interface SetAppSettingInput {
   key: string
@@ -33,7 +42,7 @@ function settingChanges(before: SettingRow | undefined, after: SettingRow) {
   const secretValueChanged =
     (before.is_secret || after.is_secret) && JSON.stringify(before.value) !== JSON.stringify(after.value)
   return {
-    ...changedFields(view(before), view(after)),
+    ...diffValues(view(before), view(after)),
     ...(secretValueChanged ? { secretValueChanged } : {}),
   }
 }
@@ -58,12 +67,7 @@ export const settingMutations = {
       })
     }
     return inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('app_settings')
-        .selectAll()
-        .where('key', '=', key)
-        .forUpdate()
-        .executeTakeFirst()
+      const before = await lockRow(trx, 'app_settings', key, { key: 'key' })
       const row = await trx
         .insertInto('app_settings')
         .values({

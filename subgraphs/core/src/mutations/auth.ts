@@ -10,21 +10,21 @@ import {
   verifyPassword,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import { permissionsOfUser } from '../../auth/permissions'
-import { issueSession, lockRefreshToken, revokeFamily, revokeUserSessions } from '../../auth/sessions'
+import { permissionsOfUser } from '../auth/permissions'
+import { issueSession, lockRefreshToken, revokeFamily, revokeUserSessions } from '../auth/sessions'
 import {
   markAttemptSucceeded,
   openLoginAttempt,
   pruneAuthTables,
   storedAddress,
   throttledMessage,
-} from '../../auth/throttle'
-import type { Context } from '../../context'
-import { toUser } from '../../db/mappers'
-import { USER_COLUMNS } from '../../db/queries'
-import { coreEnvironment } from '../../environment'
-import type { MutationResolvers } from '../../generated/graphql'
-import { normalizeEmail } from '../../validation'
+} from '../auth/throttle'
+import type { Context } from '../context'
+import { toUser } from '../db/mappers'
+import { USER_COLUMNS } from '../db/queries'
+import { coreEnvironment } from '../environment'
+import type { MutationResolvers } from '../generated/graphql'
+import { normalizeEmail } from '../validation'
 
 /** Longer passwords are refused before hashing (scrypt's cost grows with the input); the policy allows 128. */
 export const MAX_LOGIN_PASSWORD = 1_024

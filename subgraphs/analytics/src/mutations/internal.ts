@@ -8,12 +8,12 @@ import {
   inTransaction,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../../context'
-import { IMPORT_END_STATUSES, recomputeDays, upsertFacts, utcDay } from '../../db/facts'
-import { toAiUsageLog } from '../../db/mappers'
-import { supplierIdsByCode } from '../../engine/peers'
-import type { MutationResolvers } from '../../generated/graphql'
-import { checkAuditName } from '../../validation'
+import type { Context } from '../context'
+import { IMPORT_END_STATUSES, recomputeDays, upsertFacts, utcDay } from '../db/facts'
+import { toAiUsageLog } from '../db/mappers'
+import { supplierIdsByCode } from '../engine/peers'
+import type { MutationResolvers } from '../generated/graphql'
+import { checkAuditName } from '../validation'
 
 interface ImportJobEndInput {
   jobId: string

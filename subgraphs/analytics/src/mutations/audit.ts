@@ -1,14 +1,25 @@
 import { checkJsonObject, checkString, inTransaction } from '@pm/service-kit'
-import type { Context } from '../../context'
-import { toAuditLog } from '../../db/mappers'
-import type { MutationResolvers } from '../../generated/graphql'
-import { checkAuditName } from '../../validation'
+import type { Context } from '../context'
+import { insertAuditEntries } from '../db/audit'
+import { toAuditLog } from '../db/mappers'
+import type { MutationResolvers } from '../generated/graphql'
+import { checkAuditName } from '../validation'
 
 interface RecordAuditLogInput {
   action: string
   entityType: string
   entityId?: string | null
   changes?: Record<string, unknown> | null
+}
+
+interface AuditEntryInput {
+  eventId: string
+  userId?: string | null
+  action: string
+  entityType: string
+  entityId?: string | null
+  changes?: Record<string, unknown> | null
+  occurredAt: Date
 }
 
 const MAX_CHANGES_BYTES = 16_384
@@ -30,4 +41,19 @@ export const auditMutations = {
       toAuditLog(await trx.insertInto('audit_logs').values(values).returningAll().executeTakeFirstOrThrow()),
     )
   },
+
+  /** Entries relayed from the services' outboxes (internal: signed service callers only). */
+  recordAuditEntries: (_: unknown, { entries }: { entries: AuditEntryInput[] }, ctx: Context) =>
+    insertAuditEntries(
+      ctx.db,
+      entries.map((e) => ({
+        id: e.eventId,
+        userId: e.userId ?? null,
+        action: e.action,
+        entityType: e.entityType,
+        entityId: e.entityId ?? null,
+        changes: e.changes ?? {},
+        createdAt: e.occurredAt,
+      })),
+    ),
 } satisfies MutationResolvers

@@ -1,24 +1,6 @@
 import { badUserInput, ErrorCode, userError } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 
-/** The fields whose value differs (JSON-wise), before and after; for audit entries. */
-export function changedFields<T extends Record<string, unknown>>(
-  before: T,
-  after: T,
-  ignore: readonly string[] = ['updatedAt'],
-): { before: Partial<T>; after: Partial<T> } {
-  const was: Partial<T> = {}
-  const is: Partial<T> = {}
-  for (const key of Object.keys(after) as (keyof T & string)[]) {
-    if (ignore.includes(key) || JSON.stringify(before[key]) === JSON.stringify(after[key])) continue
-    was[key] = before[key]
-    is[key] = after[key]
-  }
-  return { before: was, after: is }
-}
-
-export const isEmpty = (changes: { after: object }) => Object.keys(changes.after).length === 0
-
 export const conflict = (field: string, message: string) =>
   userError(ErrorCode.CONFLICT, `${field}: ${message}`, { field })
 
