@@ -1,13 +1,7 @@
 import { diffValues, sameValue, slugify } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { describe, expect, it } from 'vitest'
-import {
-  marginPercent,
-  normalizeGtin,
-  normalizeUpc,
-  productColumns,
-  rowError,
-} from '../src/validation'
+import { marginPercent, normalizeGtin, normalizeUpc, productColumns, rowError } from '../src/validation'
 
 describe('marginPercent', () => {
   it('is (price - cost) / price x 100 rounded half away from zero, exactly', () => {

@@ -113,7 +113,7 @@ export type ExportItemStatus =
 /** One export run to a platform (db_exports.export_jobs). */
 export type ExportJob = {
   __typename?: 'ExportJob';
-  /** When the job reached completed, failed or cancelled; null until then. */
+  /** When the job reached COMPLETED, FAILED or CANCELLED; null until then. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
   /** When the job was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
@@ -215,7 +215,7 @@ export type ExportJobFilter = {
 /** One product in an export job (db_exports.export_job_items). */
 export type ExportJobItem = {
   __typename?: 'ExportJobItem';
-  /** Why the product failed, at most 10,000 characters; null unless status is failed. */
+  /** Why the product failed, at most 10,000 characters; null unless status is FAILED. */
   errorMessage?: Maybe<Scalars['String']['output']>;
   /** The product's row as written to the feed or sent to the shop (target → value); null when not recorded. */
   exportedData?: Maybe<Scalars['JSON']['output']>;

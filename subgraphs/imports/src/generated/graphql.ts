@@ -459,7 +459,7 @@ export type ImportJob = {
   cancelRequested: Scalars['Boolean']['output'];
   /** The last source row committed: a resumed job goes on after it. */
   checkpointRow: Scalars['Int']['output'];
-  /** When the job reached completed, failed or cancelled; null until then. */
+  /** When the job reached COMPLETED, FAILED or CANCELLED; null until then. */
   completedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The configuration the job ran with; null for an ad-hoc import. */
   config?: Maybe<ImportConfig>;
@@ -471,7 +471,7 @@ export type ImportJob = {
   createdBy?: Maybe<User>;
   /** Whole seconds from startedAt to completedAt; null until the job ends, and for a job that never ran. */
   durationSeconds?: Maybe<Scalars['Int']['output']>;
-  /** Errors of severity error recorded for the job (warnings are not counted). */
+  /** Errors of severity ERROR recorded for the job (warnings are not counted). */
   errorCount?: Maybe<Scalars['Int']['output']>;
   /** The job's row errors in file order (row_number, then id); file-level errors (no row) come last. */
   errors: ImportErrorConnection;
@@ -848,7 +848,7 @@ export type ImportStatistics = {
    * parseDurationMs).
    */
   validationDurationMs?: Maybe<Scalars['SafeInt']['output']>;
-  /** Errors of severity warning recorded (the rows were imported). */
+  /** Errors of severity WARNING recorded (the rows were imported). */
   warningCount: Scalars['Int']['output'];
 };
 
