@@ -319,7 +319,7 @@ export type ImportMetric = {
   /** Of those, the failed ones. */
   failedImports?: Maybe<Scalars['Int']['output']>;
   /** The row's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Of those, the completed ones. */
   successfulImports?: Maybe<Scalars['Int']['output']>;
   /** Import jobs that ended that day. */
@@ -369,7 +369,7 @@ export type MetricRun = {
   /** First day covered. */
   from: Scalars['LocalDate']['output'];
   /** The run's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** What it computes. */
   kind: MetricRunKind;
   /** Steps written (days for IMPORT_METRICS). */
@@ -545,7 +545,7 @@ export type PageInfo = {
 
 export type Product = {
   __typename?: 'Product';
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Daily figures by date, from and to included (at most 366 days); to defaults to today (UTC), from to 29 days before to. */
   metrics?: Maybe<Array<ProductMetric>>;
   /** The figures of the same range summed. */
@@ -574,7 +574,7 @@ export type ProductMetric = {
   /** The day the figures are for. */
   date: Scalars['LocalDate']['output'];
   /** The row's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The product's id. */
   productId: Scalars['UUID']['output'];
   /** Revenue of those sales, 2 decimals; null when not reported. */
@@ -772,7 +772,7 @@ export type Report = {
   /** The file's format. */
   format?: Maybe<ReportFormat>;
   /** The report's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The name its creator gave, at most 255 characters; the downloaded file is named after it. */
   name: Scalars['String']['output'];
   /** The file's key in that bucket; null until the report is completed. */
@@ -870,7 +870,7 @@ export type SortDirection =
 
 export type Supplier = {
   __typename?: 'Supplier';
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /**
    * The supplier's import figures per day, computed from its import jobs as they end; from and to included
    * (at most 366 days), to defaults to today (UTC), from to 29 days before to. Days without an ended job are absent.
@@ -935,7 +935,7 @@ export type SupplierMetric = {
   /** The day the figures are for. */
   date: Scalars['LocalDate']['output'];
   /** The row's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Share of the supplier's products with at least one image, 0 to 1. */
   imageShare?: Maybe<Scalars['Decimal']['output']>;
   /** The supplier's imports that day. */
@@ -991,7 +991,7 @@ export type UpdateReportStatusInput = {
 
 export type User = {
   __typename?: 'User';
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
 };
 
 
@@ -1116,6 +1116,7 @@ export type ResolversTypes = {
   ImportJobEndInput: ImportJobEndInput;
   ImportJobStatus: null;
   ImportMetric: ResolverTypeWrapper<ImportMetricModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ImportMetricInput: ImportMetricInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
@@ -1176,6 +1177,7 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   ImportJobEndInput: ImportJobEndInput;
   ImportMetric: ImportMetricModel;
+  ID: Scalars['ID']['output'];
   ImportMetricInput: ImportMetricInput;
   JSON: Scalars['JSON']['output'];
   JSONObject: Scalars['JSONObject']['output'];
@@ -1337,7 +1339,7 @@ export type ImportMetricResolvers<ContextType = Context, ParentType extends Reso
   avgProcessingTime?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   date?: Resolver<ResolversTypes['LocalDate'], ParentType, ContextType>;
   failedImports?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   successfulImports?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   totalImports?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   totalProductsProcessed?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -1367,7 +1369,7 @@ export type MetricRunResolvers<ContextType = Context, ParentType extends Resolve
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   errorMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   from?: Resolver<ResolversTypes['LocalDate'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['MetricRunKind'], ParentType, ContextType>;
   processed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1402,7 +1404,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 
 export type ProductResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product'], FederationReferenceType extends FederationReferenceTypes['Product'] = FederationReferenceTypes['Product']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Product']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   metrics?: Resolver<Maybe<Array<ResolversTypes['ProductMetric']>>, ParentType, ContextType, Partial<ProductMetricsArgs>>;
   metricsSummary?: Resolver<Maybe<ResolversTypes['ProductMetricsSummary']>, ParentType, ContextType, Partial<ProductMetricsSummaryArgs>>;
 };
@@ -1411,7 +1413,7 @@ export type ProductMetricResolvers<ContextType = Context, ParentType extends Res
   conversionRate?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   date?: Resolver<ResolversTypes['LocalDate'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   productId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   revenue?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   salesCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -1471,7 +1473,7 @@ export type ReportResolvers<ContextType = Context, ParentType extends ResolversP
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   fileSizeBytes?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
   format?: Resolver<Maybe<ResolversTypes['ReportFormat']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   objectKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   parameters?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
@@ -1505,7 +1507,7 @@ export interface SafeIntScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
 
 export type SupplierResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Supplier'] = ResolversParentTypes['Supplier'], FederationReferenceType extends FederationReferenceTypes['Supplier'] = FederationReferenceTypes['Supplier']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Supplier']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   importMetrics?: Resolver<Maybe<Array<ResolversTypes['SupplierImportMetric']>>, ParentType, ContextType, Partial<SupplierImportMetricsArgs>>;
   metrics?: Resolver<Maybe<Array<ResolversTypes['SupplierMetric']>>, ParentType, ContextType, Partial<SupplierMetricsArgs>>;
 };
@@ -1531,7 +1533,7 @@ export type SupplierMetricResolvers<ContextType = Context, ParentType extends Re
   avgProcessingTime?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   computedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   date?: Resolver<ResolversTypes['LocalDate'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   imageShare?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   importsCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   productsCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -1546,7 +1548,7 @@ export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {

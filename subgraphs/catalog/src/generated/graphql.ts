@@ -62,7 +62,7 @@ export type Brand = {
   /** Letters, digits, "_", "." and "-", at most 50 characters; unique when set, null when none. */
   code?: Maybe<Scalars['String']['output']>;
   /** The brand's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Whether the brand is in use; inactive brands keep their products. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** An http(s) URL of the brand's logo; null when none. */
@@ -138,7 +138,7 @@ export type Category = {
   /** True when the category sets no rules of its own and completenessRules are the defaults. */
   completenessRulesAreDefault: Scalars['Boolean']['output'];
   /** The category's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Whether the category is in use; inactive categories keep their products and children. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The category's name, at most 255 characters. */
@@ -410,7 +410,7 @@ export type EanResolution = {
   /** The EAN looked up, 8 to 14 digits. */
   ean: Scalars['String']['output'];
   /** The resolution's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The product of productId; null when the source found nothing. */
   product?: Maybe<Product>;
   /** Null when the source found nothing for this EAN. */
@@ -905,7 +905,7 @@ export type Product = {
   /** Height, at most 2 decimals, not negative (NUMERIC(10,2)). */
   height?: Maybe<Scalars['Decimal']['output']>;
   /** The product's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Whether the product is on sale; follows status (true for ACTIVE and OUT_OF_STOCK) unless set. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The manufacturer's part number, at most 100 characters. */
@@ -1177,7 +1177,7 @@ export type ProductPrice = {
   /** ISO 4217 code, e.g. EUR. */
   currency?: Maybe<Scalars['String']['output']>;
   /** The price's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** False once deactivated (deactivateProductPrice); history is kept. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** Percent, e.g. "35.50". */
@@ -1221,7 +1221,7 @@ export type ProductStock = {
   /** quantity - reservedQuantity, computed by the database. */
   availableQuantity?: Maybe<Scalars['Int']['output']>;
   /** The stock row's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** When the quantity or reservation last changed. */
   lastUpdate?: Maybe<Scalars['DateTime']['output']>;
   /** The level under which the stock is reported as low (stock alerts), 0 or more. */
@@ -1364,7 +1364,7 @@ export type ProductVariant = {
   /** The variant's own EAN (normalised as Product.ean); null when none. */
   ean?: Maybe<Scalars['String']['output']>;
   /** The variant's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Whether the variant is on sale. */
   isActive: Scalars['Boolean']['output'];
   /** Display order among the product's variants, 0 or more (ties by id). */
@@ -1720,7 +1720,7 @@ export type Supplier = {
   /** Extended supplier data (legal name, VAT, terms); null when none was recorded. */
   details?: Maybe<SupplierDetails>;
   /** The supplier's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** False once deactivated; its products are kept. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The supplier's name, at most 255 characters. */
@@ -2002,7 +2002,7 @@ export type UpdateSupplierInput = {
 
 export type User = {
   __typename?: 'User';
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
 };
 
 
@@ -2114,6 +2114,7 @@ export type FederationReferenceTypes = {
 export type ResolversTypes = {
   AdjustStockInput: AdjustStockInput;
   Brand: ResolverTypeWrapper<BrandModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   BrandConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['Brand']>>;
   BrandEdge: ResolverTypeWrapper<Omit<BrandEdge, 'node'> & { node: ResolversTypes['Brand'] }>;
   BrandFilter: BrandFilter;
@@ -2207,6 +2208,7 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   AdjustStockInput: AdjustStockInput;
   Brand: BrandModel;
+  ID: Scalars['ID']['output'];
   BrandConnection: ConnectionModel<ResolversParentTypes['Brand']>;
   BrandEdge: Omit<BrandEdge, 'node'> & { node: ResolversParentTypes['Brand'] };
   BrandFilter: BrandFilter;
@@ -2319,7 +2321,7 @@ export type TextDirectiveResolver<Result, Parent, ContextType = Context, Args = 
 export type BrandResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Brand'] = ResolversParentTypes['Brand'], FederationReferenceType extends FederationReferenceTypes['Brand'] = FederationReferenceTypes['Brand']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Brand']> | FederationReferenceType, FederationReferenceType, ContextType>;
   code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   logoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2342,7 +2344,7 @@ export type CategoryResolvers<ContextType = Context, ParentType extends Resolver
   children?: Resolver<Array<ResolversTypes['Category']>, ParentType, ContextType>;
   completenessRules?: Resolver<Array<ResolversTypes['CompletenessItem']>, ParentType, ContextType>;
   completenessRulesAreDefault?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   parent?: Resolver<Maybe<ResolversTypes['Category']>, ParentType, ContextType>;
@@ -2389,7 +2391,7 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
 export type EanResolutionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EanResolution'] = ResolversParentTypes['EanResolution']> = {
   confidence?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   ean?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   productId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   resolvedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -2508,7 +2510,7 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   externalId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   gtin?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   height?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   manufacturerReference?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   priceHistory?: Resolver<ResolversTypes['PriceHistoryConnection'], ParentType, ContextType, RequireFields<ProductPriceHistoryArgs, 'first'>>;
@@ -2557,7 +2559,7 @@ export type ProductPriceResolvers<ContextType = Context, ParentType extends Reso
   cost?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   currency?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   margin?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   minQuantity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -2574,7 +2576,7 @@ export type ProductStatusResolvers = { ACTIVE: 'active', ARCHIVED: 'archived', D
 
 export type ProductStockResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProductStock'] = ResolversParentTypes['ProductStock']> = {
   availableQuantity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastUpdate?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   minStock?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   productId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
@@ -2610,7 +2612,7 @@ export type ProductVariantResolvers<ContextType = Context, ParentType extends Re
   attributes?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   ean?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   position?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   price?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
@@ -2698,7 +2700,7 @@ export type SupplierResolvers<ContextType = Context, ParentType extends Resolver
   country?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   details?: Resolver<Maybe<ResolversTypes['SupplierDetails']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   products?: Resolver<Maybe<ResolversTypes['ProductConnection']>, ParentType, ContextType, RequireFields<SupplierProductsArgs, 'first'>>;
@@ -2752,7 +2754,7 @@ export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {

@@ -74,7 +74,7 @@ export type Code2AsinJob = {
   /** Results of match type partial or fuzzy. */
   fuzzyMatches?: Maybe<Scalars['Int']['output']>;
   /** The job id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Why the job failed: a stable code, a colon, then what to change (e.g. PROVIDER_RATE_LIMITED: …); null otherwise. */
   lastError?: Maybe<Scalars['String']['output']>;
   /** Retries of one provider request before it counts as failed (a 429, 5xx or timeout then fails the job). */
@@ -281,7 +281,7 @@ export type Code2AsinResult = {
   /** What went wrong with the lookup, for a person to read. */
   errorMessage?: Maybe<Scalars['String']['output']>;
   /** The result id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** A person's or the job's automatic verification: the product's ASIN in the catalog is this one. */
   isVerified?: Maybe<Scalars['Boolean']['output']>;
   /** The job that recorded the result. */
@@ -507,7 +507,7 @@ export type Product = {
    * most recently processed.
    */
   bestAsinMatch?: Maybe<Code2AsinResult>;
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
 };
 
 export type Query = {
@@ -660,6 +660,7 @@ export type FederationReferenceTypes = {
 export type ResolversTypes = {
   AsinMatchType: null;
   Code2AsinJob: ResolverTypeWrapper<Code2AsinJobModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Code2AsinJobConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['Code2AsinJob']>>;
   Code2AsinJobEdge: ResolverTypeWrapper<Omit<Code2AsinJobEdge, 'node'> & { node: ResolversTypes['Code2AsinJob'] }>;
   Code2AsinJobStatus: null;
@@ -696,6 +697,7 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Code2AsinJob: Code2AsinJobModel;
+  ID: Scalars['ID']['output'];
   Code2AsinJobConnection: ConnectionModel<ResolversParentTypes['Code2AsinJob']>;
   Code2AsinJobEdge: Omit<Code2AsinJobEdge, 'node'> & { node: ResolversParentTypes['Code2AsinJob'] };
   Code2AsinProvider: Code2AsinProvider;
@@ -769,7 +771,7 @@ export type Code2AsinJobResolvers<ContextType = Context, ParentType extends Reso
   failedConversions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   failedLookups?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   fuzzyMatches?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   maxRetries?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -829,7 +831,7 @@ export type Code2AsinResultResolvers<ContextType = Context, ParentType extends R
   asin?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   errorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   errorMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isVerified?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   job?: Resolver<ResolversTypes['Code2AsinJob'], ParentType, ContextType>;
   jobId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
@@ -904,7 +906,7 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Product']> | FederationReferenceType, FederationReferenceType, ContextType>;
   asinMatches?: Resolver<Maybe<Array<ResolversTypes['Code2AsinResult']>>, ParentType, ContextType>;
   bestAsinMatch?: Resolver<Maybe<ResolversTypes['Code2AsinResult']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {

@@ -63,7 +63,7 @@ export type ApiKey = {
   /** After this instant the key is refused; null never expires. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
   /** The key's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** False once revoked. */
   isActive: Scalars['Boolean']['output'];
   /** The public start of the key, e.g. pm_3f9a1c7e, to recognise it in lists and logs. */
@@ -94,7 +94,7 @@ export type ApiKeyIdentity = {
   /** After this instant the key is refused; null never expires. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
   /** The key's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The public start of the key, e.g. pm_3f9a1c7e. */
   keyPrefix: Scalars['String']['output'];
   /** What the key is for. */
@@ -120,7 +120,7 @@ export type AppSetting = {
   /** What the setting is for, at most 1,000 characters; null when none. */
   description?: Maybe<Scalars['String']['output']>;
   /** The setting's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** A secret's value is never returned (value reads "***"). */
   isSecret: Scalars['Boolean']['output'];
   /** [a-z0-9_.-], e.g. module.imports or catalog.default_currency */
@@ -330,7 +330,7 @@ export type FlaggedReference = {
   /** When it was first flagged. */
   flaggedAt: Scalars['DateTime']['output'];
   /** The flag's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The referencing row's primary key. */
   key: Scalars['String']['output'];
   /** When an integrity check or fix last found it orphaned. */
@@ -729,7 +729,7 @@ export type Notification = {
   /** After this instant the notification is no longer listed; null never expires. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
   /** The notification's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The text, at most 10,000 characters. */
   message: Scalars['String']['output'];
   /** Free JSON the sender attached (e.g. the id of what it is about); {} when none. */
@@ -813,7 +813,7 @@ export type OperationRun = {
   /** When it ended. */
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The run's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** What it does. */
   kind: OperationKind;
   /** Share done, 0 to 100. */
@@ -1202,7 +1202,7 @@ export type User = {
   /** At most 100 characters; null when not given. */
   firstName?: Maybe<Scalars['String']['output']>;
   /** The user's id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** False once deactivated: sign-in is refused and existing sessions end. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** An administrator also holds user:manage, role:manage, apikey:manage and settings:manage. */
@@ -1380,6 +1380,7 @@ export type FederationReferenceTypes = {
 export type ResolversTypes = {
   AccessTokenState: ResolverTypeWrapper<AccessTokenState>;
   ApiKey: ResolverTypeWrapper<ApiKeyModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ApiKeyIdentity: ResolverTypeWrapper<ApiKeyIdentity>;
   AppSetting: ResolverTypeWrapper<AppSettingModel>;
   AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
@@ -1448,6 +1449,7 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   AccessTokenState: AccessTokenState;
   ApiKey: ApiKeyModel;
+  ID: Scalars['ID']['output'];
   ApiKeyIdentity: ApiKeyIdentity;
   AppSetting: AppSettingModel;
   AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
@@ -1543,7 +1545,7 @@ export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversP
   allowedOperations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   keyPrefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1559,7 +1561,7 @@ export type ApiKeyIdentityResolvers<ContextType = Context, ParentType extends Re
   allowedOperations?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   apiKeyId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   keyPrefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1571,7 +1573,7 @@ export type AppSettingResolvers<ContextType = Context, ParentType extends Resolv
   category?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1627,7 +1629,7 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type FlaggedReferenceResolvers<ContextType = Context, ParentType extends ResolversParentTypes['FlaggedReference'] = ResolversParentTypes['FlaggedReference']> = {
   flaggedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   reference?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1733,7 +1735,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 export type NotificationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Notification'] = ResolversParentTypes['Notification']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   read?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1761,7 +1763,7 @@ export type OperationRunResolvers<ContextType = Context, ParentType extends Reso
   dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['OperationKind'], ParentType, ContextType>;
   progress?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   requestedBy?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
@@ -1868,7 +1870,7 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['EmailAddress']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   isAdmin?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   isSuperuser?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;

@@ -131,7 +131,7 @@ export type ExportJob = {
   /** The feed file's format; null for a job whose items a caller records itself (createExportJob). */
   format?: Maybe<ExportFormat>;
   /** The job id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The job's items, not yet processed first, then most recently processed (processed_at DESC, id DESC). */
   items: ExportJobItemConnection;
   /**
@@ -220,7 +220,7 @@ export type ExportJobItem = {
   /** The product's row as written to the feed or sent to the shop (target → value); null when not recorded. */
   exportedData?: Maybe<Scalars['JSON']['output']>;
   /** The item id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The job the item belongs to; null when it no longer exists. */
   job?: Maybe<ExportJob>;
   /** The job the item belongs to. */
@@ -308,7 +308,7 @@ export type ExportPlatform = {
   /** Field mappings, with secret values replaced by "***". */
   fieldMappings?: Maybe<Scalars['JSON']['output']>;
   /** The platform id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** False once deactivated: an inactive platform takes no new export job. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** The platform's export jobs, newest first, optionally of one status. */
@@ -484,7 +484,7 @@ export type Product = {
   __typename?: 'Product';
   /** The product's export items, not yet processed first, then most recently processed. */
   exportItems?: Maybe<ExportJobItemConnection>;
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
 };
 
 
@@ -681,6 +681,7 @@ export type ResolversTypes = {
   ExportItemStatus: null;
   ExportJob: ResolverTypeWrapper<ExportJobModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ExportJobConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ExportJob']>>;
   ExportJobEdge: ResolverTypeWrapper<Omit<ExportJobEdge, 'node'> & { node: ResolversTypes['ExportJob'] }>;
   ExportJobFilter: ExportJobFilter;
@@ -721,6 +722,7 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   ExportJob: ExportJobModel;
   Float: Scalars['Float']['output'];
+  ID: Scalars['ID']['output'];
   ExportJobConnection: ConnectionModel<ResolversParentTypes['ExportJob']>;
   ExportJobEdge: Omit<ExportJobEdge, 'node'> & { node: ResolversParentTypes['ExportJob'] };
   ExportJobFilter: ExportJobFilter;
@@ -805,7 +807,7 @@ export type ExportJobResolvers<ContextType = Context, ParentType extends Resolve
   failedItems?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   fileSize?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   format?: Resolver<Maybe<ResolversTypes['ExportFormat']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   items?: Resolver<ResolversTypes['ExportJobItemConnection'], ParentType, ContextType, RequireFields<ExportJobItemsArgs, 'first'>>;
   jobType?: Resolver<ResolversTypes['ExportJobType'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -833,7 +835,7 @@ export type ExportJobEdgeResolvers<ContextType = Context, ParentType extends Res
 export type ExportJobItemResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ExportJobItem'] = ResolversParentTypes['ExportJobItem']> = {
   errorMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   exportedData?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   job?: Resolver<Maybe<ResolversTypes['ExportJob']>, ParentType, ContextType>;
   jobId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   processedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -863,7 +865,7 @@ export type ExportPlatformResolvers<ContextType = Context, ParentType extends Re
   config?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   fieldMappings?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   jobs?: Resolver<ResolversTypes['ExportJobConnection'], ParentType, ContextType, RequireFields<ExportPlatformJobsArgs, 'first'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -906,7 +908,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 export type ProductResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product'], FederationReferenceType extends FederationReferenceTypes['Product'] = FederationReferenceTypes['Product']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Product']> | FederationReferenceType, FederationReferenceType, ContextType>;
   exportItems?: Resolver<Maybe<ResolversTypes['ExportJobItemConnection']>, ParentType, ContextType, RequireFields<ProductExportItemsArgs, 'first'>>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type ProductStatusResolvers = { ACTIVE: 'active', ARCHIVED: 'archived', DISCONTINUED: 'discontinued', DRAFT: 'draft', INACTIVE: 'inactive', OUT_OF_STOCK: 'out_of_stock' };

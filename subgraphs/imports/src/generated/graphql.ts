@@ -234,7 +234,7 @@ export type ImportConfig = {
    */
   filePattern?: Maybe<Scalars['String']['output']>;
   /** The configuration id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /**
    * The kind of import, free text of at most 50 characters (e.g. "products" or "stock"); jobs run with the configuration
    * carry it.
@@ -328,7 +328,7 @@ export type ImportError = {
   /** A stable code such as INVALID_EAN, at most 100 characters; group errors by it. */
   errorCode: Scalars['String']['output'];
   /** The error id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The job that recorded the error. */
   jobId: Scalars['UUID']['output'];
   /** What is wrong, for a person to read. */
@@ -397,7 +397,7 @@ export type ImportFile = {
   /** Size of the file in bytes; null when unknown. */
   fileSizeBytes?: Maybe<Scalars['SafeInt']['output']>;
   /** The file id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The job that read the file. */
   jobId: Scalars['UUID']['output'];
   /** The media type given by the upload or the server, e.g. text/csv; null when unknown. */
@@ -482,7 +482,7 @@ export type ImportJob = {
   /** The source files of the job, in upload order. */
   files: Array<ImportFile>;
   /** The job id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /**
    * The kind of import, free text of at most 50 characters taken from the configuration's importType (or given to
    * createImportJob).
@@ -758,7 +758,7 @@ export type ImportSchedule = {
   /** 5-field cron expression, evaluated in UTC (see CreateImportScheduleInput.cronExpression). */
   cronExpression: Scalars['String']['output'];
   /** The schedule id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** False once deactivated: an inactive schedule starts no job. */
   isActive?: Maybe<Scalars['Boolean']['output']>;
   /** When the schedule last started a job (its due time); null if it never ran. */
@@ -826,7 +826,7 @@ export type ImportStatistics = {
   /** Files read by the job. */
   fileCount: Scalars['Int']['output'];
   /** The statistics id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The job they describe. */
   jobId: Scalars['UUID']['output'];
   /** Milliseconds spent reading, mapping and checking rows (persisting excluded); null when not measured. */
@@ -860,7 +860,7 @@ export type MappingTemplate = {
   /** { "<source column>": "<product field>" }, as ImportConfig.fieldMapping. */
   fieldMapping: Scalars['JSON']['output'];
   /** The template id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Whether this is the supplier's default template (or the default among shared ones); at most one is. */
   isDefault?: Maybe<Scalars['Boolean']['output']>;
   /** The name, at most 255 characters. */
@@ -1252,7 +1252,7 @@ export type UpdateMappingTemplateInput = {
 
 export type User = {
   __typename?: 'User';
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
 };
 
 
@@ -1367,6 +1367,7 @@ export type ResolversTypes = {
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   ImportConfig: ResolverTypeWrapper<ImportConfigModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ImportConfigConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['ImportConfig']>>;
   ImportConfigEdge: ResolverTypeWrapper<Omit<ImportConfigEdge, 'node'> & { node: ResolversTypes['ImportConfig'] }>;
   ImportConfigFilter: ImportConfigFilter;
@@ -1438,6 +1439,7 @@ export type ResolversParentTypes = {
   Decimal: Scalars['Decimal']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
   ImportConfig: ImportConfigModel;
+  ID: Scalars['ID']['output'];
   ImportConfigConnection: ConnectionModel<ResolversParentTypes['ImportConfig']>;
   ImportConfigEdge: Omit<ImportConfigEdge, 'node'> & { node: ResolversParentTypes['ImportConfig'] };
   ImportConfigFilter: ImportConfigFilter;
@@ -1554,7 +1556,7 @@ export type ImportConfigResolvers<ContextType = Context, ParentType extends Reso
   fieldMapping?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   fileFormat?: Resolver<Maybe<ResolversTypes['ImportFileFormat']>, ParentType, ContextType>;
   filePattern?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   importType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   jobs?: Resolver<ResolversTypes['ImportJobConnection'], ParentType, ContextType, RequireFields<ImportConfigJobsArgs, 'first'>>;
@@ -1589,7 +1591,7 @@ export type ImportErrorResolvers<ContextType = Context, ParentType extends Resol
   columnName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   errorCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   jobId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   rawRow?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
@@ -1616,7 +1618,7 @@ export type ImportFileResolvers<ContextType = Context, ParentType extends Resolv
   fileHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   fileName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   fileSizeBytes?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   jobId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   mimeType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   objectKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1647,7 +1649,7 @@ export type ImportJobResolvers<ContextType = Context, ParentType extends Resolve
   etaSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   failedRows?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   files?: Resolver<Array<ResolversTypes['ImportFile']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   importType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   logs?: Resolver<ResolversTypes['ImportLogConnection'], ParentType, ContextType, RequireFields<ImportJobLogsArgs, 'first'>>;
@@ -1744,7 +1746,7 @@ export type ImportScheduleResolvers<ContextType = Context, ParentType extends Re
   config?: Resolver<Maybe<ResolversTypes['ImportConfig']>, ParentType, ContextType>;
   configId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   cronExpression?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isActive?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   lastRun?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   nextRun?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1768,7 +1770,7 @@ export type ImportStatisticsResolvers<ContextType = Context, ParentType extends 
   duplicateRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   errorsByCode?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   fileCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   jobId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   parseDurationMs?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
   persistDurationMs?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
@@ -1796,7 +1798,7 @@ export interface LocalDateScalarConfig extends GraphQLScalarTypeConfig<Resolvers
 export type MappingTemplateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MappingTemplate'] = ResolversParentTypes['MappingTemplate']> = {
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   fieldMapping?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isDefault?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   supplierCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1870,7 +1872,7 @@ export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {

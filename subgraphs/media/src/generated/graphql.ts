@@ -141,7 +141,7 @@ export type MediaFile = {
   /** Height of the original in pixels; null before the bytes are read. */
   height?: Maybe<Scalars['Int']['output']>;
   /** The media file id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** What the image shows; null when not given. */
   imageType?: Maybe<ImageType>;
   /** True for the product's primary image (at most one file of a product has it). */
@@ -262,7 +262,7 @@ export type MediaThumbnail = {
   /** Height in pixels. */
   height: Scalars['Int']['output'];
   /** The thumbnail id. */
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** The media file the thumbnail was made from. */
   mediaFileId?: Maybe<Scalars['UUID']['output']>;
   /** Storage key of the thumbnail image; use url to load it. */
@@ -396,7 +396,7 @@ export type PageInfo = {
 
 export type Product = {
   __typename?: 'Product';
-  id: Scalars['UUID']['output'];
+  id: Scalars['ID']['output'];
   /** Every media file of the product, by display order. */
   media?: Maybe<Array<MediaFile>>;
   /** The file marked primary, else the first by display order; null when the product has no media. */
@@ -622,6 +622,7 @@ export type ResolversTypes = {
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   LocalDate: ResolverTypeWrapper<Scalars['LocalDate']['output']>;
   MediaFile: ResolverTypeWrapper<MediaFileModel>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   MediaFileConnection: ResolverTypeWrapper<ConnectionModel<ResolversParentTypes['MediaFile']>>;
   MediaFileEdge: ResolverTypeWrapper<Omit<MediaFileEdge, 'node'> & { node: ResolversTypes['MediaFile'] }>;
   MediaFileFilter: MediaFileFilter;
@@ -660,6 +661,7 @@ export type ResolversParentTypes = {
   JSONObject: Scalars['JSONObject']['output'];
   LocalDate: Scalars['LocalDate']['output'];
   MediaFile: MediaFileModel;
+  ID: Scalars['ID']['output'];
   MediaFileConnection: ConnectionModel<ResolversParentTypes['MediaFile']>;
   MediaFileEdge: Omit<MediaFileEdge, 'node'> & { node: ResolversParentTypes['MediaFile'] };
   MediaFileFilter: MediaFileFilter;
@@ -766,7 +768,7 @@ export type MediaFileResolvers<ContextType = Context, ParentType extends Resolve
   fileSizeBytes?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
   format?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   height?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   imageType?: Resolver<Maybe<ResolversTypes['ImageType']>, ParentType, ContextType>;
   isPrimary?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   isValid?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
@@ -804,7 +806,7 @@ export type MediaThumbnailResolvers<ContextType = Context, ParentType extends Re
   fileSizeBytes?: Resolver<Maybe<ResolversTypes['SafeInt']>, ParentType, ContextType>;
   format?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   mediaFileId?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
   objectKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   sizeName?: Resolver<ResolversTypes['ThumbnailSize'], ParentType, ContextType>;
@@ -834,7 +836,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 
 export type ProductResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product'], FederationReferenceType extends FederationReferenceTypes['Product'] = FederationReferenceTypes['Product']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Product']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   media?: Resolver<Maybe<Array<ResolversTypes['MediaFile']>>, ParentType, ContextType>;
   primaryImage?: Resolver<Maybe<ResolversTypes['MediaFile']>, ParentType, ContextType>;
 };
