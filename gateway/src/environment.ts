@@ -17,7 +17,7 @@ import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
 export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_SOCKETS_PER_SUBGRAPH = 64
-// Room for a 5,000-row bulk upsert (issue 4); anything larger is refused before parsing.
+// Room for a 5,000-row bulk upsert (upsertProducts' cap); anything larger is refused before parsing.
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1_048_576
 export const DEFAULT_MAX_BATCH = 10
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600

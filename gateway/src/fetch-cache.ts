@@ -15,9 +15,9 @@ export interface SubgraphCachePolicy {
 }
 
 /**
- * Seeds 000/001: active products 1 h, import statuses 30 min. Core: only entity lookups (User by id), per
- * user, since `me` and `self` permissions depend on the caller; analytics: only entity lookups, since audit
- * entries arrive from the services' outboxes, not through the graph.
+ * docs/requirements.md#cache-lifetimes: active products 1 h, import statuses 30 min. Core: only entity lookups
+ * (User by id), per user, since `me` and `self` permissions depend on the caller; analytics: only entity
+ * lookups, since audit entries arrive from the services' outboxes, not through the graph.
  */
 export const DEFAULT_CACHE_POLICY: Record<Domain, SubgraphCachePolicy> = {
   core: { ttlSeconds: 600, roots: false, perUser: true },

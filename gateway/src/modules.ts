@@ -227,7 +227,8 @@ export interface ModuleStatesOptions {
 /**
  * The disabled modules as core last said, at most ttlMs (≤ 5 s) old; one question to core at a time.
  * Core unreachable (or without its `modules` query yet): the last known state stays, and with none known
- * every module counts as enabled, the seed's default; the gate is a feature switch, not an access control.
+ * every module counts as enabled, the documented default (docs/requirements.md#modules); the gate is a
+ * feature switch, not an access control.
  */
 export class ModuleStates {
   private readonly options: ModuleStatesOptions

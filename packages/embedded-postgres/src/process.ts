@@ -125,7 +125,8 @@ export async function launchOnce(
         'unix_socket_directories=',
         '-c',
         'lc_messages=C',
-        // Seed 000's pools reach 150 connections at full overflow; leave room for tools and tests.
+        // The seven documented pools (docs/requirements.md#connection-pools) reach 150 connections at full
+        // overflow; leave room for tools and tests.
         '-c',
         'max_connections=300',
       ],

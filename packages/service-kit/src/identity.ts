@@ -2,9 +2,9 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
  * Who is calling, as the gateway established it (token or API key) and signed it for the subgraphs.
- * Permissions are `resource:action` strings from seed 000's model (roles → permissions, plus the user's
- * own `permissions` JSONB); `resource:manage` grants every action on the resource. There is no wildcard:
- * only `superuser` stands for everything.
+ * Permissions are `resource:action` strings from the documented model (docs/requirements.md#permissions:
+ * roles → permissions, plus the user's own `permissions` JSONB); `resource:manage` grants every action on
+ * the resource. There is no wildcard: only `superuser` stands for everything.
  */
 export interface Caller {
   kind: 'anonymous' | 'user' | 'partner' | 'service'

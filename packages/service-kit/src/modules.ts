@@ -1,5 +1,5 @@
 /**
- * The 17 module ids of v4.5 (seed 002, `api/core/modules.py`): their switches are the app_settings rows
+ * The 17 module ids of v4.5 (docs/requirements.md#modules): their switches are the app_settings rows
  * `module.<id>` of category 'modules'. One registry for core (state), the gateway (gate) and the seed.
  */
 export const MODULE_IDS = [
@@ -27,7 +27,7 @@ export type ModuleId = (typeof MODULE_IDS)[number]
 export const MODULE_CATEGORY = 'modules'
 export const MODULE_KEY_PREFIX = 'module.'
 
-/** Display name and menu order of each module, as seed 002's registry has them. */
+/** Display name and menu order of each module, as docs/requirements.md#modules lists them. */
 export const MODULE_INFO: Record<ModuleId, { name: string; order: number }> = {
   suppliers: { name: 'Fournisseurs', order: -2 },
   imports: { name: 'Imports', order: -1 },

@@ -83,8 +83,8 @@ export const MAX_SETTING_BYTES = 65_536
 
 /**
  * A setting's value: any JSON up to 64 KiB. Module switches (category 'modules') are the rows
- * `module.<id>` of seed 002's 17 modules with the value { "enabled": true | false } and nothing else;
- * `module.*` keys belong to that category only.
+ * `module.<id>` of the 17 modules (docs/requirements.md#modules) with the value { "enabled": true | false }
+ * and nothing else; `module.*` keys belong to that category only.
  */
 export function checkSettingValue(key: string, category: string, value: unknown): unknown {
   if (value === undefined || value === null) {

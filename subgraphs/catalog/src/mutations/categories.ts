@@ -55,7 +55,7 @@ async function checkSlugFree(trx: CatalogTrx, slug: string | null | undefined, e
 }
 
 /**
- * A free slug from the name, under the parent's slug as the seed writes them ("informatique--portables");
+ * A free slug from the name, under the parent's slug as the demo data writes them ("informatique--portables");
  * "-2", "-3", … is appended when taken.
  */
 async function generateSlug(trx: CatalogTrx, name: string, parentSlug: string | null) {
