@@ -109,3 +109,16 @@ export async function entitiesExist(
   await Promise.all(Array.from({ length: Math.min(options.parallel ?? 3, chunks.length) }, worker))
   return found.flat()
 }
+
+/**
+ * The ids among `ids` that catalog has no product for, in their order: asked through catalog's graph
+ * (`_entities`), never its database, in chunks of `chunk` ids. SERVICE_UNAVAILABLE when catalog cannot answer.
+ */
+export async function unknownProductIds(
+  peers: Peers,
+  ids: readonly string[],
+  options: { chunk?: number } = {},
+): Promise<string[]> {
+  const exists = await entitiesExist(peers, 'catalog', 'Product', ids, options)
+  return ids.filter((_, i) => !exists[i])
+}

@@ -1,13 +1,7 @@
-import { entitiesExist, queryPeer } from '@pm/service-kit'
+import { queryPeer } from '@pm/service-kit'
 import type { Context } from './context'
 
 /** Questions to catalog through its graph (never its database); queryPeer answers SERVICE_UNAVAILABLE when down. */
-
-/** The positions in `ids` of the products catalog does not have. */
-export async function missingProductIndexes(ctx: Context, ids: readonly string[]): Promise<number[]> {
-  const exists = await entitiesExist(ctx.peers, 'catalog', 'Product', ids)
-  return exists.flatMap((found, i) => (found ? [] : [i]))
-}
 
 const SUPPLIER_PRODUCTS = `query($code: String!) {
   supplierByCode(code: $code) { code products(first: 1) { totalCount } }

@@ -1,6 +1,5 @@
 import type { Env } from '@pm/db'
-import { requireSecret, TOKEN_SECRET_ENV } from '@pm/service-kit'
-import { MODULE_IDS, type ModuleId } from './modules'
+import { MODULE_IDS, type ModuleId, requireSecret, TOKEN_SECRET_ENV } from '@pm/service-kit'
 
 /**
  * core's settings, parsed once per environment (the service's ctx.env, process.env unless a test gave its

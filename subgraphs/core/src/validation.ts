@@ -1,5 +1,11 @@
-import { badUserInput, checkEmail, checkString } from '@pm/service-kit'
-import { MODULE_CATEGORY, MODULE_IDS, MODULE_KEY_PREFIX } from './modules'
+import {
+  badUserInput,
+  checkEmail,
+  checkString,
+  MODULE_CATEGORY,
+  MODULE_IDS,
+  MODULE_KEY_PREFIX,
+} from '@pm/service-kit'
 
 /**
  * core's input rules, checked before SQL; every error names the GraphQL field path. Sizes are the

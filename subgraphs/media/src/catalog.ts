@@ -1,13 +1,6 @@
 import type { DB } from '@pm/db/types/media'
-import { entitiesExist, type Logger, type Peers, postPeer } from '@pm/service-kit'
+import { type Logger, type Peers, postPeer } from '@pm/service-kit'
 import type { Kysely } from 'kysely'
-import type { Context } from './context'
-
-/** Whether catalog has this product, asked through its graph (never its database); SERVICE_UNAVAILABLE when down. */
-export async function catalogHasProduct(ctx: Context, productId: string): Promise<boolean> {
-  const [exists] = await entitiesExist(ctx.peers, 'catalog', 'Product', [productId])
-  return exists === true
-}
 
 const RECORD_IMAGES = `mutation($products: [ProductImagesInput!]!) { recordProductImages(products: $products) }`
 

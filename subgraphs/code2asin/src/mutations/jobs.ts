@@ -7,12 +7,13 @@ import {
   notFound,
   recordAudit,
   rowInputError,
+  unknownProductIds,
   updateAudited,
   userError,
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { type Selectable, sql } from 'kysely'
-import { catalogProductCount, missingProductIndexes, supplierProductCount } from '../catalog'
+import { catalogProductCount, supplierProductCount } from '../catalog'
 import type { Context } from '../context'
 import { toCode2AsinJob, toCode2AsinResult } from '../db/mappers'
 import { type Code2AsinTrx, insertJob, insertNewResults, refreshJobProgress } from '../db/writes'
@@ -106,9 +107,9 @@ export const code2AsinJobMutations = {
     let supplierCode: string | null = null
     let searchConfig = checked.searchConfig
     if (target.kind === 'products') {
-      const missing = await missingProductIndexes(ctx, target.productIds)
+      const missing = await unknownProductIds(ctx.peers, target.productIds)
       if (missing.length > 0) {
-        const id = target.productIds[missing[0]!]!
+        const id = missing[0]!
         const index = input.productIds!.indexOf(id)
         throw notFound(
           `input.productIds[${index}]: the catalog has no product ${id}` +

@@ -6,6 +6,7 @@ import {
   inTransaction,
   lockRow,
   MASK,
+  MODULE_CATEGORY,
   notFound,
   recordAudit,
 } from '@pm/service-kit'
@@ -13,7 +14,6 @@ import { type Selectable, sql } from 'kysely'
 import type { Context } from '../context'
 import { toAppSetting } from '../db/mappers'
 import type { MutationResolvers } from '../generated/graphql'
-import { MODULE_CATEGORY } from '../modules'
 import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../validation'
 import { checkFlag } from './shared'
 

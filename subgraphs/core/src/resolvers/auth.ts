@@ -1,3 +1,4 @@
+import { MODULE_IDS, MODULE_INFO, MODULE_KEY_PREFIX, type ModuleId } from '@pm/service-kit'
 import { parseApiKey, touchApiKey } from '../auth/api-keys'
 import { keyPermissions, permissionsOfUser } from '../auth/permissions'
 import { accessTokenState } from '../auth/sessions'
@@ -5,7 +6,6 @@ import { toApiKey } from '../db/mappers'
 import { apiKeyByHash, apiKeysOfUser, moduleSettings } from '../db/queries'
 import { coreEnvironment } from '../environment'
 import type { ApiKeyResolvers, QueryResolvers } from '../generated/graphql'
-import { MODULE_IDS, MODULE_INFO, MODULE_KEY_PREFIX, type ModuleId } from '../modules'
 
 export const authQueries = {
   /** The signed-in user (a partner key: its owner); null for anonymous callers and services. */

@@ -7,9 +7,9 @@ import {
   lockRow,
   notFound,
   recordAudit,
+  unknownProductIds,
   updateAudited,
 } from '@pm/service-kit'
-import { unknownProductIds } from '../catalog'
 import type { Context } from '../context'
 import { toExportJob, toExportJobItem } from '../db/mappers'
 import {
@@ -22,6 +22,9 @@ import {
   platformForShare,
   transitionValues,
 } from '../db/writes'
+
+/** Ids per question to catalog: one batched statement there, a body of ~50 KB here. */
+const PRODUCT_CHUNK = 1_000
 
 export const JOB_TYPES = [
   'full_sync',
@@ -74,7 +77,7 @@ export const exportJobMutations = {
       )
     }
     // Asked before the transaction opens: no lock is held while catalog answers, nothing is written if it cannot.
-    const unknown = await unknownProductIds(ctx, productIds)
+    const unknown = await unknownProductIds(ctx.peers, productIds, { chunk: PRODUCT_CHUNK })
     if (unknown.length > 0 && !input.skipUnknownProducts) {
       throw badUserInput(
         `input.productIds: ${unknown.length} product(s) are not in the catalog: ${unknown.slice(0, LISTED_UNKNOWN).join(', ')}${unknown.length > LISTED_UNKNOWN ? ', …' : ''} (remove them, or set skipUnknownProducts)`,

@@ -5,10 +5,11 @@ import {
   notFound,
   recordAudit,
   requireSomeField,
+  unknownProductIds,
   updateAudited,
 } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
-import { catalogHasProduct, tellCatalogImages } from '../catalog'
+import { tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
 import { toMediaFile } from '../db/mappers'
 import {
@@ -125,7 +126,7 @@ export const mediaFileMutations = {
       .executeTakeFirst()
     // A retry (the same bytes for the same product) is answered without catalog or a transaction.
     if (same) return { mediaFile: toMediaFile(same), deduplicated: true, reusedStoredFile: true }
-    if (!(await catalogHasProduct(ctx, productId))) {
+    if ((await unknownProductIds(ctx.peers, [productId])).length > 0) {
       throw notFound(`input.productId: the catalog has no product ${productId}`, { field: 'input.productId' })
     }
     let stored = false
