@@ -1,10 +1,9 @@
 import type { Domain } from '@pm/db'
-import { createLogger, MODULE_IDS, type ModuleId } from '@pm/service-kit'
+import { MODULE_IDS as CORE_MODULE_IDS, createLogger, MODULE_IDS, type ModuleId } from '@pm/service-kit'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { sendGraphQL } from '@pm/testing/subgraph'
 import { buildClientSchema, type GraphQLSchema, getIntrospectionQuery, Kind, parse } from 'graphql'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MODULE_IDS as CORE_MODULE_IDS } from '../../subgraphs/core/src/modules'
 import { type RunningGateway, startGateway } from '../src/gateway'
 import {
   type InputSite,

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { verifyPassword } from '@pm/service-kit'
+import { MODULE_IDS, verifyPassword } from '@pm/service-kit'
 import { startTestStack, type TestStack } from '@pm/testing/stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODULES } from '../../packages/seed/src/fixtures'
-import { MODULE_IDS } from '../../subgraphs/core/src/modules'
 
 let stack: TestStack<'core' | 'analytics'>
 

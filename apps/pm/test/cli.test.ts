@@ -138,7 +138,8 @@ describe('pm', () => {
         is_admin: true,
         is_active: true,
         roles: 8,
-        permissions: 102,
+        // Every resource × action some field can require (no `execute`: no field requires it).
+        permissions: 85,
       })
       expect(await verifyPassword('Root-Password-42', rows[0].hashed_password)).toBe(true)
 

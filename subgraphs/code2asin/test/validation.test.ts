@@ -29,9 +29,10 @@ describe('checkAsin', () => {
 })
 
 describe('checkResult', () => {
-  const base = { productId: 'A6B7E2D8-0000-4000-8000-000000000000' }
+  // Ids arrive lower-cased: the UUID scalar normalises them before any resolver runs.
+  const base = { productId: 'a6b7e2d8-0000-4000-8000-000000000000' }
 
-  it('normalises a match: EAN, decimals, currency default, lower-case product id', () => {
+  it('normalises a match: EAN, decimals, currency default', () => {
     const values = checkResult('results[0]', {
       ...base,
       asin: 'B0ABCDEFGH',
@@ -86,7 +87,7 @@ describe('checkCreateJob', () => {
     expect(fieldOf(() => checkCreateJob({ productIds: ['a'], supplierCode: 'S' })).field).toBe(
       'input.productIds',
     )
-    expect(checkCreateJob({ productIds: ['A', 'a', 'b'] }).target).toEqual({
+    expect(checkCreateJob({ productIds: ['a', 'a', 'b'] }).target).toEqual({
       kind: 'products',
       productIds: ['a', 'b'],
     })
