@@ -25,7 +25,7 @@ import {
   checkTransformationRules,
   checkValidationRules,
   FILE_FORMATS,
-} from '../shapes'
+} from '../validation'
 import { conflict, json, notNull } from './common'
 
 export interface ImportConfigInput {

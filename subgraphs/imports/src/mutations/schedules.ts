@@ -11,7 +11,7 @@ import type { Context } from '../context'
 import { type CronSchedule, nextRun } from '../cron'
 import { toImportSchedule } from '../db/mappers'
 import { configForShare, insertSchedule } from '../db/writes'
-import { checkCron } from '../shapes'
+import { checkCron } from '../validation'
 import { notNull } from './common'
 
 interface CreateImportScheduleInput {

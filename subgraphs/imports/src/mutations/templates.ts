@@ -17,7 +17,7 @@ import {
   templateForUpdate,
   unsetOtherDefaults,
 } from '../db/writes'
-import { checkTemplateMapping } from '../shapes'
+import { checkTemplateMapping } from '../validation'
 import { json, notNull } from './common'
 
 interface MappingTemplateInput {

@@ -1,7 +1,7 @@
 import { enumValues, STORAGE_TYPES } from '@pm/service-kit'
 import { LOG_LEVELS } from '../db/queries'
 import { JOB_STATUSES } from '../mutations/jobs'
-import { FILE_FORMATS } from '../shapes'
+import { FILE_FORMATS } from '../validation'
 
 /** import_errors.severity and the severity of a validation rule. */
 export const ISSUE_SEVERITIES = ['error', 'warning'] as const
