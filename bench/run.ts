@@ -1402,7 +1402,7 @@ try {
 async function importScenario(options: BenchOptions): Promise<number> {
   const startedAt = new Date()
   log(`import scenario: ${options.importRows} rows`)
-  const result = await runImportBench({ rows: options.importRows, log })
+  const result = await runImportBench({ rows: options.importRows, phases: options.importPhases, log })
   const markdown = `# Import benchmark (${startedAt.toISOString()})\n\n${commandLine()}\n\n${importMarkdown(result)}`
   mkdirSync(RESULTS_DIR, { recursive: true })
   const files = options.smoke

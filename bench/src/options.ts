@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os'
+import { IMPORT_PHASES, type ImportPhase } from './import'
 
 export const SCENARIOS = ['q1', 'q2', 'q3', 'q4', 'mixed'] as const
 export type ScenarioId = (typeof SCENARIOS)[number]
@@ -30,6 +31,8 @@ export interface BenchOptions {
   workers: number | 'auto'
   /** Rows of the import scenario's supplier CSV; 0: the scenario is not run. */
   importRows: number
+  /** Parts of the import scenario that run (--import-phases; default csv, rerun, xlsx). */
+  importPhases: ImportPhase[]
   /** Only the import scenario (--import): no query scenarios, no bench data set. */
   importOnly: boolean
   /** The analytics scenario (bench/analytics.ts): with --analytics (alone) and in --smoke. */
@@ -79,6 +82,8 @@ export const USAGE = `pnpm bench [options]
                       gateway by the exports worker (its own process; RSS sampled)
   --export-products N products of those feeds (default 133149; smoke 1000)
   --import-rows N     rows of that CSV (default 133149; smoke 2000)
+  --import-phases P   which parts run, comma-separated: csv (the import), rerun (needs csv), xlsx
+                      (default csv,rerun,xlsx)
   --asin              only the code2asin scenario (bench/asin.ts): 10,000 products matched against a loopback
                       SP-API at a high rate (≤ 60 s), then searches at 5/s (measured rate within 10 %)
   --analytics         only the analytics scenario (bench/analytics.ts): supplier and catalogue figures and
@@ -124,6 +129,19 @@ function list<T extends string>(raw: string, allowed: readonly T[], name: string
   }
   if (items.length === 0) throw new UsageError(`--${name} needs at least one of ${allowed.join(', ')}`)
   return [...new Set(items)] as T[]
+}
+
+function importPhases(raw: string | true | undefined): ImportPhase[] {
+  if (raw === undefined) return [...IMPORT_PHASES]
+  const given = String(raw)
+    .split(',')
+    .map((p) => p.trim())
+  const bad = given.filter((p) => !(IMPORT_PHASES as readonly string[]).includes(p))
+  if (raw === true || given.length === 0 || bad.length > 0)
+    throw new UsageError(`--import-phases takes ${IMPORT_PHASES.join(', ')} (comma-separated)`)
+  if (given.includes('rerun') && !given.includes('csv'))
+    throw new UsageError('--import-phases: rerun needs csv')
+  return IMPORT_PHASES.filter((p) => given.includes(p))
 }
 
 function positive(raw: string | true, name: string, { integer = true, zero = false } = {}): number {
@@ -180,6 +198,7 @@ export function parseOptions(
     'workers',
     'smoke',
     'import-rows',
+    'import-phases',
     'media-images',
     'export-products',
     'mixed-seconds',
@@ -288,6 +307,7 @@ export function parseOptions(
           : flags.get('import') === true
             ? 133_149
             : 0,
+    importPhases: importPhases(get('import-phases')),
     importOnly: flags.get('import') === true,
     analytics: smoke || flags.get('analytics') === true,
     analyticsOnly: flags.get('analytics') === true,

@@ -171,6 +171,9 @@ beforeAll(async () => {
   process.env.FETCH_ALLOW_PRIVATE = 'true'
   process.env.IMPORT_BATCH_ROWS = '40'
   process.env.IMPORT_LEASE_SECONDS = '2'
+  // Every XLSX's shared strings go through the spill file; a table over 1 MiB fails its job.
+  process.env.IMPORT_XLSX_SHARED_STRINGS_MEMORY_MB = '0'
+  process.env.IMPORT_XLSX_SHARED_STRINGS_MAX_MB = '1'
   http = createServer((req, res) => {
     const body = files.get(req.url ?? '')
     if (!body) return res.writeHead(404).end()
@@ -341,6 +344,46 @@ describe('import engine end to end', () => {
       (await ok(START, { configId: xlsxConfig, source: { uploadId: xlsx } })).startImport.id,
     )
     expect(xdone).toMatchObject({ status: 'COMPLETED', productsCreated: 15, failedRows: 0 })
+  })
+
+  it('fails an XLSX whose shared strings are over the cap as a job (SOURCE_TOO_LARGE); the worker goes on', async () => {
+    const ExcelJS = (await import('exceljs')).default
+    const workbook = new ExcelJS.Workbook()
+    const sheet = workbook.addWorksheet('Produits')
+    sheet.addRow(['Référence', 'Désignation', 'EAN', 'Prix HT', 'Stock', 'Marque'])
+    // ~1.6 MB of distinct strings in the shared strings table.
+    for (let i = 1; i <= 20_000; i++)
+      sheet.addRow([
+        `BIG-${i}`,
+        `Désignation longue et unique du produit numéro ${i}`,
+        '',
+        '1,00',
+        1,
+        'Bosch',
+      ])
+    const config = await createConfig({ file_format: 'xlsx', delimiter: null })
+    const big = await upload(Buffer.from(await workbook.xlsx.writeBuffer()), 'gros.xlsx')
+    const failed = await finished(
+      (await ok(START, { configId: config, source: { uploadId: big } })).startImport.id,
+    )
+    expect(failed.status).toBe('FAILED')
+    expect(failed.lastError).toMatch(
+      /^SOURCE_TOO_LARGE: the workbook's shared strings take \d+ bytes; at most 1048576 are read$/,
+    )
+    expect(failed.errors.edges.map((e: { node: { errorCode: string } }) => e.node.errorCode)).toEqual([
+      'SOURCE_TOO_LARGE',
+    ])
+    expect(failed.productsCreated).toBe(0)
+
+    const small = new ExcelJS.Workbook()
+    const rows = small.addWorksheet('Produits')
+    rows.addRow(['Référence', 'Désignation', 'EAN', 'Prix HT', 'Stock', 'Marque'])
+    for (let i = 1; i <= 5; i++) rows.addRow([`AFTER-${i}`, `Après ${i}`, '', '2,00', i, 'Makita'])
+    const after = await upload(Buffer.from(await small.xlsx.writeBuffer()), 'apres.xlsx')
+    const done = await finished(
+      (await ok(START, { configId: config, source: { uploadId: after } })).startImport.id,
+    )
+    expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 5, failedRows: 0 })
   })
 
   it('cancels a running import after its current batch; what was written stays', async () => {

@@ -3,6 +3,7 @@ import { ByteSource, sniffBinary } from './bytes'
 import { openCsv } from './csv'
 import { openJson, openJsonLines } from './json'
 import { DEFAULT_MAX_COLUMNS, DEFAULT_MAX_LINE_BYTES, type RecordLimits } from './records'
+import { DEFAULT_SHARED_STRINGS } from './shared-strings'
 import { type ParsedSource, type ParseOptions, SOURCE_FORMATS, SourceError, type SourceFormat } from './types'
 import { openXlsx } from './xlsx'
 import { openXml } from './xml'
@@ -121,6 +122,16 @@ export async function openSource(
           limits,
           maxUncompressedBytes: o.maxUncompressedBytes ?? 4 * 1024 ** 3,
           tempDir: o.tempDir,
+          sharedStrings: {
+            memoryBytes: nonNegative(
+              'sharedStrings.memoryBytes',
+              o.sharedStrings?.memoryBytes ?? DEFAULT_SHARED_STRINGS.memoryBytes,
+            ),
+            maxPartBytes: positive(
+              'sharedStrings.maxPartBytes',
+              o.sharedStrings?.maxPartBytes ?? DEFAULT_SHARED_STRINGS.maxPartBytes,
+            ),
+          },
           warnings,
         })
       case 'json':
@@ -149,5 +160,11 @@ export async function openSource(
 function positive(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new SourceError(`${name} must be a positive integer`, 'UNSUPPORTED_FORMAT')
+  return value
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0)
+    throw new SourceError(`${name} must be an integer of 0 or more`, 'UNSUPPORTED_FORMAT')
   return value
 }

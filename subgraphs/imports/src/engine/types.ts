@@ -25,6 +25,11 @@ export interface ParseOptions {
   maxUncompressedBytes?: number
   /** XLSX: where the workbook is spooled (it is read from its central directory). Default os.tmpdir(). */
   tempDir?: string
+  /**
+   * XLSX: the shared strings table's memory budget (past it, the rest is spilled to a file next to the spooled
+   * workbook) and the largest shared strings part read (bigger: TOO_LARGE). Defaults 16 MiB and 512 MiB.
+   */
+  sharedStrings?: { memoryBytes?: number; maxPartBytes?: number }
 }
 
 /** A problem with one record, found while reading or mapping it. */

@@ -8,13 +8,13 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import yauzl from 'yauzl'
 import { type ByteSource, sniffBinary } from './bytes'
 import { columnNames, type RecordLimits, rowOf } from './records'
+import { SharedStrings, type SharedStringsLimits } from './shared-strings'
 import type { ParsedSource, RawRecord } from './types'
 import { SourceError } from './types'
 
 const MAX_ENTRIES = 10_000
 /** Small parts (workbook, relationships) are read whole; bigger ones are not what an XLSX holds. */
 const MAX_PART_BYTES = 16 * 1024 * 1024
-const MAX_SHARED_STRINGS_BYTES = 512 * 1024 * 1024
 /** A part that inflates more than this many times its compressed size (and is big) is a zip bomb. */
 const MAX_RATIO = 200
 const RATIO_FLOOR = 16 * 1024 * 1024
@@ -25,6 +25,7 @@ export interface XlsxOptions {
   limits: RecordLimits
   maxUncompressedBytes: number
   tempDir?: string
+  sharedStrings: SharedStringsLimits
   warnings: string[]
 }
 
@@ -192,9 +193,12 @@ export async function openXlsx(bytes: ByteSource, o: XlsxOptions): Promise<Parse
   }
   const dir = await mkdtemp(join(o.tempDir ?? tmpdir(), 'pm-xlsx-'))
   let zip: yauzl.ZipFile | undefined
+  let shared: SharedStrings | undefined
   const cleanup = async () => {
     zip?.close()
     zip = undefined
+    shared?.close()
+    shared = undefined
     await rm(dir, { recursive: true, force: true })
   }
   try {
@@ -234,17 +238,20 @@ export async function openXlsx(bytes: ByteSource, o: XlsxOptions): Promise<Parse
     const sharedPath =
       [...rels.values()].find((r) => r.type.endsWith('/sharedStrings'))?.target ?? 'xl/sharedStrings.xml'
     const sharedEntry = entries.get(sharedPath)
-    const shared: string[] = []
+    // Past its memory budget the table is spilled to a file in `dir` (removed with it).
+    const table = new SharedStrings(dir, o.sharedStrings.memoryBytes, o.limits.maxLineBytes + 1)
+    shared = table
     if (sharedEntry) {
-      if (sharedEntry.uncompressedSize > MAX_SHARED_STRINGS_BYTES) {
+      if (sharedEntry.uncompressedSize > o.sharedStrings.maxPartBytes) {
         throw new SourceError(
-          `the workbook's shared strings take ${sharedEntry.uncompressedSize} bytes; at most ${MAX_SHARED_STRINGS_BYTES} are read`,
+          `the workbook's shared strings take ${sharedEntry.uncompressedSize} bytes; at most ${o.sharedStrings.maxPartBytes} are read`,
           'TOO_LARGE',
         )
       }
-      for await (const _ of saxPart(zip, sharedEntry, (parser) => sharedStrings(parser, shared))) {
+      for await (const _ of saxPart(zip, sharedEntry, (parser) => sharedStrings(parser, table))) {
         // consumed
       }
+      table.finish()
     }
     const openedZip = zip
     let columns: string[] | undefined
@@ -254,7 +261,7 @@ export async function openXlsx(bytes: ByteSource, o: XlsxOptions): Promise<Parse
         const out: { r: number; cells: string[]; width: number; size: number }[] = []
         let headerRow = 0
         for await (const _ of saxPart(openedZip, sheetEntry!, (parser) =>
-          sheetRows(parser, shared, o.limits, out),
+          sheetRows(parser, table, o.limits, out),
         )) {
           for (const row of out) {
             const record = toRecord(row)
@@ -330,18 +337,27 @@ export async function openXlsx(bytes: ByteSource, o: XlsxOptions): Promise<Parse
   }
 }
 
-/** <si> items: the text of their <t> elements (rich text runs joined; phonetic runs left out). */
-function sharedStrings(parser: SaxesParser, shared: string[]) {
+/**
+ * <si> items: the text of their <t> elements (rich text runs joined; phonetic runs left out), each kept to
+ * the table's `maxChars` (a longer one fails its row whatever it holds past that).
+ */
+function sharedStrings(parser: SaxesParser, shared: SharedStrings) {
   let current: string[] | undefined
+  let length = 0
   let inText = false
   let phonetic = 0
   parser.on('opentag', (tag) => {
-    if (tag.name === 'si') current = []
-    else if (tag.name === 'rPh') phonetic++
+    if (tag.name === 'si') {
+      current = []
+      length = 0
+    } else if (tag.name === 'rPh') phonetic++
     else if (tag.name === 't' && current && phonetic === 0) inText = true
   })
   parser.on('text', (text) => {
-    if (inText) current!.push(text)
+    if (inText && length <= shared.maxChars) {
+      current!.push(text)
+      length += text.length
+    }
   })
   parser.on('closetag', (tag) => {
     if (tag.name === 't') inText = false
@@ -356,7 +372,7 @@ function sharedStrings(parser: SaxesParser, shared: string[]) {
 /** <row>s of a sheet into `out`: cells by column index, with their count and text size for the limits. */
 function sheetRows(
   parser: SaxesParser,
-  shared: string[],
+  shared: SharedStrings,
   limits: RecordLimits,
   out: { r: number; cells: string[]; width: number; size: number }[],
 ) {
@@ -413,7 +429,7 @@ function sheetRows(
         if (row && value) {
           const raw = value.join('')
           let text = raw
-          if (cellType === 's') text = shared[Number(raw)] ?? ''
+          if (cellType === 's') text = shared.get(Number(raw))
           else if (cellType === 'b') text = raw === '1' ? 'TRUE' : raw === '0' ? 'FALSE' : raw
           if (text !== '') {
             row.width = Math.max(row.width, cellIndex + 1)

@@ -37,6 +37,12 @@ export interface EngineDeps {
   batchRows: number
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
+  /**
+   * An XLSX's shared strings: kept in memory up to `memoryBytes` (IMPORT_XLSX_SHARED_STRINGS_MEMORY_MB, default
+   * 16), the rest spilled to a temporary file; a shared strings part over `maxPartBytes`
+   * (IMPORT_XLSX_SHARED_STRINGS_MAX_MB, default 512) fails the job (SOURCE_TOO_LARGE).
+   */
+  sharedStrings?: { memoryBytes: number; maxPartBytes: number }
   /** Tells the gateways' caches that imports (and catalog, analytics) changed behind their back. */
   invalidate?: (domains: readonly ('imports' | 'catalog' | 'analytics' | 'media')[]) => Promise<void>
 }
@@ -57,6 +63,10 @@ export function engineSettings(env: NodeJS.ProcessEnv) {
   return {
     batchRows: int('IMPORT_BATCH_ROWS', 2_000, 1, 5_000),
     leaseSeconds: int('IMPORT_LEASE_SECONDS', 60, 2, 3_600),
+    sharedStrings: {
+      memoryBytes: int('IMPORT_XLSX_SHARED_STRINGS_MEMORY_MB', 16, 0, 1_024) * 1024 * 1024,
+      maxPartBytes: int('IMPORT_XLSX_SHARED_STRINGS_MAX_MB', 512, 1, 4_096) * 1024 * 1024,
+    },
   }
 }
 
@@ -266,7 +276,9 @@ async function execute(
   const supplierId = await supplierIdOf(deps.peers, job.supplier_code)
   const stream: Readable = await deps.storage.get(file.object_key!)
   const parseStart = now()
-  const source = await openRecords(stream, config, file.file_name)
+  const source = await openRecords(stream, config, file.file_name, {
+    ...(deps.sharedStrings ? { sharedStrings: deps.sharedStrings } : {}),
+  })
   logs.push(
     log('info', `reading ${source.format.toUpperCase()}`, {
       format: source.format,

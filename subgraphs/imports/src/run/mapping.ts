@@ -9,6 +9,7 @@ import {
   ImportConfigError,
   openSource,
   type ParsedSource,
+  type ParseOptions,
   type RawRecord,
   type RowIssue,
   SOURCE_FORMATS,
@@ -79,9 +80,12 @@ export function openRecords(
   stream: Readable,
   config: ImportConfigRow,
   fileName: string,
+  /** What the worker's settings add (the XLSX shared strings' bounds). */
+  parse: Pick<ParseOptions, 'sharedStrings'> = {},
 ): Promise<ParsedSource> {
   const format = (config.file_format ?? '').toLowerCase()
   return openSource(stream, {
+    ...parse,
     format: (SOURCE_FORMATS as readonly string[]).includes(format) ? (format as SourceFormat) : 'auto',
     filename: fileName,
     ...(config.encoding ? { encoding: config.encoding } : {}),

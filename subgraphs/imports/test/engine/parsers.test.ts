@@ -305,6 +305,57 @@ describe('XLSX', () => {
     )
   })
 
+  it('spills the shared strings past their memory budget and reads the same rows', async () => {
+    // 3,000 strings (accents, a 70 kB one, one past maxLineBytes) referenced in order, then backwards, then
+    // past the table's end.
+    const strings = Array.from({ length: 3_000 }, (_, i) =>
+      i === 1_500 ? 'x'.repeat(70_000) : i === 2_000 ? 'y'.repeat(1_200_000) : `s${i} ${'é'.repeat(i % 7)}`,
+    )
+    const sst = `<sst>${strings.map((t) => `<si><t>${t}</t></si>`).join('')}</sst>`
+    const cell = (i: number) => `<c t="s"><v>${i}</v></c>`
+    const rows = [
+      `<row>${cell(0)}<c t="inlineStr"><is><t>n</t></is></c></row>`,
+      ...strings.map((_, i) => `<row>${cell(i)}${cell(i % 5)}</row>`),
+      ...strings.map((_, i) => `<row>${cell(strings.length - 1 - i)}${cell(2_999)}</row>`),
+      `<row>${cell(3_000)}${cell(7)}</row>`,
+    ]
+    const file = workbookOf(`<worksheet><sheetData>${rows.join('')}</sheetData></worksheet>`, [
+      { name: 'xl/sharedStrings.xml', data: Buffer.from(sst) },
+    ])
+    const read = async (memoryBytes?: number) => {
+      const tempDir = await mkdtemp(join(dir, 'spill-'))
+      const { records } = await readAll(streamOf(file), {
+        tempDir,
+        ...(memoryBytes === undefined ? {} : { sharedStrings: { memoryBytes } }),
+      })
+      expect(await readdir(tempDir)).toEqual([])
+      return records
+    }
+    const inMemory = await read()
+    expect(inMemory).toHaveLength(2 * strings.length + 1)
+    expect(inMemory[0]).toEqual({ rowNumber: 1, values: { s0: 's0 ', n: 's0 ' } })
+    expect(inMemory[1_500]!.values.s0).toHaveLength(70_000)
+    expect(inMemory[2_000]!.issue?.rule).toBe('maxLineBytes')
+    expect(inMemory[3_000]).toEqual({ rowNumber: 3_001, values: { s0: 's2999 ééé', n: 's2999 ééé' } })
+    expect(inMemory.at(-1)).toEqual({ rowNumber: 6_001, values: { s0: '', n: 's7 ' } })
+    expect(await read(0)).toEqual(inMemory)
+    expect(await read(20_000)).toEqual(inMemory)
+  })
+
+  it('refuses shared strings over maxPartBytes', async () => {
+    const sst = `<sst>${'<si><t>abc</t></si>'.repeat(100)}</sst>`
+    const file = workbookOf(
+      '<worksheet><sheetData><row><c t="s"><v>0</v></c></row></sheetData></worksheet>',
+      [{ name: 'xl/sharedStrings.xml', data: Buffer.from(sst) }],
+    )
+    await expectSourceError(
+      openSource(streamOf(file), { sharedStrings: { maxPartBytes: 1_000 } }),
+      'TOO_LARGE',
+      /shared strings take \d+ bytes; at most 1000 are read/,
+    )
+    expect((await readAll(streamOf(file), { sharedStrings: { maxPartBytes: 10_000 } })).records).toEqual([])
+  })
+
   it('fails a row with values beyond maxColumns', async () => {
     const sheet =
       '<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>' +
