@@ -161,7 +161,8 @@ export async function runImportBench(o: {
       },
     })
     const userId = stack.superuserId
-    const token = stack.tokenFor({ userId, superuser: true })
+    // Minted for each upload: a 1 M-row run outlives one token.
+    const token = () => stack.tokenFor({ userId, superuser: true })
     const waitDone = async (id: string) => {
       for (;;) {
         const { data, errors } = await stack.request(JOB, { id })
@@ -180,7 +181,7 @@ export async function runImportBench(o: {
         {
           method: 'POST',
           headers: {
-            authorization: `Bearer ${token}`,
+            authorization: `Bearer ${token()}`,
             'content-type': 'application/octet-stream',
             'x-apollo-operation-name': 'upload',
           },
