@@ -1,5 +1,6 @@
 import { badUserInput, checkInt, inTransaction, queryPeer, uuidKeys } from '@pm/service-kit'
 import { sql } from 'kysely'
+import { declareProductsChanged } from './changes'
 import type { Context } from './context'
 import type { CatalogDb } from './db/queries'
 import type { CompletenessSummaryRowResolvers, QueryResolvers } from './generated/graphql'
@@ -160,6 +161,7 @@ export const completenessMutations = {
     const last = new Map(products.map((p) => [p.productId, p.hasImage]))
     return inTransaction(ctx, async (trx) => {
       const ids = [...last.keys()]
+      await declareProductsChanged(ctx, trx, ids)
       // Products stored before their first score (none after migration 006's backfill) get one first.
       await sql`SELECT refresh_product_completeness(ARRAY(
         SELECT p.id FROM products p WHERE p.id = ANY (${ids}::uuid[])

@@ -10,6 +10,7 @@ import {
   sameValue,
   updateAudited,
 } from '@pm/service-kit'
+import { declareProductsChanged } from '../changes'
 import type { Context } from '../context'
 import { type ProductPriceRow, toProductPrice } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
@@ -119,6 +120,7 @@ export const priceMutations = {
     const why = provenance(input)
     return inTransaction(ctx, async (trx) => {
       const product = await lockProduct(trx, input.productId, 'input.productId')
+      await declareProductsChanged(ctx, trx, [product.id])
       const supplierId = input.supplierId ?? product.supplier_id ?? null
       if (input.supplierId) {
         const supplier = await trx
@@ -241,6 +243,7 @@ export const priceMutations = {
         .executeTakeFirst()
       if (!found) throw notFound('id: no price has this id', { field: 'id' })
       await lockProduct(trx, found.product_id, 'id')
+      await declareProductsChanged(ctx, trx, [found.product_id])
       const { row } = await updateAudited(trx, {
         table: 'product_prices',
         id,

@@ -8,6 +8,7 @@ import {
   recordAudit,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
+import { declareProductsChanged } from '../changes'
 import type { Context } from '../context'
 import { type ProductStockRow, toProductStock } from '../db/mappers'
 import { type CatalogTrx, lockKeys, stockLock } from '../db/writes'
@@ -126,6 +127,7 @@ export const stockMutations = {
     const warehouseId = input.warehouseId ?? null
     return inTransaction(ctx, async (trx) => {
       const before = await lockStockRow(trx, input.productId, warehouseId)
+      await declareProductsChanged(ctx, trx, [input.productId])
       const quantity = before?.quantity ?? 0
       const reserved = before?.reserved_quantity ?? 0
       const next = quantity + delta
@@ -173,6 +175,7 @@ export const stockMutations = {
     const warehouseId = input.warehouseId ?? null
     return inTransaction(ctx, async (trx) => {
       const before = await lockStockRow(trx, input.productId, warehouseId)
+      await declareProductsChanged(ctx, trx, [input.productId])
       const finalReserved = reserved ?? before?.reserved_quantity ?? 0
       if (finalReserved > quantity) {
         const field = reserved !== undefined ? 'input.reservedQuantity' : 'input.quantity'
