@@ -234,8 +234,7 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     )
     expect(set.errors).toBeUndefined()
     // What catalog told the gateway about the change stays between them.
-    expect(JSON.stringify(set.extensions ?? {})).not.toContain('pmChangedEntities')
-    expect(hits(stack.gateway, 'l1Hits') + hits(other, 'l1Hits')).toBeGreaterThan(0)
+    expect(JSON.stringify(set)).not.toContain('pmChangedEntities')
     for (const gateway of [stack.gateway, other]) {
       // The other product is still cached in both gateways; the changed one is read again and shows the price.
       const kept = await statementsDuring(() => ask(gateway, priced, { id: otherProductId }))
