@@ -90,8 +90,11 @@ export function accountMutations<C extends { changes: ChangedEntities }>(
   return Object.fromEntries(
     Object.entries(mutation).map(([name, resolve]) => [
       name,
+      // A context made by hand (a schema executed directly, as unit tests do) may have no account to keep.
       ((parent, args, ctx, info) =>
-        ctx.changes.field(() => resolve(parent, args, ctx, info))) as GraphQLFieldResolver<unknown, C>,
+        ctx.changes
+          ? ctx.changes.field(() => resolve(parent, args, ctx, info))
+          : resolve(parent, args, ctx, info)) as GraphQLFieldResolver<unknown, C>,
     ]),
   )
 }
