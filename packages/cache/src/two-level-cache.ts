@@ -426,7 +426,9 @@ export class TwoLevelCache {
     this.succeeded()
     if (tagList.length > 0) {
       const generations = replies.at(-1) as (string | null)[]
-      tagList.forEach((tag, j) => this.learnTag(namespace, tag, Number(generations[j] ?? 0), now))
+      tagList.forEach((tag, j) => {
+        this.learnTag(namespace, tag, Number(generations[j] ?? 0), now)
+      })
     }
     const remote = Number(replies.at(tagList.length > 0 ? -2 : -1) ?? 0)
     if (remote > generation) this.advance(namespace, remote)

@@ -1,6 +1,6 @@
-import type { DB } from '@pm/db/types/catalog'
-import type { Kysely } from 'kysely'
 import type { Context } from './context'
+import { productOwners } from './db/products'
+import type { CatalogDb } from './db/queries'
 
 /** Past this many products a mutation's change counts as catalog-wide for the gateway's cache. */
 const MAX_DECLARED_PRODUCTS = 200
@@ -12,16 +12,9 @@ const MAX_DECLARED_PRODUCTS = 200
  * mutation that moves a product elsewhere, or renames what products' answers nest, declares nothing (the
  * whole of catalog's cache goes).
  */
-export async function declareProductsChanged(ctx: Context, db: Kysely<DB>, ids: readonly string[]) {
+export async function declareProductsChanged(ctx: Context, db: CatalogDb, ids: readonly string[]) {
   if (ids.length > MAX_DECLARED_PRODUCTS) return ctx.changes.wholeDomain()
-  const owners =
-    ids.length === 0
-      ? []
-      : await db
-          .selectFrom('products')
-          .select(['supplier_id', 'brand_id', 'category_id'])
-          .where('id', '=', (eb) => eb.fn.any(eb.val([...ids])))
-          .execute()
+  const owners = ids.length === 0 ? [] : await productOwners(db, ids)
   ctx.changes.entities('Product', ids)
   ctx.changes.entities(
     'Supplier',
