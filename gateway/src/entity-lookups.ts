@@ -7,10 +7,17 @@ import {
   type OperationDefinitionNode,
   parse,
   type TypeNode,
+  type ValueNode,
 } from 'graphql'
+import { SCHEMA_CACHE_SCOPES } from './generated/cache-scopes'
 
 /** Per subgraph: its root fields that read one entity by its `id` key, with the entity's type. */
 export type EntityLookups = ReadonlyMap<string, ReadonlyMap<string, string>>
+
+/** Per subgraph, per Query field: where an owner id is among its arguments (`@cacheScope`, pnpm compose). */
+export type CacheScopes = Readonly<
+  Record<string, Readonly<Record<string, readonly { path: readonly string[]; entity: string }[]>>>
+>
 
 const stringArgument = (directive: ConstDirectiveNode, name: string): string | undefined => {
   const value = directive.arguments?.find((a) => a.name.value === name)?.value
@@ -65,30 +72,48 @@ export function entityLookupsOf(supergraphSdl: string): EntityLookups {
   return lookups
 }
 
-/** How a root fetch's answer is tied to entities: per root field, the entity type and where its id comes from. */
-type RootShape = { type: string; id: { variable: string } | { value: string } }[] | undefined
+/** Where an id is in a fetch: a literal, or a variable (or one field of an input object variable). */
+type IdSource = { value: string } | { variable: string; field?: string }
+
+/**
+ * How a root fetch's answer is tied to entities, per root field: the options, tried in order at run time, of
+ * the entity that the field's answer depends on alone (the entity it looks up by id, or an owner its arguments
+ * name). Undefined: tied to no entity.
+ */
+type RootShape = { type: string; id: IdSource }[][] | undefined
 
 const MAX_SHAPES = 2_000
 
 /**
- * The tags a root fetch's cached answer depends on: one entity tag per root field when every root field is an
- * entity lookup by id (the answer is those entities', or null for one that does not exist), else the
- * subgraph's any-change tag. Analyses are kept per query text (the query planner sends the same texts).
+ * The tags a root fetch's cached answer depends on: one entity tag per root field when every root field is
+ * tied to one entity: a lookup by id (the answer is that entity's, or null when it does not exist), or a field
+ * given an owner by a `@cacheScope` argument (its answer holds only what that owner owns). Else the subgraph's
+ * any-change tag. Analyses are kept per query text (the query planner sends the same texts).
  */
 export class RootFetchTags {
   private readonly shapes = new Map<string, RootShape>()
 
-  constructor(private readonly lookups: EntityLookups) {}
+  constructor(
+    private readonly lookups: EntityLookups,
+    private readonly scopes: CacheScopes = SCHEMA_CACHE_SCOPES,
+  ) {}
 
   tags(domain: string, query: string, variables: Record<string, unknown> | undefined): string[] {
     const shape = this.shape(domain, query)
     if (!shape) return [ANY_CHANGE_TAG]
     const tags: string[] = []
-    for (const { type, id } of shape) {
-      const value = 'value' in id ? id.value : variables?.[id.variable]
-      if (typeof value !== 'string') return [ANY_CHANGE_TAG]
-      // The UUID scalar reads ids case-insensitively: the tag names the id as the subgraph stores it.
-      tags.push(entityTag(type, value.toLowerCase()))
+    for (const options of shape) {
+      let tag: string | undefined
+      for (const { type, id } of options) {
+        const value = valueOf(id, variables)
+        // The UUID scalar reads ids case-insensitively: the tag names the id as the subgraph stores it.
+        if (value !== undefined) {
+          tag = entityTag(type, value.toLowerCase())
+          break
+        }
+      }
+      if (tag === undefined) return [ANY_CHANGE_TAG]
+      tags.push(tag)
     }
     return tags
   }
@@ -96,15 +121,45 @@ export class RootFetchTags {
   private shape(domain: string, query: string): RootShape {
     const key = `${domain}\u0000${query}`
     if (this.shapes.has(key)) return this.shapes.get(key)
-    const shape = analyse(this.lookups.get(domain), query)
+    const shape = analyse(this.lookups.get(domain), this.scopes[domain], query)
     if (this.shapes.size >= MAX_SHAPES) this.shapes.delete(this.shapes.keys().next().value!)
     this.shapes.set(key, shape)
     return shape
   }
 }
 
-function analyse(lookups: ReadonlyMap<string, string> | undefined, query: string): RootShape {
-  if (!lookups) return undefined
+function valueOf(id: IdSource, variables: Record<string, unknown> | undefined): string | undefined {
+  if ('value' in id) return id.value
+  const variable = variables?.[id.variable]
+  const value =
+    id.field === undefined
+      ? variable
+      : variable !== null && typeof variable === 'object'
+        ? (variable as Record<string, unknown>)[id.field]
+        : undefined
+  return typeof value === 'string' ? value : undefined
+}
+
+/** Where the value at `path` under an argument's value comes from (a literal or a variable), if anywhere. */
+function sourceAt(value: ValueNode | undefined, path: readonly string[]): IdSource | undefined {
+  if (!value) return undefined
+  if (value.kind === Kind.STRING) return path.length === 0 ? { value: value.value } : undefined
+  if (value.kind === Kind.VARIABLE) {
+    if (path.length === 0) return { variable: value.name.value }
+    return path.length === 1 ? { variable: value.name.value, field: path[0]! } : undefined
+  }
+  if (value.kind === Kind.OBJECT && path.length > 0) {
+    return sourceAt(value.fields.find((f) => f.name.value === path[0])?.value, path.slice(1))
+  }
+  return undefined
+}
+
+function analyse(
+  lookups: ReadonlyMap<string, string> | undefined,
+  scopes: CacheScopes[string] | undefined,
+  query: string,
+): RootShape {
+  if (!lookups && !scopes) return undefined
   let document: DocumentNode
   try {
     document = parse(query, { noLocation: true })
@@ -119,13 +174,22 @@ function analyse(lookups: ReadonlyMap<string, string> | undefined, query: string
   for (const selection of operations[0]!.selectionSet.selections) {
     if (selection.kind !== Kind.FIELD) return undefined
     if (selection.name.value === '__typename') continue
-    const type = lookups.get(selection.name.value)
-    const argument = selection.arguments?.length === 1 ? selection.arguments[0]! : undefined
-    if (!type || argument?.name.value !== 'id' || (selection.directives?.length ?? 0) > 0) return undefined
-    if (argument.value.kind === Kind.VARIABLE)
-      shape.push({ type, id: { variable: argument.value.name.value } })
-    else if (argument.value.kind === Kind.STRING) shape.push({ type, id: { value: argument.value.value } })
-    else return undefined
+    if ((selection.directives?.length ?? 0) > 0) return undefined
+    const name = selection.name.value
+    const argument = (argumentName: string) => selection.arguments?.find((a) => a.name.value === argumentName)
+    const type = lookups?.get(name)
+    if (type) {
+      const id = selection.arguments?.length === 1 ? sourceAt(argument('id')?.value, []) : undefined
+      if (!id) return undefined
+      shape.push([{ type, id }])
+      continue
+    }
+    const options = (scopes?.[name] ?? []).flatMap((scope) => {
+      const id = sourceAt(argument(scope.path[0]!)?.value, scope.path.slice(1))
+      return id ? [{ type: scope.entity, id }] : []
+    })
+    if (options.length === 0) return undefined
+    shape.push(options)
   }
   return shape.length > 0 ? shape : undefined
 }

@@ -222,9 +222,12 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
       stack.subgraphs.catalog.database.db,
     )
     const otherProductId = others.rows[0]!.id
+    const page = (gateway: RunningGateway, id: string) =>
+      ask(gateway, Q1_PRODUCT_PAGE, { supplierId: id, first: 20 })
     for (const gateway of [stack.gateway, other]) {
       for (const id of [productId, otherProductId])
         expect((await ask(gateway, priced, { id })).errors).toBeUndefined()
+      for (const id of [supplierId, otherSupplierId]) expect((await page(gateway, id)).errors).toBeUndefined()
     }
     const price = `${100 + Math.floor(Math.random() * 900)}.25`
     const set = await ask(
@@ -241,6 +244,12 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
       expect(kept.statements).toBe(0)
       const changed = await ask(gateway, priced, { id: productId })
       expect(changed.data.product.prices.map((p: { price: string }) => p.price)).toContain(price)
+      // Lists: another supplier's page is still cached; the product's own supplier's page shows the price.
+      const otherPage = await statementsDuring(() => page(gateway, otherSupplierId))
+      expect(otherPage.statements).toBe(0)
+      const ownPage = await page(gateway, supplierId)
+      const node = ownPage.data.products.edges.find((e: { node: { id: string } }) => e.node.id === productId)
+      expect(node.node.prices.map((p: { price: string }) => p.price)).toContain(price)
     }
     expect(stack.gateway.cacheStats()?.namespaces['sg:catalog']?.tagBumps).toBeGreaterThan(0)
   })
