@@ -105,7 +105,7 @@ export class RootFetchTags {
     for (const options of shape) {
       let tag: string | undefined
       for (const { type, id } of options) {
-        const value = valueOf(id, variables)
+        const value = idValue(id, variables)
         // The UUID scalar reads ids case-insensitively: the tag names the id as the subgraph stores it.
         if (value !== undefined) {
           tag = entityTag(type, value.toLowerCase())
@@ -128,7 +128,7 @@ export class RootFetchTags {
   }
 }
 
-function valueOf(id: IdSource, variables: Record<string, unknown> | undefined): string | undefined {
+function idValue(id: IdSource, variables: Record<string, unknown> | undefined): string | undefined {
   if ('value' in id) return id.value
   const variable = variables?.[id.variable]
   const value =
