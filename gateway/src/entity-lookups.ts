@@ -1,4 +1,4 @@
-import { ANY_CHANGE_TAG, entityTag } from '@pm/cache'
+import { ANY_CHANGE_TAG, entityTag, entityTypeTag } from '@pm/cache'
 import {
   type ConstDirectiveNode,
   type DocumentNode,
@@ -80,7 +80,7 @@ type IdSource = { value: string } | { variable: string; field?: string }
  * the entity that the field's answer depends on alone (the entity it looks up by id, or an owner its arguments
  * name). Undefined: tied to no entity.
  */
-type RootShape = { type: string; id: IdSource }[][] | undefined
+type RootShape = { type: string; id: IdSource; lookup?: true }[][] | undefined
 
 const MAX_SHAPES = 2_000
 
@@ -103,17 +103,12 @@ export class RootFetchTags {
     if (!shape) return [ANY_CHANGE_TAG]
     const tags: string[] = []
     for (const options of shape) {
-      let tag: string | undefined
-      for (const { type, id } of options) {
-        const value = idValue(id, variables)
-        // The UUID scalar reads ids case-insensitively: the tag names the id as the subgraph stores it.
-        if (value !== undefined) {
-          tag = entityTag(type, value.toLowerCase())
-          break
-        }
-      }
-      if (tag === undefined) return [ANY_CHANGE_TAG]
-      tags.push(tag)
+      const chosen = options.find((o) => idValue(o.id, variables) !== undefined)
+      if (!chosen) return [ANY_CHANGE_TAG]
+      // The UUID scalar reads ids case-insensitively: the tag names the id as the subgraph stores it.
+      tags.push(entityTag(chosen.type, idValue(chosen.id, variables)!.toLowerCase()))
+      // An entity's own answer also goes with its type's (a bulk write); an owner's list goes with the owner.
+      if (chosen.lookup) tags.push(entityTypeTag(chosen.type))
     }
     return tags
   }
@@ -181,7 +176,7 @@ function analyse(
     if (type) {
       const id = selection.arguments?.length === 1 ? sourceAt(argument('id')?.value, []) : undefined
       if (!id) return undefined
-      shape.push([{ type, id }])
+      shape.push([{ type, id, lookup: true }])
       continue
     }
     const options = (scopes?.[name] ?? []).flatMap((scope) => {

@@ -4,6 +4,7 @@ import {
   ANY_CHANGE_TAG,
   changedEntityTags,
   entityTag,
+  entityTypeTag,
   subgraphCacheNamespace,
   type TwoLevelCache,
 } from '@pm/cache'
@@ -63,11 +64,14 @@ function scopeOf(caller: Caller, perUser: boolean): string {
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('base64url')
 
-/** The tag of an entity lookup's answer: the entity's, when its representation names it by id. */
+/**
+ * The tags of an entity lookup's answer: the entity's, and its type's (`Product:*`: a bulk write changes too
+ * many to name), when its representation names it by id.
+ */
 function representationTags(representation: unknown): string[] {
   const { __typename, id } = (representation ?? {}) as { __typename?: unknown; id?: unknown }
   return typeof __typename === 'string' && typeof id === 'string'
-    ? [entityTag(__typename, id)]
+    ? [entityTag(__typename, id), entityTypeTag(__typename)]
     : [ANY_CHANGE_TAG]
 }
 

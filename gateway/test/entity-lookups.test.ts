@@ -21,16 +21,18 @@ describe('the entities a cached root fetch depends on', () => {
   it('ties a lookup by id to its entity, from a variable or a literal, in the case the subgraph stores', () => {
     expect(tags.tags('catalog', 'query($id: UUID!) { product(id: $id) { id title } }', { id: A })).toEqual([
       `Product:${A}`,
+      'Product:*',
     ])
     expect(tags.tags('catalog', `{ product(id: "${A.toUpperCase()}") { id } __typename }`, {})).toEqual([
       `Product:${A}`,
+      'Product:*',
     ])
     expect(
       tags.tags('catalog', 'query($a: UUID!, $b: UUID!) { product(id: $a) { id } supplier(id: $b) { id } }', {
         a: A,
         b: B,
       }),
-    ).toEqual([`Product:${A}`, `Supplier:${B}`])
+    ).toEqual([`Product:${A}`, 'Product:*', `Supplier:${B}`, 'Supplier:*'])
   })
 
   it('ties a list to the owner its @cacheScope argument names, inline or in an input variable', () => {

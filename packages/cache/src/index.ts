@@ -2,6 +2,7 @@ export {
   ANY_CHANGE_TAG,
   changedEntityTags,
   entityTag,
+  entityTypeTag,
   type SubgraphCacheInvalidator,
   subgraphCacheInvalidator,
   subgraphCacheNamespace,

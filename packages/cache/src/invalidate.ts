@@ -16,6 +16,12 @@ export const ANY_CHANGE_TAG = '*'
 export const entityTag = (typename: string, id: string) => `${typename}:${id}`
 
 /**
+ * The tag every entity of a type also carries on its own answers (entity lookups, lookups by id): a bulk write
+ * that changed too many to name declares `Product:*` and the owners whose lists hold them.
+ */
+export const entityTypeTag = (typename: string) => entityTag(typename, '*')
+
+/**
  * What a write that changed exactly these entities of a subgraph invalidates: the answers tied to them, and
  * every answer tied to none (a list may now hold, order or count them differently).
  */

@@ -39,6 +39,42 @@ export interface EngineDeps {
   leaseSeconds: number
   /** Tells the gateways' caches that imports (and catalog, analytics) changed behind their back. */
   invalidate?: (domains: readonly ('imports' | 'catalog' | 'analytics' | 'media')[]) => Promise<void>
+  /** Narrower: only the answers of these entities of a subgraph (and its answers tied to none). */
+  invalidateEntities?: (domain: 'catalog', entities: string[]) => Promise<void>
+}
+
+/**
+ * What the batches written since the last invalidation changed in catalog, as catalog declared it (entity tags),
+ * so the gateways drop only those answers (other suppliers' pages stay cached). A batch whose call failed or was
+ * retried may have been written without an answer: then all of catalog goes.
+ */
+class CatalogChanges {
+  private readonly tags = new Set<string>()
+  private whole = false
+
+  add(changed: string[] | undefined) {
+    if (changed === undefined) this.whole = true
+    else for (const tag of changed) this.tags.add(tag)
+  }
+
+  unknown() {
+    this.whole = true
+  }
+
+  async flush(deps: EngineDeps) {
+    const whole = this.whole || !deps.invalidateEntities
+    const tags = [...this.tags]
+    this.whole = false
+    this.tags.clear()
+    if (whole) await invalidate(deps, ['catalog'])
+    else if (tags.length > 0) {
+      try {
+        await deps.invalidateEntities!('catalog', tags)
+      } catch (error) {
+        deps.logger.warn('gateway cache not invalidated', { error: String(error) })
+      }
+    }
+  }
 }
 
 /** Catalog answers cached by the gateways are made stale at most this often during an import (and at its end). */
@@ -298,15 +334,25 @@ async function execute(
   let cancelled = false
   let lastRow = job.checkpoint_row
   let lastCatalogBump = now()
+  const catalogChanges = new CatalogChanges()
 
   const flush = async (batch: Batch): Promise<boolean> => {
     const errors = batch.errors
     const counts = { created: 0, updated: 0, unchanged: 0, failed: batch.localFailures }
     if (batch.rows.length > 0) {
       const t = now()
-      const result = await withRetries(deps, () =>
-        sendBatch(deps.peers, supplierId, batch.rows, { ...options, batch: batch.first }),
-      )
+      let result: Awaited<ReturnType<typeof sendBatch>>
+      try {
+        result = await withRetries(
+          deps,
+          () => sendBatch(deps.peers, supplierId, batch.rows, { ...options, batch: batch.first }),
+          () => catalogChanges.unknown(),
+        )
+      } catch (error) {
+        catalogChanges.unknown()
+        throw error
+      }
+      catalogChanges.add(result.changed)
       persistMs += now() - t
       counts.created = result.created
       counts.updated = result.updated
@@ -349,10 +395,8 @@ async function execute(
     lastRow = batch.last
     const catalogToo = now() - lastCatalogBump >= CATALOG_INVALIDATE_MS
     if (catalogToo) lastCatalogBump = now()
-    await invalidate(
-      deps,
-      catalogToo ? ['imports', 'catalog', ...(media.queued > 0 ? ['media' as const] : [])] : ['imports'],
-    )
+    await invalidate(deps, catalogToo && media.queued > 0 ? ['imports', 'media'] : ['imports'])
+    if (catalogToo) await catalogChanges.flush(deps)
     return committed.cancelRequested
   }
 
@@ -468,11 +512,14 @@ const imageDetails = (media: MediaHandoff) => ({
 })
 
 /** Catalog unavailable: wait and try the same batch again (its receipt makes a retry safe). */
-function withRetries<T>(deps: EngineDeps, work: () => Promise<T>): Promise<T> {
+function withRetries<T>(deps: EngineDeps, work: () => Promise<T>, onRetry?: () => void): Promise<T> {
   return retryUnavailable(work, {
     attempts: BATCH_ATTEMPTS,
     backoffMs: 500,
-    onRetry: (attempt) => deps.logger.warn('catalog unavailable; batch retried', { attempt }),
+    onRetry: (attempt) => {
+      onRetry?.()
+      deps.logger.warn('catalog unavailable; batch retried', { attempt })
+    },
   })
 }
 
