@@ -18,6 +18,8 @@ export interface TwoLevelCacheOptions {
   l1TtlMs?: number
   /** L1 lifetime while the invalidation subscription is down (others' bumps can't reach us); default 2_000. */
   degradedL1TtlMs?: number
+  /** Tags a namespace keeps in Redis before it starts afresh with a whole bump (default 500,000). */
+  tagLimit?: number
   logger?: CacheLogger
 }
 
@@ -76,8 +78,8 @@ const COMMAND_TIMEOUT_MS = 1_000
 const SYNC_RETRY_MS = 1_000
 const DEFAULT_READY_MS = 2_000
 const MAX_KEY_LENGTH = 200
-/** A tag's generation outlives, in Redis, every value stored under it (entries are refused longer TTLs). */
-const TAG_TTL_MS = 7 * 24 * 3600 * 1000
+/** Tags a namespace keeps in Redis before it starts afresh (a whole-namespace bump); TwoLevelCacheOptions.tagLimit. */
+const DEFAULT_TAG_LIMIT = 500_000
 /** More tags than this in one invalidation: the whole namespace goes instead (one message, one counter). */
 export const MAX_TAGS_PER_BUMP = 1_000
 /** Local tag generations are forgotten this long after learnt (beyond L1's lifetime), once there are many. */
@@ -86,15 +88,22 @@ const TAG_MEMORY_ENTRIES = 10_000
 const UNSETTLED = '?'
 
 /**
- * One tag invalidation, atomic in Redis: the clock gives a generation no tag ever had, every tag gets it (with
- * a lifetime beyond any value's), and the namespace's tag epoch counts the invalidation (syncGenerations reads
- * it to notice one whose message it missed).
+ * One tag invalidation, atomic in Redis: the clock gives a generation no tag ever had, every tag gets it in the
+ * namespace's hash of tags (no lifetime, so an eviction policy cannot drop one and revive what it made stale),
+ * and the namespace's tag epoch counts the invalidation (syncGenerations reads it to notice one whose message it
+ * missed). A hash past the limit is dropped and the namespace bumped whole instead: its values all become
+ * unreachable, so the tags can start again from nothing. Answers {generation, epoch}, or {0, new namespace
+ * generation} after such a reset.
+ * KEYS: clock, tag epochs, the namespace's tags, generations. ARGV: namespace, limit, tags…
  */
 const BUMP_TAGS_SCRIPT = `
 local generation = redis.call('INCR', KEYS[1])
-for i = 3, #KEYS do redis.call('SET', KEYS[i], generation, 'PX', ARGV[1]) end
-local epoch = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-return {generation, epoch}
+if redis.call('HLEN', KEYS[3]) + #ARGV - 2 > tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[3])
+  return {0, redis.call('HINCRBY', KEYS[4], ARGV[1], 1)}
+end
+for i = 3, #ARGV do redis.call('HSET', KEYS[3], ARGV[i], generation) end
+return {generation, redis.call('HINCRBY', KEYS[2], ARGV[1], 1)}
 `
 
 /** A Redis command that got no answer in time. */
@@ -156,6 +165,7 @@ export class TwoLevelCache {
   private readonly l1: L1
   private readonly l1TtlMs: number
   private readonly degradedL1TtlMs: number
+  private readonly tagLimit: number
   private readonly logger: CacheLogger | undefined
   private readonly prefix: string
   private readonly generationsKey: string
@@ -194,6 +204,7 @@ export class TwoLevelCache {
     this.l1 = new L1(options.l1MaxBytes ?? 64 * 1024 * 1024)
     this.l1TtlMs = options.l1TtlMs ?? 60_000
     this.degradedL1TtlMs = options.degradedL1TtlMs ?? 2_000
+    this.tagLimit = options.tagLimit ?? DEFAULT_TAG_LIMIT
     this.logger = options.logger
     this.prefix = `pm:cache:${this.name}:`
     this.generationsKey = `${this.prefix}generations`
@@ -289,7 +300,7 @@ export class TwoLevelCache {
       const missingKeys = missing.map((i) => this.redisKey(namespace, generation, keys[i]!))
       // The generations read after the values: any bump acknowledged before this call shows, message or not.
       const pipeline = redis.pipeline().mget(missingKeys).hget(this.generationsKey, namespace)
-      if (tagList.length > 0) pipeline.mget(tagList.map((tag) => this.tagRedisKey(namespace, tag)))
+      if (tagList.length > 0) pipeline.hmget(this.tagsKey(namespace), ...tagList)
       replies = results(await withTimeout(pipeline.exec(), COMMAND_TIMEOUT_MS))
     } catch (error) {
       this.failed(error)
@@ -394,7 +405,7 @@ export class TwoLevelCache {
     // Bumped since the read: the values belong to a dead generation, storing them would only waste memory.
     if (entries.length === 0 || !(ttlSeconds > 0) || generation < this.generation(namespace)) return
     this.namespaceStats(namespace).sets += entries.length
-    const ttlMs = Math.max(1, Math.round(Math.min(ttlSeconds * 1000, TAG_TTL_MS)))
+    const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000))
     const now = Date.now()
     const deadline = now + ttlMs
     const fillL1 = () => {
@@ -415,7 +426,7 @@ export class TwoLevelCache {
     // Read after the SETs: a bump acknowledged before them shows here, so L1 never keeps what it made dead.
     pipeline.hget(this.generationsKey, namespace)
     const tagList = [...new Set(entries.flatMap((e) => e.tags ?? []))]
-    if (tagList.length > 0) pipeline.mget(tagList.map((tag) => this.tagRedisKey(namespace, tag)))
+    if (tagList.length > 0) pipeline.hmget(this.tagsKey(namespace), ...tagList)
     let replies: unknown[]
     try {
       replies = results(await withTimeout(pipeline.exec(), COMMAND_TIMEOUT_MS))
@@ -456,11 +467,22 @@ export class TwoLevelCache {
     for (const id of ids) this.unsettledTags.set(id, (this.unsettledTags.get(id) ?? 0) + 1)
     try {
       const redis = this.redis
-      const keys = [this.clockKey, this.epochsKey, ...unique.map((tag) => this.tagRedisKey(namespace, tag))]
+      const keys = [this.clockKey, this.epochsKey, this.tagsKey(namespace), this.generationsKey]
       const [generation, epoch] = (await withTimeout(
-        redis.eval(BUMP_TAGS_SCRIPT, keys.length, ...keys, TAG_TTL_MS, namespace),
+        redis.eval(BUMP_TAGS_SCRIPT, keys.length, ...keys, namespace, this.tagLimit, ...unique),
         COMMAND_TIMEOUT_MS,
       )) as [number, number]
+      if (generation === 0) {
+        // The namespace started afresh (its tags past the limit): a whole bump, told as bump() tells it.
+        this.advance(namespace, epoch)
+        this.namespaceStats(namespace).bumps++
+        const invalidation: Invalidation = { namespace, generation: epoch, origin: this.origin }
+        await withTimeout(
+          redis.publish(this.channel, JSON.stringify(invalidation)),
+          COMMAND_TIMEOUT_MS,
+        ).catch((error: unknown) => this.failed(error))
+        return
+      }
       for (const tag of unique) this.learnTag(namespace, tag, generation, now)
       this.tagEpochs.set(namespace, Math.max(this.tagEpochs.get(namespace) ?? 0, epoch))
       const invalidation: TagInvalidation = {
@@ -495,6 +517,7 @@ export class TwoLevelCache {
     for (const namespace of unique) {
       this.generations.set(namespace, this.generation(namespace) + 1)
       this.l1.dropNamespace(namespace)
+      this.forgetTags(namespace)
       this.namespaceStats(namespace).bumps++
     }
     if (!this.redis || this.closed) return
@@ -611,9 +634,9 @@ export class TwoLevelCache {
     return `${namespace}\u0000${tag}`
   }
 
-  private tagRedisKey(namespace: string, tag: string): string {
-    const part = tag.length > MAX_KEY_LENGTH ? createHash('sha1').update(tag).digest('hex') : tag
-    return `${this.prefix}t:${namespace}:${part}`
+  /** The namespace's tags and their generations, one hash (fields never expire: see BUMP_TAGS_SCRIPT). */
+  private tagsKey(namespace: string): string {
+    return `${this.prefix}tags:${namespace}`
   }
 
   /** The generations of `tags` known here, joined (`''` without tags); UNSETTLED while one is being invalidated. */
@@ -659,6 +682,16 @@ export class TwoLevelCache {
   private advance(namespace: string, generation: number): void {
     if (generation > this.generation(namespace)) this.generations.set(namespace, generation)
     this.l1.dropNamespace(namespace)
+    this.forgetTags(namespace)
+  }
+
+  /**
+   * After the namespace's generation moved: what was stored under its tags is unreachable anyway, and Redis may
+   * have started its tags afresh, so the ones known here go (learnt again from Redis's answers).
+   */
+  private forgetTags(namespace: string): void {
+    const prefix = `${namespace}\u0000`
+    for (const id of this.tagGenerations.keys()) if (id.startsWith(prefix)) this.tagGenerations.delete(id)
   }
 
   private receive(message: string): void {

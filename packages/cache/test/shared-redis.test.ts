@@ -250,10 +250,40 @@ describe.skipIf(!REDIS_URL)('two processes sharing Redis', () => {
     expect((await b.getMany('products', ['p1'], [['Product:1']])).values).toEqual(['old'])
     // Another process's invalidation, as its script leaves Redis, its message lost.
     const clock = await redis.incr(`pm:cache:${name}:tag-clock`)
-    await redis.set(`pm:cache:${name}:t:products:Product:1`, clock)
+    await redis.hset(`pm:cache:${name}:tags:products`, 'Product:1', clock)
     await redis.hincrby(`pm:cache:${name}:tag-epochs`, 'products', 1)
     await b.syncGenerations()
     expect((await b.getMany('products', ['p1'], [['Product:1']])).values).toEqual([undefined])
+  })
+
+  it("keeps a namespace's tags without a lifetime, and starts afresh with a whole bump past the limit", async () => {
+    const redis = await fixture.inspector()
+    const a = await fixture.cache({ name, tagLimit: 2 })
+    const b = await fixture.cache({ name })
+    const read = await a.getMany('products', ['p1', 'p9'], [['Product:1'], []])
+    await a.setMany(
+      'products',
+      read.generation,
+      [
+        { key: 'p1', value: 'one', tags: ['Product:1'], stamp: read.stamps[0] },
+        { key: 'p9', value: 'untagged', stamp: read.stamps[1] },
+      ],
+      60,
+    )
+    await a.bumpTags('products', ['Product:2', 'Product:3'])
+    expect(await redis.hlen(`pm:cache:${name}:tags:products`)).toBe(2)
+    expect(await redis.pttl(`pm:cache:${name}:tags:products`)).toBe(-1)
+    expect((await a.getMany('products', ['p1'], [['Product:1']])).values).toEqual(['one'])
+    // A third tag passes the limit: the tags go, and so does everything the namespace held, everywhere.
+    await a.bumpTags('products', ['Product:4'])
+    expect(await redis.exists(`pm:cache:${name}:tags:products`)).toBe(0)
+    expect(a.generation('products')).toBe(read.generation + 1)
+    expect((await a.getMany('products', ['p1', 'p9'], [['Product:1'], []])).values).toEqual([
+      undefined,
+      undefined,
+    ])
+    await until(() => b.generation('products') === read.generation + 1, 5_000, 'the bump message')
+    expect((await b.getMany('products', ['p9'])).values).toEqual([undefined])
   })
 
   it('delete removes the entry from L1 and L2', async () => {
