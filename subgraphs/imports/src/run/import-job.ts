@@ -168,8 +168,9 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
   const { job, runner } = lease
   const started = now()
   deps.logger.info('import job claimed', { jobId, checkpoint: job.checkpoint_row })
+  const catalogChanges = new CatalogChanges()
   try {
-    await execute(deps, job, runner, lease.stopped, started)
+    await execute(deps, job, runner, lease.stopped, started, catalogChanges)
   } catch (error) {
     if (error instanceof LostJob) {
       // The worker is stopping: the lease is handed back and the queue runs the job again from its checkpoint.
@@ -222,7 +223,9 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
     }
   } finally {
     lease.end()
-    await invalidate(deps, ['imports', 'catalog'])
+    await invalidate(deps, ['imports'])
+    // What the last window's batches changed (all of catalog if a batch's outcome is unknown).
+    await catalogChanges.flush(deps)
   }
 }
 
@@ -288,6 +291,7 @@ async function execute(
   runner: string,
   stopped: () => boolean,
   started: number,
+  catalogChanges: CatalogChanges,
 ) {
   const { db } = deps
   const config = await loadConfig(db, job)
@@ -334,7 +338,6 @@ async function execute(
   let cancelled = false
   let lastRow = job.checkpoint_row
   let lastCatalogBump = now()
-  const catalogChanges = new CatalogChanges()
 
   const flush = async (batch: Batch): Promise<boolean> => {
     const errors = batch.errors
