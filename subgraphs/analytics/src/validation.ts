@@ -1,5 +1,6 @@
 import { badUserInput, checkDecimal, checkInt, checkString } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
+import type { ImportMetricInput, ProductMetricInput, SupplierMetricInput } from './generated/graphql'
 
 /** At most this many metric rows per call (one statement each way). */
 export const MAX_METRIC_ROWS = 1_000
@@ -69,15 +70,6 @@ export function checkRows<I, V>(
   return { good, errors }
 }
 
-export interface ProductMetricInput {
-  productId: string
-  date: string
-  viewCount: number
-  salesCount: number
-  conversionRate?: string | null
-  revenue?: string | null
-}
-
 /** product_metrics: counts >= 0, conversion_rate NUMERIC(5,4) in [0, 1], revenue NUMERIC(12,2) >= 0. */
 export function checkProductMetric(row: ProductMetricInput, at: string) {
   return {
@@ -95,15 +87,6 @@ export function checkProductMetric(row: ProductMetricInput, at: string) {
   }
 }
 
-export interface SupplierMetricInput {
-  supplierId: string
-  date: string
-  productsCount: number
-  importsCount: number
-  successRate?: string | null
-  avgProcessingTime?: number | null
-}
-
 /** supplier_metrics: counts >= 0, success_rate NUMERIC(5,2) percent in [0, 100], seconds >= 0. */
 export function checkSupplierMetric(row: SupplierMetricInput, at: string) {
   return {
@@ -119,15 +102,6 @@ export function checkSupplierMetric(row: SupplierMetricInput, at: string) {
     }),
     avg_processing_time: checkInt(`${at}.avgProcessingTime`, row.avgProcessingTime, { min: 0 }),
   }
-}
-
-export interface ImportMetricInput {
-  date: string
-  totalImports: number
-  successfulImports: number
-  failedImports: number
-  totalProductsProcessed: number
-  avgProcessingTime?: number | null
 }
 
 /** import_metrics: counts >= 0 and successful + failed <= total; seconds >= 0. */

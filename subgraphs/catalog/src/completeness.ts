@@ -1,8 +1,14 @@
 import { badUserInput, checkInt, inTransaction, queryPeer, uuidKeys } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from './context'
+import {
+  completenessTotals,
+  refreshAllCompleteness,
+  scoreUnscoredProducts,
+  setHasImage,
+  setHasImageOfAll,
+} from './db/completeness'
 import type { CatalogDb } from './db/queries'
-import type { CompletenessSummaryRowResolvers, QueryResolvers } from './generated/graphql'
+import type { CompletenessSummaryRowResolvers, MutationResolvers, QueryResolvers } from './generated/graphql'
 
 /**
  * Completeness: the share of what a product's category requires that the product has. The scores are kept in
@@ -131,28 +137,8 @@ export const CompletenessSummaryRow = {
   category: (r, _, ctx) => (r.categoryId ? ctx.loaders.categoryById.load(r.categoryId) : null),
 } satisfies CompletenessSummaryRowResolvers
 
-/** Sets has_image of these products (others untouched) and refreshes their scores; returns how many changed. */
-async function setHasImage(db: CatalogDb, ids: readonly string[], hasImage: boolean) {
-  if (ids.length === 0) return 0
-  const changed = await db
-    .updateTable('product_completeness')
-    .set({ has_image: hasImage })
-    .where('product_id', '=', (eb) => eb.fn.any(eb.val([...ids])))
-    .where('has_image', '<>', hasImage)
-    .returning('product_id')
-    .execute()
-  if (changed.length > 0) {
-    await sql`SELECT refresh_product_completeness(${changed.map((c) => c.product_id)}::uuid[])`.execute(db)
-  }
-  return changed.length
-}
-
 export const completenessMutations = {
-  recordProductImages: async (
-    _: unknown,
-    { products }: { products: { productId: string; hasImage: boolean }[] },
-    ctx: Context,
-  ) => {
+  recordProductImages: async (_, { products }, ctx) => {
     if (products.length > MAX_IMAGE_ROWS) {
       throw badUserInput(`products: at most ${MAX_IMAGE_ROWS} per call`, { argument: 'products' })
     }
@@ -161,16 +147,14 @@ export const completenessMutations = {
     return inTransaction(ctx, async (trx) => {
       const ids = [...last.keys()]
       // Products stored before their first score (none after migration 006's backfill) get one first.
-      await sql`SELECT refresh_product_completeness(ARRAY(
-        SELECT p.id FROM products p WHERE p.id = ANY (${ids}::uuid[])
-          AND NOT EXISTS (SELECT 1 FROM product_completeness pc WHERE pc.product_id = p.id)))`.execute(trx)
+      await scoreUnscoredProducts(trx, ids)
       const withImage = ids.filter((id) => last.get(id) === true)
       const withoutImage = ids.filter((id) => last.get(id) === false)
       return (await setHasImage(trx, withImage, true)) + (await setHasImage(trx, withoutImage, false))
     })
   },
 
-  recomputeCompleteness: async (_: unknown, __: unknown, ctx: Context) => {
+  recomputeCompleteness: async (_, __, ctx) => {
     // Which products have media, by pages of media's answer (never its database).
     const withMedia: string[] = []
     let after: string | null = null
@@ -189,23 +173,14 @@ export const completenessMutations = {
       after = page.at(-1)!
     }
     return inTransaction(ctx, async (trx) => {
-      await sql`SELECT refresh_product_completeness(ARRAY(
-        SELECT p.id FROM products p
-        WHERE NOT EXISTS (SELECT 1 FROM product_completeness pc WHERE pc.product_id = p.id)))`.execute(trx)
-      await sql`WITH m AS (SELECT DISTINCT unnest(${withMedia}::uuid[]) AS id),
-        wanted AS (SELECT pc.product_id, m.id IS NOT NULL AS has_image
-                   FROM product_completeness pc LEFT JOIN m ON m.id = pc.product_id)
-        UPDATE product_completeness pc SET has_image = wanted.has_image FROM wanted
-        WHERE wanted.product_id = pc.product_id AND pc.has_image <> wanted.has_image`.execute(trx)
-      await sql`SELECT refresh_product_completeness(ARRAY(SELECT id FROM products))`.execute(trx)
-      const counts = await trx
-        .selectFrom('product_completeness')
-        .select((eb) => [eb.fn.countAll<string>().as('products'), eb.fn.avg<string>('score').as('average')])
-        .executeTakeFirstOrThrow()
+      await scoreUnscoredProducts(trx)
+      await setHasImageOfAll(trx, withMedia)
+      await refreshAllCompleteness(trx)
+      const counts = await completenessTotals(trx)
       return {
         productsCount: Number(counts.products),
         averageScore: counts.average === null ? '0' : Number(counts.average).toFixed(2),
       }
     })
   },
-}
+} satisfies MutationResolvers

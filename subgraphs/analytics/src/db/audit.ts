@@ -1,8 +1,13 @@
 import type { DB } from '@pm/db/types/analytics'
 import { badUserInput, checkString, type OutboxEntry } from '@pm/service-kit'
-import type { Kysely } from 'kysely'
+import type { Insertable, Kysely, Transaction } from 'kysely'
 
 const MAX_ENTRIES = 1_000
+
+/** One entry a front end records itself (recordAuditLog). */
+export function insertAuditLog(trx: Transaction<DB>, values: Insertable<DB['audit_logs']>) {
+  return trx.insertInto('audit_logs').values(values).returningAll().executeTakeFirstOrThrow()
+}
 
 /** Stores relayed audit entries; an entry already stored (same event id) is skipped. Returns the new ones. */
 export async function insertAuditEntries(db: Kysely<DB>, entries: readonly OutboxEntry[]): Promise<number> {

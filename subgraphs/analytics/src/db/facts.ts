@@ -24,6 +24,19 @@ export const IMPORT_END_STATUSES = ['completed', 'failed', 'cancelled'] as const
 /** The UTC day of an instant, YYYY-MM-DD. */
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10)
 
+/**
+ * The day a job's facts count for, its row locked (a concurrent report of the same job waits); undefined
+ * when the job has no facts yet.
+ */
+export function lockJobFactDate(trx: Transaction<DB>, jobId: string) {
+  return trx
+    .selectFrom('import_job_facts')
+    .select('date')
+    .where('job_id', '=', jobId)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
 /** Stores job facts, one row per job: a job reported again replaces its row. */
 export async function upsertFacts(trx: Db, facts: readonly ImportJobFact[]): Promise<void> {
   if (facts.length === 0) return

@@ -1,8 +1,30 @@
 import type { DB } from '@pm/db/types/analytics'
-import { sql, type Transaction } from 'kysely'
+import { type Insertable, type InsertObject, type Kysely, sql, type Transaction } from 'kysely'
 import type { checkImportMetric, checkProductMetric, checkSupplierMetric } from '../validation'
 
+/** The write statements of analytics' mutations; most run inside the mutation's transaction. */
 type Trx = Transaction<DB>
+
+// ---------------------------------------------------------------- metric runs, reports, AI usage
+
+export function insertMetricRun(trx: Trx, values: Insertable<DB['metric_runs']>) {
+  return trx.insertInto('metric_runs').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+export function insertReport(trx: Trx, values: Insertable<DB['reports']>) {
+  return trx.insertInto('reports').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+export async function deleteReport(trx: Trx, id: string) {
+  await trx.deleteFrom('reports').where('id', '=', id).execute()
+}
+
+/** One AI call (ai_usage_logs is append-only: a statement of its own, no transaction needed). */
+export function insertAiUsageLog(db: Kysely<DB>, values: InsertObject<DB, 'ai_usage_logs'>) {
+  return db.insertInto('ai_usage_logs').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+// ---------------------------------------------------------------- metrics
 
 /** Rows per statement; with one array parameter per column, a statement's size does not grow with it. */
 export const METRIC_CHUNK = 1_000

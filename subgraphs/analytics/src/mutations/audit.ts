@@ -1,26 +1,8 @@
 import { checkJsonObject, checkString, inTransaction } from '@pm/service-kit'
-import type { Context } from '../context'
-import { insertAuditEntries } from '../db/audit'
+import { insertAuditEntries, insertAuditLog } from '../db/audit'
 import { toAuditLog } from '../db/mappers'
 import type { MutationResolvers } from '../generated/graphql'
 import { checkAuditName } from '../validation'
-
-interface RecordAuditLogInput {
-  action: string
-  entityType: string
-  entityId?: string | null
-  changes?: Record<string, unknown> | null
-}
-
-interface AuditEntryInput {
-  eventId: string
-  userId?: string | null
-  action: string
-  entityType: string
-  entityId?: string | null
-  changes?: Record<string, unknown> | null
-  occurredAt: Date
-}
 
 const MAX_CHANGES_BYTES = 16_384
 
@@ -29,7 +11,7 @@ export const auditMutations = {
    * A front end logs a user action. Written straight into audit_logs (this is analytics' own table),
    * under the caller's user id; services' entries arrive by their outboxes instead (recordAuditEntries).
    */
-  recordAuditLog: (_: unknown, { input }: { input: RecordAuditLogInput }, ctx: Context) => {
+  recordAuditLog: (_, { input }, ctx) => {
     const values = {
       user_id: ctx.caller.userId,
       action: checkAuditName('input.action', input.action, 50),
@@ -37,13 +19,11 @@ export const auditMutations = {
       entity_id: checkString('input.entityId', input.entityId, { max: 255 }),
       changes: JSON.stringify(checkJsonObject('input.changes', input.changes, MAX_CHANGES_BYTES) ?? {}),
     }
-    return inTransaction(ctx, async (trx) =>
-      toAuditLog(await trx.insertInto('audit_logs').values(values).returningAll().executeTakeFirstOrThrow()),
-    )
+    return inTransaction(ctx, async (trx) => toAuditLog(await insertAuditLog(trx, values)))
   },
 
   /** Entries relayed from the services' outboxes (internal: signed service callers only). */
-  recordAuditEntries: (_: unknown, { entries }: { entries: AuditEntryInput[] }, ctx: Context) =>
+  recordAuditEntries: (_, { entries }, ctx) =>
     insertAuditEntries(
       ctx.db,
       entries.map((e) => ({

@@ -8,40 +8,12 @@ import {
   inTransaction,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../context'
-import { IMPORT_END_STATUSES, recomputeDays, upsertFacts, utcDay } from '../db/facts'
+import { IMPORT_END_STATUSES, lockJobFactDate, recomputeDays, upsertFacts, utcDay } from '../db/facts'
 import { toAiUsageLog } from '../db/mappers'
+import { insertAiUsageLog } from '../db/writes'
 import { supplierIdsByCode } from '../engine/peers'
 import type { MutationResolvers } from '../generated/graphql'
 import { checkAuditName } from '../validation'
-
-interface ImportJobEndInput {
-  jobId: string
-  supplierCode: string
-  status: string
-  endedAt: Date
-  rowsProcessed: number
-  productsCreated: number
-  productsUpdated: number
-  rowsFailed: number
-  durationSeconds?: number | null
-}
-
-interface AiUsageInput {
-  userId?: string | null
-  provider: string
-  model: string
-  operation: string
-  promptTokens: number
-  completionTokens: number
-  totalTokens?: number | null
-  cost?: string | null
-  currency?: string | null
-  latencyMs?: number | null
-  success: boolean
-  errorMessage?: string | null
-  occurredAt?: Date | null
-}
 
 const count = (field: string, value: number) => checkInt(field, value, { min: 0 }) ?? 0
 
@@ -53,7 +25,7 @@ export const internalMutations = {
    * One import job's end: its facts replace any earlier report of the same job, and the figures of its day
    * (and of the day it was counted for before, if that changed) are recomputed in the same transaction.
    */
-  recordImportJobEnd: async (_: unknown, { input }: { input: ImportJobEndInput }, ctx: Context) => {
+  recordImportJobEnd: async (_, { input }, ctx) => {
     const supplierCode = checkString('input.supplierCode', input.supplierCode, { max: 50 })
     if (input.endedAt.getTime() > Date.now() + FUTURE_SKEW_MS) {
       throw badUserInput('input.endedAt is in the future', { field: 'input.endedAt' })
@@ -78,12 +50,7 @@ export const internalMutations = {
       ctx.logger.warn('supplier of an import job not resolved', { jobId: input.jobId, error: String(error) })
     }
     await inTransaction(ctx, async (trx) => {
-      const before = await trx
-        .selectFrom('import_job_facts')
-        .select('date')
-        .where('job_id', '=', fact.job_id)
-        .forUpdate()
-        .executeTakeFirst()
+      const before = await lockJobFactDate(trx, fact.job_id)
       await upsertFacts(trx, [fact])
       await recomputeDays(trx, before ? [fact.date, String(before.date)] : [fact.date])
     })
@@ -91,7 +58,7 @@ export const internalMutations = {
   },
 
   /** One AI call into ai_usage_logs (append-only; cost kept exact). */
-  recordAiUsage: async (_: unknown, { input }: { input: AiUsageInput }, ctx: Context) => {
+  recordAiUsage: async (_, { input }, ctx) => {
     const promptTokens = count('input.promptTokens', input.promptTokens)
     const completionTokens = count('input.completionTokens', input.completionTokens)
     const totalTokens =
@@ -109,25 +76,21 @@ export const internalMutations = {
     if (at && at.getTime() > Date.now() + FUTURE_SKEW_MS) {
       throw badUserInput('input.occurredAt is in the future', { field: 'input.occurredAt' })
     }
-    const row = await ctx.db
-      .insertInto('ai_usage_logs')
-      .values({
-        user_id: input.userId ?? null,
-        provider: checkAuditName('input.provider', input.provider, 50),
-        model: checkString('input.model', input.model, { max: 100 }),
-        operation: checkAuditName('input.operation', input.operation, 100),
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        total_tokens: totalTokens,
-        cost: checkDecimal('input.cost', input.cost, { precision: 12, scale: 6, min: '0' }),
-        currency: checkCurrency('input.currency', input.currency ?? 'USD') ?? 'USD',
-        latency_ms: checkInt('input.latencyMs', input.latencyMs, { min: 0 }),
-        success: input.success,
-        error_message: checkString('input.errorMessage', input.errorMessage, { max: 10_000 }),
-        ...(at ? { created_at: sql<Date>`${at.toISOString()}::timestamp` } : {}),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow()
+    const row = await insertAiUsageLog(ctx.db, {
+      user_id: input.userId ?? null,
+      provider: checkAuditName('input.provider', input.provider, 50),
+      model: checkString('input.model', input.model, { max: 100 }),
+      operation: checkAuditName('input.operation', input.operation, 100),
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: totalTokens,
+      cost: checkDecimal('input.cost', input.cost, { precision: 12, scale: 6, min: '0' }),
+      currency: checkCurrency('input.currency', input.currency ?? 'USD') ?? 'USD',
+      latency_ms: checkInt('input.latencyMs', input.latencyMs, { min: 0 }),
+      success: input.success,
+      error_message: checkString('input.errorMessage', input.errorMessage, { max: 10_000 }),
+      ...(at ? { created_at: sql<Date>`${at.toISOString()}::timestamp` } : {}),
+    })
     return toAiUsageLog(row)
   },
 } satisfies MutationResolvers

@@ -5,15 +5,7 @@ import type { Context } from '../context'
 import { toImportMetric, toProductMetric, toSupplierMetric } from '../db/mappers'
 import { chunks, upsertImportMetrics, upsertProductMetrics, upsertSupplierMetrics } from '../db/writes'
 import type { MutationResolvers } from '../generated/graphql'
-import {
-  checkImportMetric,
-  checkProductMetric,
-  checkRows,
-  checkSupplierMetric,
-  type ImportMetricInput,
-  type ProductMetricInput,
-  type SupplierMetricInput,
-} from '../validation'
+import { checkImportMetric, checkProductMetric, checkRows, checkSupplierMetric } from '../validation'
 
 interface MetricsCall<I, V extends { date: string }, R extends { inserted: boolean }, M> {
   entityType: string
@@ -66,7 +58,7 @@ async function recordMetrics<I, V extends { date: string }, R extends { inserted
 }
 
 export const metricMutations = {
-  recordProductMetrics: (_: unknown, { rows }: { rows: ProductMetricInput[] }, ctx: Context) =>
+  recordProductMetrics: (_, { rows }, ctx) =>
     recordMetrics(ctx, rows, {
       entityType: 'product_metrics',
       check: checkProductMetric,
@@ -75,7 +67,7 @@ export const metricMutations = {
       upsert: upsertProductMetrics,
       map: toProductMetric,
     }),
-  recordSupplierMetrics: (_: unknown, { rows }: { rows: SupplierMetricInput[] }, ctx: Context) =>
+  recordSupplierMetrics: (_, { rows }, ctx) =>
     recordMetrics(ctx, rows, {
       entityType: 'supplier_metrics',
       check: checkSupplierMetric,
@@ -84,7 +76,7 @@ export const metricMutations = {
       upsert: upsertSupplierMetrics,
       map: toSupplierMetric,
     }),
-  recordImportMetrics: (_: unknown, { rows }: { rows: ImportMetricInput[] }, ctx: Context) =>
+  recordImportMetrics: (_, { rows }, ctx) =>
     recordMetrics(ctx, rows, {
       entityType: 'import_metrics',
       check: checkImportMetric,

@@ -11,8 +11,8 @@ import {
   updateAudited,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../context'
 import { toReport } from '../db/mappers'
+import { deleteReport, insertReport } from '../db/writes'
 import { enqueue, TASKS } from '../engine/queue'
 import { checkReportParameters, REPORT_FORMATS, REPORT_TYPES } from '../engine/reports/types'
 import type { MutationResolvers } from '../generated/graphql'
@@ -34,23 +34,6 @@ const MAX_ERROR_MESSAGE = 10_000
 // S3 / MinIO object keys are at most 1,024 bytes.
 const MAX_OBJECT_KEY = 1_024
 
-interface CreateReportInput {
-  name: string
-  reportType: string
-  parameters?: Record<string, unknown> | null
-  format?: string | null
-}
-
-interface UpdateReportStatusInput {
-  status: string
-  errorMessage?: string | null
-  bucketName?: string | null
-  objectKey?: string | null
-  fileSizeBytes?: number | null
-  rowCount?: number | null
-  expiresAt?: Date | null
-}
-
 /** Fields that only go with one kind of status, e.g. the file's location with completed. */
 function refuseUnless(allowed: boolean, field: string, value: unknown, why: string) {
   if (!allowed && value != null) throw badUserInput(`${field} ${why}`, { field: `input.${field}` })
@@ -60,7 +43,7 @@ const reportNotFound = () => notFound('no report has this id', { field: 'id' })
 
 export const reportMutations = {
   /** A new report waits (pending) for the analytics worker, queued with its row; created by the caller. */
-  createReport: (_: unknown, { input }: { input: CreateReportInput }, ctx: Context) => {
+  createReport: (_, { input }, ctx) => {
     const name = checkString('input.name', input.name, { max: 255 })
     const type = checkEnum('input.reportType', input.reportType, REPORT_TYPES)
     const parameters = checkJsonObject('input.parameters', input.parameters, MAX_PARAMETERS_BYTES) ?? {}
@@ -74,9 +57,7 @@ export const reportMutations = {
       created_by: ctx.caller.userId,
     }
     return inTransaction(ctx, async (trx) => {
-      const report = toReport(
-        await trx.insertInto('reports').values(values).returningAll().executeTakeFirstOrThrow(),
-      )
+      const report = toReport(await insertReport(trx, values))
       await enqueue(trx, TASKS.report, { reportId: report.id }, `report:${report.id}`)
       await recordAudit(trx, {
         action: 'create',
@@ -94,11 +75,7 @@ export const reportMutations = {
    * running sets startedAt, the final states completedAt. The file's fields go with completed, an error
    * message with failed or cancelled. Any other move is refused.
    */
-  updateReportStatus: (
-    _: unknown,
-    { id, input }: { id: string; input: UpdateReportStatusInput },
-    ctx: Context,
-  ) => {
+  updateReportStatus: (_, { id, input }, ctx) => {
     const status = checkEnum('input.status', input.status, REPORT_STATUSES)
     const completed = status === 'completed'
     const file = 'is only set with status completed'
@@ -160,14 +137,14 @@ export const reportMutations = {
   },
 
   /** Refused while a worker runs it (cancel it first); returns the report as it was. */
-  deleteReport: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deleteReport: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const before = await lockRow(trx, 'reports', id)
       if (!before) throw reportNotFound()
       if (before.status === 'running') {
         throw badUserInput('id: the report is running; cancel it first', { field: 'id' })
       }
-      await trx.deleteFrom('reports').where('id', '=', id).execute()
+      await deleteReport(trx, id)
       const report = toReport(before)
       await recordAudit(trx, {
         action: 'delete',

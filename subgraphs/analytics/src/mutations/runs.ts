@@ -1,29 +1,25 @@
 import { badUserInput, inTransaction, notFound, recordAudit, updateAudited } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../context'
 import { dateRange } from '../dates'
 import { toMetricRun } from '../db/mappers'
+import { insertMetricRun } from '../db/writes'
 import { daysBetween } from '../engine/import-metrics'
 import { enqueue, TASKS } from '../engine/queue'
 import type { MutationResolvers } from '../generated/graphql'
 
 export const runMutations = {
   /** A run over the range, queued with its row in one transaction. */
-  recomputeImportMetrics: (_: unknown, args: { from: string; to: string }, ctx: Context) => {
+  recomputeImportMetrics: (_, args, ctx) => {
     const range = dateRange(args)
     const today = new Date().toISOString().slice(0, 10)
     if (range.to > today) throw badUserInput(`to (${range.to}) is after today (${today})`, { argument: 'to' })
     return inTransaction(ctx, async (trx) => {
-      const run = await trx
-        .insertInto('metric_runs')
-        .values({
-          kind: 'import_metrics',
-          date_from: range.from,
-          date_to: range.to,
-          total: daysBetween(range.from, range.to),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const run = await insertMetricRun(trx, {
+        kind: 'import_metrics',
+        date_from: range.from,
+        date_to: range.to,
+        total: daysBetween(range.from, range.to),
+      })
       await enqueue(trx, TASKS.importMetrics, { runId: run.id }, `metric-run:${run.id}`)
       await recordAudit(trx, {
         action: 'create',
@@ -37,14 +33,15 @@ export const runMutations = {
   },
 
   /** Today's supplier and catalogue figures, queued now. */
-  computeSupplierMetrics: (_: unknown, __: unknown, ctx: Context) =>
+  computeSupplierMetrics: (_, __, ctx) =>
     inTransaction(ctx, async (trx) => {
       const today = new Date().toISOString().slice(0, 10)
-      const run = await trx
-        .insertInto('metric_runs')
-        .values({ kind: 'supplier_metrics', date_from: today, date_to: today, total: 1 })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const run = await insertMetricRun(trx, {
+        kind: 'supplier_metrics',
+        date_from: today,
+        date_to: today,
+        total: 1,
+      })
       await enqueue(trx, TASKS.supplierMetrics, { runId: run.id }, `metric-run:${run.id}`)
       await recordAudit(trx, {
         action: 'create',
@@ -57,7 +54,7 @@ export const runMutations = {
     }),
 
   /** Marks the run for cancelling: a pending one ends at once, a running one after its current step. */
-  cancelMetricRun: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  cancelMetricRun: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row: updated } = await updateAudited(trx, {
         table: 'metric_runs',

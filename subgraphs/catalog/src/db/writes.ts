@@ -199,11 +199,6 @@ export interface CurrentRetailPrice {
 }
 
 /**
- * For each product: its current retail price for one unit (active, newest valid_from, then greatest id:
- * the rule setProductPrice uses) and the last price its history recorded. Locks the product rows, as
- * setProductPrice does, so the two never write a product's price at the same time.
- */
-/**
  * Completeness is kept by statement triggers (migrations/catalog/006, 007). A writer that changes products,
  * prices and stock of the same rows in several statements turns them off for its transaction and refreshes
  * the scores itself once (refreshCompleteness), instead of once per statement.
@@ -254,6 +249,11 @@ export async function refreshCompleteness(trx: CatalogTrx, productIds: readonly 
   await sql`SELECT refresh_product_completeness(${[...productIds]}::uuid[])`.execute(trx)
 }
 
+/**
+ * For each product: its current retail price for one unit (active, newest valid_from, then greatest id:
+ * the rule setProductPrice uses) and the last price its history recorded. Locks the product rows, as
+ * setProductPrice does, so the two never write a product's price at the same time.
+ */
 export async function currentRetailPrices(trx: CatalogTrx, productIds: readonly string[]) {
   if (productIds.length === 0) return new Map<string, CurrentRetailPrice>()
   const { rows } = await sql<CurrentRetailPrice>`

@@ -1,11 +1,7 @@
 import { badUserInput, inTransaction, recordAudit } from '@pm/service-kit'
-import { sql } from 'kysely'
 import type { Context } from '../context'
-
-export interface ProductAsinInput {
-  productId: string
-  asin?: string | null
-}
+import { setAsins } from '../db/products'
+import type { ProductAsinInput } from '../generated/graphql'
 
 /** Rows one setProductAsins call takes. */
 export const MAX_ASIN_ROWS = 1_000
@@ -29,23 +25,8 @@ export async function setProductAsins(rows: readonly ProductAsinInput[], ctx: Co
     }
     wanted.set(row.productId, asin)
   })
-  const payload = JSON.stringify([...wanted].map(([id, asin]) => ({ id, asin })))
   return inTransaction(ctx, async (trx) => {
-    const { rows: found } = await sql<{ id: string; before: string | null; changed: boolean }>`
-      WITH wanted AS (
-        SELECT r.id, r.asin FROM jsonb_to_recordset(${payload}::jsonb) AS r(id uuid, asin text)
-      ), locked AS (
-        SELECT p.id, p.asin AS before, w.asin AS after
-        FROM products p JOIN wanted w ON w.id = p.id
-        ORDER BY p.id
-        FOR UPDATE OF p
-      ), written AS (
-        UPDATE products p SET asin = l.after, updated_at = now()
-        FROM locked l
-        WHERE p.id = l.id AND p.asin IS DISTINCT FROM l.after
-        RETURNING p.id
-      )
-      SELECT l.id, l.before, (l.id IN (SELECT id FROM written)) AS changed FROM locked l`.execute(trx)
+    const found = await setAsins(trx, wanted)
     const known = new Set(found.map((r) => r.id))
     const changed = found.filter((r) => r.changed)
     if (changed.length > 0) {

@@ -7,19 +7,13 @@ import {
   updateAudited,
   userError,
 } from '@pm/service-kit'
-import type { Context } from '../context'
+import { brandWithCode, insertBrand } from '../db/brands'
 import { toBrand } from '../db/mappers'
 import type { CatalogTrx } from '../db/writes'
+import type { CreateBrandInput, MutationResolvers, UpdateBrandInput } from '../generated/graphql'
 import { checkCode, checkUrl, notNull } from '../validation'
 
-interface BrandInput {
-  code?: string | null
-  name?: string | null
-  logoUrl?: string | null
-  isActive?: boolean | null
-}
-
-function brandColumns(input: BrandInput) {
+function brandColumns(input: CreateBrandInput | UpdateBrandInput) {
   const columns = {
     code: input.code === undefined ? undefined : checkCode('input.code', input.code),
     name:
@@ -36,9 +30,7 @@ function brandColumns(input: BrandInput) {
 
 async function checkCodeFree(trx: CatalogTrx, code: string | null | undefined, exceptId: string | null) {
   if (!code) return
-  let query = trx.selectFrom('brands').select('id').where('code', '=', code)
-  if (exceptId) query = query.where('id', '<>', exceptId)
-  const other = await query.executeTakeFirst()
+  const other = await brandWithCode(trx, code, exceptId)
   if (other) {
     throw userError('CONFLICT', `input.code: brand ${other.id} already has code "${code}"`, {
       field: 'input.code',
@@ -47,15 +39,11 @@ async function checkCodeFree(trx: CatalogTrx, code: string | null | undefined, e
 }
 
 export const brandMutations = {
-  createBrand: (_: unknown, { input }: { input: BrandInput }, ctx: Context) => {
+  createBrand: (_, { input }, ctx) => {
     const columns = brandColumns(input)
     return inTransaction(ctx, async (trx) => {
       await checkCodeFree(trx, columns.code, null)
-      const row = await trx
-        .insertInto('brands')
-        .values({ ...columns, name: columns.name! })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertBrand(trx, { ...columns, name: columns.name! })
       const brand = toBrand(row)
       await recordAudit(trx, {
         action: 'create',
@@ -69,7 +57,7 @@ export const brandMutations = {
   },
 
   /** Partial; isActive: false withdraws the brand (its products are left as they are). */
-  updateBrand: (_: unknown, { id, input }: { id: string; input: BrandInput }, ctx: Context) => {
+  updateBrand: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const columns = brandColumns(input)
     return inTransaction(ctx, async (trx) => {
@@ -85,4 +73,4 @@ export const brandMutations = {
       return toBrand(row)
     })
   },
-}
+} satisfies MutationResolvers

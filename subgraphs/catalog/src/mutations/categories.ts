@@ -11,21 +11,15 @@ import {
 } from '@pm/service-kit'
 import { normaliseRules } from '../completeness'
 import type { Context } from '../context'
+import { categorySlug, categoryWithSlug, insertCategory } from '../db/categories'
 import { toCategory } from '../db/mappers'
 import { CATEGORY_TREE_LOCK, type CatalogTrx, lockKeys, parentCheck, takenSlugs } from '../db/writes'
+import type { CreateCategoryInput, MutationResolvers, UpdateCategoryInput } from '../generated/graphql'
 import { checkSlug, notNull } from '../validation'
-
-interface CategoryInput {
-  name?: string | null
-  slug?: string | null
-  parentId?: string | null
-  isActive?: boolean | null
-  completenessRules?: string[] | null
-}
 
 const MAX_SLUG = 255
 
-function categoryColumns(input: CategoryInput) {
+function categoryColumns(input: CreateCategoryInput | UpdateCategoryInput) {
   const columns = {
     name:
       input.name === undefined
@@ -44,9 +38,7 @@ function categoryColumns(input: CategoryInput) {
 
 async function checkSlugFree(trx: CatalogTrx, slug: string | null | undefined, exceptId: string | null) {
   if (!slug) return
-  let query = trx.selectFrom('categories').select('id').where('slug', '=', slug)
-  if (exceptId) query = query.where('id', '<>', exceptId)
-  const other = await query.executeTakeFirst()
+  const other = await categoryWithSlug(trx, slug, exceptId)
   if (other) {
     throw userError('CONFLICT', `input.slug: category ${other.id} already has slug "${slug}"`, {
       field: 'input.slug',
@@ -109,29 +101,21 @@ async function updateCategory(
 }
 
 export const categoryMutations = {
-  createCategory: (_: unknown, { input }: { input: CategoryInput & { name: string } }, ctx: Context) => {
+  createCategory: (_, { input }, ctx) => {
     const columns = categoryColumns(input)
     return inTransaction(ctx, async (trx) => {
       // Serialised with moves (a parent moving meanwhile) and with other creates (generated slugs).
       await lockKeys(trx, [CATEGORY_TREE_LOCK])
       let parentSlug: string | null = null
       if (columns.parent_id) {
-        const parent = await trx
-          .selectFrom('categories')
-          .select(['id', 'slug'])
-          .where('id', '=', columns.parent_id)
-          .executeTakeFirst()
+        const parent = await categorySlug(trx, columns.parent_id)
         if (!parent) throw notFound('input.parentId: no category has this id', { field: 'input.parentId' })
         parentSlug = parent.slug
       }
       if (columns.slug) await checkSlugFree(trx, columns.slug, null)
       const slug =
         columns.slug !== undefined ? columns.slug : await generateSlug(trx, columns.name!, parentSlug)
-      const row = await trx
-        .insertInto('categories')
-        .values({ ...columns, name: columns.name!, slug })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertCategory(trx, { ...columns, name: columns.name!, slug })
       const category = toCategory(row)
       await recordAudit(trx, {
         action: 'create',
@@ -144,11 +128,11 @@ export const categoryMutations = {
     })
   },
 
-  updateCategory: (_: unknown, { id, input }: { id: string; input: CategoryInput }, ctx: Context) => {
+  updateCategory: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     return updateCategory(ctx, id, categoryColumns(input), 'input.parentId')
   },
 
-  moveCategory: (_: unknown, { id, parentId }: { id: string; parentId?: string | null }, ctx: Context) =>
+  moveCategory: (_, { id, parentId }, ctx) =>
     updateCategory(ctx, id, { parent_id: parentId ?? null }, 'parentId'),
-}
+} satisfies MutationResolvers

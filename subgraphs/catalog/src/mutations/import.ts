@@ -21,13 +21,13 @@ import {
   saveBatchReceipt,
   takenSlugsOf,
 } from '../db/writes'
+import type { ProductImportOptions, ProductImportRowInput } from '../generated/graphql'
 import { checkText, checkUrl, MAX_NOTE, type RowError, rowError } from '../validation'
 import {
   afterBulkGrowth,
   bulkResults,
   MAX_UPSERT_ROWS,
   type PreparedRow,
-  type ProductUpsertInput,
   prepareRow,
   summarize,
   type UpsertResult,
@@ -35,25 +35,6 @@ import {
   type UpsertStatus,
   writeBulk,
 } from './upsert'
-
-/** One row of a supplier file, as the imports worker maps it (see ProductImportRowInput). */
-export interface ProductImportRowInput
-  extends Omit<ProductUpsertInput, 'supplierId' | 'brandId' | 'categoryId'> {
-  brand?: string | null
-  category?: string | null
-  stockQuantity?: number | null
-  warehouse?: string | null
-  imageUrls?: string[] | null
-}
-
-export interface ProductImportOptions {
-  dryRun?: boolean | null
-  createBrands?: boolean | null
-  createCategories?: boolean | null
-  userId?: string | null
-  jobId?: string | null
-  batch?: number | null
-}
 
 /** A committed batch's verdicts, stored with it (import_batch_receipts.result). */
 interface Receipt {

@@ -12,7 +12,18 @@ import {
 } from '@pm/service-kit'
 import type { Context } from '../context'
 import { type ProductPriceRow, toProductPrice } from '../db/mappers'
+import {
+  insertPrice,
+  insertPriceHistoryEntry,
+  lastRecordedPrice,
+  lockCurrentPrice,
+  priceProductId,
+  updatePrice,
+} from '../db/prices'
+import { lockProduct } from '../db/products'
+import { supplierExists } from '../db/suppliers'
 import type { CatalogTrx } from '../db/writes'
+import type { MutationResolvers, SetProductPriceInput, UpdateProductPriceInput } from '../generated/graphql'
 import {
   checkAmount,
   checkedMargin,
@@ -23,38 +34,12 @@ import {
   PRICE_TYPES,
 } from '../validation'
 
-interface SetProductPriceInput {
-  productId: string
-  price: string
-  cost?: string | null
-  currency?: string | null
-  priceType?: string | null
-  minQuantity?: number | null
-  supplierId?: string | null
-  validFrom?: Date | null
-  validUntil?: Date | null
-  reason?: string | null
-  source?: string | null
-}
-
-interface UpdateProductPriceInput {
-  price?: string | null
-  cost?: string | null
-  currency?: string | null
-  minQuantity?: number | null
-  validFrom?: Date | null
-  validUntil?: Date | null
-  isActive?: boolean | null
-  reason?: string | null
-  source?: string | null
-}
-
 const NUMERIC = new Set(['price', 'cost', 'margin'])
 
 const priceNotFound = () => notFound('id: no price has this id', { field: 'id' })
 
 /** What the history row says about who and why: reason free text, source from the migration's list. */
-function provenance(input: { reason?: string | null; source?: string | null }) {
+function provenance(input: SetProductPriceInput | UpdateProductPriceInput) {
   return {
     reason: checkText('input.reason', input.reason, MAX_NOTE),
     source: checkEnum('input.source', input.source ?? 'manual', PRICE_SOURCES),
@@ -70,13 +55,8 @@ function checkValidity(from: Date | null, until: Date | null | undefined) {
 }
 
 /** Locks the product row, as the bulk upsert does before touching a product's prices. */
-async function lockProduct(trx: CatalogTrx, productId: string, field: string) {
-  const product = await trx
-    .selectFrom('products')
-    .select(['id', 'supplier_id'])
-    .where('id', '=', productId)
-    .forNoKeyUpdate()
-    .executeTakeFirst()
+async function lockPricedProduct(trx: CatalogTrx, productId: string, field: string) {
+  const product = await lockProduct(trx, productId)
   if (!product) throw notFound(`${field}: no product has this id`, { field })
   return product
 }
@@ -88,20 +68,17 @@ async function recordPriceChange(
   oldPrice: string | null,
   why: ReturnType<typeof provenance>,
 ) {
-  await trx
-    .insertInto('price_history')
-    .values({
-      product_id: row.product_id,
-      supplier_id: row.supplier_id,
-      price_type: row.price_type,
-      old_price: oldPrice,
-      new_price: row.price,
-      currency: row.currency ?? 'EUR',
-      source: why.source,
-      reason: why.reason,
-      changed_by: ctx.caller.userId,
-    })
-    .execute()
+  await insertPriceHistoryEntry(trx, {
+    product_id: row.product_id,
+    supplier_id: row.supplier_id,
+    price_type: row.price_type,
+    old_price: oldPrice,
+    new_price: row.price,
+    currency: row.currency ?? 'EUR',
+    source: why.source,
+    reason: why.reason,
+    changed_by: ctx.caller.userId,
+  })
 }
 
 export const priceMutations = {
@@ -109,7 +86,7 @@ export const priceMutations = {
    * Sets the current price of (product, priceType, minQuantity): the active row is updated in place, or a
    * row is created when there is none. A different amount writes price_history.
    */
-  setProductPrice: (_: unknown, { input }: { input: SetProductPriceInput }, ctx: Context) => {
+  setProductPrice: (_, { input }, ctx) => {
     const price = checkAmount('input.price', input.price)!
     const cost = input.cost === undefined ? undefined : checkAmount('input.cost', input.cost)
     const currency = checkCurrency('input.currency', input.currency)
@@ -118,29 +95,14 @@ export const priceMutations = {
     const validFrom = notNull('input.validFrom', input.validFrom)
     const why = provenance(input)
     return inTransaction(ctx, async (trx) => {
-      const product = await lockProduct(trx, input.productId, 'input.productId')
+      const product = await lockPricedProduct(trx, input.productId, 'input.productId')
       const supplierId = input.supplierId ?? product.supplier_id ?? null
       if (input.supplierId) {
-        const supplier = await trx
-          .selectFrom('suppliers')
-          .select('id')
-          .where('id', '=', supplierId!)
-          .executeTakeFirst()
+        const supplier = await supplierExists(trx, supplierId!)
         if (!supplier)
           throw notFound('input.supplierId: no supplier has this id', { field: 'input.supplierId' })
       }
-      const current = await trx
-        .selectFrom('product_prices')
-        .selectAll()
-        .where('product_id', '=', product.id)
-        .where('price_type', '=', priceType)
-        .where((eb) => eb.fn.coalesce('min_quantity', eb.lit(1)), '=', minQuantity)
-        .where('is_active', 'is', true)
-        .orderBy('valid_from', (ob) => ob.desc().nullsLast())
-        .orderBy('id', 'desc')
-        .limit(1)
-        .forUpdate()
-        .executeTakeFirst()
+      const current = await lockCurrentPrice(trx, product.id, priceType, minQuantity)
       const finalCost = cost !== undefined ? cost : (current?.cost ?? null)
       const margin = checkedMargin('input.cost', price, finalCost)
       const validUntil = input.validUntil !== undefined ? input.validUntil : (current?.valid_until ?? null)
@@ -159,12 +121,7 @@ export const priceMutations = {
       if (current) {
         const changes = diffValues(current, values, { numeric: NUMERIC, ignore: [] }).after
         if (Object.keys(changes).length === 0) return toProductPrice(current)
-        const row = await trx
-          .updateTable('product_prices')
-          .set(changes)
-          .where('id', '=', current.id)
-          .returningAll()
-          .executeTakeFirstOrThrow()
+        const row = await updatePrice(trx, current.id, changes)
         if ('price' in changes) await recordPriceChange(trx, ctx, row, current.price, why)
         await recordAudit(trx, {
           action: 'update',
@@ -180,20 +137,13 @@ export const priceMutations = {
       }
 
       // The previous amount of this price type, if one was ever recorded (null on the first price).
-      const last = await trx
-        .selectFrom('price_history')
-        .select('new_price')
-        .where('product_id', '=', product.id)
-        .where('price_type', '=', priceType)
-        .orderBy('changed_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst()
-      const row = await trx
-        .insertInto('product_prices')
-        .values({ ...values, product_id: product.id, price_type: priceType, min_quantity: minQuantity })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const last = await lastRecordedPrice(trx, product.id, priceType)
+      const row = await insertPrice(trx, {
+        ...values,
+        product_id: product.id,
+        price_type: priceType,
+        min_quantity: minQuantity,
+      })
       await recordPriceChange(trx, ctx, row, last?.new_price ?? null, why)
       const created = toProductPrice(row)
       await recordAudit(trx, {
@@ -208,11 +158,7 @@ export const priceMutations = {
   },
 
   /** Partial update of one price row; margin follows price and cost; a different amount writes price_history. */
-  updateProductPrice: (
-    _: unknown,
-    { id, input }: { id: string; input: UpdateProductPriceInput },
-    ctx: Context,
-  ) => {
+  updateProductPrice: (_, { id, input }, ctx) => {
     const { reason: _reason, source: _source, ...fields } = input
     if (!Object.values(fields).some((v) => v !== undefined)) {
       throw badUserInput('input must set at least one field besides reason and source', { field: 'input' })
@@ -234,13 +180,9 @@ export const priceMutations = {
     const isActive = notNull('input.isActive', input.isActive)
     const why = provenance(input)
     return inTransaction(ctx, async (trx) => {
-      const found = await trx
-        .selectFrom('product_prices')
-        .select('product_id')
-        .where('id', '=', id)
-        .executeTakeFirst()
+      const found = await priceProductId(trx, id)
       if (!found) throw notFound('id: no price has this id', { field: 'id' })
-      await lockProduct(trx, found.product_id, 'id')
+      await lockPricedProduct(trx, found.product_id, 'id')
       const { row } = await updateAudited(trx, {
         table: 'product_prices',
         id,
@@ -279,7 +221,7 @@ export const priceMutations = {
     })
   },
 
-  deactivateProductPrice: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deactivateProductPrice: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'product_prices',
@@ -291,4 +233,4 @@ export const priceMutations = {
       })
       return toProductPrice(row)
     }),
-}
+} satisfies MutationResolvers

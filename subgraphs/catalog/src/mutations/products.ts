@@ -6,10 +6,11 @@ import {
   updateAudited,
   userError,
 } from '@pm/service-kit'
-import type { Context } from '../context'
 import { toProduct } from '../db/mappers'
+import { deleteProduct, insertProduct, productSupplierId } from '../db/products'
 import { type CatalogTrx, existingReferences, lockProductKeys, productWithSupplierSku } from '../db/writes'
-import { type ProductColumns, type ProductFieldsInput, productColumns, SELLING_STATUSES } from '../validation'
+import type { MutationResolvers } from '../generated/graphql'
+import { type ProductColumns, productColumns, SELLING_STATUSES } from '../validation'
 
 export const PRODUCT_NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['weight', 'width', 'height', 'depth'])
 
@@ -54,17 +55,13 @@ async function checkSupplierSku(
 const productNotFound = () => notFound('id: no product has this id', { field: 'id' })
 
 export const productMutations = {
-  createProduct: (_: unknown, { input }: { input: ProductFieldsInput & { title: string } }, ctx: Context) => {
+  createProduct: (_, { input }, ctx) => {
     const columns = productColumns(input, 'input')
     return inTransaction(ctx, async (trx) => {
       await checkProductReferences(trx, columns, 'input')
       if (columns.supplier_id && columns.sku) await lockProductKeys(trx, [columns.supplier_id])
       await checkSupplierSku(trx, columns.supplier_id, columns.sku, null)
-      const row = await trx
-        .insertInto('products')
-        .values({ ...columns, title: columns.title! })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertProduct(trx, { ...columns, title: columns.title! })
       const product = toProduct(row)
       await recordAudit(trx, {
         action: 'create',
@@ -77,17 +74,13 @@ export const productMutations = {
     })
   },
 
-  updateProduct: (_: unknown, { id, input }: { id: string; input: ProductFieldsInput }, ctx: Context) => {
+  updateProduct: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const columns = productColumns(input, 'input')
     return inTransaction(ctx, async (trx) => {
       if (columns.supplier_id !== undefined || columns.sku !== undefined) {
         // The supplier lock before the row lock, in the order upsertProducts takes them (no deadlock).
-        const current = await trx
-          .selectFrom('products')
-          .select('supplier_id')
-          .where('id', '=', id)
-          .executeTakeFirst()
+        const current = await productSupplierId(trx, id)
         const supplierId = columns.supplier_id !== undefined ? columns.supplier_id : current?.supplier_id
         if (supplierId) await lockProductKeys(trx, [supplierId])
       }
@@ -116,7 +109,7 @@ export const productMutations = {
   },
 
   /** Takes a product off sale: isActive false, and a selling status (active, out_of_stock) becomes inactive. */
-  deactivateProduct: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deactivateProduct: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'products',
@@ -137,9 +130,9 @@ export const productMutations = {
    * history, EAN resolutions). Its audit entry carries the deletion to the other databases' rows that refer to
    * it (the outbox relay calls their applyDeletions, which applies each reference's policy).
    */
-  deleteProduct: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deleteProduct: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
-      const row = await trx.deleteFrom('products').where('id', '=', id).returningAll().executeTakeFirst()
+      const row = await deleteProduct(trx, id)
       if (!row) throw notFound('id: no product has this id', { field: 'id' })
       await recordAudit(trx, {
         action: 'delete',
@@ -150,4 +143,4 @@ export const productMutations = {
       })
       return row.id
     }),
-}
+} satisfies MutationResolvers

@@ -7,33 +7,23 @@ import {
   notFound,
   recordAudit,
 } from '@pm/service-kit'
-import { sql } from 'kysely'
 import type { Context } from '../context'
 import { type ProductStockRow, toProductStock } from '../db/mappers'
+import { lockProduct } from '../db/products'
+import {
+  insertStockHistoryEntry,
+  insertStockLevel,
+  lockStockLevel,
+  type StockLevelValues,
+  updateStockLevel,
+} from '../db/stock'
 import { type CatalogTrx, lockKeys, stockLock } from '../db/writes'
+import type { AdjustStockInput, MutationResolvers, SetStockInput } from '../generated/graphql'
 import { checkText, MAX_NOTE, notNull, STOCK_REASONS } from '../validation'
-
-interface StockTarget {
-  productId: string
-  /** No warehouse table exists: any id is accepted; null is the product's stock without a warehouse. */
-  warehouseId?: string | null
-  reason?: string | null
-  note?: string | null
-}
-
-interface AdjustStockInput extends StockTarget {
-  delta: number
-}
-
-interface SetStockInput extends StockTarget {
-  quantity: number
-  reservedQuantity?: number | null
-  minStock?: number | null
-}
 
 const INT_MAX = 2_147_483_647
 
-function provenance(input: StockTarget) {
+function provenance(input: AdjustStockInput | SetStockInput) {
   return {
     reason: checkEnum('input.reason', input.reason ?? 'adjustment', STOCK_REASONS),
     note: checkText('input.note', input.note, MAX_NOTE),
@@ -43,26 +33,14 @@ function provenance(input: StockTarget) {
 /**
  * The stock row of (product, warehouse), locked. product_stocks has no unique key on the pair, so an
  * advisory lock on it keeps two writers from both creating a row, and the product's row lock (which bulk
- * imports take too) keeps them from racing an import; with legacy duplicates, the oldest id wins.
+ * imports take too) keeps them from racing an import; with legacy duplicates, the oldest id wins. No warehouse
+ * table exists: any warehouse id is accepted; null is the product's stock without a warehouse.
  */
 async function lockStockRow(trx: CatalogTrx, productId: string, warehouseId: string | null) {
-  const product = await trx
-    .selectFrom('products')
-    .select('id')
-    .where('id', '=', productId)
-    .forNoKeyUpdate()
-    .executeTakeFirst()
+  const product = await lockProduct(trx, productId)
   if (!product) throw notFound('input.productId: no product has this id', { field: 'input.productId' })
   await lockKeys(trx, [stockLock(product.id, warehouseId)])
-  return trx
-    .selectFrom('product_stocks')
-    .selectAll()
-    .where('product_id', '=', product.id)
-    .where('warehouse_id', 'is not distinct from', warehouseId)
-    .orderBy('id')
-    .limit(1)
-    .forUpdate()
-    .executeTakeFirst()
+  return lockStockLevel(trx, product.id, warehouseId)
 }
 
 async function writeStock(
@@ -70,36 +48,27 @@ async function writeStock(
   ctx: Context,
   target: { productId: string; warehouseId: string | null },
   before: ProductStockRow | undefined,
-  values: { quantity?: number; reserved_quantity?: number; min_stock?: number },
+  values: StockLevelValues,
   why: ReturnType<typeof provenance>,
   action: string,
 ) {
   const row = before
-    ? await trx
-        .updateTable('product_stocks')
-        .set({ ...values, last_update: sql`now()` })
-        .where('id', '=', before.id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-    : await trx
-        .insertInto('product_stocks')
-        .values({ product_id: target.productId, warehouse_id: target.warehouseId, ...values })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-  if (!before || row.quantity !== before.quantity) {
-    // delta is a generated column of stock_history: never written.
-    await trx
-      .insertInto('stock_history')
-      .values({
-        product_id: row.product_id!,
-        warehouse_id: row.warehouse_id,
-        old_quantity: before ? before.quantity : null,
-        new_quantity: row.quantity,
-        reason: why.reason,
-        note: why.note,
-        changed_by: ctx.caller.userId,
+    ? await updateStockLevel(trx, before.id, values)
+    : await insertStockLevel(trx, {
+        product_id: target.productId,
+        warehouse_id: target.warehouseId,
+        ...values,
       })
-      .execute()
+  if (!before || row.quantity !== before.quantity) {
+    await insertStockHistoryEntry(trx, {
+      product_id: row.product_id!,
+      warehouse_id: row.warehouse_id,
+      old_quantity: before ? before.quantity : null,
+      new_quantity: row.quantity,
+      reason: why.reason,
+      note: why.note,
+      changed_by: ctx.caller.userId,
+    })
   }
   await recordAudit(trx, {
     action,
@@ -119,7 +88,7 @@ async function writeStock(
 
 export const stockMutations = {
   /** Adds delta (negative to remove) to the quantity; the row is created on a first positive delta. */
-  adjustStock: (_: unknown, { input }: { input: AdjustStockInput }, ctx: Context) => {
+  adjustStock: (_, { input }, ctx) => {
     const delta = checkInt('input.delta', input.delta)!
     if (delta === 0) throw badUserInput('input.delta must not be 0', { field: 'input.delta' })
     const why = provenance(input)
@@ -157,7 +126,7 @@ export const stockMutations = {
   },
 
   /** Sets the quantity (and optionally reserved and minimum); the row is created when missing. */
-  setStock: (_: unknown, { input }: { input: SetStockInput }, ctx: Context) => {
+  setStock: (_, { input }, ctx) => {
     const quantity = checkInt('input.quantity', input.quantity, { min: 0 })!
     const reserved =
       input.reservedQuantity === undefined
@@ -191,4 +160,4 @@ export const stockMutations = {
       return writeStock(trx, ctx, { productId: input.productId, warehouseId }, before, changes, why, 'set')
     })
   },
-}
+} satisfies MutationResolvers

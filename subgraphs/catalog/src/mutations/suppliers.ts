@@ -15,38 +15,21 @@ import {
   updateAudited,
   userError,
 } from '@pm/service-kit'
-import type { Context } from '../context'
 import { toSupplier, toSupplierDetails } from '../db/mappers'
+import { insertSupplier, supplierWithCode, updateSupplier, upsertSupplierDetails } from '../db/suppliers'
 import type { CatalogTrx } from '../db/writes'
+import type {
+  CreateSupplierInput,
+  MutationResolvers,
+  SupplierDetailsInput,
+  UpdateSupplierInput,
+} from '../generated/graphql'
 import { checkAmount, checkCode, checkPhone, checkText, checkUrl, MAX_NOTE, notNull } from '../validation'
-
-interface SupplierDetailsInput {
-  legalName?: string | null
-  vatNumber?: string | null
-  website?: string | null
-  defaultCurrency?: string | null
-  paymentTerms?: string | null
-  leadTimeDays?: number | null
-  minimumOrderAmount?: string | null
-  notes?: string | null
-  extra?: Record<string, unknown> | null
-}
-
-interface SupplierInput {
-  code?: string | null
-  name?: string | null
-  isActive?: boolean | null
-  contactEmail?: string | null
-  contactPhone?: string | null
-  address?: string | null
-  country?: string | null
-  details?: SupplierDetailsInput | null
-}
 
 const given = <T>(value: T | null | undefined, check: (v: T | null) => unknown) =>
   value === undefined ? undefined : check(value)
 
-function supplierColumns(input: SupplierInput) {
+function supplierColumns(input: CreateSupplierInput | UpdateSupplierInput) {
   const columns = {
     code: given(notNull('input.code', input.code), (v) => checkCode('input.code', v)) as string | undefined,
     name: given(notNull('input.name', input.name), (v) => checkString('input.name', v, { max: 255 })) as
@@ -96,9 +79,7 @@ function detailsColumns(input: SupplierDetailsInput) {
 
 async function checkCodeFree(trx: CatalogTrx, code: string | undefined, exceptId: string | null) {
   if (code === undefined) return
-  let query = trx.selectFrom('suppliers').select('id').where('code', '=', code)
-  if (exceptId) query = query.where('id', '<>', exceptId)
-  const other = await query.executeTakeFirst()
+  const other = await supplierWithCode(trx, code, exceptId)
   if (other) {
     throw userError('CONFLICT', `input.code: supplier ${other.id} already has code "${code}"`, {
       field: 'input.code',
@@ -116,12 +97,7 @@ async function writeDetails(trx: CatalogTrx, supplierId: string, details: Record
     ? diffValues(before, details, { numeric: new Set(['minimum_order_amount']), ignore: [] }).after
     : details
   if (Object.keys(changes).length === 0) return null
-  const row = await trx
-    .insertInto('supplier_details')
-    .values({ supplier_id: supplierId, ...changes })
-    .onConflict((oc) => oc.column('supplier_id').doUpdateSet(changes))
-    .returningAll()
-    .executeTakeFirstOrThrow()
+  const row = await upsertSupplierDetails(trx, supplierId, changes)
   if (before) return diffValues(toSupplierDetails(before), toSupplierDetails(row))
   const { supplierId: _, createdAt: __, updatedAt: ___, ...created } = toSupplierDetails(row)
   return { before: null, after: created }
@@ -130,16 +106,12 @@ async function writeDetails(trx: CatalogTrx, supplierId: string, details: Record
 const supplierNotFound = () => notFound('id: no supplier has this id', { field: 'id' })
 
 export const supplierMutations = {
-  createSupplier: (_: unknown, { input }: { input: SupplierInput }, ctx: Context) => {
+  createSupplier: (_, { input }, ctx) => {
     const columns = supplierColumns(input)
     const details = input.details ? detailsColumns(input.details) : null
     return inTransaction(ctx, async (trx) => {
       await checkCodeFree(trx, columns.code, null)
-      const row = await trx
-        .insertInto('suppliers')
-        .values({ ...columns, code: columns.code!, name: columns.name! })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertSupplier(trx, { ...columns, code: columns.code!, name: columns.name! })
       const written = details ? await writeDetails(trx, row.id, details) : null
       const supplier = toSupplier(row)
       await recordAudit(trx, {
@@ -153,7 +125,7 @@ export const supplierMutations = {
     })
   },
 
-  updateSupplier: (_: unknown, { id, input }: { id: string; input: SupplierInput }, ctx: Context) => {
+  updateSupplier: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const columns = supplierColumns(input)
     const details = input.details ? detailsColumns(input.details) : null
@@ -168,15 +140,7 @@ export const supplierMutations = {
       if (!before) throw supplierNotFound()
       const changes = diffValues(before, columns, { ignore: [] }).after
       if (changes.code !== undefined) await checkCodeFree(trx, changes.code, id)
-      const row =
-        Object.keys(changes).length === 0
-          ? before
-          : await trx
-              .updateTable('suppliers')
-              .set(changes)
-              .where('id', '=', id)
-              .returningAll()
-              .executeTakeFirstOrThrow()
+      const row = Object.keys(changes).length === 0 ? before : await updateSupplier(trx, id, changes)
       const diff = diffValues(toSupplier(before), toSupplier(row))
       const detailChanges = details ? await writeDetails(trx, id, details) : null
       if (!isEmptyDiff(diff) || detailChanges) {
@@ -196,7 +160,7 @@ export const supplierMutations = {
   },
 
   /** isActive false; the supplier's products are left as they are. */
-  deactivateSupplier: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deactivateSupplier: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'suppliers',
@@ -208,4 +172,4 @@ export const supplierMutations = {
       })
       return toSupplier(row)
     }),
-}
+} satisfies MutationResolvers

@@ -38,13 +38,13 @@ import {
   updateProducts,
   updateStockLevels,
 } from '../db/writes'
+import type { ProductUpsertInput } from '../generated/graphql'
 import {
   checkAmount,
   checkedMargin,
   marginPercent,
   PRICE_SOURCES,
   type ProductColumns,
-  type ProductFieldsInput,
   productColumns,
   type RowError,
   rowError,
@@ -61,11 +61,11 @@ export const UPSERT_STATEMENTS_PER_CHUNK = 7
 /** More statements per chunk when rows set stock: lock products, read stock, update, insert, history. */
 export const STOCK_STATEMENTS_PER_CHUNK = 5
 
-export interface ProductUpsertInput extends ProductFieldsInput {
-  price?: string | null
-  cost?: string | null
-  currency?: string | null
-}
+/**
+ * A row prepareRow validates: an upsert row, or an import row with its supplier, whose status is free text
+ * (ProductImportRowInput.status is a String; productColumns checks it against the statuses).
+ */
+export type UpsertRowInput = Omit<ProductUpsertInput, 'status'> & { status?: string | null }
 
 export type UpsertStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'FAILED'
 
@@ -101,7 +101,7 @@ export interface PreparedRow {
 }
 
 /** Validates one row in JS (no SQL): its columns, its price and the key it is matched by. */
-export function prepareRow(row: ProductUpsertInput, index: number): PreparedRow {
+export function prepareRow(row: UpsertRowInput, index: number): PreparedRow {
   const refused = rowInputError(row)
   if (refused) throw refused
   const at = `rows[${index}]`

@@ -10,24 +10,17 @@ import {
   updateAudited,
   userError,
 } from '@pm/service-kit'
-import { sql } from 'kysely'
-import type { Context } from '../context'
 import { toProductVariant } from '../db/mappers'
+import { deleteVariant, insertVariant, lockVariantProduct, variantWithSku } from '../db/variants'
 import type { CatalogTrx } from '../db/writes'
+import type {
+  CreateProductVariantInput,
+  MutationResolvers,
+  UpdateProductVariantInput,
+} from '../generated/graphql'
 import { checkAmount, checkWeight, notNull } from '../validation'
 
-interface VariantInput {
-  sku?: string | null
-  ean?: string | null
-  title?: string | null
-  attributes?: Record<string, unknown> | null
-  price?: string | null
-  weight?: string | null
-  position?: number | null
-  isActive?: boolean | null
-}
-
-function variantColumns(input: VariantInput) {
+function variantColumns(input: CreateProductVariantInput | UpdateProductVariantInput) {
   const columns = {
     sku:
       input.sku === undefined
@@ -55,9 +48,7 @@ function variantColumns(input: VariantInput) {
 
 async function checkSkuFree(trx: CatalogTrx, sku: string | undefined, exceptId: string | null) {
   if (sku === undefined) return
-  let query = trx.selectFrom('product_variants').select('id').where('sku', '=', sku)
-  if (exceptId) query = query.where('id', '<>', exceptId)
-  const other = await query.executeTakeFirst()
+  const other = await variantWithSku(trx, sku, exceptId)
   if (other) {
     throw userError('CONFLICT', `input.sku: variant ${other.id} already has SKU "${sku}"`, {
       field: 'input.sku',
@@ -67,36 +58,18 @@ async function checkSkuFree(trx: CatalogTrx, sku: string | undefined, exceptId: 
 
 export const variantMutations = {
   /** A variant of a product; position defaults to after the product's last variant. */
-  createProductVariant: (
-    _: unknown,
-    { input }: { input: VariantInput & { productId: string; sku: string } },
-    ctx: Context,
-  ) => {
+  createProductVariant: (_, { input }, ctx) => {
     const columns = variantColumns(input)
     return inTransaction(ctx, async (trx) => {
-      const product = await trx
-        .selectFrom('products')
-        .select([
-          'id',
-          sql<number>`(SELECT COALESCE(MAX(position) + 1, 0) FROM product_variants v WHERE v.product_id = products.id)`.as(
-            'next_position',
-          ),
-        ])
-        .where('id', '=', input.productId)
-        .forKeyShare()
-        .executeTakeFirst()
+      const product = await lockVariantProduct(trx, input.productId)
       if (!product) throw notFound('input.productId: no product has this id', { field: 'input.productId' })
       await checkSkuFree(trx, columns.sku, null)
-      const row = await trx
-        .insertInto('product_variants')
-        .values({
-          ...columns,
-          product_id: product.id,
-          sku: columns.sku!,
-          position: columns.position ?? product.next_position,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertVariant(trx, {
+        ...columns,
+        product_id: product.id,
+        sku: columns.sku!,
+        position: columns.position ?? product.next_position,
+      })
       const variant = toProductVariant(row)
       await recordAudit(trx, {
         action: 'create',
@@ -109,7 +82,7 @@ export const variantMutations = {
     })
   },
 
-  updateProductVariant: (_: unknown, { id, input }: { id: string; input: VariantInput }, ctx: Context) => {
+  updateProductVariant: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const columns = variantColumns(input)
     return inTransaction(ctx, async (trx) => {
@@ -127,13 +100,9 @@ export const variantMutations = {
     })
   },
 
-  deleteProductVariant: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deleteProductVariant: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
-      const row = await trx
-        .deleteFrom('product_variants')
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst()
+      const row = await deleteVariant(trx, id)
       if (!row) throw notFound('id: no variant has this id', { field: 'id' })
       await recordAudit(trx, {
         action: 'delete',
@@ -144,4 +113,4 @@ export const variantMutations = {
       })
       return row.id
     }),
-}
+} satisfies MutationResolvers

@@ -5,16 +5,15 @@ import type {
   ProductUpsertResultResolvers,
   ProductUpsertRowResultResolvers,
 } from '../generated/graphql'
-import { type ProductAsinInput, setProductAsins } from '../mutations/asins'
+import { setProductAsins } from '../mutations/asins'
 import { brandMutations } from '../mutations/brands'
 import { categoryMutations } from '../mutations/categories'
-import { importProducts, type ProductImportOptions, type ProductImportRowInput } from '../mutations/import'
+import { importProducts } from '../mutations/import'
 import { priceMutations } from '../mutations/prices'
 import { productMutations } from '../mutations/products'
 import { stockMutations } from '../mutations/stock'
 import { supplierMutations } from '../mutations/suppliers'
 import {
-  type ProductUpsertInput,
   type UpsertResult,
   type UpsertRowResult,
   type UpsertStatus,
@@ -24,18 +23,9 @@ import { variantMutations } from '../mutations/variants'
 
 export const Mutation = {
   ...productMutations,
-  upsertProducts: (
-    _: unknown,
-    { rows, source }: { rows: ProductUpsertInput[]; source?: string | null },
-    ctx: Context,
-  ) => upsertProducts(rows, source, ctx),
-  importProducts: (
-    _: unknown,
-    args: { supplierId: string; rows: ProductImportRowInput[]; options?: ProductImportOptions | null },
-    ctx: Context,
-  ) => importProducts(args.supplierId, args.rows, args.options ?? {}, ctx),
-  setProductAsins: (_: unknown, { rows }: { rows: ProductAsinInput[] }, ctx: Context) =>
-    setProductAsins(rows, ctx),
+  upsertProducts: (_, { rows, source }, ctx) => upsertProducts(rows, source, ctx),
+  importProducts: (_, args, ctx) => importProducts(args.supplierId, args.rows, args.options ?? {}, ctx),
+  setProductAsins: (_, { rows }, ctx) => setProductAsins(rows, ctx),
   ...supplierMutations,
   ...brandMutations,
   ...categoryMutations,

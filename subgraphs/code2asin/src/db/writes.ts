@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/code2asin'
-import { type Insertable, type Selectable, sql, type Transaction } from 'kysely'
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import type { ResultValues } from '../validation'
 
 /** Statements of the code2asin mutations; each runs inside the mutation's transaction. */
@@ -104,6 +104,45 @@ export async function refreshJobProgress(trx: Code2AsinTrx, jobId: string): Prom
     WHERE j.id = ${jobId}::uuid
     RETURNING j.*`.execute(trx)
   return result.rows[0]!
+}
+
+/** The job of a result, read before the transaction (no lock): a result never moves to another job. */
+export function resultJobId(db: Kysely<DB>, resultId: string) {
+  return db.selectFrom('code2asin_results').select('job_id').where('id', '=', resultId).executeTakeFirst()
+}
+
+/** Whether any lookup of the job failed (a result carrying an error_code). */
+export async function hasFailedLookups(trx: Code2AsinTrx, jobId: string): Promise<boolean> {
+  const failed = await trx
+    .selectFrom('code2asin_results')
+    .select('id')
+    .where('job_id', '=', jobId)
+    .where('error_code', 'is not', null)
+    .limit(1)
+    .executeTakeFirst()
+  return failed !== undefined
+}
+
+/** One verified ASIN per product: the product's other verified results of another ASIN lose the flag. */
+export async function unverifyOtherAsins(trx: Code2AsinTrx, verified: ResultRow): Promise<void> {
+  await trx
+    .updateTable('code2asin_results')
+    .set({ is_verified: false })
+    .where('product_id', '=', verified.product_id)
+    .where('is_verified', '=', true)
+    .where('id', '<>', verified.id)
+    .where('asin', 'is distinct from', verified.asin)
+    .execute()
+}
+
+/** The ASIN of one of the product's verified results, if it has any. */
+export function verifiedAsinOf(trx: Code2AsinTrx, productId: string) {
+  return trx
+    .selectFrom('code2asin_results')
+    .select('asin')
+    .where('product_id', '=', productId)
+    .where('is_verified', '=', true)
+    .executeTakeFirst()
 }
 
 /** Another result of the same job and product already holding this asin. */

@@ -16,19 +16,23 @@ import { type Selectable, sql } from 'kysely'
 import { catalogProductCount, supplierProductCount } from '../catalog'
 import type { Context } from '../context'
 import { toCode2AsinJob, toCode2AsinResult } from '../db/mappers'
-import { type Code2AsinTrx, insertJob, insertNewResults, refreshJobProgress } from '../db/writes'
+import {
+  type Code2AsinTrx,
+  hasFailedLookups,
+  insertJob,
+  insertNewResults,
+  refreshJobProgress,
+} from '../db/writes'
 import { AccountProblem, readSpApiAccount, SP_API_SETTING, type SpApiAccount } from '../engine/account'
 import type { ProviderConfig, SpApiSettingConfig } from '../engine/config'
 import { checkLookupUpload } from '../engine/files'
 import { enqueueMatch } from '../engine/queue'
 import { SP_API_DEFAULTS } from '../engine/sp-api'
-import type { MutationResolvers } from '../generated/graphql'
+import type { Code2AsinResultRejection, MutationResolvers } from '../generated/graphql'
 import {
-  type CreateJobInput,
   checkCreateJob,
   checkResult,
   MAX_RESULTS_PER_CALL,
-  type ResultInput,
   type ResultValues,
   resultKey,
 } from '../validation'
@@ -39,13 +43,6 @@ type JobRow = Selectable<DB['code2asin_jobs']>
 const OPEN_FOR_RESULTS = new Set(['pending', 'running', 'completed'])
 const CANCELLABLE = new Set(['pending', 'running'])
 const RESUMABLE = new Set(['failed', 'cancelled'])
-
-interface Rejection {
-  index: number
-  field: string
-  code: string
-  message: string
-}
 
 const counters = (job: JobRow) => ({
   status: job.status,
@@ -100,7 +97,7 @@ async function withStoredAccount(
 }
 
 export const code2AsinJobMutations = {
-  createCode2AsinJob: async (_: unknown, { input }: { input: CreateJobInput }, ctx: Context) => {
+  createCode2AsinJob: async (_, { input }, ctx) => {
     const checked = checkCreateJob(input)
     const { target } = checked
     let totalCodes: number
@@ -180,17 +177,13 @@ export const code2AsinJobMutations = {
     })
   },
 
-  recordAsinResults: (
-    _: unknown,
-    { jobId, results }: { jobId: string; results: ResultInput[] },
-    ctx: Context,
-  ) => {
+  recordAsinResults: (_, { jobId, results }, ctx) => {
     if (results.length === 0 || results.length > MAX_RESULTS_PER_CALL) {
       throw badUserInput(`results must hold 1 to ${MAX_RESULTS_PER_CALL} rows; send more in several calls`, {
         field: 'results',
       })
     }
-    const rejected: Rejection[] = []
+    const rejected: Code2AsinResultRejection[] = []
     const accepted: { index: number; values: ResultValues }[] = []
     results.forEach((input, index) => {
       try {
@@ -262,7 +255,7 @@ export const code2AsinJobMutations = {
     })
   },
 
-  resumeCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  resumeCode2AsinJob: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'code2asin_jobs',
@@ -284,13 +277,7 @@ export const code2AsinJobMutations = {
               { field: 'id' },
             )
           }
-          const failed = await trx
-            .selectFrom('code2asin_results')
-            .select('id')
-            .where('job_id', '=', id)
-            .where('error_code', 'is not', null)
-            .limit(1)
-            .executeTakeFirst()
+          const failed = await hasFailedLookups(trx, id)
           return {
             status: 'pending',
             completed_at: null,
@@ -310,7 +297,7 @@ export const code2AsinJobMutations = {
       return toCode2AsinJob(row)
     }),
 
-  cancelCode2AsinJob: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  cancelCode2AsinJob: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'code2asin_jobs',

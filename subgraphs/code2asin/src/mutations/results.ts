@@ -1,9 +1,14 @@
 import type { DB } from '@pm/db/types/code2asin'
 import { badUserInput, ErrorCode, inTransaction, notFound, updateAudited, userError } from '@pm/service-kit'
 import type { Updateable } from 'kysely'
-import type { Context } from '../context'
 import { toCode2AsinResult } from '../db/mappers'
-import { refreshJobProgress, sameKeyResult } from '../db/writes'
+import {
+  refreshJobProgress,
+  resultJobId,
+  sameKeyResult,
+  unverifyOtherAsins,
+  verifiedAsinOf,
+} from '../db/writes'
 import { writeCatalogAsins } from '../engine/catalog'
 import type { MutationResolvers } from '../generated/graphql'
 import { services } from '../services'
@@ -11,22 +16,14 @@ import { checkAsin } from '../validation'
 import { lockedJob } from './jobs'
 
 export const code2AsinResultMutations = {
-  verifyAsinMatch: async (
-    _: unknown,
-    args: { resultId: string; verified: boolean; asin?: string | null; matchType?: string | null },
-    ctx: Context,
-  ) => {
+  verifyAsinMatch: async (_, args, ctx) => {
     const asin = args.asin == null ? null : checkAsin('asin', args.asin)
     if (args.matchType != null && args.matchType.trim().toLowerCase() !== 'manual') {
       throw badUserInput('matchType can only be manual: a person’s verification makes a manual match', {
         field: 'matchType',
       })
     }
-    const current = await ctx.db
-      .selectFrom('code2asin_results')
-      .select('job_id')
-      .where('id', '=', args.resultId)
-      .executeTakeFirst()
+    const current = await resultJobId(ctx.db, args.resultId)
     if (!current) throw notFound('resultId: no code2asin result has this id', { field: 'resultId' })
     const outcome = await inTransaction(ctx, async (trx) => {
       // Job first, then its result: the order recordAsinResults takes its locks in.
@@ -88,22 +85,10 @@ export const code2AsinResultMutations = {
           const isVerified = row.is_verified === true
           if (isVerified && (!wasVerified || row.asin !== before.asin)) {
             // One verified ASIN per product: the others of another ASIN are no longer the product's.
-            await trx
-              .updateTable('code2asin_results')
-              .set({ is_verified: false })
-              .where('product_id', '=', row.product_id)
-              .where('is_verified', '=', true)
-              .where('id', '<>', row.id)
-              .where('asin', 'is distinct from', row.asin)
-              .execute()
+            await unverifyOtherAsins(trx, row)
             catalogAsin = row.asin
           } else if (wasVerified && !isVerified) {
-            const remaining = await trx
-              .selectFrom('code2asin_results')
-              .select('asin')
-              .where('product_id', '=', row.product_id)
-              .where('is_verified', '=', true)
-              .executeTakeFirst()
+            const remaining = await verifiedAsinOf(trx, row.product_id)
             catalogAsin = remaining?.asin ?? null
           }
           // The catalog is written before this transaction commits: a refusal there leaves both unchanged.

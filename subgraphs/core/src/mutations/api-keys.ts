@@ -17,16 +17,8 @@ import { assertMayGive, assertMayReach, permissionsOfUser } from '../auth/permis
 import type { Context } from '../context'
 import { toApiKey } from '../db/mappers'
 import { API_KEY_COLUMNS } from '../db/queries'
+import { insertApiKey, shareLockUser } from '../db/writes'
 import type { MutationResolvers } from '../generated/graphql'
-
-interface CreateApiKeyInput {
-  name: string
-  userId?: string | null
-  scopes: string[]
-  allowedOperations?: string[] | null
-  expiresAt?: Date | null
-  rateLimitPerMinute?: number | null
-}
 
 export const MAX_SCOPES = 100
 export const MAX_ALLOWED_OPERATIONS = 1_000
@@ -89,7 +81,7 @@ export const apiKeyMutations = {
    * caller and the key's owner hold (a key never exceeds either); `*:*` (all the owner's permissions) only
    * from a superuser.
    */
-  createApiKey: async (_: unknown, { input }: { input: CreateApiKeyInput }, ctx: Context) => {
+  createApiKey: async (_, { input }, ctx) => {
     const name = checkString('input.name', input.name, { max: 255 })
     const ownerId = input.userId ?? (ctx.caller.kind === 'user' ? ctx.caller.userId : null)
     if (!ownerId) {
@@ -108,12 +100,7 @@ export const apiKeyMutations = {
         max: MAX_RATE_LIMIT_PER_MINUTE,
       }) ?? DEFAULT_RATE_LIMIT_PER_MINUTE
     return inTransaction(ctx, async (trx) => {
-      const owner = await trx
-        .selectFrom('users')
-        .select(['id', 'is_active'])
-        .where('id', '=', ownerId)
-        .forShare()
-        .executeTakeFirst()
+      const owner = await shareLockUser(trx, ownerId)
       if (!owner) throw notFound('input.userId: no user has this id', { field: 'input.userId' })
       if (owner.is_active === false) {
         throw badUserInput('input.userId: the user is disabled; reactivate them first', {
@@ -165,20 +152,16 @@ export const apiKeyMutations = {
         if (!taken) break
         generated = generateApiKey()
       }
-      const row = await trx
-        .insertInto('api_keys')
-        .values({
-          user_id: ownerId,
-          name,
-          key_prefix: generated.prefix,
-          key_hash: generated.hash,
-          scopes,
-          allowed_operations: allowedOperations,
-          rate_limit_per_minute: rateLimit,
-          expires_at: input.expiresAt ?? null,
-        })
-        .returning(API_KEY_COLUMNS)
-        .executeTakeFirstOrThrow()
+      const row = await insertApiKey(trx, {
+        user_id: ownerId,
+        name,
+        key_prefix: generated.prefix,
+        key_hash: generated.hash,
+        scopes,
+        allowed_operations: allowedOperations,
+        rate_limit_per_minute: rateLimit,
+        expires_at: input.expiresAt ?? null,
+      })
       const apiKey = toApiKey(row)
       await recordAudit(trx, {
         action: 'create',
@@ -192,7 +175,7 @@ export const apiKeyMutations = {
   },
 
   /** Revokes a key at once (the gateway's cache aside); revoking it again changes nothing. */
-  revokeApiKey: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  revokeApiKey: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'api_keys',

@@ -9,7 +9,6 @@ import {
   userError,
   verifyPassword,
 } from '@pm/service-kit'
-import { sql } from 'kysely'
 import { permissionsOfUser } from '../auth/permissions'
 import { issueSession, lockRefreshToken, revokeFamily, revokeUserSessions } from '../auth/sessions'
 import {
@@ -22,6 +21,7 @@ import {
 import type { Context } from '../context'
 import { toUser } from '../db/mappers'
 import { USER_COLUMNS } from '../db/queries'
+import { markRefreshTokenRotated, recordLogin } from '../db/writes'
 import { coreEnvironment } from '../environment'
 import type { MutationResolvers } from '../generated/graphql'
 import { normalizeEmail } from '../validation'
@@ -64,7 +64,7 @@ export const authMutations = {
    * by account and by client address (see auth/throttle.ts); the address is recorded with the attempt,
    * the session and users.last_login_ip.
    */
-  login: async (_: unknown, { email, password }: { email: string; password: string }, ctx: Context) => {
+  login: async (_, { email, password }, ctx) => {
     const normalized = normalizeEmail('email', email)
     if (password.length > MAX_LOGIN_PASSWORD) {
       throw badUserInput(`password is longer than ${MAX_LOGIN_PASSWORD} characters`, { field: 'password' })
@@ -102,13 +102,7 @@ export const authMutations = {
     return inTransaction(ctx, async (trx) => {
       await markAttemptSucceeded(trx, gate.attemptId)
       const granted = await permissionsOfUser(trx, user.id)
-      const row = await trx
-        .updateTable('users')
-        .set({ last_login: sql<Date>`localtimestamp`, last_login_ip: address })
-        .where('id', '=', user.id)
-        .where('is_active', 'is not', false)
-        .returning(USER_COLUMNS)
-        .executeTakeFirst()
+      const row = await recordLogin(trx, user.id, address)
       // Deactivated or deleted between the check and now.
       if (!row || !granted) throw unauthenticated(ACCOUNT_DISABLED)
       const session = await issueSession(trx, env, user.id, granted, undefined, ctx.client)
@@ -128,7 +122,7 @@ export const authMutations = {
    * Trades a refresh token for a new pair (rotation). A token already rotated or revoked revokes its
    * whole session; an expired one, or one of a user since disabled, is refused.
    */
-  refreshSession: async (_: unknown, { refreshToken }: { refreshToken: string }, ctx: Context) => {
+  refreshSession: async (_, { refreshToken }, ctx) => {
     const env = coreEnvironment(ctx.env)
     const outcome = await inTransaction(ctx, async (trx) => {
       const row = await lockRefreshToken(trx, refreshToken)
@@ -157,11 +151,7 @@ export const authMutations = {
         return { refused: ACCOUNT_DISABLED }
       }
       const session = await issueSession(trx, env, row.user_id, granted, row.family_id, ctx.client)
-      await trx
-        .updateTable('refresh_tokens')
-        .set({ revoked_at: sql<Date>`localtimestamp`, replaced_by: session.id })
-        .where('id', '=', row.id)
-        .execute()
+      await markRefreshTokenRotated(trx, row.id, session.id)
       return { session, userId: row.user_id }
     })
     if (outcome.refused !== undefined) throw unauthenticated(outcome.refused)
@@ -171,7 +161,7 @@ export const authMutations = {
   },
 
   /** Ends the session the refresh token belongs to; false when it was unknown or already ended. */
-  logout: (_: unknown, { refreshToken }: { refreshToken: string }, ctx: Context) =>
+  logout: (_, { refreshToken }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const row = await lockRefreshToken(trx, refreshToken)
       if (!row) return false
@@ -188,7 +178,7 @@ export const authMutations = {
     }),
 
   /** Ends every session of the signed-in user; returns how many. Their access tokens stop within seconds. */
-  logoutEverywhere: (_: unknown, __: unknown, ctx: Context) => {
+  logoutEverywhere: (_, __, ctx) => {
     const { caller } = ctx
     // Public in the schema only because it needs no permission: it acts on the caller's own sessions.
     if (caller.kind !== 'user' || !caller.userId) {

@@ -6,15 +6,14 @@ import {
   recordAudit,
   updateAudited,
 } from '@pm/service-kit'
-import type { Context } from '../context'
 import { toNotification } from '../db/mappers'
 import { deleteNotification, insertNotification, markNotificationsRead } from '../db/writes'
-import type { CreateNotificationInput, MutationResolvers } from '../generated/graphql'
+import type { MutationResolvers } from '../generated/graphql'
 
 const MAX_MESSAGE = 10_000
 
 export const notificationMutations = {
-  createNotification: (_: unknown, { input }: { input: CreateNotificationInput }, ctx: Context) => {
+  createNotification: (_, { input }, ctx) => {
     const values = {
       user_id: input.userId,
       title: checkString('input.title', input.title, { max: 255 }),
@@ -43,7 +42,7 @@ export const notificationMutations = {
     })
   },
 
-  markNotificationRead: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  markNotificationRead: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'notifications',
@@ -56,7 +55,7 @@ export const notificationMutations = {
       return toNotification(row)
     }),
 
-  markAllNotificationsRead: (_: unknown, { userId }: { userId: string }, ctx: Context) =>
+  markAllNotificationsRead: (_, { userId }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const changed = await markNotificationsRead(trx, userId)
       if (changed.length > 0) {
@@ -72,7 +71,7 @@ export const notificationMutations = {
     }),
 
   /** Returns the notification as it was. */
-  deleteNotification: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deleteNotification: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const row = await deleteNotification(trx, id)
       if (!row) throw notFound('no notification has this id', { field: 'id' })

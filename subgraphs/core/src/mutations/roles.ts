@@ -1,4 +1,3 @@
-import type { DB } from '@pm/db/types/core'
 import {
   badUserInput,
   checkEnum,
@@ -13,11 +12,12 @@ import {
   requireSomeField,
   updateAudited,
 } from '@pm/service-kit'
-import { sql, type Transaction } from 'kysely'
+import { sql } from 'kysely'
 import { assertMayGive } from '../auth/permissions'
 import type { Context } from '../context'
 import { toPermission, toRole } from '../db/mappers'
 import {
+  type CoreTrx,
   deletePermission,
   deleteRole,
   grantPermission,
@@ -30,38 +30,24 @@ import type { MutationResolvers } from '../generated/graphql'
 import { normalizeRoleName } from '../validation'
 import { checkFlag, conflict, withInputFields } from './shared'
 
-type RoleInput = {
-  name?: string | null
-  description?: string | null
-  isActive?: boolean | null
-}
-
-interface CreatePermissionInput {
-  name?: string | null
-  resource: string
-  action: string
-}
-
-type Trx = Transaction<DB>
-
 const MAX_DESCRIPTION = 1_000
 
 const description = (value: string | null | undefined) =>
   value === undefined ? undefined : checkString('input.description', value, { max: MAX_DESCRIPTION })
 
-async function lockRole(trx: Trx, id: number, field = 'id') {
+async function lockRole(trx: CoreTrx, id: number, field = 'id') {
   const row = await lockRow(trx, 'roles', id)
   if (!row) throw notFound(`${field}: no role has this id`, { field })
   return row
 }
 
-async function findPermission(trx: Trx, id: number, field = 'id') {
+async function findPermission(trx: CoreTrx, id: number, field = 'id') {
   const row = await trx.selectFrom('permissions').selectAll().where('id', '=', id).executeTakeFirst()
   if (!row) throw notFound(`${field}: no permission has this id`, { field })
   return row
 }
 
-async function assertRoleNameFree(trx: Trx, name: string, exceptId?: number) {
+async function assertRoleNameFree(trx: CoreTrx, name: string, exceptId?: number) {
   let query = trx.selectFrom('roles').select('id').where('name', '=', name)
   if (exceptId !== undefined) query = query.where('id', '<>', exceptId)
   if (await query.executeTakeFirst()) throw conflict('input.name', `a role named '${name}' already exists`)
@@ -96,7 +82,7 @@ function setGrant(roleId: number, permissionId: number, granted: boolean, ctx: C
 }
 
 export const roleMutations = {
-  createRole: (_: unknown, { input }: { input: RoleInput & { name: string } }, ctx: Context) => {
+  createRole: (_, { input }, ctx) => {
     const name = normalizeRoleName('input.name', input.name)
     const values = {
       name,
@@ -124,7 +110,7 @@ export const roleMutations = {
    * Renaming a role renames it on its users too (users.role holds the name); a deactivated role stays
    * on its users but can no longer be given.
    */
-  updateRole: (_: unknown, { id, input }: { id: number; input: RoleInput }, ctx: Context) => {
+  updateRole: (_, { id, input }, ctx) => {
     requireSomeField('input', input)
     if (input.name === null) throw badUserInput('input.name cannot be null', { field: 'input.name' })
     const name = input.name === undefined ? undefined : normalizeRoleName('input.name', input.name)
@@ -161,7 +147,7 @@ export const roleMutations = {
   },
 
   /** Refused while users still have the role; its grants go with it. Returns the role as it was. */
-  deleteRole: (_: unknown, { id }: { id: number }, ctx: Context) =>
+  deleteRole: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const role = await lockRole(trx, id)
       const holders = await trx
@@ -191,7 +177,7 @@ export const roleMutations = {
    * Permissions are the vocabulary's (`<resource>:<action>`, seeded by the migrations): this recreates one
    * that was deleted. The caller must hold it.
    */
-  createPermission: (_: unknown, { input }: { input: CreatePermissionInput }, ctx: Context) => {
+  createPermission: (_, { input }, ctx) => {
     const resource = checkEnum('input.resource', input.resource, PERMISSION_RESOURCES)
     const action = checkEnum('input.action', input.action, PERMISSION_ACTIONS)
     const name = `${resource}:${action}`
@@ -225,7 +211,7 @@ export const roleMutations = {
   },
 
   /** Revokes it from every role that holds it, then deletes it; returns it as it was. The caller must hold it. */
-  deletePermission: (_: unknown, { id }: { id: number }, ctx: Context) =>
+  deletePermission: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const permission = toPermission(await findPermission(trx, id))
       if (isPermissionName(permission.name)) assertMayGive(ctx.caller, [permission.name], 'id')
@@ -240,8 +226,6 @@ export const roleMutations = {
       return permission
     }),
 
-  grantPermission: (_: unknown, args: { roleId: number; permissionId: number }, ctx: Context) =>
-    setGrant(args.roleId, args.permissionId, true, ctx),
-  revokePermission: (_: unknown, args: { roleId: number; permissionId: number }, ctx: Context) =>
-    setGrant(args.roleId, args.permissionId, false, ctx),
+  grantPermission: (_, args, ctx) => setGrant(args.roleId, args.permissionId, true, ctx),
+  revokePermission: (_, args, ctx) => setGrant(args.roleId, args.permissionId, false, ctx),
 } satisfies MutationResolvers

@@ -10,20 +10,12 @@ import {
   notFound,
   recordAudit,
 } from '@pm/service-kit'
-import { type Selectable, sql } from 'kysely'
-import type { Context } from '../context'
+import type { Selectable } from 'kysely'
 import { toAppSetting } from '../db/mappers'
+import { deleteAppSetting, upsertAppSetting } from '../db/writes'
 import type { MutationResolvers } from '../generated/graphql'
 import { checkSettingCategory, checkSettingKey, checkSettingValue } from '../validation'
 import { checkFlag } from './shared'
-
-interface SetAppSettingInput {
-  key: string
-  value: unknown
-  category: string
-  description?: string | null
-  isSecret?: boolean | null
-}
 
 type SettingRow = Selectable<DB['app_settings']>
 
@@ -52,7 +44,7 @@ export const settingMutations = {
    * Creates or replaces the setting `key`: value and category always, description and isSecret when
    * given (kept otherwise). Setting the same again changes and audits nothing.
    */
-  setAppSetting: (_: unknown, { input }: { input: SetAppSettingInput }, ctx: Context) => {
+  setAppSetting: (_, { input }, ctx) => {
     const key = checkSettingKey('input.key', input.key)
     const category = checkSettingCategory('input.category', input.category)
     const value = checkSettingValue(key, category, input.value)
@@ -68,45 +60,14 @@ export const settingMutations = {
     }
     return inTransaction(ctx, async (trx) => {
       const before = await lockRow(trx, 'app_settings', key, { key: 'key' })
-      const row = await trx
-        .insertInto('app_settings')
-        .values({
-          key,
-          value: JSON.stringify(value),
-          category,
-          description: description ?? null,
-          is_secret: isSecret ?? false,
-          // A caller whose user row is gone (deleted while their token lives on) leaves no FK to break.
-          updated_by: ctx.caller.userId
-            ? sql<string | null>`(SELECT id FROM users WHERE id = ${ctx.caller.userId})`
-            : null,
-        })
-        .onConflict((oc) =>
-          oc
-            .column('key')
-            .doUpdateSet((eb) => ({
-              value: eb.ref('excluded.value'),
-              category: eb.ref('excluded.category'),
-              updated_by: eb.ref('excluded.updated_by'),
-              ...(description !== undefined ? { description: eb.ref('excluded.description') } : {}),
-              ...(isSecret !== undefined ? { is_secret: eb.ref('excluded.is_secret') } : {}),
-            }))
-            // An identical setting is left alone: updated_at and the audit trail only move on a change.
-            .where((eb) =>
-              eb.or([
-                eb('app_settings.value', 'is distinct from', eb.ref('excluded.value')),
-                eb('app_settings.category', 'is distinct from', eb.ref('excluded.category')),
-                ...(description !== undefined
-                  ? [eb('app_settings.description', 'is distinct from', eb.ref('excluded.description'))]
-                  : []),
-                ...(isSecret !== undefined
-                  ? [eb('app_settings.is_secret', 'is distinct from', eb.ref('excluded.is_secret'))]
-                  : []),
-              ]),
-            ),
-        )
-        .returningAll()
-        .executeTakeFirst()
+      const row = await upsertAppSetting(trx, {
+        key,
+        value: JSON.stringify(value),
+        category,
+        description,
+        isSecret,
+        updatedBy: ctx.caller.userId,
+      })
       if (!row) {
         // Unchanged (the row existed, possibly inserted meanwhile by another call).
         const current =
@@ -126,14 +87,10 @@ export const settingMutations = {
   },
 
   /** Returns the setting as it was (a secret's value masked). */
-  deleteAppSetting: (_: unknown, { key }: { key: string }, ctx: Context) => {
+  deleteAppSetting: (_, { key }, ctx) => {
     checkSettingKey('key', key)
     return inTransaction(ctx, async (trx) => {
-      const row = await trx
-        .deleteFrom('app_settings')
-        .where('key', '=', key)
-        .returningAll()
-        .executeTakeFirst()
+      const row = await deleteAppSetting(trx, key)
       if (!row) throw notFound('key: no setting has this key', { field: 'key' })
       const setting = toAppSetting(row)
       await recordAudit(trx, {

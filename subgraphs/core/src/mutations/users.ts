@@ -1,4 +1,3 @@
-import type { DB } from '@pm/db/types/core'
 import {
   badUserInput,
   checkJsonObject,
@@ -13,7 +12,6 @@ import {
   userError,
   verifyPassword,
 } from '@pm/service-kit'
-import type { Transaction } from 'kysely'
 import {
   assertMayReach,
   assertMayTouch,
@@ -28,7 +26,8 @@ import { markAttemptSucceeded, openLoginAttempt, throttledMessage } from '../aut
 import type { Context } from '../context'
 import { toUser } from '../db/mappers'
 import { USER_COLUMNS } from '../db/queries'
-import type { CreateUserInput, MutationResolvers, UpdateUserInput } from '../generated/graphql'
+import { type CoreTrx, insertUser, replacePasswordHash, shareLockRoleByName } from '../db/writes'
+import type { MutationResolvers, UpdateUserInput } from '../generated/graphql'
 import { checkPassword, checkUsername, normalizeEmail, normalizeRoleName } from '../validation'
 import { MAX_LOGIN_PASSWORD } from './auth'
 import { checkFlag, conflict, notNull, withInputFields } from './shared'
@@ -38,18 +37,11 @@ const MAX_PERMISSIONS_BYTES = 16_384
 // A concurrent insert that slipped past the checks comes back from PostgreSQL naming the column.
 const USER_FIELDS = { email: 'input.email', username: 'input.username' }
 
-type Trx = Transaction<DB>
-
 /** users.role must name an active row of roles (a VARCHAR, not a foreign key: checked here). */
-async function checkRole(trx: Trx, field: string, value: string): Promise<string> {
+async function checkRole(trx: CoreTrx, field: string, value: string): Promise<string> {
   const name = normalizeRoleName(field, value)
-  const role = await trx
-    .selectFrom('roles')
-    .select(['name', 'is_active'])
-    .where('name', '=', name)
-    // Shared lock: a concurrent deleteRole waits, then sees this user and refuses.
-    .forShare()
-    .executeTakeFirst()
+  // Shared lock: a concurrent deleteRole waits, then sees this user and refuses.
+  const role = await shareLockRoleByName(trx, name)
   if (!role) throw notFound(`${field}: no role is named '${name}'; create it first`, { field })
   if (role.is_active === false) {
     throw badUserInput(`${field}: role '${name}' is inactive; reactivate it or choose another`, { field })
@@ -57,7 +49,7 @@ async function checkRole(trx: Trx, field: string, value: string): Promise<string
   return name
 }
 
-async function assertFree(trx: Trx, column: 'email' | 'username', value: string, exceptId?: string) {
+async function assertFree(trx: CoreTrx, column: 'email' | 'username', value: string, exceptId?: string) {
   let query = trx.selectFrom('users').select('id').where(column, '=', value)
   if (exceptId) query = query.where('id', '<>', exceptId)
   if (await query.executeTakeFirst()) {
@@ -68,7 +60,7 @@ async function assertFree(trx: Trx, column: 'email' | 'username', value: string,
 const userNotFound = () => notFound('no user has this id', { field: 'id' })
 
 /** What the account holds now (its role's, its own grants, admin and superuser flags). */
-async function privilegesOf(db: Trx | Context['db'], id: string): Promise<UserPermissions> {
+async function privilegesOf(db: CoreTrx | Context['db'], id: string): Promise<UserPermissions> {
   const privileges = await permissionsOfUser(db, id)
   if (!privileges) throw notFound('no user has this id', { field: 'id' })
   return privileges
@@ -131,13 +123,7 @@ async function storePassword(
 ): Promise<ReturnType<typeof toUser>> {
   const hashed = await hashPassword(password)
   return inTransaction(ctx, async (trx) => {
-    const row = await trx
-      .updateTable('users')
-      .set({ hashed_password: hashed })
-      .where('id', '=', id)
-      .where('hashed_password', '=', expected)
-      .returning(USER_COLUMNS)
-      .executeTakeFirst()
+    const row = await replacePasswordHash(trx, id, expected, hashed)
     if (!row) throw conflict('id', 'the password was changed meanwhile; try again')
     // A new password usually answers a leak: whoever holds a session (or its access token) signs in again.
     await revokeUserSessions(trx, id)
@@ -164,7 +150,7 @@ async function storedCredentials(ctx: Context, id: string) {
 }
 
 export const userMutations = {
-  createUser: async (_: unknown, { input }: { input: CreateUserInput }, ctx: Context) => {
+  createUser: async (_, { input }, ctx) => {
     assertPrivilegeFields(ctx.caller, {
       ...(input.isSuperuser ? { isSuperuser: true } : {}),
       ...(input.isAdmin ? { isAdmin: true } : {}),
@@ -194,20 +180,16 @@ export const userMutations = {
         )
         await assertFree(trx, 'email', email)
         if (profile.username) await assertFree(trx, 'username', profile.username)
-        const row = await trx
-          .insertInto('users')
-          .values({
-            ...profile,
-            email,
-            hashed_password: hashed,
-            role,
-            is_active: input.isActive ?? true,
-            is_verified: input.isVerified ?? false,
-            is_admin: input.isAdmin ?? false,
-            is_superuser: input.isSuperuser ?? false,
-          })
-          .returning(USER_COLUMNS)
-          .executeTakeFirstOrThrow()
+        const row = await insertUser(trx, {
+          ...profile,
+          email,
+          hashed_password: hashed,
+          role,
+          is_active: input.isActive ?? true,
+          is_verified: input.isVerified ?? false,
+          is_admin: input.isAdmin ?? false,
+          is_superuser: input.isSuperuser ?? false,
+        })
         const user = toUser(row)
         await recordAudit(trx, {
           action: 'create',
@@ -222,7 +204,7 @@ export const userMutations = {
     )
   },
 
-  updateUser: (_: unknown, { id, input }: { id: string; input: UpdateUserInput }, ctx: Context) => {
+  updateUser: (_, { id, input }, ctx) => {
     requireSomeField('input', input)
     assertPrivilegeFields(ctx.caller, {
       isSuperuser: input.isSuperuser,
@@ -294,11 +276,7 @@ export const userMutations = {
    * sign-ins (by account and by client address, the same counts); another user's password takes holding
    * all the account holds. Every session of the account ends (sign in again with the new password).
    */
-  changePassword: async (
-    _: unknown,
-    { id, currentPassword, newPassword }: { id: string; currentPassword: string; newPassword: string },
-    ctx: Context,
-  ) => {
+  changePassword: async (_, { id, currentPassword, newPassword }, ctx) => {
     checkPassword('newPassword', newPassword)
     if (newPassword === currentPassword) {
       throw badUserInput('newPassword must differ from the current password', { field: 'newPassword' })
@@ -326,7 +304,7 @@ export const userMutations = {
   },
 
   /** An administrator sets a new password (reset); the old one is not asked for. */
-  setUserPassword: async (_: unknown, { id, password }: { id: string; password: string }, ctx: Context) => {
+  setUserPassword: async (_, { id, password }, ctx) => {
     checkPassword('password', password)
     assertMayReach(ctx.caller, 'reset the password of', await privilegesOf(ctx.db, id))
     return storePassword(
@@ -338,6 +316,6 @@ export const userMutations = {
     )
   },
 
-  deactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, false, ctx),
-  reactivateUser: (_: unknown, { id }: { id: string }, ctx: Context) => setActive(id, true, ctx),
+  deactivateUser: (_, { id }, ctx) => setActive(id, false, ctx),
+  reactivateUser: (_, { id }, ctx) => setActive(id, true, ctx),
 } satisfies MutationResolvers

@@ -9,6 +9,7 @@ import {
 } from '@pm/service-kit'
 import { sql } from 'kysely'
 import type { Context } from '../context'
+import { cancelOperationRun } from '../db/writes'
 import type { MutationResolvers, QueryResolvers } from '../generated/graphql'
 import { type OperationRunRow, queueRun, toOperationRun } from './runs'
 
@@ -113,11 +114,7 @@ export const operationQueries = {
 } satisfies QueryResolvers
 
 export const operationMutations = {
-  runDatabaseMaintenance: async (
-    _: unknown,
-    args: { action: string; domain?: string | null; table?: string | null },
-    ctx: Context,
-  ) => {
+  runDatabaseMaintenance: async (_, args, ctx) => {
     const domain = domainOf(args.domain)
     const table = args.table?.trim() || null
     if (table && !domain) throw badUserInput('table: give the domain of the table too', { field: 'table' })
@@ -134,7 +131,7 @@ export const operationMutations = {
     })
     return toOperationRun(row)
   },
-  refreshDatabaseHealth: async (_: unknown, args: { domain?: string | null }, ctx: Context) =>
+  refreshDatabaseHealth: async (_, args, ctx) =>
     toOperationRun(
       await queueRun(ctx.db, {
         kind: 'report',
@@ -143,7 +140,7 @@ export const operationMutations = {
         requestedBy: ctx.caller.userId ?? null,
       }),
     ),
-  runIntegrityCheck: async (_: unknown, __: unknown, ctx: Context) =>
+  runIntegrityCheck: async (_, __, ctx) =>
     toOperationRun(
       await queueRun(ctx.db, {
         kind: 'integrity_check',
@@ -151,14 +148,8 @@ export const operationMutations = {
         requestedBy: ctx.caller.userId ?? null,
       }),
     ),
-  cancelOperationRun: async (_: unknown, { id }: { id: string }, ctx: Context) => {
-    const row = (await ctx.db
-      .updateTable('operation_runs')
-      .set({ status: 'cancelled', finished_at: sql`CASE WHEN status = 'pending' THEN NOW() END` })
-      .where('id', '=', id)
-      .where('status', 'in', ['pending', 'running'])
-      .returningAll()
-      .executeTakeFirst()) as OperationRunRow | undefined
+  cancelOperationRun: async (_, { id }, ctx) => {
+    const row = await cancelOperationRun(ctx.db, id)
     if (row) return toOperationRun(row)
     const existing = await runById(ctx, id)
     if (!existing) throw notFound('id: no operation run has this id', { field: 'id' })

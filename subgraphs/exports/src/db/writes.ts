@@ -30,6 +30,41 @@ export function insertJob(trx: ExportsTrx, values: Insertable<DB['export_jobs']>
   return trx.insertInto('export_jobs').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
+/** When the platform's last completed feed export started (UTC, RFC 3339 with microseconds); null when none. */
+export async function lastExportStart(trx: ExportsTrx, platformId: string): Promise<string | null> {
+  const last = await trx
+    .selectFrom('export_jobs')
+    .select(sql<string>`to_char(MAX(started_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('since'))
+    .where('platform_id', '=', platformId)
+    .where('status', '=', 'completed')
+    .where('format', 'is not', null)
+    .executeTakeFirst()
+  return last?.since ?? null
+}
+
+/** Whether the job's runner answered within the lease (its heartbeat is newer than `leaseSeconds`). */
+export async function runnerLive(trx: ExportsTrx, jobId: string, leaseSeconds: number): Promise<boolean> {
+  const { rows } = await sql<{ live: boolean }>`
+    SELECT heartbeat_at > NOW() - make_interval(secs => ${leaseSeconds}) AS live
+    FROM export_jobs WHERE id = ${jobId}::uuid`.execute(trx)
+  return rows[0]?.live === true
+}
+
+/**
+ * The items a failure gave up on (a row to send, no answer of the shop) become pending again; returns how many.
+ */
+export async function reopenUnsentItems(trx: ExportsTrx, jobId: string): Promise<number> {
+  const reopened = await trx
+    .updateTable('export_job_items')
+    .set({ status: 'pending', error_message: null, processed_at: null })
+    .where('job_id', '=', jobId)
+    .where('status', '=', 'failed')
+    .where('response_data', 'is', null)
+    .where('exported_data', 'is not', null)
+    .executeTakeFirst()
+  return Number(reopened.numUpdatedRows)
+}
+
 /** Every item of a job in one statement, whatever their number (one uuid[] parameter). */
 export async function insertItems(trx: ExportsTrx, jobId: string, productIds: readonly string[]) {
   const result = await sql`

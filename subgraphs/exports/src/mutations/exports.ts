@@ -9,30 +9,18 @@ import {
   userError,
 } from '@pm/service-kit'
 import { sql } from 'kysely'
-import type { Context } from '../context'
 import { toExportJob } from '../db/mappers'
-import { platformForShare } from '../db/writes'
+import { insertJob, lastExportStart, platformForShare, reopenUnsentItems, runnerLive } from '../db/writes'
 import { platformMapping, RuleConfigError } from '../engine/mapping'
+import type { MutationResolvers } from '../generated/graphql'
 import { exportLeaseSeconds } from '../jobs'
 import type { ExportSelection } from '../run/export-job'
 import { enqueueExport } from '../run/queue'
 
 const MAX_IDS = 10_000
 
-interface StartExportInput {
-  platformId: string
-  format: 'CSV' | 'XLSX' | 'JSON' | 'XML'
-  selection?: {
-    supplierId?: string | null
-    categoryId?: string | null
-    status?: string | null
-    productIds?: string[] | null
-    changedSinceLastExport?: boolean | null
-  } | null
-}
-
 export const exportMutations = {
-  startExport: async (_: unknown, { input }: { input: StartExportInput }, ctx: Context) => {
+  startExport: async (_, { input }, ctx) => {
     const s = input.selection ?? {}
     const selection: ExportSelection = {}
     if (s.supplierId) selection.supplierId = s.supplierId
@@ -66,30 +54,20 @@ export const exportMutations = {
         )
       }
       if (s.changedSinceLastExport) {
-        const last = await trx
-          .selectFrom('export_jobs')
-          .select(sql<string>`to_char(MAX(started_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('since'))
-          .where('platform_id', '=', input.platformId)
-          .where('status', '=', 'completed')
-          .where('format', 'is not', null)
-          .executeTakeFirst()
-        if (last?.since) selection.updatedSince = last.since
+        const since = await lastExportStart(trx, input.platformId)
+        if (since) selection.updatedSince = since
       }
-      const row = await trx
-        .insertInto('export_jobs')
-        .values({
-          platform_id: input.platformId,
-          job_type: s.changedSinceLastExport ? 'incremental_sync' : 'full_sync',
-          status: 'pending',
-          total_items: 0,
-          success_items: 0,
-          failed_items: 0,
-          format: input.format.toLowerCase(),
-          selection: JSON.stringify(selection),
-          created_by: ctx.caller.userId,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const row = await insertJob(trx, {
+        platform_id: input.platformId,
+        job_type: s.changedSinceLastExport ? 'incremental_sync' : 'full_sync',
+        status: 'pending',
+        total_items: 0,
+        success_items: 0,
+        failed_items: 0,
+        format: input.format.toLowerCase(),
+        selection: JSON.stringify(selection),
+        created_by: ctx.caller.userId,
+      })
       await enqueueExport(trx, row.id)
       const job = toExportJob(row)
       await recordAudit(trx, {
@@ -108,7 +86,7 @@ export const exportMutations = {
    * again, the items already delivered not sent again; the items the failure left unsent (failed with no
    * answer from the shop) are pending again, and those that may have reached the shop are looked up there.
    */
-  resumeExport: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  resumeExport: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       let reopenedItems = 0
       const { row } = await updateAudited(trx, {
@@ -137,10 +115,7 @@ export const exportMutations = {
           }
           if (before.status === 'cancelled' && before.runner_id !== null) {
             // The runner of a job cancelled while running lets go at its next step; until then it may be mid-call.
-            const { rows } = await sql<{ live: boolean }>`
-              SELECT heartbeat_at > NOW() - make_interval(secs => ${exportLeaseSeconds(ctx.env)}) AS live
-              FROM export_jobs WHERE id = ${id}::uuid`.execute(trx)
-            if (rows[0]?.live) {
+            if (await runnerLive(trx, id, exportLeaseSeconds(ctx.env))) {
               throw userError(
                 ErrorCode.CONFLICT,
                 'id: the job was cancelled while running and its worker is still stopping; try again in a moment',
@@ -156,15 +131,7 @@ export const exportMutations = {
             })
           }
           // Items the failure gave up on (a row to send, no answer of the shop) are to be sent again.
-          const reopened = await trx
-            .updateTable('export_job_items')
-            .set({ status: 'pending', error_message: null, processed_at: null })
-            .where('job_id', '=', id)
-            .where('status', '=', 'failed')
-            .where('response_data', 'is', null)
-            .where('exported_data', 'is not', null)
-            .executeTakeFirst()
-          const n = Number(reopened.numUpdatedRows)
+          const n = await reopenUnsentItems(trx, id)
           reopenedItems = n
           const phase = before.phase ?? 'collect'
           return {
@@ -190,4 +157,4 @@ export const exportMutations = {
       const job = toExportJob(row)
       return job
     }),
-}
+} satisfies MutationResolvers

@@ -10,7 +10,6 @@ import {
   unknownProductIds,
   updateAudited,
 } from '@pm/service-kit'
-import type { Context } from '../context'
 import { toExportJob, toExportJobItem } from '../db/mappers'
 import {
   countItemResult,
@@ -22,6 +21,7 @@ import {
   platformForShare,
   transitionValues,
 } from '../db/writes'
+import type { MutationResolvers } from '../generated/graphql'
 
 /** Ids per question to catalog: one batched statement there, a body of ~50 KB here. */
 const PRODUCT_CHUNK = 1_000
@@ -48,13 +48,6 @@ const NEXT: Record<JobStatus, readonly JobStatus[]> = {
   cancelled: [],
 }
 
-interface CreateExportJobInput {
-  platformId: string
-  jobType: string
-  productIds: string[]
-  skipUnknownProducts?: boolean | null
-}
-
 function checkResponse(field: string, value: unknown) {
   if (value === null || value === undefined) return null
   if (Buffer.byteLength(JSON.stringify(value)) > 65_536) {
@@ -64,7 +57,7 @@ function checkResponse(field: string, value: unknown) {
 }
 
 export const exportJobMutations = {
-  createExportJob: async (_: unknown, { input }: { input: CreateExportJobInput }, ctx: Context) => {
+  createExportJob: async (_, { input }, ctx) => {
     const jobType = checkEnum('input.jobType', input.jobType, JOB_TYPES)
     const productIds = [...new Set(input.productIds)]
     if (productIds.length === 0) {
@@ -125,7 +118,7 @@ export const exportJobMutations = {
     })
   },
 
-  setExportJobStatus: (_: unknown, args: { id: string; status: string }, ctx: Context) => {
+  setExportJobStatus: (_, args, ctx) => {
     const to = checkEnum('status', args.status, JOB_STATUSES)
     return inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
@@ -162,17 +155,7 @@ export const exportJobMutations = {
     })
   },
 
-  recordExportItemResult: (
-    _: unknown,
-    args: {
-      itemId: string
-      status: string
-      errorMessage?: string | null
-      responseData?: unknown
-      exportedData?: unknown
-    },
-    ctx: Context,
-  ) => {
+  recordExportItemResult: (_, args, ctx) => {
     const status = checkEnum('status', args.status, ['success', 'failed'] as const)
     const errorMessage = checkString('errorMessage', args.errorMessage, { max: MAX_MESSAGE })
     if (errorMessage !== null && status !== 'failed') {
@@ -238,4 +221,4 @@ export const exportJobMutations = {
       return toExportJobItem(row)
     })
   },
-}
+} satisfies MutationResolvers

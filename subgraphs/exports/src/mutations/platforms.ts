@@ -16,22 +16,20 @@ import {
   userError,
 } from '@pm/service-kit'
 import type { Updateable } from 'kysely'
-import type { Context } from '../context'
 import { type ExportPlatformRow, toExportPlatform } from '../db/mappers'
 import { type ExportsTrx, insertPlatform, platformNameTaken } from '../db/writes'
 import { checkExportMapping, RuleConfigError } from '../engine/mapping'
 import { shopConfigIssues } from '../engine/shops'
+import type {
+  CreateExportPlatformInput,
+  MutationResolvers,
+  UpdateExportPlatformInput,
+} from '../generated/graphql'
 
 /** The channels an exporter knows how to write to. */
 export const PLATFORM_TYPES = ['shopify', 'woocommerce', 'minio', 'prestashop', 'amazon', 'csv'] as const
 
-interface ExportPlatformInput {
-  name?: string | null
-  platformType?: string | null
-  config?: unknown
-  fieldMappings?: unknown
-  isActive?: boolean | null
-}
+type ExportPlatformInput = CreateExportPlatformInput | UpdateExportPlatformInput
 
 type PlatformColumns = Updateable<DB['export_platforms']>
 
@@ -137,7 +135,7 @@ function renameConflict(error: unknown, name: string | undefined): never {
 const platformNotFound = () => notFound('id: no export platform has this id', { field: 'id' })
 
 export const platformMutations = {
-  createExportPlatform: (_: unknown, { input }: { input: ExportPlatformInput }, ctx: Context) => {
+  createExportPlatform: (_, { input }, ctx) => {
     const values = platformColumns(input)
     return inTransaction(ctx, async (trx) => {
       await requireFreeName(trx, values.name as string, null)
@@ -156,11 +154,7 @@ export const platformMutations = {
     })
   },
 
-  updateExportPlatform: (
-    _: unknown,
-    { id, input }: { id: string; input: ExportPlatformInput },
-    ctx: Context,
-  ) => {
+  updateExportPlatform: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     platformColumns({ ...input, config: undefined, fieldMappings: undefined })
     return inTransaction(ctx, async (trx) => {
@@ -183,7 +177,7 @@ export const platformMutations = {
     })
   },
 
-  deactivateExportPlatform: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deactivateExportPlatform: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'export_platforms',
@@ -195,4 +189,4 @@ export const platformMutations = {
       })
       return toExportPlatform(row)
     }),
-}
+} satisfies MutationResolvers

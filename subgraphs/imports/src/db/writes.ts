@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/imports'
-import { type Insertable, sql, type Transaction } from 'kysely'
+import { type Insertable, type Kysely, sql, type Transaction } from 'kysely'
 
 /** The SQL of the mutations; every function runs inside the mutation's transaction. */
 export type ImportsTrx = Transaction<DB>
@@ -31,6 +31,11 @@ export async function configNameTaken(
 
 export function insertConfig(trx: ImportsTrx, values: Insertable<DB['import_configs']>) {
   return trx.insertInto('import_configs').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+/** The configuration as it is now, read before a transaction opens (no lock). */
+export function configById(db: Kysely<DB>, id: string) {
+  return db.selectFrom('import_configs').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
 /** FOR SHARE: the configuration cannot be deactivated until the schedule or job that uses it is written. */
@@ -96,6 +101,20 @@ export function insertJob(trx: ImportsTrx, values: Insertable<DB['import_jobs']>
 /** FOR SHARE: appends run side by side, while a status change waits for them (and they for it). */
 export function jobForShare(trx: ImportsTrx, id: string) {
   return trx.selectFrom('import_jobs').selectAll().where('id', '=', id).forShare().executeTakeFirst()
+}
+
+/** The size of the job's uploaded file, once it is recorded. */
+export async function setJobBytesTotal(trx: ImportsTrx, id: string, bytes: number): Promise<void> {
+  await trx.updateTable('import_jobs').set({ bytes_total: bytes }).where('id', '=', id).execute()
+}
+
+/** Whether the job's worker stopped answering: no heartbeat, or none within the last `leaseSeconds`. */
+export async function workerStale(trx: ImportsTrx, id: string, leaseSeconds: number): Promise<boolean> {
+  const { rows } = await sql<{ stale: boolean }>`
+    SELECT heartbeat_at IS NULL OR heartbeat_at < ${NOW_UTC} - make_interval(secs => ${leaseSeconds}) AS stale
+    FROM import_jobs WHERE id = ${id}::uuid
+  `.execute(trx)
+  return rows[0]?.stale === true
 }
 
 export function jobStatus(trx: ImportsTrx, id: string) {

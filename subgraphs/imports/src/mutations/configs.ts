@@ -11,9 +11,13 @@ import {
 } from '@pm/service-kit'
 import type { Updateable } from 'kysely'
 import { requireSupplier } from '../catalog'
-import type { Context } from '../context'
 import { toImportConfig } from '../db/mappers'
 import { configNameTaken, deactivateSchedulesOfConfig, insertConfig, lockScope } from '../db/writes'
+import type {
+  CreateImportConfigInput,
+  MutationResolvers,
+  UpdateImportConfigInput,
+} from '../generated/graphql'
 
 import {
   checkConnectionConfig,
@@ -28,21 +32,7 @@ import {
 } from '../validation'
 import { conflict, json, notNull } from './common'
 
-export interface ImportConfigInput {
-  supplierCode?: string | null
-  importType?: string | null
-  configName?: string | null
-  isActive?: boolean | null
-  connectionConfig?: unknown
-  scheduleConfig?: unknown
-  filePattern?: string | null
-  fileFormat?: string | null
-  encoding?: string | null
-  delimiter?: string | null
-  fieldMapping?: unknown
-  transformationRules?: unknown
-  validationRules?: unknown
-}
+type ImportConfigInput = CreateImportConfigInput | UpdateImportConfigInput
 
 type ConfigColumns = Updateable<DB['import_configs']>
 
@@ -116,7 +106,7 @@ async function requireFreeName(
 const configNotFound = () => notFound('id: no import configuration has this id', { field: 'id' })
 
 export const configMutations = {
-  createImportConfig: async (_: unknown, { input }: { input: ImportConfigInput }, ctx: Context) => {
+  createImportConfig: async (_, { input }, ctx) => {
     const values = configColumns(input)
     checkImportRules('input', {
       fieldMapping: input.fieldMapping,
@@ -140,11 +130,7 @@ export const configMutations = {
     })
   },
 
-  updateImportConfig: async (
-    _: unknown,
-    { id, input }: { id: string; input: ImportConfigInput },
-    ctx: Context,
-  ) => {
+  updateImportConfig: async (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     // Everything but connectionConfig (it needs the stored secrets) is checked before any I/O.
     configColumns({ ...input, connectionConfig: undefined })
@@ -194,7 +180,7 @@ export const configMutations = {
     })
   },
 
-  deactivateImportConfig: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deactivateImportConfig: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'import_configs',
@@ -207,4 +193,4 @@ export const configMutations = {
       })
       return toImportConfig(row)
     }),
-}
+} satisfies MutationResolvers

@@ -9,12 +9,21 @@ import {
   userError,
 } from '@pm/service-kit'
 import { createStorage, loadStorageConfig, type Storage } from '@pm/storage'
-import { sql } from 'kysely'
 import type { Context } from '../context'
 import { insertFile, jobWithFile } from '../db/engine'
 import { type ImportConfigRow, toImportJob } from '../db/mappers'
-import { configForShare, insertJob, insertLogs, NOW_UTC, transitionValues } from '../db/writes'
+import {
+  configById,
+  configForShare,
+  insertJob,
+  insertLogs,
+  NOW_UTC,
+  setJobBytesTotal,
+  transitionValues,
+  workerStale,
+} from '../db/writes'
 import type { ImportRow, RawRecord, RowIssue } from '../engine'
+import type { MutationResolvers } from '../generated/graphql'
 import { CatalogRefusal, dryRun, supplierIdOf } from '../run/catalog'
 import { engineSettings } from '../run/import-job'
 import { compileConfig, openRecords, rowErrorOf } from '../run/mapping'
@@ -23,7 +32,6 @@ import {
   checkSource,
   hashStream,
   type ImportSource,
-  type ImportSourceInput,
   type OpenedFile,
   openFile,
   sourceError,
@@ -44,11 +52,7 @@ export function engineEnv(env: NodeJS.ProcessEnv) {
 }
 
 async function activeConfig(ctx: Context, configId: string): Promise<ImportConfigRow> {
-  const config = await ctx.db
-    .selectFrom('import_configs')
-    .selectAll()
-    .where('id', '=', configId)
-    .executeTakeFirst()
+  const config = await configById(ctx.db, configId)
   if (!config) throw notFound('configId: no import configuration has this id', { field: 'configId' })
   if (config.is_active === false) {
     throw badUserInput('configId: the configuration is inactive', { field: 'configId' })
@@ -98,11 +102,7 @@ const issueOf = (e: ReturnType<typeof rowErrorOf>) => ({
 const jobNotFound = () => notFound('jobId: no import job has this id', { field: 'jobId' })
 
 export const importMutations = {
-  previewImport: async (
-    _: unknown,
-    args: { configId: string; source: ImportSourceInput; limit?: number | null },
-    ctx: Context,
-  ) => {
+  previewImport: async (_, args, ctx) => {
     const limit = checkInt('limit', args.limit ?? 20, { min: 1, max: MAX_PREVIEW })!
     const source = checkSource(args.source)
     const config = await activeConfig(ctx, args.configId)
@@ -168,11 +168,7 @@ export const importMutations = {
     }
   },
 
-  startImport: async (
-    _: unknown,
-    args: { configId: string; source: ImportSourceInput; force?: boolean | null },
-    ctx: Context,
-  ) => {
+  startImport: async (_, args, ctx) => {
     const source = checkSource(args.source)
     const force = args.force === true
     const config = await activeConfig(ctx, args.configId)
@@ -225,13 +221,7 @@ export const importMutations = {
             : 'local',
           object_key: upload.objectKey!,
         })
-        if (upload.size !== undefined) {
-          await trx
-            .updateTable('import_jobs')
-            .set({ bytes_total: upload.size })
-            .where('id', '=', row.id)
-            .execute()
-        }
+        if (upload.size !== undefined) await setJobBytesTotal(trx, row.id, upload.size)
       }
       await enqueueImport(trx, row.id)
       const job = toImportJob(row)
@@ -246,7 +236,7 @@ export const importMutations = {
     })
   },
 
-  cancelImport: (_: unknown, { jobId }: { jobId: string }, ctx: Context) =>
+  cancelImport: (_, { jobId }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'import_jobs',
@@ -281,7 +271,7 @@ export const importMutations = {
       return toImportJob(row)
     }),
 
-  resumeImport: (_: unknown, { jobId }: { jobId: string }, ctx: Context) => {
+  resumeImport: (_, { jobId }, ctx) => {
     const { leaseSeconds } = engineSettings(ctx.env)
     return inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
@@ -295,11 +285,7 @@ export const importMutations = {
             })
           }
           if (before.status === 'running') {
-            const { rows } = await sql<{ stale: boolean }>`
-              SELECT heartbeat_at IS NULL OR heartbeat_at < ${NOW_UTC} - make_interval(secs => ${leaseSeconds}) AS stale
-              FROM import_jobs WHERE id = ${jobId}::uuid
-            `.execute(trx)
-            if (!rows[0]?.stale) {
+            if (!(await workerStale(trx, jobId, leaseSeconds))) {
               throw badUserInput(
                 `jobId: the job is running and its worker answered less than ${leaseSeconds} s ago; it needs no resume`,
                 { field: 'jobId', status: before.status },
@@ -337,4 +323,4 @@ export const importMutations = {
       return toImportJob(row)
     })
   },
-}
+} satisfies MutationResolvers

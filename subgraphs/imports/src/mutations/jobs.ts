@@ -12,7 +12,6 @@ import {
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
 import { requireSupplier } from '../catalog'
-import type { Context } from '../context'
 import { type ImportJobRow, toImportJob } from '../db/mappers'
 import { LOG_LEVELS } from '../db/queries'
 import {
@@ -31,6 +30,12 @@ import {
   type ProgressIncrements,
   transitionValues,
 } from '../db/writes'
+import type {
+  ImportEntryRejection,
+  ImportErrorEntryInput,
+  ImportLogEntryInput,
+  MutationResolvers,
+} from '../generated/graphql'
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
 
@@ -48,30 +53,6 @@ export const MAX_APPEND = 1_000
 /** Sanity bound for TEXT messages: a log line is not a file. */
 const MAX_MESSAGE = 10_000
 
-interface CreateImportJobInput {
-  configId?: string | null
-  supplierCode?: string | null
-  importType?: string | null
-  totalRows?: number | null
-}
-
-interface LogEntryInput {
-  level?: string | null
-  message: string
-  rowNumber?: number | null
-  details?: unknown
-}
-
-interface ErrorEntryInput {
-  rowNumber?: number | null
-  columnName?: string | null
-  errorCode: string
-  message: string
-  rawValue?: string | null
-  rawRow?: unknown
-  severity?: string | null
-}
-
 /** Says why a job that is not running (or not pending/running) cannot take the call, or that it is missing. */
 async function refuseJob(trx: ImportsTrx, id: string, field: string, expected: string): Promise<never> {
   const job = await jobStatus(trx, id)
@@ -86,23 +67,15 @@ function checkEntries<T>(field: string, entries: readonly T[]) {
   }
 }
 
-/** An entry refused by appendImportLogs / appendImportErrors; the call's other entries are written. */
-export interface EntryRejection {
-  index: number
-  field: string
-  code: string
-  message: string
-}
-
 /** Each entry checked alone: the valid ones, and the refused ones with their position and field. */
 function perEntry<I extends object, R>(
   field: string,
   entries: readonly I[],
   check: (entry: I, at: string) => R,
-): { rows: R[]; rejected: EntryRejection[] } {
+): { rows: R[]; rejected: ImportEntryRejection[] } {
   checkEntries(field, entries)
   const rows: R[] = []
-  const rejected: EntryRejection[] = []
+  const rejected: ImportEntryRejection[] = []
   entries.forEach((entry, index) => {
     const at = `${field}[${index}]`
     try {
@@ -122,7 +95,7 @@ function perEntry<I extends object, R>(
   return { rows, rejected }
 }
 
-const logRows = (entries: readonly LogEntryInput[]) =>
+const logRows = (entries: readonly ImportLogEntryInput[]) =>
   perEntry(
     'entries',
     entries,
@@ -134,7 +107,7 @@ const logRows = (entries: readonly LogEntryInput[]) =>
     }),
   )
 
-const errorRows = (errors: readonly ErrorEntryInput[]) =>
+const errorRows = (errors: readonly ImportErrorEntryInput[]) =>
   perEntry(
     'errors',
     errors,
@@ -165,7 +138,7 @@ const countBy = <T>(items: readonly T[], key: (t: T) => string) =>
   }, {})
 
 export const jobMutations = {
-  createImportJob: async (_: unknown, { input }: { input: CreateImportJobInput }, ctx: Context) => {
+  createImportJob: async (_, { input }, ctx) => {
     const totalRows = checkInt('input.totalRows', input.totalRows, { min: 0 })
     if (input.configId != null) {
       for (const key of ['supplierCode', 'importType'] as const) {
@@ -221,11 +194,7 @@ export const jobMutations = {
     })
   },
 
-  setImportJobStatus: (
-    _: unknown,
-    args: { id: string; status: string; lastError?: string | null; totalRows?: number | null },
-    ctx: Context,
-  ) => {
+  setImportJobStatus: (_, args, ctx) => {
     const to = checkEnum('status', args.status, JOB_STATUSES)
     const lastError = checkString('lastError', args.lastError, { max: MAX_MESSAGE }) ?? undefined
     if (lastError !== undefined && to !== 'failed') {
@@ -262,11 +231,7 @@ export const jobMutations = {
     })
   },
 
-  recordImportProgress: (
-    _: unknown,
-    args: { jobId: string } & { [K in keyof ProgressIncrements]?: number | null },
-    ctx: Context,
-  ) => {
+  recordImportProgress: (_, args, ctx) => {
     const inc: ProgressIncrements = {
       processedRows: checkInt('processedRows', args.processedRows, { min: 0 }) ?? 0,
       successfulRows: checkInt('successfulRows', args.successfulRows, { min: 0 }) ?? 0,
@@ -292,7 +257,7 @@ export const jobMutations = {
     })
   },
 
-  appendImportLogs: (_: unknown, args: { jobId: string; entries: LogEntryInput[] }, ctx: Context) => {
+  appendImportLogs: (_, args, ctx) => {
     const { rows, rejected } = logRows(args.entries)
     return inTransaction(ctx, async (trx) => {
       const job = await jobForShare(trx, args.jobId)
@@ -317,7 +282,7 @@ export const jobMutations = {
     })
   },
 
-  appendImportErrors: (_: unknown, args: { jobId: string; errors: ErrorEntryInput[] }, ctx: Context) => {
+  appendImportErrors: (_, args, ctx) => {
     const { rows, rejected } = errorRows(args.errors)
     const errors = rows.filter((r) => r.severity === 'error')
     const last = errors.at(-1)
@@ -342,4 +307,4 @@ export const jobMutations = {
       return { job: toImportJob(job), appended, rejected }
     })
   },
-}
+} satisfies MutationResolvers

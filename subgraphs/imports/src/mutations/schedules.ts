@@ -7,23 +7,12 @@ import {
   requireSomeField,
   updateAudited,
 } from '@pm/service-kit'
-import type { Context } from '../context'
 import { type CronSchedule, nextRun } from '../cron'
 import { toImportSchedule } from '../db/mappers'
 import { configForShare, insertSchedule } from '../db/writes'
+import type { MutationResolvers } from '../generated/graphql'
 import { checkCron } from '../validation'
 import { notNull } from './common'
-
-interface CreateImportScheduleInput {
-  configId: string
-  cronExpression: string
-  isActive?: boolean | null
-}
-
-interface UpdateImportScheduleInput {
-  cronExpression?: string | null
-  isActive?: boolean | null
-}
 
 function cron(value: string): CronSchedule {
   return checkCron('input.cronExpression', checkString('input.cronExpression', value, { max: 100 }))
@@ -45,7 +34,7 @@ function activeConfig(config: { is_active: boolean | null } | undefined, field: 
 const scheduleNotFound = () => notFound('id: no import schedule has this id', { field: 'id' })
 
 export const scheduleMutations = {
-  createImportSchedule: (_: unknown, { input }: { input: CreateImportScheduleInput }, ctx: Context) => {
+  createImportSchedule: (_, { input }, ctx) => {
     const schedule = cron(input.cronExpression)
     const active = notNull('input.isActive', input.isActive) ?? true
     return inTransaction(ctx, async (trx) => {
@@ -71,11 +60,7 @@ export const scheduleMutations = {
     })
   },
 
-  updateImportSchedule: (
-    _: unknown,
-    { id, input }: { id: string; input: UpdateImportScheduleInput },
-    ctx: Context,
-  ) => {
+  updateImportSchedule: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const expression = notNull('input.cronExpression', input.cronExpression)
     const parsed = expression !== undefined ? cron(expression) : undefined
@@ -105,7 +90,7 @@ export const scheduleMutations = {
     })
   },
 
-  deactivateImportSchedule: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deactivateImportSchedule: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const { row } = await updateAudited(trx, {
         table: 'import_schedules',
@@ -117,4 +102,4 @@ export const scheduleMutations = {
       })
       return toImportSchedule(row)
     }),
-}
+} satisfies MutationResolvers

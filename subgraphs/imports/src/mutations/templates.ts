@@ -7,7 +7,6 @@ import {
   updateAudited,
 } from '@pm/service-kit'
 import { requireSupplier } from '../catalog'
-import type { Context } from '../context'
 import { toMappingTemplate } from '../db/mappers'
 import {
   deleteTemplate,
@@ -17,15 +16,15 @@ import {
   templateForUpdate,
   unsetOtherDefaults,
 } from '../db/writes'
+import type {
+  CreateMappingTemplateInput,
+  MutationResolvers,
+  UpdateMappingTemplateInput,
+} from '../generated/graphql'
 import { checkTemplateMapping } from '../validation'
 import { json, notNull } from './common'
 
-interface MappingTemplateInput {
-  name?: string | null
-  supplierCode?: string | null
-  fieldMapping?: unknown
-  isDefault?: boolean | null
-}
+type MappingTemplateInput = CreateMappingTemplateInput | UpdateMappingTemplateInput
 
 interface TemplateColumns {
   name?: string
@@ -55,7 +54,7 @@ async function takeDefault(trx: ImportsTrx, supplierCode: string | null, id: str
 }
 
 export const templateMutations = {
-  createMappingTemplate: async (_: unknown, { input }: { input: MappingTemplateInput }, ctx: Context) => {
+  createMappingTemplate: async (_, { input }, ctx) => {
     const values = templateColumns(input)
     const supplierCode = values.supplier_code ?? null
     if (supplierCode !== null) await requireSupplier(ctx, 'input.supplierCode', supplierCode)
@@ -81,11 +80,7 @@ export const templateMutations = {
     })
   },
 
-  updateMappingTemplate: async (
-    _: unknown,
-    { id, input }: { id: string; input: MappingTemplateInput },
-    ctx: Context,
-  ) => {
+  updateMappingTemplate: async (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const set = templateColumns(input)
     if (set.supplier_code) await requireSupplier(ctx, 'input.supplierCode', set.supplier_code)
@@ -109,7 +104,7 @@ export const templateMutations = {
     })
   },
 
-  deleteMappingTemplate: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  deleteMappingTemplate: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const before = await templateForUpdate(trx, id)
       if (!before) throw notFound('id: no mapping template has this id', { field: 'id' })
@@ -124,4 +119,4 @@ export const templateMutations = {
       })
       return template
     }),
-}
+} satisfies MutationResolvers

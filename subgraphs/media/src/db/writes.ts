@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/media'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Insertable, type Kysely, sql, type Transaction } from 'kysely'
 
 /** Statements of the media mutations; each runs inside the mutation's transaction. */
 export type MediaTrx = Transaction<DB>
@@ -31,6 +31,33 @@ export function productIdOfFile(db: Kysely<DB>, id: string) {
   return db.selectFrom('media_files').select(['id', 'product_id']).where('id', '=', id).executeTakeFirst()
 }
 
+/** The product's file with these bytes (its sha-256), if it has one: an attachment of them again is a retry. */
+export function productFileWithContent(db: Kysely<DB>, productId: string, sha256: string) {
+  return db
+    .selectFrom('media_files')
+    .selectAll()
+    .where('product_id', '=', productId)
+    .where('file_hash', '=', sha256)
+    .executeTakeFirst()
+}
+
+/** What a new file of the product is placed after: the last display order, whether one is primary, how many. */
+export function productMediaSummary(trx: MediaTrx, productId: string) {
+  return trx
+    .selectFrom('media_files')
+    .select((eb) => [
+      eb.fn.max('display_order').as('lastOrder'),
+      eb.fn<boolean | null>('bool_or', ['is_primary']).as('hasPrimary'),
+      eb.fn.countAll<string>().as('count'),
+    ])
+    .where('product_id', '=', productId)
+    .executeTakeFirstOrThrow()
+}
+
+export function insertFile(trx: MediaTrx, values: Insertable<DB['media_files']>) {
+  return trx.insertInto('media_files').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
 export function fileForUpdate(trx: MediaTrx, id: string) {
   return trx.selectFrom('media_files').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
 }
@@ -60,6 +87,26 @@ export function makeOnlyPrimary(trx: MediaTrx, productId: string, primaryId: str
     .where('product_id', '=', productId)
     .where(sql<boolean>`is_primary IS DISTINCT FROM ${isTarget}`)
     .returning(['id', 'is_primary'])
+    .execute()
+}
+
+/** Sets is_primary on one file (the others are the caller's: checked under the product's lock). */
+export function setPrimary(trx: MediaTrx, id: string) {
+  return trx
+    .updateTable('media_files')
+    .set({ is_primary: true })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+/** Back to pending with no error, for the worker to take again; returns the rows. */
+export function markPending(trx: MediaTrx, ids: string[]) {
+  return trx
+    .updateTable('media_files')
+    .set({ processing_status: 'pending', processing_error: null })
+    .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
+    .returningAll()
     .execute()
 }
 

@@ -17,28 +17,27 @@ import {
   deleteFile,
   fileById,
   fileForUpdate,
+  insertFile,
   lockContent,
   lockProductMedia,
   type MediaTrx,
   makeOnlyPrimary,
+  markPending,
   productFilesForUpdate,
+  productFileWithContent,
   productIdOfFile,
+  productMediaSummary,
   setDisplayOrders,
+  setPrimary,
   thumbnailsOfFile,
 } from '../db/writes'
 import { contentColumns, dropUnreferencedContent, storageBucket, storeOriginal } from '../engine/content'
-import { type ImageUrlsInput, importImageUrls } from '../engine/ingest'
+import { importImageUrls } from '../engine/ingest'
 import { enqueueFetch, enqueueProcessing } from '../engine/queue'
 import { imageSourceError, type ReceivedImage, receiveImage } from '../engine/source'
 import { deleteStoredContent, MEDIA_PREFIX, mediaEnv } from '../engine/store'
 import type { MutationResolvers } from '../generated/graphql'
-import {
-  type AttachProductImageInput,
-  checkAttachProductImage,
-  checkMediaFileIdList,
-  checkUpdateMediaFile,
-  type UpdateMediaFileInput,
-} from '../validation'
+import { checkAttachProductImage, checkMediaFileIdList, checkUpdateMediaFile } from '../validation'
 
 type ThumbnailRow = Selectable<DB['media_thumbnails']>
 
@@ -86,12 +85,7 @@ const reprocessable = (f: {
  */
 async function requeue(trx: MediaTrx, ids: string[]) {
   if (ids.length === 0) return []
-  const rows = await trx
-    .updateTable('media_files')
-    .set({ processing_status: 'pending', processing_error: null })
-    .where('id', '=', (eb) => eb.fn.any(eb.val(ids)))
-    .returningAll()
-    .execute()
+  const rows = await markPending(trx, ids)
   await enqueueProcessing(
     trx,
     rows.filter((r) => r.file_hash !== null).map((r) => r.id),
@@ -104,10 +98,9 @@ async function requeue(trx: MediaTrx, ids: string[]) {
 }
 
 export const mediaFileMutations = {
-  importProductImageUrls: (_: unknown, { products }: { products: ImageUrlsInput[] }, ctx: Context) =>
-    importImageUrls(ctx, products),
+  importProductImageUrls: (_, { products }, ctx) => importImageUrls(ctx, products),
 
-  attachProductImage: async (_: unknown, { input }: { input: AttachProductImageInput }, ctx: Context) => {
+  attachProductImage: async (_, { input }, ctx) => {
     const values = checkAttachProductImage(input)
     const { productId } = values
     const env = mediaEnv(ctx.env)
@@ -118,12 +111,7 @@ export const mediaFileMutations = {
       throw imageSourceError(error, values.sourceField) ?? error
     }
     const { sha256 } = image
-    const same = await ctx.db
-      .selectFrom('media_files')
-      .selectAll()
-      .where('product_id', '=', productId)
-      .where('file_hash', '=', sha256)
-      .executeTakeFirst()
+    const same = await productFileWithContent(ctx.db, productId, sha256)
     // A retry (the same bytes for the same product) is answered without catalog or a transaction.
     if (same) return { mediaFile: toMediaFile(same), deduplicated: true, reusedStoredFile: true }
     if ((await unknownProductIds(ctx.peers, [productId])).length > 0) {
@@ -134,12 +122,7 @@ export const mediaFileMutations = {
       const attached = await inTransaction(ctx, async (trx) => {
         await lockProductMedia(trx, productId)
         await lockContent(trx, sha256)
-        const again = await trx
-          .selectFrom('media_files')
-          .selectAll()
-          .where('product_id', '=', productId)
-          .where('file_hash', '=', sha256)
-          .executeTakeFirst()
+        const again = await productFileWithContent(trx, productId, sha256)
         if (again)
           return {
             mediaFile: toMediaFile(again),
@@ -151,34 +134,22 @@ export const mediaFileMutations = {
         const content = await storeOriginal(trx, env.storage, image)
         stored = content.stored
         const { reusedStoredFile } = content
-        const siblings = await trx
-          .selectFrom('media_files')
-          .select((eb) => [
-            eb.fn.max('display_order').as('lastOrder'),
-            eb.fn<boolean | null>('bool_or', ['is_primary']).as('hasPrimary'),
-            eb.fn.countAll<string>().as('count'),
-          ])
-          .where('product_id', '=', productId)
-          .executeTakeFirstOrThrow()
+        const siblings = await productMediaSummary(trx, productId)
         const displayOrder = values.displayOrder ?? (siblings.lastOrder === null ? 0 : siblings.lastOrder + 1)
         // The product's first image becomes its primary image unless the caller says otherwise.
         const isPrimary = values.isPrimary ?? siblings.hasPrimary !== true
-        const row = await trx
-          .insertInto('media_files')
-          .values({
-            product_id: productId,
-            file_name: values.fileName ?? image.fileName,
-            ...contentColumns(env.storage, storageBucket(ctx.env), image),
-            source_url: values.source.kind === 'url' ? values.source.url : null,
-            image_type: values.imageType ?? (Number(siblings.count) === 0 ? 'main' : 'gallery'),
-            display_order: displayOrder,
-            is_primary: isPrimary,
-            alt_text: values.altText,
-            processing_status: 'pending',
-            is_valid: true,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow()
+        const row = await insertFile(trx, {
+          product_id: productId,
+          file_name: values.fileName ?? image.fileName,
+          ...contentColumns(env.storage, storageBucket(ctx.env), image),
+          source_url: values.source.kind === 'url' ? values.source.url : null,
+          image_type: values.imageType ?? (Number(siblings.count) === 0 ? 'main' : 'gallery'),
+          display_order: displayOrder,
+          is_primary: isPrimary,
+          alt_text: values.altText,
+          processing_status: 'pending',
+          is_valid: true,
+        })
         const unsetPrimary = isPrimary
           ? (await makeOnlyPrimary(trx, productId, row.id)).filter((r) => r.id !== row.id).map((r) => r.id)
           : []
@@ -209,7 +180,7 @@ export const mediaFileMutations = {
     }
   },
 
-  reprocessMedia: (_: unknown, { id }: { id: string }, ctx: Context) =>
+  reprocessMedia: (_, { id }, ctx) =>
     inTransaction(ctx, async (trx) => {
       const before = await lockedFile(trx, id, 'id')
       if (!reprocessable(before)) {
@@ -231,7 +202,7 @@ export const mediaFileMutations = {
       return toMediaFile(row!)
     }),
 
-  reprocessProductMedia: (_: unknown, { productId }: { productId: string }, ctx: Context) => {
+  reprocessProductMedia: (_, { productId }, ctx) => {
     return inTransaction(ctx, async (trx) => {
       await lockProductMedia(trx, productId)
       const files = await productFilesForUpdate(trx, productId)
@@ -250,7 +221,7 @@ export const mediaFileMutations = {
     })
   },
 
-  updateMediaFile: (_: unknown, { id, input }: { id: string; input: UpdateMediaFileInput }, ctx: Context) => {
+  updateMediaFile: (_, { id, input }, ctx) => {
     requireSomeField('input', input as Record<string, unknown>)
     const set = checkUpdateMediaFile(input)
     return inTransaction(ctx, async (trx) => {
@@ -266,7 +237,7 @@ export const mediaFileMutations = {
     })
   },
 
-  deleteMediaFile: async (_: unknown, { id }: { id: string }, ctx: Context) => {
+  deleteMediaFile: async (_, { id }, ctx) => {
     const { product_id: productId } = await existingFile(ctx, id, 'id')
     const { storage } = mediaEnv(ctx.env)
     const deleted = await inTransaction(ctx, async (trx) => {
@@ -288,12 +259,7 @@ export const mediaFileMutations = {
         const rest = await productFilesForUpdate(trx, productId)
         // The next file by display order takes the primary role, unless another one already holds it.
         if (rest.length > 0 && !rest.some((f) => f.is_primary === true)) {
-          promoted = await trx
-            .updateTable('media_files')
-            .set({ is_primary: true })
-            .where('id', '=', rest[0]!.id)
-            .returningAll()
-            .executeTakeFirstOrThrow()
+          promoted = await setPrimary(trx, rest[0]!.id)
         }
       }
       await recordAudit(trx, {
@@ -320,7 +286,7 @@ export const mediaFileMutations = {
     return deleted
   },
 
-  setPrimaryMediaFile: async (_: unknown, { mediaFileId }: { mediaFileId: string }, ctx: Context) => {
+  setPrimaryMediaFile: async (_, { mediaFileId }, ctx) => {
     const { product_id: productId } = await existingFile(ctx, mediaFileId, 'mediaFileId')
     if (productId === null) {
       throw badUserInput('mediaFileId: this file belongs to no product, so it cannot be a primary image', {
@@ -351,11 +317,7 @@ export const mediaFileMutations = {
     })
   },
 
-  reorderProductMedia: (
-    _: unknown,
-    { productId, mediaFileIds }: { productId: string; mediaFileIds: string[] },
-    ctx: Context,
-  ) => {
+  reorderProductMedia: (_, { productId, mediaFileIds }, ctx) => {
     const ids = checkMediaFileIdList('mediaFileIds', mediaFileIds)
     return inTransaction(ctx, async (trx) => {
       await lockProductMedia(trx, productId)
