@@ -22,7 +22,7 @@ export const IMPORT_TARGETS = {
  * The imports worker's V8 heap bounds, as docker-compose starts it (`WORKER_IMPORTS_NODE_OPTIONS`, this default):
  * BENCH_IMPORT_WORKER_NODE_OPTIONS runs the bench with others ("" for V8's own defaults).
  */
-export const IMPORT_WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=4'
+export const IMPORT_WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8'
 
 /** The parts of the scenario that run (`--import-phases`, default all): the CSV import, its rerun, the XLSX import. */
 export type ImportPhase = 'csv' | 'rerun' | 'xlsx'
