@@ -17,9 +17,9 @@ export interface MediaSettings {
 }
 
 /**
- * Large is 1000 pixels: what Amazon asks of a product image for its zoom (at least 1000 on the longest side), and
- * about a fifth less CPU per image than 1200 (fewer pixels to resize to and encode twice; the 2000-pixel decode
- * stays the same); a shop wanting more sets MEDIA_THUMBNAIL_SIZES.
+ * Large is 1000 pixels: what Amazon asks of a product image for its zoom (at least 1000 on the longest side),
+ * and about a fifth less CPU in the image step than 1200 (fewer pixels to resize to and to encode twice; the
+ * 2000-pixel decode stays the same). A shop wanting more sets MEDIA_THUMBNAIL_SIZES.
  */
 export const DEFAULT_SIZES: Record<SizeName, number> = { small: 150, medium: 400, large: 1000 }
 
