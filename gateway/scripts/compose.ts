@@ -1,11 +1,15 @@
 #!/usr/bin/env -S npx tsx
 // `pnpm compose`: composes the seven subgraphs into gateway/supergraph.graphql, and collects their @module
-// directives into gateway/src/generated/module-gates.ts (the modules gate).
+// directives into gateway/src/generated/module-gates.ts (the modules gate) and their @cacheScope directives into
+// gateway/src/generated/cache-scopes.ts (the fetch cache).
 //   --check          exit 1 when the checked-in file differs from a fresh composition (writes nothing)
 //   --allow-missing  compose only the subgraphs whose schema.graphql exists (while they are being written)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { DOMAINS } from '@pm/db'
 import {
+  CACHE_SCOPES_FILE,
+  cacheScopesFileContents,
+  collectCacheScopes,
   collectModuleGates,
   composeSupergraph,
   MODULE_GATES_FILE,
@@ -39,6 +43,7 @@ if (!modules.ok) {
 const outputs: [URL, string][] = [
   [SUPERGRAPH_FILE, supergraphFileContents(result.supergraphSdl)],
   [MODULE_GATES_FILE, moduleGatesFileContents(modules.gates)],
+  [CACHE_SCOPES_FILE, cacheScopesFileContents(collectCacheScopes(domains))],
 ]
 let stale = false
 for (const [file, contents] of outputs) {

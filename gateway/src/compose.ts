@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { composeServices } from '@apollo/composition'
 import { DOMAINS, type Domain } from '@pm/db'
 import { DEFAULT_PORTS, MODULE_IDS, readSubgraphSdl } from '@pm/service-kit'
-import { type DefinitionNode, type DirectiveNode, GraphQLError, Kind, parse } from 'graphql'
+import { type DefinitionNode, type DirectiveNode, GraphQLError, Kind, parse, type TypeNode } from 'graphql'
 import { SUPERGRAPH_FILE } from './supergraph-file'
 
 export { SUPERGRAPH_FILE }
@@ -15,6 +15,9 @@ export const SUPERGRAPH_HEADER = [
 
 /** The generated module map the gateway's modules gate reads (see collectModuleGates). */
 export const MODULE_GATES_FILE = new URL('./generated/module-gates.ts', import.meta.url)
+
+/** The generated cache scopes the gateway's fetch cache reads (see collectCacheScopes). */
+export const CACHE_SCOPES_FILE = new URL('./generated/cache-scopes.ts', import.meta.url)
 
 export function subgraphSchemaFile(domain: Domain): URL {
   return new URL(`../../subgraphs/${domain}/src/schema.graphql`, import.meta.url)
@@ -161,6 +164,81 @@ export function moduleGatesOf(schemas: readonly (readonly [string, string])[]): 
     }
   }
   return { ok: true, gates }
+}
+
+/** Where a root field's owner id is: an argument, or a field of an input object argument, and the owner's type. */
+export interface CacheScope {
+  path: string[]
+  entity: string
+}
+
+/** Per subgraph, per Query field: the @cacheScope arguments (see COMMON_SDL), in schema order. */
+export type CacheScopes = Record<string, Record<string, CacheScope[]>>
+
+const namedTypeOf = (type: TypeNode): string =>
+  type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type)
+
+function cacheScopeEntity(directives: readonly DirectiveNode[] | undefined): string | undefined {
+  const directive = directives?.find((d) => d.name.value === 'cacheScope')
+  const entity = directive?.arguments?.find((a) => a.name.value === 'entity')?.value
+  return entity?.kind === Kind.STRING ? entity.value : undefined
+}
+
+/**
+ * The @cacheScope directives of subgraphs/<domain>/src/schema.graphql, by the Query fields they scope: an
+ * argument carrying one, or an input object argument whose field carries one (one level deep).
+ */
+export function cacheScopesOf(schemas: readonly (readonly [string, string])[]): CacheScopes {
+  const scopes: CacheScopes = {}
+  for (const [domain, sdl] of schemas) {
+    const definitions = parse(sdl).definitions
+    const inputs = new Map<string, CacheScope[]>()
+    for (const d of definitions) {
+      if (d.kind !== Kind.INPUT_OBJECT_TYPE_DEFINITION && d.kind !== Kind.INPUT_OBJECT_TYPE_EXTENSION)
+        continue
+      for (const field of d.fields ?? []) {
+        const entity = cacheScopeEntity(field.directives)
+        if (!entity) continue
+        inputs.set(d.name.value, [...(inputs.get(d.name.value) ?? []), { path: [field.name.value], entity }])
+      }
+    }
+    for (const d of definitions) {
+      if (d.kind !== Kind.OBJECT_TYPE_DEFINITION && d.kind !== Kind.OBJECT_TYPE_EXTENSION) continue
+      if (d.name.value !== 'Query') continue
+      for (const field of d.fields ?? []) {
+        const found: CacheScope[] = []
+        for (const argument of field.arguments ?? []) {
+          const entity = cacheScopeEntity(argument.directives)
+          if (entity) found.push({ path: [argument.name.value], entity })
+          for (const inner of inputs.get(namedTypeOf(argument.type)) ?? [])
+            found.push({ path: [argument.name.value, ...inner.path], entity: inner.entity })
+        }
+        if (found.length === 0) continue
+        scopes[domain] ??= {}
+        scopes[domain][field.name.value] = found
+      }
+    }
+  }
+  return scopes
+}
+
+/** cacheScopesOf the checked-in subgraph schemas (all seven by default). */
+export function collectCacheScopes(domains: readonly Domain[] = DOMAINS): CacheScopes {
+  return cacheScopesOf(domains.map((domain) => [domain, readFileSync(subgraphSchemaFile(domain), 'utf8')]))
+}
+
+/** What `pnpm compose` writes to gateway/src/generated/cache-scopes.ts. */
+export function cacheScopesFileContents(scopes: CacheScopes): string {
+  return [
+    '// GENERATED FILE, do not edit: `pnpm compose` (gateway/scripts/compose.ts) writes it from the @cacheScope',
+    '// directives of subgraphs/<domain>/src/schema.graphql; a test fails when it is out of date.',
+    '',
+    "/** Subgraph → Query field → where an owner id is among its arguments, and the owner's entity type. */",
+    'export const SCHEMA_CACHE_SCOPES: Readonly<',
+    '  Record<string, Record<string, readonly { path: readonly string[]; entity: string }[]>>',
+    `> = ${JSON.stringify(scopes, null, 2)}`,
+    '',
+  ].join('\n')
 }
 
 /** What `pnpm compose` writes to gateway/src/generated/module-gates.ts. */

@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto'
 import type { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway'
-import { subgraphCacheNamespace, type TwoLevelCache } from '@pm/cache'
+import {
+  ANY_CHANGE_TAG,
+  changedEntityTags,
+  entityTag,
+  entityTypeTag,
+  subgraphCacheNamespace,
+  type TwoLevelCache,
+} from '@pm/cache'
 import { DOMAINS, type Domain } from '@pm/db'
 import type { Caller } from '@pm/service-kit'
+import { type EntityLookups, RootFetchTags } from './entity-lookups'
 
 /** How the gateway caches one subgraph's fetches. */
 export interface SubgraphCachePolicy {
@@ -57,20 +65,38 @@ function scopeOf(caller: Caller, perUser: boolean): string {
 const sha1 = (text: string) => createHash('sha1').update(text).digest('base64url')
 
 /**
+ * The tags of an entity lookup's answer: the entity's, and its type's (`Product:*`: a bulk write changes too
+ * many to name), when its representation names it by id.
+ */
+function representationTags(representation: unknown): string[] {
+  const { __typename, id } = (representation ?? {}) as { __typename?: unknown; id?: unknown }
+  return typeof __typename === 'string' && typeof id === 'string'
+    ? [entityTag(__typename, id), entityTypeTag(__typename)]
+    : [ANY_CHANGE_TAG]
+}
+
+/**
  * Caches subgraph fetches in the two-level cache: entity lookups one representation at a time (a page of
  * 50 products whose 45 are known sends 5 to the subgraph), root fetches whole. Keys hold the fetch's
- * operation, its other variables and the caller's scope; every mutation sent to a subgraph bumps that
- * subgraph's generation, in this process and (through Redis) in every other. Answers with errors are not
- * kept. Values are JSON text: the gateway merges what a fetch returns into its result, so each hit is a
- * fresh copy.
+ * operation, its other variables and the caller's scope. Answers with errors are not kept. Values are JSON
+ * text: the gateway merges what a fetch returns into its result, so each hit is a fresh copy.
+ *
+ * Invalidation, in this process and (through Redis) in every other: a mutation sent to a subgraph bumps the
+ * whole subgraph's generation, unless the subgraph said exactly which entities it changed (see
+ * subgraph-transport); then only the answers tied to those entities go — entity lookups of them, root
+ * lookups of them by id — with every answer tied to no entity (lists, searches, counts).
  */
 export class SubgraphFetchCache {
   private readonly inflight = new Map<string, Flight>()
+  private readonly rootTags: RootFetchTags
 
   constructor(
     readonly cache: TwoLevelCache,
     private readonly policy: Record<Domain, SubgraphCachePolicy> = DEFAULT_CACHE_POLICY,
-  ) {}
+    lookups: EntityLookups = new Map(),
+  ) {
+    this.rootTags = new RootFetchTags(lookups)
+  }
 
   cacheable(domain: Domain): boolean {
     return this.policy[domain].ttlSeconds > 0
@@ -81,27 +107,40 @@ export class SubgraphFetchCache {
     return this.cache.bump([cacheNamespace(domain)])
   }
 
+  /** After a write that changed exactly these entities (tags of entityTag) of the subgraph. */
+  invalidateEntities(domain: Domain, entities: readonly string[]): Promise<void> {
+    return this.cache.bumpTags(cacheNamespace(domain), changedEntityTags(entities))
+  }
+
   async read(domain: Domain, request: GraphQLRequest, caller: Caller, send: Send): Promise<GraphQLResponse> {
     const policy = this.policy[domain]
     const { representations, ...others } = (request.variables ?? {}) as Variables
     const base = sha1(`${request.query}\n${JSON.stringify(others)}\n${scopeOf(caller, policy.perUser)}`)
     if (Array.isArray(representations)) return this.entities(domain, base, representations, others, send)
     if (!policy.roots) return send(request.variables)
-    return this.root(domain, base, request.variables, send)
+    const tags = this.rootTags.tags(domain, request.query ?? '', request.variables)
+    return this.root(domain, base, tags, request.variables, send)
   }
 
-  private async root(domain: Domain, key: string, variables: Variables | undefined, send: Send) {
+  private async root(
+    domain: Domain,
+    key: string,
+    tags: string[],
+    variables: Variables | undefined,
+    send: Send,
+  ) {
     const namespace = cacheNamespace(domain)
-    const { generation, values } = await this.cache.getMany(namespace, [key])
+    const { generation, values, stamps } = await this.cache.getMany(namespace, [key], [tags])
     const hit = values[0]
     if (hit !== undefined) return { data: JSON.parse(hit) } as GraphQLResponse
-    return this.once(`${namespace}:${generation}:${key}`, async () => {
+    const stamp = stamps[0]!
+    return this.once(`${namespace}:${generation}:${stamp}:${key}`, async () => {
       const response = await send(variables)
       if (!response.errors?.length && response.data) {
         await this.cache.setMany(
           namespace,
           generation,
-          [{ key, value: JSON.stringify(response.data) }],
+          [{ key, value: JSON.stringify(response.data), tags, stamp }],
           this.policy[domain].ttlSeconds,
         )
       }
@@ -118,7 +157,8 @@ export class SubgraphFetchCache {
   ): Promise<GraphQLResponse> {
     const namespace = cacheNamespace(domain)
     const keys = representations.map((r) => `${base}:${JSON.stringify(r)}`)
-    const { generation, values } = await this.cache.getMany(namespace, keys)
+    const tags = representations.map(representationTags)
+    const { generation, values, stamps } = await this.cache.getMany(namespace, keys, tags)
     const entities: unknown[] = new Array(representations.length)
     const missing: number[] = []
     for (let i = 0; i < values.length; i++) {
@@ -128,16 +168,20 @@ export class SubgraphFetchCache {
     }
     if (missing.length === 0) return { data: { _entities: entities } } as GraphQLResponse
 
-    const missingKeys = missing.map((i) => keys[i]!)
     const response = await this.once(
-      `${namespace}:${generation}:${sha1(missingKeys.join('\n'))}`,
+      `${namespace}:${generation}:${sha1(missing.map((i) => `${stamps[i]}:${keys[i]}`).join('\n'))}`,
       async () => {
         const answer = await send({ ...others, representations: missing.map((i) => representations[i]) })
         const fetched = entitiesOf(answer, missing.length)
         const { failed, unplaced } = errorPlaces(answer)
         if (!fetched || unplaced) return answer
-        const fresh = missingKeys
-          .map((key, j) => ({ key, value: JSON.stringify(fetched[j]) }))
+        const fresh = missing
+          .map((i, j) => ({
+            key: keys[i]!,
+            value: JSON.stringify(fetched[j]),
+            tags: tags[i]!,
+            stamp: stamps[i]!,
+          }))
           .filter((_, j) => !failed.has(j))
         if (fresh.length > 0)
           await this.cache.setMany(namespace, generation, fresh, this.policy[domain].ttlSeconds)

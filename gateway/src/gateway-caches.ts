@@ -4,6 +4,7 @@ import { createRedis, type Logger } from '@pm/service-kit'
 import type { Redis } from 'ioredis'
 import { DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
 import type { GatewayContext } from './context'
+import { entityLookupsOf } from './entity-lookups'
 import { DEFAULT_CACHE_POLICY, type GatewayCacheOptions, SubgraphFetchCache } from './fetch-cache'
 import { RateLimiter } from './rate-limit'
 
@@ -89,7 +90,11 @@ export function createGatewayCaches(options: GatewayCachesOptions): GatewayCache
       })
     : undefined
   const fetchCache = cache
-    ? new SubgraphFetchCache(cache, cacheOptions?.policy ?? DEFAULT_CACHE_POLICY)
+    ? new SubgraphFetchCache(
+        cache,
+        cacheOptions?.policy ?? DEFAULT_CACHE_POLICY,
+        entityLookupsOf(supergraphSdl),
+      )
     : undefined
   // Core's answers about access tokens' sessions (whatever GATEWAY_CACHE says), shared through Redis. A
   // graph without core has no sessions to ask about: tokens are then judged by their signature alone.

@@ -3,10 +3,11 @@
  * the caller's identity and timed, transport failures turned into SERVICE_UNAVAILABLE errors.
  */
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway'
-import type { Domain } from '@pm/db'
+import { type Domain, isDomain } from '@pm/db'
 import {
   ANONYMOUS,
   CALLER_HEADER,
+  CHANGED_ENTITIES_EXTENSION,
   CLIENT_ADDRESS_HEADER,
   CLIENT_USER_AGENT_HEADER,
   callerSignature,
@@ -106,20 +107,45 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const cache = this.fetchCache
     if (!cache || !('incomingRequestContext' in options)) return this.send(options)
     if (isMutation(options)) {
+      let response: Awaited<ReturnType<SubgraphDataSource['send']>> | undefined
       try {
-        return await this.send(options)
+        response = await this.send(options)
+        return response
       } finally {
         // Before the mutation's answer goes back: no later read, here or in another gateway, sees the old data.
         // (Whatever this gateway's TTLs: another one sharing the cache may keep what this one does not.)
-        await cache.invalidate(this.serviceName)
-        // A media write tells catalog about the product's images (its completeness): catalog's answers change too.
-        if (this.serviceName === 'media') await cache.invalidate('catalog')
+        await this.invalidateAfter(cache, response)
       }
     }
     if (!cache.cacheable(this.serviceName)) return this.send(options)
     return cache.read(this.serviceName, options.request, options.context?.caller ?? ANONYMOUS, (variables) =>
       this.send({ ...options, request: { ...options.request, ...(variables ? { variables } : {}) } }),
     )
+  }
+
+  /**
+   * After a mutation: each domain it changed is invalidated whole, unless the subgraph declared exactly which
+   * entities changed there (CHANGED_ENTITIES_EXTENSION, only believed from an answer without errors). The
+   * subgraph's own domain always counts as changed; a media write also tells catalog about the product's images
+   * (its completeness), so catalog's does too.
+   */
+  private async invalidateAfter(
+    cache: SubgraphFetchCache,
+    response: Awaited<ReturnType<SubgraphDataSource['send']>> | undefined,
+  ) {
+    const extensions = response?.extensions as Record<string, unknown> | undefined
+    const declared = extensions?.[CHANGED_ENTITIES_EXTENSION] as Record<string, unknown> | undefined
+    if (declared) delete extensions![CHANGED_ENTITIES_EXTENSION]
+    const trusted = response && !response.errors?.length && declared ? declared : {}
+    const domains = new Set<Domain>([this.serviceName])
+    if (this.serviceName === 'media') domains.add('catalog')
+    for (const domain of Object.keys(trusted)) if (isDomain(domain)) domains.add(domain)
+    for (const domain of domains) {
+      const tags = trusted[domain]
+      if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) await cache.invalidate(domain)
+      // An empty list: the subgraph says nothing of this domain changed.
+      else if (tags.length > 0) await cache.invalidateEntities(domain, tags as string[])
+    }
   }
 
   private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>) {

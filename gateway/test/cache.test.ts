@@ -215,6 +215,78 @@ describe.skipIf(!redisServerBinary())('the gateway cache (L1 in process, L2 in R
     expect((await ask(other, PRODUCT, { id: productId })).data.product.brand.name).toBe(name)
   })
 
+  it('drops only the changed product after a price change, through both gateways', async () => {
+    const priced = 'query Priced($id: UUID!) { product(id: $id) { id prices { priceType price } } }'
+    const others = await sql<{ id: string }>`
+      SELECT id FROM products WHERE id <> ${productId} ORDER BY id LIMIT 1`.execute(
+      stack.subgraphs.catalog.database.db,
+    )
+    const otherProductId = others.rows[0]!.id
+    const page = (gateway: RunningGateway, id: string) =>
+      ask(gateway, Q1_PRODUCT_PAGE, { supplierId: id, first: 20 })
+    for (const gateway of [stack.gateway, other]) {
+      for (const id of [productId, otherProductId])
+        expect((await ask(gateway, priced, { id })).errors).toBeUndefined()
+      for (const id of [supplierId, otherSupplierId]) expect((await page(gateway, id)).errors).toBeUndefined()
+    }
+    const price = `${100 + Math.floor(Math.random() * 900)}.25`
+    const set = await ask(
+      stack.gateway,
+      'mutation Price($input: SetProductPriceInput!) { setProductPrice(input: $input) { id price } }',
+      { input: { productId, price } },
+    )
+    expect(set.errors).toBeUndefined()
+    // What catalog told the gateway about the change stays between them.
+    expect(JSON.stringify(set)).not.toContain('pmChangedEntities')
+    for (const gateway of [stack.gateway, other]) {
+      // The other product is still cached in both gateways; the changed one is read again and shows the price.
+      const kept = await statementsDuring(() => ask(gateway, priced, { id: otherProductId }))
+      expect(kept.statements).toBe(0)
+      const changed = await ask(gateway, priced, { id: productId })
+      expect(changed.data.product.prices.map((p: { price: string }) => p.price)).toContain(price)
+      // Lists: another supplier's page is still cached; the product's own supplier's page shows the price.
+      const otherPage = await statementsDuring(() => page(gateway, otherSupplierId))
+      expect(otherPage.statements).toBe(0)
+      const ownPage = await page(gateway, supplierId)
+      const node = ownPage.data.products.edges.find((e: { node: { id: string } }) => e.node.id === productId)
+      expect(node.node.prices.map((p: { price: string }) => p.price)).toContain(price)
+    }
+    expect(stack.gateway.cacheStats()?.namespaces['sg:catalog']?.tagBumps).toBeGreaterThan(0)
+  })
+
+  it("drops only the changed product's media after an image edit, and none of catalog", async () => {
+    const media = 'query Media($id: UUID!) { product(id: $id) { id title media { id altText } } }'
+    const files = await sql<{ id: string; product_id: string }>`
+      SELECT DISTINCT ON (product_id) id, product_id FROM media_files WHERE product_id IS NOT NULL
+      ORDER BY product_id, id LIMIT 2`.execute(stack.subgraphs.media.database.db)
+    expect(files.rows).toHaveLength(2)
+    const [edited, untouched] = files.rows as [
+      { id: string; product_id: string },
+      { id: string; product_id: string },
+    ]
+    for (const gateway of [stack.gateway, other]) {
+      for (const f of files.rows)
+        expect((await ask(gateway, media, { id: f.product_id })).errors).toBeUndefined()
+    }
+    const altText = `Alt ${randomUUID().slice(0, 8)}`
+    const update = await ask(
+      stack.gateway,
+      'mutation Alt($id: UUID!, $alt: String) { updateMediaFile(id: $id, input: { altText: $alt }) { id } }',
+      { id: edited.id, alt: altText },
+    )
+    expect(update.errors).toBeUndefined()
+    for (const gateway of [stack.gateway, other]) {
+      const kept = await statementsDuring(() => ask(gateway, media, { id: untouched.product_id }))
+      expect(kept.statements).toBe(0)
+      // The edited product: catalog's part still cached, media's read again by the first gateway (one
+      // statement), which stores it in Redis for the second.
+      const changed = await statementsDuring(() => ask(gateway, media, { id: edited.product_id }))
+      expect(changed.statements).toBe(gateway === other ? 0 : 1)
+      const file = changed.result.data.product.media.find((f: { id: string }) => f.id === edited.id)
+      expect(file.altText).toBe(altText)
+    }
+  })
+
   it('shares persisted queries between gateways through Redis', async () => {
     const query = '{ products(first: 1) { edges { node { id } } } }'
     const { createHash } = await import('node:crypto')

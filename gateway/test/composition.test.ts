@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { DOMAINS } from '@pm/db'
 import { describe, expect, it } from 'vitest'
 import {
+  CACHE_SCOPES_FILE,
+  cacheScopesFileContents,
+  collectCacheScopes,
   collectModuleGates,
   composeSupergraph,
   MODULE_GATES_FILE,
@@ -37,6 +40,10 @@ describe('the module map collected from the schemas', () => {
     expect(collected.ok ? [] : collected.errors).toEqual([])
     if (!collected.ok) return
     expect(readFileSync(MODULE_GATES_FILE, 'utf8')).toBe(moduleGatesFileContents(collected.gates))
+  })
+
+  it('matches the checked-in gateway/src/generated/cache-scopes.ts (run `pnpm compose` when this fails)', () => {
+    expect(readFileSync(CACHE_SCOPES_FILE, 'utf8')).toBe(cacheScopesFileContents(collectCacheScopes()))
   })
 
   it('reads @module on types, fields and input fields, in type extensions too', () => {

@@ -1,4 +1,8 @@
 export {
+  ANY_CHANGE_TAG,
+  changedEntityTags,
+  entityTag,
+  entityTypeTag,
   type SubgraphCacheInvalidator,
   subgraphCacheInvalidator,
   subgraphCacheNamespace,
@@ -9,7 +13,9 @@ export {
   type CacheLogger,
   type CacheStats,
   caches,
+  type Entry as CacheEntry,
   type Lookup,
+  MAX_TAGS_PER_BUMP,
   type NamespaceStats,
   TwoLevelCache,
   type TwoLevelCacheOptions,

@@ -1,6 +1,8 @@
 interface Entry {
   namespace: string
   value: string
+  /** The tag generations the value was valid under (see TwoLevelCache): a lookup under others misses. */
+  stamp: string
   bytes: number
   storedAt: number
   expiresAt: number
@@ -19,11 +21,14 @@ export class L1 {
     return this.entries.size
   }
 
-  /** The value if present, not expired and stored less than `maxAgeMs` ago; a hit becomes the newest. */
-  get(key: string, now: number, maxAgeMs: number): string | undefined {
+  /**
+   * The value if present, not expired, stored less than `maxAgeMs` ago and under `stamp`; a hit becomes the
+   * newest. An entry under another stamp is dead (one of its tags was invalidated since): it goes.
+   */
+  get(key: string, now: number, maxAgeMs: number, stamp = ''): string | undefined {
     const entry = this.entries.get(key)
     if (!entry) return undefined
-    if (now >= entry.expiresAt || now - entry.storedAt >= maxAgeMs) {
+    if (now >= entry.expiresAt || now - entry.storedAt >= maxAgeMs || entry.stamp !== stamp) {
       this.remove(key, entry)
       return undefined
     }
@@ -33,13 +38,13 @@ export class L1 {
     return entry.value
   }
 
-  set(key: string, namespace: string, value: string, now: number, expiresAt: number): void {
-    const bytes = 2 * (key.length + value.length)
+  set(key: string, namespace: string, value: string, now: number, expiresAt: number, stamp = ''): void {
+    const bytes = 2 * (key.length + value.length + stamp.length)
     const previous = this.entries.get(key)
     if (previous) this.remove(key, previous)
     if (bytes > this.maxBytes || expiresAt <= now) return
     while (this.bytes + bytes > this.maxBytes) this.evictOldest()
-    this.entries.set(key, { namespace, value, bytes, storedAt: now, expiresAt })
+    this.entries.set(key, { namespace, value, stamp, bytes, storedAt: now, expiresAt })
     this.bytes += bytes
     let keys = this.byNamespace.get(namespace)
     if (!keys) {

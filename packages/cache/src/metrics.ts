@@ -35,6 +35,11 @@ export function cacheMetricFamilies(stats: readonly CacheStats[]): CacheMetricFa
   const misses = family('pm_cache_misses_total', 'counter', 'Lookups found in neither level.')
   const sets = family('pm_cache_sets_total', 'counter', 'Entries stored.')
   const bumps = family('pm_cache_bumps_total', 'counter', 'Namespace invalidations issued by this process.')
+  const tagBumps = family(
+    'pm_cache_tag_bumps_total',
+    'counter',
+    'Entity-scoped invalidations (by tag) issued by this process.',
+  )
   const l1Bytes = family('pm_cache_l1_bytes', 'gauge', 'Approximate bytes held by the in-process cache.')
   const l1Entries = family('pm_cache_l1_entries', 'gauge', 'Entries held by the in-process cache.')
   const l1Evictions = family(
@@ -64,6 +69,7 @@ export function cacheMetricFamilies(stats: readonly CacheStats[]): CacheMetricFa
       misses.values.push({ labels, value: counters.misses })
       sets.values.push({ labels, value: counters.sets })
       bumps.values.push({ labels, value: counters.bumps })
+      tagBumps.values.push({ labels, value: counters.tagBumps })
     }
     l1Bytes.values.push({ labels: base, value: cache.l1.bytes })
     l1Entries.values.push({ labels: base, value: cache.l1.entries })
@@ -74,7 +80,7 @@ export function cacheMetricFamilies(stats: readonly CacheStats[]): CacheMetricFa
     }
   }
 
-  return [hits, misses, sets, bumps, l1Bytes, l1Entries, l1Evictions, l2Errors, l2Up]
+  return [hits, misses, sets, bumps, tagBumps, l1Bytes, l1Entries, l1Evictions, l2Errors, l2Up]
 }
 
 /** Prometheus text exposition of the given caches' stats(). */

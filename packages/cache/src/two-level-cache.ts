@@ -18,6 +18,8 @@ export interface TwoLevelCacheOptions {
   l1TtlMs?: number
   /** L1 lifetime while the invalidation subscription is down (others' bumps can't reach us); default 2_000. */
   degradedL1TtlMs?: number
+  /** Tags a namespace keeps in Redis before it starts afresh with a whole bump (default 500,000). */
+  tagLimit?: number
   logger?: CacheLogger
 }
 
@@ -27,6 +29,8 @@ export interface NamespaceStats {
   misses: number
   sets: number
   bumps: number
+  /** Tag invalidations (bumpTags calls) issued by this process. */
+  tagBumps: number
 }
 
 export interface CacheStats {
@@ -43,6 +47,16 @@ export interface CacheStats {
 export interface Lookup {
   generation: number
   values: (string | undefined)[]
+  /** Per key: the generations of its tags the lookup saw, to hand back to setMany with what is fetched. */
+  stamps: string[]
+}
+
+/** One value to store, with the tags it depends on and the stamp its lookup returned. */
+export interface Entry {
+  key: string
+  value: string
+  tags?: readonly string[]
+  stamp?: string
 }
 
 interface Invalidation {
@@ -51,11 +65,46 @@ interface Invalidation {
   origin: string
 }
 
+interface TagInvalidation {
+  namespace: string
+  tags: string[]
+  generation: number
+  epoch: number
+  origin: string
+}
+
 /** Upper bound on one Redis round trip: a Redis that stops answering must not stall callers. */
 const COMMAND_TIMEOUT_MS = 1_000
 const SYNC_RETRY_MS = 1_000
 const DEFAULT_READY_MS = 2_000
 const MAX_KEY_LENGTH = 200
+/** Tags a namespace keeps in Redis before it starts afresh (a whole-namespace bump); TwoLevelCacheOptions.tagLimit. */
+const DEFAULT_TAG_LIMIT = 500_000
+/** More tags than this in one invalidation: the whole namespace goes instead (one message, one counter). */
+export const MAX_TAGS_PER_BUMP = 1_000
+/** Local tag generations are forgotten this long after learnt (beyond L1's lifetime), once there are many. */
+const TAG_MEMORY_ENTRIES = 10_000
+/** A stamp no entry has: a key whose tag is being invalidated right now is neither served from L1 nor kept there. */
+const UNSETTLED = '?'
+
+/**
+ * One tag invalidation, atomic in Redis: the clock gives a generation no tag ever had, every tag gets it in the
+ * namespace's hash of tags (no lifetime, so an eviction policy cannot drop one and revive what it made stale),
+ * and the namespace's tag epoch counts the invalidation (syncGenerations reads it to notice one whose message it
+ * missed). A hash past the limit is dropped and the namespace bumped whole instead: its values all become
+ * unreachable, so the tags can start again from nothing. Answers {generation, epoch}, or {0, new namespace
+ * generation} after such a reset.
+ * KEYS: clock, tag epochs, the namespace's tags, generations. ARGV: namespace, limit, tags…
+ */
+const BUMP_TAGS_SCRIPT = `
+local generation = redis.call('INCR', KEYS[1])
+if redis.call('HLEN', KEYS[3]) + #ARGV - 2 > tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[3])
+  return {0, redis.call('HINCRBY', KEYS[4], ARGV[1], 1)}
+end
+for i = 3, #ARGV do redis.call('HSET', KEYS[3], ARGV[i], generation) end
+return {generation, redis.call('HINCRBY', KEYS[2], ARGV[1], 1)}
+`
 
 /** A Redis command that got no answer in time. */
 class RedisTimeout extends Error {}
@@ -78,23 +127,21 @@ function results(replies: [Error | null, unknown][] | null): unknown[] {
   })
 }
 
-// L2 values carry their absolute deadline so an L2 hit fills L1 for no longer than the writer's TTL.
-function encode(value: string, deadline: number): string {
-  return `${deadline}:${value}`
+// L2 values carry their absolute deadline, so an L2 hit fills L1 for no longer than the writer's TTL, and the
+// stamp (tag generations, digits and commas) they were stored under: `deadline:stamp|value`.
+function encode(value: string, deadline: number, stamp: string): string {
+  return `${deadline}:${stamp}|${value}`
 }
 
-function decode(raw: string | null): { value: string; deadline: number } | undefined {
+function decode(raw: string | null): { value: string; deadline: number; stamp: string } | undefined {
   if (raw === null) return undefined
   const colon = raw.indexOf(':')
+  const bar = raw.indexOf('|', colon + 1)
   const deadline = Number(raw.slice(0, colon))
-  if (colon < 1 || !Number.isFinite(deadline)) return undefined
-  return { value: raw.slice(colon + 1), deadline }
+  if (colon < 1 || bar < 0 || !Number.isFinite(deadline)) return undefined
+  return { value: raw.slice(bar + 1), deadline, stamp: raw.slice(colon + 1, bar) }
 }
 
-/**
- * L1 (in-process LRU) over L2 (Redis), invalidated per namespace by generations: a bump moves the
- * namespace to a new generation, so every key written under an older one is unreachable everywhere.
- */
 /** The caches of this process by name: how a writer here reaches them when there is no Redis to bump. */
 const inProcess = new Map<string, Set<TwoLevelCache>>()
 
@@ -103,6 +150,14 @@ export function caches(name: string): readonly TwoLevelCache[] {
   return [...(inProcess.get(name) ?? [])]
 }
 
+/**
+ * L1 (in-process LRU) over L2 (Redis), invalidated two ways:
+ * - per namespace, by generations: a bump moves the namespace to a new generation, so every key written under
+ *   an older one is unreachable everywhere;
+ * - per tag: a key may depend on tags (say `Product:<id>`, or `*` for "any change"); bumpTags gives each tag
+ *   a new generation from a clock in Redis, and a value is served only under the tag generations it was stored
+ *   under (its stamp). Other keys of the namespace stay.
+ */
 export class TwoLevelCache {
   private readonly name: string
   private readonly redis: Redis | undefined
@@ -110,12 +165,24 @@ export class TwoLevelCache {
   private readonly l1: L1
   private readonly l1TtlMs: number
   private readonly degradedL1TtlMs: number
+  private readonly tagLimit: number
   private readonly logger: CacheLogger | undefined
   private readonly prefix: string
   private readonly generationsKey: string
+  private readonly clockKey: string
+  private readonly epochsKey: string
   private readonly channel: string
   private readonly origin = randomUUID()
   private readonly generations = new Map<string, number>()
+  /** Per `namespace\0tag`: the newest generation known here, and when it was learnt. */
+  private readonly tagGenerations = new Map<string, { generation: number; learnt: number }>()
+  /** Per namespace: how many tag invalidations this process knows of (Redis counts them all). */
+  private readonly tagEpochs = new Map<string, number>()
+  /** Tags whose invalidation is on its way to Redis (by `namespace\0tag`, with a count). */
+  private readonly unsettledTags = new Map<string, number>()
+  /** Without Redis: orders this process's tag invalidations. */
+  private localClock = 0
+  private lastTagPrune = 0
   private readonly counters = new Map<string, NamespaceStats>()
   /** Namespaces bumped locally whose HINCRBY did not reach Redis: replayed on the next sync. */
   private readonly pendingBumps = new Set<string>()
@@ -137,9 +204,12 @@ export class TwoLevelCache {
     this.l1 = new L1(options.l1MaxBytes ?? 64 * 1024 * 1024)
     this.l1TtlMs = options.l1TtlMs ?? 60_000
     this.degradedL1TtlMs = options.degradedL1TtlMs ?? 2_000
+    this.tagLimit = options.tagLimit ?? DEFAULT_TAG_LIMIT
     this.logger = options.logger
     this.prefix = `pm:cache:${this.name}:`
     this.generationsKey = `${this.prefix}generations`
+    this.clockKey = `${this.prefix}tag-clock`
+    this.epochsKey = `${this.prefix}tag-epochs`
     this.channel = `${this.prefix}invalidate`
     const named = inProcess.get(this.name) ?? new Set()
     named.add(this)
@@ -191,41 +261,52 @@ export class TwoLevelCache {
     return this.generations.get(namespace) ?? 0
   }
 
-  /** L1 first, then ONE Redis round trip (MGET + HGET of the generation) for the L1 misses. Redis errors = misses. */
-  async getMany(namespace: string, keys: readonly string[]): Promise<Lookup> {
+  /**
+   * L1 first, then ONE Redis round trip (MGET of the values, HGET of the generation, MGET of the tags' generations)
+   * for the L1 misses. Redis errors = misses. `tags[i]`: the tags key i depends on (none by default).
+   */
+  async getMany(
+    namespace: string,
+    keys: readonly string[],
+    tags?: readonly (readonly string[] | undefined)[],
+  ): Promise<Lookup> {
     const counters = this.namespaceStats(namespace)
     const generation = this.generation(namespace)
     const values: (string | undefined)[] = new Array(keys.length).fill(undefined)
+    const stamps: string[] = new Array(keys.length).fill('')
     const missing: number[] = []
     const now = Date.now()
     const maxAge = this.degraded ? this.degradedL1TtlMs : Number.POSITIVE_INFINITY
     keys.forEach((key, i) => {
-      const value = this.l1.get(this.l1Key(namespace, generation, key), now, maxAge)
+      const stamp = this.localStamp(namespace, tags?.[i])
+      stamps[i] = stamp
+      const value =
+        stamp === UNSETTLED
+          ? undefined
+          : this.l1.get(this.l1Key(namespace, generation, key), now, maxAge, stamp)
       if (value === undefined) missing.push(i)
       else values[i] = value
     })
     if (missing.length === 0 || !this.l2Available()) {
       counters.l1Hits += keys.length - missing.length
       counters.misses += missing.length
-      return { generation, values }
+      return { generation, values, stamps }
     }
 
     const redis = this.redis!
+    const tagList = [...new Set(missing.flatMap((i) => tags?.[i] ?? []))]
     let replies: unknown[]
     try {
       const missingKeys = missing.map((i) => this.redisKey(namespace, generation, keys[i]!))
-      // The generation read after the values: any bump acknowledged before this call shows, message or not.
-      replies = results(
-        await withTimeout(
-          redis.pipeline().mget(missingKeys).hget(this.generationsKey, namespace).exec(),
-          COMMAND_TIMEOUT_MS,
-        ),
-      )
+      // The generations read after the values: any bump acknowledged before this call shows, message or not.
+      const pipeline = redis.pipeline().mget(missingKeys).hget(this.generationsKey, namespace)
+      if (tagList.length > 0) pipeline.hmget(this.tagsKey(namespace), ...tagList)
+      replies = results(await withTimeout(pipeline.exec(), COMMAND_TIMEOUT_MS))
     } catch (error) {
       this.failed(error)
       counters.l1Hits += keys.length - missing.length
       counters.misses += missing.length
-      return { generation, values }
+      return { generation, values, stamps }
     }
     this.succeeded()
 
@@ -234,39 +315,65 @@ export class TwoLevelCache {
       // A bump we have not heard of yet (its message is still on the way): all of it, L1 hits included, is stale.
       this.advance(namespace, remote)
       counters.misses += keys.length
-      return { generation: this.generation(namespace), values: new Array(keys.length).fill(undefined) }
+      return {
+        generation: this.generation(namespace),
+        values: new Array(keys.length).fill(undefined),
+        // Tagged keys are not kept this once: which tag generations their fetch will match is unknown.
+        stamps: keys.map((_, i) => (tags?.[i]?.length ? UNSETTLED : '')),
+      }
+    }
+    const remoteTags = new Map<string, number>()
+    if (tagList.length > 0) {
+      const generations = replies[2] as (string | null)[]
+      tagList.forEach((tag, j) => {
+        const tagGeneration = Number(generations[j] ?? 0)
+        remoteTags.set(tag, tagGeneration)
+        this.learnTag(namespace, tag, tagGeneration, now)
+      })
     }
     const raws = replies[0] as (string | null)[]
     const stillCurrent = this.generation(namespace) === generation
     const fillExpiry = this.l1ExpiryCap(now)
     let l2Hits = 0
     missing.forEach((i, j) => {
+      // What Redis holds is valid under Redis's tag generations, whatever this process has heard so far.
+      const stamp = (tags?.[i] ?? []).map((tag) => remoteTags.get(tag) ?? 0).join(',')
+      stamps[i] = stamp
       const decoded = decode(raws[j] ?? null)
-      if (!decoded || decoded.deadline <= now) return
+      if (!decoded || decoded.deadline <= now || decoded.stamp !== stamp) return
       values[i] = decoded.value
       l2Hits++
-      if (stillCurrent) {
+      if (stillCurrent && this.localStamp(namespace, tags?.[i]) === stamp) {
         const key = this.l1Key(namespace, generation, keys[i]!)
-        this.l1.set(key, namespace, decoded.value, now, Math.min(fillExpiry, decoded.deadline))
+        this.l1.set(key, namespace, decoded.value, now, Math.min(fillExpiry, decoded.deadline), stamp)
       }
     })
     counters.l1Hits += keys.length - missing.length
     counters.l2Hits += l2Hits
     counters.misses += missing.length - l2Hits
-    return { generation, values }
+    return { generation, values, stamps }
   }
 
   /**
-   * Adopts every newer generation Redis holds (one HGETALL). Awaited before an operation's reads, it makes
-   * L1 hits as fresh as Redis: any bump acknowledged before the call is seen even if its pub/sub message is
-   * still on the way (under load Redis may write it out after the publisher's acknowledgement). Without
-   * Redis, or while it is down, the local generations stand.
+   * Adopts every newer generation Redis holds (one HGETALL each of the generations and the tag epochs). Awaited
+   * before an operation's reads, it makes L1 hits as fresh as Redis: any bump acknowledged before the call is
+   * seen even if its pub/sub message is still on the way (under load Redis may write it out after the
+   * publisher's acknowledgement); a tag invalidation not heard of yet drops the namespace's L1 (which tags it
+   * touched is in its message only). Without Redis, or while it is down, the local generations stand.
    */
   async syncGenerations(): Promise<void> {
     if (!this.l2Available()) return
     let remote: Record<string, string>
+    let epochs: Record<string, string>
     try {
-      remote = await withTimeout(this.redis!.hgetall(this.generationsKey), COMMAND_TIMEOUT_MS)
+      const replies = results(
+        await withTimeout(
+          this.redis!.pipeline().hgetall(this.generationsKey).hgetall(this.epochsKey).exec(),
+          COMMAND_TIMEOUT_MS,
+        ),
+      )
+      remote = replies[0] as Record<string, string>
+      epochs = replies[1] as Record<string, string>
     } catch (error) {
       this.failed(error)
       return
@@ -276,13 +383,23 @@ export class TwoLevelCache {
       const generation = Number(value)
       if (generation > this.generation(namespace)) this.advance(namespace, generation)
     }
+    for (const [namespace, value] of Object.entries(epochs)) {
+      const epoch = Number(value)
+      if (epoch > (this.tagEpochs.get(namespace) ?? 0)) {
+        this.tagEpochs.set(namespace, epoch)
+        this.l1.dropNamespace(namespace)
+      }
+    }
   }
 
-  /** Stores under the generation the read saw, so a bump in between leaves these values unreachable. */
+  /**
+   * Stores under the generation (and each entry's stamp) the read saw, so a bump in between leaves these values
+   * unreachable.
+   */
   async setMany(
     namespace: string,
     generation: number,
-    entries: readonly { key: string; value: string }[],
+    entries: readonly Entry[],
     ttlSeconds: number,
   ): Promise<void> {
     // Bumped since the read: the values belong to a dead generation, storing them would only waste memory.
@@ -294,27 +411,103 @@ export class TwoLevelCache {
     const fillL1 = () => {
       if (generation !== this.generation(namespace)) return
       const expiresAt = Math.min(this.l1ExpiryCap(now), deadline)
-      for (const { key, value } of entries) {
-        this.l1.set(this.l1Key(namespace, generation, key), namespace, value, now, expiresAt)
+      for (const { key, value, tags, stamp = '' } of entries) {
+        // A tag invalidated since the read (or being invalidated): the value may be stale, L1 does not keep it.
+        if (stamp === UNSETTLED || this.localStamp(namespace, tags) !== stamp) continue
+        this.l1.set(this.l1Key(namespace, generation, key), namespace, value, now, expiresAt, stamp)
       }
     }
     if (!this.l2Available()) return fillL1()
     const pipeline = this.redis!.pipeline()
-    for (const { key, value } of entries) {
-      pipeline.set(this.redisKey(namespace, generation, key), encode(value, deadline), 'PX', ttlMs)
+    for (const { key, value, stamp = '' } of entries) {
+      if (stamp === UNSETTLED) continue
+      pipeline.set(this.redisKey(namespace, generation, key), encode(value, deadline, stamp), 'PX', ttlMs)
     }
     // Read after the SETs: a bump acknowledged before them shows here, so L1 never keeps what it made dead.
     pipeline.hget(this.generationsKey, namespace)
-    let remote: number
+    const tagList = [...new Set(entries.flatMap((e) => e.tags ?? []))]
+    if (tagList.length > 0) pipeline.hmget(this.tagsKey(namespace), ...tagList)
+    let replies: unknown[]
     try {
-      remote = Number(results(await withTimeout(pipeline.exec(), COMMAND_TIMEOUT_MS)).at(-1) ?? 0)
+      replies = results(await withTimeout(pipeline.exec(), COMMAND_TIMEOUT_MS))
     } catch (error) {
       this.failed(error)
       return fillL1()
     }
     this.succeeded()
+    if (tagList.length > 0) {
+      const generations = replies.at(-1) as (string | null)[]
+      tagList.forEach((tag, j) => {
+        this.learnTag(namespace, tag, Number(generations[j] ?? 0), now)
+      })
+    }
+    const remote = Number(replies.at(tagList.length > 0 ? -2 : -1) ?? 0)
     if (remote > generation) this.advance(namespace, remote)
     else fillL1()
+  }
+
+  /**
+   * Invalidates the values depending on any of these tags of the namespace, everywhere; the namespace's other
+   * values stay. Resolves once Redis acknowledged. When Redis cannot be told (or there are more than
+   * MAX_TAGS_PER_BUMP tags), the whole namespace is bumped instead, and replayed when Redis is back.
+   */
+  async bumpTags(namespace: string, tags: readonly string[]): Promise<void> {
+    const unique = [...new Set(tags)]
+    if (unique.length === 0) return
+    if (unique.length > MAX_TAGS_PER_BUMP) return this.bump([namespace])
+    this.namespaceStats(namespace).tagBumps++
+    const now = Date.now()
+    if (!this.redis || this.closed) {
+      this.localClock++
+      for (const tag of unique) this.learnTag(namespace, tag, this.localClock, now)
+      return
+    }
+    if (!this.l2Available()) return this.bump([namespace])
+    const ids = unique.map((tag) => this.tagId(namespace, tag))
+    for (const id of ids) this.unsettledTags.set(id, (this.unsettledTags.get(id) ?? 0) + 1)
+    try {
+      const redis = this.redis
+      const keys = [this.clockKey, this.epochsKey, this.tagsKey(namespace), this.generationsKey]
+      const [generation, epoch] = (await withTimeout(
+        redis.eval(BUMP_TAGS_SCRIPT, keys.length, ...keys, namespace, this.tagLimit, ...unique),
+        COMMAND_TIMEOUT_MS,
+      )) as [number, number]
+      if (generation === 0) {
+        // The namespace started afresh (its tags past the limit): a whole bump, told as bump() tells it.
+        this.advance(namespace, epoch)
+        this.namespaceStats(namespace).bumps++
+        const invalidation: Invalidation = { namespace, generation: epoch, origin: this.origin }
+        await withTimeout(
+          redis.publish(this.channel, JSON.stringify(invalidation)),
+          COMMAND_TIMEOUT_MS,
+        ).catch((error: unknown) => this.failed(error))
+        return
+      }
+      for (const tag of unique) this.learnTag(namespace, tag, generation, now)
+      this.tagEpochs.set(namespace, Math.max(this.tagEpochs.get(namespace) ?? 0, epoch))
+      const invalidation: TagInvalidation = {
+        namespace,
+        tags: unique,
+        generation,
+        epoch,
+        origin: this.origin,
+      }
+      try {
+        await withTimeout(redis.publish(this.channel, JSON.stringify(invalidation)), COMMAND_TIMEOUT_MS)
+      } catch (error) {
+        // The tags did move in Redis: others see it on their next L2 read, or drop L1 on their next sync.
+        this.failed(error)
+      }
+    } catch (error) {
+      this.failed(error)
+      await this.bump([namespace])
+    } finally {
+      for (const id of ids) {
+        const left = (this.unsettledTags.get(id) ?? 1) - 1
+        if (left > 0) this.unsettledTags.set(id, left)
+        else this.unsettledTags.delete(id)
+      }
+    }
   }
 
   /** Invalidates whole namespaces everywhere; resolves once Redis acknowledged (or failed: replayed later). */
@@ -324,6 +517,7 @@ export class TwoLevelCache {
     for (const namespace of unique) {
       this.generations.set(namespace, this.generation(namespace) + 1)
       this.l1.dropNamespace(namespace)
+      this.forgetTags(namespace)
       this.namespaceStats(namespace).bumps++
     }
     if (!this.redis || this.closed) return
@@ -436,10 +630,49 @@ export class TwoLevelCache {
     return `${this.prefix}${namespace}:${generation}:${part}`
   }
 
+  private tagId(namespace: string, tag: string): string {
+    return `${namespace}\u0000${tag}`
+  }
+
+  /** The namespace's tags and their generations, one hash (fields never expire: see BUMP_TAGS_SCRIPT). */
+  private tagsKey(namespace: string): string {
+    return `${this.prefix}tags:${namespace}`
+  }
+
+  /** The generations of `tags` known here, joined (`''` without tags); UNSETTLED while one is being invalidated. */
+  private localStamp(namespace: string, tags: readonly string[] | undefined): string {
+    if (!tags || tags.length === 0) return ''
+    let stamp = ''
+    for (let i = 0; i < tags.length; i++) {
+      const id = this.tagId(namespace, tags[i]!)
+      if (this.unsettledTags.has(id)) return UNSETTLED
+      stamp += `${i > 0 ? ',' : ''}${this.tagGenerations.get(id)?.generation ?? 0}`
+    }
+    return stamp
+  }
+
+  /**
+   * Keeps the newest generation heard of for a tag. Generations come from one clock, so newer is larger. Once
+   * many are known, those learnt more than twice L1's lifetime ago are forgotten: every L1 entry stored under
+   * an older generation has expired by then, and an entry stored under the forgotten one merely misses.
+   */
+  private learnTag(namespace: string, tag: string, generation: number, now: number): void {
+    const id = this.tagId(namespace, tag)
+    const known = this.tagGenerations.get(id)
+    if (known && known.generation >= generation) return
+    this.tagGenerations.set(id, { generation, learnt: now })
+    if (this.tagGenerations.size <= TAG_MEMORY_ENTRIES || now - this.lastTagPrune < this.l1TtlMs) return
+    this.lastTagPrune = now
+    const before = now - 2 * this.l1TtlMs
+    for (const [key, value] of this.tagGenerations) {
+      if (value.learnt < before && !this.unsettledTags.has(key)) this.tagGenerations.delete(key)
+    }
+  }
+
   private namespaceStats(namespace: string): NamespaceStats {
     let counters = this.counters.get(namespace)
     if (!counters) {
-      counters = { l1Hits: 0, l2Hits: 0, misses: 0, sets: 0, bumps: 0 }
+      counters = { l1Hits: 0, l2Hits: 0, misses: 0, sets: 0, bumps: 0, tagBumps: 0 }
       this.counters.set(namespace, counters)
     }
     return counters
@@ -449,16 +682,35 @@ export class TwoLevelCache {
   private advance(namespace: string, generation: number): void {
     if (generation > this.generation(namespace)) this.generations.set(namespace, generation)
     this.l1.dropNamespace(namespace)
+    this.forgetTags(namespace)
+  }
+
+  /**
+   * After the namespace's generation moved: what was stored under its tags is unreachable anyway, and Redis may
+   * have started its tags afresh, so the ones known here go (learnt again from Redis's answers).
+   */
+  private forgetTags(namespace: string): void {
+    const prefix = `${namespace}\u0000`
+    for (const id of this.tagGenerations.keys()) if (id.startsWith(prefix)) this.tagGenerations.delete(id)
   }
 
   private receive(message: string): void {
-    let invalidation: Invalidation
+    let invalidation: Invalidation | TagInvalidation
     try {
-      invalidation = JSON.parse(message) as Invalidation
+      invalidation = JSON.parse(message) as Invalidation | TagInvalidation
     } catch {
       return
     }
     if (invalidation.origin === this.origin || typeof invalidation.namespace !== 'string') return
+    if ('tags' in invalidation && Array.isArray(invalidation.tags)) {
+      const { namespace, tags } = invalidation
+      const generation = Number(invalidation.generation) || 0
+      const now = Date.now()
+      for (const tag of tags) if (typeof tag === 'string') this.learnTag(namespace, tag, generation, now)
+      const epoch = Number(invalidation.epoch) || 0
+      if (epoch > (this.tagEpochs.get(namespace) ?? 0)) this.tagEpochs.set(namespace, epoch)
+      return
+    }
     this.advance(invalidation.namespace, Number(invalidation.generation) || 0)
   }
 
@@ -524,10 +776,14 @@ export class TwoLevelCache {
       throw error
     }
     const redis = this.redis!
-    const remote = (await withTimeout(redis.hgetall(this.generationsKey), COMMAND_TIMEOUT_MS)) as Record<
-      string,
-      string
-    >
+    const replies = results(
+      await withTimeout(
+        redis.pipeline().hgetall(this.generationsKey).hgetall(this.epochsKey).exec(),
+        COMMAND_TIMEOUT_MS,
+      ),
+    )
+    const remote = replies[0] as Record<string, string>
+    const epochs = replies[1] as Record<string, string>
     for (const [namespace, value] of Object.entries(remote)) {
       const generation = Number(value)
       if (generation > this.generation(namespace)) this.generations.set(namespace, generation)
@@ -548,6 +804,11 @@ export class TwoLevelCache {
     }
     if (this.closed || !this.subscribed) return
     this.l1.clear()
+    // Tag invalidations may have been missed meanwhile (or Redis restarted, its clock with it): L1 is empty, and
+    // what is stored from now on is stamped with what Redis says.
+    this.tagGenerations.clear()
+    this.tagEpochs.clear()
+    for (const [namespace, value] of Object.entries(epochs)) this.tagEpochs.set(namespace, Number(value))
     this.synced = true
     this.succeeded()
     for (const done of [...this.readyWaiters]) done()

@@ -66,7 +66,14 @@ describe('L1', () => {
       60,
     )
     expect((await cache.getMany('products', ['p3', 'p2', 'p1'])).values).toEqual(['three', undefined, 'one'])
-    expect(cache.stats().namespaces.products).toEqual({ l1Hits: 2, l2Hits: 0, misses: 4, sets: 2, bumps: 0 })
+    expect(cache.stats().namespaces.products).toEqual({
+      l1Hits: 2,
+      l2Hits: 0,
+      misses: 4,
+      sets: 2,
+      bumps: 0,
+      tagBumps: 0,
+    })
     expect(cache.stats().l2).toEqual({
       enabled: false,
       connected: false,

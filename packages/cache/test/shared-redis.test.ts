@@ -137,7 +137,11 @@ describe.skipIf(!REDIS_URL)('two processes sharing Redis', () => {
     expect(await b.get('products', 'p2')).toBe('cached')
     await redis.hincrby(generations, 'products', 1)
     const lookup = await b.getMany('products', ['p2', 'p3'])
-    expect(lookup).toEqual({ generation: read.generation + 2, values: [undefined, undefined] })
+    expect(lookup).toEqual({
+      generation: read.generation + 2,
+      values: [undefined, undefined],
+      stamps: ['', ''],
+    })
     expect(b.stats().l1.entries).toBe(0)
   })
 
@@ -171,6 +175,115 @@ describe.skipIf(!REDIS_URL)('two processes sharing Redis', () => {
     const c = await fixture.cache({ name })
     expect(c.generation('products')).toBe(1)
     expect(c.generation('media')).toBe(1)
+  })
+
+  it('a tag invalidation drops the values under that tag, here and there, and keeps the others', async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    const keys = ['p1', 'p2', 'list']
+    const tags = [['Product:1'], ['Product:2'], ['*']]
+    const store = async (cache: TwoLevelCache, suffix: string) => {
+      const read = await cache.getMany('products', keys, tags)
+      await cache.setMany(
+        'products',
+        read.generation,
+        keys.map((key, i) => ({ key, value: `${key}${suffix}`, tags: tags[i], stamp: read.stamps[i] })),
+        60,
+      )
+    }
+    await store(a, '-old')
+    // B fills its L1 from Redis.
+    expect((await b.getMany('products', keys, tags)).values).toEqual(['p1-old', 'p2-old', 'list-old'])
+    expect((await b.getMany('products', keys, tags)).values).toEqual(['p1-old', 'p2-old', 'list-old'])
+    expect(b.stats().namespaces.products).toMatchObject({ l1Hits: 3, l2Hits: 3 })
+
+    await a.bumpTags('products', ['Product:1', '*'])
+    expect(a.stats().namespaces.products).toMatchObject({ tagBumps: 1, bumps: 0 })
+    // At once in the bumper (L1) and in Redis for a process that has not heard yet (no L1 copy).
+    expect((await a.getMany('products', keys, tags)).values).toEqual([undefined, 'p2-old', undefined])
+    const c = await fixture.cache({ name })
+    expect((await c.getMany('products', keys, tags)).values).toEqual([undefined, 'p2-old', undefined])
+    // B's L1 copies of the tagged values die with the message; p2's stays in L1.
+    const l1Before = b.stats().namespaces.products!.l1Hits
+    await until(
+      async () => (await b.getMany('products', ['p1'], [['Product:1']])).values[0] === undefined,
+      5_000,
+      'the tag message',
+    )
+    expect((await b.getMany('products', keys, tags)).values).toEqual([undefined, 'p2-old', undefined])
+    expect(b.stats().namespaces.products!.l1Hits).toBeGreaterThan(l1Before)
+    expect(b.generation('products')).toBe(0)
+
+    // Stored again after the invalidation: served under the new tag generations everywhere (p2, never
+    // invalidated, is still A's own copy).
+    await store(b, '-new')
+    expect((await a.getMany('products', keys, tags)).values).toEqual(['p1-new', 'p2-old', 'list-new'])
+  })
+
+  it('a value read before a tag invalidation and stored after it is never served', async () => {
+    const a = await fixture.cache({ name })
+    const b = await fixture.cache({ name })
+    for (let i = 0; i < 20; i++) {
+      const read = await b.getMany('products', ['p1'], [['Product:1']])
+      await a.bumpTags('products', ['Product:1'])
+      await b.setMany(
+        'products',
+        read.generation,
+        [{ key: 'p1', value: `stale${i}`, tags: ['Product:1'], stamp: read.stamps[0] }],
+        60,
+      )
+      expect((await b.getMany('products', ['p1'], [['Product:1']])).values).toEqual([undefined])
+      expect((await a.getMany('products', ['p1'], [['Product:1']])).values).toEqual([undefined])
+    }
+  })
+
+  it('a tag invalidation whose message never came drops L1 on the next syncGenerations()', async () => {
+    const redis = await fixture.inspector()
+    const b = await fixture.cache({ name })
+    const read = await b.getMany('products', ['p1'], [['Product:1']])
+    await b.setMany(
+      'products',
+      read.generation,
+      [{ key: 'p1', value: 'old', tags: ['Product:1'], stamp: read.stamps[0] }],
+      60,
+    )
+    expect((await b.getMany('products', ['p1'], [['Product:1']])).values).toEqual(['old'])
+    // Another process's invalidation, as its script leaves Redis, its message lost.
+    const clock = await redis.incr(`pm:cache:${name}:tag-clock`)
+    await redis.hset(`pm:cache:${name}:tags:products`, 'Product:1', clock)
+    await redis.hincrby(`pm:cache:${name}:tag-epochs`, 'products', 1)
+    await b.syncGenerations()
+    expect((await b.getMany('products', ['p1'], [['Product:1']])).values).toEqual([undefined])
+  })
+
+  it("keeps a namespace's tags without a lifetime, and starts afresh with a whole bump past the limit", async () => {
+    const redis = await fixture.inspector()
+    const a = await fixture.cache({ name, tagLimit: 2 })
+    const b = await fixture.cache({ name })
+    const read = await a.getMany('products', ['p1', 'p9'], [['Product:1'], []])
+    await a.setMany(
+      'products',
+      read.generation,
+      [
+        { key: 'p1', value: 'one', tags: ['Product:1'], stamp: read.stamps[0] },
+        { key: 'p9', value: 'untagged', stamp: read.stamps[1] },
+      ],
+      60,
+    )
+    await a.bumpTags('products', ['Product:2', 'Product:3'])
+    expect(await redis.hlen(`pm:cache:${name}:tags:products`)).toBe(2)
+    expect(await redis.pttl(`pm:cache:${name}:tags:products`)).toBe(-1)
+    expect((await a.getMany('products', ['p1'], [['Product:1']])).values).toEqual(['one'])
+    // A third tag passes the limit: the tags go, and so does everything the namespace held, everywhere.
+    await a.bumpTags('products', ['Product:4'])
+    expect(await redis.exists(`pm:cache:${name}:tags:products`)).toBe(0)
+    expect(a.generation('products')).toBe(read.generation + 1)
+    expect((await a.getMany('products', ['p1', 'p9'], [['Product:1'], []])).values).toEqual([
+      undefined,
+      undefined,
+    ])
+    await until(() => b.generation('products') === read.generation + 1, 5_000, 'the bump message')
+    expect((await b.getMany('products', ['p9'])).values).toEqual([undefined])
   })
 
   it('delete removes the entry from L1 and L2', async () => {

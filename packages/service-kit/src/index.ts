@@ -1,6 +1,7 @@
 export * from './audit'
 export * from './audited-update'
 export * from './authorization'
+export * from './changes'
 export * from './ean'
 export * from './enums'
 export * from './environment'

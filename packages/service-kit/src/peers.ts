@@ -32,7 +32,7 @@ export async function postPeer<T>(
   query: string,
   variables: Record<string, unknown>,
   timeoutMs = 5_000,
-): Promise<{ data?: T; errors?: PeerError[] }> {
+): Promise<{ data?: T; errors?: PeerError[]; extensions?: Record<string, unknown> }> {
   const url = peers[domain]
   const unavailable = () =>
     userError(ErrorCode.SERVICE_UNAVAILABLE, `The ${domain} service is unavailable, retry shortly`, {
@@ -51,7 +51,7 @@ export async function postPeer<T>(
       body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     })
-    return (await response.json()) as { data?: T; errors?: PeerError[] }
+    return (await response.json()) as { data?: T; errors?: PeerError[]; extensions?: Record<string, unknown> }
   } catch {
     throw unavailable()
   }

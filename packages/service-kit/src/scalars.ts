@@ -140,6 +140,13 @@ A list of independent rows: a row whose text breaks the input rules fails alone,
 with the other per-row failures, and the other rows are written.
 """
 directive @rows on ARGUMENT_DEFINITION
+"""
+On a Query field's argument (or an input field of one): given a value, the field's answer holds only entities
+that the named entity with this id owns (say, products of one supplier), and each write that changes one of
+them and tells the gateway what it changed names that owner (see changes.ts). The gateway then keeps the answer
+until its owner changes, instead of until anything in the subgraph does. pnpm compose collects them.
+"""
+directive @cacheScope(entity: String!) on ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION
 
 """Relay page information for keyset (cursor) pagination."""
 type PageInfo @shareable {

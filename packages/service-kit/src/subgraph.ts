@@ -22,6 +22,7 @@ import { Kind, parse } from 'graphql'
 import type { Kysely } from 'kysely'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { applyAuthorization } from './authorization'
+import { accountMutations, ChangedEntities, changedEntitiesPlugin } from './changes'
 import { applyEnumDefaults, checkEnumResolvers } from './enums'
 import { maskError } from './errors'
 import {
@@ -80,6 +81,8 @@ export interface SubgraphContext<D extends Domain, L> extends BaseContext {
    * such as sign-in attempts and sessions, never for authorization (the signature does not cover it).
    */
   client: { address: string | null; userAgent: string | null }
+  /** What this request's mutations changed, for the gateway's cache (see ChangedEntities). */
+  changes: ChangedEntities
 }
 
 /**
@@ -134,6 +137,11 @@ export function subgraphResolvers<D extends Domain, L>(module: SubgraphModule<D,
     >
     resolvers.Mutation = { ...mutation, applyDeletions: applyDeletionsResolver(module.domain) }
   }
+  if (resolvers.Mutation) {
+    resolvers.Mutation = accountMutations(
+      resolvers.Mutation as Record<string, GraphQLFieldResolver<unknown, SubgraphContext<D, L>>>,
+    )
+  }
   return resolvers
 }
 
@@ -168,6 +176,7 @@ export function createSubgraphApollo<D extends Domain, L>(module: SubgraphModule
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      changedEntitiesPlugin<SubgraphContext<D, L>>(),
       ...(telemetry ? [telemetry] : []),
     ],
   })
@@ -199,6 +208,7 @@ export function createContextFactory<D extends Domain, L>(
       peers,
       auditRelay,
       env,
+      changes: new ChangedEntities(module.domain),
     }
   }
 }

@@ -1,5 +1,6 @@
 import { badUserInput, checkInt, inTransaction, queryPeer, uuidKeys } from '@pm/service-kit'
 import { sql } from 'kysely'
+import { declareProductsChanged } from './changes'
 import {
   completenessTotals,
   refreshAllCompleteness,
@@ -146,6 +147,7 @@ export const completenessMutations = {
     const last = new Map(products.map((p) => [p.productId, p.hasImage]))
     return inTransaction(ctx, async (trx) => {
       const ids = [...last.keys()]
+      await declareProductsChanged(ctx, trx, ids)
       // Products stored before their first score (none after migration 006's backfill) get one first.
       await scoreUnscoredProducts(trx, ids)
       const withImage = ids.filter((id) => last.get(id) === true)

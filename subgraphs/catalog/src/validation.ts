@@ -9,6 +9,7 @@ import {
   PRODUCT_STATUSES,
 } from '@pm/service-kit'
 import { GraphQLError } from 'graphql'
+import type { UpdateProductInput } from './generated/graphql'
 
 /**
  * Catalog input rules that run before SQL (sizes from migrations/catalog/*.sql). Every error is a
@@ -119,29 +120,11 @@ export function checkedMargin(field: string, price: string, cost: string | null 
   return margin
 }
 
-/** The product fields every product input shares (create, update, bulk rows). */
-export interface ProductFieldsInput {
-  ean?: string | null
-  asin?: string | null
-  sku?: string | null
-  upc?: string | null
-  gtin?: string | null
-  manufacturerReference?: string | null
-  externalId?: string | null
-  title?: string | null
-  description?: string | null
-  shortDescription?: string | null
-  supplierId?: string | null
-  categoryId?: string | null
-  brandId?: string | null
-  status?: string | null
-  isActive?: boolean | null
-  weight?: string | null
-  width?: string | null
-  height?: string | null
-  depth?: string | null
-  technicalSpecs?: Record<string, unknown> | null
-}
+/**
+ * The product fields every product input shares (create, update, upsert and import rows): UpdateProductInput's,
+ * with a free-text status (ProductImportRowInput.status is a String; productColumns checks it).
+ */
+export type ProductFieldsInput = Omit<UpdateProductInput, 'status'> & { status?: string | null }
 
 /** products columns, as validated values (technical_specs serialised for jsonb). */
 export interface ProductColumns {

@@ -257,3 +257,27 @@ describe('importProducts', () => {
     ])
   })
 })
+
+describe('importProducts and the gateway cache', () => {
+  it("tells the gateway what a batch changed: every product's own answers and, by name, the owners' lists", async () => {
+    const rows = [{ sku: 'CACHE-1', title: 'Cached drill', price: '10.00', brand: 'bosch' }]
+    const first = await sg.request(IMPORT, { supplierId, rows, options: { userId, createBrands: true } })
+    expect(first.errors).toBeUndefined()
+    const bosch = await sg.database.db
+      .selectFrom('brands')
+      .select('id')
+      .where('code', '=', 'BOSCH')
+      .executeTakeFirstOrThrow()
+    const declared = (first as { extensions?: Record<string, any> }).extensions?.pmChangedEntities?.catalog
+    expect(declared).toEqual(
+      expect.arrayContaining(['Product:*', `Supplier:${supplierId}`, `Brand:${bosch.id}`]),
+    )
+    // Not another supplier's list, nor products one by one.
+    expect(declared.filter((t: string) => t.startsWith('Supplier:'))).toEqual([`Supplier:${supplierId}`])
+    // The same row again changes nothing: nothing to drop.
+    const again = await sg.request(IMPORT, { supplierId, rows, options: { userId } })
+    expect((again as { extensions?: Record<string, any> }).extensions?.pmChangedEntities).toEqual({
+      catalog: [],
+    })
+  })
+})

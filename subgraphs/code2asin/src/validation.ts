@@ -9,7 +9,8 @@ import {
   MAX_URL_LENGTH,
   normalizeEan,
 } from '@pm/service-kit'
-import { checkProvider, type ProviderInput } from './engine/config'
+import { checkProvider } from './engine/config'
+import type { Code2AsinResultInput, CreateCode2AsinJobInput } from './generated/graphql'
 
 /** Input checks of the code2asin mutations: run before SQL, each error names its GraphQL field. */
 
@@ -41,24 +42,12 @@ export function checkAsin(field: string, value: string): string {
   return asin
 }
 
-export interface CreateJobInput {
-  name?: string | null
-  productIds?: string[] | null
-  supplierCode?: string | null
-  batchSize?: number | null
-  maxRetries?: number | null
-  searchConfig?: Record<string, unknown> | null
-  withoutVerifiedAsin?: boolean | null
-  provider?: ProviderInput | null
-  autoVerifyConfidence?: string | null
-}
-
 export type JobTarget =
   | { kind: 'products'; productIds: string[] }
   | { kind: 'supplier'; code: string }
   | { kind: 'unverified'; code: string | null }
 
-export function checkCreateJob(input: CreateJobInput) {
+export function checkCreateJob(input: CreateCode2AsinJobInput) {
   const hasProducts = input.productIds != null
   const hasSupplier = input.supplierCode != null
   const unverified = input.withoutVerifiedAsin === true
@@ -136,25 +125,8 @@ export function checkCreateJob(input: CreateJobInput) {
   }
 }
 
-export interface ResultInput {
-  productId: string
-  productEan?: string | null
-  productTitle?: string | null
-  asin?: string | null
-  amazonTitle?: string | null
-  matchConfidence?: string | null
-  matchType?: string | null
-  amazonPrice?: string | null
-  amazonCurrency?: string | null
-  amazonCategory?: string | null
-  amazonRating?: string | null
-  amazonReviewCount?: number | null
-  amazonData?: Record<string, unknown> | null
-  amazonImages?: string[] | null
-}
-
 /** The code2asin_results values of one input row (`field` is its path, e.g. results[3]). */
-export function checkResult(field: string, input: ResultInput) {
+export function checkResult(field: string, input: Code2AsinResultInput) {
   const asin = input.asin == null ? null : checkAsin(`${field}.asin`, input.asin)
   const matchType = checkEnum(`${field}.matchType`, input.matchType, MATCH_TYPES)
   const matchConfidence = checkDecimal(`${field}.matchConfidence`, input.matchConfidence, {

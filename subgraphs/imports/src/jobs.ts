@@ -17,6 +17,7 @@ export function importEngine(context: JobsContext<'imports'>): EngineDeps {
   )
   return {
     invalidate: (domains) => gatewayCache.invalidate(domains),
+    invalidateEntities: (domain, entities) => gatewayCache.invalidateEntities(domain, entities),
     db: context.database.db,
     storage: context.storage,
     peers: context.peers,

@@ -420,6 +420,40 @@ describe('import engine end to end', () => {
     expect(Number(history.n)).toBe(400)
   })
 
+  it("drops only what an import changed from the gateways' cache: another supplier's page stays", async () => {
+    const PAGE = `query($s: UUID!) {
+      products(filter: { supplierId: $s }, first: 20) { edges { node { id title prices { price } } } }
+    }`
+    // As a superuser (the importer's token may not create suppliers and products).
+    const su = async (query: string, variables: Record<string, unknown> = {}) => {
+      const response = await stack.request(query, variables)
+      expect(response.errors).toBeUndefined()
+      return response.data
+    }
+    const read = async (s: string) => (await su(PAGE, { s })).products
+    const catalogStatements = () => stack.subgraphs.catalog.database.stats().queries
+    const code = `OTHER-${randomUUID().slice(0, 6)}`
+    const other = (await su(`mutation { createSupplier(input: { code: "${code}", name: "Other" }) { id } }`))
+      .createSupplier.id as string
+    await su('mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }', {
+      input: { title: 'Not imported', sku: 'O-1', supplierId: other },
+    })
+    const own = (await su(`{ supplierByCode(code: "${SUPPLIER}") { id } }`)).supplierByCode.id as string
+    const cached = await read(other)
+    const ownBefore = await read(own)
+    // New prices for rows the first import created.
+    const id = await upload(csv(30, { priceShift: 5 }), 'new-prices.csv')
+    const done = await finished((await ok(START, { configId, source: { uploadId: id } })).startImport.id)
+    expect(done).toMatchObject({ status: 'COMPLETED' })
+    expect(done.productsUpdated).toBeGreaterThan(0)
+    const before = catalogStatements()
+    expect(await read(other)).toEqual(cached)
+    expect(catalogStatements() - before).toBe(0)
+    // The import's own supplier's page is read again and shows the new prices.
+    expect(await read(own)).not.toEqual(ownBefore)
+    expect(catalogStatements() - before).toBeGreaterThan(0)
+  })
+
   it('imports a generated supplier file: exactly its bad rows fail, at their row numbers', async () => {
     const mapping = supplierFileConfig('csv', 'fr')
     const generatedConfig = await createConfig({

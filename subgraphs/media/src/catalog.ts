@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/media'
-import { type Logger, type Peers, postPeer } from '@pm/service-kit'
+import { CHANGED_ENTITIES_EXTENSION, type Logger, type Peers, postPeer } from '@pm/service-kit'
 import type { Kysely } from 'kysely'
 
 const RECORD_IMAGES = `mutation($products: [ProductImagesInput!]!) { recordProductImages(products: $products) }`
@@ -16,9 +16,14 @@ export interface CatalogTeller {
  * product still has a file, for its completeness score, in one call. Media's state is read now, so the last
  * call carries the last word. A failure is logged, not thrown: the file change stands, and catalog's
  * recomputeCompleteness (analytics' daily job) re-reads every product's images.
+ * Answers catalog's response extensions (what it says it changed, for the gateway's cache), or undefined when
+ * the call failed and what catalog changed is unknown.
  */
-export async function tellCatalogImages(deps: CatalogTeller, productIds: readonly string[]): Promise<void> {
-  if (productIds.length === 0) return
+export async function tellCatalogImages(
+  deps: CatalogTeller,
+  productIds: readonly string[],
+): Promise<Record<string, unknown> | undefined> {
+  if (productIds.length === 0) return { [CHANGED_ENTITIES_EXTENSION]: { catalog: [] } }
   try {
     const rows = await deps.db
       .selectFrom('media_files')
@@ -31,6 +36,7 @@ export async function tellCatalogImages(deps: CatalogTeller, productIds: readonl
       products: productIds.map((productId) => ({ productId, hasImage: withImage.has(productId) })),
     })
     if (answer.errors?.length) throw new Error(answer.errors[0]?.message ?? 'catalog refused')
+    return answer.extensions ?? {}
   } catch (error) {
     deps.logger.warn(
       'catalog not told of a product image change; the daily completeness recompute will catch up',
@@ -40,5 +46,6 @@ export async function tellCatalogImages(deps: CatalogTeller, productIds: readonl
         err: error instanceof Error ? error.message : String(error),
       },
     )
+    return undefined
   }
 }

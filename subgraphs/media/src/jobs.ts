@@ -34,6 +34,7 @@ export function mediaEngine(context: JobsContext<'media'>): ProcessDeps {
     settings: mediaSettings(env),
     logger: context.logger,
     invalidate: (domains) => gatewayCache.invalidate(domains),
+    invalidateEntities: (domain, entities) => gatewayCache.invalidateEntities(domain, entities),
   }
 }
 

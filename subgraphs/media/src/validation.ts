@@ -1,14 +1,10 @@
 import { badUserInput, checkInt, checkString, MAX_URL_LENGTH } from '@pm/service-kit'
 import type { ImageSource } from './engine/source'
+import type { AttachProductImageInput, UpdateMediaFileInput } from './generated/graphql'
 
 /** Input checks of the media mutations: run before SQL, each error names its GraphQL field. */
 
 const MAX_ALT_TEXT = 1000
-export interface UpdateMediaFileInput {
-  altText?: string | null
-  imageType?: string | null
-  isValid?: boolean | null
-}
 
 /** Only the fields present in the input; null clears the nullable ones. */
 export function checkUpdateMediaFile(input: UpdateMediaFileInput) {
@@ -39,17 +35,6 @@ export function checkMediaFileIdList(field: string, ids: readonly string[]): str
     seen.add(id)
     return id
   })
-}
-
-export interface AttachProductImageInput {
-  productId: string
-  uploadId?: string | null
-  url?: string | null
-  fileName?: string | null
-  imageType?: string | null
-  displayOrder?: number | null
-  isPrimary?: boolean | null
-  altText?: string | null
 }
 
 /** The source (exactly one of uploadId and url) and the descriptive values of an attachment. */

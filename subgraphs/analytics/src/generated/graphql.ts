@@ -1216,6 +1216,12 @@ export type AuthenticatedDirectiveArgs = { };
 
 export type AuthenticatedDirectiveResolver<Result, Parent, ContextType = Context, Args = AuthenticatedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type CacheScopeDirectiveArgs = {
+  entity: Scalars['String']['input'];
+};
+
+export type CacheScopeDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheScopeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ModuleDirectiveArgs = {
   id: Scalars['String']['input'];
 };
@@ -1595,6 +1601,7 @@ export type Resolvers<ContextType = Context> = {
 
 export type DirectiveResolvers<ContextType = Context> = {
   authenticated?: AuthenticatedDirectiveResolver<any, any, ContextType>;
+  cacheScope?: CacheScopeDirectiveResolver<any, any, ContextType>;
   module?: ModuleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;

@@ -1,5 +1,6 @@
 import type { DB } from '@pm/db/types/catalog'
 import { type Insertable, sql } from 'kysely'
+import type { CatalogDb } from './queries'
 import type { CatalogTrx } from './writes'
 
 /**
@@ -57,4 +58,13 @@ export async function setAsins(trx: CatalogTrx, wanted: ReadonlyMap<string, stri
       )
       SELECT l.id, l.before, (l.id IN (SELECT id FROM written)) AS changed FROM locked l`.execute(trx)
   return rows
+}
+
+/** The supplier, brand and category of these products (one row per product found). */
+export function productOwners(db: CatalogDb, ids: readonly string[]) {
+  return db
+    .selectFrom('products')
+    .select(['supplier_id', 'brand_id', 'category_id'])
+    .where('id', '=', (eb) => eb.fn.any(eb.val([...ids])))
+    .execute()
 }

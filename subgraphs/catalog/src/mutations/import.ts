@@ -9,6 +9,7 @@ import {
   recordAudit,
   slugify,
 } from '@pm/service-kit'
+import { BulkProductChanges } from '../changes'
 import type { Context } from '../context'
 import {
   batchReceipt,
@@ -255,6 +256,8 @@ export async function importProducts(
     throw badUserInput('options.batch goes with options.jobId', { field: 'options.batch' })
   }
   const receiptKey = batch !== null && !options.dryRun ? { job_id: options.jobId!, first_row: batch } : null
+  const changes = new BulkProductChanges()
+  let written = false
   try {
     await inTransaction(ctx, async (trx) => {
       const found = await existingReferences(trx, { supplierIds: [supplier], brandIds: [], categoryIds: [] })
@@ -271,8 +274,11 @@ export async function importProducts(
         userId,
         stockNote: note,
         afterLock: (t, going, failRow) => resolveNames(t, going, names, options, failRow, createdRefs),
+        onMatched: (t, ids) => changes.owners(t, ids),
       })
       if (options.dryRun) throw new DryRunRollback()
+      await changes.owners(trx, [...created, ...updated])
+      written = created.length + updated.length > 0
       if (receiptKey) {
         const receipt: Receipt = {
           statuses: results.map((r) => LETTER[r.status]).join(''),
@@ -305,6 +311,7 @@ export async function importProducts(
   } catch (error) {
     if (!(error instanceof DryRunRollback)) throw error
   }
+  changes.declare(ctx, written && !options.dryRun)
   if (!options.dryRun) await afterBulkGrowth(ctx, results)
   const imageRowIndexes = withImages.filter((i) => results[i]!.status !== 'FAILED')
   return { ...summarize(results), imageRowIndexes }

@@ -10,6 +10,7 @@ import {
   sameValue,
   updateAudited,
 } from '@pm/service-kit'
+import { declareProductsChanged } from '../changes'
 import type { Context } from '../context'
 import { type ProductPriceRow, toProductPrice } from '../db/mappers'
 import {
@@ -96,6 +97,7 @@ export const priceMutations = {
     const why = provenance(input)
     return inTransaction(ctx, async (trx) => {
       const product = await lockPricedProduct(trx, input.productId, 'input.productId')
+      await declareProductsChanged(ctx, trx, [product.id])
       const supplierId = input.supplierId ?? product.supplier_id ?? null
       if (input.supplierId) {
         const supplier = await supplierExists(trx, supplierId!)
@@ -183,6 +185,7 @@ export const priceMutations = {
       const found = await priceProductId(trx, id)
       if (!found) throw notFound('id: no price has this id', { field: 'id' })
       await lockPricedProduct(trx, found.product_id, 'id')
+      await declareProductsChanged(ctx, trx, [found.product_id])
       const { row } = await updateAudited(trx, {
         table: 'product_prices',
         id,

@@ -7,6 +7,7 @@ import {
   notFound,
   recordAudit,
 } from '@pm/service-kit'
+import { declareProductsChanged } from '../changes'
 import type { Context } from '../context'
 import { type ProductStockRow, toProductStock } from '../db/mappers'
 import { lockProduct } from '../db/products'
@@ -95,6 +96,7 @@ export const stockMutations = {
     const warehouseId = input.warehouseId ?? null
     return inTransaction(ctx, async (trx) => {
       const before = await lockStockRow(trx, input.productId, warehouseId)
+      await declareProductsChanged(ctx, trx, [input.productId])
       const quantity = before?.quantity ?? 0
       const reserved = before?.reserved_quantity ?? 0
       const next = quantity + delta
@@ -142,6 +144,7 @@ export const stockMutations = {
     const warehouseId = input.warehouseId ?? null
     return inTransaction(ctx, async (trx) => {
       const before = await lockStockRow(trx, input.productId, warehouseId)
+      await declareProductsChanged(ctx, trx, [input.productId])
       const finalReserved = reserved ?? before?.reserved_quantity ?? 0
       if (finalReserved > quantity) {
         const field = reserved !== undefined ? 'input.reservedQuantity' : 'input.quantity'

@@ -217,6 +217,8 @@ export interface BulkWriteOptions {
   userId: string | null
   /** stock_history.note for the stock levels the rows set. */
   stockNote?: string | null
+  /** Told the existing products the rows found by their keys, before any of them is written. */
+  onMatched?(trx: CatalogTrx, productIds: string[]): Promise<void>
   /**
    * Runs after the key locks and before the references are checked: may fill in the rows' columns (brand
    * and category found by name) and fail rows; returns the rows still going.
@@ -328,6 +330,7 @@ export async function writeBulk(
     prepared.flatMap((r) => (r.skuKey ? [{ i: r.index, ...r.skuKey }] : [])),
     prepared.flatMap((r) => (r.ean !== null && !r.skuKey ? [{ i: r.index, ean: r.ean }] : [])),
   )
+  if (options.onMatched) await options.onMatched(trx, [...new Set(matched.values())])
   // Two different keys (an SKU and an EAN) may find the same product: the last row wins there too.
   const lastOfProduct = new Map<string, PreparedRow>()
   for (const r of prepared) {

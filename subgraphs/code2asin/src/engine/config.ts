@@ -1,4 +1,5 @@
 import { badUserInput, MASK } from '@pm/service-kit'
+import type { Code2AsinProviderInput } from '../generated/graphql'
 import type { LookupTableConfig } from './lookup-table'
 import { SP_API_DEFAULTS, type SpApiConfig } from './sp-api'
 
@@ -21,20 +22,6 @@ export interface SpApiSettingConfig {
 export const SP_API_SETTING = 'code2asin.sp_api'
 
 export type ProviderConfig = SpApiConfig | SpApiSettingConfig | LookupTableConfig
-
-export interface ProviderInput {
-  kind: 'AMAZON_SP_API' | 'LOOKUP_TABLE'
-  uploadId?: string | null
-  endpoint?: string | null
-  tokenEndpoint?: string | null
-  marketplaceId?: string | null
-  clientId?: string | null
-  clientSecret?: string | null
-  refreshToken?: string | null
-  ratePerSecond?: number | null
-  burst?: number | null
-  timeoutMs?: number | null
-}
 
 /** An absolute http(s) URL without credentials, without its trailing slash; `fallback` when none is given. */
 export const checkUrl = (field: string, value: string | null | undefined, fallback: string) => {
@@ -88,7 +75,7 @@ const number = (
  */
 export function checkProvider(
   field: string,
-  input: ProviderInput,
+  input: Code2AsinProviderInput,
 ):
   | SpApiConfig
   | LookupTableConfig

@@ -176,6 +176,7 @@ export function checkValidationRules(value: unknown, base = 'validationRules'): 
   })
 }
 
+// Not a schema input: the rule parts of an import configuration, given or stored (unchecked JSON), plus a locale.
 export interface ImportConfigInput {
   fieldMapping?: unknown
   transformationRules?: unknown

@@ -1,4 +1,11 @@
-import { ErrorCode, type Peers, postPeer, queryPeer, userError } from '@pm/service-kit'
+import {
+  CHANGED_ENTITIES_EXTENSION,
+  ErrorCode,
+  type Peers,
+  postPeer,
+  queryPeer,
+  userError,
+} from '@pm/service-kit'
 import type { ImportRow } from '../engine'
 
 const SUPPLIER_BY_CODE = 'query($code: String!) { supplierByCode(code: $code) { id } }'
@@ -31,6 +38,8 @@ export interface BatchResult {
   failures: { index: number; error: CatalogRowError }[]
   /** The accepted rows that carried image URLs, with their product (null only for receipts made before). */
   imageRows: { index: number; productId: string | null }[]
+  /** What catalog said the batch changed, as entity tags for the gateways' caches; undefined: it did not say. */
+  changed?: string[]
 }
 
 export interface BatchOptions {
@@ -136,7 +145,13 @@ export async function sendBatch(
     BATCH_TIMEOUT_MS,
   )
   if (body.errors?.length || !body.data) throw refusalOf(body.errors ?? [{ message: 'no answer' }])
-  return body.data.importProducts
+  const declared = (body.extensions?.[CHANGED_ENTITIES_EXTENSION] as Record<string, unknown> | undefined)
+    ?.catalog
+  const changed =
+    Array.isArray(declared) && declared.every((t) => typeof t === 'string')
+      ? (declared as string[])
+      : undefined
+  return { ...body.data.importProducts, ...(changed ? { changed } : {}) }
 }
 
 export type Verdict = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'FAILED'

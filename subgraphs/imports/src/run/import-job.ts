@@ -39,6 +39,42 @@ export interface EngineDeps {
   leaseSeconds: number
   /** Tells the gateways' caches that imports (and catalog, analytics) changed behind their back. */
   invalidate?: (domains: readonly ('imports' | 'catalog' | 'analytics' | 'media')[]) => Promise<void>
+  /** Narrower: only the answers of these entities of a subgraph (and its answers tied to none). */
+  invalidateEntities?: (domain: 'catalog', entities: string[]) => Promise<void>
+}
+
+/**
+ * What the batches written since the last invalidation changed in catalog, as catalog declared it (entity tags),
+ * so the gateways drop only those answers (other suppliers' pages stay cached). A batch whose call failed or was
+ * retried may have been written without an answer: then all of catalog goes.
+ */
+class CatalogChanges {
+  private readonly tags = new Set<string>()
+  private whole = false
+
+  add(changed: string[] | undefined) {
+    if (changed === undefined) this.whole = true
+    else for (const tag of changed) this.tags.add(tag)
+  }
+
+  unknown() {
+    this.whole = true
+  }
+
+  async flush(deps: EngineDeps) {
+    const whole = this.whole || !deps.invalidateEntities
+    const tags = [...this.tags]
+    this.whole = false
+    this.tags.clear()
+    if (whole) await invalidate(deps, ['catalog'])
+    else if (tags.length > 0) {
+      try {
+        await deps.invalidateEntities!('catalog', tags)
+      } catch (error) {
+        deps.logger.warn('gateway cache not invalidated', { error: String(error) })
+      }
+    }
+  }
 }
 
 /** Catalog answers cached by the gateways are made stale at most this often during an import (and at its end). */
@@ -132,8 +168,9 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
   const { job, runner } = lease
   const started = now()
   deps.logger.info('import job claimed', { jobId, checkpoint: job.checkpoint_row })
+  const catalogChanges = new CatalogChanges()
   try {
-    await execute(deps, job, runner, lease.stopped, started)
+    await execute(deps, job, runner, lease.stopped, started, catalogChanges)
   } catch (error) {
     if (error instanceof LostJob) {
       // The worker is stopping: the lease is handed back and the queue runs the job again from its checkpoint.
@@ -186,7 +223,9 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
     }
   } finally {
     lease.end()
-    await invalidate(deps, ['imports', 'catalog'])
+    await invalidate(deps, ['imports'])
+    // What the last window's batches changed (all of catalog if a batch's outcome is unknown).
+    await catalogChanges.flush(deps)
   }
 }
 
@@ -252,6 +291,7 @@ async function execute(
   runner: string,
   stopped: () => boolean,
   started: number,
+  catalogChanges: CatalogChanges,
 ) {
   const { db } = deps
   const config = await loadConfig(db, job)
@@ -304,9 +344,18 @@ async function execute(
     const counts = { created: 0, updated: 0, unchanged: 0, failed: batch.localFailures }
     if (batch.rows.length > 0) {
       const t = now()
-      const result = await withRetries(deps, () =>
-        sendBatch(deps.peers, supplierId, batch.rows, { ...options, batch: batch.first }),
-      )
+      let result: Awaited<ReturnType<typeof sendBatch>>
+      try {
+        result = await withRetries(
+          deps,
+          () => sendBatch(deps.peers, supplierId, batch.rows, { ...options, batch: batch.first }),
+          () => catalogChanges.unknown(),
+        )
+      } catch (error) {
+        catalogChanges.unknown()
+        throw error
+      }
+      catalogChanges.add(result.changed)
       persistMs += now() - t
       counts.created = result.created
       counts.updated = result.updated
@@ -349,10 +398,8 @@ async function execute(
     lastRow = batch.last
     const catalogToo = now() - lastCatalogBump >= CATALOG_INVALIDATE_MS
     if (catalogToo) lastCatalogBump = now()
-    await invalidate(
-      deps,
-      catalogToo ? ['imports', 'catalog', ...(media.queued > 0 ? ['media' as const] : [])] : ['imports'],
-    )
+    await invalidate(deps, catalogToo && media.queued > 0 ? ['imports', 'media'] : ['imports'])
+    if (catalogToo) await catalogChanges.flush(deps)
     return committed.cancelRequested
   }
 
@@ -468,11 +515,14 @@ const imageDetails = (media: MediaHandoff) => ({
 })
 
 /** Catalog unavailable: wait and try the same batch again (its receipt makes a retry safe). */
-function withRetries<T>(deps: EngineDeps, work: () => Promise<T>): Promise<T> {
+function withRetries<T>(deps: EngineDeps, work: () => Promise<T>, onRetry?: () => void): Promise<T> {
   return retryUnavailable(work, {
     attempts: BATCH_ATTEMPTS,
     backoffMs: 500,
-    onRetry: (attempt) => deps.logger.warn('catalog unavailable; batch retried', { attempt }),
+    onRetry: (attempt) => {
+      onRetry?.()
+      deps.logger.warn('catalog unavailable; batch retried', { attempt })
+    },
   })
 }
 

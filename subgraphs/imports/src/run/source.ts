@@ -12,6 +12,7 @@ import { badUserInput, type Caller, ErrorCode, MAX_URL_LENGTH, userError } from 
 import { openUpload, SERVICE_OWNER, type Storage, UploadNotFoundError, uploadKey } from '@pm/storage'
 import type { GraphQLError } from 'graphql'
 import type { ImportConfigRow } from '../db/mappers'
+import type { ImportSourceInput } from '../generated/graphql'
 
 /** Where an import reads its file (import_jobs.source). */
 export type ImportSource =
@@ -19,13 +20,6 @@ export type ImportSource =
   | { kind: 'path'; path: string }
   | { kind: 'url'; url: string }
   | { kind: 'connection' }
-
-export interface ImportSourceInput {
-  uploadId?: string | null
-  path?: string | null
-  url?: string | null
-  fromConnection?: boolean | null
-}
 
 const MAX_PATH = 1_024
 

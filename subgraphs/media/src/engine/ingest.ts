@@ -5,14 +5,9 @@ import { type Kysely, sql } from 'kysely'
 import { tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
 import { lockProductsMedia } from '../db/writes'
+import type { ProductImageUrlsInput } from '../generated/graphql'
 import { enqueueFetch } from './queue'
 import { urlFileName } from './source'
-
-/** One product's image URLs, in the supplier file's order (see Mutation.importProductImageUrls). */
-export interface ImageUrlsInput {
-  productId: string
-  urls: string[]
-}
 
 /** The URLs refused for one reason: how many, and one of them. */
 export interface ImageUrlRefusals {
@@ -58,7 +53,7 @@ function urlProblem(url: string): string | null {
 }
 
 /** The (product, URL) pairs in input order, each once; refusals for what cannot be a URL to fetch. */
-export function checkImageUrls(products: readonly ImageUrlsInput[]) {
+export function checkImageUrls(products: readonly ProductImageUrlsInput[]) {
   if (products.length > MAX_PRODUCTS) {
     throw badUserInput(`products has ${products.length} entries; at most ${MAX_PRODUCTS} per call`, {
       field: 'products',
@@ -196,7 +191,7 @@ async function recordGroup(ctx: Context, group: readonly Pair[]) {
  * each new one becomes a media file pending download, its fetch queued on media's worker. Nothing is
  * downloaded here.
  */
-export async function importImageUrls(ctx: Context, products: readonly ImageUrlsInput[]) {
+export async function importImageUrls(ctx: Context, products: readonly ProductImageUrlsInput[]) {
   const { pairs, refused, repeated } = checkImageUrls(products)
   const known = await knownPairs(ctx.db, pairs)
   const fresh = pairs.filter((p) => !known.has(pairKey(p)))

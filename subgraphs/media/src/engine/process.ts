@@ -1,3 +1,4 @@
+import { entityTag } from '@pm/cache'
 import type { DB } from '@pm/db/types/media'
 import type { JobHelpers } from '@pm/jobs'
 import type { Logger } from '@pm/service-kit'
@@ -15,14 +16,24 @@ export interface ProcessDeps {
   logger: Logger
   /** Drops the gateways' cached answers of these subgraphs once a file's state changed. */
   invalidate?: (domains: string[]) => Promise<void>
+  /** Narrower: only the answers of these entities of a subgraph (and its answers tied to none). */
+  invalidateEntities?: (domain: string, entities: string[]) => Promise<void>
 }
 
 export const NOW_UTC = sql<Date>`(now() AT TIME ZONE 'UTC')`
 
-/** The gateways' caches of media go stale; a failure to say so is logged, never the job's failure. */
-export async function invalidate(deps: ProcessDeps) {
+/**
+ * The gateways' caches of media go stale: of one file and its product when given (processing changes nothing
+ * else: its status, format, size and thumbnails), else all of media's. A failure to say so is logged, never the
+ * job's failure.
+ */
+export async function invalidate(deps: ProcessDeps, file?: { id: string; productId: string | null }) {
   try {
-    await deps.invalidate?.(['media'])
+    if (file && deps.invalidateEntities) {
+      const entities = [entityTag('MediaFile', file.id)]
+      if (file.productId) entities.push(entityTag('Product', file.productId))
+      await deps.invalidateEntities('media', entities)
+    } else await deps.invalidate?.(['media'])
   } catch (error) {
     deps.logger.warn('media: gateway cache invalidation failed', { error: (error as Error).message })
   }
@@ -41,7 +52,7 @@ async function readAll(storage: Storage, key: string, maxBytes: number): Promise
 }
 
 async function markFailed(deps: ProcessDeps, id: string, message: string) {
-  await deps.db
+  const failed = await deps.db
     .updateTable('media_files')
     .set({
       processing_status: 'failed',
@@ -50,8 +61,9 @@ async function markFailed(deps: ProcessDeps, id: string, message: string) {
       processed_at: NOW_UTC,
     })
     .where('id', '=', id)
-    .execute()
-  await invalidate(deps)
+    .returning('product_id')
+    .executeTakeFirst()
+  await invalidate(deps, { id, productId: failed?.product_id ?? null })
 }
 
 /**
@@ -68,15 +80,16 @@ export async function processMediaFile(deps: ProcessDeps, id: string, helpers: J
     .set({ processing_status: 'processing' })
     .where('id', '=', id)
     .where('processing_status', 'in', ['pending', 'processing', 'failed'])
-    .returning(['file_hash', 'object_key'])
+    .returning(['file_hash', 'object_key', 'product_id'])
     .executeTakeFirst()
   if (!claimed) return
+  const file = { id, productId: claimed.product_id }
   const sha256 = claimed.file_hash
   if (!sha256 || !claimed.object_key) {
     await markFailed(deps, id, 'the file has no stored content to process')
     return
   }
-  await invalidate(deps)
+  await invalidate(deps, file)
   try {
     let bytes: Buffer
     try {
@@ -171,7 +184,7 @@ export async function processMediaFile(deps: ProcessDeps, id: string, helpers: J
       return false
     })
     if (orphaned) await deleteStoredContent(deps.storage, sha256)
-    await invalidate(deps)
+    await invalidate(deps, file)
   } catch (error) {
     if (error instanceof MediaInputError) {
       await markFailed(deps, id, error.message)

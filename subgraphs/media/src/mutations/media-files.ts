@@ -9,7 +9,7 @@ import {
   updateAudited,
 } from '@pm/service-kit'
 import type { Selectable } from 'kysely'
-import { tellCatalogImages } from '../catalog'
+import { declareCatalogUnchanged, declareMedia, tellCatalogAndDeclare } from '../changes'
 import type { Context } from '../context'
 import { toMediaFile } from '../db/mappers'
 import {
@@ -113,7 +113,11 @@ export const mediaFileMutations = {
     const { sha256 } = image
     const same = await productFileWithContent(ctx.db, productId, sha256)
     // A retry (the same bytes for the same product) is answered without catalog or a transaction.
-    if (same) return { mediaFile: toMediaFile(same), deduplicated: true, reusedStoredFile: true }
+    if (same) {
+      declareMedia(ctx, {})
+      declareCatalogUnchanged(ctx)
+      return { mediaFile: toMediaFile(same), deduplicated: true, reusedStoredFile: true }
+    }
     if ((await unknownProductIds(ctx.peers, [productId])).length > 0) {
       throw notFound(`input.productId: the catalog has no product ${productId}`, { field: 'input.productId' })
     }
@@ -123,6 +127,7 @@ export const mediaFileMutations = {
         await lockProductMedia(trx, productId)
         await lockContent(trx, sha256)
         const again = await productFileWithContent(trx, productId, sha256)
+        declareMedia(ctx, {})
         if (again)
           return {
             mediaFile: toMediaFile(again),
@@ -154,6 +159,7 @@ export const mediaFileMutations = {
           ? (await makeOnlyPrimary(trx, productId, row.id)).filter((r) => r.id !== row.id).map((r) => r.id)
           : []
         await enqueueProcessing(trx, [row.id])
+        declareMedia(ctx, { products: [productId], files: [row.id, ...unsetPrimary] })
         const mediaFile = toMediaFile(row)
         await recordAudit(trx, {
           action: 'create',
@@ -171,7 +177,8 @@ export const mediaFileMutations = {
       // Catalog's completeness counts whether the product has an image: told once its first file is
       // committed (as importProductImageUrls does). A product that already had one was told then; the
       // product lock orders this against a deletion of its other files, whose own telling reads this one.
-      if (attached.firstImage) await tellCatalogImages(ctx, [productId])
+      if (attached.firstImage) await tellCatalogAndDeclare(ctx, [productId])
+      else declareCatalogUnchanged(ctx)
       const { firstImage: _, ...answer } = attached
       return answer
     } catch (error) {
@@ -189,6 +196,8 @@ export const mediaFileMutations = {
         })
       }
       const [row] = await requeue(trx, [id])
+      declareMedia(ctx, { products: [before.product_id], files: [id] })
+      declareCatalogUnchanged(ctx)
       await recordAudit(trx, {
         action: 'reprocess',
         entityType: ENTITY,
@@ -208,6 +217,8 @@ export const mediaFileMutations = {
       const files = await productFilesForUpdate(trx, productId)
       const ids = files.filter(reprocessable).map((f) => f.id)
       await requeue(trx, ids)
+      declareMedia(ctx, { products: [productId], files: ids })
+      declareCatalogUnchanged(ctx)
       if (ids.length > 0) {
         await recordAudit(trx, {
           action: 'reprocess',
@@ -233,6 +244,8 @@ export const mediaFileMutations = {
         view: auditView,
         audit: { entityType: ENTITY, userId: ctx.caller.userId },
       })
+      declareMedia(ctx, { products: [row.product_id], files: [id] })
+      declareCatalogUnchanged(ctx)
       return toMediaFile(row)
     })
   },
@@ -276,13 +289,15 @@ export const mediaFileMutations = {
           ...(promoted ? { primaryPassedTo: promoted.id } : {}),
         },
       })
+      declareMedia(ctx, { products: [productId], files: [id, promoted?.id] })
       return {
         deletedMediaFileId: before.id,
         product: productId === null ? null : { id: productId },
         promotedPrimary: promoted ? toMediaFile(promoted) : null,
       }
     })
-    if (productId !== null) await tellCatalogImages(ctx, [productId])
+    if (productId !== null) await tellCatalogAndDeclare(ctx, [productId])
+    else declareCatalogUnchanged(ctx)
     return deleted
   },
 
@@ -300,6 +315,8 @@ export const mediaFileMutations = {
         throw notFound('mediaFileId: no media file has this id', { field: 'mediaFileId' })
       }
       const changed = await makeOnlyPrimary(trx, productId, mediaFileId)
+      declareMedia(ctx, { products: [productId], files: [mediaFileId, ...changed.map((r) => r.id)] })
+      declareCatalogUnchanged(ctx)
       if (changed.length > 0) {
         await recordAudit(trx, {
           action: 'set_primary',
@@ -338,6 +355,8 @@ export const mediaFileMutations = {
         )
       }
       const changed = await setDisplayOrders(trx, productId, ids)
+      declareMedia(ctx, { products: [productId], files: ids })
+      declareCatalogUnchanged(ctx)
       if (changed.rows.length === 0) return files.map(toMediaFile)
       await recordAudit(trx, {
         action: 'reorder',
