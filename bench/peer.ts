@@ -13,7 +13,7 @@ import { signedIdentityPlugin } from './src/identity'
 import { supergraphFor } from './src/supergraph'
 
 async function main() {
-  const urls = subgraphUrls()
+  const urls = subgraphUrls(process.env)
   const runtime = createGatewayRuntime({
     supergraph: supergraphFor(urls),
     logging: 'warn',

@@ -1,18 +1,25 @@
 import { availableParallelism } from 'node:os'
-import type { Domain, Env } from '@pm/db'
+import { DOMAINS, type Domain, type Env } from '@pm/db'
 import {
-  adminListeners,
+  adminEnvShape,
+  adminListenerOf,
+  EnvironmentError,
+  envSchemas,
+  type LogLevel,
+  parseEnvironment,
+  portsOf,
   requireSecret,
   SecretConfigError,
   SIGNING_SECRET_ENV,
-  servicePorts,
-  subgraphUrls,
+  subgraphUrlsEnvShape,
+  subgraphUrlsOf,
   TOKEN_SECRET_ENV,
 } from '@pm/service-kit'
-import { loadStorageConfig, StorageConfigError } from '@pm/storage'
+import { loadStorageConfig, type StorageConfig, StorageConfigError } from '@pm/storage'
+import { z } from 'zod'
 import { DEFAULT_APQ_MAX_BYTES, DEFAULT_APQ_REGISTRATIONS_PER_MINUTE } from './apq'
 import { parseOrigin } from './cors'
-import { cachePolicyFrom, type GatewayCacheOptions } from './fetch-cache'
+import { cachePolicyFrom, DEFAULT_CACHE_POLICY, type GatewayCacheOptions } from './fetch-cache'
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits'
 
 export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000
@@ -60,6 +67,8 @@ export interface GatewaySecurity {
 }
 
 export interface GatewayEnvironment extends GatewaySecurity {
+  /** LOG_LEVEL (default info). */
+  logLevel: LogLevel
   port: number
   host: string
   /** ADMIN_HOST (default 127.0.0.1) and GATEWAY_ADMIN_PORT (default 9000): /ready and /metrics. */
@@ -84,10 +93,125 @@ export interface GatewayEnvironment extends GatewaySecurity {
   queryPlanCacheMb: number
   /** GATEWAY_DOCUMENT_CACHE_MB: parsed and validated documents kept per worker (approximate MiB). */
   documentCacheMb: number
+  /** STORAGE_* (and PUBLIC_URL, GATEWAY_SIGNING_SECRET): where uploads and downloads go. */
+  storageConfig: StorageConfig
+}
+
+export class GatewayConfigError extends Error {
+  override name = 'GatewayConfigError'
+}
+
+const d = DEFAULT_OPERATION_LIMITS
+const positive = (fallback: number) => envSchemas.integer(1).default(fallback)
+const nonNegative = (fallback: number) => envSchemas.integer(0).default(fallback)
+
+/** GATEWAY_CORS_ORIGINS: exact origins (https://shop.example.com, http://127.0.0.1:5173), no wildcard. */
+const corsOrigins = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const origins: string[] = []
+    for (const entry of raw?.split(',') ?? []) {
+      const value = entry.trim()
+      const origin = parseOrigin(value)
+      if (!origin) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `holds "${value}": list origins as scheme://host[:port] (no path, no wildcard), separated by commas`,
+        })
+        return z.NEVER
+      }
+      origins.push(origin)
+    }
+    return origins
+  })
+
+/** The limits and the development/production switches: GATEWAY_* (and NODE_ENV, REDIS_URL). */
+const securityShape = {
+  NODE_ENV: envSchemas.nodeEnv,
+  GATEWAY_ENV: z
+    .enum(['development', 'production'], { error: 'must be development or production' })
+    .optional(),
+  GATEWAY_INTROSPECTION: envSchemas.flag.optional(),
+  GATEWAY_GRAPHIQL: envSchemas.flag.optional(),
+  GATEWAY_FIELD_SUGGESTIONS: envSchemas.flag.optional(),
+  GATEWAY_MAX_DEPTH: positive(d.maxDepth),
+  GATEWAY_MAX_ALIASES: nonNegative(d.maxAliases),
+  GATEWAY_MAX_ROOT_FIELDS: positive(d.maxRootFields),
+  GATEWAY_MAX_DIRECTIVES: nonNegative(d.maxDirectives),
+  GATEWAY_MAX_TOKENS: positive(d.maxTokens),
+  GATEWAY_MAX_COST: positive(d.maxCost),
+  GATEWAY_MAX_FIELD_DUPLICATES: positive(d.maxFieldDuplicates),
+  GATEWAY_MAX_VARIABLES_DEPTH: positive(d.maxVariablesDepth),
+  GATEWAY_MAX_BODY_BYTES: positive(DEFAULT_MAX_BODY_BYTES),
+  GATEWAY_MAX_BATCH: nonNegative(DEFAULT_MAX_BATCH),
+  GATEWAY_RATE_LIMIT_PER_MINUTE: nonNegative(DEFAULT_RATE_LIMIT_PER_MINUTE),
+  GATEWAY_TRUST_PROXY: envSchemas.flag.default(false),
+  GATEWAY_APQ_MAX_BYTES: positive(DEFAULT_APQ_MAX_BYTES),
+  GATEWAY_APQ_REGISTRATIONS_PER_MINUTE: nonNegative(DEFAULT_APQ_REGISTRATIONS_PER_MINUTE),
+  REDIS_URL: envSchemas.redisUrl,
+  GATEWAY_CORS_ORIGINS: corsOrigins,
+}
+
+const cacheTtlName = (domain: Domain) => `GATEWAY_CACHE_TTL_${domain.toUpperCase()}`
+
+/** The fetch cache: GATEWAY_CACHE, GATEWAY_CACHE_NAME, GATEWAY_CACHE_L1_MB, GATEWAY_CACHE_L1_TTL_MS, GATEWAY_CACHE_TTL_<DOMAIN>. */
+const cacheShape = {
+  GATEWAY_CACHE: envSchemas.flag.default(true),
+  GATEWAY_CACHE_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, { error: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+    .optional(),
+  GATEWAY_CACHE_L1_MB: nonNegative(64),
+  GATEWAY_CACHE_L1_TTL_MS: nonNegative(60_000),
+  ...(Object.fromEntries(
+    DOMAINS.map((domain) => [cacheTtlName(domain), nonNegative(DEFAULT_CACHE_POLICY[domain].ttlSeconds)]),
+  ) as Record<string, ReturnType<typeof nonNegative>>),
+}
+
+/** GATEWAY_WORKERS: a positive integer, or "auto" (one per core); default 1. */
+const workers = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined) return 1
+    if (raw.toLowerCase() === 'auto') return availableParallelism()
+    const value = Number(raw)
+    if (Number.isSafeInteger(value) && value >= 1) return value
+    ctx.addIssue({ code: 'custom', message: 'must be a positive integer or auto' })
+    return z.NEVER
+  })
+
+/** Every variable the gateway reads, parsed once at start (README "Configuration"). */
+export const gatewayEnvironmentSchema = z.object({
+  LOG_LEVEL: envSchemas.logLevel,
+  HOST: envSchemas.host,
+  ...subgraphUrlsEnvShape,
+  ...adminEnvShape,
+  ...securityShape,
+  ...cacheShape,
+  [SIGNING_SECRET_ENV]: z.string().optional(),
+  [TOKEN_SECRET_ENV]: z.string().optional(),
+  GATEWAY_SUBGRAPH_TIMEOUT_MS: positive(DEFAULT_SUBGRAPH_TIMEOUT_MS),
+  GATEWAY_MAX_SOCKETS_PER_SUBGRAPH: positive(DEFAULT_MAX_SOCKETS_PER_SUBGRAPH),
+  GATEWAY_WORKERS: workers,
+  UPLOAD_MAX_BYTES: positive(DEFAULT_UPLOAD_MAX_BYTES),
+  GATEWAY_QUERY_PLAN_CACHE_MB: positive(DEFAULT_QUERY_PLAN_CACHE_MB),
+  GATEWAY_DOCUMENT_CACHE_MB: positive(DEFAULT_DOCUMENT_CACHE_MB),
+})
+
+/** `schema` parsed from `env`; a bad value is a GatewayConfigError naming the variable and what was given. */
+function parse<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
+  try {
+    return parseEnvironment('gateway', schema, env)
+  } catch (error) {
+    if (error instanceof EnvironmentError) throw new GatewayConfigError(error.message)
+    throw error
+  }
 }
 
 /** Both shared secrets (required, ≥ 32 characters); a GatewayConfigError names the missing variable. */
-export function loadGatewaySecrets(env: Env = process.env): { signingSecret: string; tokenSecret: string } {
+export function loadGatewaySecrets(env: Env): { signingSecret: string; tokenSecret: string } {
   try {
     return {
       signingSecret: requireSecret(SIGNING_SECRET_ENV, env),
@@ -99,155 +223,98 @@ export function loadGatewaySecrets(env: Env = process.env): { signingSecret: str
   }
 }
 
-export class GatewayConfigError extends Error {
-  override name = 'GatewayConfigError'
+type SecurityValues = z.output<z.ZodObject<typeof securityShape>>
+type CacheValues = z.output<z.ZodObject<typeof cacheShape>>
+
+function securityOf(v: SecurityValues): GatewaySecurity {
+  const mode: GatewayMode = v.GATEWAY_ENV ?? (v.NODE_ENV === 'production' ? 'production' : 'development')
+  const introspection = v.GATEWAY_INTROSPECTION ?? mode === 'development'
+  return {
+    mode,
+    introspection,
+    graphiql: v.GATEWAY_GRAPHIQL ?? mode === 'development',
+    fieldSuggestions: v.GATEWAY_FIELD_SUGGESTIONS ?? introspection,
+    limits: {
+      maxDepth: v.GATEWAY_MAX_DEPTH,
+      maxAliases: v.GATEWAY_MAX_ALIASES,
+      maxRootFields: v.GATEWAY_MAX_ROOT_FIELDS,
+      maxDirectives: v.GATEWAY_MAX_DIRECTIVES,
+      maxTokens: v.GATEWAY_MAX_TOKENS,
+      maxCost: v.GATEWAY_MAX_COST,
+      maxFieldDuplicates: v.GATEWAY_MAX_FIELD_DUPLICATES,
+      maxVariablesDepth: v.GATEWAY_MAX_VARIABLES_DEPTH,
+    },
+    maxBodyBytes: v.GATEWAY_MAX_BODY_BYTES,
+    maxBatch: v.GATEWAY_MAX_BATCH,
+    rateLimitPerMinute: v.GATEWAY_RATE_LIMIT_PER_MINUTE,
+    trustProxy: v.GATEWAY_TRUST_PROXY,
+    apqMaxBytes: v.GATEWAY_APQ_MAX_BYTES,
+    apqRegistrationsPerMinute: v.GATEWAY_APQ_REGISTRATIONS_PER_MINUTE,
+    ...(v.REDIS_URL ? { redisUrl: v.REDIS_URL } : {}),
+    corsOrigins: v.GATEWAY_CORS_ORIGINS,
+  }
 }
 
-function integer(env: Env, name: string, fallback: number, min: 0 | 1): number {
-  const raw = env[name]?.trim()
-  if (!raw) return fallback
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new GatewayConfigError(
-      `${name} must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got "${raw}"`,
-    )
-  return value
-}
-
-const positiveInt = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 1)
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase()
-  if (!raw) return fallback
-  if (raw === 'true' || raw === '1') return true
-  if (raw === 'false' || raw === '0') return false
-  throw new GatewayConfigError(`${name} must be true or false, got "${env[name]}"`)
-}
-
-function mode(env: Env): GatewayMode {
-  const raw = env.GATEWAY_ENV?.trim()
-  if (!raw) return env.NODE_ENV?.trim() === 'production' ? 'production' : 'development'
-  if (raw === 'development' || raw === 'production') return raw
-  throw new GatewayConfigError(`GATEWAY_ENV must be development or production, got "${raw}"`)
+function cacheOf(v: CacheValues): GatewayCacheOptions | false {
+  if (!v.GATEWAY_CACHE) return false
+  // GATEWAY_CACHE_TTL_<DOMAIN>, each parsed (with its default) by cacheShape.
+  const ttls = v as Readonly<Record<string, unknown>>
+  return {
+    ...(v.GATEWAY_CACHE_NAME ? { name: v.GATEWAY_CACHE_NAME } : {}),
+    l1MaxBytes: v.GATEWAY_CACHE_L1_MB * 1_048_576,
+    l1TtlMs: v.GATEWAY_CACHE_L1_TTL_MS,
+    policy: cachePolicyFrom((name, fallback) => {
+      const ttl = ttls[name]
+      return typeof ttl === 'number' ? ttl : fallback
+    }),
+  }
 }
 
 /** The limits and the development/production switches, from GATEWAY_* (and NODE_ENV, REDIS_URL). */
-export function loadGatewaySecurity(env: Env = process.env): GatewaySecurity {
-  const gatewayMode = mode(env)
-  const introspection = boolean(env, 'GATEWAY_INTROSPECTION', gatewayMode === 'development')
-  const d = DEFAULT_OPERATION_LIMITS
-  const redisUrl = env.REDIS_URL?.trim()
-  return {
-    mode: gatewayMode,
-    introspection,
-    graphiql: boolean(env, 'GATEWAY_GRAPHIQL', gatewayMode === 'development'),
-    fieldSuggestions: boolean(env, 'GATEWAY_FIELD_SUGGESTIONS', introspection),
-    limits: {
-      maxDepth: positiveInt(env, 'GATEWAY_MAX_DEPTH', d.maxDepth),
-      maxAliases: integer(env, 'GATEWAY_MAX_ALIASES', d.maxAliases, 0),
-      maxRootFields: positiveInt(env, 'GATEWAY_MAX_ROOT_FIELDS', d.maxRootFields),
-      maxDirectives: integer(env, 'GATEWAY_MAX_DIRECTIVES', d.maxDirectives, 0),
-      maxTokens: positiveInt(env, 'GATEWAY_MAX_TOKENS', d.maxTokens),
-      maxCost: positiveInt(env, 'GATEWAY_MAX_COST', d.maxCost),
-      maxFieldDuplicates: positiveInt(env, 'GATEWAY_MAX_FIELD_DUPLICATES', d.maxFieldDuplicates),
-      maxVariablesDepth: positiveInt(env, 'GATEWAY_MAX_VARIABLES_DEPTH', d.maxVariablesDepth),
-    },
-    maxBodyBytes: positiveInt(env, 'GATEWAY_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
-    maxBatch: integer(env, 'GATEWAY_MAX_BATCH', DEFAULT_MAX_BATCH, 0),
-    rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', DEFAULT_RATE_LIMIT_PER_MINUTE, 0),
-    trustProxy: boolean(env, 'GATEWAY_TRUST_PROXY', false),
-    apqMaxBytes: positiveInt(env, 'GATEWAY_APQ_MAX_BYTES', DEFAULT_APQ_MAX_BYTES),
-    apqRegistrationsPerMinute: integer(
-      env,
-      'GATEWAY_APQ_REGISTRATIONS_PER_MINUTE',
-      DEFAULT_APQ_REGISTRATIONS_PER_MINUTE,
-      0,
-    ),
-    ...(redisUrl ? { redisUrl } : {}),
-    corsOrigins: corsOrigins(env),
-  }
+export function loadGatewaySecurity(env: Env): GatewaySecurity {
+  return securityOf(parse(z.object(securityShape), env))
 }
 
-/** GATEWAY_CORS_ORIGINS: exact origins (https://shop.example.com, http://127.0.0.1:5173), no wildcard. */
-function corsOrigins(env: Env): string[] {
-  const raw = env.GATEWAY_CORS_ORIGINS?.trim()
-  if (!raw) return []
-  return raw.split(',').map((entry) => {
-    const value = entry.trim()
-    const origin = parseOrigin(value)
-    if (!origin)
-      throw new GatewayConfigError(
-        `GATEWAY_CORS_ORIGINS holds "${value}": list origins as scheme://host[:port] (no path, no wildcard), separated by commas`,
-      )
-    return origin
-  })
+/** The fetch cache's settings; GATEWAY_CACHE=false turns it (and the shared APQ store) off. */
+export function loadCacheOptions(env: Env): GatewayCacheOptions | false {
+  return cacheOf(parse(z.object(cacheShape), env))
 }
 
-/** Reads the gateway's settings once, at start-up; a bad value stops it with a message naming the variable. */
-export function loadGatewayEnvironment(env: Env = process.env): GatewayEnvironment {
-  let ports: ReturnType<typeof servicePorts>
-  let urls: Record<Domain, string>
-  let admin: { host: string; port: number }
+/**
+ * Reads the gateway's settings once, at start-up (gatewayEnvironmentSchema, the secrets, STORAGE_*); a bad
+ * value stops it with a GatewayConfigError naming the variable.
+ */
+export function loadGatewayEnvironment(env: Env): GatewayEnvironment {
+  const v = parse(gatewayEnvironmentSchema, env)
+  const cache = cacheOf(v)
+  const secrets = loadGatewaySecrets(env)
+  let storageConfig: StorageConfig
   try {
-    ports = servicePorts(env)
-    urls = subgraphUrls(env)
-    admin = adminListeners(env).gateway
-  } catch (error) {
-    throw new GatewayConfigError((error as Error).message)
-  }
-  const cache = loadCacheOptions(env)
-  const workers = workerCount(env)
-  // Checked here so a bad STORAGE_* value stops the start with its message (the gateway reads it again).
-  try {
-    loadStorageConfig(env)
+    storageConfig = loadStorageConfig(env)
   } catch (error) {
     if (error instanceof StorageConfigError) throw new GatewayConfigError(error.message)
     throw error
   }
   // Each worker has its own L1: a mutation through one must reach the others' through Redis.
-  if (workers > 1 && cache && !env.REDIS_URL?.trim())
+  if (v.GATEWAY_WORKERS > 1 && cache && !v.REDIS_URL)
     throw new GatewayConfigError(
       'GATEWAY_WORKERS > 1 needs REDIS_URL (the workers tell each other about writes through it), or GATEWAY_CACHE=false',
     )
   return {
-    port: ports.gateway,
-    host: env.HOST?.trim() || '127.0.0.1',
-    admin,
-    subgraphUrls: urls,
-    subgraphTimeoutMs: positiveInt(env, 'GATEWAY_SUBGRAPH_TIMEOUT_MS', DEFAULT_SUBGRAPH_TIMEOUT_MS),
-    maxSocketsPerSubgraph: positiveInt(
-      env,
-      'GATEWAY_MAX_SOCKETS_PER_SUBGRAPH',
-      DEFAULT_MAX_SOCKETS_PER_SUBGRAPH,
-    ),
-    ...loadGatewaySecurity(env),
-    ...loadGatewaySecrets(env),
+    logLevel: v.LOG_LEVEL,
+    port: portsOf(v).gateway,
+    host: v.HOST,
+    admin: adminListenerOf(v, 'gateway'),
+    subgraphUrls: subgraphUrlsOf(v),
+    subgraphTimeoutMs: v.GATEWAY_SUBGRAPH_TIMEOUT_MS,
+    maxSocketsPerSubgraph: v.GATEWAY_MAX_SOCKETS_PER_SUBGRAPH,
+    ...securityOf(v),
+    ...secrets,
     cache,
-    workers,
-    uploadMaxBytes: positiveInt(env, 'UPLOAD_MAX_BYTES', DEFAULT_UPLOAD_MAX_BYTES),
-    queryPlanCacheMb: positiveInt(env, 'GATEWAY_QUERY_PLAN_CACHE_MB', DEFAULT_QUERY_PLAN_CACHE_MB),
-    documentCacheMb: positiveInt(env, 'GATEWAY_DOCUMENT_CACHE_MB', DEFAULT_DOCUMENT_CACHE_MB),
-  }
-}
-
-function workerCount(env: Env): number {
-  const raw = env.GATEWAY_WORKERS?.trim().toLowerCase()
-  if (raw === 'auto') return availableParallelism()
-  return positiveInt(env, 'GATEWAY_WORKERS', 1)
-}
-
-/** The fetch cache's settings; GATEWAY_CACHE=false turns it (and the shared APQ store) off. */
-export function loadCacheOptions(env: Env = process.env): GatewayCacheOptions | false {
-  if (!boolean(env, 'GATEWAY_CACHE', true)) return false
-  const name = env.GATEWAY_CACHE_NAME?.trim()
-  if (name !== undefined && name !== '' && !/^[\w.-]{1,64}$/.test(name))
-    throw new GatewayConfigError(
-      `GATEWAY_CACHE_NAME must be 1-64 letters, digits, ".", "_" or "-", got "${name}"`,
-    )
-  return {
-    ...(name ? { name } : {}),
-    l1MaxBytes: integer(env, 'GATEWAY_CACHE_L1_MB', 64, 0) * 1_048_576,
-    l1TtlMs: integer(env, 'GATEWAY_CACHE_L1_TTL_MS', 60_000, 0),
-    policy: cachePolicyFrom((name, fallback) => integer(env, name, fallback, 0)),
+    workers: v.GATEWAY_WORKERS,
+    uploadMaxBytes: v.UPLOAD_MAX_BYTES,
+    queryPlanCacheMb: v.GATEWAY_QUERY_PLAN_CACHE_MB,
+    documentCacheMb: v.GATEWAY_DOCUMENT_CACHE_MB,
+    storageConfig,
   }
 }

@@ -244,7 +244,7 @@ async function worker(args: ParsedArgs) {
   if (typeof domain !== 'string' || !isDomain(domain))
     throw new UsageError(`pm worker --domain D, where D is one of ${DOMAINS.join(', ')}`)
   // Loaded on demand: it pulls in the subgraph packages that declare jobs.
-  await (await import('./workers')).runWorker(domain)
+  await (await import('./workers')).runWorker(domain, process.env)
 }
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<void>> = {
@@ -292,6 +292,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
       'OperationError',
       'MissingToolError',
       'StorageConfigError',
+      'EnvironmentError',
     ].includes(name)
   console.error(`pm: ${plain ? (error as Error).message : String(error)}`)
   process.exitCode = error instanceof UsageError ? 2 : 1

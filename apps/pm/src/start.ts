@@ -66,7 +66,7 @@ export async function start(options: StartOptions): Promise<RunningStart> {
   const settings = gatewaySettings(env)
   const admin = adminListeners(env)
   const ports = servicePorts(env)
-  const prepared = await prepareDatabases({ log: say, env })
+  const prepared = await prepareDatabases({ log: say, config: config.database })
   const databases = createDomainDatabases(prepared.domains, (d) => ({
     onPoolError: (error) => logger.warn('idle database connection lost', { domain: d, error: error.message }),
   }))

@@ -1,29 +1,24 @@
-import { ConfigError, createDomainDatabase, type Domain, loadDatabaseConfig } from '@pm/db'
-import { lowerProcessPriority, type RunningWorker, workerNice } from '@pm/jobs'
+import { ConfigError, createDomainDatabase, type Domain, type Env } from '@pm/db'
+import { lowerProcessPriority, type RunningWorker } from '@pm/jobs'
 import {
   createLogger,
   metricsRoute,
   onShutdownSignal,
   readinessRoutes,
-  requireSecret,
-  SecretConfigError,
-  SIGNING_SECRET_ENV,
   signedPeers,
   startAdminListener,
   startTelemetry,
-  subgraphUrls,
-  workerAdminListener,
 } from '@pm/service-kit'
 import { domainJobs, domainsWithJobs, startDomainWorker } from '@pm/stack'
-import { createStorage, loadStorageConfig, type Storage, StorageConfigError } from '@pm/storage'
-import { loadCommandEnvironment } from './environment'
+import { createStorage } from '@pm/storage'
+import { loadWorkerEnvironment } from './environment'
 
 /**
  * `pm worker --domain D`: that domain's jobs alone, in this process, until SIGINT/SIGTERM (running jobs
  * finish their batch first). Needs the domain's database URL: the embedded database lives inside
  * `pnpm start`, which runs the workers itself.
  */
-export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runWorker(domain: Domain, env: Env): Promise<void> {
   const jobs = await domainJobs(domain)
   if (!jobs) {
     const withJobs = await domainsWithJobs()
@@ -31,33 +26,18 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
       `the ${domain} domain has no background jobs (domains with jobs: ${withJobs.join(', ') || 'none'})`,
     )
   }
-  const config = loadDatabaseConfig(env)
-  if (config.mode !== 'external')
-    throw new ConfigError(
-      `pm worker needs DB_${domain.toUpperCase()}_URL or DATABASE_URL; with the embedded database, pnpm start runs the workers itself`,
-    )
-  let signingSecret: string
-  let storage: Storage
-  try {
-    signingSecret = requireSecret(SIGNING_SECRET_ENV, env)
-    storage = createStorage(loadStorageConfig(env))
-  } catch (error) {
-    if (error instanceof SecretConfigError || error instanceof StorageConfigError)
-      throw new ConfigError(error.message)
-    throw error
-  }
-  const logger = createLogger({ service: `worker-${domain}` }, loadCommandEnvironment(env).logLevel)
-  let nice: number
-  try {
-    nice = workerNice(env, jobs.nice ?? 0)
-  } catch (error) {
-    throw new ConfigError((error as Error).message)
-  }
+  // Read once, here: nothing below reads the environment for its settings.
+  const settings = loadWorkerEnvironment(domain, env, {
+    nice: jobs.nice ?? 0,
+    concurrency: jobs.concurrency ?? 1,
+  })
+  const storage = createStorage(settings.storageConfig)
+  const logger = createLogger({ service: `worker-${domain}` }, settings.logLevel)
   // Before the database, storage and jobs start their threads: those inherit the lower priority.
-  lowerProcessPriority(nice, logger)
+  lowerProcessPriority(settings.nice, logger)
   await startTelemetry(`worker-${domain}`, logger, env)
   const database = createDomainDatabase(
-    { ...config.domains[domain], domain },
+    { ...settings.database, domain },
     {
       onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
     },
@@ -67,10 +47,13 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
     worker = await startDomainWorker({
       domain,
       jobs,
-      url: config.domains[domain].url,
+      url: settings.database.url,
       database,
       storage,
-      peers: signedPeers(subgraphUrls(env), signingSecret),
+      peers: signedPeers(settings.subgraphUrls, settings.signingSecret),
+      gatewayUrl: settings.gatewayUrl,
+      concurrency: settings.concurrency,
+      // The tasks' context.env: the job settings each domain's tasks read (EXPORT_*, MEDIA_*, …).
       env,
       logger,
     })
@@ -81,7 +64,7 @@ export async function runWorker(domain: Domain, env: NodeJS.ProcessEnv = process
   // Job run times, failures and queue depth (/metrics), and /ready, on the worker's admin listener.
   const admin = await startAdminListener({
     name: `worker-${domain}`,
-    admin: workerAdminListener(env),
+    admin: settings.admin,
     logger,
     routes: {
       '/metrics': metricsRoute(),

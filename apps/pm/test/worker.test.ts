@@ -57,7 +57,7 @@ describe('pm worker', () => {
       'imports',
     )
     expect(badNice.code).toBe(1)
-    expect(badNice.stderr).toContain('WORKER_NICE must be an integer from 0 to 19')
+    expect(badNice.stderr).toContain('WORKER_NICE: must be an integer from 0 to 19')
   })
 
   it("runs a domain's tasks with its database, storage and peers; WORKER_CONCURRENCY sets how many at once", async () => {

@@ -74,24 +74,31 @@ export function databaseUrl(serverUrl: string, database: string): string {
   return url.toString()
 }
 
+/** The database settings once read (each URL a valid postgres:// URL): what loadDatabaseConfig resolves. */
+export interface DatabaseSettings {
+  /** DATABASE_URL: a server holding db_core … db_analytics. */
+  server?: string
+  /** DB_<DOMAIN>_URL, for the domains that have one. */
+  urls: Partial<Record<Domain, string>>
+  pools: Record<Domain, PoolSettings>
+  /** EMBEDDED_PG_PORT, EMBEDDED_PG_DATA_DIR (default defaultEmbeddedDataDir()). */
+  embedded: { port: number; dataDir?: string }
+}
+
 /**
- * Reads DB_<DOMAIN>_URL for each domain, else DATABASE_URL (a server holding db_core … db_analytics);
- * with neither set anywhere, the embedded default.
+ * The configuration of read settings: the per-domain URLs, else DATABASE_URL's server; with neither set
+ * anywhere, the embedded default. Some but not all DB_<DOMAIN>_URL without DATABASE_URL is a ConfigError.
  */
-export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
-  const pools = Object.fromEntries(DOMAINS.map((d) => [d, poolSettingsFromEnv(d, env)])) as Record<
-    Domain,
-    PoolSettings
-  >
-  const server = env.DATABASE_URL?.trim() ? parseUrl('DATABASE_URL', env.DATABASE_URL.trim()) : undefined
-  const perDomain = DOMAINS.filter((d) => env[`DB_${d.toUpperCase()}_URL`]?.trim())
+export function resolveDatabaseConfig(settings: DatabaseSettings): DatabaseConfig {
+  const { server, urls, pools } = settings
+  const perDomain = DOMAINS.filter((d) => urls[d])
   if (!server && perDomain.length === 0) {
     return {
       mode: 'embedded',
       pools,
       embedded: {
-        port: positiveInt(env, 'EMBEDDED_PG_PORT', 54329),
-        dataDir: env.EMBEDDED_PG_DATA_DIR?.trim() || defaultEmbeddedDataDir(),
+        port: settings.embedded.port,
+        dataDir: settings.embedded.dataDir || defaultEmbeddedDataDir(),
       },
     }
   }
@@ -103,13 +110,39 @@ export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
   }
   const domains = Object.fromEntries(
     DOMAINS.map((d) => {
-      const name = `DB_${d.toUpperCase()}_URL`
-      const own = env[name]?.trim()
-      const url = own ? parseUrl(name, own).toString() : databaseUrl(server!.toString(), databaseName(d))
+      const url = urls[d] ?? databaseUrl(server!, databaseName(d))
       return [d, { domain: d, url, pool: pools[d] }]
     }),
   ) as Record<Domain, DomainDatabaseConfig>
   return { mode: 'external', domains }
+}
+
+/**
+ * Reads DB_<DOMAIN>_URL for each domain, else DATABASE_URL (a server holding db_core … db_analytics);
+ * with neither set anywhere, the embedded default. (A service started alone reads the same variables with
+ * its zod schema: service-kit's databaseEnvShape.)
+ */
+export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
+  const pools = Object.fromEntries(DOMAINS.map((d) => [d, poolSettingsFromEnv(d, env)])) as Record<
+    Domain,
+    PoolSettings
+  >
+  const server = env.DATABASE_URL?.trim() ? parseUrl('DATABASE_URL', env.DATABASE_URL.trim()) : undefined
+  const urls: Partial<Record<Domain, string>> = {}
+  for (const d of DOMAINS) {
+    const name = `DB_${d.toUpperCase()}_URL`
+    const own = env[name]?.trim()
+    if (own) urls[d] = parseUrl(name, own).toString()
+  }
+  // Without any URL the embedded server's settings count; a bad port is refused only then, as before.
+  const embedded =
+    !server && Object.keys(urls).length === 0
+      ? {
+          port: positiveInt(env, 'EMBEDDED_PG_PORT', 54329),
+          ...(env.EMBEDDED_PG_DATA_DIR?.trim() ? { dataDir: env.EMBEDDED_PG_DATA_DIR.trim() } : {}),
+        }
+      : { port: 54329 }
+  return resolveDatabaseConfig({ ...(server ? { server: server.toString() } : {}), urls, pools, embedded })
 }
 
 /** Resolves the embedded mode's URLs once its server runs. */

@@ -6,7 +6,7 @@ import { servicePorts } from './ports'
 export const GATEWAY_TARGET = 'gateway'
 
 /** The gateway's base URL as the platform's workers reach it: GATEWAY_URL, else 127.0.0.1 on GATEWAY_PORT. */
-export function gatewayUrl(env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function gatewayUrl(env: Readonly<Record<string, string | undefined>>): string {
   const explicit = env.GATEWAY_URL?.trim()
   if (explicit) return explicit.replace(/\/+$/, '')
   return `http://127.0.0.1:${servicePorts(env).gateway}`

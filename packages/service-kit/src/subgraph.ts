@@ -9,21 +9,30 @@ import {
 import { buildSubgraphSchema } from '@apollo/subgraph'
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper'
 import {
+  ConfigError,
   createDomainDatabase,
+  type DatabaseConfig,
   type DatabaseOf,
   type Domain,
   type DomainDatabase,
   type Env,
-  loadDatabaseConfig,
   prepareDatabases,
 } from '@pm/db'
 import type { DocumentNode, GraphQLFieldResolver } from 'graphql'
 import { Kind, parse } from 'graphql'
 import type { Kysely } from 'kysely'
+import { z } from 'zod'
 import { type AuditDelivery, type AuditRelay, httpAuditDelivery, startAuditRelay } from './audit'
 import { applyAuthorization } from './authorization'
 import { accountMutations, ChangedEntities, changedEntitiesPlugin } from './changes'
 import { applyEnumDefaults, checkEnumResolvers } from './enums'
+import {
+  databaseConfigOf,
+  databaseEnvShape,
+  EnvironmentError,
+  envSchemas,
+  parseEnvironment,
+} from './environment'
 import { maskError } from './errors'
 import {
   type AdminListener,
@@ -50,10 +59,10 @@ import {
   verifyCaller,
 } from './identity'
 import { applyInputRules } from './inputs'
-import { createLogger, type Logger } from './logger'
+import { createLogger, type Logger, type LogLevel } from './logger'
 import { requestTelemetryPlugin, startTelemetry } from './observability'
 import { type Peers, signedPeers } from './peers'
-import { adminListeners, servicePorts, subgraphUrls } from './ports'
+import { adminEnvShape, adminListenerOf, portsOf, subgraphUrlsEnvShape, subgraphUrlsOf } from './ports'
 import { applyDeletionsResolver, withDeletionPropagation } from './references'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
@@ -188,7 +197,7 @@ export function createContextFactory<D extends Domain, L>(
   logger: Logger,
   peers: Peers,
   auditRelay: AuditRelay,
-  env: Env = process.env,
+  env: Env,
 ) {
   return async (req?: IncomingMessage, caller: Caller = ANONYMOUS): Promise<SubgraphContext<D, L>> => {
     const id = req ? requestId(req) : 'internal'
@@ -256,8 +265,8 @@ export interface StartSubgraphOptions<D extends Domain> {
   /** Where /ready is served (default 127.0.0.1 on any free port). */
   admin?: AdminListener
   logger?: Logger
-  /** The other subgraphs' URLs, read when needed (default: SUBGRAPH_<DOMAIN>_URL or loopback ports). */
-  peers?: Peers
+  /** The other subgraphs' URLs, read when needed (a subgraph started alone: SUBGRAPH_<DOMAIN>_URL or loopback ports). */
+  peers: Peers
   /** Audit relay polling interval (default 2 s). */
   auditIntervalMs?: number
   /** Largest request body (default 16 MiB: the gateway bounds what callers send; bulk writes are large). */
@@ -267,7 +276,10 @@ export interface StartSubgraphOptions<D extends Domain> {
    * UNAUTHENTICATED otherwise); the audit relay and queryPeer sign as SERVICE with it.
    */
   signingSecret: string
-  /** What ctx.env holds (default process.env), e.g. core's MODULE_<ID>_ENABLED in a test. */
+  /**
+   * What ctx.env holds, e.g. core's MODULE_<ID>_ENABLED in a test: the environment runSubgraph was given;
+   * default process.env for a test or benchmark that starts a subgraph without one.
+   */
   env?: Env
 }
 
@@ -281,10 +293,11 @@ export async function startSubgraph<D extends Domain, L>(
 ): Promise<RunningSubgraph> {
   const logger = options.logger ?? createLogger({ service: `subgraph-${module.domain}` })
   const { database } = options
-  await module.onStart?.(database.db, logger, options.env ?? process.env)
+  const env = options.env ?? process.env
+  await module.onStart?.(database.db, logger, env)
   const { signingSecret } = options
   if (!signingSecret) throw new SecretConfigError(`subgraph ${module.domain}: no signingSecret given`)
-  const peers = signedPeers(options.peers ?? subgraphUrls(), signingSecret)
+  const peers = signedPeers(options.peers, signingSecret)
   const auditRelay = startAuditRelay({
     // Uncounted: the relay's statements are not part of any operation's statement count.
     db: database.background,
@@ -298,7 +311,7 @@ export async function startSubgraph<D extends Domain, L>(
   })
   const apollo = createSubgraphApollo(module, logger)
   await apollo.start()
-  const context = createContextFactory(module, database, logger, peers, auditRelay, options.env)
+  const context = createContextFactory(module, database, logger, peers, auditRelay, env)
   // The identity verified by the route, handed to the context Apollo asks for.
   const callers = new WeakMap<IncomingMessage, Caller>()
   const unsigned = { status: 401, message: UNSIGNED_REQUEST_MESSAGE, code: 'UNAUTHENTICATED' }
@@ -357,25 +370,77 @@ export async function startSubgraph<D extends Domain, L>(
   }
 }
 
+/** The variables a subgraph started alone reads (README "Configuration"). */
+export function subgraphEnvironmentSchema() {
+  return z.object({
+    LOG_LEVEL: envSchemas.logLevel,
+    NODE_ENV: envSchemas.nodeEnv,
+    HOST: envSchemas.host,
+    [SIGNING_SECRET_ENV]: z.string().optional(),
+    ...databaseEnvShape,
+    ...subgraphUrlsEnvShape,
+    ...adminEnvShape,
+  })
+}
+
+/** A subgraph's settings, read once when it starts alone (runSubgraph). */
+export interface SubgraphEnvironment {
+  logLevel: LogLevel
+  /** SUBGRAPH_<DOMAIN>_PORT (default 4001–4007). */
+  port: number
+  /** HOST (default 127.0.0.1). */
+  host: string
+  /** ADMIN_HOST and SUBGRAPH_<DOMAIN>_ADMIN_PORT (default 9001–9007): /ready and /metrics. */
+  admin: { host: string; port: number }
+  /** GATEWAY_SIGNING_SECRET (required, ≥ 32 characters). */
+  signingSecret: string
+  /** DB_<DOMAIN>_URL / DATABASE_URL / the embedded default, with the DB_POOL_* settings. */
+  database: DatabaseConfig
+  /** The other subgraphs' URLs: SUBGRAPH_<DOMAIN>_URL, else loopback on their ports. */
+  peers: Record<Domain, string>
+}
+
 /**
- * Entry point of a subgraph deployed alone: SUBGRAPH_<DOMAIN>_PORT, HOST, GATEWAY_SIGNING_SECRET, database
- * from the environment. Without the secret it refuses to start, saying which variable to set.
+ * Reads a subgraph's settings from `env` once; a missing or bad value throws an EnvironmentError whose message
+ * names the variable.
  */
-export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>) {
-  const logger = createLogger({ service: `subgraph-${module.domain}` })
-  await startTelemetry(`subgraph-${module.domain}`, logger)
-  let signingSecret: string
+export function loadSubgraphEnvironment(domain: Domain, env: Env): SubgraphEnvironment {
+  const parsed = parseEnvironment(`subgraph ${domain}`, subgraphEnvironmentSchema(), env)
   try {
-    signingSecret = requireSecret(SIGNING_SECRET_ENV)
+    return {
+      logLevel: parsed.LOG_LEVEL,
+      port: portsOf(parsed)[domain],
+      host: parsed.HOST,
+      admin: adminListenerOf(parsed, domain),
+      signingSecret: requireSecret(SIGNING_SECRET_ENV, env),
+      database: databaseConfigOf(parsed),
+      peers: subgraphUrlsOf(parsed),
+    }
   } catch (error) {
-    if (!(error instanceof SecretConfigError)) throw error
-    logger.error(error.message)
+    if (error instanceof SecretConfigError || error instanceof ConfigError)
+      throw new EnvironmentError(`subgraph ${domain}: ${error.message}`)
+    throw error
+  }
+}
+
+/**
+ * Entry point of a subgraph deployed alone: its settings read from `env` (the process's environment, given
+ * by its main.ts) once, here; a missing or bad value stops it with a message naming the variable, no stack
+ * trace. `env` is also what ctx.env holds.
+ */
+export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D, L>, env: Env) {
+  let settings: SubgraphEnvironment
+  try {
+    settings = loadSubgraphEnvironment(module.domain, env)
+  } catch (error) {
+    if (!(error instanceof EnvironmentError)) throw error
+    createLogger({ service: `subgraph-${module.domain}` }, 'info').error(error.message)
     process.exit(1)
   }
-  const port = servicePorts()[module.domain]
-  const host = process.env.HOST ?? '127.0.0.1'
+  const logger = createLogger({ service: `subgraph-${module.domain}` }, settings.logLevel)
+  await startTelemetry(`subgraph-${module.domain}`, logger, env)
+  const { port, host, admin, signingSecret, database: config } = settings
   // The embedded default is for development: its database is brought to head as `pnpm start` does.
-  const config = loadDatabaseConfig()
   const prepared = await prepareDatabases({
     config,
     log: (m) => logger.info(m),
@@ -387,8 +452,16 @@ export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D,
       onPoolError: (error) => logger.warn('idle database connection lost', { error: error.message }),
     },
   )
-  const admin = adminListeners()[module.domain]
-  const running = await startSubgraph(module, { database, port, host, admin, logger, signingSecret })
+  const running = await startSubgraph(module, {
+    database,
+    port,
+    host,
+    admin,
+    logger,
+    signingSecret,
+    peers: settings.peers,
+    env,
+  })
   onShutdownSignal(async () => {
     await running.stop()
     await database.destroy()

@@ -1,4 +1,4 @@
 import { runSubgraph } from '@pm/service-kit'
 import { subgraph } from './module'
 
-await runSubgraph(subgraph)
+await runSubgraph(subgraph, process.env)

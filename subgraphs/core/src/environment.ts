@@ -1,5 +1,14 @@
 import type { Env } from '@pm/db'
-import { MODULE_IDS, type ModuleId, requireSecret, TOKEN_SECRET_ENV } from '@pm/service-kit'
+import {
+  EnvironmentError,
+  envSchemas,
+  MODULE_IDS,
+  type ModuleId,
+  parseEnvironment,
+  requireSecret,
+  TOKEN_SECRET_ENV,
+} from '@pm/service-kit'
+import { z } from 'zod'
 
 /**
  * core's settings, parsed once per environment (the service's ctx.env, process.env unless a test gave its
@@ -26,43 +35,47 @@ export class CoreConfigError extends Error {
   override name = 'CoreConfigError'
 }
 
-function positiveInt(env: Env, name: string, fallback: number, max: number): number {
-  const raw = env[name]?.trim()
-  if (!raw) return fallback
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new CoreConfigError(`${name} must be an integer from 1 to ${max}, got "${raw}"`)
-  }
-  return value
-}
+/** MODULE_<ID>_ENABLED: true/false (also 1/0, yes/no, on/off, any case). */
+const moduleSwitch = z
+  .string()
+  .transform((raw) => raw.toLowerCase())
+  .pipe(z.enum(['true', '1', 'yes', 'on', 'false', '0', 'no', 'off'], { error: 'must be true or false' }))
+  .transform((raw) => ['true', '1', 'yes', 'on'].includes(raw))
+  .optional()
 
-/** MODULE_<ID>_ENABLED: true/false (also 1/0, yes/no, on/off); anything else stops the service. */
-function moduleSwitches(env: Env): Partial<Record<ModuleId, boolean>> {
-  const switches: Partial<Record<ModuleId, boolean>> = {}
-  for (const id of MODULE_IDS) {
-    const name = `MODULE_${id.toUpperCase()}_ENABLED`
-    const raw = env[name]?.trim().toLowerCase()
-    if (!raw) continue
-    if (['true', '1', 'yes', 'on'].includes(raw)) switches[id] = true
-    else if (['false', '0', 'no', 'off'].includes(raw)) switches[id] = false
-    else throw new CoreConfigError(`${name} must be true or false, got "${env[name]}"`)
-  }
-  return switches
-}
+const switchName = (id: ModuleId) => `MODULE_${id.toUpperCase()}_ENABLED`
 
-/** Parses core's settings; a missing or bad value throws an error naming the variable. */
+/** The variables core reads besides those of every subgraph (README "Configuration"). */
+export const coreEnvironmentSchema = z.object({
+  [TOKEN_SECRET_ENV]: z.string().optional(),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: envSchemas.integer(1, 24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
+  AUTH_REFRESH_TOKEN_TTL_DAYS: envSchemas.integer(1, 365).default(DEFAULT_REFRESH_TOKEN_TTL_DAYS),
+  ...(Object.fromEntries(MODULE_IDS.map((id) => [switchName(id), moduleSwitch])) as Record<
+    string,
+    typeof moduleSwitch
+  >),
+})
+
+/** Parses core's settings; a missing or bad value throws a CoreConfigError naming the variable. */
 export function loadCoreEnvironment(env: Env): CoreEnvironment {
-  return {
-    authTokenSecret: requireSecret(TOKEN_SECRET_ENV, env),
-    accessTokenTtlSeconds: positiveInt(
-      env,
-      'AUTH_ACCESS_TOKEN_TTL_SECONDS',
-      DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
-      24 * 3600,
-    ),
-    refreshTokenTtlSeconds:
-      positiveInt(env, 'AUTH_REFRESH_TOKEN_TTL_DAYS', DEFAULT_REFRESH_TOKEN_TTL_DAYS, 365) * 24 * 3600,
-    moduleSwitches: moduleSwitches(env),
+  try {
+    const parsed = parseEnvironment('core', coreEnvironmentSchema, env)
+    // MODULE_<ID>_ENABLED, each parsed by moduleSwitch.
+    const switches = parsed as Readonly<Record<string, unknown>>
+    const moduleSwitches: Partial<Record<ModuleId, boolean>> = {}
+    for (const id of MODULE_IDS) {
+      const value = switches[switchName(id)]
+      if (typeof value === 'boolean') moduleSwitches[id] = value
+    }
+    return {
+      authTokenSecret: requireSecret(TOKEN_SECRET_ENV, env),
+      accessTokenTtlSeconds: parsed.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: parsed.AUTH_REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
+      moduleSwitches,
+    }
+  } catch (error) {
+    if (error instanceof EnvironmentError) throw new CoreConfigError(error.message)
+    throw error
   }
 }
 
