@@ -61,7 +61,7 @@ const ATTACH = `mutation($input: AttachProductImageInput!) { attachProductImage(
 const TOUCH = `mutation($id: UUID!, $alt: String) { updateMediaFile(id: $id, input: { altText: $alt }) { id } }`
 
 /** A photo-like 2000×2000 JPEG: gradients, shapes and sensor-like noise, about what a product shot weighs. */
-async function baseJpeg(i: number): Promise<Buffer> {
+export async function baseJpeg(i: number): Promise<Buffer> {
   const size = 2000
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}">
     <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
@@ -89,7 +89,7 @@ async function baseJpeg(i: number): Promise<Buffer> {
 }
 
 /** The same picture with a JPEG comment of its own: distinct bytes (and SHA-256), the same work to process. */
-function variant(base: Buffer, n: number): Buffer {
+export function variant(base: Buffer, n: number): Buffer {
   const text = Buffer.from(`bench image ${n}`)
   const marker = Buffer.alloc(4)
   marker.writeUInt16BE(0xfffe, 0)

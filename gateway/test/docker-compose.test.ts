@@ -211,7 +211,7 @@ describe('docker-compose.yml', () => {
     if (config.mode === 'external') expect(new URL(config.domains.media.url).pathname).toBe('/db_media')
     const media = env(services.media!)
     for (const [k, v] of Object.entries(media)) if (k.startsWith('MEDIA_')) expect(workerEnv[k], k).toBe(v)
-    expect(workerEnv.MEDIA_THUMBNAIL_SIZES).toBe('small:150,medium:400,large:1200')
+    expect(workerEnv.MEDIA_THUMBNAIL_SIZES).toBe('small:150,medium:400,large:1000')
   })
 
   it('runs the exports worker alone on db_exports, reaching the gateway by its service name', () => {

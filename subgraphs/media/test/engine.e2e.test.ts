@@ -155,8 +155,8 @@ describe('attach, process, serve', () => {
     expect(done.processingError).toBeNull()
     const summary = done.thumbnails.map((t: any) => `${t.sizeName}/${t.format}/${t.width}x${t.height}`).sort()
     expect(summary).toEqual([
-      'LARGE/png/1200x750',
-      'LARGE/webp/1200x750',
+      'LARGE/png/1000x625',
+      'LARGE/webp/1000x625',
       'MEDIUM/png/400x250',
       'MEDIUM/webp/400x250',
       'SMALL/png/150x94',

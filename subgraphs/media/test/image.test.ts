@@ -79,7 +79,7 @@ describe('renderImage', () => {
 
 describe('MEDIA_THUMBNAIL_SIZES', () => {
   it('overrides the named sizes and refuses nonsense', () => {
-    expect(parseSizes(undefined)).toEqual({ small: 150, medium: 400, large: 1200 })
+    expect(parseSizes(undefined)).toEqual({ small: 150, medium: 400, large: 1000 })
     expect(parseSizes('large:1600, small=100')).toEqual({ small: 100, medium: 400, large: 1600 })
     expect(() => parseSizes('huge:10')).toThrow(/MEDIA_THUMBNAIL_SIZES/)
     expect(() => parseSizes('small:5')).toThrow(/MEDIA_THUMBNAIL_SIZES/)

@@ -16,7 +16,12 @@ export interface MediaSettings {
   urlTtlSeconds: number
 }
 
-export const DEFAULT_SIZES: Record<SizeName, number> = { small: 150, medium: 400, large: 1200 }
+/**
+ * Large is 1000 pixels: what Amazon asks of a product image for its zoom (at least 1000 on the longest side),
+ * and about a fifth less CPU in the image step than 1200 (fewer pixels to resize to and to encode twice; the
+ * 2000-pixel decode stays the same). A shop wanting more sets MEDIA_THUMBNAIL_SIZES.
+ */
+export const DEFAULT_SIZES: Record<SizeName, number> = { small: 150, medium: 400, large: 1000 }
 
 function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, max?: number): number {
   const raw = env[name]?.trim()
@@ -28,7 +33,7 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number,
   return value
 }
 
-/** "small:150,medium:400,large:1200" (any of the three, the others keep their defaults). */
+/** "small:150,medium:400,large:1000" (any of the three, the others keep their defaults). */
 export function parseSizes(raw: string | undefined): Record<SizeName, number> {
   const sizes = { ...DEFAULT_SIZES }
   const value = raw?.trim()
@@ -38,7 +43,7 @@ export function parseSizes(raw: string | undefined): Record<SizeName, number> {
     const pixels = match ? Number(match[2]) : 0
     if (!match || pixels < 16 || pixels > 4096) {
       throw new Error(
-        `MEDIA_THUMBNAIL_SIZES must read like "small:150,medium:400,large:1200" (16 to 4096 pixels each), not "${value}"`,
+        `MEDIA_THUMBNAIL_SIZES must read like "small:150,medium:400,large:1000" (16 to 4096 pixels each), not "${value}"`,
       )
     }
     sizes[match[1] as SizeName] = pixels

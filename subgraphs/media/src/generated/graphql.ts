@@ -492,7 +492,7 @@ export type ThumbnailFormat =
 
 /** A thumbnail size; MEDIA_THUMBNAIL_SIZES sets each one's longest side in pixels. */
 export type ThumbnailSize =
-  /** For a zoom (1200 pixels by default). */
+  /** For a zoom (1000 pixels by default: Amazon's zoom needs at least 1000). */
   | 'large'
   /** For a product page (400 pixels by default). */
   | 'medium'
