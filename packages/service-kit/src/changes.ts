@@ -74,12 +74,15 @@ export class ChangedEntities {
     }
   }
 
-  /** The extension's value: the domains changed by listed entities only; undefined when no field ran. */
+  /**
+   * The extension's value: the domains changed by listed entities only; undefined when there are none (no
+   * mutation field ran, or every domain changed counts whole: the gateway's default needs no word).
+   */
   toExtension(): Record<string, string[]> | undefined {
     if (this.fields === 0) return undefined
     const out: Record<string, string[]> = {}
     for (const [domain, set] of this.tags) if (!this.whole.has(domain)) out[domain] = [...set].sort()
-    return out
+    return Object.keys(out).length > 0 ? out : undefined
   }
 }
 
