@@ -31,11 +31,7 @@ export class ChangedEntities {
   /** The current mutation changed these entities of `domain` (its own by default); null ids are skipped. */
   entities(typename: string, ids: Iterable<string | null | undefined>, domain = this.domain): void {
     this.declaredInField = true
-    let set = this.tags.get(domain)
-    if (!set) {
-      set = new Set()
-      this.tags.set(domain, set)
-    }
+    const set = this.tagsOf(domain)
     for (const id of ids) if (id) set.add(tagOf(typename, id))
   }
 
@@ -49,12 +45,17 @@ export class ChangedEntities {
       this.whole.add(domain)
       return
     }
+    const set = this.tagsOf(domain)
+    for (const tag of declared as string[]) set.add(tag)
+  }
+
+  private tagsOf(domain: string): Set<string> {
     let set = this.tags.get(domain)
     if (!set) {
       set = new Set()
       this.tags.set(domain, set)
     }
-    for (const tag of declared as string[]) set.add(tag)
+    return set
   }
 
   /** The current mutation changed `domain` in ways it does not list. */
