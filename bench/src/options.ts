@@ -96,7 +96,7 @@ export const USAGE = `pnpm bench [options]
   --metrics-overhead  only Q1 with METRICS_ENABLED=true vs false, --rounds rounds in turn (at the highest
                       --concurrency, --seconds each): what metrics collection costs (target ≤ 5 %), as
                       throughput and as CPU per request of the gateway and the subgraphs
-  --rounds N          rounds of --metrics-overhead (default 4; smoke 1)
+  --rounds N          rounds of --metrics-overhead (default 6; smoke 1)
   --profile           profile our gateway and the Q1 subgraphs during an extra Q1 run (top self time);
                       one gateway process only: not with --workers above 1
   --reload            generate the data set again even when one of the same size and seed is there
@@ -322,7 +322,7 @@ export function parseOptions(
             : 0,
     mediaOnly: flags.get('media') === true,
     metricsOverhead: flags.get('metrics-overhead') === true,
-    rounds: get('rounds') !== undefined ? positive(get('rounds')!, 'rounds') : smoke ? 1 : 4,
+    rounds: get('rounds') !== undefined ? positive(get('rounds')!, 'rounds') : smoke ? 1 : 6,
     exportProducts:
       get('export-products') !== undefined
         ? positive(get('export-products')!, 'export-products')
