@@ -243,6 +243,107 @@ export async function startWorkerProcess(o: {
   }
 }
 
+/** The gateway in a process of its own, as docker-compose runs it (see startGatewayProcess). */
+export interface GatewayProcess {
+  service: Service
+  /** http://127.0.0.1:<port> (POST /uploads, GET /files/…) */
+  url: string
+  graphqlUrl: string
+  stop(): Promise<void>
+}
+
+/**
+ * `gateway/src/main.ts` in a process of its own, as docker-compose and bench Q1 run it, in front of
+ * subgraphs already running (`subgraphUrls`, e.g. a test stack's): the secrets, storage, Redis and the rest
+ * from this process's environment plus `env`. Resolves once it answers /ready.
+ */
+export async function startGatewayProcess(o: {
+  subgraphUrls: Partial<Record<Domain, string>>
+  env?: Record<string, string>
+  /** Node's flags before the script, e.g. --cpu-prof. */
+  nodeFlags?: string[]
+  timeoutMs?: number
+}): Promise<GatewayProcess> {
+  const [port, adminPort] = [await freePort(), await freePort()]
+  const service = startService({
+    name: 'gateway',
+    group: 'gateway',
+    port,
+    adminPort,
+    script: path.join(REPO_ROOT, 'gateway/src/main.ts'),
+    ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}),
+    env: {
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: String(port),
+      GATEWAY_ADMIN_PORT: String(adminPort),
+      LOG_LEVEL: 'warn',
+      // As the Dockerfile runs it.
+      NODE_ENV: 'production',
+      // One client asking again and again is the point of a benchmark.
+      GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
+      ...Object.fromEntries(
+        Object.entries(o.subgraphUrls).map(([d, url]) => [`SUBGRAPH_${d.toUpperCase()}_URL`, url]),
+      ),
+      ...o.env,
+    },
+  })
+  try {
+    await waitReady(service, o.timeoutMs ?? 60_000)
+  } catch (error) {
+    await stopService(service)
+    throw error
+  }
+  const url = `http://127.0.0.1:${port}`
+  return { service, url, graphqlUrl: `${url}/graphql`, stop: () => stopService(service) }
+}
+
+/** A subgraph in a process of its own (see startSubgraphProcess). */
+export interface SubgraphProcess {
+  service: Service
+  graphqlUrl: string
+  stop(): Promise<void>
+}
+
+/**
+ * `subgraphs/<domain>/src/main.ts` in a process of its own on `databaseUrl` (already migrated), as
+ * docker-compose runs one: the secrets, Redis and the rest from this process's environment plus `env`
+ * (e.g. the other subgraphs' URLs, SUBGRAPH_NICE). Resolves once it answers /ready.
+ */
+export async function startSubgraphProcess(o: {
+  domain: Domain
+  databaseUrl: string
+  env?: Record<string, string>
+  timeoutMs?: number
+}): Promise<SubgraphProcess> {
+  const [port, adminPort] = [await freePort(), await freePort()]
+  const upper = o.domain.toUpperCase()
+  const service = startService({
+    name: `subgraph ${o.domain}`,
+    group: 'subgraphs',
+    port,
+    adminPort,
+    script: path.join(REPO_ROOT, `subgraphs/${o.domain}/src/main.ts`),
+    env: {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      // External mode needs a server for every domain: only this domain's database is ever opened.
+      DATABASE_URL: o.databaseUrl,
+      [`DB_${upper}_URL`]: o.databaseUrl,
+      [`SUBGRAPH_${upper}_PORT`]: String(port),
+      [`SUBGRAPH_${upper}_ADMIN_PORT`]: String(adminPort),
+      ...o.env,
+    },
+  })
+  try {
+    await waitReady(service, o.timeoutMs ?? 60_000)
+  } catch (error) {
+    await stopService(service)
+    throw error
+  }
+  return { service, graphqlUrl: `http://127.0.0.1:${port}/graphql`, stop: () => stopService(service) }
+}
+
 let clockTicks: number | undefined
 function ticksPerSecond(): number {
   if (clockTicks === undefined) {

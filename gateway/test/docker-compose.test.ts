@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { DOMAINS, type Domain, databaseName, loadDatabaseConfig } from '@pm/db'
-import { adminListeners, servicePorts } from '@pm/service-kit'
+import { adminListeners, loadSubgraphEnvironment, servicePorts } from '@pm/service-kit'
 import { loadStorageConfig } from '@pm/storage'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -19,6 +19,7 @@ interface ComposeService {
   volumes?: string[]
   depends_on?: Record<string, { condition: string }>
   healthcheck?: { test: string[] }
+  cpu_shares?: number
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, ComposeService>
@@ -64,6 +65,7 @@ describe('docker-compose.yml', () => {
   it('has postgres, redis, minio, migrate, the gateway, the seven subgraphs, their workers, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
+        'catalog-bulk',
         'gateway',
         'migrate',
         'minio',
@@ -87,6 +89,7 @@ describe('docker-compose.yml', () => {
   it('builds every Node service from the root Dockerfile, running an existing entry point', () => {
     for (const [name, path] of [
       ['gateway', 'gateway'],
+      ['catalog-bulk', 'subgraphs/catalog'],
       ...DOMAINS.map((d) => [d, `subgraphs/${d}`]),
     ] as const) {
       const service = services[name]!
@@ -137,15 +140,21 @@ describe('docker-compose.yml', () => {
 
   it('tells every subgraph and worker where its peers answer on the compose network', () => {
     const callers = Object.keys(services).filter(
-      (name) => (DOMAINS as readonly string[]).includes(name) || name.startsWith('worker-'),
+      (name) =>
+        (DOMAINS as readonly string[]).includes(name) ||
+        name.startsWith('worker-') ||
+        name === 'catalog-bulk',
     )
     expect(callers.length).toBeGreaterThan(DOMAINS.length)
     for (const name of callers) {
       const callerEnv = env(services[name]!)
-      for (const d of DOMAINS)
+      for (const d of DOMAINS) {
+        // The imports worker writes its batches through catalog-bulk (below).
+        const host = name === 'worker-imports' && d === 'catalog' ? 'catalog-bulk' : d
         expect(callerEnv[`SUBGRAPH_${d.toUpperCase()}_URL`], `${name} → ${d}`).toBe(
-          `http://${d}:${defaults[d]}/graphql`,
+          `http://${host}:${defaults[d]}/graphql`,
         )
+      }
     }
   })
 
@@ -198,8 +207,27 @@ describe('docker-compose.yml', () => {
     expect(Number(workerEnv.WORKER_CONCURRENCY)).toBeGreaterThan(0)
     const imports = env(services.imports!)
     for (const [k, v] of Object.entries(imports))
-      if (k.startsWith('SUBGRAPH_')) expect(workerEnv[k], k).toBe(v)
+      if (k.startsWith('SUBGRAPH_') && k !== 'SUBGRAPH_CATALOG_URL') expect(workerEnv[k], k).toBe(v)
     expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['migrate', 'minio', 'postgres', 'redis'])
+  })
+
+  it('has the imports worker write through catalog-bulk: catalog again, on the same database, at a lower priority, unpublished', () => {
+    expect(env(services['worker-imports']!).SUBGRAPH_CATALOG_URL).toBe(
+      `http://catalog-bulk:${defaults.catalog}/graphql`,
+    )
+    const bulk = services['catalog-bulk']!
+    const bulkEnv = env(bulk)
+    const catalogEnv = env(services.catalog!)
+    for (const [k, v] of Object.entries(catalogEnv)) expect(bulkEnv[k], k).toBe(v)
+    expect(Number(bulkEnv.SUBGRAPH_NICE)).toBeGreaterThan(0)
+    expect(loadSubgraphEnvironment('catalog', bulkEnv).nice).toBe(Number(bulkEnv.SUBGRAPH_NICE))
+    expect(bulk.cpu_shares).toBeLessThan(1024)
+    expect(publishedPorts(bulk)).toEqual([])
+    expect(bulk.healthcheck!.test.join(' ')).toContain(
+      `fetch('http://127.0.0.1:${adminDefaults.catalog.port}/ready')`,
+    )
+    // The gateway never routes to it.
+    expect(Object.values(env(services.gateway!)).join(' ')).not.toContain('catalog-bulk')
   })
 
   it('runs the media worker alone (pm worker) on db_media, with the media settings the subgraph has', () => {
@@ -276,6 +304,7 @@ describe('docker-compose.yml', () => {
     )
     expect(targets.gateway).toEqual([`gateway:${adminDefaults.gateway.port}`])
     for (const d of DOMAINS) expect(targets[d], d).toEqual([`${d}:${adminDefaults[d].port}`])
+    expect(targets['catalog-bulk']).toEqual([`catalog-bulk:${adminDefaults.catalog.port}`])
     const workerPort = env(services['worker-imports']!).WORKER_ADMIN_PORT
     expect(targets['worker-imports']).toEqual([`worker-imports:${workerPort}`])
     expect(env(services['worker-imports']!).ADMIN_HOST).toBe('0.0.0.0')

@@ -1,7 +1,8 @@
 import { ConfigError, createDomainDatabase, type Domain, type Env } from '@pm/db'
-import { lowerProcessPriority, type RunningWorker } from '@pm/jobs'
+import type { RunningWorker } from '@pm/jobs'
 import {
   createLogger,
+  lowerProcessPriority,
   metricsRoute,
   onShutdownSignal,
   readinessRoutes,

@@ -1,5 +1,5 @@
 export { claimJobLease, type JobLease, type JobLeaseOptions, type LeasedJobColumns } from './lease'
-export { integerSetting, lowerProcessPriority, workerNice } from './priority'
+export { integerSetting, workerNice } from './priority'
 export {
   addJobInTransaction,
   addJobsInTransaction,

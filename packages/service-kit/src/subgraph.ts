@@ -63,6 +63,7 @@ import { createLogger, type Logger, type LogLevel } from './logger'
 import { requestTelemetryPlugin, startTelemetry } from './observability'
 import { type Peers, signedPeers } from './peers'
 import { adminEnvShape, adminListenerOf, portsOf, subgraphUrlsEnvShape, subgraphUrlsOf } from './ports'
+import { lowerProcessPriority } from './priority'
 import { applyDeletionsResolver, withDeletionPropagation } from './references'
 import { COMMON_SDL, scalarResolvers } from './scalars'
 
@@ -380,6 +381,7 @@ export function subgraphEnvironmentSchema() {
     ...databaseEnvShape,
     ...subgraphUrlsEnvShape,
     ...adminEnvShape,
+    SUBGRAPH_NICE: envSchemas.integer(0, 19).default(0),
   })
 }
 
@@ -398,6 +400,12 @@ export interface SubgraphEnvironment {
   database: DatabaseConfig
   /** The other subgraphs' URLs: SUBGRAPH_<DOMAIN>_URL, else loopback on their ports. */
   peers: Record<Domain, string>
+  /**
+   * SUBGRAPH_NICE (0–19, default 0): this process's CPU priority, lowered for an instance that takes only
+   * background traffic (e.g. the catalog instance the import workers write through), so that the instances
+   * serving the API's callers on the same cores are served first.
+   */
+  nice: number
 }
 
 /**
@@ -415,6 +423,7 @@ export function loadSubgraphEnvironment(domain: Domain, env: Env): SubgraphEnvir
       signingSecret: requireSecret(SIGNING_SECRET_ENV, env),
       database: databaseConfigOf(parsed),
       peers: subgraphUrlsOf(parsed),
+      nice: parsed.SUBGRAPH_NICE,
     }
   } catch (error) {
     if (error instanceof SecretConfigError || error instanceof ConfigError)
@@ -438,6 +447,7 @@ export async function runSubgraph<D extends Domain, L>(module: SubgraphModule<D,
     process.exit(1)
   }
   const logger = createLogger({ service: `subgraph-${module.domain}` }, settings.logLevel)
+  if (settings.nice > 0) lowerProcessPriority(settings.nice, logger)
   await startTelemetry(`subgraph-${module.domain}`, logger, env)
   const { port, host, admin, signingSecret, database: config } = settings
   // The embedded default is for development: its database is brought to head as `pnpm start` does.

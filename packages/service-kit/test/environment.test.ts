@@ -17,6 +17,7 @@ describe('a subgraph started alone reads its environment once, with its zod sche
       admin: { host: '127.0.0.1', port: 9002 },
       signingSecret: SECRET.GATEWAY_SIGNING_SECRET,
       peers: { core: 'http://127.0.0.1:4001/graphql', analytics: 'http://127.0.0.1:4007/graphql' },
+      nice: 0,
     })
     expect(settings.database.mode).toBe('embedded')
     if (settings.database.mode !== 'embedded') return
@@ -44,8 +45,10 @@ describe('a subgraph started alone reads its environment once, with its zod sche
       DB_CATALOG_POOL_SIZE: '7',
       DB_POOL_MAX_OVERFLOW: '0',
       DB_POOL_TIMEOUT_MS: ' ',
+      SUBGRAPH_NICE: '10',
     })
     expect(settings).toMatchObject({
+      nice: 10,
       logLevel: 'warn',
       port: 5002,
       host: '0.0.0.0',
@@ -68,6 +71,8 @@ describe('a subgraph started alone reads its environment once, with its zod sche
       ['DATABASE_URL', 'mysql://db/x'],
       ['SUBGRAPH_CORE_URL', 'core:4001'],
       ['LOG_LEVEL', 'loud'],
+      ['SUBGRAPH_NICE', '20'],
+      ['SUBGRAPH_NICE', 'low'],
     ] as const) {
       const load = () => loadSubgraphEnvironment('catalog', { ...SECRET, [name]: value })
       expect(load, name).toThrow(EnvironmentError)
