@@ -35,6 +35,7 @@ interface Args {
   concurrency: number
   scenarios: Scenario[]
   profile: boolean
+  idle: number
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     concurrency: 1,
     scenarios: ['q1', 'q2'],
     profile: false,
+    idle: 0,
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
@@ -59,6 +61,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--concurrency') args.concurrency = Number(value())
     else if (flag === '--scenarios') args.scenarios = value().split(',') as Scenario[]
     else if (flag === '--profile') args.profile = true
+    else if (flag === '--idle') args.idle = Number(value())
     else throw new Error(`unknown option ${flag} (see the comment at the top of bench/subgraph-cpu.ts)`)
   }
   for (const s of args.scenarios) if (s !== 'q1' && s !== 'q2') throw new Error(`--scenarios: ${s}?`)
@@ -179,13 +182,20 @@ async function batch(
   )
   const after = sampleMany(pids)
   const out: Record<string, number> = {}
+  const system: Record<string, number> = {}
   stack.subgraphs.forEach((s, i) => {
     const pid = pids[i]!
     const ms = ((after.get(pid)?.cpuSeconds ?? 0) - (before.get(pid)?.cpuSeconds ?? 0)) * 1000
+    const sys = ((after.get(pid)?.systemSeconds ?? 0) - (before.get(pid)?.systemSeconds ?? 0)) * 1000
     out[s.name.split(' ').pop()!] = ms / count
+    system[s.name.split(' ').pop()!] = sys / count
   })
+  systemShares.set(out, system)
   return out
 }
+
+/** The kernel's part of each batch's figures (system time: syscalls, network), by subgraph. */
+const systemShares = new WeakMap<Record<string, number>, Record<string, number>>()
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -221,6 +231,23 @@ async function main() {
         startStack(args.baseline ? 'B' : 'this', REPO_ROOT, urls, secrets, profileDir),
       ])),
     )
+    if (args.idle > 0) {
+      // What each subgraph burns with no request at all (timers, pollers): its share of "per request" is
+      // this rate times a request's wall time.
+      await new Promise((r) => setTimeout(r, 2_000))
+      for (const stack of stacks) {
+        const pids = stack.subgraphs.map((s) => s.child.pid!)
+        const before = sampleMany(pids)
+        await new Promise((r) => setTimeout(r, args.idle * 1000))
+        const after = sampleMany(pids)
+        const rates = stack.subgraphs.map((s, i) => {
+          const pid = pids[i]!
+          const ms = ((after.get(pid)?.cpuSeconds ?? 0) - (before.get(pid)?.cpuSeconds ?? 0)) * 1000
+          return `${s.name.split(' ').pop()} ${(ms / args.idle).toFixed(2)}`
+        })
+        log(`${stack.label} idle: ${rates.join(', ')} ms CPU per second`)
+      }
+    }
     for (const scenario of args.scenarios) {
       const all = bodies(scenario, params)
       // Warm-up (JIT, pools), and the answers compared request by request.
@@ -263,7 +290,10 @@ async function main() {
         const per = Object.keys(list[0]!)
           .map((d) => [d, median(list.map((r) => r[d]!))] as const)
           .filter(([, ms]) => ms >= 0.05)
-          .map(([d, ms]) => `${d} ${ms.toFixed(2)}`)
+          .map(([d, ms]) => {
+            const sys = median(list.map((r) => systemShares.get(r)?.[d] ?? 0))
+            return `${d} ${ms.toFixed(2)} (system ${sys.toFixed(2)})`
+          })
         log(
           `${scenario} ${label}: median ${median(totals).toFixed(2)} ms per request (min ${Math.min(...totals).toFixed(2)}, max ${Math.max(...totals).toFixed(2)}; ${per.join(', ')})`,
         )

@@ -359,6 +359,8 @@ function ticksPerSecond(): number {
 export interface ProcSample {
   /** user + system CPU seconds since the process started */
   cpuSeconds: number
+  /** the system (kernel) part of cpuSeconds */
+  systemSeconds: number
   rssMb: number
 }
 
@@ -371,7 +373,11 @@ export function sampleProcess(pid: number): ProcSample | undefined {
     const ticks = Number(fields[11]) + Number(fields[12])
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0)
-    return { cpuSeconds: ticks / ticksPerSecond(), rssMb: rssKb / 1024 }
+    return {
+      cpuSeconds: ticks / ticksPerSecond(),
+      systemSeconds: Number(fields[12]) / ticksPerSecond(),
+      rssMb: rssKb / 1024,
+    }
   } catch {
     return undefined
   }

@@ -111,9 +111,14 @@ function withOrder(query: AnyQuery, order: Order): AnyQuery {
     .orderBy(sql.ref(order.id), order.direction)
 }
 
-type Marked = { __sort: string | null; __id: string }
+/** The columns pageQuery adds to each row, read back by toConnection. */
+export type Marked = { __sort: string | null; __id: string }
 
-function toConnection<T>(
+/**
+ * A page's rows (first + 1, the marked columns of pageQuery) as its connection. For a caller that runs the
+ * page's statement itself (compiled once, see fixedStatement); paginate does all of it otherwise.
+ */
+export function toConnection<T>(
   rows: readonly (T & Marked)[],
   first: number,
   order: Order,
@@ -166,12 +171,28 @@ export async function paginate<T>(
 ): Promise<Connection<T>> {
   const first = pageSize(args.first, options.maxPageSize)
   const cursor = args.after ? decodeCursor(order, args.after) : undefined
-  let page = withOrder(query, order).limit(first + 1)
+  let page = pageQuery(query, order, first + 1)
   if (cursor) page = page.where(afterCursor(order, cursor))
   const rows = await runWithCursor(args, () => page.execute() as Promise<(T & Marked)[]>)
+  return toConnection(
+    rows,
+    first,
+    order,
+    args,
+    totalCountOf(() => query),
+  )
+}
+
+/** paginate's statement for a first page: the list's order, `limit` (first + 1) rows, the marked columns. */
+export function pageQuery(query: AnyQuery, order: Order, limit: number): AnyQuery {
+  return withOrder(query, order).limit(limit)
+}
+
+/** totalCount of a filtered list: its query (built only if asked) counted once, in a statement of its own. */
+export function totalCountOf(query: () => AnyQuery): () => Promise<number> {
   let count: Promise<number> | undefined
-  const totalCount = () => {
-    count ??= query
+  return () => {
+    count ??= query()
       .clearSelect()
       .clearOrderBy()
       .select(sql<string>`count(*)`.as('count'))
@@ -179,7 +200,6 @@ export async function paginate<T>(
       .then((r) => Number((r as { count: string }).count))
     return count
   }
-  return toConnection(rows, first, order, args, totalCount)
 }
 
 export interface GroupedConnectionOptions {

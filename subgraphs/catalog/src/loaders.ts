@@ -1,3 +1,4 @@
+import { fixedStatement } from '@pm/db'
 import {
   groupedConnectionLoader,
   groupedLoader,
@@ -48,7 +49,13 @@ import {
   variantsByProductIds,
   variantsBySkus,
 } from './db/queries'
-import { type ProductPrefetchPlan, prefetchColumns, primeProduct, withPrefetch } from './prefetch'
+import {
+  type PrefetchColumn,
+  type ProductPrefetchPlan,
+  prefetchColumns,
+  primeProduct,
+  withPrefetch,
+} from './prefetch'
 
 export interface OrderArg {
   field: string
@@ -96,16 +103,46 @@ export function createLoaders(db: CatalogDb) {
      */
     productsWith: new LoaderFamily(
       ({ by, plan }: { by: 'id' | 'sku' | 'ean'; plan: ProductPrefetchPlan }) => {
-        const columns = prefetchColumns(db, plan)
+        const { columns, statement } = lookupWith(db, by, plan)
         const keyOf = (p: Product) => (by === 'id' ? p.id : ((by === 'sku' ? p.sku : p.ean) ?? ''))
         return uniqueLoader<string, Product>(async (keys) => {
-          if (by === 'id' && uuidKeys(keys).length === 0) return []
-          const rows = await withPrefetch(productLookupQuery(db, by, keys), columns).execute()
+          const sent = by === 'id' ? uuidKeys(keys) : [...keys]
+          if (sent.length === 0) return []
+          const rows = await statement(db, sent)
           return rows.map((row) => primeProduct(loaders, row as ProductRow, columns))
         }, keyOf)
       },
     ),
   }
+}
+
+/** Lookups with children seen lately, by lookup and plan: at most this many statements are kept compiled. */
+const LOOKUP_STATEMENTS = 256
+const lookupStatements = new Map<
+  string,
+  { columns: PrefetchColumn[]; statement: (db: CatalogDb, keys: string[]) => Promise<unknown[]> }
+>()
+
+/**
+ * The statement of productsWith for one lookup and plan, and the columns it adds: the plan (children, their
+ * arguments) decides the whole statement but the keys, so it is built and compiled once per plan.
+ */
+function lookupWith(db: CatalogDb, by: 'id' | 'sku' | 'ean', plan: ProductPrefetchPlan) {
+  const key = `${by} ${JSON.stringify(plan)}`
+  let found = lookupStatements.get(key)
+  if (!found) {
+    const columns = prefetchColumns(db, plan)
+    found = {
+      columns,
+      statement: fixedStatement(`products by ${by} with children`, (db: CatalogDb, keys: string[]) =>
+        withPrefetch(productLookupQuery(db, by, keys), columns),
+      ),
+    }
+    if (lookupStatements.size >= LOOKUP_STATEMENTS)
+      lookupStatements.delete(lookupStatements.keys().next().value!)
+    lookupStatements.set(key, found)
+  }
+  return found
 }
 
 /** The loaders prefetched children are primed into. */

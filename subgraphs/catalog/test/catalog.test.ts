@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ProductFilter, productsQuery } from '../src/db/queries'
 import { productOrder } from '../src/loaders'
 import { subgraph } from '../src/module'
+import { type ProductPrefetchPlan, prefetchColumns, withPrefetch } from '../src/prefetch'
+import { firstPageStatement } from '../src/products-page'
 
 let sg: TestSubgraph<'catalog'>
 
@@ -638,6 +640,66 @@ describe('catalog lists', () => {
     }
     const big = await sg.request('{ products(first: 1001) { totalCount } }')
     expect(big.errors?.[0]?.message).toBe('first must be between 0 and 1000')
+  })
+})
+
+describe('first pages compiled once', () => {
+  it('sends the statement paginate builds, text and parameters, for every filter shape and plan', async () => {
+    const sent: CompiledQuery[] = []
+    const capturing = new Kysely<DB>({
+      dialect: new PostgresDialect({
+        pool: { connect: () => sg.database.pool.connect(), end: async () => {} },
+      }),
+      log: (event) => {
+        sent.push(event.query)
+      },
+    })
+    const plans: (ProductPrefetchPlan | null)[] = [
+      null,
+      {
+        supplier: true,
+        brand: false,
+        category: true,
+        stocks: true,
+        eanResolutions: false,
+        prices: [{ activeOnly: true }, { activeOnly: false }],
+        variants: [],
+        priceHistory: [{ args: { first: 2 }, totalCount: true }],
+        stockHistory: [],
+      },
+    ]
+    const filters: ProductFilter[] = [
+      {},
+      { supplierId: supplier.acme },
+      { supplierId: supplier.beta, isActive: true, search: null },
+      { brandId: brand.bosch, categoryId: category.drills, status: 'ACTIVE', isActive: false },
+      { status: 'DRAFT', categoryId: category.garden, supplierId: supplier.beta },
+    ]
+    for (const plan of plans) {
+      for (const filter of filters) {
+        for (const orderBy of [null, { field: 'TITLE', direction: 'ASC' as const }]) {
+          const order = productOrder(orderBy)
+          const compiled = firstPageStatement(filter, order, plan, null, capturing)!
+          expect(compiled).not.toBeNull()
+          const rows = await compiled.run(capturing, 4)
+          const columns = prefetchColumns(capturing, plan)
+          const page = await paginate(withPrefetch(productsQuery(capturing, filter), columns), order, {
+            first: 3,
+          })
+          const [once, built] = sent.splice(0)
+          expect(once!.sql).toBe(built!.sql)
+          expect(once!.parameters).toEqual(built!.parameters)
+          expect(rows.slice(0, 3).map((r) => r.id)).toEqual(page.edges.map((e) => e.node.id))
+        }
+      }
+    }
+    // Lists whose statement depends on more than the shape are built per request.
+    const order = productOrder(null)
+    expect(firstPageStatement({ search: 'drill' }, order, null, null, capturing)).toBeNull()
+    expect(firstPageStatement({ ids: [p[0]!] }, order, null, null, capturing)).toBeNull()
+    expect(firstPageStatement({ completenessBelow: 50 }, order, null, null, capturing)).toBeNull()
+    expect(firstPageStatement({ updatedSince: '2026-01-01' }, order, null, null, capturing)).toBeNull()
+    expect(firstPageStatement({}, order, null, 'a-cursor', capturing)).toBeNull()
   })
 })
 

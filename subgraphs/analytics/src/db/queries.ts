@@ -1,3 +1,4 @@
+import { fixedStatement } from '@pm/db'
 import type { DB } from '@pm/db/types/analytics'
 import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
@@ -114,18 +115,23 @@ export function importMetricsBetween(db: AnalyticsDb, range: DateRange) {
 }
 
 /** Daily rows of the given products in the range; uq_product_metrics_product_date serves it. */
+const productMetricsInRange = fixedStatement(
+  'product metrics by product ids in a range',
+  (db: AnalyticsDb, keys: string[], from: DateRange['from'], to: DateRange['to']) =>
+    db
+      .selectFrom('product_metrics')
+      .selectAll()
+      .where('product_metrics.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
+      .where('product_metrics.date', '>=', from)
+      .where('product_metrics.date', '<=', to)
+      .orderBy('product_metrics.product_id')
+      .orderBy('product_metrics.date'),
+)
+
 export function productMetricsByProductIds(db: AnalyticsDb, productIds: readonly string[], range: DateRange) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return db
-    .selectFrom('product_metrics')
-    .selectAll()
-    .where('product_metrics.product_id', '=', (eb) => eb.fn.any(eb.val(keys)))
-    .where('product_metrics.date', '>=', range.from)
-    .where('product_metrics.date', '<=', range.to)
-    .orderBy('product_metrics.product_id')
-    .orderBy('product_metrics.date')
-    .execute()
+  return productMetricsInRange(db, keys, range.from, range.to)
 }
 
 /** The same rows summed per product in SQL (NUMERIC sums stay exact). */

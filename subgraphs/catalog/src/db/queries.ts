@@ -25,15 +25,16 @@ export function productsByIds(db: CatalogDb, keys: readonly string[]) {
  * greatest id. DISTINCT ON keeps the first row of each key in that order.
  */
 export function productsByNaturalKey(db: CatalogDb, column: 'sku' | 'ean', keys: readonly string[]) {
-  return productsByNaturalKeyQuery(db, column, keys).execute()
+  return productsByNaturalKeyQuery(db, column, [...keys]).execute()
 }
 
-export function productsByNaturalKeyQuery(db: CatalogDb, column: 'sku' | 'ean', keys: readonly string[]) {
+/** `keys` go to PostgreSQL as they are (one array parameter): the caller hands over its own copy. */
+export function productsByNaturalKeyQuery(db: CatalogDb, column: 'sku' | 'ean', keys: string[]) {
   return db
     .selectFrom('products')
     .selectAll('products')
     .distinctOn(`products.${column}`)
-    .where(`products.${column}`, '=', (eb) => eb.fn.any(eb.val([...keys])))
+    .where(`products.${column}`, '=', (eb) => eb.fn.any(eb.val(keys)))
     .orderBy(`products.${column}`)
     .orderBy(sql`products.is_active IS TRUE`, 'desc')
     .orderBy('products.created_at', (ob) => ob.desc().nullsLast())
@@ -43,13 +44,14 @@ export function productsByNaturalKeyQuery(db: CatalogDb, column: 'sku' | 'ean', 
 /**
  * Products by id, SKU or EAN as their loaders find them, as a query to add columns to. The natural-key
  * pick is a subquery named products, so added columns are computed for the rows DISTINCT ON keeps only.
+ * `keys` go to PostgreSQL as they are: ids already filtered to UUIDs (uuidKeys), a copy of the batch's keys.
  */
-export function productLookupQuery(db: CatalogDb, by: 'id' | 'sku' | 'ean', keys: readonly string[]) {
+export function productLookupQuery(db: CatalogDb, by: 'id' | 'sku' | 'ean', keys: string[]) {
   if (by === 'id') {
     return db
       .selectFrom('products')
       .selectAll('products')
-      .where('products.id', '=', (eb) => eb.fn.any(eb.val(uuidKeys(keys))))
+      .where('products.id', '=', (eb) => eb.fn.any(eb.val(keys)))
   }
   return db.selectFrom(productsByNaturalKeyQuery(db, by, keys).as('products')).selectAll('products')
 }

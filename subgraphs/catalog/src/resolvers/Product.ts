@@ -1,4 +1,4 @@
-import { mapConnection, oncePerField, selectionOf } from '@pm/service-kit'
+import { mapConnection, oncePerField, selectionOf, thenNow } from '@pm/service-kit'
 import { toPriceHistoryEntry, toStockHistoryEntry } from '../db/mappers'
 import type {
   EanResolutionResolvers,
@@ -14,16 +14,19 @@ const entityPlan = oncePerField((info) => productPrefetchPlan(selectionOf(info, 
 
 export const Product = {
   __resolveReference: (ref, ctx, info) => loadProduct(ctx, 'id', ref.id, info ? entityPlan(info) : null),
-  supplier: (p, _, ctx) => (p.supplierId ? ctx.loaders.supplierById.load(p.supplierId) : null),
-  brand: (p, _, ctx) => (p.brandId ? ctx.loaders.brandById.load(p.brandId) : null),
+  // loadNow: the children the product's own statement fetched come back without a promise (see SettledLoader).
+  supplier: (p, _, ctx) => (p.supplierId ? ctx.loaders.supplierById.loadNow(p.supplierId) : null),
+  brand: (p, _, ctx) => (p.brandId ? ctx.loaders.brandById.loadNow(p.brandId) : null),
   // category_id has no foreign key: an id of a deleted category resolves to null through the loader.
-  category: (p, _, ctx) => (p.categoryId ? ctx.loaders.categoryById.load(p.categoryId) : null),
-  prices: (p, { activeOnly }, ctx) => ctx.loaders.pricesByProductId.for({ activeOnly }).load(p.id),
-  stocks: (p, _, ctx) => ctx.loaders.stocksByProductId.load(p.id),
+  category: (p, _, ctx) => (p.categoryId ? ctx.loaders.categoryById.loadNow(p.categoryId) : null),
+  prices: (p, { activeOnly }, ctx) => ctx.loaders.pricesByProductId.for({ activeOnly }).loadNow(p.id),
+  stocks: (p, _, ctx) => ctx.loaders.stocksByProductId.loadNow(p.id),
   // Derived from the same batch as stocks: asking for both costs one statement.
-  totalAvailableQuantity: async (p, _, ctx) =>
-    (await ctx.loaders.stocksByProductId.load(p.id)).reduce((sum, s) => sum + (s.availableQuantity ?? 0), 0),
-  variants: (p, { activeOnly }, ctx) => ctx.loaders.variantsByProductId.for({ activeOnly }).load(p.id),
+  totalAvailableQuantity: (p, _, ctx) =>
+    thenNow(ctx.loaders.stocksByProductId.loadNow(p.id), (stocks) =>
+      stocks.reduce((sum, s) => sum + (s.availableQuantity ?? 0), 0),
+    ),
+  variants: (p, { activeOnly }, ctx) => ctx.loaders.variantsByProductId.for({ activeOnly }).loadNow(p.id),
   priceHistory: async (p, { first, after }, ctx) =>
     mapConnection(
       await ctx.loaders.priceHistoryByProductId.for({ first, after }).load(p.id),
@@ -34,7 +37,7 @@ export const Product = {
       await ctx.loaders.stockHistoryByProductId.for({ first, after }).load(p.id),
       toStockHistoryEntry,
     ),
-  eanResolutions: (p, _, ctx) => ctx.loaders.eanResolutionsByProductId.load(p.id),
+  eanResolutions: (p, _, ctx) => ctx.loaders.eanResolutionsByProductId.loadNow(p.id),
   completeness: (p, _, ctx) => ctx.loaders.completenessByProductId.load(p.id),
 } satisfies ProductResolvers
 

@@ -3,9 +3,12 @@ import {
   MAX_PAGE_SIZE,
   mapConnection,
   orderFrom,
+  pageSize,
   paginate,
   SERVICE_MAX_PAGE_SIZE,
   selectionOf,
+  toConnection,
+  totalCountOf,
 } from '@pm/service-kit'
 import { checkScore, completenessQuery } from '../completeness'
 import { toBrand, toCategory, toSupplier } from '../db/mappers'
@@ -14,6 +17,7 @@ import { figuresQuery } from '../figures'
 import type { QueryResolvers } from '../generated/graphql'
 import { productOrder } from '../loaders'
 import { prefetchColumns, primeProduct, productPrefetchPlan, withPrefetch } from '../prefetch'
+import { firstPageStatement } from '../products-page'
 import { searchTerm } from './args'
 import { loadProduct } from './products'
 
@@ -43,14 +47,27 @@ export const Query = {
       completenessAtLeast: checkScore('filter.completenessAtLeast', args.filter?.completenessAtLeast),
     }
     // The page's statement also fetches the children its nodes ask for (one statement for the list).
-    const columns = prefetchColumns(ctx.db, productPrefetchPlan(selectionOf(info).at('edges', 'node')))
-    const page = await paginate(
-      withPrefetch(productsQuery(ctx.db, filter), columns),
-      productOrder(args.orderBy),
-      args,
-      // The platform's feed exports (signed service callers) read the catalogue in larger pages.
-      { maxPageSize: ctx.caller.kind === 'service' ? SERVICE_MAX_PAGE_SIZE : MAX_PAGE_SIZE },
-    )
+    const plan = productPrefetchPlan(selectionOf(info).at('edges', 'node'))
+    const order = productOrder(args.orderBy)
+    // The platform's feed exports (signed service callers) read the catalogue in larger pages.
+    const maxPageSize = ctx.caller.kind === 'service' ? SERVICE_MAX_PAGE_SIZE : MAX_PAGE_SIZE
+    const compiled = firstPageStatement(filter, order, plan, args.after, ctx.db)
+    if (compiled) {
+      const first = pageSize(args.first, maxPageSize)
+      const rows = await compiled.run(ctx.db, first + 1)
+      const page = toConnection(
+        rows,
+        first,
+        order,
+        args,
+        totalCountOf(() => productsQuery(ctx.db, filter)),
+      )
+      return mapConnection(page, (row) => primeProduct(ctx.loaders, row, compiled.columns))
+    }
+    const columns = prefetchColumns(ctx.db, plan)
+    const page = await paginate(withPrefetch(productsQuery(ctx.db, filter), columns), order, args, {
+      maxPageSize,
+    })
     return mapConnection(page, (row) => primeProduct(ctx.loaders, row, columns))
   },
   productVariant: (_, { id }, ctx) => ctx.loaders.variantById.load(id),

@@ -1,17 +1,21 @@
+import { fixedStatement } from '@pm/db'
 import type { DB } from '@pm/db/types/code2asin'
 import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 
 export type Code2AsinDb = Kysely<DB>
 
+const jobsOfIds = fixedStatement('code2asin jobs by ids', (db: Code2AsinDb, keys: string[]) =>
+  db
+    .selectFrom('code2asin_jobs')
+    .selectAll()
+    .where('code2asin_jobs.id', '=', (eb) => eb.fn.any(eb.val(keys))),
+)
+
 export function jobsByIds(db: Code2AsinDb, ids: readonly string[]) {
   const keys = uuidKeys(ids)
   if (keys.length === 0) return Promise.resolve([])
-  return db
-    .selectFrom('code2asin_jobs')
-    .selectAll()
-    .where('code2asin_jobs.id', '=', (eb) => eb.fn.any(eb.val(keys)))
-    .execute()
+  return jobsOfIds(db, keys)
 }
 
 export interface JobFilter {
@@ -49,28 +53,40 @@ export function resultsByAsinQuery(db: Code2AsinDb, asin: string) {
  * Every result of the given products, best first (verified, then confidence): the product_id indexes find
  * them; a product has a handful of results, sorted in memory.
  */
+const resultsOfProducts = fixedStatement(
+  'code2asin results by product ids',
+  (db: Code2AsinDb, keys: string[]) =>
+    bestFirst(
+      db
+        .selectFrom('code2asin_results')
+        .selectAll()
+        .where('code2asin_results.product_id', '=', (eb) => eb.fn.any(eb.val(keys))),
+    ),
+)
+
 export function resultsByProductIds(db: Code2AsinDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return bestFirst(
-    db
-      .selectFrom('code2asin_results')
-      .selectAll()
-      .where('code2asin_results.product_id', '=', (eb) => eb.fn.any(eb.val(keys))),
-  ).execute()
+  return resultsOfProducts(db, keys)
 }
 
 /** The best result of each product, for the whole batch in one DISTINCT ON statement. */
+const bestResultsOfProducts = fixedStatement(
+  'best code2asin results by product ids',
+  (db: Code2AsinDb, keys: string[]) =>
+    bestFirst(
+      db
+        .selectFrom('code2asin_results')
+        .distinctOn('code2asin_results.product_id')
+        .selectAll()
+        .where('code2asin_results.product_id', '=', (eb) => eb.fn.any(eb.val(keys))),
+    ),
+)
+
 export function bestResultsByProductIds(db: Code2AsinDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return bestFirst(
-    db
-      .selectFrom('code2asin_results')
-      .distinctOn('code2asin_results.product_id')
-      .selectAll()
-      .where('code2asin_results.product_id', '=', (eb) => eb.fn.any(eb.val(keys))),
-  ).execute()
+  return bestResultsOfProducts(db, keys)
 }
 
 type ResultsQuery = ReturnType<typeof resultsByAsinQuery>

@@ -1,3 +1,4 @@
+import { fixedStatement } from '@pm/db'
 import type { DB } from '@pm/db/types/media'
 import { uuidKeys } from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
@@ -5,14 +6,17 @@ import { thumbnailCodec } from './codecs'
 
 export type MediaDb = Kysely<DB>
 
+const filesByIds = fixedStatement('media files by ids', (db: MediaDb, keys: string[]) =>
+  db
+    .selectFrom('media_files')
+    .selectAll()
+    .where('media_files.id', '=', (eb) => eb.fn.any(eb.val(keys))),
+)
+
 export function mediaFilesByIds(db: MediaDb, ids: readonly string[]) {
   const keys = uuidKeys(ids)
   if (keys.length === 0) return Promise.resolve([])
-  return db
-    .selectFrom('media_files')
-    .selectAll()
-    .where('media_files.id', '=', (eb) => eb.fn.any(eb.val(keys)))
-    .execute()
+  return filesByIds(db, keys)
 }
 
 /** The earliest file of each hash (files with the same content share it). */
@@ -45,20 +49,27 @@ function filesOfProducts(db: MediaDb, keys: string[]) {
     .orderBy('media_files.id')
 }
 
+const filesByProductIds = fixedStatement('media files by product ids', filesOfProducts)
+
 export function mediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return filesOfProducts(db, keys).execute()
+  return filesByProductIds(db, keys)
 }
 
 /**
  * The same files with each one's thumbnails as JSON in the same statement (`__thumbnails`, narrowest first
  * as thumbnailsByMediaFileIds orders them), one idx_media_thumbnails_media_file_id probe per file.
  */
+const filesWithThumbnailsByProductIds = fixedStatement(
+  'media files with thumbnails by product ids',
+  (db: MediaDb, keys: string[]) => filesOfProducts(db, keys).select(THUMBNAILS_JSON),
+)
+
 export function mediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return filesOfProducts(db, keys).select(THUMBNAILS_JSON).execute()
+  return filesWithThumbnailsByProductIds(db, keys)
 }
 
 /**
@@ -82,30 +93,40 @@ function primaryFilesOfProducts(db: MediaDb, keys: string[]) {
     .selectAll('media_files')
 }
 
+const primaryFilesByProductIds = fixedStatement('primary media files by product ids', primaryFilesOfProducts)
+
 export function primaryMediaFilesByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return primaryFilesOfProducts(db, keys).execute()
+  return primaryFilesByProductIds(db, keys)
 }
 
 /** The same files with their thumbnails as JSON (`__thumbnails`), as mediaFilesWithThumbnailsByProductIds. */
+const primaryFilesWithThumbnailsByProductIds = fixedStatement(
+  'primary media files with thumbnails by product ids',
+  (db: MediaDb, keys: string[]) => primaryFilesOfProducts(db, keys).select(THUMBNAILS_JSON),
+)
+
 export function primaryMediaFilesWithThumbnailsByProductIds(db: MediaDb, productIds: readonly string[]) {
   const keys = uuidKeys(productIds)
   if (keys.length === 0) return Promise.resolve([])
-  return primaryFilesOfProducts(db, keys).select(THUMBNAILS_JSON).execute()
+  return primaryFilesWithThumbnailsByProductIds(db, keys)
 }
 
-export function thumbnailsByMediaFileIds(db: MediaDb, mediaFileIds: readonly string[]) {
-  const keys = uuidKeys(mediaFileIds)
-  if (keys.length === 0) return Promise.resolve([])
-  return db
+const thumbnailsOfFiles = fixedStatement('thumbnails by media file ids', (db: MediaDb, keys: string[]) =>
+  db
     .selectFrom('media_thumbnails')
     .selectAll()
     .where('media_thumbnails.media_file_id', '=', (eb) => eb.fn.any(eb.val(keys)))
     .orderBy('media_thumbnails.media_file_id')
     .orderBy('media_thumbnails.width')
-    .orderBy('media_thumbnails.id')
-    .execute()
+    .orderBy('media_thumbnails.id'),
+)
+
+export function thumbnailsByMediaFileIds(db: MediaDb, mediaFileIds: readonly string[]) {
+  const keys = uuidKeys(mediaFileIds)
+  if (keys.length === 0) return Promise.resolve([])
+  return thumbnailsOfFiles(db, keys)
 }
 
 export interface MediaFileFilter {

@@ -1,3 +1,4 @@
+import { thenNow } from '@pm/service-kit'
 import type { Context } from '../context'
 import { mediaEnv } from '../engine/store'
 import type { MediaFileResolvers, MediaThumbnailResolvers } from '../generated/graphql'
@@ -11,16 +12,18 @@ function downloadUrl(ctx: Context, key: string) {
 export const MediaFile = {
   __resolveReference: (ref, ctx) => ctx.loaders.mediaFileById.load(ref.id),
   product: (file) => (file.productId === null ? null : { id: file.productId }),
-  thumbnails: (file, _, ctx) => ctx.loaders.thumbnailsByMediaFileId.load(file.id),
-  thumbnail: async (file, { size, format }, ctx) => {
-    const wanted = format === 'WEBP' ? 'webp' : file.format
-    const sized = (await ctx.loaders.thumbnailsByMediaFileId.load(file.id)).filter((t) => t.sizeName === size)
-    // Thumbnails recorded without a format (made elsewhere) answer for the original format.
-    return (
-      sized.find((t) => t.format === wanted) ??
-      (format === 'WEBP' ? null : (sized.find((t) => t.format === null) ?? null))
-    )
-  },
+  // loadNow: thumbnails read in their file's statement come back without a promise (see SettledLoader).
+  thumbnails: (file, _, ctx) => ctx.loaders.thumbnailsByMediaFileId.loadNow(file.id),
+  thumbnail: (file, { size, format }, ctx) =>
+    thenNow(ctx.loaders.thumbnailsByMediaFileId.loadNow(file.id), (thumbnails) => {
+      const wanted = format === 'WEBP' ? 'webp' : file.format
+      const sized = thumbnails.filter((t) => t.sizeName === size)
+      // Thumbnails recorded without a format (made elsewhere) answer for the original format.
+      return (
+        sized.find((t) => t.format === wanted) ??
+        (format === 'WEBP' ? null : (sized.find((t) => t.format === null) ?? null))
+      )
+    }),
   url: (file, _, ctx) =>
     file.processingStatus === 'completed' && file.servedObjectKey
       ? downloadUrl(ctx, file.servedObjectKey)

@@ -1,4 +1,4 @@
-import { oncePerField, type Selection, selectionOf } from '@pm/service-kit'
+import { oncePerField, type Selection, selectionOf, thenNow } from '@pm/service-kit'
 import type { GraphQLResolveInfo } from 'graphql'
 import type { Context } from '../context'
 import type { ProductResolvers } from '../generated/graphql'
@@ -30,7 +30,7 @@ const entityWantsMedia = oncePerField((info) => selectionOf(info, 'Product').fie
 function mediaOf(product: ProductRef, ctx: Context, info: GraphQLResolveInfo) {
   const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
   const loader = withThumbnails ? ctx.loaders.mediaWithThumbnailsByProductId : ctx.loaders.mediaByProductId
-  return loader.load(product.id)
+  return loader.loadNow(product.id)
 }
 
 /** Catalog owns products: the representation is returned as is, existence is checked there. */
@@ -43,15 +43,17 @@ export const Product = {
   // Picked from the same batch as media when the operation asks for both (one statement, thumbnails included
   // when either asks for them); alone, the primary file is the only one read: the first marked primary in
   // display order, else the first file, as it would be picked from the list.
-  primaryImage: async (product, _, ctx, info) => {
+  primaryImage: (product, _, ctx, info) => {
     if (product.withMedia === false) {
       const withThumbnails = product.withThumbnails ?? (info ? asksThumbnails(selectionOf(info)) : false)
       const loader = withThumbnails
         ? ctx.loaders.primaryImageWithThumbnailsByProductId
         : ctx.loaders.primaryImageByProductId
-      return loader.load(product.id)
+      return loader.loadNow(product.id)
     }
-    const files = await mediaOf(product, ctx, info)
-    return files.find((f) => f.isPrimary === true) ?? files[0] ?? null
+    return thenNow(
+      mediaOf(product, ctx, info),
+      (files) => files.find((f) => f.isPrimary === true) ?? files[0] ?? null,
+    )
   },
 } satisfies ProductResolvers
