@@ -243,6 +243,21 @@ export async function startWorkerProcess(o: {
   }
 }
 
+/** startService, then waitReady: a service that does not get ready in time is stopped, then the error thrown. */
+async function startReadyService(
+  timeoutMs: number,
+  options: Parameters<typeof startService>[0],
+): Promise<Service> {
+  const service = startService(options)
+  try {
+    await waitReady(service, timeoutMs)
+  } catch (error) {
+    await stopService(service)
+    throw error
+  }
+  return service
+}
+
 /** The gateway in a process of its own, as docker-compose runs it (see startGatewayProcess). */
 export interface GatewayProcess {
   service: Service
@@ -265,7 +280,7 @@ export async function startGatewayProcess(o: {
   timeoutMs?: number
 }): Promise<GatewayProcess> {
   const [port, adminPort] = [await freePort(), await freePort()]
-  const service = startService({
+  const service = await startReadyService(o.timeoutMs ?? 60_000, {
     name: 'gateway',
     group: 'gateway',
     port,
@@ -287,12 +302,6 @@ export async function startGatewayProcess(o: {
       ...o.env,
     },
   })
-  try {
-    await waitReady(service, o.timeoutMs ?? 60_000)
-  } catch (error) {
-    await stopService(service)
-    throw error
-  }
   const url = `http://127.0.0.1:${port}`
   return { service, url, graphqlUrl: `${url}/graphql`, stop: () => stopService(service) }
 }
@@ -317,7 +326,7 @@ export async function startSubgraphProcess(o: {
 }): Promise<SubgraphProcess> {
   const [port, adminPort] = [await freePort(), await freePort()]
   const upper = o.domain.toUpperCase()
-  const service = startService({
+  const service = await startReadyService(o.timeoutMs ?? 60_000, {
     name: `subgraph ${o.domain}`,
     group: 'subgraphs',
     port,
@@ -335,12 +344,6 @@ export async function startSubgraphProcess(o: {
       ...o.env,
     },
   })
-  try {
-    await waitReady(service, o.timeoutMs ?? 60_000)
-  } catch (error) {
-    await stopService(service)
-    throw error
-  }
   return { service, graphqlUrl: `http://127.0.0.1:${port}/graphql`, stop: () => stopService(service) }
 }
 
