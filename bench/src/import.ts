@@ -146,10 +146,9 @@ export async function runImportBench(o: {
     // gateway then asks core about it once in a while, not per request). Minted per call with that session: a
     // 1 M-row run outlives one token.
     const sessionId = randomUUID()
+    const token = () => stack.tokenFor({ userId: stack.superuserId, sessionId, superuser: true })
     const request = (query: string, variables: Record<string, unknown>) =>
-      postGraphQL(api.graphqlUrl, query, variables, {
-        authorization: `Bearer ${stack.tokenFor({ userId: stack.superuserId, sessionId, superuser: true })}`,
-      })
+      postGraphQL(api.graphqlUrl, query, variables, { authorization: `Bearer ${token()}` })
     /** A generated supplier file of `format` for a new supplier, and the import config that reads it. */
     const prepare = async (format: 'csv' | 'xlsx', code: string) => {
       const file = path.join(work, `supplier.${format}`)
@@ -220,9 +219,6 @@ export async function runImportBench(o: {
         NODE_OPTIONS: process.env.BENCH_IMPORT_WORKER_NODE_OPTIONS ?? IMPORT_WORKER_NODE_OPTIONS,
       },
     })
-    const userId = stack.superuserId
-    // Minted for each upload: a 1 M-row run outlives one token.
-    const token = () => stack.tokenFor({ userId, sessionId, superuser: true })
     const waitDone = async (id: string) => {
       for (;;) {
         const { data, errors } = await request(JOB, { id })

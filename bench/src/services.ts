@@ -179,18 +179,30 @@ export interface WorkerProcess {
   stop(): Promise<void>
 }
 
+/** A domain's process (a worker, a subgraph) on the benchmark's database of that domain. */
+interface DomainProcessOptions {
+  domain: Domain
+  databaseUrl: string
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+/** The database settings of a domain's process started on one database of the benchmark's. */
+function domainDatabaseEnv(domain: Domain, databaseUrl: string): Record<string, string> {
+  return {
+    // External mode needs a server for every domain: only this domain's database is ever opened.
+    DATABASE_URL: databaseUrl,
+    [`DB_${domain.toUpperCase()}_URL`]: databaseUrl,
+  }
+}
+
 /**
  * `pm worker --domain D` in a process of its own, as docker-compose runs it: the domain's queue in
  * `databaseUrl` (the benchmark's fresh database), storage, Redis and the rest from this process's
  * environment plus `env`. Resolves once the worker answers /ready on its admin listener (its queue is
  * installed and it takes jobs); its RSS is sampled from then until it stops.
  */
-export async function startWorkerProcess(o: {
-  domain: Domain
-  databaseUrl: string
-  env?: Record<string, string>
-  timeoutMs?: number
-}): Promise<WorkerProcess> {
+export async function startWorkerProcess(o: DomainProcessOptions): Promise<WorkerProcess> {
   const adminPort = await freePort()
   const service = startService({
     name: `worker-${o.domain}`,
@@ -199,9 +211,7 @@ export async function startWorkerProcess(o: {
     script: path.join(REPO_ROOT, 'apps/pm/src/main.ts'),
     args: ['worker', '--domain', o.domain],
     env: {
-      // External mode needs a server for every domain: only this domain's database is ever opened.
-      DATABASE_URL: o.databaseUrl,
-      [`DB_${o.domain.toUpperCase()}_URL`]: o.databaseUrl,
+      ...domainDatabaseEnv(o.domain, o.databaseUrl),
       WORKER_ADMIN_PORT: String(adminPort),
       LOG_LEVEL: 'warn',
       ...o.env,
@@ -318,12 +328,7 @@ export interface SubgraphProcess {
  * docker-compose runs one: the secrets, Redis and the rest from this process's environment plus `env`
  * (e.g. the other subgraphs' URLs, SUBGRAPH_NICE). Resolves once it answers /ready.
  */
-export async function startSubgraphProcess(o: {
-  domain: Domain
-  databaseUrl: string
-  env?: Record<string, string>
-  timeoutMs?: number
-}): Promise<SubgraphProcess> {
+export async function startSubgraphProcess(o: DomainProcessOptions): Promise<SubgraphProcess> {
   const [port, adminPort] = [await freePort(), await freePort()]
   const upper = o.domain.toUpperCase()
   const service = await startReadyService(o.timeoutMs ?? 60_000, {
@@ -336,9 +341,7 @@ export async function startSubgraphProcess(o: {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
-      // External mode needs a server for every domain: only this domain's database is ever opened.
-      DATABASE_URL: o.databaseUrl,
-      [`DB_${upper}_URL`]: o.databaseUrl,
+      ...domainDatabaseEnv(o.domain, o.databaseUrl),
       [`SUBGRAPH_${upper}_PORT`]: String(port),
       [`SUBGRAPH_${upper}_ADMIN_PORT`]: String(adminPort),
       ...o.env,
