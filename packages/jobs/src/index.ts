@@ -1,4 +1,10 @@
-export { claimJobLease, type JobLease, type JobLeaseOptions, type LeasedJobColumns } from './lease'
+export {
+  claimJobLease,
+  type JobLease,
+  type JobLeaseOptions,
+  type LeasedJobColumns,
+  releasedForRetry,
+} from './lease'
 export { integerSetting, workerNice } from './priority'
 export {
   addJobInTransaction,

@@ -23,6 +23,17 @@ export interface LeasedJobColumns {
   started_at: unknown
 }
 
+/** What a resume sets to queue a stopped job again: pending, no runner or heartbeat, no end, no error. */
+export function releasedForRetry() {
+  return {
+    status: 'pending',
+    completed_at: null,
+    last_error: null,
+    runner_id: null,
+    heartbeat_at: null,
+  } as const
+}
+
 export interface JobLeaseOptions<DB, TB extends keyof DB & string> {
   db: Kysely<DB>
   table: TB

@@ -47,7 +47,10 @@ export type AuditDelivery = (entries: OutboxEntry[]) => Promise<void>
 export interface AuditRelay {
   /** Asks for a delivery soon (after a commit). */
   nudge(): void
-  /** Delivers everything pending now; resolves with the number delivered (tests, shutdown). */
+  /**
+   * Delivers everything pending now; resolves with the number delivered (tests, shutdown). Stops early,
+   * without failing, when another relay on the database holds the outbox's lock (that one delivers the rest).
+   */
   flush(): Promise<number>
   pending(): Promise<number>
   stop(): Promise<void>
@@ -66,9 +69,22 @@ export interface AuditRelayOptions {
 }
 
 /**
+ * Key of the transaction-level advisory lock (`hashtextextended(AUDIT_OUTBOX_LOCK, 0)`) under which a relay
+ * delivers a batch of its database's outbox. Advisory locks are per database, so one constant serves every
+ * domain: of the relays sharing a database (two catalog instances, replicas), one delivers at a time.
+ */
+export const AUDIT_OUTBOX_LOCK = 'audit_outbox:relay'
+
+type BatchOutcome = { delivered: number } | { busy: true } | { failed: unknown }
+
+/**
  * Delivers the outbox to analytics: at least once, in order of creation, deleting what was delivered.
- * Failures back off (up to 30 s) and leave entries in place; analytics' insert is idempotent on the
- * entry id, so a redelivery never duplicates.
+ * Each batch is selected, delivered and deleted in one transaction holding the outbox's advisory lock
+ * (AUDIT_OUTBOX_LOCK), so relays of other processes on the same database never deliver the same entries or
+ * interleave theirs; a relay that finds the lock taken delivers nothing this turn (no failure) and tries
+ * again at its next poll or nudge. The transaction holds a connection of the pool during the delivery.
+ * Failures back off (up to 30 s) and leave entries in place (attempts + 1, last_error); analytics' insert
+ * is idempotent on the entry id, so a redelivery never duplicates.
  */
 export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
   const { db, logger } = options
@@ -79,60 +95,76 @@ export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
   let timer: NodeJS.Timeout | undefined
   let stopped = false
 
-  const deliverBatch = async (): Promise<number> => {
+  /**
+   * One batch in one transaction under the outbox's advisory lock: select the oldest entries, deliver them,
+   * delete them (or record the failure), commit. 'busy' when another relay holds the lock.
+   */
+  const deliverBatch = async (): Promise<number | 'busy'> => {
     if (options.canDeliver && !options.canDeliver()) return 0
-    const rows = await db
-      .selectFrom('audit_outbox')
-      .select(['id', 'user_id', 'action', 'entity_type', 'entity_id', 'changes', 'created_at'])
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(batchSize)
-      .execute()
-    if (rows.length === 0) return 0
-    const entries: OutboxEntry[] = rows.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      action: r.action,
-      entityType: r.entity_type,
-      entityId: r.entity_id,
-      changes: r.changes,
-      createdAt: r.created_at,
-    }))
-    try {
-      await options.deliver(entries)
-    } catch (error) {
-      await db
-        .updateTable('audit_outbox')
-        .set({
-          attempts: sql`attempts + 1`,
-          last_error: String((error as Error)?.message ?? error).slice(0, 500),
-        })
-        .where('id', '=', (eb: any) => eb.fn.any(eb.val(entries.map((e) => e.id))))
+    const outcome = await db.transaction().execute(async (trx): Promise<BatchOutcome> => {
+      const { rows: locks } = await sql<{ locked: boolean }>`
+        SELECT pg_try_advisory_xact_lock(hashtextextended(${AUDIT_OUTBOX_LOCK}, 0)) AS locked`.execute(trx)
+      if (!locks[0]?.locked) return { busy: true }
+      const rows = await trx
+        .selectFrom('audit_outbox')
+        .select(['id', 'user_id', 'action', 'entity_type', 'entity_id', 'changes', 'created_at'])
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(batchSize)
         .execute()
-      throw error
-    }
-    await db
-      .deleteFrom('audit_outbox')
-      .where('id', '=', (eb: any) => eb.fn.any(eb.val(entries.map((e) => e.id))))
-      .execute()
-    return entries.length
+      if (rows.length === 0) return { delivered: 0 }
+      const entries: OutboxEntry[] = rows.map((r) => ({
+        id: r.id,
+        userId: r.user_id,
+        action: r.action,
+        entityType: r.entity_type,
+        entityId: r.entity_id,
+        changes: r.changes,
+        createdAt: r.created_at,
+      }))
+      const ids = entries.map((e) => e.id)
+      try {
+        await options.deliver(entries)
+      } catch (error) {
+        // Recorded in this transaction, which then commits: the error is thrown once it has.
+        await trx
+          .updateTable('audit_outbox')
+          .set({
+            attempts: sql`attempts + 1`,
+            last_error: String((error as Error)?.message ?? error).slice(0, 500),
+          })
+          .where('id', '=', (eb: any) => eb.fn.any(eb.val(ids)))
+          .execute()
+        return { failed: error }
+      }
+      await trx
+        .deleteFrom('audit_outbox')
+        .where('id', '=', (eb: any) => eb.fn.any(eb.val(ids)))
+        .execute()
+      return { delivered: entries.length }
+    })
+    if ('failed' in outcome) throw outcome.failed
+    if ('busy' in outcome) return 'busy'
+    return outcome.delivered
   }
 
-  const drain = async (): Promise<number> => {
-    let total = 0
+  const drain = async (): Promise<{ delivered: number; busy: boolean }> => {
+    let delivered = 0
     for (;;) {
       const n = await deliverBatch()
-      total += n
-      if (n < batchSize) return total
+      if (n === 'busy') return { delivered, busy: true }
+      delivered += n
+      if (n < batchSize) return { delivered, busy: false }
     }
   }
 
   const run = (): Promise<number> => {
     running ??= drain()
       .then(
-        (n) => {
-          failures = 0
-          return n
+        ({ delivered, busy }) => {
+          // Another relay delivering is no failure, nor a sign that analytics answers: the back-off stays.
+          if (!busy || delivered > 0) failures = 0
+          return delivered
         },
         (error: unknown) => {
           failures++

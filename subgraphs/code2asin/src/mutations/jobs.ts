@@ -1,4 +1,5 @@
 import type { DB } from '@pm/db/types/code2asin'
+import { releasedForRetry } from '@pm/jobs'
 import {
   badUserInput,
   ErrorCode,
@@ -279,11 +280,7 @@ export const code2AsinJobMutations = {
           }
           const failed = await hasFailedLookups(trx, id)
           return {
-            status: 'pending',
-            completed_at: null,
-            last_error: null,
-            runner_id: null,
-            heartbeat_at: null,
+            ...releasedForRetry(),
             // Failed lookups lie behind the checkpoint: the worker walks the list again, skipping what is answered.
             ...(failed ? { checkpoint: 0 } : {}),
           }

@@ -1,3 +1,4 @@
+import { releasedForRetry } from '@pm/jobs'
 import {
   badUserInput,
   checkString,
@@ -135,11 +136,7 @@ export const exportMutations = {
           reopenedItems = n
           const phase = before.phase ?? 'collect'
           return {
-            status: 'pending',
-            completed_at: null,
-            last_error: null,
-            runner_id: null,
-            heartbeat_at: null,
+            ...releasedForRetry(),
             failed_items: sql<number>`GREATEST(COALESCE(failed_items, 0) - ${n}, 0)`,
             // A cancel deletes the feed file: it is written again from the staged pages.
             ...(before.status === 'cancelled' && (phase === 'deliver' || phase === 'done')
