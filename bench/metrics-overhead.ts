@@ -1,7 +1,8 @@
 /**
  * What metrics collection costs: Q1 (product page) through our stack with METRICS_ENABLED=true and with
- * METRICS_ENABLED=false, the two started in turn (never at once, so they do not share the CPU), --rounds
- * rounds alternating which goes first; the same data set, parameters and load. Two measures per run:
+ * METRICS_ENABLED=false, both stacks started once and kept up for the whole measurement, loaded in turn (never
+ * at once, so they do not share the CPU; the one not loaded sits idle), --rounds rounds alternating which goes
+ * first, each front's "on" and "off" runs back to back; the same data set, parameters and load. Two measures per run:
  * throughput, and the CPU time (user + system, /proc) the gateway and the seven subgraphs spend per request
  * answered, which a loaded machine disturbs far less than throughput (only our processes' own work is
  * counted, not the time they wait for a core). Each round pairs an "on" and an "off" run close in time; the
@@ -296,41 +297,57 @@ export async function runMetricsOverhead(
       for (const setting of ['on', 'off'] as const) rmSync(profileFile(setting), { force: true })
     }
     const profiledRequests: Partial<Record<Setting, number>> = {}
-    for (let round = 1; round <= rounds; round++) {
-      // Alternate which setting goes first, so a drift in the machine's load does not favour one.
-      const order: Setting[] = round % 2 ? ['on', 'off'] : ['off', 'on']
-      const profiled = options.profile && round === rounds
-      for (const setting of order) {
-        const stack = await startOurs(
+    // Both settings run side by side for the whole measurement and are loaded in turn: a round's two runs are
+    // seconds apart, on processes that have run as long as each other (no restart, no cold JIT in a pair);
+    // the stack not loaded sits idle meanwhile, the same for both.
+    const stacks: Partial<Record<Setting, Awaited<ReturnType<typeof startOurs>>>> = {}
+    try {
+      for (const setting of ['on', 'off'] as const) {
+        stacks[setting] = await startOurs(
           data.urls,
           secrets,
           setting,
-          `bench-metrics-${setting}-${round}-${process.pid}`,
-          profiled,
+          `bench-metrics-${setting}-${process.pid}`,
+          options.profile,
         )
-        try {
-          for (const front of fronts) {
-            const service = front === 'cached' ? stack.cached : stack.uncached
-            const load = {
-              url: `http://127.0.0.1:${service.port}/graphql`,
-              headers,
-              bodies,
-              connections: concurrency,
-              cursor: { next: 0 },
-            }
-            // The first requests plan the operation and fill the pools: one at a time, each answer checked.
-            for (const body of bodies.slice(0, 3)) {
-              const answer = await fetch(load.url, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json', ...headers },
-                body,
-              })
-              const json = (await answer.json()) as { errors?: { message: string }[] }
-              if (!answer.ok || json.errors)
-                throw new Error(
-                  `metrics overhead: Q1 failed (${answer.status}: ${json.errors?.[0]?.message})`,
-                )
-            }
+      }
+      const loadOf = (setting: Setting, front: Front) => {
+        const service = front === 'cached' ? stacks[setting]!.cached : stacks[setting]!.uncached
+        return {
+          service,
+          load: {
+            url: `http://127.0.0.1:${service.port}/graphql`,
+            headers,
+            bodies,
+            connections: concurrency,
+            cursor: { next: 0 },
+          },
+        }
+      }
+      // The first requests plan the operation and fill the pools: one at a time, each answer checked.
+      for (const setting of ['on', 'off'] as const) {
+        for (const front of fronts) {
+          const { load } = loadOf(setting, front)
+          for (const body of bodies.slice(0, 3)) {
+            const answer = await fetch(load.url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...headers },
+              body,
+            })
+            const json = (await answer.json()) as { errors?: { message: string }[] }
+            if (!answer.ok || json.errors)
+              throw new Error(`metrics overhead: Q1 failed (${answer.status}: ${json.errors?.[0]?.message})`)
+          }
+        }
+      }
+      for (let round = 1; round <= rounds; round++) {
+        // Alternate which setting goes first, so a drift in the machine's load does not favour one.
+        const order: Setting[] = round % 2 ? ['on', 'off'] : ['off', 'on']
+        const profiled = options.profile && round === rounds
+        for (const front of fronts) {
+          for (const setting of order) {
+            const stack = stacks[setting]!
+            const { service, load } = loadOf(setting, front)
             if (warmup > 0) await runLoad({ ...load, seconds: warmup })
             const measured = [service, ...stack.subgraphs]
             const profiling = profiled && front === 'cached'
@@ -374,10 +391,10 @@ export async function runMetricsOverhead(
             // Errors (timeouts on an overloaded machine) are reported with the run, not hidden.
             if (m.errors > 0) log(`metrics overhead: ${m.errors} errors, the first: ${m.firstError}`)
           }
-        } finally {
-          await Promise.all(stack.services.map((s) => stopService(s)))
         }
       }
+    } finally {
+      await Promise.all(Object.values(stacks).flatMap((stack) => stack.services.map((s) => stopService(s))))
     }
     const summary = Object.fromEntries(
       fronts.map((front) => {
@@ -448,7 +465,7 @@ function verdictCell(o: PairedOverhead): string {
 export function metricsOverheadMarkdown(result: MetricsOverheadResult): string {
   const fronts = (['cached', 'uncached'] as const).filter((front) => result.summary[front])
   const lines = [
-    `Q1 at concurrency ${result.concurrency}, ${result.seconds} s per run, ${result.rounds} round(s), metrics on and off started in turn (alternating order). Overheads are per round (the on and off runs of one round paired), their median and range; the target is judged on distribution-free bounds of their median (the sign test's order statistics, ≥ 95 % each side: the extreme rounds out of 6, the third from each end out of 12): met when the upper bound is within it, missed when the lower bound is over it, not judged when they straddle it. CPU is user + system time of the gateway measured and the seven subgraphs, per request answered (/proc; waiting for a core is not counted, so a loaded machine disturbs it far less than throughput).`,
+    `Q1 at concurrency ${result.concurrency}, ${result.seconds} s per run, ${result.rounds} round(s), metrics on and off both up for the whole run and loaded in turn, each front's on and off runs back to back (alternating order). Overheads are per round (the on and off runs of one round paired), their median and range; the target is judged on distribution-free bounds of their median (the sign test's order statistics, ≥ 95 % each side: the extreme rounds out of 6, the third from each end out of 12): met when the upper bound is within it, missed when the lower bound is over it, not judged when they straddle it. CPU is user + system time of the gateway measured and the seven subgraphs, per request answered (/proc; waiting for a core is not counted, so a loaded machine disturbs it far less than throughput).`,
     '',
     '| gateway | measure | metrics on | metrics off | overhead | target |',
     '| --- | --- | ---: | ---: | ---: | --- |',
