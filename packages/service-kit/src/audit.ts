@@ -101,6 +101,9 @@ export function startAuditRelay(options: AuditRelayOptions): AuditRelay {
    */
   const deliverBatch = async (): Promise<number | 'busy'> => {
     if (options.canDeliver && !options.canDeliver()) return 0
+    // The poll of an empty outbox (most of them) stays one statement: no transaction, no lock.
+    const waiting = await db.selectFrom('audit_outbox').select('id').limit(1).execute()
+    if (waiting.length === 0) return 0
     const outcome = await db.transaction().execute(async (trx): Promise<BatchOutcome> => {
       const { rows: locks } = await sql<{ locked: boolean }>`
         SELECT pg_try_advisory_xact_lock(hashtextextended(${AUDIT_OUTBOX_LOCK}, 0)) AS locked`.execute(trx)

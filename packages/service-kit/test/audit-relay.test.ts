@@ -58,11 +58,15 @@ async function addEntries(count: number, from = Date.UTC(2026, 0, 1)): Promise<s
   return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime()).map((r) => r.id)
 }
 
-function relay(database: DomainDatabase<'catalog'>, deliver: (entries: OutboxEntry[]) => Promise<void>) {
+function relay(
+  database: DomainDatabase<'catalog'>,
+  deliver: (entries: OutboxEntry[]) => Promise<void>,
+  handle: 'background' | 'db' = 'background',
+) {
   const { logger, warnings } = recordingLogger()
   // Polling far away: every delivery in these tests is asked for (flush, nudge).
   const started = startAuditRelay({
-    db: database.background,
+    db: database[handle],
     deliver,
     logger,
     intervalMs: 3_600_000,
@@ -91,6 +95,19 @@ afterEach(async () => {
 })
 
 describe('audit relays sharing one outbox', () => {
+  it('poll an empty outbox with one statement (no transaction, no lock)', async () => {
+    // On the counted handle (stats().queries), which the services' relays do not use.
+    const { relay: idle } = relay(first, async () => {}, 'db')
+    const before = first.stats().queries
+    expect(await idle.flush()).toBe(0)
+    expect(first.stats().queries - before).toBe(1)
+    await addEntries(1)
+    const withEntry = first.stats().queries
+    expect(await idle.flush()).toBe(1)
+    // The look, then BEGIN, the lock, the batch, its delete and COMMIT; then the empty look that ends the drain.
+    expect(first.stats().queries - withEntry).toBeGreaterThan(2)
+  })
+
   it('deliver every entry once, in creation order; the one finding the lock taken delivers nothing and has not failed', async () => {
     const created = await addEntries(5)
     /** Every delivery of both relays, in the order they happened. */
