@@ -58,7 +58,7 @@ describe('pm worker', () => {
     )
     expect(badNice.code).toBe(1)
     expect(badNice.stderr).toContain('WORKER_NICE: must be an integer from 0 to 19')
-  })
+  }, 180_000) // three `pm` processes started one after the other: ~12 s quiet, over 60 s on a loaded 2-core machine
 
   it("runs a domain's tasks with its database, storage and peers; WORKER_CONCURRENCY sets how many at once", async () => {
     const seen: Array<{ importJobs: number; stored: string; domain: string }> = []
