@@ -223,7 +223,9 @@ async function main() {
   const stopAll = async () => {
     for (const s of stacks) await Promise.all([s.gateway, ...s.subgraphs].map((x) => stopService(x)))
   }
+  // Interrupted (Ctrl-C, or a kill's SIGTERM): the services go too, never left running on their own.
   process.on('SIGINT', () => stopAll().finally(() => process.exit(130)))
+  process.on('SIGTERM', () => stopAll().finally(() => process.exit(143)))
   try {
     stacks.push(
       ...(await Promise.all([
