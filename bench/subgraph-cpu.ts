@@ -21,7 +21,15 @@ import { benchDatabaseUrls, REPO_ROOT } from './src/data'
 import { benchAccessToken, benchSecrets } from './src/identity'
 import { pickParams, type ScenarioParams } from './src/params'
 import { topSelfTime } from './src/profile'
-import { freePort, type Service, sampleMany, startService, stopService, waitReady } from './src/services'
+import {
+  freePort,
+  type ProcSample,
+  type Service,
+  sampleMany,
+  startService,
+  stopService,
+  waitReady,
+} from './src/services'
 
 type Scenario = 'q1' | 'q2'
 
@@ -161,14 +169,37 @@ async function post(stack: Stack, body: string, headers: Record<string, string>)
   return text
 }
 
-/** Sends `count` requests (cycling through `all`) at `concurrency`; CPU ms per request of each subgraph. */
+/** Each subgraph's CPU milliseconds between two samples (user + system, and the system part), by domain. */
+function subgraphCpuMs(
+  stack: Stack,
+  before: Map<number, ProcSample>,
+  after: Map<number, ProcSample>,
+): { cpu: Record<string, number>; system: Record<string, number> } {
+  const cpu: Record<string, number> = {}
+  const system: Record<string, number> = {}
+  for (const s of stack.subgraphs) {
+    const pid = s.child.pid!
+    const domain = s.name.split(' ').pop()!
+    cpu[domain] = ((after.get(pid)?.cpuSeconds ?? 0) - (before.get(pid)?.cpuSeconds ?? 0)) * 1000
+    system[domain] = ((after.get(pid)?.systemSeconds ?? 0) - (before.get(pid)?.systemSeconds ?? 0)) * 1000
+  }
+  return { cpu, system }
+}
+
+const scaled = (values: Record<string, number>, by: number) =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v / by]))
+
+/**
+ * Sends `count` requests (cycling through `all`) at `concurrency`; CPU ms per request of each subgraph, and
+ * the kernel's part of it (system time: syscalls, network).
+ */
 async function batch(
   stack: Stack,
   all: string[],
   count: number,
   concurrency: number,
   headers: Record<string, string>,
-): Promise<Record<string, number>> {
+): Promise<{ cpu: Record<string, number>; system: Record<string, number> }> {
   const pids = stack.subgraphs.map((s) => s.child.pid!)
   const before = sampleMany(pids)
   let next = 0
@@ -180,22 +211,9 @@ async function batch(
       }
     }),
   )
-  const after = sampleMany(pids)
-  const out: Record<string, number> = {}
-  const system: Record<string, number> = {}
-  stack.subgraphs.forEach((s, i) => {
-    const pid = pids[i]!
-    const ms = ((after.get(pid)?.cpuSeconds ?? 0) - (before.get(pid)?.cpuSeconds ?? 0)) * 1000
-    const sys = ((after.get(pid)?.systemSeconds ?? 0) - (before.get(pid)?.systemSeconds ?? 0)) * 1000
-    out[s.name.split(' ').pop()!] = ms / count
-    system[s.name.split(' ').pop()!] = sys / count
-  })
-  systemShares.set(out, system)
-  return out
+  const { cpu, system } = subgraphCpuMs(stack, before, sampleMany(pids))
+  return { cpu: scaled(cpu, count), system: scaled(system, count) }
 }
-
-/** The kernel's part of each batch's figures (system time: syscalls, network), by subgraph. */
-const systemShares = new WeakMap<Record<string, number>, Record<string, number>>()
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -241,12 +259,8 @@ async function main() {
         const pids = stack.subgraphs.map((s) => s.child.pid!)
         const before = sampleMany(pids)
         await new Promise((r) => setTimeout(r, args.idle * 1000))
-        const after = sampleMany(pids)
-        const rates = stack.subgraphs.map((s, i) => {
-          const pid = pids[i]!
-          const ms = ((after.get(pid)?.cpuSeconds ?? 0) - (before.get(pid)?.cpuSeconds ?? 0)) * 1000
-          return `${s.name.split(' ').pop()} ${(ms / args.idle).toFixed(2)}`
-        })
+        const { cpu } = subgraphCpuMs(stack, before, sampleMany(pids))
+        const rates = Object.entries(cpu).map(([domain, ms]) => `${domain} ${(ms / args.idle).toFixed(2)}`)
         log(`${stack.label} idle: ${rates.join(', ')} ms CPU per second`)
       }
     }
@@ -270,14 +284,14 @@ async function main() {
       }
       const profiled = stacks.at(-1)!
       if (profileDir) for (const s of profiled.subgraphs) s.child.kill('SIGUSR2')
-      const results = new Map<string, Record<string, number>[]>()
+      const results = new Map<string, Awaited<ReturnType<typeof batch>>[]>()
       for (let round = 0; round < args.rounds; round++) {
         for (const stack of round % 2 ? [...stacks].reverse() : stacks) {
           const r = await batch(stack, all, args.requests, args.concurrency, headers)
           const list = results.get(stack.label) ?? []
           list.push(r)
           results.set(stack.label, list)
-          const total = Object.values(r).reduce((x, y) => x + y, 0)
+          const total = Object.values(r.cpu).reduce((x, y) => x + y, 0)
           log(
             `${scenario} round ${round + 1} ${stack.label}: ${total.toFixed(2)} ms subgraph CPU per request`,
           )
@@ -288,14 +302,13 @@ async function main() {
         await new Promise((r) => setTimeout(r, 3_000))
       }
       for (const [label, list] of results) {
-        const totals = list.map((r) => Object.values(r).reduce((x, y) => x + y, 0))
-        const per = Object.keys(list[0]!)
-          .map((d) => [d, median(list.map((r) => r[d]!))] as const)
+        const totals = list.map((r) => Object.values(r.cpu).reduce((x, y) => x + y, 0))
+        const per = Object.keys(list[0]!.cpu)
+          .map((d) => [d, median(list.map((r) => r.cpu[d]!))] as const)
           .filter(([, ms]) => ms >= 0.05)
-          .map(([d, ms]) => {
-            const sys = median(list.map((r) => systemShares.get(r)?.[d] ?? 0))
-            return `${d} ${ms.toFixed(2)} (system ${sys.toFixed(2)})`
-          })
+          .map(
+            ([d, ms]) => `${d} ${ms.toFixed(2)} (system ${median(list.map((r) => r.system[d]!)).toFixed(2)})`,
+          )
         log(
           `${scenario} ${label}: median ${median(totals).toFixed(2)} ms per request (min ${Math.min(...totals).toFixed(2)}, max ${Math.max(...totals).toFixed(2)}; ${per.join(', ')})`,
         )
