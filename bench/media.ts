@@ -112,8 +112,9 @@ export async function runMediaBench(o: {
   process.env.STORAGE_DIR = path.join(work, 'storage')
   const cacheName = `bench-media-${process.pid}`
   process.env.GATEWAY_CACHE_NAME = cacheName
+  // Core too, as deployed: the gateway asks it about the caller's session (cached), as it does in production.
   const stack = await startTestStack({
-    only: ['catalog', 'media'],
+    only: ['core', 'catalog', 'media'],
     subgraphTimeoutMs: 120_000,
     gateway: {
       ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
@@ -125,6 +126,7 @@ export async function runMediaBench(o: {
   try {
     gateway = await startGatewayProcess({
       subgraphUrls: {
+        core: stack.subgraphs.core.server.graphqlUrl,
         catalog: stack.subgraphs.catalog.server.graphqlUrl,
         media: stack.subgraphs.media.server.graphqlUrl,
       },

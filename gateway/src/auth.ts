@@ -76,6 +76,12 @@ export interface ApiKeyGrant {
 
 /** How long core's answer that a session stands is reused: a revocation reaches every gateway within it. */
 export const SESSION_CHECK_TTL_MS = 5_000
+/**
+ * After core failed to answer about a session, how long the gateway judges tokens by their signature (and the
+ * answers it still has) without asking core again: an outage, refused connections or a core that hangs until
+ * the timeout, costs one attempt per period instead of one per request.
+ */
+export const CORE_RETRY_MS = 5_000
 /** The cache namespace of the answers; bumped by every revoking mutation (see revocationsPlugin). */
 const SESSIONS_NAMESPACE = 'sessions'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -100,6 +106,8 @@ export interface SessionChecksOptions {
   /** How long an answer that may still change is reused (default and maximum SESSION_CHECK_TTL_MS). */
   ttlMs?: number
   timeoutMs?: number
+  /** How long core is left alone after it failed to answer (default CORE_RETRY_MS). */
+  retryMs?: number
 }
 
 /**
@@ -108,13 +116,15 @@ export interface SessionChecksOptions {
  * still change is reused for ttlMs; one that cannot (revoked, or neither the user nor the session exists)
  * for the rest of the token's life. While core cannot answer, a token is judged by its signature and the
  * answers still cached (a revoked session stays refused): core's outage must not take the rest of the
- * graph down with it.
+ * graph down with it, nor slow it: after a failed question core is not asked again for retryMs.
  */
 export class SessionChecks {
   private readonly options: SessionChecksOptions
   private readonly ttlMs: number
   private readonly inFlight = new Map<string, Promise<boolean>>()
   private lastWarning = 0
+  /** Until when core is not asked (Date.now() ms), after it failed to answer. */
+  private coreDownUntil = 0
 
   constructor(options: SessionChecksOptions) {
     this.options = options
@@ -125,6 +135,7 @@ export class SessionChecks {
     const key = `${claims.sub.toLowerCase()}:${claims.sid.toLowerCase()}`
     const { generation, values } = await this.options.cache.getMany(SESSIONS_NAMESPACE, [key])
     if (values[0] !== undefined) return values[0] === 'revoked'
+    if (Date.now() < this.coreDownUntil) return false
     const flight = `${generation}:${key}`
     let pending = this.inFlight.get(flight)
     if (!pending) {
@@ -145,6 +156,7 @@ export class SessionChecks {
       state = await this.askCore(claims)
     } catch (error) {
       const now = Date.now()
+      this.coreDownUntil = now + (this.options.retryMs ?? CORE_RETRY_MS)
       if (now - this.lastWarning >= 60_000) {
         this.lastWarning = now
         this.options.logger.warn('access-token check failed: core did not answer; trusting signatures', {

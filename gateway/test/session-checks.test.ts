@@ -1,0 +1,95 @@
+/**
+ * The gateway's session checks while core cannot answer: tokens are judged by their signature, and core is
+ * asked again once per retry period, not on every request (a refused or hung connection per request would
+ * slow every operation of the graph for the length of core's outage).
+ */
+import { randomUUID } from 'node:crypto'
+import { TwoLevelCache } from '@pm/cache'
+import { type AccessTokenClaims, createLogger } from '@pm/service-kit'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { CORE_RETRY_MS, SessionChecks } from '../src/auth'
+
+const claims = (): AccessTokenClaims => {
+  const now = Math.floor(Date.now() / 1000)
+  return { sub: randomUUID(), perms: [], su: false, sid: randomUUID(), iat: now, exp: now + 900 }
+}
+
+/** A core that refuses every connection, then (once `up`) answers that the session stands or was revoked. */
+function fakeCore() {
+  const core = {
+    up: false,
+    revoked: new Set<string>(),
+    calls: 0,
+    fetch: (async (_url: string | URL | Request, init?: RequestInit) => {
+      core.calls++
+      if (!core.up) throw new TypeError('fetch failed')
+      const { variables } = JSON.parse(String(init?.body)) as { variables: { sessionId: string } }
+      const state = { revoked: core.revoked.has(variables.sessionId), known: true }
+      return new Response(JSON.stringify({ data: { accessTokenState: state } }), {
+        headers: { 'content-type': 'application/json' },
+      })
+    }) as typeof fetch,
+  }
+  return core
+}
+
+function sessionChecks(core: ReturnType<typeof fakeCore>, retryMs?: number) {
+  return new SessionChecks({
+    coreUrl: 'http://127.0.0.1:1/graphql',
+    signingSecret: 's'.repeat(32),
+    cache: new TwoLevelCache({ name: `test-sessions-${randomUUID()}` }),
+    logger: createLogger({ service: 'test' }, 'error'),
+    fetch: core.fetch,
+    ...(retryMs !== undefined ? { retryMs } : {}),
+  })
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('session checks while core is down', () => {
+  it('trust the signature, and ask core once per retry period, whatever the number of requests and tokens', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const core = fakeCore()
+    const checks = sessionChecks(core)
+    expect(await checks.revoked(claims())).toBe(false)
+    expect(core.calls).toBe(1)
+    for (let i = 0; i < 20; i++) expect(await checks.revoked(claims())).toBe(false)
+    expect(core.calls).toBe(1)
+
+    // Once the period is over, core is asked again: still down, then back.
+    vi.setSystemTime(Date.now() + CORE_RETRY_MS)
+    expect(await checks.revoked(claims())).toBe(false)
+    expect(core.calls).toBe(2)
+    core.up = true
+    vi.setSystemTime(Date.now() + CORE_RETRY_MS)
+    const revoked = claims()
+    core.revoked.add(revoked.sid)
+    expect(await checks.revoked(revoked)).toBe(true)
+    expect(core.calls).toBe(3)
+    // Its answer is kept: the same token costs core nothing more.
+    expect(await checks.revoked(revoked)).toBe(true)
+    expect(core.calls).toBe(3)
+  })
+
+  it('an answer core gave before its outage still holds during it: a revoked session stays refused', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const core = fakeCore()
+    core.up = true
+    const checks = sessionChecks(core)
+    const revoked = claims()
+    core.revoked.add(revoked.sid)
+    expect(await checks.revoked(revoked)).toBe(true)
+    core.up = false
+    expect(await checks.revoked(claims())).toBe(false)
+    expect(await checks.revoked(revoked)).toBe(true)
+  })
+
+  it('with no retry period, every request asks core again (the setting is honoured)', async () => {
+    const core = fakeCore()
+    const checks = sessionChecks(core, 0)
+    for (let i = 0; i < 3; i++) expect(await checks.revoked(claims())).toBe(false)
+    expect(core.calls).toBe(3)
+  })
+})
