@@ -18,7 +18,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql'
-import { queryCore } from './core-client'
+import { CoreOutage, queryCore } from './core-client'
 
 /**
  * Who a request is, as the gateway establishes it before anything else runs:
@@ -76,12 +76,6 @@ export interface ApiKeyGrant {
 
 /** How long core's answer that a session stands is reused: a revocation reaches every gateway within it. */
 export const SESSION_CHECK_TTL_MS = 5_000
-/**
- * After core failed to answer about a session, how long the gateway judges tokens by their signature (and the
- * answers it still has) without asking core again: an outage, refused connections or a core that hangs until
- * the timeout, costs one attempt per period instead of one per request.
- */
-export const CORE_RETRY_MS = 5_000
 /** The cache namespace of the answers; bumped by every revoking mutation (see revocationsPlugin). */
 const SESSIONS_NAMESPACE = 'sessions'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -122,20 +116,23 @@ export class SessionChecks {
   private readonly options: SessionChecksOptions
   private readonly ttlMs: number
   private readonly inFlight = new Map<string, Promise<boolean>>()
-  private lastWarning = 0
-  /** Until when core is not asked (Date.now() ms), after it failed to answer. */
-  private coreDownUntil = 0
+  private readonly outage: CoreOutage
 
   constructor(options: SessionChecksOptions) {
     this.options = options
     this.ttlMs = Math.min(options.ttlMs ?? SESSION_CHECK_TTL_MS, SESSION_CHECK_TTL_MS)
+    this.outage = new CoreOutage(
+      options.logger,
+      'access-token check failed: core did not answer; trusting signatures',
+      options.retryMs,
+    )
   }
 
   async revoked(claims: AccessTokenClaims): Promise<boolean> {
     const key = `${claims.sub.toLowerCase()}:${claims.sid.toLowerCase()}`
     const { generation, values } = await this.options.cache.getMany(SESSIONS_NAMESPACE, [key])
     if (values[0] !== undefined) return values[0] === 'revoked'
-    if (Date.now() < this.coreDownUntil) return false
+    if (this.outage.ongoing) return false
     const flight = `${generation}:${key}`
     let pending = this.inFlight.get(flight)
     if (!pending) {
@@ -155,14 +152,7 @@ export class SessionChecks {
     try {
       state = await this.askCore(claims)
     } catch (error) {
-      const now = Date.now()
-      this.coreDownUntil = now + (this.options.retryMs ?? CORE_RETRY_MS)
-      if (now - this.lastWarning >= 60_000) {
-        this.lastWarning = now
-        this.options.logger.warn('access-token check failed: core did not answer; trusting signatures', {
-          error: (error as Error)?.message ?? String(error),
-        })
-      }
+      this.outage.failed(error)
       return false
     }
     const untilExpiry = Math.max(1_000, claims.exp * 1000 - Date.now())
@@ -204,7 +194,12 @@ export interface AuthenticatorOptions {
   timeoutMs?: number
   /** Refuses tokens whose session ended; absent when the graph has no core subgraph to ask. */
   sessions?: SessionChecks
+  /** How long core is not asked about keys after it failed to answer (default CORE_RETRY_MS). */
+  retryMs?: number
 }
+
+/** Thrown by Authenticator.lookup while core's outage lasts: refused at once, without asking core again. */
+const CORE_UNAVAILABLE = new Error('core did not answer a moment ago')
 
 const refused = (
   message: string,
@@ -238,10 +233,12 @@ export class Authenticator {
   private readonly cacheMs: number
   private readonly cache = new Map<string, { grant: ApiKeyGrant | null; until: number }>()
   private readonly inFlight = new Map<string, Promise<ApiKeyGrant | null>>()
+  private readonly outage: CoreOutage
 
   constructor(options: AuthenticatorOptions) {
     this.options = options
     this.cacheMs = Math.min(options.apiKeyCacheMs ?? API_KEY_CACHE_MS, API_KEY_CACHE_MS)
+    this.outage = new CoreOutage(options.logger, 'API key check failed: core did not answer', options.retryMs)
   }
 
   /** The caller of a request, or why it is refused. Never throws: core unreachable → 503. */
@@ -290,9 +287,7 @@ export class Authenticator {
     try {
       grant = await this.lookup(key)
     } catch (error) {
-      this.options.logger.warn('API key check failed: core did not answer', {
-        error: (error as Error)?.message ?? String(error),
-      })
+      if (error !== CORE_UNAVAILABLE) this.outage.failed(error)
       return refused(
         'API keys cannot be checked right now (the core service is unavailable); retry shortly',
         503,
@@ -325,12 +320,16 @@ export class Authenticator {
     await this.options.sessions?.forget()
   }
 
-  /** Core's answer for a key: from the cache when younger than 30 s, else one question per key at a time. */
+  /**
+   * Core's answer for a key: from the cache when younger than 30 s, else one question per key at a time (none
+   * while core's outage lasts: CORE_UNAVAILABLE).
+   */
   private async lookup(key: string): Promise<ApiKeyGrant | null> {
     const hash = sha256Hex(key)
     const now = Date.now()
     const cached = this.cache.get(hash)
     if (cached && cached.until > now) return cached.grant
+    if (this.outage.ongoing) throw CORE_UNAVAILABLE
     let pending = this.inFlight.get(hash)
     if (!pending) {
       pending = this.askCore(key).finally(() => this.inFlight.delete(hash))

@@ -1,4 +1,4 @@
-import { SERVICE, signCaller } from '@pm/service-kit'
+import { type Logger, SERVICE, signCaller } from '@pm/service-kit'
 
 /** Where and how the gateway reaches core for its own questions. */
 export interface CoreClientOptions {
@@ -38,4 +38,36 @@ export async function queryCore<T>(
   })
   const body = (await response.json().catch(() => ({}))) as Omit<CoreAnswer<T>, 'ok' | 'status'>
   return { ok: response.ok, status: response.status, ...body }
+}
+
+/** After core failed to answer one kind of the gateway's questions, how long that kind is not asked again. */
+export const CORE_RETRY_MS = 5_000
+
+/**
+ * One kind of question to core (sessions, API keys) while core fails to answer it: after a failure the question
+ * is not asked again for retryMs, so an outage (refused connections, or a core that hangs until the timeout)
+ * costs one attempt per period instead of one per request; and it is logged once a minute, not per request.
+ */
+export class CoreOutage {
+  private until = 0
+  private lastWarning = 0
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly warning: string,
+    private readonly retryMs = CORE_RETRY_MS,
+  ) {}
+
+  /** Whether core failed to answer less than retryMs ago. */
+  get ongoing(): boolean {
+    return Date.now() < this.until
+  }
+
+  failed(error: unknown) {
+    const now = Date.now()
+    this.until = now + this.retryMs
+    if (now - this.lastWarning < 60_000) return
+    this.lastWarning = now
+    this.logger.warn(this.warning, { error: (error as Error)?.message ?? String(error) })
+  }
 }

@@ -10,7 +10,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql'
-import { queryCore } from './core-client'
+import { CoreOutage, queryCore } from './core-client'
 import { SCHEMA_MODULE_GATES } from './generated/module-gates'
 
 /**
@@ -236,11 +236,16 @@ export class ModuleStates {
   private disabledIds = new Set<string>()
   private fetchedAt = Number.NEGATIVE_INFINITY
   private pending: Promise<void> | undefined
-  private lastWarning = 0
+  /** Logs the failures once a minute (the period between questions is ttlMs, failed or not). */
+  private readonly outage: CoreOutage
 
   constructor(options: ModuleStatesOptions) {
     this.options = options
     this.ttlMs = Math.min(options.ttlMs ?? MODULE_STATE_TTL_MS, MODULE_STATE_TTL_MS)
+    this.outage = new CoreOutage(
+      options.logger,
+      'module states unavailable from core; keeping the last known',
+    )
   }
 
   async disabled(): Promise<ReadonlySet<string>> {
@@ -267,13 +272,7 @@ export class ModuleStates {
       }
       this.disabledIds = new Set(modules.filter((m) => m.enabled === false).map((m) => m.id))
     } catch (error) {
-      const now = Date.now()
-      if (now - this.lastWarning >= 60_000) {
-        this.lastWarning = now
-        this.options.logger.warn('module states unavailable from core; keeping the last known', {
-          error: (error as Error)?.message ?? String(error),
-        })
-      }
+      this.outage.failed(error)
     } finally {
       // Failures wait a period too: a core that is down is not asked on every request.
       this.fetchedAt = Date.now()

@@ -1,20 +1,27 @@
 /**
- * The gateway's session checks while core cannot answer: tokens are judged by their signature, and core is
- * asked again once per retry period, not on every request (a refused or hung connection per request would
- * slow every operation of the graph for the length of core's outage).
+ * The gateway's questions to core while core cannot answer: tokens are judged by their signature, API keys are
+ * refused with 503, and core is asked again once per retry period, not on every request (a refused or hung
+ * connection per request would slow every operation of the graph for the length of core's outage).
  */
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { TwoLevelCache } from '@pm/cache'
 import { type AccessTokenClaims, createLogger } from '@pm/service-kit'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { CORE_RETRY_MS, SessionChecks } from '../src/auth'
+import { Authenticator, SessionChecks } from '../src/auth'
+import { CORE_RETRY_MS } from '../src/core-client'
 
 const claims = (): AccessTokenClaims => {
   const now = Math.floor(Date.now() / 1000)
   return { sub: randomUUID(), perms: [], su: false, sid: randomUUID(), iat: now, exp: now + 900 }
 }
 
-/** A core that refuses every connection, then (once `up`) answers that the session stands or was revoked. */
+const KEY = `pm_abcd_${'k'.repeat(24)}`
+
+/**
+ * A core that refuses every connection, then (once `up`) answers that a session stands or was revoked, and
+ * that KEY is a partner's key.
+ */
 function fakeCore() {
   const core = {
     up: false,
@@ -23,11 +30,26 @@ function fakeCore() {
     fetch: (async (_url: string | URL | Request, init?: RequestInit) => {
       core.calls++
       if (!core.up) throw new TypeError('fetch failed')
-      const { variables } = JSON.parse(String(init?.body)) as { variables: { sessionId: string } }
-      const state = { revoked: core.revoked.has(variables.sessionId), known: true }
-      return new Response(JSON.stringify({ data: { accessTokenState: state } }), {
-        headers: { 'content-type': 'application/json' },
-      })
+      const { query, variables } = JSON.parse(String(init?.body)) as {
+        query: string
+        variables: { sessionId?: string; key?: string }
+      }
+      const data = query.includes('authenticateApiKey')
+        ? {
+            authenticateApiKey:
+              variables.key === KEY
+                ? {
+                    id: randomUUID(),
+                    userId: randomUUID(),
+                    permissions: ['product:read'],
+                    allowedOperations: [],
+                    rateLimitPerMinute: null,
+                    expiresAt: null,
+                  }
+                : null,
+          }
+        : { accessTokenState: { revoked: core.revoked.has(variables.sessionId!), known: true } }
+      return new Response(JSON.stringify({ data }), { headers: { 'content-type': 'application/json' } })
     }) as typeof fetch,
   }
   return core
@@ -91,5 +113,40 @@ describe('session checks while core is down', () => {
     const checks = sessionChecks(core, 0)
     for (let i = 0; i < 3; i++) expect(await checks.revoked(claims())).toBe(false)
     expect(core.calls).toBe(3)
+  })
+})
+
+describe('API keys while core is down', () => {
+  const request = (key: string) => ({ headers: { 'x-api-key': key } }) as unknown as IncomingMessage
+
+  it('refused with 503 at once, core asked once per retry period; served again once core answers', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const core = fakeCore()
+    const authenticator = new Authenticator({
+      tokenSecret: 't'.repeat(32),
+      signingSecret: 's'.repeat(32),
+      coreUrl: 'http://127.0.0.1:1/graphql',
+      clientAddress: () => '127.0.0.1',
+      logger: createLogger({ service: 'test' }, 'error'),
+      fetch: core.fetch,
+    })
+    for (let i = 0; i < 10; i++) {
+      const outcome = await authenticator.authenticate(request(KEY))
+      expect(outcome).toMatchObject({ ok: false, status: 503, code: 'SERVICE_UNAVAILABLE' })
+    }
+    expect(core.calls).toBe(1)
+
+    core.up = true
+    vi.setSystemTime(Date.now() + CORE_RETRY_MS)
+    expect(await authenticator.authenticate(request(KEY))).toMatchObject({
+      ok: true,
+      caller: { kind: 'partner', permissions: ['product:read'] },
+    })
+    expect(core.calls).toBe(2)
+    // An unknown key is refused as such (401), not as an outage.
+    expect(await authenticator.authenticate(request(`pm_abcd_${'x'.repeat(24)}`))).toMatchObject({
+      ok: false,
+      status: 401,
+    })
   })
 })
