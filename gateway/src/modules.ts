@@ -225,7 +225,9 @@ export interface ModuleStatesOptions {
 }
 
 /**
- * The disabled modules as core last said, at most ttlMs (≤ 5 s) old; one question to core at a time.
+ * The disabled modules as core last said, refreshed when older than ttlMs (≤ 5 s); one question to core at a
+ * time. Only the first question is waited for: after it, a refresh runs behind the state already known, so no
+ * request waits on core (a request used to every ttlMs, up to the 2 s timeout while core hung).
  * Core unreachable (or without its `modules` query yet): the last known state stays, and with none known
  * every module counts as enabled, the documented default (docs/requirements.md#modules); the gate is a
  * feature switch, not an access control.
@@ -253,7 +255,8 @@ export class ModuleStates {
       this.pending ??= this.refresh().finally(() => {
         this.pending = undefined
       })
-      await this.pending
+      // Until a first question has ended (answered or failed) nothing is known: only that one is waited for.
+      if (this.fetchedAt === Number.NEGATIVE_INFINITY) await this.pending
     }
     return this.disabledIds
   }

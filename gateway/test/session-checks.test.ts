@@ -1,7 +1,8 @@
 /**
- * The gateway's questions to core while core cannot answer: tokens are judged by their signature, API keys are
- * refused with 503, and core is asked again once per retry period, not on every request (a refused or hung
- * connection per request would slow every operation of the graph for the length of core's outage).
+ * The gateway's own questions to core (sessions, API keys, module states) never hold requests up for long:
+ * while core cannot answer, tokens are judged by their signature, API keys are refused with 503, and core is
+ * asked again once per retry period, not on every request (a refused or hung connection per request would slow
+ * every operation of the graph for the length of core's outage); module states refresh behind the known state.
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
@@ -10,6 +11,7 @@ import { type AccessTokenClaims, createLogger } from '@pm/service-kit'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Authenticator, SessionChecks } from '../src/auth'
 import { CORE_RETRY_MS } from '../src/core-client'
+import { MODULE_STATE_TTL_MS, ModuleStates } from '../src/modules'
 
 const claims = (): AccessTokenClaims => {
   const now = Math.floor(Date.now() / 1000)
@@ -148,5 +150,44 @@ describe('API keys while core is down', () => {
       ok: false,
       status: 401,
     })
+  })
+})
+
+describe('module states', () => {
+  it('only the first question to core is waited for; later refreshes run behind the known state', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    let answer: (disabled: string[]) => void = () => {}
+    let calls = 0
+    const fetch = (async () => {
+      calls++
+      const disabled = await new Promise<string[]>((resolve) => {
+        answer = resolve
+      })
+      const modules = ['exports', 'code2asin'].map((id) => ({ id, enabled: !disabled.includes(id) }))
+      return new Response(JSON.stringify({ data: { modules } }), {
+        headers: { 'content-type': 'application/json' },
+      })
+    }) as typeof globalThis.fetch
+    const states = new ModuleStates({
+      coreUrl: 'http://127.0.0.1:1/graphql',
+      signingSecret: 's'.repeat(32),
+      logger: createLogger({ service: 'test' }, 'error'),
+      fetch,
+    })
+    // The first question is waited for: nothing is known before it.
+    const first = states.disabled()
+    await vi.waitUntil(() => calls === 1)
+    answer(['exports'])
+    expect([...(await first)]).toEqual(['exports'])
+
+    // Past the lifetime, a request gets the known state at once while core is asked (and has not answered).
+    vi.setSystemTime(Date.now() + MODULE_STATE_TTL_MS)
+    expect([...(await states.disabled())]).toEqual(['exports'])
+    await vi.waitUntil(() => calls === 2)
+    expect([...(await states.disabled())]).toEqual(['exports'])
+    expect(calls).toBe(2)
+    answer(['code2asin'])
+    await vi.waitUntil(async () => (await states.disabled()).has('code2asin'))
+    expect([...(await states.disabled())]).toEqual(['code2asin'])
   })
 })
