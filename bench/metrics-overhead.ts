@@ -27,6 +27,15 @@ import { topSelfTime } from './src/profile'
 import { freePort, type Service, sampleProcess, startService, stopService, waitReady } from './src/services'
 
 export const METRICS_OVERHEAD_TARGET_PERCENT = 5
+
+/**
+ * BENCH_METRICS_OVERHEAD_CONTROL=true: the A/A control. Both stacks start with metrics off (the "on" stack is
+ * the one that would have had them), so what the rounds show is the bench's own difference between two
+ * identical stacks: how far this method can see on this machine.
+ */
+function controlRun(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.BENCH_METRICS_OVERHEAD_CONTROL?.trim().toLowerCase() === 'true'
+}
 /** Fewer pairs than this cannot bound the median at PAIRS_CONFIDENCE: reported, not judged. */
 const MIN_JUDGED_ROUNDS = 5
 
@@ -66,6 +75,8 @@ export interface MetricsOverheadResult {
   seconds: number
   rounds: number
   smoke: boolean
+  /** The A/A control (BENCH_METRICS_OVERHEAD_CONTROL): metrics off in both stacks. */
+  control: boolean
   runs: OverheadRun[]
   summary: Partial<
     Record<
@@ -166,6 +177,7 @@ async function startOurs(
   setting: Setting,
   cacheName: string,
   profiled: boolean,
+  control: boolean,
 ): Promise<{ services: Service[]; subgraphs: Service[]; cached: Service; uncached: Service }> {
   const ports = Object.fromEntries(await Promise.all(DOMAINS.map(async (d) => [d, await freePort()])))
   const adminPorts = Object.fromEntries(await Promise.all(DOMAINS.map(async (d) => [d, await freePort()])))
@@ -174,7 +186,7 @@ async function startOurs(
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
-    METRICS_ENABLED: setting === 'on' ? 'true' : 'false',
+    METRICS_ENABLED: setting === 'on' && !control ? 'true' : 'false',
     ...subgraphPoolEnv(),
     ...secrets,
   }
@@ -276,6 +288,7 @@ export async function runMetricsOverhead(
   log: (message: string) => void,
 ): Promise<MetricsOverheadResult> {
   const rounds = options.rounds
+  const control = controlRun()
   const concurrency = options.smoke ? 4 : Math.max(...options.concurrency)
   const seconds = options.smoke ? 2 : options.seconds
   const warmup = options.smoke ? 1 : options.warmupSeconds
@@ -309,6 +322,7 @@ export async function runMetricsOverhead(
           setting,
           `bench-metrics-${setting}-${process.pid}`,
           options.profile,
+          control,
         )
       }
       const loadOf = (setting: Setting, front: Front) => {
@@ -443,6 +457,7 @@ export async function runMetricsOverhead(
       seconds,
       rounds,
       smoke: options.smoke,
+      control,
       runs,
       summary,
       ...(profiles ? { profiles } : {}),
@@ -465,6 +480,12 @@ function verdictCell(o: PairedOverhead): string {
 export function metricsOverheadMarkdown(result: MetricsOverheadResult): string {
   const fronts = (['cached', 'uncached'] as const).filter((front) => result.summary[front])
   const lines = [
+    ...(result.control
+      ? [
+          '**A/A control** (`BENCH_METRICS_OVERHEAD_CONTROL=true`): both stacks run with metrics **off**; "metrics on" below is the stack that would have had them. Whatever overhead shows is the difference this method finds between two identical stacks on this machine, and the verdicts say whether it can bound that zero within 5 %.',
+          '',
+        ]
+      : []),
     `Q1 at concurrency ${result.concurrency}, ${result.seconds} s per run, ${result.rounds} round(s), metrics on and off both up for the whole run and loaded in turn, each front's on and off runs back to back (alternating order). Overheads are per round (the on and off runs of one round paired), their median and range; the target is judged on distribution-free bounds of their median (the sign test's order statistics, ≥ 95 % each side: the extreme rounds out of 6, the third from each end out of 12): met when the upper bound is within it, missed when the lower bound is over it, not judged when they straddle it. CPU is user + system time of the gateway measured and the seven subgraphs, per request answered (/proc; waiting for a core is not counted, so a loaded machine disturbs it far less than throughput).`,
     '',
     '| gateway | measure | metrics on | metrics off | overhead | target |',
@@ -500,21 +521,29 @@ export async function metricsOverheadScenario(
   commandLine: string,
 ): Promise<number> {
   const startedAt = new Date()
-  log('metrics overhead scenario: Q1 with METRICS_ENABLED=true and false, in turn')
+  log(
+    controlRun()
+      ? 'metrics overhead scenario, A/A control: Q1 through two stacks, both with METRICS_ENABLED=false, in turn'
+      : 'metrics overhead scenario: Q1 with METRICS_ENABLED=true and false, in turn',
+  )
   const result = await runMetricsOverhead(options, log)
   const markdown = `# Metrics overhead (${startedAt.toISOString()})\n\n${commandLine}\n\n${metricsOverheadMarkdown(result)}`
   const dir = path.join(REPO_ROOT, 'bench/results')
   mkdirSync(dir, { recursive: true })
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
+  const name = result.control ? 'metrics-overhead-control' : 'metrics-overhead'
   const files = options.smoke
-    ? [path.join(dir, 'smoke-metrics-overhead.md')]
-    : [path.join(dir, `metrics-overhead-${stamp}.md`), path.join(dir, 'metrics-overhead-latest.md')]
+    ? [path.join(dir, `smoke-${name}.md`)]
+    : [path.join(dir, `${name}-${stamp}.md`), path.join(dir, `${name}-latest.md`)]
   for (const file of files) writeFileSync(file, markdown)
   console.log(metricsOverheadMarkdown(result))
   log(`metrics overhead results: ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`)
-  // A target shown missed (every round over it, in throughput or in CPU per request) fails the run.
-  const missed = Object.values(result.summary).some(
-    (s) => s.rps.overhead.verdict === 'missed' || s.cpu?.overhead.verdict === 'missed',
-  )
+  // A target shown missed (every round over it, in throughput or in CPU per request) fails the run; the
+  // control run measures the method, not metrics.
+  const missed =
+    !result.control &&
+    Object.values(result.summary).some(
+      (s) => s.rps.overhead.verdict === 'missed' || s.cpu?.overhead.verdict === 'missed',
+    )
   return missed ? 1 : 0
 }
