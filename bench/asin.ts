@@ -8,7 +8,6 @@
  * - low rate: 40 keyword searches at 5 requests a second: the rate measured at the server within 10 % of it.
  * --smoke: 300 products and 10 searches. Writes bench/results/asin-latest.md (smoke: smoke-asin.md).
  */
-import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -16,7 +15,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestStack } from '@pm/testing/stack'
 import { ean, MARKETPLACE, startFakeSpApi } from '../subgraphs/code2asin/test/sp-api-server'
-import { REPO_ROOT, startBenchServer } from './src/data'
+import { formatResultFiles, REPO_ROOT, startBenchServer } from './src/data'
 
 export const ASIN_TARGETS = { highRateSeconds: 60, lowRateTolerance: 0.1 }
 
@@ -242,14 +241,7 @@ export async function asinScenario(o: { smoke: boolean; log: (m: string) => void
   const file = path.join(dir, o.smoke ? 'smoke-asin.md' : 'asin-latest.md')
   writeFileSync(file, markdown)
   writeFileSync(file.replace(/\.md$/, '.json'), `${JSON.stringify({ startedAt, result }, null, 2)}\n`)
-  try {
-    // Committed like the other results: formatted so `pnpm lint` stays clean.
-    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
-    execFileSync(process.execPath, [biome, 'format', '--write', file, file.replace(/\.md$/, '.json')], {
-      cwd: REPO_ROOT,
-      stdio: 'ignore',
-    })
-  } catch {}
+  formatResultFiles([file, file.replace(/\.md$/, '.json')])
   console.log(asinMarkdown(result))
   if (o.smoke) return 0
   const l = result.lowRate

@@ -8,7 +8,6 @@
  * too (as docker-compose and bench Q1 run it), the subgraphs in this process, on fresh databases. CPU seconds
  * of the worker and of the API (gateway and subgraphs) are reported per image.
  */
-import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -18,7 +17,7 @@ import { startTestStack } from '@pm/testing/stack'
 import { postGraphQL } from '@pm/testing/subgraph'
 import sharp from 'sharp'
 import { jobs as mediaJobs, sharpConcurrency } from '../subgraphs/media/src/jobs'
-import { REPO_ROOT, startBenchServer } from './src/data'
+import { formatResultFiles, REPO_ROOT, startBenchServer } from './src/data'
 import { p95, timeDuring, timeIdle } from './src/page-probe'
 import {
   describeFailure,
@@ -322,13 +321,7 @@ export async function mediaScenario(
   for (const file of files) writeFileSync(file, markdown)
   const json = files[0]!.replace(/\.md$/, '.json')
   writeFileSync(json, `${JSON.stringify({ startedAt, media: result }, null, 2)}\n`)
-  try {
-    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
-    execFileSync(process.execPath, [biome, 'format', '--write', ...files, json], {
-      cwd: REPO_ROOT,
-      stdio: 'ignore',
-    })
-  } catch {}
+  formatResultFiles([...files, json])
   console.log(mediaMarkdown(result))
   if (o.smoke) return result.failed === 0 && result.completed === result.images ? 0 : 1
   return result.imagesPerSecond >= MEDIA_TARGETS.imagesPerSecond ? 0 : 1

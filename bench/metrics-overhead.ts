@@ -18,7 +18,7 @@ import { DOMAINS, type Domain } from '@pm/db'
 import { TOKEN_SECRET_ENV } from '@pm/service-kit'
 import { Q1_PRODUCT_PAGE } from './queries'
 import { subgraphPoolEnv } from './src/connections'
-import { prepareDataSet, REPO_ROOT, startBenchServer } from './src/data'
+import { formatResultFiles, prepareDataSet, REPO_ROOT, startBenchServer } from './src/data'
 import { benchAccessToken, benchSecrets } from './src/identity'
 import { runLoad } from './src/load'
 import type { BenchOptions } from './src/options'
@@ -536,6 +536,7 @@ export async function metricsOverheadScenario(
     ? [path.join(dir, `smoke-${name}.md`)]
     : [path.join(dir, `${name}-${stamp}.md`), path.join(dir, `${name}-latest.md`)]
   for (const file of files) writeFileSync(file, markdown)
+  formatResultFiles(files)
   console.log(metricsOverheadMarkdown(result))
   log(`metrics overhead results: ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`)
   // A target shown missed (every round over it, in throughput or in CPU per request) fails the run; the

@@ -28,7 +28,14 @@ import {
   serverConnections,
   subgraphPoolEnv,
 } from './src/connections'
-import { type DomainUrls, prepareDataSet, REPO_ROOT, startBenchServer, withClient } from './src/data'
+import {
+  type DomainUrls,
+  formatResultFiles,
+  prepareDataSet,
+  REPO_ROOT,
+  startBenchServer,
+  withClient,
+} from './src/data'
 import { prepareFloorDatabase, refreshFloorProducts } from './src/floor-data'
 import { benchAccessToken, benchSecrets } from './src/identity'
 import { IMPORT_TARGETS, importMarkdown, runImportBench } from './src/import'
@@ -1375,14 +1382,7 @@ function writeResults(options: BenchOptions, startedAt: Date, report: BenchRepor
   writeFileSync(files[1]!, markdown)
   if (!options.smoke) files.push(path.join(RESULTS_DIR, 'latest.md'))
   if (!options.smoke) writeFileSync(files[2]!, markdown)
-  try {
-    // The results are committed: written in the repository's style (tables aligned) so `pnpm lint` stays clean.
-    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
-    execFileSync(process.execPath, [biome, 'format', '--write', ...files], {
-      cwd: REPO_ROOT,
-      stdio: 'ignore',
-    })
-  } catch {}
+  formatResultFiles(files)
   log(`results: ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`)
 }
 
@@ -1413,18 +1413,7 @@ async function importScenario(options: BenchOptions): Promise<number> {
     files[0]!.replace(/\.md$/, '.json'),
     `${JSON.stringify({ startedAt, options, import: result }, null, 2)}\n`,
   )
-  try {
-    // Committed like the other results: formatted so `pnpm lint` stays clean.
-    const biome = path.join(REPO_ROOT, 'node_modules/@biomejs/biome/bin/biome')
-    execFileSync(
-      process.execPath,
-      [biome, 'format', '--write', ...files, files[0]!.replace(/\.md$/, '.json')],
-      {
-        cwd: REPO_ROOT,
-        stdio: 'ignore',
-      },
-    )
-  } catch {}
+  formatResultFiles([...files, files[0]!.replace(/\.md$/, '.json')])
   log(`import results: ${files.map((f) => path.relative(REPO_ROOT, f)).join(', ')}`)
   console.log(importMarkdown(result))
   if (options.smoke) return 0
