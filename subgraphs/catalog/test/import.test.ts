@@ -176,6 +176,74 @@ describe('importProducts', () => {
     expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'options.batch' })
   })
 
+  it('writes a batch sent ahead of its turn after the batch it follows, or refuses it until that one is committed', async () => {
+    const job = randomUUID()
+    const batch = (price: string) => [{ sku: 'ORD-1', title: 'Ordered', price }]
+    const send = (rows: object[], options: object) =>
+      sg.request(IMPORT, { supplierId, rows, options: { userId, jobId: job, ...options } })
+    // The batch it follows has not reached catalog: refused, nothing written.
+    const early = await send(batch('2.00'), { batch: 3, after: 1 })
+    expect(early.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'options.after' })
+    expect(
+      await sg.database.db.selectFrom('products').select('id').where('sku', '=', 'ORD-1').execute(),
+    ).toEqual([])
+
+    // Batch 1's transaction is held open by a lock on one of its statements; batch 3, sent meanwhile, waits for
+    // it and lands after it: the later row's price wins.
+    const blocker = await sg.database.pool.connect()
+    try {
+      await blocker.query('BEGIN')
+      await blocker.query('LOCK TABLE import_batch_receipts IN EXCLUSIVE MODE')
+      // Locks this database's sessions wait for.
+      const waiting = async () =>
+        Number(
+          (
+            await sql<{ n: string }>`
+              SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE NOT l.granted AND a.datname = current_database()`.execute(sg.database.db)
+          ).rows[0]!.n,
+        )
+      const waitFor = async (n: number) => {
+        while ((await waiting()) < n) await new Promise((r) => setTimeout(r, 20))
+      }
+      // Batch 1 waits on the table lock when it saves its receipt; then batch 3 waits on batch 1's transaction.
+      const first = send(batch('1.00'), { batch: 1 })
+      await waitFor(1)
+      const second = send(batch('2.00'), { batch: 3, after: 1 })
+      await waitFor(2)
+      await blocker.query('COMMIT')
+      const [a, b] = await Promise.all([first, second])
+      expect(a.errors).toBeUndefined()
+      expect(b.errors).toBeUndefined()
+      expect(a.data.importProducts.created).toBe(1)
+      expect(b.data.importProducts.updated).toBe(1)
+    } finally {
+      blocker.release()
+    }
+    const stored = await sg.database.db
+      .selectFrom('products')
+      .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
+      .select('product_prices.price')
+      .where('products.sku', '=', 'ORD-1')
+      .execute()
+    expect(stored).toEqual([{ price: '2.00' }])
+    // Its history in the same order, batch 3's change dated after batch 1's commit.
+    const history = await sg.database.db
+      .selectFrom('price_history')
+      .innerJoin('products', 'products.id', 'price_history.product_id')
+      .select(['price_history.old_price', 'price_history.new_price'])
+      .where('products.sku', '=', 'ORD-1')
+      .orderBy('price_history.changed_at')
+      .execute()
+    expect(history).toEqual([
+      { old_price: null, new_price: '1.00' },
+      { old_price: '1.00', new_price: '2.00' },
+    ])
+
+    const alone = await sg.request(IMPORT, { supplierId, rows: batch('3.00'), options: { after: 1 } })
+    expect(alone.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'options.after' })
+  })
+
   it('answers the product ids of the accepted rows with image URLs, also when the batch is replayed', async () => {
     const job = randomUUID()
     const rows = [

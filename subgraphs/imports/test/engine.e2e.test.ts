@@ -386,6 +386,42 @@ describe('import engine end to end', () => {
     expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 5, failedRows: 0 })
   })
 
+  it('writes batches in file order while two are in flight: the last row of a key wins, history in order', async () => {
+    // 40 SKUs, each in every one of the five 40-row batches, at a price that grows with the row.
+    const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
+    for (let i = 1; i <= 200; i++) lines.push(`ORDER-${((i - 1) % 40) + 1};Article ${i};;${i},00;${i};Bosch`)
+    const id = await upload(`${lines.join('\r\n')}\r\n`, 'order.csv')
+    const done = await finished((await ok(START, { configId, source: { uploadId: id } })).startImport.id)
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      processedRows: 200,
+      productsCreated: 40,
+      productsUpdated: 160,
+      failedRows: 0,
+      checkpointRow: 200,
+    })
+    const catalog = stack.subgraphs.catalog.database.db
+    const prices = await catalog
+      .selectFrom('products')
+      .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
+      .select(['products.sku', 'products.title', 'product_prices.price'])
+      .where('products.sku', 'like', 'ORDER-%')
+      .execute()
+    expect(prices).toHaveLength(40)
+    for (const p of prices) {
+      const row = 160 + Number(p.sku!.slice('ORDER-'.length))
+      expect(p).toMatchObject({ title: `Article ${row}`, price: `${row}.00` })
+    }
+    const history = await catalog
+      .selectFrom('price_history')
+      .innerJoin('products', 'products.id', 'price_history.product_id')
+      .select('price_history.new_price')
+      .where('products.sku', '=', 'ORDER-7')
+      .orderBy('price_history.changed_at')
+      .execute()
+    expect(history.map((h) => h.new_price)).toEqual(['7.00', '47.00', '87.00', '127.00', '167.00'])
+  })
+
   it('cancels a running import after its current batch; what was written stays', async () => {
     const id = await upload(csv(2_000, { prefix: 'C' }), 'big.csv')
     const started = (await ok(START, { configId, source: { uploadId: id } })).startImport

@@ -6,12 +6,14 @@ export type CatalogTrx = Transaction<DB>
 
 /**
  * Transaction-level advisory locks, taken in a fixed (sorted) order so two callers never deadlock on
- * them; released at commit or rollback. One statement whatever the number of keys.
+ * them; released at commit or rollback. One statement whatever the number of keys. Shared: held beside other
+ * shared holders, waiting only while a transaction holds the key exclusively.
  */
-export async function lockKeys(trx: CatalogTrx, keys: readonly string[]) {
+export async function lockKeys(trx: CatalogTrx, keys: readonly string[], o: { shared?: boolean } = {}) {
   if (keys.length === 0) return
+  const lock = o.shared ? sql`pg_advisory_xact_lock_shared` : sql`pg_advisory_xact_lock`
   await sql`
-    SELECT pg_advisory_xact_lock(k)
+    SELECT ${lock}(k)
     FROM (SELECT DISTINCT hashtextextended(key, 0) AS k FROM unnest(${[...new Set(keys)]}::text[]) AS key ORDER BY k) AS keys
   `.execute(trx)
 }

@@ -1063,6 +1063,15 @@ export type ProductImagesInput = {
 /** How importProducts treats one batch. */
 export type ProductImportOptions = {
   /**
+   * With jobId and batch: the key of the batch of the same job that must be committed before this one (the batch
+   * before it in the file). The call waits while that batch is being written, so a worker may send the next batch
+   * before the previous one has answered and the rows still land in file order (the last row of a key wins; this
+   * batch's transaction, and the times of the history it writes, begin after that batch's commit). Refused
+   * with CONFLICT (field options.after) when that batch is not committed once it has been waited for: it has not
+   * reached catalog yet, or it failed; send this batch again once it has an answer.
+   */
+  after?: InputMaybe<Scalars['Int']['input']>;
+  /**
    * With jobId: the batch's key (its first source row). A batch already committed under this key is not applied
    * again: its stored verdicts come back (productId null, except on the rows with imageUrls), so a worker that resends
    * it after a crash counts right.

@@ -8,10 +8,12 @@ import {
   notFound,
   recordAudit,
   slugify,
+  userError,
 } from '@pm/service-kit'
 import { BulkProductChanges } from '../changes'
 import type { Context } from '../context'
 import {
+  type BatchKey,
   batchReceipt,
   type CatalogTrx,
   existingReferences,
@@ -203,6 +205,37 @@ async function resolveNames(
   })
 }
 
+/** Held by a batch's transaction from its start: a replay of the same batch, and the batch after it, wait on it. */
+const batchLock = (key: BatchKey) => `catalog:import-batch:${key.job_id}:${key.first_row}`
+
+/**
+ * Pauses before looking again for a batch that is neither committed nor being written: sent at about the same time
+ * as the batch after it (a worker resending it), it may still be on its way (about 300 ms in all).
+ */
+const LATE_BATCH_PAUSES_MS = [10, 20, 40, 80, 150]
+
+/**
+ * Waits for the transaction writing the batch `key` to end (a shared hold of its lock, in a short transaction of
+ * its own), then, in a statement of its own (a snapshot taken after the wait), finds its receipt. When that batch
+ * is neither committed nor being written, looks again a few times (LATE_BATCH_PAUSES_MS), then refuses with
+ * CONFLICT: batches of a job sent ahead of their turn are still written in file order.
+ */
+async function committedBefore(ctx: Context, key: BatchKey) {
+  for (const pause of [0, ...LATE_BATCH_PAUSES_MS]) {
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause))
+    const committed = await inTransaction(ctx, async (trx) => {
+      await lockKeys(trx, [batchLock(key)], { shared: true })
+      return (await batchReceipt(trx, key)) !== undefined
+    })
+    if (committed) return
+  }
+  throw userError(
+    ErrorCode.CONFLICT,
+    `options.after: batch ${key.first_row} of this job is not committed; send this batch again once it is`,
+    { field: 'options.after' },
+  )
+}
+
 /** A batch already committed: its stored verdicts (product ids kept only for the rows with image URLs). */
 function replay(receipt: Receipt, results: UpsertRowResult[]) {
   if (receipt.statuses.length !== results.length) {
@@ -241,7 +274,7 @@ export async function importProducts(
   const withImages = rows.flatMap((row, index) => (row.imageUrls?.length ? [index] : []))
   const prepared: PreparedRow[] = []
   const names = new Map<number, Names>()
-  rows.forEach((row, index) => {
+  for (const [index, row] of rows.entries()) {
     try {
       const one = prepareImportRow(supplier, row, index)
       prepared.push(one.prepared)
@@ -249,23 +282,36 @@ export async function importProducts(
     } catch (error) {
       fail(index, rowError(error))
     }
-  })
+  }
   const createdRefs = { brands: [] as string[], categories: [] as string[] }
   const batch = checkInt('options.batch', options.batch, { min: 0 })
   if (batch !== null && !options.jobId) {
     throw badUserInput('options.batch goes with options.jobId', { field: 'options.batch' })
   }
   const receiptKey = batch !== null && !options.dryRun ? { job_id: options.jobId!, first_row: batch } : null
+  const after = checkInt('options.after', options.after, { min: 0 })
+  if (after !== null && (!receiptKey || after === batch)) {
+    throw badUserInput(
+      'options.after names another batch of the job, and goes with options.jobId and options.batch',
+      {
+        field: 'options.after',
+      },
+    )
+  }
   const changes = new BulkProductChanges()
   let written = false
+  // Before this batch's transaction starts, so that its rows and their history's times come after that batch's.
+  if (receiptKey && after !== null)
+    await committedBefore(ctx, { job_id: receiptKey.job_id, first_row: after })
   try {
     await inTransaction(ctx, async (trx) => {
+      // First: the batch after this one waits on this lock (see committedBefore).
+      if (receiptKey) await lockKeys(trx, [batchLock(receiptKey)])
       const found = await existingReferences(trx, { supplierIds: [supplier], brandIds: [], categoryIds: [] })
       if (!found.supplier.has(supplier)) {
         throw notFound('supplierId: no supplier has this id', { field: 'supplierId' })
       }
       if (receiptKey) {
-        await lockKeys(trx, [`catalog:import-batch:${receiptKey.job_id}:${receiptKey.first_row}`])
         const stored = await batchReceipt(trx, receiptKey)
         if (stored) return replay(stored as unknown as Receipt, results)
       }

@@ -47,6 +47,8 @@ export interface BatchOptions {
   jobId: string
   /** The batch's first source row: its key in catalog's receipts. */
   batch: number
+  /** The key of the batch sent before this one, which catalog commits first (waiting for it if it must). */
+  after?: number
   createBrands: boolean
   createCategories: boolean
 }
@@ -59,6 +61,17 @@ export class CatalogRefusal extends Error {
   ) {
     super(message)
     this.name = 'CatalogRefusal'
+  }
+}
+
+/**
+ * Catalog did not take the batch because the batch it follows (options.after) is not committed: it had not reached
+ * catalog yet, or it failed. Nothing was written; the batch goes again once the one before it has an answer.
+ */
+export class BatchOutOfTurn extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BatchOutOfTurn'
   }
 }
 
@@ -108,6 +121,9 @@ export function catalogRow(row: ImportRow): Record<string, unknown> {
 function refusalOf(errors: { message: string; extensions?: Record<string, unknown> }[]) {
   const first = errors[0]!
   const code = String(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR')
+  if (code === ErrorCode.CONFLICT && first.extensions?.field === 'options.after') {
+    return new BatchOutOfTurn(first.message)
+  }
   if (code === ErrorCode.SERVICE_UNAVAILABLE || code === 'INTERNAL_SERVER_ERROR') {
     return userError(ErrorCode.SERVICE_UNAVAILABLE, `catalog could not take the batch: ${first.message}`)
   }

@@ -21,7 +21,7 @@ import type { ImportConfigRow, ImportJobRow } from '../db/mappers'
 import { type ErrorRow, type ImportsTrx, insertLogs, type LogRow, NOW_UTC } from '../db/writes'
 import { type ImportRow, type RawRecord, SourceError } from '../engine'
 import { reportJobEnd } from './analytics'
-import { CatalogRefusal, sendBatch, supplierIdOf } from './catalog'
+import { BatchOutOfTurn, CatalogRefusal, sendBatch, supplierIdOf } from './catalog'
 import { compileConfig, openRecords, rowErrorOf, type SourceColumns } from './mapping'
 import { MediaHandoff } from './media'
 import { retryUnavailable } from './retry'
@@ -35,6 +35,11 @@ export interface EngineDeps {
   logger: Logger
   /** Rows sent to catalog per batch (IMPORT_BATCH_ROWS, default 2,000). */
   batchRows: number
+  /**
+   * Batches sent to catalog and not yet recorded (IMPORT_BATCHES_IN_FLIGHT, default 2): the next batch goes while
+   * the one before is being written, so catalog prepares it meanwhile; catalog still writes them in file order.
+   */
+  batchesInFlight?: number
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
   /**
@@ -98,6 +103,7 @@ export function engineSettings(env: NodeJS.ProcessEnv) {
   }
   return {
     batchRows: int('IMPORT_BATCH_ROWS', 2_000, 1, 5_000),
+    batchesInFlight: int('IMPORT_BATCHES_IN_FLIGHT', 2, 1, 4),
     leaseSeconds: int('IMPORT_LEASE_SECONDS', 60, 2, 3_600),
     sharedStrings: {
       memoryBytes: int('IMPORT_XLSX_SHARED_STRINGS_MEMORY_MB', 16, 0, 1_024) * 1024 * 1024,
@@ -342,7 +348,18 @@ async function execute(
     createBrands: config.create_brands,
     createCategories: config.create_categories,
   }
+  // Time with at least one batch in catalog (batches overlap): what the statistics call persisting.
   let persistMs = 0
+  let sending = 0
+  let sendingSince = 0
+  const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (sending++ === 0) sendingSince = now()
+    try {
+      return await work()
+    } finally {
+      if (--sending === 0) persistMs += now() - sendingSince
+    }
+  }
   // The image URLs of each committed catalog batch go to media before the batch's checkpoint is recorded: a
   // resumed job sends them again, and media keeps each URL of a product once.
   const media = new MediaHandoff(deps.peers, deps.logger)
@@ -351,24 +368,55 @@ async function execute(
   let lastRow = job.checkpoint_row
   let lastCatalogBump = now()
 
-  const flush = async (batch: Batch): Promise<boolean> => {
+  /** Writes the batch through catalog (retried while catalog is unavailable). */
+  const write = (batch: Batch, after: number | undefined) =>
+    timed(() =>
+      withRetries(
+        deps,
+        () =>
+          sendBatch(deps.peers, supplierId, batch.rows, {
+            ...options,
+            batch: batch.first,
+            ...(after === undefined ? {} : { after }),
+          }),
+        () => catalogChanges.unknown(),
+      ),
+    )
+
+  /**
+   * One batch: written through catalog while the batches before it may still be in flight (catalog writes them in
+   * file order: `before.first` is the last batch sent, which this one must follow), then, once the batch before
+   * is recorded, its failures, image URLs and checkpoint recorded in turn. Resolves to whether a cancel was asked.
+   */
+  const flush = async (
+    batch: Batch,
+    before: { first: number | undefined; recorded: Promise<boolean> } | undefined,
+  ): Promise<boolean> => {
     const errors = batch.errors
     const counts = { created: 0, updated: 0, unchanged: 0, failed: batch.localFailures }
+    let result: Awaited<ReturnType<typeof sendBatch>> | undefined
     if (batch.rows.length > 0) {
-      const t = now()
-      let result: Awaited<ReturnType<typeof sendBatch>>
       try {
-        result = await withRetries(
-          deps,
-          () => sendBatch(deps.peers, supplierId, batch.rows, { ...options, batch: batch.first }),
-          () => catalogChanges.unknown(),
-        )
+        try {
+          result = await write(batch, before?.first)
+        } catch (error) {
+          // Sent ahead of the batch it follows, which had not reached catalog: again once that one is recorded.
+          if (!(error instanceof BatchOutOfTurn) || !before) throw error
+          await before.recorded
+          result = await write(batch, before.first)
+        }
       } catch (error) {
         catalogChanges.unknown()
+        // Settles after the batches before it, whatever they do: the job ends once all of them are recorded.
+        await before?.recorded.catch(() => {})
         throw error
       }
       catalogChanges.add(result.changed)
-      persistMs += now() - t
+    }
+    // From here on in file order: a failed batch before this one fails it too, unrecorded (a resumed job
+    // replays it from catalog's receipt).
+    const cancelBefore = before ? await before.recorded : false
+    if (result) {
       counts.created = result.created
       counts.updated = result.updated
       counts.unchanged = result.unchanged
@@ -412,20 +460,28 @@ async function execute(
     if (catalogToo) lastCatalogBump = now()
     await invalidate(deps, catalogToo && media.queued > 0 ? ['imports', 'media'] : ['imports'])
     if (catalogToo) await catalogChanges.flush(deps)
-    return committed.cancelRequested
+    return cancelBefore || committed.cancelRequested
   }
 
+  const inFlight = deps.batchesInFlight ?? 1
   let batch = newBatch()
-  let inflight: Promise<boolean> | undefined
+  /** The batches sent and not yet waited for, oldest first; the last one resolves after all the others. */
+  const unrecorded: Promise<boolean>[] = []
+  let lastSent: number | undefined
+  /** Sends the batch read so far, once fewer than `inFlight` are unrecorded; true when a cancel was asked. */
   const send = async () => {
     const ready = batch
     batch = newBatch()
-    if (inflight && (await inflight)) return true
-    inflight = flush(ready)
-    // Awaited by the next send or at the end; handled now so a failure is never reported as unhandled.
-    inflight.catch(() => {})
+    while (unrecorded.length >= inFlight) if (await unrecorded.shift()) return true
+    const previous = unrecorded.at(-1)
+    const flushed = flush(ready, previous ? { first: lastSent, recorded: previous } : undefined)
+    if (ready.rows.length > 0) lastSent = ready.first
+    // Awaited by a later send or at the end; handled now so a failure is never reported as unhandled.
+    flushed.catch(() => {})
+    unrecorded.push(flushed)
     return false
   }
+  const inflight = () => unrecorded.at(-1)
   try {
     for await (const record of source.records) {
       if (record.rowNumber <= job.checkpoint_row) continue
@@ -449,10 +505,11 @@ async function execute(
       }
     }
     if (!cancelled && batch.processed > 0 && (await send())) cancelled = true
-    // A cancel asked for during the last batch comes too late: every row is written, the job completes.
-    if (!cancelled) await inflight
+    // A cancel asked for during the last batches comes too late: every row is written, the job completes.
+    if (!cancelled) await inflight()
   } finally {
-    await inflight?.catch(() => {})
+    // The batches already sent are recorded (what catalog wrote is counted) before the job ends either way.
+    await inflight()?.catch(() => {})
     stream.destroy()
   }
   if (cancelled) {
