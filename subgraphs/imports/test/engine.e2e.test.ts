@@ -422,6 +422,85 @@ describe('import engine end to end', () => {
     expect(history.map((h) => h.new_price)).toEqual(['7.00', '47.00', '87.00', '127.00', '167.00'])
   })
 
+  it('sends a batch again when it reached catalog before the batch it follows, and keeps file order', async () => {
+    await worker!.stop()
+    worker = undefined
+    // Between the worker and catalog: the first batch is held until catalog has refused the second one (sent
+    // ahead of its turn, it finds no first batch committed nor being written).
+    const seen: { batch: number; after?: number; code?: string }[] = []
+    let refusedSecond: () => void = () => {}
+    const secondRefused = new Promise<void>((r) => {
+      refusedSecond = r
+    })
+    const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      const body = Buffer.concat(chunks)
+      const options = JSON.parse(body.toString()).variables?.options
+      if (options?.batch === 1) await secondRefused
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+      ) as Record<string, string>
+      const answer = await fetch(target, { method: 'POST', headers, body })
+      const text = await answer.text()
+      if (options?.batch !== undefined) {
+        const code = JSON.parse(text).errors?.[0]?.extensions?.code
+        seen.push({
+          batch: options.batch,
+          ...(options.after ? { after: options.after } : {}),
+          ...(code ? { code } : {}),
+        })
+        if (options.batch === 41 && code === 'CONFLICT') refusedSecond()
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    try {
+      const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
+      for (let i = 1; i <= 120; i++) lines.push(`TURN-${((i - 1) % 40) + 1};Tour ${i};;${i},00;${i};Bosch`)
+      const id = await upload(`${lines.join('\r\n')}\r\n`, 'turn.csv')
+      const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
+      const context = workerContext('out-of-turn')
+      const peers = signedPeers(
+        {
+          catalog: `http://127.0.0.1:${(proxy.address() as { port: number }).port}${target.pathname}`,
+          core: stack.subgraphs.core.server.graphqlUrl,
+        },
+        stack.secrets.signing,
+      )
+      const { runImportJob } = await import('../src/run/import-job')
+      await runImportJob(
+        { ...importEngine({ ...context, peers }), batchRows: 40, batchesInFlight: 2 },
+        started.id,
+      )
+      expect(await job(started.id)).toMatchObject({
+        status: 'COMPLETED',
+        processedRows: 120,
+        productsCreated: 40,
+        productsUpdated: 80,
+        failedRows: 0,
+      })
+      // The second batch was refused once, then written after the first; the third followed in turn.
+      expect(seen[0]).toEqual({ batch: 41, after: 1, code: 'CONFLICT' })
+      expect(seen.filter((s) => !s.code)).toEqual([
+        { batch: 1 },
+        { batch: 41, after: 1 },
+        { batch: 81, after: 41 },
+      ])
+      const prices = await stack.subgraphs.catalog.database.db
+        .selectFrom('products')
+        .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
+        .select('product_prices.price')
+        .where('products.sku', '=', 'TURN-3')
+        .execute()
+      expect(prices).toEqual([{ price: '83.00' }])
+    } finally {
+      await new Promise((r) => proxy.close(r))
+      worker = await runWorker()
+    }
+  })
+
   it('cancels a running import after its current batch; what was written stays', async () => {
     const id = await upload(csv(2_000, { prefix: 'C' }), 'big.csv')
     const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
