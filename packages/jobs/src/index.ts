@@ -12,6 +12,7 @@ export {
   type JobQueue,
   type JobSpec,
   jobQueue,
+  type NoQueue,
   type TransactionJob,
 } from './queue'
 export { QUEUE_SCHEMA, recoverDeadWorkers } from './recovery'

@@ -64,42 +64,57 @@ export function jobQueue(domain: Domain, connection: string | pg.Pool): JobQueue
 export interface TransactionJob {
   task: string
   payload: object
+  /** One waiting job per key: adding again replaces it; a running one keeps going and a new one is queued. */
   jobKey?: string
+  /** Default 25. */
   maxAttempts?: number
 }
 
+/** What to do when no worker has installed the queue's schema in the database yet. */
+export interface NoQueue {
+  /** refuse (default): SERVICE_UNAVAILABLE saying to start a worker; skip: add nothing and answer false. */
+  whenMissing?: 'refuse' | 'skip'
+  /** The worker named in the refusal (default: "<domain> worker"). */
+  workerName?: string
+}
+
 /**
- * Queues a job inside the caller's transaction on the domain's database (graphile-worker's add_job), so the
+ * Queues a job inside the caller's transaction on the domain's database (graphile-worker's add_jobs), so the
  * domain's rows and their job commit together or not at all. The queue's schema exists once a worker has
- * started on the database: before that, SERVICE_UNAVAILABLE saying to start one.
+ * started on the database: before that, SERVICE_UNAVAILABLE saying to start one (or false, with
+ * whenMissing: 'skip'; true once queued).
  */
 export async function addJobInTransaction(
   // biome-ignore lint/suspicious/noExplicitAny: any domain's Kysely instance or transaction
   db: Kysely<any>,
   domain: Domain,
   job: TransactionJob,
-): Promise<void> {
-  await addJobsInTransaction(db, domain, [job])
+  o: NoQueue = {},
+): Promise<boolean> {
+  return addJobsInTransaction(db, domain, [job], o)
 }
 
 /**
  * Queues many jobs in one statement (graphile-worker's add_jobs), inside the caller's transaction, with the
- * same rules as addJobInTransaction: a job key replaces the waiting job that holds it.
+ * same rules as addJobInTransaction: a job key replaces the waiting job that holds it; a job holding it that
+ * is running keeps going, and the new one is queued beside it (add_jobs clears the running job's key).
  */
 export async function addJobsInTransaction(
   // biome-ignore lint/suspicious/noExplicitAny: any domain's Kysely instance or transaction
   db: Kysely<any>,
   domain: Domain,
   jobs: readonly TransactionJob[],
-): Promise<void> {
-  if (jobs.length === 0) return
+  o: NoQueue = {},
+): Promise<boolean> {
+  if (jobs.length === 0) return true
   const { rows } = await sql<{ ready: boolean }>`
     SELECT to_regproc('graphile_worker.add_jobs') IS NOT NULL AS ready
   `.execute(db)
   if (!rows[0]?.ready) {
+    if (o.whenMissing === 'skip') return false
     throw userError(
       ErrorCode.SERVICE_UNAVAILABLE,
-      `No ${domain} worker has run on this database yet: start one (pm worker --domain ${domain}, or pnpm start), then try again`,
+      `No ${o.workerName ?? `${domain} worker`} has run on this database yet: start one (pm worker --domain ${domain}, or pnpm start), then try again`,
     )
   }
   await sql`
@@ -111,4 +126,5 @@ export async function addJobsInTransaction(
              WITH ORDINALITY AS j(task, payload, max_attempts, job_key, n)
     ))
   `.execute(db)
+  return true
 }

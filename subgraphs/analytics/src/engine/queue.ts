@@ -1,5 +1,6 @@
 import type { DB } from '@pm/db/types/analytics'
-import { sql, type Transaction } from 'kysely'
+import { addJobInTransaction } from '@pm/jobs'
+import type { Transaction } from 'kysely'
 
 /** The analytics worker's tasks. */
 export const TASKS = {
@@ -18,7 +19,7 @@ export const TASKS = {
 const MAX_ATTEMPTS = 5
 
 /**
- * Queues a task in the same transaction as the row it works on (graphile-worker's add_job in db_analytics),
+ * Queues a task in the same transaction as the row it works on (graphile-worker's add_jobs in db_analytics),
  * one queue entry per key. False when no worker has installed the queue yet: the minutely sweep of the
  * first worker queues it then.
  */
@@ -28,17 +29,10 @@ export async function enqueue(
   payload: Record<string, string>,
   key: string,
 ): Promise<boolean> {
-  const { rows } = await sql<{ ready: boolean }>`
-    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
-  `.execute(trx)
-  if (!rows[0]?.ready) return false
-  await sql`
-    SELECT graphile_worker.add_job(
-      identifier => ${task},
-      payload => ${JSON.stringify(payload)}::json,
-      job_key => ${key},
-      max_attempts => ${MAX_ATTEMPTS}
-    )
-  `.execute(trx)
-  return true
+  return addJobInTransaction(
+    trx,
+    'analytics',
+    { task, payload, jobKey: key, maxAttempts: MAX_ATTEMPTS },
+    { whenMissing: 'skip' },
+  )
 }

@@ -1,7 +1,8 @@
 import type { DatabaseOf, Domain } from '@pm/db'
 import { ConfigError, DOMAINS, loadDatabaseConfig } from '@pm/db'
+import { addJobInTransaction } from '@pm/jobs'
 import { OperationError, type OperationKind, type OperationRequest, runOperation } from '@pm/operations'
-import { ErrorCode, type Logger, userError } from '@pm/service-kit'
+import type { Logger } from '@pm/service-kit'
 import type { Storage } from '@pm/storage'
 import { type Kysely, sql, type Transaction } from 'kysely'
 
@@ -83,29 +84,18 @@ export async function insertRun(db: CoreDb | Transaction<DatabaseOf<'core'>>, ru
 }
 
 /**
- * Records a run and queues it in the same transaction (graphile-worker's add_job in db_core): both commit or
+ * Records a run and queues it in the same transaction (graphile-worker's add_jobs in db_core): both commit or
  * neither. SERVICE_UNAVAILABLE when no operations worker ever ran on this database.
  */
 export async function queueRun(db: CoreDb, run: NewRun): Promise<OperationRunRow> {
   return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ ready: boolean }>`
-      SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
-    `.execute(trx)
-    if (!rows[0]?.ready) {
-      throw userError(
-        ErrorCode.SERVICE_UNAVAILABLE,
-        'No operations worker has run on this database yet: start one (pm worker --domain core, or pnpm start), then try again',
-      )
-    }
     const row = await insertRun(trx, run)
-    await sql`
-      SELECT graphile_worker.add_job(
-        identifier => ${OPERATION_TASK},
-        payload => ${JSON.stringify({ runId: row.id })}::json,
-        job_key => ${`operation:${row.id}`},
-        max_attempts => 3
-      )
-    `.execute(trx)
+    await addJobInTransaction(
+      trx,
+      'core',
+      { task: OPERATION_TASK, payload: { runId: row.id }, jobKey: `operation:${row.id}`, maxAttempts: 3 },
+      { workerName: 'operations worker' },
+    )
     return row
   })
 }

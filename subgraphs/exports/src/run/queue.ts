@@ -1,5 +1,4 @@
-import { ErrorCode, userError } from '@pm/service-kit'
-import { sql } from 'kysely'
+import { addJobInTransaction } from '@pm/jobs'
 import type { ExportsTrx } from '../db/writes'
 
 /** The worker task that runs one export job (payload { jobId }). */
@@ -8,7 +7,7 @@ export const EXPORT_TASK = 'exports:run'
 const MAX_ATTEMPTS = 10
 
 /**
- * Queues the job's run in the same transaction as the job row (graphile-worker's add_job in db_exports): the
+ * Queues the job's run in the same transaction as the job row (graphile-worker's add_jobs in db_exports): the
  * two commit together or not at all; one queue entry per job (job key). A resume queues an entry of its own
  * (`fresh`): an earlier entry of the job may be running at that moment, finding the job not runnable, and must
  * not take the resume's run with it when it ends; the runs serialise on the job row (claimJobLease), so an extra entry
@@ -19,21 +18,15 @@ export async function enqueueExport(
   jobId: string,
   o: { fresh?: boolean } = {},
 ): Promise<void> {
-  const { rows } = await sql<{ ready: boolean }>`
-    SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS ready
-  `.execute(trx)
-  if (!rows[0]?.ready) {
-    throw userError(
-      ErrorCode.SERVICE_UNAVAILABLE,
-      'No export worker has run on this database yet: start one (pm worker --domain exports, or pnpm start), then try again',
-    )
-  }
-  await sql`
-    SELECT graphile_worker.add_job(
-      identifier => ${EXPORT_TASK},
-      payload => ${JSON.stringify({ jobId })}::json,
-      job_key => ${o.fresh ? null : `export:${jobId}`},
-      max_attempts => ${MAX_ATTEMPTS}
-    )
-  `.execute(trx)
+  await addJobInTransaction(
+    trx,
+    'exports',
+    {
+      task: EXPORT_TASK,
+      payload: { jobId },
+      ...(o.fresh ? {} : { jobKey: `export:${jobId}` }),
+      maxAttempts: MAX_ATTEMPTS,
+    },
+    { workerName: 'export worker' },
+  )
 }
