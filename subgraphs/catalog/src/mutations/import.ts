@@ -274,7 +274,7 @@ export async function importProducts(
   const withImages = rows.flatMap((row, index) => (row.imageUrls?.length ? [index] : []))
   const prepared: PreparedRow[] = []
   const names = new Map<number, Names>()
-  for (const [index, row] of rows.entries()) {
+  rows.forEach((row, index) => {
     try {
       const one = prepareImportRow(supplier, row, index)
       prepared.push(one.prepared)
@@ -282,7 +282,7 @@ export async function importProducts(
     } catch (error) {
       fail(index, rowError(error))
     }
-  }
+  })
   const createdRefs = { brands: [] as string[], categories: [] as string[] }
   const batch = checkInt('options.batch', options.batch, { min: 0 })
   if (batch !== null && !options.jobId) {
@@ -292,7 +292,7 @@ export async function importProducts(
   const after = checkInt('options.after', options.after, { min: 0 })
   if (after !== null && (!receiptKey || after === batch)) {
     throw badUserInput(
-      'options.after names another batch of the job, and goes with options.jobId and options.batch',
+      'options.after names another batch of the job, and goes with options.jobId and options.batch (not with dryRun)',
       {
         field: 'options.after',
       },
