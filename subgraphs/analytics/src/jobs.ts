@@ -3,7 +3,7 @@ import type { DomainJobs, JobsContext } from '@pm/jobs'
 import { createRedis, queryPeer } from '@pm/service-kit'
 import { sql } from 'kysely'
 import { type RunDeps, runImportMetrics } from './engine/import-metrics'
-import { enqueue, TASKS } from './engine/queue'
+import { enqueueAll, TASKS } from './engine/queue'
 import { type ReportDeps, runReport } from './engine/reports/run'
 import { queueDailySupplierMetrics, runSupplierMetrics } from './engine/supplier-metrics'
 
@@ -71,7 +71,6 @@ export const jobs: DomainJobs<'analytics'> = {
             .where('created_at', '<', sql<Date>`now() - interval '30 seconds'`)
             .limit(100)
             .execute()
-          for (const r of reports) await enqueue(trx, TASKS.report, { reportId: r.id }, `report:${r.id}`)
           const runs = await trx
             .selectFrom('metric_runs')
             .select(['id', 'kind'])
@@ -79,10 +78,19 @@ export const jobs: DomainJobs<'analytics'> = {
             .where('created_at', '<', sql<Date>`now() - interval '30 seconds'`)
             .limit(100)
             .execute()
-          for (const r of runs) {
-            const task = r.kind === 'import_metrics' ? TASKS.importMetrics : TASKS.supplierMetrics
-            await enqueue(trx, task, { runId: r.id }, `metric-run:${r.id}`)
-          }
+          // One statement for all of them (and one look for the queue).
+          await enqueueAll(trx, [
+            ...reports.map((r) => ({
+              task: TASKS.report,
+              payload: { reportId: r.id },
+              key: `report:${r.id}`,
+            })),
+            ...runs.map((r) => ({
+              task: r.kind === 'import_metrics' ? TASKS.importMetrics : TASKS.supplierMetrics,
+              payload: { runId: r.id },
+              key: `metric-run:${r.id}`,
+            })),
+          ])
         })
       },
     }

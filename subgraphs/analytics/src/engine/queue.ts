@@ -1,5 +1,5 @@
 import type { DB } from '@pm/db/types/analytics'
-import { addJobInTransaction } from '@pm/jobs'
+import { addJobsInTransaction } from '@pm/jobs'
 import type { Transaction } from 'kysely'
 
 /** The analytics worker's tasks. */
@@ -18,21 +18,27 @@ export const TASKS = {
 
 const MAX_ATTEMPTS = 5
 
+/** A task to queue and the key it holds (one queue entry per key). */
+export interface QueuedTask {
+  task: string
+  payload: Record<string, string>
+  key: string
+}
+
 /**
- * Queues a task in the same transaction as the row it works on (graphile-worker's add_jobs in db_analytics),
- * one queue entry per key. False when no worker has installed the queue yet: the minutely sweep of the
- * first worker queues it then.
+ * Queues tasks in the same transaction as the rows they work on (graphile-worker's add_jobs in db_analytics, one
+ * statement), one queue entry per key. False when no worker has installed the queue yet: the minutely sweep of
+ * the first worker queues them then.
  */
-export async function enqueue(
-  trx: Transaction<DB>,
-  task: string,
-  payload: Record<string, string>,
-  key: string,
-): Promise<boolean> {
-  return addJobInTransaction(
+export function enqueueAll(trx: Transaction<DB>, tasks: readonly QueuedTask[]): Promise<boolean> {
+  return addJobsInTransaction(
     trx,
     'analytics',
-    { task, payload, jobKey: key, maxAttempts: MAX_ATTEMPTS },
+    tasks.map(({ task, payload, key }) => ({ task, payload, jobKey: key, maxAttempts: MAX_ATTEMPTS })),
     { whenMissing: 'skip' },
   )
 }
+
+/** One task, as enqueueAll. */
+export const enqueue = (trx: Transaction<DB>, task: string, payload: Record<string, string>, key: string) =>
+  enqueueAll(trx, [{ task, payload, key }])

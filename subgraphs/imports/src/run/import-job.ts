@@ -39,7 +39,7 @@ export interface EngineDeps {
    * Batches sent to catalog and not yet recorded (IMPORT_BATCHES_IN_FLIGHT, default 2): the next batch goes while
    * the one before is being written, so catalog prepares it meanwhile; catalog still writes them in file order.
    */
-  batchesInFlight?: number
+  batchesInFlight: number
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
   /**
@@ -463,7 +463,7 @@ async function execute(
     return cancelBefore || committed.cancelRequested
   }
 
-  const inFlight = deps.batchesInFlight ?? 1
+  const inFlight = deps.batchesInFlight
   let batch = newBatch()
   /** The batches sent and not yet waited for, oldest first; the last one resolves after all the others. */
   const unrecorded: Promise<boolean>[] = []
