@@ -603,6 +603,60 @@ describe('reports', () => {
     expect(failed.errorMessage).toMatch(/unknown report type "stock_valuation"/)
     expect(failed.downloadUrl).toBeNull()
   })
+
+  it('the minutely sweep queues the reports and runs left pending with no job, and only those', async () => {
+    const analytics = stack.subgraphs.analytics.database.db
+    // Written while no worker had installed the queue (enqueueAll skipped): pending, no job, a minute old.
+    const old = sql<Date>`now() - interval '2 minutes'`
+    const report = await analytics
+      .insertInto('reports')
+      .values({
+        name: 'Left pending',
+        report_type: 'import_summary',
+        format: 'csv',
+        parameters: JSON.stringify({ from: daysAgo(3), to: today }),
+        created_by: userId,
+        created_at: old,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const run = await analytics
+      .insertInto('metric_runs')
+      .values({ kind: 'import_metrics', date_from: daysAgo(1), date_to: today, created_at: old })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    // Just created: its own job may still be on its way, so the sweep leaves it alone.
+    const young = await analytics
+      .insertInto('reports')
+      .values({ name: 'Just created', report_type: 'import_summary', format: 'csv', created_by: userId })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const queued = async (key: string) =>
+      Number(
+        (
+          await sql<{ n: string }>`SELECT count(*) AS n FROM graphile_worker.jobs WHERE key = ${key}`.execute(
+            analytics,
+          )
+        ).rows[0]!.n,
+      )
+    expect(await queued(`report:${report.id}`)).toBe(0)
+
+    // The crontab's entry, queued by hand (schedules do not fire in tests).
+    const sweep = await sql<{
+      id: string
+    }>`SELECT id FROM graphile_worker.add_job('analytics:sweep')`.execute(analytics)
+    const sweepId = sweep.rows[0]!.id
+    expect(await reportEnded(report.id)).toMatchObject({ status: 'COMPLETED', rowCount: 2 })
+    expect(await runEnded(run.id)).toMatchObject({ status: 'COMPLETED', errorMessage: null })
+    await waitFor(
+      async () =>
+        (await sql`SELECT 1 FROM graphile_worker.jobs WHERE id = ${sweepId}`.execute(analytics)).rows.length,
+      (n) => n === 0,
+    )
+    expect(await queued(`report:${young.id}`)).toBe(0)
+    expect((await ok(REPORT, { id: young.id })).report.status).toBe('PENDING')
+    await analytics.deleteFrom('reports').where('id', '=', young.id).execute()
+  })
 })
 
 describe('import jobs ending', () => {
