@@ -43,6 +43,21 @@ export const IMPORT_WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-s
  */
 export const IMPORT_CATALOG_NICE = '10'
 
+/**
+ * How many such catalog instances the worker writes through, in turn (docker-compose's catalog-bulk and
+ * catalog-bulk-2, IMPORT_CATALOG_URLS): BENCH_IMPORT_CATALOG_INSTANCES runs the bench with another number (1–4).
+ */
+export const IMPORT_CATALOG_INSTANCES = 2
+
+function catalogInstances(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.BENCH_IMPORT_CATALOG_INSTANCES?.trim()
+  if (!raw) return IMPORT_CATALOG_INSTANCES
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1 || n > 4)
+    throw new Error(`BENCH_IMPORT_CATALOG_INSTANCES must be an integer from 1 to 4, got "${raw}"`)
+  return n
+}
+
 /** The parts of the scenario that run (`--import-phases`, default all): the CSV import, its rerun, the XLSX import. */
 export type ImportPhase = 'csv' | 'rerun' | 'xlsx'
 export const IMPORT_PHASES: readonly ImportPhase[] = ['csv', 'rerun', 'xlsx']
@@ -76,6 +91,8 @@ export interface ImportBenchResult {
   workerPhaseCpuSeconds: Partial<Record<ImportPhase, number>>
   /** The nice value of the catalog instance the worker writes through (read from it), or "shared" (the API's). */
   catalogBulkNice: string
+  /** How many catalog instances of their own the batches went through, in turn (0: the API's). */
+  catalogBulkInstances: number
 }
 
 const JOB = `query($id: UUID!) { importJob(id: $id) { status processedRows productsCreated productsUnchanged failedRows lastError
@@ -126,7 +143,7 @@ export async function runImportBench(o: {
   })
   let worker: WorkerProcess | undefined
   let gateway: GatewayProcess | undefined
-  let catalogBulk: SubgraphProcess | undefined
+  const catalogBulk: SubgraphProcess[] = []
   const catalogNice = process.env.BENCH_IMPORT_CATALOG_NICE?.trim() || IMPORT_CATALOG_NICE
   try {
     gateway = await startGatewayProcess({
@@ -195,23 +212,28 @@ export async function runImportBench(o: {
     // The imports worker writes through a catalog instance of its own at a lower CPU priority, as
     // docker-compose's catalog-bulk: the catalog instance in this process answers the API's callers.
     if (catalogNice !== 'shared') {
-      catalogBulk = await startSubgraphProcess({
-        domain: 'catalog',
-        databaseUrl: stack.subgraphs.catalog.testDatabase.url,
-        env: {
-          SUBGRAPH_NICE: catalogNice,
-          SUBGRAPH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
-          SUBGRAPH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
-          SUBGRAPH_IMPORTS_URL: stack.subgraphs.imports.server.graphqlUrl,
-        },
-      })
+      for (let i = catalogInstances(); i > 0; i--) {
+        catalogBulk.push(
+          await startSubgraphProcess({
+            domain: 'catalog',
+            databaseUrl: stack.subgraphs.catalog.testDatabase.url,
+            env: {
+              SUBGRAPH_NICE: catalogNice,
+              SUBGRAPH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
+              SUBGRAPH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
+              SUBGRAPH_IMPORTS_URL: stack.subgraphs.imports.server.graphqlUrl,
+            },
+          }),
+        )
+      }
     }
     // Ready once the worker has installed its queue in db_imports and takes jobs.
     worker = await startWorkerProcess({
       domain: 'imports',
       databaseUrl: stack.subgraphs.imports.testDatabase.url,
       env: {
-        SUBGRAPH_CATALOG_URL: catalogBulk?.graphqlUrl ?? stack.subgraphs.catalog.server.graphqlUrl,
+        SUBGRAPH_CATALOG_URL: catalogBulk[0]?.graphqlUrl ?? stack.subgraphs.catalog.server.graphqlUrl,
+        IMPORT_CATALOG_URLS: catalogBulk.map((c) => c.graphqlUrl).join(','),
         SUBGRAPH_CORE_URL: stack.subgraphs.core.server.graphqlUrl,
         SUBGRAPH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
         GATEWAY_URL: api.url,
@@ -367,12 +389,13 @@ export async function runImportBench(o: {
       workerIdleRssMb,
       workerPhaseRssMb,
       workerPhaseCpuSeconds,
-      catalogBulkNice: catalogBulk ? String(niceOf(catalogBulk.service.child.pid!) ?? '?') : 'shared',
+      catalogBulkNice: catalogBulk[0] ? String(niceOf(catalogBulk[0].service.child.pid!) ?? '?') : 'shared',
+      catalogBulkInstances: catalogBulk.length,
     }
   } finally {
     await worker?.stop()
     await gateway?.stop()
-    await catalogBulk?.stop()
+    await Promise.all(catalogBulk.map((c) => c.stop()))
     await stack.stop()
     await server.stop()
     await rm(work, { recursive: true, force: true })
@@ -385,7 +408,7 @@ export function importMarkdown(r: ImportBenchResult): string {
   return [
     '## Import: supplier CSV, upload to completed',
     '',
-    `${r.rows.toLocaleString('en')} rows (${r.badRows} bad), ${(r.fileBytes / 1e6).toFixed(1)} MB, French decimals; as deployed: the gateway in a process of its own, the subgraphs in another, the imports worker in a third, writing through ${r.catalogBulkNice === 'shared' ? 'the catalog instance that serves the API' : `a catalog instance of its own at nice ${r.catalogBulkNice} (docker-compose's catalog-bulk)`}.`,
+    `${r.rows.toLocaleString('en')} rows (${r.badRows} bad), ${(r.fileBytes / 1e6).toFixed(1)} MB, French decimals; as deployed: the gateway in a process of its own, the subgraphs in another, the imports worker in a third, writing through ${r.catalogBulkNice === 'shared' ? 'the catalog instance that serves the API' : r.catalogBulkInstances === 1 ? `a catalog instance of its own at nice ${r.catalogBulkNice} (docker-compose's catalog-bulk)` : `${r.catalogBulkInstances} catalog instances of its own in turn, at nice ${r.catalogBulkNice} (docker-compose's catalog-bulk and catalog-bulk-2)`}.`,
     '',
     '| measure | value | target |',
     '|---|---|---|',

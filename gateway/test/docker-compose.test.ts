@@ -66,6 +66,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'catalog-bulk',
+        'catalog-bulk-2',
         'gateway',
         'migrate',
         'minio',
@@ -90,6 +91,7 @@ describe('docker-compose.yml', () => {
     for (const [name, path] of [
       ['gateway', 'gateway'],
       ['catalog-bulk', 'subgraphs/catalog'],
+      ['catalog-bulk-2', 'subgraphs/catalog'],
       ...DOMAINS.map((d) => [d, `subgraphs/${d}`]),
     ] as const) {
       const service = services[name]!
@@ -143,7 +145,7 @@ describe('docker-compose.yml', () => {
       (name) =>
         (DOMAINS as readonly string[]).includes(name) ||
         name.startsWith('worker-') ||
-        name === 'catalog-bulk',
+        name.startsWith('catalog-bulk'),
     )
     expect(callers.length).toBeGreaterThan(DOMAINS.length)
     for (const name of callers) {
@@ -211,22 +213,27 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['migrate', 'minio', 'postgres', 'redis'])
   })
 
-  it('has the imports worker write through catalog-bulk: catalog again, on the same database, at a lower priority, unpublished', () => {
-    expect(env(services['worker-imports']!).SUBGRAPH_CATALOG_URL).toBe(
+  it('has the imports worker write through catalog-bulk and catalog-bulk-2 in turn: catalog again, on the same database, at a lower priority, unpublished', () => {
+    const workerEnv = env(services['worker-imports']!)
+    expect(workerEnv.SUBGRAPH_CATALOG_URL).toBe(`http://catalog-bulk:${defaults.catalog}/graphql`)
+    expect(workerEnv.IMPORT_CATALOG_URLS?.split(',')).toEqual([
       `http://catalog-bulk:${defaults.catalog}/graphql`,
-    )
-    const bulk = services['catalog-bulk']!
-    const bulkEnv = env(bulk)
+      `http://catalog-bulk-2:${defaults.catalog}/graphql`,
+    ])
     const catalogEnv = env(services.catalog!)
-    for (const [k, v] of Object.entries(catalogEnv)) expect(bulkEnv[k], k).toBe(v)
-    expect(Number(bulkEnv.SUBGRAPH_NICE)).toBeGreaterThan(0)
-    expect(loadSubgraphEnvironment('catalog', bulkEnv).nice).toBe(Number(bulkEnv.SUBGRAPH_NICE))
-    expect(bulk.cpu_shares).toBeLessThan(1024)
-    expect(publishedPorts(bulk)).toEqual([])
-    expect(bulk.healthcheck!.test.join(' ')).toContain(
-      `fetch('http://127.0.0.1:${adminDefaults.catalog.port}/ready')`,
-    )
-    // The gateway never routes to it.
+    for (const name of ['catalog-bulk', 'catalog-bulk-2']) {
+      const bulk = services[name]!
+      const bulkEnv = env(bulk)
+      for (const [k, v] of Object.entries(catalogEnv)) expect(bulkEnv[k], `${name}: ${k}`).toBe(v)
+      expect(Number(bulkEnv.SUBGRAPH_NICE), name).toBeGreaterThan(0)
+      expect(loadSubgraphEnvironment('catalog', bulkEnv).nice, name).toBe(Number(bulkEnv.SUBGRAPH_NICE))
+      expect(bulk.cpu_shares, name).toBeLessThan(1024)
+      expect(publishedPorts(bulk), name).toEqual([])
+      expect(bulk.healthcheck!.test.join(' '), name).toContain(
+        `fetch('http://127.0.0.1:${adminDefaults.catalog.port}/ready')`,
+      )
+    }
+    // The gateway never routes to them.
     expect(Object.values(env(services.gateway!)).join(' ')).not.toContain('catalog-bulk')
   })
 
@@ -304,7 +311,10 @@ describe('docker-compose.yml', () => {
     )
     expect(targets.gateway).toEqual([`gateway:${adminDefaults.gateway.port}`])
     for (const d of DOMAINS) expect(targets[d], d).toEqual([`${d}:${adminDefaults[d].port}`])
-    expect(targets['catalog-bulk']).toEqual([`catalog-bulk:${adminDefaults.catalog.port}`])
+    expect(targets['catalog-bulk']).toEqual([
+      `catalog-bulk:${adminDefaults.catalog.port}`,
+      `catalog-bulk-2:${adminDefaults.catalog.port}`,
+    ])
     const workerPort = env(services['worker-imports']!).WORKER_ADMIN_PORT
     expect(targets['worker-imports']).toEqual([`worker-imports:${workerPort}`])
     expect(env(services['worker-imports']!).ADMIN_HOST).toBe('0.0.0.0')

@@ -17,6 +17,18 @@ export function signedPeers(peers: Peers, secret: string): Peers {
   return view
 }
 
+/**
+ * The same peers with `domain` at another URL (another instance of that service), signed as `peers` are:
+ * e.g. the imports worker spreading its batches over several catalog instances.
+ */
+export function withPeerUrl(peers: Peers, domain: Domain, url: string): Peers {
+  const view = Object.create(peers) as Peers
+  view[domain] = url
+  const secret = signingSecrets.get(peers)
+  if (secret !== undefined) signingSecrets.set(view, secret)
+  return view
+}
+
 export interface PeerError {
   message: string
   extensions?: Record<string, unknown>

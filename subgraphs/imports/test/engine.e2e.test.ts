@@ -501,6 +501,81 @@ describe('import engine end to end', () => {
     }
   })
 
+  it('writes its batches through each of IMPORT_CATALOG_URLS in turn, in file order', async () => {
+    await worker!.stop()
+    worker = undefined
+    // Two catalog instances, as two proxies in front of the one catalog: each notes the batches it passed.
+    const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
+    const seen: { instance: string; batch: number; after?: number }[] = []
+    const instance = (name: string) =>
+      createServer(async (req, res) => {
+        const chunks: Buffer[] = []
+        for await (const chunk of req) chunks.push(chunk as Buffer)
+        const body = Buffer.concat(chunks)
+        const options = JSON.parse(body.toString()).variables?.options
+        if (options?.batch !== undefined)
+          seen.push({
+            instance: name,
+            batch: options.batch,
+            ...(options.after ? { after: options.after } : {}),
+          })
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+        ) as Record<string, string>
+        const answer = await fetch(target, { method: 'POST', headers, body })
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text())
+      })
+    const proxies = [instance('a'), instance('b')]
+    await Promise.all(proxies.map((p) => new Promise<void>((r) => p.listen(0, '127.0.0.1', r))))
+    const urlOf = (p: (typeof proxies)[number]) =>
+      `http://127.0.0.1:${(p.address() as { port: number }).port}${target.pathname}`
+    try {
+      const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
+      for (let i = 1; i <= 200; i++) lines.push(`SPREAD-${((i - 1) % 40) + 1};Lot ${i};;${i},00;${i};Bosch`)
+      const id = await upload(`${lines.join('\r\n')}\r\n`, 'spread.csv')
+      const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
+      const { engineSettings, runImportJob } = await import('../src/run/import-job')
+      const settings = engineSettings({
+        IMPORT_CATALOG_URLS: ` ${urlOf(proxies[0]!)}, ${urlOf(proxies[1]!)} `,
+      })
+      await runImportJob(
+        { ...importEngine(workerContext('two-catalogs')), ...settings, batchRows: 40, batchesInFlight: 2 },
+        started.id,
+      )
+      expect(await job(started.id)).toMatchObject({
+        status: 'COMPLETED',
+        productsCreated: 40,
+        productsUpdated: 160,
+      })
+      expect(seen).toEqual([
+        { instance: 'a', batch: 1 },
+        { instance: 'b', batch: 41, after: 1 },
+        { instance: 'a', batch: 81, after: 41 },
+        { instance: 'b', batch: 121, after: 81 },
+        { instance: 'a', batch: 161, after: 121 },
+      ])
+      // Written in file order whichever instance wrote each batch: the last row of a SKU won.
+      const prices = await stack.subgraphs.catalog.database.db
+        .selectFrom('products')
+        .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
+        .select(['products.title', 'product_prices.price'])
+        .where('products.sku', '=', 'SPREAD-9')
+        .execute()
+      expect(prices).toEqual([{ title: 'Lot 169', price: '169.00' }])
+    } finally {
+      await Promise.all(proxies.map((p) => new Promise((r) => p.close(r))))
+      worker = await runWorker()
+    }
+  })
+
+  it('refuses an IMPORT_CATALOG_URLS entry that is not an http(s) URL', async () => {
+    const { engineSettings } = await import('../src/run/import-job')
+    expect(engineSettings({}).catalogUrls).toEqual([])
+    expect(() =>
+      engineSettings({ IMPORT_CATALOG_URLS: 'http://127.0.0.1:4002/graphql,catalog-bulk:4002' }),
+    ).toThrow('IMPORT_CATALOG_URLS: "catalog-bulk:4002" is not an http(s) URL')
+  })
+
   it('cancels a running import after its current batch; what was written stays', async () => {
     const id = await upload(csv(2_000, { prefix: 'C' }), 'big.csv')
     const started = (await ok(START, { configId, source: { uploadId: id } })).startImport

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import type { ConnectorSettings } from '@pm/connectors'
 import type { DB } from '@pm/db/types/imports'
 import { claimJobLease } from '@pm/jobs'
-import { type Logger, type Peers, queryPeer } from '@pm/service-kit'
+import { envSchemas, type Logger, type Peers, queryPeer, withPeerUrl } from '@pm/service-kit'
 import type { Storage } from '@pm/storage'
 import { GraphQLError } from 'graphql'
 import type { Kysely } from 'kysely'
@@ -40,6 +40,11 @@ export interface EngineDeps {
    * the one before is being written, so catalog prepares it meanwhile; catalog still writes them in file order.
    */
   batchesInFlight: number
+  /**
+   * The catalog instances the batches are written through, in turn (IMPORT_CATALOG_URLS; empty: `peers`' catalog):
+   * with two, the instance that prepares the next batch is not the one whose transaction writes the current one.
+   */
+  catalogUrls: readonly string[]
   /** A running job whose heartbeat is older than this has lost its worker (IMPORT_LEASE_SECONDS, default 60). */
   leaseSeconds: number
   /**
@@ -101,9 +106,20 @@ export function engineSettings(env: NodeJS.ProcessEnv) {
     }
     return value
   }
+  const urls = (name: string) =>
+    (env[name] ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '')
+      .map((part) => {
+        const parsed = envSchemas.httpUrl.safeParse(part)
+        if (!parsed.success) throw new Error(`${name}: "${part}" is not an http(s) URL`)
+        return parsed.data
+      })
   return {
     batchRows: int('IMPORT_BATCH_ROWS', 2_000, 1, 5_000),
     batchesInFlight: int('IMPORT_BATCHES_IN_FLIGHT', 2, 1, 4),
+    catalogUrls: urls('IMPORT_CATALOG_URLS'),
     leaseSeconds: int('IMPORT_LEASE_SECONDS', 60, 2, 3_600),
     sharedStrings: {
       memoryBytes: int('IMPORT_XLSX_SHARED_STRINGS_MEMORY_MB', 16, 0, 1_024) * 1024 * 1024,
@@ -368,13 +384,20 @@ async function execute(
   let lastRow = job.checkpoint_row
   let lastCatalogBump = now()
 
+  /** The catalog instances batches are written through, one after the other (see EngineDeps.catalogUrls). */
+  const writers =
+    deps.catalogUrls.length > 0
+      ? deps.catalogUrls.map((url) => withPeerUrl(deps.peers, 'catalog', url))
+      : [deps.peers]
+  let batchesSent = 0
+
   /** Writes the batch through catalog (retried while catalog is unavailable). */
-  const write = (batch: Batch, after: number | undefined) =>
+  const write = (batch: Batch, through: Peers, after: number | undefined) =>
     timed(() =>
       withRetries(
         deps,
         () =>
-          sendBatch(deps.peers, supplierId, batch.rows, {
+          sendBatch(through, supplierId, batch.rows, {
             ...options,
             batch: batch.first,
             ...(after === undefined ? {} : { after }),
@@ -396,14 +419,15 @@ async function execute(
     const counts = { created: 0, updated: 0, unchanged: 0, failed: batch.localFailures }
     let result: Awaited<ReturnType<typeof sendBatch>> | undefined
     if (batch.rows.length > 0) {
+      const through = writers[batchesSent++ % writers.length]!
       try {
         try {
-          result = await write(batch, before?.first)
+          result = await write(batch, through, before?.first)
         } catch (error) {
           // Sent ahead of the batch it follows, which had not reached catalog: again once that one is recorded.
           if (!(error instanceof BatchOutOfTurn) || !before) throw error
           await before.recorded
-          result = await write(batch, before.first)
+          result = await write(batch, through, before.first)
         }
       } catch (error) {
         catalogChanges.unknown()
