@@ -1,6 +1,7 @@
 import type { Context } from './context'
 import { productOwners } from './db/products'
 import type { CatalogDb } from './db/queries'
+import type { ProductColumns } from './validation'
 
 /** Past this many products a mutation's change counts as catalog-wide for the gateway's cache. */
 const MAX_DECLARED_PRODUCTS = 200
@@ -33,7 +34,7 @@ export async function declareProductsChanged(ctx: Context, db: CatalogDb, ids: r
 /**
  * What a bulk write (an import batch) changes, for the gateway's cache: too many products to name one by one,
  * so every product's own answers (`Product:*`), and by name the owners whose lists held or now hold them —
- * those of the products its keys found, read before the write, and of the products written, read after.
+ * those of the products its keys found, read before the write, and those the written rows gave their products.
  * Other owners' lists (another supplier's product page) stay cached.
  */
 export class BulkProductChanges {
@@ -48,6 +49,22 @@ export class BulkProductChanges {
       this.suppliers.add(o.supplier_id)
       this.brands.add(o.brand_id)
       this.categories.add(o.category_id)
+    }
+  }
+
+  /**
+   * The owners a written row gave its product, known without reading it back: a supplier, brand or category the
+   * row sets is the product's now; one it leaves out is still the product's own (read by `owners` before the
+   * write), or none for a product the row created.
+   */
+  written(columns: Pick<ProductColumns, 'supplier_id' | 'brand_id' | 'category_id'>, created: boolean) {
+    for (const [owners, id] of [
+      [this.suppliers, columns.supplier_id],
+      [this.brands, columns.brand_id],
+      [this.categories, columns.category_id],
+    ] as const) {
+      if (id !== undefined) owners.add(id)
+      else if (created) owners.add(null)
     }
   }
 

@@ -348,4 +348,37 @@ describe('importProducts and the gateway cache', () => {
       catalog: [],
     })
   })
+
+  it('names the brand a product leaves and the one it joins, and the one it keeps when the row sets none', async () => {
+    const declared = async (row: Record<string, unknown>) => {
+      const answer = await sg.request(IMPORT, {
+        supplierId,
+        rows: [row],
+        options: { userId, createBrands: true },
+      })
+      expect(answer.errors).toBeUndefined()
+      const tags: string[] = (answer as { extensions?: Record<string, any> }).extensions?.pmChangedEntities
+        ?.catalog
+      return tags.filter((t) => t.startsWith('Brand:')).sort()
+    }
+    const brandId = async (name: string) =>
+      (
+        await sg.database.db
+          .selectFrom('brands')
+          .select('id')
+          .where(sql`lower(name)`, '=', name)
+          .executeTakeFirstOrThrow()
+      ).id
+    expect(await declared({ sku: 'CACHE-2', title: 'Moved saw', price: '20.00', brand: 'bosch' })).toEqual([
+      `Brand:${await brandId('bosch')}`,
+    ])
+    // From Bosch to Metabo: both lists change.
+    expect(await declared({ sku: 'CACHE-2', title: 'Moved saw', price: '21.00', brand: 'metabo' })).toEqual(
+      [`Brand:${await brandId('bosch')}`, `Brand:${await brandId('metabo')}`].sort(),
+    )
+    // No brand in the row: the product stays Metabo's, whose list shows its new price.
+    expect(await declared({ sku: 'CACHE-2', price: '22.00' })).toEqual([`Brand:${await brandId('metabo')}`])
+    // A new product without a brand is in no brand's list.
+    expect(await declared({ sku: 'CACHE-3', title: 'No brand', price: '5.00' })).toEqual([])
+  })
 })

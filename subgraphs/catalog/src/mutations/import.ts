@@ -323,7 +323,10 @@ export async function importProducts(
         onMatched: (t, ids) => changes.owners(t, ids),
       })
       if (options.dryRun) throw new DryRunRollback()
-      await changes.owners(trx, [...created, ...updated])
+      for (const r of prepared) {
+        const status = results[r.index]!.status
+        if (status === 'CREATED' || status === 'UPDATED') changes.written(r.columns, status === 'CREATED')
+      }
       written = created.length + updated.length > 0
       if (receiptKey) {
         const receipt: Receipt = {
