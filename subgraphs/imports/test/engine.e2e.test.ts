@@ -568,6 +568,68 @@ describe('import engine end to end', () => {
     }
   })
 
+  it('writes the batches of an instance that does not answer through the other one', async () => {
+    await worker!.stop()
+    worker = undefined
+    const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
+    const seen: number[] = []
+    const live = createServer(async (req, res) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      const body = Buffer.concat(chunks)
+      const batch = JSON.parse(body.toString()).variables?.options?.batch
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+      ) as Record<string, string>
+      const answer = await fetch(target, { method: 'POST', headers, body })
+      const text = await answer.text()
+      // Written, not refused (a batch that got here before the one it follows is sent again).
+      if (batch !== undefined && !JSON.parse(text).errors) seen.push(batch)
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+    })
+    // A port nothing listens on any more: the first instance is down.
+    const gone = createServer()
+    await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r))
+    const deadPort = (gone.address() as { port: number }).port
+    await new Promise((r) => gone.close(r))
+    await new Promise<void>((r) => live.listen(0, '127.0.0.1', r))
+    try {
+      const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
+      for (let i = 1; i <= 120; i++) lines.push(`DOWN-${((i - 1) % 40) + 1};Panne ${i};;${i},00;${i};Bosch`)
+      const id = await upload(`${lines.join('\r\n')}\r\n`, 'down.csv')
+      const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
+      const { engineSettings, runImportJob } = await import('../src/run/import-job')
+      const settings = engineSettings({
+        IMPORT_CATALOG_URLS: `http://127.0.0.1:${deadPort}${target.pathname},http://127.0.0.1:${(live.address() as { port: number }).port}${target.pathname}`,
+      })
+      await runImportJob(
+        {
+          ...importEngine(workerContext('one-catalog-down')),
+          ...settings,
+          batchRows: 40,
+          batchesInFlight: 2,
+        },
+        started.id,
+      )
+      expect(await job(started.id)).toMatchObject({
+        status: 'COMPLETED',
+        productsCreated: 40,
+        productsUpdated: 80,
+      })
+      expect(seen).toEqual([1, 41, 81])
+      const prices = await stack.subgraphs.catalog.database.db
+        .selectFrom('products')
+        .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
+        .select('product_prices.price')
+        .where('products.sku', '=', 'DOWN-5')
+        .execute()
+      expect(prices).toEqual([{ price: '85.00' }])
+    } finally {
+      await new Promise((r) => live.close(r))
+      worker = await runWorker()
+    }
+  })
+
   it('refuses an IMPORT_CATALOG_URLS entry that is not an http(s) URL', async () => {
     const { engineSettings } = await import('../src/run/import-job')
     expect(engineSettings({}).catalogUrls).toEqual([])

@@ -391,13 +391,17 @@ async function execute(
       : [deps.peers]
   let batchesSent = 0
 
-  /** Writes the batch through catalog (retried while catalog is unavailable). */
-  const write = (batch: Batch, through: Peers, after: number | undefined) =>
-    timed(() =>
+  /**
+   * Writes the batch through catalog, through instance `turn` of `writers` (retried while catalog is unavailable,
+   * each time through the next instance: the batch's lock and receipt are PostgreSQL's, whichever writes it).
+   */
+  const write = (batch: Batch, turn: number, after: number | undefined) => {
+    let attempt = 0
+    return timed(() =>
       withRetries(
         deps,
         () =>
-          sendBatch(through, supplierId, batch.rows, {
+          sendBatch(writers[(turn + attempt++) % writers.length]!, supplierId, batch.rows, {
             ...options,
             batch: batch.first,
             ...(after === undefined ? {} : { after }),
@@ -405,6 +409,7 @@ async function execute(
         () => catalogChanges.unknown(),
       ),
     )
+  }
 
   /**
    * One batch: written through catalog while the batches before it may still be in flight (catalog writes them in
@@ -419,15 +424,15 @@ async function execute(
     const counts = { created: 0, updated: 0, unchanged: 0, failed: batch.localFailures }
     let result: Awaited<ReturnType<typeof sendBatch>> | undefined
     if (batch.rows.length > 0) {
-      const through = writers[batchesSent++ % writers.length]!
+      const turn = batchesSent++
       try {
         try {
-          result = await write(batch, through, before?.first)
+          result = await write(batch, turn, before?.first)
         } catch (error) {
           // Sent ahead of the batch it follows, which had not reached catalog: again once that one is recorded.
           if (!(error instanceof BatchOutOfTurn) || !before) throw error
           await before.recorded
-          result = await write(batch, through, before.first)
+          result = await write(batch, turn, before.first)
         }
       } catch (error) {
         catalogChanges.unknown()
