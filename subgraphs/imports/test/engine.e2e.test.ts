@@ -162,6 +162,39 @@ function workerContext(service: string) {
 
 const runWorker = () => stack.startWorker('imports')
 
+interface BatchOptionsSent {
+  batch?: number
+  after?: number
+}
+
+/**
+ * A catalog instance as the worker sees it: an HTTP server on loopback in front of the stack's catalog. Each request
+ * goes on as it came, after `hold` (when given) has resolved for its batch options; `seen` is told each batch's
+ * options and its answer's first error code. Its URL is catalog's path on the server's port.
+ */
+async function catalogInstance(o: {
+  hold?: (options: BatchOptionsSent) => Promise<void>
+  seen: (options: BatchOptionsSent, code: string | undefined) => void
+}): Promise<{ server: Server; url: string }> {
+  const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const body = Buffer.concat(chunks)
+    const options: BatchOptionsSent | undefined = JSON.parse(body.toString()).variables?.options
+    if (options?.batch !== undefined) await o.hold?.(options)
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+    ) as Record<string, string>
+    const answer = await fetch(target, { method: 'POST', headers, body })
+    const text = await answer.text()
+    if (options?.batch !== undefined) o.seen(options, JSON.parse(text).errors?.[0]?.extensions?.code)
+    res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}${target.pathname}` }
+}
+
 beforeAll(async () => {
   const storageDir = await mkdtemp(join(tmpdir(), 'pm-import-storage-'))
   const filesRoot = await mkdtemp(join(tmpdir(), 'pm-import-files-'))
@@ -432,30 +465,19 @@ describe('import engine end to end', () => {
     const secondRefused = new Promise<void>((r) => {
       refusedSecond = r
     })
-    const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
-    const proxy = createServer(async (req, res) => {
-      const chunks: Buffer[] = []
-      for await (const chunk of req) chunks.push(chunk as Buffer)
-      const body = Buffer.concat(chunks)
-      const options = JSON.parse(body.toString()).variables?.options
-      if (options?.batch === 1) await secondRefused
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
-      ) as Record<string, string>
-      const answer = await fetch(target, { method: 'POST', headers, body })
-      const text = await answer.text()
-      if (options?.batch !== undefined) {
-        const code = JSON.parse(text).errors?.[0]?.extensions?.code
+    const proxy = await catalogInstance({
+      hold: async (options) => {
+        if (options.batch === 1) await secondRefused
+      },
+      seen: (options, code) => {
         seen.push({
-          batch: options.batch,
+          batch: options.batch!,
           ...(options.after ? { after: options.after } : {}),
           ...(code ? { code } : {}),
         })
         if (options.batch === 41 && code === 'CONFLICT') refusedSecond()
-      }
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+      },
     })
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
     try {
       const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
       for (let i = 1; i <= 120; i++) lines.push(`TURN-${((i - 1) % 40) + 1};Tour ${i};;${i},00;${i};Bosch`)
@@ -464,7 +486,7 @@ describe('import engine end to end', () => {
       const context = workerContext('out-of-turn')
       const peers = signedPeers(
         {
-          catalog: `http://127.0.0.1:${(proxy.address() as { port: number }).port}${target.pathname}`,
+          catalog: proxy.url,
           core: stack.subgraphs.core.server.graphqlUrl,
         },
         stack.secrets.signing,
@@ -496,7 +518,7 @@ describe('import engine end to end', () => {
         .execute()
       expect(prices).toEqual([{ price: '83.00' }])
     } finally {
-      await new Promise((r) => proxy.close(r))
+      await new Promise((r) => proxy.server.close(r))
       worker = await runWorker()
     }
   })
@@ -504,31 +526,21 @@ describe('import engine end to end', () => {
   it('writes its batches through each of IMPORT_CATALOG_URLS in turn, in file order', async () => {
     await worker!.stop()
     worker = undefined
-    // Two catalog instances, as two proxies in front of the one catalog: each notes the batches it passed.
-    const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
+    // Two catalog instances, as two proxies in front of the one catalog: each notes the batches it wrote (a batch
+    // that reached catalog before the one it follows is refused and sent again: not noted).
     const seen: { instance: string; batch: number; after?: number }[] = []
     const instance = (name: string) =>
-      createServer(async (req, res) => {
-        const chunks: Buffer[] = []
-        for await (const chunk of req) chunks.push(chunk as Buffer)
-        const body = Buffer.concat(chunks)
-        const options = JSON.parse(body.toString()).variables?.options
-        if (options?.batch !== undefined)
-          seen.push({
-            instance: name,
-            batch: options.batch,
-            ...(options.after ? { after: options.after } : {}),
-          })
-        const headers = Object.fromEntries(
-          Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
-        ) as Record<string, string>
-        const answer = await fetch(target, { method: 'POST', headers, body })
-        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text())
+      catalogInstance({
+        seen: (options, code) => {
+          if (!code)
+            seen.push({
+              instance: name,
+              batch: options.batch!,
+              ...(options.after ? { after: options.after } : {}),
+            })
+        },
       })
-    const proxies = [instance('a'), instance('b')]
-    await Promise.all(proxies.map((p) => new Promise<void>((r) => p.listen(0, '127.0.0.1', r))))
-    const urlOf = (p: (typeof proxies)[number]) =>
-      `http://127.0.0.1:${(p.address() as { port: number }).port}${target.pathname}`
+    const proxies = [await instance('a'), await instance('b')]
     try {
       const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
       for (let i = 1; i <= 200; i++) lines.push(`SPREAD-${((i - 1) % 40) + 1};Lot ${i};;${i},00;${i};Bosch`)
@@ -536,7 +548,7 @@ describe('import engine end to end', () => {
       const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
       const { engineSettings, runImportJob } = await import('../src/run/import-job')
       const settings = engineSettings({
-        IMPORT_CATALOG_URLS: ` ${urlOf(proxies[0]!)}, ${urlOf(proxies[1]!)} `,
+        IMPORT_CATALOG_URLS: ` ${proxies[0]!.url}, ${proxies[1]!.url} `,
       })
       await runImportJob(
         { ...importEngine(workerContext('two-catalogs')), ...settings, batchRows: 40, batchesInFlight: 2 },
@@ -563,7 +575,7 @@ describe('import engine end to end', () => {
         .execute()
       expect(prices).toEqual([{ title: 'Lot 169', price: '169.00' }])
     } finally {
-      await Promise.all(proxies.map((p) => new Promise((r) => p.close(r))))
+      await Promise.all(proxies.map((p) => new Promise((r) => p.server.close(r))))
       worker = await runWorker()
     }
   })
@@ -571,28 +583,19 @@ describe('import engine end to end', () => {
   it('writes the batches of an instance that does not answer through the other one', async () => {
     await worker!.stop()
     worker = undefined
-    const target = new URL(stack.subgraphs.catalog.server.graphqlUrl)
     const seen: number[] = []
-    const live = createServer(async (req, res) => {
-      const chunks: Buffer[] = []
-      for await (const chunk of req) chunks.push(chunk as Buffer)
-      const body = Buffer.concat(chunks)
-      const batch = JSON.parse(body.toString()).variables?.options?.batch
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
-      ) as Record<string, string>
-      const answer = await fetch(target, { method: 'POST', headers, body })
-      const text = await answer.text()
-      // Written, not refused (a batch that got here before the one it follows is sent again).
-      if (batch !== undefined && !JSON.parse(text).errors) seen.push(batch)
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text)
+    // Written, not refused (a batch that got here before the one it follows is sent again).
+    const live = await catalogInstance({
+      seen: (options, code) => {
+        if (!code) seen.push(options.batch!)
+      },
     })
     // A port nothing listens on any more: the first instance is down.
     const gone = createServer()
     await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r))
-    const deadPort = (gone.address() as { port: number }).port
+    const dead = new URL(live.url)
+    dead.port = String((gone.address() as { port: number }).port)
     await new Promise((r) => gone.close(r))
-    await new Promise<void>((r) => live.listen(0, '127.0.0.1', r))
     try {
       const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
       for (let i = 1; i <= 120; i++) lines.push(`DOWN-${((i - 1) % 40) + 1};Panne ${i};;${i},00;${i};Bosch`)
@@ -600,7 +603,7 @@ describe('import engine end to end', () => {
       const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
       const { engineSettings, runImportJob } = await import('../src/run/import-job')
       const settings = engineSettings({
-        IMPORT_CATALOG_URLS: `http://127.0.0.1:${deadPort}${target.pathname},http://127.0.0.1:${(live.address() as { port: number }).port}${target.pathname}`,
+        IMPORT_CATALOG_URLS: `${dead},${live.url}`,
       })
       await runImportJob(
         {
@@ -625,7 +628,7 @@ describe('import engine end to end', () => {
         .execute()
       expect(prices).toEqual([{ price: '85.00' }])
     } finally {
-      await new Promise((r) => live.close(r))
+      await new Promise((r) => live.server.close(r))
       worker = await runWorker()
     }
   })
