@@ -162,6 +162,15 @@ function workerContext(service: string) {
 
 const runWorker = () => stack.startWorker('imports')
 
+/** The title and price(s) catalog holds for a SKU. */
+const pricesOf = (sku: string) =>
+  stack.subgraphs.catalog.database.db
+    .selectFrom('products')
+    .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
+    .select(['products.title', 'product_prices.price'])
+    .where('products.sku', '=', sku)
+    .execute()
+
 interface BatchOptionsSent {
   batch?: number
   after?: number
@@ -510,13 +519,7 @@ describe('import engine end to end', () => {
         { batch: 41, after: 1 },
         { batch: 81, after: 41 },
       ])
-      const prices = await stack.subgraphs.catalog.database.db
-        .selectFrom('products')
-        .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
-        .select('product_prices.price')
-        .where('products.sku', '=', 'TURN-3')
-        .execute()
-      expect(prices).toEqual([{ price: '83.00' }])
+      expect(await pricesOf('TURN-3')).toEqual([{ title: 'Tour 83', price: '83.00' }])
     } finally {
       await new Promise((r) => proxy.server.close(r))
       worker = await runWorker()
@@ -567,13 +570,7 @@ describe('import engine end to end', () => {
         { instance: 'a', batch: 161, after: 121 },
       ])
       // Written in file order whichever instance wrote each batch: the last row of a SKU won.
-      const prices = await stack.subgraphs.catalog.database.db
-        .selectFrom('products')
-        .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
-        .select(['products.title', 'product_prices.price'])
-        .where('products.sku', '=', 'SPREAD-9')
-        .execute()
-      expect(prices).toEqual([{ title: 'Lot 169', price: '169.00' }])
+      expect(await pricesOf('SPREAD-9')).toEqual([{ title: 'Lot 169', price: '169.00' }])
     } finally {
       await Promise.all(proxies.map((p) => new Promise((r) => p.server.close(r))))
       worker = await runWorker()
@@ -620,13 +617,7 @@ describe('import engine end to end', () => {
         productsUpdated: 80,
       })
       expect(seen).toEqual([1, 41, 81])
-      const prices = await stack.subgraphs.catalog.database.db
-        .selectFrom('products')
-        .innerJoin('product_prices', 'product_prices.product_id', 'products.id')
-        .select('product_prices.price')
-        .where('products.sku', '=', 'DOWN-5')
-        .execute()
-      expect(prices).toEqual([{ price: '85.00' }])
+      expect(await pricesOf('DOWN-5')).toEqual([{ title: 'Panne 85', price: '85.00' }])
     } finally {
       await new Promise((r) => live.server.close(r))
       worker = await runWorker()
