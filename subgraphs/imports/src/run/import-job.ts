@@ -233,6 +233,8 @@ export async function runImportJob(deps: EngineDeps, jobId: string, signal?: Abo
             : error instanceof GraphQLError
               ? String(error.extensions.code ?? 'INTERNAL_SERVER_ERROR')
               : String((error as { code?: string })?.code ?? 'INTERNAL_SERVER_ERROR')
+    // Catalog's cached answers go before anyone can see the job ended (as on completion).
+    await catalogChanges.flush(deps)
     const ended = await db.transaction().execute(async (trx) => {
       const row = await finishJob(trx, jobId, runner, 'failed', { lastError: `${code}: ${message}` })
       if (!row) return undefined
@@ -541,6 +543,9 @@ async function execute(
     await inflight()?.catch(() => {})
     stream.destroy()
   }
+  // What the batches changed leaves the gateways' caches before the job is seen ended: a caller that reads the
+  // catalogue once the job says completed (or cancelled) sees the rows it wrote, not answers cached before.
+  await catalogChanges.flush(deps)
   if (cancelled) {
     const ended = await db.transaction().execute(async (trx) => {
       const row = await finishJob(trx, job.id, runner, 'cancelled', {})
