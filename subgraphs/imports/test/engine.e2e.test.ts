@@ -162,6 +162,17 @@ function workerContext(service: string) {
 
 const runWorker = () => stack.startWorker('imports')
 
+/**
+ * A supplier CSV of `rows` rows over 40 SKUs (`<prefix>-1` … `<prefix>-40`, each in every 40-row batch): row i is
+ * titled `<title> i`, priced i,00 with a stock of i, so the row of a SKU that won shows in its title and price.
+ */
+function cycledCsv(prefix: string, title: string, rows: number): string {
+  const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
+  for (let i = 1; i <= rows; i++)
+    lines.push(`${prefix}-${((i - 1) % 40) + 1};${title} ${i};;${i},00;${i};Bosch`)
+  return `${lines.join('\r\n')}\r\n`
+}
+
 /** The title and price(s) catalog holds for a SKU. */
 const pricesOf = (sku: string) =>
   stack.subgraphs.catalog.database.db
@@ -430,9 +441,7 @@ describe('import engine end to end', () => {
 
   it('writes batches in file order while two are in flight: the last row of a key wins, history in order', async () => {
     // 40 SKUs, each in every one of the five 40-row batches, at a price that grows with the row.
-    const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
-    for (let i = 1; i <= 200; i++) lines.push(`ORDER-${((i - 1) % 40) + 1};Article ${i};;${i},00;${i};Bosch`)
-    const id = await upload(`${lines.join('\r\n')}\r\n`, 'order.csv')
+    const id = await upload(cycledCsv('ORDER', 'Article', 200), 'order.csv')
     const done = await finished((await ok(START, { configId, source: { uploadId: id } })).startImport.id)
     expect(done).toMatchObject({
       status: 'COMPLETED',
@@ -488,9 +497,7 @@ describe('import engine end to end', () => {
       },
     })
     try {
-      const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
-      for (let i = 1; i <= 120; i++) lines.push(`TURN-${((i - 1) % 40) + 1};Tour ${i};;${i},00;${i};Bosch`)
-      const id = await upload(`${lines.join('\r\n')}\r\n`, 'turn.csv')
+      const id = await upload(cycledCsv('TURN', 'Tour', 120), 'turn.csv')
       const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
       const context = workerContext('out-of-turn')
       const peers = signedPeers(
@@ -545,9 +552,7 @@ describe('import engine end to end', () => {
       })
     const proxies = [await instance('a'), await instance('b')]
     try {
-      const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
-      for (let i = 1; i <= 200; i++) lines.push(`SPREAD-${((i - 1) % 40) + 1};Lot ${i};;${i},00;${i};Bosch`)
-      const id = await upload(`${lines.join('\r\n')}\r\n`, 'spread.csv')
+      const id = await upload(cycledCsv('SPREAD', 'Lot', 200), 'spread.csv')
       const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
       const { engineSettings, runImportJob } = await import('../src/run/import-job')
       const settings = engineSettings({
@@ -594,9 +599,7 @@ describe('import engine end to end', () => {
     dead.port = String((gone.address() as { port: number }).port)
     await new Promise((r) => gone.close(r))
     try {
-      const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
-      for (let i = 1; i <= 120; i++) lines.push(`DOWN-${((i - 1) % 40) + 1};Panne ${i};;${i},00;${i};Bosch`)
-      const id = await upload(`${lines.join('\r\n')}\r\n`, 'down.csv')
+      const id = await upload(cycledCsv('DOWN', 'Panne', 120), 'down.csv')
       const started = (await ok(START, { configId, source: { uploadId: id } })).startImport
       const { engineSettings, runImportJob } = await import('../src/run/import-job')
       const settings = engineSettings({
