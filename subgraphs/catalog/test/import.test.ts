@@ -154,6 +154,47 @@ describe('importProducts', () => {
     expect(level).toEqual([{ quantity: 7 }])
   })
 
+  it("takes a file's long texts up to their columns' sizes, and fails alone a row whose text breaks a rule", async () => {
+    const longUrl = `https://img.example/${'p'.repeat(300)}.jpg`
+    const rows = [
+      {
+        sku: 'TXT-1',
+        title: 'T'.repeat(500),
+        description: 'D'.repeat(20_000),
+        shortDescription: 'S'.repeat(500),
+        imageUrls: [longUrl],
+      },
+      { sku: 'TXT-2', title: 'Vertical\u000btab' },
+      { sku: 'TXT-3', title: 'T'.repeat(501) },
+      { sku: 'TXT-4', title: 'Plain', description: 'Line one\nline two\ttabbed' },
+    ]
+    const result = await importRows(rows)
+    expect(result).toMatchObject({ created: 2, failed: 2 })
+    expect(result.results.map((r: any) => r.error?.field ?? r.status)).toEqual([
+      'CREATED',
+      'rows[1].title',
+      'rows[2].title',
+      'CREATED',
+    ])
+    expect(result.results[1].error).toMatchObject({ code: 'BAD_USER_INPUT' })
+    expect(result.results[1].error.message).toContain('U+000B')
+    expect(result.results[2].error.message).toContain('at most 500')
+    const stored = await sg.database.db
+      .selectFrom('products')
+      .select([
+        'sku',
+        sql<number>`length(title)`.as('title'),
+        sql<number>`length(description)`.as('description'),
+      ])
+      .where('sku', 'in', ['TXT-1', 'TXT-4'])
+      .orderBy('sku')
+      .execute()
+    expect(stored).toEqual([
+      { sku: 'TXT-1', title: 500, description: 20_000 },
+      { sku: 'TXT-4', title: 5, description: 'Line one\nline two\ttabbed'.length },
+    ])
+  })
+
   it('gives a batch sent again under its key the verdicts it had, without applying it twice', async () => {
     const job = randomUUID()
     const rows = [

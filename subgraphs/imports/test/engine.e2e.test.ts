@@ -774,4 +774,45 @@ describe('import engine end to end', () => {
     const failedRows = [...new Set(done.errors.edges.map((e: any) => e.node.rowNumber))]
     expect(failedRows).toEqual(generated.badRows.map((b) => b.rowNumber))
   })
+
+  it("imports a supplier's long titles and descriptions; a cell with a control character fails its row alone", async () => {
+    const textConfig = await createConfig({
+      field_mapping: JSON.stringify({
+        Référence: 'sku',
+        Désignation: 'title',
+        Description: 'description',
+        'Prix HT': 'price',
+      }),
+    })
+    const title = 'Perceuse à percussion sans fil, '.repeat(14).trim()
+    const description = 'Une description détaillée du produit, comme un fournisseur en écrit. '
+      .repeat(40)
+      .trim()
+    const file = [
+      'Référence;Désignation;Description;Prix HT',
+      `LONG-1;${title};${description};12,50`,
+      'LONG-2;Titre avec\u0007une cloche;Courte;3,00',
+      'LONG-3;Simple;Courte;4,00',
+    ].join('\r\n')
+    const id = await upload(`${file}\r\n`, 'long-texts.csv')
+    const done = await finished(
+      (await ok(START, { configId: textConfig, source: { uploadId: id } })).startImport.id,
+    )
+    expect(done).toMatchObject({ status: 'COMPLETED', processedRows: 3, productsCreated: 2, failedRows: 1 })
+    expect(
+      done.errors.edges.map((e: any) => [e.node.rowNumber, e.node.columnName, e.node.errorCode]),
+    ).toEqual([[2, 'Désignation', 'BAD_USER_INPUT']])
+    expect(done.errors.edges[0].node.message).toContain('U+0007')
+    const stored = await stack.subgraphs.catalog.database.db
+      .selectFrom('products')
+      .select(['sku', 'title', 'description'])
+      .where('sku', 'in', ['LONG-1', 'LONG-3'])
+      .orderBy('sku')
+      .execute()
+    expect(stored).toEqual([
+      { sku: 'LONG-1', title, description },
+      { sku: 'LONG-3', title: 'Simple', description: 'Courte' },
+    ])
+    expect(title.length).toBeGreaterThan(255)
+  })
 })

@@ -7,6 +7,7 @@ import {
   inTransaction,
   notFound,
   recordAudit,
+  rowInputError,
   slugify,
   userError,
 } from '@pm/service-kit'
@@ -92,6 +93,9 @@ interface Names {
 
 /** The row's product fields as an upsert row of `supplierId`, plus what only imports carry. */
 function prepareImportRow(supplierId: string, row: ProductImportRowInput, index: number) {
+  // The input rules' verdict is kept on this object (prepareRow below gets a copy with the supplier).
+  const refused = rowInputError(row)
+  if (refused) throw refused
   const at = `rows[${index}]`
   const { brand, category, stockQuantity, warehouse, imageUrls, ...fields } = row
   const prepared = prepareRow({ ...fields, supplierId }, index)

@@ -44,7 +44,8 @@ const SPECS: Record<string, Omit<FieldSpec, 'name'>> = {
   manufacturer_reference: text('manufacturerReference', 100),
   external_id: text('externalId', 255),
   title: text('title', 500),
-  description: text('description', 65_535),
+  // What catalog takes (products.description is TEXT; catalog bounds it at 50,000 characters).
+  description: text('description', 50_000),
   short_description: text('shortDescription', 500),
   brand: text('brand', 255),
   category: text('category', 255),
