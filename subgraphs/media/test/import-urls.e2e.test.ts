@@ -399,4 +399,37 @@ describe('image URLs of a supplier file', () => {
       `importProductImageUrls: ${urls} new URLs of 2,000 products in ${Math.round(first.ms)} ms; all known again in ${Math.round(again.ms)} ms`,
     )
   })
+
+  it('takes image URLs up to 2,048 bytes, and refuses alone one that is longer or holds a control character', async () => {
+    const peers = signedPeers({ media: stack.subgraphs.media.server.graphqlUrl }, stack.secrets.signing)
+    const signed = `https://cdn.supplier.com/photo.jpg?${'sig=abcdef0123456789&'.repeat(70)}w=1000`
+    const products = [
+      {
+        productId: randomUUID(),
+        urls: [
+          signed,
+          'https://cdn.supplier.com/bell\u0007.jpg',
+          `https://cdn.supplier.com/${'z'.repeat(2_100)}.jpg`,
+        ],
+      },
+      { productId: randomUUID(), urls: ['https://cdn.supplier.com/plain.jpg'] },
+    ]
+    const body = await postPeer<any>(peers, 'media', HAND_OVER, { products }, 60_000)
+    expect(body.errors).toBeUndefined()
+    expect(body.data.importProductImageUrls).toEqual({
+      queued: 2,
+      known: 0,
+      refused: [
+        { reason: 'the image URL holds a control or bidirectional formatting character', count: 1 },
+        { reason: 'the image URL is longer than 2048 bytes', count: 1 },
+      ],
+    })
+    const kept = await mediaDb()
+      .selectFrom('media_source_urls')
+      .select('url')
+      .where('url', 'in', [signed, 'https://cdn.supplier.com/plain.jpg'])
+      .execute()
+    expect(kept).toHaveLength(2)
+    expect(signed.length).toBeGreaterThan(1_000)
+  })
 })

@@ -805,7 +805,7 @@ export type ImportSourceInput = {
   uploadId?: InputMaybe<Scalars['UUID']['input']>;
   /**
    * An http(s) URL, fetched with time and size limits; private and loopback addresses are refused unless
-   * FETCH_ALLOW_PRIVATE allows them.
+   * FETCH_ALLOW_PRIVATE allows them. At most 2,048 characters (a presigned URL fits).
    */
   url?: InputMaybe<Scalars['String']['input']>;
 };

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { DB } from '@pm/db/types/media'
-import { badUserInput, inTransaction, MAX_URL_LENGTH, recordAudit } from '@pm/service-kit'
+import {
+  badUserInput,
+  inTransaction,
+  MAX_URL_LENGTH,
+  recordAudit,
+  type TextRule,
+  textInputError,
+} from '@pm/service-kit'
 import { type Kysely, sql } from 'kysely'
 import { tellCatalogImages } from '../catalog'
 import type { Context } from '../context'
@@ -28,6 +35,9 @@ interface Pair {
   url: string
 }
 
+/** ProductImageUrlsInput.urls' @text: at most MAX_URL_LENGTH characters, no control or formatting character. */
+const IMAGE_URL_RULE: TextRule = { maxLength: MAX_URL_LENGTH, allowControls: false }
+
 /** Top-level names reserved never to resolve (RFC 2606, RFC 6761): a download could never start. */
 const NEVER_RESOLVES = /\.(example|invalid|test)\.?$/i
 
@@ -52,6 +62,19 @@ function urlProblem(url: string): string | null {
   return null
 }
 
+/**
+ * Why a URL as given breaks the input rules of urls (@text), or null. `products` is @rows, so a URL they refuse
+ * is refused alone here, not with its product's other URLs or the whole call.
+ */
+function textProblem(raw: string): string | null {
+  const error = textInputError('url', raw, IMAGE_URL_RULE)
+  if (!error) return null
+  if (error.extensions.maxLength !== undefined) return `the image URL is longer than ${MAX_URL_LENGTH} bytes`
+  return raw.includes('\u0000')
+    ? 'the image URL holds a NUL character'
+    : 'the image URL holds a control or bidirectional formatting character'
+}
+
 /** The (product, URL) pairs in input order, each once; refusals for what cannot be a URL to fetch. */
 export function checkImageUrls(products: readonly ProductImageUrlsInput[]) {
   if (products.length > MAX_PRODUCTS) {
@@ -73,7 +96,7 @@ export function checkImageUrls(products: readonly ProductImageUrlsInput[]) {
     const productId = entry.productId
     for (const raw of entry.urls) {
       const url = raw.trim()
-      const problem = urlProblem(url)
+      const problem = textProblem(raw) ?? urlProblem(url)
       if (problem) {
         const group = refused.get(problem)
         if (group) group.count++

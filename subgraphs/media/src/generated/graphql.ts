@@ -407,7 +407,10 @@ export type Product = {
 export type ProductImageUrlsInput = {
   /** The catalog product (as catalog's importProducts answered it; not checked again). */
   productId: Scalars['UUID']['input'];
-  /** http(s) URLs, at most 50 (2048 bytes each). */
+  /**
+   * http(s) URLs, at most 50 (2048 bytes each). A URL that cannot be fetched is refused alone (counted in the
+   * answer's refused, by reason).
+   */
   urls: Array<Scalars['String']['input']>;
 };
 
