@@ -89,6 +89,8 @@ export interface ImportBenchResult {
   workerPhaseRssMb: Partial<Record<ImportPhase, number>>
   /** The worker's CPU time (user + system) during each phase: its work, however loaded the machine is. */
   workerPhaseCpuSeconds: Partial<Record<ImportPhase, number>>
+  /** CPU (user + system) of the catalog instances the worker writes through, all of them, per phase. */
+  catalogBulkPhaseCpuSeconds: Partial<Record<ImportPhase, number>>
   /** The nice value of the catalog instance the worker writes through (read from it), or "shared" (the API's). */
   catalogBulkNice: string
   /** How many catalog instances of their own the batches went through, in turn (0: the API's). */
@@ -280,11 +282,15 @@ export async function runImportBench(o: {
     const rss = () => (pid ? (sampleProcess(pid)?.rssMb ?? 0) : 0)
     const cpu = () => (pid ? (sampleProcess(pid)?.cpuSeconds ?? 0) : 0)
     const workerPhaseCpuSeconds: Partial<Record<ImportPhase, number>> = {}
+    const bulkCpu = () =>
+      catalogBulk.reduce((n, c) => n + (sampleProcess(c.service.child.pid!)?.cpuSeconds ?? 0), 0)
+    const catalogBulkPhaseCpuSeconds: Partial<Record<ImportPhase, number>> = {}
     const workerIdleRssMb = rss()
     const workerPhaseRssMb: Partial<Record<ImportPhase, number>> = {}
     const measured = async <T>(phase: ImportPhase, run: () => Promise<T>): Promise<T> => {
       let peak = rss()
       const cpuBefore = cpu()
+      const bulkBefore = bulkCpu()
       const sampler = setInterval(() => {
         peak = Math.max(peak, rss())
       }, 100)
@@ -294,10 +300,11 @@ export async function runImportBench(o: {
         clearInterval(sampler)
         workerPhaseRssMb[phase] = Math.max(peak, rss())
         workerPhaseCpuSeconds[phase] = cpu() - cpuBefore
+        catalogBulkPhaseCpuSeconds[phase] = bulkCpu() - bulkBefore
       }
     }
     const rssNote = (phase: ImportPhase) =>
-      `worker peak RSS ${workerPhaseRssMb[phase]?.toFixed(0)} MB, CPU ${workerPhaseCpuSeconds[phase]?.toFixed(1)} s`
+      `worker peak RSS ${workerPhaseRssMb[phase]?.toFixed(0)} MB, CPU ${workerPhaseCpuSeconds[phase]?.toFixed(1)} s; catalog-bulk CPU ${catalogBulkPhaseCpuSeconds[phase]?.toFixed(1)} s`
     o.log(
       `import: worker ready (NODE_OPTIONS "${process.env.BENCH_IMPORT_WORKER_NODE_OPTIONS ?? IMPORT_WORKER_NODE_OPTIONS}"), RSS ${workerIdleRssMb.toFixed(0)} MB`,
     )
@@ -389,6 +396,7 @@ export async function runImportBench(o: {
       workerIdleRssMb,
       workerPhaseRssMb,
       workerPhaseCpuSeconds,
+      catalogBulkPhaseCpuSeconds,
       catalogBulkNice: catalogBulk[0] ? String(niceOf(catalogBulk[0].service.child.pid!) ?? '?') : 'shared',
       catalogBulkInstances: catalogBulk.length,
     }
@@ -429,6 +437,11 @@ export function importMarkdown(r: ImportBenchResult): string {
         ]
       : []),
     `| worker CPU (user + system) | ${r.phases.map((p) => `${p} ${r.workerPhaseCpuSeconds[p]?.toFixed(1) ?? '?'} s`).join(', ')} | |`,
+    ...(r.catalogBulkInstances > 0
+      ? [
+          `| catalog-bulk CPU (user + system, every instance) | ${r.phases.map((p) => `${p} ${r.catalogBulkPhaseCpuSeconds[p]?.toFixed(1) ?? '?'} s`).join(', ')} | |`,
+        ]
+      : []),
     `| worker peak RSS | ${r.workerPeakRssMb.toFixed(0)} MB (ready: ${r.workerIdleRssMb.toFixed(0)} MB; ${r.phases.map((p) => `${p} ${r.workerPhaseRssMb[p]?.toFixed(0) ?? '?'} MB`).join(', ')}) | < ${IMPORT_TARGETS.workerRssMb} MB: ${mark(r.workerPeakRssMb < IMPORT_TARGETS.workerRssMb)} |`,
     '',
   ].join('\n')

@@ -101,6 +101,15 @@ function longerThan(value: string, max: number): number | null {
 
 const hex = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`
 
+/** Whether value breaks the rule (the cheap question; textInputError says how, naming the field). */
+function textRefused(value: string, rule: TextRule): boolean {
+  return (
+    longerThan(value, rule.maxLength) !== null ||
+    value.includes('\u0000') ||
+    (!rule.allowControls && firstControl(value) !== null)
+  )
+}
+
 /** The refusal of one text value, or null when it passes the rule. */
 export function textInputError(field: string, value: string, rule: TextRule = DEFAULT_TEXT_RULE) {
   const length = longerThan(value, rule.maxLength)
@@ -172,6 +181,26 @@ export function jsonInputError(field: string, value: unknown): GraphQLError | nu
   return null
 }
 
+/** Whether a JSON value holds a NUL in a key or a string at any depth (jsonInputError says where). */
+function jsonHoldsNul(value: unknown): boolean {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const current = stack.pop()
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return true
+    } else if (Array.isArray(current)) {
+      for (const item of current) stack.push(item)
+    } else if (current !== null && typeof current === 'object') {
+      for (const key in current) {
+        if (!Object.hasOwn(current, key)) continue
+        if (key.includes('\u0000')) return true
+        stack.push((current as Record<string, unknown>)[key])
+      }
+    }
+  }
+  return false
+}
+
 type Declared = GraphQLArgument | GraphQLInputField
 
 function directiveArgument(
@@ -213,6 +242,70 @@ function holdsText(type: GraphQLInputType, seen = new Set<string>()): boolean {
   if (!isInputObjectType(named) || seen.has(named.name)) return false
   seen.add(named.name)
   return Object.values(named.getFields()).some((f) => holdsText(f.type, seen))
+}
+
+/** Whether a value passes every rule of its input type (see inputError, which finds and names the refusal). */
+type Passes = (value: unknown) => boolean
+
+const passesOf = new WeakMap<Declared, Map<string, Passes>>()
+
+/**
+ * The check of values of `type` declared by `declared`, worked out once from the schema: which fields can hold
+ * text, and each one's rule. It builds no path and no error, so a bulk argument of thousands of rows costs a
+ * pass over their strings; inputError runs only on a value that fails, to say where and why. The two walk the
+ * same types with the same rules (textRefused is textInputError's test; jsonHoldsNul, jsonInputError's).
+ */
+function passesFor(type: GraphQLInputType, declared: Declared, cursor: boolean): Passes {
+  let byType = passesOf.get(declared)
+  if (!byType) {
+    byType = new Map()
+    passesOf.set(declared, byType)
+  }
+  const key = `${String(type)}|${cursor}`
+  const known = byType.get(key)
+  if (known) return known
+  // Set before it is built: an input type that holds itself (directly or not) reaches this same check.
+  let built: Passes = () => true
+  const passes: Passes = (value) => built(value)
+  byType.set(key, passes)
+  built = buildPasses(type, declared, cursor)
+  return passes
+}
+
+function buildPasses(type: GraphQLInputType, declared: Declared, cursor: boolean): Passes {
+  const nullable = getNullableType(type)
+  if (isListType(nullable)) {
+    const item = passesFor(nullable.ofType, declared, cursor)
+    return (value) => {
+      if (value === null || value === undefined) return true
+      if (!Array.isArray(value)) return item(value)
+      for (let i = 0; i < value.length; i++) if (!item(value[i])) return false
+      return true
+    }
+  }
+  if (isInputObjectType(nullable)) {
+    const fields = Object.values(nullable.getFields())
+      .filter((field) => holdsText(field.type))
+      .map((field) => ({ name: field.name, passes: passesFor(field.type, field, false) }))
+    return (value) => {
+      if (value === null || value === undefined) return true
+      const record = value as Record<string, unknown>
+      for (const field of fields) {
+        const child = record[field.name]
+        if (child !== undefined && !field.passes(child)) return false
+      }
+      return true
+    }
+  }
+  if (isScalarType(nullable)) {
+    if (TEXT_SCALARS.has(nullable.name)) {
+      const rule = textRuleOf(declared, cursor)
+      return (value) => typeof value !== 'string' || !textRefused(value, rule)
+    }
+    if (JSON_SCALARS.has(nullable.name))
+      return (value) => value === null || value === undefined || !jsonHoldsNul(value)
+  }
+  return () => true
 }
 
 /** The first refusal in value, an input of type declared by declared (an argument or input field). */
@@ -332,17 +425,30 @@ export function applyInputRules(schema: GraphQLSchema): GraphQLSchema {
       if (checks.length === 0) continue
       // biome-ignore lint/suspicious/noExplicitAny: resolvers of any shape
       const resolve: GraphQLFieldResolver<any, any> = field.resolve ?? defaultFieldResolver
+      const plans = checks.map(({ argument, cursor, rows }) => {
+        const itemType = (getNullableType(argument.type) as { ofType: GraphQLInputType }).ofType
+        return {
+          argument,
+          cursor,
+          rows,
+          itemType,
+          passes: passesFor(argument.type, argument, cursor),
+          rowPasses: rows ? passesFor(itemType, argument, false) : undefined,
+        }
+      })
       field.resolve = (source, args, context, info) => {
-        for (const { argument, cursor, rows } of checks) {
+        for (const { argument, cursor, itemType, passes, rowPasses } of plans) {
           const value = (args as Record<string, unknown>)[argument.name]
-          if (rows && Array.isArray(value)) {
-            const itemType = (getNullableType(argument.type) as { ofType: GraphQLInputType }).ofType
-            value.forEach((row, i) => {
+          if (rowPasses && Array.isArray(value)) {
+            for (let i = 0; i < value.length; i++) {
+              const row = value[i]
+              if (rowPasses(row)) continue
               const error = inputError(itemType, row, `${argument.name}[${i}]`, argument, false)
               if (error && row !== null && typeof row === 'object') rowErrors.set(row, error)
-            })
+            }
             continue
           }
+          if (passes(value)) continue
           const error = inputError(argument.type, value, argument.name, argument, cursor)
           if (error) throw error
         }

@@ -150,9 +150,6 @@ export interface ProductColumns {
   technical_specs?: string | null
 }
 
-const opt = <T>(value: T | null | undefined, check: (v: T) => unknown) =>
-  value === undefined ? undefined : value === null ? null : check(value)
-
 /** A 12-digit UPC-A: any GTIN that normalises to an EAN-13 starting with 0. */
 export function normalizeUpc(value: string, field: string): string {
   const ean = normalizeEan(value, field)
@@ -170,54 +167,61 @@ export const normalizeGtin = (value: string, field: string) => normalizeEan(valu
  * columns to write. `at` is the path prefix used in error fields ('input', 'rows[3]').
  */
 export function productColumns(input: ProductFieldsInput, at: string): ProductColumns {
+  // Only the fields given become columns, set in this order (the order of the table's columns); the checks
+  // run in that order too, so the first field a row gets wrong is the one reported. Written out field by
+  // field: a bulk call runs this on thousands of rows.
+  const columns: ProductColumns = {}
   const f = (name: string) => `${at}.${name}`
-  const columns: ProductColumns = {
-    ean: opt(input.ean, (v) => normalizeEan(v, f('ean'))) as string | null | undefined,
-    asin: opt(input.asin, (v) =>
-      checkString(f('asin'), v.toUpperCase(), {
-        max: 20,
-        pattern: ASIN,
-        patternHint: 'must be 10 letters or digits (e.g. "B08N5WRWNW")',
-      }),
-    ) as string | null | undefined,
-    sku: opt(input.sku, (v) => checkString(f('sku'), v, { max: 100 })) as string | null | undefined,
-    upc: opt(input.upc, (v) => normalizeUpc(v, f('upc'))) as string | null | undefined,
-    gtin: opt(input.gtin, (v) => normalizeGtin(v, f('gtin'))) as string | null | undefined,
-    manufacturer_reference: opt(input.manufacturerReference, (v) =>
-      checkString(f('manufacturerReference'), v, { max: 100 }),
-    ) as string | null | undefined,
-    external_id: opt(input.externalId, (v) => checkString(f('externalId'), v, { max: 255 })) as
-      | string
-      | null
-      | undefined,
-    title: opt(notNull(f('title'), input.title), (v) => checkString(f('title'), v, { max: 500 })) as
-      | string
-      | undefined,
-    description: opt(input.description, (v) => checkText(f('description'), v)) as string | null | undefined,
-    short_description: opt(input.shortDescription, (v) =>
-      checkString(f('shortDescription'), v, { max: 500 }),
-    ) as string | null | undefined,
-    supplier_id: input.supplierId,
-    category_id: input.categoryId,
-    brand_id: input.brandId,
-    status: opt(notNull(f('status'), input.status), (v) => checkEnum(f('status'), v, PRODUCT_STATUSES)) as
-      | string
-      | undefined,
-    is_active: notNull(f('isActive'), input.isActive),
-    weight: opt(input.weight, (v) => checkWeight(f('weight'), v)) as string | null | undefined,
-    width: opt(input.width, (v) => checkAmount(f('width'), v)) as string | null | undefined,
-    height: opt(input.height, (v) => checkAmount(f('height'), v)) as string | null | undefined,
-    depth: opt(input.depth, (v) => checkAmount(f('depth'), v)) as string | null | undefined,
-    technical_specs: opt(input.technicalSpecs, (v) =>
-      JSON.stringify(checkJsonObject(f('technicalSpecs'), v)),
-    ) as string | null | undefined,
+  const { ean, asin, sku, upc, gtin, manufacturerReference, externalId, title, description } = input
+  if (ean !== undefined) columns.ean = ean === null ? null : normalizeEan(ean, f('ean'))
+  if (asin !== undefined) {
+    columns.asin =
+      asin === null
+        ? null
+        : checkString(f('asin'), asin.toUpperCase(), {
+            max: 20,
+            pattern: ASIN,
+            patternHint: 'must be 10 letters or digits (e.g. "B08N5WRWNW")',
+          })
   }
+  if (sku !== undefined) columns.sku = sku === null ? null : checkString(f('sku'), sku, { max: 100 })
+  if (upc !== undefined) columns.upc = upc === null ? null : normalizeUpc(upc, f('upc'))
+  if (gtin !== undefined) columns.gtin = gtin === null ? null : normalizeGtin(gtin, f('gtin'))
+  if (manufacturerReference !== undefined) {
+    columns.manufacturer_reference =
+      manufacturerReference === null
+        ? null
+        : checkString(f('manufacturerReference'), manufacturerReference, { max: 100 })
+  }
+  if (externalId !== undefined)
+    columns.external_id = externalId === null ? null : checkString(f('externalId'), externalId, { max: 255 })
+  if (title !== undefined)
+    columns.title = checkString(f('title'), notNull(f('title'), title) as string, { max: 500 })
+  if (description !== undefined)
+    columns.description = description === null ? null : checkText(f('description'), description)
+  const { shortDescription, supplierId, categoryId, brandId, status, isActive } = input
+  if (shortDescription !== undefined) {
+    columns.short_description =
+      shortDescription === null ? null : checkString(f('shortDescription'), shortDescription, { max: 500 })
+  }
+  if (supplierId !== undefined) columns.supplier_id = supplierId
+  if (categoryId !== undefined) columns.category_id = categoryId
+  if (brandId !== undefined) columns.brand_id = brandId
+  if (status !== undefined)
+    columns.status = checkEnum(f('status'), notNull(f('status'), status) as string, PRODUCT_STATUSES)
   // A status given alone decides isActive: a product on sale is active, a draft or discontinued one is not.
-  if (columns.status !== undefined && columns.is_active === undefined) {
-    columns.is_active = SELLING_STATUSES.has(columns.status)
-  }
-  for (const key of Object.keys(columns) as (keyof ProductColumns)[]) {
-    if (columns[key] === undefined) delete columns[key]
+  if (isActive !== undefined) columns.is_active = notNull(f('isActive'), isActive) as boolean
+  else if (columns.status !== undefined) columns.is_active = SELLING_STATUSES.has(columns.status)
+  const { weight, width, height, depth, technicalSpecs } = input
+  if (weight !== undefined)
+    columns.weight = weight === null ? null : (checkWeight(f('weight'), weight) as string)
+  if (width !== undefined) columns.width = width === null ? null : (checkAmount(f('width'), width) as string)
+  if (height !== undefined)
+    columns.height = height === null ? null : (checkAmount(f('height'), height) as string)
+  if (depth !== undefined) columns.depth = depth === null ? null : (checkAmount(f('depth'), depth) as string)
+  if (technicalSpecs !== undefined) {
+    columns.technical_specs =
+      technicalSpecs === null ? null : JSON.stringify(checkJsonObject(f('technicalSpecs'), technicalSpecs))
   }
   return columns
 }

@@ -66,8 +66,14 @@ const MAX_SLUG = 255
 const WAREHOUSE_NAMESPACE = Buffer.from('6f1c3c2e9a4b4f0e8d2a5b7c9e1f3a5d', 'hex')
 const WAREHOUSE_CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/
 
+/** Warehouse codes already turned into ids: a file names a few warehouses on thousands of rows. */
+const warehouseIds = new Map<string, string>()
+const WAREHOUSE_IDS_KEPT = 10_000
+
 /** A warehouse id (UUID) as given, or the UUID v5 of a warehouse code (upper-cased): "PARIS-01" is always the same id. */
 export function warehouseIdOf(value: string, field: string): string {
+  const known = warehouseIds.get(value)
+  if (known) return known
   // A warehouse column of a file is text, not the UUID scalar: its ids are put in the form PostgreSQL prints.
   if (UUID.test(value)) return value.toLowerCase()
   if (!WAREHOUSE_CODE.test(value)) {
@@ -80,7 +86,10 @@ export function warehouseIdOf(value: string, field: string): string {
   hash[6] = (hash[6]! & 0x0f) | 0x50
   hash[8] = (hash[8]! & 0x3f) | 0x80
   const hex = hash.subarray(0, 16).toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  if (warehouseIds.size >= WAREHOUSE_IDS_KEPT) warehouseIds.clear()
+  warehouseIds.set(value, id)
+  return id
 }
 
 /** Rolls a dry run's transaction back once its results are known. */
