@@ -195,6 +195,63 @@ describe('importProducts', () => {
     ])
   })
 
+  it("sets the stock's alert threshold (minStock) with its quantity; a threshold changed alone writes no history", async () => {
+    const stock = () =>
+      sg.database.db
+        .selectFrom('product_stocks')
+        .innerJoin('products', 'products.id', 'product_stocks.product_id')
+        .select(['products.sku', 'product_stocks.quantity', 'product_stocks.min_stock'])
+        .where('products.sku', 'in', ['MIN-1', 'MIN-2'])
+        .orderBy('products.sku')
+        .execute()
+    const history = async () =>
+      Number(
+        (
+          await sg.database.db
+            .selectFrom('stock_history')
+            .innerJoin('products', 'products.id', 'stock_history.product_id')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .where('products.sku', 'in', ['MIN-1', 'MIN-2'])
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+    const first = await importRows([
+      { sku: 'MIN-1', title: 'Threshold', stockQuantity: 10, minStock: 3, warehouse: 'PARIS-01' },
+      { sku: 'MIN-2', title: 'No threshold', stockQuantity: 4 },
+      { sku: 'MIN-3', title: 'Threshold alone', minStock: 2 },
+      { sku: 'MIN-4', title: 'Negative', stockQuantity: 1, minStock: -1 },
+    ])
+    expect(first.results.map((r: any) => r.error?.field ?? r.status)).toEqual([
+      'CREATED',
+      'CREATED',
+      'rows[2].minStock',
+      'rows[3].minStock',
+    ])
+    expect(await stock()).toEqual([
+      { sku: 'MIN-1', quantity: 10, min_stock: 3 },
+      { sku: 'MIN-2', quantity: 4, min_stock: 0 },
+    ])
+    expect(await history()).toBe(2)
+
+    const again = await importRows([
+      { sku: 'MIN-1', title: 'Threshold', stockQuantity: 10, minStock: 3, warehouse: 'PARIS-01' },
+      { sku: 'MIN-2', title: 'No threshold', stockQuantity: 4 },
+    ])
+    expect(again).toMatchObject({ unchanged: 2, updated: 0 })
+
+    const changed = await importRows([
+      { sku: 'MIN-1', title: 'Threshold', stockQuantity: 10, minStock: 5, warehouse: 'PARIS-01' },
+      { sku: 'MIN-2', title: 'No threshold', stockQuantity: 6 },
+    ])
+    expect(changed).toMatchObject({ updated: 2, unchanged: 0 })
+    expect(await stock()).toEqual([
+      { sku: 'MIN-1', quantity: 10, min_stock: 5 },
+      { sku: 'MIN-2', quantity: 6, min_stock: 0 },
+    ])
+    // MIN-2's quantity changed (one more history row); MIN-1's threshold alone did not write one.
+    expect(await history()).toBe(3)
+  })
+
   it('gives a batch sent again under its key the verdicts it had, without applying it twice', async () => {
     const job = randomUUID()
     const rows = [

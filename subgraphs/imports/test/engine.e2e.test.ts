@@ -779,6 +779,44 @@ describe('import engine end to end', () => {
     expect(failedRows).toEqual(generated.badRows.map((b) => b.rowNumber))
   })
 
+  it("imports a stock's alert threshold (min_stock) with its quantity", async () => {
+    const stockConfig = await createConfig({
+      field_mapping: JSON.stringify({
+        Référence: 'sku',
+        Désignation: 'title',
+        Stock: 'quantity',
+        'Stock mini': 'min_stock',
+        Entrepôt: 'warehouse',
+      }),
+      transformation_rules: JSON.stringify([{ field: 'title', op: 'trim' }]),
+    })
+    const file = [
+      'Référence;Désignation;Stock;Stock mini;Entrepôt',
+      'MIN-1;Seuil;12;4;PARIS-01',
+      'MIN-2;Sans seuil;7;;PARIS-01',
+      'MIN-3;Seuil sans stock;;2;',
+    ].join('\r\n')
+    const id = await upload(`${file}\r\n`, 'min-stock.csv')
+    const done = await finished(
+      (await ok(START, { configId: stockConfig, source: { uploadId: id } })).startImport.id,
+    )
+    expect(done).toMatchObject({ status: 'COMPLETED', processedRows: 3, productsCreated: 2, failedRows: 1 })
+    expect(done.errors.edges.map((e: any) => [e.node.rowNumber, e.node.columnName])).toEqual([
+      [3, 'Stock mini'],
+    ])
+    const stocks = await stack.subgraphs.catalog.database.db
+      .selectFrom('product_stocks')
+      .innerJoin('products', 'products.id', 'product_stocks.product_id')
+      .select(['products.sku', 'product_stocks.quantity', 'product_stocks.min_stock'])
+      .where('products.sku', 'in', ['MIN-1', 'MIN-2'])
+      .orderBy('products.sku')
+      .execute()
+    expect(stocks).toEqual([
+      { sku: 'MIN-1', quantity: 12, min_stock: 4 },
+      { sku: 'MIN-2', quantity: 7, min_stock: 0 },
+    ])
+  })
+
   it("imports a supplier's long titles and descriptions; a cell with a control character fails its row alone", async () => {
     const textConfig = await createConfig({
       field_mapping: JSON.stringify({

@@ -364,29 +364,32 @@ export interface StockKey {
  * setStock writes. One statement; keys without a row are absent. The products must be locked already.
  */
 export async function currentStockLevels(trx: CatalogTrx, keys: StockKey[]) {
-  if (keys.length === 0) return new Map<number, { id: string; quantity: number }>()
-  const { rows } = await sql<{ i: number; id: string; quantity: number }>`
-    SELECT k.i, s.id, s.quantity
+  if (keys.length === 0) return new Map<number, { id: string; quantity: number; min_stock: number | null }>()
+  const { rows } = await sql<{ i: number; id: string; quantity: number; min_stock: number | null }>`
+    SELECT k.i, s.id, s.quantity, s.min_stock
     FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k(i int, product_id uuid, warehouse_id uuid)
     CROSS JOIN LATERAL (
-      SELECT ps.id, ps.quantity FROM product_stocks ps
+      SELECT ps.id, ps.quantity, ps.min_stock FROM product_stocks ps
       WHERE ps.product_id = k.product_id AND ps.warehouse_id IS NOT DISTINCT FROM k.warehouse_id
       ORDER BY ps.id LIMIT 1
     ) AS s
   `.execute(trx)
-  return new Map(rows.map((r) => [r.i, { id: r.id, quantity: r.quantity }]))
+  return new Map(rows.map((r) => [r.i, { id: r.id, quantity: r.quantity, min_stock: r.min_stock }]))
 }
 
 export interface StockUpdateDoc {
   id: string
   quantity: number
+  /** null: the stock keeps its threshold. */
+  min_stock: number | null
 }
 
 export async function updateStockLevels(trx: CatalogTrx, docs: StockUpdateDoc[]) {
   if (docs.length === 0) return
   await sql`
-    UPDATE product_stocks AS ps SET quantity = r.quantity, last_update = now()
-    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) AS r(id uuid, quantity int)
+    UPDATE product_stocks AS ps
+    SET quantity = r.quantity, min_stock = COALESCE(r.min_stock, ps.min_stock), last_update = now()
+    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) AS r(id uuid, quantity int, min_stock int)
     WHERE ps.id = r.id
   `.execute(trx)
 }
@@ -395,14 +398,17 @@ export interface StockInsertDoc {
   product_id: string
   warehouse_id: string | null
   quantity: number
+  /** null: the column's default (0). */
+  min_stock: number | null
 }
 
 export async function insertStockLevels(trx: CatalogTrx, docs: StockInsertDoc[]) {
   if (docs.length === 0) return
   await sql`
-    INSERT INTO product_stocks (product_id, warehouse_id, quantity)
-    SELECT r.product_id, r.warehouse_id, r.quantity
-    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) AS r(product_id uuid, warehouse_id uuid, quantity int)
+    INSERT INTO product_stocks (product_id, warehouse_id, quantity, min_stock)
+    SELECT r.product_id, r.warehouse_id, r.quantity, COALESCE(r.min_stock, 0)
+    FROM jsonb_to_recordset(${JSON.stringify(docs)}::jsonb)
+      AS r(product_id uuid, warehouse_id uuid, quantity int, min_stock int)
   `.execute(trx)
 }
 

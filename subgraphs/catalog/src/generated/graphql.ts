@@ -1129,6 +1129,11 @@ export type ProductImportRowInput = {
   isActive?: InputMaybe<Scalars['Boolean']['input']>;
   /** At most 100 characters. */
   manufacturerReference?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * With stockQuantity: the stock's alert threshold in `warehouse` (product_stocks.min_stock), not negative; none:
+   * the stock keeps its own (0 for a new one). A change alone writes no stock_history.
+   */
+  minStock?: InputMaybe<Scalars['Int']['input']>;
   /** The retail price for one unit, not negative; a different amount writes price_history (source import). */
   price?: InputMaybe<Scalars['Decimal']['input']>;
   /** At most 500 characters. */

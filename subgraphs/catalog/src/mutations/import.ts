@@ -106,7 +106,7 @@ function prepareImportRow(supplierId: string, row: ProductImportRowInput, index:
   const refused = rowInputError(row)
   if (refused) throw refused
   const at = `rows[${index}]`
-  const { brand, category, stockQuantity, warehouse, imageUrls, ...fields } = row
+  const { brand, category, stockQuantity, warehouse, minStock, imageUrls, ...fields } = row
   const prepared = prepareRow({ ...fields, supplierId }, index)
   const name = (field: string, value: string | null | undefined) =>
     value == null || value.trim() === '' ? null : checkString(`${at}.${field}`, value.trim(), { max: 255 })
@@ -117,9 +117,12 @@ function prepareImportRow(supplierId: string, row: ProductImportRowInput, index:
     if (warehouse != null && warehouse.trim() !== '')
       warehouseId = warehouseIdOf(warehouse.trim(), `${at}.warehouse`)
     prepared.stock = { quantity, warehouseId }
-  } else if (warehouse != null) {
-    throw badUserInput(`${at}.warehouse goes with stockQuantity: give the quantity in that warehouse`, {
-      field: `${at}.warehouse`,
+    if (minStock != null)
+      prepared.stock.minStock = checkInt(`${at}.minStock`, minStock, { min: 0, max: INT_MAX })!
+  } else if (warehouse != null || minStock != null) {
+    const field = warehouse != null ? 'warehouse' : 'minStock'
+    throw badUserInput(`${at}.${field} goes with stockQuantity: give the quantity in that warehouse`, {
+      field: `${at}.${field}`,
     })
   }
   if (imageUrls) {

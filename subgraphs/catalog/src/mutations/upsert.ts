@@ -97,7 +97,7 @@ export interface PreparedRow {
   productId: string | null
   isNew: boolean
   /** The row's stock level (imports): quantity of the product in one warehouse (null: no warehouse). */
-  stock: { quantity: number; warehouseId: string | null } | null
+  stock: { quantity: number; warehouseId: string | null; minStock?: number } | null
 }
 
 /** Validates one row in JS (no SQL): its columns, its price and the key it is matched by. */
@@ -446,17 +446,27 @@ async function writeStockLevels(
   const history: StockHistoryDoc[] = []
   const changed = new Set<string>()
   for (const r of targets) {
-    const { quantity, warehouseId } = r.stock!
+    const { quantity, warehouseId, minStock } = r.stock!
     const before = current.get(r.index)
-    if (before && before.quantity === quantity) continue
-    if (before) updates.push({ id: before.id, quantity })
-    else inserts.push({ product_id: r.productId!, warehouse_id: warehouseId, quantity })
-    history.push({
-      product_id: r.productId!,
-      warehouse_id: warehouseId,
-      old_quantity: before ? before.quantity : null,
-      new_quantity: quantity,
-    })
+    const sameQuantity = before?.quantity === quantity
+    if (sameQuantity && (minStock === undefined || before!.min_stock === minStock)) continue
+    if (before) updates.push({ id: before.id, quantity, min_stock: minStock ?? null })
+    else
+      inserts.push({
+        product_id: r.productId!,
+        warehouse_id: warehouseId,
+        quantity,
+        min_stock: minStock ?? null,
+      })
+    // History records quantities: a threshold changed alone writes none.
+    if (!sameQuantity) {
+      history.push({
+        product_id: r.productId!,
+        warehouse_id: warehouseId,
+        old_quantity: before ? before.quantity : null,
+        new_quantity: quantity,
+      })
+    }
     changed.add(r.productId!)
   }
   await updateStockLevels(trx, updates)

@@ -104,6 +104,7 @@ const CATALOG_KEYS = [
   'category',
   'stockQuantity',
   'warehouse',
+  'minStock',
   'imageUrls',
 ] as const
 
