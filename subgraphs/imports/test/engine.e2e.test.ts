@@ -779,6 +779,18 @@ describe('import engine end to end', () => {
     expect(failedRows).toEqual(generated.badRows.map((b) => b.rowNumber))
   })
 
+  it('refuses to start a stored configuration that cannot run, naming the offending rule once', async () => {
+    const broken = await createConfig({
+      field_mapping: JSON.stringify({ Référence: 'sku', Désignation: 'title' }),
+    })
+    const id = await upload('Référence;Désignation\r\nX-1;Titre\r\n', 'broken.csv')
+    const refused = await stack.request(START, { configId: broken, source: { uploadId: id } }, asUser())
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'configId' })
+    expect(refused.errors?.[0]?.message).toBe(
+      'configId: the configuration cannot run: transformationRules[1].field: no column feeds price; map a column to it in fieldMapping, or give it a default rule first',
+    )
+  })
+
   it("imports a stock's alert threshold (min_stock) with its quantity", async () => {
     const stockConfig = await createConfig({
       field_mapping: JSON.stringify({

@@ -60,10 +60,7 @@ export async function compileConfig(
     })
   } catch (error) {
     if (error instanceof ImportConfigError) {
-      throw new CatalogRefusal(
-        `the configuration cannot run: ${error.path}: ${error.message}`,
-        'BAD_USER_INPUT',
-      )
+      throw new CatalogRefusal(`the configuration cannot run: ${error.message}`, 'BAD_USER_INPUT')
     }
     throw error
   }
