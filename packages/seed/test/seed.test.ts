@@ -74,6 +74,24 @@ function validEan13(code: string): boolean {
   return (10 - (sum % 10)) % 10 === digits[12]
 }
 
+/** Every date of the generated rows is at most `now`, but expiries and schedules. */
+function expectNothingAfter(generated: ReturnType<typeof generateDemoData>, now: Date) {
+  const future = new Set(['valid_until', 'expires_at', 'next_run'])
+  for (const domain of DOMAINS) {
+    for (const [table, rows] of Object.entries(
+      generated.rows[domain] as Record<string, Record<string, unknown>[]>,
+    )) {
+      for (const row of rows) {
+        for (const [column, value] of Object.entries(row)) {
+          if (value instanceof Date && !future.has(column)) {
+            expect(value.getTime(), `${table}.${column}`).toBeLessThanOrEqual(now.getTime())
+          }
+        }
+      }
+    }
+  }
+}
+
 describe('seedDemoData on seven fresh databases', () => {
   let set: DatabaseSet
   let result: Awaited<ReturnType<typeof seedDemoData>>
@@ -340,20 +358,7 @@ describe('seedDemoData on seven fresh databases', () => {
   })
 
   it('dates nothing after now except expiries and schedules, and spreads products over 18 months', () => {
-    const future = new Set(['valid_until', 'expires_at', 'next_run'])
-    for (const domain of DOMAINS) {
-      for (const [table, rows] of Object.entries(
-        data.rows[domain] as Record<string, Record<string, unknown>[]>,
-      )) {
-        for (const row of rows) {
-          for (const [column, value] of Object.entries(row)) {
-            if (value instanceof Date && !future.has(column)) {
-              expect(value.getTime(), `${table}.${column}`).toBeLessThanOrEqual(NOW.getTime())
-            }
-          }
-        }
-      }
-    }
+    expectNothingAfter(data, NOW)
     const ages = data.rows.catalog.products.map(
       (p) => (NOW.getTime() - (p.created_at as Date).getTime()) / 86_400_000,
     )
@@ -362,6 +367,12 @@ describe('seedDemoData on seven fresh databases', () => {
     expect(Math.min(...ages)).toBeLessThan(30)
   })
 
+  it('dates nothing after now at any hour: just after midnight UTC, yesterday is not yet aggregated', () => {
+    for (const time of ['00:00:01', '00:30:00', '01:59:59', '02:00:01']) {
+      const now = new Date(`${NOW.toISOString().slice(0, 10)}T${time}Z`)
+      expectNothingAfter(generateDemoData({ now }), now)
+    }
+  })
   it('lists every jsonb column of the schema in JSON_COLUMNS', async () => {
     for (const domain of DOMAINS) {
       const { rows } = await sql<{ table_name: string; column_name: string }>`

@@ -341,8 +341,9 @@ export function generateAnalytics(
         sales_count: sales,
         conversion_rate: views === 0 ? null : fixed(Math.round((sales * 10_000) / views), 4),
         revenue: fixed(sales * product.retailCents, 2),
-        // Aggregated by the nightly job, or a few minutes ago for today's running figures.
-        created_at: d === 0 ? ctx.now : new Date(day.getTime() + DAY_MS + 2 * HOUR_MS),
+        // Aggregated by the nightly job at 02:00, or a few minutes ago for today's running figures (and for
+        // yesterday's before 02:00: never after now).
+        created_at: d === 0 ? ctx.now : ctx.after(new Date(day.getTime() + DAY_MS), 2 * HOUR_MS),
       })
     }
   }
