@@ -775,6 +775,17 @@ describe('import engine end to end', () => {
       failedRows: generated.badRows.length,
     })
     expect(done.productsCreated).toBe(500 - generated.badRows.length)
+    // The generator's file has both prices: the tax-included one is said not to be imported, by the job and by
+    // a preview.
+    const notImported =
+      'column "Prix public TTC" (retail_price) is not imported: the price comes from column "Prix HT" (price); map retail_price alone to take the price from it'
+    expect(done.logs.edges.map((e: any) => e.node.message)).toContain(notImported)
+    const { previewImport } = await ok(PREVIEW, {
+      configId: generatedConfig,
+      source: { uploadId: id },
+      limit: 2,
+    })
+    expect(previewImport.warnings).toContain(notImported)
     const failedRows = [...new Set(done.errors.edges.map((e: any) => e.node.rowNumber))]
     expect(failedRows).toEqual(generated.badRows.map((b) => b.rowNumber))
   })

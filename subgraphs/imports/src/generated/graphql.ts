@@ -96,7 +96,8 @@ export type AppendImportLogsPayload = {
  * (10 letters or digits), sku (≤ 100 characters), manufacturer_reference (≤ 100), external_id (≤ 255), title
  * (≤ 500), description, short_description (≤ 500), brand and category (names, ≤ 255), status (≤ 50), is_active
  * (true/false, 1/0, yes/no, oui/non, vrai/faux), weight (3 decimals), width, height, depth, price, cost,
- * retail_price (2 decimals; at most 7 or 8 digits before the point), currency (3-letter code; €, $, £ accepted),
+ * retail_price (2 decimals; at most 7 or 8 digits before the point; retail_price is the price when no column feeds
+ * price, and is not imported when one does), currency (3-letter code; €, $, £ accepted),
  * quantity and min_stock (whole numbers), warehouse (≤ 100), image_url (http or https URLs), or
  * technical_specs.<name> (lowercase letters, digits, _). Decimals, quantities and prices must not be negative;
  * decimals are rounded half away from zero to the field's decimals. An empty cell is no value (the product keeps

@@ -26,7 +26,7 @@ import type { ImportRow, RawRecord, RowIssue } from '../engine'
 import type { MutationResolvers } from '../generated/graphql'
 import { CatalogRefusal, dryRun, supplierIdOf } from '../run/catalog'
 import { engineSettings } from '../run/import-job'
-import { compileConfig, openRecords, rowErrorOf } from '../run/mapping'
+import { compileConfig, mappingWarnings, openRecords, rowErrorOf } from '../run/mapping'
 import { enqueueImport } from '../run/queue'
 import {
   checkSource,
@@ -152,7 +152,7 @@ export const importMutations = {
       delimiter: parsed.delimiter ?? null,
       columns,
       missingColumns: compiledImport.missingColumns(columns),
-      warnings: parsed.warnings,
+      warnings: [...mappingWarnings(compiledImport.columns), ...parsed.warnings],
       rows: read.map((r) => {
         const verdict = verdictOf.get(r)
         const issues = r.issues.map((i) => issueOf(rowErrorOf(r.record, i, compiledImport.columns)))

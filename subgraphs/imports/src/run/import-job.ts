@@ -22,7 +22,7 @@ import { type ErrorRow, type ImportsTrx, insertLogs, type LogRow, NOW_UTC } from
 import { type ImportRow, type RawRecord, SourceError } from '../engine'
 import { reportJobEnd } from './analytics'
 import { BatchOutOfTurn, CatalogRefusal, sendBatch, supplierIdOf } from './catalog'
-import { compileConfig, openRecords, rowErrorOf, type SourceColumns } from './mapping'
+import { compileConfig, mappingWarnings, openRecords, rowErrorOf, type SourceColumns } from './mapping'
 import { MediaHandoff } from './media'
 import { retryUnavailable } from './retry'
 import { type ImportSource, openFile } from './source'
@@ -335,6 +335,7 @@ async function execute(
       : log('info', 'import started', { runner, configId: config.id, supplierCode: job.supplier_code }),
   ]
   const compiled = await compileConfig(db, config)
+  for (const warning of mappingWarnings(compiled.columns)) logs.push(log('warning', warning))
   const { file, downloadMs } = await ensureFile(deps, job, config, logs)
   if (file.file_size_bytes !== null) await setBytesTotal(db, job.id, Number(file.file_size_bytes))
   const supplierId = await supplierIdOf(deps.peers, job.supplier_code)

@@ -20,6 +20,19 @@ import { CatalogRefusal, type CatalogRowError } from './catalog'
 /** ImportRow key → the source column that feeds it (for error rows). */
 export type SourceColumns = Map<string, string>
 
+/**
+ * What a job and a preview say about the mapping itself: a column mapped and yet not imported. retail_price stands
+ * for the price only when no column feeds price.
+ */
+export function mappingWarnings(columns: SourceColumns): string[] {
+  const price = columns.get('price')
+  const retail = columns.get('retailPrice')
+  if (price === undefined || retail === undefined) return []
+  return [
+    `column "${retail}" (retail_price) is not imported: the price comes from column "${price}" (price); map retail_price alone to take the price from it`,
+  ]
+}
+
 /** The ImportRow key a configuration's target field name fills ("short_description" → shortDescription). */
 export function rowKeyOf(target: string): string {
   if (target.startsWith('technical_specs.')) return 'technicalSpecs'
