@@ -169,41 +169,33 @@ export const normalizeGtin = (value: string, field: string) => normalizeEan(valu
 export function productColumns(input: ProductFieldsInput, at: string): ProductColumns {
   // Only the fields given become columns, set in this order (the order of the table's columns); the checks
   // run in that order too, so the first field a row gets wrong is the one reported. Written out field by
-  // field: a bulk call runs this on thousands of rows.
+  // field: a bulk call runs this on thousands of rows. The string and decimal checks give null for null (the
+  // column cleared).
   const columns: ProductColumns = {}
   const f = (name: string) => `${at}.${name}`
   const { ean, asin, sku, upc, gtin, manufacturerReference, externalId, title, description } = input
   if (ean !== undefined) columns.ean = ean === null ? null : normalizeEan(ean, f('ean'))
   if (asin !== undefined) {
-    columns.asin =
-      asin === null
-        ? null
-        : checkString(f('asin'), asin.toUpperCase(), {
-            max: 20,
-            pattern: ASIN,
-            patternHint: 'must be 10 letters or digits (e.g. "B08N5WRWNW")',
-          })
+    columns.asin = checkString(f('asin'), asin?.toUpperCase(), {
+      max: 20,
+      pattern: ASIN,
+      patternHint: 'must be 10 letters or digits (e.g. "B08N5WRWNW")',
+    })
   }
-  if (sku !== undefined) columns.sku = sku === null ? null : checkString(f('sku'), sku, { max: 100 })
+  if (sku !== undefined) columns.sku = checkString(f('sku'), sku, { max: 100 })
   if (upc !== undefined) columns.upc = upc === null ? null : normalizeUpc(upc, f('upc'))
   if (gtin !== undefined) columns.gtin = gtin === null ? null : normalizeGtin(gtin, f('gtin'))
-  if (manufacturerReference !== undefined) {
-    columns.manufacturer_reference =
-      manufacturerReference === null
-        ? null
-        : checkString(f('manufacturerReference'), manufacturerReference, { max: 100 })
-  }
-  if (externalId !== undefined)
-    columns.external_id = externalId === null ? null : checkString(f('externalId'), externalId, { max: 255 })
+  if (manufacturerReference !== undefined)
+    columns.manufacturer_reference = checkString(f('manufacturerReference'), manufacturerReference, {
+      max: 100,
+    })
+  if (externalId !== undefined) columns.external_id = checkString(f('externalId'), externalId, { max: 255 })
   if (title !== undefined)
     columns.title = checkString(f('title'), notNull(f('title'), title) as string, { max: 500 })
-  if (description !== undefined)
-    columns.description = description === null ? null : checkText(f('description'), description)
+  if (description !== undefined) columns.description = checkText(f('description'), description)
   const { shortDescription, supplierId, categoryId, brandId, status, isActive } = input
-  if (shortDescription !== undefined) {
-    columns.short_description =
-      shortDescription === null ? null : checkString(f('shortDescription'), shortDescription, { max: 500 })
-  }
+  if (shortDescription !== undefined)
+    columns.short_description = checkString(f('shortDescription'), shortDescription, { max: 500 })
   if (supplierId !== undefined) columns.supplier_id = supplierId
   if (categoryId !== undefined) columns.category_id = categoryId
   if (brandId !== undefined) columns.brand_id = brandId
@@ -213,12 +205,10 @@ export function productColumns(input: ProductFieldsInput, at: string): ProductCo
   if (isActive !== undefined) columns.is_active = notNull(f('isActive'), isActive) as boolean
   else if (columns.status !== undefined) columns.is_active = SELLING_STATUSES.has(columns.status)
   const { weight, width, height, depth, technicalSpecs } = input
-  if (weight !== undefined)
-    columns.weight = weight === null ? null : (checkWeight(f('weight'), weight) as string)
-  if (width !== undefined) columns.width = width === null ? null : (checkAmount(f('width'), width) as string)
-  if (height !== undefined)
-    columns.height = height === null ? null : (checkAmount(f('height'), height) as string)
-  if (depth !== undefined) columns.depth = depth === null ? null : (checkAmount(f('depth'), depth) as string)
+  if (weight !== undefined) columns.weight = checkWeight(f('weight'), weight)
+  if (width !== undefined) columns.width = checkAmount(f('width'), width)
+  if (height !== undefined) columns.height = checkAmount(f('height'), height)
+  if (depth !== undefined) columns.depth = checkAmount(f('depth'), depth)
   if (technicalSpecs !== undefined) {
     columns.technical_specs =
       technicalSpecs === null ? null : JSON.stringify(checkJsonObject(f('technicalSpecs'), technicalSpecs))
