@@ -69,6 +69,13 @@ const finished = (id: string) =>
     (j) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.status),
   )
 
+/** Starts the import of an upload with a configuration (startImport) and waits for the job to end: the job read back. */
+const importUpload = async (configId: string, uploadId: string) =>
+  finished((await ok(START, { configId, source: { uploadId } })).startImport.id)
+
+/** CSV lines as a file: CRLF after each, as spreadsheets write them. */
+const csvText = (lines: readonly string[]) => `${lines.join('\r\n')}\r\n`
+
 /** A supplier CSV: `bad` rows of three kinds (bad EAN, no title, a price that is not a number). */
 function csv(
   rows: number,
@@ -91,7 +98,7 @@ function csv(
       ].join(d),
     )
   }
-  return `${lines.join('\r\n')}\r\n`
+  return csvText(lines)
 }
 
 async function createConfig(overrides: Record<string, unknown> = {}) {
@@ -170,7 +177,7 @@ function cycledCsv(prefix: string, title: string, rows: number): string {
   const lines = ['Référence;Désignation;EAN;Prix HT;Stock;Marque']
   for (let i = 1; i <= rows; i++)
     lines.push(`${prefix}-${((i - 1) % 40) + 1};${title} ${i};;${i},00;${i};Bosch`)
-  return `${lines.join('\r\n')}\r\n`
+  return csvText(lines)
 }
 
 /** The title and price(s) catalog holds for a SKU. */
@@ -380,9 +387,7 @@ describe('import engine end to end', () => {
   it('imports a French Windows-1252 file and an XLSX workbook', async () => {
     const latin = await createConfig({ encoding: 'Windows-1252' })
     const id = await upload(iconv.encode(csv(20, { prefix: 'W' }), 'win1252'), 'latin1.csv')
-    const done = await finished(
-      (await ok(START, { configId: latin, source: { uploadId: id } })).startImport.id,
-    )
+    const done = await importUpload(latin, id)
     expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 20 })
     const product = await stack.request(`query { productBySku(sku: "W-3") { title prices { price } } }`)
     expect(product.data.productBySku).toMatchObject({
@@ -397,9 +402,7 @@ describe('import engine end to end', () => {
     for (let i = 1; i <= 15; i++) sheet.addRow([`X-${i}`, `Classeur ${i}`, '', `${i},25`, i, 'Bosch'])
     const xlsxConfig = await createConfig({ file_format: 'xlsx', delimiter: null })
     const xlsx = await upload(Buffer.from(await workbook.xlsx.writeBuffer()), 'produits.xlsx')
-    const xdone = await finished(
-      (await ok(START, { configId: xlsxConfig, source: { uploadId: xlsx } })).startImport.id,
-    )
+    const xdone = await importUpload(xlsxConfig, xlsx)
     expect(xdone).toMatchObject({ status: 'COMPLETED', productsCreated: 15, failedRows: 0 })
   })
 
@@ -420,9 +423,7 @@ describe('import engine end to end', () => {
       ])
     const config = await createConfig({ file_format: 'xlsx', delimiter: null })
     const big = await upload(Buffer.from(await workbook.xlsx.writeBuffer()), 'gros.xlsx')
-    const failed = await finished(
-      (await ok(START, { configId: config, source: { uploadId: big } })).startImport.id,
-    )
+    const failed = await importUpload(config, big)
     expect(failed.status).toBe('FAILED')
     expect(failed.lastError).toMatch(
       /^SOURCE_TOO_LARGE: the workbook's shared strings take \d+ bytes; at most 1048576 are read$/,
@@ -437,16 +438,14 @@ describe('import engine end to end', () => {
     rows.addRow(['Référence', 'Désignation', 'EAN', 'Prix HT', 'Stock', 'Marque'])
     for (let i = 1; i <= 5; i++) rows.addRow([`AFTER-${i}`, `Après ${i}`, '', '2,00', i, 'Makita'])
     const after = await upload(Buffer.from(await small.xlsx.writeBuffer()), 'apres.xlsx')
-    const done = await finished(
-      (await ok(START, { configId: config, source: { uploadId: after } })).startImport.id,
-    )
+    const done = await importUpload(config, after)
     expect(done).toMatchObject({ status: 'COMPLETED', productsCreated: 5, failedRows: 0 })
   })
 
   it('writes batches in file order while two are in flight: the last row of a key wins, history in order', async () => {
     // 40 SKUs, each in every one of the five 40-row batches, at a price that grows with the row.
     const id = await upload(cycledCsv('ORDER', 'Article', 200), 'order.csv')
-    const done = await finished((await ok(START, { configId, source: { uploadId: id } })).startImport.id)
+    const done = await importUpload(configId, id)
     expect(done).toMatchObject({
       status: 'COMPLETED',
       processedRows: 200,
@@ -739,7 +738,7 @@ describe('import engine end to end', () => {
     const ownBefore = await read(own)
     // New prices for rows the first import created.
     const id = await upload(csv(30, { priceShift: 5 }), 'new-prices.csv')
-    const done = await finished((await ok(START, { configId, source: { uploadId: id } })).startImport.id)
+    const done = await importUpload(configId, id)
     expect(done).toMatchObject({ status: 'COMPLETED' })
     expect(done.productsUpdated).toBeGreaterThan(0)
     const before = catalogStatements()
@@ -766,9 +765,7 @@ describe('import engine end to end', () => {
       locale: 'fr',
     })
     const id = await upload(await readFile(file), 'generated.csv')
-    const done = await finished(
-      (await ok(START, { configId: generatedConfig, source: { uploadId: id } })).startImport.id,
-    )
+    const done = await importUpload(generatedConfig, id)
     expect(done).toMatchObject({
       status: 'COMPLETED',
       processedRows: 500,
@@ -818,11 +815,9 @@ describe('import engine end to end', () => {
       'MIN-1;Seuil;12;4;PARIS-01',
       'MIN-2;Sans seuil;7;;PARIS-01',
       'MIN-3;Seuil sans stock;;2;',
-    ].join('\r\n')
-    const id = await upload(`${file}\r\n`, 'min-stock.csv')
-    const done = await finished(
-      (await ok(START, { configId: stockConfig, source: { uploadId: id } })).startImport.id,
-    )
+    ]
+    const id = await upload(csvText(file), 'min-stock.csv')
+    const done = await importUpload(stockConfig, id)
     expect(done).toMatchObject({ status: 'COMPLETED', processedRows: 3, productsCreated: 2, failedRows: 1 })
     expect(done.errors.edges.map((e: any) => [e.node.rowNumber, e.node.columnName])).toEqual([
       [3, 'Stock mini'],
@@ -858,11 +853,9 @@ describe('import engine end to end', () => {
       `LONG-1;${title};${description};12,50`,
       'LONG-2;Titre avec\u0007une cloche;Courte;3,00',
       'LONG-3;Simple;Courte;4,00',
-    ].join('\r\n')
-    const id = await upload(`${file}\r\n`, 'long-texts.csv')
-    const done = await finished(
-      (await ok(START, { configId: textConfig, source: { uploadId: id } })).startImport.id,
-    )
+    ]
+    const id = await upload(csvText(file), 'long-texts.csv')
+    const done = await importUpload(textConfig, id)
     expect(done).toMatchObject({ status: 'COMPLETED', processedRows: 3, productsCreated: 2, failedRows: 1 })
     expect(
       done.errors.edges.map((e: any) => [e.node.rowNumber, e.node.columnName, e.node.errorCode]),
