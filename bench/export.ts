@@ -4,7 +4,7 @@ import path from 'node:path'
 import { startTestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
 import { startBenchServer } from './src/data'
-import { startWorkerProcess, type WorkerProcess } from './src/services'
+import { startWorkerProcess, WORKER_NODE_OPTIONS, type WorkerProcess } from './src/services'
 
 /** The export scenario's targets (end to end on this machine). */
 export const EXPORT_TARGETS = { csvSeconds: 60, xlsxSeconds: 120, workerRssMb: 300 }
@@ -125,7 +125,12 @@ export async function runExportBench(o: {
     worker = await startWorkerProcess({
       domain: 'exports',
       databaseUrl: stack.subgraphs.exports.testDatabase.url,
-      env: { GATEWAY_URL: stack.gatewayUrl, GATEWAY_SIGNING_SECRET: stack.secrets.signing },
+      env: {
+        GATEWAY_URL: stack.gatewayUrl,
+        GATEWAY_SIGNING_SECRET: stack.secrets.signing,
+        // As docker-compose starts worker-exports (WORKER_EXPORTS_NODE_OPTIONS); "" for V8's own defaults.
+        NODE_OPTIONS: workerNodeOptions(),
+      },
     })
 
     const run = async (format: 'CSV' | 'XLSX') => {
@@ -171,13 +176,16 @@ export async function runExportBench(o: {
   }
 }
 
+/** The exports worker's V8 heap bounds: docker-compose's, or BENCH_EXPORT_WORKER_NODE_OPTIONS. */
+const workerNodeOptions = () => process.env.BENCH_EXPORT_WORKER_NODE_OPTIONS ?? WORKER_NODE_OPTIONS
+
 /** The scenario's lines of the report, with its targets. */
 export function exportMarkdown(r: ExportBenchResult): string {
   const mark = (ok: boolean) => (ok ? 'met' : 'missed')
   return [
     '## Export: product feed through the graph',
     '',
-    `${r.products.toLocaleString('en')} products (price, stock, primary image URL, ASIN), read through the gateway by the exports worker in its own process; subgraphs and gateway in one process.`,
+    `${r.products.toLocaleString('en')} products (price, stock, primary image URL, ASIN), read through the gateway by the exports worker in its own process (NODE_OPTIONS "${workerNodeOptions()}", as docker-compose starts it); subgraphs and gateway in one process.`,
     '',
     '| measure | value | target |',
     '|---|---|---|',

@@ -18,6 +18,7 @@ import {
   startGatewayProcess,
   startSubgraphProcess,
   startWorkerProcess,
+  WORKER_NODE_OPTIONS,
   type WorkerProcess,
 } from './services'
 
@@ -34,7 +35,7 @@ export const IMPORT_TARGETS = {
  * The imports worker's V8 heap bounds, as docker-compose starts it (`WORKER_IMPORTS_NODE_OPTIONS`, this default):
  * BENCH_IMPORT_WORKER_NODE_OPTIONS runs the bench with others ("" for V8's own defaults).
  */
-export const IMPORT_WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8'
+export const IMPORT_WORKER_NODE_OPTIONS = WORKER_NODE_OPTIONS
 
 /**
  * The nice value of the catalog instance the imports worker writes through (`catalog-bulk` in docker-compose,

@@ -197,6 +197,12 @@ function domainDatabaseEnv(domain: Domain, databaseUrl: string): Record<string, 
 }
 
 /**
+ * The V8 heap bounds docker-compose gives the workers that stream files (`worker-imports`, `worker-exports`:
+ * WORKER_IMPORTS_NODE_OPTIONS and WORKER_EXPORTS_NODE_OPTIONS default to these).
+ */
+export const WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8'
+
+/**
  * `pm worker --domain D` in a process of its own, as docker-compose runs it: the domain's queue in
  * `databaseUrl` (the benchmark's fresh database), storage, Redis and the rest from this process's
  * environment plus `env`. Resolves once the worker answers /ready on its admin listener (its queue is

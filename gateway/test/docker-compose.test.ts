@@ -213,6 +213,16 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['migrate', 'minio', 'postgres', 'redis'])
   })
 
+  it('bounds the V8 heaps of the workers that stream files (imports, exports) as the benchmarks measured them', () => {
+    for (const name of ['worker-imports', 'worker-exports']) {
+      const options = env(services[name]!).NODE_OPTIONS ?? ''
+      expect(options, name).toMatch(/(^| )--max-old-space-size=128( |$)/)
+      expect(options, name).toMatch(/(^| )--max-semi-space-size=8( |$)/)
+    }
+    const own = { ...SECRETS, WORKER_EXPORTS_NODE_OPTIONS: '--max-old-space-size=256' }
+    expect(env(services['worker-exports']!, own).NODE_OPTIONS).toBe('--max-old-space-size=256')
+  })
+
   it('has the imports worker write through catalog-bulk and catalog-bulk-2 in turn: catalog again, on the same database, at a lower priority, unpublished', () => {
     const workerEnv = env(services['worker-imports']!)
     expect(workerEnv.SUBGRAPH_CATALOG_URL).toBe(`http://catalog-bulk:${defaults.catalog}/graphql`)
