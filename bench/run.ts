@@ -1484,6 +1484,7 @@ async function exportScenario(options: BenchOptions): Promise<number> {
     file.replace(/\.md$/, '.json'),
     `${JSON.stringify({ startedAt, options, export: result }, null, 2)}\n`,
   )
+  formatResultFiles([file, file.replace(/\.md$/, '.json')])
   console.log(exportMarkdown(result))
   if (options.smoke) return 0
   const missed =
