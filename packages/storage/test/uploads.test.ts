@@ -107,6 +107,26 @@ describe.each(Object.keys(DRIVERS) as Array<keyof typeof DRIVERS>)('uploads on %
     expect(info).toMatchObject({ size: data.length, sha256: sha256(data), contentType: XLSX_TYPE })
   })
 
+  it('stores a body of plain Uint8Array and string chunks byte for byte (views of one shared buffer)', async () => {
+    const data = Buffer.from('sku;titre\nA1;Café crème\nB2;Thé\n'.repeat(500), 'utf8')
+    const shared = new Uint8Array(data.length + 16)
+    shared.set(data, 8)
+    const chunks: Array<Uint8Array | string> = []
+    for (let at = 0; at < data.length; at += 700)
+      chunks.push(shared.subarray(8 + at, 8 + Math.min(at + 700, data.length)))
+    chunks.push('C3;fin\n')
+    const whole = Buffer.concat([data, Buffer.from('C3;fin\n')])
+    const info = await saveUpload(storage, Readable.from(chunks, { objectMode: true }), {
+      owner: alice,
+      filename: 'u8.csv',
+      maxBytes: 1_048_576,
+    })
+    expect(info).toMatchObject({ size: whole.length, sha256: sha256(whole), contentType: 'text/csv' })
+    expect((await readAll(await (await openUpload(storage, info.id, alice)).stream())).equals(whole)).toBe(
+      true,
+    )
+  })
+
   it('does not show an upload to anyone but its owner, nor an unknown id', async () => {
     const info = await saveUpload(storage, Readable.from([Buffer.from('a;b\n')]), {
       owner: alice,
