@@ -4,7 +4,7 @@ import path from 'node:path'
 import { startTestStack } from '@pm/testing/stack'
 import { sql } from 'kysely'
 import { startBenchServer } from './src/data'
-import { startWorkerProcess, WORKER_NODE_OPTIONS, type WorkerProcess } from './src/services'
+import { startWorkerProcess, type WorkerProcess, workerNodeOptions } from './src/services'
 
 /** The export scenario's targets (end to end on this machine). */
 export const EXPORT_TARGETS = { csvSeconds: 60, xlsxSeconds: 120, workerRssMb: 300 }
@@ -129,7 +129,7 @@ export async function runExportBench(o: {
         GATEWAY_URL: stack.gatewayUrl,
         GATEWAY_SIGNING_SECRET: stack.secrets.signing,
         // As docker-compose starts worker-exports (WORKER_EXPORTS_NODE_OPTIONS); "" for V8's own defaults.
-        NODE_OPTIONS: workerNodeOptions(),
+        NODE_OPTIONS: exportWorkerNodeOptions(),
       },
     })
 
@@ -177,7 +177,7 @@ export async function runExportBench(o: {
 }
 
 /** The exports worker's V8 heap bounds: docker-compose's, or BENCH_EXPORT_WORKER_NODE_OPTIONS. */
-const workerNodeOptions = () => process.env.BENCH_EXPORT_WORKER_NODE_OPTIONS ?? WORKER_NODE_OPTIONS
+const exportWorkerNodeOptions = () => workerNodeOptions('BENCH_EXPORT_WORKER_NODE_OPTIONS')
 
 /** The scenario's lines of the report, with its targets. */
 export function exportMarkdown(r: ExportBenchResult): string {
@@ -185,7 +185,7 @@ export function exportMarkdown(r: ExportBenchResult): string {
   return [
     '## Export: product feed through the graph',
     '',
-    `${r.products.toLocaleString('en')} products (price, stock, primary image URL, ASIN), read through the gateway by the exports worker in its own process (NODE_OPTIONS "${workerNodeOptions()}", as docker-compose starts it); subgraphs and gateway in one process.`,
+    `${r.products.toLocaleString('en')} products (price, stock, primary image URL, ASIN), read through the gateway by the exports worker in its own process (NODE_OPTIONS "${exportWorkerNodeOptions()}", as docker-compose starts it); subgraphs and gateway in one process.`,
     '',
     '| measure | value | target |',
     '|---|---|---|',

@@ -18,8 +18,8 @@ import {
   startGatewayProcess,
   startSubgraphProcess,
   startWorkerProcess,
-  WORKER_NODE_OPTIONS,
   type WorkerProcess,
+  workerNodeOptions,
 } from './services'
 
 /** The import scenario's targets (end to end on this machine). */
@@ -32,10 +32,10 @@ export const IMPORT_TARGETS = {
 }
 
 /**
- * The imports worker's V8 heap bounds, as docker-compose starts it (`WORKER_IMPORTS_NODE_OPTIONS`, this default):
- * BENCH_IMPORT_WORKER_NODE_OPTIONS runs the bench with others ("" for V8's own defaults).
+ * The imports worker's V8 heap bounds, as docker-compose starts it (`WORKER_IMPORTS_NODE_OPTIONS`, WORKER_NODE_OPTIONS
+ * by default): BENCH_IMPORT_WORKER_NODE_OPTIONS runs the bench with others ("" for V8's own defaults).
  */
-export const IMPORT_WORKER_NODE_OPTIONS = WORKER_NODE_OPTIONS
+const importWorkerNodeOptions = () => workerNodeOptions('BENCH_IMPORT_WORKER_NODE_OPTIONS')
 
 /**
  * The nice value of the catalog instance the imports worker writes through (`catalog-bulk` in docker-compose,
@@ -241,7 +241,7 @@ export async function runImportBench(o: {
         SUBGRAPH_MEDIA_URL: stack.subgraphs.media.server.graphqlUrl,
         GATEWAY_URL: api.url,
         GATEWAY_SIGNING_SECRET: stack.secrets.signing,
-        NODE_OPTIONS: process.env.BENCH_IMPORT_WORKER_NODE_OPTIONS ?? IMPORT_WORKER_NODE_OPTIONS,
+        NODE_OPTIONS: importWorkerNodeOptions(),
       },
     })
     const waitDone = async (id: string) => {
@@ -307,7 +307,7 @@ export async function runImportBench(o: {
     const rssNote = (phase: ImportPhase) =>
       `worker peak RSS ${workerPhaseRssMb[phase]?.toFixed(0)} MB, CPU ${workerPhaseCpuSeconds[phase]?.toFixed(1)} s; catalog-bulk CPU ${catalogBulkPhaseCpuSeconds[phase]?.toFixed(1)} s`
     o.log(
-      `import: worker ready (NODE_OPTIONS "${process.env.BENCH_IMPORT_WORKER_NODE_OPTIONS ?? IMPORT_WORKER_NODE_OPTIONS}"), RSS ${workerIdleRssMb.toFixed(0)} MB`,
+      `import: worker ready (NODE_OPTIONS "${importWorkerNodeOptions()}"), RSS ${workerIdleRssMb.toFixed(0)} MB`,
     )
 
     let importSeconds = 0

@@ -200,7 +200,10 @@ function domainDatabaseEnv(domain: Domain, databaseUrl: string): Record<string, 
  * The V8 heap bounds docker-compose gives the workers that stream files (`worker-imports`, `worker-exports`:
  * WORKER_IMPORTS_NODE_OPTIONS and WORKER_EXPORTS_NODE_OPTIONS default to these).
  */
-export const WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8'
+const WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8'
+
+/** The NODE_OPTIONS a benchmark starts such a worker with: WORKER_NODE_OPTIONS, or the variable `override` ("" for V8's defaults). */
+export const workerNodeOptions = (override: string): string => process.env[override] ?? WORKER_NODE_OPTIONS
 
 /**
  * `pm worker --domain D` in a process of its own, as docker-compose runs it: the domain's queue in
